@@ -1,0 +1,160 @@
+# opsctl: `make` builds opsctl, libopsmaint (static and shared) and the
+# generated completions and man pages; `make check` runs every test;
+# `make install PREFIX=/usr/local DESTDIR=` installs it all.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/vendor-completions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+VERSION    := 0.1.0
+SOVERSION  := 0
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS       := libpq sqlite3 libcjson
+
+# Debian's hardening flags (dpkg-buildflags with hardening=+all; gcc on
+# Debian already defaults to PIE).
+HARDEN_CFLAGS  := -O2 -g -fstack-protector-strong -fstack-clash-protection \
+                  -Wformat -Werror=format-security -D_FORTIFY_SOURCE=2 -fcf-protection
+HARDEN_LDFLAGS := -Wl,-z,relro -Wl,-z,now
+
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+              -Wno-unused-parameter
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+CFLAGS     ?= $(HARDEN_CFLAGS)
+LDFLAGS    ?= $(HARDEN_LDFLAGS)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DOPS_VERSION='"$(VERSION)"' \
+              -Ilib/include -Ilib $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+LIBS       := $(PKG_LIBS) -lpthread
+
+LIB_SRC    := $(sort $(wildcard lib/*.c))
+CMD_SRC    := $(sort $(wildcard cmd/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+HEADERS    := $(wildcard lib/include/opsmaint/*.h) $(wildcard lib/*.h) $(wildcard lib/*.def) \
+              $(wildcard cmd/*.h) $(wildcard cmd/*.def)
+
+B          := build
+LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o)
+CMD_OBJ    := $(CMD_SRC:%.c=$(B)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+
+# The sanitizer build of the library and unit tests (run by `make check`).
+BA         := build-asan
+SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_LIB_OBJ := $(LIB_SRC:%.c=$(BA)/%.o)
+ASAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BA)/unit/%)
+
+COMPLETIONS := completions/opsctl.bash completions/_opsctl completions/opsctl.fish
+
+.PHONY: all lib unit unit-asan check check-unit demo install uninstall clean bench docs
+all: opsctl libopsmaint.a libopsmaint.so opsmaint.pc docs
+
+$(B)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+libopsmaint.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+libopsmaint.so.$(VERSION): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libopsmaint.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LIBS)
+libopsmaint.so: libopsmaint.so.$(VERSION)
+	ln -sf $< $@
+
+# The binary links the static library: one file to install, fast start.
+opsctl: $(CMD_OBJ) libopsmaint.a
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) libopsmaint.a $(LIBS)
+
+opsmaint.pc: Makefile
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: opsmaint' 'Description: maintenance library behind opsctl' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	  'Libs: -L$${libdir} -lopsmaint' 'Libs.private: -lpthread' \
+	  'Cflags: -I$${includedir}' > $@
+
+# Man pages and completions are generated from the command and option tables
+# in cmd/ and the key table in lib/config_keys.def; the copies in the tree are
+# kept current by the build and checked by the tests.
+# `opsctl __gen man DIR` writes opsctl.1, opsctl.conf.5 and one
+# opsctl-COMMAND.1 per command, rewriting only pages whose text changed.
+docs: $(B)/man.stamp $(COMPLETIONS)
+$(B)/man.stamp: opsctl
+	@mkdir -p $(B)
+	./opsctl __gen man man
+	touch $@
+completions/opsctl.bash: opsctl
+	./opsctl completion bash > $@.tmp && mv $@.tmp $@
+completions/_opsctl: opsctl
+	./opsctl completion zsh > $@.tmp && mv $@.tmp $@
+completions/opsctl.fish: opsctl
+	./opsctl completion fish > $@.tmp && mv $@.tmp $@
+
+$(B)/unit/%: tests/unit/%.c tests/unit/unit.h libopsmaint.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< libopsmaint.a $(LIBS)
+unit: $(UNIT_BIN)
+
+$(BA)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c -o $@ $<
+$(BA)/libopsmaint.a: $(ASAN_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+$(BA)/unit/%: tests/unit/%.c tests/unit/unit.h $(BA)/libopsmaint.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -o $@ $< $(BA)/libopsmaint.a $(LIBS)
+unit-asan: $(ASAN_UNIT_BIN)
+
+check: all unit unit-asan
+	scripts/test
+
+# Quick subsets: `make check-unit`, or `scripts/test tests/integration/t110-*.sh`.
+check-unit: unit unit-asan
+	scripts/test --unit
+
+# The README's first command: a sample knowledge-hub database (guide 003's
+# shape) maintained end to end.
+demo: opsctl
+	scripts/demo
+
+bench: opsctl
+	tests/bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/opsmaint \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 opsctl $(DESTDIR)$(BINDIR)/opsctl
+	install -m 644 libopsmaint.a $(DESTDIR)$(LIBDIR)/libopsmaint.a
+	install -m 755 libopsmaint.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libopsmaint.so.$(VERSION)
+	ln -sf libopsmaint.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libopsmaint.so.$(SOVERSION)
+	ln -sf libopsmaint.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libopsmaint.so
+	install -m 644 lib/include/opsmaint/*.h $(DESTDIR)$(INCLUDEDIR)/opsmaint/
+	install -m 644 opsmaint.pc $(DESTDIR)$(PKGCONFIGDIR)/opsmaint.pc
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 completions/opsctl.bash $(DESTDIR)$(BASHCOMPDIR)/opsctl
+	install -m 644 completions/_opsctl $(DESTDIR)$(ZSHCOMPDIR)/_opsctl
+	install -m 644 completions/opsctl.fish $(DESTDIR)$(FISHCOMPDIR)/opsctl.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/opsctl $(DESTDIR)$(LIBDIR)/libopsmaint.* \
+	  $(DESTDIR)$(PKGCONFIGDIR)/opsmaint.pc $(DESTDIR)$(BASHCOMPDIR)/opsctl \
+	  $(DESTDIR)$(ZSHCOMPDIR)/_opsctl $(DESTDIR)$(FISHCOMPDIR)/opsctl.fish \
+	  $(DESTDIR)$(MANDIR)/man1/opsctl.1 $(DESTDIR)$(MANDIR)/man1/opsctl-*.1 \
+	  $(DESTDIR)$(MANDIR)/man5/opsctl.conf.5
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/opsmaint
+
+clean:
+	rm -rf $(B) $(BA) opsctl libopsmaint.a libopsmaint.so libopsmaint.so.* opsmaint.pc

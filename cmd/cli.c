@@ -1,0 +1,473 @@
+/*
+ * The table-driven option parser and --help printer.  It knows nothing of
+ * databases or any other command: it reads struct cli_opt rows, checks values
+ * against their declared type, range and allowed list, and explains mistakes
+ * in one line with a "did you mean" where a near miss exists.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_opt help_opt = {
+	"help", 'h', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
+	"show this help message and exit"
+};
+
+size_t cli_opt_count(const struct cli_opt *opts)
+{
+	size_t n = 0;
+
+	while (opts && opts[n].name)
+		n++;
+	return n;
+}
+
+int cli_edit_distance(const char *a, const char *b)
+{
+	/* Optimal string alignment distance: a swapped pair counts as one. */
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	int d[32][32];
+
+	if (la >= 32 || lb >= 32)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (int)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (int)j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			int cost = a[i - 1] != b[j - 1];
+			int best = d[i - 1][j] + 1;
+
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < best)
+				best = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+const char *cli_suggest(const char *word, const char *const *candidates)
+{
+	const char *best = NULL;
+	int best_d = 3;
+	size_t i;
+
+	for (i = 0; candidates[i]; i++) {
+		int d = cli_edit_distance(word, candidates[i]);
+
+		/* A prefix of a longer name is also a near miss ("maint"). */
+		if (d >= best_d && strlen(word) >= 3 &&
+		    strncmp(candidates[i], word, strlen(word)) == 0)
+			d = 2;
+		if (d < best_d) {
+			best_d = d;
+			best = candidates[i];
+		}
+	}
+	return best;
+}
+
+static const char *opt_display(const struct cli_opt *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "--%s", o->name);
+	return buf;
+}
+
+static ops_code suggest_option(const struct cli_opt *opts, const char *given,
+			       ops_error *err)
+{
+	const char *names[128];
+	size_t n = 0, i;
+	const char *best;
+
+	for (i = 0; opts && opts[i].name && n < 126; i++)
+		names[n++] = opts[i].name;
+	names[n++] = "help";
+	names[n] = NULL;
+	best = cli_suggest(given, names);
+	if (best)
+		return ops_error_set(err, OPS_EUSAGE,
+				     "unknown option '--%s' (did you mean '--%s'?)",
+				     given, best);
+	return ops_error_set(err, OPS_EUSAGE, "unknown option '--%s'", given);
+}
+
+/* Check one element against an allowed list. */
+static ops_code check_allowed(const struct cli_opt *o, const char *value,
+			      ops_error *err)
+{
+	char **allowed = ops_split_list(o->allowed);
+	const char *best;
+	char shown[512] = "", optname[80];
+	size_t i, used = 0;
+	ops_code rc = OPS_OK;
+
+	if (!allowed)
+		return ops_error_oom(err);
+	for (i = 0; allowed[i]; i++)
+		if (strcmp(allowed[i], value) == 0)
+			goto out;
+	for (i = 0; allowed[i]; i++) {
+		int w = snprintf(shown + used, sizeof shown - used, "%s%s",
+				 i == 0 ? "" : (allowed[i + 1] ? ", " : " or "),
+				 allowed[i]);
+		if (w < 0 || (size_t)w >= sizeof shown - used)
+			break;
+		used += (size_t)w;
+	}
+	best = cli_suggest(value, (const char *const *)allowed);
+	opt_display(o, optname, sizeof optname);
+	if (best)
+		rc = ops_error_set(err, OPS_EUSAGE,
+				   "unknown value '%s' for %s; expected %s (did you mean '%s'?)",
+				   value, optname, shown, best);
+	else
+		rc = ops_error_set(err, OPS_EUSAGE,
+				   "unknown value '%s' for %s; expected %s",
+				   value, optname, shown);
+out:
+	ops_strv_free(allowed);
+	return rc;
+}
+
+static char **strv_append(char **v, const char *s)
+{
+	size_t n = ops_strv_len(v);
+	char **nv = realloc(v, (n + 2) * sizeof *nv);
+
+	if (!nv)
+		return NULL;
+	nv[n] = strdup(s);
+	if (!nv[n]) {
+		nv[n] = NULL;
+		return NULL;
+	}
+	nv[n + 1] = NULL;
+	return nv;
+}
+
+static ops_code set_value(const struct cli_opt *o, struct cli_val *v,
+			  const char *value, ops_error *err)
+{
+	char optname[80];
+	ops_code rc;
+	char **parts;
+	size_t i;
+
+	opt_display(o, optname, sizeof optname);
+	switch (o->type) {
+	case CLI_FLAG:
+		v->num++;
+		break;
+	case CLI_STRING:
+		if (!*value)
+			return ops_error_set(err, OPS_EUSAGE, "%s needs a non-empty value", optname);
+		v->str = value;
+		break;
+	case CLI_INT:
+		rc = ops_parse_long(value, o->min, o->max, &v->num, err);
+		if (rc != OPS_OK) {
+			ops_error_prefix(err, "bad value for %s", optname);
+			return err->code = OPS_EUSAGE;
+		}
+		v->str = value;
+		break;
+	case CLI_DURATION:
+		rc = ops_parse_duration(value, &v->num, err);
+		if (rc != OPS_OK) {
+			ops_error_prefix(err, "bad value for %s", optname);
+			return err->code = OPS_EUSAGE;
+		}
+		v->str = value;
+		break;
+	case CLI_ENUM:
+		if ((rc = check_allowed(o, value, err)) != OPS_OK)
+			return rc;
+		v->str = value;
+		break;
+	case CLI_ENUMLIST:
+	case CLI_LIST:
+		parts = ops_split_list(value);
+		if (!parts)
+			return ops_error_oom(err);
+		if (!parts[0]) {
+			ops_strv_free(parts);
+			return ops_error_set(err, OPS_EUSAGE, "%s needs a non-empty value", optname);
+		}
+		for (i = 0; parts[i]; i++) {
+			char **nl;
+
+			if (o->type == CLI_ENUMLIST &&
+			    (rc = check_allowed(o, parts[i], err)) != OPS_OK) {
+				ops_strv_free(parts);
+				return rc;
+			}
+			nl = strv_append(v->list, parts[i]);
+			if (!nl) {
+				ops_strv_free(parts);
+				return ops_error_oom(err);
+			}
+			v->list = nl;
+		}
+		ops_strv_free(parts);
+		v->str = value;
+		break;
+	}
+	v->set = 1;
+	return OPS_OK;
+}
+
+ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
+		   int argc, char **argv, int start, struct cli_val *vals,
+		   char ***args, int *nargs, int *help, ops_error *err)
+{
+	size_t nopts = cli_opt_count(opts);
+	int i, only_args = 0;
+	char **pos = NULL;
+	int npos = 0;
+
+	*help = 0;
+	for (i = start; i < argc; i++) {
+		char *a = argv[i];
+
+		if (only_args || a[0] != '-' || a[1] == '\0') {
+			char **np = realloc(pos, (size_t)(npos + 2) * sizeof *np);
+
+			if (!np) {
+				free(pos);
+				return ops_error_oom(err);
+			}
+			pos = np;
+			pos[npos++] = a;
+			pos[npos] = NULL;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_args = 1;
+			continue;
+		}
+		if (a[1] == '-') {
+			const char *name = a + 2, *eq = strchr(name, '=');
+			size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+			const struct cli_opt *o = NULL;
+			size_t k;
+
+			for (k = 0; k < nopts; k++)
+				if (strlen(opts[k].name) == nlen &&
+				    strncmp(opts[k].name, name, nlen) == 0)
+					o = &opts[k];
+			if (!o && nlen == 4 && strncmp(name, "help", 4) == 0) {
+				*help = 1;
+				continue;
+			}
+			if (!o) {
+				char given[64];
+
+				snprintf(given, sizeof given, "%.*s", (int)(nlen < 60 ? nlen : 60), name);
+				free(pos);
+				return suggest_option(opts, given, err);
+			}
+			if (o->type == CLI_FLAG) {
+				if (eq) {
+					free(pos);
+					return ops_error_set(err, OPS_EUSAGE,
+							     "option '--%s' takes no value", o->name);
+				}
+				vals[o - opts].num++;
+				vals[o - opts].set = 1;
+				continue;
+			}
+			if (!eq && i + 1 >= argc) {
+				free(pos);
+				return ops_error_set(err, OPS_EUSAGE,
+						     "option '--%s' needs a value (%s)",
+						     o->name, o->metavar);
+			}
+			if (set_value(o, &vals[o - opts], eq ? eq + 1 : argv[++i], err) != OPS_OK) {
+				free(pos);
+				return err->code;
+			}
+			continue;
+		}
+		/* A bundle of short options: -vf, -tvacuum, -t vacuum. */
+		for (const char *p = a + 1; *p; p++) {
+			const struct cli_opt *o = NULL;
+			size_t k;
+
+			for (k = 0; k < nopts; k++)
+				if (opts[k].short_name == *p)
+					o = &opts[k];
+			if (!o && *p == 'h') {
+				*help = 1;
+				continue;
+			}
+			if (!o) {
+				free(pos);
+				return ops_error_set(err, OPS_EUSAGE, "unknown option '-%c'", *p);
+			}
+			if (o->type == CLI_FLAG) {
+				vals[o - opts].num++;
+				vals[o - opts].set = 1;
+				continue;
+			}
+			if (p[1]) {
+				if (set_value(o, &vals[o - opts], p + 1, err) != OPS_OK) {
+					free(pos);
+					return err->code;
+				}
+			} else if (i + 1 < argc) {
+				if (set_value(o, &vals[o - opts], argv[++i], err) != OPS_OK) {
+					free(pos);
+					return err->code;
+				}
+			} else {
+				free(pos);
+				return ops_error_set(err, OPS_EUSAGE,
+						     "option '-%c' needs a value (%s)",
+						     *p, o->metavar);
+			}
+			break;
+		}
+	}
+	*args = pos;
+	*nargs = npos;
+	(void)cmd;
+	return OPS_OK;
+}
+
+void cli_vals_free(const struct cli_opt *opts, struct cli_val *vals)
+{
+	size_t i, n = cli_opt_count(opts);
+
+	if (!vals)
+		return;
+	for (i = 0; i < n; i++)
+		ops_strv_free(vals[i].list);
+	free(vals);
+}
+
+static const struct cli_val *lookup(const struct cli_inv *inv, const char *name)
+{
+	const struct cli_opt *opts = inv->cmd->opts;
+	size_t i;
+
+	for (i = 0; opts && opts[i].name; i++)
+		if (strcmp(opts[i].name, name) == 0)
+			return &inv->vals[i];
+	fprintf(stderr, "opsctl: internal error: command '%s' has no option '%s'\n",
+		inv->path, name);
+	abort();
+}
+
+const struct cli_val *cli_get(const struct cli_inv *inv, const char *name)
+{
+	return lookup(inv, name);
+}
+
+int cli_flag(const struct cli_inv *inv, const char *name)
+{
+	return lookup(inv, name)->num > 0;
+}
+
+const char *cli_str(const struct cli_inv *inv, const char *name)
+{
+	const struct cli_val *v = lookup(inv, name);
+
+	return v->set ? v->str : NULL;
+}
+
+long cli_num(const struct cli_inv *inv, const char *name)
+{
+	const struct cli_val *v = lookup(inv, name);
+	const struct cli_opt *opts = inv->cmd->opts;
+	size_t i;
+
+	if (v->set)
+		return v->num;
+	/* Unset: the table's default, parsed the same way a flag would be. */
+	for (i = 0; opts[i].name; i++) {
+		if (strcmp(opts[i].name, name) != 0 || !opts[i].def)
+			continue;
+		if (opts[i].type == CLI_DURATION) {
+			long s = 0;
+
+			return ops_parse_duration(opts[i].def, &s, NULL) == OPS_OK ? s : 0;
+		}
+		return strtol(opts[i].def, NULL, 10);
+	}
+	return 0;
+}
+
+char **cli_list(const struct cli_inv *inv, const char *name)
+{
+	return lookup(inv, name)->list;
+}
+
+/* "-t, --tasks TASKS" */
+static void opt_label(const struct cli_opt *o, char *buf, size_t len)
+{
+	if (o->short_name)
+		snprintf(buf, len, "-%c, --%s%s%s", o->short_name, o->name,
+			 o->metavar ? " " : "", o->metavar ? o->metavar : "");
+	else
+		snprintf(buf, len, "    --%s%s%s", o->name,
+			 o->metavar ? " " : "", o->metavar ? o->metavar : "");
+}
+
+static void help_opts(FILE *fp, const struct cli_opt *opts)
+{
+	char label[96];
+	size_t i;
+
+	for (i = 0; opts && opts[i].name; i++) {
+		opt_label(&opts[i], label, sizeof label);
+		fprintf(fp, "    %-26s %s", label, opts[i].help);
+		if (opts[i].def)
+			fprintf(fp, " (default: %s)", opts[i].def);
+		fputc('\n', fp);
+	}
+	opt_label(&help_opt, label, sizeof label);
+	fprintf(fp, "    %-26s %s\n", label, help_opt.help);
+}
+
+void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd)
+{
+	size_t i;
+
+	if (cmd->subs) {
+		fprintf(fp, "usage: %s <command> [<options>]\n\n%s\n\ncommands:\n",
+			path, cmd->summary);
+		for (i = 0; cmd->subs[i].name; i++)
+			if (!(cmd->subs[i].flags & CLI_HIDDEN))
+				fprintf(fp, "    %-16s %s\n", cmd->subs[i].name,
+					cmd->subs[i].summary);
+		if (cmd->opts && cmd->opts[0].name) {
+			fprintf(fp, "\noptions:\n");
+			help_opts(fp, cmd->opts);
+		}
+		fprintf(fp, "\nRun '%s <command> --help' for a command's options.\n", path);
+		return;
+	}
+	fprintf(fp, "usage: %s", path);
+	for (i = 0; cmd->opts && cmd->opts[i].name; i++) {
+		const struct cli_opt *o = &cmd->opts[i];
+
+		if (o->short_name)
+			fprintf(fp, " [-%c%s%s]", o->short_name,
+				o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		else
+			fprintf(fp, " [--%s%s%s]", o->name,
+				o->metavar ? " " : "", o->metavar ? o->metavar : "");
+	}
+	if (cmd->args)
+		fprintf(fp, " %s", cmd->args);
+	fprintf(fp, "\n\n%s\n\noptions:\n", cmd->summary);
+	help_opts(fp, cmd->opts);
+}

@@ -1,0 +1,1062 @@
+/*
+ * Generators: bash, zsh and fish completion scripts and the man pages, all
+ * from the command and option tables (and, for opsctl.conf(5), the key table
+ * in lib/config_keys.def).  Nothing here is hand-kept beside the tables, so
+ * adding an option to a table is enough for every shell and page to know it.
+ * Completion never scrapes --help; values known only at run time come from
+ * `opsctl __complete KIND`.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "opsmaint/error.h"
+#include "opsmaint/fileio.h"
+
+/* The date printed in every page header: the release date of OPS_VERSION,
+ * fixed so that regenerating the pages changes nothing unless text did. */
+#define MAN_DATE "2026-11-24"
+
+/* ---- walking the command tree ---- */
+
+typedef void (*visit_fn)(void *arg, const char *path, const struct cli_cmd *cmd);
+
+static void walk(const struct cli_cmd *cmd, const char *path, visit_fn fn, void *arg)
+{
+	size_t i;
+	char sub[160];
+
+	fn(arg, path, cmd);
+	for (i = 0; cmd->subs && cmd->subs[i].name; i++) {
+		if (cmd->subs[i].flags & CLI_HIDDEN)
+			continue;
+		snprintf(sub, sizeof sub, "%s%s%s", path, *path ? " " : "", cmd->subs[i].name);
+		walk(&cmd->subs[i], sub, fn, arg);
+	}
+}
+
+static const char *kind_name(enum cli_complete c, enum cli_type t)
+{
+	switch (c) {
+	case CLI_C_VALUES:
+		return t == CLI_ENUMLIST ? "list" : "values";
+	case CLI_C_FILE:
+		return "file";
+	case CLI_C_DIR:
+		return "dir";
+	case CLI_C_DATABASE:
+		return "database";
+	default:
+		return NULL;
+	}
+}
+
+/* Space-separated values for a command's positional arguments. */
+static void args_values(const struct cli_cmd *cmd, char *buf, size_t len)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	if (cmd->args_complete == CLI_C_SHELLS) {
+		snprintf(buf, len, "bash zsh fish");
+	} else if (cmd->args_complete == CLI_C_COMMANDS) {
+		for (i = 0; cli_root.subs[i].name; i++) {
+			int w;
+
+			if (cli_root.subs[i].flags & CLI_HIDDEN)
+				continue;
+			w = snprintf(buf + used, len - used, "%s%s", used ? " " : "",
+				     cli_root.subs[i].name);
+			if (w < 0 || (size_t)w >= len - used)
+				break;
+			used += (size_t)w;
+		}
+	}
+}
+
+/* Allowed values as a space-separated list. */
+static void allowed_words(const char *allowed, char *buf, size_t len)
+{
+	size_t i;
+
+	snprintf(buf, len, "%s", allowed ? allowed : "");
+	for (i = 0; buf[i]; i++)
+		if (buf[i] == ',')
+			buf[i] = ' ';
+}
+
+/* ---- bash ---- */
+
+static void bash_quote(FILE *fp, const char *s)
+{
+	fputc('\'', fp);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", fp);
+		else
+			fputc(*s, fp);
+	}
+	fputc('\'', fp);
+}
+
+static void bash_visit(void *arg, const char *path, const struct cli_cmd *cmd)
+{
+	FILE *fp = arg;
+	const struct cli_opt *o;
+	size_t i;
+	char words[1024];
+
+	if (cmd->subs) {
+		fputs("_opsctl_subs[", fp);
+		bash_quote(fp, path);
+		fputs("]=", fp);
+		words[0] = '\0';
+		for (i = 0; cmd->subs[i].name; i++) {
+			if (cmd->subs[i].flags & CLI_HIDDEN)
+				continue;
+			strncat(words, cmd->subs[i].name, sizeof words - strlen(words) - 2);
+			strcat(words, " ");
+		}
+		bash_quote(fp, words);
+		fputc('\n', fp);
+	}
+	/* Options: the root has the global ones; every command has -h/--help. */
+	fputs("_opsctl_opts[", fp);
+	bash_quote(fp, path);
+	fputs("]=", fp);
+	words[0] = '\0';
+	for (o = cmd->opts; o && o->name; o++) {
+		char one[80];
+
+		if (o->short_name)
+			snprintf(one, sizeof one, "-%c --%s ", o->short_name, o->name);
+		else
+			snprintf(one, sizeof one, "--%s ", o->name);
+		strncat(words, one, sizeof words - strlen(words) - 1);
+	}
+	strncat(words, "-h --help", sizeof words - strlen(words) - 1);
+	bash_quote(fp, words);
+	fputc('\n', fp);
+
+	words[0] = '\0';
+	for (o = cmd->opts; o && o->name; o++) {
+		char one[80];
+		const char *kind;
+
+		if (o->type == CLI_FLAG)
+			continue;
+		if (o->short_name)
+			snprintf(one, sizeof one, "-%c --%s ", o->short_name, o->name);
+		else
+			snprintf(one, sizeof one, "--%s ", o->name);
+		strncat(words, one, sizeof words - strlen(words) - 1);
+		kind = kind_name(o->complete, o->type);
+		for (i = 0; i < 2; i++) {
+			char key[200], vals[512];
+
+			if (i == 0 && !o->short_name)
+				continue;
+			if (i == 0)
+				snprintf(key, sizeof key, "%s|-%c", path, o->short_name);
+			else
+				snprintf(key, sizeof key, "%s|--%s", path, o->name);
+			fputs("_opsctl_kind[", fp);
+			bash_quote(fp, key);
+			fputs("]=", fp);
+			bash_quote(fp, kind ? kind : "none");
+			fputc('\n', fp);
+			if (o->allowed) {
+				allowed_words(o->allowed, vals, sizeof vals);
+				fputs("_opsctl_vals[", fp);
+				bash_quote(fp, key);
+				fputs("]=", fp);
+				bash_quote(fp, vals);
+				fputc('\n', fp);
+			}
+		}
+	}
+	fputs("_opsctl_argopts[", fp);
+	bash_quote(fp, path);
+	fputs("]=", fp);
+	bash_quote(fp, words);
+	fputc('\n', fp);
+	args_values(cmd, words, sizeof words);
+	if (words[0]) {
+		fputs("_opsctl_args[", fp);
+		bash_quote(fp, path);
+		fputs("]=", fp);
+		bash_quote(fp, words);
+		fputc('\n', fp);
+	}
+}
+
+static const char bash_body[] =
+	"_opsctl_value() {\n"
+	"    local key=$1 cur=$2 kind=${_opsctl_kind[$1]}\n"
+	"    case $kind in\n"
+	"    values) COMPREPLY=($(compgen -W \"${_opsctl_vals[$key]}\" -- \"$cur\")) ;;\n"
+	"    list)\n"
+	"        local pre=\n"
+	"        [[ $cur == *,* ]] && pre=${cur%,*},\n"
+	"        COMPREPLY=($(compgen -P \"$pre\" -W \"${_opsctl_vals[$key]}\" -- \"${cur##*,}\"))\n"
+	"        compopt -o nospace 2>/dev/null ;;\n"
+	"    file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+	"    dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$cur\")) ;;\n"
+	"    database) COMPREPLY=($(compgen -W \"$(\"${_opsctl_cmd:-opsctl}\" __complete databases 2>/dev/null)\" -- \"$cur\")) ;;\n"
+	"    *) COMPREPLY=() ;;\n"
+	"    esac\n"
+	"}\n"
+	"\n"
+	"_opsctl() {\n"
+	"    local cur prev words cword\n"
+	"    if declare -F _init_completion >/dev/null; then\n"
+	"        _init_completion -n =: || return\n"
+	"    else\n"
+	"        words=(\"${COMP_WORDS[@]}\"); cword=$COMP_CWORD\n"
+	"        cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+	"    fi\n"
+	"    local _opsctl_cmd=${words[0]}\n"
+	"    local cmdpath= w i skip=0\n"
+	"    for ((i = 1; i < cword; i++)); do\n"
+	"        w=${words[i]}\n"
+	"        if ((skip)); then skip=0; continue; fi\n"
+	"        case $w in\n"
+	"        --*=*) continue ;;\n"
+	"        -*) [[ \" ${_opsctl_argopts[$cmdpath]} \" == *\" $w \"* ]] && skip=1; continue ;;\n"
+	"        esac\n"
+	"        if [[ -n ${_opsctl_subs[$cmdpath]+set} && \" ${_opsctl_subs[$cmdpath]} \" == *\" $w \"* ]]; then\n"
+	"            cmdpath=${cmdpath:+$cmdpath }$w\n"
+	"        fi\n"
+	"    done\n"
+	"    if ((skip)); then _opsctl_value \"$cmdpath|$prev\" \"$cur\"; return; fi\n"
+	"    if [[ $cur == --*=* ]]; then\n"
+	"        local opt=${cur%%=*}\n"
+	"        _opsctl_value \"$cmdpath|$opt\" \"${cur#*=}\"\n"
+	"        return\n"
+	"    fi\n"
+	"    if [[ $cur == -* ]]; then\n"
+	"        COMPREPLY=($(compgen -W \"${_opsctl_opts[$cmdpath]}\" -- \"$cur\"))\n"
+	"    elif [[ -n ${_opsctl_subs[$cmdpath]+set} ]]; then\n"
+	"        COMPREPLY=($(compgen -W \"${_opsctl_subs[$cmdpath]}\" -- \"$cur\"))\n"
+	"    elif [[ -n ${_opsctl_args[$cmdpath]+set} ]]; then\n"
+	"        COMPREPLY=($(compgen -W \"${_opsctl_args[$cmdpath]}\" -- \"$cur\"))\n"
+	"    fi\n"
+	"}\n"
+	"complete -F _opsctl opsctl\n";
+
+static int gen_bash(FILE *fp)
+{
+	fputs("# bash completion for opsctl\n"
+	      "# Generated by `opsctl completion bash` from the option tables; do not edit.\n\n"
+	      "declare -gA _opsctl_subs=() _opsctl_opts=() _opsctl_argopts=() _opsctl_kind=() "
+	      "_opsctl_vals=() _opsctl_args=()\n", fp);
+	walk(&cli_root, "", bash_visit, fp);
+	fputc('\n', fp);
+	fputs(bash_body, fp);
+	return 0;
+}
+
+/* ---- zsh ---- */
+
+static void zsh_quote(FILE *fp, const char *s)
+{
+	bash_quote(fp, s);	/* zsh's single quotes work the same way */
+}
+
+/* "name:description" with the colons of name escaped, as _describe wants. */
+static void zsh_desc_line(char *buf, size_t len, const char *name, const char *desc)
+{
+	size_t used = 0;
+
+	for (; *name && used + 3 < len; name++) {
+		if (*name == ':')
+			buf[used++] = '\\';
+		buf[used++] = *name;
+	}
+	snprintf(buf + used, len - used, ":%s\n", desc);
+}
+
+static void zsh_visit(void *arg, const char *path, const struct cli_cmd *cmd)
+{
+	FILE *fp = arg;
+	const struct cli_opt *o;
+	size_t i;
+	char lines[8192], one[600], words[1024];
+
+	if (cmd->subs) {
+		lines[0] = '\0';
+		words[0] = '\0';
+		for (i = 0; cmd->subs[i].name; i++) {
+			if (cmd->subs[i].flags & CLI_HIDDEN)
+				continue;
+			zsh_desc_line(one, sizeof one, cmd->subs[i].name, cmd->subs[i].summary);
+			strncat(lines, one, sizeof lines - strlen(lines) - 1);
+			strncat(words, cmd->subs[i].name, sizeof words - strlen(words) - 2);
+			strcat(words, " ");
+		}
+		fputs("_opsctl_subs[", fp);
+		zsh_quote(fp, path);
+		fputs("]=", fp);
+		zsh_quote(fp, words);
+		fputs("\n_opsctl_subdesc[", fp);
+		zsh_quote(fp, path);
+		fputs("]=", fp);
+		zsh_quote(fp, lines);
+		fputc('\n', fp);
+	}
+	lines[0] = '\0';
+	words[0] = '\0';
+	for (o = cmd->opts; o && o->name; o++) {
+		char name[64];
+
+		snprintf(name, sizeof name, "--%s", o->name);
+		zsh_desc_line(one, sizeof one, name, o->help);
+		strncat(lines, one, sizeof lines - strlen(lines) - 1);
+		if (o->short_name) {
+			snprintf(name, sizeof name, "-%c", o->short_name);
+			zsh_desc_line(one, sizeof one, name, o->help);
+			strncat(lines, one, sizeof lines - strlen(lines) - 1);
+		}
+		if (o->type != CLI_FLAG) {
+			const char *kind = kind_name(o->complete, o->type);
+			char key[200], vals[512];
+
+			if (o->short_name) {
+				snprintf(one, sizeof one, "-%c ", o->short_name);
+				strncat(words, one, sizeof words - strlen(words) - 1);
+			}
+			snprintf(one, sizeof one, "--%s ", o->name);
+			strncat(words, one, sizeof words - strlen(words) - 1);
+			for (i = 0; i < 2; i++) {
+				if (i == 0 && !o->short_name)
+					continue;
+				if (i == 0)
+					snprintf(key, sizeof key, "%s|-%c", path, o->short_name);
+				else
+					snprintf(key, sizeof key, "%s|--%s", path, o->name);
+				fputs("_opsctl_kind[", fp);
+				zsh_quote(fp, key);
+				fputs("]=", fp);
+				zsh_quote(fp, kind ? kind : "none");
+				fputc('\n', fp);
+				if (o->allowed) {
+					allowed_words(o->allowed, vals, sizeof vals);
+					fputs("_opsctl_vals[", fp);
+					zsh_quote(fp, key);
+					fputs("]=", fp);
+					zsh_quote(fp, vals);
+					fputc('\n', fp);
+				}
+			}
+		}
+	}
+	zsh_desc_line(one, sizeof one, "--help", "show this help message and exit");
+	strncat(lines, one, sizeof lines - strlen(lines) - 1);
+	fputs("_opsctl_optdesc[", fp);
+	zsh_quote(fp, path);
+	fputs("]=", fp);
+	zsh_quote(fp, lines);
+	fputs("\n_opsctl_argopts[", fp);
+	zsh_quote(fp, path);
+	fputs("]=", fp);
+	zsh_quote(fp, words);
+	fputc('\n', fp);
+	args_values(cmd, words, sizeof words);
+	if (words[0]) {
+		fputs("_opsctl_args[", fp);
+		zsh_quote(fp, path);
+		fputs("]=", fp);
+		zsh_quote(fp, words);
+		fputc('\n', fp);
+	}
+}
+
+static const char zsh_body[] =
+	"_opsctl_value() {\n"
+	"    local key=$1 kind=${_opsctl_kind[$1]}\n"
+	"    case $kind in\n"
+	"    values) compadd -- ${=_opsctl_vals[$key]} ;;\n"
+	"    list) compset -P '*,'; compadd -S '' -q -- ${=_opsctl_vals[$key]} ;;\n"
+	"    file) _files ;;\n"
+	"    dir) _files -/ ;;\n"
+	"    database) compadd -- ${(f)\"$(${words[1]} __complete databases 2>/dev/null)\"} ;;\n"
+	"    esac\n"
+	"}\n"
+	"\n"
+	"_opsctl() {\n"
+	"    local cmdpath='' w i skip=0 cur=${words[CURRENT]} prev=${words[CURRENT-1]}\n"
+	"    local -a items\n"
+	"    for ((i = 2; i < CURRENT; i++)); do\n"
+	"        w=${words[i]}\n"
+	"        if (( skip )); then skip=0; continue; fi\n"
+	"        case $w in\n"
+	"        --*=*) continue ;;\n"
+	"        -*) [[ \" ${_opsctl_argopts[$cmdpath]} \" == *\" $w \"* ]] && skip=1; continue ;;\n"
+	"        esac\n"
+	"        if (( ${+_opsctl_subs[$cmdpath]} )) && [[ \" ${_opsctl_subs[$cmdpath]} \" == *\" $w \"* ]]; then\n"
+	"            cmdpath=${cmdpath:+$cmdpath }$w\n"
+	"        fi\n"
+	"    done\n"
+	"    if (( skip )); then _opsctl_value \"$cmdpath|$prev\"; return; fi\n"
+	"    if [[ $cur == --*=* ]]; then\n"
+	"        compset -P '*='\n"
+	"        _opsctl_value \"$cmdpath|${cur%%=*}\"\n"
+	"        return\n"
+	"    fi\n"
+	"    if [[ $cur == -* ]]; then\n"
+	"        items=(${(f)_opsctl_optdesc[$cmdpath]})\n"
+	"        _describe -t options 'option' items\n"
+	"    elif (( ${+_opsctl_subs[$cmdpath]} )); then\n"
+	"        items=(${(f)_opsctl_subdesc[$cmdpath]})\n"
+	"        _describe -t commands 'command' items\n"
+	"    elif (( ${+_opsctl_args[$cmdpath]} )); then\n"
+	"        compadd -- ${=_opsctl_args[$cmdpath]}\n"
+	"    fi\n"
+	"}\n"
+	"\n"
+	"if [[ $zsh_eval_context[-1] == loadautofunc ]]; then\n"
+	"    _opsctl \"$@\"\n"
+	"else\n"
+	"    compdef _opsctl opsctl\n"
+	"fi\n";
+
+static int gen_zsh(FILE *fp)
+{
+	fputs("#compdef opsctl\n"
+	      "# zsh completion for opsctl\n"
+	      "# Generated by `opsctl completion zsh` from the option tables; do not edit.\n\n"
+	      "typeset -gA _opsctl_subs _opsctl_subdesc _opsctl_optdesc _opsctl_argopts "
+	      "_opsctl_kind _opsctl_vals _opsctl_args\n", fp);
+	walk(&cli_root, "", zsh_visit, fp);
+	fputc('\n', fp);
+	fputs(zsh_body, fp);
+	return 0;
+}
+
+/* ---- fish ---- */
+
+static void fish_quote(FILE *fp, const char *s)
+{
+	fputc('\'', fp);
+	for (; *s; s++) {
+		if (*s == '\'' || *s == '\\')
+			fputc('\\', fp);
+		fputc(*s, fp);
+	}
+	fputc('\'', fp);
+}
+
+struct fish_state {
+	FILE *fp;
+	int pass;	/* 0: __opsctl_subs cases, 1: __opsctl_argopts cases, 2: complete lines */
+};
+
+static void fish_visit(void *arg, const char *path, const struct cli_cmd *cmd)
+{
+	struct fish_state *st = arg;
+	FILE *fp = st->fp;
+	const struct cli_opt *o;
+	size_t i;
+
+	if (st->pass == 0) {
+		if (!cmd->subs)
+			return;
+		fputs("        case ", fp);
+		fish_quote(fp, path);
+		fputs("\n            printf '%s\\n'", fp);
+		for (i = 0; cmd->subs[i].name; i++)
+			if (!(cmd->subs[i].flags & CLI_HIDDEN))
+				fprintf(fp, " %s", cmd->subs[i].name);
+		fputc('\n', fp);
+		return;
+	}
+	if (st->pass == 1) {
+		int any = 0;
+
+		for (o = cmd->opts; o && o->name; o++)
+			if (o->type != CLI_FLAG)
+				any = 1;
+		if (!any)
+			return;
+		fputs("        case ", fp);
+		fish_quote(fp, path);
+		fputs("\n            printf '%s\\n'", fp);
+		for (o = cmd->opts; o && o->name; o++) {
+			if (o->type == CLI_FLAG)
+				continue;
+			if (o->short_name)
+				fprintf(fp, " -%c", o->short_name);
+			fprintf(fp, " --%s", o->name);
+		}
+		fputc('\n', fp);
+		return;
+	}
+	for (i = 0; cmd->subs && cmd->subs[i].name; i++) {
+		if (cmd->subs[i].flags & CLI_HIDDEN)
+			continue;
+		fputs("complete -c opsctl -n ", fp);
+		fprintf(fp, "'__opsctl_at \"%s\"' -a %s -d ", path, cmd->subs[i].name);
+		fish_quote(fp, cmd->subs[i].summary);
+		fputc('\n', fp);
+	}
+	for (o = cmd->opts; o && o->name; o++) {
+		fprintf(fp, "complete -c opsctl -n '__opsctl_at \"%s\"'", path);
+		if (o->short_name)
+			fprintf(fp, " -s %c", o->short_name);
+		fprintf(fp, " -l %s", o->name);
+		if (o->type != CLI_FLAG) {
+			char vals[512];
+
+			allowed_words(o->allowed, vals, sizeof vals);
+			switch (o->complete) {
+			case CLI_C_VALUES:
+				if (o->type == CLI_ENUMLIST)
+					fprintf(fp, " -x -a '(__fish_complete_list , \"printf %%s\\\\n %s\")'", vals);
+				else
+					fprintf(fp, " -x -a '%s'", vals);
+				break;
+			case CLI_C_FILE:
+				fputs(" -r -F", fp);
+				break;
+			case CLI_C_DIR:
+				fputs(" -x -a '(__fish_complete_directories)'", fp);
+				break;
+			case CLI_C_DATABASE:
+				fputs(" -x -a '(opsctl __complete databases 2>/dev/null)'", fp);
+				break;
+			default:
+				fputs(" -x", fp);
+				break;
+			}
+		}
+		fputs(" -d ", fp);
+		fish_quote(fp, o->help);
+		fputc('\n', fp);
+	}
+	fprintf(fp, "complete -c opsctl -n '__opsctl_at \"%s\"' -s h -l help -d 'show this help message and exit'\n", path);
+	{
+		char words[512];
+
+		args_values(cmd, words, sizeof words);
+		if (words[0])
+			fprintf(fp, "complete -c opsctl -n '__opsctl_at \"%s\"' -a '%s'\n", path, words);
+	}
+}
+
+static int gen_fish(FILE *fp)
+{
+	struct fish_state st = {fp, 0};
+
+	fputs("# fish completion for opsctl\n"
+	      "# Generated by `opsctl completion fish` from the option tables; do not edit.\n\n"
+	      "function __opsctl_subs\n    switch \"$argv[1]\"\n", fp);
+	walk(&cli_root, "", fish_visit, &st);
+	fputs("    end\nend\n\nfunction __opsctl_argopts\n    switch \"$argv[1]\"\n", fp);
+	st.pass = 1;
+	walk(&cli_root, "", fish_visit, &st);
+	fputs("    end\nend\n\n"
+	      "function __opsctl_path\n"
+	      "    set -l tokens (commandline -opc)\n"
+	      "    set -e tokens[1]\n"
+	      "    set -l cmdpath ''\n"
+	      "    set -l skip 0\n"
+	      "    for t in $tokens\n"
+	      "        if test $skip -eq 1\n"
+	      "            set skip 0\n"
+	      "            continue\n"
+	      "        end\n"
+	      "        switch $t\n"
+	      "            case '--*=*'\n"
+	      "                continue\n"
+	      "            case '-*'\n"
+	      "                if contains -- $t (__opsctl_argopts \"$cmdpath\")\n"
+	      "                    set skip 1\n"
+	      "                end\n"
+	      "                continue\n"
+	      "        end\n"
+	      "        if contains -- $t (__opsctl_subs \"$cmdpath\")\n"
+	      "            if test -z \"$cmdpath\"\n"
+	      "                set cmdpath $t\n"
+	      "            else\n"
+	      "                set cmdpath \"$cmdpath $t\"\n"
+	      "            end\n"
+	      "        end\n"
+	      "    end\n"
+	      "    echo $cmdpath\n"
+	      "end\n\n"
+	      "function __opsctl_at\n"
+	      "    set -l p (__opsctl_path)\n"
+	      "    test \"$p\" = \"$argv[1]\"\n"
+	      "end\n\n"
+	      "complete -c opsctl -f\n", fp);
+	st.pass = 2;
+	walk(&cli_root, "", fish_visit, &st);
+	return 0;
+}
+
+int cli_gen_completion(FILE *fp, const char *shell)
+{
+	if (strcmp(shell, "bash") == 0)
+		return gen_bash(fp);
+	if (strcmp(shell, "zsh") == 0)
+		return gen_zsh(fp);
+	return gen_fish(fp);
+}
+
+/* ---- man pages ---- */
+
+/* A growing buffer, so a page is compared with the file before writing. */
+struct buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void bputs(struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
+		char *p = realloc(b->p, cap);
+
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n + 1);
+	b->len += n;
+}
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	char tmp[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	bputs(b, tmp);
+}
+
+/* Text to roff: escape backslashes and dashes, protect leading dots and quotes,
+ * and start a new line after each sentence, as mandoc -Tlint asks. */
+static void roff_text(struct buf *b, const char *s)
+{
+	int bol = 1;
+
+	for (; *s; s++) {
+		char c[3] = {*s, 0, 0};
+
+		if (bol && (*s == '.' || *s == '\'')) {
+			bputs(b, "\\&");
+		}
+		bol = 0;
+		if (*s == '\\') {
+			bputs(b, "\\e");
+		} else if (*s == '-') {
+			bputs(b, "\\-");
+		} else if (*s == '`') {
+			bputs(b, "\\(oq");
+		} else if ((*s == '.' || *s == '?' || *s == '!') && s[1] == ' ' &&
+			   s[2] && s[2] >= 'A' && s[2] <= 'Z') {
+			bputs(b, c);
+			bputs(b, "\n");
+			s++;
+			bol = 1;
+		} else if (*s == '\n') {
+			bputs(b, "\n");
+			bol = 1;
+		} else {
+			bputs(b, c);
+		}
+	}
+}
+
+static void roff_paragraphs(struct buf *b, const char *text)
+{
+	const char *p = text;
+
+	while (p && *p) {
+		const char *end = strstr(p, "\n\n");
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char *para = strndup(p, n);
+
+		if (!para) {
+			b->oom = 1;
+			return;
+		}
+		bputs(b, ".PP\n");
+		roff_text(b, para);
+		bputs(b, "\n");
+		free(para);
+		p = end ? end + 2 : NULL;
+	}
+}
+
+static void roff_synopsis_opts(struct buf *b, const struct cli_opt *opts)
+{
+	const struct cli_opt *o;
+
+	for (o = opts; o && o->name; o++) {
+		if (o->short_name)
+			bprintf(b, ".RB [ \\-%c", o->short_name);
+		else
+			bprintf(b, ".RB [ \\-\\-%s", o->name);
+		if (o->metavar)
+			bprintf(b, "\n.IR %s ]\n", o->metavar);
+		else
+			bputs(b, " ]\n");
+	}
+}
+
+static void roff_options(struct buf *b, const struct cli_opt *opts, int with_help)
+{
+	const struct cli_opt *o;
+
+	for (o = opts; o && o->name; o++) {
+		bputs(b, ".TP\n");
+		if (o->short_name)
+			bprintf(b, ".BR \\-%c \", \" \\-\\-%s", o->short_name, o->name);
+		else
+			bprintf(b, ".B \\-\\-%s", o->name);
+		if (o->metavar)
+			bprintf(b, "\n.I %s", o->metavar);
+		bputs(b, "\n");
+		roff_text(b, o->help);
+		if (o->allowed && o->type == CLI_ENUMLIST)
+			bputs(b, " (a comma-separated list)");
+		if (o->def) {
+			bputs(b, "; default: ");
+			roff_text(b, o->def);
+		}
+		bputs(b, ".\n");
+	}
+	if (with_help)
+		bputs(b, ".TP\n.BR \\-h \", \" \\-\\-help\nShow the options of the command and exit.\n");
+}
+
+static void roff_examples(struct buf *b, const char *examples)
+{
+	const char *p = examples;
+
+	/* Pairs of lines: a comment, then the command. */
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		const char *cmd = nl ? nl + 1 : NULL;
+		const char *end = cmd ? strchr(cmd, '\n') : NULL;
+		char *c, *line;
+
+		if (!cmd)
+			break;
+		c = strndup(p, (size_t)(nl - p));
+		line = end ? strndup(cmd, (size_t)(end - cmd)) : strdup(cmd);
+		if (!c || !line) {
+			free(c);
+			free(line);
+			b->oom = 1;
+			return;
+		}
+		bputs(b, ".PP\n");
+		roff_text(b, c);
+		bputs(b, ":\n.PP\n.RS 4\n.EX\n");
+		roff_text(b, line);
+		bputs(b, "\n.EE\n.RE\n");
+		free(c);
+		free(line);
+		p = end ? end + 1 : NULL;
+	}
+}
+
+static void roff_exit_status(struct buf *b)
+{
+	int code;
+
+	bputs(b, ".SH EXIT STATUS\n");
+	for (code = 0; code < OPS_CODE_COUNT; code++) {
+		bprintf(b, ".TP\n.B %d\n", ops_code_exit_status((ops_code)code));
+		roff_text(b, ops_code_description((ops_code)code));
+		bputs(b, "\n");
+	}
+}
+
+static void roff_environment(struct buf *b)
+{
+	const ops_key_def *k;
+
+	bputs(b, ".SH ENVIRONMENT\n");
+	bputs(b, ".TP\n.B OPSCTL_CONFIG\nConfiguration file to read instead of\n.IR /etc/opsctl/opsctl.conf .\n");
+	for (k = ops_config_keys(); k->name; k++) {
+		if (!k->env)
+			continue;
+		bputs(b, ".TP\n.B ");
+		roff_text(b, k->env);
+		bputs(b, "\nSets\n.BR ");
+		roff_text(b, k->name);
+		bputs(b, " ;\nsee\n.BR opsctl.conf (5).\n");
+	}
+	bputs(b, ".PP\nEvery key can also be set as OPSCTL_SECTION_KEY, for example\n.BR OPSCTL_DB_HOST ,\n"
+		 "which takes precedence over the other names.\n"
+		 "libpq's own variables (PGPASSWORD, PGSERVICE, PGSSLROOTCERT and the rest) work as documented for libpq.\n");
+}
+
+static void roff_header(struct buf *b, const char *name, int section, const char *summary)
+{
+	char upper[64];
+	size_t i;
+
+	for (i = 0; name[i] && i < sizeof upper - 1; i++)
+		upper[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+	upper[i] = '\0';
+	bprintf(b, ".\\\" Generated by `opsctl __gen man` from the command tables; do not edit.\n"
+		   ".TH %s %d %s \"opsctl %s\" \"opsctl manual\"\n.SH NAME\n", upper, section,
+		MAN_DATE, OPS_VERSION);
+	roff_text(b, name);
+	bputs(b, " \\- ");
+	roff_text(b, summary);
+	bputs(b, "\n");
+}
+
+static void page_command(struct buf *b, const struct cli_cmd *cmd)
+{
+	char name[64];
+	size_t i;
+
+	snprintf(name, sizeof name, "opsctl-%s", cmd->name);
+	roff_header(b, name, 1, cmd->summary);
+	bputs(b, ".SH SYNOPSIS\n");
+	for (i = 0; cmd->subs && cmd->subs[i].name; i++) {
+		const struct cli_cmd *s = &cmd->subs[i];
+
+		if (s->flags & CLI_HIDDEN)
+			continue;
+		if (i > 0)
+			bputs(b, ".PP\n");
+		bprintf(b, ".B opsctl\n.RI [ global-options ]\n.B %s %s\n", cmd->name, s->name);
+		roff_synopsis_opts(b, s->opts);
+		if (s->args)
+			bprintf(b, ".I %s\n", s->args);
+	}
+	if (!cmd->subs) {
+		bprintf(b, ".B opsctl\n.RI [ global-options ]\n.B %s\n", cmd->name);
+		roff_synopsis_opts(b, cmd->opts);
+		if (cmd->args)
+			bprintf(b, ".I %s\n", cmd->args);
+	}
+	bputs(b, ".SH DESCRIPTION\n");
+	roff_paragraphs(b, cmd->description);
+	bputs(b, ".PP\nThe global options\n.RB ( \\-\\-config ,\n.BR \\-\\-env ,\n"
+		 ".BR \\-\\-output ,\n.BR \\-\\-quiet )\ncome before the command; see\n.BR opsctl (1).\n");
+	if (cmd->subs) {
+		bputs(b, ".SH COMMANDS\n");
+		for (i = 0; cmd->subs[i].name; i++) {
+			const struct cli_cmd *s = &cmd->subs[i];
+
+			if (s->flags & CLI_HIDDEN)
+				continue;
+			bprintf(b, ".SS \"%s %s%s%s\"\n", cmd->name, s->name, s->args ? " " : "",
+				s->args ? s->args : "");
+			roff_paragraphs(b, s->description);
+			bputs(b, ".PP\nOptions:\n");
+			roff_options(b, s->opts, 1);
+		}
+	} else if (cmd->opts && cmd->opts[0].name) {
+		bputs(b, ".SH OPTIONS\n");
+		roff_options(b, cmd->opts, 1);
+	}
+	roff_exit_status(b);
+	roff_environment(b);
+	bputs(b, ".SH FILES\n.TP\n.I /etc/opsctl/opsctl.conf\nThe configuration file; see\n.BR opsctl.conf (5).\n"
+		 ".TP\n.I /var/lib/opsctl/journal.jsonl\nOne JSON line per run that changed something (general.state_dir).\n"
+		 ".TP\n.I /var/lib/opsctl/opsctl.prom\nThe Prometheus textfile refreshed after each such run (general.metrics_file).\n"
+		 ".TP\n.I /var/lib/opsctl/locks/\nOne lock file per task.\n");
+	if (cmd->examples || cmd->subs) {
+		int any = cmd->examples != NULL;
+
+		for (i = 0; cmd->subs && cmd->subs[i].name; i++)
+			if (cmd->subs[i].examples)
+				any = 1;
+		if (any) {
+			bputs(b, ".SH EXAMPLES\n");
+			roff_examples(b, cmd->examples);
+			for (i = 0; cmd->subs && cmd->subs[i].name; i++)
+				roff_examples(b, cmd->subs[i].examples);
+		}
+	}
+	bputs(b, ".SH SEE ALSO\n.BR opsctl (1),\n.BR opsctl.conf (5),\n.BR vacuumdb (1),\n.BR pg_dump (1),\n.BR sqlite3 (1)\n");
+}
+
+static void page_root(struct buf *b)
+{
+	const struct cli_cmd *root = &cli_root;
+	size_t i;
+
+	roff_header(b, "opsctl", 1, root->summary);
+	bputs(b, ".SH SYNOPSIS\n.B opsctl\n");
+	roff_synopsis_opts(b, root->opts);
+	bputs(b, ".I command\n.RI [ options ]\n.RI [ arguments ]\n");
+	bputs(b, ".SH DESCRIPTION\n");
+	roff_paragraphs(b, root->description);
+	bputs(b, ".SH GLOBAL OPTIONS\n");
+	roff_options(b, root->opts, 1);
+	bputs(b, ".SH COMMANDS\n");
+	for (i = 0; root->subs[i].name; i++) {
+		const struct cli_cmd *s = &root->subs[i];
+
+		if (s->flags & CLI_HIDDEN)
+			continue;
+		bprintf(b, ".TP\n.B %s%s%s\n", s->name, s->args ? " " : "", s->args ? s->args : "");
+		roff_text(b, s->summary);
+		if (s->subs)
+			bprintf(b, "; see\n.BR opsctl\\-%s (1)", s->name);
+		bputs(b, ".\n");
+	}
+	roff_exit_status(b);
+	roff_environment(b);
+	bputs(b, ".SH FILES\n.TP\n.I /etc/opsctl/opsctl.conf\nThe configuration file; see\n.BR opsctl.conf (5).\n");
+	bputs(b, ".SH EXAMPLES\n");
+	roff_examples(b, root->examples);
+	bputs(b, ".SH SEE ALSO\n");
+	for (i = 0; root->subs[i].name; i++)
+		if (root->subs[i].subs)
+			bprintf(b, ".BR opsctl\\-%s (1),\n", root->subs[i].name);
+	bputs(b, ".BR opsctl.conf (5)\n");
+}
+
+static const char *ktype_name(ops_ktype t)
+{
+	switch (t) {
+	case OPS_K_STRING: return "string";
+	case OPS_K_PATH: return "path";
+	case OPS_K_INT: return "integer";
+	case OPS_K_BOOL: return "boolean";
+	case OPS_K_DURATION: return "duration";
+	case OPS_K_ENUM: return "one of";
+	case OPS_K_LIST: return "list";
+	case OPS_K_WINDOW: return "window";
+	}
+	return "string";
+}
+
+static void page_conf(struct buf *b)
+{
+	const ops_key_def *k;
+	char section[32] = "";
+
+	roff_header(b, "opsctl.conf", 5, "configuration file for opsctl");
+	bputs(b, ".SH SYNOPSIS\n.I /etc/opsctl/opsctl.conf\n.SH DESCRIPTION\n");
+	roff_paragraphs(b,
+		"opsctl reads an INI file: [section] headers followed by key = value lines. Lines "
+		"starting with # or ; are comments; values may be double-quoted. The file is "
+		"/etc/opsctl/opsctl.conf, or the file named by OPSCTL_CONFIG or --config, which must "
+		"then exist.\n\n"
+		"Settings are applied in order: the file, then the environment, then command-line "
+		"flags; later wins. An unknown key or a bad value is an error that names the file and "
+		"line, and opsctl exits 78 without doing anything.\n\n"
+		"Durations are seconds, or a number with s, m, h, d or w. Lists are comma-separated. "
+		"Maintenance windows are any, never, or comma-separated ranges DAYS HH:MM-HH:MM, "
+		"where DAYS is a day (Sun), a span (Mon-Fri) or daily, in the host's local time.\n\n"
+		"Passwords are not configuration keys: libpq reads them from ~/.pgpass, the service "
+		"file or PGPASSWORD, so that they never appear in files opsctl manages or on command lines.");
+	bputs(b, ".SH KEYS\n");
+	for (k = ops_config_keys(); k->name; k++) {
+		const char *dot = strchr(k->name, '.');
+		size_t sl = dot ? (size_t)(dot - k->name) : 0;
+
+		if (strlen(section) != sl || strncmp(section, k->name, sl) != 0) {
+			snprintf(section, sizeof section, "%.*s", (int)sl, k->name);
+			bprintf(b, ".SS [%s]\n", section);
+		}
+		bputs(b, ".TP\n.B ");
+		roff_text(b, dot ? dot + 1 : k->name);
+		bputs(b, "\n(");
+		bputs(b, ktype_name(k->type));
+		if (k->allowed) {
+			bputs(b, " ");
+			roff_text(b, k->allowed);
+		}
+		if (k->type == OPS_K_INT || (k->type == OPS_K_DURATION && k->max))
+			bprintf(b, ", %ld to %ld", k->min, k->max);
+		if (k->def && *k->def) {
+			bputs(b, "; default \\(lq");
+			roff_text(b, k->def);
+			bputs(b, "\\(rq");
+		}
+		bputs(b, ")\n");
+		roff_text(b, k->help);
+		bputs(b, "\n");
+		if (k->env) {
+			bputs(b, "Environment: ");
+			roff_text(b, k->env);
+			bputs(b, ".\n");
+		}
+	}
+	bputs(b, ".SH EXAMPLES\n.PP\nA production host maintaining guide 004's databases:\n.PP\n.RS 4\n.EX\n"
+		 "[general]\nenvironment = prod\n\n[db]\nhost = /var/run/postgresql\nuser = postgres\n"
+		 "databases = error_reporting_db, user_management_db, verification_db, correction_engine_db, rag_integration_db\n\n"
+		 "[window]\nprod = Sun 02:00\\-04:00, Sat 02:00\\-04:00\n\n[health]\nlong_query = 5s\n"
+		 ".EE\n.RE\n");
+	bputs(b, ".SH SEE ALSO\n.BR opsctl (1),\n.BR opsctl\\-db (1)\n");
+}
+
+/* Write dir/name only if the text changed, atomically. */
+static int write_page(const char *dir, const char *name, struct buf *b)
+{
+	char *path = ops_path_join(dir, name);
+	char *old = NULL;
+	size_t oldlen = 0;
+	ops_error err;
+	int rc = 0;
+
+	if (!path || b->oom) {
+		fprintf(stderr, "opsctl: error: out of memory\n");
+		free(path);
+		return ops_code_exit_status(OPS_EINTERNAL);
+	}
+	if (ops_read_file(path, 1 << 22, &old, &oldlen, &err) == OPS_OK &&
+	    oldlen == b->len && memcmp(old, b->p, b->len) == 0)
+		goto out;
+	if (ops_write_file_atomic(path, b->p, b->len, 0644, &err) != OPS_OK) {
+		fprintf(stderr, "opsctl: error: %s\n", err.message);
+		rc = ops_code_exit_status(err.code);
+	}
+out:
+	free(old);
+	free(path);
+	return rc;
+}
+
+int cli_gen_man(const char *dir)
+{
+	struct buf b = {0};
+	size_t i;
+	int rc;
+
+	page_root(&b);
+	rc = write_page(dir, "opsctl.1", &b);
+	for (i = 0; !rc && cli_root.subs[i].name; i++) {
+		char name[64];
+
+		if (!cli_root.subs[i].subs)
+			continue;
+		b.len = 0;
+		page_command(&b, &cli_root.subs[i]);
+		snprintf(name, sizeof name, "opsctl-%s.1", cli_root.subs[i].name);
+		rc = write_page(dir, name, &b);
+	}
+	if (!rc) {
+		b.len = 0;
+		page_conf(&b);
+		rc = write_page(dir, "opsctl.conf.5", &b);
+	}
+	free(b.p);
+	return rc;
+}

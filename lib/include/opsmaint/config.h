@@ -1,0 +1,104 @@
+/*
+ * Configuration: an INI file (/etc/opsctl/opsctl.conf, $OPSCTL_CONFIG or
+ * --config), then the environment (the guides' DB_HOST, DB_USERNAME, DB_NAME,
+ * libpq's PG*, OPSCTL_*), then command-line flags; later wins.  Every key is
+ * declared once in config_keys.def (name, type, default, allowed values,
+ * environment variables, help); the parser, validation and the opsctl.conf(5)
+ * man page all come from that table.  Unknown keys and bad values are errors
+ * naming file and line.  Passwords are deliberately not configuration keys:
+ * libpq reads them from .pgpass, the service file or PGPASSWORD itself.
+ */
+#ifndef OPSMAINT_CONFIG_H
+#define OPSMAINT_CONFIG_H
+
+#include "opsmaint/error.h"
+
+typedef enum ops_ktype {
+	OPS_K_STRING,
+	OPS_K_PATH,
+	OPS_K_INT,	/* decimal, range checked against min/max */
+	OPS_K_BOOL,	/* true/false/yes/no/on/off/1/0 */
+	OPS_K_DURATION,	/* "90", "90s", "15m", "1h", "2d": stored as seconds */
+	OPS_K_ENUM,	/* one of allowed (comma-separated) */
+	OPS_K_LIST,	/* comma-separated; elements checked against allowed if set */
+	OPS_K_WINDOW	/* maintenance window spec, see window.h */
+} ops_ktype;
+
+typedef struct ops_key_def {
+	const char *name;	/* "section.key" */
+	ops_ktype type;
+	const char *def;	/* default as text, NULL for none */
+	const char *allowed;	/* for ENUM/LIST, comma-separated, or NULL */
+	long min, max;		/* for INT and DURATION */
+	const char *env;	/* environment variables, comma-separated, first wins; or NULL */
+	const char *help;	/* one sentence for opsctl.conf(5) */
+} ops_key_def;
+
+/* The declared keys, terminated by an entry with name == NULL. */
+const ops_key_def *ops_config_keys(void);
+const ops_key_def *ops_config_key(const char *name);
+
+typedef struct ops_config ops_config;
+
+ops_config *ops_config_new(void);	/* all keys at their defaults */
+void ops_config_free(ops_config *cfg);
+
+/*
+ * Read an INI file.  Sections "[db]" and "key = value" lines; '#' and ';'
+ * start comments; values may be double-quoted.  If must_exist is 0 a missing
+ * file is not an error.  Errors (OPS_ECONFIG) read "FILE:LINE: unknown key
+ * 'section.key'" or "FILE:LINE: bad value for 'db.port': ...".
+ * An unreadable file is OPS_EPERM / OPS_EIO.
+ */
+ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
+			      ops_error *err);
+
+/*
+ * Overlay environment variables.  envp is a NULL-terminated "NAME=value" array
+ * (pass environ).  Each key's env list is consulted, plus OPSCTL_SECTION_KEY
+ * for every key (db.host -> OPSCTL_DB_HOST).  A bad value is OPS_ECONFIG naming
+ * the variable.
+ */
+ops_code ops_config_load_env(ops_config *cfg, char *const *envp, ops_error *err);
+
+/*
+ * Set one key from a flag or a test; validates like the file.  origin names
+ * where it came from ("--database", "FILE:LINE", "DB_HOST") and is kept for
+ * messages and for `opsctl config` style dumps.
+ */
+ops_code ops_config_set(ops_config *cfg, const char *key, const char *value,
+			const char *origin, ops_error *err);
+
+/* The value as text (default if never set); NULL if unset with no default. */
+const char *ops_config_get(const ops_config *cfg, const char *key);
+const char *ops_config_origin(const ops_config *cfg, const char *key);
+/* Typed getters for a validated value; abort-free: return the default 0/false
+ * when the key is unknown (a programming error caught by unit tests). */
+long ops_config_int(const ops_config *cfg, const char *key);	/* INT, DURATION (seconds) */
+int ops_config_bool(const ops_config *cfg, const char *key);
+
+/*
+ * Split a LIST value into a NULL-terminated, newly allocated array of trimmed,
+ * non-empty strings (free with ops_strv_free).  Returns NULL on OOM.
+ */
+char **ops_config_list(const ops_config *cfg, const char *key);
+void ops_strv_free(char **v);
+size_t ops_strv_len(char *const *v);
+/* Split any comma-separated text the same way. */
+char **ops_split_list(const char *text);
+
+/* Parse helpers shared with the CLI's flag parser. */
+ops_code ops_parse_duration(const char *text, long *seconds, ops_error *err);
+ops_code ops_parse_long(const char *text, long min, long max, long *out,
+			ops_error *err);
+ops_code ops_parse_bool(const char *text, int *out, ops_error *err);
+
+/*
+ * Load everything in order: the system file (/etc/opsctl/opsctl.conf, missing
+ * is fine), or instead explicit_path / $OPSCTL_CONFIG which must exist; then
+ * the environment.  Used by the front end before flags are applied.
+ */
+ops_code ops_config_load_default(ops_config *cfg, const char *explicit_path,
+				 char *const *envp, ops_error *err);
+
+#endif

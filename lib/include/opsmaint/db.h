@@ -1,0 +1,102 @@
+/*
+ * One database interface, two drivers: libpq for PostgreSQL and SQLite.
+ * A target is a PostgreSQL database name (host, port and user from the
+ * configuration), a postgresql:// or postgres:// URI, "sqlite:PATH", or a
+ * path ending in ".db", ".sqlite" or ".sqlite3".
+ *
+ * Safety that every caller gets for free:
+ *   - every PostgreSQL session first runs
+ *     SELECT pg_catalog.set_config('search_path', '', false)
+ *     (as pg_dump and vacuumdb do since CVE-2018-1058), so SQL written by
+ *     opsctl must schema-qualify what it names (pg_catalog.pg_stat_activity);
+ *   - passwords come only from libpq's own sources (.pgpass, service file,
+ *     PGPASSWORD); the connection string built here never carries one, and
+ *     connection errors never echo a URI's password;
+ *   - identifiers are quoted with the driver's own escaping; values go as
+ *     parameters, never spliced into SQL.
+ */
+#ifndef OPSMAINT_DB_H
+#define OPSMAINT_DB_H
+
+#include "opsmaint/config.h"
+#include "opsmaint/error.h"
+
+typedef enum ops_db_kind { OPS_DB_POSTGRES = 1, OPS_DB_SQLITE = 2 } ops_db_kind;
+
+typedef struct ops_db ops_db;
+typedef struct ops_rows ops_rows;
+
+/*
+ * Classify target without connecting; for SQLite *path_out (if not NULL)
+ * receives a newly allocated file path.  An empty target is OPS_EUSAGE.
+ */
+ops_code ops_db_target_kind(const char *target, ops_db_kind *kind,
+			    char **path_out, ops_error *err);
+
+/*
+ * Connect.  Errors: server unreachable -> OPS_EUNAVAIL ("cannot connect to
+ * PostgreSQL at HOST:PORT: ..."); authentication failure -> OPS_EPERM;
+ * database missing -> OPS_EFAIL "database 'x' does not exist"; SQLite file
+ * missing -> OPS_EFAIL "database file 'x' does not exist" (SQLite files are
+ * never created by opening them); not a database -> OPS_EDATA.
+ */
+ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
+		     ops_error *err);
+void ops_db_close(ops_db *db);
+
+ops_db_kind ops_db_kind_of(const ops_db *db);
+/* Display name: the database name for PostgreSQL, the file path for SQLite
+ * (never a URI with credentials). */
+const char *ops_db_name(const ops_db *db);
+/* PostgreSQL server_version_num (150004), or SQLite's sqlite3_libversion_number. */
+int ops_db_server_version(const ops_db *db);
+/* File path for SQLite, NULL for PostgreSQL. */
+const char *ops_db_path(const ops_db *db);
+
+/*
+ * Run SQL that returns no rows to the caller (may hold several statements
+ * when nparams is 0).  Failures are OPS_EFAIL with the server's message as
+ * message, its DETAIL/HINT in detail/hint; a lost connection is OPS_EUNAVAIL.
+ */
+ops_code ops_db_exec(ops_db *db, const char *sql, ops_error *err);
+
+/*
+ * Run one statement with text parameters ($1.. for PostgreSQL, ?1.. for
+ * SQLite) and collect all rows as text.
+ */
+ops_code ops_db_query(ops_db *db, const char *sql, int nparams,
+		      const char *const *params, ops_rows **out, ops_error *err);
+
+int ops_rows_count(const ops_rows *rows);
+int ops_rows_columns(const ops_rows *rows);
+const char *ops_rows_column_name(const ops_rows *rows, int col);
+/* Column index by name, -1 if absent. */
+int ops_rows_column(const ops_rows *rows, const char *name);
+/* Text value, NULL for SQL NULL. */
+const char *ops_rows_value(const ops_rows *rows, int row, int col);
+void ops_rows_free(ops_rows *rows);
+
+/* Quote one identifier ("a""b").  Newly allocated; NULL on OOM. */
+char *ops_db_quote_ident(const ops_db *db, const char *ident);
+
+/*
+ * Receive server notices (ANALYZE VERBOSE, VACUUM VERBOSE output); one call
+ * per message, without the trailing newline.  NULL restores the default,
+ * which logs them at debug level.
+ */
+typedef void (*ops_db_notice_fn)(void *arg, const char *message);
+void ops_db_set_notice_handler(ops_db *db, ops_db_notice_fn fn, void *arg);
+
+/* SQLSTATE of the last PostgreSQL error ("42P01"), "" if none or SQLite. */
+const char *ops_db_last_sqlstate(const ops_db *db);
+
+/* The underlying handle for driver-specific modules: PGconn * or sqlite3 *. */
+void *ops_db_handle(ops_db *db);
+
+/*
+ * Cancel the statement running on db from another thread or a signal handler
+ * context prepared beforehand (PostgreSQL PQcancel / sqlite3_interrupt).
+ */
+void ops_db_cancel(ops_db *db);
+
+#endif

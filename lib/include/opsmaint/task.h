@@ -1,0 +1,35 @@
+/*
+ * A task run: the bookkeeping every run that changes something shares.  begin
+ * takes the task's lock (a second run gets OPS_ELOCKED naming the holder);
+ * finish appends the journal line, refreshes the Prometheus textfile and
+ * releases the lock.  Paths come from the configuration: general.state_dir
+ * (journal.jsonl, metrics.json, locks/) and general.metrics_file (default
+ * STATE_DIR/opsctl.prom).
+ */
+#ifndef OPSMAINT_TASK_H
+#define OPSMAINT_TASK_H
+
+#include <cjson/cJSON.h>
+#include "opsmaint/config.h"
+#include "opsmaint/error.h"
+
+typedef struct ops_task ops_task;
+
+/* name: "db maintain" (lock and metric label become "db_maintain"). */
+ops_code ops_task_begin(const ops_config *cfg, const char *name, ops_task **out,
+			ops_error *err);
+
+/*
+ * Record the outcome and free the task.  figures (may be NULL) go into the
+ * journal line; its numeric members named opsctl_* also become gauges in the
+ * textfile.  Returns the first bookkeeping failure (the run's own status is
+ * not changed by it; the caller decides how to report both).
+ */
+ops_code ops_task_finish(ops_task *task, int argc, char *const *argv,
+			 ops_code status, int exit_status, const char *error,
+			 const cJSON *figures, ops_error *err);
+
+/* Release without recording (dry runs); NULL accepted. */
+void ops_task_abandon(ops_task *task);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * The begin/finish pair around a run that changes something.  It only
+ * composes lock.c, journal.c and metrics.c; it does no I/O of its own beyond
+ * building paths, so each of those stays testable alone.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "opsmaint/fileio.h"
+#include "opsmaint/journal.h"
+#include "opsmaint/lock.h"
+#include "opsmaint/log.h"
+#include "opsmaint/metrics.h"
+#include "opsmaint/task.h"
+
+struct ops_task {
+	char *name;		/* "db maintain" */
+	char *label;		/* "db_maintain" */
+	char *state_dir;
+	char *metrics_file;
+	char *environment;
+	ops_lock *lock;
+	struct timespec start;
+	struct timespec mono;
+};
+
+static void task_free(ops_task *t)
+{
+	if (!t)
+		return;
+	ops_lock_release(t->lock);
+	free(t->name);
+	free(t->label);
+	free(t->state_dir);
+	free(t->metrics_file);
+	free(t->environment);
+	free(t);
+}
+
+ops_code ops_task_begin(const ops_config *cfg, const char *name, ops_task **out,
+			ops_error *err)
+{
+	const char *state = ops_config_get(cfg, "general.state_dir");
+	const char *prom = ops_config_get(cfg, "general.metrics_file");
+	const char *env = ops_config_get(cfg, "general.environment");
+	ops_task *t = calloc(1, sizeof *t);
+	ops_code rc;
+	char *p;
+
+	*out = NULL;
+	if (!t)
+		return ops_error_oom(err);
+	t->name = strdup(name);
+	t->label = strdup(name);
+	t->state_dir = strdup(state ? state : "/var/lib/opsctl");
+	t->metrics_file = prom && *prom ? strdup(prom)
+					: ops_path_join(t->state_dir, "opsctl.prom");
+	t->environment = strdup(env ? env : "");
+	if (!t->name || !t->label || !t->state_dir || !t->metrics_file ||
+	    !t->environment) {
+		task_free(t);
+		return ops_error_oom(err);
+	}
+	for (p = t->label; *p; p++)
+		if (*p == ' ' || *p == '-')
+			*p = '_';
+	rc = ops_lock_acquire(t->state_dir, t->label, &t->lock, err);
+	if (rc != OPS_OK) {
+		task_free(t);
+		return rc;
+	}
+	clock_gettime(CLOCK_REALTIME, &t->start);
+	clock_gettime(CLOCK_MONOTONIC, &t->mono);
+	*out = t;
+	return OPS_OK;
+}
+
+ops_code ops_task_finish(ops_task *t, int argc, char *const *argv,
+			 ops_code status, int exit_status, const char *error,
+			 const cJSON *figures, ops_error *err)
+{
+	struct timespec now;
+	ops_run run = {0};
+	ops_task_result res = {0};
+	cJSON *gauges = NULL;
+	const cJSON *it;
+	char *journal = NULL, *state = NULL;
+	ops_code rc = OPS_OK, rc2;
+	ops_error err2;
+
+	if (!t)
+		return OPS_OK;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	run.command = t->name;
+	run.argc = argc;
+	run.argv = argv;
+	run.environment = t->environment;
+	run.start = t->start;
+	run.duration = (double)(now.tv_sec - t->mono.tv_sec) +
+		       (double)(now.tv_nsec - t->mono.tv_nsec) / 1e9;
+	run.status = status;
+	run.exit_status = exit_status;
+	run.error = error;
+	run.figures = figures;
+
+	journal = ops_path_join(t->state_dir, "journal.jsonl");
+	state = ops_path_join(t->state_dir, "metrics.json");
+	gauges = cJSON_CreateObject();
+	if (!journal || !state || !gauges) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	rc = ops_journal_append(journal, &run, err);
+
+	cJSON_ArrayForEach(it, figures) {
+		if (cJSON_IsNumber(it) && it->string &&
+		    strncmp(it->string, "opsctl_", 7) == 0)
+			cJSON_AddNumberToObject(gauges, it->string, it->valuedouble);
+	}
+	res.task = t->label;
+	res.start = (double)t->start.tv_sec + (double)t->start.tv_nsec / 1e9;
+	res.duration = run.duration;
+	res.success = status == OPS_OK;
+	res.exit_status = exit_status;
+	res.gauges = gauges;
+	rc2 = ops_metrics_record(state, t->metrics_file, &res, rc == OPS_OK ? err : &err2);
+	if (rc == OPS_OK)
+		rc = rc2;
+	else if (rc2 != OPS_OK)
+		ops_log_warn("%s", err2.message);
+out:
+	cJSON_Delete(gauges);
+	free(journal);
+	free(state);
+	task_free(t);
+	return rc;
+}
+
+void ops_task_abandon(ops_task *t)
+{
+	task_free(t);
+}
