@@ -35,7 +35,7 @@ CFLAGS     ?= $(HARDEN_CFLAGS)
 LDFLAGS    ?= $(HARDEN_LDFLAGS)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DOPS_VERSION='"$(VERSION)"' \
               -Ilib/include -Ilib $(WARN) $(PKG_CFLAGS) $(CFLAGS)
-LIBS       := $(PKG_LIBS) -lpthread
+LIBS       := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
 CMD_SRC    := $(sort $(wildcard cmd/*.c))
@@ -80,7 +80,7 @@ opsmaint.pc: Makefile
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: opsmaint' 'Description: maintenance library behind opsctl' \
 	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
-	  'Libs: -L$${libdir} -lopsmaint' 'Libs.private: -lpthread' \
+	  'Libs: -L$${libdir} -lopsmaint' 'Libs.private: -lpthread -lm' \
 	  'Cflags: -I$${includedir}' > $@
 
 # Man pages and completions are generated from the command and option tables

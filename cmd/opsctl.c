@@ -258,7 +258,9 @@ static int finish_stdout(int status)
 	/* As git does after every command: a write error that stdio only
 	 * noticed at flush time must not turn into exit 0. */
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
-		if (errno == EBADF && status != 0)
+		/* A command that already failed has said why (often this very
+		 * write error); one line per problem. */
+		if (status != 0)
 			return status;
 		fprintf(stderr, "opsctl: error: write error on standard output: %s\n",
 			strerror(errno ? errno : EIO));
