@@ -1,0 +1,345 @@
+/*
+ * The run journal (STATE_DIR/journal.jsonl) and the argument redaction that
+ * guards it.  A line is built whole in memory and appended with one write(2)
+ * on an O_APPEND descriptor, which the kernel applies atomically to a local
+ * file, so concurrent runs never interleave; a short write is reported
+ * rather than completed with a second write that could land after someone
+ * else's line.  It never rotates or trims the journal (cleanup rotate does)
+ * and never reads it back.
+ *
+ * Redaction errs on the side of masking: a value that merely looks like a
+ * secret (any option or key whose name mentions password, secret, token, an
+ * API key) is replaced by "***".  Losing an innocent value from the journal
+ * costs little; a leaked password costs a rotation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "opsmaint/fileio.h"
+#include "opsmaint/journal.h"
+
+static const char *const secret_words[] = {
+	"password", "passwd", "secret", "token", "api-key", "api_key", "apikey",
+	NULL
+};
+
+static int name_is_secret(const char *name, size_t n)
+{
+	const char *const *w;
+	size_t wl, i;
+
+	while (n > 0 && *name == '-') {
+		name++;
+		n--;
+	}
+	if (n == 0)
+		return 0;
+	for (w = secret_words; *w; w++) {
+		wl = strlen(*w);
+		for (i = 0; i + wl <= n; i++)
+			if (strncasecmp(name + i, *w, wl) == 0)
+				return 1;
+	}
+	/* --key, --private-key, AWS_ACCESS_KEY and the like. */
+	if (n == 3 && strncasecmp(name, "key", 3) == 0)
+		return 1;
+	if (n > 4 && (name[n - 4] == '-' || name[n - 4] == '_') &&
+	    strncasecmp(name + n - 3, "key", 3) == 0)
+		return 1;
+	return 0;
+}
+
+/* An option such as "--password" or "-token" that takes the next argument. */
+static int option_takes_secret(const char *opt)
+{
+	const char *name;
+
+	if (!opt || opt[0] != '-' || strchr(opt, '='))
+		return 0;
+	name = opt + (opt[1] == '-' ? 2 : 1);
+	/* --no-password and friends are switches, not value options. */
+	if (strncasecmp(name, "no-", 3) == 0 || strncasecmp(name, "no_", 3) == 0)
+		return 0;
+	return name_is_secret(name, strlen(name));
+}
+
+static int is_key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	       c == '\v';
+}
+
+/* scheme://user:password@host: mask the password part of each URI. */
+static void mask_uri_userinfo(const char *arg, char *mask)
+{
+	const char *p = arg, *a, *end, *at, *colon, *q;
+
+	while ((p = strstr(p, "://")) != NULL) {
+		a = p + 3;
+		for (end = a; *end && !strchr("/?#", *end) && !is_space(*end); end++)
+			;
+		at = NULL;
+		for (q = a; q < end; q++)
+			if (*q == '@')
+				at = q;
+		if (at) {
+			colon = memchr(a, ':', (size_t)(at - a));
+			if (colon)
+				memset(mask + (colon + 1 - arg), 1,
+				       (size_t)(at - colon - 1));
+		}
+		p = end;
+	}
+}
+
+/* key=value pairs (conninfo, URI query, environment style) with a secret key. */
+static void mask_key_values(const char *arg, size_t len, char *mask)
+{
+	size_t i, k, ks, v, e;
+	char quote;
+
+	for (i = 1; i < len; i++) {
+		if (arg[i] != '=')
+			continue;
+		k = i;
+		while (k > 0 && is_space(arg[k - 1]))
+			k--;	/* conninfo allows "password = x" */
+		ks = k;
+		while (ks > 0 && is_key_char(arg[ks - 1]))
+			ks--;
+		if (ks == k || !name_is_secret(arg + ks, k - ks))
+			continue;
+		v = i + 1;
+		while (v < len && is_space(arg[v]))
+			v++;
+		if (v < len && (arg[v] == '\'' || arg[v] == '"')) {
+			quote = arg[v++];
+			for (e = v; e < len && arg[e] != quote; e++)
+				if (arg[e] == '\\' && e + 1 < len)
+					e++;
+		} else if (ks > 0 && (arg[ks - 1] == '?' || arg[ks - 1] == '&')) {
+			for (e = v; e < len && arg[e] != '&' && arg[e] != '#' &&
+				    !is_space(arg[e]); e++)
+				;
+		} else {
+			for (e = v; e < len && !is_space(arg[e]); e++)
+				;
+		}
+		memset(mask + v, 1, e - v);
+		i = e > i ? e - 1 : i;
+	}
+}
+
+char *ops_redact_arg(const char *prev, const char *arg)
+{
+	const char *eq;
+	char *mask = NULL, *out = NULL, *o;
+	size_t len, i;
+
+	if (!arg)
+		return NULL;
+	if (option_takes_secret(prev))
+		return strdup("***");
+	len = strlen(arg);
+	mask = calloc(len + 1, 1);
+	if (!mask)
+		return NULL;
+	eq = strchr(arg, '=');
+	if (arg[0] == '-' && eq && name_is_secret(arg, (size_t)(eq - arg))) {
+		/* The whole rest is the value, spaces included: it is one argv. */
+		memset(mask + (eq + 1 - arg), 1, len - (size_t)(eq + 1 - arg));
+	} else {
+		mask_uri_userinfo(arg, mask);
+		mask_key_values(arg, len, mask);
+	}
+	/* Each masked run becomes "***", which is never longer than 3x. */
+	out = malloc(len * 3 + 1);
+	if (!out)
+		goto out;
+	for (i = 0, o = out; i < len; i++) {
+		if (!mask[i]) {
+			*o++ = arg[i];
+		} else if (i == 0 || !mask[i - 1]) {
+			memcpy(o, "***", 3);
+			o += 3;
+		}
+	}
+	*o = '\0';
+out:
+	free(mask);
+	return out;
+}
+
+static void rfc3339_utc(const struct timespec *ts, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t t = ts->tv_sec;
+	unsigned int ms = (unsigned int)((ts->tv_nsec / 1000000) % 1000);
+	size_t n;
+
+	if (!gmtime_r(&t, &tm) ||
+	    (n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+		snprintf(buf, size, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	snprintf(buf + n, size - n, ".%03uZ", ms);
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* Build the line's object; NULL on OOM. */
+static cJSON *run_to_json(const ops_run *run)
+{
+	cJSON *o = NULL, *args, *figures, *item;
+	char timebuf[64], host[HOST_NAME_MAX + 1], *red;
+	double ms;
+	int i;
+
+	o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	rfc3339_utc(&run->start, timebuf, sizeof timebuf);
+	if (gethostname(host, sizeof host) < 0)
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = '\0';
+	if (!cJSON_AddStringToObject(o, "time", timebuf) ||
+	    !cJSON_AddStringToObject(o, "command", run->command ? run->command : ""))
+		goto fail;
+	args = cJSON_AddArrayToObject(o, "args");
+	if (!args)
+		goto fail;
+	for (i = 0; i < run->argc && run->argv && run->argv[i]; i++) {
+		red = ops_redact_arg(i > 0 ? run->argv[i - 1] : NULL, run->argv[i]);
+		if (!red)
+			goto fail;
+		item = cJSON_CreateString(red);
+		free(red);
+		if (!item || !cJSON_AddItemToArray(args, item)) {
+			cJSON_Delete(item);
+			goto fail;
+		}
+	}
+	if (!(run->environment ? cJSON_AddStringToObject(o, "environment", run->environment)
+			       : cJSON_AddNullToObject(o, "environment")) ||
+	    !cJSON_AddStringToObject(o, "host", host) ||
+	    !cJSON_AddNumberToObject(o, "pid", (double)getpid()))
+		goto fail;
+	/* Milliseconds are plenty and keep the line short. */
+	ms = (double)(long long)(run->duration * 1000.0 + 0.5);
+	if (!cJSON_AddNumberToObject(o, "duration_seconds", ms / 1000.0) ||
+	    !cJSON_AddStringToObject(o, "status", run->status == OPS_OK ? "ok" : "failed") ||
+	    !cJSON_AddNumberToObject(o, "exit", run->exit_status))
+		goto fail;
+	if (run->status != OPS_OK) {
+		/* Errors are meant to be secret-free; redact anyway, it is cheap. */
+		red = ops_redact_arg(NULL, run->error ? run->error : ops_code_name(run->status));
+		if (!red)
+			goto fail;
+		item = cJSON_AddStringToObject(o, "error", red);
+		free(red);
+		if (!item)
+			goto fail;
+	}
+	figures = run->figures ? cJSON_Duplicate(run->figures, 1) : cJSON_CreateObject();
+	if (!figures || !cJSON_AddItemToObject(o, "figures", figures)) {
+		cJSON_Delete(figures);
+		goto fail;
+	}
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+ops_code ops_journal_append(const char *path, const ops_run *run, ops_error *err)
+{
+	cJSON *o = NULL;
+	char *text = NULL, *line = NULL, *dir = NULL;
+	size_t len;
+	ssize_t n;
+	ops_code rc = OPS_OK;
+	int fd = -1;
+
+	o = run_to_json(run);
+	text = o ? cJSON_PrintUnformatted(o) : NULL;
+	dir = dir_of(path);
+	if (!text || !dir) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	len = strlen(text);
+	line = malloc(len + 2);
+	if (!line) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	memcpy(line, text, len);
+	line[len++] = '\n';
+	line[len] = '\0';
+
+	rc = ops_mkdir_p(dir, 0755, err);
+	if (rc != OPS_OK)
+		goto out;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		rc = ops_error_errno(err, errno, "cannot open journal", path);
+		goto out;
+	}
+	do
+		n = write(fd, line, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		rc = ops_error_errno(err, errno, "cannot append to journal", path);
+		goto out;
+	}
+	if ((size_t)n != len) {
+		rc = ops_error_set(err, OPS_EIO,
+				   "cannot append to journal '%s': short write (%zd of %zu bytes)",
+				   path, n, len);
+		ops_error_hint(err, "check free space; the journal may now end in a partial line");
+		goto out;
+	}
+	if (fsync(fd) < 0) {
+		rc = ops_error_errno(err, errno, "cannot sync journal", path);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = ops_error_errno(err, errno, "cannot close journal", path);
+		goto out;
+	}
+	fd = -1;
+	/* Makes a newly created journal's directory entry durable too. */
+	rc = ops_fsync_dir(dir, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(line);
+	free(text);
+	free(dir);
+	cJSON_Delete(o);
+	return rc;
+}
