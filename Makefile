@@ -18,7 +18,7 @@ SOVERSION  := 0
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS       := libpq sqlite3 libcjson
+PKGS       := libpq sqlite3 libcjson libcrypto
 
 # Debian's hardening flags (dpkg-buildflags with hardening=+all; gcc on
 # Debian already defaults to PIE).

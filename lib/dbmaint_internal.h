@@ -68,4 +68,8 @@ ops_code ops_dbm_sqlite_integrity(const ops_dbm_ctx *ctx, ops_db *db,
 ops_code ops_dbm_sqlite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 			       cJSON *report, ops_error *err);
 
+/* Schema migrations (migrate.c), on either engine; version already checked. */
+ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *version,
+			     const char *dir, cJSON *report, ops_error *err);
+
 #endif

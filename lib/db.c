@@ -1,0 +1,589 @@
+/*
+ * The database interface: target classification, one handle type over two
+ * engines (libpq and SQLite), results as text rows.  What every caller gets
+ * for free is listed in db.h: an empty search_path on PostgreSQL, passwords
+ * only from libpq's own sources, quoting with the engine's own escaping.
+ * This module runs no maintenance; dbmaint*.c does.
+ */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "opsmaint/db.h"
+#include "opsmaint/log.h"
+
+struct ops_rows {
+	int nrows, ncols;
+	char **names;		/* ncols */
+	char **cells;		/* nrows * ncols, NULL for SQL NULL */
+};
+
+struct ops_db {
+	ops_db_kind kind;
+	char *name;		/* display name, no credentials */
+	char *path;		/* SQLite file */
+	PGconn *pg;
+	PGcancel *cancel;
+	sqlite3 *lite;
+	int version;
+	char sqlstate[6];
+	ops_db_notice_fn notice_fn;
+	void *notice_arg;
+};
+
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+ops_code ops_db_target_kind(const char *target, ops_db_kind *kind,
+			    char **path_out, ops_error *err)
+{
+	const char *path = NULL;
+
+	if (path_out)
+		*path_out = NULL;
+	if (!target || !*target)
+		return ops_error_set(err, OPS_EUSAGE, "empty database name");
+	if (strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0) {
+		*kind = OPS_DB_POSTGRES;
+		return OPS_OK;
+	}
+	if (strncmp(target, "sqlite:", 7) == 0)
+		path = target + 7;
+	else if (has_suffix(target, ".db") || has_suffix(target, ".sqlite") ||
+		 has_suffix(target, ".sqlite3"))
+		path = target;
+	if (path) {
+		if (!*path)
+			return ops_error_set(err, OPS_EUSAGE, "'sqlite:' needs a file path");
+		*kind = OPS_DB_SQLITE;
+		if (path_out && !(*path_out = strdup(path)))
+			return ops_error_oom(err);
+		return OPS_OK;
+	}
+	/* A conninfo string is the easiest way to put a password on argv. */
+	if (strchr(target, '='))
+		return ops_error_set(err, OPS_EUSAGE,
+				     "connection strings are not accepted as targets; use a "
+				     "postgresql:// URI or the db.* settings");
+	*kind = OPS_DB_POSTGRES;
+	return OPS_OK;
+}
+
+/* "postgresql://user:secret@host/db" -> the database part, never the secret. */
+static char *display_name(const char *target)
+{
+	const char *p, *slash, *q;
+
+	if (strncmp(target, "postgres", 8) != 0 || !(p = strstr(target, "://")))
+		return strdup(target);
+	p += 3;
+	slash = strchr(p, '/');
+	if (!slash || !slash[1])
+		return strdup("postgres");
+	q = strpbrk(slash + 1, "?#");
+	return q ? strndup(slash + 1, (size_t)(q - slash - 1)) : strdup(slash + 1);
+}
+
+static int uri_has_password(const char *target)
+{
+	const char *p = strstr(target, "://"), *at, *colon;
+
+	if (!p)
+		return 0;
+	p += 3;
+	at = strchr(p, '@');
+	if (!at)
+		return 0;
+	colon = memchr(p, ':', (size_t)(at - p));
+	return colon != NULL;
+}
+
+static void db_free(ops_db *db)
+{
+	if (!db)
+		return;
+	if (db->cancel)
+		PQfreeCancel(db->cancel);
+	if (db->pg)
+		PQfinish(db->pg);
+	if (db->lite)
+		sqlite3_close_v2(db->lite);
+	free(db->name);
+	free(db->path);
+	free(db);
+}
+
+void ops_db_close(ops_db *db)
+{
+	db_free(db);
+}
+
+/* ---- PostgreSQL ---- */
+
+static void pg_notice(void *arg, const PGresult *res)
+{
+	ops_db *db = arg;
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	char buf[2048];
+
+	if (!msg)
+		msg = PQresultErrorMessage(res);
+	snprintf(buf, sizeof buf, "%s", msg ? msg : "");
+	buf[strcspn(buf, "\n")] = '\0';
+	if (db->notice_fn)
+		db->notice_fn(db->notice_arg, buf);
+	else
+		ops_log_debug("%s: %s", db->name, buf);
+}
+
+static void first_line(const char *in, char *out, size_t len)
+{
+	const char *p = in ? in : "";
+
+	if (strncmp(p, "connection to server", 20) == 0 && strstr(p, "failed: "))
+		p = strstr(p, "failed: ") + 8;
+	snprintf(out, len, "%s", p);
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static ops_code pg_set(ops_db *db, const char *name, const char *value, ops_error *err)
+{
+	const char *params[2] = {name, value};
+	PGresult *res = PQexecParams(db->pg, "SELECT pg_catalog.set_config($1, $2, false)",
+				     2, NULL, params, NULL, NULL, 0);
+	ops_code rc = OPS_OK;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = ops_error_set(err, OPS_EFAIL, "cannot set %s on database '%s': %s", name,
+				   db->name, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+	PQclear(res);
+	return rc;
+}
+
+static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
+			ops_error *err)
+{
+	const char *keys[10], *vals[10];
+	char timeout[32], msg[512], where[300];
+	int n = 0;
+	const char *host = cfg ? ops_config_get(cfg, "db.host") : NULL;
+	const char *port = cfg ? ops_config_get(cfg, "db.port") : NULL;
+	const char *v;
+	long t;
+
+	if (uri_has_password(target))
+		ops_log_warn("the database URI carries a password; put passwords in ~/.pgpass instead");
+	keys[n] = "dbname"; vals[n++] = target;
+	if (host && *host) { keys[n] = "host"; vals[n++] = host; }
+	if (port && *port) { keys[n] = "port"; vals[n++] = port; }
+	if (cfg && (v = ops_config_get(cfg, "db.user")) && *v) { keys[n] = "user"; vals[n++] = v; }
+	if (cfg && (v = ops_config_get(cfg, "db.sslmode")) && *v) { keys[n] = "sslmode"; vals[n++] = v; }
+	t = cfg ? ops_config_int(cfg, "db.connect_timeout") : 10;
+	snprintf(timeout, sizeof timeout, "%ld", t > 0 ? t : 10);
+	keys[n] = "connect_timeout"; vals[n++] = timeout;
+	if (cfg && (v = ops_config_get(cfg, "db.application_name")) && *v) {
+		keys[n] = "application_name"; vals[n++] = v;
+	}
+	keys[n] = "fallback_application_name"; vals[n++] = "opsctl";
+	keys[n] = NULL; vals[n] = NULL;
+
+	db->pg = PQconnectdbParams(keys, vals, 1);
+	if (!db->pg)
+		return ops_error_oom(err);
+	if (PQstatus(db->pg) != CONNECTION_OK) {
+		const char *e = PQerrorMessage(db->pg);
+
+		first_line(e, msg, sizeof msg);
+		if (strstr(e, "does not exist") && strstr(e, "database \""))
+			return ops_error_set(err, OPS_EFAIL, "database '%s' does not exist", db->name);
+		if (PQconnectionNeedsPassword(db->pg) || strstr(e, "password authentication failed") ||
+		    strstr(e, "no password supplied") || (strstr(e, "role \"") && strstr(e, "does not exist")) ||
+		    strstr(e, "no pg_hba.conf entry")) {
+			ops_error_set(err, OPS_EPERM, "cannot connect to database '%s': %s", db->name, msg);
+			ops_error_hint(err, "put the password in ~/.pgpass (mode 0600) or the service file");
+			return OPS_EPERM;
+		}
+		v = PQhost(db->pg);
+		snprintf(where, sizeof where, "%s:%s", v && *v ? v : "localhost",
+			 PQport(db->pg) && *PQport(db->pg) ? PQport(db->pg) : "5432");
+		return ops_error_set(err, OPS_EUNAVAIL, "cannot connect to PostgreSQL at %s: %s",
+				     where, msg);
+	}
+	PQsetNoticeReceiver(db->pg, pg_notice, db);
+	db->cancel = PQgetCancel(db->pg);
+	db->version = PQserverVersion(db->pg);
+	/* CVE-2018-1058: nothing a database user created may shadow what we call. */
+	if (pg_set(db, "search_path", "", err) != OPS_OK)
+		return err ? err->code : OPS_EFAIL;
+	if (cfg && (t = ops_config_int(cfg, "db.statement_timeout")) > 0) {
+		snprintf(timeout, sizeof timeout, "%lds", t);
+		if (pg_set(db, "statement_timeout", timeout, err) != OPS_OK)
+			return err ? err->code : OPS_EFAIL;
+	}
+	if (cfg && (t = ops_config_int(cfg, "db.lock_timeout")) > 0) {
+		snprintf(timeout, sizeof timeout, "%lds", t);
+		if (pg_set(db, "lock_timeout", timeout, err) != OPS_OK)
+			return err ? err->code : OPS_EFAIL;
+	}
+	return OPS_OK;
+}
+
+static ops_code pg_result_error(ops_db *db, PGresult *res, ops_error *err)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+	char msg[512];
+
+	snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
+	if (PQstatus(db->pg) == CONNECTION_BAD) {
+		first_line(PQerrorMessage(db->pg), msg, sizeof msg);
+		return ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
+				     db->name, msg);
+	}
+	if (primary)
+		ops_error_set(err, OPS_EFAIL, "%s", primary);
+	else {
+		first_line(PQerrorMessage(db->pg), msg, sizeof msg);
+		ops_error_set(err, OPS_EFAIL, "%s", msg);
+	}
+	if (detail)
+		ops_error_detail(err, "%s", detail);
+	if (hint)
+		ops_error_hint(err, "%s", hint);
+	return OPS_EFAIL;
+}
+
+/* ---- SQLite ---- */
+
+static ops_code lite_error(ops_db *db, int rc, ops_error *err)
+{
+	int primary = rc & 0xff;
+
+	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+		return ops_error_set(err, OPS_ELOCKED, "database '%s' is locked by another process",
+				     db->name);
+	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+		return ops_error_set(err, OPS_EDATA, "database '%s' is damaged: %s", db->name,
+				     sqlite3_errmsg(db->lite));
+	if (primary == SQLITE_FULL || primary == SQLITE_IOERR)
+		return ops_error_set(err, OPS_EIO, "%s: %s", db->name, sqlite3_errmsg(db->lite));
+	if (primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_AUTH)
+		return ops_error_set(err, OPS_EPERM, "%s: %s", db->name, sqlite3_errmsg(db->lite));
+	return ops_error_set(err, OPS_EFAIL, "%s", sqlite3_errmsg(db->lite));
+}
+
+static ops_code lite_open(const char *path, ops_db *db, ops_error *err)
+{
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return ops_error_set(err, OPS_EFAIL, "database file '%s' does not exist", path);
+		return ops_error_errno(err, errno, "cannot open database file", path);
+	}
+	if (!S_ISREG(st.st_mode))
+		return ops_error_set(err, OPS_EDATA, "'%s' is not a regular file", path);
+	/* Never SQLITE_OPEN_CREATE: a mistyped path must not become an empty database. */
+	rc = sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK) {
+		if ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_PERM)
+			return ops_error_set(err, OPS_EPERM, "cannot open database file '%s': %s", path,
+					     db->lite ? sqlite3_errmsg(db->lite) : "unknown error");
+		return lite_error(db, rc, err);
+	}
+	sqlite3_busy_timeout(db->lite, 5000);
+	rc = sqlite3_exec(db->lite, "PRAGMA schema_version", NULL, NULL, NULL);
+	if ((rc & 0xff) == SQLITE_NOTADB)
+		return ops_error_set(err, OPS_EDATA, "'%s' is not an SQLite database", path);
+	if (rc != SQLITE_OK)
+		return lite_error(db, rc, err);
+	db->version = sqlite3_libversion_number();
+	return OPS_OK;
+}
+
+/* ---- the interface ---- */
+
+ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
+		     ops_error *err)
+{
+	ops_db *db;
+	ops_code rc;
+	char *path = NULL;
+	ops_db_kind kind;
+
+	*out = NULL;
+	if ((rc = ops_db_target_kind(target, &kind, &path, err)) != OPS_OK)
+		return rc;
+	db = calloc(1, sizeof *db);
+	if (!db) {
+		free(path);
+		return ops_error_oom(err);
+	}
+	db->kind = kind;
+	db->path = path;
+	db->name = kind == OPS_DB_SQLITE ? strdup(path) : display_name(target);
+	if (!db->name) {
+		db_free(db);
+		return ops_error_oom(err);
+	}
+	rc = kind == OPS_DB_SQLITE ? lite_open(path, db, err) : pg_open(cfg, target, db, err);
+	if (rc != OPS_OK) {
+		db_free(db);
+		return rc;
+	}
+	*out = db;
+	return OPS_OK;
+}
+
+ops_db_kind ops_db_kind_of(const ops_db *db) { return db->kind; }
+const char *ops_db_name(const ops_db *db) { return db->name; }
+int ops_db_server_version(const ops_db *db) { return db->version; }
+const char *ops_db_path(const ops_db *db) { return db->kind == OPS_DB_SQLITE ? db->path : NULL; }
+const char *ops_db_last_sqlstate(const ops_db *db) { return db->sqlstate; }
+void *ops_db_handle(ops_db *db) { return db->kind == OPS_DB_SQLITE ? (void *)db->lite : (void *)db->pg; }
+
+void ops_db_set_notice_handler(ops_db *db, ops_db_notice_fn fn, void *arg)
+{
+	db->notice_fn = fn;
+	db->notice_arg = arg;
+}
+
+void ops_db_cancel(ops_db *db)
+{
+	char buf[256];
+
+	if (db->kind == OPS_DB_SQLITE)
+		sqlite3_interrupt(db->lite);
+	else if (db->cancel)
+		PQcancel(db->cancel, buf, sizeof buf);
+}
+
+ops_code ops_db_exec(ops_db *db, const char *sql, ops_error *err)
+{
+	db->sqlstate[0] = '\0';
+	if (db->kind == OPS_DB_POSTGRES) {
+		PGresult *res = PQexec(db->pg, sql);
+		ExecStatusType st = PQresultStatus(res);
+		ops_code rc = OPS_OK;
+
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
+			rc = pg_result_error(db, res, err);
+		PQclear(res);
+		return rc;
+	} else {
+		int rc = sqlite3_exec(db->lite, sql, NULL, NULL, NULL);
+
+		return rc == SQLITE_OK ? OPS_OK : lite_error(db, rc, err);
+	}
+}
+
+static ops_rows *rows_new(int nrows, int ncols)
+{
+	ops_rows *r = calloc(1, sizeof *r);
+
+	if (!r)
+		return NULL;
+	r->nrows = nrows;
+	r->ncols = ncols;
+	r->names = calloc((size_t)ncols + 1, sizeof *r->names);
+	r->cells = calloc((size_t)nrows * (size_t)ncols + 1, sizeof *r->cells);
+	if (!r->names || !r->cells) {
+		ops_rows_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void ops_rows_free(ops_rows *r)
+{
+	int i;
+
+	if (!r)
+		return;
+	for (i = 0; r->names && i < r->ncols; i++)
+		free(r->names[i]);
+	for (i = 0; r->cells && i < r->nrows * r->ncols; i++)
+		free(r->cells[i]);
+	free(r->names);
+	free(r->cells);
+	free(r);
+}
+
+static ops_code pg_query(ops_db *db, const char *sql, int nparams,
+			 const char *const *params, ops_rows **out, ops_error *err)
+{
+	PGresult *res = PQexecParams(db->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	ops_rows *r;
+	int i, j;
+	ops_code rc = OPS_OK;
+
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		rc = pg_result_error(db, res, err);
+		PQclear(res);
+		return rc;
+	}
+	r = rows_new(PQntuples(res), PQnfields(res));
+	if (!r) {
+		PQclear(res);
+		return ops_error_oom(err);
+	}
+	for (j = 0; j < r->ncols; j++)
+		if (!(r->names[j] = strdup(PQfname(res, j))))
+			goto oom;
+	for (i = 0; i < r->nrows; i++)
+		for (j = 0; j < r->ncols; j++)
+			if (!PQgetisnull(res, i, j) &&
+			    !(r->cells[i * r->ncols + j] = strdup(PQgetvalue(res, i, j))))
+				goto oom;
+	PQclear(res);
+	*out = r;
+	return OPS_OK;
+oom:
+	PQclear(res);
+	ops_rows_free(r);
+	return ops_error_oom(err);
+}
+
+static ops_code lite_query(ops_db *db, const char *sql, int nparams,
+			   const char *const *params, ops_rows **out, ops_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	ops_rows *r = NULL;
+	char **cells = NULL;
+	int rc, i, ncols, nrows = 0, cap = 0;
+	ops_code code = OPS_OK;
+
+	rc = sqlite3_prepare_v2(db->lite, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return lite_error(db, rc, err);
+	for (i = 0; i < nparams; i++)
+		if (sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+			code = lite_error(db, sqlite3_errcode(db->lite), err);
+			goto out;
+		}
+	ncols = sqlite3_column_count(st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nrows + 1) * ncols > cap) {
+			int ncap = cap ? cap * 2 : 64 * (ncols ? ncols : 1);
+			char **nc;
+
+			while (ncap < (nrows + 1) * ncols)
+				ncap *= 2;
+			nc = realloc(cells, (size_t)ncap * sizeof *nc);
+			if (!nc)
+				goto oom;
+			memset(nc + cap, 0, (size_t)(ncap - cap) * sizeof *nc);
+			cells = nc;
+			cap = ncap;
+		}
+		for (i = 0; i < ncols; i++) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+
+			if (t && !(cells[nrows * ncols + i] = strdup((const char *)t)))
+				goto oom;
+		}
+		nrows++;
+	}
+	if (rc != SQLITE_DONE) {
+		code = lite_error(db, rc, err);
+		goto out;
+	}
+	r = rows_new(0, ncols);
+	if (!r)
+		goto oom;
+	free(r->cells);
+	r->cells = cells ? cells : calloc(1, sizeof *r->cells);
+	cells = NULL;
+	r->nrows = nrows;
+	for (i = 0; i < ncols; i++)
+		if (!(r->names[i] = strdup(sqlite3_column_name(st, i))))
+			goto oom;
+	*out = r;
+	r = NULL;
+	goto out;
+oom:
+	code = ops_error_oom(err);
+out:
+	if (cells) {
+		for (i = 0; i < nrows * ncols + ncols; i++)
+			if (i < cap)
+				free(cells[i]);
+		free(cells);
+	}
+	ops_rows_free(r);
+	sqlite3_finalize(st);
+	return code;
+}
+
+ops_code ops_db_query(ops_db *db, const char *sql, int nparams,
+		      const char *const *params, ops_rows **out, ops_error *err)
+{
+	*out = NULL;
+	db->sqlstate[0] = '\0';
+	if (db->kind == OPS_DB_POSTGRES)
+		return pg_query(db, sql, nparams, params, out, err);
+	return lite_query(db, sql, nparams, params, out, err);
+}
+
+int ops_rows_count(const ops_rows *r) { return r ? r->nrows : 0; }
+int ops_rows_columns(const ops_rows *r) { return r ? r->ncols : 0; }
+
+const char *ops_rows_column_name(const ops_rows *r, int col)
+{
+	return r && col >= 0 && col < r->ncols ? r->names[col] : NULL;
+}
+
+int ops_rows_column(const ops_rows *r, const char *name)
+{
+	int i;
+
+	for (i = 0; r && i < r->ncols; i++)
+		if (strcmp(r->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+const char *ops_rows_value(const ops_rows *r, int row, int col)
+{
+	if (!r || row < 0 || row >= r->nrows || col < 0 || col >= r->ncols)
+		return NULL;
+	return r->cells[row * r->ncols + col];
+}
+
+char *ops_db_quote_ident(const ops_db *db, const char *ident)
+{
+	size_t n = strlen(ident), i, o = 0;
+	char *q;
+
+	if (db && db->kind == OPS_DB_POSTGRES && db->pg) {
+		char *pq = PQescapeIdentifier(db->pg, ident, n);
+		char *copy = pq ? strdup(pq) : NULL;
+
+		PQfreemem(pq);
+		return copy;
+	}
+	q = malloc(2 * n + 3);
+	if (!q)
+		return NULL;
+	q[o++] = '"';
+	for (i = 0; i < n; i++) {
+		if (ident[i] == '"')
+			q[o++] = '"';
+		q[o++] = ident[i];
+	}
+	q[o++] = '"';
+	q[o] = '\0';
+	return q;
+}

@@ -1,0 +1,996 @@
+/*
+ * PostgreSQL maintenance: guide 000 section 2 (VACUUM ANALYZE, REINDEX of the
+ * key tables, idle sessions, bloat, pg_stat_statements, the settings review),
+ * guide 001's health thresholds and guide 004's sizes.  Every session arrives
+ * here with an empty search_path (db.c), so all SQL names pg_catalog objects
+ * explicitly and user tables are resolved through the catalog with the name
+ * as a parameter.  Parallel VACUUM drives several libpq connections from one
+ * thread, as vacuumdb's parallel slots do; no threads.
+ */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dbmaint_internal.h"
+#include "opsmaint/log.h"
+#include "opsmaint/window.h"
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double num(const ops_rows *r, int row, int col)
+{
+	const char *v = ops_rows_value(r, row, col);
+
+	return v ? strtod(v, NULL) : 0;
+}
+
+/* Add every column of row as a member, numbers as numbers. */
+static cJSON *row_object(const ops_rows *r, int row, const char *const *numeric)
+{
+	cJSON *o = cJSON_CreateObject();
+	int c;
+
+	for (c = 0; o && c < ops_rows_columns(r); c++) {
+		const char *name = ops_rows_column_name(r, c), *v = ops_rows_value(r, row, c);
+		size_t k;
+		int isnum = 0;
+
+		for (k = 0; numeric && numeric[k]; k++)
+			if (strcmp(numeric[k], name) == 0)
+				isnum = 1;
+		if (!v)
+			cJSON_AddNullToObject(o, name);
+		else if (isnum)
+			cJSON_AddNumberToObject(o, name, strtod(v, NULL));
+		else if (strcmp(v, "t") == 0 || strcmp(v, "f") == 0)
+			cJSON_AddBoolToObject(o, name, v[0] == 't');
+		else
+			cJSON_AddStringToObject(o, name, v);
+	}
+	return o;
+}
+
+static void collect_notice(void *arg, const char *message)
+{
+	cJSON_AddItemToArray((cJSON *)arg, cJSON_CreateString(message));
+}
+
+/* Window and confirmation before destructive work. */
+static ops_code allowed(const ops_dbm_ctx *ctx, const char *what, const char *question,
+			ops_error *err)
+{
+	if (ctx->force)
+		return OPS_OK;
+	if (ops_window_check(ctx->cfg, ctx->now ? ctx->now : time(NULL), what, err) != OPS_OK)
+		return err->code;
+	if (ctx->confirm && !ctx->confirm(ctx->confirm_arg, question))
+		return ops_error_set(err, OPS_EFAIL, "%s: not confirmed", what);
+	return OPS_OK;
+}
+
+ops_code ops_dbm_pg_resolve_table(ops_db *db, const char *name, char **out,
+				  ops_error *err)
+{
+	const char *dot = strchr(name, '.');
+	char *schema = NULL;
+	const char *p[2];
+	ops_rows *rows = NULL;
+	ops_code rc;
+
+	*out = NULL;
+	if (dot) {
+		schema = strndup(name, (size_t)(dot - name));
+		if (!schema)
+			return ops_error_oom(err);
+		p[0] = dot + 1;
+		p[1] = schema;
+	} else {
+		p[0] = name;
+		p[1] = NULL;
+	}
+	rc = ops_db_query(db,
+		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
+		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE c.relname = $1 AND c.relkind IN ('r', 'm', 'p') "
+		"AND ($2::text IS NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
+		"     OR n.nspname = $2) ORDER BY 1",
+		2, p, &rows, err);
+	if (rc != OPS_OK)
+		goto out;
+	if (ops_rows_count(rows) == 0)
+		rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", name);
+	else if (ops_rows_count(rows) > 1)
+		rc = ops_error_set(err, OPS_EUSAGE,
+				   "table '%s' exists in several schemas; name it as schema.table", name);
+	else if (!(*out = strdup(ops_rows_value(rows, 0, 0))))
+		rc = ops_error_oom(err);
+out:
+	ops_rows_free(rows);
+	free(schema);
+	return rc;
+}
+
+/* Resolve each name; missing ones go to skipped when skip_missing. */
+static ops_code resolve_all(ops_db *db, char *const *names, int skip_missing,
+			    char ***out, cJSON *skipped, ops_error *err)
+{
+	size_t n = ops_strv_len(names), i, k = 0;
+	char **v = calloc(n + 1, sizeof *v);
+	ops_code rc = OPS_OK;
+
+	if (!v)
+		return ops_error_oom(err);
+	for (i = 0; i < n; i++) {
+		ops_error e;
+
+		rc = ops_dbm_pg_resolve_table(db, names[i], &v[k], &e);
+		if (rc == OPS_OK) {
+			k++;
+			continue;
+		}
+		if (skip_missing && rc == OPS_EFAIL && strstr(e.message, "does not exist")) {
+			cJSON_AddItemToArray(skipped, cJSON_CreateString(names[i]));
+			rc = OPS_OK;
+			continue;
+		}
+		*err = e;
+		ops_strv_free(v);
+		return rc;
+	}
+	*out = v;
+	return rc;
+}
+
+/* ---- VACUUM ---- */
+
+struct slot {
+	ops_db *db;
+	PGconn *conn;
+	int busy;
+	size_t table;	/* index into the work list */
+	double t0;
+};
+
+static ops_code list_tables(ops_db *db, char ***out, ops_error *err)
+{
+	ops_rows *rows = NULL;
+	ops_code rc;
+	char **v;
+	int i;
+
+	/* Largest first, so the long ones do not start last (vacuumdb does the same). */
+	rc = ops_db_query(db,
+		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
+		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't' "
+		"AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"AND n.nspname NOT LIKE 'pg\\_toast%' "
+		"ORDER BY c.relpages DESC, 1", 0, NULL, &rows, err);
+	if (rc != OPS_OK)
+		return rc;
+	v = calloc((size_t)ops_rows_count(rows) + 1, sizeof *v);
+	for (i = 0; v && i < ops_rows_count(rows); i++)
+		if (!(v[i] = strdup(ops_rows_value(rows, i, 0)))) {
+			ops_strv_free(v);
+			v = NULL;
+		}
+	ops_rows_free(rows);
+	if (!v)
+		return ops_error_oom(err);
+	*out = v;
+	return OPS_OK;
+}
+
+static char *vacuum_sql(const ops_vacuum_opts *o, int verbose, const char *table)
+{
+	char opts[64] = "", *sql = NULL;
+
+	if (o->full)
+		strcat(opts, "FULL, ");
+	if (o->analyze)
+		strcat(opts, "ANALYZE, ");
+	if (verbose)
+		strcat(opts, "VERBOSE, ");
+	if (*opts)
+		opts[strlen(opts) - 2] = '\0';
+	if (asprintf(&sql, "VACUUM%s%s%s%s%s", *opts ? " (" : "", opts, *opts ? ")" : "",
+		     table ? " " : "", table ? table : "") < 0)
+		return NULL;
+	return sql;
+}
+
+static void table_result(cJSON *list, const char *table, double secs, const char *status,
+			 const char *error)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "table", table);
+	cJSON_AddStringToObject(e, "status", status);
+	cJSON_AddNumberToObject(e, "duration_seconds", secs);
+	if (error)
+		cJSON_AddStringToObject(e, "error", error);
+	cJSON_AddItemToArray(list, e);
+}
+
+/* Run the list on `jobs` connections at once; db is the first of them. */
+static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
+				const ops_vacuum_opts *o, char **tables, cJSON *list,
+				cJSON *messages, ops_error *err)
+{
+	size_t ntables = ops_strv_len(tables), next = 0, done = 0, i;
+	int jobs = o->jobs, s, failed = 0;
+	struct slot *slots;
+	ops_code rc = OPS_OK;
+
+	if ((size_t)jobs > ntables)
+		jobs = (int)(ntables ? ntables : 1);
+	slots = calloc((size_t)jobs, sizeof *slots);
+	if (!slots)
+		return ops_error_oom(err);
+	slots[0].db = db;
+	for (s = 1; s < jobs; s++) {
+		rc = ops_db_open(ctx->cfg, target, &slots[s].db, err);
+		if (rc != OPS_OK)
+			goto out;
+	}
+	for (s = 0; s < jobs; s++) {
+		slots[s].conn = ops_db_handle(slots[s].db);
+		if (messages)
+			ops_db_set_notice_handler(slots[s].db, collect_notice, messages);
+	}
+	while (done < ntables) {
+		struct pollfd pfd[64];
+		int n = 0;
+
+		for (s = 0; s < jobs; s++) {
+			if (!slots[s].busy && next < ntables) {
+				char *sql = vacuum_sql(o, ctx->verbose, tables[next]);
+
+				if (!sql) {
+					rc = ops_error_oom(err);
+					goto out;
+				}
+				ops_log_debug("%s", sql);
+				if (!PQsendQuery(slots[s].conn, sql)) {
+					free(sql);
+					rc = ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
+							   ops_db_name(db), PQerrorMessage(slots[s].conn));
+					goto out;
+				}
+				free(sql);
+				slots[s].busy = 1;
+				slots[s].table = next++;
+				slots[s].t0 = now_seconds();
+			}
+		}
+		for (s = 0; s < jobs && n < 64; s++) {
+			pfd[n].fd = PQsocket(slots[s].conn);
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			n++;
+		}
+		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR) {
+			rc = ops_error_errno(err, errno, "poll", NULL);
+			goto out;
+		}
+		for (s = 0; s < jobs; s++) {
+			PGresult *res;
+			int ok = 1;
+			char msg[512] = "";
+
+			if (!slots[s].busy)
+				continue;
+			if (!PQconsumeInput(slots[s].conn)) {
+				rc = ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
+						   ops_db_name(db), PQerrorMessage(slots[s].conn));
+				goto out;
+			}
+			if (PQisBusy(slots[s].conn))
+				continue;
+			while ((res = PQgetResult(slots[s].conn))) {
+				if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+					const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+					ok = 0;
+					snprintf(msg, sizeof msg, "%s", m ? m : PQresultErrorMessage(res));
+				}
+				PQclear(res);
+			}
+			table_result(list, tables[slots[s].table], now_seconds() - slots[s].t0,
+				     ok ? "ok" : "failed", ok ? NULL : msg);
+			if (!ok) {
+				failed++;
+				ops_log_warn("VACUUM of %s failed: %s", tables[slots[s].table], msg);
+			}
+			slots[s].busy = 0;
+			done++;
+		}
+	}
+	if (failed)
+		rc = ops_error_set(err, OPS_EFAIL, "VACUUM failed on %d of %zu tables in '%s'",
+				   failed, ntables, ops_db_name(db));
+out:
+	for (i = 1; slots && i < (size_t)jobs; i++)
+		ops_db_close(slots[i].db);
+	free(slots);
+	return rc;
+}
+
+ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
+			   const ops_vacuum_opts *opts, cJSON *report, ops_error *err)
+{
+	ops_vacuum_opts o = *opts;
+	cJSON *list, *messages = NULL, *skipped = cJSON_CreateArray();
+	char **tables = NULL;
+	ops_code rc = OPS_OK;
+	double t0 = now_seconds();
+
+	if (o.jobs < 1)
+		o.jobs = 1;
+	cJSON_AddStringToObject(report, "operation", "vacuum");
+	cJSON_AddBoolToObject(report, "full", o.full);
+	cJSON_AddBoolToObject(report, "analyze", o.analyze);
+	cJSON_AddNumberToObject(report, "jobs", o.jobs);
+	list = cJSON_AddArrayToObject(report, "tables");
+	if (ctx->verbose)
+		messages = cJSON_AddArrayToObject(report, "messages");
+	/* VACUUM FULL takes an exclusive lock per table: maintenance window only. */
+	if (o.full && !ctx->dry_run &&
+	    (rc = allowed(ctx, "VACUUM FULL", "Run VACUUM FULL? Tables are locked while rewritten.", err)) != OPS_OK)
+		goto out;
+	if (o.tables && o.tables[0])
+		rc = resolve_all(db, o.tables, 0, &tables, skipped, err);
+	else if (o.jobs > 1)
+		rc = list_tables(db, &tables, err);
+	if (rc != OPS_OK)
+		goto out;
+	if (ctx->dry_run) {
+		cJSON *plan = cJSON_AddArrayToObject(report, "would_run");
+		size_t i;
+		char *sql;
+
+		for (i = 0; tables && tables[i]; i++)
+			if ((sql = vacuum_sql(&o, 0, tables[i]))) {
+				cJSON_AddItemToArray(plan, cJSON_CreateString(sql));
+				free(sql);
+			}
+		if (!tables && (sql = vacuum_sql(&o, 0, NULL))) {
+			cJSON_AddItemToArray(plan, cJSON_CreateString(sql));
+			free(sql);
+		}
+		goto out;
+	}
+	if (!tables) {
+		char *sql = vacuum_sql(&o, ctx->verbose, NULL);
+
+		if (!sql) {
+			rc = ops_error_oom(err);
+			goto out;
+		}
+		if (messages)
+			ops_db_set_notice_handler(db, collect_notice, messages);
+		rc = ops_db_exec(db, sql, err);
+		ops_db_set_notice_handler(db, NULL, NULL);
+		table_result(list, "(all)", now_seconds() - t0, rc == OPS_OK ? "ok" : "failed",
+			     rc == OPS_OK ? NULL : err->message);
+		free(sql);
+	} else {
+		rc = vacuum_parallel(ctx, db, target, &o, tables, list, messages, err);
+		ops_db_set_notice_handler(db, NULL, NULL);
+	}
+out:
+	cJSON_Delete(skipped);
+	ops_strv_free(tables);
+	return rc;
+}
+
+/* ---- ANALYZE ---- */
+
+ops_code ops_dbm_pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
+			    char *const *tables, cJSON *report, ops_error *err)
+{
+	cJSON *messages = NULL, *done, *skipped = cJSON_CreateArray();
+	char **resolved = NULL, *sql = NULL;
+	ops_code rc = OPS_OK;
+	size_t i;
+
+	cJSON_AddStringToObject(report, "operation", "analyze");
+	done = cJSON_AddArrayToObject(report, "tables");
+	if (ctx->verbose) {
+		messages = cJSON_AddArrayToObject(report, "messages");
+		ops_db_set_notice_handler(db, collect_notice, messages);
+	}
+	if (tables && tables[0] && (rc = resolve_all(db, tables, 0, &resolved, skipped, err)) != OPS_OK)
+		goto out;
+	if (ctx->dry_run)
+		goto out;
+	if (!resolved) {
+		rc = ops_db_exec(db, ctx->verbose ? "ANALYZE VERBOSE" : "ANALYZE", err);
+		if (rc == OPS_OK)
+			cJSON_AddItemToArray(done, cJSON_CreateString("(all)"));
+	}
+	for (i = 0; resolved && resolved[i] && rc == OPS_OK; i++) {
+		free(sql);
+		if (asprintf(&sql, "ANALYZE%s %s", ctx->verbose ? " VERBOSE" : "", resolved[i]) < 0) {
+			sql = NULL;
+			rc = ops_error_oom(err);
+			break;
+		}
+		rc = ops_db_exec(db, sql, err);
+		if (rc == OPS_OK)
+			cJSON_AddItemToArray(done, cJSON_CreateString(resolved[i]));
+	}
+out:
+	ops_db_set_notice_handler(db, NULL, NULL);
+	cJSON_Delete(skipped);
+	ops_strv_free(resolved);
+	free(sql);
+	return rc;
+}
+
+/* ---- REINDEX ---- */
+
+ops_code ops_dbm_pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
+			    const ops_reindex_opts *opts, cJSON *report, ops_error *err)
+{
+	int concurrently = opts->concurrently && ops_db_server_version(db) >= 120000;
+	cJSON *done, *skipped;
+	char **names = NULL, **resolved = NULL, *sql = NULL, *qdb = NULL;
+	ops_code rc = OPS_OK;
+	size_t i;
+
+	cJSON_AddStringToObject(report, "operation", "reindex");
+	cJSON_AddBoolToObject(report, "concurrently", concurrently);
+	if (opts->concurrently && !concurrently)
+		cJSON_AddStringToObject(report, "note", "the server is older than PostgreSQL 12: REINDEX without CONCURRENTLY");
+	if (opts->database) {
+		cJSON_AddStringToObject(report, "scope", "database");
+		qdb = ops_db_quote_ident(db, ops_db_name(db));
+		if (!qdb || asprintf(&sql, "REINDEX DATABASE%s %s", concurrently ? " CONCURRENTLY" : "", qdb) < 0) {
+			sql = NULL;
+			rc = ops_error_oom(err);
+			goto out;
+		}
+		if (!ctx->dry_run)
+			rc = ops_db_exec(db, sql, err);
+		goto out;
+	}
+	done = cJSON_AddArrayToObject(report, "tables");
+	skipped = cJSON_AddArrayToObject(report, "skipped");
+	if (opts->tables && opts->tables[0]) {
+		rc = resolve_all(db, opts->tables, 0, &resolved, skipped, err);
+	} else {
+		/* Guide 000: documents, document_chunks, queries; a system without
+		 * one of them is not an error. */
+		names = ops_config_list(ctx->cfg, "db.reindex_tables");
+		if (!names) {
+			rc = ops_error_oom(err);
+			goto out;
+		}
+		rc = resolve_all(db, names, 1, &resolved, skipped, err);
+	}
+	if (rc != OPS_OK || ctx->dry_run)
+		goto out;
+	for (i = 0; resolved[i] && rc == OPS_OK; i++) {
+		free(sql);
+		if (asprintf(&sql, "REINDEX TABLE%s %s", concurrently ? " CONCURRENTLY" : "", resolved[i]) < 0) {
+			sql = NULL;
+			rc = ops_error_oom(err);
+			break;
+		}
+		rc = ops_db_exec(db, sql, err);
+		if (rc == OPS_OK)
+			cJSON_AddItemToArray(done, cJSON_CreateString(resolved[i]));
+	}
+out:
+	ops_strv_free(names);
+	ops_strv_free(resolved);
+	free(sql);
+	free(qdb);
+	return rc;
+}
+
+/* ---- idle sessions ---- */
+
+ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
+				long idle_seconds, int terminate, cJSON *report,
+				ops_error *err)
+{
+	static const char *const numeric[] = {"pid", "idle_seconds", NULL};
+	char secs[32];
+	const char *p[1] = {secs};
+	ops_rows *rows = NULL;
+	cJSON *list;
+	ops_code rc;
+	int i, terminated = 0;
+
+	snprintf(secs, sizeof secs, "%ld", idle_seconds);
+	/* Guide 000 section 2.1: state 'idle' for longer than the interval. */
+	rc = ops_db_query(db,
+		"SELECT pid, datname AS database, usename AS \"user\", application_name AS application, "
+		"COALESCE(pg_catalog.host(client_addr), 'local') AS client, state, "
+		"pg_catalog.round(EXTRACT(epoch FROM pg_catalog.now() - state_change))::bigint AS idle_seconds, "
+		"pg_catalog.left(query, 200) AS query "
+		"FROM pg_catalog.pg_stat_activity "
+		"WHERE state = 'idle' AND pg_catalog.now() - state_change > pg_catalog.make_interval(secs => $1::double precision) "
+		"AND pid <> pg_catalog.pg_backend_pid() ORDER BY state_change",
+		1, p, &rows, err);
+	if (rc != OPS_OK)
+		return rc;
+	cJSON_AddNumberToObject(report, "idle_for_seconds", (double)idle_seconds);
+	list = cJSON_AddArrayToObject(report, "sessions");
+	for (i = 0; i < ops_rows_count(rows); i++)
+		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
+	if (terminate && ops_rows_count(rows) > 0 && !ctx->dry_run) {
+		char q[128];
+
+		snprintf(q, sizeof q, "Terminate %d idle sessions?", ops_rows_count(rows));
+		rc = allowed(ctx, "terminating sessions", q, err);
+		for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
+			const char *pp[1] = {ops_rows_value(rows, i, 0)};
+			ops_rows *t = NULL;
+			int ok;
+
+			rc = ops_db_query(db, "SELECT pg_catalog.pg_terminate_backend($1::integer)", 1, pp, &t, err);
+			if (rc != OPS_OK)
+				break;
+			ok = ops_rows_value(t, 0, 0) && strcmp(ops_rows_value(t, 0, 0), "t") == 0;
+			cJSON_AddBoolToObject(cJSON_GetArrayItem(list, i), "terminated", ok);
+			terminated += ok;
+			ops_rows_free(t);
+		}
+	}
+	cJSON_AddNumberToObject(report, "terminated", terminated);
+	ops_rows_free(rows);
+	return rc;
+}
+
+/* ---- bloat ---- */
+
+ops_code ops_dbm_pg_bloat(const ops_dbm_ctx *ctx, ops_db *db, int limit,
+			  cJSON *report, ops_error *err)
+{
+	static const char *const numeric[] = {"total_bytes", "table_bytes", "index_bytes",
+					      "toast_bytes", "live_tuples", "dead_tuples", "dead_pct", NULL};
+	char lim[16];
+	const char *p[1] = {lim};
+	ops_rows *rows = NULL;
+	cJSON *list;
+	ops_code rc;
+	int i;
+
+	snprintf(lim, sizeof lim, "%d", limit);
+	/* Guide 000 section 2.2, with TOAST kept apart from the indexes. */
+	rc = ops_db_query(db,
+		"SELECT n.nspname AS schema, c.relname AS \"table\", "
+		"pg_catalog.pg_total_relation_size(c.oid) AS total_bytes, "
+		"pg_catalog.pg_relation_size(c.oid) AS table_bytes, "
+		"pg_catalog.pg_indexes_size(c.oid) AS index_bytes, "
+		"pg_catalog.pg_total_relation_size(c.oid) - pg_catalog.pg_relation_size(c.oid) "
+		"  - pg_catalog.pg_indexes_size(c.oid) AS toast_bytes, "
+		"COALESCE(s.n_live_tup, 0) AS live_tuples, COALESCE(s.n_dead_tup, 0) AS dead_tuples, "
+		"CASE WHEN COALESCE(s.n_live_tup, 0) + COALESCE(s.n_dead_tup, 0) = 0 THEN 0 "
+		"     ELSE pg_catalog.round(100.0 * s.n_dead_tup / (s.n_live_tup + s.n_dead_tup), 1) END AS dead_pct, "
+		"pg_catalog.to_char(GREATEST(s.last_vacuum, s.last_autovacuum), 'YYYY-MM-DD HH24:MI') AS last_vacuum "
+		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"LEFT JOIN pg_catalog.pg_stat_user_tables s ON s.relid = c.oid "
+		"WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"AND n.nspname NOT LIKE 'pg\\_toast%' "
+		"ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC LIMIT $1::integer",
+		1, p, &rows, err);
+	if (rc != OPS_OK)
+		return rc;
+	list = cJSON_AddArrayToObject(report, "tables");
+	for (i = 0; i < ops_rows_count(rows); i++)
+		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
+	ops_rows_free(rows);
+	return OPS_OK;
+}
+
+/* ---- pg_stat_statements ---- */
+
+ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
+				 int reset, cJSON *report, ops_error *err)
+{
+	static const char *const numeric[] = {"calls", "total_ms", "mean_ms", "rows", NULL};
+	ops_rows *rows = NULL;
+	char *schema = NULL, *sql = NULL, lim[16];
+	const char *p[1] = {lim}, *total, *mean;
+	int exec_names;
+	cJSON *list;
+	ops_code rc;
+	int i;
+
+	rc = ops_db_query(db, "SELECT n.nspname, "
+			  "EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+			  "        WHERE c.relname = 'pg_stat_statements' AND c.relnamespace = n.oid "
+			  "        AND a.attname = 'total_exec_time') "
+			  "FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+			  "WHERE e.extname = 'pg_stat_statements'", 0, NULL, &rows, err);
+	if (rc != OPS_OK)
+		return rc;
+	if (ops_rows_count(rows) == 0) {
+		ops_rows_free(rows);
+		ops_error_set(err, OPS_EFAIL, "pg_stat_statements is not installed in database '%s'",
+			      ops_db_name(db));
+		ops_error_hint(err, "add pg_stat_statements to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements");
+		return OPS_EFAIL;
+	}
+	schema = ops_db_quote_ident(db, ops_rows_value(rows, 0, 0));
+	/* PostgreSQL 13 renamed total_time and mean_time. */
+	exec_names = strcmp(ops_rows_value(rows, 0, 1), "t") == 0;
+	ops_rows_free(rows);
+	rows = NULL;
+	total = exec_names ? "total_exec_time" : "total_time";
+	mean = exec_names ? "mean_exec_time" : "mean_time";
+	snprintf(lim, sizeof lim, "%d", limit);
+	if (!schema || asprintf(&sql,
+		"SELECT pg_catalog.left(query, 500) AS query, calls, "
+		"pg_catalog.round(%s::numeric, 2) AS total_ms, pg_catalog.round(%s::numeric, 2) AS mean_ms, rows "
+		"FROM %s.pg_stat_statements ORDER BY %s DESC LIMIT $1::integer",
+		total, mean, schema, mean) < 0) {
+		sql = NULL;
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	rc = ops_db_query(db, sql, 1, p, &rows, err);
+	if (rc != OPS_OK) {
+		ops_error_hint(err, "add pg_stat_statements to shared_preload_libraries and restart the server");
+		goto out;
+	}
+	cJSON_AddStringToObject(report, "columns", exec_names ? "total_exec_time/mean_exec_time" : "total_time/mean_time");
+	list = cJSON_AddArrayToObject(report, "queries");
+	for (i = 0; i < ops_rows_count(rows); i++)
+		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
+	if (reset && !ctx->dry_run) {
+		free(sql);
+		if (asprintf(&sql, "SELECT %s.pg_stat_statements_reset()", schema) < 0) {
+			sql = NULL;
+			rc = ops_error_oom(err);
+			goto out;
+		}
+		rc = ops_db_exec(db, sql, err);
+		cJSON_AddBoolToObject(report, "reset", rc == OPS_OK);
+	}
+out:
+	ops_rows_free(rows);
+	free(schema);
+	free(sql);
+	return rc;
+}
+
+/* ---- settings review ---- */
+
+ops_code ops_dbm_pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
+				  cJSON *report, ops_error *err)
+{
+	ops_rows *rows = NULL;
+	double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+	double maxconn = 100;
+	cJSON *list;
+	ops_code rc;
+	int i;
+
+	/* Guide 000 section 2.3's query, with values in bytes where they are memory. */
+	rc = ops_db_query(db,
+		"SELECT name, setting, unit, context, short_desc, "
+		"CASE unit WHEN '8kB' THEN setting::numeric * 8192 WHEN 'kB' THEN setting::numeric * 1024 "
+		"          WHEN 'MB' THEN setting::numeric * 1048576 ELSE NULL END AS value_bytes "
+		"FROM pg_catalog.pg_settings WHERE name IN ('shared_buffers', 'work_mem', "
+		"'maintenance_work_mem', 'effective_cache_size', 'max_connections') ORDER BY name",
+		0, NULL, &rows, err);
+	if (rc != OPS_OK)
+		return rc;
+	for (i = 0; i < ops_rows_count(rows); i++)
+		if (strcmp(ops_rows_value(rows, i, 0), "max_connections") == 0)
+			maxconn = num(rows, i, 1);
+	cJSON_AddNumberToObject(report, "memory_bytes", mem);
+	list = cJSON_AddArrayToObject(report, "settings");
+	for (i = 0; i < ops_rows_count(rows); i++) {
+		const char *name = ops_rows_value(rows, i, 0);
+		cJSON *s = cJSON_CreateObject();
+		double value = num(rows, i, 5), rec = 0;
+		const char *why = "";
+
+		cJSON_AddStringToObject(s, "name", name);
+		cJSON_AddStringToObject(s, "setting", ops_rows_value(rows, i, 1));
+		cJSON_AddStringToObject(s, "unit", ops_rows_value(rows, i, 2) ? ops_rows_value(rows, i, 2) : "");
+		cJSON_AddStringToObject(s, "context", ops_rows_value(rows, i, 3));
+		if (strcmp(name, "shared_buffers") == 0) {
+			rec = mem * 0.25;
+			why = "about 25% of memory";
+		} else if (strcmp(name, "effective_cache_size") == 0) {
+			rec = mem * 0.75;
+			why = "about 75% of memory";
+		} else if (strcmp(name, "maintenance_work_mem") == 0) {
+			rec = mem * 0.05 > 2147483648.0 ? 2147483648.0 : mem * 0.05;
+			why = "about 5% of memory, at most 2 GiB";
+		} else if (strcmp(name, "work_mem") == 0) {
+			rec = mem * 0.25 / (maxconn > 0 ? maxconn : 100);
+			if (rec < 4194304)
+				rec = 4194304;
+			why = "a quarter of memory shared by max_connections, at least 4 MiB";
+		}
+		if (ops_rows_value(rows, i, 5)) {
+			cJSON_AddNumberToObject(s, "value_bytes", value);
+			cJSON_AddNumberToObject(s, "recommended_bytes", rec);
+			cJSON_AddStringToObject(s, "status", value * 2 < rec || value > rec * 2 ? "review" : "ok");
+			cJSON_AddStringToObject(s, "recommendation", why);
+		} else {
+			cJSON_AddNullToObject(s, "value_bytes");
+			cJSON_AddNullToObject(s, "recommended_bytes");
+			cJSON_AddStringToObject(s, "status", "ok");
+			cJSON_AddStringToObject(s, "recommendation", "size it to the connection pool, not the clients");
+		}
+		cJSON_AddStringToObject(s, "description", ops_rows_value(rows, i, 4));
+		cJSON_AddItemToArray(list, s);
+	}
+	ops_rows_free(rows);
+	return OPS_OK;
+}
+
+/* ---- health ---- */
+
+static int add_check(cJSON *checks, const char *name, int level, double value,
+		     double threshold, const char *message)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "check", name);
+	cJSON_AddStringToObject(c, "status", level == 0 ? "ok" : level == 1 ? "warning" : "critical");
+	cJSON_AddNumberToObject(c, "value", value);
+	cJSON_AddNumberToObject(c, "threshold", threshold);
+	cJSON_AddStringToObject(c, "message", message);
+	cJSON_AddItemToArray(checks, c);
+	return level;
+}
+
+static ops_code one_value(ops_db *db, const char *sql, int n, const char *const *p,
+			  double *out, ops_error *err)
+{
+	ops_rows *rows = NULL;
+	ops_code rc = ops_db_query(db, sql, n, p, &rows, err);
+
+	if (rc == OPS_OK)
+		*out = num(rows, 0, 0);
+	ops_rows_free(rows);
+	return rc;
+}
+
+ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
+			   cJSON *report, ops_error *err)
+{
+	const ops_config *cfg = ctx->cfg;
+	long pct = ops_config_int(cfg, "health.connections_pct");
+	long long_q = ops_config_int(cfg, "health.long_query");
+	long lag_max = ops_config_int(cfg, "health.replication_lag");
+	long dead_pct = ops_config_int(cfg, "health.dead_tuples_pct");
+	long lock_wait = ops_config_int(cfg, "health.lock_wait");
+	long xid_warn = ops_config_int(cfg, "health.xid_age_warning");
+	long xid_crit = ops_config_int(cfg, "health.xid_age_critical");
+	cJSON *checks = cJSON_AddArrayToObject(report, "checks");
+	double conns = 0, maxc = 0, v = 0, standby = 0, used;
+	char a[32], b[32], msg[256];
+	const char *p[2] = {a, b};
+	int worst = 0, l;
+	ops_code rc;
+
+	/* 001: active connections should be < 80% of max. */
+	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend'",
+			    0, NULL, &conns, err)) != OPS_OK ||
+	    (rc = one_value(db, "SELECT setting::numeric FROM pg_catalog.pg_settings WHERE name = 'max_connections'",
+			    0, NULL, &maxc, err)) != OPS_OK)
+		return rc;
+	used = maxc > 0 ? 100.0 * conns / maxc : 0;
+	l = used > 95 ? 2 : used > (double)pct ? 1 : 0;
+	snprintf(msg, sizeof msg, "%.0f of %.0f connections in use (%.0f%%)", conns, maxc, used);
+	if (add_check(checks, "connections", l, used, (double)pct, msg) > worst)
+		worst = l;
+
+	/* 001: long-running queries (> 5 seconds). */
+	snprintf(a, sizeof a, "%ld", long_q);
+	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'active' "
+			    "AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend' "
+			    "AND pg_catalog.now() - query_start > pg_catalog.make_interval(secs => $1::double precision)",
+			    1, p, &v, err)) != OPS_OK)
+		return rc;
+	l = v > 0 ? 1 : 0;
+	snprintf(msg, sizeof msg, "%.0f queries running longer than %ld s", v, long_q);
+	if (add_check(checks, "long_queries", l, v, (double)long_q, msg) > worst)
+		worst = l;
+
+	/* 001: replication lag (< 1 second). */
+	if ((rc = one_value(db, "SELECT pg_catalog.pg_is_in_recovery()::integer", 0, NULL, &standby, err)) != OPS_OK)
+		return rc;
+	if (standby > 0)
+		rc = one_value(db, "SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp()), 0)",
+			       0, NULL, &v, err);
+	else
+		rc = one_value(db, "SELECT COALESCE(max(EXTRACT(epoch FROM replay_lag)), -1) FROM pg_catalog.pg_stat_replication",
+			       0, NULL, &v, err);
+	if (rc != OPS_OK)
+		return rc;
+	if (v < 0) {
+		add_check(checks, "replication", 0, 0, (double)lag_max, "no replicas connected");
+	} else {
+		l = v > (double)lag_max * 10 ? 2 : v > (double)lag_max ? 1 : 0;
+		snprintf(msg, sizeof msg, "replication lag %.2f s%s", v, standby > 0 ? " (this server is a standby)" : "");
+		if (add_check(checks, "replication", l, v, (double)lag_max, msg) > worst)
+			worst = l;
+	}
+
+	/* 001: dead tuples percentage, per table, where it is worth a VACUUM. */
+	snprintf(a, sizeof a, "%ld", dead_pct);
+	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_user_tables WHERE n_dead_tup >= 1000 "
+			    "AND 100.0 * n_dead_tup / GREATEST(n_live_tup + n_dead_tup, 1) > $1::numeric",
+			    1, p, &v, err)) != OPS_OK)
+		return rc;
+	l = v > 0 ? 1 : 0;
+	snprintf(msg, sizeof msg, "%.0f tables with more than %ld%% dead tuples", v, dead_pct);
+	if (add_check(checks, "dead_tuples", l, v, (double)dead_pct, msg) > worst)
+		worst = l;
+
+	/* 001 daily: lock conflicts. */
+	snprintf(a, sizeof a, "%ld", lock_wait);
+	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock' "
+			    "AND pg_catalog.now() - COALESCE(query_start, state_change) > pg_catalog.make_interval(secs => $1::double precision)",
+			    1, p, &v, err)) != OPS_OK)
+		return rc;
+	l = v > 0 ? 1 : 0;
+	snprintf(msg, sizeof msg, "%.0f sessions waiting on a lock longer than %ld s", v, lock_wait);
+	if (add_check(checks, "lock_waits", l, v, (double)lock_wait, msg) > worst)
+		worst = l;
+
+	/* Transaction-ID wraparound: the oldest unfrozen database. */
+	snprintf(a, sizeof a, "%ld", xid_warn);
+	snprintf(b, sizeof b, "%ld", xid_crit);
+	if ((rc = one_value(db, "SELECT max(pg_catalog.age(datfrozenxid)) FROM pg_catalog.pg_database",
+			    0, NULL, &v, err)) != OPS_OK)
+		return rc;
+	l = v > (double)xid_crit ? 2 : v > (double)xid_warn ? 1 : 0;
+	snprintf(msg, sizeof msg, "oldest transaction-ID age %.0f", v);
+	if (add_check(checks, "wraparound", l, v, (double)xid_warn, msg) > worst)
+		worst = l;
+
+	cJSON_AddStringToObject(report, "status", worst == 0 ? "ok" : worst == 1 ? "warning" : "critical");
+	*level = worst;
+	return OPS_OK;
+}
+
+/* ---- sizes ---- */
+
+ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
+			 ops_error *err)
+{
+	ops_rows *rows = NULL;
+	double size = 0;
+	cJSON *list;
+	ops_code rc;
+	int i;
+
+	if ((rc = one_value(db, "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())",
+			    0, NULL, &size, err)) != OPS_OK)
+		return rc;
+	cJSON_AddNumberToObject(report, "size_bytes", size);
+	rc = ops_db_query(db,
+		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS tbl, c.reltuples, "
+		"pg_catalog.pg_total_relation_size(c.oid) "
+		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"AND n.nspname NOT LIKE 'pg\\_toast%' AND c.relpersistence <> 't' "
+		"ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC, 1", 0, NULL, &rows, err);
+	if (rc != OPS_OK)
+		return rc;
+	list = cJSON_AddArrayToObject(report, "tables");
+	for (i = 0; i < ops_rows_count(rows); i++) {
+		const char *name = ops_rows_value(rows, i, 0);
+		double est = num(rows, i, 1), n = est;
+		int exact = 0;
+		cJSON *t = cJSON_CreateObject();
+
+		/* Counting a large table reads all of it; the estimate is enough there. */
+		if (est < 100000) {
+			char *sql = NULL;
+
+			if (asprintf(&sql, "SELECT count(*) FROM %s", name) >= 0 &&
+			    one_value(db, sql, 0, NULL, &n, NULL) == OPS_OK)
+				exact = 1;
+			free(sql);
+		}
+		cJSON_AddStringToObject(t, "table", name);
+		cJSON_AddNumberToObject(t, "rows", n < 0 ? 0 : n);
+		cJSON_AddBoolToObject(t, "rows_exact", exact);
+		cJSON_AddNumberToObject(t, "total_bytes", num(rows, i, 2));
+		cJSON_AddItemToArray(list, t);
+	}
+	ops_rows_free(rows);
+	return OPS_OK;
+}
+
+/* ---- amcheck ---- */
+
+ops_code ops_dbm_pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
+			      ops_error *err)
+{
+	ops_rows *ext = NULL, *idx = NULL;
+	char *schema = NULL, *sql = NULL;
+	cJSON *failures;
+	ops_code rc;
+	int i, checked = 0, failed = 0;
+
+	rc = ops_db_query(db, "SELECT n.nspname FROM pg_catalog.pg_extension e "
+			  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'",
+			  0, NULL, &ext, err);
+	if (rc != OPS_OK)
+		return rc;
+	if (ops_rows_count(ext) == 0) {
+		ops_rows_free(ext);
+		ops_error_set(err, OPS_EFAIL, "amcheck is not installed in database '%s'", ops_db_name(db));
+		ops_error_hint(err, "CREATE EXTENSION amcheck (in postgresql-contrib)");
+		return OPS_EFAIL;
+	}
+	schema = ops_db_quote_ident(db, ops_rows_value(ext, 0, 0));
+	ops_rows_free(ext);
+	if (!schema)
+		return ops_error_oom(err);
+	rc = ops_db_query(db,
+		"SELECT i.indexrelid::pg_catalog.regclass::text, i.indexrelid FROM pg_catalog.pg_index i "
+		"JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+		"JOIN pg_catalog.pg_am am ON am.oid = c.relam "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE am.amname = 'btree' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't' "
+		"AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' "
+		"ORDER BY 1", 0, NULL, &idx, err);
+	if (rc != OPS_OK)
+		goto out;
+	failures = cJSON_AddArrayToObject(report, "failures");
+	if (asprintf(&sql, "SELECT %s.bt_index_check($1::pg_catalog.oid)", schema) < 0) {
+		sql = NULL;
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	for (i = 0; i < ops_rows_count(idx); i++) {
+		const char *p[1] = {ops_rows_value(idx, i, 1)};
+		ops_rows *r = NULL;
+		ops_error e;
+
+		if (ops_db_query(db, sql, 1, p, &r, &e) != OPS_OK) {
+			cJSON *f = cJSON_CreateObject();
+
+			if (e.code == OPS_EUNAVAIL) {
+				*err = e;
+				rc = e.code;
+				goto out;
+			}
+			cJSON_AddStringToObject(f, "index", ops_rows_value(idx, i, 0));
+			cJSON_AddStringToObject(f, "error", e.message);
+			cJSON_AddItemToArray(failures, f);
+			failed++;
+		}
+		ops_rows_free(r);
+		checked++;
+	}
+	cJSON_AddStringToObject(report, "check", "amcheck bt_index_check");
+	cJSON_AddNumberToObject(report, "indexes_checked", checked);
+	cJSON_AddNumberToObject(report, "indexes_failed", failed);
+	if (failed)
+		rc = ops_error_set(err, OPS_EDATA, "amcheck found %d damaged indexes in '%s'",
+				   failed, ops_db_name(db));
+out:
+	ops_rows_free(idx);
+	free(schema);
+	free(sql);
+	return rc;
+}
