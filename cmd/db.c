@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "opsmaint/dbmaint.h"
+#include "opsmaint/journal.h"
 #include "opsmaint/log.h"
 #include "opsmaint/prompt.h"
 #include "opsmaint/task.h"
@@ -62,7 +63,11 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 	cJSON *all = NULL, *list, *figures = NULL;
 	ops_code rc, worst = OPS_OK;
 	int dry = has_opt(inv, "dry-run") && cli_flag(inv, "dry-run");
-	int changes = (inv->cmd->flags & CLI_CHANGES) && !dry;
+	/* Listing sessions or reading statistics changes nothing; only
+	 * --terminate and --reset make those commands a run to record. */
+	int changes = (inv->cmd->flags & CLI_CHANGES) && !dry &&
+		      !(has_opt(inv, "terminate") && !cli_flag(inv, "terminate")) &&
+		      !(has_opt(inv, "reset") && !cli_flag(inv, "reset"));
 	int status = 0, nfailed = 0;
 	size_t i;
 
@@ -72,6 +77,8 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 	ctx.force = has_opt(inv, "force") && cli_flag(inv, "force");
 	ctx.dry_run = dry;
 	ctx.now = time(NULL);
+	if (ctx.verbose)
+		ops_log_set_level(OPS_LOG_INFO);
 	if (ops_is_interactive())
 		ctx.confirm = ask;
 
@@ -93,12 +100,17 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 
 	for (i = 0; targets[i]; i++) {
 		cJSON *report = NULL;
+		int printed;
 
 		ops_error_clear(&err);
 		rc = op(inv, &ctx, targets[i], &report, &err);
+		printed = report == NULL;	/* nothing was done: the error line says it all */
 		if (!report) {
+			char *shown = ops_redact_arg(NULL, targets[i]);
+
 			report = cJSON_CreateObject();
-			cJSON_AddStringToObject(report, "database", targets[i]);
+			cJSON_AddStringToObject(report, "database", shown ? shown : "");
+			free(shown);
 		}
 		cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
 		if (rc != OPS_OK) {
@@ -109,7 +121,7 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 				first_err = err;
 			}
 		}
-		if (inv->out == OPS_OUT_TEXT) {
+		if (inv->out == OPS_OUT_TEXT && !printed) {
 			if (i > 0 && !inv->quiet)
 				fputc('\n', stdout);
 			if (cli_emit(inv, report) != 0)

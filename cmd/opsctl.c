@@ -402,7 +402,7 @@ int main(int argc, char **argv)
 		if (level >= 0)
 			ops_log_set_level((ops_loglevel)level);
 		if (inv.quiet)
-			ops_log_set_level(OPS_LOG_WARNING);
+			ops_log_set_level(OPS_LOG_ERROR);
 		ops_log_set_syslog(ops_config_bool(inv.cfg, "general.syslog"));
 	}
 	status = cmd->run(&inv);

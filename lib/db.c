@@ -68,11 +68,8 @@ ops_code ops_db_target_kind(const char *target, ops_db_kind *kind,
 			return ops_error_oom(err);
 		return OPS_OK;
 	}
-	/* A conninfo string is the easiest way to put a password on argv. */
-	if (strchr(target, '='))
-		return ops_error_set(err, OPS_EUSAGE,
-				     "connection strings are not accepted as targets; use a "
-				     "postgresql:// URI or the db.* settings");
+	/* Anything else is a database name, taken literally: a conninfo string
+	 * ("host=x password=y") is never expanded, so none can arrive on argv. */
 	*kind = OPS_DB_POSTGRES;
 	return OPS_OK;
 }
@@ -154,6 +151,8 @@ static void first_line(const char *in, char *out, size_t len)
 	out[strcspn(out, "\n")] = '\0';
 }
 
+static ops_code pg_result_error(ops_db *db, PGresult *res, ops_error *err);
+
 static ops_code pg_set(ops_db *db, const char *name, const char *value, ops_error *err)
 {
 	const char *params[2] = {name, value};
@@ -180,7 +179,7 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 	long t;
 
 	if (uri_has_password(target))
-		ops_log_warn("the database URI carries a password; put passwords in ~/.pgpass instead");
+		ops_log_info("the database URI carries a password; ~/.pgpass keeps it off command lines");
 	keys[n] = "dbname"; vals[n++] = target;
 	if (host && *host) { keys[n] = "host"; vals[n++] = host; }
 	if (port && *port) { keys[n] = "port"; vals[n++] = port; }
@@ -195,7 +194,9 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 	keys[n] = "fallback_application_name"; vals[n++] = "opsctl";
 	keys[n] = NULL; vals[n] = NULL;
 
-	db->pg = PQconnectdbParams(keys, vals, 1);
+	/* Only a URI is expanded; a plain name is a name even if it holds '='. */
+	db->pg = PQconnectdbParams(keys, vals,
+				   strncmp(target, "postgres", 8) == 0 && strstr(target, "://"));
 	if (!db->pg)
 		return ops_error_oom(err);
 	if (PQstatus(db->pg) != CONNECTION_OK) {
@@ -220,9 +221,17 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 	PQsetNoticeReceiver(db->pg, pg_notice, db);
 	db->cancel = PQgetCancel(db->pg);
 	db->version = PQserverVersion(db->pg);
-	/* CVE-2018-1058: nothing a database user created may shadow what we call. */
-	if (pg_set(db, "search_path", "", err) != OPS_OK)
-		return err ? err->code : OPS_EFAIL;
+	/* CVE-2018-1058: nothing a database user created may shadow what we
+	 * call.  Sent as literal SQL, the statement vacuumdb sends. */
+	{
+		PGresult *res = PQexec(db->pg, "SELECT pg_catalog.set_config('search_path', '', false)");
+		ops_code rc = PQresultStatus(res) == PGRES_TUPLES_OK ? OPS_OK
+				: pg_result_error(db, res, err);
+
+		PQclear(res);
+		if (rc != OPS_OK)
+			return rc;
+	}
 	if (cfg && (t = ops_config_int(cfg, "db.statement_timeout")) > 0) {
 		snprintf(timeout, sizeof timeout, "%lds", t);
 		if (pg_set(db, "statement_timeout", timeout, err) != OPS_OK)

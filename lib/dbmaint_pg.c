@@ -639,7 +639,10 @@ ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 	if (!schema || asprintf(&sql,
 		"SELECT pg_catalog.left(query, 500) AS query, calls, "
 		"pg_catalog.round(%s::numeric, 2) AS total_ms, pg_catalog.round(%s::numeric, 2) AS mean_ms, rows "
-		"FROM %s.pg_stat_statements ORDER BY %s DESC LIMIT $1::integer",
+		"FROM %s.pg_stat_statements "
+		/* The view covers the whole cluster; -d names one database. */
+		"WHERE dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+		"ORDER BY %s DESC LIMIT $1::integer",
 		total, mean, schema, mean) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
@@ -656,7 +659,11 @@ ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
 	if (reset && !ctx->dry_run) {
 		free(sql);
-		if (asprintf(&sql, "SELECT %s.pg_stat_statements_reset()", schema) < 0) {
+		/* Since PostgreSQL 12 the reset can be limited to this database. */
+		if (asprintf(&sql, ops_db_server_version(db) >= 120000
+			     ? "SELECT %s.pg_stat_statements_reset(0, (SELECT oid FROM pg_catalog.pg_database "
+			       "WHERE datname = pg_catalog.current_database()), 0)"
+			     : "SELECT %s.pg_stat_statements_reset()", schema) < 0) {
 			sql = NULL;
 			rc = ops_error_oom(err);
 			goto out;
@@ -833,12 +840,25 @@ ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 
 	/* 001: dead tuples percentage, per table, where it is worth a VACUUM. */
 	snprintf(a, sizeof a, "%ld", dead_pct);
-	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_user_tables WHERE n_dead_tup >= 1000 "
-			    "AND 100.0 * n_dead_tup / GREATEST(n_live_tup + n_dead_tup, 1) > $1::numeric",
-			    1, p, &v, err)) != OPS_OK)
-		return rc;
+	{
+		ops_rows *dead = NULL;
+
+		rc = ops_db_query(db, "SELECT count(*), COALESCE(pg_catalog.string_agg(pg_catalog.format('%I.%I', "
+				  "schemaname, relname), ', ' ORDER BY n_dead_tup DESC), '') "
+				  "FROM pg_catalog.pg_stat_user_tables WHERE n_dead_tup >= 1000 "
+				  "AND 100.0 * n_dead_tup / GREATEST(n_live_tup + n_dead_tup, 1) > $1::numeric",
+				  1, p, &dead, err);
+		if (rc != OPS_OK)
+			return rc;
+		v = num(dead, 0, 0);
+		if (v > 0)
+			snprintf(msg, sizeof msg, "%.0f tables with more than %ld%% dead tuples: %.180s",
+				 v, dead_pct, ops_rows_value(dead, 0, 1));
+		else
+			snprintf(msg, sizeof msg, "no table with more than %ld%% dead tuples", dead_pct);
+		ops_rows_free(dead);
+	}
 	l = v > 0 ? 1 : 0;
-	snprintf(msg, sizeof msg, "%.0f tables with more than %ld%% dead tuples", v, dead_pct);
 	if (add_check(checks, "dead_tuples", l, v, (double)dead_pct, msg) > worst)
 		worst = l;
 

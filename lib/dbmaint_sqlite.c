@@ -195,9 +195,15 @@ ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 		sqlite3_finalize(st);
 	}
 	if (rc != SQLITE_OK) {
-		code = ops_error_set(err, (rc & 0xff) == SQLITE_FULL ? OPS_EIO : OPS_EFAIL,
-				     "backup of '%s' failed: %s", ops_db_path(db),
-				     dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		int primary = rc & 0xff;
+
+		if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+			code = ops_error_set(err, OPS_EDATA, "'%s' is damaged: %s; nothing was changed",
+					     ops_db_path(db), sqlite3_errstr(rc));
+		else
+			code = ops_error_set(err, primary == SQLITE_FULL || primary == SQLITE_IOERR
+					     ? OPS_EIO : OPS_EFAIL, "backup of '%s' failed: %s",
+					     ops_db_path(db), sqlite3_errstr(rc));
 		goto out;
 	}
 	sqlite3_close_v2(dst);
@@ -368,7 +374,6 @@ ops_code ops_dbm_sqlite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 				ops_error *err)
 {
 	cJSON *done, *skipped;
-	char **defaults = NULL;
 	ops_code rc;
 
 	cJSON_AddStringToObject(report, "operation", "reindex");
@@ -384,7 +389,6 @@ ops_code ops_dbm_sqlite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 		return per_table(db, "REINDEX", opts->tables, done, skipped, 1, err);
 	/* db.reindex_tables names guide 000's PostgreSQL tables; a SQLite file
 	 * is small enough to rebuild every index, as REINDEX alone does. */
-	(void)defaults;
 	rc = ops_db_exec(db, "REINDEX", err);
 	if (rc == OPS_OK)
 		cJSON_AddItemToArray(done, cJSON_CreateString("(all)"));
