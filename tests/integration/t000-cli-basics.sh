@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# t000: the command line itself: --version, --help, dispatch, usage errors
+# (exit 64, one line on stderr, nothing on stdout, "did you mean"), and the
+# stdout check (a full disk or closed stdout is never a silent success).
+. "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/pg.sh"
+
+run "$OPSCTL" --version
+expect_rc 0 "--version exits 0"
+if [ "$(cat "$OUT")" = "opsctl 0.1.0" ]; then ok "--version prints 'opsctl 0.1.0'"; else not_ok "--version prints 'opsctl 0.1.0'"; diag_run; fi
+expect_err_empty "--version writes nothing on stderr"
+
+run "$OPSCTL" --help
+expect_rc 0 "--help exits 0"
+expect_out_contains "usage: opsctl" "--help shows the usage line"
+expect_out_contains "db" "--help lists the db command"
+expect_out_contains "--config" "--help lists the global options"
+
+run "$OPSCTL"
+expect_rc 64 "no command is a usage error"
+expect_out_empty "no command: help goes to stderr, not stdout"
+
+run "$OPSCTL" db --help
+expect_rc 0 "db --help exits 0"
+for sub in maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate; do
+	grep -qE "^ +$sub " "$OUT" || missing_sub="${missing_sub:-} $sub"
+done
+if [ -z "${missing_sub:-}" ]; then ok "db --help lists every db subcommand"; else not_ok "db --help lists every db subcommand (missing:$missing_sub)"; diag_run; fi
+
+subs=$(sed -n '/^commands:/,/^$/p' "$OUT" | awk 'NR > 1 && NF { print $1 }')
+bad=""
+for sub in $subs; do
+	run "$OPSCTL" db "$sub" --help
+	if [ "$RC" -ne 0 ] || ! head -n 1 "$OUT" | grep -q "^usage: opsctl db $sub"; then bad="$bad $sub"; fi
+	run "$OPSCTL" db "$sub" -h
+	[ "$RC" -eq 0 ] || bad="$bad $sub(-h)"
+done
+if [ -n "$subs" ] && [ -z "$bad" ]; then ok "every 'db SUB --help' and -h exits 0 with a usage line"; else not_ok "every 'db SUB --help' exits 0 with a usage line (bad:${bad:- no subcommands parsed})"; fi
+
+# ---- usage errors ----
+run "$OPSCTL" dbb
+expect_error 64 "unknown command: exit 64, one line" "unknown command 'dbb'"
+if [ "$(cat "$ERR")" = "opsctl: error: unknown command 'dbb' (did you mean 'db'?)" ]; then
+	ok "unknown command: exactly \"opsctl: error: unknown command 'dbb' (did you mean 'db'?)\""
+else
+	not_ok "unknown command: exact message with the suggestion on the same line"; diag_run
+fi
+
+run "$OPSCTL" xyzzyq
+expect_error 64 "far-off unknown command: exit 64, one line" "'xyzzyq'"
+if grep -q "did you mean" "$ERR"; then not_ok "no suggestion for a far-off command"; diag_run; else ok "no suggestion for a far-off command"; fi
+
+run "$OPSCTL" db maintian
+expect_error 64 "unknown db subcommand suggests the near miss" "maintian" "did you mean" "maintain"
+
+run "$OPSCTL" db
+expect_rc 64 "'db' without a subcommand is a usage error"
+expect_out_empty "'db' without a subcommand prints nothing on stdout"
+
+run "$OPSCTL" db maintain --bogus
+expect_error 64 "unknown option: exit 64, one line naming it" "'--bogus'"
+
+run "$OPSCTL" db maintain --task vacuum
+expect_error 64 "near-miss option suggests --tasks" "'--task'" "--tasks"
+
+run "$OPSCTL" db maintain -t vacum
+expect_error 64 "bad option value names it and suggests the allowed one" "'vacum'" "vacuum"
+
+run "$OPSCTL" db maintain --tasks=vacuum,bogus
+expect_error 64 "one bad element of a list value" "'bogus'"
+
+run "$OPSCTL" db maintain -t
+expect_error 64 "option without its value" "-t"
+
+run "$OPSCTL" db vacuum -j 0
+expect_error 64 "-j 0 is out of range"
+
+run "$OPSCTL" db bloat --limit abc
+expect_error 64 "--limit abc is not a number" "limit"
+
+run "$OPSCTL" db maintain --verbose=yes
+expect_error 64 "a flag given a value" "verbose"
+
+run "$OPSCTL" --output yaml db size
+expect_error 64 "--output yaml: exit 64 naming 'yaml'" "'yaml'"
+
+run "$OPSCTL" -o json db size
+expect_error 64 "-o is not a global option (only --output)"
+
+run "$OPSCTL" --env qa db size
+expect_error 64 "--env qa: exit 64 naming 'qa'" "'qa'"
+
+run "$OPSCTL" db size extra-arg
+expect_error 64 "db size takes no positional argument" "extra-arg"
+
+run "$OPSCTL" db migrate
+expect_error 64 "db migrate without VERSION" "VERSION"
+
+run "$OPSCTL" help dbb
+expect_error 64 "help for an unknown command" "dbb"
+
+run "$OPSCTL" db size --help extra
+expect_rc 0 "--help wins over other arguments"
+
+# ---- output: text, JSON, quiet, and stdout that cannot be written ----
+sqlite_make_sample_db "$T/kh.db"
+run "$OPSCTL" db size -d "sqlite:$T/kh.db"
+expect_rc 0 "db size on a SQLite file"
+expect_out_contains "content" "db size lists the content table"
+
+run "$OPSCTL" --output json db size -d "sqlite:$T/kh.db"
+expect_rc 0 "--output json db size exits 0"
+expect_json "--output json prints one JSON document"
+expect_json_true 'd["command"] == "db size" and d["status"] == "ok"' "JSON has command 'db size' and status ok"
+expect_json_true 'len(d["databases"]) == 1 and db(0)["engine"] == "sqlite"' "JSON databases[0].engine is sqlite"
+expect_json_true 'list(d.keys())[:2] == ["command", "status"]' "JSON begins with command and status"
+
+run "$OPSCTL" -q db size -d "sqlite:$T/kh.db"
+expect_rc 0 "-q db size exits 0"
+expect_out_empty "-q prints nothing in text mode"
+run "$OPSCTL" --quiet --output json db size -d "sqlite:$T/kh.db"
+expect_json "--quiet does not silence --output json"
+
+RUN_CMD="opsctl db size -d sqlite:kh.db >/dev/full"
+"$OPSCTL" db size -d "sqlite:$T/kh.db" >/dev/full 2>"$ERR"
+RC=$?
+: >"$OUT"
+expect_rc 74 "stdout on a full disk (/dev/full): exit 74"
+expect_err_contains "write error" "stdout full: stderr says 'write error'"
+expect_err_one_line "stdout full: one line on stderr"
+
+RUN_CMD="opsctl --output json db size -d sqlite:kh.db >/dev/full"
+"$OPSCTL" --output json db size -d "sqlite:$T/kh.db" >/dev/full 2>"$ERR"
+RC=$?
+expect_rc 74 "JSON to a full disk: exit 74"
+
+RUN_CMD="opsctl --version >&-"
+"$OPSCTL" --version >&- 2>"$ERR"
+RC=$?
+if [ "$RC" -ne 0 ]; then ok "--version with stdout closed exits non-zero ($RC)"; else not_ok "--version with stdout closed exits non-zero"; diag_run; fi
+
+RUN_CMD="opsctl --help >/dev/full"
+"$OPSCTL" --help >/dev/full 2>"$ERR"
+RC=$?
+if [ "$RC" -ne 0 ]; then ok "--help to a full disk exits non-zero ($RC)"; else not_ok "--help to a full disk exits non-zero"; diag_run; fi
+
+done_testing

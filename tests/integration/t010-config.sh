@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# t010: configuration: --config, OPSCTL_CONFIG, environment variables and
+# flags in that order (later wins); unknown keys and bad values exit 78 with
+# one line naming the file and line; --env and the maintenance windows.
+. "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/pg.sh"
+
+sqlite_make_sample_db "$T/a.db"
+cp "$T/a.db" "$T/b.db"
+cp "$T/a.db" "$T/c.db"
+
+# ---- errors ----
+cfg="$T/unknown.conf"
+printf '# opsctl test\n[db]\nhots = db.example.com\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_error 78 "unknown key: exit 78, one line" "$cfg:3:" "unknown key 'db.hots'"
+expect_err_contains "db.host" "unknown key suggests db.host"
+
+cfg="$T/badport.conf"
+printf '[db]\nport = abc\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_error 78 "bad value db.port = abc: exit 78 naming file:line and key" "$cfg:2:" "db.port"
+
+printf '[db]\nport = 70000\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_error 78 "db.port = 70000 is out of range" "db.port"
+
+printf '[general]\nlog_level = loud\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_error 78 "bad enum value names the key" "general.log_level" "loud"
+
+printf '[health]\nlong_query = 5 parsecs\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_error 78 "bad duration names the key" "health.long_query"
+
+printf '[window]\nprod = Sunday-ish 02:00\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_error 78 "bad window spec names the key" "window.prod"
+
+printf '[dbx]\nhost = x\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_error 78 "unknown section: exit 78 naming file:line" "$cfg:"
+
+printf '[db]\nthis line has no equals sign\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_error 78 "syntax error: exit 78 naming file:line" "$cfg:2:"
+
+printf '[db]\npassword = hunter2secret\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_rc 78 "a password key is not accepted in the config file"
+if grep -q hunter2secret "$ERR" "$OUT"; then not_ok "the rejected password is not echoed"; diag_run; else ok "the rejected password is not echoed"; fi
+
+run "$OPSCTL" --config "$T/missing.conf" db size -d "sqlite:$T/a.db"
+expect_error 78 "--config pointing to a missing file: exit 78 naming it" "$T/missing.conf"
+
+OPSCTL_CONFIG="$T/missing-env.conf" run "$OPSCTL" db size -d "sqlite:$T/a.db"
+expect_error 78 "OPSCTL_CONFIG pointing to a missing file: exit 78 naming it" "missing-env.conf"
+
+printf '[db]\nhots = x\n' >"$T/env.conf"
+OPSCTL_CONFIG="$T/env.conf" run "$OPSCTL" db size -d "sqlite:$T/a.db"
+expect_error 78 "OPSCTL_CONFIG is read" "env.conf:2:"
+
+DB_PORT=abc run "$OPSCTL" db size -d "sqlite:$T/a.db"
+expect_error 78 "DB_PORT=abc in the environment: exit 78 naming DB_PORT" "DB_PORT"
+
+# A valid file with comments, blank lines and spaces around '='.
+cat >"$T/good.conf" <<CONF
+# comment
+
+[general]
+environment = dev
+  state_dir=$T/state-from-config
+
+[db]
+name = sqlite:$T/a.db
+port = 5432
+CONF
+run "$OPSCTL" --config "$T/good.conf" db size
+expect_rc 0 "a valid config with comments and blank lines loads"
+
+# ---- precedence: file < environment < flag ----
+# PGDATABASE (set by the runner's shared cluster) would rightly override the
+# file's db.name; these checks are about the file.
+unset PGDATABASE
+run "$OPSCTL" --config "$T/good.conf" --output json db size
+expect_json_true 'db(0)["database"].endswith("a.db")' "db.name from the config file is the default target"
+
+DB_NAME="sqlite:$T/b.db" run "$OPSCTL" --config "$T/good.conf" --output json db size
+expect_json_true 'db(0)["database"].endswith("b.db")' "DB_NAME overrides db.name from the file"
+
+DB_NAME="sqlite:$T/b.db" run "$OPSCTL" --config "$T/good.conf" --output json db size -d "sqlite:$T/c.db"
+expect_json_true 'db(0)["database"].endswith("c.db")' "-d overrides DB_NAME and the file"
+
+printf '[db]\nname = sqlite:%s\n' "$T/b.db" >"$T/other.conf"
+OPSCTL_CONFIG="$T/other.conf" run "$OPSCTL" --output json db size
+expect_json_true 'db(0)["database"].endswith("b.db")' "OPSCTL_CONFIG is used without --config"
+OPSCTL_CONFIG="$T/other.conf" run "$OPSCTL" --config "$T/good.conf" --output json db size
+expect_json_true 'db(0)["database"].endswith("a.db")' "--config wins over OPSCTL_CONFIG"
+
+printf '[db]\ndatabases = sqlite:%s, sqlite:%s\nname = sqlite:%s\n' "$T/a.db" "$T/b.db" "$T/c.db" >"$T/list.conf"
+run "$OPSCTL" --config "$T/list.conf" --output json db size
+expect_json_true '[x["database"][-4:] for x in d["databases"]] == ["a.db", "b.db"]' "db.databases lists the default targets in order"
+
+run env -u PGDATABASE "$OPSCTL" db size
+expect_rc 78 "no database anywhere: exit 78"
+expect_err_contains "no database" "no database: the error says so"
+
+# state_dir: the file sets it, OPSCTL_STATE_DIR overrides it.
+saved_state=$OPSCTL_STATE_DIR
+unset OPSCTL_STATE_DIR
+run "$OPSCTL" --config "$T/good.conf" db analyze
+expect_rc 0 "db analyze with the file's state_dir"
+if [ -s "$T/state-from-config/journal.jsonl" ]; then ok "general.state_dir from the file receives the journal"; else not_ok "general.state_dir from the file receives the journal"; diag_run; fi
+export OPSCTL_STATE_DIR=$saved_state
+run "$OPSCTL" --config "$T/good.conf" db analyze
+if [ -s "$OPSCTL_STATE_DIR/journal.jsonl" ] && [ "$(wc -l <"$T/state-from-config/journal.jsonl")" -eq 1 ]; then
+	ok "OPSCTL_STATE_DIR overrides general.state_dir"
+else
+	not_ok "OPSCTL_STATE_DIR overrides general.state_dir"; diag_run
+fi
+
+# ---- --env and the maintenance windows (PostgreSQL VACUUM FULL) ----
+if ! pg_start; then
+	bail_out "PostgreSQL starts"
+fi
+export PGDATABASE=postgres
+pg_make_sample_db t010 || bail_out "sample database t010"
+printf '[window]\nprod = never\nstaging = never\n' >"$T/never.conf"
+
+run "$OPSCTL" --config "$T/never.conf" db vacuum --full --table documents -d t010
+expect_rc 1 "default environment is prod: VACUUM FULL outside the window exits 1"
+expect_err_contains "outside the prod maintenance window" "the error names the prod window"
+
+run "$OPSCTL" --config "$T/never.conf" --env staging db vacuum --full --table documents -d t010
+expect_err_contains "outside the staging maintenance window" "--env staging selects the staging window"
+
+run "$OPSCTL" --config "$T/never.conf" --env dev db vacuum --full --table documents -d t010
+expect_rc 0 "--env dev (window any) runs VACUUM FULL"
+
+OPSCTL_ENV=dev run "$OPSCTL" --config "$T/never.conf" db vacuum --full --table documents -d t010
+expect_rc 0 "OPSCTL_ENV=dev selects the dev window"
+
+printf '[general]\nenvironment = dev\n[window]\nprod = never\n' >"$T/devfile.conf"
+run "$OPSCTL" --config "$T/devfile.conf" db vacuum --full --table documents -d t010
+expect_rc 0 "general.environment = dev in the file selects the dev window"
+OPSCTL_ENV=prod run "$OPSCTL" --config "$T/devfile.conf" db vacuum --full --table documents -d t010
+expect_rc 1 "OPSCTL_ENV=prod overrides the file's environment"
+run "$OPSCTL" --config "$T/devfile.conf" --env prod db vacuum --full --table documents -d t010
+expect_rc 1 "--env prod overrides the file's environment"
+
+run "$OPSCTL" --config "$T/never.conf" --env prod db vacuum --full --force --table documents -d t010
+expect_rc 0 "--force runs VACUUM FULL outside the window"
+
+printf '[window]\nprod = daily 00:00-23:59\n' >"$T/always.conf"
+TZ=UTC run "$OPSCTL" --config "$T/always.conf" db vacuum --full --table documents -d t010
+if [ "$(date -u +%H%M)" = 2359 ]; then skip "a window covering now allows VACUUM FULL" "23:59 UTC"; else expect_rc 0 "a window covering now allows VACUUM FULL"; fi
+
+# ---- database connection settings from the environment ----
+DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USERNAME=postgres DB_NAME=t010 \
+	env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$OPSCTL" --output json db size >"$OUT" 2>"$ERR"
+RC=$?
+RUN_CMD="DB_HOST/DB_PORT/DB_USERNAME/DB_NAME opsctl db size"
+expect_rc 0 "DB_HOST, DB_PORT, DB_USERNAME, DB_NAME (guide 000's variables) are used"
+expect_json_true 'db(0)["database"] == "t010" and db(0)["engine"] == "postgresql"' "DB_NAME names the PostgreSQL database"
+
+printf '[db]\nhost = 127.0.0.1\nport = %s\nuser = postgres\nname = t010\n' "$PGPORT" >"$T/pg.conf"
+env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE "$OPSCTL" --config "$T/pg.conf" db size >"$OUT" 2>"$ERR"
+RC=$?
+RUN_CMD="opsctl --config pg.conf db size (no PG* set)"
+expect_rc 0 "[db] host/port/user/name from the file connect"
+
+run env -u PGPORT -u PGDATABASE DB_PORT=1 "$OPSCTL" --config "$T/pg.conf" db size
+expect_rc 69 "DB_PORT in the environment overrides db.port from the file (port 1: unreachable, 69)"
+
+done_testing

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# t020: man pages and shell completions, generated from the option tables,
+# are present, lint clean, current, and agree with --help.
+. "$(dirname "$0")/../lib/common.sh"
+
+# Render a man page as plain text (no overstrike, no hyphenation).
+render() { mandoc -T ascii -O width=200 "$1" 2>/dev/null | sed 's/.\x08//g'; }
+
+for page in man/opsctl.1 man/opsctl-db.1 man/opsctl.conf.5; do
+	if [ ! -f "$ROOT/$page" ]; then
+		not_ok "$page exists"
+		continue
+	fi
+	ok "$page exists"
+	lint=$(mandoc -Tlint -W warning "$ROOT/$page" 2>&1)
+	st=$?
+	if [ "$st" -eq 0 ] && [ -z "$lint" ]; then ok "mandoc -Tlint -W warning $page is clean"; else
+		not_ok "mandoc -Tlint -W warning $page is clean (exit $st)"; diag "$lint"
+	fi
+done
+
+# Every long option that --help prints is documented in the man page.
+check_help_in_man() {	# check_help_in_man PAGE DESC CMD...
+	local page=$1 desc=$2 text opt missing=""
+	shift 2
+	run "$@" --help
+	if [ "$RC" -ne 0 ]; then not_ok "$desc (--help exit $RC)"; diag_run; return; fi
+	text=$(render "$ROOT/$page")
+	for opt in $(grep -oE -- '--[a-z][a-z0-9-]*' "$OUT" | sort -u); do
+		[ "$opt" = "--help" ] && continue
+		grep -qF -- "$opt" <<<"$text" || missing="$missing $opt"
+	done
+	if [ -z "$missing" ]; then ok "$desc"; else not_ok "$desc (missing:$missing)"; fi
+}
+if [ -f "$ROOT/man/opsctl.1" ]; then
+	check_help_in_man man/opsctl.1 "every global option of 'opsctl --help' is in opsctl(1)" "$OPSCTL"
+fi
+if [ -f "$ROOT/man/opsctl-db.1" ]; then
+	run "$OPSCTL" db --help
+	subs=$(sed -n '/^commands:/,/^$/p' "$OUT" | awk 'NR > 1 && NF { print $1 }')
+	[ -n "$subs" ] || not_ok "db --help lists subcommands"
+	dbtext=$(render "$ROOT/man/opsctl-db.1")
+	for sub in $subs; do
+		check_help_in_man man/opsctl-db.1 "every option of 'db $sub --help' is in opsctl-db(1)" "$OPSCTL" db "$sub"
+		if grep -qE "db $sub" <<<"$dbtext"; then ok "opsctl-db(1) has a section for 'db $sub'"; else not_ok "opsctl-db(1) has a section for 'db $sub'"; fi
+	done
+fi
+if [ -f "$ROOT/man/opsctl.1" ]; then
+	text=$(render "$ROOT/man/opsctl.1")
+	missing=""
+	for code in 64 65 69 74 75 77 78; do
+		grep -qwF "$code" <<<"$text" || missing="$missing $code"
+	done
+	if [ -z "$missing" ]; then ok "opsctl(1) documents exit statuses 64 65 69 74 75 77 78"; else not_ok "opsctl(1) documents every exit status (missing:$missing)"; fi
+fi
+if [ -f "$ROOT/man/opsctl.conf.5" ]; then
+	text=$(render "$ROOT/man/opsctl.conf.5")
+	missing=""
+	for key in $(grep -oE '^KEY\("[a-z_]+\.[a-z_]+"' "$ROOT/lib/config_keys.def" | sed 's/^KEY("//; s/"$//'); do
+		short=${key#*.}
+		grep -qF -- "$key" <<<"$text" || grep -qwF -- "$short" <<<"$text" || missing="$missing $key"
+	done
+	if [ -z "$missing" ]; then ok "every key of lib/config_keys.def is in opsctl.conf(5)"; else not_ok "every configuration key is in opsctl.conf(5) (missing:$missing)"; fi
+fi
+
+# `opsctl help db` shows the man page.
+if missing=$(missing_tool man mandoc); then
+	skip "opsctl help db shows the manual" "$missing not installed"
+else
+	run "$OPSCTL" help db
+	expect_rc 0 "opsctl help db exits 0"
+	expect_out_contains "maintain" "opsctl help db shows the page that describes maintain"
+fi
+
+# ---- completions ----
+for pair in bash:completions/opsctl.bash zsh:completions/_opsctl fish:completions/opsctl.fish; do
+	shell=${pair%%:*} file=${pair#*:}
+	run "$OPSCTL" completion "$shell"
+	expect_rc 0 "opsctl completion $shell exits 0"
+	if [ -f "$ROOT/$file" ] && cmp -s "$OUT" "$ROOT/$file"; then
+		ok "$file is current (same as 'opsctl completion $shell')"
+	else
+		not_ok "$file is current (same as 'opsctl completion $shell')"
+		[ -f "$ROOT/$file" ] && diff "$ROOT/$file" "$OUT" | head -n 10 | sed 's/^/#     /'
+	fi
+done
+run "$OPSCTL" completion tcsh
+expect_error 64 "completion for an unknown shell is a usage error" "tcsh"
+
+if [ -f "$ROOT/completions/_opsctl" ] && command -v zsh >/dev/null; then
+	if lint=$(zsh -n "$ROOT/completions/_opsctl" 2>&1); then ok "zsh -n completions/_opsctl parses"; else not_ok "zsh -n completions/_opsctl parses"; diag "$lint"; fi
+else
+	skip "zsh -n completions/_opsctl parses" "zsh or the file missing"
+fi
+if [ -f "$ROOT/completions/opsctl.fish" ] && command -v fish >/dev/null; then
+	if lint=$(fish -n "$ROOT/completions/opsctl.fish" 2>&1); then ok "fish -n completions/opsctl.fish parses"; else not_ok "fish -n completions/opsctl.fish parses"; diag "$lint"; fi
+else
+	skip "fish -n completions/opsctl.fish parses" "fish or the file missing"
+fi
+if [ -f "$ROOT/completions/opsctl.bash" ]; then
+	if lint=$(bash -n "$ROOT/completions/opsctl.bash" 2>&1); then ok "bash -n completions/opsctl.bash parses"; else not_ok "bash -n completions/opsctl.bash parses"; diag "$lint"; fi
+fi
+
+# Bash completion, as bash-completion drives it: COMP_WORDS/COMP_CWORD, the
+# function that `complete -p opsctl` names, then COMPREPLY.
+complete_bash() {	# complete_bash WORD...: prints COMPREPLY, one per line
+	PATH="$ROOT:$PATH" bash --norc --noprofile -c '
+		[ -f /usr/share/bash-completion/bash_completion ] && . /usr/share/bash-completion/bash_completion
+		. "$1/completions/opsctl.bash" || exit 2
+		shift
+		spec=$(complete -p opsctl 2>/dev/null) || exit 3
+		fn=$(sed -n "s/.*-F \([^ ]*\).*/\1/p" <<<"$spec")
+		[ -n "$fn" ] || exit 4
+		COMP_WORDS=("$@")
+		COMP_CWORD=$(($# - 1))
+		COMP_LINE="$*"
+		COMP_POINT=${#COMP_LINE}
+		"$fn" opsctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+		printf "%s\n" "${COMPREPLY[@]}"
+	' complete_bash "$ROOT" "$@"
+}
+expect_completion() {	# expect_completion DESC "EXPECTED..." WORD...
+	local desc=$1 want=$2 got w missing=""
+	shift 2
+	got=$(complete_bash "$@" 2>&1; echo "rc=$?")
+	for w in $want; do
+		grep -qxF -- "$w" <<<"$got" || grep -qxF -- "$w " <<<"$got" || grep -qxF -- "$w=" <<<"$got" || missing="$missing $w"
+	done
+	if [ -z "$missing" ]; then ok "$desc"; else not_ok "$desc (missing:$missing)"; diag "$got"; fi
+}
+if [ -f "$ROOT/completions/opsctl.bash" ]; then
+	expect_completion "bash completes 'opsctl db m' to maintain and migrate" "maintain migrate" opsctl db m
+	got=$(complete_bash opsctl db m 2>&1)
+	if grep -qvE '^(maintain|migrate) ?$' <<<"$got"; then not_ok "'opsctl db m' offers nothing but maintain and migrate"; diag "$got"; else ok "'opsctl db m' offers nothing but maintain and migrate"; fi
+	expect_completion "bash completes 'opsctl d' to db" "db" opsctl d
+	expect_completion "bash completes 'db maintain --t' to --tasks" "--tasks" opsctl db maintain --t
+	expect_completion "bash completes the values of -t" "vacuum analyze reindex all" opsctl db maintain -t ""
+	expect_completion "bash completes the values of --output" "text json" opsctl --output ""
+	expect_completion "bash completes the options of db vacuum" "--full --force --jobs --table --no-analyze --dry-run" opsctl db vacuum --
+else
+	not_ok "completions/opsctl.bash exists"
+fi
+
+done_testing

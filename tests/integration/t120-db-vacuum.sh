@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# t120: `db vacuum`: VACUUM (ANALYZE) as the server logged it, --no-analyze,
+# --table, -j N, --dry-run, and VACUUM FULL only inside the maintenance
+# window unless --force (guide 000 sections 1.3 and 2.2).
+. "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/pg.sh"
+pg_start || bail_out "PostgreSQL starts"
+pg_make_sample_db t120 || bail_out "sample database t120"
+printf '[window]\nprod = never\n' >"$T/never.conf"
+
+vacuumed() {	# vacuumed DB TABLE: last_vacuum is set
+	[ "$(psql_q -d "$1" "select last_vacuum is not null from pg_stat_user_tables where relname = '$2'")" = t ]
+}
+full_rewritten() {	# the relfilenode changed since the saved one
+	[ "$(psql_q -d t120 "select pg_relation_filenode('public.documents')")" != "$1" ]
+}
+
+journal_mark
+pg_log_mark
+run "$OPSCTL" db vacuum -d t120
+expect_rc 0 "db vacuum exits 0"
+sql=$(opsctl_sql)
+if grep -qiE '^vacuum' <<<"$sql"; then ok "the server received VACUUM"; else not_ok "the server received VACUUM"; diag "$sql"; fi
+if grep -qiE '^vacuum.*analyze' <<<"$sql"; then ok "VACUUM with ANALYZE by default"; else not_ok "VACUUM with ANALYZE by default"; diag "$sql"; fi
+if grep -qiE '^vacuum.*full' <<<"$sql"; then not_ok "no VACUUM FULL without --full"; diag "$sql"; else ok "no VACUUM FULL without --full"; fi
+missing=""
+for t in documents document_chunks queries; do vacuumed t120 "$t" || missing="$missing $t"; done
+if [ -z "$missing" ]; then ok "every table vacuumed (pg_stat_user_tables.last_vacuum)"; else not_ok "every table vacuumed (not:$missing)"; fi
+expect_journal_added 1 "db vacuum writes one journal line"
+expect_journal_last 'j["command"] == "db vacuum" and j["status"] == "ok"' "journal: db vacuum ok"
+expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" 'opsctl_last_success_timestamp_seconds{task="db_vacuum"}' "opsctl.prom: db_vacuum success series"
+
+psql_q -d t120 "select pg_stat_reset()" >/dev/null
+pg_log_mark
+run "$OPSCTL" db vacuum --no-analyze --table queries -d t120
+expect_rc 0 "db vacuum --no-analyze --table queries exits 0"
+sql=$(opsctl_sql)
+if grep -qiE '^vacuum.*queries' <<<"$sql" && ! grep -qiE '^vacuum.*analyze|^analyze' <<<"$sql"; then ok "--no-analyze: plain VACUUM of queries"; else not_ok "--no-analyze: plain VACUUM of queries"; diag "$sql"; fi
+if vacuumed t120 queries && ! vacuumed t120 documents; then ok "--table vacuums only that table"; else not_ok "--table vacuums only that table"; fi
+
+run "$OPSCTL" db vacuum --table documents,queries --table document_chunks -d t120
+expect_rc 0 "--table repeated and comma-separated"
+
+run "$OPSCTL" db vacuum --table public.documents -d t120
+expect_rc 0 "--table schema.table"
+
+run "$OPSCTL" db vacuum --table nope_table -d t120
+expect_fail 1 "--table that does not exist: exit 1" "table 'nope_table' does not exist"
+
+# --dry-run
+psql_q -d t120 "select pg_stat_reset()" >/dev/null
+journal_mark
+pg_log_mark
+run "$OPSCTL" db vacuum --dry-run -d t120
+expect_rc 0 "--dry-run exits 0"
+sql=$(opsctl_sql)
+if grep -qiE '^vacuum' <<<"$sql"; then not_ok "--dry-run sends no VACUUM"; diag "$sql"; else ok "--dry-run sends no VACUUM"; fi
+expect_out_contains "vacuum" "--dry-run says what it would do"
+expect_journal_added 0 "--dry-run writes no journal line"
+
+# VACUUM FULL and the window.
+node=$(psql_q -d t120 "select pg_relation_filenode('public.documents')")
+pg_log_mark
+run "$OPSCTL" --config "$T/never.conf" --env prod db vacuum --full --table documents -d t120
+expect_fail 1 "--full outside the prod window: exit 1" "outside the prod maintenance window"
+sql=$(opsctl_sql)
+if grep -qiE '^vacuum' <<<"$sql"; then not_ok "outside the window no VACUUM is sent"; diag "$sql"; else ok "outside the window no VACUUM is sent"; fi
+if full_rewritten "$node"; then not_ok "outside the window documents is not rewritten"; else ok "outside the window documents is not rewritten"; fi
+
+pg_log_mark
+run "$OPSCTL" --config "$T/never.conf" --env prod db vacuum --full --force --table documents -d t120
+expect_rc 0 "--full --force outside the window exits 0"
+sql=$(opsctl_sql)
+if grep -qiE '^vacuum.*full' <<<"$sql"; then ok "--force: the server received VACUUM (FULL ...)"; else not_ok "--force: the server received VACUUM (FULL ...)"; diag "$sql"; fi
+if full_rewritten "$node"; then ok "--force: documents was rewritten (new relfilenode)"; else not_ok "--force: documents was rewritten (new relfilenode)"; fi
+
+node=$(psql_q -d t120 "select pg_relation_filenode('public.documents')")
+run "$OPSCTL" --config "$T/never.conf" --env prod db vacuum --full -f --table documents -d t120
+expect_rc 0 "-f is --force"
+
+node=$(psql_q -d t120 "select pg_relation_filenode('public.documents')")
+run "$OPSCTL" --config "$T/never.conf" --env dev db vacuum --full --table documents -d t120
+expect_rc 0 "--env dev (window any): --full without --force exits 0"
+if full_rewritten "$node"; then ok "--env dev: documents was rewritten"; else not_ok "--env dev: documents was rewritten"; fi
+
+# -j: several tables at once on several connections.
+psql_q "create database t120_j" >/dev/null
+psql -XAtq -v ON_ERROR_STOP=1 -d t120_j >/dev/null <<'SQL'
+create table a1 as select g as id, md5(g::text) as v from generate_series(1, 20000) g;
+create table a2 as select g as id, md5(g::text) as v from generate_series(1, 15000) g;
+create table a3 as select g as id, md5(g::text) as v from generate_series(1, 10000) g;
+create table a4 as select g as id, md5(g::text) as v from generate_series(1, 5000) g;
+create table a5 as select g as id from generate_series(1, 100) g;
+delete from a1 where id % 2 = 0;
+SQL
+pg_log_mark
+run "$OPSCTL" db vacuum -j 2 -d t120_j
+expect_rc 0 "db vacuum -j 2 exits 0"
+missing=""
+for t in a1 a2 a3 a4 a5; do vacuumed t120_j "$t" || missing="$missing $t"; done
+if [ -z "$missing" ]; then ok "-j 2: every table vacuumed"; else not_ok "-j 2: every table vacuumed (not:$missing)"; fi
+pids=$(pg_statements opsctl | awk -F'\t' 'tolower($4) ~ /^vacuum/ { print $1 }' | sort -u | wc -l)
+if [ "$pids" -ge 2 ]; then ok "-j 2: VACUUMs came from 2 sessions"; else not_ok "-j 2: VACUUMs came from 2 sessions ($pids)"; fi
+
+# SQLite: VACUUM rebuilds the file.
+sqlite_make_sample_db "$T/kh.db"
+run "$OPSCTL" db vacuum -d "sqlite:$T/kh.db"
+expect_rc 0 "db vacuum on SQLite exits 0"
+if [ "$(sqlite3 "$T/kh.db" 'pragma freelist_count')" = 0 ]; then ok "SQLite: no free pages after VACUUM"; else not_ok "SQLite: no free pages after VACUUM"; fi
+
+done_testing

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# t130: `db analyze` (ANALYZE VERBOSE with -v) and `db reindex` (the key
+# tables of guide 000, --table, --all, --concurrently); table names are
+# looked up as names, never run as SQL.
+. "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/pg.sh"
+pg_start || bail_out "PostgreSQL starts"
+pg_make_sample_db t130 || bail_out "sample database t130"
+
+analyzed() { [ "$(psql_q -d "$1" "select last_analyze is not null from pg_stat_user_tables where relname = '$2'")" = t ]; }
+filenode() { psql_q -d "$1" "select pg_relation_filenode('public.$2')"; }
+
+# ---- analyze ----
+journal_mark
+pg_log_mark
+run "$OPSCTL" db analyze -d t130
+expect_rc 0 "db analyze exits 0"
+sql=$(opsctl_sql)
+if grep -qiE '^analyze' <<<"$sql"; then ok "the server received ANALYZE"; else not_ok "the server received ANALYZE"; diag "$sql"; fi
+missing=""
+for t in documents document_chunks queries; do analyzed t130 "$t" || missing="$missing $t"; done
+if [ -z "$missing" ]; then ok "every table analyzed"; else not_ok "every table analyzed (not:$missing)"; fi
+expect_journal_added 1 "db analyze writes one journal line"
+expect_journal_last 'j["command"] == "db analyze"' "journal: db analyze"
+
+psql_q -d t130 "select pg_stat_reset()" >/dev/null
+run "$OPSCTL" db analyze --table documents -d t130
+expect_rc 0 "db analyze --table documents exits 0"
+if analyzed t130 documents && ! analyzed t130 queries; then ok "--table analyzes only that table"; else not_ok "--table analyzes only that table"; fi
+
+pg_log_mark
+run "$OPSCTL" db analyze -v -d t130
+expect_rc 0 "db analyze -v exits 0"
+if grep -qiE '^analyze.*verbose|^analyze \(verbose' <<<"$(opsctl_sql)"; then ok "-v sends ANALYZE VERBOSE"; else not_ok "-v sends ANALYZE VERBOSE"; diag "$(opsctl_sql)"; fi
+if grep -qi 'analyzing' "$OUT" "$ERR"; then ok "-v shows the server's analyzing messages"; else not_ok "-v shows the server's analyzing messages"; diag_run; fi
+
+run "$OPSCTL" db analyze --table nope_table -d t130
+expect_fail 1 "analyze --table that does not exist: exit 1" "table 'nope_table' does not exist"
+
+# ---- reindex ----
+before_d=$(filenode t130 idx_documents_title)
+before_q=$(filenode t130 idx_queries_created_at)
+journal_mark
+pg_log_mark
+run "$OPSCTL" db reindex -d t130
+expect_rc 0 "db reindex exits 0"
+sql=$(opsctl_sql)
+for t in documents document_chunks queries; do
+	if grep -qiE "^reindex .*table .*\"?$t\"?" <<<"$sql"; then ok "the server received REINDEX TABLE $t"; else not_ok "the server received REINDEX TABLE $t"; diag "$sql"; fi
+done
+if [ "$(filenode t130 idx_documents_title)" != "$before_d" ] && [ "$(filenode t130 idx_queries_created_at)" != "$before_q" ]; then
+	ok "the indexes were rebuilt (new relfilenodes)"
+else
+	not_ok "the indexes were rebuilt (new relfilenodes)"
+fi
+expect_journal_added 1 "db reindex writes one journal line"
+
+pg_log_mark
+run "$OPSCTL" db reindex --table queries -d t130
+expect_rc 0 "db reindex --table queries exits 0"
+sql=$(opsctl_sql)
+if grep -qiE '^reindex .*queries' <<<"$sql" && ! grep -qiE '^reindex .*documents' <<<"$sql"; then ok "--table reindexes only that table"; else not_ok "--table reindexes only that table"; diag "$sql"; fi
+
+pg_log_mark
+run "$OPSCTL" db reindex --all -d t130
+expect_rc 0 "db reindex --all exits 0"
+if grep -qiE '^reindex .*database' <<<"$(opsctl_sql)"; then ok "--all sends REINDEX DATABASE"; else not_ok "--all sends REINDEX DATABASE"; diag "$(opsctl_sql)"; fi
+
+pg_log_mark
+before_d=$(filenode t130 idx_documents_title)
+run "$OPSCTL" db reindex --concurrently --table documents -d t130
+expect_rc 0 "db reindex --concurrently exits 0"
+if grep -qiE '^reindex .*concurrently' <<<"$(opsctl_sql)"; then ok "--concurrently sends REINDEX ... CONCURRENTLY"; else not_ok "--concurrently sends REINDEX ... CONCURRENTLY"; diag "$(opsctl_sql)"; fi
+if [ "$(filenode t130 idx_documents_title)" != "$before_d" ]; then ok "--concurrently rebuilt the index"; else not_ok "--concurrently rebuilt the index"; fi
+invalid=$(psql_q -d t130 "select count(*) from pg_index where not indisvalid")
+if [ "$invalid" = 0 ]; then ok "no invalid index left behind"; else not_ok "no invalid index left behind ($invalid)"; fi
+
+run "$OPSCTL" db reindex --all --table documents -d t130
+expect_error 64 "--all with --table is a usage error" "--all"
+
+run "$OPSCTL" db reindex --table nope_table -d t130
+expect_fail 1 "reindex --table that does not exist: exit 1" "table 'nope_table' does not exist"
+
+# A default table missing is skipped, not an error.
+pg_make_sample_db t130_noq >/dev/null
+psql_q -d t130_noq "drop table queries" >/dev/null
+pg_log_mark
+run "$OPSCTL" db reindex -d t130_noq
+expect_rc 0 "a missing default table (queries) is skipped: exit 0"
+expect_out_contains "queries" "the output reports the skipped table"
+if grep -qiE '^reindex .*documents' <<<"$(opsctl_sql)"; then ok "the other default tables are reindexed"; else not_ok "the other default tables are reindexed"; diag "$(opsctl_sql)"; fi
+
+# Names are names, not SQL.
+evil='x"; DROP TABLE documents; --'
+run "$OPSCTL" db reindex --table "$evil" -d t130
+expect_fail 1 "reindex --table with quotes and a semicolon: exit 1" "does not exist"
+if [ "$(psql_q -d t130 "select to_regclass('public.documents') is not null")" = t ]; then ok "documents still exists after the injection attempt"; else not_ok "documents still exists after the injection attempt"; fi
+run "$OPSCTL" db analyze --table "documents; DROP TABLE queries" -d t130
+expect_fail 1 "analyze --table with a semicolon: exit 1" "does not exist"
+run "$OPSCTL" db vacuum --table "queries); DROP TABLE queries; --" -d t130
+expect_fail 1 "vacuum --table with a parenthesis: exit 1" "does not exist"
+if [ "$(psql_q -d t130 "select to_regclass('public.queries') is not null")" = t ]; then ok "queries still exists after the injection attempts"; else not_ok "queries still exists after the injection attempts"; fi
+
+# A table whose real name needs quoting works.
+psql_q -d t130 'create table "Mixed Case" (id int primary key)' >/dev/null
+run "$OPSCTL" db reindex --table "Mixed Case" -d t130
+expect_rc 0 "a table name that needs quoting is reindexed"
+
+# SQLite
+sqlite_make_sample_db "$T/kh.db"
+run "$OPSCTL" db analyze -d "sqlite:$T/kh.db"
+expect_rc 0 "db analyze on SQLite exits 0"
+if [ "$(sqlite3 "$T/kh.db" "select count(*) from sqlite_master where name = 'sqlite_stat1'")" = 1 ]; then ok "SQLite: sqlite_stat1 exists after analyze"; else not_ok "SQLite: sqlite_stat1 exists after analyze"; fi
+run "$OPSCTL" db reindex -d "sqlite:$T/kh.db"
+expect_rc 0 "db reindex on SQLite exits 0"
+
+done_testing

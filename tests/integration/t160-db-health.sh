@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# t160: `db health` against guide 001's Database Health thresholds: exit 0
+# when healthy, 1 naming the failing checks; long queries, dead tuples, lock
+# waits and connections provoked for real.  Read-only: no journal line.
+. "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/pg.sh"
+pg_start || bail_out "PostgreSQL starts"
+pg_kill_test_sessions
+pg_make_sample_db t160 || bail_out "sample database t160"
+psql_q -d t160 "vacuum analyze" >/dev/null
+
+journal_mark
+run "$OPSCTL" --output json db health -d t160
+expect_rc 0 "a healthy database: exit 0"
+expect_json "db health prints JSON"
+expect_json_true 'd["command"] == "db health" and d["status"] == "ok"' "JSON: command db health, status ok"
+for c in connections long_queries replication dead_tuples lock_waits wraparound; do
+	expect_json_true "find(db(0)['checks'], 'check', '$c') is not None" "the checks include $c"
+done
+expect_json_true 'all(c["status"] == "ok" for c in db(0)["checks"])' "every check ok"
+expect_journal_added 0 "db health writes no journal line"
+
+run "$OPSCTL" db health -d t160
+expect_rc 0 "text db health exits 0"
+expect_out_contains "wraparound" "text output names the checks"
+
+# ---- a long query ----
+bg env PGAPPNAME=opsctl-test-long psql -X -d t160 -c "select pg_sleep(60)"
+long_running() { [ "$(psql_q "select count(*) from pg_stat_activity where application_name = 'opsctl-test-long' and state = 'active'")" = 1 ]; }
+wait_for 10 long_running || not_ok "the long query started"
+sleep 1.5
+printf '[health]\nlong_query = 1s\n' >"$T/long.conf"
+run "$OPSCTL" --config "$T/long.conf" --output json db health -d t160
+expect_rc 1 "a query running longer than health.long_query: exit 1"
+expect_json_true 'find(db(0)["checks"], "check", "long_queries")["status"] != "ok"' "long_queries is not ok"
+expect_json_true 'd["status"] == "failed"' "JSON status failed"
+expect_fail 1 "one error line naming long_queries" "long_queries"
+run "$OPSCTL" --output json db health -d t160
+expect_rc 0 "the same query is under the default 5 s threshold: exit 0"
+pg_kill_test_sessions
+
+# ---- dead tuples ----
+psql -XAtq -v ON_ERROR_STOP=1 -d t160 >/dev/null <<'SQL'
+create table churn as select g as id, md5(g::text) as v from generate_series(1, 5000) g;
+delete from churn where id <= 3000;
+SQL
+sleep 0.6 # statistics are flushed at most once a second per backend; psql exited
+run "$OPSCTL" --output json db health -d t160
+expect_rc 1 "a table with 60% dead tuples: exit 1"
+expect_json_true 'find(db(0)["checks"], "check", "dead_tuples")["status"] != "ok"' "dead_tuples is not ok"
+psql_q -d t160 "vacuum churn" >/dev/null
+run "$OPSCTL" --output json db health -d t160
+expect_rc 0 "after VACUUM: exit 0 again"
+
+# ---- lock waits ----
+bg bash -c "(echo 'begin; lock table churn in access exclusive mode; select 1;'; sleep 60) | PGAPPNAME=opsctl-test-locker psql -X -d t160"
+holding() { [ "$(psql_q "select count(*) from pg_locks l join pg_stat_activity a using (pid) where a.application_name = 'opsctl-test-locker' and l.mode = 'AccessExclusiveLock' and l.granted")" -ge 1 ]; }
+wait_for 10 holding || not_ok "the locker holds its lock"
+bg env PGAPPNAME=opsctl-test-waiter psql -X -d t160 -c "select count(*) from churn"
+waiting() { [ "$(psql_q "select count(*) from pg_stat_activity where application_name = 'opsctl-test-waiter' and wait_event_type = 'Lock'")" = 1 ]; }
+wait_for 10 waiting || not_ok "the waiter waits on the lock"
+sleep 1.5
+printf '[health]\nlock_wait = 1s\nlong_query = 1h\n' >"$T/lock.conf"
+run "$OPSCTL" --config "$T/lock.conf" --output json db health -d t160
+expect_rc 1 "a session waiting on a lock longer than health.lock_wait: exit 1"
+expect_json_true 'find(db(0)["checks"], "check", "lock_waits")["status"] != "ok"' "lock_waits is not ok"
+pg_kill_test_sessions
+
+# ---- connections ----
+bg env PGAPPNAME=opsctl-test-busy1 psql -X -d t160 -c "select pg_sleep(60)"
+bg env PGAPPNAME=opsctl-test-busy2 psql -X -d t160 -c "select pg_sleep(60)"
+busy() { [ "$(psql_q "select count(*) from pg_stat_activity where application_name like 'opsctl-test-busy%' and state = 'active'")" = 2 ]; }
+wait_for 10 busy || not_ok "two busy sessions started"
+printf '[health]\nconnections_pct = 1\nlong_query = 1h\n' >"$T/conn.conf"
+run "$OPSCTL" --config "$T/conn.conf" --output json db health -d t160
+expect_rc 1 "connections above health.connections_pct: exit 1"
+expect_json_true 'find(db(0)["checks"], "check", "connections")["status"] != "ok"' "connections is not ok"
+pg_kill_test_sessions
+
+# ---- SQLite ----
+sqlite_make_sample_db "$T/kh.db"
+run "$OPSCTL" --output json db health -d "sqlite:$T/kh.db"
+expect_rc 0 "db health on a sound SQLite file: exit 0"
+expect_json_true 'db(0)["engine"] == "sqlite"' "engine sqlite"
+
+done_testing
