@@ -76,12 +76,15 @@ libopsmaint.so: libopsmaint.so.$(VERSION)
 opsctl: $(CMD_OBJ) libopsmaint.a
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) libopsmaint.a $(LIBS)
 
-opsmaint.pc: Makefile
-	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+# The .pc file names PREFIX, so it is written again by install with the
+# install-time PREFIX and LIBDIR.
+PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: opsmaint' 'Description: maintenance library behind opsctl' \
 	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
 	  'Libs: -L$${libdir} -lopsmaint' 'Libs.private: -lpthread -lm' \
-	  'Cflags: -I$${includedir}' > $@
+	  'Cflags: -I$${includedir}'
+opsmaint.pc: Makefile
+	printf '%s\n' $(PC_LINES) > $@
 
 # Man pages and completions are generated from the command and option tables
 # in cmd/ and the key table in lib/config_keys.def; the copies in the tree are
@@ -141,7 +144,7 @@ install: all
 	ln -sf libopsmaint.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libopsmaint.so.$(SOVERSION)
 	ln -sf libopsmaint.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libopsmaint.so
 	install -m 644 lib/include/opsmaint/*.h $(DESTDIR)$(INCLUDEDIR)/opsmaint/
-	install -m 644 opsmaint.pc $(DESTDIR)$(PKGCONFIGDIR)/opsmaint.pc
+	printf '%s\n' $(PC_LINES) > $(DESTDIR)$(PKGCONFIGDIR)/opsmaint.pc
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 completions/opsctl.bash $(DESTDIR)$(BASHCOMPDIR)/opsctl

@@ -302,7 +302,7 @@ static ops_code maintain_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targ
 		{
 			cJSON *sk = cJSON_GetObjectItem(scratch, "skipped");
 
-			if (sk)
+			if (cJSON_GetArraySize(sk) > 0)
 				cJSON_AddItemToObject(report, "reindex_skipped",
 						      cJSON_Duplicate(sk, 1));
 		}
