@@ -147,6 +147,9 @@ static void first_line(const char *in, char *out, size_t len)
 
 	if (strncmp(p, "connection to server", 20) == 0 && strstr(p, "failed: "))
 		p = strstr(p, "failed: ") + 8;
+	/* The severity is ours to say; libpq's "FATAL:  " is noise in one line. */
+	if (strncmp(p, "FATAL:  ", 8) == 0 || strncmp(p, "ERROR:  ", 8) == 0)
+		p += 8;
 	snprintf(out, len, "%s", p);
 	out[strcspn(out, "\n")] = '\0';
 }
@@ -259,8 +262,10 @@ static ops_code pg_result_error(ops_db *db, PGresult *res, ops_error *err)
 		return ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
 				     db->name, msg);
 	}
+	/* 42501 insufficient_privilege, 28xxx invalid authorization: exit 77. */
 	if (primary)
-		ops_error_set(err, OPS_EFAIL, "%s", primary);
+		ops_error_set(err, state && (strcmp(state, "42501") == 0 || strncmp(state, "28", 2) == 0)
+			      ? OPS_EPERM : OPS_EFAIL, "%s", primary);
 	else {
 		first_line(PQerrorMessage(db->pg), msg, sizeof msg);
 		ops_error_set(err, OPS_EFAIL, "%s", msg);
@@ -269,7 +274,7 @@ static ops_code pg_result_error(ops_db *db, PGresult *res, ops_error *err)
 		ops_error_detail(err, "%s", detail);
 	if (hint)
 		ops_error_hint(err, "%s", hint);
-	return OPS_EFAIL;
+	return err ? err->code : OPS_EFAIL;
 }
 
 /* ---- SQLite ---- */

@@ -61,9 +61,41 @@ static cJSON *row_object(const ops_rows *r, int row, const char *const *numeric)
 	return o;
 }
 
+/*
+ * Server messages during VACUUM and ANALYZE.  A table the role may not
+ * vacuum is skipped with only a WARNING, and the statement still succeeds:
+ * those warnings are kept apart so that a skipped table is a failure, not a
+ * silent success.  Shared catalogs that only a superuser may vacuum are
+ * skipped for every database owner and are not worth failing a run over.
+ */
+struct notices {
+	cJSON *messages;	/* all of them, with -v; else NULL */
+	cJSON *denied;		/* tables skipped for lack of privilege */
+};
+
 static void collect_notice(void *arg, const char *message)
 {
-	cJSON_AddItemToArray((cJSON *)arg, cJSON_CreateString(message));
+	struct notices *n = arg;
+
+	if (n->messages)
+		cJSON_AddItemToArray(n->messages, cJSON_CreateString(message));
+	if ((strncmp(message, "skipping \"", 10) == 0 && !strstr(message, "only superuser")) ||
+	    strncmp(message, "permission denied to vacuum", 27) == 0 ||
+	    strncmp(message, "permission denied to analyze", 28) == 0)
+		cJSON_AddItemToArray(n->denied, cJSON_CreateString(message));
+}
+
+/* OPS_EPERM naming the first skipped table, when any was skipped. */
+static ops_code denied_error(const char *verb, struct notices *n, cJSON *report, ops_error *err)
+{
+	int count = cJSON_GetArraySize(n->denied);
+
+	if (count == 0)
+		return OPS_OK;
+	cJSON_AddItemToObject(report, "denied", cJSON_Duplicate(n->denied, 1));
+	return ops_error_set(err, OPS_EPERM, "%s skipped %d table%s: %s", verb, count,
+			     count == 1 ? "" : "s",
+			     cJSON_GetStringValue(cJSON_GetArrayItem(n->denied, 0)));
 }
 
 /* Window and confirmation before destructive work. */
@@ -227,10 +259,11 @@ static void table_result(cJSON *list, const char *table, double secs, const char
 /* Run the list on `jobs` connections at once; db is the first of them. */
 static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
 				const ops_vacuum_opts *o, char **tables, cJSON *list,
-				cJSON *messages, ops_error *err)
+				struct notices *notes, ops_error *err)
 {
 	size_t ntables = ops_strv_len(tables), next = 0, done = 0, i;
 	int jobs = o->jobs, s, failed = 0;
+	char first_failure[1024] = "";
 	struct slot *slots;
 	ops_code rc = OPS_OK;
 
@@ -247,8 +280,7 @@ static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *
 	}
 	for (s = 0; s < jobs; s++) {
 		slots[s].conn = ops_db_handle(slots[s].db);
-		if (messages)
-			ops_db_set_notice_handler(slots[s].db, collect_notice, messages);
+		ops_db_set_notice_handler(slots[s].db, collect_notice, notes);
 	}
 	while (done < ntables) {
 		struct pollfd pfd[64];
@@ -311,16 +343,22 @@ static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *
 			table_result(list, tables[slots[s].table], now_seconds() - slots[s].t0,
 				     ok ? "ok" : "failed", ok ? NULL : msg);
 			if (!ok) {
+				if (!failed)
+					snprintf(first_failure, sizeof first_failure, "%.300s: %.500s",
+						 tables[slots[s].table], msg);
 				failed++;
-				ops_log_warn("VACUUM of %s failed: %s", tables[slots[s].table], msg);
+				ops_log_info("VACUUM of %s failed: %s", tables[slots[s].table], msg);
 			}
 			slots[s].busy = 0;
 			done++;
 		}
 	}
-	if (failed)
-		rc = ops_error_set(err, OPS_EFAIL, "VACUUM failed on %d of %zu tables in '%s'",
-				   failed, ntables, ops_db_name(db));
+	/* The one error line says why, not just how many. */
+	if (failed == 1)
+		rc = ops_error_set(err, OPS_EFAIL, "VACUUM of %s", first_failure);
+	else if (failed)
+		rc = ops_error_set(err, OPS_EFAIL, "VACUUM failed on %d of %zu tables in '%s', first %s",
+				   failed, ntables, ops_db_name(db), first_failure);
 out:
 	for (i = 1; slots && i < (size_t)jobs; i++)
 		ops_db_close(slots[i].db);
@@ -332,7 +370,8 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 			   const ops_vacuum_opts *opts, cJSON *report, ops_error *err)
 {
 	ops_vacuum_opts o = *opts;
-	cJSON *list, *messages = NULL, *skipped = cJSON_CreateArray();
+	cJSON *list, *skipped = cJSON_CreateArray();
+	struct notices notes = {NULL, cJSON_CreateArray()};
 	char **tables = NULL;
 	ops_code rc = OPS_OK;
 	double t0 = now_seconds();
@@ -345,7 +384,7 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 	cJSON_AddNumberToObject(report, "jobs", o.jobs);
 	list = cJSON_AddArrayToObject(report, "tables");
 	if (ctx->verbose)
-		messages = cJSON_AddArrayToObject(report, "messages");
+		notes.messages = cJSON_AddArrayToObject(report, "messages");
 	/* VACUUM FULL takes an exclusive lock per table: maintenance window only. */
 	if (o.full && !ctx->dry_run &&
 	    (rc = allowed(ctx, "VACUUM FULL", "Run VACUUM FULL? Tables are locked while rewritten.", err)) != OPS_OK)
@@ -379,18 +418,20 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 			rc = ops_error_oom(err);
 			goto out;
 		}
-		if (messages)
-			ops_db_set_notice_handler(db, collect_notice, messages);
+		ops_db_set_notice_handler(db, collect_notice, &notes);
 		rc = ops_db_exec(db, sql, err);
 		ops_db_set_notice_handler(db, NULL, NULL);
 		table_result(list, "(all)", now_seconds() - t0, rc == OPS_OK ? "ok" : "failed",
 			     rc == OPS_OK ? NULL : err->message);
 		free(sql);
 	} else {
-		rc = vacuum_parallel(ctx, db, target, &o, tables, list, messages, err);
+		rc = vacuum_parallel(ctx, db, target, &o, tables, list, &notes, err);
 		ops_db_set_notice_handler(db, NULL, NULL);
 	}
+	if (rc == OPS_OK)
+		rc = denied_error("VACUUM", &notes, report, err);
 out:
+	cJSON_Delete(notes.denied);
 	cJSON_Delete(skipped);
 	ops_strv_free(tables);
 	return rc;
@@ -401,17 +442,17 @@ out:
 ops_code ops_dbm_pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 			    char *const *tables, cJSON *report, ops_error *err)
 {
-	cJSON *messages = NULL, *done, *skipped = cJSON_CreateArray();
+	cJSON *done, *skipped = cJSON_CreateArray();
+	struct notices notes = {NULL, cJSON_CreateArray()};
 	char **resolved = NULL, *sql = NULL;
 	ops_code rc = OPS_OK;
 	size_t i;
 
 	cJSON_AddStringToObject(report, "operation", "analyze");
 	done = cJSON_AddArrayToObject(report, "tables");
-	if (ctx->verbose) {
-		messages = cJSON_AddArrayToObject(report, "messages");
-		ops_db_set_notice_handler(db, collect_notice, messages);
-	}
+	if (ctx->verbose)
+		notes.messages = cJSON_AddArrayToObject(report, "messages");
+	ops_db_set_notice_handler(db, collect_notice, &notes);
 	if (tables && tables[0] && (rc = resolve_all(db, tables, 0, &resolved, skipped, err)) != OPS_OK)
 		goto out;
 	if (ctx->dry_run)
@@ -432,8 +473,11 @@ ops_code ops_dbm_pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 		if (rc == OPS_OK)
 			cJSON_AddItemToArray(done, cJSON_CreateString(resolved[i]));
 	}
+	if (rc == OPS_OK)
+		rc = denied_error("ANALYZE", &notes, report, err);
 out:
 	ops_db_set_notice_handler(db, NULL, NULL);
+	cJSON_Delete(notes.denied);
 	cJSON_Delete(skipped);
 	ops_strv_free(resolved);
 	free(sql);

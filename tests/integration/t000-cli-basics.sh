@@ -118,6 +118,8 @@ expect_json_true 'list(d.keys())[:2] == ["command", "status"]' "JSON begins with
 run "$OPSCTL" -q db size -d "sqlite:$T/kh.db"
 expect_rc 0 "-q db size exits 0"
 expect_out_empty "-q prints nothing in text mode"
+run "$OPSCTL" -q db size -d "sqlite:$T/missing.db"
+if [ "$RC" -ne 0 ] && [ ! -s "$OUT" ] && [ "$(wc -l <"$ERR")" -eq 1 ]; then ok "-q still reports an error on stderr"; else not_ok "-q still reports an error on stderr"; diag_run; fi
 run "$OPSCTL" --quiet --output json db size -d "sqlite:$T/kh.db"
 expect_json "--quiet does not silence --output json"
 

@@ -16,7 +16,7 @@ want_counts=$(counts "$T/knowledge_hub.db")
 journal_mark
 run "$OPSCTL" db maintain -d "sqlite:$T/knowledge_hub.db"
 expect_rc 0 "db maintain on a SQLite knowledge hub exits 0"
-for task in backup integrity vacuum analyze; do
+for task in backup integrity vacuum analyze optimize; do
 	expect_out_contains "$task" "the text output names the $task task"
 done
 expect_out_contains "ok" "the text output shows task status"
@@ -70,6 +70,26 @@ expect_json_true 'd["command"] == "db maintain" and d["status"] == "ok" and db(0
 expect_json_true 'len(db(0)["tasks"]) >= 3 and all(t["status"] == "ok" for t in db(0)["tasks"])' "JSON: every task ok"
 expect_json_true 'any(305 in t.values() and "content" in t.values() for t in db(0)["tables"])' "JSON: the content table with its 305 rows"
 expect_json_true 'db(0).get("backup_path", "").startswith(__import__("os").environ["OPSCTL_STATE_DIR"] + "/backups/")' "JSON: backup_path in STATE_DIR/backups"
+
+# Retention (db.backup_retention, 30 days): old copies of this database go;
+# recent ones, other databases' copies and other files stay.
+B="$OPSCTL_STATE_DIR/backups"
+cp "$T/knowledge_hub.db" "$B/knowledge_hub_20200101_000000.db"
+cp "$T/knowledge_hub.db" "$B/knowledge_hub_20240101_000000.db"
+cp "$T/knowledge_hub.db" "$B/knowledge_hub_extra_20200101_000000.db"
+echo notes >"$B/notes.txt"
+touch -d '40 days ago' "$B/knowledge_hub_20200101_000000.db" "$B/knowledge_hub_extra_20200101_000000.db" "$B/notes.txt"
+touch -d '10 days ago' "$B/knowledge_hub_20240101_000000.db"
+run "$OPSCTL" db maintain -t analyze -d "sqlite:$T/knowledge_hub.db"
+expect_rc 0 "db maintain with old copies in the backup directory"
+if [ ! -e "$B/knowledge_hub_20200101_000000.db" ]; then ok "a copy older than 30 days is removed"; else not_ok "a copy older than 30 days is removed"; fi
+if [ -e "$B/knowledge_hub_20240101_000000.db" ]; then ok "a copy 10 days old is kept"; else not_ok "a copy 10 days old is kept"; fi
+if [ -e "$B/knowledge_hub_extra_20200101_000000.db" ]; then ok "an old copy of another database (knowledge_hub_extra) is kept"; else not_ok "an old copy of another database (knowledge_hub_extra) is kept"; fi
+if [ -e "$B/notes.txt" ]; then ok "an unrelated old file is kept"; else not_ok "an unrelated old file is kept"; fi
+printf '[db]\nbackup_dir = %s\n' "$T/elsewhere" >"$T/bdir.conf"
+run "$OPSCTL" --config "$T/bdir.conf" db maintain -t analyze -d "sqlite:$T/knowledge_hub.db"
+n=$(ls "$T"/elsewhere/knowledge_hub_*.db 2>/dev/null | wc -l)
+if [ "$RC" -eq 0 ] && [ "$n" -eq 1 ]; then ok "db.backup_dir puts the copy elsewhere"; else not_ok "db.backup_dir puts the copy elsewhere ($n copies)"; diag_run; fi
 
 # A plain path ending in .db, relative to the working directory.
 run "$OPSCTL" db maintain -t vacuum -d knowledge_hub.db

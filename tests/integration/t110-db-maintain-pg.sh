@@ -97,6 +97,24 @@ run "$OPSCTL" db maintain -t analyze -d "postgresql://postgres:hunter2secret@127
 expect_rc 0 "a postgresql:// URI target works"
 if grep -rq hunter2secret "$OPSCTL_STATE_DIR" "$OUT" "$ERR"; then not_ok "the URI's password appears in no output, journal or state file"; grep -r hunter2secret "$OPSCTL_STATE_DIR" "$OUT" "$ERR" | head -3 | sed 's/^/#     /'; else ok "the URI's password appears in no output, journal or state file"; fi
 
+# Tasks never overwrite each other's series; every journal line is JSON.
+run "$OPSCTL" db vacuum --table documents -d t110_a
+expect_rc 0 "db vacuum after db maintain"
+if grep -q 'opsctl_last_success_timestamp_seconds{task="db_maintain"}' "$prom" &&
+	grep -q 'opsctl_last_success_timestamp_seconds{task="db_vacuum"}' "$prom"; then
+	ok "opsctl.prom keeps db_maintain's series beside db_vacuum's"
+else
+	not_ok "opsctl.prom keeps db_maintain's series beside db_vacuum's"; sed 's/^/#     /' "$prom"
+fi
+if python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    json.loads(line)
+' "$OPSCTL_STATE_DIR/journal.jsonl" 2>/dev/null; then ok "every journal line is one JSON object"; else not_ok "every journal line is one JSON object"; fi
+run "$OPSCTL" --output json db maintain -t analyze -d nope_t110,t110_a
+expect_json_true 'd["status"] == "failed" and [x["status"] for x in d["databases"]] == ["failed", "ok"]' "JSON: overall failed, per-database failed then ok"
+expect_json_true '"does not exist" in db(0)["error"]' "JSON: the failed database carries its error"
+
 # -v: the server's own progress messages.
 run "$OPSCTL" db maintain -v -t vacuum -d t110_a
 expect_rc 0 "db maintain -v exits 0"

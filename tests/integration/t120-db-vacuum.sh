@@ -83,6 +83,18 @@ run "$OPSCTL" --config "$T/never.conf" --env dev db vacuum --full --table docume
 expect_rc 0 "--env dev (window any): --full without --force exits 0"
 if full_rewritten "$node"; then ok "--env dev: documents was rewritten"; else not_ok "--env dev: documents was rewritten"; fi
 
+# db.lock_timeout: a VACUUM FULL blocked by another session gives up.
+bg bash -c "(echo 'begin; lock table documents in access share mode; select 1;'; sleep 60) | PGAPPNAME=opsctl-test-reader psql -X -d t120"
+reading() { [ "$(psql_q -d t120 "select count(*) from pg_locks l join pg_stat_activity a using (pid) where a.application_name = 'opsctl-test-reader' and l.granted and l.relation = 'public.documents'::regclass")" -ge 1 ]; }
+wait_for 10 reading || not_ok "a reader holds a lock on documents"
+printf '[db]\nlock_timeout = 1s\n' >"$T/lt.conf"
+start=$(date +%s)
+run "$OPSCTL" --config "$T/lt.conf" --env dev db vacuum --full --table documents -d t120
+elapsed=$(($(date +%s) - start))
+expect_fail 1 "VACUUM FULL blocked longer than db.lock_timeout: exit 1" "lock timeout"
+if [ "$elapsed" -le 10 ]; then ok "it gave up after about a second (${elapsed}s)"; else not_ok "it gave up after about a second (${elapsed}s)"; fi
+pg_kill_test_sessions
+
 # -j: several tables at once on several connections.
 psql_q "create database t120_j" >/dev/null
 psql -XAtq -v ON_ERROR_STOP=1 -d t120_j >/dev/null <<'SQL'

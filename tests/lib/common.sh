@@ -13,7 +13,9 @@
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-OPSCTL="$ROOT/opsctl"
+# OPSCTL_TEST_BIN runs the tests against another binary (an installed one,
+# or a snapshot while the tree is being rebuilt).
+OPSCTL=${OPSCTL_TEST_BIN:-$ROOT/opsctl}
 TEST_NAME=$(basename "$0" .sh)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/opsctl-$TEST_NAME.XXXXXX")
@@ -117,7 +119,23 @@ check() {
 	if [ "$st" -eq 0 ]; then ok "$@"; else not_ok "$@"; diag_run; fi
 }
 
+# Every error line the script saw, in git's style (STYLE.md): the failing
+# thing first, no full stop at the end, no libpq/SQLite severity prefixes or
+# doubled spaces leaking through.
+check_error_style() {
+	local bad
+	[ -s "$T/error-lines" ] || return 0
+	bad=$(grep -E '\.$|(FATAL|ERROR|WARNING|DETAIL|HINT):|  |^opsctl: error: *$' "$T/error-lines" | sort -u)
+	if [ -z "$bad" ]; then
+		ok "error messages are single clean lines ($(sort -u "$T/error-lines" | wc -l) distinct)"
+	else
+		not_ok "error messages are single clean lines (no full stop, no FATAL:/ERROR: prefixes, no double spaces)"
+		diag "$bad"
+	fi
+}
+
 done_testing() {
+	check_error_style
 	echo "1..$TEST_N"
 	if [ "$TEST_FAILED" -gt 0 ]; then
 		echo "# $TEST_FAILED of $TEST_N failed"
@@ -204,6 +222,7 @@ expect_error() {	# expect_error N DESC [SUBSTRING...]
 		grep -qiF -- "$s" "$ERR" || bad="${bad:+$bad; }stderr lacks '$s'"
 	done
 	if [ -z "$bad" ]; then ok "$desc"; else not_ok "$desc ($bad)"; diag_run; fi
+	head -n 1 "$ERR" >>"$T/error-lines"
 }
 
 # The same for errors found while running, where a partial report on stdout
@@ -221,6 +240,7 @@ expect_fail() {	# expect_fail N DESC [SUBSTRING...]
 		grep -qiF -- "$s" "$ERR" || bad="${bad:+$bad; }stderr lacks '$s'"
 	done
 	if [ -z "$bad" ]; then ok "$desc"; else not_ok "$desc ($bad)"; diag_run; fi
+	head -n 1 "$ERR" >>"$T/error-lines"
 }
 
 expect_json() {
