@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "opsmaint/suggest.h"
 
 static const struct cli_opt help_opt = {
 	"help", 'h', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
@@ -21,57 +22,6 @@ size_t cli_opt_count(const struct cli_opt *opts)
 	while (opts && opts[n].name)
 		n++;
 	return n;
-}
-
-int cli_edit_distance(const char *a, const char *b)
-{
-	/* Optimal string alignment distance: a swapped pair counts as one. */
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	int d[32][32];
-
-	if (la >= 32 || lb >= 32)
-		return 99;
-	for (i = 0; i <= la; i++)
-		d[i][0] = (int)i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = (int)j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			int cost = a[i - 1] != b[j - 1];
-			int best = d[i - 1][j] + 1;
-
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < best)
-				best = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[la][lb];
-}
-
-const char *cli_suggest(const char *word, const char *const *candidates)
-{
-	const char *best = NULL;
-	int best_d = 3;
-	size_t i;
-
-	for (i = 0; candidates[i]; i++) {
-		int d = cli_edit_distance(word, candidates[i]);
-
-		/* A prefix of a longer name is also a near miss ("maint"). */
-		if (d >= best_d && strlen(word) >= 3 &&
-		    strncmp(candidates[i], word, strlen(word)) == 0)
-			d = 2;
-		if (d < best_d) {
-			best_d = d;
-			best = candidates[i];
-		}
-	}
-	return best;
 }
 
 static const char *opt_display(const struct cli_opt *o, char *buf, size_t len)
@@ -91,7 +41,7 @@ static ops_code suggest_option(const struct cli_opt *opts, const char *given,
 		names[n++] = opts[i].name;
 	names[n++] = "help";
 	names[n] = NULL;
-	best = cli_suggest(given, names);
+	best = ops_suggest(given, names);
 	if (best)
 		return ops_error_set(err, OPS_EUSAGE,
 				     "unknown option '--%s' (did you mean '--%s'?)",
@@ -122,7 +72,7 @@ static ops_code check_allowed(const struct cli_opt *o, const char *value,
 			break;
 		used += (size_t)w;
 	}
-	best = cli_suggest(value, (const char *const *)allowed);
+	best = ops_suggest(value, (const char *const *)allowed);
 	opt_display(o, optname, sizeof optname);
 	if (best)
 		rc = ops_error_set(err, OPS_EUSAGE,

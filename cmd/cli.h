@@ -118,9 +118,6 @@ ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 void cli_vals_free(const struct cli_opt *opts, struct cli_val *vals);
 size_t cli_opt_count(const struct cli_opt *opts);
 
-/* The closest name in a NULL-terminated candidate list within distance 2. */
-const char *cli_suggest(const char *word, const char *const *candidates);
-int cli_edit_distance(const char *a, const char *b);
 
 /* --help text for a command at path ("opsctl db maintain"). */
 void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd);

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "opsmaint/log.h"
+#include "opsmaint/suggest.h"
 
 extern char **environ;
 
@@ -142,7 +143,7 @@ static int run_help(struct cli_inv *inv)
 		}
 		names[n] = NULL;
 		if (!found) {
-			const char *best = cli_suggest(cmd, names);
+			const char *best = ops_suggest(cmd, names);
 			ops_error err;
 
 			if (best)
@@ -221,7 +222,7 @@ static const struct cli_cmd *find_sub(const struct cli_cmd *parent, const char *
 		if (!(parent->subs[i].flags & CLI_HIDDEN))
 			names[n++] = parent->subs[i].name;
 	names[n] = NULL;
-	best = cli_suggest(word, names);
+	best = ops_suggest(word, names);
 	if (best)
 		ops_error_set(err, OPS_EUSAGE, "unknown command '%s%s%s' (did you mean '%s%s%s'?)",
 			      path, *path ? " " : "", word, path, *path ? " " : "", best);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "opsmaint/config.h"
+#include "opsmaint/suggest.h"
 #include "opsmaint/window.h"
 
 static const ops_key_def key_table[] = {
@@ -308,41 +309,13 @@ static ops_code store(ops_config *cfg, long idx, const char *value,
 
 static const char *suggest_key(const char *name)
 {
-	/* Levenshtein distance within 2 over the declared names. */
-	const char *best = NULL;
-	size_t i, best_d = 3;
+	const char *names[NKEYS + 1];
+	size_t i;
 
-	for (i = 0; i < NKEYS; i++) {
-		const char *a = name, *b = key_table[i].name;
-		size_t la = strlen(a), lb = strlen(b), x, y;
-		size_t row[64], prev, tmp;
-
-		if (la >= 63 || lb >= 63)
-			continue;
-		for (y = 0; y <= lb; y++)
-			row[y] = y;
-		for (x = 1; x <= la; x++) {
-			prev = row[0];
-			row[0] = x;
-			for (y = 1; y <= lb; y++) {
-				size_t cost = a[x - 1] != b[y - 1];
-				size_t best_here = prev + cost;
-
-				if (row[y] + 1 < best_here)
-					best_here = row[y] + 1;
-				if (row[y - 1] + 1 < best_here)
-					best_here = row[y - 1] + 1;
-				tmp = row[y];
-				row[y] = best_here;
-				prev = tmp;
-			}
-		}
-		if (row[lb] < best_d) {
-			best_d = row[lb];
-			best = b;
-		}
-	}
-	return best;
+	for (i = 0; i < NKEYS; i++)
+		names[i] = key_table[i].name;
+	names[NKEYS] = NULL;
+	return ops_suggest(name, names);
 }
 
 ops_code ops_config_set(ops_config *cfg, const char *key, const char *value,

@@ -12,6 +12,7 @@
 
 #include "dbmaint_internal.h"
 #include "opsmaint/log.h"
+#include "opsmaint/suggest.h"
 
 static double now_seconds(void)
 {
@@ -49,30 +50,6 @@ ops_code ops_dbm_targets(const ops_config *cfg, const char *flag_value,
 	return OPS_OK;
 }
 
-static int distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	int d[32][32];
-
-	if (la >= 32 || lb >= 32)
-		return 99;
-	for (i = 0; i <= la; i++)
-		d[i][0] = (int)i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = (int)j;
-	for (i = 1; i <= la; i++)
-		for (j = 1; j <= lb; j++) {
-			int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-
-			if (d[i - 1][j] + 1 < best)
-				best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			d[i][j] = best;
-		}
-	return d[la][lb];
-}
-
 ops_code ops_dbm_parse_tasks(const char *list, unsigned *tasks, ops_error *err)
 {
 	static const struct { const char *name; unsigned bit; } names[] = {
@@ -96,7 +73,7 @@ ops_code ops_dbm_parse_tasks(const char *list, unsigned *tasks, ops_error *err)
 			if (strcmp(v[i], names[k].name) == 0) {
 				bits |= names[k].bit;
 				found = 1;
-			} else if (distance(v[i], names[k].name) <= 2) {
+			} else if (ops_edit_distance(v[i], names[k].name) <= 2) {
 				best = names[k].name;
 			}
 		}

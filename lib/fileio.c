@@ -30,7 +30,7 @@ struct ops_afile {
 /* Enough attempts that a clash of random suffixes is never the reason. */
 #define AFILE_TRIES 16
 
-static char *dir_of(const char *path)
+char *ops_path_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
@@ -79,7 +79,7 @@ ops_code ops_afile_open(const char *path, mode_t mode, ops_afile **out,
 		return ops_error_oom(err);
 	af->fd = -1;
 	af->path = strdup(path);
-	af->dir = dir_of(path);
+	af->dir = ops_path_dir(path);
 	n = strlen(path) + sizeof ".tmp." + 3 * sizeof(long) + 8 + 2;
 	af->temp = malloc(n);
 	if (!af->path || !af->dir || !af->temp) {

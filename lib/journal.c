@@ -199,17 +199,6 @@ static void rfc3339_utc(const struct timespec *ts, char *buf, size_t size)
 	snprintf(buf + n, size - n, ".%03uZ", ms);
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 /* Build the line's object; NULL on OOM. */
 static cJSON *run_to_json(const ops_run *run)
 {
@@ -285,7 +274,7 @@ ops_code ops_journal_append(const char *path, const ops_run *run, ops_error *err
 
 	o = run_to_json(run);
 	text = o ? cJSON_PrintUnformatted(o) : NULL;
-	dir = dir_of(path);
+	dir = ops_path_dir(path);
 	if (!text || !dir) {
 		rc = ops_error_oom(err);
 		goto out;

@@ -315,17 +315,6 @@ static cJSON *clean_gauges(const cJSON *given, const char *task)
 	return out;
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 /* The state as an object with a "tasks" object; starts afresh when absent
  * or unreadable as JSON (it only caches what the next runs rewrite). */
 static ops_code load_state(const char *path, cJSON **out, ops_error *err)
@@ -410,8 +399,8 @@ ops_code ops_metrics_record(const char *state_path, const char *prom_path,
 				   result->task ? result->task : "");
 		goto out;
 	}
-	sdir = dir_of(state_path);
-	pdir = dir_of(prom_path);
+	sdir = ops_path_dir(state_path);
+	pdir = ops_path_dir(prom_path);
 	if (!sdir || !pdir || asprintf(&lockpath, "%s.lock", state_path) < 0) {
 		lockpath = NULL;
 		rc = ops_error_oom(err);

@@ -39,6 +39,10 @@ ops_code ops_read_file(const char *path, size_t max, char **out, size_t *len,
 /* Write all of buf to fd, retrying short writes and EINTR; errno on failure. */
 int ops_write_all(int fd, const void *buf, size_t len);
 
+/* The directory part of path ("." for a bare name, "/" for "/x");
+ * newly allocated, NULL on OOM. */
+char *ops_path_dir(const char *path);
+
 /* "a/b" joined as "a/b/c"; newly allocated, NULL on OOM. */
 char *ops_path_join(const char *dir, const char *name);
 
