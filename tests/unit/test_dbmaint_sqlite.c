@@ -1,0 +1,363 @@
+/*
+ * Unit tests for the database layer and maintenance on SQLite files: target
+ * classification, the driver, maintain with its backup, corruption, content
+ * checks and migrations.  PostgreSQL is covered by the integration tests,
+ * which start a real server.
+ */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "opsmaint/config.h"
+#include "opsmaint/db.h"
+#include "opsmaint/dbmaint.h"
+#include "opsmaint/fileio.h"
+
+static char *tmp;
+
+static char *path_in(const char *name)
+{
+	return ops_path_join(tmp, name);
+}
+
+static void make_db(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+}
+
+static ops_config *config(void)
+{
+	ops_config *cfg = ops_config_new();
+	ops_error err;
+
+	ops_config_set(cfg, "general.state_dir", tmp, "test", &err);
+	return cfg;
+}
+
+static const char *hub_sql =
+	"CREATE TABLE content (id INTEGER PRIMARY KEY, title TEXT, content TEXT, type TEXT);"
+	"INSERT INTO content (title, content, type) VALUES ('a', 'alpha', 'faq'), ('b', 'beta', 'faq'),"
+	" ('c', 'beta', 'doc'), ('d', '', 'doc'), ('e', NULL, 'doc'), ('f', '   ', 'doc'), ('g', 'gamma', 'doc');"
+	"CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);"
+	"INSERT INTO users (name) VALUES ('x'), ('y');"
+	"CREATE INDEX content_type ON content (type);";
+
+TEST(targets_are_classified)
+{
+	ops_db_kind kind;
+	char *path = NULL;
+	ops_error err;
+
+	CHECK_INT(ops_db_target_kind("sqlite:/x/y.db", &kind, &path, &err), OPS_OK);
+	CHECK_INT(kind, OPS_DB_SQLITE);
+	CHECK_STR(path, "/x/y.db");
+	free(path);
+	CHECK_INT(ops_db_target_kind("kb.db", &kind, NULL, &err), OPS_OK);
+	CHECK_INT(kind, OPS_DB_SQLITE);
+	CHECK_INT(ops_db_target_kind("x.sqlite3", &kind, NULL, &err), OPS_OK);
+	CHECK_INT(kind, OPS_DB_SQLITE);
+	CHECK_INT(ops_db_target_kind("postgresql://u:pw@h/db", &kind, NULL, &err), OPS_OK);
+	CHECK_INT(kind, OPS_DB_POSTGRES);
+	CHECK_INT(ops_db_target_kind("chatbot_db", &kind, NULL, &err), OPS_OK);
+	CHECK_INT(kind, OPS_DB_POSTGRES);
+	/* A conninfo string is just an odd database name, never expanded. */
+	CHECK_INT(ops_db_target_kind("host=x dbname=y", &kind, NULL, &err), OPS_OK);
+	CHECK_INT(kind, OPS_DB_POSTGRES);
+	CHECK_INT(ops_db_target_kind("", &kind, NULL, &err), OPS_EUSAGE);
+	CHECK_INT(ops_db_target_kind("sqlite:", &kind, NULL, &err), OPS_EUSAGE);
+}
+
+TEST(opening_never_creates_and_rejects_non_databases)
+{
+	char *missing = path_in("missing.db"), *text = path_in("text.db");
+	ops_db *db = NULL;
+	ops_error err;
+	struct stat st;
+	FILE *fp;
+
+	CHECK_INT(ops_db_open(NULL, missing, &db, &err), OPS_EFAIL);
+	CHECK_CONTAINS(err.message, "does not exist");
+	CHECK(stat(missing, &st) != 0);
+	fp = fopen(text, "w");
+	fputs("this is not a database, just text that is long enough to fill a header block\n", fp);
+	fclose(fp);
+	CHECK_INT(ops_db_open(NULL, text, &db, &err), OPS_EDATA);
+	CHECK(db == NULL);
+	free(missing);
+	free(text);
+}
+
+TEST(queries_bind_values_and_quote_names)
+{
+	char *path = path_in("q.db");
+	const char *evil = "x'); DROP TABLE t; --";
+	const char *params[1] = {evil};
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	ops_error err;
+	char *q, sql[256];
+
+	make_db(path, "CREATE TABLE t (v TEXT)");
+	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
+	CHECK_INT(ops_db_query(db, "INSERT INTO t VALUES (?1)", 1, params, &rows, &err), OPS_OK);
+	ops_rows_free(rows);
+	CHECK_INT(ops_db_query(db, "SELECT v, NULL AS n FROM t", 0, NULL, &rows, &err), OPS_OK);
+	CHECK_INT(ops_rows_count(rows), 1);
+	CHECK_STR(ops_rows_value(rows, 0, 0), evil);
+	CHECK(ops_rows_value(rows, 0, 1) == NULL);
+	CHECK_INT(ops_rows_column(rows, "n"), 1);
+	CHECK_INT(ops_rows_column(rows, "zz"), -1);
+	CHECK(ops_rows_value(rows, 5, 0) == NULL);
+	CHECK(ops_rows_value(rows, 0, 9) == NULL);
+	CHECK(ops_rows_column_name(rows, -1) == NULL);
+	ops_rows_free(rows);
+	q = ops_db_quote_ident(db, "a\"b; DROP TABLE t");
+	CHECK_STR(q, "\"a\"\"b; DROP TABLE t\"");
+	snprintf(sql, sizeof sql, "CREATE TABLE %s (x INTEGER)", q);
+	CHECK_INT(ops_db_exec(db, sql, &err), OPS_OK);
+	CHECK_INT(ops_db_query(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('t', 'a\"b; DROP TABLE t')",
+			       0, NULL, &rows, &err), OPS_OK);
+	CHECK_STR(ops_rows_value(rows, 0, 0), "2");
+	ops_rows_free(rows);
+	CHECK_INT(ops_db_exec(db, "SELECT * FROM no_such_table", &err), OPS_EFAIL);
+	CHECK_CONTAINS(err.message, "no such table");
+	free(q);
+	ops_db_close(db);
+	free(path);
+}
+
+TEST(maintain_backs_up_first_and_reports)
+{
+	char *path = path_in("hub.db");
+	ops_config *cfg = config();
+	ops_dbm_ctx ctx = {0};
+	cJSON *report = NULL, *t;
+	ops_error err;
+	const char *backup;
+	ops_db *copy = NULL;
+	ops_rows *rows = NULL;
+	int i, n;
+	static const char *const expect[] = {"backup", "integrity_check", "vacuum", "analyze", "optimize", "reindex"};
+
+	make_db(path, hub_sql);
+	ctx.cfg = cfg;
+	CHECK_INT(ops_dbm_maintain(&ctx, path, OPS_TASK_ALL, &report, &err), OPS_OK);
+	t = cJSON_GetObjectItem(report, "tasks");
+	n = cJSON_GetArraySize(t);
+	CHECK_INT(n, 6);
+	for (i = 0; i < n && i < 6; i++) {
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(t, i), "task")), expect[i]);
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(t, i), "status")), "ok");
+	}
+	backup = cJSON_GetStringValue(cJSON_GetObjectItem(report, "backup_path"));
+	CHECK_CONTAINS(backup, "/backups/hub_");
+	CHECK(backup && ops_db_open(NULL, backup, &copy, &err) == OPS_OK);
+	if (copy) {
+		CHECK_INT(ops_db_query(copy, "SELECT count(*) FROM content", 0, NULL, &rows, &err), OPS_OK);
+		CHECK_STR(ops_rows_value(rows, 0, 0), "7");
+		ops_rows_free(rows);
+		ops_db_close(copy);
+	}
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(report, "tables")), 2);
+	cJSON_Delete(report);
+	ops_config_free(cfg);
+	free(path);
+}
+
+TEST(corrupt_file_stops_before_anything_changes)
+{
+	char *path = path_in("bad.db");
+	ops_config *cfg = config();
+	ops_dbm_ctx ctx = {0};
+	cJSON *report = NULL;
+	ops_error err;
+	char *before = NULL, *after = NULL;
+	size_t lb = 0, la = 0;
+	int fd;
+	char junk[2048];
+
+	make_db(path, hub_sql);
+	make_db(path, "CREATE TABLE filler (x TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000) "
+		      "INSERT INTO filler SELECT hex(randomblob(40)) FROM c;");
+	/* Garbage over pages in the middle of the file. */
+	memset(junk, 0xA5, sizeof junk);
+	fd = open(path, O_WRONLY);
+	CHECK(fd >= 0);
+	CHECK(pwrite(fd, junk, sizeof junk, 4096 * 3) == (ssize_t)sizeof junk);
+	close(fd);
+	CHECK_INT(ops_read_file(path, 1 << 24, &before, &lb, &err), OPS_OK);
+	ctx.cfg = cfg;
+	CHECK_INT(ops_dbm_maintain(&ctx, path, OPS_TASK_ALL, &report, &err), OPS_EDATA);
+	CHECK_CONTAINS(err.message, "bad.db");
+	CHECK_INT(ops_read_file(path, 1 << 24, &after, &la, &err), OPS_OK);
+	CHECK(lb == la && before && after && memcmp(before, after, lb) == 0);
+	free(before);
+	free(after);
+	cJSON_Delete(report);
+	ops_config_free(cfg);
+	free(path);
+}
+
+TEST(content_check_counts_empty_and_duplicates)
+{
+	char *path = path_in("content.db");
+	ops_config *cfg = config();
+	ops_dbm_ctx ctx = {0};
+	cJSON *report = NULL;
+	ops_error err;
+
+	make_db(path, hub_sql);
+	ctx.cfg = cfg;
+	CHECK_INT(ops_dbm_content_check(&ctx, path, NULL, NULL, &report, &err), OPS_EFAIL);
+	CHECK_INT(cJSON_GetObjectItem(report, "rows")->valuedouble, 7);
+	CHECK_INT(cJSON_GetObjectItem(report, "empty")->valuedouble, 3);
+	CHECK_INT(cJSON_GetObjectItem(report, "duplicates")->valuedouble, 1);
+	CHECK_CONTAINS(err.message, "3 empty and 1 duplicate");
+	cJSON_Delete(report);
+	report = NULL;
+	CHECK_INT(ops_dbm_content_check(&ctx, path, "users", "name", &report, &err), OPS_OK);
+	cJSON_Delete(report);
+	report = NULL;
+	CHECK_INT(ops_dbm_content_check(&ctx, path, "users\"; DROP TABLE users; --", "name", &report, &err), OPS_EFAIL);
+	CHECK_CONTAINS(err.message, "does not exist");
+	cJSON_Delete(report);
+	report = NULL;
+	CHECK_INT(ops_dbm_content_check(&ctx, path, "users", "nope", &report, &err), OPS_EFAIL);
+	CHECK_CONTAINS(err.message, "column 'nope'");
+	cJSON_Delete(report);
+	report = NULL;
+	/* users is still there. */
+	CHECK_INT(ops_dbm_content_check(&ctx, path, "users", "name", &report, &err), OPS_OK);
+	cJSON_Delete(report);
+	report = NULL;
+	CHECK_INT(ops_dbm_connections(&ctx, path, 60, 0, &report, &err), OPS_EUSAGE);
+	CHECK_CONTAINS(err.message, "not available on SQLite");
+	ops_config_free(cfg);
+	free(path);
+}
+
+TEST(tasks_and_targets)
+{
+	ops_config *cfg = config();
+	unsigned t = 0;
+	char **v = NULL;
+	ops_error err;
+
+	CHECK_INT(ops_dbm_parse_tasks("all", &t, &err), OPS_OK);
+	CHECK_INT(t, OPS_TASK_ALL);
+	CHECK_INT(ops_dbm_parse_tasks(" vacuum , analyze ", &t, &err), OPS_OK);
+	CHECK_INT(t, OPS_TASK_VACUUM | OPS_TASK_ANALYZE);
+	CHECK_INT(ops_dbm_parse_tasks("vacum", &t, &err), OPS_EUSAGE);
+	CHECK_CONTAINS(err.message, "did you mean 'vacuum'");
+	CHECK_INT(ops_dbm_parse_tasks("", &t, &err), OPS_EUSAGE);
+	CHECK_INT(ops_dbm_targets(cfg, NULL, &v, &err), OPS_ECONFIG);
+	CHECK_CONTAINS(err.message, "no database given");
+	ops_config_set(cfg, "db.name", "chatbot_db", "test", &err);
+	CHECK_INT(ops_dbm_targets(cfg, NULL, &v, &err), OPS_OK);
+	CHECK_INT(ops_strv_len(v), 1);
+	ops_strv_free(v);
+	ops_config_set(cfg, "db.databases", "a, b, c", "test", &err);
+	CHECK_INT(ops_dbm_targets(cfg, NULL, &v, &err), OPS_OK);
+	CHECK_INT(ops_strv_len(v), 3);
+	ops_strv_free(v);
+	CHECK_INT(ops_dbm_targets(cfg, "x,y", &v, &err), OPS_OK);
+	CHECK_INT(ops_strv_len(v), 2);
+	CHECK_STR(v[1], "y");
+	ops_strv_free(v);
+	ops_config_free(cfg);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	fputs(text, fp);
+	fclose(fp);
+}
+
+TEST(migrations_apply_once_in_order)
+{
+	char *path = path_in("mig.db"), *dir = path_in("migrations"), *v1 = path_in("migrations/v1");
+	char *f2 = path_in("migrations/v1/2_b.sql"), *f10 = path_in("migrations/v1/10_c.sql");
+	char *f1 = path_in("migrations/v1/1_a.sql"), *f3 = path_in("migrations/v1/11_fail.sql");
+	ops_config *cfg = config();
+	ops_dbm_ctx ctx = {0};
+	cJSON *report = NULL;
+	ops_error err;
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+
+	make_db(path, "CREATE TABLE base (x INTEGER)");
+	ops_mkdir_p(v1, 0755, &err);
+	write_text(f1, "CREATE TABLE a (x INTEGER);");
+	write_text(f2, "CREATE TABLE b (x INTEGER); INSERT INTO a VALUES (2);");
+	write_text(f10, "INSERT INTO a VALUES (10);");
+	ctx.cfg = cfg;
+	CHECK_INT(ops_dbm_migrate(&ctx, path, "1", dir, &report, &err), OPS_OK);
+	CHECK_INT(cJSON_GetObjectItem(report, "applied")->valuedouble, 3);
+	cJSON_Delete(report);
+	report = NULL;
+	CHECK_INT(ops_dbm_migrate(&ctx, path, "1", dir, &report, &err), OPS_OK);
+	CHECK_INT(cJSON_GetObjectItem(report, "applied")->valuedouble, 0);
+	CHECK_INT(cJSON_GetObjectItem(report, "already_applied")->valuedouble, 3);
+	cJSON_Delete(report);
+	report = NULL;
+	/* Natural order: 2_b before 10_c, so a holds 2 then 10. */
+	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
+	CHECK_INT(ops_db_query(db, "SELECT group_concat(x) FROM a", 0, NULL, &rows, &err), OPS_OK);
+	CHECK_STR(ops_rows_value(rows, 0, 0), "2,10");
+	ops_rows_free(rows);
+	ops_db_close(db);
+	/* A failing file rolls back and stops. */
+	write_text(f3, "CREATE TABLE half (x INTEGER); INSERT INTO no_such_table VALUES (1);");
+	CHECK_INT(ops_dbm_migrate(&ctx, path, "1", dir, &report, &err), OPS_EFAIL);
+	CHECK_CONTAINS(err.message, "11_fail.sql");
+	cJSON_Delete(report);
+	report = NULL;
+	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
+	CHECK_INT(ops_db_query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'half'", 0, NULL, &rows, &err), OPS_OK);
+	CHECK_STR(ops_rows_value(rows, 0, 0), "0");
+	ops_rows_free(rows);
+	ops_db_close(db);
+	unlink(f3);
+	/* An applied file edited later is refused. */
+	write_text(f1, "CREATE TABLE a (x INTEGER, y INTEGER);");
+	CHECK_INT(ops_dbm_migrate(&ctx, path, "1", dir, &report, &err), OPS_EDATA);
+	CHECK_CONTAINS(err.message, "changed since it was applied");
+	cJSON_Delete(report);
+	report = NULL;
+	CHECK_INT(ops_dbm_migrate(&ctx, path, "../x", dir, &report, &err), OPS_EUSAGE);
+	CHECK_INT(ops_dbm_migrate(&ctx, path, "a/b", dir, &report, &err), OPS_EUSAGE);
+	CHECK_INT(ops_dbm_migrate(&ctx, path, "", dir, &report, &err), OPS_EUSAGE);
+	CHECK_INT(ops_dbm_migrate(&ctx, path, "9", dir, &report, &err), OPS_EFAIL);
+	CHECK_CONTAINS(err.message, "no migration scripts");
+	cJSON_Delete(report);
+	ops_config_free(cfg);
+	free(path); free(dir); free(v1); free(f1); free(f2); free(f10); free(f3);
+}
+
+int main(void)
+{
+	int rc;
+
+	tmp = unit_tmpdir();
+	RUN(targets_are_classified);
+	RUN(opening_never_creates_and_rejects_non_databases);
+	RUN(queries_bind_values_and_quote_names);
+	RUN(maintain_backs_up_first_and_reports);
+	RUN(corrupt_file_stops_before_anything_changes);
+	RUN(content_check_counts_empty_and_duplicates);
+	RUN(tasks_and_targets);
+	RUN(migrations_apply_once_in_order);
+	rc = unit_done();
+	unit_rmrf(tmp);
+	free(tmp);
+	return rc;
+}
