@@ -254,6 +254,17 @@ static int global_end(int argc, char **argv)
 	return i;
 }
 
+/* A global option's parsed value, by name, so no code depends on row order. */
+static const struct cli_val *global(const struct cli_val *vals, const char *name)
+{
+	size_t i;
+
+	for (i = 0; cli_global_opts[i].name; i++)
+		if (strcmp(cli_global_opts[i].name, name) == 0)
+			return &vals[i];
+	abort();
+}
+
 static int finish_stdout(int status)
 {
 	/* As git does after every command: a write error that stdio only
@@ -297,7 +308,7 @@ int main(int argc, char **argv)
 	}
 	free(gargs);
 	gargs = NULL;
-	if (gvals[4].set) {	/* --version: nothing else is loaded */
+	if (global(gvals, "version")->set) {	/* --version: nothing else is loaded */
 		printf("opsctl %s\n", OPS_VERSION);
 		status = finish_stdout(0);
 		goto out;
@@ -380,8 +391,8 @@ int main(int argc, char **argv)
 	}
 	inv.cmd = cmd;
 	inv.vals = vals;
-	inv.quiet = gvals[3].num > 0;
-	s = gvals[2].set ? gvals[2].str : "text";
+	inv.quiet = global(gvals, "quiet")->num > 0;
+	s = global(gvals, "output")->set ? global(gvals, "output")->str : "text";
 	inv.out = (ops_outfmt)ops_outfmt_parse(s);
 
 	inv.cfg = ops_config_new();
@@ -392,10 +403,12 @@ int main(int argc, char **argv)
 	if (!(cmd->flags & CLI_NO_CONFIG)) {
 		int level;
 
-		if (ops_config_load_default(inv.cfg, gvals[0].set ? gvals[0].str : NULL,
+		const struct cli_val *conf = global(gvals, "config"), *env = global(gvals, "env");
+
+		if (ops_config_load_default(inv.cfg, conf->set ? conf->str : NULL,
 					    environ, &err) != OPS_OK ||
-		    (gvals[1].set && ops_config_set(inv.cfg, "general.environment",
-						    gvals[1].str, "--env", &err) != OPS_OK)) {
+		    (env->set && ops_config_set(inv.cfg, "general.environment",
+						env->str, "--env", &err) != OPS_OK)) {
 			status = cli_error(&inv, &err);
 			goto out;
 		}
