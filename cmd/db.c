@@ -112,6 +112,8 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 			cJSON_AddStringToObject(report, "database", shown ? shown : "");
 			free(shown);
 		}
+		/* One "status" per database, the run's own: never a duplicate key. */
+		cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
 		cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
 		if (rc != OPS_OK) {
 			cJSON_AddStringToObject(report, "error", err.message);

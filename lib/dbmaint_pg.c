@@ -928,7 +928,7 @@ ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	if (add_check(checks, "wraparound", l, v, (double)xid_warn, msg) > worst)
 		worst = l;
 
-	cJSON_AddStringToObject(report, "status", worst == 0 ? "ok" : worst == 1 ? "warning" : "critical");
+	cJSON_AddStringToObject(report, "health", worst == 0 ? "ok" : worst == 1 ? "warning" : "critical");
 	*level = worst;
 	return OPS_OK;
 }

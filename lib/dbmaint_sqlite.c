@@ -489,7 +489,7 @@ ops_code ops_dbm_sqlite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	if (pct > 20 && worst < 1)
 		worst = 1;
 	cJSON_AddNumberToObject(report, "size_bytes", file_bytes(db));
-	cJSON_AddStringToObject(report, "status", worst == 0 ? "ok" : worst == 1 ? "warning" : "critical");
+	cJSON_AddStringToObject(report, "health", worst == 0 ? "ok" : worst == 1 ? "warning" : "critical");
 	*level = worst;
 	return OPS_OK;
 }

@@ -14,6 +14,19 @@ run "$OPSCTL" --output json db health -d t160
 expect_rc 0 "a healthy database: exit 0"
 expect_json "db health prints JSON"
 expect_json_true 'd["command"] == "db health" and d["status"] == "ok"' "JSON: command db health, status ok"
+expect_json_true 'db(0)["health"] == "ok"' "JSON: health ok"
+if python3 -c '
+import json, sys
+def no_dups(pairs):
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        sys.exit("duplicate keys: %s" % keys)
+    return dict(pairs)
+json.load(open(sys.argv[1]), object_pairs_hook=no_dups)' "$OUT"; then
+	ok "JSON has no duplicate keys"
+else
+	not_ok "JSON has no duplicate keys"
+fi
 for c in connections long_queries replication dead_tuples lock_waits wraparound; do
 	expect_json_true "find(db(0)['checks'], 'check', '$c') is not None" "the checks include $c"
 done
@@ -34,6 +47,7 @@ run "$OPSCTL" --config "$T/long.conf" --output json db health -d t160
 expect_rc 1 "a query running longer than health.long_query: exit 1"
 expect_json_true 'find(db(0)["checks"], "check", "long_queries")["status"] != "ok"' "long_queries is not ok"
 expect_json_true 'd["status"] == "failed"' "JSON status failed"
+expect_json_true 'db(0)["health"] in ("warning", "critical")' "JSON health names the level"
 expect_fail 1 "one error line naming long_queries" "long_queries"
 run "$OPSCTL" --output json db health -d t160
 expect_rc 0 "the same query is under the default 5 s threshold: exit 0"

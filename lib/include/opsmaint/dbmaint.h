@@ -107,7 +107,7 @@ ops_code ops_dbm_config_review(const ops_dbm_ctx *ctx, const char *target,
 			       cJSON **report, ops_error *err);
 
 /*
- * Health checks with thresholds from [health].  Report has "status":
+ * Health checks with thresholds from [health].  Report has "health":
  * "ok"/"warning"/"critical" and "checks":[{"check","status","value",
  * "threshold","message"}].  Returns OPS_OK even when checks fail: the status
  * is in *level (0 ok, 1 warning, 2 critical), for the caller to map.
