@@ -495,7 +495,8 @@ const struct cli_cmd cli_db_subs[] = {
 	 "its own transaction, recording every applied file and its SHA-256 in the table "
 	 "opsctl_schema_migrations so that a re-run applies nothing twice. A failing file is "
 	 "rolled back and stops the run (exit 1); a file changed since it was applied stops it "
-	 "with exit 65. Files must not contain their own BEGIN or COMMIT. Take a backup first, "
+	 "with exit 65, and so does a file whose own COMMIT or ROLLBACK ends opsctl's "
+	 "transaction. Take a backup first, "
 	 "as the guide does.", "Apply version 2.1's migrations\nopsctl db migrate 2.1 --dir /opt/rag-interface/deployment/database/migrations"},
 	{0}
 };

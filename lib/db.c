@@ -367,6 +367,14 @@ const char *ops_db_path(const ops_db *db) { return db->kind == OPS_DB_SQLITE ? d
 const char *ops_db_last_sqlstate(const ops_db *db) { return db->sqlstate; }
 void *ops_db_handle(ops_db *db) { return db->kind == OPS_DB_SQLITE ? (void *)db->lite : (void *)db->pg; }
 
+int ops_db_in_transaction(ops_db *db)
+{
+	if (db->kind == OPS_DB_SQLITE)
+		return !sqlite3_get_autocommit(db->lite);
+	return PQtransactionStatus(db->pg) == PQTRANS_INTRANS ||
+	       PQtransactionStatus(db->pg) == PQTRANS_INERROR;
+}
+
 void ops_db_set_notice_handler(ops_db *db, ops_db_notice_fn fn, void *arg)
 {
 	db->notice_fn = fn;

@@ -197,6 +197,16 @@ ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *ver
 		if (rc == OPS_OK)
 			rc = ops_db_exec(db, text, err);
 		free(text);
+		/* A file with its own COMMIT or ROLLBACK has ended our transaction:
+		 * what it did can no longer be undone as one, so stop loudly. */
+		if (rc == OPS_OK && !ops_db_in_transaction(db)) {
+			cJSON_AddStringToObject(e, "status", "ended the transaction");
+			rc = ops_error_set(err, OPS_EDATA,
+					   "migration '%s' ends opsctl's transaction with its own COMMIT or ROLLBACK; "
+					   "check what it applied", shown);
+			ops_error_hint(err, "remove BEGIN, COMMIT and ROLLBACK from migration files");
+			goto out;
+		}
 		if (rc == OPS_OK) {
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			snprintf(ms, sizeof ms, "%ld", (long)((t1.tv_sec - t0.tv_sec) * 1000 +

@@ -93,6 +93,14 @@ pg_log_mark
 run "$OPSCTL" db migrate 1.0 --dir "$M" -d t180
 expect_fail 65 "an applied file changed since: exit 65 naming it" "002_add_status.sql"
 
+# A file with its own COMMIT ends opsctl's transaction: 65, and the run stops.
+mkdir -p "$M/v3.0"
+printf 'create table public.self_committed (id int);\ncommit;\n' >"$M/v3.0/001_commits.sql"
+printf 'create table public.after_commit (id int);\n' >"$M/v3.0/002_after.sql"
+run "$OPSCTL" db migrate 3.0 --dir "$M" -d t180
+expect_fail 65 "a migration with its own COMMIT: exit 65 naming it" "001_commits.sql" "COMMIT"
+if exists after_commit; then not_ok "the run stopped after the file that committed"; else ok "the run stopped after the file that committed"; fi
+
 # --dry-run applies nothing.
 journal_mark
 run "$OPSCTL" db migrate 2.0 --dir "$M" -d t180 --dry-run

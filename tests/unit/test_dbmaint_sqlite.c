@@ -333,6 +333,20 @@ TEST(migrations_apply_once_in_order)
 	CHECK_CONTAINS(err.message, "changed since it was applied");
 	cJSON_Delete(report);
 	report = NULL;
+	/* A file that commits on its own breaks one-transaction-per-file. */
+	{
+		char *v2 = path_in("migrations/v2"), *fc = path_in("migrations/v2/1_commit.sql");
+
+		ops_mkdir_p(v2, 0755, &err);
+		write_text(fc, "CREATE TABLE z (x INTEGER); COMMIT;");
+		CHECK_INT(ops_dbm_migrate(&ctx, path, "2", dir, &report, &err), OPS_EDATA);
+		CHECK_CONTAINS(err.message, "1_commit.sql");
+		CHECK_CONTAINS(err.message, "COMMIT");
+		cJSON_Delete(report);
+		report = NULL;
+		free(v2);
+		free(fc);
+	}
 	CHECK_INT(ops_dbm_migrate(&ctx, path, "../x", dir, &report, &err), OPS_EUSAGE);
 	CHECK_INT(ops_dbm_migrate(&ctx, path, "a/b", dir, &report, &err), OPS_EUSAGE);
 	CHECK_INT(ops_dbm_migrate(&ctx, path, "", dir, &report, &err), OPS_EUSAGE);

@@ -87,6 +87,9 @@ char *ops_db_quote_ident(const ops_db *db, const char *ident);
 typedef void (*ops_db_notice_fn)(void *arg, const char *message);
 void ops_db_set_notice_handler(ops_db *db, ops_db_notice_fn fn, void *arg);
 
+/* 1 while a transaction is open on db (after BEGIN, before COMMIT/ROLLBACK). */
+int ops_db_in_transaction(ops_db *db);
+
 /* SQLSTATE of the last PostgreSQL error ("42P01"), "" if none or SQLite. */
 const char *ops_db_last_sqlstate(const ops_db *db);
 
