@@ -100,11 +100,11 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 
 	for (i = 0; targets[i]; i++) {
 		cJSON *report = NULL;
-		int printed;
+		int nothing_done;
 
 		ops_error_clear(&err);
 		rc = op(inv, &ctx, targets[i], &report, &err);
-		printed = report == NULL;	/* nothing was done: the error line says it all */
+		nothing_done = report == NULL;	/* the error line says it all */
 		if (!report) {
 			char *shown = ops_redact_arg(NULL, targets[i]);
 
@@ -123,7 +123,7 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 				first_err = err;
 			}
 		}
-		if (inv->out == OPS_OUT_TEXT && !printed) {
+		if (inv->out == OPS_OUT_TEXT && !nothing_done) {
 			if (i > 0 && !inv->quiet)
 				fputc('\n', stdout);
 			if (cli_emit(inv, report) != 0)
