@@ -28,7 +28,8 @@ typedef struct ops_task_result {
 	int success;
 	int exit_status;
 	/* object of metric-name -> number; names must match
-	 * [a-zA-Z_:][a-zA-Z0-9_:]*; may be NULL */
+	 * [a-zA-Z_][a-zA-Z0-9_]* (promtool's lint
+	 * refuses ':'; such names are skipped with a warning); may be NULL */
 	const cJSON *gauges;
 } ops_task_result;
 
