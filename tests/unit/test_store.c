@@ -1,0 +1,226 @@
+/*
+ * The storage conformance suite: what every driver must do, run against each
+ * driver through the public interface only.  Today that is the local
+ * directory; the S3 driver (issue 3) joins by adding a line to main().
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "opsmaint/fileio.h"
+#include "opsmaint/store.h"
+
+static ops_store *store;
+
+static int put(const char *key, const char *text)
+{
+	ops_store_writer *w = NULL;
+	ops_error err;
+
+	if (ops_store_put_begin(store, key, &w, &err) != OPS_OK)
+		return -1;
+	if (ops_store_write(w, text, strlen(text), &err) != OPS_OK) {
+		ops_store_put_abort(w);
+		return -1;
+	}
+	return ops_store_put_commit(w, &err) == OPS_OK ? 0 : -1;
+}
+
+/* The object's whole content, read in small pieces; NULL if absent. */
+static char *get(const char *key)
+{
+	ops_store_reader *r = NULL;
+	ops_error err;
+	char *out = NULL, buf[7];
+	size_t len = 0, got = 0;
+
+	if (ops_store_get_begin(store, key, &r, &err) != OPS_OK)
+		return NULL;
+	out = calloc(1, 1);
+	do {
+		char *grown;
+
+		if (ops_store_read(r, buf, sizeof buf, &got, &err) != OPS_OK)
+			break;
+		grown = realloc(out, len + got + 1);
+		if (!grown)
+			break;
+		out = grown;
+		memcpy(out + len, buf, got);
+		len += got;
+		out[len] = '\0';
+	} while (got > 0);
+	ops_store_get_end(r);
+	return out;
+}
+
+TEST(keys_that_could_leave_the_store_are_refused)
+{
+	ops_store_writer *w = NULL;
+	ops_error err;
+
+	CHECK(ops_store_key_valid("db/2026/manifest.json"));
+	CHECK(ops_store_key_valid("a-b_c.d"));
+	CHECK(!ops_store_key_valid(""));
+	CHECK(!ops_store_key_valid("/etc/passwd"));
+	CHECK(!ops_store_key_valid("../x"));
+	CHECK(!ops_store_key_valid("a/../../x"));
+	CHECK(!ops_store_key_valid("a//b"));
+	CHECK(!ops_store_key_valid("a/./b"));
+	CHECK(!ops_store_key_valid("a/"));
+	CHECK(!ops_store_key_valid("a b"));
+	CHECK(!ops_store_key_valid("a\\b"));
+	CHECK_INT(ops_store_put_begin(store, "../escape", &w, &err), OPS_EUSAGE);
+	CHECK(w == NULL);
+	CHECK_CONTAINS(err.message, "bad object key '../escape'");
+}
+
+TEST(put_then_get_round_trips)
+{
+	char *back;
+
+	CHECK_INT(put("db/one.txt", "hello, store"), 0);
+	back = get("db/one.txt");
+	CHECK_STR(back, "hello, store");
+	free(back);
+	/* Replacing an object replaces it whole. */
+	CHECK_INT(put("db/one.txt", "second"), 0);
+	back = get("db/one.txt");
+	CHECK_STR(back, "second");
+	free(back);
+}
+
+TEST(an_unfinished_write_is_invisible)
+{
+	ops_store_writer *w = NULL;
+	ops_store_entry *e = NULL, st;
+	size_t n = 0;
+	int found = 1;
+	ops_error err;
+	char *back;
+
+	CHECK_INT(ops_store_put_begin(store, "partial/obj", &w, &err), OPS_OK);
+	CHECK_INT(ops_store_write(w, "half", 4, &err), OPS_OK);
+	CHECK_INT(ops_store_stat(store, "partial/obj", &st, &found, &err), OPS_OK);
+	CHECK_INT(found, 0);
+	CHECK_INT(ops_store_list(store, "partial/", &e, &n, &err), OPS_OK);
+	CHECK_INT(n, 0);
+	ops_store_entries_free(e, n);
+	back = get("partial/obj");
+	CHECK(back == NULL);
+	ops_store_put_abort(w);
+	CHECK_INT(ops_store_list(store, "partial/", &e, &n, &err), OPS_OK);
+	CHECK_INT(n, 0);
+	ops_store_entries_free(e, n);
+}
+
+TEST(list_is_sorted_and_filtered_by_prefix)
+{
+	ops_store_entry *e = NULL;
+	size_t n = 0;
+	ops_error err;
+
+	CHECK_INT(put("list/b", "22"), 0);
+	CHECK_INT(put("list/a", "1"), 0);
+	CHECK_INT(put("list/sub/c", "333"), 0);
+	CHECK_INT(put("other/x", "x"), 0);
+	CHECK_INT(ops_store_list(store, "list/", &e, &n, &err), OPS_OK);
+	CHECK_INT(n, 3);
+	if (n == 3) {
+		CHECK_STR(e[0].key, "list/a");
+		CHECK_STR(e[1].key, "list/b");
+		CHECK_STR(e[2].key, "list/sub/c");
+		CHECK_INT(e[2].size, 3);
+		CHECK(e[0].mtime > 0);
+	}
+	ops_store_entries_free(e, n);
+	CHECK_INT(ops_store_list(store, "../", &e, &n, &err), OPS_EUSAGE);
+}
+
+TEST(stat_and_remove)
+{
+	ops_store_entry st;
+	int found = 0;
+	ops_error err;
+	char *back;
+
+	CHECK_INT(put("rm/me", "12345"), 0);
+	CHECK_INT(ops_store_stat(store, "rm/me", &st, &found, &err), OPS_OK);
+	CHECK_INT(found, 1);
+	CHECK_INT(st.size, 5);
+	CHECK_STR(st.key, "rm/me");
+	free(st.key);
+	CHECK_INT(ops_store_remove(store, "rm/me", &err), OPS_OK);
+	CHECK_INT(ops_store_stat(store, "rm/me", &st, &found, &err), OPS_OK);
+	CHECK_INT(found, 0);
+	/* Removing what is not there is not an error. */
+	CHECK_INT(ops_store_remove(store, "rm/me", &err), OPS_OK);
+	back = get("rm/me");
+	CHECK(back == NULL);
+	{
+		ops_store_reader *r = NULL;
+
+		CHECK_INT(ops_store_get_begin(store, "rm/me", &r, &err), OPS_EFAIL);
+		CHECK_CONTAINS(err.message, "no object 'rm/me'");
+	}
+}
+
+/* Local only: a symlink planted under the root is not followed. */
+TEST(local_does_not_follow_planted_links)
+{
+	char *dir = unit_tmpdir(), *root = ops_path_join(dir, "root"), *secret = ops_path_join(dir, "secret");
+	char *link = ops_path_join(root, "evil");
+	ops_store *s = NULL;
+	ops_store_reader *r = NULL;
+	ops_store_entry *e = NULL;
+	size_t n = 0;
+	ops_error err;
+	int fd;
+
+	CHECK_INT(ops_store_open_local(root, &s, &err), OPS_OK);
+	CHECK(ops_store_features(s) & OPS_STORE_F_LOCAL);
+	CHECK_CONTAINS(ops_store_describe(s), "local:");
+	fd = open(secret, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0 && write(fd, "top secret", 10) == 10);
+	close(fd);
+	CHECK(symlink(secret, link) == 0);
+	CHECK(ops_store_get_begin(s, "evil", &r, &err) != OPS_OK);
+	CHECK(r == NULL);
+	CHECK_INT(ops_store_list(s, "", &e, &n, &err), OPS_OK);
+	CHECK_INT(n, 0);
+	ops_store_entries_free(e, n);
+	ops_store_free(s);
+	unit_rmrf(dir);
+	free(dir);
+	free(root);
+	free(secret);
+	free(link);
+}
+
+static void conformance(void)
+{
+	RUN(keys_that_could_leave_the_store_are_refused);
+	RUN(put_then_get_round_trips);
+	RUN(an_unfinished_write_is_invisible);
+	RUN(list_is_sorted_and_filtered_by_prefix);
+	RUN(stat_and_remove);
+}
+
+int main(void)
+{
+	char *dir = unit_tmpdir(), *root = ops_path_join(dir, "store");
+	ops_error err;
+
+	if (ops_store_open_local(root, &store, &err) != OPS_OK) {
+		fprintf(stderr, "cannot open the local store: %s\n", err.message);
+		return 1;
+	}
+	conformance();
+	ops_store_free(store);
+	RUN(local_does_not_follow_planted_links);
+	unit_rmrf(dir);
+	free(dir);
+	free(root);
+	return unit_done();
+}
