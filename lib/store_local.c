@@ -40,6 +40,35 @@ static char *key_path(const struct local_store *s, const char *key)
 	return ops_path_join(s->root, key);
 }
 
+/*
+ * Refuse a key whose directories include a symlink: O_NOFOLLOW guards only
+ * the last component, and a link planted as a directory under the root
+ * could otherwise send a backup, or a removal, elsewhere.
+ */
+static ops_code check_dirs(const struct local_store *s, const char *key, ops_error *err)
+{
+	char *path = key_path(s, key), *p;
+	size_t rootlen = strlen(s->root);
+	struct stat st;
+
+	if (!path)
+		return ops_error_oom(err);
+	for (p = path + rootlen + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			ops_code rc = ops_error_set(err, OPS_EPERM,
+						    "refusing '%s' in %s: '%s' is not a directory",
+						    key, s->base.description, path + rootlen + 1);
+
+			free(path);
+			return rc;
+		}
+		*p = '/';
+	}
+	free(path);
+	return OPS_OK;
+}
+
 /* Unfinished atomic writes are named KEY.tmp.PID.XXXXXXXX: never objects. */
 static int is_temp_name(const char *name)
 {
@@ -71,9 +100,13 @@ static ops_code local_put_begin(ops_store *store, const char *key, ops_store_wri
 {
 	struct local_store *s = (struct local_store *)store;
 	struct local_writer *w;
-	char *path = key_path(s, key), *dir = path ? ops_path_dir(path) : NULL;
-	ops_code rc;
+	char *path, *dir;
+	ops_code rc = check_dirs(s, key, err);
 
+	if (rc != OPS_OK)
+		return rc;
+	path = key_path(s, key);
+	dir = path ? ops_path_dir(path) : NULL;
 	if (!path || !dir) {
 		free(path);
 		free(dir);
@@ -131,9 +164,13 @@ static ops_code local_get_begin(ops_store *store, const char *key, ops_store_rea
 {
 	struct local_store *s = (struct local_store *)store;
 	struct local_reader *r;
-	char *path = key_path(s, key);
+	char *path;
 	int fd;
+	ops_code rc = check_dirs(s, key, err);
 
+	if (rc != OPS_OK)
+		return rc;
+	path = key_path(s, key);
 	if (!path)
 		return ops_error_oom(err);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -276,9 +313,13 @@ static ops_code local_stat(ops_store *store, const char *key, ops_store_entry *o
 			   int *found, ops_error *err)
 {
 	struct local_store *s = (struct local_store *)store;
-	char *path = key_path(s, key);
+	char *path;
 	struct stat st;
+	ops_code rc = check_dirs(s, key, err);
 
+	if (rc != OPS_OK)
+		return rc;
+	path = key_path(s, key);
 	if (!path)
 		return ops_error_oom(err);
 	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -302,9 +343,12 @@ static ops_code local_stat(ops_store *store, const char *key, ops_store_entry *o
 static ops_code local_remove(ops_store *store, const char *key, ops_error *err)
 {
 	struct local_store *s = (struct local_store *)store;
-	char *path = key_path(s, key), *dir;
-	ops_code rc = OPS_OK;
+	char *path, *dir;
+	ops_code rc = check_dirs(s, key, err);
 
+	if (rc != OPS_OK)
+		return rc;
+	path = key_path(s, key);
 	if (!path)
 		return ops_error_oom(err);
 	if (unlink(path) != 0 && errno != ENOENT)

@@ -190,6 +190,27 @@ TEST(local_does_not_follow_planted_links)
 	CHECK_INT(ops_store_list(s, "", &e, &n, &err), OPS_OK);
 	CHECK_INT(n, 0);
 	ops_store_entries_free(e, n);
+	/* A link planted as a directory: no write, read or removal through it. */
+	{
+		char *outside = ops_path_join(dir, "outside"), *dlink = ops_path_join(root, "db");
+		char *victim = ops_path_join(outside, "keep");
+		ops_store_writer *w = NULL;
+		struct stat st;
+
+		CHECK(mkdir(outside, 0700) == 0);
+		fd = open(victim, O_WRONLY | O_CREAT, 0600);
+		close(fd);
+		CHECK(symlink(outside, dlink) == 0);
+		CHECK_INT(ops_store_put_begin(s, "db/dump", &w, &err), OPS_EPERM);
+		CHECK(w == NULL);
+		CHECK_CONTAINS(err.message, "'db' is not a directory");
+		CHECK_INT(ops_store_get_begin(s, "db/keep", &r, &err), OPS_EPERM);
+		CHECK_INT(ops_store_remove(s, "db/keep", &err), OPS_EPERM);
+		CHECK(stat(victim, &st) == 0);
+		free(outside);
+		free(dlink);
+		free(victim);
+	}
 	ops_store_free(s);
 	unit_rmrf(dir);
 	free(dir);
