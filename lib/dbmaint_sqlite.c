@@ -302,8 +302,8 @@ ops_code ops_dbm_sqlite_vacuum(const ops_dbm_ctx *ctx, ops_db *db,
 	if (rc == OPS_OK && opts && opts->analyze)
 		rc = ops_db_exec(db, "ANALYZE; PRAGMA optimize", err);
 	after = file_bytes(db);
-	cJSON_AddNumberToObject(report, "bytes_before", before);
-	cJSON_AddNumberToObject(report, "bytes_after", after);
+	cJSON_AddNumberToObject(report, "before_bytes", before);
+	cJSON_AddNumberToObject(report, "after_bytes", after);
 	cJSON_AddNumberToObject(report, "reclaimed_bytes", before > after ? before - after : 0);
 	return rc;
 }
