@@ -278,6 +278,19 @@ static void zsh_desc_line(char *buf, size_t len, const char *name, const char *d
 	snprintf(buf + used, len - used, ":%s\n", desc);
 }
 
+/*
+ * name+=( KEY VALUE ): zsh keeps quotes that appear inside an associative
+ * array's [subscript], so keys with spaces are added as quoted pairs instead.
+ */
+static void zsh_assign(FILE *fp, const char *array, const char *key, const char *value)
+{
+	fprintf(fp, "_opsctl_%s+=(", array);
+	zsh_quote(fp, key);
+	fputc(' ', fp);
+	zsh_quote(fp, value);
+	fputs(")\n", fp);
+}
+
 static void zsh_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 {
 	FILE *fp = arg;
@@ -296,15 +309,8 @@ static void zsh_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 			strncat(words, cmd->subs[i].name, sizeof words - strlen(words) - 2);
 			strcat(words, " ");
 		}
-		fputs("_opsctl_subs[", fp);
-		zsh_quote(fp, path);
-		fputs("]=", fp);
-		zsh_quote(fp, words);
-		fputs("\n_opsctl_subdesc[", fp);
-		zsh_quote(fp, path);
-		fputs("]=", fp);
-		zsh_quote(fp, lines);
-		fputc('\n', fp);
+		zsh_assign(fp, "subs", path, words);
+		zsh_assign(fp, "subdesc", path, lines);
 	}
 	lines[0] = '\0';
 	words[0] = '\0';
@@ -336,40 +342,21 @@ static void zsh_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 					snprintf(key, sizeof key, "%s|-%c", path, o->short_name);
 				else
 					snprintf(key, sizeof key, "%s|--%s", path, o->name);
-				fputs("_opsctl_kind[", fp);
-				zsh_quote(fp, key);
-				fputs("]=", fp);
-				zsh_quote(fp, kind ? kind : "none");
-				fputc('\n', fp);
+				zsh_assign(fp, "kind", key, kind ? kind : "none");
 				if (o->allowed) {
 					allowed_words(o->allowed, vals, sizeof vals);
-					fputs("_opsctl_vals[", fp);
-					zsh_quote(fp, key);
-					fputs("]=", fp);
-					zsh_quote(fp, vals);
-					fputc('\n', fp);
+					zsh_assign(fp, "vals", key, vals);
 				}
 			}
 		}
 	}
 	zsh_desc_line(one, sizeof one, "--help", "show this help message and exit");
 	strncat(lines, one, sizeof lines - strlen(lines) - 1);
-	fputs("_opsctl_optdesc[", fp);
-	zsh_quote(fp, path);
-	fputs("]=", fp);
-	zsh_quote(fp, lines);
-	fputs("\n_opsctl_argopts[", fp);
-	zsh_quote(fp, path);
-	fputs("]=", fp);
-	zsh_quote(fp, words);
-	fputc('\n', fp);
+	zsh_assign(fp, "optdesc", path, lines);
+	zsh_assign(fp, "argopts", path, words);
 	args_values(cmd, words, sizeof words);
 	if (words[0]) {
-		fputs("_opsctl_args[", fp);
-		zsh_quote(fp, path);
-		fputs("]=", fp);
-		zsh_quote(fp, words);
-		fputc('\n', fp);
+		zsh_assign(fp, "args", path, words);
 	}
 }
 

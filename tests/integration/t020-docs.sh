@@ -89,11 +89,39 @@ expect_error 64 "completion for an unknown shell is a usage error" "tcsh"
 
 if [ -f "$ROOT/completions/_opsctl" ] && command -v zsh >/dev/null; then
 	if lint=$(zsh -n "$ROOT/completions/_opsctl" 2>&1); then ok "zsh -n completions/_opsctl parses"; else not_ok "zsh -n completions/_opsctl parses"; diag "$lint"; fi
+	# Run the completion function with zsh's completion builtins replaced by
+	# printers, so what it would offer can be read (compsys needs a terminal).
+	zout=$(zsh -f -c '
+		compadd() { print -r -- "compadd: $*"; }
+		compset() { :; }
+		_describe() { print -l -- "${(@P)4}"; }
+		compdef() { :; }
+		source "$1"
+		words=(opsctl db m); CURRENT=3; _opsctl
+		words=(opsctl db maintain -t ""); CURRENT=5; _opsctl
+		words=(opsctl --output ""); CURRENT=3; _opsctl
+	' zsh "$ROOT/completions/_opsctl" 2>&1)
+	if grep -q '^maintain:' <<<"$zout" && grep -q '^migrate:' <<<"$zout"; then
+		ok "zsh completion of 'opsctl db m' offers maintain and migrate"
+	else
+		not_ok "zsh completion of 'opsctl db m' offers maintain and migrate"; diag "$zout"
+	fi
+	if grep -q 'compadd: .*vacuum analyze reindex all' <<<"$zout" && grep -q 'compadd: -- text json' <<<"$zout"; then
+		ok "zsh completion offers option values (-t, --output)"
+	else
+		not_ok "zsh completion offers option values (-t, --output)"; diag "$zout"
+	fi
 else
 	skip "zsh -n completions/_opsctl parses" "zsh or the file missing"
 fi
 if [ -f "$ROOT/completions/opsctl.fish" ] && command -v fish >/dev/null; then
 	if lint=$(fish -n "$ROOT/completions/opsctl.fish" 2>&1); then ok "fish -n completions/opsctl.fish parses"; else not_ok "fish -n completions/opsctl.fish parses"; diag "$lint"; fi
+	fout=$(fish -c "source '$ROOT/completions/opsctl.fish'; complete -C 'opsctl db m'; complete -C 'opsctl db maintain --tasks vacuum,'" 2>&1)
+	if grep -q '^maintain' <<<"$fout" && grep -q '^migrate' <<<"$fout" && grep -q '^vacuum,analyze' <<<"$fout"; then
+		ok "fish completion offers maintain, migrate and task lists"
+	else
+		not_ok "fish completion offers maintain, migrate and task lists"; diag "$fout"
+	fi
 else
 	skip "fish -n completions/opsctl.fish parses" "fish or the file missing"
 fi
