@@ -1,0 +1,325 @@
+/*
+ * Backup manifests: building, JSON in both directions with strict
+ * validation, and saving/loading through the store.  A manifest read back is
+ * checked as hard as input from a stranger, because restore trusts it.  This
+ * module computes no checksums and reads no members; backup and verify do.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opsmaint/config.h"
+#include "opsmaint/manifest.h"
+
+#define MANIFEST_MAX (16u << 20)
+
+static int hex64(const char *s)
+{
+	size_t i;
+
+	if (!s || strlen(s) != 64)
+		return 0;
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+ops_manifest *ops_manifest_new(const char *id, const char *type)
+{
+	ops_manifest *m = calloc(1, sizeof *m);
+
+	if (!m)
+		return NULL;
+	m->id = strdup(id);
+	m->type = strdup(type);
+	m->status = strdup("complete");
+	m->databases = calloc(1, sizeof *m->databases);
+	if (!m->id || !m->type || !m->status || !m->databases) {
+		ops_manifest_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void ops_manifest_free(ops_manifest *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->nmembers; i++)
+		free(m->members[i].name);
+	free(m->members);
+	ops_strv_free(m->databases);
+	free(m->id);
+	free(m->type);
+	free(m->status);
+	free(m->server_version);
+	free(m->tool_version);
+	free(m->wal_start);
+	free(m->wal_stop);
+	free(m);
+}
+
+ops_code ops_manifest_add_member(ops_manifest *m, const char *name, long long size,
+				 const char *sha256_hex, ops_error *err)
+{
+	ops_manifest_member *v;
+
+	if (!ops_store_key_valid(name))
+		return ops_error_set(err, OPS_EUSAGE, "bad manifest member name '%s'", name ? name : "");
+	if (!hex64(sha256_hex) || size < 0)
+		return ops_error_set(err, OPS_EUSAGE, "bad size or SHA-256 for member '%s'", name);
+	v = realloc(m->members, (m->nmembers + 1) * sizeof *v);
+	if (!v)
+		return ops_error_oom(err);
+	m->members = v;
+	v[m->nmembers].name = strdup(name);
+	if (!v[m->nmembers].name)
+		return ops_error_oom(err);
+	v[m->nmembers].size = size;
+	memcpy(v[m->nmembers].sha256, sha256_hex, 65);
+	m->nmembers++;
+	return OPS_OK;
+}
+
+static void add_opt_string(cJSON *o, const char *name, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(o, name, value);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+cJSON *ops_manifest_to_json(const ops_manifest *m)
+{
+	cJSON *o = cJSON_CreateObject(), *dbs, *members;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	cJSON_AddNumberToObject(o, "format", OPS_MANIFEST_FORMAT);
+	cJSON_AddStringToObject(o, "id", m->id);
+	cJSON_AddStringToObject(o, "type", m->type);
+	cJSON_AddStringToObject(o, "status", m->status);
+	dbs = cJSON_AddArrayToObject(o, "databases");
+	for (i = 0; m->databases && m->databases[i]; i++)
+		cJSON_AddItemToArray(dbs, cJSON_CreateString(m->databases[i]));
+	add_opt_string(o, "server_version", m->server_version);
+	add_opt_string(o, "tool_version", m->tool_version);
+	cJSON_AddNumberToObject(o, "start", m->start);
+	cJSON_AddNumberToObject(o, "stop", m->stop);
+	add_opt_string(o, "wal_start", m->wal_start);
+	add_opt_string(o, "wal_stop", m->wal_stop);
+	members = cJSON_AddArrayToObject(o, "members");
+	for (i = 0; i < m->nmembers; i++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "name", m->members[i].name);
+		cJSON_AddNumberToObject(e, "size", (double)m->members[i].size);
+		cJSON_AddStringToObject(e, "sha256", m->members[i].sha256);
+		cJSON_AddItemToArray(members, e);
+	}
+	return o;
+}
+
+/* A required string member, or NULL after setting err. */
+static const char *req_string(const cJSON *o, const char *name, ops_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsString(v) || !v->valuestring[0]) {
+		ops_error_set(err, OPS_EDATA, "manifest: '%s' is missing or not a string", name);
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+static char *opt_string(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+ops_code ops_manifest_from_json(const char *text, size_t len, ops_manifest **out,
+				ops_error *err)
+{
+	cJSON *o = cJSON_ParseWithLength(text, len);
+	const cJSON *v, *e;
+	const char *id, *type, *status;
+	ops_manifest *m = NULL;
+	ops_code rc = OPS_EDATA;
+	size_t n = 0;
+
+	*out = NULL;
+	if (!cJSON_IsObject(o)) {
+		ops_error_set(err, OPS_EDATA, "manifest is not a JSON object");
+		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "format");
+	if (!cJSON_IsNumber(v) || v->valuedouble != OPS_MANIFEST_FORMAT) {
+		ops_error_set(err, OPS_EDATA, "manifest format is not %d", OPS_MANIFEST_FORMAT);
+		goto out;
+	}
+	if (!(id = req_string(o, "id", err)) || !(type = req_string(o, "type", err)) ||
+	    !(status = req_string(o, "status", err)))
+		goto out;
+	if (!ops_store_key_valid(id) || strchr(id, '/')) {
+		ops_error_set(err, OPS_EDATA, "manifest: bad backup id '%s'", id);
+		goto out;
+	}
+	m = ops_manifest_new(id, type);
+	if (!m) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	free(m->status);
+	m->status = strdup(status);
+	if (!m->status) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	m->server_version = opt_string(o, "server_version");
+	m->tool_version = opt_string(o, "tool_version");
+	m->wal_start = opt_string(o, "wal_start");
+	m->wal_stop = opt_string(o, "wal_stop");
+	v = cJSON_GetObjectItemCaseSensitive(o, "start");
+	e = cJSON_GetObjectItemCaseSensitive(o, "stop");
+	if (!cJSON_IsNumber(v) || !cJSON_IsNumber(e) || e->valuedouble < v->valuedouble) {
+		ops_error_set(err, OPS_EDATA, "manifest: 'start' and 'stop' must be times, stop not before start");
+		goto out;
+	}
+	m->start = v->valuedouble;
+	m->stop = e->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(o, "databases");
+	if (!cJSON_IsArray(v)) {
+		ops_error_set(err, OPS_EDATA, "manifest: 'databases' is missing or not a list");
+		goto out;
+	}
+	free(m->databases);
+	m->databases = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *m->databases);
+	if (!m->databases) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	cJSON_ArrayForEach(e, v) {
+		if (!cJSON_IsString(e)) {
+			ops_error_set(err, OPS_EDATA, "manifest: a database name is not a string");
+			goto out;
+		}
+		if (!(m->databases[n++] = strdup(e->valuestring))) {
+			rc = ops_error_oom(err);
+			goto out;
+		}
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "members");
+	if (!cJSON_IsArray(v)) {
+		ops_error_set(err, OPS_EDATA, "manifest: 'members' is missing or not a list");
+		goto out;
+	}
+	cJSON_ArrayForEach(e, v) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
+		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "sha256");
+		ops_error merr;
+
+		if (!cJSON_IsString(name) || !cJSON_IsNumber(size) || !cJSON_IsString(sha) ||
+		    ops_manifest_add_member(m, name->valuestring, (long long)size->valuedouble,
+					    sha->valuestring, &merr) != OPS_OK) {
+			ops_error_set(err, OPS_EDATA, "manifest: member %zu is not a valid name, size and SHA-256",
+				      m->nmembers + 1);
+			goto out;
+		}
+	}
+	*out = m;
+	m = NULL;
+	rc = OPS_OK;
+out:
+	ops_manifest_free(m);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static char *manifest_key(const char *id)
+{
+	char *key = NULL;
+
+	if (asprintf(&key, "%s/manifest.json", id) < 0)
+		return NULL;
+	return key;
+}
+
+ops_code ops_manifest_save(ops_store *store, const ops_manifest *m, ops_error *err)
+{
+	cJSON *o = ops_manifest_to_json(m);
+	char *text = o ? cJSON_Print(o) : NULL, *key = manifest_key(m->id);
+	ops_store_writer *w = NULL;
+	ops_code rc;
+
+	cJSON_Delete(o);
+	if (!text || !key) {
+		free(text);
+		free(key);
+		return ops_error_oom(err);
+	}
+	rc = ops_store_put_begin(store, key, &w, err);
+	if (rc == OPS_OK)
+		rc = ops_store_write(w, text, strlen(text), err);
+	if (rc == OPS_OK)
+		rc = ops_store_write(w, "\n", 1, err);
+	if (rc == OPS_OK)
+		rc = ops_store_put_commit(w, err);
+	else
+		ops_store_put_abort(w);
+	free(text);
+	free(key);
+	return rc;
+}
+
+ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
+			   ops_error *err)
+{
+	char *key = manifest_key(id), *buf = NULL;
+	size_t len = 0, got = 0;
+	ops_store_reader *r = NULL;
+	ops_code rc;
+
+	*out = NULL;
+	if (!key)
+		return ops_error_oom(err);
+	rc = ops_store_get_begin(store, key, &r, err);
+	if (rc == OPS_EFAIL) {
+		/* Without its manifest a backup is not a backup. */
+		rc = ops_error_set(err, OPS_EDATA, "backup '%s' has no manifest in %s", id,
+				   ops_store_describe(store));
+		goto out;
+	}
+	if (rc != OPS_OK)
+		goto out;
+	buf = malloc(MANIFEST_MAX + 1);
+	if (!buf) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	do {
+		rc = ops_store_read(r, buf + len, MANIFEST_MAX - len, &got, err);
+		len += got;
+	} while (rc == OPS_OK && got > 0 && len < MANIFEST_MAX);
+	if (rc == OPS_OK && len >= MANIFEST_MAX)
+		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' is larger than %u bytes",
+				   id, MANIFEST_MAX);
+	if (rc == OPS_OK)
+		rc = ops_manifest_from_json(buf, len, out, err);
+	if (rc == OPS_OK && strcmp((*out)->id, id) != 0) {
+		rc = ops_error_set(err, OPS_EDATA, "manifest under '%s' names backup '%s'", id, (*out)->id);
+		ops_manifest_free(*out);
+		*out = NULL;
+	}
+out:
+	ops_store_get_end(r);
+	free(buf);
+	free(key);
+	return rc;
+}
