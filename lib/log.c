@@ -2,7 +2,8 @@
  * Levelled logging.  The front end sets the level and destinations once;
  * library code calls ops_log() and never writes to a stream itself.  Lines
  * go to standard error in one write each, so concurrent runs do not
- * interleave within a line, and optionally to syslog.
+ * interleave within a line, and optionally to syslog.  It does not
+ * rotate, buffer or timestamp: cron, journald and syslog already do.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +34,10 @@ int ops_log_level_parse(const char *name)
 
 void ops_log_set_level(ops_loglevel level)
 {
+	if ((int)level < OPS_LOG_ERROR)
+		level = OPS_LOG_ERROR;
+	if (level > OPS_LOG_DEBUG)
+		level = OPS_LOG_DEBUG;
 	current_level = level;
 }
 
@@ -56,14 +61,28 @@ void ops_log(ops_loglevel level, const char *fmt, ...)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	static const char *const word[] = {"error: ", "warning: ", "", ""};
-	char msg[2048], line[2100];
+	char msg[2048], line[2100], *p;
 	va_list ap;
+	size_t n;
 
+	/* A level outside the enum would index past the tables below. */
+	if ((int)level < OPS_LOG_ERROR)
+		level = OPS_LOG_ERROR;
+	if (level > OPS_LOG_DEBUG)
+		level = OPS_LOG_DEBUG;
 	if (level > current_level)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* Server messages (libpq's end in "\n") must not break the one-line
+	 * promise that scripts grepping stderr rely on. */
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	for (p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
 	if (use_syslog) {
 		if (!syslog_open) {
 			openlog("opsctl", LOG_PID, LOG_DAEMON);
