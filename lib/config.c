@@ -1,15 +1,17 @@
 /*
  * Configuration: the key table from config_keys.def, an INI reader, the
  * environment overlay and typed getters.  Values are kept as validated text
- * in one slot per declared key, so a lookup is a table scan over ~40 names and
- * loading costs nothing measurable at start-up.  This module does not know
- * what any key means; the modules that read them do.
+ * in one slot per declared key (plus the parsed number), so a lookup is a
+ * scan over ~40 names and loading costs nothing measurable at start-up.
+ * This module does not know what any key means, the modules that read them
+ * do; it does not read flags either, the front end calls ops_config_set().
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "opsmaint/config.h"
 #include "opsmaint/suggest.h"
@@ -24,11 +26,12 @@ static const ops_key_def key_table[] = {
 };
 #define NKEYS (sizeof key_table / sizeof key_table[0] - 1)
 
+#define SYSTEM_CONFIG "/etc/opsctl/opsctl.conf"
+
 struct ops_config {
-	char *value[NKEYS];	/* NULL: the default */
+	char *value[NKEYS];	/* NULL: not set, the default applies */
 	char *origin[NKEYS];
-	long num[NKEYS];	/* parsed INT/DURATION, BOOL as 0/1 */
-	int has_num[NKEYS];
+	long num[NKEYS];	/* parsed INT/DURATION, BOOL as 0/1; valid when value set */
 };
 
 const ops_key_def *ops_config_keys(void)
@@ -40,6 +43,8 @@ static long key_index(const char *name)
 {
 	size_t i;
 
+	if (!name)
+		return -1;
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(key_table[i].name, name) == 0)
 			return (long)i;
@@ -137,6 +142,25 @@ size_t ops_strv_len(char *const *v)
 	return n;
 }
 
+/*
+ * Is word (len bytes) one element of the comma-separated list?  The lists
+ * come from config_keys.def, so they hold no spaces; no allocation, because
+ * validation runs for every key on every start.
+ */
+static int list_has(const char *list, const char *word, size_t len)
+{
+	const char *p = list;
+
+	while (p && *p) {
+		const char *q = strchrnul(p, ',');
+
+		if ((size_t)(q - p) == len && strncmp(p, word, len) == 0)
+			return 1;
+		p = *q ? q + 1 : q;
+	}
+	return 0;
+}
+
 /* ---- value parsers ---- */
 
 ops_code ops_parse_long(const char *text, long min, long max, long *out,
@@ -145,8 +169,11 @@ ops_code ops_parse_long(const char *text, long min, long max, long *out,
 	char *end;
 	long v;
 
+	if (!text)
+		text = "";
 	errno = 0;
 	v = strtol(text, &end, 10);
+	/* strtol would skip leading blanks; a value with them is a typo. */
 	if (!*text || *end || errno == ERANGE || isspace((unsigned char)*text))
 		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a whole number", text);
 	if (min != max && (v < min || v > max))
@@ -161,9 +188,13 @@ ops_code ops_parse_duration(const char *text, long *seconds, ops_error *err)
 	char *end;
 	long v, mult = 1;
 
+	if (!text)
+		text = "";
+	if (!isdigit((unsigned char)*text))
+		goto bad;
 	errno = 0;
 	v = strtol(text, &end, 10);
-	if (!*text || end == text || errno == ERANGE || v < 0 || !isdigit((unsigned char)*text))
+	if (errno == ERANGE)
 		goto bad;
 	switch (*end) {
 	case '\0':
@@ -186,7 +217,9 @@ ops_code ops_parse_duration(const char *text, long *seconds, ops_error *err)
 	}
 	if (*end && end[1])
 		goto bad;
-	if (v > 0 && mult > 0 && v > 0x7fffffffL / mult)
+	/* Cap at INT_MAX seconds (68 years) so that the value fits every
+	 * consumer, including time_t arithmetic and 32-bit libpq settings. */
+	if (v > 0x7fffffffL / mult)
 		goto bad;
 	*seconds = v * mult;
 	return OPS_OK;
@@ -201,37 +234,29 @@ ops_code ops_parse_bool(const char *text, int *out, ops_error *err)
 	static const char *const no[] = {"false", "no", "off", "0", NULL};
 	size_t i;
 
+	if (!text)
+		text = "";
 	for (i = 0; yes[i]; i++)
-		if (strcasecmp(text, yes[i]) == 0)
-			return (*out = 1), OPS_OK;
+		if (strcasecmp(text, yes[i]) == 0) {
+			*out = 1;
+			return OPS_OK;
+		}
 	for (i = 0; no[i]; i++)
-		if (strcasecmp(text, no[i]) == 0)
-			return (*out = 0), OPS_OK;
+		if (strcasecmp(text, no[i]) == 0) {
+			*out = 0;
+			return OPS_OK;
+		}
 	return ops_error_set(err, OPS_EUSAGE,
 			     "'%s' is not a boolean (true/false, yes/no, on/off, 1/0)", text);
 }
 
-static int in_allowed(const char *allowed, const char *value)
-{
-	char **v = ops_split_list(allowed);
-	size_t i;
-	int found = 0;
-
-	for (i = 0; v && v[i]; i++)
-		if (strcmp(v[i], value) == 0)
-			found = 1;
-	ops_strv_free(v);
-	return found;
-}
-
-/* Validate value for key k; on success store parsed number in *num. */
+/* Validate value for key k; on success the parsed number goes to *num. */
 static ops_code validate(const ops_key_def *k, const char *value, long *num,
 			 ops_error *err)
 {
 	ops_code rc = OPS_OK;
-	int b;
-	char **list;
-	size_t i;
+	const char *p, *q;
+	int b = 0;
 
 	*num = 0;
 	switch (k->type) {
@@ -244,29 +269,34 @@ static ops_code validate(const ops_key_def *k, const char *value, long *num,
 	case OPS_K_DURATION:
 		rc = ops_parse_duration(value, num, err);
 		if (rc == OPS_OK && k->min != k->max && (*num < k->min || *num > k->max))
-			rc = ops_error_set(err, OPS_EUSAGE,
-					   "'%s' is out of range %lds..%lds", value, k->min, k->max);
+			rc = ops_error_set(err, OPS_EUSAGE, "'%s' is out of range %lds..%lds",
+					   value, k->min, k->max);
 		break;
 	case OPS_K_BOOL:
 		rc = ops_parse_bool(value, &b, err);
 		*num = b;
 		break;
 	case OPS_K_ENUM:
-		if (!in_allowed(k->allowed, value))
+		if (!list_has(k->allowed, value, strlen(value)))
 			rc = ops_error_set(err, OPS_EUSAGE, "'%s' is not one of %s",
 					   value, k->allowed);
 		break;
 	case OPS_K_LIST:
 		if (!k->allowed)
 			break;
-		list = ops_split_list(value);
-		if (!list)
-			return ops_error_oom(err);
-		for (i = 0; list[i] && rc == OPS_OK; i++)
-			if (!in_allowed(k->allowed, list[i]))
-				rc = ops_error_set(err, OPS_EUSAGE, "'%s' is not one of %s",
-						   list[i], k->allowed);
-		ops_strv_free(list);
+		/* Same element rules as ops_split_list: trimmed, empty ones dropped. */
+		for (p = value; *p && rc == OPS_OK; p = *q ? q + 1 : q) {
+			const char *s = p, *e;
+
+			q = strchrnul(p, ',');
+			while (s < q && isspace((unsigned char)*s))
+				s++;
+			for (e = q; e > s && isspace((unsigned char)e[-1]); e--)
+				;
+			if (e > s && !list_has(k->allowed, s, (size_t)(e - s)))
+				rc = ops_error_set(err, OPS_EUSAGE, "'%.*s' is not one of %s",
+						   (int)(e - s), s, k->allowed);
+		}
 		break;
 	case OPS_K_WINDOW: {
 		ops_window *w = NULL;
@@ -279,6 +309,7 @@ static ops_code validate(const ops_key_def *k, const char *value, long *num,
 	return rc;
 }
 
+/* Validate and keep value for key idx; the previous value stays on error. */
 static ops_code store(ops_config *cfg, long idx, const char *value,
 		      const char *origin, ops_error *err)
 {
@@ -287,9 +318,13 @@ static ops_code store(ops_config *cfg, long idx, const char *value,
 	char *v, *o;
 	ops_code rc = validate(k, value, &num, err);
 
+	if (rc == OPS_EINTERNAL)
+		return rc;
 	if (rc != OPS_OK) {
 		ops_error_prefix(err, "bad value for '%s'", k->name);
-		return err ? (err->code = OPS_ECONFIG) : OPS_ECONFIG;
+		if (err)
+			err->code = OPS_ECONFIG;
+		return OPS_ECONFIG;
 	}
 	v = strdup(value);
 	o = strdup(origin ? origin : "");
@@ -303,7 +338,6 @@ static ops_code store(ops_config *cfg, long idx, const char *value,
 	cfg->value[idx] = v;
 	cfg->origin[idx] = o;
 	cfg->num[idx] = num;
-	cfg->has_num[idx] = 1;
 	return OPS_OK;
 }
 
@@ -323,6 +357,9 @@ ops_code ops_config_set(ops_config *cfg, const char *key, const char *value,
 {
 	long idx = key_index(key);
 
+	if (!cfg || !key || !value)
+		return ops_error_set(err, OPS_EINTERNAL, "config: no %s given to set",
+				     !cfg ? "configuration" : !key ? "key" : "value");
 	if (idx < 0) {
 		const char *s = suggest_key(key);
 
@@ -361,20 +398,15 @@ long ops_config_int(const ops_config *cfg, const char *key)
 
 	if (idx < 0)
 		return 0;
-	if (cfg && cfg->has_num[idx])
+	if (cfg && cfg->value[idx])
 		return cfg->num[idx];
+	/* Defaults are parsed on demand: most runs read few keys, and the
+	 * unit test every_default_is_valid proves that they parse. */
 	k = &key_table[idx];
 	if (!k->def)
 		return 0;
-	if (k->type == OPS_K_DURATION)
-		ops_parse_duration(k->def, &v, NULL);
-	else if (k->type == OPS_K_BOOL) {
-		int b = 0;
-
-		ops_parse_bool(k->def, &b, NULL);
-		v = b;
-	} else
-		v = strtol(k->def, NULL, 10);
+	if (validate(k, k->def, &v, NULL) != OPS_OK)
+		return 0;
 	return v;
 }
 
@@ -390,7 +422,11 @@ char **ops_config_list(const ops_config *cfg, const char *key)
 
 /* ---- INI files ---- */
 
-/* Strip a trailing " # comment" outside quotes and unquote; in place. */
+/*
+ * Unquote a value and drop a trailing comment; in place.  Outside quotes a
+ * comment starts at '#' or ';' after white space, so that "a#b" and URIs
+ * with fragments survive.
+ */
 static ops_code parse_value(char *raw, char **out, const char *path, int line,
 			    ops_error *err)
 {
@@ -422,42 +458,65 @@ static ops_code parse_value(char *raw, char **out, const char *path, int line,
 	return OPS_OK;
 }
 
+/* "[name]" with an optional trailing comment; 0 if the line is not that. */
+static int parse_section(char *s, char *name, size_t len)
+{
+	char *end = strchr(s, ']'), *rest, *n;
+
+	if (!end)
+		return 0;
+	rest = trim(end + 1);
+	if (*rest && *rest != '#' && *rest != ';')
+		return 0;
+	*end = '\0';
+	n = trim(s + 1);
+	if (!*n || strlen(n) >= len || strpbrk(n, "[]")) {
+		*end = ']';
+		return 0;
+	}
+	memcpy(name, n, strlen(n) + 1);
+	return 1;
+}
+
 ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 			      ops_error *err)
 {
-	FILE *fp = fopen(path, "re");
-	char *line = NULL, section[64] = "";
+	FILE *fp = NULL;
+	char *line = NULL, *full = NULL, *origin = NULL, section[64] = "";
 	size_t cap = 0;
-	int lineno = 0;
+	int lineno = 0, e;
 	ops_code rc = OPS_OK;
 
+	if (!cfg || !path)
+		return ops_error_set(err, OPS_EINTERNAL, "config: no %s to load into",
+				     !cfg ? "configuration" : "path");
+	fp = fopen(path, "re");
 	if (!fp) {
-		if (errno == ENOENT && !must_exist)
+		e = errno;
+		if (e == ENOENT && !must_exist)
 			return OPS_OK;
-		if (errno == EACCES)
-			return ops_error_set(err, OPS_EPERM, "cannot read configuration '%s': %s",
-					     path, strerror(errno));
-		return ops_error_set(err, OPS_ECONFIG, "cannot read configuration '%s': %s",
-				     path, strerror(errno));
+		return ops_error_set(err, e == EACCES || e == EPERM ? OPS_EPERM :
+				     e == ENOENT || e == ENOTDIR ? OPS_ECONFIG : OPS_EIO,
+				     "cannot read configuration '%s': %s", path, strerror(e));
 	}
+	errno = 0;
 	while (getline(&line, &cap, fp) != -1) {
-		char *s = trim(line), *eq, *key, *value = NULL, full[160], origin[600];
+		char *s = line, *eq, *key, *value = NULL;
 		long idx;
 
 		lineno++;
+		/* Editors on other systems like to start files with a BOM. */
+		if (lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+			s += 3;
+		s = trim(s);
 		if (!*s || *s == '#' || *s == ';')
 			continue;
 		if (*s == '[') {
-			char *end = strchr(s, ']');
-
-			if (!end || trim(end + 1)[0] != '\0' || end - s - 1 <= 0 ||
-			    end - s - 1 >= (long)sizeof section) {
+			if (!parse_section(s, section, sizeof section)) {
 				rc = ops_error_set(err, OPS_ECONFIG, "%s:%d: bad section header '%s'",
 						   path, lineno, s);
 				goto out;
 			}
-			*end = '\0';
-			snprintf(section, sizeof section, "%s", trim(s + 1));
 			continue;
 		}
 		eq = strchr(s, '=');
@@ -478,9 +537,17 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 					   "%s:%d: key '%s' outside any [section]", path, lineno, key);
 			goto out;
 		}
-		snprintf(full, sizeof full, "%s.%s", section, key);
+		free(full);
+		full = NULL;
+		if (asprintf(&full, "%s.%s", section, key) < 0) {
+			full = NULL;
+			rc = ops_error_oom(err);
+			goto out;
+		}
 		idx = key_index(full);
 		if (idx < 0) {
+			/* The suggestion goes in the message, not the hint: cron
+			 * mail and scripts see only the one line. */
 			const char *sug = suggest_key(full);
 
 			if (sug)
@@ -494,26 +561,36 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 		}
 		if ((rc = parse_value(eq + 1, &value, path, lineno, err)) != OPS_OK)
 			goto out;
-		snprintf(origin, sizeof origin, "%s:%d", path, lineno);
-		if ((rc = store(cfg, idx, value, origin, err)) != OPS_OK) {
-			ops_error_prefix(err, "%s:%d", path, lineno);
+		free(origin);
+		origin = NULL;
+		if (asprintf(&origin, "%s:%d", path, lineno) < 0) {
+			origin = NULL;
+			rc = ops_error_oom(err);
 			goto out;
 		}
+		if ((rc = store(cfg, idx, value, origin, err)) != OPS_OK) {
+			if (rc == OPS_ECONFIG)
+				ops_error_prefix(err, "%s:%d", path, lineno);
+			goto out;
+		}
+		errno = 0;
 	}
-	if (ferror(fp))
-		rc = ops_error_errno(err, errno, "cannot read configuration", path);
+	if (ferror(fp)) {
+		e = errno ? errno : EIO;
+		rc = ops_error_errno(err, e, "cannot read configuration", path);
+	}
 out:
 	free(line);
+	free(full);
+	free(origin);
 	fclose(fp);
 	return rc;
 }
 
 /* ---- environment ---- */
 
-static const char *env_lookup(char *const *envp, const char *name)
+static const char *env_lookup(char *const *envp, const char *name, size_t n)
 {
-	size_t n = strlen(name);
-
 	for (; envp && *envp; envp++)
 		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
 			return *envp + n + 1;
@@ -523,42 +600,39 @@ static const char *env_lookup(char *const *envp, const char *name)
 ops_code ops_config_load_env(ops_config *cfg, char *const *envp, ops_error *err)
 {
 	size_t i;
+	ops_code rc;
 
+	if (!cfg)
+		return ops_error_set(err, OPS_EINTERNAL, "config: no configuration to load into");
 	for (i = 0; i < NKEYS; i++) {
 		const ops_key_def *k = &key_table[i];
-		char own[96], *p;
-		const char *val = NULL, *from = NULL;
-		char **names;
+		char own[128], from[128] = "";
+		const char *val, *p, *q;
 		size_t j;
 
-		/* OPSCTL_DB_HOST beats DB_HOST and PGHOST. */
+		/* OPSCTL_DB_HOST beats DB_HOST and PGHOST: the tool's own name
+		 * is the way to override what the guides' scripts export. */
 		snprintf(own, sizeof own, "OPSCTL_%s", k->name);
-		for (p = own; *p; p++)
-			*p = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
-		val = env_lookup(envp, own);
+		for (j = 7; own[j]; j++)
+			own[j] = own[j] == '.' ? '_' : (char)toupper((unsigned char)own[j]);
+		val = env_lookup(envp, own, strlen(own));
 		if (val && *val)
-			from = own;
-		if (!from && k->env) {
-			names = ops_split_list(k->env);
-			if (!names)
-				return ops_error_oom(err);
-			for (j = 0; names[j] && !from; j++) {
-				val = env_lookup(envp, names[j]);
-				if (val && *val) {
-					if (store(cfg, (long)i, val, names[j], err) != OPS_OK) {
-						ops_error_prefix(err, "environment variable %s", names[j]);
-						ops_strv_free(names);
-						return OPS_ECONFIG;
-					}
-					from = names[j];
-				}
-			}
-			ops_strv_free(names);
-			continue;
+			memcpy(from, own, sizeof own);
+		/* Otherwise the key's own list, first non-empty wins; an empty
+		 * variable is how a shell unsets one for a single command. */
+		for (p = k->env; !from[0] && p && *p; p = *q ? q + 1 : q) {
+			q = strchrnul(p, ',');
+			val = env_lookup(envp, p, (size_t)(q - p));
+			if (val && *val && (size_t)(q - p) < sizeof from)
+				snprintf(from, sizeof from, "%.*s", (int)(q - p), p);
 		}
-		if (from && store(cfg, (long)i, val, from, err) != OPS_OK) {
-			ops_error_prefix(err, "environment variable %s", from);
-			return OPS_ECONFIG;
+		if (!from[0])
+			continue;
+		rc = store(cfg, (long)i, val, from, err);
+		if (rc != OPS_OK) {
+			if (rc == OPS_ECONFIG)
+				ops_error_prefix(err, "environment variable %s", from);
+			return rc;
 		}
 	}
 	return OPS_OK;
@@ -571,14 +645,14 @@ ops_code ops_config_load_default(ops_config *cfg, const char *explicit_path,
 	ops_code rc;
 
 	if (!path) {
-		path = env_lookup(envp, "OPSCTL_CONFIG");
+		path = env_lookup(envp, "OPSCTL_CONFIG", strlen("OPSCTL_CONFIG"));
 		if (path && !*path)
 			path = NULL;
 	}
 	if (path)
 		rc = ops_config_load_file(cfg, path, 1, err);
 	else
-		rc = ops_config_load_file(cfg, "/etc/opsctl/opsctl.conf", 0, err);
+		rc = ops_config_load_file(cfg, SYSTEM_CONFIG, 0, err);
 	if (rc != OPS_OK)
 		return rc;
 	return ops_config_load_env(cfg, envp, err);
