@@ -2,7 +2,9 @@
  * Rendering reports: JSON for programs, a generic text layout for people
  * (rules in output.h).  Commands never format their own text, so every
  * command's output looks alike and JSON and text always carry the same facts.
- * This module does not decide what a report contains.
+ * This module does not decide what a report contains, and it does not know
+ * whether fp is a terminal: no colour, no paging, no width detection, so that
+ * text piped to a file or mailed by cron looks exactly like the screen.
  */
 #include <errno.h>
 #include <math.h>
@@ -11,7 +13,11 @@
 
 #include "opsmaint/output.h"
 
+/* Widest table cell in characters, "…" included; text form only. */
 #define CELL_MAX 60
+/* Bytes a cut cell can need: CELL_MAX UTF-8 characters of up to 4 bytes. */
+#define CELL_BUF (CELL_MAX * 4 + 8)
+#define ELLIPSIS "\xE2\x80\xA6"
 
 int ops_outfmt_parse(const char *name)
 {
@@ -28,9 +34,15 @@ const char *ops_human_bytes(double bytes, char *buf, size_t len)
 {
 	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
 	size_t u = 0;
-	double v = bytes < 0 ? -bytes : bytes;
+	double v = fabs(bytes);
 
-	while (v >= 1024 && u < 5) {
+	if (!isfinite(bytes)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	/* Move up a unit when rounding would print the full count of this one
+	 * ("1024 B", "1024.0 KiB"). */
+	while (u < 5 && v >= (u == 0 ? 1023.5 : 1023.95)) {
 		v /= 1024;
 		u++;
 	}
@@ -45,22 +57,37 @@ const char *ops_human_seconds(double s, char *buf, size_t len)
 {
 	long t;
 
+	if (isnan(s)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
 	if (s < 0)
 		s = 0;
-	if (s < 1)
-		snprintf(buf, len, "%.0f ms", s * 1000);
-	else if (s < 60)
-		snprintf(buf, len, "%.2f s", s);
-	else if (s < 3600) {
-		t = lround(s);
-		snprintf(buf, len, "%ld min %ld s", t / 60, t % 60);
-	} else if (s < 86400) {
-		t = lround(s / 60);
-		snprintf(buf, len, "%ld h %ld min", t / 60, t % 60);
-	} else {
-		t = lround(s / 3600);
-		snprintf(buf, len, "%ld d %ld h", t / 24, t % 24);
+	/* Each step checks the rounded value, so that 59.999 s reads
+	 * "1 min 0 s" rather than "60.00 s". */
+	if (s < 1 && lround(s * 1000) < 1000) {
+		snprintf(buf, len, "%ld ms", lround(s * 1000));
+		return buf;
 	}
+	if (s < 60 && lround(s * 100) < 6000) {
+		snprintf(buf, len, "%.2f s", s);
+		return buf;
+	}
+	if (s < 3600 && (t = lround(s)) < 3600) {
+		snprintf(buf, len, "%ld min %ld s", t / 60, t % 60);
+		return buf;
+	}
+	if (s < 86400 && (t = lround(s / 60)) < 1440) {
+		snprintf(buf, len, "%ld h %ld min", t / 60, t % 60);
+		return buf;
+	}
+	/* Beyond ~10^14 years lround has no answer; nobody waits that long. */
+	if (s / 3600 > 1e15) {
+		snprintf(buf, len, "%.3g d", s / 86400);
+		return buf;
+	}
+	t = lround(s / 3600);
+	snprintf(buf, len, "%ld d %ld h", t / 24, t % 24);
 	return buf;
 }
 
@@ -71,24 +98,70 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* Text for a scalar member; name decides units.  buf of at least 64. */
+static int is_internal(const cJSON *m)
+{
+	return m->string && m->string[0] == '_';
+}
+
+static int is_container(const cJSON *v)
+{
+	return cJSON_IsObject(v) || cJSON_IsArray(v);
+}
+
+/* A deep copy without members whose names start with '_'; NULL on OOM. */
+static cJSON *strip_internal(const cJSON *v)
+{
+	const cJSON *m;
+	cJSON *copy;
+
+	if (!is_container(v))
+		return cJSON_Duplicate(v, 0);
+	copy = cJSON_IsObject(v) ? cJSON_CreateObject() : cJSON_CreateArray();
+	if (!copy)
+		return NULL;
+	cJSON_ArrayForEach(m, v) {
+		cJSON *c;
+		int ok;
+
+		if (cJSON_IsObject(v) && is_internal(m))
+			continue;
+		if (!(c = strip_internal(m)))
+			goto oom;
+		ok = cJSON_IsObject(v) ? cJSON_AddItemToObject(copy, m->string, c)
+				       : cJSON_AddItemToArray(copy, c);
+		if (!ok) {
+			cJSON_Delete(c);
+			goto oom;
+		}
+	}
+	return copy;
+oom:
+	cJSON_Delete(copy);
+	return NULL;
+}
+
+/* Text for a scalar; name decides units.  buf of at least 64 bytes. */
 static const char *scalar_text(const char *name, const cJSON *v, char *buf, size_t len)
 {
-	if (cJSON_IsNull(v) || !v)
+	if (!v || cJSON_IsNull(v))
 		return "-";
 	if (cJSON_IsBool(v))
 		return cJSON_IsTrue(v) ? "yes" : "no";
 	if (cJSON_IsString(v))
-		return v->valuestring;
+		return v->valuestring ? v->valuestring : "";
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 
+		if (!isfinite(d))
+			return "-";
 		if (ends_with(name, "_bytes"))
 			return ops_human_bytes(d, buf, len);
 		if (ends_with(name, "_seconds"))
 			return ops_human_seconds(d, buf, len);
-		if (d == floor(d) && fabs(d) < 1e15)
+		if (d == floor(d) && fabs(d) < 1e17)
 			snprintf(buf, len, "%.0f", d);
+		else if (fabs(d) >= 1e17 || fabs(d) < 0.01)
+			snprintf(buf, len, "%.3g", d);
 		else
 			snprintf(buf, len, "%.2f", d);
 		return buf;
@@ -110,7 +183,7 @@ static void label(const char *name, char *buf, size_t len)
 	for (i = 0; i < n; i++)
 		buf[i] = name[i] == '_' ? ' ' : name[i];
 	buf[n] = '\0';
-	if (ends_with(name, "_pct") && n >= 4)
+	if (ends_with(name, "_pct") && n >= 4 && n < len)
 		snprintf(buf + n - 4, len - (n - 4), " %%");
 }
 
@@ -125,25 +198,53 @@ static size_t width(const char *s)
 	return w;
 }
 
-/* Copy s into buf, one line, cut to CELL_MAX characters with "…". */
-static void cell(const char *s, char *buf, size_t len)
+/* Copy s into buf (CELL_BUF bytes) as one line cut to CELL_MAX characters. */
+static void cut(const char *s, char *buf)
 {
 	size_t w = 0, o = 0;
 
-	for (; *s && o + 4 < len; s++) {
+	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if ((c & 0xC0) != 0x80) {
 			if (w == CELL_MAX - 1 && width(s) > 1) {
-				memcpy(buf + o, "\xE2\x80\xA6", 3);
-				o += 3;
+				memcpy(buf + o, ELLIPSIS, sizeof ELLIPSIS - 1);
+				o += sizeof ELLIPSIS - 1;
 				break;
 			}
 			w++;
 		}
+		if (o + 1 >= CELL_BUF)	/* only with malformed UTF-8 */
+			break;
 		buf[o++] = (c == '\n' || c == '\t' || c == '\r') ? ' ' : (char)c;
 	}
 	buf[o] = '\0';
+}
+
+/* One table cell; nested values appear as compact JSON.  -1 on OOM. */
+static int cell_text(const char *name, const cJSON *v, char *buf)
+{
+	char num[64];
+
+	if (v && is_container(v)) {
+		cJSON *clean = strip_internal(v);
+		char *s = clean ? cJSON_PrintUnformatted(clean) : NULL;
+
+		cJSON_Delete(clean);
+		if (!s)
+			return -1;
+		cut(s, buf);
+		free(s);
+		return 0;
+	}
+	cut(scalar_text(name, v, num, sizeof num), buf);
+	return 0;
+}
+
+static void pad(FILE *fp, size_t n)
+{
+	while (n--)
+		fputc(' ', fp);
 }
 
 static int is_table(const cJSON *arr)
@@ -159,159 +260,201 @@ static int is_table(const cJSON *arr)
 	return n > 0;
 }
 
-static void pad(FILE *fp, size_t n)
+struct column {
+	const char *name;
+	char label[128];
+	size_t width;
+	int numeric;	/* every present value is a number: right-aligned */
+};
+
+static void put_cell(FILE *fp, const struct column *c, const char *text, int last)
 {
-	while (n--)
-		fputc(' ', fp);
+	size_t w = width(text), room = c->width > w ? c->width - w : 0;
+
+	if (c->numeric)
+		pad(fp, room);
+	fputs(text, fp);
+	if (!last) {
+		if (!c->numeric)
+			pad(fp, room);
+		fputs("  ", fp);
+	}
 }
 
-static void render_table(FILE *fp, const cJSON *arr, int indent)
+static int render_table(FILE *fp, const cJSON *arr, int indent)
 {
-	const char *cols[64];
-	size_t ncols = 0, widths[64], c;
-	int numeric[64];
+	struct column *cols = NULL, *grown;
+	size_t ncols = 0, cap = 0, c;
 	const cJSON *row, *m;
-	char buf[256], txt[64];
+	char buf[CELL_BUF];
+	int rc = -1;
 
+	/* Columns are the union of member names, in first-seen order. */
 	cJSON_ArrayForEach(row, arr) {
 		cJSON_ArrayForEach(m, row) {
-			if (!m->string || m->string[0] == '_' || cJSON_IsObject(m) || cJSON_IsArray(m))
+			if (!m->string || is_internal(m))
 				continue;
 			for (c = 0; c < ncols; c++)
-				if (strcmp(cols[c], m->string) == 0)
+				if (strcmp(cols[c].name, m->string) == 0)
 					break;
-			if (c == ncols && ncols < 64) {
-				cols[ncols] = m->string;
-				numeric[ncols] = 1;
-				label(m->string, buf, sizeof buf);
-				widths[ncols++] = width(buf);
+			if (c < ncols)
+				continue;
+			if (ncols == cap) {
+				cap = cap ? cap * 2 : 8;
+				if (!(grown = realloc(cols, cap * sizeof *cols)))
+					goto out;
+				cols = grown;
 			}
+			cols[ncols].name = m->string;
+			label(m->string, cols[ncols].label, sizeof cols[ncols].label);
+			cols[ncols].width = width(cols[ncols].label);
+			cols[ncols].numeric = 1;
+			ncols++;
 		}
 	}
 	cJSON_ArrayForEach(row, arr) {
 		for (c = 0; c < ncols; c++) {
-			m = cJSON_GetObjectItemCaseSensitive(row, cols[c]);
+			m = cJSON_GetObjectItemCaseSensitive(row, cols[c].name);
 			if (m && !cJSON_IsNumber(m) && !cJSON_IsNull(m))
-				numeric[c] = 0;
-			cell(scalar_text(cols[c], m, txt, sizeof txt), buf, sizeof buf);
-			if (width(buf) > widths[c])
-				widths[c] = width(buf);
+				cols[c].numeric = 0;
+			if (cell_text(cols[c].name, m, buf) < 0)
+				goto out;
+			if (width(buf) > cols[c].width)
+				cols[c].width = width(buf);
 		}
 	}
-	pad(fp, (size_t)indent);
-	for (c = 0; c < ncols; c++) {
-		label(cols[c], buf, sizeof buf);
-		if (numeric[c])
-			pad(fp, widths[c] - width(buf));
-		fputs(buf, fp);
-		if (c + 1 < ncols) {
-			if (!numeric[c])
-				pad(fp, widths[c] - width(buf));
-			fputs("  ", fp);
-		}
+	if (ncols) {
+		pad(fp, (size_t)indent);
+		for (c = 0; c < ncols; c++)
+			put_cell(fp, &cols[c], cols[c].label, c + 1 == ncols);
+		fputc('\n', fp);
 	}
-	fputc('\n', fp);
 	cJSON_ArrayForEach(row, arr) {
+		if (!ncols)
+			break;
 		pad(fp, (size_t)indent);
 		for (c = 0; c < ncols; c++) {
-			m = cJSON_GetObjectItemCaseSensitive(row, cols[c]);
-			cell(scalar_text(cols[c], m, txt, sizeof txt), buf, sizeof buf);
-			if (numeric[c])
-				pad(fp, widths[c] - width(buf));
-			fputs(buf, fp);
-			if (c + 1 < ncols) {
-				if (!numeric[c])
-					pad(fp, widths[c] - width(buf));
-				fputs("  ", fp);
-			}
+			m = cJSON_GetObjectItemCaseSensitive(row, cols[c].name);
+			if (cell_text(cols[c].name, m, buf) < 0)
+				goto out;
+			put_cell(fp, &cols[c], buf, c + 1 == ncols);
 		}
 		fputc('\n', fp);
 	}
+	rc = 0;
+out:
+	free(cols);
+	return rc;
 }
 
-static void render_object(FILE *fp, const cJSON *obj, int indent)
+/* Members of an array of scalars (or of mixed values), one per line. */
+static int render_list(FILE *fp, const char *name, const cJSON *arr, int indent)
 {
-	const cJSON *m, *it;
+	const cJSON *it;
+	char txt[64];
+
+	cJSON_ArrayForEach(it, arr) {
+		pad(fp, (size_t)indent);
+		if (is_container(it)) {
+			/* '_' members stay hidden here too. */
+			cJSON *clean = strip_internal(it);
+			char *s = clean ? cJSON_PrintUnformatted(clean) : NULL;
+
+			cJSON_Delete(clean);
+			if (!s)
+				return -1;
+			fputs(s, fp);
+			free(s);
+		} else {
+			fputs(scalar_text(name, it, txt, sizeof txt), fp);
+		}
+		fputc('\n', fp);
+	}
+	return 0;
+}
+
+static int has_visible(const cJSON *obj)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, obj)
+		if (!is_internal(m))
+			return 1;
+	return 0;
+}
+
+/*
+ * Scalars as aligned "name: value" lines, sections (objects, arrays) headed
+ * by their name and set off by a blank line from whatever precedes and
+ * follows them at this level.
+ */
+static int render_object(FILE *fp, const cJSON *obj, int indent)
+{
+	const cJSON *m;
 	size_t keyw = 0;
 	char lab[128], txt[64];
+	int printed = 0, after_section = 0;
 
-	/* Align the scalar members' values. */
 	cJSON_ArrayForEach(m, obj) {
-		if (!m->string || m->string[0] == '_' || cJSON_IsObject(m) || cJSON_IsArray(m))
+		if (!m->string || is_internal(m) || is_container(m))
 			continue;
 		label(m->string, lab, sizeof lab);
 		if (width(lab) > keyw)
 			keyw = width(lab);
 	}
 	cJSON_ArrayForEach(m, obj) {
-		if (!m->string || m->string[0] == '_')
+		if (!m->string || is_internal(m))
 			continue;
 		label(m->string, lab, sizeof lab);
-		if (cJSON_IsObject(m)) {
-			fputc('\n', fp);
-			pad(fp, (size_t)indent);
-			fprintf(fp, "%s:\n", lab);
-			render_object(fp, m, indent + 2);
-		} else if (cJSON_IsArray(m)) {
-			fputc('\n', fp);
-			pad(fp, (size_t)indent);
-			if (cJSON_GetArraySize(m) == 0) {
-				fprintf(fp, "%s: none\n", lab);
-			} else if (is_table(m)) {
-				fprintf(fp, "%s:\n", lab);
-				render_table(fp, m, indent + 2);
-			} else {
-				fprintf(fp, "%s:\n", lab);
-				cJSON_ArrayForEach(it, m) {
-					pad(fp, (size_t)indent + 2);
-					if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
-						char *s = cJSON_PrintUnformatted(it);
-
-						fputs(s ? s : "", fp);
-						free(s);
-					} else {
-						fputs(scalar_text(m->string, it, txt, sizeof txt), fp);
-					}
-					fputc('\n', fp);
-				}
-			}
-		} else {
+		if (!is_container(m)) {
+			if (after_section)
+				fputc('\n', fp);
 			pad(fp, (size_t)indent);
 			fprintf(fp, "%s:", lab);
 			pad(fp, keyw - width(lab) + 1);
 			fprintf(fp, "%s\n", scalar_text(m->string, m, txt, sizeof txt));
+			printed = 1;
+			after_section = 0;
+			continue;
 		}
+		if (printed)
+			fputc('\n', fp);
+		pad(fp, (size_t)indent);
+		if (cJSON_IsObject(m) ? !has_visible(m) : cJSON_GetArraySize(m) == 0) {
+			fprintf(fp, "%s: none\n", lab);
+		} else {
+			fprintf(fp, "%s:\n", lab);
+			if (cJSON_IsObject(m) ? render_object(fp, m, indent + 2) :
+			    is_table(m) ? render_table(fp, m, indent + 2) :
+			    render_list(fp, m->string, m, indent + 2))
+				return -1;
+		}
+		printed = after_section = 1;
 	}
+	return 0;
 }
 
-/* A copy without members whose names start with '_', for JSON output. */
-static cJSON *strip_internal(const cJSON *v)
+static int render_text(FILE *fp, const cJSON *report)
 {
-	cJSON *copy = cJSON_Duplicate(v, 1), *stack[64];
-	size_t top = 0;
+	char txt[64];
 
-	if (!copy)
-		return NULL;
-	stack[top++] = copy;
-	while (top) {
-		cJSON *node = stack[--top], *m, *next;
-
-		for (m = node->child; m; m = next) {
-			next = m->next;
-			if (m->string && m->string[0] == '_' && cJSON_IsObject(node)) {
-				cJSON_Delete(cJSON_DetachItemViaPointer(node, m));
-				continue;
-			}
-			if ((cJSON_IsObject(m) || cJSON_IsArray(m)) && top < 64)
-				stack[top++] = m;
-		}
-	}
-	return copy;
+	if (cJSON_IsObject(report))
+		return render_object(fp, report, 0);
+	if (cJSON_IsArray(report))
+		return is_table(report) ? render_table(fp, report, 0)
+					: render_list(fp, NULL, report, 0);
+	fprintf(fp, "%s\n", scalar_text(NULL, report, txt, sizeof txt));
+	return 0;
 }
 
 ops_code ops_output_render(FILE *fp, const cJSON *report, ops_outfmt fmt,
 			   ops_error *err)
 {
+	int e;
+
+	if (!fp || !report)
+		return ops_error_set(err, OPS_EINTERNAL, "output: no %s to render",
+				     !fp ? "stream" : "report");
 	errno = 0;
 	if (fmt == OPS_OUT_JSON) {
 		cJSON *clean = strip_internal(report);
@@ -323,14 +466,13 @@ ops_code ops_output_render(FILE *fp, const cJSON *report, ops_outfmt fmt,
 		fputs(s, fp);
 		fputc('\n', fp);
 		free(s);
-	} else if (cJSON_IsObject(report)) {
-		render_object(fp, report, 0);
-	} else if (cJSON_IsArray(report) && is_table(report)) {
-		render_table(fp, report, 0);
+	} else if (render_text(fp, report) < 0) {
+		return ops_error_oom(err);
 	}
+	/* A full disk or a closed pipe shows only here for a buffered stream;
+	 * reporting success after it would hide lost output from cron. */
 	if (fflush(fp) != 0 || ferror(fp)) {
-		int e = errno ? errno : EIO;
-
+		e = errno ? errno : EIO;
 		return ops_error_set(err, OPS_EIO, "write error on standard output: %s",
 				     strerror(e));
 	}
