@@ -8,7 +8,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +16,10 @@
 
 #include "dbmaint_internal.h"
 #include "opsmaint/fileio.h"
+#include "opsmaint/hash.h"
 #include "opsmaint/log.h"
 
 #define MIGRATION_MAX (64u << 20)
-
-static void sha256_hex(const char *data, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	int i;
-
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	for (i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -150,7 +139,7 @@ ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *ver
 		free(path);
 		if (rc != OPS_OK)
 			goto out;
-		sha256_hex(text, len, hex);
+		ops_sha256_hex(text, len, hex);
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "file", files[i]);
 		cJSON_AddStringToObject(e, "sha256", hex);
