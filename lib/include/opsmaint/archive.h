@@ -1,0 +1,92 @@
+/*
+ * Backup archives: a tar stream written and read with libarchive, through
+ * zstd (multi-threaded), gzip or no compression, with the SHA-256 and size of
+ * every member computed as it streams.  Bytes leave and arrive through
+ * callbacks, so the same code writes to a local file, S3 or an encryptor and
+ * never needs the whole archive anywhere.
+ *
+ * A stream of unknown length (pg_dump's output) becomes numbered members of
+ * at most chunk bytes, "NAME/000001", "NAME/000002", ...: a tar header must
+ * state the size before the data, and buffering one chunk is the only way
+ * to know it without a temporary copy of the whole dump.  `tar -xOf ARCHIVE
+ * --wildcards 'NAME/0*'` writes the members back to back, which is the original stream.
+ */
+#ifndef OPSMAINT_ARCHIVE_H
+#define OPSMAINT_ARCHIVE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "opsmaint/error.h"
+
+/* A consumer of bytes: the next stage of a pipeline. */
+typedef ops_code (*ops_sink_fn)(void *ctx, const void *buf, size_t len, ops_error *err);
+/* A producer: up to len bytes into buf, *got == 0 at the end. */
+typedef ops_code (*ops_source_fn)(void *ctx, void *buf, size_t len, size_t *got,
+				  ops_error *err);
+
+typedef struct ops_archive_entry {
+	char *path;		/* member name inside the archive */
+	long long size;
+	char sha256[65];	/* lowercase hex of the member's content */
+} ops_archive_entry;
+
+/* ---- writing ---- */
+
+typedef struct ops_archive_writer ops_archive_writer;
+
+/*
+ * compression: "zstd", "gzip" or "none"; level as zstd/gzip understand it;
+ * threads: zstd worker threads (0: one per online CPU).
+ */
+ops_code ops_archive_writer_new(const char *compression, int level, int threads,
+				ops_sink_fn sink, void *ctx, ops_archive_writer **out,
+				ops_error *err);
+/* A member from memory. */
+ops_code ops_archive_add_buffer(ops_archive_writer *w, const char *path,
+				const void *data, size_t len, ops_error *err);
+/*
+ * A member from a regular file, streamed; a file that changes size while it
+ * is read is OPS_EIO (the member would not match its header).
+ */
+ops_code ops_archive_add_file(ops_archive_writer *w, const char *path,
+			      const char *fs_path, ops_error *err);
+/*
+ * Members NAME/000001... from fd until end of file, each at most chunk bytes.
+ * A reader thread fills one chunk while the previous one is compressed, so
+ * the producer (pg_dump) and compression run at the same time; memory is two
+ * chunks.  *total gets the stream's length.
+ */
+ops_code ops_archive_add_stream(ops_archive_writer *w, const char *name, int fd,
+				size_t chunk, long long *total, ops_error *err);
+/* Finish the archive (end blocks, compressor flush). */
+ops_code ops_archive_writer_close(ops_archive_writer *w, ops_error *err);
+/* The members written so far, in order. */
+const ops_archive_entry *ops_archive_writer_entries(const ops_archive_writer *w, size_t *n);
+void ops_archive_writer_free(ops_archive_writer *w);
+
+/* ---- reading ---- */
+
+typedef struct ops_archive_reader ops_archive_reader;
+
+/* Any of the three compressions, detected from the data. */
+ops_code ops_archive_reader_new(ops_source_fn source, void *ctx,
+				ops_archive_reader **out, ops_error *err);
+/*
+ * The next member: *path (valid until the next call) and *size; *end = 1
+ * after the last.  A member that is not a regular file or directory, or
+ * whose name is absolute or contains "..", is OPS_EDATA naming it: backups
+ * never contain them, so one is tampering or damage.
+ */
+ops_code ops_archive_next(ops_archive_reader *r, const char **path, long long *size,
+			  int *end, ops_error *err);
+/* Up to len bytes of the current member; *got == 0 at its end. */
+ops_code ops_archive_read(ops_archive_reader *r, void *buf, size_t len, size_t *got,
+			  ops_error *err);
+/* SHA-256 of the current member so far (complete once read to its end). */
+void ops_archive_member_sha256(ops_archive_reader *r, char out[65]);
+void ops_archive_reader_free(ops_archive_reader *r);
+
+/* 1 when a member name is safe to extract under a directory. */
+int ops_archive_path_safe(const char *path);
+
+#endif
