@@ -114,53 +114,18 @@ static void prune_copies(const ops_dbm_ctx *ctx, const char *dir, const char *na
 	ops_strv_free(protected_paths);
 }
 
-ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
-			       char **path_out, ops_error *err)
+/*
+ * The online backup API into a new file at path (created owner-only, never
+ * over an existing one), then quick_check of the copy: a copy that cannot
+ * be read back is not a backup.  The caller syncs and renames.
+ */
+ops_code ops_dbm_sqlite_copy(ops_db *db, const char *tmp, ops_error *err)
 {
-	const char *dir_cfg = ops_config_get(ctx->cfg, "db.backup_dir");
-	char *dir = NULL, *name = NULL, *final = NULL, *tmp = NULL;
 	sqlite3 *dst = NULL;
 	sqlite3_backup *bk = NULL;
-	char stamp[32];
-	struct tm tm;
-	time_t now = time(NULL);
 	ops_code code = OPS_OK;
-	int rc, fd, n;
+	int rc, fd;
 
-	*path_out = NULL;
-	dir = dir_cfg && *dir_cfg ? strdup(dir_cfg)
-		: ops_path_join(ops_config_get(ctx->cfg, "general.state_dir"), "backups");
-	name = base_name(ops_db_path(db));
-	if (!dir || !name) {
-		code = ops_error_oom(err);
-		goto out;
-	}
-	if ((code = ops_mkdir_p(dir, 0700, err)) != OPS_OK)
-		goto out;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
-	for (n = 0; n < 100; n++) {
-		char fname[512];
-		struct stat st;
-
-		if (n == 0)
-			snprintf(fname, sizeof fname, "%s_%s.db", name, stamp);
-		else
-			snprintf(fname, sizeof fname, "%s_%s-%d.db", name, stamp, n);
-		free(final);
-		final = ops_path_join(dir, fname);
-		if (!final) {
-			code = ops_error_oom(err);
-			goto out;
-		}
-		if (lstat(final, &st) != 0)
-			break;
-	}
-	if (asprintf(&tmp, "%s.tmp.%ld", final, (long)getpid()) < 0) {
-		tmp = NULL;
-		code = ops_error_oom(err);
-		goto out;
-	}
 	/* Create the temp file ourselves: O_EXCL|O_NOFOLLOW, owner-only. */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -206,8 +171,59 @@ ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 					     ops_db_path(db), sqlite3_errstr(rc));
 		goto out;
 	}
-	sqlite3_close_v2(dst);
-	dst = NULL;
+out:
+	if (dst)
+		sqlite3_close_v2(dst);
+	return code;
+}
+
+ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
+			       char **path_out, ops_error *err)
+{
+	const char *dir_cfg = ops_config_get(ctx->cfg, "db.backup_dir");
+	char *dir = NULL, *name = NULL, *final = NULL, *tmp = NULL;
+	char stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	ops_code code = OPS_OK;
+	int fd, n;
+
+	*path_out = NULL;
+	dir = dir_cfg && *dir_cfg ? strdup(dir_cfg)
+		: ops_path_join(ops_config_get(ctx->cfg, "general.state_dir"), "backups");
+	name = base_name(ops_db_path(db));
+	if (!dir || !name) {
+		code = ops_error_oom(err);
+		goto out;
+	}
+	if ((code = ops_mkdir_p(dir, 0700, err)) != OPS_OK)
+		goto out;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
+	for (n = 0; n < 100; n++) {
+		char fname[512];
+		struct stat st;
+
+		if (n == 0)
+			snprintf(fname, sizeof fname, "%s_%s.db", name, stamp);
+		else
+			snprintf(fname, sizeof fname, "%s_%s-%d.db", name, stamp, n);
+		free(final);
+		final = ops_path_join(dir, fname);
+		if (!final) {
+			code = ops_error_oom(err);
+			goto out;
+		}
+		if (lstat(final, &st) != 0)
+			break;
+	}
+	if (asprintf(&tmp, "%s.tmp.%ld", final, (long)getpid()) < 0) {
+		tmp = NULL;
+		code = ops_error_oom(err);
+		goto out;
+	}
+	if ((code = ops_dbm_sqlite_copy(db, tmp, err)) != OPS_OK)
+		goto out;
 	fd = open(tmp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) != 0) {
 		code = ops_error_errno(err, errno, "cannot sync backup", tmp);
@@ -236,8 +252,6 @@ ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 	*path_out = final;
 	final = NULL;
 out:
-	if (dst)
-		sqlite3_close_v2(dst);
 	if (tmp)
 		unlink(tmp);
 	free(tmp);

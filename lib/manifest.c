@@ -59,6 +59,20 @@ void ops_manifest_free(ops_manifest *m)
 	free(m->tool_version);
 	free(m->wal_start);
 	free(m->wal_stop);
+	for (i = 0; i < m->nfiles; i++) {
+		free(m->files[i].member);
+		free(m->files[i].path);
+	}
+	free(m->files);
+	for (i = 0; i < m->ntables; i++) {
+		free(m->tables[i].database);
+		free(m->tables[i].table);
+	}
+	free(m->tables);
+	free(m->method);
+	free(m->compression);
+	free(m->encryption);
+	free(m->verify_error);
 	free(m);
 }
 
@@ -82,6 +96,77 @@ ops_code ops_manifest_add_member(ops_manifest *m, const char *name, long long si
 	memcpy(v[m->nmembers].sha256, sha256_hex, 65);
 	m->nmembers++;
 	return OPS_OK;
+}
+
+ops_code ops_manifest_add_file(ops_manifest *m, const char *member, const char *path,
+			       long long size, const char *sha256_hex, ops_error *err)
+{
+	ops_manifest_file *v;
+
+	if (!ops_store_key_valid(member) || !ops_store_key_valid(path))
+		return ops_error_set(err, OPS_EUSAGE, "bad archive file name '%s'", path ? path : "");
+	if (!hex64(sha256_hex) || size < 0)
+		return ops_error_set(err, OPS_EUSAGE, "bad size or SHA-256 for file '%s'", path);
+	v = realloc(m->files, (m->nfiles + 1) * sizeof *v);
+	if (!v)
+		return ops_error_oom(err);
+	m->files = v;
+	v += m->nfiles;
+	v->member = strdup(member);
+	v->path = strdup(path);
+	v->size = size;
+	memcpy(v->sha256, sha256_hex, 65);
+	m->nfiles++;
+	if (!v->member || !v->path)
+		return ops_error_oom(err);
+	return OPS_OK;
+}
+
+ops_code ops_manifest_add_table(ops_manifest *m, const char *database, const char *table,
+				long long rows, ops_error *err)
+{
+	ops_manifest_table *v;
+
+	if (!database || !table || rows < 0)
+		return ops_error_set(err, OPS_EUSAGE, "bad table row count");
+	v = realloc(m->tables, (m->ntables + 1) * sizeof *v);
+	if (!v)
+		return ops_error_oom(err);
+	m->tables = v;
+	v += m->ntables;
+	v->database = strdup(database);
+	v->table = strdup(table);
+	v->rows = rows;
+	m->ntables++;
+	if (!v->database || !v->table)
+		return ops_error_oom(err);
+	return OPS_OK;
+}
+
+ops_code ops_manifest_set(char **field, const char *value, ops_error *err)
+{
+	char *copy = NULL;
+
+	if (value && !(copy = strdup(value)))
+		return ops_error_oom(err);
+	free(*field);
+	*field = copy;
+	return OPS_OK;
+}
+
+long long ops_manifest_size(const ops_manifest *m)
+{
+	long long total = 0;
+	size_t i;
+
+	for (i = 0; i < m->nmembers; i++)
+		total += m->members[i].size;
+	return total;
+}
+
+int ops_manifest_is_good(const ops_manifest *m)
+{
+	return strcmp(m->status, "complete") == 0 || strcmp(m->status, "verified") == 0;
 }
 
 static void add_opt_string(cJSON *o, const char *name, const char *value)
@@ -119,6 +204,34 @@ cJSON *ops_manifest_to_json(const ops_manifest *m)
 		cJSON_AddStringToObject(e, "name", m->members[i].name);
 		cJSON_AddNumberToObject(e, "size", (double)m->members[i].size);
 		cJSON_AddStringToObject(e, "sha256", m->members[i].sha256);
+		cJSON_AddItemToArray(members, e);
+	}
+	add_opt_string(o, "method", m->method);
+	add_opt_string(o, "compression", m->compression);
+	add_opt_string(o, "encryption", m->encryption);
+	cJSON_AddBoolToObject(o, "pinned", m->pinned);
+	if (m->verified_at > 0)
+		cJSON_AddNumberToObject(o, "verified_at", m->verified_at);
+	else
+		cJSON_AddNullToObject(o, "verified_at");
+	add_opt_string(o, "verify_error", m->verify_error);
+	members = cJSON_AddArrayToObject(o, "files");
+	for (i = 0; i < m->nfiles; i++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "member", m->files[i].member);
+		cJSON_AddStringToObject(e, "path", m->files[i].path);
+		cJSON_AddNumberToObject(e, "size", (double)m->files[i].size);
+		cJSON_AddStringToObject(e, "sha256", m->files[i].sha256);
+		cJSON_AddItemToArray(members, e);
+	}
+	members = cJSON_AddArrayToObject(o, "tables");
+	for (i = 0; i < m->ntables; i++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "database", m->tables[i].database);
+		cJSON_AddStringToObject(e, "table", m->tables[i].table);
+		cJSON_AddNumberToObject(e, "rows", (double)m->tables[i].rows);
 		cJSON_AddItemToArray(members, e);
 	}
 	return o;
@@ -230,6 +343,45 @@ ops_code ops_manifest_from_json(const char *text, size_t len, ops_manifest **out
 					    sha->valuestring, &merr) != OPS_OK) {
 			ops_error_set(err, OPS_EDATA, "manifest: member %zu is not a valid name, size and SHA-256",
 				      m->nmembers + 1);
+			goto out;
+		}
+	}
+	m->method = opt_string(o, "method");
+	m->compression = opt_string(o, "compression");
+	m->encryption = opt_string(o, "encryption");
+	m->verify_error = opt_string(o, "verify_error");
+	m->pinned = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "pinned"));
+	v = cJSON_GetObjectItemCaseSensitive(o, "verified_at");
+	m->verified_at = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	v = cJSON_GetObjectItemCaseSensitive(o, "files");
+	cJSON_ArrayForEach(e, v) {
+		const cJSON *mem = cJSON_GetObjectItemCaseSensitive(e, "member");
+		const cJSON *path = cJSON_GetObjectItemCaseSensitive(e, "path");
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
+		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "sha256");
+		ops_error ferr;
+
+		if (!cJSON_IsString(mem) || !cJSON_IsString(path) || !cJSON_IsNumber(size) ||
+		    !cJSON_IsString(sha) ||
+		    ops_manifest_add_file(m, mem->valuestring, path->valuestring,
+					  (long long)size->valuedouble, sha->valuestring, &ferr) != OPS_OK) {
+			ops_error_set(err, OPS_EDATA, "manifest: file %zu is not a valid name, size and SHA-256",
+				      m->nfiles + 1);
+			goto out;
+		}
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "tables");
+	cJSON_ArrayForEach(e, v) {
+		const cJSON *db = cJSON_GetObjectItemCaseSensitive(e, "database");
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "table");
+		const cJSON *rows = cJSON_GetObjectItemCaseSensitive(e, "rows");
+		ops_error terr;
+
+		if (!cJSON_IsString(db) || !cJSON_IsString(t) || !cJSON_IsNumber(rows) ||
+		    ops_manifest_add_table(m, db->valuestring, t->valuestring,
+					   (long long)rows->valuedouble, &terr) != OPS_OK) {
+			ops_error_set(err, OPS_EDATA, "manifest: table entry %zu is not valid",
+				      m->ntables + 1);
 			goto out;
 		}
 	}

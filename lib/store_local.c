@@ -25,7 +25,27 @@ struct local_store {
 struct local_writer {
 	struct ops_store_writer base;
 	ops_afile *af;
+	char *root;	/* the store's, borrowed */
+	char *dir;	/* the object's directory, to tidy on abort */
 };
+
+/*
+ * Directories a key implied go once they are empty, as S3's prefixes do;
+ * rmdir refuses a directory that still holds anything, so this never
+ * removes an object.
+ */
+static void remove_empty_dirs(const char *root, char *dir)
+{
+	size_t n = strlen(root);
+
+	while (dir && strlen(dir) > n && strncmp(dir, root, n) == 0 && rmdir(dir) == 0) {
+		char *up = ops_path_dir(dir);
+
+		free(dir);
+		dir = up;
+	}
+	free(dir);
+}
 
 struct local_reader {
 	struct ops_store_reader base;
@@ -113,20 +133,24 @@ static ops_code local_put_begin(ops_store *store, const char *key, ops_store_wri
 		return ops_error_oom(err);
 	}
 	rc = ops_mkdir_p(dir, 0700, err);
-	free(dir);
 	if (rc != OPS_OK) {
+		free(dir);
 		free(path);
 		return rc;
 	}
 	w = calloc(1, sizeof *w);
 	if (!w) {
+		free(dir);
 		free(path);
 		return ops_error_oom(err);
 	}
 	w->base.ops = &local_ops;
+	w->root = s->root;
+	w->dir = dir;
 	rc = ops_afile_open(path, 0600, &w->af, err);
 	free(path);
 	if (rc != OPS_OK) {
+		remove_empty_dirs(w->root, w->dir);
 		free(w);
 		return rc;
 	}
@@ -147,6 +171,7 @@ static ops_code local_put_commit(ops_store_writer *writer, ops_error *err)
 	struct local_writer *w = (struct local_writer *)writer;
 	ops_code rc = ops_afile_commit(w->af, err);
 
+	free(w->dir);
 	free(w);
 	return rc;
 }
@@ -156,6 +181,7 @@ static void local_put_abort(ops_store_writer *writer)
 	struct local_writer *w = (struct local_writer *)writer;
 
 	ops_afile_abort(w->af);
+	remove_empty_dirs(w->root, w->dir);
 	free(w);
 }
 
@@ -357,7 +383,10 @@ static ops_code local_remove(ops_store *store, const char *key, ops_error *err)
 	dir = ops_path_dir(path);
 	if (rc == OPS_OK && dir && access(dir, F_OK) == 0)
 		rc = ops_fsync_dir(dir, err);
-	free(dir);
+	if (rc == OPS_OK)
+		remove_empty_dirs(s->root, dir);
+	else
+		free(dir);
 	free(path);
 	return rc;
 }

@@ -142,4 +142,12 @@ ops_code ops_dbm_migrate(const ops_dbm_ctx *ctx, const char *target,
 			 const char *version, const char *dir, cJSON **report,
 			 ops_error *err);
 
+/*
+ * A consistent copy of an open SQLite database into a new file at path
+ * (owner-only, O_EXCL) with SQLite's online backup API, checked with
+ * quick_check; a damaged source is OPS_EDATA.  Used by backups (backup.h).
+ */
+struct ops_db;
+ops_code ops_dbm_sqlite_copy(struct ops_db *db, const char *path, ops_error *err);
+
 #endif

@@ -22,6 +22,21 @@ typedef struct ops_manifest_member {
 	char sha256[65];	/* lowercase hex of the stored bytes */
 } ops_manifest_member;
 
+/* A file inside an archive member (e.g. "chatbot_db.dump/000001"). */
+typedef struct ops_manifest_file {
+	char *member;		/* the store object it is in */
+	char *path;		/* its name inside the archive */
+	long long size;
+	char sha256[65];	/* of its content, before compression */
+} ops_manifest_file;
+
+/* Rows a table held at backup time, in the dump's own snapshot. */
+typedef struct ops_manifest_table {
+	char *database;
+	char *table;		/* schema.name */
+	long long rows;
+} ops_manifest_table;
+
 typedef struct ops_manifest {
 	char *id;		/* "20261124T010000Z-full"; a valid store key component */
 	char *type;		/* "full", "wal" */
@@ -33,6 +48,17 @@ typedef struct ops_manifest {
 	char *wal_start, *wal_stop;	/* LSNs for physical backups, else NULL */
 	ops_manifest_member *members;
 	size_t nmembers;
+	/* Optional parts (absent in the JSON of older or simpler manifests). */
+	char *method;		/* "logical", "physical", "wal" */
+	char *compression;	/* "zstd", "gzip", "none" */
+	char *encryption;	/* key id of AES-256-GCM encryption, NULL when clear */
+	int pinned;		/* kept out of retention */
+	double verified_at;	/* last verification, 0 for never */
+	char *verify_error;	/* why the last verification failed */
+	ops_manifest_file *files;
+	size_t nfiles;
+	ops_manifest_table *tables;
+	size_t ntables;
 } ops_manifest;
 
 ops_manifest *ops_manifest_new(const char *id, const char *type);
@@ -41,6 +67,17 @@ void ops_manifest_free(ops_manifest *m);
 /* Append a member (name copied); OPS_EUSAGE for a bad name or hash. */
 ops_code ops_manifest_add_member(ops_manifest *m, const char *name, long long size,
 				 const char *sha256_hex, ops_error *err);
+
+ops_code ops_manifest_add_file(ops_manifest *m, const char *member, const char *path,
+			       long long size, const char *sha256_hex, ops_error *err);
+ops_code ops_manifest_add_table(ops_manifest *m, const char *database, const char *table,
+				long long rows, ops_error *err);
+/* Replace a string field (*field = copy of value, NULL allowed). */
+ops_code ops_manifest_set(char **field, const char *value, ops_error *err);
+/* Total stored bytes of all members. */
+long long ops_manifest_size(const ops_manifest *m);
+/* 1 when the status says the backup can be restored from. */
+int ops_manifest_is_good(const ops_manifest *m);
 
 /* The JSON form (caller frees), members in the order they were added. */
 cJSON *ops_manifest_to_json(const ops_manifest *m);
