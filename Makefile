@@ -18,7 +18,7 @@ SOVERSION  := 0
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS       := libpq sqlite3 libcjson libcrypto
+PKGS       := libpq sqlite3 libcjson libcrypto libarchive libcurl
 
 # Debian's hardening flags (dpkg-buildflags with hardening=+all; gcc on
 # Debian already defaults to PIE).
@@ -133,6 +133,7 @@ demo: opsctl
 
 bench: opsctl
 	tests/bench/run
+	tests/bench/backup
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/opsmaint \

@@ -40,6 +40,8 @@ static int run_complete(struct cli_inv *inv);
 static const struct cli_cmd root_subs[] = {
 	{"db", "maintain PostgreSQL and SQLite databases", NULL, 0, 0, CLI_C_NONE,
 	 NULL, cli_db_subs, NULL, NULL, 0, cli_db_description, NULL},
+	{"backup", "back up, verify and restore databases, locally and in S3", NULL, 0, 0,
+	 CLI_C_NONE, NULL, cli_backup_subs, "create", NULL, 0, cli_backup_description, NULL},
 	{"help", "show the manual page of a command", "[COMMAND]", 0, 1, CLI_C_COMMANDS,
 	 NULL, NULL, NULL, run_help, CLI_NO_CONFIG,
 	 "Opens the manual page of COMMAND (opsctl-COMMAND(1)), or opsctl(1) without one. "
@@ -404,6 +406,20 @@ int main(int argc, char **argv)
 		int level;
 
 		const struct cli_val *conf = global(gvals, "config"), *env = global(gvals, "env");
+		const struct cli_val *leaf_conf = NULL;
+		size_t k;
+
+		/* Commands that mirror a guide script's -c/--config FILE. */
+		for (k = 0; leaf_opts && leaf_opts[k].name; k++)
+			if (strcmp(leaf_opts[k].name, "config") == 0 && vals[k].set)
+				leaf_conf = &vals[k];
+		if (leaf_conf && conf->set && strcmp(leaf_conf->str, conf->str) != 0) {
+			ops_error_set(&err, OPS_EUSAGE, "--config given twice with different files");
+			status = usage_error(&err);
+			goto out;
+		}
+		if (leaf_conf)
+			conf = leaf_conf;
 
 		if (ops_config_load_default(inv.cfg, conf->set ? conf->str : NULL,
 					    environ, &err) != OPS_OK ||

@@ -4,9 +4,11 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db help completion
+            printf '%s\n' db backup help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
+        case 'opsctl backup'
+            printf '%s\n' create list verify restore prune pin monitoring s3-verify wal-push wal-fetch
     end
 end
 
@@ -40,6 +42,16 @@ function __opsctl_argopts
             printf '%s\n' -d --database --table --column
         case 'opsctl db migrate'
             printf '%s\n' -d --database --dir
+        case 'opsctl backup create'
+            printf '%s\n' -c --config -t --type -r --retention
+        case 'opsctl backup verify'
+            printf '%s\n' -b --backup-id -t --temp-db
+        case 'opsctl backup restore'
+            printf '%s\n' -d --database
+        case 'opsctl backup prune'
+            printf '%s\n' -r --retention
+        case 'opsctl backup monitoring'
+            printf '%s\n' -d --destination -c --components -r --retention
     end
 end
 
@@ -76,6 +88,7 @@ end
 
 complete -c opsctl -f
 complete -c opsctl -n '__opsctl_at "opsctl"' -a db -d 'maintain PostgreSQL and SQLite databases'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a backup -d 'back up, verify and restore databases, locally and in S3'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a completion -d 'print the shell completion script'
 complete -c opsctl -n '__opsctl_at "opsctl"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
@@ -153,7 +166,59 @@ complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -l dir -x -a '(__fish_co
 complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -l dry-run -d 'show what would be done and change nothing'
 complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -s v -l verbose -d 'enable verbose output: the server\'s own progress messages'
 complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a create -d 'back up databases, WAL and configured files (backup-database.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a list -d 'list backups with size, duration and verification'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a verify -d 'verify a backup by checksums and a test restore (verify-db-backup.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a restore -d 'restore databases from a backup (restore_backup.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a prune -d 'apply retention to backups and WAL'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a pin -d 'keep a backup out of retention'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a monitoring -d 'back up Prometheus, Grafana and Alertmanager configuration'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a s3-verify -d 'check S3 versioning and read back the newest backup (verify-s3-backup.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a wal-push -d 'store one WAL segment (archive_command)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a wal-fetch -d 'fetch one WAL segment (restore_command)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s c -l config -r -F -d 'configuration file (same as the global --config)'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s t -l type -x -a 'full wal all' -d 'backup type: full, wal, all'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s r -l retention -x -d 'keep every backup for DAYS days (weekly and monthly ones longer; default backup.retention_daily)'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s n -l no-compress -d 'skip compression (backup.compression applies otherwise, zstd by default)'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s v -l verify -d 'verify every checksum of the backup after it is written'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup list"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
+complete -c opsctl -n '__opsctl_at "opsctl backup list"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s b -l backup-id -x -d 'backup ID to verify'
+complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s t -l temp-db -x -d 'temporary database name for the test restore'
+complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -l keep-temp -d 'keep temporary database after verification'
+complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -l checksums-only -d 'check every SHA-256 but do not restore'
+complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
+complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'restore only NAME; repeat or comma-separate for several'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s f -l force -d 'restore outside the maintenance window, without confirmation, closing open sessions'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup prune"' -s r -l retention -x -d 'keep every backup for DAYS days (default backup.retention_daily)'
+complete -c opsctl -n '__opsctl_at "opsctl backup prune"' -l dry-run -d 'show what would be removed and remove nothing'
+complete -c opsctl -n '__opsctl_at "opsctl backup prune"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
+complete -c opsctl -n '__opsctl_at "opsctl backup prune"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl backup prune"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup pin"' -l unpin -d 'return the backup to normal retention'
+complete -c opsctl -n '__opsctl_at "opsctl backup pin"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
+complete -c opsctl -n '__opsctl_at "opsctl backup pin"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s d -l destination -x -a '(__fish_complete_directories)' -d 'backup destination directory (default backup.monitoring_dir)'
+complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s c -l components -x -a '(__fish_complete_list , "printf %s\\n prometheus grafana alertmanager all")' -d 'components to backup: prometheus,grafana,alertmanager,all'
+complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s r -l retention -x -d 'number of days to keep backups'
+complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup s3-verify"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl backup s3-verify"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup wal-push"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
+complete -c opsctl -n '__opsctl_at "opsctl backup wal-push"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup wal-fetch"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
+complete -c opsctl -n '__opsctl_at "opsctl backup wal-fetch"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -a 'bash zsh fish'

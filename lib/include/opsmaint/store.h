@@ -42,6 +42,21 @@ int ops_store_key_valid(const char *key);
  * Temporary files of unfinished writes are never listed.
  */
 ops_code ops_store_open_local(const char *root, ops_store **out, ops_error *err);
+/*
+ * A store in an S3 bucket (or an S3-compatible endpoint) from the [s3]
+ * keys of cfg: bucket, prefix, region, endpoint, part_size, retries,
+ * timeout.  Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+ * (and AWS_SESSION_TOKEN) or else the credentials file, never from argv or
+ * opsctl.conf.  No bucket configured is OPS_ECONFIG; opening makes no request.
+ */
+struct ops_config;
+ops_code ops_store_open_s3(const struct ops_config *cfg, ops_store **out, ops_error *err);
+/*
+ * The bucket's versioning state: *enabled 1 when "Enabled", 0 when
+ * "Suspended" or never set.  OPS_EUSAGE on a store that is not S3.
+ */
+ops_code ops_store_s3_versioning(ops_store *store, int *enabled, ops_error *err);
+
 void ops_store_free(ops_store *store);
 unsigned ops_store_features(const ops_store *store);
 /* "local:/var/lib/opsctl/backups": for messages and manifests, never secrets. */

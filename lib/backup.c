@@ -1,0 +1,954 @@
+/*
+ * Taking backups (backup-database.sh, daily_backup.sh), listing them,
+ * retention and pins.  The order of a run is what makes it trustworthy:
+ * partial leftovers of a killed run are removed first (we hold the backup
+ * lock, so nothing else is writing), the archive is committed, and only
+ * then the manifest; a crash anywhere leaves no manifest, so no backup that
+ * could be mistaken for a good one.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup_internal.h"
+#include "opsmaint/db.h"
+#include "opsmaint/dbmaint.h"
+#include "opsmaint/fileio.h"
+#include "opsmaint/log.h"
+#include "opsmaint/proc.h"
+
+#define WAL_PREFIX "wal/"
+
+ops_code ops_backup_open_store(const ops_config *cfg, int s3, ops_store **out,
+			       ops_error *err)
+{
+	const char *dir = ops_config_get(cfg, "backup.dir");
+	char *path;
+	ops_code rc;
+
+	if (s3)
+		return ops_store_open_s3(cfg, out, err);
+	if (dir && *dir)
+		return ops_store_open_local(dir, out, err);
+	path = ops_path_join(ops_config_get(cfg, "general.state_dir"), "backups/store");
+	if (!path)
+		return ops_error_oom(err);
+	rc = ops_store_open_local(path, out, err);
+	free(path);
+	return rc;
+}
+
+static const char *archive_suffix(const char *compression)
+{
+	if (strcmp(compression, "zstd") == 0)
+		return ".tar.zst";
+	if (strcmp(compression, "gzip") == 0)
+		return ".tar.gz";
+	return ".tar";
+}
+
+/* ---- what is in the store ---- */
+
+typedef struct bk_item {
+	char *id;
+	ops_manifest *m;	/* NULL: no valid manifest */
+	ops_error why;		/* why m is NULL */
+	int has_manifest_key;
+} bk_item;
+
+static int cmp_items(const void *a, const void *b)
+{
+	return strcmp(((const bk_item *)a)->id, ((const bk_item *)b)->id);
+}
+
+static void items_free(bk_item *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].id);
+		ops_manifest_free(v[i].m);
+	}
+	free(v);
+}
+
+/* Every backup id in the store (sorted, oldest first), manifests loaded. */
+static ops_code scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout, ops_error *err)
+{
+	ops_store_entry *e = NULL;
+	size_t n = 0, i, k = 0;
+	bk_item *v = NULL;
+	ops_code rc;
+
+	*out = NULL;
+	*nout = 0;
+	rc = ops_store_list(ctx->store, "", &e, &n, err);
+	if (rc != OPS_OK)
+		return rc;
+	v = calloc(n + 1, sizeof *v);
+	if (!v) {
+		ops_store_entries_free(e, n);
+		return ops_error_oom(err);
+	}
+	for (i = 0; i < n; i++) {
+		const char *slash = strchr(e[i].key, '/');
+		size_t len = slash ? (size_t)(slash - e[i].key) : strlen(e[i].key);
+
+		if (!slash || strncmp(e[i].key, WAL_PREFIX, strlen(WAL_PREFIX)) == 0)
+			continue;
+		if (k == 0 || strlen(v[k - 1].id) != len || strncmp(v[k - 1].id, e[i].key, len) != 0) {
+			v[k].id = strndup(e[i].key, len);
+			if (!v[k].id) {
+				items_free(v, k);
+				ops_store_entries_free(e, n);
+				return ops_error_oom(err);
+			}
+			k++;
+		}
+		if (strcmp(slash, "/manifest.json") == 0)
+			v[k - 1].has_manifest_key = 1;
+	}
+	ops_store_entries_free(e, n);
+	qsort(v, k, sizeof *v, cmp_items);
+	for (i = 0; i < k; i++) {
+		if (!v[i].has_manifest_key)
+			continue;
+		if (ops_manifest_load(ctx->store, v[i].id, &v[i].m, &v[i].why) != OPS_OK &&
+		    v[i].why.code != OPS_EDATA) {
+			*err = v[i].why;
+			items_free(v, k);
+			return err->code;
+		}
+	}
+	*out = v;
+	*nout = k;
+	return OPS_OK;
+}
+
+static ops_code remove_prefix(const ops_backup_ctx *ctx, const char *id, ops_error *err)
+{
+	ops_store_entry *e = NULL;
+	char prefix[300];
+	size_t n = 0, i;
+	ops_code rc;
+
+	snprintf(prefix, sizeof prefix, "%s/", id);
+	rc = ops_store_list(ctx->store, prefix, &e, &n, err);
+	/* The manifest goes first: from then on this is not a backup. */
+	for (i = 0; rc == OPS_OK && i < n; i++)
+		if (strcmp(e[i].key + strlen(prefix), "manifest.json") == 0)
+			rc = ops_store_remove(ctx->store, e[i].key, err);
+	for (i = 0; rc == OPS_OK && i < n; i++)
+		rc = ops_store_remove(ctx->store, e[i].key, err);
+	ops_store_entries_free(e, n);
+	return rc;
+}
+
+/* Objects of runs that never wrote their manifest: killed or failed. */
+static ops_code remove_partial(const ops_backup_ctx *ctx, cJSON *removed, ops_error *err)
+{
+	bk_item *v = NULL;
+	size_t n = 0, i;
+	ops_code rc = scan(ctx, &v, &n, err);
+
+	for (i = 0; rc == OPS_OK && i < n; i++) {
+		if (v[i].has_manifest_key)
+			continue;
+		ops_log_warn("removing partial backup '%s' left by an interrupted run", v[i].id);
+		rc = remove_prefix(ctx, v[i].id, err);
+		if (rc == OPS_OK)
+			cJSON_AddItemToArray(removed, cJSON_CreateString(v[i].id));
+	}
+	items_free(v, n);
+	return rc;
+}
+
+/* ---- one PostgreSQL database into the archive ---- */
+
+struct full_run {
+	const ops_backup_ctx *ctx;
+	ops_manifest *m;
+	ops_archive_writer *aw;
+	cJSON *dbs;
+	const char *object;	/* the archive's key */
+	size_t chunk;
+};
+
+static ops_code count_rows(ops_db *db, const char *dbname, ops_manifest *m, ops_error *err)
+{
+	/* Every ordinary table outside the system schemas, named and counted
+	 * through format(%I) on the server: no identifier is ever quoted here. */
+	static const char sql[] =
+		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),"
+		" pg_catalog.format('SELECT pg_catalog.count(*) FROM %I.%I', n.nspname, c.relname)"
+		" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE c.relkind = 'r' AND n.nspname <> 'information_schema'"
+		" AND n.nspname !~ '^pg_' ORDER BY 1";
+	ops_rows *rows = NULL;
+	ops_code rc = ops_db_query(db, sql, 0, NULL, &rows, err);
+	int i;
+
+	for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
+		ops_rows *c = NULL;
+
+		rc = ops_db_query(db, ops_rows_value(rows, i, 1), 0, NULL, &c, err);
+		if (rc == OPS_OK)
+			rc = ops_manifest_add_table(m, dbname, ops_rows_value(rows, i, 0),
+						    atoll(ops_rows_value(c, 0, 0)), err);
+		ops_rows_free(c);
+	}
+	ops_rows_free(rows);
+	return rc;
+}
+
+static ops_code add_db_name(ops_manifest *m, const char *name, ops_error *err)
+{
+	size_t n = ops_strv_len(m->databases);
+	char **grown = realloc(m->databases, (n + 2) * sizeof *grown);
+
+	if (!grown)
+		return ops_error_oom(err);
+	m->databases = grown;
+	grown[n] = strdup(name);
+	grown[n + 1] = NULL;
+	return grown[n] ? OPS_OK : ops_error_oom(err);
+}
+
+static ops_code dump_postgres(struct full_run *run, const char *target, ops_error *err)
+{
+	const ops_config *cfg = run->ctx->cfg;
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	ops_proc *proc = NULL;
+	char **env = NULL, *stem = NULL, member[600], snapshot[128] = "", dbname[256] = "";
+	char *argv[12];
+	int argc = 0, fd = -1, is_uri = strstr(target, "://") != NULL;
+	long long total = 0;
+	double t0 = bk_now();
+	ops_code rc;
+	cJSON *rep;
+
+	rc = ops_db_open(cfg, target, &db, err);
+	if (rc != OPS_OK)
+		return rc;
+	/* The dump and the row counts share one snapshot, so verify can
+	 * demand exact equality. */
+	rc = ops_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
+	if (rc == OPS_OK)
+		rc = ops_db_query(db, "SELECT pg_catalog.pg_export_snapshot(), pg_catalog.current_database(),"
+				  " pg_catalog.current_setting('server_version')", 0, NULL, &rows, err);
+	if (rc != OPS_OK)
+		goto out;
+	snprintf(snapshot, sizeof snapshot, "--snapshot=%s", ops_rows_value(rows, 0, 0));
+	snprintf(dbname, sizeof dbname, "%s", ops_rows_value(rows, 0, 1));
+	if (!run->m->server_version)
+		ops_manifest_set(&run->m->server_version, ops_rows_value(rows, 0, 2), err);
+	rc = count_rows(db, dbname, run->m, err);
+	if (rc != OPS_OK)
+		goto out;
+	stem = bk_member_stem(dbname);
+	env = bk_pg_env(cfg, is_uri ? NULL : target);
+	if (!stem || !env) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	snprintf(member, sizeof member, "%s.dump", stem);
+	argv[argc++] = "pg_dump";
+	argv[argc++] = "--format=custom";
+	argv[argc++] = "--compress=0";	/* the archive compresses, once */
+	argv[argc++] = snapshot;
+	argv[argc++] = "--no-password";
+	if (is_uri) {
+		argv[argc++] = "--dbname";
+		argv[argc++] = (char *)target;
+	}
+	argv[argc] = NULL;
+	ops_log_info("dumping database '%s'", dbname);
+	rc = ops_proc_start(ops_config_get(cfg, "backup.pg_bindir"), argv, env,
+			    OPS_PROC_PIPE_OUT, NULL, &fd, &proc, err);
+	if (rc != OPS_OK)
+		goto out;
+	rc = ops_archive_add_stream(run->aw, member, fd, run->chunk, &total, err);
+	close(fd);
+	if (rc != OPS_OK) {
+		ops_proc_kill(proc);
+		goto out;
+	}
+	rc = ops_proc_wait(proc, err);
+	if (rc == OPS_OK && total == 0)
+		rc = ops_error_set(err, OPS_EFAIL, "pg_dump of '%s' wrote nothing", dbname);
+	if (rc != OPS_OK)
+		goto out;
+	rc = ops_db_exec(db, "COMMIT", err);
+	rep = cJSON_CreateObject();
+	cJSON_AddStringToObject(rep, "database", dbname);
+	cJSON_AddStringToObject(rep, "engine", "postgresql");
+	cJSON_AddStringToObject(rep, "member", member);
+	cJSON_AddNumberToObject(rep, "dump_bytes", (double)total);
+	cJSON_AddNumberToObject(rep, "seconds", bk_now() - t0);
+	cJSON_AddItemToArray(run->dbs, rep);
+	if (rc == OPS_OK)
+		rc = add_db_name(run->m, dbname, err);
+out:
+	ops_rows_free(rows);
+	ops_db_close(db);
+	ops_strv_free(env);
+	free(stem);
+	return rc;
+}
+
+/* Row counts of the copy itself: what the archive holds, exactly. */
+static ops_code count_sqlite(const ops_config *cfg, const char *copy, const char *dbname,
+			     ops_manifest *m, ops_error *err)
+{
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	char *target = NULL;
+	ops_code rc;
+	int i;
+
+	if (asprintf(&target, "sqlite:%s", copy) < 0)
+		return ops_error_oom(err);
+	rc = ops_db_open(cfg, target, &db, err);
+	free(target);
+	if (rc == OPS_OK)
+		rc = ops_db_query(db, "SELECT name FROM sqlite_master WHERE type = 'table'"
+				  " AND name NOT LIKE 'sqlite_%' ORDER BY name", 0, NULL, &rows, err);
+	for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
+		char *q = ops_db_quote_ident(db, ops_rows_value(rows, i, 0)), *sql = NULL;
+		ops_rows *c = NULL;
+
+		if (!q || asprintf(&sql, "SELECT count(*) FROM %s", q) < 0) {
+			free(q);
+			rc = ops_error_oom(err);
+			break;
+		}
+		rc = ops_db_query(db, sql, 0, NULL, &c, err);
+		if (rc == OPS_OK)
+			rc = ops_manifest_add_table(m, dbname, ops_rows_value(rows, i, 0),
+						    atoll(ops_rows_value(c, 0, 0)), err);
+		ops_rows_free(c);
+		free(sql);
+		free(q);
+	}
+	ops_rows_free(rows);
+	ops_db_close(db);
+	return rc;
+}
+
+static ops_code dump_sqlite(struct full_run *run, const char *target, ops_error *err)
+{
+	const ops_config *cfg = run->ctx->cfg;
+	ops_db *db = NULL;
+	char *tmpdir = NULL, *tmp = NULL, *base, *stem = NULL, member[600];
+	ops_code rc = ops_db_open(cfg, target, &db, err);
+	struct stat st;
+	cJSON *rep;
+
+	if (rc != OPS_OK)
+		return rc;
+	base = strrchr(ops_db_path(db), '/');
+	base = base ? base + 1 : (char *)ops_db_path(db);
+	stem = bk_member_stem(base);
+	tmpdir = ops_path_join(ops_config_get(cfg, "general.state_dir"), "tmp");
+	if (!stem || !tmpdir || asprintf(&tmp, "%s/sqlite-%ld.db", tmpdir, (long)getpid()) < 0) {
+		tmp = NULL;
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	if ((rc = ops_mkdir_p(tmpdir, 0700, err)) != OPS_OK)
+		goto out;
+	unlink(tmp);	/* a leftover of a killed run with our pid */
+	rc = ops_dbm_sqlite_copy(db, tmp, err);
+	if (rc == OPS_OK)
+		rc = count_sqlite(cfg, tmp, ops_db_path(db), run->m, err);
+	if (rc != OPS_OK)
+		goto out;
+	snprintf(member, sizeof member, "%s", stem);
+	if (!strstr(member, ".db"))
+		strncat(member, ".db", sizeof member - strlen(member) - 1);
+	rc = ops_archive_add_file(run->aw, member, tmp, err);
+	if (rc != OPS_OK)
+		goto out;
+	rc = add_db_name(run->m, ops_db_path(db), err);
+	rep = cJSON_CreateObject();
+	cJSON_AddStringToObject(rep, "database", ops_db_path(db));
+	cJSON_AddStringToObject(rep, "engine", "sqlite");
+	cJSON_AddStringToObject(rep, "member", member);
+	cJSON_AddNumberToObject(rep, "dump_bytes", stat(tmp, &st) == 0 ? (double)st.st_size : 0);
+	cJSON_AddItemToArray(run->dbs, rep);
+out:
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(tmpdir);
+	free(stem);
+	ops_db_close(db);
+	return rc;
+}
+
+/* The WAL file name holding an LSN, asked of the server (it knows the
+ * segment size and timeline). */
+static ops_code walfile_of(ops_db *db, const char *lsn, char **out, ops_error *err)
+{
+	const char *params[1] = {lsn};
+	ops_rows *rows = NULL;
+	ops_code rc = ops_db_query(db, "SELECT pg_catalog.pg_walfile_name($1::pg_catalog.pg_lsn)",
+				   1, params, &rows, err);
+
+	*out = NULL;
+	if (rc == OPS_OK && !(*out = strdup(ops_rows_value(rows, 0, 0))))
+		rc = ops_error_oom(err);
+	ops_rows_free(rows);
+	return rc;
+}
+
+/* "write-ahead log start point: 0/2000028 on timeline 1" -> "0/2000028" */
+static int find_lsn(const char *text, const char *what, char *lsn, size_t len)
+{
+	const char *p = strstr(text, what);
+
+	if (!p)
+		return 0;
+	p += strlen(what);
+	while (*p == ' ')
+		p++;
+	snprintf(lsn, len, "%.*s", (int)strcspn(p, " \n"), p);
+	return *lsn != '\0';
+}
+
+/* backup.method = physical: the whole cluster with pg_basebackup, its tar
+ * stream stored as base.tar/000001..., with the WAL it needs (-X fetch). */
+static ops_code dump_physical(struct full_run *run, const char *target, ops_error *err)
+{
+	const ops_config *cfg = run->ctx->cfg;
+	char *argv[] = {"pg_basebackup", "--pgdata=-", "--format=tar", "--wal-method=fetch",
+			"--checkpoint=fast", "--verbose", "--no-password", NULL, NULL, NULL};
+	char **env = NULL, lsn[64], *seg = NULL;
+	ops_proc *proc = NULL;
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	long long total = 0;
+	int fd = -1, is_uri = strstr(target, "://") != NULL;
+	ops_code rc;
+	cJSON *rep;
+
+	rc = ops_db_open(cfg, target, &db, err);
+	if (rc == OPS_OK)
+		rc = ops_db_query(db, "SELECT pg_catalog.current_setting('server_version')", 0, NULL,
+				  &rows, err);
+	if (rc != OPS_OK)
+		goto out;
+	ops_manifest_set(&run->m->server_version, ops_rows_value(rows, 0, 0), err);
+	if (is_uri) {
+		argv[7] = "--dbname";
+		argv[8] = (char *)target;
+	}
+	env = bk_pg_env(cfg, NULL);
+	if (!env) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	ops_log_info("taking a base backup of the cluster");
+	rc = ops_proc_start(ops_config_get(cfg, "backup.pg_bindir"), argv, env,
+			    OPS_PROC_PIPE_OUT, NULL, &fd, &proc, err);
+	if (rc != OPS_OK)
+		goto out;
+	rc = ops_archive_add_stream(run->aw, "base.tar", fd, run->chunk, &total, err);
+	close(fd);
+	if (rc != OPS_OK) {
+		ops_proc_kill(proc);
+		goto out;
+	}
+	if (find_lsn(ops_proc_stderr(proc), "write-ahead log start point:", lsn, sizeof lsn) &&
+	    walfile_of(db, lsn, &seg, err) == OPS_OK) {
+		run->m->wal_start = seg;
+		seg = NULL;
+	}
+	if (find_lsn(ops_proc_stderr(proc), "write-ahead log end point:", lsn, sizeof lsn) &&
+	    walfile_of(db, lsn, &seg, err) == OPS_OK) {
+		run->m->wal_stop = seg;
+		seg = NULL;
+	}
+	rc = ops_proc_wait(proc, err);
+	if (rc != OPS_OK)
+		goto out;
+	if (!run->m->wal_start || !run->m->wal_stop) {
+		rc = ops_error_set(err, OPS_EFAIL, "pg_basebackup did not report its WAL start and end points");
+		goto out;
+	}
+	rc = add_db_name(run->m, "(cluster)", err);
+	rep = cJSON_CreateObject();
+	cJSON_AddStringToObject(rep, "database", "(cluster)");
+	cJSON_AddStringToObject(rep, "engine", "postgresql");
+	cJSON_AddStringToObject(rep, "member", "base.tar");
+	cJSON_AddNumberToObject(rep, "dump_bytes", (double)total);
+	cJSON_AddStringToObject(rep, "wal_start", run->m->wal_start);
+	cJSON_AddStringToObject(rep, "wal_stop", run->m->wal_stop);
+	cJSON_AddItemToArray(run->dbs, rep);
+out:
+	ops_rows_free(rows);
+	ops_db_close(db);
+	ops_strv_free(env);
+	free(seg);
+	return rc;
+}
+
+static ops_code add_files(struct full_run *run, ops_error *err)
+{
+	char **files = ops_config_list(run->ctx->cfg, "backup.include_files");
+	ops_code rc = OPS_OK;
+	size_t i;
+
+	for (i = 0; rc == OPS_OK && files && files[i]; i++) {
+		const char *base = strrchr(files[i], '/');
+		char member[600];
+
+		base = base ? base + 1 : files[i];
+		snprintf(member, sizeof member, "files/%s", base);
+		rc = ops_archive_add_file(run->aw, member, files[i], err);
+	}
+	ops_strv_free(files);
+	return rc;
+}
+
+/* Backup ids sort by time: "20261124T010000Z-full"; a second backup in
+ * the same second gets "-2", "-3", ... */
+static ops_code new_id(const ops_backup_ctx *ctx, double start, char *id, size_t len,
+		       ops_error *err)
+{
+	char stamp[32];
+	int n;
+
+	bk_stamp(start, stamp);
+	for (n = 1; n < 100; n++) {
+		ops_store_entry *e = NULL;
+		size_t count = 0;
+		char prefix[160];
+
+		if (n == 1)
+			snprintf(id, len, "%s-full", stamp);
+		else
+			snprintf(id, len, "%s-full-%d", stamp, n);
+		snprintf(prefix, sizeof prefix, "%s/", id);
+		if (ops_store_list(ctx->store, prefix, &e, &count, err) != OPS_OK)
+			return err->code;
+		ops_store_entries_free(e, count);
+		if (count == 0)
+			return OPS_OK;
+	}
+	return ops_error_set(err, OPS_EFAIL, "no free backup id for %s", stamp);
+}
+
+static char **backup_targets(const ops_config *cfg, ops_error *err)
+{
+	char **list = ops_config_list(cfg, "backup.databases"), **targets = NULL;
+
+	if (list && list[0])
+		return list;
+	ops_strv_free(list);
+	if (ops_dbm_targets(cfg, NULL, &targets, err) != OPS_OK)
+		return NULL;
+	return targets;
+}
+
+static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJSON *report,
+			 ops_error *err)
+{
+	const ops_config *cfg = ctx->cfg;
+	const char *compression = o->no_compress ? "none" : ops_config_get(cfg, "backup.compression");
+	int physical = strcmp(ops_config_get(cfg, "backup.method"), "physical") == 0, have_key = 0;
+	unsigned char key[OPS_CRYPT_KEY_LEN];
+	char id[96], object[160], name[64], hex[65], key_id[17];
+	struct full_run run;
+	bk_out out;
+	char **targets = NULL;
+	double start = bk_now();
+	ops_code rc;
+	size_t i, n;
+	const ops_archive_entry *ents;
+
+	memset(&run, 0, sizeof run);
+	memset(&out, 0, sizeof out);
+	id[0] = '\0';
+	run.ctx = ctx;
+	run.chunk = (size_t)ops_config_int(cfg, "backup.chunk_size");
+	if ((rc = bk_load_key(cfg, key, &have_key, err)) != OPS_OK)
+		return rc;
+	targets = backup_targets(cfg, err);
+	if (!targets)
+		return err->code;
+	if ((rc = new_id(ctx, start, id, sizeof id, err)) != OPS_OK)
+		goto out;
+	snprintf(name, sizeof name, "backup%s%s", archive_suffix(compression), have_key ? ".enc" : "");
+	snprintf(object, sizeof object, "%s/%s", id, name);
+	run.m = ops_manifest_new(id, "full");
+	run.dbs = cJSON_AddArrayToObject(report, "databases");
+	if (!run.m || !run.dbs) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	run.m->start = start;
+	ops_manifest_set(&run.m->method, physical ? "physical" : "logical", err);
+	ops_manifest_set(&run.m->compression, compression, err);
+	ops_manifest_set(&run.m->tool_version, OPS_VERSION, err);
+	if (have_key) {
+		ops_crypt_key_id(key, key_id);
+		ops_manifest_set(&run.m->encryption, key_id, err);
+	}
+	cJSON_AddStringToObject(report, "id", id);
+	cJSON_AddStringToObject(report, "method", physical ? "physical" : "logical");
+	ops_log_info("backup %s into %s", id, ops_store_describe(ctx->store));
+	if ((rc = bk_out_begin(ctx, object, have_key ? key : NULL, &out, err)) != OPS_OK)
+		goto out;
+	rc = ops_archive_writer_new(compression, (int)ops_config_int(cfg, "backup.compression_level"),
+				    (int)ops_config_int(cfg, "backup.threads"), bk_out_sink, &out,
+				    &run.aw, err);
+	if (rc != OPS_OK)
+		goto fail;
+	if (physical) {
+		rc = dump_physical(&run, targets[0], err);
+	} else {
+		for (i = 0; rc == OPS_OK && targets[i]; i++) {
+			ops_db_kind kind;
+			char *path = NULL;
+
+			rc = ops_db_target_kind(targets[i], &kind, &path, err);
+			free(path);
+			if (rc == OPS_OK)
+				rc = kind == OPS_DB_SQLITE ? dump_sqlite(&run, targets[i], err)
+							   : dump_postgres(&run, targets[i], err);
+		}
+	}
+	if (rc == OPS_OK)
+		rc = add_files(&run, err);
+	if (rc == OPS_OK)
+		rc = ops_archive_writer_close(run.aw, err);
+	if (rc != OPS_OK)
+		goto fail;
+	ents = ops_archive_writer_entries(run.aw, &n);
+	for (i = 0; rc == OPS_OK && i < n; i++)
+		rc = ops_manifest_add_file(run.m, name, ents[i].path, ents[i].size, ents[i].sha256, err);
+	if (rc != OPS_OK)
+		goto fail;
+	if ((rc = bk_out_commit(&out, hex, err)) != OPS_OK)
+		goto out_clean;
+	rc = ops_manifest_add_member(run.m, name, out.size, hex, err);
+	run.m->stop = bk_now();
+	if (rc == OPS_OK)
+		rc = ops_manifest_save(ctx->store, run.m, err);
+	if (rc != OPS_OK)
+		goto out_clean;
+	cJSON_AddStringToObject(report, "object", object);
+	cJSON_AddNumberToObject(report, "size_bytes", (double)ops_manifest_size(run.m));
+	cJSON_AddNumberToObject(report, "duration_seconds", run.m->stop - run.m->start);
+	cJSON_AddStringToObject(report, "compression", compression);
+	cJSON_AddBoolToObject(report, "encrypted", have_key);
+	cJSON_AddNumberToObject(report, "archive_members", (double)n);
+	{
+		cJSON *fig = cJSON_GetObjectItemCaseSensitive(report, "_figures");
+
+		if (!fig)
+			fig = cJSON_AddObjectToObject(report, "_figures");
+		cJSON_AddNumberToObject(fig, "opsctl_backup_size_bytes", (double)ops_manifest_size(run.m));
+		cJSON_AddNumberToObject(fig, "opsctl_backup_duration_seconds", run.m->stop - run.m->start);
+		cJSON_AddNumberToObject(fig, "opsctl_backup_last_success_timestamp_seconds", run.m->stop);
+	}
+	if (o->verify) {
+		ops_verify_opts vo = {0};
+		cJSON *vrep = NULL;
+
+		vo.id = id;
+		vo.checksums_only = 1;
+		rc = ops_backup_verify(ctx, &vo, &vrep, err);
+		if (vrep)
+			cJSON_AddItemToObject(report, "verify", vrep);
+	}
+	goto out;
+fail:
+	bk_out_abort(&out);
+out_clean:
+	{
+		ops_error ignored;
+
+		/* Leave nothing behind that the next run would have to clean. */
+		if (ctx->store && id[0])
+			remove_prefix(ctx, id, &ignored);
+	}
+out:
+	ops_archive_writer_free(run.aw);
+	ops_manifest_free(run.m);
+	ops_strv_free(targets);
+	return rc;
+}
+
+ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
+			   cJSON **report, ops_error *err)
+{
+	int full = strcmp(o->type, "full") == 0 || strcmp(o->type, "all") == 0;
+	int wal = strcmp(o->type, "wal") == 0 || strcmp(o->type, "all") == 0;
+	cJSON *rep = cJSON_CreateObject(), *removed, *walrep, *prunerep = NULL;
+	ops_code rc;
+
+	*report = rep;
+	if (!rep)
+		return ops_error_oom(err);
+	if (!full && !wal)
+		return ops_error_set(err, OPS_EUSAGE, "unknown backup type '%s' (full, wal or all)", o->type);
+	cJSON_AddStringToObject(rep, "type", o->type);
+	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
+	removed = cJSON_AddArrayToObject(rep, "removed_partial");
+	rc = remove_partial(ctx, removed, err);
+	if (rc == OPS_OK && full)
+		rc = run_full(ctx, o, rep, err);
+	if (rc == OPS_OK && wal) {
+		walrep = cJSON_AddObjectToObject(rep, "wal");
+		rc = ops_backup_wal_ship(ctx, walrep, err);
+	}
+	if (rc == OPS_OK && full) {
+		rc = ops_backup_prune(ctx, o->retention_days, &prunerep, err);
+		if (prunerep)
+			cJSON_AddItemToObject(rep, "retention", prunerep);
+	}
+	return rc;
+}
+
+/* ---- list, latest, retention, pins ---- */
+
+static void iso_time(double t, char out[32])
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static cJSON *item_json(const bk_item *it)
+{
+	cJSON *o = cJSON_CreateObject();
+	char when[32];
+
+	cJSON_AddStringToObject(o, "id", it->id);
+	if (!it->m) {
+		cJSON_AddStringToObject(o, "status", it->has_manifest_key ? "invalid" : "incomplete");
+		if (it->has_manifest_key)
+			cJSON_AddStringToObject(o, "error", it->why.message);
+		return o;
+	}
+	cJSON_AddStringToObject(o, "type", it->m->type);
+	cJSON_AddStringToObject(o, "method", it->m->method ? it->m->method : "logical");
+	iso_time(it->m->start, when);
+	cJSON_AddStringToObject(o, "time", when);
+	cJSON_AddNumberToObject(o, "size_bytes", (double)ops_manifest_size(it->m));
+	cJSON_AddNumberToObject(o, "duration_seconds", it->m->stop - it->m->start);
+	cJSON_AddStringToObject(o, "status", it->m->status);
+	cJSON_AddStringToObject(o, "verified", strcmp(it->m->status, "verified") == 0 ? "yes"
+				: strcmp(it->m->status, "verify-failed") == 0 ? "FAILED" : "no");
+	cJSON_AddBoolToObject(o, "pinned", it->m->pinned);
+	cJSON_AddNumberToObject(o, "databases", (double)ops_strv_len(it->m->databases));
+	cJSON_AddBoolToObject(o, "encrypted", it->m->encryption != NULL);
+	return o;
+}
+
+ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *err)
+{
+	bk_item *v = NULL;
+	size_t n = 0, i;
+	ops_code rc = scan(ctx, &v, &n, err);
+	cJSON *rep, *list;
+
+	*report = NULL;
+	if (rc != OPS_OK)
+		return rc;
+	rep = cJSON_CreateObject();
+	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
+	list = cJSON_AddArrayToObject(rep, "backups");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(list, item_json(&v[i]));
+	cJSON_AddNumberToObject(rep, "count", (double)n);
+	items_free(v, n);
+	*report = rep;
+	return OPS_OK;
+}
+
+ops_code ops_backup_latest(const ops_backup_ctx *ctx, char **id, ops_error *err)
+{
+	bk_item *v = NULL;
+	size_t n = 0, i;
+	ops_code rc = scan(ctx, &v, &n, err);
+
+	*id = NULL;
+	if (rc != OPS_OK)
+		return rc;
+	for (i = n; i-- > 0;)
+		if (v[i].m && ops_manifest_is_good(v[i].m)) {
+			*id = strdup(v[i].id);
+			break;
+		}
+	items_free(v, n);
+	if (!*id)
+		return ops_error_set(err, OPS_EFAIL, "no complete backup in %s",
+				     ops_store_describe(ctx->store));
+	return OPS_OK;
+}
+
+/* Keys grouping backups by ISO week and by month, in UTC. */
+static void period_keys(double t, char week[16], char month[16])
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(week, 16, "%G-W%V", &tm);
+	strftime(month, 16, "%Y-%m", &tm);
+}
+
+static ops_code prune_wal(const ops_backup_ctx *ctx, const char *oldest_needed, double cutoff,
+			  cJSON *pruned, ops_error *err)
+{
+	ops_store_entry *e = NULL;
+	size_t n = 0, i;
+	ops_code rc = ops_store_list(ctx->store, WAL_PREFIX, &e, &n, err);
+
+	for (i = 0; rc == OPS_OK && i < n; i++) {
+		const char *name = e[i].key + strlen(WAL_PREFIX);
+		int go;
+
+		if (strstr(name, ".history"))
+			continue;	/* timeline history is tiny and always needed */
+		go = oldest_needed ? strncmp(name, oldest_needed, 24) < 0
+				   : (double)e[i].mtime < cutoff;
+		if (!go)
+			continue;
+		if (!ctx->dry_run)
+			rc = ops_store_remove(ctx->store, e[i].key, err);
+		if (rc == OPS_OK)
+			cJSON_AddItemToArray(pruned, cJSON_CreateString(e[i].key));
+	}
+	ops_store_entries_free(e, n);
+	return rc;
+}
+
+ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **report,
+			  ops_error *err)
+{
+	const ops_config *cfg = ctx->cfg;
+	double now = bk_now();
+	double daily = daily_days > 0 ? daily_days * 86400.0
+		: (double)ops_config_int(cfg, "backup.retention_daily");
+	double weekly = (double)ops_config_int(cfg, "backup.retention_weekly");
+	double monthly = (double)ops_config_int(cfg, "backup.retention_monthly");
+	bk_item *v = NULL;
+	size_t n = 0, i, j;
+	ssize_t newest_good = -1;
+	const char *oldest_wal = NULL;
+	cJSON *rep, *kept, *pruned, *walpruned;
+	ops_code rc = scan(ctx, &v, &n, err);
+
+	*report = NULL;
+	if (rc != OPS_OK)
+		return rc;
+	rep = cJSON_CreateObject();
+	*report = rep;
+	cJSON_AddBoolToObject(rep, "dry_run", ctx->dry_run);
+	cJSON_AddNumberToObject(rep, "daily_days", daily / 86400.0);
+	kept = cJSON_AddArrayToObject(rep, "kept");
+	pruned = cJSON_AddArrayToObject(rep, "pruned");
+	walpruned = cJSON_AddArrayToObject(rep, "wal_pruned");
+	for (i = 0; i < n; i++)
+		if (v[i].m && ops_manifest_is_good(v[i].m))
+			newest_good = (ssize_t)i;
+	for (i = 0; rc == OPS_OK && i < n; i++) {
+		const ops_manifest *m = v[i].m;
+		const char *why = NULL;
+		char wk[16], mo[16];
+		double age;
+		int newest_week = 1, newest_month = 1, newer_good = 0;
+		cJSON *e;
+
+		if (!m) {
+			if (v[i].has_manifest_key)
+				continue;	/* unreadable manifest: an operator must look */
+			if (!ctx->dry_run)
+				rc = remove_prefix(ctx, v[i].id, err);
+			e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "id", v[i].id);
+			cJSON_AddStringToObject(e, "reason", "partial (no manifest)");
+			cJSON_AddItemToArray(pruned, e);
+			continue;
+		}
+		age = now - m->start;
+		period_keys(m->start, wk, mo);
+		for (j = i + 1; j < n; j++) {
+			char wk2[16], mo2[16];
+
+			if (!v[j].m || !ops_manifest_is_good(v[j].m))
+				continue;
+			newer_good = 1;
+			period_keys(v[j].m->start, wk2, mo2);
+			if (strcmp(wk, wk2) == 0)
+				newest_week = 0;
+			if (strcmp(mo, mo2) == 0)
+				newest_month = 0;
+		}
+		if (m->pinned)
+			why = "pinned";
+		else if ((ssize_t)i == newest_good)
+			why = "newest good backup";
+		else if (!ops_manifest_is_good(m) && !newer_good)
+			why = "failed verification and no newer good backup";
+		else if (age < daily)
+			why = "within daily retention";
+		else if (ops_manifest_is_good(m) && newest_week && age < weekly)
+			why = "newest of its week, within weekly retention";
+		else if (ops_manifest_is_good(m) && newest_month && age < monthly)
+			why = "newest of its month, within monthly retention";
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", v[i].id);
+		if (why) {
+			cJSON_AddStringToObject(e, "reason", why);
+			cJSON_AddItemToArray(kept, e);
+			if (m->wal_start && (!oldest_wal || strcmp(m->wal_start, oldest_wal) < 0))
+				oldest_wal = m->wal_start;
+			continue;
+		}
+		cJSON_AddStringToObject(e, "reason", "older than every retention period");
+		cJSON_AddItemToArray(pruned, e);
+		if (!ctx->dry_run)
+			rc = remove_prefix(ctx, v[i].id, err);
+	}
+	if (rc == OPS_OK)
+		rc = prune_wal(ctx, oldest_wal, now - daily, walpruned, err);
+	items_free(v, n);
+	return rc;
+}
+
+ops_code ops_backup_pin(const ops_backup_ctx *ctx, const char *id, int pin,
+			cJSON **report, ops_error *err)
+{
+	ops_manifest *m = NULL;
+	ops_code rc;
+
+	*report = NULL;
+	if (!ops_store_key_valid(id) || strchr(id, '/'))
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a backup id", id);
+	rc = ops_manifest_load(ctx->store, id, &m, err);
+	if (rc == OPS_EDATA && strstr(err->message, "has no manifest"))
+		return ops_error_set(err, OPS_EFAIL, "no backup '%s' in %s", id,
+				     ops_store_describe(ctx->store));
+	if (rc != OPS_OK)
+		return rc;
+	m->pinned = pin;
+	rc = ops_manifest_save(ctx->store, m, err);
+	*report = cJSON_CreateObject();
+	cJSON_AddStringToObject(*report, "id", id);
+	cJSON_AddBoolToObject(*report, "pinned", pin);
+	ops_manifest_free(m);
+	return rc;
+}

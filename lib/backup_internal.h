@@ -1,0 +1,76 @@
+/*
+ * What the backup modules share: streaming an object into or out of the
+ * store through the optional encryption layer while hashing the stored
+ * bytes, the key, and the child environment for PostgreSQL's tools.
+ */
+#ifndef OPSMAINT_BACKUP_INTERNAL_H
+#define OPSMAINT_BACKUP_INTERNAL_H
+
+#include "opsmaint/archive.h"
+#include "opsmaint/backup.h"
+#include "opsmaint/crypt.h"
+#include "opsmaint/hash.h"
+#include "opsmaint/manifest.h"
+
+/* The backup key when backup.encryption_key_file is set: *have 1. */
+ops_code bk_load_key(const ops_config *cfg, unsigned char key[OPS_CRYPT_KEY_LEN], int *have,
+		     ops_error *err);
+
+/* ---- writing one object ---- */
+typedef struct bk_out {
+	ops_store_writer *w;
+	ops_sha256 *hash;
+	long long size;		/* stored bytes */
+	ops_encryptor *enc;
+	const char *key;
+	int progress;
+	double started;
+} bk_out;
+
+ops_code bk_out_begin(const ops_backup_ctx *ctx, const char *key, const unsigned char *enc_key,
+		      bk_out *o, ops_error *err);
+/* An ops_sink_fn: plaintext in. */
+ops_code bk_out_sink(void *arg, const void *buf, size_t len, ops_error *err);
+/* Finish encryption, commit; sha256 of the stored bytes into hex. */
+ops_code bk_out_commit(bk_out *o, char hex[65], ops_error *err);
+void bk_out_abort(bk_out *o);
+
+/* ---- reading one object ---- */
+typedef struct bk_in {
+	ops_store_reader *r;
+	ops_sha256 *hash;
+	long long size;
+	ops_decryptor *dec;
+	char *cbuf;
+	char *plain;
+	size_t plain_len, plain_off, plain_cap;
+	int eof;
+	int progress;
+	long long expect;	/* for the progress line */
+	double started;
+} bk_in;
+
+ops_code bk_in_begin(const ops_backup_ctx *ctx, const char *key, const unsigned char *dec_key,
+		     long long expect, bk_in *in, ops_error *err);
+/* An ops_source_fn: plaintext out. */
+ops_code bk_in_source(void *arg, void *buf, size_t len, size_t *got, ops_error *err);
+/* Read what is left (so the stored-bytes digest covers everything). */
+ops_code bk_in_drain(bk_in *in, ops_error *err);
+void bk_in_end(bk_in *in, char hex[65]);
+
+/* NAME=VALUE settings for pg_dump/pg_restore/pg_basebackup from [db]
+ * (NULL-terminated, free with ops_strv_free); target a plain database name
+ * (PGDATABASE) or NULL. */
+char **bk_pg_env(const ops_config *cfg, const char *dbname);
+
+/* A database name as an archive member stem: unsafe bytes become '_'. */
+char *bk_member_stem(const char *dbname);
+
+/* Progress line on stderr: "\r  LABEL  12.3 MiB  45.6 MiB/s". */
+void bk_progress(const char *label, long long bytes, long long total, double started, int final);
+double bk_now(void);
+
+/* "20261124T010000Z" for t. */
+void bk_stamp(double t, char out[32]);
+
+#endif

@@ -1,0 +1,825 @@
+/*
+ * Reading backups back: verify (verify-db-backup.sh), restore
+ * (restore_backup.sh) and s3-verify (verify-s3-backup.sh) share one pass
+ * over the archive.  Every member is hashed as it streams and compared with
+ * the manifest before the pass moves on, and the stored object's digest is
+ * compared at the end, so damage anywhere is found and named; a restore
+ * goes into a new database that replaces the old one only once pg_restore
+ * has succeeded, so a failed restore loses nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backup_internal.h"
+#include "opsmaint/db.h"
+#include "opsmaint/dbmaint.h"
+#include "opsmaint/fileio.h"
+#include "opsmaint/log.h"
+#include "opsmaint/proc.h"
+#include "opsmaint/window.h"
+
+enum pass_mode { PASS_CHECKSUMS, PASS_VERIFY, PASS_RESTORE };
+
+struct pass {
+	const ops_backup_ctx *ctx;
+	const ops_manifest *m;
+	enum pass_mode mode;
+	const char *temp_db;		/* PASS_VERIFY */
+	char *const *only;		/* PASS_RESTORE: databases chosen, NULL all */
+	int keep_temp;
+	cJSON *dbs;			/* per-database results */
+	char *restore_dir;		/* PASS_RESTORE: where files/ go */
+	/* the PostgreSQL stream being restored */
+	char *cur_stem;			/* "chatbot_db.dump" */
+	char *cur_db;			/* its database name */
+	char *cur_into;			/* the database pg_restore writes into */
+	ops_proc *proc;
+	int to_restore;			/* pg_restore's stdin */
+	int skipping;			/* a database not chosen */
+	int stream_failed;		/* pg_restore stopped early */
+	ops_error stream_err;
+	int failures;
+	ops_error first;
+};
+
+static const ops_manifest_file *find_file(const ops_manifest *m, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < m->nfiles; i++)
+		if (strcmp(m->files[i].path, path) == 0)
+			return &m->files[i];
+	return NULL;
+}
+
+/* The database a NAME.dump stem belongs to, from the manifest. */
+static const char *db_of_stem(const ops_manifest *m, const char *stem)
+{
+	size_t i;
+
+	for (i = 0; m->databases && m->databases[i]; i++) {
+		char *s = bk_member_stem(m->databases[i]);
+		int same = s && strncmp(s, stem, strlen(s)) == 0 && strcmp(stem + strlen(s), ".dump") == 0;
+
+		free(s);
+		if (same)
+			return m->databases[i];
+	}
+	return NULL;
+}
+
+static int chosen(char *const *only, const char *db)
+{
+	size_t i;
+
+	if (!only)
+		return 1;
+	for (i = 0; only[i]; i++)
+		if (strcmp(only[i], db) == 0)
+			return 1;
+	return 0;
+}
+
+static ops_code admin_exec(const ops_config *cfg, const char *fmt, const char *a, const char *b,
+			   ops_error *err)
+{
+	ops_db *db = NULL;
+	char *qa = NULL, *qb = NULL, *sql = NULL;
+	ops_code rc = ops_db_open(cfg, "postgres", &db, err);
+
+	if (rc != OPS_OK)
+		return rc;
+	qa = ops_db_quote_ident(db, a);
+	qb = b ? ops_db_quote_ident(db, b) : strdup("");
+	if (!qa || !qb || asprintf(&sql, fmt, qa, qb) < 0) {
+		sql = NULL;
+		rc = ops_error_oom(err);
+	} else {
+		rc = ops_db_exec(db, sql, err);
+	}
+	free(sql);
+	free(qa);
+	free(qb);
+	ops_db_close(db);
+	return rc;
+}
+
+static ops_code start_restore(struct pass *p, const char *stem, ops_error *err)
+{
+	const ops_config *cfg = p->ctx->cfg;
+	const char *dbname = db_of_stem(p->m, stem);
+	char into[64], **env = NULL;
+	char *argv[] = {"pg_restore", "--exit-on-error", "--no-password", NULL, NULL, NULL, NULL, NULL};
+	char dbarg[96];
+	ops_code rc;
+	int argc = 3;
+
+	if (!dbname)
+		return ops_error_set(err, OPS_EDATA, "archive stream '%s' belongs to no database in the manifest",
+				     stem);
+	p->cur_stem = strdup(stem);
+	p->cur_db = strdup(dbname);
+	p->skipping = p->mode == PASS_RESTORE && !chosen(p->only, dbname);
+	if (p->skipping || p->mode == PASS_CHECKSUMS)
+		return OPS_OK;
+	if (p->mode == PASS_VERIFY) {
+		snprintf(into, sizeof into, "%s", p->temp_db);
+		/* Roles may not exist where a verify runs; ownership is not
+		 * what a verify checks. */
+		argv[argc++] = "--no-owner";
+		argv[argc++] = "--no-privileges";
+	} else {
+		snprintf(into, sizeof into, "opsctl_restore_%ld", (long)getpid());
+	}
+	p->cur_into = strdup(into);
+	p->stream_failed = 0;
+	/* A name of ours (checked to be plain): -d is safe. */
+	snprintf(dbarg, sizeof dbarg, "--dbname=%s", into);
+	argv[argc++] = dbarg;
+	rc = admin_exec(cfg, "DROP DATABASE IF EXISTS %s%s", into, NULL, err);
+	if (rc == OPS_OK)
+		rc = admin_exec(cfg, "CREATE DATABASE %s%s", into, NULL, err);
+	if (rc != OPS_OK)
+		return rc;
+	env = bk_pg_env(cfg, into);
+	if (!env)
+		return ops_error_oom(err);
+	ops_log_info("restoring '%s' into database '%s'", dbname, into);
+	rc = ops_proc_start(ops_config_get(cfg, "backup.pg_bindir"), argv, env, OPS_PROC_PIPE_IN,
+			    &p->to_restore, NULL, &p->proc, err);
+	ops_strv_free(env);
+	return rc;
+}
+
+/* Row counts of the restored copy against the manifest's. */
+static ops_code compare_rows(struct pass *p, const char *target, const char *dbname,
+			     cJSON *rep, ops_error *err)
+{
+	ops_db *db = NULL;
+	ops_code rc = ops_db_open(p->ctx->cfg, target, &db, err);
+	int checked = 0, bad = 0;
+	size_t i;
+
+	for (i = 0; rc == OPS_OK && i < p->m->ntables; i++) {
+		const ops_manifest_table *t = &p->m->tables[i];
+		ops_rows *rows = NULL;
+		char *sql = NULL;
+		long long got;
+
+		if (strcmp(t->database, dbname) != 0)
+			continue;
+		if (ops_db_kind_of(db) == OPS_DB_SQLITE) {
+			char *q = ops_db_quote_ident(db, t->table);
+
+			if (!q || asprintf(&sql, "SELECT count(*) FROM %s", q) < 0)
+				sql = NULL;
+			free(q);
+		} else {
+			/* "schema.table" as recorded by format('%I.%I'): already quoted. */
+			if (asprintf(&sql, "SELECT pg_catalog.count(*) FROM %s", t->table) < 0)
+				sql = NULL;
+		}
+		if (!sql) {
+			rc = ops_error_oom(err);
+			break;
+		}
+		rc = ops_db_query(db, sql, 0, NULL, &rows, err);
+		free(sql);
+		if (rc != OPS_OK) {
+			rc = ops_error_set(err, OPS_EFAIL, "table %s of '%s' is missing from the restored copy",
+					   t->table, dbname);
+			break;
+		}
+		got = atoll(ops_rows_value(rows, 0, 0));
+		ops_rows_free(rows);
+		checked++;
+		if (got != t->rows) {
+			if (!bad)
+				ops_error_set(err, OPS_EFAIL, "table %s of '%s' has %lld rows after restore, %lld at backup time",
+					      t->table, dbname, got, t->rows);
+			bad++;
+		}
+	}
+	ops_db_close(db);
+	cJSON_AddNumberToObject(rep, "tables_checked", checked);
+	cJSON_AddNumberToObject(rep, "tables_mismatched", bad);
+	if (rc == OPS_OK && bad)
+		rc = OPS_EFAIL;
+	return rc;
+}
+
+static void note_failure(struct pass *p, cJSON *rep, ops_code rc, const ops_error *err)
+{
+	cJSON_AddStringToObject(rep, "status", "failed");
+	cJSON_AddStringToObject(rep, "error", err->message);
+	if (!p->failures++)
+		p->first = *err;
+	(void)rc;
+}
+
+/* pg_restore has all of the stream: wait for it, then check or swap. */
+static ops_code finish_restore(struct pass *p, int ok_so_far, ops_error *err)
+{
+	const ops_config *cfg = p->ctx->cfg;
+	cJSON *rep;
+	ops_code rc = OPS_OK;
+	ops_error ignored;
+
+	if (!p->cur_stem)
+		return OPS_OK;
+	rep = cJSON_CreateObject();
+	cJSON_AddStringToObject(rep, "database", p->cur_db);
+	if (p->skipping || p->mode == PASS_CHECKSUMS) {
+		cJSON_AddStringToObject(rep, "status", p->skipping ? "skipped" : "checksums ok");
+		goto out;
+	}
+	close(p->to_restore);
+	p->to_restore = -1;
+	if (p->stream_failed) {
+		admin_exec(cfg, "DROP DATABASE IF EXISTS %s%s", p->cur_into, NULL, &ignored);
+		note_failure(p, rep, OPS_EFAIL, &p->stream_err);
+		goto out;
+	}
+	if (!ok_so_far) {
+		ops_proc_kill(p->proc);
+		p->proc = NULL;
+		admin_exec(cfg, "DROP DATABASE IF EXISTS %s%s", p->cur_into, NULL, &ignored);
+		cJSON_Delete(rep);
+		rep = NULL;
+		goto out;
+	}
+	rc = ops_proc_wait(p->proc, err);
+	p->proc = NULL;
+	if (rc == OPS_OK && p->mode == PASS_VERIFY) {
+		rc = compare_rows(p, p->cur_into, p->cur_db, rep, err);
+		if (rc == OPS_OK) {
+			ops_dbm_ctx dctx = {0};
+			cJSON *irep = NULL;
+			ops_error ierr;
+
+			dctx.cfg = cfg;
+			/* amcheck where it can be had; its absence is not a failure. */
+			{
+				ops_db *tdb = NULL;
+
+				if (ops_db_open(cfg, p->cur_into, &tdb, &ierr) == OPS_OK)
+					ops_db_exec(tdb, "CREATE EXTENSION IF NOT EXISTS amcheck", &ierr);
+				ops_db_close(tdb);
+			}
+			if (ops_dbm_integrity(&dctx, p->cur_into, &irep, &ierr) == OPS_OK) {
+				cJSON_AddStringToObject(rep, "amcheck", "ok");
+			} else if (ierr.code == OPS_EDATA) {
+				rc = ops_error_set(err, OPS_EDATA, "amcheck found damaged indexes in the restored copy of '%s'",
+						   p->cur_db);
+			} else {
+				cJSON_AddStringToObject(rep, "amcheck", "not available");
+			}
+			cJSON_Delete(irep);
+		}
+	}
+	if (rc == OPS_OK && p->mode == PASS_RESTORE) {
+		/* Only now does the old database go. */
+		rc = admin_exec(cfg, p->ctx->force ? "DROP DATABASE IF EXISTS %s%s WITH (FORCE)"
+				: "DROP DATABASE IF EXISTS %s%s", p->cur_db, NULL, err);
+		if (rc == OPS_OK)
+			rc = admin_exec(cfg, "ALTER DATABASE %s RENAME TO %s", p->cur_into, p->cur_db, err);
+	}
+	if (p->mode == PASS_RESTORE && rc != OPS_OK)
+		admin_exec(cfg, "DROP DATABASE IF EXISTS %s%s", p->cur_into, NULL, &ignored);
+	if (p->mode == PASS_VERIFY && !p->keep_temp)
+		admin_exec(cfg, "DROP DATABASE IF EXISTS %s%s", p->cur_into, NULL, &ignored);
+	if (rc == OPS_OK)
+		cJSON_AddStringToObject(rep, "status", p->mode == PASS_VERIFY ? "verified" : "restored");
+	else
+		note_failure(p, rep, rc, err);
+out:
+	if (rep)
+		cJSON_AddItemToArray(p->dbs, rep);
+	free(p->cur_stem);
+	free(p->cur_db);
+	free(p->cur_into);
+	p->cur_stem = p->cur_db = p->cur_into = NULL;
+	return OPS_OK;	/* per-database failures are counted, the pass goes on */
+}
+
+static ops_code write_all_fd(int fd, const void *buf, size_t len, const char *what, ops_error *err)
+{
+	if (ops_write_all(fd, buf, len) != 0)
+		return ops_error_errno(err, errno, "cannot write to", what);
+	return OPS_OK;
+}
+
+/* A SQLite copy: to a temp file, then checked (verify) or put in place. */
+static ops_code sqlite_member(struct pass *p, ops_archive_reader *ar, const char *path,
+			      const ops_manifest_file *mf, ops_error *err)
+{
+	const char *dbpath = NULL;
+	char *tmp = NULL, buf[65536], *target = NULL;
+	size_t i, got = 0;
+	int fd = -1;
+	ops_code rc = OPS_OK;
+	cJSON *rep = cJSON_CreateObject();
+
+	for (i = 0; p->m->databases && p->m->databases[i]; i++) {
+		const char *b = strrchr(p->m->databases[i], '/');
+		char *s = bk_member_stem(b ? b + 1 : p->m->databases[i]);
+		int same = s && (strcmp(s, path) == 0 ||
+				 (strlen(path) == strlen(s) + 3 && strncmp(path, s, strlen(s)) == 0));
+
+		free(s);
+		if (same)
+			dbpath = p->m->databases[i];
+	}
+	cJSON_AddStringToObject(rep, "database", dbpath ? dbpath : path);
+	if (p->mode == PASS_CHECKSUMS || (p->mode == PASS_RESTORE && (!dbpath || !chosen(p->only, dbpath)))) {
+		do
+			rc = ops_archive_read(ar, buf, sizeof buf, &got, err);
+		while (rc == OPS_OK && got > 0);
+		cJSON_AddStringToObject(rep, "status", p->mode == PASS_CHECKSUMS ? "checksums ok" : "skipped");
+		goto out;
+	}
+	if (p->mode == PASS_RESTORE) {
+		char **prot = ops_config_list(p->ctx->cfg, "general.protected_paths");
+		int is_prot = ops_path_is_protected(dbpath, prot);
+
+		ops_strv_free(prot);
+		if (is_prot) {
+			rc = ops_error_set(err, OPS_EPERM, "'%s' is a protected path; not overwriting it", dbpath);
+			goto drain;
+		}
+		if (asprintf(&tmp, "%s.opsctl-restore.%ld", dbpath, (long)getpid()) < 0)
+			tmp = NULL;
+	} else {
+		char *dir = ops_path_join(ops_config_get(p->ctx->cfg, "general.state_dir"), "tmp");
+
+		if (dir && ops_mkdir_p(dir, 0700, err) == OPS_OK &&
+		    asprintf(&tmp, "%s/verify-%ld.db", dir, (long)getpid()) < 0)
+			tmp = NULL;
+		free(dir);
+	}
+	if (!tmp) {
+		rc = ops_error_oom(err);
+		goto drain;
+	}
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = ops_error_errno(err, errno, "cannot create", tmp);
+		goto drain;
+	}
+	do {
+		rc = ops_archive_read(ar, buf, sizeof buf, &got, err);
+		if (rc == OPS_OK && got)
+			rc = write_all_fd(fd, buf, got, tmp, err);
+	} while (rc == OPS_OK && got > 0);
+	if (rc == OPS_OK && fsync(fd) != 0)
+		rc = ops_error_errno(err, errno, "cannot sync", tmp);
+	close(fd);
+	fd = -1;
+	if (rc == OPS_OK) {
+		char hex[65];
+
+		/* Never act on a copy whose digest is not the recorded one. */
+		ops_archive_member_sha256(ar, hex);
+		if (strcmp(hex, mf->sha256) != 0)
+			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' does not match its SHA-256", path);
+	}
+	if (rc == OPS_OK && p->mode == PASS_VERIFY && dbpath) {
+		if (asprintf(&target, "sqlite:%s", tmp) < 0) {
+			target = NULL;
+			rc = ops_error_oom(err);
+		} else {
+			ops_dbm_ctx dctx = {0};
+			cJSON *irep = NULL;
+
+			dctx.cfg = p->ctx->cfg;
+			rc = ops_dbm_integrity(&dctx, target, &irep, err);
+			cJSON_Delete(irep);
+			if (rc == OPS_OK)
+				rc = compare_rows(p, target, dbpath, rep, err);
+		}
+	}
+	if (rc == OPS_OK && p->mode == PASS_RESTORE) {
+		char *dir = ops_path_dir(dbpath);
+
+		if (rename(tmp, dbpath) != 0)
+			rc = ops_error_errno(err, errno, "cannot put the restored copy in place at", dbpath);
+		else if (dir)
+			rc = ops_fsync_dir(dir, err);
+		free(dir);
+	}
+	if (rc == OPS_OK)
+		cJSON_AddStringToObject(rep, "status", p->mode == PASS_VERIFY ? "verified" : "restored");
+	else if (rc != OPS_EDATA)
+		note_failure(p, rep, rc, err);
+	goto out;
+drain:
+	{
+		ops_error derr;
+
+		do
+			got = 0;
+		while (ops_archive_read(ar, buf, sizeof buf, &got, &derr) == OPS_OK && got > 0);
+		note_failure(p, rep, rc, err);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(target);
+	cJSON_AddItemToArray(p->dbs, rep);
+	/* Damage ends the pass; anything else was counted above. */
+	return rc == OPS_EDATA || rc == OPS_EIO ? rc : OPS_OK;
+}
+
+/* files/... and redis/...: checked, and on restore written for review. */
+static ops_code plain_member(struct pass *p, ops_archive_reader *ar, const char *path, ops_error *err)
+{
+	char buf[65536], *dest = NULL;
+	size_t got = 0;
+	ops_afile *af = NULL;
+	ops_code rc = OPS_OK;
+
+	if (p->mode == PASS_RESTORE && p->restore_dir) {
+		char *dir;
+
+		dest = ops_path_join(p->restore_dir, path);
+		dir = dest ? ops_path_dir(dest) : NULL;
+		if (!dest || !dir)
+			rc = ops_error_oom(err);
+		else
+			rc = ops_mkdir_p(dir, 0700, err);
+		free(dir);
+		/* A temp file renamed into place: a link already there is
+		 * replaced, never written through. */
+		if (rc == OPS_OK)
+			rc = ops_afile_open(dest, 0600, &af, err);
+	}
+	do {
+		if (rc != OPS_OK)
+			break;
+		rc = ops_archive_read(ar, buf, sizeof buf, &got, err);
+		if (rc == OPS_OK && got && af)
+			rc = ops_afile_write(af, buf, got, err);
+	} while (got > 0);
+	if (rc == OPS_OK && af) {
+		rc = ops_afile_commit(af, err);
+		af = NULL;
+	}
+	ops_afile_abort(af);
+	free(dest);
+	return rc;
+}
+
+static ops_code feed_restore(struct pass *p, ops_archive_reader *ar, ops_error *err)
+{
+	char buf[65536];
+	size_t got = 0;
+	ops_code rc;
+
+	do {
+		rc = ops_archive_read(ar, buf, sizeof buf, &got, err);
+		if (rc == OPS_OK && got && p->proc && !p->skipping && !p->stream_failed &&
+		    ops_write_all(p->to_restore, buf, got) != 0) {
+			/* pg_restore stopped reading: its own error says why.
+			 * The archive is read on, to check the rest of it. */
+			ops_proc_wait(p->proc, &p->stream_err);
+			p->proc = NULL;
+			p->stream_failed = 1;
+		}
+	} while (rc == OPS_OK && got > 0);
+	return rc;
+}
+
+static ops_code one_pass(struct pass *p, const unsigned char *key, ops_error *err)
+{
+	const ops_manifest *m = p->m;
+	const ops_manifest_member *obj = &m->members[0];
+	ops_archive_reader *ar = NULL;
+	char okey[400], hex[65];
+	size_t seen = 0, i;
+	bk_in in;
+	ops_code rc;
+	struct sigaction ign, old;
+
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &ign, &old);	/* a dead pg_restore is an error, not a signal */
+	p->to_restore = -1;
+	snprintf(okey, sizeof okey, "%s/%s", m->id, obj->name);
+	rc = bk_in_begin(p->ctx, okey, key, obj->size, &in, err);
+	if (rc != OPS_OK)
+		goto out_sig;
+	rc = ops_archive_reader_new(bk_in_source, &in, &ar, err);
+	while (rc == OPS_OK) {
+		const char *path;
+		long long size;
+		int end = 0;
+		const ops_manifest_file *mf;
+		char *slash;
+
+		rc = ops_archive_next(ar, &path, &size, &end, err);
+		if (rc != OPS_OK || end)
+			break;
+		mf = find_file(m, path);
+		if (!mf) {
+			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' is not in the manifest", path);
+			break;
+		}
+		if (mf->size != size) {
+			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' is %lld bytes, the manifest says %lld",
+					   path, size, mf->size);
+			break;
+		}
+		seen++;
+		slash = strchr(path, '/');
+		if (slash && slash - path > 5 && strncmp(slash - 5, ".dump", 5) == 0) {
+			char stem[300];
+
+			snprintf(stem, sizeof stem, "%.*s", (int)(slash - path), path);
+			if (!p->cur_stem || strcmp(p->cur_stem, stem) != 0) {
+				finish_restore(p, 1, err);
+				rc = start_restore(p, stem, err);
+				if (rc != OPS_OK) {
+					cJSON *rep = cJSON_CreateObject();
+
+					cJSON_AddStringToObject(rep, "database", p->cur_db ? p->cur_db : stem);
+					note_failure(p, rep, rc, err);
+					cJSON_AddItemToArray(p->dbs, rep);
+					if (rc == OPS_EDATA)
+						break;
+					p->skipping = 1;	/* read past the rest of it */
+					rc = OPS_OK;
+				}
+			}
+			rc = feed_restore(p, ar, err);
+		} else if (!slash && strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".db") == 0) {
+			finish_restore(p, 1, err);
+			rc = sqlite_member(p, ar, path, mf, err);
+			continue;
+		} else {
+			rc = plain_member(p, ar, path, err);
+		}
+		if (rc != OPS_OK)
+			break;
+		ops_archive_member_sha256(ar, hex);
+		if (strcmp(hex, mf->sha256) != 0) {
+			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' does not match its SHA-256 (damaged)",
+					   path);
+			break;
+		}
+	}
+	if (rc == OPS_OK)
+		finish_restore(p, 1, err);
+	else if (p->cur_stem)
+		finish_restore(p, 0, err);
+	if (rc == OPS_OK && seen != m->nfiles) {
+		for (i = 0; i < m->nfiles; i++)
+			if (!find_file(m, m->files[i].path))
+				break;
+		rc = ops_error_set(err, OPS_EDATA, "archive of backup '%s' holds %zu of the %zu members its manifest lists",
+				   m->id, seen, m->nfiles);
+	}
+	if (rc == OPS_OK)
+		rc = bk_in_drain(&in, err);
+	ops_archive_reader_free(ar);
+	bk_in_end(&in, hex);
+	if (rc == OPS_OK && (strcmp(hex, obj->sha256) != 0))
+		rc = ops_error_set(err, OPS_EDATA, "object '%s' does not match its SHA-256 (damaged)", okey);
+out_sig:
+	sigaction(SIGPIPE, &old, NULL);
+	return rc;
+}
+
+/* The manifest of id, with "no such backup" told apart from "no manifest". */
+static ops_code load(const ops_backup_ctx *ctx, const char *id, ops_manifest **m, ops_error *err)
+{
+	ops_store_entry *e = NULL;
+	char prefix[300];
+	size_t n = 0;
+	ops_code rc;
+
+	if (!ops_store_key_valid(id) || strchr(id, '/'))
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a backup id", id);
+	snprintf(prefix, sizeof prefix, "%s/", id);
+	rc = ops_store_list(ctx->store, prefix, &e, &n, err);
+	ops_store_entries_free(e, n);
+	if (rc != OPS_OK)
+		return rc;
+	if (n == 0) {
+		ops_error_set(err, OPS_EFAIL, "no backup '%s' in %s", id, ops_store_describe(ctx->store));
+		ops_error_hint(err, "`opsctl backup list` shows the backups there are");
+		return OPS_EFAIL;
+	}
+	rc = ops_manifest_load(ctx->store, id, m, err);
+	if (rc == OPS_OK && (*m)->nmembers != 1)
+		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' lists %zu objects; one archive expected",
+				   id, (*m)->nmembers);
+	if (rc != OPS_OK) {
+		ops_manifest_free(*m);
+		*m = NULL;
+	}
+	return rc;
+}
+
+static ops_code key_for(const ops_backup_ctx *ctx, const ops_manifest *m,
+			unsigned char key[OPS_CRYPT_KEY_LEN], int *have, ops_error *err)
+{
+	char id[17];
+
+	*have = 0;
+	if (!m->encryption)
+		return OPS_OK;
+	if (bk_load_key(ctx->cfg, key, have, err) != OPS_OK)
+		return err->code;
+	if (!*have)
+		return ops_error_set(err, OPS_ECONFIG, "backup '%s' is encrypted; set backup.encryption_key_file",
+				     m->id);
+	ops_crypt_key_id(key, id);
+	if (strcmp(id, m->encryption) != 0)
+		return ops_error_set(err, OPS_ECONFIG, "backup '%s' was encrypted with key %s; the configured key is %s",
+				     m->id, m->encryption, id);
+	return OPS_OK;
+}
+
+ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
+			   cJSON **report, ops_error *err)
+{
+	ops_manifest *m = NULL;
+	char *latest = NULL;
+	unsigned char key[OPS_CRYPT_KEY_LEN];
+	int have = 0;
+	struct pass p;
+	ops_code rc;
+	cJSON *rep;
+	double t0 = bk_now();
+
+	*report = NULL;
+	memset(&p, 0, sizeof p);
+	if (!o->id && (rc = ops_backup_latest(ctx, &latest, err)) != OPS_OK)
+		return rc;
+	rc = load(ctx, o->id ? o->id : latest, &m, err);
+	free(latest);
+	if (rc != OPS_OK)
+		return rc;
+	rep = cJSON_CreateObject();
+	*report = rep;
+	cJSON_AddStringToObject(rep, "id", m->id);
+	cJSON_AddStringToObject(rep, "check", o->checksums_only ? "checksums" : "checksums and test restore");
+	if ((rc = key_for(ctx, m, key, &have, err)) != OPS_OK)
+		goto out;
+	p.ctx = ctx;
+	p.m = m;
+	p.mode = o->checksums_only || (m->method && strcmp(m->method, "physical") == 0)
+		? PASS_CHECKSUMS : PASS_VERIFY;
+	p.temp_db = o->temp_db ? o->temp_db : ops_config_get(ctx->cfg, "backup.verify_temp_db");
+	p.keep_temp = o->keep_temp;
+	p.dbs = cJSON_AddArrayToObject(rep, "databases");
+	if (p.mode == PASS_VERIFY && (!*p.temp_db || strlen(p.temp_db) > 63 ||
+				      strspn(p.temp_db, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(p.temp_db))) {
+		rc = ops_error_set(err, OPS_EUSAGE, "bad temporary database name '%s' (lowercase letters, digits and _)",
+				   p.temp_db);
+		goto out;
+	}
+	rc = one_pass(&p, have ? key : NULL, err);
+	if (rc == OPS_OK && p.failures) {
+		*err = p.first;
+		rc = err->code == OPS_OK ? OPS_EFAIL : err->code;
+	}
+	cJSON_AddNumberToObject(rep, "members_checked", (double)m->nfiles);
+	cJSON_AddNumberToObject(rep, "bytes_read", (double)ops_manifest_size(m));
+	cJSON_AddNumberToObject(rep, "duration_seconds", bk_now() - t0);
+	/* Record the outcome; a verify whose result cannot be recorded still
+	 * reports it, and fails if it was good. */
+	{
+		ops_error serr;
+		ops_code sc;
+
+		ops_manifest_set(&m->status, rc == OPS_OK ? "verified" : "verify-failed", &serr);
+		ops_manifest_set(&m->verify_error, rc == OPS_OK ? NULL : err->message, &serr);
+		m->verified_at = bk_now();
+		sc = ops_manifest_save(ctx->store, m, &serr);
+		if (sc != OPS_OK && rc == OPS_OK) {
+			*err = serr;
+			rc = sc;
+		}
+	}
+	cJSON_AddStringToObject(rep, "result", rc == OPS_OK ? "verified" : "FAILED");
+out:
+	ops_manifest_free(m);
+	return rc;
+}
+
+ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
+			    char *const *databases, cJSON **report, ops_error *err)
+{
+	ops_manifest *m = NULL;
+	unsigned char key[OPS_CRYPT_KEY_LEN];
+	int have = 0;
+	struct pass p;
+	ops_code rc;
+	cJSON *rep;
+	size_t i;
+
+	*report = NULL;
+	memset(&p, 0, sizeof p);
+	rc = load(ctx, id, &m, err);
+	if (rc != OPS_OK)
+		return rc;
+	if (m->method && strcmp(m->method, "physical") == 0) {
+		ops_error_set(err, OPS_EUSAGE, "backup '%s' is physical; restore it by extracting base.tar into an empty data directory",
+			      id);
+		ops_error_hint(err, "see RESTORING A PHYSICAL BACKUP in opsctl-backup(1)");
+		ops_manifest_free(m);
+		return OPS_EUSAGE;
+	}
+	for (i = 0; databases && databases[i]; i++) {
+		size_t j;
+		int found = 0;
+
+		for (j = 0; m->databases && m->databases[j]; j++)
+			found |= strcmp(m->databases[j], databases[i]) == 0;
+		if (!found) {
+			ops_error_set(err, OPS_EUSAGE, "backup '%s' holds no database '%s'", id, databases[i]);
+			ops_manifest_free(m);
+			return OPS_EUSAGE;
+		}
+	}
+	if (!ctx->force && (rc = ops_window_check(ctx->cfg, 0, "restore", err)) != OPS_OK) {
+		ops_manifest_free(m);
+		return rc;
+	}
+	if (!ctx->force && ctx->confirm) {
+		char q[512];
+
+		snprintf(q, sizeof q, "Replace %s with the contents of backup %s?",
+			 databases ? "the chosen databases" : "every database in it", id);
+		if (!ctx->confirm(ctx->confirm_arg, q)) {
+			ops_manifest_free(m);
+			return ops_error_set(err, OPS_EFAIL, "restore cancelled; nothing was changed");
+		}
+	}
+	rep = cJSON_CreateObject();
+	*report = rep;
+	cJSON_AddStringToObject(rep, "id", id);
+	if ((rc = key_for(ctx, m, key, &have, err)) != OPS_OK)
+		goto out;
+	p.ctx = ctx;
+	p.m = m;
+	p.mode = PASS_RESTORE;
+	p.only = databases;
+	p.dbs = cJSON_AddArrayToObject(rep, "databases");
+	{
+		char sub[300];
+
+		snprintf(sub, sizeof sub, "restore/%s", id);
+		p.restore_dir = ops_path_join(ops_config_get(ctx->cfg, "general.state_dir"), sub);
+	}
+	rc = one_pass(&p, have ? key : NULL, err);
+	if (rc == OPS_OK && p.failures) {
+		*err = p.first;
+		rc = err->code == OPS_OK ? OPS_EFAIL : err->code;
+	}
+	if (p.restore_dir && access(p.restore_dir, F_OK) == 0)
+		cJSON_AddStringToObject(rep, "files_dir", p.restore_dir);
+	free(p.restore_dir);
+out:
+	ops_manifest_free(m);
+	return rc;
+}
+
+ops_code ops_backup_s3_verify(const ops_backup_ctx *ctx, cJSON **report, ops_error *err)
+{
+	ops_verify_opts vo = {0};
+	cJSON *rep, *vrep = NULL;
+	int enabled = 0;
+	ops_code rc;
+
+	*report = NULL;
+	rc = ops_store_s3_versioning(ctx->store, &enabled, err);
+	if (rc != OPS_OK)
+		return rc;
+	rep = cJSON_CreateObject();
+	*report = rep;
+	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
+	cJSON_AddStringToObject(rep, "versioning", enabled ? "enabled" : "disabled");
+	vo.checksums_only = 1;
+	rc = ops_backup_verify(ctx, &vo, &vrep, err);
+	if (vrep)
+		cJSON_AddItemToObject(rep, "newest_backup", vrep);
+	if (rc == OPS_OK && !enabled) {
+		ops_error_set(err, OPS_EFAIL, "versioning is not enabled on %s; a deleted or overwritten backup cannot be recovered",
+			      ops_store_describe(ctx->store));
+		ops_error_hint(err, "aws s3api put-bucket-versioning --versioning-configuration Status=Enabled");
+		rc = OPS_EFAIL;
+	}
+	return rc;
+}

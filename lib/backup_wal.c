@@ -1,0 +1,471 @@
+/*
+ * WAL archiving: wal-push as archive_command, wal-fetch as restore_command,
+ * and the `--type wal` step of backup-database.sh.  A segment is stored as
+ * wal/NAME.zst (a bare zstd frame that stock `zstd -d` opens, written with
+ * libarchive's raw format) and then wal/NAME.json recording both digests;
+ * the record is written last, so a segment without one was never
+ * acknowledged and is pushed again by PostgreSQL's retry.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "backup_internal.h"
+#include "opsmaint/db.h"
+#include "opsmaint/dbmaint.h"
+#include "opsmaint/fileio.h"
+#include "opsmaint/log.h"
+
+#define SEGMENT_MAX (1u << 30)
+
+/* 000000010000000000000003, 00000002.history, ...0003.00000028.backup, ...partial */
+static int wal_name_ok(const char *name)
+{
+	size_t i, hex = 0;
+
+	for (i = 0; name[i] && i < 24; i++)
+		if ((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'A' && name[i] <= 'F'))
+			hex++;
+	if (hex == 24 && (name[24] == '\0' || strcmp(name + 24, ".partial") == 0 ||
+			  (name[24] == '.' && strstr(name + 25, ".backup"))))
+		return ops_store_key_valid(name);
+	return hex == 8 && strcmp(name + 8, ".history") == 0;
+}
+
+struct wal_sink {
+	bk_out *out;
+	ops_error err;
+	int failed;
+};
+
+static la_ssize_t wal_write_cb(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct wal_sink *s = arg;
+
+	if (bk_out_sink(s->out, buf, len, &s->err) != OPS_OK) {
+		s->failed = 1;
+		archive_set_error(a, EIO, "%s", s->err.message);
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+/* data compressed as one raw zstd frame into out. */
+static ops_code compress_raw(const ops_config *cfg, const char *data, size_t len, bk_out *out,
+			     ops_error *err)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	struct wal_sink s = {out, {0}, 0};
+	char level[16];
+	ops_code rc = OPS_OK;
+
+	if (!a || !e) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	snprintf(level, sizeof level, "%ld", ops_config_int(cfg, "backup.compression_level"));
+	archive_write_set_format_raw(a);
+	archive_write_add_filter_zstd(a);
+	archive_write_set_filter_option(a, "zstd", "compression-level", level);
+	archive_write_set_bytes_in_last_block(a, 1);
+	archive_entry_set_pathname(e, "segment");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_size(e, (la_int64_t)len);
+	if (archive_write_open(a, &s, NULL, wal_write_cb, NULL) != ARCHIVE_OK ||
+	    archive_write_header(a, e) != ARCHIVE_OK ||
+	    archive_write_data(a, data, len) != (la_ssize_t)len ||
+	    archive_write_close(a) != ARCHIVE_OK) {
+		if (s.failed)
+			*err = s.err;
+		else
+			ops_error_set(err, OPS_EINTERNAL, "compressing WAL: %s", archive_error_string(a));
+		rc = err->code;
+	}
+out:
+	archive_entry_free(e);
+	if (a)
+		archive_write_free(a);
+	return rc;
+}
+
+static la_ssize_t wal_read_cb(struct archive *a, void *arg, const void **out)
+{
+	static __thread char buf[1u << 16];
+	bk_in *in = arg;
+	ops_error e;
+	size_t got = 0;
+
+	if (bk_in_source(in, buf, sizeof buf, &got, &e) != OPS_OK) {
+		archive_set_error(a, EIO, "%s", e.message);
+		return -1;
+	}
+	*out = buf;
+	return (la_ssize_t)got;
+}
+
+static ops_code record_key(const char *name, char *key, size_t len)
+{
+	snprintf(key, len, "wal/%s.json", name);
+	return OPS_OK;
+}
+
+/* The stored record of a segment: *found 0 when there is none. */
+static ops_code read_record(const ops_backup_ctx *ctx, const char *name, cJSON **rec, int *found,
+			    ops_error *err)
+{
+	char key[128], buf[4096];
+	ops_store_entry st;
+	ops_store_reader *r = NULL;
+	size_t len = 0, got = 0;
+	ops_code rc;
+
+	*rec = NULL;
+	*found = 0;
+	record_key(name, key, sizeof key);
+	rc = ops_store_stat(ctx->store, key, &st, found, err);
+	if (rc != OPS_OK || !*found)
+		return rc;
+	free(st.key);
+	rc = ops_store_get_begin(ctx->store, key, &r, err);
+	while (rc == OPS_OK) {
+		rc = ops_store_read(r, buf + len, sizeof buf - 1 - len, &got, err);
+		if (got == 0 || len + got >= sizeof buf - 1) {
+			len += got;
+			break;
+		}
+		len += got;
+	}
+	ops_store_get_end(r);
+	if (rc != OPS_OK)
+		return rc;
+	*rec = cJSON_ParseWithLength(buf, len);
+	if (!cJSON_IsObject(*rec) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*rec, "object")) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*rec, "sha256")) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*rec, "plain_sha256"))) {
+		cJSON_Delete(*rec);
+		*rec = NULL;
+		return ops_error_set(err, OPS_EDATA, "the record of WAL segment %s is damaged", name);
+	}
+	return OPS_OK;
+}
+
+ops_code ops_backup_wal_push(const ops_backup_ctx *ctx, const char *path, ops_error *err)
+{
+	const char *name = strrchr(path, '/');
+	unsigned char key[OPS_CRYPT_KEY_LEN];
+	char *data = NULL, *text = NULL, plain[65], stored[65], object[128], rkey[128], kid[17];
+	size_t len = 0;
+	int have = 0, found = 0;
+	cJSON *rec = NULL;
+	bk_out out;
+	ops_code rc;
+
+	name = name ? name + 1 : path;
+	if (!wal_name_ok(name))
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a WAL segment or history file name", name);
+	rc = ops_read_file(path, SEGMENT_MAX, &data, &len, err);
+	if (rc != OPS_OK)
+		return rc;
+	ops_sha256_hex(data, len, plain);
+	rc = read_record(ctx, name, &rec, &found, err);
+	if (rc != OPS_OK)
+		goto out;
+	if (found) {
+		/* PostgreSQL retries a push whose acknowledgement it missed. */
+		const char *had = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "plain_sha256"));
+
+		if (strcmp(had, plain) == 0) {
+			ops_log_info("WAL segment %s is already stored", name);
+			goto out;
+		}
+		rc = ops_error_set(err, OPS_EFAIL, "WAL segment %s is already stored with different content",
+				   name);
+		ops_error_hint(err, "two clusters may be archiving into one store; check s3.prefix and backup.dir");
+		goto out;
+	}
+	if ((rc = bk_load_key(ctx->cfg, key, &have, err)) != OPS_OK)
+		goto out;
+	snprintf(object, sizeof object, "wal/%s.zst%s", name, have ? ".enc" : "");
+	{
+		ops_backup_ctx quiet = *ctx;
+
+		quiet.progress = 0;
+		rc = bk_out_begin(&quiet, object, have ? key : NULL, &out, err);
+	}
+	if (rc != OPS_OK)
+		goto out;
+	rc = compress_raw(ctx->cfg, data, len, &out, err);
+	if (rc != OPS_OK) {
+		bk_out_abort(&out);
+		goto out;
+	}
+	if ((rc = bk_out_commit(&out, stored, err)) != OPS_OK)
+		goto out;
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "object", object);
+	cJSON_AddNumberToObject(rec, "size", (double)out.size);
+	cJSON_AddStringToObject(rec, "sha256", stored);
+	cJSON_AddNumberToObject(rec, "plain_size", (double)len);
+	cJSON_AddStringToObject(rec, "plain_sha256", plain);
+	if (have) {
+		ops_crypt_key_id(key, kid);
+		cJSON_AddStringToObject(rec, "encryption", kid);
+	} else {
+		cJSON_AddNullToObject(rec, "encryption");
+	}
+	cJSON_AddNumberToObject(rec, "time", bk_now());
+	text = cJSON_PrintUnformatted(rec);
+	if (!text) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	record_key(name, rkey, sizeof rkey);
+	{
+		ops_store_writer *w = NULL;
+
+		rc = ops_store_put_begin(ctx->store, rkey, &w, err);
+		if (rc == OPS_OK)
+			rc = ops_store_write(w, text, strlen(text), err);
+		if (rc == OPS_OK)
+			rc = ops_store_put_commit(w, err);
+		else
+			ops_store_put_abort(w);
+	}
+	if (rc == OPS_OK)
+		ops_log_info("WAL segment %s stored (%zu bytes, %lld stored)", name, len, out.size);
+out:
+	cJSON_Delete(rec);
+	free(text);
+	free(data);
+	return rc;
+}
+
+ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const char *dest,
+			      ops_error *err)
+{
+	unsigned char key[OPS_CRYPT_KEY_LEN];
+	const char *object, *want, *want_plain, *enc;
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	ops_afile *af = NULL;
+	ops_sha256 *h = NULL;
+	cJSON *rec = NULL;
+	char stored[65], plain[65], buf[65536];
+	int found = 0, have = 0;
+	bk_in in;
+	ops_code rc;
+
+	memset(&in, 0, sizeof in);
+	if (!wal_name_ok(name))
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a WAL segment or history file name", name);
+	rc = read_record(ctx, name, &rec, &found, err);
+	if (rc != OPS_OK)
+		return rc;
+	if (!found)
+		return ops_error_set(err, OPS_EFAIL, "WAL segment %s is not in %s", name,
+				     ops_store_describe(ctx->store));
+	object = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "object"));
+	want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "sha256"));
+	want_plain = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "plain_sha256"));
+	enc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "encryption"));
+	if (enc && ((rc = bk_load_key(ctx->cfg, key, &have, err)) != OPS_OK || !have)) {
+		if (rc == OPS_OK)
+			rc = ops_error_set(err, OPS_ECONFIG, "WAL segment %s is encrypted; set backup.encryption_key_file",
+					   name);
+		goto out;
+	}
+	{
+		ops_backup_ctx quiet = *ctx;
+
+		quiet.progress = 0;
+		rc = bk_in_begin(&quiet, object, have ? key : NULL, 0, &in, err);
+	}
+	if (rc != OPS_OK)
+		goto out;
+	h = ops_sha256_new();
+	a = archive_read_new();
+	if (!h || !a) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	archive_read_support_filter_zstd(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open(a, &in, NULL, wal_read_cb, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		rc = ops_error_set(err, OPS_EDATA, "stored WAL segment %s is damaged: %s", name,
+				   archive_error_string(a));
+		goto out;
+	}
+	rc = ops_afile_open(dest, 0600, &af, err);
+	while (rc == OPS_OK) {
+		la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+
+		if (n < 0) {
+			rc = ops_error_set(err, OPS_EDATA, "stored WAL segment %s is damaged: %s", name,
+					   archive_error_string(a));
+			break;
+		}
+		if (n == 0)
+			break;
+		ops_sha256_update(h, buf, (size_t)n);
+		rc = ops_afile_write(af, buf, (size_t)n, err);
+	}
+	if (rc == OPS_OK)
+		rc = bk_in_drain(&in, err);
+	ops_sha256_final_hex(h, plain);
+	bk_in_end(&in, stored);
+	if (rc == OPS_OK && (strcmp(stored, want) != 0 || strcmp(plain, want_plain) != 0))
+		rc = ops_error_set(err, OPS_EDATA, "stored WAL segment %s does not match its SHA-256", name);
+	if (rc == OPS_OK) {
+		rc = ops_afile_commit(af, err);
+		af = NULL;
+	}
+out:
+	ops_afile_abort(af);
+	if (a)
+		archive_read_free(a);
+	bk_in_end(&in, stored);
+	ops_sha256_free(h);
+	cJSON_Delete(rec);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Segments archive_command copied into the spool, oldest first. */
+static ops_code ship_spool(const ops_backup_ctx *ctx, const char *spool, cJSON *report,
+			   ops_error *err)
+{
+	DIR *d = opendir(spool);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, i;
+	ops_code rc = OPS_OK;
+	cJSON *shipped = cJSON_AddArrayToObject(report, "shipped");
+
+	if (!d)
+		return ops_error_errno(err, errno, "cannot open WAL spool", spool);
+	while ((de = readdir(d))) {
+		char **grown;
+
+		if (!wal_name_ok(de->d_name))
+			continue;
+		grown = realloc(names, (n + 1) * sizeof *grown);
+		if (!grown || !(grown[n] = strdup(de->d_name))) {
+			if (grown)
+				names = grown;
+			rc = ops_error_oom(err);
+			break;
+		}
+		names = grown;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_str);
+	for (i = 0; rc == OPS_OK && i < n; i++) {
+		char *path = ops_path_join(spool, names[i]);
+
+		rc = path ? ops_backup_wal_push(ctx, path, err) : ops_error_oom(err);
+		/* Gone from the spool only once stored. */
+		if (rc == OPS_OK && unlink(path) != 0)
+			rc = ops_error_errno(err, errno, "cannot remove shipped segment", path);
+		if (rc == OPS_OK)
+			cJSON_AddItemToArray(shipped, cJSON_CreateString(names[i]));
+		free(path);
+	}
+	if (rc == OPS_OK && n)
+		rc = ops_fsync_dir(spool, err);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	cJSON_AddNumberToObject(report, "segments", cJSON_GetArraySize(shipped));
+	return rc;
+}
+
+ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error *err)
+{
+	const char *spool = ops_config_get(ctx->cfg, "backup.wal_spool");
+	static const char status_sql[] =
+		"SELECT pg_catalog.current_setting('archive_mode'),"
+		" pg_catalog.current_setting('archive_command'),"
+		" COALESCE(last_archived_wal, ''), failed_count, COALESCE(last_failed_wal, '')"
+		" FROM pg_catalog.pg_stat_archiver";
+	char **targets = NULL, *seg = NULL;
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	long timeout = ops_config_int(ctx->cfg, "backup.wal_timeout"), failed0;
+	double t0 = bk_now();
+	ops_code rc;
+
+	if (spool && *spool)
+		return ship_spool(ctx, spool, report, err);
+	if ((rc = ops_dbm_targets(ctx->cfg, NULL, &targets, err)) != OPS_OK)
+		return rc;
+	rc = ops_db_open(ctx->cfg, targets[0], &db, err);
+	if (rc == OPS_OK && ops_db_kind_of(db) != OPS_DB_POSTGRES)
+		rc = ops_error_set(err, OPS_EUSAGE, "WAL archiving is a PostgreSQL feature; '%s' is SQLite",
+				   targets[0]);
+	if (rc == OPS_OK)
+		rc = ops_db_query(db, status_sql, 0, NULL, &rows, err);
+	if (rc != OPS_OK)
+		goto out;
+	if (strcmp(ops_rows_value(rows, 0, 0), "off") == 0) {
+		rc = ops_error_set(err, OPS_ECONFIG, "archive_mode is off on the server, so no WAL is archived");
+		ops_error_hint(err, "set archive_mode = on and archive_command = 'opsctl backup wal-push %%p', "
+			       "then restart PostgreSQL");
+		goto out;
+	}
+	failed0 = atol(ops_rows_value(rows, 0, 3));
+	cJSON_AddStringToObject(report, "archive_command", ops_rows_value(rows, 0, 1));
+	ops_rows_free(rows);
+	rows = NULL;
+	rc = ops_db_query(db, "SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())", 0, NULL,
+			  &rows, err);
+	if (rc != OPS_OK)
+		goto out;
+	seg = strdup(ops_rows_value(rows, 0, 0));
+	cJSON_AddStringToObject(report, "segment", seg);
+	for (;;) {
+		ops_rows_free(rows);
+		rows = NULL;
+		if ((rc = ops_db_query(db, status_sql, 0, NULL, &rows, err)) != OPS_OK)
+			goto out;
+		if (strcmp(ops_rows_value(rows, 0, 2), seg) >= 0) {
+			cJSON_AddStringToObject(report, "last_archived_wal", ops_rows_value(rows, 0, 2));
+			break;
+		}
+		if (atol(ops_rows_value(rows, 0, 3)) > failed0 &&
+		    strcmp(ops_rows_value(rows, 0, 4), seg) == 0) {
+			rc = ops_error_set(err, OPS_EFAIL, "archive_command failed for WAL segment %s", seg);
+			ops_error_hint(err, "the PostgreSQL server log shows the archive_command's error");
+			goto out;
+		}
+		if (bk_now() - t0 > (double)timeout) {
+			rc = ops_error_set(err, OPS_EFAIL, "WAL segment %s was not archived within %ld s",
+					   seg, timeout);
+			goto out;
+		}
+		usleep(200000);
+	}
+	cJSON_AddNumberToObject(report, "seconds", bk_now() - t0);
+out:
+	free(seg);
+	ops_rows_free(rows);
+	ops_db_close(db);
+	ops_strv_free(targets);
+	return rc;
+}

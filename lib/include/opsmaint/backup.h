@@ -1,0 +1,143 @@
+/*
+ * Database backups that can be trusted (guide 000 sections 2.3-2.4, 5 and
+ * 8.1; guide 004 daily_backup.sh and restore_backup.sh).
+ *
+ * A backup is the objects under its id in a store (store.h) and
+ * ID/manifest.json, written last (manifest.h).  A full backup is one archive
+ * (archive.h), ID/backup.tar[.zst|.gz][.enc], holding for each PostgreSQL
+ * database NAME the members NAME.dump/000001... (pg_dump -Fc, taken in the
+ * snapshot its row counts were counted in), for each SQLite database
+ * NAME.db (online backup API), and files/... and redis/dump.rdb when
+ * configured.  A physical backup holds base.tar/000001... from
+ * pg_basebackup instead.  WAL segments live under wal/.
+ *
+ * Every function takes a context, builds a cJSON report and never prints;
+ * progress goes through ops_log and, when ctx->progress is set, a progress
+ * line on standard error.
+ */
+#ifndef OPSMAINT_BACKUP_H
+#define OPSMAINT_BACKUP_H
+
+#include <cjson/cJSON.h>
+#include "opsmaint/config.h"
+#include "opsmaint/error.h"
+#include "opsmaint/store.h"
+
+typedef struct ops_backup_ctx {
+	const ops_config *cfg;
+	ops_store *store;
+	int verbose;
+	int force;		/* restore outside the window, no confirmation */
+	int dry_run;		/* prune: report only */
+	int progress;		/* draw a progress line on stderr (a terminal) */
+	int (*confirm)(void *arg, const char *question);
+	void *confirm_arg;
+} ops_backup_ctx;
+
+/* Open the store the flags and configuration choose: S3 when s3, else
+ * backup.dir (default STATE_DIR/backups/store). */
+ops_code ops_backup_open_store(const ops_config *cfg, int s3, ops_store **out,
+			       ops_error *err);
+
+typedef struct ops_backup_opts {
+	const char *type;	/* "full", "wal" or "all" */
+	long retention_days;	/* -r; <= 0: backup.retention_daily */
+	int no_compress;	/* -n */
+	int verify;		/* -v: check every checksum right after */
+} ops_backup_opts;
+
+/*
+ * backup-database.sh: remove partial backups a killed run left, then the
+ * full backup (logical or physical per backup.method) and/or the WAL step,
+ * then retention.  Report: {"id", "type", "size_bytes", "duration_seconds",
+ * "databases":[...], "removed_partial":[...], "pruned":[...], ...}.
+ */
+ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
+			   cJSON **report, ops_error *err);
+
+/* Every backup, oldest first, with id, type, time, size, duration, status,
+ * verified, pinned; partial ones listed with status "incomplete". */
+ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *err);
+
+/* The newest good backup's id (allocated), or OPS_EFAIL "no backups in STORE". */
+ops_code ops_backup_latest(const ops_backup_ctx *ctx, char **id, ops_error *err);
+
+typedef struct ops_verify_opts {
+	const char *id;		/* NULL: the latest */
+	const char *temp_db;	/* NULL: backup.verify_temp_db */
+	int keep_temp;
+	int checksums_only;	/* skip the test restore (backup -v) */
+} ops_verify_opts;
+
+/*
+ * verify-db-backup.sh: every object's and file's SHA-256, then each
+ * PostgreSQL database restored into temp_db with pg_restore and its row
+ * counts compared with the manifest's, amcheck's bt_index_check on its
+ * indexes where amcheck is installed; SQLite copies get integrity_check.
+ * The result is recorded in the manifest ("verified" or "verify-failed").
+ * A checksum mismatch or damaged archive is OPS_EDATA naming the member;
+ * a row-count difference OPS_EFAIL naming the table.
+ */
+ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
+			   cJSON **report, ops_error *err);
+
+/*
+ * restore_backup.sh: databases (NULL: all in the backup) dropped, created
+ * and restored with pg_restore; SQLite files replaced atomically.  Inside
+ * the maintenance window or with force; asks ctx->confirm first.
+ */
+ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
+			    char *const *databases, cJSON **report, ops_error *err);
+
+/*
+ * Retention (guide 000 section 5.1): keep everything younger than
+ * daily_days (<= 0: backup.retention_daily), the newest of each ISO week
+ * younger than backup.retention_weekly, the newest of each month younger
+ * than backup.retention_monthly, pinned backups, the newest good backup, a
+ * failed one with no newer good one, and the WAL the oldest kept physical
+ * backup needs.  Partial backups are removed.  ctx->dry_run reports only.
+ */
+ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **report,
+			  ops_error *err);
+
+/* Pin (1) or unpin (0) a backup: a pinned one is never pruned. */
+ops_code ops_backup_pin(const ops_backup_ctx *ctx, const char *id, int pin,
+			cJSON **report, ops_error *err);
+
+/*
+ * `backup --type wal`: ship the segments archive_command left in
+ * backup.wal_spool, or, without a spool, switch to a new segment and wait
+ * until PostgreSQL's archiver (archive_command = opsctl backup wal-push %p)
+ * reports it stored; archive_mode off is OPS_ECONFIG saying so.
+ */
+ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error *err);
+
+/*
+ * archive_command: store the segment at path as wal/NAME[.zst][.enc] with
+ * its SHA-256 in wal/NAME...sha256 and return OPS_OK only once both are
+ * durable.  A segment already stored with the same content is OK (PostgreSQL
+ * may retry after a crash); different content is OPS_EFAIL.
+ */
+ops_code ops_backup_wal_push(const ops_backup_ctx *ctx, const char *path, ops_error *err);
+/* restore_command: fetch NAME into dest, checked against its SHA-256.
+ * A segment that is not stored is OPS_EFAIL (PostgreSQL then stops asking). */
+ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const char *dest,
+			      ops_error *err);
+
+/*
+ * verify-s3-backup.sh: bucket versioning state, then every object of the
+ * newest backup read back and checked against its manifest.
+ */
+ops_code ops_backup_s3_verify(const ops_backup_ctx *ctx, cJSON **report, ops_error *err);
+
+/*
+ * backup-monitoring-config.sh: the configuration of the chosen components
+ * (backup.monitoring_paths) archived into dest as
+ * monitoring_COMPONENT_YYYYMMDD_HHMMSS.tar.zst with a .sha256 beside it;
+ * archives older than retention_days removed.
+ */
+ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
+			       char *const *components, long retention_days,
+			       cJSON **report, ops_error *err);
+
+#endif

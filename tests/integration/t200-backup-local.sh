@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# t200: `opsctl backup` into the local store against a real PostgreSQL 15:
+# a full backup restores with stock tar/zstd/pg_restore into a fresh database
+# with identical row counts; verify passes, records its result, and exits 65
+# after one byte is flipped; list, manifest, journal and metrics; restore
+# replaces a database only after pg_restore succeeded; SQLite files.
+. "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/pg.sh"
+pg_start || bail_out "PostgreSQL starts"
+pg_make_sample_db t200a || bail_out "sample database t200a"
+pg_make_sample_db t200b || bail_out "sample database t200b"
+at_exit 'PGOPTIONS="-c client_min_messages=warning" psql_q "drop database if exists t200a" ; psql_q "drop database if exists t200b"; psql_q "drop database if exists t200_fresh"; psql_q "drop database if exists verify_restore"'
+
+STORE="$T/store"
+mkdir -p "$T/etc"
+printf 'SECRET_KEY=abc\n' >"$T/etc/.env"
+printf 'services: {}\n' >"$T/etc/docker-compose.yml"
+cat >"$T/opsctl.conf" <<EOF
+[general]
+environment = dev
+[backup]
+dir = $STORE
+databases = t200a,t200b
+include_files = $T/etc/.env,$T/etc/docker-compose.yml
+chunk_size = 1048576
+EOF
+export OPSCTL_CONFIG="$T/opsctl.conf"
+
+counts() {	# counts DB: "table rows" lines, sorted
+	psql_q -d "$1" "select 'documents', count(*) from documents union all select 'document_chunks', count(*) from document_chunks union all select 'queries', count(*) from queries order by 1"
+}
+# Enough rows that the dump spans several 1 MiB chunks.
+psql_q -d t200a "insert into documents (title, content) select 'bulk ' || g, repeat(md5(g::text), 40) from generate_series(1, 3000) g" >/dev/null
+
+# ---- a full backup ----
+journal_mark
+run "$OPSCTL" --output json backup --type full
+expect_rc 0 "backup --type full exits 0"
+expect_json "backup prints JSON"
+ID=$(json_get 'd["id"]')
+expect_json_true 'd["status"] == "ok" and d["method"] == "logical"' "status ok, logical method"
+expect_json_true '[x["database"] for x in d["databases"]] == ["t200a", "t200b"]' "both configured databases were dumped"
+expect_json_true 'd["size_bytes"] > 0 and d["compression"] == "zstd" and d["encrypted"] is False' "size, zstd, not encrypted"
+expect_json_true 'd["archive_members"] >= 4' "the large dump spans several chunk members"
+expect_journal_added 1 "one journal line"
+OBJ="$STORE/$ID/backup.tar.zst"
+if [ -f "$OBJ" ] && [ -f "$STORE/$ID/manifest.json" ]; then ok "archive and manifest are in the store"; else not_ok "archive and manifest are in the store"; ls -lR "$STORE" | sed 's/^/#   /'; fi
+if [ "$(stat -c %a "$OBJ")" = 600 ]; then ok "archive is owner-only (0600)"; else not_ok "archive is owner-only (mode $(stat -c %a "$OBJ"))"; fi
+
+OUT_SAVE=$OUT
+OUT="$STORE/$ID/manifest.json"
+expect_json_true 'd["format"] == 1 and d["type"] == "full" and d["status"] == "complete"' "manifest: format 1, full, complete"
+expect_json_true 'd["server_version"].startswith("15") and d["tool_version"]' "manifest: server and tool versions"
+expect_json_true 'len(d["members"]) == 1 and len(d["members"][0]["sha256"]) == 64' "manifest: one archive object with its SHA-256"
+expect_json_true 'any(f["path"] == "files/.env" for f in d["files"]) and any(f["path"] == "files/docker-compose.yml" for f in d["files"])' "manifest: the configured files are members"
+expect_json_true 'find(d["tables"], "table", "public.documents")["rows"] == 5000' "manifest: row count of documents recorded (5000)"
+OUT=$OUT_SAVE
+want=$(sha256sum "$OBJ" | cut -d' ' -f1)
+if grep -q "$want" "$STORE/$ID/manifest.json"; then ok "manifest SHA-256 is the archive's (sha256sum agrees)"; else not_ok "manifest SHA-256 is the archive's"; fi
+
+# ---- stock tools read it ----
+if zstd -tq "$OBJ" 2>/dev/null; then ok "zstd -t accepts the archive"; else not_ok "zstd -t accepts the archive"; fi
+if tar --zstd -tf "$OBJ" >"$T/members" 2>"$T/tar.err"; then ok "tar --zstd -t lists the archive"; else not_ok "tar --zstd -t lists the archive"; sed 's/^/#   /' "$T/tar.err"; fi
+if grep -qx 't200a.dump/000001' "$T/members" && grep -qx 'files/.env' "$T/members"; then ok "members are NAME.dump/NNNNNN and files/..."; else not_ok "members are NAME.dump/NNNNNN and files/..."; sed 's/^/#   /' "$T/members"; fi
+PGOPTIONS='-c client_min_messages=warning' psql_q "drop database if exists t200_fresh" >/dev/null
+psql_q "create database t200_fresh" >/dev/null
+if tar --zstd -xOf "$OBJ" --wildcards 't200a.dump/0*' | pg_restore --no-owner -d t200_fresh 2>"$T/pgr.err"; then ok "stock pg_restore restores the tar -xO stream"; else not_ok "stock pg_restore restores the tar -xO stream"; sed 's/^/#   /' "$T/pgr.err"; fi
+if [ "$(counts t200a)" = "$(counts t200_fresh)" ]; then ok "restored row counts are identical"; else not_ok "restored row counts are identical"; diag "$(counts t200a) vs $(counts t200_fresh)"; fi
+
+# ---- list ----
+run "$OPSCTL" --output json backup list
+expect_rc 0 "backup list exits 0"
+expect_json_true "find(d['backups'], 'id', '$ID')['status'] == 'complete' and find(d['backups'], 'id', '$ID')['verified'] == 'no'" "list shows the backup, complete, not verified"
+run "$OPSCTL" backup list
+expect_rc 0 "backup list (text) exits 0"
+expect_out_contains "$ID" "text list names the id"
+
+# ---- verify ----
+journal_mark
+run "$OPSCTL" --output json backup verify
+expect_rc 0 "backup verify (latest) exits 0"
+expect_json_true "d['id'] == '$ID' and d['result'] == 'verified'" "verify checks the latest backup and passes"
+expect_json_true 'all(x["status"] == "verified" and x["tables_mismatched"] == 0 and x["tables_checked"] >= 3 for x in d["databases"])' "every database restored with matching row counts"
+expect_journal_added 1 "verify writes a journal line"
+if [ "$(psql_q "select count(*) from pg_database where datname = 'verify_restore'")" = 0 ]; then ok "the temporary database is dropped"; else not_ok "the temporary database is dropped"; fi
+run "$OPSCTL" --output json backup list
+expect_json_true "find(d['backups'], 'id', '$ID')['verified'] == 'yes'" "the manifest records the verification"
+
+run "$OPSCTL" --output json backup verify -b "$ID" -t t200_verify_tmp --keep-temp
+expect_rc 0 "verify -b ID -t NAME --keep-temp exits 0"
+if [ "$(psql_q "select count(*) from pg_database where datname = 't200_verify_tmp'")" = 1 ]; then ok "--keep-temp keeps the temporary database"; else not_ok "--keep-temp keeps the temporary database"; fi
+psql_q "drop database if exists t200_verify_tmp" >/dev/null
+
+run "$OPSCTL" backup verify -b 20200101T000000Z-full
+expect_fail 1 "verify of an id that does not exist: exit 1, one line" "no backup '20200101T000000Z-full'"
+run "$OPSCTL" backup verify -b '../etc'
+expect_fail 64 "verify of a malformed id: exit 64" "not a backup id"
+
+# ---- damage ----
+cp -a "$STORE/$ID" "$T/pristine"
+size=$(stat -c %s "$OBJ")
+python3 - "$OBJ" "$((size / 2))" <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x01]))
+PY
+run "$OPSCTL" backup verify -b "$ID" --checksums-only
+expect_fail 65 "one flipped byte: verify exits 65" "member"
+if grep -q "t200\|files/" "$ERR"; then ok "the error names the damaged member"; else not_ok "the error names the damaged member"; diag_run; fi
+run "$OPSCTL" --output json backup list
+expect_json_true "find(d['backups'], 'id', '$ID')['verified'] == 'FAILED'" "the failed verification is recorded"
+rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
+
+head -c "$((size - 100))" "$T/pristine/backup.tar.zst" >"$OBJ"
+run "$OPSCTL" backup verify -b "$ID" --checksums-only
+expect_fail 65 "a truncated archive: verify exits 65"
+rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
+
+rm "$STORE/$ID/manifest.json"
+run "$OPSCTL" backup verify -b "$ID"
+expect_fail 65 "a missing manifest: exit 65" "no manifest"
+rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
+
+# A hostile archive: a member that climbs out of any directory.
+EVIL=20990101T000000Z-full
+mkdir -p "$STORE/$EVIL"
+python3 - "$STORE/$EVIL" <<'PY'
+import hashlib, io, json, subprocess, sys, tarfile
+d = sys.argv[1]
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+    data = b"owned\n"
+    ti = tarfile.TarInfo("../../x"); ti.size = len(data)
+    t.addfile(ti, io.BytesIO(data))
+z = subprocess.run(["zstd", "-q", "-c"], input=buf.getvalue(), stdout=subprocess.PIPE, check=True).stdout
+open(d + "/backup.tar.zst", "wb").write(z)
+m = {"format": 1, "id": "20990101T000000Z-full", "type": "full", "status": "complete",
+     "databases": ["t200a"], "server_version": "15", "tool_version": "x", "start": 1, "stop": 2,
+     "wal_start": None, "wal_stop": None, "method": "logical", "compression": "zstd",
+     "members": [{"name": "backup.tar.zst", "size": len(z), "sha256": hashlib.sha256(z).hexdigest()}],
+     "files": [{"member": "backup.tar.zst", "path": "t200a.dump/000001", "size": 6,
+                "sha256": hashlib.sha256(b"owned\n").hexdigest()}], "tables": []}
+open(d + "/manifest.json", "w").write(json.dumps(m))
+PY
+run "$OPSCTL" backup restore "$EVIL" --force
+expect_fail 65 "an archive member named ../../x: restore exits 65" "../../x"
+if [ ! -e "$T/x" ] && [ ! -e "$STORE/x" ] && [ ! -e "$OPSCTL_STATE_DIR/x" ]; then ok "nothing was written outside"; else not_ok "nothing was written outside"; fi
+if [ "$(counts t200a)" = "$(counts t200_fresh)" ]; then ok "the database is untouched"; else not_ok "the database is untouched"; fi
+rm -rf "${STORE:?}/$EVIL"
+
+# ---- restore ----
+before=$(counts t200a)
+psql_q -d t200a "delete from queries; delete from document_chunks" >/dev/null
+run "$OPSCTL" --env prod backup restore "$ID" -d t200a
+expect_fail 1 "restore outside the prod window without --force: exit 1" "maintenance window"
+run "$OPSCTL" --output json backup restore "$ID" -d t200a --force
+expect_rc 0 "restore -d t200a --force exits 0"
+if [ "$(counts t200a)" = "$before" ]; then ok "restore brings the rows back"; else not_ok "restore brings the rows back"; diag "$(counts t200a)"; fi
+expect_json_true 'find(d["databases"], "database", "t200b")["status"] == "skipped"' "databases not chosen are skipped"
+expect_json_true 'd["files_dir"].endswith("restore/'"$ID"'")' "files go to a review directory"
+if [ -f "$OPSCTL_STATE_DIR/restore/$ID/files/.env" ]; then ok "the .env is there for review"; else not_ok "the .env is there for review"; fi
+run "$OPSCTL" backup restore "$ID" -d nosuchdb --force
+expect_fail 64 "restore of a database the backup lacks: exit 64" "nosuchdb"
+
+# A restore that fails leaves the database as it was.
+mkdir -p "$T/badbin"
+printf '#!/bin/sh\ncat >/dev/null\necho "pg_restore: error: simulated failure" >&2\nexit 1\n' >"$T/badbin/pg_restore"
+chmod +x "$T/badbin/pg_restore"
+psql_q -d t200a "insert into queries (query_text) values ('marker')" >/dev/null
+marked=$(counts t200a)
+OPSCTL_PG_BINDIR="$T/badbin" run "$OPSCTL" backup restore "$ID" -d t200a --force
+expect_fail 1 "a failing pg_restore: exit 1 with its message" "simulated failure"
+if [ "$(counts t200a)" = "$marked" ]; then ok "the old database survives a failed restore"; else not_ok "the old database survives a failed restore"; fi
+
+# ---- faults while backing up ----
+printf '#!/bin/sh\necho "pg_dump: error: simulated dump failure" >&2\nexit 1\n' >"$T/badbin/pg_dump"
+chmod +x "$T/badbin/pg_dump"
+n_before=$(ls "$STORE" | wc -l)
+OPSCTL_PG_BINDIR="$T/badbin" run "$OPSCTL" backup --type full
+expect_fail 1 "pg_dump failing: exit 1 with its stderr" "simulated dump failure"
+if [ "$(ls "$STORE" | wc -l)" = "$n_before" ]; then ok "a failed backup leaves nothing in the store"; else not_ok "a failed backup leaves nothing in the store"; ls "$STORE" | sed 's/^/#   /'; fi
+OPSCTL_PG_BINDIR="$T/nonexistent" run "$OPSCTL" backup --type full
+expect_fail 69 "pg_dump missing: exit 69" "pg_dump not found"
+OPSCTL_BACKUP_DATABASES=t200_no_such_db run "$OPSCTL" backup --type full
+expect_fail 1 "a database that does not exist: exit 1" "t200_no_such_db"
+
+# Killed mid-backup: the partial is reported and removed by the next run.
+mkdir -p "$STORE/20250101T000000Z-full"
+printf 'partial' >"$STORE/20250101T000000Z-full/backup.tar.zst"
+run "$OPSCTL" --output json backup list
+expect_json_true "find(d['backups'], 'id', '20250101T000000Z-full')['status'] == 'incomplete'" "a backup without manifest is listed as incomplete"
+run "$OPSCTL" --output json backup --type full
+expect_rc 0 "the next backup succeeds"
+expect_json_true "d['removed_partial'] == ['20250101T000000Z-full']" "and reports the partial it removed"
+if [ ! -e "$STORE/20250101T000000Z-full" ]; then ok "the partial is gone"; else not_ok "the partial is gone"; fi
+ID2=$(json_get 'd["id"]')
+
+# Two at once: the second exits 75.
+mkdir -p "$OPSCTL_STATE_DIR/locks"
+bg flock "$OPSCTL_STATE_DIR/locks/backup.lock" sleep 60
+locked() { ! flock -n "$OPSCTL_STATE_DIR/locks/backup.lock" true; }
+wait_for 10 locked || not_ok "flock(1) holds the backup lock"
+run "$OPSCTL" backup --type full
+expect_fail 75 "a second backup while one runs: exit 75" "already running"
+bg_kill "$BG_PID"
+
+# ---- metrics ----
+PROM="$OPSCTL_STATE_DIR/opsctl.prom"
+for m in opsctl_backup_last_success_timestamp_seconds opsctl_backup_size_bytes opsctl_backup_duration_seconds; do
+	expect_file_contains "$PROM" "$m{task=\"backup\"}" "textfile has $m"
+done
+if command -v promtool >/dev/null && promtool check metrics <"$PROM" >/dev/null 2>&1; then ok "promtool accepts the textfile"; else not_ok "promtool accepts the textfile"; fi
+
+# ---- -n/--no-compress and -v/--verify ----
+run "$OPSCTL" --output json backup --type full --no-compress --verify
+expect_rc 0 "backup --no-compress --verify exits 0"
+ID3=$(json_get 'd["id"]')
+expect_json_true 'd["compression"] == "none" and d["verify"]["result"] == "verified"' "uncompressed, and verified right after"
+if tar -tf "$STORE/$ID3/backup.tar" >/dev/null 2>&1; then ok "plain tar reads the uncompressed archive"; else not_ok "plain tar reads the uncompressed archive"; fi
+
+# ---- pin and prune ----
+# Age two backups by rewriting their manifests' times.
+age() {	# age ID DAYS
+	python3 - "$STORE/$1/manifest.json" "$2" <<'PY'
+import json, sys, time
+p, days = sys.argv[1], float(sys.argv[2])
+m = json.load(open(p))
+m["start"] = time.time() - days * 86400; m["stop"] = m["start"] + 1
+json.dump(m, open(p, "w"))
+PY
+}
+age "$ID" 400
+age "$ID2" 380
+run "$OPSCTL" backup pin "$ID2"
+expect_rc 0 "pin exits 0"
+run "$OPSCTL" --output json backup prune --dry-run
+expect_rc 0 "prune --dry-run exits 0"
+expect_json_true "find(d['pruned'], 'id', '$ID') is not None" "a 400-day-old backup would go"
+expect_json_true "find(d['kept'], 'id', '$ID2')['reason'] == 'pinned'" "the pinned one stays"
+expect_json_true "find(d['kept'], 'id', '$ID3')['reason'] == 'newest good backup'" "the newest good backup stays"
+if [ -d "$STORE/$ID" ]; then ok "--dry-run removed nothing"; else not_ok "--dry-run removed nothing"; fi
+run "$OPSCTL" --output json backup prune
+expect_rc 0 "prune exits 0"
+if [ ! -e "$STORE/$ID" ] && [ -d "$STORE/$ID2" ]; then ok "prune removed the old one, kept the pinned one"; else not_ok "prune removed the old one, kept the pinned one"; fi
+run "$OPSCTL" backup pin "$ID2" --unpin
+expect_rc 0 "--unpin exits 0"
+run "$OPSCTL" backup pin 20200101T000000Z-full
+expect_fail 1 "pin of an id that does not exist: exit 1" "no backup"
+
+# ---- SQLite (guide 003) ----
+sqlite_make_sample_db "$T/kh.db"
+rows=$(sqlite3 "$T/kh.db" "select count(*) from content")
+OPSCTL_BACKUP_DATABASES="sqlite:$T/kh.db" run "$OPSCTL" --output json backup --type full
+expect_rc 0 "a SQLite database backs up"
+SID=$(json_get 'd["id"]')
+expect_json_true 'd["databases"][0]["engine"] == "sqlite"' "engine sqlite"
+run "$OPSCTL" --output json backup verify -b "$SID"
+expect_rc 0 "the SQLite backup verifies (integrity_check and row counts)"
+sqlite3 "$T/kh.db" "delete from content"
+run "$OPSCTL" backup restore "$SID" --force
+expect_rc 0 "the SQLite backup restores"
+if [ "$(sqlite3 "$T/kh.db" "select count(*) from content")" = "$rows" ]; then ok "SQLite rows are back"; else not_ok "SQLite rows are back"; fi
+
+# ---- encryption at rest ----
+openssl rand -hex 32 >"$T/backup.key"
+chmod 644 "$T/backup.key"
+OPSCTL_BACKUP_KEY_FILE="$T/backup.key" run "$OPSCTL" backup --type full
+expect_fail 77 "a world-readable key file is refused: exit 77" "0644"
+chmod 600 "$T/backup.key"
+OPSCTL_BACKUP_KEY_FILE="$T/backup.key" run "$OPSCTL" --output json backup --type full
+expect_rc 0 "an encrypted backup exits 0"
+EID=$(json_get 'd["id"]')
+expect_json_true 'd["encrypted"] is True' "reported as encrypted"
+EOBJ="$STORE/$EID/backup.tar.zst.enc"
+if [ -f "$EOBJ" ] && ! zstd -tq "$EOBJ" 2>/dev/null && ! grep -qa "CREATE TABLE" "$EOBJ"; then ok "the stored archive is ciphertext"; else not_ok "the stored archive is ciphertext"; fi
+if grep -q '"encryption":[[:space:]]*"[0-9a-f]\{16\}"' "$STORE/$EID/manifest.json"; then ok "the manifest records the key fingerprint"; else not_ok "the manifest records the key fingerprint"; fi
+if ! grep -q "$(cat "$T/backup.key")" "$STORE/$EID/manifest.json" "$OPSCTL_STATE_DIR/journal.jsonl"; then ok "the key appears in neither manifest nor journal"; else not_ok "the key appears in neither manifest nor journal"; fi
+OPSCTL_BACKUP_KEY_FILE="$T/backup.key" run "$OPSCTL" --output json backup verify -b "$EID"
+expect_rc 0 "the encrypted backup verifies with a test restore"
+run "$OPSCTL" backup verify -b "$EID"
+expect_fail 78 "verify without the key: exit 78" "encrypted"
+openssl rand -hex 32 >"$T/other.key"
+chmod 600 "$T/other.key"
+OPSCTL_BACKUP_KEY_FILE="$T/other.key" run "$OPSCTL" backup verify -b "$EID" --checksums-only
+expect_fail 78 "verify with another key: exit 78 naming both fingerprints" "was encrypted with key"
+size=$(stat -c %s "$EOBJ")
+python3 - "$EOBJ" "$((size / 2))" <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x01]))
+PY
+OPSCTL_BACKUP_KEY_FILE="$T/backup.key" run "$OPSCTL" backup verify -b "$EID" --checksums-only
+expect_fail 65 "a flipped byte in the ciphertext: exit 65"
+
+# ---- bad input ----
+run "$OPSCTL" backup --type weekly
+expect_error 64 "an unknown --type: exit 64" "weekly"
+run "$OPSCTL" backup --retention 0
+expect_error 64 "--retention 0: exit 64" "retention"
+run "$OPSCTL" backup create -c "$T/missing.conf"
+expect_error 78 "-c with a missing file: exit 78" "missing.conf"
+
+done_testing
