@@ -9,6 +9,7 @@
 
 #include "unit.h"
 #include "opsmaint/fileio.h"
+#include "opsmaint/config.h"
 #include "opsmaint/store.h"
 
 static ops_store *store;
@@ -166,6 +167,62 @@ TEST(stat_and_remove)
 	}
 }
 
+/* Larger than a part: S3 uploads it in several parts, all must come back. */
+TEST(large_objects_round_trip)
+{
+	size_t len = (12u << 20) + 7, i, off = 0, got = 0;
+	unsigned char *data = malloc(len), *back = malloc(len + 1);
+	ops_store_writer *w = NULL;
+	ops_store_reader *r = NULL;
+	ops_store_entry st;
+	int found = 0;
+	ops_error err;
+
+	for (i = 0; i < len; i++)
+		data[i] = (unsigned char)(i * 2654435761u >> 13);
+	CHECK_INT(ops_store_put_begin(store, "big/object", &w, &err), OPS_OK);
+	for (i = 0; w && i < len; i += 1000003)
+		CHECK_INT(ops_store_write(w, data + i, len - i < 1000003 ? len - i : 1000003, &err), OPS_OK);
+	CHECK_INT(ops_store_put_commit(w, &err), OPS_OK);
+	CHECK_INT(ops_store_stat(store, "big/object", &st, &found, &err), OPS_OK);
+	CHECK_INT(found, 1);
+	if (found) {
+		CHECK(st.size == (long long)len);
+		free(st.key);
+	}
+	CHECK_INT(ops_store_get_begin(store, "big/object", &r, &err), OPS_OK);
+	do {
+		if (ops_store_read(r, back + off, len + 1 - off, &got, &err) != OPS_OK)
+			break;
+		off += got;
+	} while (got > 0 && off <= len);
+	ops_store_get_end(r);
+	CHECK(off == len);
+	CHECK(memcmp(data, back, len) == 0);
+	CHECK_INT(ops_store_remove(store, "big/object", &err), OPS_OK);
+	free(data);
+	free(back);
+}
+
+/* An aborted large write leaves nothing behind. */
+TEST(an_aborted_large_write_is_invisible)
+{
+	size_t len = 11u << 20;
+	unsigned char *data = calloc(1, len);
+	ops_store_writer *w = NULL;
+	ops_store_entry *e = NULL;
+	size_t n = 0;
+	ops_error err;
+
+	CHECK_INT(ops_store_put_begin(store, "aborted/big", &w, &err), OPS_OK);
+	CHECK_INT(ops_store_write(w, data, len, &err), OPS_OK);
+	ops_store_put_abort(w);
+	CHECK_INT(ops_store_list(store, "aborted/", &e, &n, &err), OPS_OK);
+	CHECK_INT(n, 0);
+	ops_store_entries_free(e, n);
+	free(data);
+}
+
 /* Local only: a symlink planted under the root is not followed. */
 TEST(local_does_not_follow_planted_links)
 {
@@ -226,6 +283,35 @@ static void conformance(void)
 	RUN(an_unfinished_write_is_invisible);
 	RUN(list_is_sorted_and_filtered_by_prefix);
 	RUN(stat_and_remove);
+	RUN(large_objects_round_trip);
+	RUN(an_aborted_large_write_is_invisible);
+}
+
+/*
+ * The same suite against S3 when the integration test t300 points it at
+ * s3rver (OPSCTL_TEST_S3_ENDPOINT); otherwise only the local driver runs.
+ */
+static void conformance_s3(const char *endpoint)
+{
+	ops_config *cfg = ops_config_new();
+	const char *bucket = getenv("OPSCTL_TEST_S3_BUCKET");
+	ops_error err;
+
+	if (ops_config_set(cfg, "s3.endpoint", endpoint, "test", &err) != OPS_OK ||
+	    ops_config_set(cfg, "s3.bucket", bucket ? bucket : "opsctl-test", "test", &err) != OPS_OK ||
+	    ops_config_set(cfg, "s3.prefix", "conformance/run", "test", &err) != OPS_OK ||
+	    ops_config_set(cfg, "s3.part_size", "5242880", "test", &err) != OPS_OK ||
+	    ops_config_set(cfg, "s3.retries", "2", "test", &err) != OPS_OK ||
+	    ops_store_open_s3(cfg, &store, &err) != OPS_OK) {
+		fprintf(stderr, "cannot open the S3 store: %s\n", err.message);
+		unit_failed++;
+		ops_config_free(cfg);
+		return;
+	}
+	printf("# S3 driver at %s\n", endpoint);
+	conformance();
+	ops_store_free(store);
+	ops_config_free(cfg);
 }
 
 int main(void)
@@ -240,6 +326,8 @@ int main(void)
 	conformance();
 	ops_store_free(store);
 	RUN(local_does_not_follow_planted_links);
+	if (getenv("OPSCTL_TEST_S3_ENDPOINT"))
+		conformance_s3(getenv("OPSCTL_TEST_S3_ENDPOINT"));
 	unit_rmrf(dir);
 	free(dir);
 	free(root);
