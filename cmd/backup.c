@@ -66,7 +66,9 @@ static int run_backup(struct cli_inv *inv, const char *lock_name, backup_op op)
 	ctx.progress = isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT;
 	if (ops_is_interactive())
 		ctx.confirm = ask;
-	rc = ops_backup_open_store(inv->cfg, has_opt(inv, "s3") && cli_flag(inv, "s3"), &store, &err);
+	/* s3-verify is about the S3 store whatever the flags say. */
+	rc = ops_backup_open_store(inv->cfg, (has_opt(inv, "s3") && cli_flag(inv, "s3")) ||
+				   strcmp(inv->cmd->name, "s3-verify") == 0, &store, &err);
 	if (rc != OPS_OK)
 		return cli_error(inv, &err);
 	ctx.store = store;

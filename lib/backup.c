@@ -77,6 +77,32 @@ static void items_free(bk_item *v, size_t n)
 	free(v);
 }
 
+/*
+ * Whether a top-level name is one of our backup ids ("20261124T010000Z-full"
+ * or "...-full-2"): only those are ever treated as backups, listed, pruned
+ * or cleaned up, so a store shared with anything else loses nothing.
+ */
+static int is_backup_id(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 21)
+		return 0;
+	for (i = 0; i < 16; i++)
+		if (i == 8 ? s[i] != 'T' : i == 15 ? s[i] != 'Z' : (s[i] < '0' || s[i] > '9'))
+			return 0;
+	if (strncmp(s + 16, "-full", 5) != 0)
+		return 0;
+	if (len == 21)
+		return 1;
+	if (s[21] != '-' || len == 22)
+		return 0;
+	for (i = 22; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
 /* Every backup id in the store (sorted, oldest first), manifests loaded. */
 static ops_code scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout, ops_error *err)
 {
@@ -99,7 +125,7 @@ static ops_code scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout, ops
 		const char *slash = strchr(e[i].key, '/');
 		size_t len = slash ? (size_t)(slash - e[i].key) : strlen(e[i].key);
 
-		if (!slash || strncmp(e[i].key, WAL_PREFIX, strlen(WAL_PREFIX)) == 0)
+		if (!slash || !is_backup_id(e[i].key, len))
 			continue;
 		if (k == 0 || strlen(v[k - 1].id) != len || strncmp(v[k - 1].id, e[i].key, len) != 0) {
 			v[k].id = strndup(e[i].key, len);
@@ -779,6 +805,11 @@ ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *e
 
 ops_code ops_backup_latest(const ops_backup_ctx *ctx, char **id, ops_error *err)
 {
+	return ops_backup_newest(ctx, 1, id, err);
+}
+
+ops_code ops_backup_newest(const ops_backup_ctx *ctx, int good_only, char **id, ops_error *err)
+{
 	bk_item *v = NULL;
 	size_t n = 0, i;
 	ops_code rc = scan(ctx, &v, &n, err);
@@ -787,13 +818,13 @@ ops_code ops_backup_latest(const ops_backup_ctx *ctx, char **id, ops_error *err)
 	if (rc != OPS_OK)
 		return rc;
 	for (i = n; i-- > 0;)
-		if (v[i].m && ops_manifest_is_good(v[i].m)) {
+		if (v[i].m && (!good_only || ops_manifest_is_good(v[i].m))) {
 			*id = strdup(v[i].id);
 			break;
 		}
 	items_free(v, n);
 	if (!*id)
-		return ops_error_set(err, OPS_EFAIL, "no complete backup in %s",
+		return ops_error_set(err, OPS_EFAIL, "no %sbackup in %s", good_only ? "complete " : "",
 				     ops_store_describe(ctx->store));
 	return OPS_OK;
 }

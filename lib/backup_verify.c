@@ -800,6 +800,7 @@ ops_code ops_backup_s3_verify(const ops_backup_ctx *ctx, cJSON **report, ops_err
 {
 	ops_verify_opts vo = {0};
 	cJSON *rep, *vrep = NULL;
+	char *newest = NULL;
 	int enabled = 0;
 	ops_code rc;
 
@@ -812,7 +813,12 @@ ops_code ops_backup_s3_verify(const ops_backup_ctx *ctx, cJSON **report, ops_err
 	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
 	cJSON_AddStringToObject(rep, "versioning", enabled ? "enabled" : "disabled");
 	vo.checksums_only = 1;
-	rc = ops_backup_verify(ctx, &vo, &vrep, err);
+	/* The newest backup whatever its last verdict: this is the re-check. */
+	rc = ops_backup_newest(ctx, 0, &newest, err);
+	vo.id = newest;
+	if (rc == OPS_OK)
+		rc = ops_backup_verify(ctx, &vo, &vrep, err);
+	free(newest);
 	if (vrep)
 		cJSON_AddItemToObject(rep, "newest_backup", vrep);
 	if (rc == OPS_OK && !enabled) {

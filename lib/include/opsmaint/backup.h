@@ -61,6 +61,8 @@ ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *e
 
 /* The newest good backup's id (allocated), or OPS_EFAIL "no backups in STORE". */
 ops_code ops_backup_latest(const ops_backup_ctx *ctx, char **id, ops_error *err);
+/* The newest backup with a manifest, good or not when good_only is 0. */
+ops_code ops_backup_newest(const ops_backup_ctx *ctx, int good_only, char **id, ops_error *err);
 
 typedef struct ops_verify_opts {
 	const char *id;		/* NULL: the latest */
