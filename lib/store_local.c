@@ -7,6 +7,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <time.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 
 #include "store_driver.h"
 #include "opsmaint/fileio.h"
+#include "opsmaint/log.h"
 
 struct local_store {
 	struct ops_store base;
@@ -113,6 +116,27 @@ static int is_temp_name(const char *name)
 		t = strstr(t + 1, ".tmp.");
 	}
 	return 0;
+}
+
+/*
+ * A temp file whose writer is gone (killed mid-write: its pid no longer
+ * runs) and that has not been written to for a minute is removed when a
+ * listing passes it; a live writer keeps its file's mtime fresh.
+ */
+static void remove_if_stale(const char *path, const char *name, const struct stat *st)
+{
+	const char *t = strstr(name, ".tmp.");
+	long pid;
+
+	while (t && strstr(t + 1, ".tmp."))
+		t = strstr(t + 1, ".tmp.");
+	if (!t)
+		return;
+	pid = strtol(t + 5, NULL, 10);
+	if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+		if (time(NULL) - st->st_mtime > 60 && unlink(path) == 0)
+			ops_log_warn("removed '%s', left by an interrupted write", path);
+	}
 }
 
 static ops_code local_put_begin(ops_store *store, const char *key, ops_store_writer **out,
@@ -301,8 +325,9 @@ static ops_code walk(const char *dir, const char *rel, const char *prefix,
 
 			if (S_ISDIR(st.st_mode) && could)
 				rc = walk(path, key, prefix, l, err);
-			else if (S_ISREG(st.st_mode) && could && kl >= pl &&
-				 !is_temp_name(e->d_name) && ops_store_key_valid(key))
+			else if (S_ISREG(st.st_mode) && is_temp_name(e->d_name))
+				remove_if_stale(path, e->d_name, &st);
+			else if (S_ISREG(st.st_mode) && could && kl >= pl && ops_store_key_valid(key))
 				rc = add_entry(l, key, &st, err);
 		}
 		free(path);

@@ -196,6 +196,50 @@ expect_json_true "d['removed_partial'] == ['20250101T000000Z-full']" "and report
 if [ ! -e "$STORE/20250101T000000Z-full" ]; then ok "the partial is gone"; else not_ok "the partial is gone"; fi
 ID2=$(json_get 'd["id"]')
 
+# Killed for real, mid-stream: the next run removes what it left.
+psql_q -d t200b "insert into documents (title, content) select 'big ' || g, md5(random()::text) || repeat(md5(random()::text), 30) from generate_series(1, 60000) g" >/dev/null
+n_listed=$("$OPSCTL" --output json backup list | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
+OPSCTL_BACKUP_DATABASES=t200b setsid "$OPSCTL" backup --type full >"$T/killed.out" 2>&1 </dev/null &
+victim=$!
+has_temp() { find "$STORE" -name '*.tmp.*' | grep -q .; }
+if wait_for 20 has_temp; then ok "a backup in progress writes to a temp file"; else not_ok "a backup in progress writes to a temp file"; fi
+kill -9 "$victim"
+wait "$victim" 2>/dev/null
+if has_temp; then ok "SIGKILL leaves the temp file behind"; else not_ok "SIGKILL leaves the temp file behind"; fi
+run "$OPSCTL" --output json backup list
+expect_json_true "d['count'] == $n_listed" "the killed backup is not listed at all"
+find "$STORE" -name '*.tmp.*' -exec touch -d '5 minutes ago' {} +
+run "$OPSCTL" --output json backup --type full
+expect_rc 0 "the next backup succeeds"
+expect_err_contains "interrupted write" "and says it removed what the killed run left"
+if has_temp; then not_ok "no temp file is left"; find "$STORE" -name '*.tmp.*' | sed 's/^/#   /'; else ok "no temp file is left"; fi
+
+# Disk full: a 512 KiB tmpfs as the store.
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir -p "$T/full"
+	if mount -t tmpfs -o size=512k tmpfs "$T/full"; then
+		at_exit "umount -l '$T/full'"
+		OPSCTL_BACKUP_DIR="$T/full/store" run "$OPSCTL" backup --type full
+		expect_fail 74 "disk full during a backup: exit 74" "No space left"
+		if [ -z "$(find "$T/full/store" -type f 2>/dev/null)" ]; then ok "nothing half-written is left on the full disk"; else not_ok "nothing half-written is left on the full disk"; find "$T/full" | sed 's/^/#   /'; fi
+		if [ -s "$STORE/$ID2/manifest.json" ]; then ok "earlier backups elsewhere are untouched"; else not_ok "earlier backups are untouched"; fi
+	else
+		not_ok "mount a tmpfs for the disk-full test"
+	fi
+else
+	skip "disk full during a backup" "needs root to mount a small tmpfs (CI runs as root)"
+fi
+
+# gzip instead of zstd.
+cp "$T/opsctl.conf" "$T/gzip.conf"
+printf 'compression = gzip\n' >>"$T/gzip.conf"
+OPSCTL_CONFIG="$T/gzip.conf" run "$OPSCTL" --output json backup --type full
+expect_rc 0 "backup.compression = gzip"
+GID=$(json_get 'd["id"]')
+if tar -tzf "$STORE/$GID/backup.tar.gz" | grep -q '^t200a.dump/000001$'; then ok "tar -tz reads the gzip archive"; else not_ok "tar -tz reads the gzip archive"; fi
+OPSCTL_CONFIG="$T/gzip.conf" run "$OPSCTL" backup verify -b "$GID" --checksums-only
+expect_rc 0 "the gzip backup verifies"
+
 # Two at once: the second exits 75.
 mkdir -p "$OPSCTL_STATE_DIR/locks"
 bg flock "$OPSCTL_STATE_DIR/locks/backup.lock" sleep 60
