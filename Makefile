@@ -18,7 +18,7 @@ SOVERSION  := 0
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS       := libpq sqlite3 libcjson libcrypto libarchive libcurl
+PKGS       := libpq sqlite3 libcjson libcrypto libarchive libcurl hiredis
 
 # Debian's hardening flags (dpkg-buildflags with hardening=+all; gcc on
 # Debian already defaults to PIE).

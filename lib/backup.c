@@ -653,6 +653,15 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 	}
 	if (rc == OPS_OK)
 		rc = add_files(&run, err);
+	if (rc == OPS_OK && ops_config_get(cfg, "backup.redis_url") &&
+	    *ops_config_get(cfg, "backup.redis_url")) {
+		char *rdb = NULL;
+
+		rc = bk_redis_snapshot(cfg, &rdb, report, err);
+		if (rc == OPS_OK)
+			rc = ops_archive_add_file(run.aw, "redis/dump.rdb", rdb, err);
+		free(rdb);
+	}
 	if (rc == OPS_OK)
 		rc = ops_archive_writer_close(run.aw, err);
 	if (rc != OPS_OK)

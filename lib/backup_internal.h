@@ -70,6 +70,12 @@ char *bk_member_stem(const char *dbname);
 void bk_progress(const char *label, long long bytes, long long total, double started, int final);
 double bk_now(void);
 
+/*
+ * backup.redis_url's Redis: BGSAVE, wait until INFO persistence says it
+ * finished well, then *rdb_path (allocated) is the dump to archive.
+ */
+ops_code bk_redis_snapshot(const ops_config *cfg, char **rdb_path, cJSON *report, ops_error *err);
+
 /* "20261124T010000Z" for t. */
 void bk_stamp(double t, char out[32]);
 
