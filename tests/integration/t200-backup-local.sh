@@ -122,17 +122,23 @@ run "$OPSCTL" backup verify -b "$ID"
 expect_fail 65 "a missing manifest: exit 65" "no manifest"
 rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
 
-# A hostile archive: a member that climbs out of any directory.
-EVIL=20990101T000000Z-full
-mkdir -p "$STORE/$EVIL"
-python3 - "$STORE/$EVIL" <<'PY'
+# Hostile archives: a member that climbs out, an absolute name, a symlink
+# pointing out of the target.  Each is refused before anything is written.
+hostile() {	# hostile KIND: a backup 20990101T000000Z-full whose archive holds it
+	rm -rf "${STORE:?}/20990101T000000Z-full"
+	mkdir -p "$STORE/20990101T000000Z-full"
+	python3 - "$STORE/20990101T000000Z-full" "$1" "$T" <<'PY'
 import hashlib, io, json, subprocess, sys, tarfile
-d = sys.argv[1]
+d, kind, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
 buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
-    data = b"owned\n"
-    ti = tarfile.TarInfo("../../x"); ti.size = len(data)
-    t.addfile(ti, io.BytesIO(data))
+data = b"owned\n"
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+    if kind == "symlink":
+        ti = tarfile.TarInfo("files/escape"); ti.type = tarfile.SYMTYPE; ti.linkname = "/etc/passwd"
+        t.addfile(ti)
+    else:
+        ti = tarfile.TarInfo("../../x" if kind == "dotdot" else tmp + "/abs-x"); ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
 z = subprocess.run(["zstd", "-q", "-c"], input=buf.getvalue(), stdout=subprocess.PIPE, check=True).stdout
 open(d + "/backup.tar.zst", "wb").write(z)
 m = {"format": 1, "id": "20990101T000000Z-full", "type": "full", "status": "complete",
@@ -140,14 +146,25 @@ m = {"format": 1, "id": "20990101T000000Z-full", "type": "full", "status": "comp
      "wal_start": None, "wal_stop": None, "method": "logical", "compression": "zstd",
      "members": [{"name": "backup.tar.zst", "size": len(z), "sha256": hashlib.sha256(z).hexdigest()}],
      "files": [{"member": "backup.tar.zst", "path": "t200a.dump/000001", "size": 6,
-                "sha256": hashlib.sha256(b"owned\n").hexdigest()}], "tables": []}
+                "sha256": hashlib.sha256(data).hexdigest()}], "tables": []}
 open(d + "/manifest.json", "w").write(json.dumps(m))
 PY
-run "$OPSCTL" backup restore "$EVIL" --force
+}
+hostile dotdot
+run "$OPSCTL" backup restore 20990101T000000Z-full --force
 expect_fail 65 "an archive member named ../../x: restore exits 65" "../../x"
-if [ ! -e "$T/x" ] && [ ! -e "$STORE/x" ] && [ ! -e "$OPSCTL_STATE_DIR/x" ]; then ok "nothing was written outside"; else not_ok "nothing was written outside"; fi
+hostile absolute
+run "$OPSCTL" backup restore 20990101T000000Z-full --force
+expect_fail 65 "an archive member with an absolute name: restore exits 65" "$T/abs-x"
+hostile symlink
+run "$OPSCTL" backup restore 20990101T000000Z-full --force
+expect_fail 65 "a symlink member pointing outside: restore exits 65" "files/escape"
+run "$OPSCTL" backup verify -b 20990101T000000Z-full --checksums-only
+expect_fail 65 "verify refuses it too: exit 65" "not a regular file"
+if [ ! -e "$T/x" ] && [ ! -e "$STORE/x" ] && [ ! -e "$OPSCTL_STATE_DIR/x" ] && [ ! -e "$T/abs-x" ] &&
+	[ ! -e "$OPSCTL_STATE_DIR/restore/20990101T000000Z-full/files/escape" ]; then ok "nothing was written anywhere"; else not_ok "nothing was written anywhere"; fi
 if [ "$(counts t200a)" = "$(counts t200_fresh)" ]; then ok "the database is untouched"; else not_ok "the database is untouched"; fi
-rm -rf "${STORE:?}/$EVIL"
+rm -rf "${STORE:?}/20990101T000000Z-full"
 
 # ---- restore ----
 before=$(counts t200a)
@@ -199,12 +216,15 @@ ID2=$(json_get 'd["id"]')
 # Killed for real, mid-stream: the next run removes what it left.
 psql_q -d t200b "insert into documents (title, content) select 'big ' || g, md5(random()::text) || repeat(md5(random()::text), 30) from generate_series(1, 60000) g" >/dev/null
 n_listed=$("$OPSCTL" --output json backup list | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
-OPSCTL_BACKUP_DATABASES=t200b setsid "$OPSCTL" backup --type full >"$T/killed.out" 2>&1 </dev/null &
-victim=$!
+# setsid -f: not a job of this shell, so its death is not announced.
+OPSCTL_BACKUP_DATABASES=t200b setsid -f sh -c 'echo $$ >"$1"; exec "$2" backup --type full' sh "$T/victim.pid" "$OPSCTL" >"$T/killed.out" 2>&1 </dev/null
+wait_for 5 test -s "$T/victim.pid"
+victim=$(cat "$T/victim.pid")
 has_temp() { find "$STORE" -name '*.tmp.*' | grep -q .; }
 if wait_for 20 has_temp; then ok "a backup in progress writes to a temp file"; else not_ok "a backup in progress writes to a temp file"; fi
 kill -9 "$victim"
-wait "$victim" 2>/dev/null
+gone() { ! kill -0 "$victim" 2>/dev/null; }
+wait_for 10 gone
 if has_temp; then ok "SIGKILL leaves the temp file behind"; else not_ok "SIGKILL leaves the temp file behind"; fi
 run "$OPSCTL" --output json backup list
 expect_json_true "d['count'] == $n_listed" "the killed backup is not listed at all"
@@ -249,6 +269,16 @@ run "$OPSCTL" backup --type full
 expect_fail 75 "a second backup while one runs: exit 75" "already running"
 bg_kill "$BG_PID"
 
+# Progress on a terminal, silence off one (cron).
+if command -v script >/dev/null; then
+	script -qec "$OPSCTL backup --type full" /dev/null >"$T/tty.out" 2>&1
+	if grep -q 'backup.tar.zst' "$T/tty.out" && grep -q '/s' "$T/tty.out"; then ok "a terminal gets a progress line (bytes and rate)"; else not_ok "a terminal gets a progress line"; sed 's/^/#   /' "$T/tty.out" | head -5; fi
+else
+	not_ok "script(1) is available for the terminal test (util-linux)"
+fi
+run "$OPSCTL" -q backup --type full
+if [ "$RC" -eq 0 ] && [ ! -s "$OUT" ] && [ ! -s "$ERR" ]; then ok "off a terminal with -q a backup prints nothing at all"; else not_ok "off a terminal with -q a backup prints nothing at all"; diag_run; fi
+
 # ---- metrics ----
 PROM="$OPSCTL_STATE_DIR/opsctl.prom"
 for m in opsctl_backup_last_success_timestamp_seconds opsctl_backup_size_bytes opsctl_backup_duration_seconds; do
@@ -287,6 +317,17 @@ if [ -d "$STORE/$ID" ]; then ok "--dry-run removed nothing"; else not_ok "--dry-
 run "$OPSCTL" --output json backup prune
 expect_rc 0 "prune exits 0"
 if [ ! -e "$STORE/$ID" ] && [ -d "$STORE/$ID2" ]; then ok "prune removed the old one, kept the pinned one"; else not_ok "prune removed the old one, kept the pinned one"; fi
+# A failed verification with no newer good backup is kept, whatever its age.
+FID=$(ls "$STORE" | sort | tail -n 1)
+python3 - "$STORE/$FID/manifest.json" <<'PY'
+import json, sys, time
+p = sys.argv[1]
+m = json.load(open(p))
+m["status"] = "verify-failed"; m["start"] = time.time() - 500 * 86400; m["stop"] = m["start"] + 1
+json.dump(m, open(p, "w"))
+PY
+run "$OPSCTL" --output json backup prune --dry-run
+expect_json_true "find(d['kept'], 'id', '$FID')['reason'] == 'failed verification and no newer good backup'" "a failed backup with no newer good one is kept"
 run "$OPSCTL" backup pin "$ID2" --unpin
 expect_rc 0 "--unpin exits 0"
 run "$OPSCTL" backup pin 20200101T000000Z-full

@@ -160,4 +160,16 @@ if [ ! -e "$SPOOL/0000000100000000000000F1" ] && [ -e "$SPOOL/README" ]; then ok
 run_pg "$OPSCTL" backup wal-fetch 0000000100000000000000F2 "$W/f2.back"
 if cmp -s "$W/f2" "$W/f2.back"; then ok "a spooled segment is fetchable"; else not_ok "a spooled segment is fetchable"; fi
 
+# ---- retention keeps the WAL the kept base backup needs ----
+head -c 65536 /dev/urandom >"$W/000000010000000000000000"
+chmod 644 "$W/000000010000000000000000"
+run_pg "$OPSCTL" backup wal-push "$W/000000010000000000000000"
+expect_rc 0 "an old segment is pushed"
+wal_start=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["wal_start"])' "$STORE/$BID/manifest.json")
+run_pg "$OPSCTL" --output json backup prune
+expect_rc 0 "backup prune exits 0"
+expect_json_true '"wal/000000010000000000000000.json" in d["wal_pruned"]' "WAL older than the kept base backup ($wal_start) is pruned"
+expect_json_true 'all(k[4:28] < "'"$wal_start"'" for k in d["wal_pruned"])' "nothing the base backup needs is pruned"
+if [ -f "$STORE/wal/$wal_start.json" ]; then ok "the base backup's first segment is still stored"; else not_ok "the base backup's first segment is still stored"; fi
+
 done_testing
