@@ -17,6 +17,8 @@
 #define OPT_S3 \
 	{"s3", 's', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, \
 	 "use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir"}
+#define OPT_VERBOSE(s) \
+	{"verbose", s, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"}
 #define OPT_CONFIG \
 	{"config", 'c', CLI_STRING, "FILE", NULL, NULL, 0, 0, CLI_C_FILE, \
 	 "configuration file (same as the global --config)"}
@@ -90,16 +92,10 @@ static int run_backup(struct cli_inv *inv, const char *lock_name, backup_op op)
 		status = cli_error(inv, &err);
 	}
 	if (task) {
-		ops_error terr;
 		cJSON *f = report ? cJSON_GetObjectItemCaseSensitive(report, "_figures") : NULL;
 
 		figures = f ? cJSON_Duplicate(f, 1) : cJSON_CreateObject();
-		if (ops_task_finish(task, inv->argc, inv->argv, rc, status,
-				    rc == OPS_OK ? NULL : err.message, figures, &terr) != OPS_OK) {
-			cli_error(inv, &terr);
-			if (status == 0)
-				status = ops_code_exit_status(terr.code);
-		}
+		status = cli_finish_task(inv, task, rc, status, rc == OPS_OK ? NULL : err.message, figures);
 	}
 	cJSON_Delete(figures);
 	cJSON_Delete(report);
@@ -212,7 +208,7 @@ static const struct cli_opt create_opts[] = {
 	 "skip compression (backup.compression applies otherwise, zstd by default)"},
 	{"verify", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
 	 "verify every checksum of the backup after it is written"},
-	{"verbose", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"},
+	OPT_VERBOSE(0),
 	{0}
 };
 
@@ -228,7 +224,7 @@ static const struct cli_opt verify_opts[] = {
 	{"checksums-only", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
 	 "check every SHA-256 but do not restore"},
 	OPT_S3,
-	{"verbose", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"},
+	OPT_VERBOSE('v'),
 	{0}
 };
 
@@ -238,7 +234,7 @@ static const struct cli_opt restore_opts[] = {
 	{"force", 'f', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
 	 "restore outside the maintenance window, without confirmation, closing open sessions"},
 	OPT_S3,
-	{"verbose", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"},
+	OPT_VERBOSE('v'),
 	{0}
 };
 
@@ -248,7 +244,7 @@ static const struct cli_opt prune_opts[] = {
 	{"dry-run", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
 	 "show what would be removed and remove nothing"},
 	OPT_S3,
-	{"verbose", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"},
+	OPT_VERBOSE('v'),
 	{0}
 };
 
@@ -266,12 +262,12 @@ static const struct cli_opt monitoring_opts[] = {
 	 CLI_C_VALUES, "components to backup: prometheus,grafana,alertmanager,all"},
 	{"retention", 'r', CLI_INT, "DAYS", "90", NULL, 1, 36500, CLI_C_NONE,
 	 "number of days to keep backups"},
-	{"verbose", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"},
+	OPT_VERBOSE('v'),
 	{0}
 };
 
 static const struct cli_opt s3_verify_opts[] = {
-	{"verbose", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"},
+	OPT_VERBOSE('v'),
 	{0}
 };
 

@@ -131,5 +131,13 @@ int cli_gen_man(const char *dir);
 /* Output helpers for run functions (opsctl.c). */
 int cli_error(const struct cli_inv *inv, const ops_error *err);
 int cli_emit(const struct cli_inv *inv, cJSON *report);
+/*
+ * Record a run in the journal and metrics and release its lock; returns the
+ * exit status, which a failure to record turns into an error (the work is
+ * done, but monitoring would not know).
+ */
+struct ops_task;
+int cli_finish_task(const struct cli_inv *inv, struct ops_task *task, ops_code rc, int status,
+		    const char *error, const cJSON *figures);
 
 #endif

@@ -150,15 +150,8 @@ out:
 		figures = cJSON_CreateObject();
 		cJSON_AddNumberToObject(figures, "databases", (double)ops_strv_len(targets));
 		cJSON_AddNumberToObject(figures, "failed", nfailed);
-		if (ops_task_finish(task, inv->argc, inv->argv, worst,
-				    status, worst == OPS_OK ? NULL : first_err.message,
-				    figures, &err) != OPS_OK) {
-			/* The work is done; failing to record it still matters to
-			 * monitoring, so say so and fail the run. */
-			cli_error(inv, &err);
-			if (status == 0)
-				status = ops_code_exit_status(err.code);
-		}
+		status = cli_finish_task(inv, task, worst, status,
+					 worst == OPS_OK ? NULL : first_err.message, figures);
 	}
 	cJSON_Delete(figures);
 	cJSON_Delete(all);

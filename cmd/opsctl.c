@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "opsmaint/log.h"
 #include "opsmaint/suggest.h"
+#include "opsmaint/task.h"
 
 extern char **environ;
 
@@ -106,6 +107,21 @@ int cli_emit(const struct cli_inv *inv, cJSON *report)
 	if (ops_output_render(stdout, report, inv->out, &err) != OPS_OK)
 		return cli_error(inv, &err);
 	return 0;
+}
+
+int cli_finish_task(const struct cli_inv *inv, struct ops_task *task, ops_code rc, int status,
+		    const char *error, const cJSON *figures)
+{
+	ops_error err;
+
+	if (ops_task_finish(task, inv->argc, inv->argv, rc, status, error, figures, &err) != OPS_OK) {
+		/* The work is done; failing to record it still matters to
+		 * monitoring, so say so and fail the run. */
+		cli_error(inv, &err);
+		if (status == 0)
+			status = ops_code_exit_status(err.code);
+	}
+	return status;
 }
 
 /* The directory holding the running binary, for finding man/ in a source tree. */
