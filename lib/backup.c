@@ -741,14 +741,16 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 	rc = remove_partial(ctx, removed, err);
 	if (rc == OPS_OK && full)
 		rc = run_full(ctx, o, rep, err);
-	if (rc == OPS_OK && wal) {
-		walrep = cJSON_AddObjectToObject(rep, "wal");
-		rc = ops_backup_wal_ship(ctx, walrep, err);
-	}
+	/* Retention right after the full backup, so that a WAL step that
+	 * fails (archiving off, say) does not also stop old backups going. */
 	if (rc == OPS_OK && full) {
 		rc = ops_backup_prune(ctx, o->retention_days, &prunerep, err);
 		if (prunerep)
 			cJSON_AddItemToObject(rep, "retention", prunerep);
+	}
+	if (rc == OPS_OK && wal) {
+		walrep = cJSON_AddObjectToObject(rep, "wal");
+		rc = ops_backup_wal_ship(ctx, walrep, err);
 	}
 	return rc;
 }
