@@ -12,11 +12,13 @@ BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR  ?= $(DATADIR)/zsh/vendor-completions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PLUGINDIR  ?= $(LIBDIR)/opsctl
 
 VERSION    := 0.1.0
 SOVERSION  := 0
 
 CC         ?= cc
+CXX        ?= g++
 PKG_CONFIG ?= pkg-config
 PKGS       := libpq sqlite3 libcjson libcrypto libarchive libcurl hiredis
 
@@ -33,8 +35,27 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS))
 
 CFLAGS     ?= $(HARDEN_CFLAGS)
 LDFLAGS    ?= $(HARDEN_LDFLAGS)
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DOPS_VERSION='"$(VERSION)"' \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DOPS_VERSION='"$(VERSION)"' -DOPS_PLUGINDIR='"$(PLUGINDIR)"' \
               -Ilib/include -Ilib $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+# FAISS through its C API, in a plugin (opsctl-faiss.so) that lib/vecfaiss.c
+# loads with dlopen the first time a vector command needs it: FAISS pulls in
+# OpenMP, OpenBLAS and libstdc++, whose start-up every other command would
+# otherwise pay (opsctl --version went from 3 to 6 ms).  Debian's
+# libfaiss-dev has the C API headers but not the library, so
+# lib/faiss_capi.cpp implements the functions opsctl calls against the static
+# libfaiss.a; `make FAISS_C_LIBS=-lfaiss_c` builds the plugin from a system
+# libfaiss_c instead and leaves the shim out.
+FAISS_C_LIBS ?=
+ifeq ($(strip $(FAISS_C_LIBS)),)
+FAISS_SHIM := lib/faiss_capi.cpp
+FAISS_LIBS := -lfaiss -fopenmp -lblas -llapack -lstdc++
+else
+FAISS_SHIM :=
+FAISS_LIBS := $(FAISS_C_LIBS)
+endif
+CXXFLAGS_SHIM := -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -fopenmp
+FAISS_PLUGIN := opsctl-faiss.so
+
 LIBS       := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC    := $(sort $(wildcard lib/*.c))
@@ -57,11 +78,15 @@ ASAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BA)/unit/%)
 COMPLETIONS := completions/opsctl.bash completions/_opsctl completions/opsctl.fish
 
 .PHONY: all lib unit unit-asan check check-unit demo install uninstall clean bench docs
-all: opsctl libopsmaint.a libopsmaint.so opsmaint.pc docs
+all: opsctl libopsmaint.a libopsmaint.so opsmaint.pc $(FAISS_PLUGIN) docs
 
 $(B)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+$(B)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_SHIM) $(CFLAGS) -fPIC -c -o $@ $<
 
 libopsmaint.a: $(LIB_OBJ)
 	rm -f $@
@@ -71,6 +96,9 @@ libopsmaint.so.$(VERSION): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libopsmaint.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LIBS)
 libopsmaint.so: libopsmaint.so.$(VERSION)
 	ln -sf $< $@
+
+$(FAISS_PLUGIN): $(FAISS_SHIM:%.cpp=$(B)/%.o)
+	$(CXX) -shared -fopenmp $(LDFLAGS) -Wl,--no-undefined -o $@ $^ $(FAISS_LIBS)
 
 # The binary links the static library: one file to install, fast start.
 opsctl: $(CMD_OBJ) libopsmaint.a
@@ -140,6 +168,8 @@ install: all
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGCONFIGDIR) \
 	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 755 opsctl $(DESTDIR)$(BINDIR)/opsctl
+	install -d $(DESTDIR)$(PLUGINDIR)
+	install -m 755 $(FAISS_PLUGIN) $(DESTDIR)$(PLUGINDIR)/$(FAISS_PLUGIN)
 	install -m 644 libopsmaint.a $(DESTDIR)$(LIBDIR)/libopsmaint.a
 	install -m 755 libopsmaint.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libopsmaint.so.$(VERSION)
 	ln -sf libopsmaint.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libopsmaint.so.$(SOVERSION)
@@ -158,7 +188,7 @@ uninstall:
 	  $(DESTDIR)$(ZSHCOMPDIR)/_opsctl $(DESTDIR)$(FISHCOMPDIR)/opsctl.fish \
 	  $(DESTDIR)$(MANDIR)/man1/opsctl.1 $(DESTDIR)$(MANDIR)/man1/opsctl-*.1 \
 	  $(DESTDIR)$(MANDIR)/man5/opsctl.conf.5
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/opsmaint
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/opsmaint $(DESTDIR)$(PLUGINDIR)
 
 clean:
-	rm -rf $(B) $(BA) opsctl libopsmaint.a libopsmaint.so libopsmaint.so.* opsmaint.pc
+	rm -rf $(B) $(BA) opsctl libopsmaint.a libopsmaint.so libopsmaint.so.* opsmaint.pc $(FAISS_PLUGIN)

@@ -99,6 +99,8 @@ extern const struct cli_cmd cli_db_subs[];
 extern const char cli_db_description[];
 extern const struct cli_cmd cli_backup_subs[];
 extern const char cli_backup_description[];
+extern const struct cli_cmd cli_vector_subs[];
+extern const char cli_vector_description[];
 
 /* Option lookup for run functions; aborts on a name the table lacks (a bug). */
 const struct cli_val *cli_get(const struct cli_inv *inv, const char *name);

@@ -43,6 +43,8 @@ static const struct cli_cmd root_subs[] = {
 	 NULL, cli_db_subs, NULL, NULL, 0, cli_db_description, NULL},
 	{"backup", "back up, verify and restore databases, locally and in S3", NULL, 0, 0,
 	 CLI_C_NONE, NULL, cli_backup_subs, "create", NULL, 0, cli_backup_description, NULL},
+	{"vector", "verify, rebuild and inspect the FAISS vector index", NULL, 0, 0,
+	 CLI_C_NONE, NULL, cli_vector_subs, NULL, NULL, 0, cli_vector_description, NULL},
 	{"help", "show the manual page of a command", "[COMMAND]", 0, 1, CLI_C_COMMANDS,
 	 NULL, NULL, NULL, run_help, CLI_NO_CONFIG,
 	 "Opens the manual page of COMMAND (opsctl-COMMAND(1)), or opsctl(1) without one. "

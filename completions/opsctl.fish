@@ -4,11 +4,13 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup help completion
+            printf '%s\n' db backup vector help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
             printf '%s\n' create list verify restore prune pin monitoring s3-verify wal-push wal-fetch
+        case 'opsctl vector'
+            printf '%s\n' verify rebuild stats
     end
 end
 
@@ -52,6 +54,12 @@ function __opsctl_argopts
             printf '%s\n' -r --retention
         case 'opsctl backup monitoring'
             printf '%s\n' -d --destination -c --components -r --retention
+        case 'opsctl vector verify'
+            printf '%s\n' -p --path -d --database
+        case 'opsctl vector rebuild'
+            printf '%s\n' -p --path -b --batch-size -r --retention -d --database
+        case 'opsctl vector stats'
+            printf '%s\n' -p --path
     end
 end
 
@@ -89,6 +97,7 @@ end
 complete -c opsctl -f
 complete -c opsctl -n '__opsctl_at "opsctl"' -a db -d 'maintain PostgreSQL and SQLite databases'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a backup -d 'back up, verify and restore databases, locally and in S3'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a vector -d 'verify, rebuild and inspect the FAISS vector index'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a completion -d 'print the shell completion script'
 complete -c opsctl -n '__opsctl_at "opsctl"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
@@ -218,7 +227,26 @@ complete -c opsctl -n '__opsctl_at "opsctl backup wal-push"' -s s -l s3 -d 'use 
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-push"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-fetch"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-fetch"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a verify -d 'check the index against its source rows (verify_faiss_index.py)'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a rebuild -d 'rebuild the index from the database (rebuild-vector-index.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a stats -d 'show the index\'s type, size and parameters'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (default: vector.database, then db.name)'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s b -l batch-size -x -d 'batch size for processing'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s f -l force -d 'force rebuild without confirmation'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s B -l backup -d 'backup current index before rebuilding'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s n -l no-backup -d 'skip backup of current index'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s r -l retention -x -d 'backup retention in days'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (default: vector.database, then db.name)'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
+complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -a 'bash zsh fish'

@@ -1,0 +1,188 @@
+/*
+ * `opsctl vector`: the front end of lib/vector.  Table rows and a few lines
+ * per subcommand; the lock, journal and output are shared in run_vector().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "opsmaint/log.h"
+#include "opsmaint/prompt.h"
+#include "opsmaint/task.h"
+#include "opsmaint/vector.h"
+
+#define OPT_PATH \
+	{"path", 'p', CLI_STRING, "PATH", "vector.index_path", NULL, 0, 0, CLI_C_FILE, \
+	 "index path (default: from settings, vector.index_path)"}
+#define OPT_DATABASE \
+	{"database", 'd', CLI_STRING, "NAME", "vector.database", NULL, 0, 0, CLI_C_DATABASE, \
+	 "database holding the embeddings (default: vector.database, then db.name)"}
+#define OPT_VERBOSE \
+	{"verbose", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"}
+
+static int ask(void *arg, const char *question)
+{
+	(void)arg;
+	return ops_confirm(question) == 1;
+}
+
+static int has_opt(const struct cli_inv *inv, const char *name)
+{
+	const struct cli_opt *o;
+
+	for (o = inv->cmd->opts; o && o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+typedef ops_code (*vector_op)(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+			      ops_error *err);
+
+/* lock_name: the task whose lock, journal line and metrics the run takes. */
+static int run_vector(struct cli_inv *inv, const char *lock_name, vector_op op)
+{
+	ops_vector_ctx ctx = {0};
+	ops_task *task = NULL;
+	cJSON *report = NULL, *figures = NULL;
+	ops_error err;
+	ops_code rc;
+	int status = 0;
+
+	ops_error_clear(&err);
+	ctx.cfg = inv->cfg;
+	ctx.path = has_opt(inv, "path") ? cli_str(inv, "path") : NULL;
+	ctx.database = has_opt(inv, "database") ? cli_str(inv, "database") : NULL;
+	ctx.verbose = has_opt(inv, "verbose") && cli_flag(inv, "verbose");
+	ctx.force = has_opt(inv, "force") && cli_flag(inv, "force");
+	ctx.progress = isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT;
+	if (ctx.verbose)
+		ops_log_set_level(OPS_LOG_INFO);
+	if (ops_is_interactive())
+		ctx.confirm = ask;
+	if (lock_name && ops_task_begin(inv->cfg, lock_name, &task, &err) != OPS_OK)
+		return cli_error(inv, &err);
+	rc = op(inv, &ctx, &report, &err);
+	if (report) {
+		cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
+		cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
+		if (rc != OPS_OK)
+			cJSON_AddStringToObject(report, "error", err.message);
+		if (cli_emit(inv, report) != 0)
+			status = ops_code_exit_status(OPS_EIO);
+	}
+	if (rc != OPS_OK) {
+		fflush(stdout);
+		status = cli_error(inv, &err);
+	}
+	if (task) {
+		cJSON *f = report ? cJSON_GetObjectItemCaseSensitive(report, "_figures") : NULL;
+
+		figures = f ? cJSON_Duplicate(f, 1) : cJSON_CreateObject();
+		status = cli_finish_task(inv, task, rc, status, rc == OPS_OK ? NULL : err.message, figures);
+	}
+	cJSON_Delete(figures);
+	cJSON_Delete(report);
+	return status;
+}
+
+static ops_code op_verify(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+			  ops_error *err)
+{
+	return ops_vector_verify(ctx, report, err);
+}
+
+static ops_code op_rebuild(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+			   ops_error *err)
+{
+	ops_rebuild_opts o = {0};
+
+	if (cli_flag(inv, "backup") && cli_flag(inv, "no-backup"))
+		return ops_error_set(err, OPS_EUSAGE, "--backup and --no-backup cannot be used together");
+	o.batch = cli_num(inv, "batch-size");
+	o.backup = cli_flag(inv, "backup");
+	o.retention_days = cli_num(inv, "retention");
+	return ops_vector_rebuild(ctx, &o, report, err);
+}
+
+static ops_code op_stats(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+			 ops_error *err)
+{
+	return ops_vector_stats(ctx, report, err);
+}
+
+/* Everything that replaces the live index shares one lock. */
+#define LOCK_INDEX "vector"
+
+static int run_verify(struct cli_inv *inv) { return run_vector(inv, "vector verify", op_verify); }
+static int run_rebuild(struct cli_inv *inv) { return run_vector(inv, LOCK_INDEX, op_rebuild); }
+static int run_stats(struct cli_inv *inv) { return run_vector(inv, NULL, op_stats); }
+
+static const struct cli_opt verify_opts[] = { OPT_PATH, OPT_DATABASE, OPT_VERBOSE, {0} };
+
+static const struct cli_opt rebuild_opts[] = {
+	OPT_PATH,
+	{"batch-size", 'b', CLI_INT, "SIZE", "100", NULL, 1, 1000000, CLI_C_NONE,
+	 "batch size for processing"},
+	{"force", 'f', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
+	 "force rebuild without confirmation"},
+	{"backup", 'B', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
+	 "backup current index before rebuilding"},
+	{"no-backup", 'n', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
+	 "skip backup of current index"},
+	{"retention", 'r', CLI_INT, "DAYS", "30", NULL, 1, 36500, CLI_C_NONE,
+	 "backup retention in days"},
+	OPT_DATABASE,
+	OPT_VERBOSE,
+	{0}
+};
+
+static const struct cli_opt stats_opts[] = { OPT_PATH, {0} };
+
+const struct cli_cmd cli_vector_subs[] = {
+	{"verify", "check the index against its source rows (verify_faiss_index.py)", NULL, 0, 0,
+	 CLI_C_NONE, verify_opts, NULL, NULL, run_verify, CLI_CHANGES,
+	 "Checks the FAISS index as verify_faiss_index.py does (guide 000 section 3.1), and more: "
+	 "the file's SHA-256 against its manifest before FAISS reads it (exit 65 when they differ, "
+	 "or when FAISS cannot read the file); the index's dimension against the source's; ntotal "
+	 "against the rows with an embedding (NULL embeddings are skipped and counted); the ids in "
+	 "the index against the ids of the rows, listing missing and orphan ids and counting them; "
+	 "and a sample of vector.sample source vectors searched, each of which an exact index must "
+	 "return at rank 1, an approximate one for at least vector.recall_bar percent of them. Any "
+	 "finding exits 1 and is named. The figures go to the journal and the Prometheus textfile "
+	 "(opsctl_vector_ntotal, opsctl_vector_missing_ids, opsctl_vector_orphan_ids, "
+	 "opsctl_vector_recall).",
+	 "Weekly check (guide 000)\nopsctl vector verify"},
+	{"rebuild", "rebuild the index from the database (rebuild-vector-index.sh)", NULL, 0, 0,
+	 CLI_C_NONE, rebuild_opts, NULL, NULL, run_rebuild, CLI_CHANGES,
+	 "Rebuilds the FAISS index from the embeddings in the database, as rebuild-vector-index.sh "
+	 "does: the rows of vector.table are streamed with COPY in binary, added in batches of -b "
+	 "vectors (an index that needs training, IVF, is first trained on a sample), and the new "
+	 "index must find a sample of its vectors before it is written to a temporary file, read "
+	 "back, checked, and renamed over the live one with a manifest that accepts either file "
+	 "during the swap: the live index is never half-written. --backup copies the old index to "
+	 "vector.backup_dir first and removes copies older than -r days. Asks on a terminal unless "
+	 "-f; the guide's quarterly cron line (--backup --force) runs unattended. Two rebuilds never "
+	 "run at once (exit 75).",
+	 "Quarterly rebuild (guide 000)\n0 2 1 1,4,7,10 * opsctl vector rebuild --backup --force"},
+	{"stats", "show the index's type, size and parameters", NULL, 0, 0, CLI_C_NONE,
+	 stats_opts, NULL, NULL, run_stats, 0,
+	 "Shows the index's type, dimension, metric, number of vectors, IVF lists and nprobe, file "
+	 "size and SHA-256, and its manifest.",
+	 "Index statistics as JSON\nopsctl --output json vector stats"},
+	{0}
+};
+
+const char cli_vector_description[] =
+	"The FAISS vector index lifecycle (guide 000 section 3 and 8.2; guide 001 FAISS index "
+	"optimization; guide 002 vector store maintenance). The index lives at vector.index_path "
+	"with PATH.manifest.json beside it; its ids are the ids of the rows in vector.table "
+	"(document_chunks by default), whose vector.embedding_column may be real[], double "
+	"precision[], bytea of little-endian float32, pgvector's vector, or a SQLite BLOB. "
+	"Indexes written by Python faiss (IndexIDMap over Flat, IVF, HNSW) are read, and what "
+	"opsctl writes loads in faiss.read_index.\n\n"
+	"FAISS is loaded from the opsctl-faiss.so plugin the first time a vector command runs "
+	"($OPSCTL_FAISS_PLUGIN, beside the binary, or the installed plugin directory), so no other "
+	"command pays for it.";

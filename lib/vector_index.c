@@ -1,0 +1,289 @@
+/*
+ * The index file and its manifest.  FAISS's reader trusts its input, so
+ * whenever a manifest exists the file's SHA-256 is checked before FAISS sees
+ * a byte.  Replacing the live index is a two-phase swap (vector_internal.h)
+ * so that a crash at any point leaves a file its manifest accepts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "opsmaint/fileio.h"
+#include "opsmaint/hash.h"
+#include "opsmaint/log.h"
+#include "vector_internal.h"
+
+#define MANIFEST_MAX (1u << 20)
+
+char *vidx_manifest_path(const char *index_path)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s.manifest.json", index_path) < 0)
+		return NULL;
+	return p;
+}
+
+ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ops_sha256 *h;
+	char *buf;
+	ssize_t n;
+	long long total = 0;
+
+	if (fd < 0)
+		return ops_error_errno(err, errno, "cannot open index", path);
+	h = ops_sha256_new();
+	buf = malloc(1u << 20);
+	if (!h || !buf) {
+		close(fd);
+		ops_sha256_free(h);
+		free(buf);
+		return ops_error_oom(err);
+	}
+	while ((n = read(fd, buf, 1u << 20)) > 0) {
+		ops_sha256_update(h, buf, (size_t)n);
+		total += n;
+	}
+	close(fd);
+	free(buf);
+	if (n < 0) {
+		ops_sha256_free(h);
+		return ops_error_errno(err, errno, "cannot read index", path);
+	}
+	ops_sha256_final_hex(h, out);
+	ops_sha256_free(h);
+	if (size)
+		*size = total;
+	return OPS_OK;
+}
+
+static ops_code read_manifest(const char *index_path, cJSON **out, ops_error *err)
+{
+	char *mpath = vidx_manifest_path(index_path), *text = NULL;
+	size_t len = 0;
+	ops_code rc;
+
+	*out = NULL;
+	if (!mpath)
+		return ops_error_oom(err);
+	if (access(mpath, F_OK) != 0) {
+		free(mpath);
+		return OPS_OK;
+	}
+	rc = ops_read_file(mpath, MANIFEST_MAX, &text, &len, err);
+	if (rc == OPS_OK) {
+		*out = cJSON_ParseWithLength(text, len);
+		if (!cJSON_IsObject(*out) ||
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*out, "sha256"))) {
+			cJSON_Delete(*out);
+			*out = NULL;
+			rc = ops_error_set(err, OPS_EDATA, "index manifest '%s' is damaged", mpath);
+		}
+	}
+	free(text);
+	free(mpath);
+	return rc;
+}
+
+ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, cJSON **manifest,
+		   char sha256[65], ops_error *err)
+{
+	cJSON *m = NULL;
+	char sha[65];
+	ops_code rc;
+
+	*out = NULL;
+	if (manifest)
+		*manifest = NULL;
+	if (access(path, F_OK) != 0)
+		return ops_error_set(err, OPS_EFAIL, "no index at '%s'", path);
+	if ((rc = read_manifest(path, &m, err)) != OPS_OK)
+		return rc;
+	if ((rc = vidx_file_sha256(path, sha, NULL, err)) != OPS_OK) {
+		cJSON_Delete(m);
+		return rc;
+	}
+	if (m) {
+		const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "sha256"));
+		const char *prev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "previous_sha256"));
+
+		if (strcmp(sha, want) != 0 && !(prev && strcmp(sha, prev) == 0)) {
+			cJSON_Delete(m);
+			return ops_error_set(err, OPS_EDATA,
+					     "index '%s' does not match its manifest's SHA-256: damaged or replaced", path);
+		}
+		if (prev && strcmp(sha, prev) == 0)
+			ops_log_warn("index '%s' is the one before an interrupted swap; rebuild or optimize again", path);
+	}
+	if (f->read_index_fname(path, 0, out) != 0) {
+		cJSON_Delete(m);
+		*out = NULL;
+		return vf_error(f, err, OPS_EDATA, "cannot read the index");
+	}
+	if (sha256)
+		memcpy(sha256, sha, 65);
+	if (manifest)
+		*manifest = m;
+	else
+		cJSON_Delete(m);
+	return OPS_OK;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+ops_code vidx_ids(const struct vf_api *f, FaissIndex *index, long long **ids, size_t *n,
+		  ops_error *err)
+{
+	FaissIndexIDMap *map = f->IndexIDMap_cast(index);
+	FaissIndexIVF *ivf = map ? NULL : f->IndexIVF_cast(index);
+	size_t total = (size_t)f->Index_ntotal(index), i, k = 0;
+	long long *v = malloc((total ? total : 1) * sizeof *v);
+
+	*ids = NULL;
+	*n = 0;
+	if (!v)
+		return ops_error_oom(err);
+	if (map) {
+		idx_t *m = NULL;
+		size_t count = 0;
+
+		f->IndexIDMap_id_map(map, &m, &count);
+		for (i = 0; i < count && i < total; i++)
+			v[k++] = m[i];
+	} else if (ivf) {
+		size_t lists = f->IndexIVF_nlist(ivf), l;
+
+		for (l = 0; l < lists; l++) {
+			size_t sz = f->IndexIVF_get_list_size(ivf, l);
+
+			if (k + sz > total)
+				break;
+			f->IndexIVF_invlists_get_ids(ivf, l, (idx_t *)(v + k));
+			k += sz;
+		}
+	} else {
+		for (i = 0; i < total; i++)
+			v[k++] = (long long)i;
+	}
+	qsort(v, k, sizeof *v, cmp_ll);
+	*ids = v;
+	*n = k;
+	return OPS_OK;
+}
+
+void vidx_describe(const struct vf_api *f, FaissIndex *index, char *out, size_t len)
+{
+	FaissIndexIDMap *map = f->IndexIDMap_cast(index);
+	FaissIndex *inner = map ? f->IndexIDMap_sub_index(map) : index;
+	FaissIndexIVF *ivf = f->IndexIVF_cast(inner);
+
+	if (ivf)
+		snprintf(out, len, "%sIVF%zu", map ? "IDMap," : "", f->IndexIVF_nlist(ivf));
+	else if (f->IndexFlat_cast(inner))
+		snprintf(out, len, "%sFlat", map ? "IDMap," : "");
+	else
+		snprintf(out, len, "%sother (graph or quantizer)", map ? "IDMap," : "");
+}
+
+static ops_code write_manifest(const char *index_path, cJSON *m, ops_error *err)
+{
+	char *mpath = vidx_manifest_path(index_path), *text = cJSON_Print(m);
+	ops_code rc;
+
+	if (!mpath || !text) {
+		free(mpath);
+		free(text);
+		return ops_error_oom(err);
+	}
+	rc = ops_write_file_atomic(mpath, text, strlen(text), 0644, err);
+	free(mpath);
+	free(text);
+	return rc;
+}
+
+ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
+		   ops_error *err)
+{
+	char *tmp = NULL, *dir = ops_path_dir(path), sha[65], old[65];
+	FaissIndex *back = NULL;
+	int d = f->Index_d(*index), fd, have_old;
+	idx_t ntotal = f->Index_ntotal(*index);
+	long long size = 0;
+	ops_code rc = OPS_OK;
+
+	if (!dir || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+		free(dir);
+		cJSON_Delete(manifest);
+		return ops_error_oom(err);
+	}
+	if ((rc = ops_mkdir_p(dir, 0755, err)) != OPS_OK)
+		goto out;
+	if (f->write_index_fname(*index, tmp) != 0) {
+		rc = vf_error(f, err, OPS_EIO, "cannot write the new index");
+		goto out;
+	}
+	fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		rc = ops_error_errno(err, errno, "cannot sync", tmp);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	/* One copy in memory at a time: the built index goes before the
+	 * written one is read back and checked. */
+	f->Index_free(*index);
+	*index = NULL;
+	if (f->read_index_fname(tmp, 0, &back) != 0) {
+		rc = vf_error(f, err, OPS_EDATA, "the new index does not read back");
+		goto out;
+	}
+	if (f->Index_d(back) != d || f->Index_ntotal(back) != ntotal) {
+		rc = ops_error_set(err, OPS_EDATA, "the new index reads back with %d dimensions and %lld vectors, not %d and %lld",
+				   f->Index_d(back), (long long)f->Index_ntotal(back), d, (long long)ntotal);
+		goto out;
+	}
+	if ((rc = vidx_file_sha256(tmp, sha, &size, err)) != OPS_OK)
+		goto out;
+	have_old = access(path, F_OK) == 0 && vidx_file_sha256(path, old, NULL, err) == OPS_OK;
+	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "sha256");
+	cJSON_AddStringToObject(manifest, "sha256", sha);
+	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "size_bytes");
+	cJSON_AddNumberToObject(manifest, "size_bytes", (double)size);
+	/* Phase 1: the manifest accepts both; then the file moves; then the
+	 * manifest names the new one only. */
+	if (have_old)
+		cJSON_AddStringToObject(manifest, "previous_sha256", old);
+	if ((rc = write_manifest(path, manifest, err)) != OPS_OK)
+		goto out;
+	if (rename(tmp, path) != 0) {
+		rc = ops_error_errno(err, errno, "cannot put the new index in place at", path);
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	if ((rc = ops_fsync_dir(dir, err)) != OPS_OK)
+		goto out;
+	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "previous_sha256");
+	rc = write_manifest(path, manifest, err);
+out:
+	if (back)
+		f->Index_free(back);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	cJSON_Delete(manifest);
+	return rc;
+}

@@ -1,0 +1,78 @@
+/*
+ * What the vector modules share: the source of embeddings (vector_source.c)
+ * and the index file with its manifest (vector_index.c).  Internal.
+ */
+#ifndef OPSMAINT_VECTOR_INTERNAL_H
+#define OPSMAINT_VECTOR_INTERNAL_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "opsmaint/config.h"
+#include "opsmaint/error.h"
+#include "vecfaiss.h"
+
+/* ---- the source: (id, embedding) rows, streamed ---- */
+
+typedef struct vsrc vsrc;
+
+/*
+ * Open the configured table for one pass: PostgreSQL through COPY ... (FORMAT
+ * binary) of id and embedding (real[], double precision[], bytea of
+ * little-endian float32, pgvector's vector), SQLite through a BLOB of
+ * float32.  A missing table or column is OPS_EFAIL naming it; a column of
+ * another type OPS_EUSAGE naming the type.
+ */
+ops_code vsrc_open(const ops_config *cfg, const char *database, vsrc **out, ops_error *err);
+/*
+ * Up to max rows into ids/x (x holds max * dim floats once the dimension is
+ * known: *dim is set by the first row, and x must then hold max * *dim).
+ * Rows with a NULL embedding are skipped and counted.  A row of another
+ * dimension, or with NaN or an infinite value, is OPS_EDATA naming its id.
+ * *n == 0 at the end.
+ */
+ops_code vsrc_next(vsrc *s, size_t max, long long *ids, float **x, size_t *xcap, size_t *n,
+		   ops_error *err);
+/* Rows with a non-NULL embedding, counted by the database. */
+ops_code vsrc_count(const ops_config *cfg, const char *database, long long *n, ops_error *err);
+int vsrc_dim(const vsrc *s);		/* 0 until the first row */
+long long vsrc_nulls(const vsrc *s);	/* NULL embeddings skipped so far */
+const char *vsrc_describe(const vsrc *s);	/* "chatbot_db: public.document_chunks.embedding (real[])" */
+void vsrc_close(vsrc *s);
+
+/* ---- the index file ---- */
+
+/* The manifest written beside an index: PATH.manifest.json. */
+char *vidx_manifest_path(const char *index_path);
+
+/*
+ * Load an index.  With a manifest, the file's SHA-256 must match it (or the
+ * previous index it names, after an interrupted swap) before FAISS reads a
+ * byte: a mismatch is OPS_EDATA.  A file FAISS cannot read is OPS_EDATA.
+ * *manifest (may be NULL) gets the parsed manifest or NULL.
+ */
+ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, cJSON **manifest,
+		   char sha256[65], ops_error *err);
+
+/* Every id the index holds, sorted (IDMap's map, IVF's lists, else 0..n-1). */
+ops_code vidx_ids(const struct vf_api *f, FaissIndex *index, long long **ids, size_t *n,
+		  ops_error *err);
+
+/* "IDMap,Flat", "IVF1024,Flat", "IDMap,HNSW" ...: best effort for reports. */
+void vidx_describe(const struct vf_api *f, FaissIndex *index, char *out, size_t len);
+
+/*
+ * Put a new index in place of path: it is written to a temp file beside
+ * path, fsynced, read back and checked (dimension and count), then the
+ * manifest is written naming both the new file's digest and the old one's,
+ * the file renamed over path, and the manifest rewritten with the new one
+ * alone.  A crash at any point leaves a live index that its manifest accepts.
+ * The caller's index is freed (*index = NULL) before the read-back, so only
+ * one copy is ever in memory.  manifest: the fields to record (consumed).
+ */
+ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
+		   ops_error *err);
+
+/* SHA-256 of a file, streamed. */
+ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_error *err);
+
+#endif

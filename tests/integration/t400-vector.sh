@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# t400: `opsctl vector` against a real PostgreSQL 15 and Python faiss
+# (Debian's python3-faiss, run with /usr/bin/python3): rebuild, verify and
+# stats; indexes written by Python faiss verify and what opsctl writes loads
+# in faiss.read_index; the faults of issue 4 (damaged files, other
+# dimensions, NULL, NaN, mixed dimensions, missing tables, SIGKILL mid-
+# rebuild, two rebuilds at once).
+. "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/pg.sh"
+PY=/usr/bin/python3
+$PY -c 'import faiss, numpy, psycopg2' 2>/dev/null || bail_out "python3-faiss, python3-numpy, python3-psycopg2 (scripts/setup)"
+pg_start || bail_out "PostgreSQL starts"
+DB=t400
+PGOPTIONS='-c client_min_messages=warning' psql_q "drop database if exists $DB" >/dev/null
+psql_q "create database $DB" >/dev/null
+at_exit "psql_q 'drop database if exists $DB'"
+# 3000 chunks of 32 dimensions, unit length (inner product = cosine).
+psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<'SQL' || bail_out "the sample table"
+create table document_chunks (id bigserial primary key, content text, embedding real[]);
+insert into document_chunks (content, embedding)
+select 'chunk ' || g, (select array_agg(v / norm)::real[] from (
+	select v, sqrt(sum(v * v) over ()) as norm from (
+		select random() - 0.5 + g * 0 as v from generate_series(1, 32)) r) s)
+from generate_series(1, 3000) g;
+SQL
+IDX="$T/idx/index.faiss"
+cat >"$T/opsctl.conf" <<CONF
+[vector]
+database = $DB
+index_path = $IDX
+backup_dir = $T/vbackups
+CONF
+export OPSCTL_CONFIG="$T/opsctl.conf"
+export OPSCTL_FAISS_PLUGIN="$ROOT/opsctl-faiss.so"
+
+# ---- rebuild, stats, verify ----
+journal_mark
+run "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "vector rebuild --force exits 0"
+expect_json_true 'd["factory"] == "IDMap,Flat" and d["vectors"] == 3000 and d["dimension"] == 32' "3000 vectors of 32 dimensions in IDMap,Flat"
+expect_json_true 'd["recall_at_1"] == 1.0' "the new index finds its sample at rank 1"
+expect_journal_added 1 "a journal line"
+if [ -f "$IDX" ] && [ -f "$IDX.manifest.json" ]; then ok "index and manifest written"; else not_ok "index and manifest written"; fi
+OUT_SAVE=$OUT; OUT="$IDX.manifest.json"
+expect_json_true 'd["ntotal"] == 3000 and d["dimension"] == 32 and d["metric"] == "ip" and "previous_sha256" not in d' "manifest: ntotal, dimension, metric; the swap finished"
+expect_json_true "d['sha256'] == '$(sha256sum "$IDX" | cut -d' ' -f1)'" "manifest SHA-256 is the file's"
+OUT=$OUT_SAVE
+run "$OPSCTL" --output json vector stats
+expect_rc 0 "vector stats exits 0"
+expect_json_true 'd["type"] == "IDMap,Flat" and d["ntotal"] == 3000 and d["manifest"]["ntotal"] == 3000' "stats: type, ntotal, manifest"
+run "$OPSCTL" --output json vector verify
+expect_rc 0 "vector verify exits 0"
+expect_json_true 'd["missing_ids"] == 0 and d["orphan_ids"] == 0 and d["recall_at_1"] == 1.0 and d["findings"] == []' "no findings"
+expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" 'opsctl_vector_ntotal{task="vector_verify"} 3000' "the textfile has opsctl_vector_ntotal"
+
+# ---- interoperability with Python faiss ----
+if $PY - "$IDX" "$DB" >"$T/py.out" 2>&1 <<'PY'
+import sys, faiss, numpy as np, psycopg2
+idx = faiss.read_index(sys.argv[1])
+assert idx.ntotal == 3000 and idx.d == 32, (idx.ntotal, idx.d)
+conn = psycopg2.connect(dbname=sys.argv[2])
+cur = conn.cursor()
+cur.execute("select id, embedding from document_chunks where id in (5, 1234, 2999)")
+for rid, emb in cur.fetchall():
+    D, I = idx.search(np.array([emb], dtype='float32'), 1)
+    assert I[0][0] == rid, (rid, I)
+print("ok")
+PY
+then ok "faiss.read_index loads what rebuild wrote, and its ids are the row ids"; else not_ok "faiss.read_index loads what rebuild wrote"; sed 's/^/#   /' "$T/py.out"; fi
+
+pyindex() {	# pyindex FACTORY PATH: Python faiss builds an index of the table
+	$PY - "$DB" "$1" "$2" <<'PY'
+import sys, faiss, numpy as np, psycopg2
+conn = psycopg2.connect(dbname=sys.argv[1])
+cur = conn.cursor()
+cur.execute("select id, embedding from document_chunks where embedding is not null order by id")
+rows = cur.fetchall()
+ids = np.array([r[0] for r in rows], dtype='int64')
+x = np.array([r[1] for r in rows], dtype='float32')
+idx = faiss.index_factory(x.shape[1], sys.argv[2], faiss.METRIC_INNER_PRODUCT)
+if not idx.is_trained:
+    idx.train(x)
+idx.add_with_ids(x, ids)
+if "IVF" in sys.argv[2]:
+    faiss.ParameterSpace().set_index_parameter(idx, "nprobe", 8)
+faiss.write_index(idx, sys.argv[3])
+PY
+}
+for factory in "IDMap,Flat" "IVF16,Flat" "IDMap,HNSW32" "IVF16,PQ8"; do
+	p="$T/py-$(echo "$factory" | tr ',' '_').faiss"
+	if ! pyindex "$factory" "$p" 2>"$T/pyerr"; then not_ok "Python faiss builds $factory"; sed 's/^/#   /' "$T/pyerr"; continue; fi
+	conf=$OPSCTL_CONFIG
+	if [ "$factory" = "IVF16,PQ8" ]; then
+		# 8 bytes for 32 random dimensions is lossy: the bar is the data's, not the reader's.
+		cp "$T/opsctl.conf" "$T/pq.conf"
+		printf 'recall_bar = 20\n' >>"$T/pq.conf"
+		conf="$T/pq.conf"
+	fi
+	OPSCTL_CONFIG=$conf run "$OPSCTL" --output json vector verify -p "$p"
+	expect_rc 0 "an index Python faiss wrote ($factory) verifies"
+	expect_json_true 'd["manifest"] is False and d["missing_ids"] == 0 and d["orphan_ids"] == 0' "$factory: no manifest, ids agree"
+done
+
+# ---- damaged files ----
+cp "$IDX" "$T/keep.faiss"
+$PY - "$IDX" <<'PY'
+import os, sys
+p = sys.argv[1]; off = os.path.getsize(p) // 2
+with open(p, "r+b") as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x01]))
+PY
+run "$OPSCTL" vector verify
+expect_fail 65 "one flipped byte in the index: verify exits 65" "does not match its manifest"
+cp "$T/keep.faiss" "$IDX"
+head -c 100000 /dev/urandom >"$T/random.faiss"
+run "$OPSCTL" vector verify -p "$T/random.faiss"
+expect_fail 65 "a file of random bytes (no manifest): exit 65, no crash" "cannot read the index"
+head -c 5000 "$IDX" >"$T/trunc.faiss"
+run "$OPSCTL" vector verify -p "$T/trunc.faiss"
+expect_fail 65 "a truncated index (no manifest): exit 65" "cannot read the index"
+run "$OPSCTL" vector verify -p "$T/none.faiss"
+expect_fail 1 "no index at the path: exit 1" "no index"
+
+# ---- the index and the table disagree ----
+$PY - "$T/d16.faiss" <<'PY'
+import sys, faiss, numpy as np
+idx = faiss.IndexIDMap(faiss.IndexFlatIP(16))
+idx.add_with_ids(np.random.rand(10, 16).astype('float32'), np.arange(10).astype('int64'))
+faiss.write_index(idx, sys.argv[1])
+PY
+run "$OPSCTL" --output json vector verify -p "$T/d16.faiss"
+expect_rc 1 "an index of another dimension: exit 1"
+expect_json_true 'any("16 dimensions, the source 32" in x for x in d["findings"])' "the finding names both dimensions"
+psql_q -d "$DB" "delete from document_chunks where id between 101 and 110" >/dev/null
+run "$OPSCTL" --output json vector verify
+expect_rc 1 "rows deleted after the build: verify exits 1"
+expect_json_true 'd["orphan_ids"] == 10 and d["missing_ids"] == 0 and d["orphan_sample"][0] == 101' "10 orphan ids, listed"
+expect_err_contains "index ids have no row" "the error line names the finding"
+
+# NULL embeddings are skipped and counted.
+psql_q -d "$DB" "update document_chunks set embedding = null where id between 201 and 205" >/dev/null
+run "$OPSCTL" --output json vector rebuild --force --backup
+expect_rc 0 "rebuild with NULL embeddings exits 0"
+expect_json_true 'd["null_embeddings"] == 5 and d["vectors"] == 2985' "5 NULL embeddings skipped and counted"
+expect_json_true 'd["backup"].endswith("_pre-rebuild.faiss")' "--backup copied the old index first"
+if ls "$T"/vbackups/index_*_pre-rebuild.faiss >/dev/null 2>&1; then ok "the backup is in vector.backup_dir"; else not_ok "the backup is in vector.backup_dir"; fi
+run "$OPSCTL" vector verify
+expect_rc 0 "and the rebuilt index verifies"
+
+# Bad rows stop a rebuild and name the row; the live index stays.
+before=$(sha256sum "$IDX")
+psql_q -d "$DB" "insert into document_chunks (id, content, embedding) values (900001, 'short', array_fill(0.1::real, array[8]))" >/dev/null
+run "$OPSCTL" vector rebuild --force
+expect_fail 65 "a row of another dimension: exit 65 naming it" "900001"
+psql_q -d "$DB" "update document_chunks set embedding = array_fill('NaN'::real, array[32]) where id = 900001" >/dev/null
+run "$OPSCTL" vector rebuild --force
+expect_fail 65 "a NaN value: exit 65 naming the row" "row id 900001 has a NaN"
+psql_q -d "$DB" "delete from document_chunks where id = 900001" >/dev/null
+if [ "$(sha256sum "$IDX")" = "$before" ]; then ok "failed rebuilds left the live index as it was"; else not_ok "failed rebuilds left the live index as it was"; fi
+if ! ls "$T/idx/" | grep -q tmp; then ok "and no temp file behind"; else not_ok "and no temp file behind"; fi
+
+cp "$T/opsctl.conf" "$T/bad.conf"
+printf 'table = no_such_table\n' >>"$T/bad.conf"
+OPSCTL_CONFIG="$T/bad.conf" run "$OPSCTL" vector rebuild --force
+expect_fail 1 "a missing table: exit 1 naming it" "no_such_table"
+cp "$T/opsctl.conf" "$T/bad.conf"
+printf 'embedding_column = no_such_column\n' >>"$T/bad.conf"
+OPSCTL_CONFIG="$T/bad.conf" run "$OPSCTL" vector rebuild --force
+expect_fail 1 "a missing column: exit 1 naming it" "no_such_column"
+cp "$T/opsctl.conf" "$T/bad.conf"
+printf 'embedding_column = content\n' >>"$T/bad.conf"
+OPSCTL_CONFIG="$T/bad.conf" run "$OPSCTL" vector rebuild --force
+expect_fail 64 "a column of another type: exit 64 naming the type" "text"
+psql_q -d "$DB" "create table empty_chunks (id bigint, embedding real[])" >/dev/null
+cp "$T/opsctl.conf" "$T/bad.conf"
+printf 'table = empty_chunks\n' >>"$T/bad.conf"
+OPSCTL_CONFIG="$T/bad.conf" run "$OPSCTL" vector rebuild --force
+expect_fail 1 "an empty table: exit 1, the index is not replaced by an empty one" "no rows"
+
+# bytea of little-endian float32 (the other storage the guides use).
+$PY - "$DB" <<'PY'
+import sys, numpy as np, psycopg2
+conn = psycopg2.connect(dbname=sys.argv[1]); cur = conn.cursor()
+cur.execute("create table chunks_b (id int primary key, emb bytea)")
+rng = np.random.default_rng(3)
+for i in range(1, 501):
+    v = rng.standard_normal(24).astype('<f4')
+    cur.execute("insert into chunks_b values (%s, %s)", (i, psycopg2.Binary(v.tobytes())))
+conn.commit()
+PY
+cp "$T/opsctl.conf" "$T/b.conf"
+printf 'table = chunks_b\nembedding_column = emb\nindex_path = %s\n' "$T/b/index.faiss" >>"$T/b.conf"
+OPSCTL_CONFIG="$T/b.conf" run "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "bytea embeddings rebuild"
+expect_json_true 'd["vectors"] == 500 and d["dimension"] == 24' "500 vectors of 24 dimensions from bytea"
+OPSCTL_CONFIG="$T/b.conf" run "$OPSCTL" vector verify
+expect_rc 0 "and verify"
+
+# An IVF index through factory = auto above vector.flat_max (trained first).
+cp "$T/opsctl.conf" "$T/ivf.conf"
+printf 'flat_max = 1000\nindex_path = %s\n' "$T/ivf/index.faiss" >>"$T/ivf.conf"
+OPSCTL_CONFIG="$T/ivf.conf" run "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "auto above flat_max builds an IVF index"
+expect_json_true 'd["factory"].startswith("IVF") and d["vectors"] == 2985' "trained IVF with every vector"
+OPSCTL_CONFIG="$T/ivf.conf" run "$OPSCTL" --output json vector verify
+expect_json_true 'd["type"].startswith("IVF") and d["missing_ids"] == 0' "verify reads the IVF ids"
+
+# ---- SIGKILL at any point of a rebuild: the live index still verifies ----
+for delay in 0.05 0.15 0.3 0.5 0.8; do
+	setsid -f sh -c 'echo $$ >"$1"; exec "$2" vector rebuild --force' sh "$T/v.pid" "$OPSCTL" >/dev/null 2>&1 </dev/null
+	sleep "$delay"
+	kill -9 "$(cat "$T/v.pid")" 2>/dev/null
+	sleep 0.1
+	run "$OPSCTL" vector verify
+	if [ "$RC" -eq 0 ]; then ok "killed after ${delay}s: the live index and its manifest verify"; else not_ok "killed after ${delay}s: the live index verifies"; diag_run; fi
+done
+rm -f "$T"/idx/*.tmp.*
+
+# ---- two rebuilds at once ----
+mkdir -p "$OPSCTL_STATE_DIR/locks"
+bg flock "$OPSCTL_STATE_DIR/locks/vector.lock" sleep 60
+locked() { ! flock -n "$OPSCTL_STATE_DIR/locks/vector.lock" true; }
+wait_for 10 locked || not_ok "flock(1) holds the vector lock"
+run "$OPSCTL" vector rebuild --force
+expect_fail 75 "a second rebuild while one runs: exit 75" "already running"
+bg_kill "$BG_PID"
+
+# ---- bad input ----
+run "$OPSCTL" vector rebuild --force --backup --no-backup
+expect_fail 64 "--backup with --no-backup: exit 64" "cannot be used together"
+run "$OPSCTL" vector rebuild -b 0
+expect_error 64 "--batch-size 0: exit 64" "batch-size"
+OPSCTL_FAISS_PLUGIN=/nonexistent.so run "$OPSCTL" vector stats
+expect_fail 69 "the FAISS plugin missing: exit 69" "not found"
+
+done_testing
