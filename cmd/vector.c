@@ -113,12 +113,52 @@ static ops_code op_stats(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON *
 	return ops_vector_stats(ctx, report, err);
 }
 
+static ops_code op_optimize(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+			    ops_error *err)
+{
+	ops_optimize_opts o = {0};
+
+	o.type = cli_str(inv, "type") ? cli_str(inv, "type") : "basic";
+	o.backup = cli_flag(inv, "backup");
+	return ops_vector_optimize(ctx, &o, report, err);
+}
+
+static ops_code op_eval(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+			ops_error *err)
+{
+	return ops_vector_eval(ctx, (int)cli_num(inv, "queries"), report, err);
+}
+
+static ops_code op_purge(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+			 ops_error *err)
+{
+	return ops_vector_purge(ctx, cli_list(inv, "ids"), report, err);
+}
+
+static ops_code op_backup(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+			  ops_error *err)
+{
+	return ops_vector_backup(ctx, cli_str(inv, "destination"), cli_flag(inv, "compress"),
+				 cli_num(inv, "retention"), report, err);
+}
+
+static ops_code op_verify_backup(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+				 ops_error *err)
+{
+	return ops_vector_verify_backup(ctx, cli_str(inv, "backup-id"), report, err);
+}
+
 /* Everything that replaces the live index shares one lock. */
 #define LOCK_INDEX "vector"
 
 static int run_verify(struct cli_inv *inv) { return run_vector(inv, "vector verify", op_verify); }
 static int run_rebuild(struct cli_inv *inv) { return run_vector(inv, LOCK_INDEX, op_rebuild); }
 static int run_stats(struct cli_inv *inv) { return run_vector(inv, NULL, op_stats); }
+static int run_optimize(struct cli_inv *inv) { return run_vector(inv, LOCK_INDEX, op_optimize); }
+static int run_eval(struct cli_inv *inv) { return run_vector(inv, "vector eval", op_eval); }
+static int run_purge(struct cli_inv *inv) { return run_vector(inv, LOCK_INDEX, op_purge); }
+static int run_backup(struct cli_inv *inv) { return run_vector(inv, "vector backup", op_backup); }
+static int run_verify_backup(struct cli_inv *inv) { return run_vector(inv, "vector verify-backup", op_verify_backup); }
 
 static const struct cli_opt verify_opts[] = { OPT_PATH, OPT_DATABASE, OPT_VERBOSE, {0} };
 
@@ -140,6 +180,56 @@ static const struct cli_opt rebuild_opts[] = {
 };
 
 static const struct cli_opt stats_opts[] = { OPT_PATH, {0} };
+
+static const struct cli_opt optimize_opts[] = {
+	OPT_PATH,
+	{"type", 't', CLI_ENUM, "TYPE", "basic", "basic,advanced", 0, 0, CLI_C_VALUES,
+	 "optimization type: basic, advanced"},
+	{"backup", 'B', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
+	 "backup current index before optimization"},
+	{"force", 'f', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
+	 "force optimization without confirmation"},
+	OPT_DATABASE,
+	OPT_VERBOSE,
+	{0}
+};
+
+static const struct cli_opt backup_opts[] = {
+	OPT_PATH,
+	{"destination", 'd', CLI_STRING, "DIR", "vector.backup_dir", NULL, 0, 0, CLI_C_DIR,
+	 "backup destination directory (default: from config)"},
+	{"compress", 'c', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "compress backup (zstd)"},
+	{"retention", 'r', CLI_INT, "DAYS", "30", NULL, 1, 36500, CLI_C_NONE,
+	 "backup retention in days"},
+	OPT_VERBOSE,
+	{0}
+};
+
+static const struct cli_opt verify_backup_opts[] = {
+	{"backup-id", 'b', CLI_STRING, "NAME", "latest", NULL, 0, 0, CLI_C_NONE,
+	 "backup file name in vector.backup_dir to verify"},
+	OPT_DATABASE,
+	OPT_VERBOSE,
+	{0}
+};
+
+static const struct cli_opt eval_opts[] = {
+	OPT_PATH,
+	{"queries", 'q', CLI_INT, "N", "100", NULL, 1, 100000, CLI_C_NONE,
+	 "number of queries sampled from the source"},
+	OPT_DATABASE,
+	OPT_VERBOSE,
+	{0}
+};
+
+static const struct cli_opt purge_opts[] = {
+	OPT_PATH,
+	{"ids", 0, CLI_LIST, "IDS", NULL, NULL, 0, 0, CLI_C_NONE,
+	 "ids to remove from the index; repeat or comma-separate"},
+	{"force", 'f', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "purge without confirmation"},
+	OPT_VERBOSE,
+	{0}
+};
 
 const struct cli_cmd cli_vector_subs[] = {
 	{"verify", "check the index against its source rows (verify_faiss_index.py)", NULL, 0, 0,
@@ -167,6 +257,40 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "-f; the guide's quarterly cron line (--backup --force) runs unattended. Two rebuilds never "
 	 "run at once (exit 75).",
 	 "Quarterly rebuild (guide 000)\n0 2 1 1,4,7,10 * opsctl vector rebuild --backup --force"},
+	{"optimize", "remove orphans and tune search (optimize-vector-index.sh)", NULL, 0, 0,
+	 CLI_C_NONE, optimize_opts, NULL, NULL, run_optimize, CLI_CHANGES,
+	 "Optimizes the index as optimize-vector-index.sh does. basic: ids whose rows are gone "
+	 "leave the index (guide 002's defragment), and the search parameter (nprobe for IVF, "
+	 "efSearch for HNSW) becomes the lowest value that keeps recall@10 at or above 0.95 against "
+	 "exact search over the source rows, measured on 100 queries sampled from them; the index "
+	 "is then swapped in as rebuild does, with its manifest recording the tuned parameter. "
+	 "advanced (choosing a new index type for the current size and retraining) is not "
+	 "available yet and says so.",
+	 "Monthly optimization (guide 000)\nopsctl vector optimize --backup --force"},
+	{"backup", "back up the index (backup-vector-index.sh)", NULL, 0, 0, CLI_C_NONE,
+	 backup_opts, NULL, NULL, run_backup, CLI_CHANGES,
+	 "Copies the index, after checking it loads and matches its manifest, and its manifest to "
+	 "the destination (vector.backup_dir) as index_YYYYMMDD_HHMMSS_daily.faiss (weekly on "
+	 "Sundays), compressed with zstd with -c, and removes copies older than -r days (guide 000 "
+	 "section 5.3).",
+	 "Weekly backup (guide 000)\n0 3 * * 0 opsctl vector backup --compress"},
+	{"verify-backup", "restore a backup to a temporary place and verify it", NULL, 0, 0,
+	 CLI_C_NONE, verify_backup_opts, NULL, NULL, run_verify_backup, CLI_CHANGES,
+	 "Restores the newest index backup (or -b NAME) into STATE_DIR/tmp, decompressing it if "
+	 "needed, and verifies it against the source exactly as `vector verify` does.",
+	 "Monthly restore test (guide 000 section 5.3)\nopsctl vector verify-backup"},
+	{"eval", "measure recall@10 and latency (evaluate_search_quality.py)", NULL, 0, 0,
+	 CLI_C_NONE, eval_opts, NULL, NULL, run_eval, CLI_CHANGES,
+	 "Evaluates search quality: recall@10 of the index against exact search over the source "
+	 "rows for -q queries sampled from them, and search latency percentiles (p50, p95, p99) "
+	 "and queries per second.",
+	 "Quarterly evaluation as JSON\nopsctl --output json vector eval -q 500"},
+	{"purge", "remove ids from the index (guide 002 purge_documents)", NULL, 0, 0, CLI_C_NONE,
+	 purge_opts, NULL, NULL, run_purge, CLI_CHANGES,
+	 "Removes the given ids from the index and swaps it in. Refused (exit 77) on a protected "
+	 "store, vector.protected or an index path under general.protected_paths (guide 002: never "
+	 "purge the persistent main store). Asks on a terminal unless -f.",
+	 "Remove two chunks from a test index\nopsctl vector purge -p /tmp/test.faiss --ids 17,18 -f"},
 	{"stats", "show the index's type, size and parameters", NULL, 0, 0, CLI_C_NONE,
 	 stats_opts, NULL, NULL, run_stats, 0,
 	 "Shows the index's type, dimension, metric, number of vectors, IVF lists and nprobe, file "

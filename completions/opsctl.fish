@@ -10,7 +10,7 @@ function __opsctl_subs
         case 'opsctl backup'
             printf '%s\n' create list verify restore prune pin monitoring s3-verify wal-push wal-fetch
         case 'opsctl vector'
-            printf '%s\n' verify rebuild stats
+            printf '%s\n' verify rebuild optimize backup verify-backup eval purge stats
     end
 end
 
@@ -58,6 +58,16 @@ function __opsctl_argopts
             printf '%s\n' -p --path -d --database
         case 'opsctl vector rebuild'
             printf '%s\n' -p --path -b --batch-size -r --retention -d --database
+        case 'opsctl vector optimize'
+            printf '%s\n' -p --path -t --type -d --database
+        case 'opsctl vector backup'
+            printf '%s\n' -p --path -d --destination -r --retention
+        case 'opsctl vector verify-backup'
+            printf '%s\n' -b --backup-id -d --database
+        case 'opsctl vector eval'
+            printf '%s\n' -p --path -q --queries -d --database
+        case 'opsctl vector purge'
+            printf '%s\n' -p --path --ids
         case 'opsctl vector stats'
             printf '%s\n' -p --path
     end
@@ -229,6 +239,11 @@ complete -c opsctl -n '__opsctl_at "opsctl backup wal-fetch"' -s s -l s3 -d 'use
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-fetch"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -a verify -d 'check the index against its source rows (verify_faiss_index.py)'
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -a rebuild -d 'rebuild the index from the database (rebuild-vector-index.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a optimize -d 'remove orphans and tune search (optimize-vector-index.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a backup -d 'back up the index (backup-vector-index.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a verify-backup -d 'restore a backup to a temporary place and verify it'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a eval -d 'measure recall@10 and latency (evaluate_search_quality.py)'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a purge -d 'remove ids from the index (guide 002 purge_documents)'
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -a stats -d 'show the index\'s type, size and parameters'
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
@@ -244,6 +259,33 @@ complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s r -l retention -x
 complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (default: vector.database, then db.name)'
 complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
+complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s t -l type -x -a 'basic advanced' -d 'optimization type: basic, advanced'
+complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s B -l backup -d 'backup current index before optimization'
+complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s f -l force -d 'force optimization without confirmation'
+complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (default: vector.database, then db.name)'
+complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
+complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s d -l destination -x -a '(__fish_complete_directories)' -d 'backup destination directory (default: from config)'
+complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s c -l compress -d 'compress backup (zstd)'
+complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s r -l retention -x -d 'backup retention in days'
+complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s b -l backup-id -x -d 'backup file name in vector.backup_dir to verify'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (default: vector.database, then db.name)'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
+complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s q -l queries -x -d 'number of queries sampled from the source'
+complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (default: vector.database, then db.name)'
+complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
+complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -l ids -x -d 'ids to remove from the index; repeat or comma-separate'
+complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s f -l force -d 'purge without confirmation'
+complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'

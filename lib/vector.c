@@ -22,7 +22,7 @@
 
 #define READ_BATCH 4096
 
-static double now_s(void)
+double vx_now(void)
 {
 	struct timespec ts;
 
@@ -30,20 +30,10 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static const char *index_path(const ops_vector_ctx *ctx)
+const char *vx_index_path(const ops_vector_ctx *ctx)
 {
 	return ctx->path && *ctx->path ? ctx->path : ops_config_get(ctx->cfg, "vector.index_path");
 }
-
-/* A reservoir sample of (id, vector) rows: uniform over the whole pass. */
-struct sample {
-	size_t cap, n;
-	long long seen;
-	long long *ids;
-	float *x;
-	int d;
-	unsigned long long rng;
-};
 
 static unsigned long long next_rand(unsigned long long *s)
 {
@@ -55,7 +45,7 @@ static unsigned long long next_rand(unsigned long long *s)
 	return z ^ (z >> 31);
 }
 
-static int sample_add(struct sample *s, long long id, const float *v, int d)
+int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d)
 {
 	size_t slot;
 
@@ -81,13 +71,13 @@ static int sample_add(struct sample *s, long long id, const float *v, int d)
 	return 0;
 }
 
-static void sample_free(struct sample *s)
+void vx_sample_free(struct vx_sample *s)
 {
 	free(s->ids);
 	free(s->x);
 }
 
-static int cmp_ll(const void *a, const void *b)
+int vx_cmp_ll(const void *a, const void *b)
 {
 	long long x = *(const long long *)a, y = *(const long long *)b;
 
@@ -103,14 +93,14 @@ static int cmp_ll(const void *a, const void *b)
  * with its own score v.v, or a top score above v.v.  A top score below v.v,
  * or its id with another score, means the index lost or damaged it.
  */
-static ops_code search_sample(const struct vf_api *f, FaissIndex *index, const struct sample *s,
+ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struct vx_sample *s,
 			      int exact, size_t *hits, double *seconds, ops_error *err)
 {
 	int ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
 	idx_t k = 10, *labels;
 	float *dist;
 	size_t i;
-	double t0 = now_s();
+	double t0 = vx_now();
 
 	*hits = 0;
 	if (s->n == 0)
@@ -164,14 +154,14 @@ static ops_code search_sample(const struct vf_api *f, FaissIndex *index, const s
 			}
 		}
 	}
-	*seconds = now_s() - t0;
+	*seconds = vx_now() - t0;
 	free(labels);
 	free(dist);
 	return OPS_OK;
 }
 
 /* Add up to 20 values of v to arr; count them all in the report. */
-static void list_some(cJSON *rep, const char *name, const long long *v, size_t n)
+void vx_list_some(cJSON *rep, const char *name, const long long *v, size_t n)
 {
 	cJSON *arr = cJSON_AddArrayToObject(rep, name);
 	size_t i;
@@ -180,7 +170,7 @@ static void list_some(cJSON *rep, const char *name, const long long *v, size_t n
 		cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)v[i]));
 }
 
-static const char *metric_name(FaissMetricType m)
+const char *vx_metric_name(FaissMetricType m)
 {
 	return m == METRIC_INNER_PRODUCT ? "ip" : m == METRIC_L2 ? "l2" : "other";
 }
@@ -188,7 +178,7 @@ static const char *metric_name(FaissMetricType m)
 ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error *err)
 {
 	const struct vf_api *f = NULL;
-	const char *path = index_path(ctx);
+	const char *path = vx_index_path(ctx);
 	FaissIndex *index = NULL;
 	cJSON *rep, *manifest = NULL, *findings;
 	vsrc *src = NULL;
@@ -196,9 +186,9 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	size_t nidx = 0, nsrc = 0, cap = 0, nmiss = 0, norph = 0, i, j, hits = 0, xcap = 0;
 	float *x = NULL;
 	long long batch_ids[READ_BATCH];
-	struct sample smp = {0};
+	struct vx_sample smp = {0};
 	char sha[65], type[96];
-	double search_s = 0, t0 = now_s();
+	double search_s = 0, t0 = vx_now();
 	int exact, nfind = 0;
 	ops_code rc;
 
@@ -216,7 +206,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	cJSON_AddBoolToObject(rep, "manifest", manifest != NULL);
 	cJSON_AddStringToObject(rep, "type", type);
 	cJSON_AddNumberToObject(rep, "dimension", f->Index_d(index));
-	cJSON_AddStringToObject(rep, "metric", metric_name(f->Index_metric_type(index)));
+	cJSON_AddStringToObject(rep, "metric", vx_metric_name(f->Index_metric_type(index)));
 	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
 	findings = cJSON_AddArrayToObject(rep, "findings");
 	if ((rc = vidx_ids(f, index, &idx_ids, &nidx, err)) != OPS_OK)
@@ -248,7 +238,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 		for (i = 0; i < n; i++) {
 			src_ids[nsrc++] = batch_ids[i];
 			if (vsrc_dim(src) == f->Index_d(index) &&
-			    sample_add(&smp, batch_ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
+			    vx_sample_add(&smp, batch_ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
 				rc = ops_error_oom(err);
 				goto out;
 			}
@@ -272,7 +262,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 		nfind++;
 	}
 	/* The two id sets, by merging sorted arrays. */
-	qsort(src_ids, nsrc, sizeof *src_ids, cmp_ll);
+	qsort(src_ids, nsrc, sizeof *src_ids, vx_cmp_ll);
 	missing = calloc(nsrc + 1, sizeof *missing);
 	orphan = calloc(nidx + 1, sizeof *orphan);
 	if (!missing || !orphan) {
@@ -289,8 +279,8 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	}
 	cJSON_AddNumberToObject(rep, "missing_ids", (double)nmiss);
 	cJSON_AddNumberToObject(rep, "orphan_ids", (double)norph);
-	list_some(rep, "missing_sample", missing, nmiss);
-	list_some(rep, "orphan_sample", orphan, norph);
+	vx_list_some(rep, "missing_sample", missing, nmiss);
+	vx_list_some(rep, "orphan_sample", orphan, norph);
 	if (nmiss || norph) {
 		char m[200];
 
@@ -304,7 +294,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 		int bar = exact ? 100 : (int)ops_config_int(ctx->cfg, "vector.recall_bar");
 		double recall;
 
-		if ((rc = search_sample(f, index, &smp, exact, &hits, &search_s, err)) != OPS_OK)
+		if ((rc = vx_search_sample(f, index, &smp, exact, &hits, &search_s, err)) != OPS_OK)
 			goto out;
 		recall = (double)hits / (double)smp.n;
 		cJSON_AddNumberToObject(rep, "searched", (double)smp.n);
@@ -320,7 +310,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 		nfind++;
 		}
 	}
-	cJSON_AddNumberToObject(rep, "seconds", now_s() - t0);
+	cJSON_AddNumberToObject(rep, "seconds", vx_now() - t0);
 	{
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
 
@@ -356,7 +346,7 @@ out:
 	free(missing);
 	free(orphan);
 	free(x);
-	sample_free(&smp);
+	vx_sample_free(&smp);
 	return rc;
 }
 
@@ -410,7 +400,7 @@ static void prune_backups(const ops_config *cfg, const char *dir, long days, cJS
 
 /* Copy the live index (and its manifest) to dir as index_STAMP_TAG.faiss,
  * then remove copies older than retention_days. */
-static ops_code backup_index(const ops_config *cfg, const char *path, const char *tag,
+ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *tag,
 			     long retention_days, cJSON *rep, ops_error *err)
 {
 	const char *dir = ops_config_get(cfg, "vector.backup_dir");
@@ -478,16 +468,16 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 			    ops_error *err)
 {
 	const struct vf_api *f = NULL;
-	const char *path = index_path(ctx);
+	const char *path = vx_index_path(ctx);
 	const char *metric = ops_config_get(ctx->cfg, "vector.metric");
 	size_t batch = o->batch > 0 ? (size_t)o->batch : 100, n, xcap = 0, hits = 0;
 	long long rows = 0, expected = 0, *ids = NULL;
 	FaissIndex *index = NULL;
-	struct sample train = {0}, check = {0};
+	struct vx_sample train = {0}, check = {0};
 	vsrc *src = NULL;
 	float *x = NULL;
 	char factory[128];
-	double t0 = now_s(), search_s = 0;
+	double t0 = vx_now(), search_s = 0;
 	cJSON *rep, *manifest;
 	ops_code rc;
 
@@ -554,7 +544,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 				break;
 			if (training) {
 				for (i = 0; i < n; i++)
-					if (sample_add(&train, ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
+					if (vx_sample_add(&train, ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
 						rc = ops_error_oom(err);
 						goto out;
 					}
@@ -565,7 +555,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 				goto out;
 			}
 			for (i = 0; i < n; i++)
-				if (sample_add(&check, ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
+				if (vx_sample_add(&check, ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
 					rc = ops_error_oom(err);
 					goto out;
 				}
@@ -579,7 +569,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 				rc = vf_error(f, err, OPS_EFAIL, "training the index");
 				goto out;
 			}
-			sample_free(&train);
+			vx_sample_free(&train);
 			memset(&train, 0, sizeof train);
 		}
 		cJSON_DeleteItemFromObjectCaseSensitive(rep, "null_embeddings");
@@ -596,7 +586,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 		goto out;
 	}
 	/* The new index must find what it holds before it replaces anything. */
-	if ((rc = search_sample(f, index, &check, strstr(factory, "Flat") && !strstr(factory, "IVF"),
+	if ((rc = vx_search_sample(f, index, &check, strstr(factory, "Flat") && !strstr(factory, "IVF"),
 				&hits, &search_s, err)) != OPS_OK)
 		goto out;
 	cJSON_AddNumberToObject(rep, "vectors", (double)rows);
@@ -607,7 +597,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 				   hits, check.n);
 		goto out;
 	}
-	if (o->backup && (rc = backup_index(ctx->cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
+	if (o->backup && (rc = vx_backup_index(ctx->cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
 		goto out;
 	manifest = cJSON_CreateObject();
 	cJSON_AddNumberToObject(manifest, "format", 1);
@@ -617,24 +607,24 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	cJSON_AddNumberToObject(manifest, "ntotal", (double)f->Index_ntotal(index));
 	cJSON_AddStringToObject(manifest, "source", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source")));
 	cJSON_AddNumberToObject(manifest, "source_rows", (double)rows);
-	cJSON_AddNumberToObject(manifest, "build_seconds", now_s() - t0);
+	cJSON_AddNumberToObject(manifest, "build_seconds", vx_now() - t0);
 	cJSON_AddNumberToObject(manifest, "built_at", (double)time(NULL));
 	cJSON_AddStringToObject(manifest, "tool_version", OPS_VERSION);
 	cJSON_AddObjectToObject(manifest, "search_parameters");
 	rc = vidx_swap(f, path, &index, manifest, err);
-	cJSON_AddNumberToObject(rep, "seconds", now_s() - t0);
+	cJSON_AddNumberToObject(rep, "seconds", vx_now() - t0);
 	if (rc == OPS_OK) {
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
 
 		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)rows);
-		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", now_s() - t0);
+		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", vx_now() - t0);
 	}
 out:
 	vsrc_close(src);
 	if (index)
 		f->Index_free(index);
-	sample_free(&train);
-	sample_free(&check);
+	vx_sample_free(&train);
+	vx_sample_free(&check);
 	free(ids);
 	free(x);
 	return rc;
@@ -643,7 +633,7 @@ out:
 ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *err)
 {
 	const struct vf_api *f = NULL;
-	const char *path = index_path(ctx);
+	const char *path = vx_index_path(ctx);
 	FaissIndex *index = NULL;
 	cJSON *rep, *manifest = NULL;
 	char sha[65], type[96];
@@ -661,7 +651,7 @@ ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *
 	cJSON_AddStringToObject(rep, "index", path);
 	cJSON_AddStringToObject(rep, "type", type);
 	cJSON_AddNumberToObject(rep, "dimension", f->Index_d(index));
-	cJSON_AddStringToObject(rep, "metric", metric_name(f->Index_metric_type(index)));
+	cJSON_AddStringToObject(rep, "metric", vx_metric_name(f->Index_metric_type(index)));
 	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
 	cJSON_AddBoolToObject(rep, "trained", f->Index_is_trained(index));
 	{

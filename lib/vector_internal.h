@@ -11,6 +11,8 @@
 #include "opsmaint/error.h"
 #include "vecfaiss.h"
 
+struct ops_vector_ctx;
+
 /* ---- the source: (id, embedding) rows, streamed ---- */
 
 typedef struct vsrc vsrc;
@@ -74,5 +76,32 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 
 /* SHA-256 of a file, streamed. */
 ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_error *err);
+
+/* ---- shared by vector.c and vector_ops.c ---- */
+
+/* A reservoir sample of (id, vector) rows: uniform over the whole pass. */
+struct vx_sample {
+	size_t cap, n;
+	long long seen;
+	long long *ids;
+	float *x;
+	int d;
+	unsigned long long rng;
+};
+
+double vx_now(void);
+const char *vx_index_path(const struct ops_vector_ctx *ctx);
+int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d);
+void vx_sample_free(struct vx_sample *s);
+int vx_cmp_ll(const void *a, const void *b);
+const char *vx_metric_name(FaissMetricType m);
+void vx_list_some(cJSON *rep, const char *name, const long long *v, size_t n);
+/* Search each sampled vector for itself; *hits counts the correct answers. */
+ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struct vx_sample *s,
+			  int exact, size_t *hits, double *seconds, ops_error *err);
+/* Copy the live index and manifest to vector.backup_dir as
+ * index_STAMP_TAG.faiss; remove copies older than retention_days. */
+ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *tag,
+			 long retention_days, cJSON *rep, ops_error *err);
 
 #endif

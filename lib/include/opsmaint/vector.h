@@ -52,6 +52,42 @@ typedef struct ops_rebuild_opts {
 ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o, cJSON **report,
 			    ops_error *err);
 
+typedef struct ops_optimize_opts {
+	const char *type;	/* -t: "basic" or "advanced" */
+	int backup;		/* -B */
+} ops_optimize_opts;
+
+/*
+ * optimize-vector-index.sh, basic: ids whose rows are gone leave the index
+ * (guide 002's defragment), and the search parameter (nprobe for IVF,
+ * efSearch for HNSW) becomes the lowest value that keeps recall@10 >= 0.95
+ * against exact search over the source; then the swap.
+ */
+ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts *o, cJSON **report,
+			     ops_error *err);
+
+/* evaluate_search_quality.py: recall@10 against exact search and latency
+ * percentiles for queries sampled from the source. */
+ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, cJSON **report, ops_error *err);
+
+/* Guide 002's purge_documents: ids out of the index; OPS_EPERM on a
+ * protected store (vector.protected or general.protected_paths). */
+ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *ids, cJSON **report,
+			  ops_error *err);
+
+/*
+ * backup-vector-index.sh: the index (checked first) and its manifest copied
+ * to dest (NULL: vector.backup_dir) as index_STAMP_daily|weekly.faiss,
+ * zstd-compressed with compress; copies older than retention_days go.
+ */
+ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int compress,
+			   long retention_days, cJSON **report, ops_error *err);
+
+/* verify-vector-index-backup.sh: the newest backup (or id) restored into
+ * a temporary place and verified as the live index would be. */
+ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJSON **report,
+				  ops_error *err);
+
 /* Type, dimension, metric, ntotal, search parameters, file size, manifest. */
 ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *err);
 

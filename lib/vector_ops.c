@@ -1,0 +1,707 @@
+/*
+ * The rest of the index lifecycle: optimize (optimize-vector-index.sh,
+ * guide 002's defragment), eval (evaluate_search_quality.py), backup and
+ * verify-backup (backup-vector-index.sh, verify-vector-index-backup.sh),
+ * and purge (guide 002's purge_documents, refused on a protected store).
+ * Recall is always measured against exact search over the source rows,
+ * computed here in one streaming pass, never against the index itself.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "opsmaint/fileio.h"
+#include "opsmaint/log.h"
+#include "opsmaint/proc.h"
+#include "opsmaint/vector.h"
+#include "vector_internal.h"
+
+#define K 10
+#define BATCH 4096
+
+/* ---- exact top-K over the source, for every query ---- */
+
+struct truth {
+	size_t nq;
+	int d, ip;
+	const float *q;
+	long long *ids;		/* nq * K, best first */
+	float *score;		/* nq * K; higher is better (L2 negated) */
+};
+
+static void truth_offer(struct truth *t, size_t qi, long long id, float sc)
+{
+	long long *ids = t->ids + qi * K;
+	float *s = t->score + qi * K;
+	int j = K - 1;
+
+	if (sc <= s[K - 1])
+		return;
+	while (j > 0 && s[j - 1] < sc) {
+		s[j] = s[j - 1];
+		ids[j] = ids[j - 1];
+		j--;
+	}
+	s[j] = sc;
+	ids[j] = id;
+}
+
+static ops_code exact_truth(const ops_vector_ctx *ctx, struct truth *t, ops_error *err)
+{
+	long long ids[BATCH];
+	float *x = NULL;
+	size_t xcap = 0, n, i, qi;
+	vsrc *src = NULL;
+	ops_code rc;
+
+	t->ids = malloc(t->nq * K * sizeof *t->ids);
+	t->score = malloc(t->nq * K * sizeof *t->score);
+	if (!t->ids || !t->score)
+		return ops_error_oom(err);
+	for (i = 0; i < t->nq * K; i++) {
+		t->ids[i] = -1;
+		t->score[i] = -INFINITY;
+	}
+	if ((rc = vsrc_open(ctx->cfg, ctx->database, &src, err)) != OPS_OK)
+		return rc;
+	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
+		for (i = 0; i < n; i++) {
+			const float *v = x + i * (size_t)t->d;
+
+			for (qi = 0; qi < t->nq; qi++) {
+				const float *q = t->q + qi * (size_t)t->d;
+				float acc = 0;
+				int j;
+
+				if (t->ip) {
+					for (j = 0; j < t->d; j++)
+						acc += q[j] * v[j];
+				} else {
+					for (j = 0; j < t->d; j++)
+						acc -= (q[j] - v[j]) * (q[j] - v[j]);
+				}
+				truth_offer(t, qi, ids[i], acc);
+			}
+		}
+	}
+	vsrc_close(src);
+	free(x);
+	return rc;
+}
+
+static void truth_free(struct truth *t)
+{
+	free(t->ids);
+	free(t->score);
+}
+
+/* Mean recall@K of the index's answers against the exact ones, and the
+ * per-query latencies (ms) when lat is given. */
+static ops_code measure(const struct vf_api *f, FaissIndex *index, const struct truth *t,
+			double *recall, double *lat, ops_error *err)
+{
+	idx_t labels[K];
+	float dist[K];
+	size_t qi, hit = 0, total = 0;
+	int a, b;
+
+	for (qi = 0; qi < t->nq; qi++) {
+		double t0 = vx_now();
+
+		if (f->Index_search(index, 1, t->q + qi * (size_t)t->d, K, dist, labels) != 0)
+			return vf_error(f, err, OPS_EDATA, "searching the index failed");
+		if (lat)
+			lat[qi] = (vx_now() - t0) * 1000.0;
+		for (a = 0; a < K; a++) {
+			if (t->ids[qi * K + (size_t)a] < 0)
+				continue;
+			total++;
+			for (b = 0; b < K; b++)
+				if (labels[b] == t->ids[qi * K + (size_t)a]) {
+					hit++;
+					break;
+				}
+		}
+	}
+	*recall = total ? (double)hit / (double)total : 1.0;
+	return OPS_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double percentile(double *v, size_t n, double p)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof *v, cmp_double);
+	i = (size_t)(p * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
+}
+
+/* One pass over the source: every id (sorted) and a sample of queries. */
+static ops_code source_pass(const ops_vector_ctx *ctx, int d, size_t nq, long long **ids,
+			    size_t *nids, struct vx_sample *smp, ops_error *err)
+{
+	long long batch[BATCH];
+	float *x = NULL;
+	size_t xcap = 0, n, i, cap = 0;
+	vsrc *src = NULL;
+	ops_code rc;
+
+	*ids = NULL;
+	*nids = 0;
+	smp->cap = nq;
+	smp->rng = 99;
+	if ((rc = vsrc_open(ctx->cfg, ctx->database, &src, err)) != OPS_OK)
+		return rc;
+	while ((rc = vsrc_next(src, BATCH, batch, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
+		if (vsrc_dim(src) != d) {
+			rc = ops_error_set(err, OPS_EFAIL, "the index has %d dimensions, the source %d", d,
+					   vsrc_dim(src));
+			break;
+		}
+		if (*nids + n > cap) {
+			long long *g;
+
+			cap = (*nids + n) * 2;
+			g = realloc(*ids, cap * sizeof *g);
+			if (!g) {
+				rc = ops_error_oom(err);
+				break;
+			}
+			*ids = g;
+		}
+		for (i = 0; i < n; i++) {
+			(*ids)[(*nids)++] = batch[i];
+			if (vx_sample_add(smp, batch[i], x + i * (size_t)d, d) != 0) {
+				rc = ops_error_oom(err);
+				goto out;
+			}
+		}
+	}
+	if (rc == OPS_OK && *nids)
+		qsort(*ids, *nids, sizeof **ids, vx_cmp_ll);
+out:
+	vsrc_close(src);
+	free(x);
+	return rc;
+}
+
+static cJSON *manifest_for(const struct vf_api *f, FaissIndex *index, const cJSON *old,
+			   const char *type)
+{
+	cJSON *m = old ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();
+
+	cJSON_DeleteItemFromObjectCaseSensitive(m, "previous_sha256");
+	cJSON_DeleteItemFromObjectCaseSensitive(m, "ntotal");
+	cJSON_AddNumberToObject(m, "ntotal", (double)f->Index_ntotal(index));
+	if (!cJSON_GetObjectItemCaseSensitive(m, "format"))
+		cJSON_AddNumberToObject(m, "format", 1);
+	if (!cJSON_GetObjectItemCaseSensitive(m, "type"))
+		cJSON_AddStringToObject(m, "type", type);
+	if (!cJSON_GetObjectItemCaseSensitive(m, "dimension"))
+		cJSON_AddNumberToObject(m, "dimension", f->Index_d(index));
+	if (!cJSON_GetObjectItemCaseSensitive(m, "metric"))
+		cJSON_AddStringToObject(m, "metric", vx_metric_name(f->Index_metric_type(index)));
+	cJSON_DeleteItemFromObjectCaseSensitive(m, "tool_version");
+	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
+	return m;
+}
+
+static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long long *ids,
+			   size_t n, size_t *removed, ops_error *err)
+{
+	FaissIDSelectorBatch *sel = NULL;
+	int r;
+
+	*removed = 0;
+	if (!n)
+		return OPS_OK;
+	if (!f->IndexIDMap_cast(index) && !f->IndexIVF_cast(index))
+		return ops_error_set(err, OPS_EUSAGE,
+				     "ids cannot be removed from this index type without renumbering; rebuild it instead");
+	if (f->IDSelectorBatch_new(&sel, n, (const idx_t *)ids) != 0)
+		return vf_error(f, err, OPS_EINTERNAL, "selecting ids");
+	r = f->Index_remove_ids(index, (const FaissIDSelector *)sel, removed);
+	f->IDSelector_free((FaissIDSelector *)sel);
+	if (r != 0)
+		return vf_error(f, err, OPS_EFAIL, "removing ids");
+	return OPS_OK;
+}
+
+/* The lowest value of the search parameter that keeps recall@10 >= target. */
+static ops_code tune(const struct vf_api *f, FaissIndex *index, const struct truth *t, double target,
+		     cJSON *rep, cJSON *params, ops_error *err)
+{
+	FaissIndexIDMap *map = f->IndexIDMap_cast(index);
+	FaissIndex *inner = map ? f->IndexIDMap_sub_index(map) : index;
+	FaissIndexIVF *ivf = f->IndexIVF_cast(inner);
+	FaissParameterSpace *ps = NULL;
+	const char *name = ivf ? "nprobe" : "efSearch";
+	double value, best = -1, best_recall = 0, recall;
+	double max = ivf ? (double)f->IndexIVF_nlist(ivf) : 1024;
+	cJSON *tried = cJSON_AddArrayToObject(rep, "tuning");
+	ops_code rc = OPS_OK;
+
+	if (f->IndexFlat_cast(inner))
+		return OPS_OK;	/* exact: nothing to tune */
+	if (f->ParameterSpace_new(&ps) != 0)
+		return vf_error(f, err, OPS_EINTERNAL, "parameter space");
+	for (value = ivf ? 1 : 16; value <= max; value *= 2) {
+		cJSON *e;
+
+		if (f->ParameterSpace_set_index_parameter(ps, index, name, value) != 0) {
+			if (!ivf && value == 16) {
+				rc = OPS_OK;	/* neither IVF nor HNSW: leave it */
+				goto out;
+			}
+			rc = vf_error(f, err, OPS_EFAIL, "setting the search parameter");
+			goto out;
+		}
+		if ((rc = measure(f, index, t, &recall, NULL, err)) != OPS_OK)
+			goto out;
+		e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, name, value);
+		cJSON_AddNumberToObject(e, "recall_at_10", recall);
+		cJSON_AddItemToArray(tried, e);
+		best = value;
+		best_recall = recall;
+		if (recall >= target)
+			break;
+	}
+	if (best > 0) {
+		f->ParameterSpace_set_index_parameter(ps, index, name, best);
+		cJSON_DeleteItemFromObjectCaseSensitive(params, name);
+		cJSON_AddNumberToObject(params, name, best);
+		cJSON_AddNumberToObject(rep, name, best);
+		cJSON_AddNumberToObject(rep, "recall_at_10", best_recall);
+	}
+out:
+	f->ParameterSpace_free(ps);
+	return rc;
+}
+
+ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts *o, cJSON **report,
+			     ops_error *err)
+{
+	const struct vf_api *f = NULL;
+	const char *path = vx_index_path(ctx);
+	FaissIndex *index = NULL;
+	cJSON *rep, *manifest = NULL, *m2, *params;
+	long long *src_ids = NULL, *orph = NULL, *idx_ids = NULL;
+	size_t nsrc = 0, nidx = 0, norph = 0, i, j, removed = 0;
+	struct vx_sample q = {0};
+	struct truth t = {0};
+	char type[96];
+	double t0 = vx_now();
+	ops_code rc;
+
+	*report = NULL;
+	if ((rc = vf_load(&f, err)) != OPS_OK)
+		return rc;
+	if (strcmp(o->type, "basic") != 0)
+		return ops_error_set(err, OPS_EUSAGE,
+				     "optimize --type advanced (choosing a new index type and retraining) is not available yet; use basic, or rebuild with vector.factory");
+	rep = cJSON_CreateObject();
+	*report = rep;
+	cJSON_AddStringToObject(rep, "index", path);
+	cJSON_AddStringToObject(rep, "type", o->type);
+	if ((rc = vidx_load(f, path, &index, &manifest, NULL, err)) != OPS_OK)
+		goto out;
+	vidx_describe(f, index, type, sizeof type);
+	cJSON_AddStringToObject(rep, "index_type", type);
+	if (!ctx->force && ctx->confirm) {
+		char question[600];
+
+		snprintf(question, sizeof question, "Optimize %s (remove orphan ids, tune search)?", path);
+		if (!ctx->confirm(ctx->confirm_arg, question)) {
+			rc = ops_error_set(err, OPS_EFAIL, "optimize cancelled; the index is unchanged");
+			goto out;
+		}
+	}
+	/* Defragment (guide 002): ids whose rows are gone leave the index. */
+	if ((rc = source_pass(ctx, f->Index_d(index), 100, &src_ids, &nsrc, &q, err)) != OPS_OK)
+		goto out;
+	if ((rc = vidx_ids(f, index, &idx_ids, &nidx, err)) != OPS_OK)
+		goto out;
+	orph = malloc((nidx + 1) * sizeof *orph);
+	if (!orph) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	for (i = 0, j = 0; j < nidx; j++) {
+		while (i < nsrc && src_ids[i] < idx_ids[j])
+			i++;
+		if (i >= nsrc || src_ids[i] != idx_ids[j])
+			orph[norph++] = idx_ids[j];
+	}
+	if ((rc = remove_ids(f, index, orph, norph, &removed, err)) != OPS_OK)
+		goto out;
+	cJSON_AddNumberToObject(rep, "orphans_removed", (double)removed);
+	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	/* Tune against exact search over the source. */
+	t.nq = q.n;
+	t.d = f->Index_d(index);
+	t.ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
+	t.q = q.x;
+	if (q.n && (rc = exact_truth(ctx, &t, err)) != OPS_OK)
+		goto out;
+	m2 = manifest_for(f, index, manifest, type);
+	params = cJSON_GetObjectItemCaseSensitive(m2, "search_parameters");
+	if (!cJSON_IsObject(params)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(m2, "search_parameters");
+		params = cJSON_AddObjectToObject(m2, "search_parameters");
+	}
+	if (q.n && (rc = tune(f, index, &t, 0.95, rep, params, err)) != OPS_OK) {
+		cJSON_Delete(m2);
+		goto out;
+	}
+	if (o->backup && (rc = vx_backup_index(ctx->cfg, path, "pre-optimize", 90, rep, err)) != OPS_OK) {
+		cJSON_Delete(m2);
+		goto out;
+	}
+	cJSON_AddNumberToObject(m2, "optimized_at", (double)time(NULL));
+	rc = vidx_swap(f, path, &index, m2, err);
+	cJSON_AddNumberToObject(rep, "seconds", vx_now() - t0);
+out:
+	if (index)
+		f->Index_free(index);
+	cJSON_Delete(manifest);
+	free(src_ids);
+	free(idx_ids);
+	free(orph);
+	vx_sample_free(&q);
+	truth_free(&t);
+	return rc;
+}
+
+ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, cJSON **report, ops_error *err)
+{
+	const struct vf_api *f = NULL;
+	const char *path = vx_index_path(ctx);
+	FaissIndex *index = NULL;
+	struct vx_sample q = {0};
+	struct truth t = {0};
+	long long *ids = NULL;
+	size_t nids = 0;
+	double recall = 0, *lat = NULL, total = 0;
+	char type[96];
+	cJSON *rep;
+	ops_code rc;
+	size_t i;
+
+	*report = NULL;
+	if ((rc = vf_load(&f, err)) != OPS_OK)
+		return rc;
+	if ((rc = vidx_load(f, path, &index, NULL, NULL, err)) != OPS_OK)
+		return rc;
+	rep = cJSON_CreateObject();
+	*report = rep;
+	vidx_describe(f, index, type, sizeof type);
+	cJSON_AddStringToObject(rep, "index", path);
+	cJSON_AddStringToObject(rep, "type", type);
+	if ((rc = source_pass(ctx, f->Index_d(index), (size_t)queries, &ids, &nids, &q, err)) != OPS_OK)
+		goto out;
+	t.nq = q.n;
+	t.d = f->Index_d(index);
+	t.ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
+	t.q = q.x;
+	lat = calloc(q.n + 1, sizeof *lat);
+	if (!lat) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	if (q.n && (rc = exact_truth(ctx, &t, err)) != OPS_OK)
+		goto out;
+	if (q.n && (rc = measure(f, index, &t, &recall, lat, err)) != OPS_OK)
+		goto out;
+	for (i = 0; i < q.n; i++)
+		total += lat[i];
+	cJSON_AddNumberToObject(rep, "queries", (double)q.n);
+	cJSON_AddNumberToObject(rep, "k", K);
+	cJSON_AddNumberToObject(rep, "recall_at_10", recall);
+	cJSON_AddNumberToObject(rep, "latency_ms_p50", percentile(lat, q.n, 0.50));
+	cJSON_AddNumberToObject(rep, "latency_ms_p95", percentile(lat, q.n, 0.95));
+	cJSON_AddNumberToObject(rep, "latency_ms_p99", percentile(lat, q.n, 0.99));
+	cJSON_AddNumberToObject(rep, "qps", total > 0 ? 1000.0 * (double)q.n / total : 0);
+	{
+		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
+
+		cJSON_AddNumberToObject(fig, "opsctl_vector_recall", recall);
+	}
+out:
+	f->Index_free(index);
+	vx_sample_free(&q);
+	truth_free(&t);
+	free(ids);
+	free(lat);
+	return rc;
+}
+
+ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON **report,
+			  ops_error *err)
+{
+	const struct vf_api *f = NULL;
+	const char *path = vx_index_path(ctx);
+	char **prot = ops_config_list(ctx->cfg, "general.protected_paths");
+	int is_prot = ops_config_bool(ctx->cfg, "vector.protected") || ops_path_is_protected(path, prot);
+	FaissIndex *index = NULL;
+	cJSON *rep, *manifest = NULL;
+	long long *ids = NULL;
+	size_t n = 0, removed = 0, i;
+	char type[96];
+	ops_code rc;
+
+	ops_strv_free(prot);
+	*report = NULL;
+	if (is_prot) {
+		ops_error_set(err, OPS_EPERM, "index '%s' is a protected store; purge refused", path);
+		ops_error_hint(err, "guide 002: never purge the persistent main store; purge a local or test copy");
+		return OPS_EPERM;
+	}
+	for (i = 0; id_list && id_list[i]; i++) {
+		char *end;
+		long long v = strtoll(id_list[i], &end, 10);
+		long long *g;
+
+		if (!*id_list[i] || *end)
+			return ops_error_set(err, OPS_EUSAGE, "'%s' is not an id", id_list[i]);
+		g = realloc(ids, (n + 1) * sizeof *g);
+		if (!g) {
+			free(ids);
+			return ops_error_oom(err);
+		}
+		ids = g;
+		ids[n++] = v;
+	}
+	if (!n)
+		return ops_error_set(err, OPS_EUSAGE, "no ids given (--ids 1,2,3)");
+	if ((rc = vf_load(&f, err)) != OPS_OK || (rc = vidx_load(f, path, &index, &manifest, NULL, err)) != OPS_OK) {
+		free(ids);
+		return rc;
+	}
+	rep = cJSON_CreateObject();
+	*report = rep;
+	cJSON_AddStringToObject(rep, "index", path);
+	if (!ctx->force && ctx->confirm) {
+		char q[600];
+
+		snprintf(q, sizeof q, "Remove %zu ids from %s?", n, path);
+		if (!ctx->confirm(ctx->confirm_arg, q)) {
+			rc = ops_error_set(err, OPS_EFAIL, "purge cancelled; the index is unchanged");
+			goto out;
+		}
+	}
+	vidx_describe(f, index, type, sizeof type);
+	if ((rc = remove_ids(f, index, ids, n, &removed, err)) != OPS_OK)
+		goto out;
+	cJSON_AddNumberToObject(rep, "requested", (double)n);
+	cJSON_AddNumberToObject(rep, "removed", (double)removed);
+	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	rc = vidx_swap(f, path, &index, manifest_for(f, index, manifest, type), err);
+out:
+	if (index)
+		f->Index_free(index);
+	cJSON_Delete(manifest);
+	free(ids);
+	return rc;
+}
+
+/* ---- backups of the index ---- */
+
+/* A tool run without a shell; its stderr in the error when it fails. */
+static ops_code run_tool(char *const argv[], ops_error *err)
+{
+	ops_proc *p = NULL;
+	ops_code rc = ops_proc_start(NULL, argv, NULL, 0, NULL, NULL, &p, err);
+
+	if (rc != OPS_OK)
+		return rc;
+	return ops_proc_wait(p, err);
+}
+
+ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int compress, long retention_days,
+			   cJSON **report, ops_error *err)
+{
+	const char *path = vx_index_path(ctx);
+	cJSON *rep = cJSON_CreateObject();
+	time_t now = time(NULL);
+	struct tm tm;
+	ops_config *cfg2 = NULL;
+	ops_code rc;
+
+	*report = rep;
+	localtime_r(&now, &tm);
+	if (access(path, R_OK) != 0)
+		return ops_error_set(err, OPS_EFAIL, "no index at '%s'", path);
+	/* The copy is checked before it is kept: a damaged index is not a backup. */
+	{
+		const struct vf_api *f = NULL;
+		FaissIndex *index = NULL;
+
+		if ((rc = vf_load(&f, err)) != OPS_OK || (rc = vidx_load(f, path, &index, NULL, NULL, err)) != OPS_OK)
+			return rc;
+		cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+		f->Index_free(index);
+	}
+	if (dest && *dest) {
+		cfg2 = ops_config_new();
+		if (!cfg2 || ops_config_set(cfg2, "vector.backup_dir", dest, "--destination", err) != OPS_OK) {
+			ops_config_free(cfg2);
+			return err->code ? err->code : ops_error_oom(err);
+		}
+		ops_config_set(cfg2, "general.protected_paths",
+			       ops_config_get(ctx->cfg, "general.protected_paths"), "config", err);
+	}
+	rc = vx_backup_index(cfg2 ? cfg2 : ctx->cfg, path, tm.tm_wday == 0 ? "weekly" : "daily",
+			     retention_days, rep, err);
+	if (rc == OPS_OK && compress) {
+		const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "backup"));
+		char *zpath = NULL;
+		int status;
+
+		/* zstd of the copy, for `zstd -d` without opsctl; the manifest
+		 * beside it keeps the uncompressed file's SHA-256. */
+		if (b && asprintf(&zpath, "%s.zst", b) >= 0) {
+			char *argv[] = {"zstd", "-q", "-T0", "--rm", "-f", "-o", zpath, (char *)b, NULL};
+
+			status = run_tool(argv, err);
+			if (status == OPS_OK) {
+				cJSON_DeleteItemFromObjectCaseSensitive(rep, "backup");
+				cJSON_AddStringToObject(rep, "backup", zpath);
+			}
+			rc = (ops_code)status;
+		}
+		free(zpath);
+	}
+	ops_config_free(cfg2);
+	return rc;
+}
+
+ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJSON **report,
+				  ops_error *err)
+{
+	const char *dir = ops_config_get(ctx->cfg, "vector.backup_dir");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char best[256] = "", *src = NULL, *tmp = NULL, *tmpdir = NULL;
+	double best_time = 0;
+	ops_vector_ctx c2 = *ctx;
+	ops_code rc;
+	cJSON *vrep = NULL;
+
+	*report = NULL;
+	if (!d)
+		return ops_error_errno(err, errno, "cannot open the vector backup directory", dir);
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "index_", 6) != 0 || strstr(e->d_name, ".manifest.json") ||
+		    !strstr(e->d_name, ".faiss"))
+			continue;
+		if (id) {
+			if (strcmp(e->d_name, id) == 0)
+				snprintf(best, sizeof best, "%s", e->d_name);
+		} else {
+			/* The newest by time written; names only break ties. */
+			char *p = ops_path_join(dir, e->d_name);
+			struct stat st;
+
+			double t = 0;
+
+			if (p && lstat(p, &st) == 0)
+				t = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+			if (p && t > 0 && S_ISREG(st.st_mode) &&
+			    (t > best_time || (t == best_time && strcmp(e->d_name, best) > 0))) {
+				best_time = t;
+				snprintf(best, sizeof best, "%s", e->d_name);
+			}
+			free(p);
+		}
+	}
+	closedir(d);
+	if (!*best)
+		return ops_error_set(err, OPS_EFAIL, id ? "no vector index backup '%s' in %s" : "no vector index backups in %s%s",
+				     id ? id : dir, id ? dir : "");
+	src = ops_path_join(dir, best);
+	tmpdir = ops_path_join(ops_config_get(ctx->cfg, "general.state_dir"), "tmp/vector-verify");
+	if (!src || !tmpdir || ops_mkdir_p(tmpdir, 0700, err) != OPS_OK) {
+		rc = err->code ? err->code : ops_error_oom(err);
+		goto out;
+	}
+	tmp = ops_path_join(tmpdir, "index.faiss");
+	{
+		/* Restore into the temporary place: the copy and its manifest. */
+		char *cmd = NULL, *mfrom = NULL, *mto = NULL;
+		size_t n = strlen(best);
+		int z = n > 4 && strcmp(best + n - 4, ".zst") == 0;
+		char *base = strndup(src, strlen(src) - (z ? 4 : 0));
+
+		unlink(tmp);
+		if (z) {
+			char *argv[] = {"zstd", "-q", "-d", "-f", "-o", tmp, src, NULL};
+
+			if (run_tool(argv, err) != OPS_OK)
+				rc = ops_error_set(err, OPS_EDATA, "backup '%s' does not decompress", best);
+			else
+				rc = OPS_OK;
+		} else {
+			char *argv[] = {"cp", "--", src, tmp, NULL};
+
+			rc = run_tool(argv, err);
+		}
+		(void)cmd;
+		mfrom = base ? vidx_manifest_path(base) : NULL;
+		mto = vidx_manifest_path(tmp);
+		unlink(mto);
+		if (rc == OPS_OK && mfrom && access(mfrom, F_OK) == 0) {
+			char *text = NULL;
+			size_t len = 0;
+
+			rc = ops_read_file(mfrom, 1u << 20, &text, &len, err);
+			if (rc == OPS_OK)
+				rc = ops_write_file_atomic(mto, text, len, 0600, err);
+			free(text);
+		}
+		free(mfrom);
+		free(mto);
+		free(base);
+	}
+	if (rc != OPS_OK)
+		goto out;
+	c2.path = tmp;
+	rc = ops_vector_verify(&c2, &vrep, err);
+	*report = cJSON_CreateObject();
+	cJSON_AddStringToObject(*report, "backup", src);
+	if (vrep)
+		cJSON_AddItemToObject(*report, "verify", vrep);
+	cJSON_AddStringToObject(*report, "result", rc == OPS_OK ? "verified" : "FAILED");
+out:
+	if (tmp) {
+		char *m = vidx_manifest_path(tmp);
+
+		unlink(tmp);
+		if (m)
+			unlink(m);
+		free(m);
+	}
+	free(src);
+	free(tmp);
+	free(tmpdir);
+	return rc;
+}

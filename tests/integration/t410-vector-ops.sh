@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# t410: `opsctl vector optimize`, `eval`, `backup`, `verify-backup` and
+# `purge` against PostgreSQL 15: orphans removed and nprobe tuned against
+# exact search, recall and latency measured, backups that restore and
+# verify (and fail on one flipped byte), purge refused on a protected store.
+. "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/pg.sh"
+pg_start || bail_out "PostgreSQL starts"
+DB=t410
+PGOPTIONS='-c client_min_messages=warning' psql_q "drop database if exists $DB" >/dev/null
+psql_q "create database $DB" >/dev/null
+at_exit "psql_q 'drop database if exists $DB'"
+psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<'SQL' || bail_out "the sample table"
+create table document_chunks (id bigserial primary key, embedding real[]);
+insert into document_chunks (embedding)
+select (select array_agg((random() - 0.5)::real) from generate_series(1, 24) where g > 0) from generate_series(1, 4000) g;
+SQL
+IDX="$T/idx/index.faiss"
+cat >"$T/opsctl.conf" <<CONF
+[vector]
+database = $DB
+index_path = $IDX
+backup_dir = $T/vbackups
+factory = IVF32,Flat
+metric = l2
+CONF
+export OPSCTL_CONFIG="$T/opsctl.conf"
+
+run "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "an IVF32,Flat index is built"
+psql_q -d "$DB" "delete from document_chunks where id <= 10" >/dev/null
+
+# ---- optimize ----
+run "$OPSCTL" --output json vector optimize --force --backup
+expect_rc 0 "vector optimize --force --backup exits 0"
+expect_json_true 'd["orphans_removed"] == 10 and d["ntotal"] == 3990' "the 10 ids whose rows are gone are removed"
+expect_json_true 'd["recall_at_10"] >= 0.95 and 1 <= d["nprobe"] <= 32' "nprobe tuned to keep recall@10 >= 0.95"
+expect_json_true 'd["tuning"] == sorted(d["tuning"], key=lambda e: e["nprobe"]) and all(e["recall_at_10"] < 0.95 for e in d["tuning"][:-1])' "the lowest nprobe that reaches the bar was chosen"
+expect_json_true 'd["backup"].endswith("_pre-optimize.faiss")' "the old index was backed up first"
+nprobe=$(json_get 'd["nprobe"]')
+OUT_SAVE=$OUT; OUT="$IDX.manifest.json"
+expect_json_true "d['search_parameters']['nprobe'] == $nprobe and d['ntotal'] == 3990" "the manifest records nprobe and the new ntotal"
+OUT=$OUT_SAVE
+run "$OPSCTL" --output json vector stats
+expect_json_true "d['nprobe'] == $nprobe" "the tuned nprobe is stored in the index file itself"
+run "$OPSCTL" vector verify
+expect_rc 0 "the optimized index verifies"
+run "$OPSCTL" vector optimize -t advanced --force
+expect_fail 64 "optimize -t advanced says it is not available yet: exit 64" "not available yet"
+
+# ---- eval ----
+run "$OPSCTL" --output json vector eval -q 50
+expect_rc 0 "vector eval exits 0"
+expect_json_true 'd["queries"] == 50 and d["recall_at_10"] >= 0.95' "recall@10 on 50 queries"
+expect_json_true '0 < d["latency_ms_p50"] <= d["latency_ms_p95"] <= d["latency_ms_p99"] and d["qps"] > 0' "latency percentiles and QPS"
+
+# ---- backup and verify-backup ----
+run "$OPSCTL" --output json vector backup --compress
+expect_rc 0 "vector backup --compress exits 0"
+B=$(json_get 'd["backup"]')
+if [ -f "$B" ] && zstd -tq "$B"; then ok "the backup is a zstd file stock zstd accepts"; else not_ok "the backup is a zstd file"; fi
+run "$OPSCTL" --output json vector verify-backup
+expect_rc 0 "verify-backup restores the newest backup and verifies it"
+expect_json_true 'd["result"] == "verified" and d["verify"]["orphan_ids"] == 0' "verified against the source"
+psql_q -d "$DB" "delete from document_chunks where id <= 20" >/dev/null
+run "$OPSCTL" vector verify-backup
+expect_fail 1 "a backup that no longer matches the rows: exit 1" "index ids have no row"
+zstd -q -d -c "$B" >"$T/plain.faiss"
+python3 - "$T/plain.faiss" <<'PY'
+import os, sys
+p = sys.argv[1]; off = os.path.getsize(p) // 2
+with open(p, "r+b") as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 1]))
+PY
+zstd -q -f -o "$B" "$T/plain.faiss"
+run "$OPSCTL" vector verify-backup
+expect_fail 65 "one flipped byte in the backup: exit 65" "does not match its manifest"
+run "$OPSCTL" vector verify-backup -b index_nope.faiss
+expect_fail 1 "a backup name that does not exist: exit 1" "no vector index backup"
+
+# ---- purge ----
+run "$OPSCTL" --output json vector purge --ids 50,51,52 -f
+expect_rc 0 "purge --ids exits 0"
+expect_json_true 'd["removed"] == 3' "three ids removed"
+printf '[general]\nprotected_paths = %s\n' "$T/idx" >"$T/prot.conf"
+cat "$T/opsctl.conf" >>"$T/prot.conf"
+before=$(sha256sum "$IDX")
+OPSCTL_CONFIG="$T/prot.conf" run "$OPSCTL" vector purge --ids 60 -f
+expect_fail 77 "purge on a protected store: exit 77" "protected store"
+if [ "$(sha256sum "$IDX")" = "$before" ]; then ok "the protected index is untouched"; else not_ok "the protected index is untouched"; fi
+run "$OPSCTL" vector purge --ids abc -f
+expect_fail 64 "purge of a non-numeric id: exit 64" "not an id"
+
+done_testing
