@@ -77,7 +77,7 @@ ASAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BA)/unit/%)
 
 COMPLETIONS := completions/opsctl.bash completions/_opsctl completions/opsctl.fish
 
-.PHONY: all lib unit unit-asan check check-unit demo install uninstall clean bench docs
+.PHONY: all lib unit unit-asan check check-unit demo install uninstall clean bench docs fuzz
 all: opsctl libopsmaint.a libopsmaint.so opsmaint.pc $(FAISS_PLUGIN) docs
 
 $(B)/%.o: %.c $(HEADERS)
@@ -147,7 +147,16 @@ $(BA)/unit/%: tests/unit/%.c tests/unit/unit.h $(BA)/libopsmaint.a
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -o $@ $< $(BA)/libopsmaint.a $(LIBS)
 unit-asan: $(ASAN_UNIT_BIN)
 
-check: all unit unit-asan
+# The libFuzzer harness of the index loader (tests/fuzz); run for a bounded
+# time by tests/integration/t420-vector-fuzz.sh.
+FUZZ_CC ?= clang
+$(B)/fuzz/fuzz_index_load: tests/fuzz/fuzz_index_load.c libopsmaint.a $(FAISS_PLUGIN)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib/include -Ilib $(PKG_CFLAGS) -g -O1 \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< libopsmaint.a $(LIBS)
+fuzz: $(B)/fuzz/fuzz_index_load
+
+check: all unit unit-asan fuzz
 	scripts/test
 
 # Quick subsets: `make check-unit`, or `scripts/test tests/integration/t110-*.sh`.

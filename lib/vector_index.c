@@ -6,10 +6,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "opsmaint/fileio.h"
@@ -91,6 +94,75 @@ static ops_code read_manifest(const char *index_path, cJSON **out, ops_error *er
 	return rc;
 }
 
+/*
+ * FAISS's reader is not safe on damaged or hostile input.  A file with no
+ * manifest to vouch for it is read first in a child process: if FAISS
+ * crashes there, the file is damaged (exit 65), and opsctl itself never
+ * crashes on it.
+ */
+static ops_code trial_read(const struct vf_api *f, const char *path, ops_error *err)
+{
+	struct stat st;
+	char msg[400] = "";
+	int fds[2], status = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (stat(path, &st) != 0)
+		return ops_error_errno(err, errno, "cannot read", path);
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return ops_error_errno(err, errno, "cannot start a process to read", path);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return ops_error_errno(err, errno, "cannot start a process to read", path);
+	}
+	if (pid == 0) {
+		/* An index takes about its file's size in memory; a file whose
+		 * header claims far more is lying, and must not take the host's
+		 * memory to prove it. */
+		static const int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGALRM};
+		struct rlimit lim;
+		FaissIndex *idx = NULL;
+		const char *e;
+		size_t i;
+
+		/* Whatever handlers the parent has (a fuzzer's, a sanitizer's),
+		 * a crash here must end this child and nothing else. */
+		for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			signal(sigs[i], SIG_DFL);
+		lim.rlim_cur = lim.rlim_max = (rlim_t)st.st_size * 8 + (2048ull << 20);
+		/* Sanitizer runtimes reserve terabytes of address space; their
+		 * test harnesses bound memory their own way. */
+		if (!getenv("OPSCTL_INDEX_CHECK_NO_RLIMIT"))
+			setrlimit(RLIMIT_AS, &lim);
+		alarm(30 + (unsigned)(st.st_size >> 24));	/* 30 s plus 1 s per 16 MiB */
+		if (f->read_index_fname(path, 0, &idx) == 0)
+			_exit(0);
+		e = f->get_last_error();
+		if (e && write(fds[1], e, strnlen(e, sizeof msg - 1)) < 0)
+			_exit(2);
+		_exit(1);
+	}
+	close(fds[1]);
+	n = read(fds[0], msg, sizeof msg - 1);
+	close(fds[0]);
+	msg[n > 0 ? n : 0] = '\0';
+	for (n = 0; msg[n]; n++)
+		if (msg[n] == '\n' || msg[n] == '\r')
+			msg[n] = ' ';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status))
+		return ops_error_set(err, OPS_EDATA, "cannot read the index: FAISS crashed on it (signal %d); '%s' is damaged",
+				     WTERMSIG(status), path);
+	if (WEXITSTATUS(status) != 0)
+		return ops_error_set(err, OPS_EDATA, "cannot read the index: %s",
+				     *msg ? msg : "FAISS refused it (more memory than its size allows)");
+	return OPS_OK;
+}
+
 ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, cJSON **manifest,
 		   char sha256[65], ops_error *err)
 {
@@ -120,6 +192,8 @@ ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, c
 		}
 		if (prev && strcmp(sha, prev) == 0)
 			ops_log_warn("index '%s' is the one before an interrupted swap; rebuild or optimize again", path);
+	} else if ((rc = trial_read(f, path, err)) != OPS_OK) {
+		return rc;
 	}
 	if (f->read_index_fname(path, 0, out) != 0) {
 		cJSON_Delete(m);
