@@ -171,6 +171,7 @@ demo: opsctl
 bench: opsctl
 	tests/bench/run
 	tests/bench/backup
+	tests/bench/vector
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/opsmaint \

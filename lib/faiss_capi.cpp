@@ -149,6 +149,18 @@ int faiss_write_index_fname(const FaissIndex *index, const char *fname)
 	return guarded([&] { faiss::write_index(idx(index), fname); });
 }
 
+int faiss_write_index(const FaissIndex *index, FILE *f)
+{
+	return guarded([&] { faiss::write_index(idx(index), f); });
+}
+
+int faiss_read_index(FILE *f, int io_flags, FaissIndex **p_out)
+{
+	return guarded([&] {
+		*p_out = reinterpret_cast<FaissIndex *>(faiss::read_index(f, io_flags));
+	});
+}
+
 int faiss_index_factory(FaissIndex **p_index, int d, const char *description, FaissMetricType metric)
 {
 	return guarded([&] {

@@ -33,6 +33,8 @@
 	X(Index_remove_ids, faiss_Index_remove_ids) \
 	X(read_index_fname, faiss_read_index_fname) \
 	X(write_index_fname, faiss_write_index_fname) \
+	X(write_index, faiss_write_index) \
+	X(read_index, faiss_read_index) \
 	X(index_factory, faiss_index_factory) \
 	X(IndexIDMap_cast, faiss_IndexIDMap_cast) \
 	X(IndexIDMap_id_map, faiss_IndexIDMap_id_map) \

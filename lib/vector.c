@@ -35,7 +35,7 @@ const char *vx_index_path(const ops_vector_ctx *ctx)
 	return ctx->path && *ctx->path ? ctx->path : ops_config_get(ctx->cfg, "vector.index_path");
 }
 
-static unsigned long long next_rand(unsigned long long *s)
+unsigned long long vx_next_rand(unsigned long long *s)
 {
 	/* splitmix64: fixed seed, so a run is repeatable */
 	unsigned long long z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -60,7 +60,7 @@ int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d)
 	if (s->n < s->cap) {
 		slot = s->n++;
 	} else {
-		unsigned long long r = next_rand(&s->rng) % (unsigned long long)s->seen;
+		unsigned long long r = vx_next_rand(&s->rng) % (unsigned long long)s->seen;
 
 		if (r >= s->cap)
 			return 0;
@@ -211,42 +211,77 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	findings = cJSON_AddArrayToObject(rep, "findings");
 	if ((rc = vidx_ids(f, index, &idx_ids, &nidx, err)) != OPS_OK)
 		goto out;
-	/* The source: every id, and a sample of vectors to search for. */
-	smp.cap = (size_t)ops_config_int(ctx->cfg, "vector.sample");
-	smp.rng = 42;
-	if ((rc = vsrc_open(ctx->cfg, ctx->database, &src, err)) != OPS_OK)
+	/* The source, cheaply: the ids of the rows with an embedding (not the
+	 * vectors), a uniform sample of them, then just the sample's vectors. */
+	if ((rc = vsrc_open(ctx->cfg, ctx->database, 1, NULL, 0, &src, err)) != OPS_OK)
 		goto out;
-	cJSON_AddStringToObject(rep, "source", vsrc_describe(src));
-	for (;;) {
-		size_t n = 0;
+	{
+		size_t want = (size_t)ops_config_int(ctx->cfg, "vector.sample"), ns = 0;
+		unsigned long long rng = 42;
+		long long *pick = malloc((want ? want : 1) * sizeof *pick), nulls = 0;
 
-		if ((rc = vsrc_next(src, READ_BATCH, batch_ids, &x, &xcap, &n, err)) != OPS_OK)
+		if (!pick) {
+			rc = ops_error_oom(err);
 			goto out;
-		if (n == 0)
-			break;
-		if (nsrc + n > cap) {
-			long long *grown;
+		}
+		for (;;) {
+			size_t n = 0;
 
-			cap = (nsrc + n) * 2;
-			grown = realloc(src_ids, cap * sizeof *grown);
-			if (!grown) {
-				rc = ops_error_oom(err);
-				goto out;
+			if ((rc = vsrc_next(src, READ_BATCH, batch_ids, &x, &xcap, &n, err)) != OPS_OK)
+				break;
+			if (n == 0)
+				break;
+			if (nsrc + n > cap) {
+				long long *grown;
+
+				cap = (nsrc + n) * 2;
+				grown = realloc(src_ids, cap * sizeof *grown);
+				if (!grown) {
+					rc = ops_error_oom(err);
+					break;
+				}
+				src_ids = grown;
 			}
-			src_ids = grown;
-		}
-		for (i = 0; i < n; i++) {
-			src_ids[nsrc++] = batch_ids[i];
-			if (vsrc_dim(src) == f->Index_d(index) &&
-			    vx_sample_add(&smp, batch_ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
-				rc = ops_error_oom(err);
-				goto out;
+			for (i = 0; i < n; i++) {
+				src_ids[nsrc++] = batch_ids[i];
+				if (ns < want) {
+					pick[ns++] = batch_ids[i];
+				} else {
+					unsigned long long r = vx_next_rand(&rng) % (unsigned long long)nsrc;
+
+					if (r < want)
+						pick[r] = batch_ids[i];
+				}
 			}
 		}
+		vsrc_close(src);
+		src = NULL;
+		if (rc == OPS_OK)
+			rc = vsrc_count(ctx->cfg, ctx->database, 1, &nulls, err);
+		if (rc == OPS_OK && ns)
+			rc = vsrc_open(ctx->cfg, ctx->database, 0, pick, ns, &src, err);
+		smp.cap = ns;
+		smp.rng = 42;
+		while (rc == OPS_OK && src) {
+			size_t n = 0;
+
+			if ((rc = vsrc_next(src, READ_BATCH, batch_ids, &x, &xcap, &n, err)) != OPS_OK || n == 0)
+				break;
+			for (i = 0; i < n; i++)
+				if (vsrc_dim(src) == f->Index_d(index) &&
+				    vx_sample_add(&smp, batch_ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
+					rc = ops_error_oom(err);
+					break;
+				}
+		}
+		free(pick);
+		if (rc != OPS_OK)
+			goto out;
+		cJSON_AddStringToObject(rep, "source", src ? vsrc_describe(src) : "");
+		cJSON_AddNumberToObject(rep, "source_rows", (double)nsrc);
+		cJSON_AddNumberToObject(rep, "null_embeddings", (double)nulls);
 	}
-	cJSON_AddNumberToObject(rep, "source_rows", (double)nsrc);
-	cJSON_AddNumberToObject(rep, "null_embeddings", (double)vsrc_nulls(src));
-	if (nsrc && vsrc_dim(src) != f->Index_d(index)) {
+	if (src && vsrc_dim(src) && vsrc_dim(src) != f->Index_d(index)) {
 		char m[200];
 
 		snprintf(m, sizeof m, "index has %d dimensions, the source %d", f->Index_d(index), vsrc_dim(src));
@@ -487,7 +522,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
-	if ((rc = vsrc_count(ctx->cfg, ctx->database, &expected, err)) != OPS_OK)
+	if ((rc = vsrc_count(ctx->cfg, ctx->database, 0, &expected, err)) != OPS_OK)
 		goto out;
 	if (expected == 0) {
 		rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index with an empty one");
@@ -509,7 +544,11 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 		rc = ops_error_oom(err);
 		goto out;
 	}
+	/* A smaller sample than verify's: on a large flat index each query
+	 * costs a full scan, and this is a sanity check before the swap. */
 	check.cap = (size_t)ops_config_int(ctx->cfg, "vector.sample");
+	if (check.cap > 20)
+		check.cap = 20;
 	check.rng = 7;
 	/* Pass 1, only for indexes that must be trained: a sample to train on. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -517,7 +556,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 
 		if (training && index)
 			continue;
-		if ((rc = vsrc_open(ctx->cfg, ctx->database, &src, err)) != OPS_OK)
+		if ((rc = vsrc_open(ctx->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
 			goto out;
 		if (pass == 0)
 			cJSON_AddStringToObject(rep, "source", vsrc_describe(src));

@@ -286,51 +286,137 @@ static ops_code write_manifest(const char *index_path, cJSON *m, ops_error *err)
 	return rc;
 }
 
+/* A stdio stream over a file descriptor that hashes every byte it moves:
+ * the digest of what FAISS wrote, and of what it read back, for free. */
+struct hashed_fd {
+	int fd;
+	ops_sha256 *h;
+	int failed;
+};
+
+static ssize_t hashed_write(void *cookie, const char *buf, size_t len)
+{
+	struct hashed_fd *c = cookie;
+
+	if (ops_write_all(c->fd, buf, len) != 0) {
+		c->failed = errno ? errno : EIO;
+		return -1;
+	}
+	ops_sha256_update(c->h, buf, len);
+	return (ssize_t)len;
+}
+
+static ssize_t hashed_read(void *cookie, char *buf, size_t len)
+{
+	struct hashed_fd *c = cookie;
+	ssize_t n;
+
+	do
+		n = read(c->fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		ops_sha256_update(c->h, buf, (size_t)n);
+	return n;
+}
+
+static int hashed_close(void *cookie)
+{
+	(void)cookie;
+	return 0;
+}
+
 ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
 		   ops_error *err)
 {
-	char *tmp = NULL, *dir = ops_path_dir(path), sha[65], old[65];
+	static const cookie_io_functions_t io = {hashed_read, hashed_write, NULL, hashed_close};
+	char *tmp = NULL, *dir = ops_path_dir(path), sha[65], back_sha[65], old[65] = "";
+	struct hashed_fd c = {-1, NULL, 0};
 	FaissIndex *back = NULL;
-	int d = f->Index_d(*index), fd, have_old;
+	int d = f->Index_d(*index), have_old = 0;
 	idx_t ntotal = f->Index_ntotal(*index);
 	long long size = 0;
+	cJSON *oldm = NULL;
 	ops_code rc = OPS_OK;
+	FILE *fp;
+	struct stat st;
 
-	if (!dir || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
-		free(dir);
-		cJSON_Delete(manifest);
-		return ops_error_oom(err);
+	c.h = ops_sha256_new();
+	if (!dir || !c.h || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+		tmp = NULL;
+		rc = ops_error_oom(err);
+		goto out;
 	}
 	if ((rc = ops_mkdir_p(dir, 0755, err)) != OPS_OK)
 		goto out;
-	if (f->write_index_fname(*index, tmp) != 0) {
+	c.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (c.fd < 0) {
+		rc = ops_error_errno(err, errno, "cannot create", tmp);
+		goto out;
+	}
+	fp = fopencookie(&c, "w", io);
+	if (!fp) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	if (f->write_index(*index, fp) != 0) {
+		fclose(fp);
 		rc = vf_error(f, err, OPS_EIO, "cannot write the new index");
 		goto out;
 	}
-	fd = open(tmp, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
-		rc = ops_error_errno(err, errno, "cannot sync", tmp);
-		if (fd >= 0)
-			close(fd);
+	if (fclose(fp) != 0 || c.failed) {
+		rc = ops_error_errno(err, c.failed ? c.failed : EIO, "cannot write", tmp);
 		goto out;
 	}
-	close(fd);
+	ops_sha256_final_hex(c.h, sha);
+	if (fsync(c.fd) != 0 || fstat(c.fd, &st) != 0) {
+		rc = ops_error_errno(err, errno, "cannot sync", tmp);
+		goto out;
+	}
+	size = (long long)st.st_size;
+	close(c.fd);
 	/* One copy in memory at a time: the built index goes before the
 	 * written one is read back and checked. */
 	f->Index_free(*index);
 	*index = NULL;
-	if (f->read_index_fname(tmp, 0, &back) != 0) {
+	c.fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	fp = c.fd >= 0 ? fopencookie(&c, "r", io) : NULL;
+	if (!fp) {
+		rc = ops_error_errno(err, errno ? errno : ENOMEM, "cannot read back", tmp);
+		goto out;
+	}
+	if (f->read_index(fp, 0, &back) != 0) {
+		fclose(fp);
 		rc = vf_error(f, err, OPS_EDATA, "the new index does not read back");
 		goto out;
 	}
-	if (f->Index_d(back) != d || f->Index_ntotal(back) != ntotal) {
-		rc = ops_error_set(err, OPS_EDATA, "the new index reads back with %d dimensions and %lld vectors, not %d and %lld",
-				   f->Index_d(back), (long long)f->Index_ntotal(back), d, (long long)ntotal);
+	{
+		char rest[4096];
+
+		while (fread(rest, 1, sizeof rest, fp) > 0)
+			;
+	}
+	fclose(fp);
+	ops_sha256_final_hex(c.h, back_sha);
+	if (strcmp(sha, back_sha) != 0 || f->Index_d(back) != d || f->Index_ntotal(back) != ntotal) {
+		rc = ops_error_set(err, OPS_EDATA, "the new index reads back differently from what was written (%d dimensions, %lld vectors)",
+				   f->Index_d(back), (long long)f->Index_ntotal(back));
 		goto out;
 	}
-	if ((rc = vidx_file_sha256(tmp, sha, &size, err)) != OPS_OK)
-		goto out;
-	have_old = access(path, F_OK) == 0 && vidx_file_sha256(path, old, NULL, err) == OPS_OK;
+	/* The old file's digest: its manifest's, if it has one that matches
+	 * what verify would accept; hashed otherwise. */
+	if (access(path, F_OK) == 0) {
+		ops_error ignored;
+
+		if (read_manifest(path, &oldm, &ignored) == OPS_OK && oldm &&
+		    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(oldm, "sha256")) &&
+		    !cJSON_GetObjectItemCaseSensitive(oldm, "previous_sha256")) {
+			snprintf(old, sizeof old, "%s",
+				 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(oldm, "sha256")));
+			have_old = 1;
+		} else {
+			have_old = vidx_file_sha256(path, old, NULL, err) == OPS_OK;
+		}
+	}
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "sha256");
 	cJSON_AddStringToObject(manifest, "sha256", sha);
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "size_bytes");
@@ -352,10 +438,14 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "previous_sha256");
 	rc = write_manifest(path, manifest, err);
 out:
+	if (c.fd >= 0)
+		close(c.fd);
 	if (back)
 		f->Index_free(back);
 	if (tmp)
 		unlink(tmp);
+	ops_sha256_free(c.h);
+	cJSON_Delete(oldm);
 	free(tmp);
 	free(dir);
 	cJSON_Delete(manifest);

@@ -18,13 +18,16 @@ struct ops_vector_ctx;
 typedef struct vsrc vsrc;
 
 /*
- * Open the configured table for one pass: PostgreSQL through COPY ... (FORMAT
+ * Open the configured table for one pass (ids_only: just the ids of rows
+ * with an embedding; only: when not NULL, just the rows with these nonly
+ * ids, e.g. a sample): PostgreSQL through COPY ... (FORMAT
  * binary) of id and embedding (real[], double precision[], bytea of
  * little-endian float32, pgvector's vector), SQLite through a BLOB of
  * float32.  A missing table or column is OPS_EFAIL naming it; a column of
  * another type OPS_EUSAGE naming the type.
  */
-ops_code vsrc_open(const ops_config *cfg, const char *database, vsrc **out, ops_error *err);
+ops_code vsrc_open(const ops_config *cfg, const char *database, int ids_only, const long long *only,
+		   size_t nonly, vsrc **out, ops_error *err);
 /*
  * Up to max rows into ids/x (x holds max * dim floats once the dimension is
  * known: *dim is set by the first row, and x must then hold max * *dim).
@@ -34,8 +37,10 @@ ops_code vsrc_open(const ops_config *cfg, const char *database, vsrc **out, ops_
  */
 ops_code vsrc_next(vsrc *s, size_t max, long long *ids, float **x, size_t *xcap, size_t *n,
 		   ops_error *err);
-/* Rows with a non-NULL embedding, counted by the database. */
-ops_code vsrc_count(const ops_config *cfg, const char *database, long long *n, ops_error *err);
+/* Rows with a non-NULL (nulls 0) or NULL (nulls 1) embedding, counted by
+ * the database. */
+ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long long *n,
+		    ops_error *err);
 int vsrc_dim(const vsrc *s);		/* 0 until the first row */
 long long vsrc_nulls(const vsrc *s);	/* NULL embeddings skipped so far */
 const char *vsrc_describe(const vsrc *s);	/* "chatbot_db: public.document_chunks.embedding (real[])" */
@@ -90,6 +95,7 @@ struct vx_sample {
 };
 
 double vx_now(void);
+unsigned long long vx_next_rand(unsigned long long *state);	/* splitmix64 */
 const char *vx_index_path(const struct ops_vector_ctx *ctx);
 int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d);
 void vx_sample_free(struct vx_sample *s);

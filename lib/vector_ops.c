@@ -72,7 +72,7 @@ static ops_code exact_truth(const ops_vector_ctx *ctx, struct truth *t, ops_erro
 		t->ids[i] = -1;
 		t->score[i] = -INFINITY;
 	}
-	if ((rc = vsrc_open(ctx->cfg, ctx->database, &src, err)) != OPS_OK)
+	if ((rc = vsrc_open(ctx->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
 		return rc;
 	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
 		for (i = 0; i < n; i++) {
@@ -169,7 +169,7 @@ static ops_code source_pass(const ops_vector_ctx *ctx, int d, size_t nq, long lo
 	*nids = 0;
 	smp->cap = nq;
 	smp->rng = 99;
-	if ((rc = vsrc_open(ctx->cfg, ctx->database, &src, err)) != OPS_OK)
+	if ((rc = vsrc_open(ctx->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
 		return rc;
 	while ((rc = vsrc_next(src, BATCH, batch, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
 		if (vsrc_dim(src) != d) {

@@ -23,6 +23,8 @@ enum emb_kind { EMB_REAL_ARRAY, EMB_DOUBLE_ARRAY, EMB_BYTEA, EMB_PGVECTOR, EMB_B
 
 struct vsrc {
 	ops_db *db;
+	int ids_only;		/* stream ids of rows with an embedding, no vectors */
+	char *extra;		/* "id IN (...)" for a sample, or NULL */
 	enum emb_kind kind;
 	int dim;
 	long long nulls;
@@ -119,9 +121,12 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, ops_error *err)
 	qid = ops_db_quote_ident(s->db, idcol);
 	qemb = ops_db_quote_ident(s->db, ecol);
 	if (!qid || !qemb ||
-	    asprintf(&sql, "COPY (SELECT %s, %s FROM %s%s%s%s) TO STDOUT (FORMAT binary)", qid, qemb,
-		     qtable, filter && *filter ? " WHERE (" : "", filter && *filter ? filter : "",
-		     filter && *filter ? ")" : "") < 0 ||
+	    asprintf(&sql, "COPY (SELECT %s%s%s FROM %s WHERE true%s%s%s%s%s%s%s%s%s) TO STDOUT (FORMAT binary)",
+		     qid, s->ids_only ? "" : ", ", s->ids_only ? "" : qemb, qtable,
+		     s->ids_only ? " AND " : "", s->ids_only ? qemb : "", s->ids_only ? " IS NOT NULL" : "",
+		     filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
+		     filter && *filter ? ")" : "",
+		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "") < 0 ||
 	    asprintf(&s->desc, "%s.%s (%s)", qtable, ecol, type) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
@@ -159,8 +164,11 @@ static ops_code lite_open_stmt(vsrc *s, const ops_config *cfg, ops_error *err)
 
 	s->kind = EMB_BLOB;
 	if (!qt || !qi || !qe ||
-	    asprintf(&sql, "SELECT %s, %s FROM %s%s%s%s", qi, qe, qt, filter && *filter ? " WHERE (" : "",
-		     filter && *filter ? filter : "", filter && *filter ? ")" : "") < 0 ||
+	    asprintf(&sql, "SELECT %s, %s FROM %s WHERE true%s%s%s%s%s%s%s%s%s", qi, qe, qt,
+		     s->ids_only ? " AND " : "", s->ids_only ? qe : "", s->ids_only ? " IS NOT NULL" : "",
+		     filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
+		     filter && *filter ? ")" : "",
+		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "") < 0 ||
 	    asprintf(&s->desc, "%s.%s (BLOB)", table, ecol) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
@@ -185,7 +193,25 @@ static const char *target_of(const ops_config *cfg, const char *database)
 	return t && *t ? t : ops_config_get(cfg, "db.name");
 }
 
-ops_code vsrc_open(const ops_config *cfg, const char *database, vsrc **out, ops_error *err)
+/* "ID IN (1,2,3)" with the quoted id column: our own numbers only. */
+static char *ids_condition(const char *qid, const long long *only, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "%s IN (", qid);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s%lld", i ? "," : "", only[i]);
+	fputs(")", f);
+	fclose(f);
+	return buf;
+}
+
+ops_code vsrc_open(const ops_config *cfg, const char *database, int ids_only, const long long *only,
+		   size_t nonly, vsrc **out, ops_error *err)
 {
 	vsrc *s = calloc(1, sizeof *s);
 	const char *target = target_of(cfg, database);
@@ -194,6 +220,7 @@ ops_code vsrc_open(const ops_config *cfg, const char *database, vsrc **out, ops_
 	*out = NULL;
 	if (!s)
 		return ops_error_oom(err);
+	s->ids_only = ids_only;
 	if (!target || !*target) {
 		free(s);
 		ops_error_set(err, OPS_ECONFIG, "no database holds the embeddings");
@@ -201,6 +228,14 @@ ops_code vsrc_open(const ops_config *cfg, const char *database, vsrc **out, ops_
 		return OPS_ECONFIG;
 	}
 	rc = ops_db_open(cfg, target, &s->db, err);
+	if (rc == OPS_OK && only) {
+		char *q = ops_db_quote_ident(s->db, ops_config_get(cfg, "vector.id_column"));
+
+		s->extra = q ? ids_condition(q, only, nonly ? nonly : 0) : NULL;
+		free(q);
+		if (!s->extra)
+			rc = ops_error_oom(err);
+	}
 	if (rc == OPS_OK)
 		rc = ops_db_kind_of(s->db) == OPS_DB_POSTGRES ? pg_open_copy(s, cfg, err)
 							       : lite_open_stmt(s, cfg, err);
@@ -276,6 +311,10 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 	else
 		return ops_error_set(err, OPS_EDATA, "a row has a NULL or malformed id");
 	p += flen;
+	if (s->ids_only) {
+		*got = 1;
+		return OPS_OK;
+	}
 	flen = (int32_t)rd32(p);
 	p += 4;
 	if (flen < 0) {
@@ -426,6 +465,10 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 			return ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc,
 					     sqlite3_errmsg(ops_db_handle(s->db)));
 		id = sqlite3_column_int64(s->st, 0);
+		if (s->ids_only) {
+			ids[(*n)++] = id;
+			continue;
+		}
 		if (sqlite3_column_type(s->st, 1) == SQLITE_NULL) {
 			s->nulls++;
 			continue;
@@ -459,7 +502,8 @@ ops_code vsrc_next(vsrc *s, size_t max, long long *ids, float **x, size_t *xcap,
 	return s->pg ? pg_next(s, max, ids, x, xcap, n, err) : lite_next(s, max, ids, x, xcap, n, err);
 }
 
-ops_code vsrc_count(const ops_config *cfg, const char *database, long long *n, ops_error *err)
+ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long long *n,
+		    ops_error *err)
 {
 	vsrc one = {0}, *s = &one;
 	const char *target = target_of(cfg, database);
@@ -481,7 +525,8 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, long long *n, o
 	else
 		qt = ops_db_quote_ident(s->db, table);
 	if (rc == OPS_OK && (!qt || !qe ||
-			     asprintf(&sql, "SELECT count(*) FROM %s WHERE %s IS NOT NULL%s%s%s", qt, qe,
+			     asprintf(&sql, "SELECT count(*) FROM %s WHERE %s IS %sNULL%s%s%s", qt, qe,
+				      nulls ? "" : "NOT ",
 				      filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
 				      filter && *filter ? ")" : "") < 0)) {
 		sql = NULL;
@@ -533,5 +578,6 @@ void vsrc_close(vsrc *s)
 		sqlite3_finalize(s->st);
 	ops_db_close(s->db);
 	free(s->desc);
+	free(s->extra);
 	free(s);
 }
