@@ -148,6 +148,19 @@ static ops_code op_verify_backup(struct cli_inv *inv, const ops_vector_ctx *ctx,
 	return ops_vector_verify_backup(ctx, cli_str(inv, "backup-id"), report, err);
 }
 
+static ops_code op_cache_rebuild(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+				 ops_error *err)
+{
+	return ops_vector_cache_rebuild(ctx, report, err);
+}
+
+static ops_code op_bench(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
+			 ops_error *err)
+{
+	return ops_vector_bench(ctx, (int)cli_num(inv, "concurrency"), (int)cli_num(inv, "queries"),
+				cli_str(inv, "output-dir") ? cli_str(inv, "output-dir") : ".", report, err);
+}
+
 /* Everything that replaces the live index shares one lock. */
 #define LOCK_INDEX "vector"
 
@@ -158,6 +171,8 @@ static int run_optimize(struct cli_inv *inv) { return run_vector(inv, LOCK_INDEX
 static int run_eval(struct cli_inv *inv) { return run_vector(inv, "vector eval", op_eval); }
 static int run_purge(struct cli_inv *inv) { return run_vector(inv, LOCK_INDEX, op_purge); }
 static int run_backup(struct cli_inv *inv) { return run_vector(inv, "vector backup", op_backup); }
+static int run_cache_rebuild(struct cli_inv *inv) { return run_vector(inv, "vector cache-rebuild", op_cache_rebuild); }
+static int run_bench(struct cli_inv *inv) { return run_vector(inv, "vector bench", op_bench); }
 static int run_verify_backup(struct cli_inv *inv) { return run_vector(inv, "vector verify-backup", op_verify_backup); }
 
 static const struct cli_opt verify_opts[] = { OPT_PATH, OPT_DATABASE, OPT_VERBOSE, {0} };
@@ -217,6 +232,21 @@ static const struct cli_opt eval_opts[] = {
 	OPT_PATH,
 	{"queries", 'q', CLI_INT, "N", "100", NULL, 1, 100000, CLI_C_NONE,
 	 "number of queries sampled from the source"},
+	OPT_DATABASE,
+	OPT_VERBOSE,
+	{0}
+};
+
+static const struct cli_opt cache_opts[] = { OPT_PATH, OPT_DATABASE, OPT_VERBOSE, {0} };
+
+static const struct cli_opt bench_opts[] = {
+	OPT_PATH,
+	{"concurrency", 'c', CLI_INT, "N", "8", NULL, 1, 1024, CLI_C_NONE,
+	 "concurrent searching threads for the stress test"},
+	{"queries", 'n', CLI_INT, "N", "500", NULL, 1, 10000000, CLI_C_NONE,
+	 "queries per thread"},
+	{"output-dir", 'o', CLI_STRING, "DIR", ".", NULL, 0, 0, CLI_C_DIR,
+	 "where performance_results.json and stress_test_results.json go"},
 	OPT_DATABASE,
 	OPT_VERBOSE,
 	{0}
@@ -291,6 +321,22 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "store, vector.protected or an index path under general.protected_paths (guide 002: never "
 	 "purge the persistent main store). Asks on a terminal unless -f.",
 	 "Remove two chunks from a test index\nopsctl vector purge -p /tmp/test.faiss --ids 17,18 -f"},
+	{"cache-rebuild", "rebuild the hot-chunk cache index (guide 002 rebuild_cache)", NULL, 0, 0,
+	 CLI_C_NONE, cache_opts, NULL, NULL, run_cache_rebuild, CLI_CHANGES,
+	 "Rebuilds the small cache index of the most frequently accessed chunks, as guide 002's "
+	 "rebuild_cache does every 6 hours: vector.cache_query names the chunk ids, most accessed "
+	 "first; the first vector.cache_size of them are fetched from the source and written as an "
+	 "exact index to vector.cache_path (default INDEX_PATH.cache.faiss) with the same swap and "
+	 "manifest as the main index.",
+	 "Every 6 hours (guide 002)\n0 */6 * * * opsctl vector cache-rebuild"},
+	{"bench", "stress and performance test of searching (guide 002)", NULL, 0, 0, CLI_C_NONE,
+	 bench_opts, NULL, NULL, run_bench, CLI_CHANGES,
+	 "Runs guide 002's performance test (one client, -n queries) and stress test (-c clients "
+	 "at once, -n queries each) against the index with queries sampled from the source, and "
+	 "reports QPS and latency percentiles; the results are also written to "
+	 "performance_results.json and stress_test_results.json in -o DIR. Any failed search "
+	 "exits 1.",
+	 "After a major change (guide 002)\nopsctl vector bench -c 16 -o /var/lib/opsctl/bench"},
 	{"stats", "show the index's type, size and parameters", NULL, 0, 0, CLI_C_NONE,
 	 stats_opts, NULL, NULL, run_stats, 0,
 	 "Shows the index's type, dimension, metric, number of vectors, IVF lists and nprobe, file "

@@ -10,7 +10,7 @@ function __opsctl_subs
         case 'opsctl backup'
             printf '%s\n' create list verify restore prune pin monitoring s3-verify wal-push wal-fetch
         case 'opsctl vector'
-            printf '%s\n' verify rebuild optimize backup verify-backup eval purge stats
+            printf '%s\n' verify rebuild optimize backup verify-backup eval purge cache-rebuild bench stats
     end
 end
 
@@ -68,6 +68,10 @@ function __opsctl_argopts
             printf '%s\n' -p --path -q --queries -d --database
         case 'opsctl vector purge'
             printf '%s\n' -p --path --ids
+        case 'opsctl vector cache-rebuild'
+            printf '%s\n' -p --path -d --database
+        case 'opsctl vector bench'
+            printf '%s\n' -p --path -c --concurrency -n --queries -o --output-dir -d --database
         case 'opsctl vector stats'
             printf '%s\n' -p --path
     end
@@ -244,6 +248,8 @@ complete -c opsctl -n '__opsctl_at "opsctl vector"' -a backup -d 'back up the in
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -a verify-backup -d 'restore a backup to a temporary place and verify it'
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -a eval -d 'measure recall@10 and latency (evaluate_search_quality.py)'
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -a purge -d 'remove ids from the index (guide 002 purge_documents)'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a cache-rebuild -d 'rebuild the hot-chunk cache index (guide 002 rebuild_cache)'
+complete -c opsctl -n '__opsctl_at "opsctl vector"' -a bench -d 'stress and performance test of searching (guide 002)'
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -a stats -d 'show the index\'s type, size and parameters'
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
@@ -286,6 +292,17 @@ complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -l ids -x -d 'ids to r
 complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s f -l force -d 'purge without confirmation'
 complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
+complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (default: vector.database, then db.name)'
+complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
+complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s c -l concurrency -x -d 'concurrent searching threads for the stress test'
+complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s n -l queries -x -d 'queries per thread'
+complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s o -l output-dir -x -a '(__fish_complete_directories)' -d 'where performance_results.json and stress_test_results.json go'
+complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (default: vector.database, then db.name)'
+complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'

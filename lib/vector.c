@@ -254,10 +254,9 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 				}
 			}
 		}
+		nulls = src ? vsrc_nulls(src) : 0;
 		vsrc_close(src);
 		src = NULL;
-		if (rc == OPS_OK)
-			rc = vsrc_count(ctx->cfg, ctx->database, 1, &nulls, err);
 		if (rc == OPS_OK && ns)
 			rc = vsrc_open(ctx->cfg, ctx->database, 0, pick, ns, &src, err);
 		smp.cap = ns;

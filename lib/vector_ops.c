@@ -7,6 +7,7 @@
  * computed here in one streaming pass, never against the index itself.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 #include "opsmaint/proc.h"
@@ -703,5 +705,267 @@ out:
 	free(src);
 	free(tmp);
 	free(tmpdir);
+	return rc;
+}
+
+/* ---- the hot-chunk cache (guide 002 rebuild_cache) ---- */
+
+ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops_error *err)
+{
+	const struct vf_api *f = NULL;
+	const char *query = ops_config_get(ctx->cfg, "vector.cache_query");
+	const char *cpath = ops_config_get(ctx->cfg, "vector.cache_path");
+	const char *target = ctx->database && *ctx->database ? ctx->database
+		: ops_config_get(ctx->cfg, "vector.database");
+	const char *metric = ops_config_get(ctx->cfg, "vector.metric");
+	long size = ops_config_int(ctx->cfg, "vector.cache_size");
+	char *path = NULL;
+	long long *hot = NULL, ids[BATCH];
+	size_t nhot = 0, n, xcap = 0;
+	float *x = NULL;
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	vsrc *src = NULL;
+	FaissIndex *index = NULL;
+	cJSON *rep, *m;
+	double t0 = vx_now();
+	ops_code rc;
+	int i;
+
+	*report = NULL;
+	if (!query || !*query) {
+		ops_error_set(err, OPS_ECONFIG, "vector.cache_query is not set");
+		ops_error_hint(err, "e.g. SELECT chunk_id FROM retrievals GROUP BY chunk_id ORDER BY count(*) DESC");
+		return OPS_ECONFIG;
+	}
+	if (!target || !*target)
+		target = ops_config_get(ctx->cfg, "db.name");
+	if ((rc = vf_load(&f, err)) != OPS_OK)
+		return rc;
+	if (cpath && *cpath)
+		path = strdup(cpath);
+	else if (asprintf(&path, "%s.cache.faiss", vx_index_path(ctx)) < 0)
+		path = NULL;
+	if (!path)
+		return ops_error_oom(err);
+	rep = cJSON_CreateObject();
+	*report = rep;
+	cJSON_AddStringToObject(rep, "cache", path);
+	if ((rc = ops_db_open(ctx->cfg, target, &db, err)) != OPS_OK)
+		goto out;
+	/* The configured query is the administrator's, written against the
+	 * usual schema; opsctl's own SQL keeps running with no search_path. */
+	if (ops_db_kind_of(db) == OPS_DB_POSTGRES &&
+	    (rc = ops_db_exec(db, "SELECT pg_catalog.set_config('search_path', 'public', false)", err)) != OPS_OK)
+		goto out;
+	if ((rc = ops_db_query(db, query, 0, NULL, &rows, err)) != OPS_OK)
+		goto out;
+	hot = malloc(((size_t)ops_rows_count(rows) + 1) * sizeof *hot);
+	if (!hot) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	for (i = 0; i < ops_rows_count(rows) && (long)nhot < size; i++) {
+		const char *v = ops_rows_value(rows, i, 0);
+		char *end;
+
+		if (!v)
+			continue;
+		hot[nhot] = strtoll(v, &end, 10);
+		if (*end) {
+			rc = ops_error_set(err, OPS_ECONFIG, "vector.cache_query returned '%s', not a chunk id", v);
+			goto out;
+		}
+		nhot++;
+	}
+	cJSON_AddNumberToObject(rep, "hot_chunks", (double)nhot);
+	if (!nhot) {
+		rc = ops_error_set(err, OPS_EFAIL, "vector.cache_query returned no chunk ids; the cache is unchanged");
+		goto out;
+	}
+	if ((rc = vsrc_open(ctx->cfg, ctx->database, 0, hot, nhot, &src, err)) != OPS_OK)
+		goto out;
+	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
+		if (!index && f->index_factory(&index, vsrc_dim(src), "IDMap,Flat",
+					       strcmp(metric, "l2") == 0 ? METRIC_L2 : METRIC_INNER_PRODUCT) != 0) {
+			rc = vf_error(f, err, OPS_EINTERNAL, "creating the cache index");
+			break;
+		}
+		if (f->Index_add_with_ids(index, (idx_t)n, x, (const idx_t *)ids) != 0) {
+			rc = vf_error(f, err, OPS_EFAIL, "adding vectors to the cache");
+			break;
+		}
+	}
+	if (rc != OPS_OK)
+		goto out;
+	if (!index) {
+		rc = ops_error_set(err, OPS_EFAIL, "none of the hot chunk ids has an embedding; the cache is unchanged");
+		goto out;
+	}
+	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
+	m = cJSON_CreateObject();
+	cJSON_AddNumberToObject(m, "format", 1);
+	cJSON_AddStringToObject(m, "type", "IDMap,Flat");
+	cJSON_AddStringToObject(m, "role", "hot-chunk cache");
+	cJSON_AddNumberToObject(m, "dimension", f->Index_d(index));
+	cJSON_AddStringToObject(m, "metric", metric);
+	cJSON_AddNumberToObject(m, "ntotal", (double)f->Index_ntotal(index));
+	cJSON_AddNumberToObject(m, "built_at", (double)time(NULL));
+	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
+	rc = vidx_swap(f, path, &index, m, err);
+	cJSON_AddNumberToObject(rep, "seconds", vx_now() - t0);
+out:
+	if (index)
+		f->Index_free(index);
+	vsrc_close(src);
+	ops_rows_free(rows);
+	ops_db_close(db);
+	free(hot);
+	free(x);
+	free(path);
+	return rc;
+}
+
+/* ---- stress and performance (guide 002 stress_test.py, test_performance.py) ---- */
+
+struct worker {
+	const struct vf_api *f;
+	FaissIndex *index;
+	const struct vx_sample *q;
+	size_t from, count;
+	double *lat;
+	int errors;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	idx_t labels[K];
+	float dist[K];
+	size_t i;
+
+	for (i = 0; i < w->count; i++) {
+		size_t qi = (w->from + i) % w->q->n;
+		double t0 = vx_now();
+
+		if (w->f->Index_search(w->index, 1, w->q->x + qi * (size_t)w->q->d, K, dist, labels) != 0)
+			w->errors++;
+		w->lat[i] = (vx_now() - t0) * 1000.0;
+	}
+	return NULL;
+}
+
+static cJSON *run_load(const struct vf_api *f, FaissIndex *index, const struct vx_sample *q,
+		       int threads, size_t queries, ops_error *err)
+{
+	struct worker *w = calloc((size_t)threads, sizeof *w);
+	pthread_t *th = calloc((size_t)threads, sizeof *th);
+	double *lat = calloc(queries + 1, sizeof *lat), t0, wall;
+	size_t per = queries / (size_t)threads, done = 0;
+	int t, errors = 0;
+	cJSON *o;
+
+	if (!w || !th || !lat) {
+		free(w);
+		free(th);
+		free(lat);
+		ops_error_oom(err);
+		return NULL;
+	}
+	t0 = vx_now();
+	for (t = 0; t < threads; t++) {
+		w[t].f = f;
+		w[t].index = index;
+		w[t].q = q;
+		w[t].from = done;
+		w[t].count = t == threads - 1 ? queries - done : per;
+		w[t].lat = lat + done;
+		done += w[t].count;
+		if (pthread_create(&th[t], NULL, worker_main, &w[t]) != 0)
+			w[t].count = 0;
+	}
+	for (t = 0; t < threads; t++) {
+		pthread_join(th[t], NULL);
+		errors += w[t].errors;
+	}
+	wall = vx_now() - t0;
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "threads", threads);
+	cJSON_AddNumberToObject(o, "queries", (double)queries);
+	cJSON_AddNumberToObject(o, "errors", errors);
+	cJSON_AddNumberToObject(o, "seconds", wall);
+	cJSON_AddNumberToObject(o, "qps", wall > 0 ? (double)queries / wall : 0);
+	cJSON_AddNumberToObject(o, "latency_ms_p50", percentile(lat, queries, 0.50));
+	cJSON_AddNumberToObject(o, "latency_ms_p95", percentile(lat, queries, 0.95));
+	cJSON_AddNumberToObject(o, "latency_ms_p99", percentile(lat, queries, 0.99));
+	cJSON_AddNumberToObject(o, "latency_ms_max", queries ? lat[queries - 1] : 0);
+	free(w);
+	free(th);
+	free(lat);
+	return o;
+}
+
+static ops_code save_json(const char *dir, const char *name, const cJSON *o, ops_error *err)
+{
+	char *path = ops_path_join(dir, name), *text = cJSON_Print(o);
+	ops_code rc = path && text ? ops_write_file_atomic(path, text, strlen(text), 0644, err)
+				   : ops_error_oom(err);
+
+	free(path);
+	free(text);
+	return rc;
+}
+
+ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, const char *outdir,
+			  cJSON **report, ops_error *err)
+{
+	const struct vf_api *f = NULL;
+	const char *path = vx_index_path(ctx);
+	FaissIndex *index = NULL;
+	struct vx_sample q = {0};
+	long long *ids = NULL;
+	size_t nids = 0;
+	cJSON *rep, *perf = NULL, *stress = NULL;
+	ops_code rc;
+
+	*report = NULL;
+	if ((rc = vf_load(&f, err)) != OPS_OK)
+		return rc;
+	if ((rc = vidx_load(f, path, &index, NULL, NULL, err)) != OPS_OK)
+		return rc;
+	rep = cJSON_CreateObject();
+	*report = rep;
+	cJSON_AddStringToObject(rep, "index", path);
+	if ((rc = source_pass(ctx, f->Index_d(index), 1000, &ids, &nids, &q, err)) != OPS_OK)
+		goto out;
+	if (!q.n) {
+		rc = ops_error_set(err, OPS_EFAIL, "the source has no vectors to search with");
+		goto out;
+	}
+	/* Performance: one client, latency.  Stress: N clients at once. */
+	perf = run_load(f, index, &q, 1, (size_t)queries, err);
+	stress = perf ? run_load(f, index, &q, threads, (size_t)queries * (size_t)threads, err) : NULL;
+	if (!perf || !stress) {
+		rc = err->code;
+		goto out;
+	}
+	if (outdir && *outdir) {
+		if ((rc = ops_mkdir_p(outdir, 0755, err)) != OPS_OK ||
+		    (rc = save_json(outdir, "performance_results.json", perf, err)) != OPS_OK ||
+		    (rc = save_json(outdir, "stress_test_results.json", stress, err)) != OPS_OK)
+			goto out;
+		cJSON_AddStringToObject(rep, "results_dir", outdir);
+	}
+	cJSON_AddItemToObject(rep, "performance", perf);
+	cJSON_AddItemToObject(rep, "stress", stress);
+	perf = stress = NULL;
+	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep, "stress"), "errors")) > 0)
+		rc = ops_error_set(err, OPS_EFAIL, "searches failed under load");
+out:
+	cJSON_Delete(perf);
+	cJSON_Delete(stress);
+	f->Index_free(index);
+	vx_sample_free(&q);
+	free(ids);
 	return rc;
 }

@@ -121,9 +121,8 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, ops_error *err)
 	qid = ops_db_quote_ident(s->db, idcol);
 	qemb = ops_db_quote_ident(s->db, ecol);
 	if (!qid || !qemb ||
-	    asprintf(&sql, "COPY (SELECT %s%s%s FROM %s WHERE true%s%s%s%s%s%s%s%s%s) TO STDOUT (FORMAT binary)",
-		     qid, s->ids_only ? "" : ", ", s->ids_only ? "" : qemb, qtable,
-		     s->ids_only ? " AND " : "", s->ids_only ? qemb : "", s->ids_only ? " IS NOT NULL" : "",
+	    asprintf(&sql, "COPY (SELECT %s, %s%s FROM %s WHERE true%s%s%s%s%s%s) TO STDOUT (FORMAT binary)",
+		     qid, qemb, s->ids_only ? " IS NULL" : "", qtable,
 		     filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
 		     filter && *filter ? ")" : "",
 		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "") < 0 ||
@@ -164,8 +163,8 @@ static ops_code lite_open_stmt(vsrc *s, const ops_config *cfg, ops_error *err)
 
 	s->kind = EMB_BLOB;
 	if (!qt || !qi || !qe ||
-	    asprintf(&sql, "SELECT %s, %s FROM %s WHERE true%s%s%s%s%s%s%s%s%s", qi, qe, qt,
-		     s->ids_only ? " AND " : "", s->ids_only ? qe : "", s->ids_only ? " IS NOT NULL" : "",
+	    asprintf(&sql, "SELECT %s, %s%s FROM %s WHERE true%s%s%s%s%s%s", qi, qe,
+		     s->ids_only ? " IS NULL" : "", qt,
 		     filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
 		     filter && *filter ? ")" : "",
 		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "") < 0 ||
@@ -312,6 +311,13 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 		return ops_error_set(err, OPS_EDATA, "a row has a NULL or malformed id");
 	p += flen;
 	if (s->ids_only) {
+		/* The second field is "embedding IS NULL": one bool byte. */
+		if (end - p < 5 || (int32_t)rd32(p) != 1)
+			goto short_row;
+		if (p[4]) {
+			s->nulls++;
+			return OPS_OK;
+		}
 		*got = 1;
 		return OPS_OK;
 	}
@@ -466,7 +472,10 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 					     sqlite3_errmsg(ops_db_handle(s->db)));
 		id = sqlite3_column_int64(s->st, 0);
 		if (s->ids_only) {
-			ids[(*n)++] = id;
+			if (sqlite3_column_int(s->st, 1))
+				s->nulls++;
+			else
+				ids[(*n)++] = id;
 			continue;
 		}
 		if (sqlite3_column_type(s->st, 1) == SQLITE_NULL) {

@@ -78,6 +78,29 @@ expect_fail 65 "one flipped byte in the backup: exit 65" "does not match its man
 run "$OPSCTL" vector verify-backup -b index_nope.faiss
 expect_fail 1 "a backup name that does not exist: exit 1" "no vector index backup"
 
+# ---- the hot-chunk cache (guide 002) ----
+run "$OPSCTL" vector cache-rebuild
+expect_fail 78 "cache-rebuild without vector.cache_query: exit 78" "cache_query"
+psql_q -d "$DB" "create table retrievals (chunk_id bigint); insert into retrievals select 100 + (g % 40) from generate_series(1, 2000) g; insert into retrievals select 500 from generate_series(1, 5000)" >/dev/null
+cp "$T/opsctl.conf" "$T/cache.conf"
+printf 'cache_query = SELECT chunk_id FROM retrievals GROUP BY chunk_id ORDER BY count(*) DESC\ncache_size = 25\n' >>"$T/cache.conf"
+OPSCTL_CONFIG="$T/cache.conf" run "$OPSCTL" --output json vector cache-rebuild
+expect_rc 0 "cache-rebuild exits 0"
+expect_json_true 'd["hot_chunks"] == 25 and d["vectors"] == 25 and d["cache"].endswith("index.faiss.cache.faiss")' "the 25 most accessed chunks, in INDEX.cache.faiss"
+python3 - "$IDX.cache.faiss.manifest.json" <<'PY' && ok "the cache has its manifest" || not_ok "the cache has its manifest"
+import json, sys
+m = json.load(open(sys.argv[1])); assert m["ntotal"] == 25 and m["role"] == "hot-chunk cache"
+PY
+OPSCTL_CONFIG="$T/cache.conf" run "$OPSCTL" --output json vector stats -p "$IDX.cache.faiss"
+expect_json_true 'd["ntotal"] == 25 and d["type"] == "IDMap,Flat"' "the cache loads as an exact index of 25"
+
+# ---- stress and performance (guide 002) ----
+run "$OPSCTL" --output json vector bench -c 4 -n 50 -o "$T/bench"
+expect_rc 0 "vector bench exits 0"
+expect_json_true 'd["stress"]["threads"] == 4 and d["stress"]["queries"] == 200 and d["stress"]["errors"] == 0 and d["stress"]["qps"] > 0' "stress: 4 threads, 200 queries, no errors"
+expect_json_true 'd["performance"]["queries"] == 50 and d["performance"]["latency_ms_p50"] <= d["performance"]["latency_ms_p99"]' "performance: latency percentiles"
+if python3 -c 'import json,sys; [json.load(open(p)) for p in sys.argv[1:]]' "$T/bench/performance_results.json" "$T/bench/stress_test_results.json"; then ok "performance_results.json and stress_test_results.json written"; else not_ok "performance_results.json and stress_test_results.json written"; fi
+
 # ---- purge ----
 run "$OPSCTL" --output json vector purge --ids 50,51,52 -f
 expect_rc 0 "purge --ids exits 0"

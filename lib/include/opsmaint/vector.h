@@ -88,6 +88,17 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJSON **report,
 				  ops_error *err);
 
+/* Guide 002 rebuild_cache: the chunks vector.cache_query names, most
+ * accessed first, up to vector.cache_size, as an exact index at
+ * vector.cache_path (default INDEX_PATH.cache.faiss). */
+ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops_error *err);
+
+/* Guide 002 test_performance.py and stress_test.py: queries single-threaded
+ * and from threads at once; QPS and latency percentiles, also written to
+ * outdir/performance_results.json and stress_test_results.json. */
+ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, const char *outdir,
+			  cJSON **report, ops_error *err);
+
 /* Type, dimension, metric, ntotal, search parameters, file size, manifest. */
 ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *err);
 
