@@ -2,7 +2,11 @@
  * AES-256-GCM STREAM encryption (format in crypt.h) through OpenSSL's EVP
  * interface.  Both directions hold one segment at a time; the decryptor
  * keeps one segment back until it knows whether more follows, because only
- * the end of the input says which segment must carry the final flag.
+ * the end of the input says which segment must carry the final flag.  That
+ * also lets it read a stream whose final segment is a full one, as the
+ * first version of the encryptor wrote after an exact multiple of 64 KiB.
+ * After any error both directions refuse further calls: a caller that goes
+ * on regardless gets the error again, never a half-checked segment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,17 +53,29 @@ ops_code ops_crypt_load_key(const char *path, unsigned char key[OPS_CRYPT_KEY_LE
 	if (fd < 0) {
 		if (errno == EACCES || errno == EPERM)
 			return ops_error_errno(err, errno, "cannot read key file", path);
+		/* O_NOFOLLOW: the checked file is the named one, not whatever a link points to. */
+		if (errno == ELOOP) {
+			ops_error_set(err, OPS_ECONFIG, "key file '%s' is a symbolic link", path);
+			ops_error_hint(err, "Name the key file itself, not a link to it.");
+			return OPS_ECONFIG;
+		}
 		return ops_error_set(err, OPS_ECONFIG, "cannot open key file '%s': %s", path, strerror(errno));
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return ops_error_set(err, OPS_ECONFIG, "key file '%s' is not a regular file", path);
 	}
-	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+	if (st.st_uid != geteuid()) {
 		close(fd);
-		ops_error_set(err, OPS_EPERM, "key file '%s' is mode %04o%s; it must be readable by its owner only",
-			      path, (unsigned)(st.st_mode & 07777),
-			      st.st_uid != geteuid() ? " and owned by another user" : "");
+		ops_error_set(err, OPS_EPERM, "key file '%s' is owned by uid %u, not by uid %u that opsctl runs as",
+			      path, (unsigned)st.st_uid, (unsigned)geteuid());
+		ops_error_hint(err, "chown %u %s && chmod 600 %s", (unsigned)geteuid(), path, path);
+		return OPS_EPERM;
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		ops_error_set(err, OPS_EPERM, "key file '%s' is mode %04o; chmod 600 it",
+			      path, (unsigned)(st.st_mode & 07777));
 		ops_error_hint(err, "chmod 600 %s", path);
 		return OPS_EPERM;
 	}
@@ -145,6 +161,7 @@ struct ops_encryptor {
 	size_t have;
 	unsigned long counter;
 	int started, finished;
+	ops_code failed;	/* sticky: a half-written stream must not go on */
 	ops_sink_fn sink;
 	void *ctx;
 };
@@ -175,11 +192,13 @@ static ops_code seal(ops_encryptor *e, int final, ops_error *err)
 {
 	unsigned char nonce[12];
 	int n = 0, m = 0;
+	ops_code rc;
 
 	if (!e->started) {
 		e->started = 1;
-		if (e->sink(e->ctx, e->header, HDR, err) != OPS_OK)
-			return err->code;
+		rc = e->sink(e->ctx, e->header, HDR, err);
+		if (rc != OPS_OK)
+			return rc;
 	}
 	if (e->counter == 0xffffffffUL)
 		return ops_error_set(err, OPS_EINTERNAL, "stream too long to encrypt (256 TiB)");
@@ -194,30 +213,53 @@ static ops_code seal(ops_encryptor *e, int final, ops_error *err)
 	return e->sink(e->ctx, e->out, (size_t)(n + m) + TAG, err);
 }
 
+static ops_code enc_misuse(ops_encryptor *e, ops_error *err)
+{
+	if (e->failed)
+		return ops_error_set(err, e->failed, "encrypted stream already failed");
+	return ops_error_set(err, OPS_EINTERNAL, "encrypted stream already finished");
+}
+
 ops_code ops_encryptor_write(ops_encryptor *e, const void *buf, size_t len, ops_error *err)
 {
 	const unsigned char *p = buf;
+	ops_code rc;
 
+	if (e->failed || e->finished)
+		return enc_misuse(e, err);
 	while (len > 0) {
-		size_t take;
+		size_t take = SEG - e->have < len ? SEG - e->have : len;
 
-		if (e->have == SEG && seal(e, 0, err) != OPS_OK)
-			return err->code;
-		take = SEG - e->have < len ? SEG - e->have : len;
 		memcpy(e->plain + e->have, p, take);
 		e->have += take;
 		p += take;
 		len -= take;
+		/*
+		 * A full segment goes out at once as non-final, so finish() always
+		 * seals what is left, an empty segment after an exact multiple.
+		 */
+		if (e->have == SEG) {
+			rc = seal(e, 0, err);
+			if (rc != OPS_OK) {
+				e->failed = rc;
+				return rc;
+			}
+		}
 	}
 	return OPS_OK;
 }
 
 ops_code ops_encryptor_finish(ops_encryptor *e, ops_error *err)
 {
-	if (e->finished)
-		return ops_error_set(err, OPS_EINTERNAL, "encrypted stream finished twice");
+	ops_code rc;
+
+	if (e->failed || e->finished)
+		return enc_misuse(e, err);
 	e->finished = 1;
-	return seal(e, 1, err);
+	rc = seal(e, 1, err);
+	if (rc != OPS_OK)
+		e->failed = rc;
+	return rc;
 }
 
 void ops_encryptor_free(ops_encryptor *e)
@@ -240,6 +282,7 @@ struct ops_decryptor {
 	size_t have;
 	unsigned long counter;
 	int finished;
+	ops_code failed;	/* sticky: after a bad segment nothing more is opened */
 	ops_sink_fn sink;
 	void *ctx;
 };
@@ -271,6 +314,11 @@ static ops_code open_segment(ops_decryptor *d, size_t len, int final, ops_error 
 	unsigned long seg = d->counter;
 	int n = 0, m = 0;
 
+	/* Guards plain[]: a caller may go on after an error it ignored. */
+	if (len < TAG || len > SEG + TAG)
+		return ops_error_set(err, OPS_EDATA, "corrupt encrypted stream at segment %lu", seg);
+	if (d->counter == 0xffffffffUL)
+		return ops_error_set(err, OPS_EDATA, "encrypted stream has too many segments");
 	nonce_for(d->header, d->counter++, final, nonce);
 	if (EVP_DecryptInit_ex(d->c, NULL, NULL, d->key, nonce) != 1 ||
 	    EVP_DecryptUpdate(d->c, NULL, &n, d->header, HDR) != 1 ||
@@ -284,19 +332,29 @@ static ops_code open_segment(ops_decryptor *d, size_t len, int final, ops_error 
 	return d->sink(d->ctx, d->plain, (size_t)(n + m), err);
 }
 
-ops_code ops_decryptor_write(ops_decryptor *d, const void *buf, size_t len, ops_error *err)
+static ops_code not_ours(ops_error *err)
 {
-	const unsigned char *p = buf;
+	return ops_error_set(err, OPS_EDATA, "not an opsctl encrypted stream");
+}
+
+static ops_code dec_write(ops_decryptor *d, const unsigned char *p, size_t len, ops_error *err)
+{
+	ops_code rc;
 
 	while (len > 0 && d->hdr_have < HDR) {
 		d->header[d->hdr_have++] = *p++;
 		len--;
-		if (d->hdr_have == HDR) {
-			if (memcmp(d->header, MAGIC, 8) != 0 || d->header[8] != VERSION)
-				return ops_error_set(err, OPS_EDATA, "not an opsctl encrypted stream");
-			if (!derive(d->master, d->header + 9, d->key))
-				return ops_error_set(err, OPS_EINTERNAL, "key derivation failed");
+		/* Judge the magic early, so a short foreign file is named as such. */
+		if (d->hdr_have == 9) {
+			if (memcmp(d->header, MAGIC, 8) != 0)
+				return not_ours(err);
+			if (d->header[8] != VERSION)
+				return ops_error_set(err, OPS_EDATA,
+						     "unsupported opsctl encrypted stream version %u",
+						     (unsigned)d->header[8]);
 		}
+		if (d->hdr_have == HDR && !derive(d->master, d->header + 9, d->key))
+			return ops_error_set(err, OPS_EINTERNAL, "key derivation failed");
 	}
 	while (len > 0) {
 		size_t room = sizeof d->in - d->have, take = room < len ? room : len;
@@ -307,8 +365,9 @@ ops_code ops_decryptor_write(ops_decryptor *d, const void *buf, size_t len, ops_
 		len -= take;
 		/* A full segment with a byte after it cannot be the last. */
 		if (d->have == sizeof d->in) {
-			if (open_segment(d, SEG + TAG, 0, err) != OPS_OK)
-				return err->code;
+			rc = open_segment(d, SEG + TAG, 0, err);
+			if (rc != OPS_OK)
+				return rc;
 			d->in[0] = d->in[SEG + TAG];
 			d->have = 1;
 		}
@@ -316,16 +375,48 @@ ops_code ops_decryptor_write(ops_decryptor *d, const void *buf, size_t len, ops_
 	return OPS_OK;
 }
 
+static ops_code dec_misuse(ops_decryptor *d, ops_error *err)
+{
+	if (d->failed)
+		return ops_error_set(err, d->failed, "encrypted stream already failed");
+	return ops_error_set(err, OPS_EINTERNAL, "encrypted stream already finished");
+}
+
+ops_code ops_decryptor_write(ops_decryptor *d, const void *buf, size_t len, ops_error *err)
+{
+	ops_code rc;
+
+	if (d->failed || d->finished)
+		return dec_misuse(d, err);
+	rc = dec_write(d, buf, len, err);
+	if (rc != OPS_OK)
+		d->failed = rc;
+	return rc;
+}
+
 ops_code ops_decryptor_finish(ops_decryptor *d, ops_error *err)
 {
-	if (d->finished)
-		return ops_error_set(err, OPS_EINTERNAL, "encrypted stream finished twice");
+	ops_code rc;
+
+	if (d->failed || d->finished)
+		return dec_misuse(d, err);
 	d->finished = 1;
-	if (d->hdr_have < HDR)
-		return ops_error_set(err, OPS_EDATA, "encrypted stream is truncated (no header)");
-	if (d->have < TAG)
-		return ops_error_set(err, OPS_EDATA, "encrypted stream is truncated at segment %lu", d->counter);
-	return open_segment(d, d->have, 1, err);
+	if (d->hdr_have == 0) {
+		rc = ops_error_set(err, OPS_EDATA, "encrypted stream is empty");
+	} else if (d->hdr_have < HDR) {
+		if (memcmp(d->header, MAGIC, d->hdr_have < 8 ? d->hdr_have : 8) != 0)
+			rc = not_ours(err);
+		else
+			rc = ops_error_set(err, OPS_EDATA, "encrypted stream is truncated (in its header)");
+	} else if (d->have < TAG) {
+		rc = ops_error_set(err, OPS_EDATA,
+				   "encrypted stream is truncated (segment %lu is missing)", d->counter);
+	} else {
+		rc = open_segment(d, d->have, 1, err);
+	}
+	if (rc != OPS_OK)
+		d->failed = rc;
+	return rc;
 }
 
 void ops_decryptor_free(ops_decryptor *d)

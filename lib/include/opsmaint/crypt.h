@@ -12,14 +12,20 @@
  * nonce is R[0..7) || i (4 bytes, big-endian) || final flag (1 byte: 1 on the
  * last segment, else 0), and the 25 header bytes are every segment's AAD:
  * reordering, dropping, truncating or extending the stream fails
- * authentication.  A stream whose length is a multiple of 64 KiB ends with an
- * empty final segment.
+ * authentication.  Every segment but the last holds exactly 64 KiB; the last
+ * holds the rest, 0 to 65535 bytes, so a stream whose length is a multiple
+ * of 64 KiB (the empty one included) ends with an empty final segment, and
+ * n bytes of plaintext make 25 + n + 16 * (n / 65536 + 1) bytes.  Readers
+ * also accept a full final segment, which the first encryptor wrote then.
+ *
+ * Once a call has failed, every later call on the same encryptor or
+ * decryptor fails too; only free() remains.
  */
 #ifndef OPSMAINT_CRYPT_H
 #define OPSMAINT_CRYPT_H
 
 #include <stddef.h>
-#include "opsmaint/archive.h"
+#include "opsmaint/archive.h"	/* ops_sink_fn, shared with archives */
 #include "opsmaint/error.h"
 
 #define OPS_CRYPT_KEY_LEN 32
