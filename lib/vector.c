@@ -521,18 +521,27 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
-	if ((rc = vsrc_count(ctx->cfg, ctx->database, 0, &expected, err)) != OPS_OK)
-		goto out;
-	if (expected == 0) {
-		rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index with an empty one");
-		goto out;
+	/* Counting the rows costs a scan of the table; only "auto" needs the
+	 * number, to choose between exact and IVF. */
+	{
+		const char *fac = ops_config_get(ctx->cfg, "vector.factory");
+
+		if (!fac || !*fac || strcmp(fac, "auto") == 0) {
+			if ((rc = vsrc_count(ctx->cfg, ctx->database, 0, &expected, err)) != OPS_OK)
+				goto out;
+			if (expected == 0) {
+				rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index with an empty one");
+				goto out;
+			}
+		}
 	}
 	choose_factory(ctx->cfg, expected, factory, sizeof factory);
 	cJSON_AddStringToObject(rep, "factory", factory);
 	if (!ctx->force && ctx->confirm) {
 		char q[600];
 
-		snprintf(q, sizeof q, "Rebuild %s (%s) from %lld rows?", path, factory, expected);
+		snprintf(q, sizeof q, "Rebuild %s (%s) from the rows of %s?", path, factory,
+			 ops_config_get(ctx->cfg, "vector.table"));
 		if (!ctx->confirm(ctx->confirm_arg, q)) {
 			rc = ops_error_set(err, OPS_EFAIL, "rebuild cancelled; the index is unchanged");
 			goto out;
@@ -572,7 +581,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 				}
 				if (!f->Index_is_trained(index)) {
 					/* Enough for k-means: 256 points per list at most. */
-					train.cap = expected < 100000 ? (size_t)expected : 100000;
+					train.cap = expected > 0 && expected < 100000 ? (size_t)expected : 100000;
 					train.rng = 11;
 				} else {
 					training = 0;
@@ -599,7 +608,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 				}
 			rows += (long long)n;
 			if (ctx->progress && rows % (long long)(batch * 100) < (long long)n)
-				fprintf(stderr, "\r\033[K  %lld of %lld vectors", rows, expected);
+				fprintf(stderr, "\r\033[K  %lld vectors", rows);
 		}
 		if (training) {
 			ops_log_info("training %s on %zu vectors", factory, train.n);
