@@ -103,7 +103,7 @@ static ops_code op_rebuild(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON
 		return ops_error_set(err, OPS_EUSAGE, "--backup and --no-backup cannot be used together");
 	o.batch = cli_num(inv, "batch-size");
 	o.backup = cli_flag(inv, "backup");
-	o.retention_days = cli_num(inv, "retention");
+	o.retention_days = cli_get(inv, "retention")->set ? cli_num(inv, "retention") : 0;
 	return ops_vector_rebuild(ctx, &o, report, err);
 }
 
@@ -138,8 +138,9 @@ static ops_code op_purge(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON *
 static ops_code op_backup(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
 			  ops_error *err)
 {
+	/* Without -r, guide 000 section 5.3 decides: daily 7, weekly 30, pre-rebuild 90 days. */
 	return ops_vector_backup(ctx, cli_str(inv, "destination"), cli_flag(inv, "compress"),
-				 cli_num(inv, "retention"), report, err);
+				 cli_get(inv, "retention")->set ? cli_num(inv, "retention") : 0, report, err);
 }
 
 static ops_code op_verify_backup(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
@@ -215,7 +216,7 @@ static const struct cli_opt backup_opts[] = {
 	 "backup destination directory (default: from config)"},
 	{"compress", 'c', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "compress backup (zstd)"},
 	{"retention", 'r', CLI_INT, "DAYS", "30", NULL, 1, 36500, CLI_C_NONE,
-	 "backup retention in days"},
+	 "backup retention in days (without it: daily 7, weekly 30, pre-rebuild 90)"},
 	OPT_VERBOSE,
 	{0}
 };
@@ -301,8 +302,9 @@ const struct cli_cmd cli_vector_subs[] = {
 	 backup_opts, NULL, NULL, run_backup, CLI_CHANGES,
 	 "Copies the index, after checking it loads and matches its manifest, and its manifest to "
 	 "the destination (vector.backup_dir) as index_YYYYMMDD_HHMMSS_daily.faiss (weekly on "
-	 "Sundays), compressed with zstd with -c, and removes copies older than -r days (guide 000 "
-	 "section 5.3).",
+	 "Sundays), compressed with zstd with -c, and applies guide 000 section 5.3's retention: "
+	 "daily copies 7 days, weekly ones 30, pre-rebuild and pre-optimize ones 90; -r DAYS sets "
+	 "the daily period and the least for the others.",
 	 "Weekly backup (guide 000)\n0 3 * * 0 opsctl vector backup --compress"},
 	{"verify-backup", "restore a backup to a temporary place and verify it", NULL, 0, 0,
 	 CLI_C_NONE, verify_backup_opts, NULL, NULL, run_verify_backup, CLI_CHANGES,

@@ -275,7 +275,7 @@ complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s h -l help -d 'sh
 complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
 complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s d -l destination -x -a '(__fish_complete_directories)' -d 'backup destination directory (default: from config)'
 complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s c -l compress -d 'compress backup (zstd)'
-complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s r -l retention -x -d 'backup retention in days'
+complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s r -l retention -x -d 'backup retention in days (without it: daily 7, weekly 30, pre-rebuild 90)'
 complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s b -l backup-id -x -d 'backup file name in vector.backup_dir to verify'

@@ -407,22 +407,32 @@ static ops_code choose_factory(const ops_config *cfg, long long n, char *out, si
 	return OPS_OK;
 }
 
-/* Copies older than days go (guide 000 section 5.3); protected paths stay. */
+/*
+ * Retention of index copies (guide 000 section 5.3): daily copies 7 days
+ * (or -r DAYS), weekly ones 30, pre-rebuild and pre-optimize ones 90, each
+ * at least -r; the tag is in the name.  Protected paths stay.
+ */
 static void prune_backups(const ops_config *cfg, const char *dir, long days, cJSON *pruned)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	time_t cutoff = time(NULL) - days * 86400L;
+	time_t now = time(NULL);
 	char **prot = ops_config_list(cfg, "general.protected_paths");
+	long daily = days > 0 ? days : 7;
 
-	while (d && days > 0 && (e = readdir(d))) {
+	while (d && (e = readdir(d))) {
 		struct stat st;
+		long keep = daily;
 		char *p;
 
 		if (strncmp(e->d_name, "index_", 6) != 0 || !strstr(e->d_name, ".faiss"))
 			continue;
+		if (strstr(e->d_name, "_weekly"))
+			keep = daily > 30 ? daily : 30;
+		else if (strstr(e->d_name, "_pre-"))
+			keep = daily > 90 ? daily : 90;
 		p = ops_path_join(dir, e->d_name);
-		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < cutoff &&
+		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < now - keep * 86400L &&
 		    !ops_path_is_protected(p, prot) && unlink(p) == 0)
 			cJSON_AddItemToArray(pruned, cJSON_CreateString(e->d_name));
 		free(p);
@@ -628,6 +638,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	}
 	if (ctx->progress)
 		fputc('\n', stderr);
+	ops_log_info("streamed %lld vectors in %.2f s", rows, vx_now() - t0);
 	if (!index || rows == 0) {
 		rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index");
 		goto out;
@@ -658,7 +669,12 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	cJSON_AddNumberToObject(manifest, "built_at", (double)time(NULL));
 	cJSON_AddStringToObject(manifest, "tool_version", OPS_VERSION);
 	cJSON_AddObjectToObject(manifest, "search_parameters");
-	rc = vidx_swap(f, path, &index, manifest, err);
+	{
+		double ts = vx_now();
+
+		rc = vidx_swap(f, path, &index, manifest, err);
+		ops_log_info("written, synced, checked and swapped in %.2f s", vx_now() - ts);
+	}
 	cJSON_AddNumberToObject(rep, "seconds", vx_now() - t0);
 	if (rc == OPS_OK) {
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");

@@ -368,6 +368,7 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 		goto out;
 	}
 	ops_sha256_final_hex(c.h, sha);
+	ops_log_info("index written to %s", tmp);
 	if (fsync(c.fd) != 0 || fstat(c.fd, &st) != 0) {
 		rc = ops_error_errno(err, errno, "cannot sync", tmp);
 		goto out;
@@ -380,6 +381,7 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 	 * the index in memory; FAISS wrote it from that very index.) */
 	close(c.fd);
 	c.fd = -1;
+	ops_log_info("index synced");
 	if ((rc = vidx_file_sha256(tmp, back_sha, NULL, err)) != OPS_OK)
 		goto out;
 	if (strcmp(sha, back_sha) != 0) {

@@ -78,6 +78,20 @@ expect_fail 65 "one flipped byte in the backup: exit 65" "does not match its man
 run "$OPSCTL" vector verify-backup -b index_nope.faiss
 expect_fail 1 "a backup name that does not exist: exit 1" "no vector index backup"
 
+# Retention (guide 000 section 5.3): daily 7 days, weekly 30, pre-rebuild 90.
+mk() { printf 'x' >"$T/vbackups/$1"; touch -d "$2 days ago" "$T/vbackups/$1"; }
+mk index_20200101_000000_daily.faiss 10
+mk index_20200102_000000_daily.faiss 5
+mk index_20200103_000000_weekly.faiss 20
+mk index_20200104_000000_weekly.faiss 40
+mk index_20200105_000000_pre-rebuild.faiss 60
+mk index_20200106_000000_pre-rebuild.faiss 100
+run "$OPSCTL" --output json vector backup
+expect_rc 0 "vector backup (without -r) exits 0"
+expect_json_true 'sorted(d["backups_pruned"]) == ["index_20200101_000000_daily.faiss", "index_20200104_000000_weekly.faiss", "index_20200106_000000_pre-rebuild.faiss"]' "daily over 7 days, weekly over 30, pre-rebuild over 90 are pruned"
+if [ -e "$T/vbackups/index_20200102_000000_daily.faiss" ] && [ -e "$T/vbackups/index_20200103_000000_weekly.faiss" ] && [ -e "$T/vbackups/index_20200105_000000_pre-rebuild.faiss" ]; then ok "younger copies stay"; else not_ok "younger copies stay"; fi
+rm -f "$T"/vbackups/index_2020*
+
 # ---- the hot-chunk cache (guide 002) ----
 run "$OPSCTL" vector cache-rebuild
 expect_fail 78 "cache-rebuild without vector.cache_query: exit 78" "cache_query"
