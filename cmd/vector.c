@@ -294,9 +294,14 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "leave the index (guide 002's defragment), and the search parameter (nprobe for IVF, "
 	 "efSearch for HNSW) becomes the lowest value that keeps recall@10 at or above 0.95 against "
 	 "exact search over the source rows, measured on 100 queries sampled from them; the index "
-	 "is then swapped in as rebuild does, with its manifest recording the tuned parameter. "
-	 "advanced (choosing a new index type for the current size and retraining) is not "
-	 "available yet and says so.",
+	 "is then swapped in as rebuild does, with its manifest recording the tuned parameter.\n\n"
+	 "advanced chooses the index type for the current number of vectors and "
+	 "vector.memory_budget the way autofaiss does (exact while it is small and fits, IVF with "
+	 "about 4 sqrt(n) lists above, IVF with PQ codes when the vectors do not fit), builds and "
+	 "trains a candidate on a fresh sample beside the live index, tunes it, and measures both "
+	 "on the same queries (recall@10 against exact search, latency p50 and p95, size). The "
+	 "candidate replaces the live index only when it is not worse (recall within half a point, "
+	 "median latency within 25% or 1 ms), or with --force; the report says what changed.",
 	 "Monthly optimization (guide 000)\nopsctl vector optimize --backup --force"},
 	{"backup", "back up the index (backup-vector-index.sh)", NULL, 0, 0, CLI_C_NONE,
 	 backup_opts, NULL, NULL, run_backup, CLI_CHANGES,

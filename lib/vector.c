@@ -512,7 +512,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 			    ops_error *err)
 {
 	const struct vf_api *f = NULL;
-	const char *path = vx_index_path(ctx);
+	const char *path = o->out_path ? o->out_path : vx_index_path(ctx);
 	const char *metric = ops_config_get(ctx->cfg, "vector.metric");
 	size_t batch = o->batch > 0 ? (size_t)o->batch : 100, n, xcap = 0, hits = 0;
 	long long rows = 0, expected = 0, *ids = NULL;
@@ -534,7 +534,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	/* Counting the rows costs a scan of the table; only "auto" needs the
 	 * number, to choose between exact and IVF. */
 	{
-		const char *fac = ops_config_get(ctx->cfg, "vector.factory");
+		const char *fac = o->factory ? o->factory : ops_config_get(ctx->cfg, "vector.factory");
 
 		if (!fac || !*fac || strcmp(fac, "auto") == 0) {
 			if ((rc = vsrc_count(ctx->cfg, ctx->database, 0, &expected, err)) != OPS_OK)
@@ -545,9 +545,12 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 			}
 		}
 	}
-	choose_factory(ctx->cfg, expected, factory, sizeof factory);
+	if (o->factory)
+		snprintf(factory, sizeof factory, "%s", o->factory);
+	else
+		choose_factory(ctx->cfg, expected, factory, sizeof factory);
 	cJSON_AddStringToObject(rep, "factory", factory);
-	if (!ctx->force && ctx->confirm) {
+	if (!ctx->force && ctx->confirm && !o->out_path) {
 		char q[600];
 
 		snprintf(q, sizeof q, "Rebuild %s (%s) from the rows of %s?", path, factory,

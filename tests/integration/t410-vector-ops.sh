@@ -45,8 +45,23 @@ run "$OPSCTL" --output json vector stats
 expect_json_true "d['nprobe'] == $nprobe" "the tuned nprobe is stored in the index file itself"
 run "$OPSCTL" vector verify
 expect_rc 0 "the optimized index verifies"
-run "$OPSCTL" vector optimize -t advanced --force
-expect_fail 64 "optimize -t advanced says it is not available yet: exit 64" "not available yet"
+# advanced: a type chosen for the size and memory budget, measured against the old.
+run "$OPSCTL" --output json vector optimize -t advanced
+expect_rc 0 "optimize -t advanced exits 0"
+expect_json_true 'd["after"]["type"] == "IDMap,Flat" and d["before"]["type"].startswith("IVF")' "4000 vectors fit: the exact type is chosen"
+expect_json_true 'all(k in d["before"] for k in ("recall_at_10", "latency_ms_p50", "latency_ms_p95", "size_bytes")) and d["after"]["recall_at_10"] == 1.0' "before and after: recall@10, latency, size"
+expect_json_true 'd["decision"].startswith("replaced")' "the exact index is not worse, so it replaces the old one"
+run "$OPSCTL" --output json vector stats
+expect_json_true 'd["type"] == "IDMap,Flat"' "the live index is now exact"
+run "$OPSCTL" vector verify
+expect_rc 0 "and verifies"
+cp "$T/opsctl.conf" "$T/tiny.conf"
+printf 'memory_budget = 50000\n' >>"$T/tiny.conf"
+before=$(sha256sum "$IDX")
+OPSCTL_CONFIG="$T/tiny.conf" run "$OPSCTL" --output json vector optimize -t advanced
+expect_rc 0 "optimize -t advanced with a tiny memory budget exits 0"
+expect_json_true '",PQ" in d["after"]["type"] and d["not_worse"] is False and d["decision"].startswith("kept")' "a PQ candidate that loses recall is not taken"
+if [ "$(sha256sum "$IDX")" = "$before" ] && [ ! -e "$IDX.candidate" ]; then ok "the live index is unchanged and the candidate removed"; else not_ok "the live index is unchanged and the candidate removed"; fi
 
 # ---- eval ----
 run "$OPSCTL" --output json vector eval -q 50

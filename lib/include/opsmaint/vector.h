@@ -42,6 +42,8 @@ typedef struct ops_rebuild_opts {
 	long batch;		/* -b: vectors added per call (100) */
 	int backup;		/* -B: copy the old index to vector.backup_dir first */
 	long retention_days;	/* -r: backups older than this are removed (30) */
+	const char *factory;	/* NULL: vector.factory */
+	const char *out_path;	/* NULL: replace the live index; else write here (optimize) */
 } ops_rebuild_opts;
 
 /*
@@ -61,7 +63,11 @@ typedef struct ops_optimize_opts {
  * optimize-vector-index.sh, basic: ids whose rows are gone leave the index
  * (guide 002's defragment), and the search parameter (nprobe for IVF,
  * efSearch for HNSW) becomes the lowest value that keeps recall@10 >= 0.95
- * against exact search over the source; then the swap.
+ * against exact search over the source; then the swap.  advanced: also
+ * choose the index type for the current size and vector.memory_budget
+ * (exact, IVF, or IVF with PQ codes), build and train it on a fresh
+ * sample, tune it, and measure both (recall@10, latency p50/p95, memory);
+ * the new one replaces the old only when it is not worse, or with force.
  */
 ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts *o, cJSON **report,
 			     ops_error *err);
