@@ -5,8 +5,10 @@
  * compared with the MD5 we sent.  Writes buffer one part (s3.part_size):
  * smaller objects go in one PUT, larger ones in a multipart upload that is
  * aborted on any failure, so an object is visible only once complete.
- * Reads are ranged GETs of 8 MiB, each retried on its own.  5xx, 429 and
- * network errors are retried with exponential backoff and jitter; 4xx never.
+ * Reads are ranged GETs of 8 MiB, each retried on its own and each tied to
+ * the ETag seen when the read began, so a concurrent replacement cannot
+ * splice two versions together.  Network errors, 5xx and 429 are retried
+ * with exponential backoff and jitter; other 4xx never.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,11 +28,13 @@
 #include "store_driver.h"
 
 #define RANGE (8u << 20)
+#define BACKOFF_START_MS 200L
+#define BACKOFF_CAP_MS 5000L
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct s3_store {
 	struct ops_store base;
-	char *endpoint;		/* scheme://host[:port], no trailing slash */
+	char *endpoint;		/* scheme://host[:port][/path], no trailing slash */
 	char *bucket;
 	char *prefix;		/* "" or "a/b/" */
 	char *sigv4;		/* "aws:amz:REGION:s3" */
@@ -39,24 +43,28 @@ struct s3_store {
 	size_t part_size;
 	int retries;
 	long timeout;
+	unsigned seed;		/* backoff jitter */
 	CURL *curl;
 };
 
 struct s3_writer {
 	struct ops_store_writer base;
 	struct s3_store *s;
-	char *key;
+	char *key;		/* prefix included */
 	unsigned char *buf;
 	size_t len;
-	char *upload_id;
+	char *upload_id;	/* already escaped for a query string */
 	char **etags;
 	int parts;
+	ops_code failed;	/* sticky: after a failed part nothing may be committed */
 };
 
 struct s3_reader {
 	struct ops_store_reader base;
 	struct s3_store *s;
-	char *key;
+	char *key;		/* as the caller named it */
+	char *fkey;		/* prefix included */
+	char etag[130];
 	long long size, offset;
 	char *buf;
 	size_t len, pos;
@@ -66,9 +74,29 @@ struct resp {
 	long status;
 	char *body;
 	size_t len;
-	char etag[130];
+	char etag[130];		/* quotes stripped */
 	char last_modified[64];
+	char sse[64];		/* x-amz-server-side-encryption */
+	char sse_c[64];		/* x-amz-server-side-encryption-customer-algorithm */
 	long long content_length;
+	int oom;
+	int retried;		/* attempts after the first */
+};
+
+/* One request.  Only method and what are required. */
+struct req {
+	const char *method;
+	const char *path;	/* key below the bucket, prefix included; NULL for the bucket */
+	/*
+	 * "a=b&c=d" with names sorted and values escaped: libcurl 7.88 signs the
+	 * query exactly as given, and SigV4 wants the canonical form.
+	 */
+	const char *query;
+	const void *body;	/* NULL: no payload */
+	size_t len;
+	const char *range;	/* "FIRST-LAST" or NULL */
+	const char *if_match;	/* unquoted ETag or NULL; 412 then comes back as OPS_OK */
+	const char *what;	/* "storing 'KEY'", for messages */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -116,14 +144,27 @@ static char *encode_path(const char *p)
 	return out;
 }
 
+static char *query_escape(const char *v)
+{
+	char *e = curl_easy_escape(NULL, v, 0), *copy;
+
+	if (!e)
+		return NULL;
+	copy = strdup(e);
+	curl_free(e);
+	return copy;
+}
+
 static size_t body_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct resp *r = arg;
 	size_t len = size * n;
 	char *grown = realloc(r->body, r->len + len + 1);
 
-	if (!grown)
+	if (!grown) {
+		r->oom = 1;
 		return 0;
+	}
 	r->body = grown;
 	memcpy(r->body + r->len, data, len);
 	r->len += len;
@@ -143,7 +184,7 @@ static void header_value(const char *line, size_t len, const char *name, char *o
 			v++, vl--;
 		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
 			vl--;
-		if (vl && *v == '"' && v[vl - 1] == '"' && vl >= 2)
+		if (vl >= 2 && *v == '"' && v[vl - 1] == '"')
 			v++, vl -= 2;
 		snprintf(out, outlen, "%.*s", (int)vl, v);
 	}
@@ -157,6 +198,9 @@ static size_t header_cb(char *data, size_t size, size_t n, void *arg)
 
 	header_value(data, len, "ETag", r->etag, sizeof r->etag);
 	header_value(data, len, "Last-Modified", r->last_modified, sizeof r->last_modified);
+	header_value(data, len, "x-amz-server-side-encryption", r->sse, sizeof r->sse);
+	header_value(data, len, "x-amz-server-side-encryption-customer-algorithm", r->sse_c,
+		     sizeof r->sse_c);
 	header_value(data, len, "Content-Length", num, sizeof num);
 	if (*num)
 		r->content_length = atoll(num);
@@ -215,7 +259,7 @@ static ops_code http_error(struct s3_store *s, const char *what, struct resp *r,
 
 	if (r->status == 403)
 		rc = ops_error_set(err, OPS_EPERM, "%s in %s: access denied (%s)", what, where(s),
-				   code ? code : "403");
+				   code ? code : "HTTP 403");
 	else
 		rc = ops_error_set(err, OPS_EFAIL, "%s in %s: HTTP %ld%s%s", what, where(s), r->status,
 				   code ? " " : "", code ? code : "");
@@ -223,44 +267,126 @@ static ops_code http_error(struct s3_store *s, const char *what, struct resp *r,
 	return rc;
 }
 
-/*
- * One request with retries.  path: key relative to the bucket (NULL for the
- * bucket itself); query: sorted "a=b&c=d" or NULL; range: "a-b" or NULL.
- * 2xx and 404 come back as OPS_OK with r->status set.
- */
-static ops_code request(struct s3_store *s, const char *method, const char *path,
-			const char *query, const void *body, size_t len, const char *range,
-			const char *what, struct resp *r, ops_error *err)
+/* Failures that another attempt may not meet; a bad certificate or URL it would. */
+static int transient(CURLcode cc)
 {
-	char *url = NULL, *epath = NULL, sha[65], md5hex[33], md5b64[25], hdr[200];
-	int attempt;
-	long delay_ms = 200;
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Sleep about ms, plus up to half again so that many clients do not retry in step. */
+static void backoff(struct s3_store *s, long ms)
+{
+	long total = ms + (long)((unsigned long)rand_r(&s->seed) % (unsigned long)(ms / 2 + 1));
+	struct timespec ts = { total / 1000, (total % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* S3 with SSE-KMS or SSE-C answers ETags that are not the MD5 of the body. */
+static int etag_is_md5(const struct resp *r)
+{
+	return strncmp(r->sse, "aws:kms", 7) != 0 && !*r->sse_c;
+}
+
+static int add_header(struct curl_slist **h, const char *line)
+{
+	struct curl_slist *grown = curl_slist_append(*h, line);
+
+	if (!grown)
+		return -1;
+	*h = grown;
+	return 0;
+}
+
+static int set_headers(struct s3_store *s, const struct req *q, const char *sha,
+		       const char *md5b64, struct curl_slist **h)
+{
+	char line[256];
+	char *t = NULL;
+	int bad = 0;
+
+	snprintf(line, sizeof line, "x-amz-content-sha256: %s", sha);
+	bad |= add_header(h, line);
+	/* No 100-continue round trip; S3 answers errors after the body anyway. */
+	bad |= add_header(h, "Expect:");
+	if (q->body) {
+		snprintf(line, sizeof line, "Content-MD5: %s", md5b64);
+		bad |= add_header(h, line);
+		bad |= add_header(h, "Content-Type: application/octet-stream");
+	}
+	if (q->if_match) {
+		snprintf(line, sizeof line, "If-Match: \"%s\"", q->if_match);
+		bad |= add_header(h, line);
+	}
+	if (s->token) {
+		if (asprintf(&t, "x-amz-security-token: %s", s->token) < 0)
+			return -1;
+		bad |= add_header(h, t);
+		memset(t, 0, strlen(t));
+		free(t);
+	}
+	return bad;
+}
+
+/*
+ * One request with retries.  2xx and 404 (and 412 when q->if_match is set)
+ * come back as OPS_OK with r->status set for the caller to judge; r->body
+ * is the caller's to free whatever the result.
+ */
+static ops_code request(struct s3_store *s, const struct req *q, struct resp *r, ops_error *err)
+{
+	char *url = NULL, *epath, sha[65], md5hex[33] = "", md5b64[25] = "";
+	char errbuf[CURL_ERROR_SIZE], first[CURL_ERROR_SIZE + 32] = "";
+	long delay = BACKOFF_START_MS;
 	ops_code rc = OPS_OK;
+	int attempt;
 
 	memset(r, 0, sizeof *r);
-	epath = encode_path(path ? path : "");
-	if (!epath || asprintf(&url, "%s/%s%s%s%s%s", s->endpoint, s->bucket, path ? "/" : "",
-			       epath, query ? "?" : "", query ? query : "") < 0) {
+	epath = encode_path(q->path ? q->path : "");
+	if (!epath || asprintf(&url, "%s/%s%s%s%s%s", s->endpoint, s->bucket, q->path ? "/" : "",
+			       epath, q->query ? "?" : "", q->query ? q->query : "") < 0) {
 		free(epath);
 		return ops_error_oom(err);
 	}
 	free(epath);
-	if (body)
-		ops_sha256_hex(body, len, sha);
-	else
+	if (q->body) {
+		ops_sha256_hex(q->body, q->len, sha);
+		md5_of(q->body, q->len, md5hex, md5b64);
+	} else {
 		snprintf(sha, sizeof sha, "%s", EMPTY_SHA256);
+	}
 	for (attempt = 0;; attempt++) {
 		struct curl_slist *h = NULL;
 		CURLcode cc;
+		int retry;
 
 		free(r->body);
 		memset(r, 0, sizeof *r);
+		r->retried = attempt;
+		errbuf[0] = '\0';
 		curl_easy_reset(s->curl);
 		curl_easy_setopt(s->curl, CURLOPT_URL, url);
-		curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, method);
+		curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, q->method);
 		curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, s->sigv4);
 		curl_easy_setopt(s->curl, CURLOPT_USERPWD, s->userpwd);
 		curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, errbuf);
 		curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT, 10L);
 		curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_TIME, s->timeout);
@@ -268,65 +394,72 @@ static ops_code request(struct s3_store *s, const char *method, const char *path
 		curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, r);
 		curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, header_cb);
 		curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, r);
-		if (strcmp(method, "HEAD") == 0)
+		if (strcmp(q->method, "HEAD") == 0)
 			curl_easy_setopt(s->curl, CURLOPT_NOBODY, 1L);
-		snprintf(hdr, sizeof hdr, "x-amz-content-sha256: %s", sha);
-		h = curl_slist_append(h, hdr);
-		h = curl_slist_append(h, "Expect:");
-		if (body) {
-			md5_of(body, len, md5hex, md5b64);
-			snprintf(hdr, sizeof hdr, "Content-MD5: %s", md5b64);
-			h = curl_slist_append(h, hdr);
-			h = curl_slist_append(h, "Content-Type: application/octet-stream");
-			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, (const char *)body);
-			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-		} else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+		if (q->body) {
+			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, (const char *)q->body);
+			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->len);
+		} else if (strcmp(q->method, "POST") == 0 || strcmp(q->method, "PUT") == 0) {
 			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, "");
 			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 		}
-		if (s->token) {
-			char *t = NULL;
-
-			if (asprintf(&t, "x-amz-security-token: %s", s->token) >= 0) {
-				h = curl_slist_append(h, t);
-				free(t);
-			}
+		if (q->range)
+			curl_easy_setopt(s->curl, CURLOPT_RANGE, q->range);
+		if (set_headers(s, q, sha, md5b64, &h) != 0) {
+			curl_slist_free_all(h);
+			rc = ops_error_oom(err);
+			break;
 		}
-		if (range)
-			curl_easy_setopt(s->curl, CURLOPT_RANGE, range);
 		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
 		cc = curl_easy_perform(s->curl);
 		curl_slist_free_all(h);
-		if (cc == CURLE_OK)
-			curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
-		if (cc == CURLE_OK && r->status < 500 && r->status != 429) {
-			if ((r->status >= 200 && r->status < 300) || r->status == 404)
-				rc = OPS_OK;
-			else
-				rc = http_error(s, what, r, err);
+		if (r->oom) {
+			rc = ops_error_oom(err);
 			break;
 		}
-		if (attempt >= s->retries) {
+		if (cc == CURLE_OK) {
+			curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
+			retry = r->status >= 500 || r->status == 429;
+		} else {
+			retry = transient(cc);
+		}
+		if (!retry || attempt >= s->retries) {
 			if (cc != CURLE_OK)
 				rc = ops_error_set(err, OPS_EUNAVAIL, "S3 endpoint %s unreachable: %s",
-						   s->endpoint, curl_easy_strerror(cc));
+						   s->endpoint, *errbuf ? errbuf : curl_easy_strerror(cc));
+			else if ((r->status >= 200 && r->status < 300) || r->status == 404 ||
+				 (r->status == 412 && q->if_match))
+				rc = OPS_OK;
 			else
-				rc = http_error(s, what, r, err);
+				rc = http_error(s, q->what, r, err);
 			break;
 		}
-		ops_log_info("S3 %s %s: %s; retry %d of %d in %ld ms", method, path ? path : "(bucket)",
-			     cc != CURLE_OK ? curl_easy_strerror(cc) : "server error", attempt + 1,
-			     s->retries, delay_ms);
-		usleep((useconds_t)(delay_ms + rand() % (delay_ms / 2 + 1)) * 1000);
-		delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
+		{
+			char why[CURL_ERROR_SIZE + 32];
+
+			if (cc != CURLE_OK)
+				snprintf(why, sizeof why, "%s", *errbuf ? errbuf : curl_easy_strerror(cc));
+			else
+				snprintf(why, sizeof why, "HTTP %ld", r->status);
+			if (!*first)
+				snprintf(first, sizeof first, "%s", why);
+			ops_log_debug("S3 %s: %s; retry %d of %d in %ld ms or a little more", q->what, why,
+				      attempt + 1, s->retries, delay);
+		}
+		backoff(s, delay);
+		delay = delay * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : delay * 2;
 	}
 	free(url);
+	/* One line per troubled request, however many attempts it took. */
+	if (attempt > 0)
+		ops_log_info("S3 %s: %s after %d %s (first failure: %s)", q->what,
+			     rc == OPS_OK ? "succeeded" : "failed", attempt,
+			     attempt == 1 ? "retry" : "retries", first);
 	/* A body S3 checked against our MD5 must come back with that ETag. */
-	if (rc == OPS_OK && body && strcmp(method, "PUT") == 0 && r->status / 100 == 2 &&
-	    strcasecmp(r->etag, md5hex) != 0) {
+	if (rc == OPS_OK && q->body && strcmp(q->method, "PUT") == 0 && r->status / 100 == 2 &&
+	    etag_is_md5(r) && strcasecmp(r->etag, md5hex) != 0)
 		rc = ops_error_set(err, OPS_EFAIL, "%s in %s: the ETag returned (%s) is not the MD5 sent",
-				   what, where(s), r->etag[0] ? r->etag : "none");
-	}
+				   q->what, where(s), r->etag[0] ? r->etag : "none");
 	return rc;
 }
 
@@ -362,22 +495,35 @@ static ops_code upload_part(struct s3_writer *w, ops_error *err)
 {
 	struct s3_store *s = w->s;
 	struct resp r;
+	struct req q = { 0 };
 	char query[600], what[300];
 	char **grown;
 	ops_code rc;
 
+	q.path = w->key;
+	q.what = what;
 	if (!w->upload_id) {
 		char *id;
 
 		snprintf(what, sizeof what, "starting the upload of '%s'", w->key);
-		rc = request(s, "POST", w->key, "uploads", NULL, 0, NULL, what, &r, err);
-		id = rc == OPS_OK && r.body ? xml_tag(r.body, "UploadId", NULL) : NULL;
+		q.method = "POST";
+		q.query = "uploads";
+		rc = request(s, &q, &r, err);
+		id = rc == OPS_OK && r.status / 100 == 2 && r.body ? xml_tag(r.body, "UploadId", NULL) : NULL;
 		free(r.body);
 		if (rc != OPS_OK)
 			return rc;
-		if (!id)
-			return ops_error_set(err, OPS_EFAIL, "%s in %s: no UploadId in the answer", what, where(s));
-		w->upload_id = id;
+		if (r.status == 404)
+			return ops_error_set(err, OPS_EFAIL, "%s: no bucket '%s'", what, s->bucket);
+		if (!id || !*id) {
+			free(id);
+			return ops_error_set(err, OPS_EFAIL, "%s in %s: no UploadId in the answer", what,
+					     where(s));
+		}
+		w->upload_id = query_escape(id);
+		free(id);
+		if (!w->upload_id)
+			return ops_error_oom(err);
 	}
 	grown = realloc(w->etags, (size_t)(w->parts + 1) * sizeof *grown);
 	if (!grown)
@@ -385,12 +531,19 @@ static ops_code upload_part(struct s3_writer *w, ops_error *err)
 	w->etags = grown;
 	snprintf(query, sizeof query, "partNumber=%d&uploadId=%s", w->parts + 1, w->upload_id);
 	snprintf(what, sizeof what, "uploading part %d of '%s'", w->parts + 1, w->key);
-	rc = request(s, "PUT", w->key, query, w->buf, w->len, NULL, what, &r, err);
+	q.method = "PUT";
+	q.query = query;
+	q.body = w->buf;
+	q.len = w->len;
+	rc = request(s, &q, &r, err);
 	if (rc == OPS_OK && r.status == 404)
 		rc = ops_error_set(err, OPS_EFAIL, "%s in %s: the upload vanished", what, where(s));
 	if (rc == OPS_OK) {
 		w->etags[w->parts] = strdup(r.etag);
-		w->parts++;
+		if (!w->etags[w->parts])
+			rc = ops_error_oom(err);
+		else
+			w->parts++;
 		w->len = 0;
 	}
 	free(r.body);
@@ -402,15 +555,21 @@ static ops_code s3_write(ops_store_writer *writer, const void *buf, size_t len, 
 	struct s3_writer *w = (struct s3_writer *)writer;
 	const char *p = buf;
 
+	if (w->failed)
+		return ops_error_set(err, w->failed, "an earlier write to '%s' in %s failed", w->key,
+				     where(w->s));
 	while (len > 0) {
 		size_t take = w->s->part_size - w->len < len ? w->s->part_size - w->len : len;
+		ops_code rc;
 
 		memcpy(w->buf + w->len, p, take);
 		w->len += take;
 		p += take;
 		len -= take;
-		if (w->len == w->s->part_size && upload_part(w, err) != OPS_OK)
-			return err->code;
+		if (w->len == w->s->part_size && (rc = upload_part(w, err)) != OPS_OK) {
+			w->failed = rc;
+			return rc;
+		}
 	}
 	return OPS_OK;
 }
@@ -431,67 +590,179 @@ static void writer_free(struct s3_writer *w)
 static void abort_upload(struct s3_writer *w)
 {
 	struct resp r;
-	ops_error ignored;
-	char query[600];
+	struct req q = { 0 };
+	ops_error e;
+	char query[600], what[300];
 
 	if (!w->upload_id)
 		return;
-	/* Parts of an abandoned upload cost money until aborted. */
+	/*
+	 * Parts of an abandoned upload are stored and billed until aborted, so
+	 * a failed abort is worth a warning (404: it is gone already).
+	 */
 	snprintf(query, sizeof query, "uploadId=%s", w->upload_id);
-	request(w->s, "DELETE", w->key, query, NULL, 0, NULL, "aborting an upload", &r, &ignored);
+	snprintf(what, sizeof what, "aborting the upload of '%s'", w->key);
+	q.method = "DELETE";
+	q.path = w->key;
+	q.query = query;
+	q.what = what;
+	if (request(w->s, &q, &r, &e) != OPS_OK)
+		ops_log_warn("%s; its parts stay until a lifecycle rule removes them", e.message);
 	free(r.body);
+}
+
+/*
+ * The ETag S3 gives a multipart object: the MD5 of the parts' binary MD5s,
+ * "-" and the number of parts.  0 when a part's ETag is not an MD5 (SSE-KMS).
+ */
+static int multipart_etag(const struct s3_writer *w, char out[48])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE], bin[16];
+	unsigned n = 0, i;
+	int p, ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1;
+
+	for (p = 0; ok && p < w->parts; p++) {
+		const char *e = w->etags[p];
+
+		if (strlen(e) != 32 || strspn(e, "0123456789abcdefABCDEF") != 32) {
+			ok = 0;
+			break;
+		}
+		for (i = 0; i < 16; i++) {
+			char hx[3] = { e[2 * i], e[2 * i + 1], '\0' };
+
+			bin[i] = (unsigned char)strtoul(hx, NULL, 16);
+		}
+		EVP_DigestUpdate(ctx, bin, sizeof bin);
+	}
+	if (ok && EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == 16) {
+		for (i = 0; i < 16; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+		snprintf(out + 32, 16, "-%d", w->parts);
+	} else {
+		ok = 0;
+	}
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* S3 puts the ETag in quotes inside the XML; compare without them. */
+static int same_etag(const char *got, const char *want)
+{
+	size_t n = strlen(got);
+
+	if (n >= 2 && got[0] == '"' && got[n - 1] == '"')
+		return strlen(want) == n - 2 && strncasecmp(got + 1, want, n - 2) == 0;
+	return strcasecmp(got, want) == 0;
+}
+
+static ops_code complete_upload(struct s3_writer *w, const char *what, ops_error *err)
+{
+	struct s3_store *s = w->s;
+	char query[600], *xml = NULL, want[48];
+	size_t xlen = 0;
+	struct resp r;
+	struct req q = { 0 };
+	ops_code rc;
+	FILE *f;
+	int i, have_want = multipart_etag(w, want);
+
+	f = open_memstream(&xml, &xlen);
+	if (!f)
+		return ops_error_oom(err);
+	fputs("<CompleteMultipartUpload>", f);
+	for (i = 0; i < w->parts; i++)
+		fprintf(f, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
+			w->etags[i]);
+	fputs("</CompleteMultipartUpload>", f);
+	if (fclose(f) != 0 || !xml) {
+		free(xml);
+		return ops_error_oom(err);
+	}
+	snprintf(query, sizeof query, "uploadId=%s", w->upload_id);
+	q.method = "POST";
+	q.path = w->key;
+	q.query = query;
+	q.body = xml;
+	q.len = xlen;
+	q.what = what;
+	rc = request(s, &q, &r, err);
+	free(xml);
+	if (rc == OPS_OK && r.status == 404 && r.retried > 0 && have_want) {
+		/*
+		 * An earlier attempt may have completed the upload and lost only
+		 * its answer; the object is then there with the multipart ETag.
+		 */
+		struct resp h;
+		struct req hq = { 0 };
+
+		hq.method = "HEAD";
+		hq.path = w->key;
+		hq.what = what;
+		if (request(s, &hq, &h, err) == OPS_OK && h.status / 100 == 2 && same_etag(h.etag, want)) {
+			free(h.body);
+			free(r.body);
+			return OPS_OK;
+		}
+		free(h.body);
+	}
+	/* S3 may answer 200 and put the error in the body. */
+	if (rc == OPS_OK && (r.status != 200 || !r.body || strstr(r.body, "<Error>"))) {
+		char *code = r.body ? xml_tag(r.body, "Code", NULL) : NULL;
+
+		if (code || r.status != 200)
+			rc = ops_error_set(err, OPS_EFAIL, "%s in %s: completing the upload failed (%s%s%ld)",
+					   what, where(s), code ? code : "", code ? ", HTTP " : "HTTP ",
+					   r.status);
+		else
+			rc = ops_error_set(err, OPS_EFAIL, "%s in %s: completing the upload failed (%s)",
+					   what, where(s), r.body ? "an error without a code" : "an empty answer");
+		free(code);
+	}
+	if (rc == OPS_OK && have_want) {
+		char *etag = xml_tag(r.body, "ETag", NULL);
+
+		/* Only S3's "-N" form can be checked; some servers return a whole-object MD5. */
+		if (etag && strchr(etag, '-') && !same_etag(etag, want))
+			rc = ops_error_set(err, OPS_EFAIL, "%s in %s: the upload completed with ETag %s, expected %s",
+					   what, where(s), etag, want);
+		free(etag);
+	}
+	free(r.body);
+	return rc;
 }
 
 static ops_code put_commit(ops_store_writer *writer, ops_error *err)
 {
 	struct s3_writer *w = (struct s3_writer *)writer;
 	struct s3_store *s = w->s;
-	char query[600], what[300], *xml = NULL;
-	size_t xlen = 0;
-	struct resp r;
+	char what[300];
 	ops_code rc = OPS_OK;
-	FILE *f;
-	int i;
 
-	memset(&r, 0, sizeof r);
 	snprintf(what, sizeof what, "storing '%s'", w->key);
-	if (!w->upload_id) {
-		rc = request(s, "PUT", w->key, NULL, w->buf, w->len, NULL, what, &r, err);
+	if (w->failed) {
+		rc = ops_error_set(err, w->failed, "%s in %s: an earlier write failed", what, where(s));
+	} else if (!w->upload_id) {
+		struct resp r;
+		struct req q = { 0 };
+
+		q.method = "PUT";
+		q.path = w->key;
+		q.body = w->buf;
+		q.len = w->len;
+		q.what = what;
+		rc = request(s, &q, &r, err);
 		if (rc == OPS_OK && r.status == 404)
 			rc = ops_error_set(err, OPS_EFAIL, "%s: no bucket '%s'", what, s->bucket);
 		free(r.body);
 		writer_free(w);
 		return rc;
-	}
-	if (w->len > 0)
+	} else if (w->len > 0) {
 		rc = upload_part(w, err);
-	if (rc == OPS_OK) {
-		f = open_memstream(&xml, &xlen);
-		if (!f) {
-			rc = ops_error_oom(err);
-		} else {
-			fputs("<CompleteMultipartUpload>", f);
-			for (i = 0; i < w->parts; i++)
-				fprintf(f, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1,
-					w->etags[i]);
-			fputs("</CompleteMultipartUpload>", f);
-			fclose(f);
-		}
 	}
-	if (rc == OPS_OK) {
-		snprintf(query, sizeof query, "uploadId=%s", w->upload_id);
-		rc = request(s, "POST", w->key, query, xml, xlen, NULL, what, &r, err);
-		/* S3 may answer 200 and put the error in the body. */
-		if (rc == OPS_OK && (r.status != 200 || (r.body && strstr(r.body, "<Error>")))) {
-			char *code = r.body ? xml_tag(r.body, "Code", NULL) : NULL;
-
-			rc = ops_error_set(err, OPS_EFAIL, "%s in %s: completing the upload failed (%s)", what,
-					   where(s), code ? code : "no detail");
-			free(code);
-		}
-		free(r.body);
-	}
-	free(xml);
+	if (rc == OPS_OK)
+		rc = complete_upload(w, what, err);
 	if (rc != OPS_OK)
 		abort_upload(w);
 	writer_free(w);
@@ -533,9 +804,13 @@ static time_t parse_iso8601(const char *s)
 static ops_code head(struct s3_store *s, const char *fkey, struct resp *r, ops_error *err)
 {
 	char what[300];
+	struct req q = { 0 };
 
 	snprintf(what, sizeof what, "looking up '%s'", fkey);
-	return request(s, "HEAD", fkey, NULL, NULL, 0, NULL, what, r, err);
+	q.method = "HEAD";
+	q.path = fkey;
+	q.what = what;
+	return request(s, &q, r, err);
 }
 
 static ops_code get_begin(ops_store *store, const char *key, ops_store_reader **out, ops_error *err)
@@ -545,15 +820,18 @@ static ops_code get_begin(ops_store *store, const char *key, ops_store_reader **
 	struct resp r;
 	ops_code rc;
 
-	if (!rd || !(rd->key = full_key(s, key))) {
+	if (!rd || !(rd->key = strdup(key)) || !(rd->fkey = full_key(s, key))) {
+		if (rd)
+			free(rd->key);
 		free(rd);
 		return ops_error_oom(err);
 	}
-	rc = head(s, rd->key, &r, err);
+	rc = head(s, rd->fkey, &r, err);
 	free(r.body);
 	if (rc == OPS_OK && r.status == 404)
 		rc = ops_error_set(err, OPS_EFAIL, "no object '%s' in %s", key, where(s));
 	if (rc != OPS_OK) {
+		free(rd->fkey);
 		free(rd->key);
 		free(rd);
 		return rc;
@@ -561,6 +839,7 @@ static ops_code get_begin(ops_store *store, const char *key, ops_store_reader **
 	rd->base.ops = &s3_ops;
 	rd->s = s;
 	rd->size = r.content_length;
+	snprintf(rd->etag, sizeof rd->etag, "%s", r.etag);
 	*out = &rd->base;
 	return OPS_OK;
 }
@@ -572,6 +851,7 @@ static ops_code s3_read(ops_store_reader *reader, void *buf, size_t len, size_t 
 	*got = 0;
 	if (rd->pos == rd->len) {
 		struct resp r;
+		struct req q = { 0 };
 		char range[64], what[300];
 		long long end;
 		ops_code rc;
@@ -581,11 +861,19 @@ static ops_code s3_read(ops_store_reader *reader, void *buf, size_t len, size_t 
 		end = rd->offset + RANGE - 1 < rd->size - 1 ? rd->offset + RANGE - 1 : rd->size - 1;
 		snprintf(range, sizeof range, "%lld-%lld", rd->offset, end);
 		snprintf(what, sizeof what, "reading '%s'", rd->key);
-		rc = request(rd->s, "GET", rd->key, NULL, NULL, 0, range, what, &r, err);
+		q.method = "GET";
+		q.path = rd->fkey;
+		q.range = range;
+		q.if_match = rd->etag[0] ? rd->etag : NULL;
+		q.what = what;
+		rc = request(rd->s, &q, &r, err);
 		if (rc == OPS_OK && r.status == 404)
 			rc = ops_error_set(err, OPS_EFAIL, "object '%s' vanished from %s while being read",
 					   rd->key, where(rd->s));
-		if (rc == OPS_OK && (long long)r.len != end - rd->offset + 1)
+		else if (rc == OPS_OK && r.status == 412)
+			rc = ops_error_set(err, OPS_EFAIL, "object '%s' in %s was replaced while being read",
+					   rd->key, where(rd->s));
+		else if (rc == OPS_OK && (long long)r.len != end - rd->offset + 1)
 			rc = ops_error_set(err, OPS_EDATA, "%s in %s: asked for %lld bytes, got %zu", what,
 					   where(rd->s), end - rd->offset + 1, r.len);
 		if (rc != OPS_OK) {
@@ -611,6 +899,7 @@ static void get_end(ops_store_reader *reader)
 	if (!rd)
 		return;
 	free(rd->buf);
+	free(rd->fkey);
 	free(rd->key);
 	free(rd);
 }
@@ -622,15 +911,41 @@ static int cmp_entries(const void *a, const void *b)
 	return strcmp(((const ops_store_entry *)a)->key, ((const ops_store_entry *)b)->key);
 }
 
-static char *query_escape(const char *v)
+/* The <Contents> of one ListObjectsV2 page appended to *v. */
+static ops_code add_page(struct s3_store *s, const char *xml, ops_store_entry **v, size_t *count,
+			 ops_error *err)
 {
-	char *e = curl_easy_escape(NULL, v, 0), *copy;
+	const char *from = NULL;
+	size_t plen = strlen(s->prefix);
+	char *contents;
+	ops_code rc = OPS_OK;
 
-	if (!e)
-		return NULL;
-	copy = strdup(e);
-	curl_free(e);
-	return copy;
+	while (rc == OPS_OK && (contents = xml_tag(xml, "Contents", &from))) {
+		char *k = xml_tag(contents, "Key", NULL), *sz = xml_tag(contents, "Size", NULL);
+		char *lm = xml_tag(contents, "LastModified", NULL);
+
+		/* Objects not written through a store (no valid key) are not ours to show. */
+		if (k && strlen(k) > plen && strncmp(k, s->prefix, plen) == 0 &&
+		    ops_store_key_valid(k + plen)) {
+			ops_store_entry *grown = realloc(*v, (*count + 1) * sizeof **v);
+
+			if (!grown || !(grown[*count].key = strdup(k + plen))) {
+				if (grown)
+					*v = grown;
+				rc = ops_error_oom(err);
+			} else {
+				*v = grown;
+				grown[*count].size = sz ? atoll(sz) : 0;
+				grown[*count].mtime = lm ? parse_iso8601(lm) : 0;
+				(*count)++;
+			}
+		}
+		free(k);
+		free(sz);
+		free(lm);
+		free(contents);
+	}
+	return rc;
 }
 
 static ops_code s3_list(ops_store *store, const char *prefix, ops_store_entry **entries,
@@ -648,9 +963,8 @@ static ops_code s3_list(ops_store *store, const char *prefix, ops_store_entry **
 		return ops_error_oom(err);
 	do {
 		char *query = NULL, *ep = query_escape(full), *et = token ? query_escape(token) : NULL;
-		const char *from = NULL;
-		char *contents;
 		struct resp r;
+		struct req q = { 0 };
 
 		if (!ep || (token && !et) ||
 		    asprintf(&query, "%s%s%slist-type=2&prefix=%s", token ? "continuation-token=" : "",
@@ -662,41 +976,27 @@ static ops_code s3_list(ops_store *store, const char *prefix, ops_store_entry **
 		}
 		free(ep);
 		free(et);
-		rc = request(s, "GET", NULL, query, NULL, 0, NULL, "listing", &r, err);
+		q.method = "GET";
+		q.query = query;
+		q.what = "listing";
+		rc = request(s, &q, &r, err);
 		free(query);
 		free(token);
 		token = NULL;
 		if (rc == OPS_OK && r.status == 404)
 			rc = ops_error_set(err, OPS_EFAIL, "no bucket '%s' at %s", s->bucket, s->endpoint);
-		while (rc == OPS_OK && (contents = xml_tag(r.body ? r.body : "", "Contents", &from))) {
-			char *k = xml_tag(contents, "Key", NULL), *sz = xml_tag(contents, "Size", NULL);
-			char *lm = xml_tag(contents, "LastModified", NULL);
-			size_t plen = strlen(s->prefix);
-
-			if (k && strlen(k) > plen && ops_store_key_valid(k + plen)) {
-				ops_store_entry *grown = realloc(v, (count + 1) * sizeof *v);
-
-				if (!grown) {
-					rc = ops_error_oom(err);
-				} else {
-					v = grown;
-					v[count].key = strdup(k + plen);
-					v[count].size = sz ? atoll(sz) : 0;
-					v[count].mtime = lm ? parse_iso8601(lm) : 0;
-					if (v[count].key)
-						count++;
-				}
-			}
-			free(k);
-			free(sz);
-			free(lm);
-			free(contents);
-		}
+		if (rc == OPS_OK && r.body)
+			rc = add_page(s, r.body, &v, &count, err);
 		if (rc == OPS_OK && r.body) {
 			char *trunc = xml_tag(r.body, "IsTruncated", NULL);
 
-			if (trunc && strcmp(trunc, "true") == 0)
+			if (trunc && strcmp(trunc, "true") == 0) {
 				token = xml_tag(r.body, "NextContinuationToken", NULL);
+				if (!token || !*token)
+					rc = ops_error_set(err, OPS_EFAIL,
+							   "listing %s: a truncated page without a continuation token",
+							   where(s));
+			}
 			free(trunc);
 		}
 		free(r.body);
@@ -730,11 +1030,13 @@ static ops_code s3_stat(ops_store *store, const char *key, ops_store_entry *out,
 	free(fkey);
 	if (rc != OPS_OK || r.status == 404)
 		return rc;
-	*found = 1;
 	out->key = strdup(key);
+	if (!out->key)
+		return ops_error_oom(err);
+	*found = 1;
 	out->size = r.content_length;
 	out->mtime = parse_rfc1123(r.last_modified);
-	return out->key ? OPS_OK : ops_error_oom(err);
+	return OPS_OK;
 }
 
 static ops_code s3_remove(ops_store *store, const char *key, ops_error *err)
@@ -742,12 +1044,16 @@ static ops_code s3_remove(ops_store *store, const char *key, ops_error *err)
 	struct s3_store *s = (struct s3_store *)store;
 	char *fkey = full_key(s, key), what[300];
 	struct resp r;
+	struct req q = { 0 };
 	ops_code rc;
 
 	if (!fkey)
 		return ops_error_oom(err);
 	snprintf(what, sizeof what, "removing '%s'", key);
-	rc = request(s, "DELETE", fkey, NULL, NULL, 0, NULL, what, &r, err);
+	q.method = "DELETE";
+	q.path = fkey;
+	q.what = what;
+	rc = request(s, &q, &r, err);
 	free(r.body);
 	free(fkey);
 	return rc;
@@ -763,7 +1069,10 @@ static void s3_free(ops_store *store)
 		memset(s->userpwd, 0, strlen(s->userpwd));
 		free(s->userpwd);
 	}
-	free(s->token);
+	if (s->token) {
+		memset(s->token, 0, strlen(s->token));
+		free(s->token);
+	}
 	free(s->endpoint);
 	free(s->bucket);
 	free(s->prefix);
@@ -794,14 +1103,21 @@ static void read_credentials(const char *path, const char *profile, char **id, c
 		line[strcspn(line, "\r\n")] = '\0';
 		while (*p == ' ' || *p == '\t')
 			p++;
+		if (*p == '#' || *p == ';')
+			continue;
 		if (*p == '[') {
 			char *end = strchr(p, ']');
 
 			if (end)
 				*end = '\0';
 			p++;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			/* ~/.aws/config spells it "[profile NAME]"; accept both. */
 			if (strncmp(p, "profile ", 8) == 0)
 				p += 8;
+			for (e = p + strlen(p); e > p && (e[-1] == ' ' || e[-1] == '\t'); e--)
+				e[-1] = '\0';
 			in = strcmp(p, profile) == 0;
 			continue;
 		}
@@ -825,19 +1141,159 @@ static void read_credentials(const char *path, const char *profile, char **id, c
 	}
 	if (f)
 		fclose(f);
+	/* The stack copy of the secret dies here rather than with the frame. */
 	memset(line, 0, sizeof line);
+}
+
+static void wipe_free(char *p)
+{
+	if (p) {
+		memset(p, 0, strlen(p));
+		free(p);
+	}
+}
+
+static const char *nonempty_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/*
+ * Credentials from the environment, else from the credentials file.  On
+ * failure err says where it looked, never what it found.
+ */
+static ops_code credentials(const char *file, char **id, char **secret, char **token,
+			    ops_error *err)
+{
+	const char *profile = nonempty_env("AWS_PROFILE");
+	char *home_file = NULL;
+	const char *path;
+
+	*id = *secret = *token = NULL;
+	if (nonempty_env("AWS_ACCESS_KEY_ID") && nonempty_env("AWS_SECRET_ACCESS_KEY")) {
+		*id = strdup(getenv("AWS_ACCESS_KEY_ID"));
+		*secret = strdup(getenv("AWS_SECRET_ACCESS_KEY"));
+		if (nonempty_env("AWS_SESSION_TOKEN"))
+			*token = strdup(getenv("AWS_SESSION_TOKEN"));
+		if (!*id || !*secret || (nonempty_env("AWS_SESSION_TOKEN") && !*token))
+			goto oom;
+		return OPS_OK;
+	}
+	if (!profile)
+		profile = "default";
+	if (file && *file)
+		path = file;
+	else if (nonempty_env("HOME") && asprintf(&home_file, "%s/.aws/credentials", getenv("HOME")) >= 0)
+		path = home_file;
+	else
+		path = NULL;
+	if (path)
+		read_credentials(path, profile, id, secret, token);
+	if (*id && **id && *secret && **secret) {
+		free(home_file);
+		return OPS_OK;
+	}
+	wipe_free(*id);
+	wipe_free(*secret);
+	wipe_free(*token);
+	*id = *secret = *token = NULL;
+	ops_error_set(err, OPS_ECONFIG,
+		      "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a credentials file");
+	if (path)
+		ops_error_detail(err, "no aws_access_key_id and aws_secret_access_key for profile '%s' in %s",
+				 profile, path);
+	ops_error_hint(err, "s3.credentials_file, AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials; AWS_PROFILE picks the profile");
+	free(home_file);
+	return OPS_ECONFIG;
+oom:
+	wipe_free(*id);
+	wipe_free(*secret);
+	wipe_free(*token);
+	*id = *secret = *token = NULL;
+	return ops_error_oom(err);
+}
+
+/*
+ * The prefix as "a/b/" ("" for none): slashes at the ends and doubled ones
+ * dropped.  "." and ".." are refused: libcurl would resolve them in the URL
+ * and the requests would land outside the prefix, even in another bucket.
+ */
+static ops_code normalise_prefix(const char *prefix, char **out, ops_error *err)
+{
+	char *copy = strdup(prefix ? prefix : ""), *save = NULL, *part, *res;
+	size_t used = 0;
+
+	*out = NULL;
+	res = malloc(strlen(prefix ? prefix : "") + 2);
+	if (!copy || !res) {
+		free(copy);
+		free(res);
+		return ops_error_oom(err);
+	}
+	res[0] = '\0';
+	for (part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		if (strcmp(part, ".") == 0 || strcmp(part, "..") == 0) {
+			free(copy);
+			free(res);
+			return ops_error_set(err, OPS_ECONFIG,
+					     "s3.prefix '%s' has a '.' or '..' component", prefix);
+		}
+		used += (size_t)sprintf(res + used, "%s/", part);
+	}
+	free(copy);
+	*out = res;
+	return OPS_OK;
+}
+
+/*
+ * The endpoint without a trailing slash; host set to its host[:port] (for
+ * the description).  Credentials in the URL are refused rather than
+ * repeated in every message.
+ */
+static ops_code check_endpoint(const char *endpoint, char **url, char **host, ops_error *err)
+{
+	const char *auth, *end;
+	size_t n;
+
+	*url = *host = NULL;
+	if (strncasecmp(endpoint, "http://", 7) == 0)
+		auth = endpoint + 7;
+	else if (strncasecmp(endpoint, "https://", 8) == 0)
+		auth = endpoint + 8;
+	else
+		return ops_error_set(err, OPS_ECONFIG, "s3.endpoint '%s' is not an http:// or https:// URL",
+				     endpoint);
+	end = auth + strcspn(auth, "/?#");
+	if (memchr(auth, '@', (size_t)(end - auth)))
+		return ops_error_set(err, OPS_ECONFIG,
+				     "s3.endpoint has user information (NAME@ or NAME:SECRET@) in it; credentials come from AWS_ACCESS_KEY_ID or the credentials file");
+	if (end == auth)
+		return ops_error_set(err, OPS_ECONFIG, "s3.endpoint '%s' names no host", endpoint);
+	if (*end == '?' || *end == '#')
+		return ops_error_set(err, OPS_ECONFIG, "s3.endpoint '%s' has a query or fragment", endpoint);
+	*url = strdup(endpoint);
+	*host = strndup(auth, (size_t)(end - auth));
+	if (!*url || !*host) {
+		free(*url);
+		free(*host);
+		*url = *host = NULL;
+		return ops_error_oom(err);
+	}
+	for (n = strlen(*url); n > 0 && (*url)[n - 1] == '/'; n--)
+		(*url)[n - 1] = '\0';
+	return OPS_OK;
 }
 
 ops_code ops_store_open_s3(const struct ops_config *cfg, ops_store **out, ops_error *err)
 {
 	const char *bucket = ops_config_get(cfg, "s3.bucket");
-	const char *prefix = ops_config_get(cfg, "s3.prefix");
 	const char *region = ops_config_get(cfg, "s3.region");
 	const char *endpoint = ops_config_get(cfg, "s3.endpoint");
-	const char *file = ops_config_get(cfg, "s3.credentials_file");
-	char *id = NULL, *secret = NULL, *token = NULL, *home_file = NULL, *pfx = NULL;
+	char *id = NULL, *secret = NULL, *token = NULL, *host = NULL;
 	struct s3_store *s;
-	size_t plen;
+	ops_code rc;
 
 	*out = NULL;
 	if (!bucket || !*bucket) {
@@ -845,83 +1301,53 @@ ops_code ops_store_open_s3(const struct ops_config *cfg, ops_store **out, ops_er
 		ops_error_hint(err, "set s3.bucket in opsctl.conf or S3_BUCKET");
 		return OPS_ECONFIG;
 	}
-	if (getenv("AWS_ACCESS_KEY_ID") && *getenv("AWS_ACCESS_KEY_ID") &&
-	    getenv("AWS_SECRET_ACCESS_KEY") && *getenv("AWS_SECRET_ACCESS_KEY")) {
-		id = strdup(getenv("AWS_ACCESS_KEY_ID"));
-		secret = strdup(getenv("AWS_SECRET_ACCESS_KEY"));
-		if (getenv("AWS_SESSION_TOKEN") && *getenv("AWS_SESSION_TOKEN"))
-			token = strdup(getenv("AWS_SESSION_TOKEN"));
-	} else {
-		const char *profile = getenv("AWS_PROFILE");
-
-		if ((!file || !*file) && getenv("HOME") &&
-		    asprintf(&home_file, "%s/.aws/credentials", getenv("HOME")) < 0)
-			home_file = NULL;
-		read_credentials(file && *file ? file : home_file ? home_file : "/dev/null",
-				 profile && *profile ? profile : "default", &id, &secret, &token);
-		free(home_file);
-	}
-	if (!id || !secret || !*id || !*secret) {
-		free(id);
-		free(secret);
-		free(token);
-		ops_error_set(err, OPS_ECONFIG, "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a credentials file");
-		ops_error_hint(err, "s3.credentials_file, AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials");
-		return OPS_ECONFIG;
-	}
-	pthread_once(&curl_once, init_curl);
+	if (!region || !*region)
+		region = "us-east-1";
 	s = calloc(1, sizeof *s);
-	if (!s) {
-		free(id);
-		free(secret);
-		free(token);
+	if (!s)
 		return ops_error_oom(err);
-	}
 	s->base.ops = &s3_ops;
 	s->base.features = OPS_STORE_F_MULTIPART;
+	if (endpoint && *endpoint) {
+		rc = check_endpoint(endpoint, &s->endpoint, &host, err);
+	} else if (asprintf(&s->endpoint, "https://s3.%s.amazonaws.com", region) < 0) {
+		s->endpoint = NULL;
+		rc = ops_error_oom(err);
+	} else {
+		rc = OPS_OK;
+	}
+	if (rc == OPS_OK)
+		rc = normalise_prefix(ops_config_get(cfg, "s3.prefix"), &s->prefix, err);
+	if (rc == OPS_OK)
+		rc = credentials(ops_config_get(cfg, "s3.credentials_file"), &id, &secret, &token, err);
+	if (rc != OPS_OK) {
+		free(host);
+		s3_free(&s->base);
+		return rc;
+	}
 	s->token = token;
 	if (asprintf(&s->userpwd, "%s:%s", id, secret) < 0)
 		s->userpwd = NULL;
-	memset(secret, 0, strlen(secret));
-	free(id);
-	free(secret);
-	if (endpoint && *endpoint)
-		s->endpoint = strdup(endpoint);
-	else if (asprintf(&s->endpoint, "https://s3.%s.amazonaws.com", region) < 0)
-		s->endpoint = NULL;
-	while (s->endpoint && *s->endpoint && s->endpoint[strlen(s->endpoint) - 1] == '/')
-		s->endpoint[strlen(s->endpoint) - 1] = '\0';
-	/* The prefix as "a/b/": one slash between it and the keys. */
-	while (prefix && *prefix == '/')
-		prefix++;
-	pfx = strdup(prefix ? prefix : "");
-	for (plen = pfx ? strlen(pfx) : 0; plen && pfx[plen - 1] == '/'; plen--)
-		pfx[plen - 1] = '\0';
-	if (pfx && *pfx && asprintf(&s->prefix, "%s/", pfx) < 0)
-		s->prefix = NULL;
-	else if (pfx && !*pfx)
-		s->prefix = strdup("");
-	free(pfx);
+	wipe_free(id);
+	wipe_free(secret);
 	s->bucket = strdup(bucket);
 	if (asprintf(&s->sigv4, "aws:amz:%s:s3", region) < 0)
 		s->sigv4 = NULL;
 	s->part_size = (size_t)ops_config_int(cfg, "s3.part_size");
 	s->retries = (int)ops_config_int(cfg, "s3.retries");
 	s->timeout = ops_config_int(cfg, "s3.timeout");
+	s->seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(size_t)s;
+	pthread_once(&curl_once, init_curl);
 	s->curl = curl_easy_init();
-	if (!s->userpwd || !s->endpoint || !s->prefix || !s->bucket || !s->sigv4 || !s->curl ||
+	if (!s->userpwd || !s->bucket || !s->sigv4 || !s->curl ||
 	    asprintf(&s->base.description, "s3://%s/%s%s%s%s", s->bucket, s->prefix,
-		     endpoint && *endpoint ? " (" : "", endpoint && *endpoint ? s->endpoint : "",
-		     endpoint && *endpoint ? ")" : "") < 0) {
+		     host ? " (" : "", host ? host : "", host ? ")" : "") < 0) {
 		s->base.description = NULL;
+		free(host);
 		s3_free(&s->base);
 		return ops_error_oom(err);
 	}
-	if (strncmp(s->endpoint, "http://", 7) != 0 && strncmp(s->endpoint, "https://", 8) != 0) {
-		ops_error_set(err, OPS_ECONFIG, "s3.endpoint '%s' is not an http:// or https:// URL", s->endpoint);
-		s3_free(&s->base);
-		return OPS_ECONFIG;
-	}
+	free(host);
 	*out = &s->base;
 	return OPS_OK;
 }
@@ -930,13 +1356,17 @@ ops_code ops_store_s3_versioning(ops_store *store, int *enabled, ops_error *err)
 {
 	struct s3_store *s = (struct s3_store *)store;
 	struct resp r;
+	struct req q = { 0 };
 	char *status;
 	ops_code rc;
 
 	*enabled = 0;
 	if (!store || store->ops != &s3_ops)
 		return ops_error_set(err, OPS_EUSAGE, "s3-verify needs the S3 store (-s/--s3 or s3.bucket)");
-	rc = request(s, "GET", NULL, "versioning", NULL, 0, NULL, "reading the versioning state", &r, err);
+	q.method = "GET";
+	q.query = "versioning";
+	q.what = "reading the versioning state";
+	rc = request(s, &q, &r, err);
 	if (rc == OPS_OK && r.status == 404)
 		rc = ops_error_set(err, OPS_EFAIL, "no bucket '%s' at %s", s->bucket, s->endpoint);
 	status = rc == OPS_OK && r.body ? xml_tag(r.body, "Status", NULL) : NULL;

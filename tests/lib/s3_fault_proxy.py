@@ -14,7 +14,11 @@ import http.server
 import sys
 import threading
 
+if len(sys.argv) != 6:
+    sys.exit(__doc__)
 listen, upstream, mode, n, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+if mode not in ("first", "every", "none", "versioned") or (mode == "every" and n < 1):
+    sys.exit("s3_fault_proxy.py: bad MODE N: %s %d\n%s" % (mode, n, __doc__))
 lock = threading.Lock()
 count = 0
 
@@ -61,9 +65,18 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return
         conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=60)
         headers = {k2: v for k2, v in self.headers.items()}
-        conn.request(self.command, self.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
+        try:
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except OSError:
+            # s3rver gone: say so rather than drop the connection.
+            conn.close()
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.record(502)
+            return
         self.send_response(resp.status)
         for k2, v in resp.getheaders():
             if k2.lower() in ("transfer-encoding", "connection"):
