@@ -126,7 +126,7 @@ static ops_code op_optimize(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSO
 static ops_code op_eval(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
 			ops_error *err)
 {
-	return ops_vector_eval(ctx, (int)cli_num(inv, "queries"), report, err);
+	return ops_vector_eval(ctx, (int)cli_num(inv, "queries"), cli_str(inv, "queries-file"), report, err);
 }
 
 static ops_code op_purge(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
@@ -233,6 +233,8 @@ static const struct cli_opt eval_opts[] = {
 	OPT_PATH,
 	{"queries", 'q', CLI_INT, "N", "100", NULL, 1, 100000, CLI_C_NONE,
 	 "number of queries sampled from the source"},
+	{"queries-file", 'f', CLI_STRING, "FILE", NULL, NULL, 0, 0, CLI_C_FILE,
+	 "test queries: a JSON array of embedding vectors (instead of a sample)"},
 	OPT_DATABASE,
 	OPT_VERBOSE,
 	{0}
@@ -319,8 +321,9 @@ const struct cli_cmd cli_vector_subs[] = {
 	{"eval", "measure recall@10 and latency (evaluate_search_quality.py)", NULL, 0, 0,
 	 CLI_C_NONE, eval_opts, NULL, NULL, run_eval, CLI_CHANGES,
 	 "Evaluates search quality: recall@10 of the index against exact search over the source "
-	 "rows for -q queries sampled from them, and search latency percentiles (p50, p95, p99) "
-	 "and queries per second.",
+	 "rows, for the predefined test queries of -f FILE (a JSON array of embedding vectors, as "
+	 "evaluate_search_quality.py keeps them) or -q queries sampled from the source rows, and "
+	 "search latency percentiles (p50, p95, p99) and queries per second.",
 	 "Quarterly evaluation as JSON\nopsctl --output json vector eval -q 500"},
 	{"purge", "remove ids from the index (guide 002 purge_documents)", NULL, 0, 0, CLI_C_NONE,
 	 purge_opts, NULL, NULL, run_purge, CLI_CHANGES,

@@ -65,7 +65,7 @@ function __opsctl_argopts
         case 'opsctl vector verify-backup'
             printf '%s\n' -b --backup-id -d --database
         case 'opsctl vector eval'
-            printf '%s\n' -p --path -q --queries -d --database
+            printf '%s\n' -p --path -q --queries -f --queries-file -d --database
         case 'opsctl vector purge'
             printf '%s\n' -p --path --ids
         case 'opsctl vector cache-rebuild'
@@ -284,6 +284,7 @@ complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s v -l verbos
 complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s p -l path -r -F -d 'index path (default: from settings, vector.index_path)'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s q -l queries -x -d 'number of queries sampled from the source'
+complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s f -l queries-file -r -F -d 'test queries: a JSON array of embedding vectors (instead of a sample)'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (default: vector.database, then db.name)'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s h -l help -d 'show this help message and exit'

@@ -563,7 +563,56 @@ out:
 	return rc;
 }
 
-ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, cJSON **report, ops_error *err)
+/* Queries from a file: a JSON array of vectors of the index's dimension. */
+static ops_code load_queries(const char *file, int d, struct vx_sample *q, ops_error *err)
+{
+	char *text = NULL;
+	size_t len = 0, i = 0;
+	cJSON *arr, *v;
+	ops_code rc = ops_read_file(file, 256u << 20, &text, &len, err);
+
+	if (rc != OPS_OK)
+		return rc;
+	arr = cJSON_ParseWithLength(text, len);
+	free(text);
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) {
+		cJSON_Delete(arr);
+		return ops_error_set(err, OPS_EDATA, "queries file '%s' is not a JSON array of vectors", file);
+	}
+	q->cap = (size_t)cJSON_GetArraySize(arr);
+	q->d = d;
+	q->ids = calloc(q->cap, sizeof *q->ids);
+	q->x = malloc(q->cap * (size_t)d * sizeof *q->x);
+	if (!q->ids || !q->x) {
+		cJSON_Delete(arr);
+		return ops_error_oom(err);
+	}
+	cJSON_ArrayForEach(v, arr) {
+		const cJSON *e;
+		int j = 0;
+
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != d) {
+			cJSON_Delete(arr);
+			return ops_error_set(err, OPS_EDATA, "query %zu in '%s' is not a vector of %d numbers", i + 1,
+					     file, d);
+		}
+		cJSON_ArrayForEach(e, v) {
+			if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
+				cJSON_Delete(arr);
+				return ops_error_set(err, OPS_EDATA, "query %zu in '%s' holds a value that is not a finite number",
+						     i + 1, file);
+			}
+			q->x[i * (size_t)d + (size_t)j++] = (float)e->valuedouble;
+		}
+		i++;
+	}
+	q->n = i;
+	cJSON_Delete(arr);
+	return OPS_OK;
+}
+
+ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *queries_file,
+			 cJSON **report, ops_error *err)
 {
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
@@ -588,8 +637,13 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, cJSON **report,
 	vidx_describe(f, index, type, sizeof type);
 	cJSON_AddStringToObject(rep, "index", path);
 	cJSON_AddStringToObject(rep, "type", type);
-	if ((rc = source_pass(ctx, f->Index_d(index), (size_t)queries, &ids, &nids, &q, err)) != OPS_OK)
+	if (queries_file && *queries_file)
+		rc = load_queries(queries_file, f->Index_d(index), &q, err);
+	else
+		rc = source_pass(ctx, f->Index_d(index), (size_t)queries, &ids, &nids, &q, err);
+	if (rc != OPS_OK)
 		goto out;
+	cJSON_AddStringToObject(rep, "queries_from", queries_file && *queries_file ? queries_file : "source sample");
 	t.nq = q.n;
 	t.d = f->Index_d(index);
 	t.ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;

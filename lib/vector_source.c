@@ -459,14 +459,17 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 			  ops_error *err)
 {
 	*n = 0;
-	while (*n < max) {
+	/* sqlite3_step after SQLITE_DONE would start the query again. */
+	while (*n < max && !s->ended) {
 		int r = sqlite3_step(s->st), bytes, d, i;
 		const unsigned char *blob;
 		float *v;
 		long long id;
 
-		if (r == SQLITE_DONE)
+		if (r == SQLITE_DONE) {
+			s->ended = 1;
 			break;
+		}
 		if (r != SQLITE_ROW)
 			return ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc,
 					     sqlite3_errmsg(ops_db_handle(s->db)));

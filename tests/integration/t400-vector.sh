@@ -196,6 +196,31 @@ expect_json_true 'd["vectors"] == 500 and d["dimension"] == 24' "500 vectors of 
 OPSCTL_CONFIG="$T/b.conf" run "$OPSCTL" vector verify
 expect_rc 0 "and verify"
 
+# SQLite: a BLOB of little-endian float32 per row (guide 003's store).
+python3 - "$T/kh.db" <<'PY'
+import random, sqlite3, struct, sys
+random.seed(9)
+db = sqlite3.connect(sys.argv[1])
+db.execute("create table chunks (id integer primary key, embedding blob)")
+for i in range(1, 301):
+    db.execute("insert into chunks values (?, ?)", (i, struct.pack("<16f", *[random.random() for _ in range(16)])))
+db.execute("insert into chunks values (301, null)")
+db.commit()
+PY
+cat >"$T/lite.conf" <<CONF
+[vector]
+database = sqlite:$T/kh.db
+table = chunks
+index_path = $T/lite/index.faiss
+metric = l2
+CONF
+OPSCTL_CONFIG="$T/lite.conf" run "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "a SQLite BLOB source rebuilds"
+expect_json_true 'd["vectors"] == 300 and d["dimension"] == 16 and d["null_embeddings"] == 1' "300 vectors of 16 dimensions, the NULL one counted"
+OPSCTL_CONFIG="$T/lite.conf" run "$OPSCTL" --output json vector verify
+expect_rc 0 "and verifies"
+expect_json_true 'd["null_embeddings"] == 1 and d["recall_at_1"] == 1.0' "verify counts the NULL and finds every sample"
+
 # An IVF index through factory = auto above vector.flat_max (trained first).
 cp "$T/opsctl.conf" "$T/ivf.conf"
 printf 'flat_max = 1000\nindex_path = %s\n' "$T/ivf/index.faiss" >>"$T/ivf.conf"

@@ -69,6 +69,18 @@ expect_rc 0 "vector eval exits 0"
 expect_json_true 'd["queries"] == 50 and d["recall_at_10"] >= 0.95' "recall@10 on 50 queries"
 expect_json_true '0 < d["latency_ms_p50"] <= d["latency_ms_p95"] <= d["latency_ms_p99"] and d["qps"] > 0' "latency percentiles and QPS"
 
+python3 - "$T/queries.json" <<'PY'
+import json, random, sys
+random.seed(5)
+json.dump([[random.random() - 0.5 for _ in range(24)] for _ in range(20)], open(sys.argv[1], "w"))
+PY
+run "$OPSCTL" --output json vector eval -f "$T/queries.json"
+expect_rc 0 "vector eval -f FILE (predefined queries) exits 0"
+expect_json_true 'd["queries"] == 20 and d["queries_from"].endswith("queries.json") and d["recall_at_10"] >= 0.9' "20 queries from the file, recall@10 measured"
+printf '[[1, 2, 3]]' >"$T/badq.json"
+run "$OPSCTL" vector eval -f "$T/badq.json"
+expect_fail 65 "a queries file of the wrong dimension: exit 65" "not a vector of 24 numbers"
+
 # ---- backup and verify-backup ----
 run "$OPSCTL" --output json vector backup --compress
 expect_rc 0 "vector backup --compress exits 0"

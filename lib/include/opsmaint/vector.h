@@ -73,8 +73,10 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 			     ops_error *err);
 
 /* evaluate_search_quality.py: recall@10 against exact search and latency
- * percentiles for queries sampled from the source. */
-ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, cJSON **report, ops_error *err);
+ * percentiles, for the queries in queries_file (a JSON array of vectors) or
+ * else queries sampled from the source. */
+ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *queries_file,
+			 cJSON **report, ops_error *err);
 
 /* Guide 002's purge_documents: ids out of the index; OPS_EPERM on a
  * protected store (vector.protected or general.protected_paths). */
