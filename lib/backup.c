@@ -525,6 +525,25 @@ out:
 	return rc;
 }
 
+/* Guide 001: the vector index snapshot beside the databases it indexes. */
+static ops_code add_vector_index(struct full_run *run, ops_error *err)
+{
+	const char *path = ops_config_get(run->ctx->cfg, "vector.index_path");
+	char *mpath = NULL;
+	ops_code rc;
+
+	if (!ops_config_bool(run->ctx->cfg, "backup.vector_index"))
+		return OPS_OK;
+	if (!path || access(path, R_OK) != 0)
+		return ops_error_set(err, OPS_EFAIL, "backup.vector_index is set but there is no index at '%s'",
+				     path ? path : "");
+	rc = ops_archive_add_file(run->aw, "vector/index.faiss", path, err);
+	if (rc == OPS_OK && asprintf(&mpath, "%s.manifest.json", path) >= 0 && access(mpath, R_OK) == 0)
+		rc = ops_archive_add_file(run->aw, "vector/index.faiss.manifest.json", mpath, err);
+	free(mpath);
+	return rc;
+}
+
 static ops_code add_files(struct full_run *run, ops_error *err)
 {
 	char **files = ops_config_list(run->ctx->cfg, "backup.include_files");
@@ -653,6 +672,8 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 	}
 	if (rc == OPS_OK)
 		rc = add_files(&run, err);
+	if (rc == OPS_OK)
+		rc = add_vector_index(&run, err);
 	if (rc == OPS_OK && ops_config_get(cfg, "backup.redis_url") &&
 	    *ops_config_get(cfg, "backup.redis_url")) {
 		char *rdb = NULL;

@@ -142,6 +142,18 @@ expect_json_true 'd["stress"]["threads"] == 4 and d["stress"]["queries"] == 200 
 expect_json_true 'd["performance"]["queries"] == 50 and d["performance"]["latency_ms_p50"] <= d["performance"]["latency_ms_p99"]' "performance: latency percentiles"
 if python3 -c 'import json,sys; [json.load(open(p)) for p in sys.argv[1:]]' "$T/bench/performance_results.json" "$T/bench/stress_test_results.json"; then ok "performance_results.json and stress_test_results.json written"; else not_ok "performance_results.json and stress_test_results.json written"; fi
 
+# ---- the index snapshot in a full backup (guide 001) ----
+cp "$T/opsctl.conf" "$T/bk.conf"
+printf '[backup]\ndir = %s\ndatabases = %s\nvector_index = true\n' "$T/store" "$DB" >>"$T/bk.conf"
+OPSCTL_CONFIG="$T/bk.conf" run "$OPSCTL" --output json backup --type full
+expect_rc 0 "a full backup with backup.vector_index exits 0"
+BID=$(json_get 'd["id"]')
+if tar --zstd -tf "$T/store/$BID/backup.tar.zst" | grep -qx 'vector/index.faiss' &&
+	tar --zstd -tf "$T/store/$BID/backup.tar.zst" | grep -qx 'vector/index.faiss.manifest.json'; then ok "the index and its manifest are archive members"; else not_ok "the index and its manifest are archive members"; fi
+if [ "$(tar --zstd -xOf "$T/store/$BID/backup.tar.zst" vector/index.faiss | sha256sum | cut -d' ' -f1)" = "$(sha256sum "$IDX" | cut -d' ' -f1)" ]; then ok "the archived index is the live one"; else not_ok "the archived index is the live one"; fi
+OPSCTL_CONFIG="$T/bk.conf" run "$OPSCTL" backup verify -b "$BID" --checksums-only
+expect_rc 0 "the backup with the index verifies"
+
 # ---- purge ----
 run "$OPSCTL" --output json vector purge --ids 50,51,52 -f
 expect_rc 0 "purge --ids exits 0"
