@@ -21,6 +21,10 @@ CC         ?= cc
 CXX        ?= g++
 PKG_CONFIG ?= pkg-config
 PKGS       := libpq sqlite3 libcjson libcrypto libarchive libcurl hiredis
+# libarchive and libcurl are compiled against but loaded on first use
+# (lib/lazylib.c), so that commands which need neither do not pay for their
+# three dozen dependencies at start-up.
+PKGS_LINKED := libpq sqlite3 libcjson libcrypto hiredis
 
 # Debian's hardening flags (dpkg-buildflags with hardening=+all; gcc on
 # Debian already defaults to PIE).
@@ -31,7 +35,7 @@ HARDEN_LDFLAGS := -Wl,-z,relro -Wl,-z,now
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
               -Wno-unused-parameter
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS))
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS_LINKED))
 
 CFLAGS     ?= $(HARDEN_CFLAGS)
 LDFLAGS    ?= $(HARDEN_LDFLAGS)
@@ -108,7 +112,7 @@ opsctl: $(CMD_OBJ) libopsmaint.a
 # install-time PREFIX and LIBDIR.
 PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: opsmaint' 'Description: maintenance library behind opsctl' \
-	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS_LINKED)' \
 	  'Libs: -L$${libdir} -lopsmaint' 'Libs.private: -lpthread -lm' \
 	  'Cflags: -I$${includedir}'
 opsmaint.pc: Makefile

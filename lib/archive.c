@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#define LL_WANT_ARCHIVE
+#include "lazylib.h"
 
 #include "opsmaint/archive.h"
 #include "opsmaint/hash.h"
@@ -71,6 +71,10 @@ ops_code ops_archive_writer_new(const char *compression, int level, int threads,
 	int r = ARCHIVE_OK;
 
 	*out = NULL;
+	if (ll_archive(err) != OPS_OK) {
+		free(w);
+		return err->code;
+	}
 	if (!w)
 		return ops_error_oom(err);
 	w->sink = sink;
@@ -474,6 +478,10 @@ ops_code ops_archive_reader_new(ops_source_fn source, void *ctx,
 	ops_archive_reader *r = calloc(1, sizeof *r);
 
 	*out = NULL;
+	if (ll_archive(err) != OPS_OK) {
+		free(r);
+		return err->code;
+	}
 	if (!r)
 		return ops_error_oom(err);
 	r->source = source;

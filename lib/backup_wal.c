@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#define LL_WANT_ARCHIVE
+#include "lazylib.h"
 
 #include "backup_internal.h"
 #include "opsmaint/db.h"
@@ -62,11 +62,16 @@ static la_ssize_t wal_write_cb(struct archive *a, void *arg, const void *buf, si
 static ops_code compress_raw(const ops_config *cfg, const char *data, size_t len, bk_out *out,
 			     ops_error *err)
 {
-	struct archive *a = archive_write_new();
-	struct archive_entry *e = archive_entry_new();
+	struct archive *a;
+	struct archive_entry *e;
 	struct wal_sink s = {out, {0}, 0};
 	char level[16];
 	ops_code rc = OPS_OK;
+
+	if (ll_archive(err) != OPS_OK)
+		return err->code;
+	a = archive_write_new();
+	e = archive_entry_new();
 
 	if (!a || !e) {
 		rc = ops_error_oom(err);
@@ -293,6 +298,8 @@ ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const
 	if (rc != OPS_OK)
 		goto out;
 	h = ops_sha256_new();
+	if ((rc = ll_archive(err)) != OPS_OK)
+		goto out;
 	a = archive_read_new();
 	if (!h || !a) {
 		rc = ops_error_oom(err);

@@ -19,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#define LL_WANT_CURL
+#include "lazylib.h"
 #include <openssl/evp.h>
 
 #include "opsmaint/config.h"
@@ -1295,6 +1296,11 @@ ops_code ops_store_open_s3(const struct ops_config *cfg, ops_store **out, ops_er
 	struct s3_store *s;
 	ops_code rc;
 
+	/* libcurl is loaded here, not at start-up: only S3 needs it. */
+	if (ll_curl(err) != OPS_OK) {
+		*out = NULL;
+		return err->code;
+	}
 	*out = NULL;
 	if (!bucket || !*bucket) {
 		ops_error_set(err, OPS_ECONFIG, "no S3 bucket configured for --s3");

@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#define LL_WANT_ARCHIVE
+#include "lazylib.h"
 
 #include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
