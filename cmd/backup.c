@@ -202,7 +202,7 @@ static const struct cli_opt create_opts[] = {
 	{"type", 't', CLI_ENUM, "TYPE", "all", "full,wal,all", 0, 0, CLI_C_VALUES,
 	 "backup type: full, wal, all"},
 	{"retention", 'r', CLI_INT, "DAYS", "30", NULL, 1, 36500, CLI_C_NONE,
-	 "keep every backup for DAYS days (weekly and monthly ones longer; default backup.retention_daily)"},
+	 "keep every backup for DAYS days (weekly and monthly ones longer; backup.retention_daily)"},
 	OPT_S3,
 	{"no-compress", 'n', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
 	 "skip compression (backup.compression applies otherwise, zstd by default)"},

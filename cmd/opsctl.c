@@ -356,6 +356,18 @@ int main(int argc, char **argv)
 			if (idx < argc && (strcmp(argv[idx], "-h") == 0 ||
 					   strcmp(argv[idx], "--help") == 0)) {
 				cli_help(stdout, inv.path, cmd);
+				/* `opsctl backup -h` is what backup-database.sh -h was:
+				 * the default command's options follow the list. */
+				if (cmd->default_sub) {
+					const struct cli_cmd *def = find_sub(cmd, cmd->default_sub, "", &err);
+					char sub_path[160];
+
+					if (def) {
+						snprintf(sub_path, sizeof sub_path, "%s %s", inv.path, def->name);
+						printf("\nWithout a command, '%s' is '%s':\n\n", inv.path, sub_path);
+						cli_help(stdout, sub_path, def);
+					}
+				}
 				goto out_flush;
 			}
 			if (cmd->default_sub) {

@@ -202,7 +202,7 @@ complete -c opsctl -n '__opsctl_at "opsctl backup"' -a wal-fetch -d 'fetch one W
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s c -l config -r -F -d 'configuration file (same as the global --config)'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s t -l type -x -a 'full wal all' -d 'backup type: full, wal, all'
-complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s r -l retention -x -d 'keep every backup for DAYS days (weekly and monthly ones longer; default backup.retention_daily)'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s r -l retention -x -d 'keep every backup for DAYS days (weekly and monthly ones longer; backup.retention_daily)'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s n -l no-compress -d 'skip compression (backup.compression applies otherwise, zstd by default)'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s v -l verify -d 'verify every checksum of the backup after it is written'

@@ -379,6 +379,10 @@ PY
 OPSCTL_BACKUP_KEY_FILE="$T/backup.key" run "$OPSCTL" backup verify -b "$EID" --checksums-only
 expect_fail 65 "a flipped byte in the ciphertext: exit 65"
 
+# `opsctl backup -h` shows create's flags too, as backup-database.sh -h did.
+run "$OPSCTL" backup -h
+if grep -q -- "--no-compress" "$OUT" && grep -q -- "--retention DAYS" "$OUT" && grep -q "wal-push" "$OUT"; then ok "backup -h lists the commands and create's options"; else not_ok "backup -h lists the commands and create's options"; diag_run; fi
+
 # ---- bad input ----
 run "$OPSCTL" backup --type weekly
 expect_error 64 "an unknown --type: exit 64" "weekly"
