@@ -23,22 +23,6 @@
 	{"config", 'c', CLI_STRING, "FILE", NULL, NULL, 0, 0, CLI_C_FILE, \
 	 "configuration file (same as the global --config)"}
 
-static int ask(void *arg, const char *question)
-{
-	(void)arg;
-	return ops_confirm(question) == 1;
-}
-
-static int has_opt(const struct cli_inv *inv, const char *name)
-{
-	const struct cli_opt *o;
-
-	for (o = inv->cmd->opts; o && o->name; o++)
-		if (strcmp(o->name, name) == 0)
-			return 1;
-	return 0;
-}
-
 typedef ops_code (*backup_op)(struct cli_inv *inv, const ops_backup_ctx *ctx,
 			      cJSON **report, ops_error *err);
 
@@ -51,25 +35,25 @@ static int run_backup(struct cli_inv *inv, const char *lock_name, backup_op op)
 	ops_backup_ctx ctx = {0};
 	ops_task *task = NULL;
 	ops_store *store = NULL;
-	cJSON *report = NULL, *figures = NULL;
+	cJSON *report = NULL;
 	ops_error err;
 	ops_code rc;
-	int status = 0, verbose;
+	int status, verbose;
 
 	ops_error_clear(&err);
-	verbose = has_opt(inv, "verbose") && cli_flag(inv, "verbose");
+	verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
 	if (verbose)
 		ops_log_set_level(OPS_LOG_INFO);
 	ctx.cfg = inv->cfg;
 	ctx.verbose = verbose;
-	ctx.force = has_opt(inv, "force") && cli_flag(inv, "force");
-	ctx.dry_run = has_opt(inv, "dry-run") && cli_flag(inv, "dry-run");
+	ctx.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
+	ctx.dry_run = cli_has_opt(inv, "dry-run") && cli_flag(inv, "dry-run");
 	/* A progress line only for a person watching; never in cron mail. */
 	ctx.progress = isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT;
 	if (ops_is_interactive())
-		ctx.confirm = ask;
+		ctx.confirm = cli_ask;
 	/* s3-verify is about the S3 store whatever the flags say. */
-	rc = ops_backup_open_store(inv->cfg, (has_opt(inv, "s3") && cli_flag(inv, "s3")) ||
+	rc = ops_backup_open_store(inv->cfg, (cli_has_opt(inv, "s3") && cli_flag(inv, "s3")) ||
 				   strcmp(inv->cmd->name, "s3-verify") == 0, &store, &err);
 	if (rc != OPS_OK)
 		return cli_error(inv, &err);
@@ -79,26 +63,7 @@ static int run_backup(struct cli_inv *inv, const char *lock_name, backup_op op)
 		return cli_error(inv, &err);
 	}
 	rc = op(inv, &ctx, &report, &err);
-	if (report) {
-		cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
-		cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
-		if (rc != OPS_OK)
-			cJSON_AddStringToObject(report, "error", err.message);
-		if (cli_emit(inv, report) != 0)
-			status = ops_code_exit_status(OPS_EIO);
-	}
-	if (rc != OPS_OK) {
-		fflush(stdout);
-		status = cli_error(inv, &err);
-	}
-	if (task) {
-		cJSON *f = report ? cJSON_GetObjectItemCaseSensitive(report, "_figures") : NULL;
-
-		figures = f ? cJSON_Duplicate(f, 1) : cJSON_CreateObject();
-		status = cli_finish_task(inv, task, rc, status, rc == OPS_OK ? NULL : err.message, figures);
-	}
-	cJSON_Delete(figures);
-	cJSON_Delete(report);
+	status = cli_report_run(inv, task, rc, &err, report);
 	ops_store_free(store);
 	return status;
 }

@@ -139,6 +139,19 @@ int cli_emit(const struct cli_inv *inv, cJSON *report);
  * done, but monitoring would not know).
  */
 struct ops_task;
+/*
+ * The end of a run that built a report: "status" (and "error") set in it,
+ * the report printed, the error line, and with a task the journal line and
+ * metrics (from the report's "_figures").  Consumes report; returns the exit
+ * status.
+ */
+int cli_report_run(const struct cli_inv *inv, struct ops_task *task, ops_code rc,
+		   const ops_error *err, cJSON *report);
+/* 1 when the running command's table has an option called name. */
+int cli_has_opt(const struct cli_inv *inv, const char *name);
+/* A confirm callback for the library: asks on the terminal, 1 for yes.
+ * Off a terminal nobody can answer: cron relies on the window and --force. */
+int cli_ask(void *arg, const char *question);
 int cli_finish_task(const struct cli_inv *inv, struct ops_task *task, ops_code rc, int status,
 		    const char *error, const cJSON *figures);
 

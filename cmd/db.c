@@ -37,23 +37,6 @@
 typedef ops_code (*db_op)(struct cli_inv *inv, const ops_dbm_ctx *ctx,
 			  const char *target, cJSON **report, ops_error *err);
 
-static int has_opt(const struct cli_inv *inv, const char *name)
-{
-	const struct cli_opt *o;
-
-	for (o = inv->cmd->opts; o && o->name; o++)
-		if (strcmp(o->name, name) == 0)
-			return 1;
-	return 0;
-}
-
-/* Off a terminal nobody can answer: cron relies on the window and --force. */
-static int ask(void *arg, const char *question)
-{
-	(void)arg;
-	return ops_confirm(question) == 1;
-}
-
 static int run_per_database(struct cli_inv *inv, db_op op)
 {
 	ops_dbm_ctx ctx = {0};
@@ -62,25 +45,25 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 	char **targets = NULL;
 	cJSON *all = NULL, *list, *figures = NULL;
 	ops_code rc, worst = OPS_OK;
-	int dry = has_opt(inv, "dry-run") && cli_flag(inv, "dry-run");
+	int dry = cli_has_opt(inv, "dry-run") && cli_flag(inv, "dry-run");
 	/* Listing sessions or reading statistics changes nothing; only
 	 * --terminate and --reset make those commands a run to record. */
 	int changes = (inv->cmd->flags & CLI_CHANGES) && !dry &&
-		      !(has_opt(inv, "terminate") && !cli_flag(inv, "terminate")) &&
-		      !(has_opt(inv, "reset") && !cli_flag(inv, "reset"));
+		      !(cli_has_opt(inv, "terminate") && !cli_flag(inv, "terminate")) &&
+		      !(cli_has_opt(inv, "reset") && !cli_flag(inv, "reset"));
 	int status = 0, nfailed = 0;
 	size_t i;
 
 	ops_error_clear(&first_err);
 	ctx.cfg = inv->cfg;
-	ctx.verbose = has_opt(inv, "verbose") && cli_flag(inv, "verbose");
-	ctx.force = has_opt(inv, "force") && cli_flag(inv, "force");
+	ctx.verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
+	ctx.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
 	ctx.dry_run = dry;
 	ctx.now = time(NULL);
 	if (ctx.verbose)
 		ops_log_set_level(OPS_LOG_INFO);
 	if (ops_is_interactive())
-		ctx.confirm = ask;
+		ctx.confirm = cli_ask;
 
 	rc = ops_dbm_targets(inv->cfg, cli_str(inv, "database"), &targets, &err);
 	if (rc != OPS_OK)

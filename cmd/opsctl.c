@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "opsmaint/log.h"
+#include "opsmaint/prompt.h"
 #include "opsmaint/suggest.h"
 #include "opsmaint/task.h"
 
@@ -124,6 +125,51 @@ int cli_finish_task(const struct cli_inv *inv, struct ops_task *task, ops_code r
 			status = ops_code_exit_status(err.code);
 	}
 	return status;
+}
+
+int cli_report_run(const struct cli_inv *inv, struct ops_task *task, ops_code rc,
+		   const ops_error *err, cJSON *report)
+{
+	cJSON *figures = NULL;
+	int status = 0;
+
+	if (report) {
+		cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
+		cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
+		if (rc != OPS_OK)
+			cJSON_AddStringToObject(report, "error", err->message);
+		if (cli_emit(inv, report) != 0)
+			status = ops_code_exit_status(OPS_EIO);
+	}
+	if (rc != OPS_OK) {
+		fflush(stdout);
+		status = cli_error(inv, err);
+	}
+	if (task) {
+		cJSON *f = report ? cJSON_GetObjectItemCaseSensitive(report, "_figures") : NULL;
+
+		figures = f ? cJSON_Duplicate(f, 1) : cJSON_CreateObject();
+		status = cli_finish_task(inv, task, rc, status, rc == OPS_OK ? NULL : err->message, figures);
+	}
+	cJSON_Delete(figures);
+	cJSON_Delete(report);
+	return status;
+}
+
+int cli_has_opt(const struct cli_inv *inv, const char *name)
+{
+	const struct cli_opt *o;
+
+	for (o = inv->cmd->opts; o && o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+int cli_ask(void *arg, const char *question)
+{
+	(void)arg;
+	return ops_confirm(question) == 1;
 }
 
 /* The directory holding the running binary, for finding man/ in a source tree. */

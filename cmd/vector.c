@@ -22,22 +22,6 @@
 #define OPT_VERBOSE \
 	{"verbose", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"}
 
-static int ask(void *arg, const char *question)
-{
-	(void)arg;
-	return ops_confirm(question) == 1;
-}
-
-static int has_opt(const struct cli_inv *inv, const char *name)
-{
-	const struct cli_opt *o;
-
-	for (o = inv->cmd->opts; o && o->name; o++)
-		if (strcmp(o->name, name) == 0)
-			return 1;
-	return 0;
-}
-
 typedef ops_code (*vector_op)(struct cli_inv *inv, const ops_vector_ctx *ctx, cJSON **report,
 			      ops_error *err);
 
@@ -46,45 +30,26 @@ static int run_vector(struct cli_inv *inv, const char *lock_name, vector_op op)
 {
 	ops_vector_ctx ctx = {0};
 	ops_task *task = NULL;
-	cJSON *report = NULL, *figures = NULL;
+	cJSON *report = NULL;
 	ops_error err;
 	ops_code rc;
-	int status = 0;
+	int status;
 
 	ops_error_clear(&err);
 	ctx.cfg = inv->cfg;
-	ctx.path = has_opt(inv, "path") ? cli_str(inv, "path") : NULL;
-	ctx.database = has_opt(inv, "database") ? cli_str(inv, "database") : NULL;
-	ctx.verbose = has_opt(inv, "verbose") && cli_flag(inv, "verbose");
-	ctx.force = has_opt(inv, "force") && cli_flag(inv, "force");
+	ctx.path = cli_has_opt(inv, "path") ? cli_str(inv, "path") : NULL;
+	ctx.database = cli_has_opt(inv, "database") ? cli_str(inv, "database") : NULL;
+	ctx.verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
+	ctx.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
 	ctx.progress = isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT;
 	if (ctx.verbose)
 		ops_log_set_level(OPS_LOG_INFO);
 	if (ops_is_interactive())
-		ctx.confirm = ask;
+		ctx.confirm = cli_ask;
 	if (lock_name && ops_task_begin(inv->cfg, lock_name, &task, &err) != OPS_OK)
 		return cli_error(inv, &err);
 	rc = op(inv, &ctx, &report, &err);
-	if (report) {
-		cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
-		cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
-		if (rc != OPS_OK)
-			cJSON_AddStringToObject(report, "error", err.message);
-		if (cli_emit(inv, report) != 0)
-			status = ops_code_exit_status(OPS_EIO);
-	}
-	if (rc != OPS_OK) {
-		fflush(stdout);
-		status = cli_error(inv, &err);
-	}
-	if (task) {
-		cJSON *f = report ? cJSON_GetObjectItemCaseSensitive(report, "_figures") : NULL;
-
-		figures = f ? cJSON_Duplicate(f, 1) : cJSON_CreateObject();
-		status = cli_finish_task(inv, task, rc, status, rc == OPS_OK ? NULL : err.message, figures);
-	}
-	cJSON_Delete(figures);
-	cJSON_Delete(report);
+	status = cli_report_run(inv, task, rc, &err, report);
 	return status;
 }
 
