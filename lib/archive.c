@@ -21,6 +21,7 @@
 #include "lazylib.h"
 
 #include "opsmaint/archive.h"
+#include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
 
 #define IO_BLOCK (1u << 20)
@@ -592,4 +593,101 @@ void ops_archive_reader_free(ops_archive_reader *r)
 	free(r->buf);
 	free(r->member);
 	free(r);
+}
+
+/* ---- whole-file copies, plain or through one zstd frame ---- */
+
+static la_ssize_t afile_write_cb(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	ops_error e;
+
+	if (ops_afile_write(arg, buf, len, &e) != OPS_OK) {
+		archive_set_error(a, EIO, "%s", e.message);
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+ops_code ops_archive_copy_file(const char *src, const char *dst, const char *how, ops_error *err)
+{
+	int zin = strcmp(how, "unzstd") == 0, zout = strcmp(how, "zstd") == 0;
+	int fd = -1, r = ARCHIVE_OK;
+	struct archive *a = NULL;
+	struct archive_entry *e = NULL;
+	ops_afile *af = NULL;
+	char *buf = malloc(IO_BLOCK);
+	struct stat st;
+	ops_code rc = OPS_OK;
+	la_ssize_t n;
+
+	if (!buf)
+		return ops_error_oom(err);
+	if ((zin || zout) && (rc = ll_archive(err)) != OPS_OK)
+		goto out;
+	if (!zin && ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0)) {
+		rc = ops_error_errno(err, errno, "cannot read", src);
+		goto out;
+	}
+	if ((rc = ops_afile_open(dst, 0600, &af, err)) != OPS_OK)
+		goto out;
+	if (zin) {
+		a = archive_read_new();
+		if (!a) {
+			rc = ops_error_oom(err);
+			goto out;
+		}
+		archive_read_support_filter_zstd(a);
+		archive_read_support_format_raw(a);
+		if (archive_read_open_filename(a, src, IO_BLOCK) != ARCHIVE_OK ||
+		    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+			rc = ops_error_set(err, OPS_EDATA, "'%s' is not a zstd file: %s", src, archive_error_string(a));
+			goto out;
+		}
+		while (rc == OPS_OK && (n = archive_read_data(a, buf, IO_BLOCK)) != 0) {
+			if (n < 0)
+				rc = ops_error_set(err, OPS_EDATA, "'%s' is damaged: %s", src, archive_error_string(a));
+			else
+				rc = ops_afile_write(af, buf, (size_t)n, err);
+		}
+	} else if (zout) {
+		a = archive_write_new();
+		e = archive_entry_new();
+		if (!a || !e) {
+			rc = ops_error_oom(err);
+			goto out;
+		}
+		archive_write_set_format_raw(a);
+		archive_write_add_filter_zstd(a);
+		archive_write_set_bytes_in_last_block(a, 1);
+		archive_entry_set_pathname(e, "data");
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_size(e, st.st_size);
+		if (archive_write_open(a, af, NULL, afile_write_cb, NULL) != ARCHIVE_OK ||
+		    archive_write_header(a, e) != ARCHIVE_OK)
+			r = ARCHIVE_FATAL;
+		while (r == ARCHIVE_OK && (n = read(fd, buf, IO_BLOCK)) > 0)
+			if (archive_write_data(a, buf, (size_t)n) != n)
+				r = ARCHIVE_FATAL;
+		if (r != ARCHIVE_OK || archive_write_close(a) != ARCHIVE_OK)
+			rc = ops_error_set(err, OPS_EIO, "compressing '%s': %s", src, archive_error_string(a));
+	} else {
+		while (rc == OPS_OK && (n = read(fd, buf, IO_BLOCK)) > 0)
+			rc = ops_afile_write(af, buf, (size_t)n, err);
+		if (rc == OPS_OK && n < 0)
+			rc = ops_error_errno(err, errno, "cannot read", src);
+	}
+	if (rc == OPS_OK) {
+		rc = ops_afile_commit(af, err);
+		af = NULL;
+	}
+out:
+	ops_afile_abort(af);
+	if (a)
+		zin ? archive_read_free(a) : archive_write_free(a);
+	if (e && !zin)
+		archive_entry_free(e);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
 }

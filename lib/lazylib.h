@@ -25,6 +25,7 @@
 	X(archive_write_add_filter_zstd) X(archive_write_add_filter_gzip) X(archive_write_add_filter_none) \
 	X(archive_write_set_filter_option) X(archive_write_set_bytes_in_last_block) \
 	X(archive_read_new) X(archive_read_free) X(archive_read_open) X(archive_read_next_header) \
+	X(archive_read_open_filename) \
 	X(archive_read_data) X(archive_read_support_filter_zstd) X(archive_read_support_filter_gzip) \
 	X(archive_read_support_format_tar) X(archive_read_support_format_raw) \
 	X(archive_entry_new) X(archive_entry_free) X(archive_entry_set_pathname) \
@@ -61,6 +62,7 @@ ops_code ll_archive(ops_error *err);
 #define archive_read_new (ll_archive_api.archive_read_new)
 #define archive_read_free (ll_archive_api.archive_read_free)
 #define archive_read_open (ll_archive_api.archive_read_open)
+#define archive_read_open_filename (ll_archive_api.archive_read_open_filename)
 #define archive_read_next_header (ll_archive_api.archive_read_next_header)
 #define archive_read_data (ll_archive_api.archive_read_data)
 #define archive_read_support_filter_zstd (ll_archive_api.archive_read_support_filter_zstd)

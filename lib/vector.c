@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "opsmaint/archive.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 #include "opsmaint/vector.h"
@@ -448,12 +449,9 @@ ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *ta
 			     long retention_days, cJSON *rep, ops_error *err)
 {
 	const char *dir = ops_config_get(cfg, "vector.backup_dir");
-	char stamp[32], name[128], *dest = NULL, *mpath = NULL, *mdest = NULL, *data = NULL;
+	char stamp[32], name[128], *dest = NULL, *mpath = NULL, *mdest = NULL;
 	time_t now = time(NULL);
 	struct tm tm;
-	ops_afile *af = NULL;
-	int fd = -1;
-	ssize_t n;
 	ops_code rc;
 
 	if (access(path, F_OK) != 0)
@@ -464,24 +462,11 @@ ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *ta
 	if ((rc = ops_mkdir_p(dir, 0700, err)) != OPS_OK)
 		return rc;
 	dest = ops_path_join(dir, name);
-	data = malloc(1u << 20);
-	if (!dest || !data) {
+	if (!dest) {
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = ops_error_errno(err, errno, "cannot read", path);
-		goto out;
-	}
-	if ((rc = ops_afile_open(dest, 0600, &af, err)) != OPS_OK)
-		goto out;
-	while (rc == OPS_OK && (n = read(fd, data, 1u << 20)) > 0)
-		rc = ops_afile_write(af, data, (size_t)n, err);
-	if (rc == OPS_OK) {
-		rc = ops_afile_commit(af, err);
-		af = NULL;
-	}
+	rc = ops_archive_copy_file(path, dest, "none", err);
 	mpath = vidx_manifest_path(path);
 	mdest = vidx_manifest_path(dest);
 	if (rc == OPS_OK && mpath && mdest && access(mpath, F_OK) == 0) {
@@ -498,13 +483,9 @@ ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *ta
 		prune_backups(cfg, dir, retention_days, cJSON_AddArrayToObject(rep, "backups_pruned"));
 	}
 out:
-	ops_afile_abort(af);
-	if (fd >= 0)
-		close(fd);
 	free(dest);
 	free(mpath);
 	free(mdest);
-	free(data);
 	return rc;
 }
 

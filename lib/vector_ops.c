@@ -21,10 +21,10 @@
 #define LL_WANT_ARCHIVE
 #include "lazylib.h"
 
+#include "opsmaint/archive.h"
 #include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
-#include "opsmaint/proc.h"
 #include "opsmaint/vector.h"
 #include "vector_internal.h"
 
@@ -751,17 +751,6 @@ out:
 
 /* ---- backups of the index ---- */
 
-/* A tool run without a shell; its stderr in the error when it fails. */
-static ops_code run_tool(char *const argv[], ops_error *err)
-{
-	ops_proc *p = NULL;
-	ops_code rc = ops_proc_start(NULL, argv, NULL, 0, NULL, NULL, &p, err);
-
-	if (rc != OPS_OK)
-		return rc;
-	return ops_proc_wait(p, err);
-}
-
 ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int compress, long retention_days,
 			   cJSON **report, ops_error *err)
 {
@@ -800,19 +789,16 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 	if (rc == OPS_OK && compress) {
 		const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "backup"));
 		char *zpath = NULL;
-		int status;
 
 		/* zstd of the copy, for `zstd -d` without opsctl; the manifest
 		 * beside it keeps the uncompressed file's SHA-256. */
 		if (b && asprintf(&zpath, "%s.zst", b) >= 0) {
-			char *argv[] = {"zstd", "-q", "-T0", "--rm", "-f", "-o", zpath, (char *)b, NULL};
-
-			status = run_tool(argv, err);
-			if (status == OPS_OK) {
+			rc = ops_archive_copy_file(b, zpath, "zstd", err);
+			if (rc == OPS_OK) {
+				unlink(b);
 				cJSON_DeleteItemFromObjectCaseSensitive(rep, "backup");
 				cJSON_AddStringToObject(rep, "backup", zpath);
 			}
-			rc = (ops_code)status;
 		}
 		free(zpath);
 	}
@@ -872,25 +858,12 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 	tmp = ops_path_join(tmpdir, "index.faiss");
 	{
 		/* Restore into the temporary place: the copy and its manifest. */
-		char *cmd = NULL, *mfrom = NULL, *mto = NULL;
+		char *mfrom = NULL, *mto = NULL;
 		size_t n = strlen(best);
 		int z = n > 4 && strcmp(best + n - 4, ".zst") == 0;
 		char *base = strndup(src, strlen(src) - (z ? 4 : 0));
 
-		unlink(tmp);
-		if (z) {
-			char *argv[] = {"zstd", "-q", "-d", "-f", "-o", tmp, src, NULL};
-
-			if (run_tool(argv, err) != OPS_OK)
-				rc = ops_error_set(err, OPS_EDATA, "backup '%s' does not decompress", best);
-			else
-				rc = OPS_OK;
-		} else {
-			char *argv[] = {"cp", "--", src, tmp, NULL};
-
-			rc = run_tool(argv, err);
-		}
-		(void)cmd;
+		rc = ops_archive_copy_file(src, tmp, z ? "unzstd" : "none", err);
 		mfrom = base ? vidx_manifest_path(base) : NULL;
 		mto = vidx_manifest_path(tmp);
 		unlink(mto);

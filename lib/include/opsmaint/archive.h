@@ -64,6 +64,14 @@ ops_code ops_archive_writer_close(ops_archive_writer *w, ops_error *err);
 const ops_archive_entry *ops_archive_writer_entries(const ops_archive_writer *w, size_t *n);
 void ops_archive_writer_free(ops_archive_writer *w);
 
+/*
+ * Copy the file src to dst, written atomically (temp, fsync, rename):
+ * "none" as it is, "zstd" compressed as one zstd frame (stock `zstd -d`
+ * opens it), "unzstd" decompressing such a frame.  Damaged input to
+ * "unzstd" is OPS_EDATA.
+ */
+ops_code ops_archive_copy_file(const char *src, const char *dst, const char *how, ops_error *err);
+
 /* ---- reading ---- */
 
 typedef struct ops_archive_reader ops_archive_reader;
