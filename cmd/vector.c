@@ -246,11 +246,13 @@ const struct cli_cmd cli_vector_subs[] = {
 	{"rebuild", "rebuild the index from the database (rebuild-vector-index.sh)", NULL, 0, 0,
 	 CLI_C_NONE, rebuild_opts, NULL, NULL, run_rebuild, CLI_CHANGES,
 	 "Rebuilds the FAISS index from the embeddings in the database, as rebuild-vector-index.sh "
-	 "does: the rows of vector.table are streamed with COPY in binary, added in batches of -b "
-	 "vectors (an index that needs training, IVF, is first trained on a sample), and the new "
-	 "index must find a sample of its vectors before it is written to a temporary file, read "
-	 "back, checked, and renamed over the live one with a manifest that accepts either file "
-	 "during the swap: the live index is never half-written. --backup copies the old index to "
+	 "does: the rows of vector.table are streamed with COPY in binary (a large table as "
+	 "vector.read_jobs block ranges of one snapshot at once, in a fixed order, so the same table "
+	 "gives the same file), added in batches of -b vectors (an index that needs training, IVF, "
+	 "is first trained on a sample), and the new index must find a sample of its vectors before "
+	 "it is written to a temporary file (hashed as it is written), synced, and renamed over the "
+	 "live one with a manifest that accepts either file during the swap: the live index is "
+	 "never half-written. --backup copies the old index to "
 	 "vector.backup_dir first and removes copies older than -r days. Asks on a terminal unless "
 	 "-f; the guide's quarterly cron line (--backup --force) runs unattended. Two rebuilds never "
 	 "run at once (exit 75).",

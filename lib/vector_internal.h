@@ -68,13 +68,13 @@ ops_code vidx_ids(const struct vf_api *f, FaissIndex *index, long long **ids, si
 void vidx_describe(const struct vf_api *f, FaissIndex *index, char *out, size_t len);
 
 /*
- * Put a new index in place of path: it is written to a temp file beside
- * path, fsynced, read back and checked (dimension and count), then the
- * manifest is written naming both the new file's digest and the old one's,
- * the file renamed over path, and the manifest rewritten with the new one
- * alone.  A crash at any point leaves a live index that its manifest accepts.
- * The caller's index is freed (*index = NULL) before the read-back, so only
- * one copy is ever in memory.  manifest: the fields to record (consumed).
+ * Put a new index in place of path: FAISS writes it to a temp file beside
+ * path through a stream that hashes what it writes; the file is fsynced,
+ * then the manifest is written naming both the new file's digest and the
+ * old one's, the file renamed over path, the directory fsynced, and the
+ * manifest rewritten with the new digest alone.  A crash at any point
+ * leaves a live index that its manifest accepts.  The caller keeps *index.
+ * manifest: the fields to record (consumed).
  */
 ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
 		   ops_error *err);

@@ -5,9 +5,19 @@
  * itself (no float printing and parsing), and it carries the array's own
  * dimension, so a row of another dimension is found, not misread.  SQLite:
  * a BLOB of little-endian float32 per row.
+ *
+ * On a large table the server's work of forming the COPY rows, not the
+ * network or this process, is what a pass waits for; so the table is split
+ * into vector.read_jobs block ranges (TID range scans, PostgreSQL 14 and
+ * later) read by as many connections sharing one exported snapshot, the way
+ * pg_dump -j reads one consistent state.  Each range is parsed by its own
+ * thread into chunks of CHUNK_ROWS rows, and the consumer takes them round
+ * robin, so the order of rows (and so the index file) is the same on every
+ * run over the same table.
  */
 #include <endian.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +29,57 @@
 #include "opsmaint/db.h"
 #include "vector_internal.h"
 
+#define CHUNK_ROWS 1024
+#define QUEUE_DEPTH 4
+/* Below 8 MiB of heap one stream is as quick as several. */
+#define PARALLEL_MIN_PAGES 1024
+
 enum emb_kind { EMB_REAL_ARRAY, EMB_DOUBLE_ARRAY, EMB_BYTEA, EMB_PGVECTOR, EMB_BLOB };
+
+/* One COPY (or SQLite statement) being read. */
+struct cstream {
+	PGconn *pg;
+	int header_done, ended;
+	long long nulls;
+};
+
+struct chunk {
+	size_t n;
+	long long ids[CHUNK_ROWS];
+	float *x;
+	size_t xcap;
+};
+
+/* A thread reading one block range over its own connection. */
+struct reader {
+	struct vsrc *s;
+	ops_db *db;		/* reader 0 uses the vsrc's own connection */
+	struct cstream cs;
+	pthread_t thread;
+	int started;
+	struct chunk q[QUEUE_DEPTH];
+	size_t head, count;	/* filled chunks: q[head] .. q[head + count - 1] */
+	int done, exhausted;	/* done: no more chunks; exhausted: and all taken */
+	ops_code rc;
+	ops_error err;
+};
 
 struct vsrc {
 	ops_db *db;
 	int ids_only;		/* stream ids of rows with an embedding, no vectors */
 	char *extra;		/* "id IN (...)" for a sample, or NULL */
 	enum emb_kind kind;
-	int dim;
-	long long nulls;
+	int dim;		/* shared by the readers: __atomic */
+	long long dim_row;	/* the row that fixed dim, for the error naming both */
 	char *desc;
-	/* PostgreSQL */
-	PGconn *pg;
-	char *row;		/* the current CopyData message */
-	int header_done, ended;
+	struct cstream one;	/* the single stream (PostgreSQL or SQLite) */
+	/* PostgreSQL, several block ranges at once */
+	struct reader *rd;
+	int nrd, cur;
+	size_t pos;		/* rows of rd[cur]'s head chunk already taken */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
 	/* SQLite */
 	sqlite3_stmt *st;
 };
@@ -61,24 +108,145 @@ static uint64_t rd64(const char *p)
 	return be64toh(v);
 }
 
-static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, ops_error *err)
+/* Start COPY (select [AND ctid range]) on db; lo/hi are block numbers,
+ * hi < 0 for no upper bound, lo < 0 for the whole table. */
+static ops_code pg_start_copy(vsrc *s, ops_db *db, struct cstream *cs, const char *select,
+			      long long lo, long long hi, ops_error *err)
+{
+	char *sql = NULL;
+	char range[96] = "";
+	PGresult *res;
+	ops_code rc = OPS_OK;
+
+	if (lo >= 0 && hi >= 0)
+		snprintf(range, sizeof range, " AND ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid", lo, hi);
+	else if (lo >= 0)
+		snprintf(range, sizeof range, " AND ctid >= '(%lld,0)'::tid", lo);
+	if (asprintf(&sql, "COPY (%s%s) TO STDOUT (FORMAT binary)", select, range) < 0)
+		return ops_error_oom(err);
+	cs->pg = ops_db_handle(db);
+	res = PQexec(cs->pg, sql);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		char msg[300];
+
+		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
+		msg[strcspn(msg, "\n")] = '\0';
+		rc = ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, msg);
+		cs->ended = 1;	/* nothing to drain */
+	}
+	PQclear(res);
+	free(sql);
+	return rc;
+}
+
+/* How many block ranges to read at once: 1 unless the table is large, a
+ * plain table or materialized view (ranges of ctid), the server has TID
+ * range scans, and the pass reads all of it (a sample is a few rows). */
+static long long pg_parallel_pages(vsrc *s, const ops_config *cfg, const char *qtable, int *jobs)
+{
+	const char *params[1] = {qtable};
+	ops_rows *rows = NULL;
+	ops_error e = {0};
+	long long pages = 0;
+
+	*jobs = (int)ops_config_int(cfg, "vector.read_jobs");
+	if (*jobs <= 1 || s->extra || ops_db_server_version(s->db) < 140000) {
+		*jobs = 1;
+		return 0;
+	}
+	if (ops_db_query(s->db,
+			 "SELECT c.relkind::text, pg_catalog.pg_relation_size(c.oid)"
+			 " / pg_catalog.current_setting('block_size')::bigint"
+			 " FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.regclass",
+			 1, params, &rows, &e) == OPS_OK && ops_rows_count(rows) == 1 &&
+	    (strcmp(ops_rows_value(rows, 0, 0), "r") == 0 || strcmp(ops_rows_value(rows, 0, 0), "m") == 0))
+		pages = atoll(ops_rows_value(rows, 0, 1));
+	ops_rows_free(rows);
+	if (pages < PARALLEL_MIN_PAGES)
+		*jobs = 1;
+	return pages;
+}
+
+static void *reader_main(void *arg);
+
+/*
+ * One COPY on the vsrc's connection, or (on a large table) one per block
+ * range on connections that share an exported snapshot, each read by a
+ * thread; see the comment at the top.
+ */
+static ops_code pg_start_readers(vsrc *s, const ops_config *cfg, const char *target,
+				 const char *qtable, const char *select, ops_error *err)
+{
+	int jobs, i;
+	long long pages = pg_parallel_pages(s, cfg, qtable, &jobs);
+	ops_rows *rows = NULL;
+	char snap[128];
+	ops_code rc;
+
+	if (jobs <= 1)
+		return pg_start_copy(s, s->db, &s->one, select, -1, -1, err);
+	s->rd = calloc((size_t)jobs, sizeof *s->rd);
+	if (!s->rd)
+		return ops_error_oom(err);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->nrd = jobs;
+	for (i = 0; i < jobs; i++) {
+		s->rd[i].s = s;
+		s->rd[i].cs.ended = 1;	/* until its COPY has started */
+	}
+	s->rd[0].db = s->db;
+	rc = ops_db_exec(s->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+	if (rc == OPS_OK)
+		rc = ops_db_query(s->db, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &rows, err);
+	if (rc != OPS_OK)
+		return rc;
+	snprintf(snap, sizeof snap, "%s", ops_rows_value(rows, 0, 0));
+	ops_rows_free(rows);
+	if (strspn(snap, "0123456789ABCDEFabcdef-") != strlen(snap))
+		return ops_error_set(err, OPS_EFAIL, "unexpected snapshot name '%s'", snap);
+	for (i = 1; i < jobs && rc == OPS_OK; i++) {
+		char set[200];
+
+		snprintf(set, sizeof set, "SET TRANSACTION SNAPSHOT '%s'", snap);
+		rc = ops_db_open(cfg, target, &s->rd[i].db, err);
+		if (rc == OPS_OK)
+			rc = ops_db_exec(s->rd[i].db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+		if (rc == OPS_OK)
+			rc = ops_db_exec(s->rd[i].db, set, err);
+	}
+	/* Equal block ranges; the last one open, for rows beyond the size
+	 * seen (the snapshot decides what is read). */
+	for (i = 0; i < jobs && rc == OPS_OK; i++) {
+		struct reader *r = &s->rd[i];
+
+		r->cs.ended = 0;
+		rc = pg_start_copy(s, r->db, &r->cs, select, pages * i / jobs,
+				   i == jobs - 1 ? -1 : pages * (i + 1) / jobs, err);
+	}
+	for (i = 0; i < jobs && rc == OPS_OK; i++) {
+		if (pthread_create(&s->rd[i].thread, NULL, reader_main, &s->rd[i]) != 0)
+			rc = ops_error_set(err, OPS_EINTERNAL, "cannot start a reader thread");
+		else
+			s->rd[i].started = 1;
+	}
+	return rc;
+}
+
+static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target, ops_error *err)
 {
 	const char *table = ops_config_get(cfg, "vector.table");
 	const char *idcol = ops_config_get(cfg, "vector.id_column");
 	const char *ecol = ops_config_get(cfg, "vector.embedding_column");
 	const char *filter = ops_config_get(cfg, "vector.filter");
 	char *qtable = NULL, *qid = NULL, *qemb = NULL, *sql = NULL;
-	const char *params[2];
 	ops_rows *rows = NULL;
 	ops_code rc;
-	PGresult *res;
 	const char *type, *idtype;
 
 	rc = ops_dbm_pg_resolve_table(s->db, table, &qtable, err);
 	if (rc != OPS_OK)
 		return rc;
-	params[0] = qtable;
-	params[1] = ecol;
 	rc = ops_db_query(s->db,
 			  "SELECT pg_catalog.format_type(a.atttypid, NULL),"
 			  " (SELECT pg_catalog.format_type(b.atttypid, NULL) FROM pg_catalog.pg_attribute b"
@@ -86,7 +254,6 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, ops_error *err)
 			  " FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::pg_catalog.regclass"
 			  " AND a.attname = $2 AND NOT a.attisdropped AND a.attnum > 0",
 			  3, (const char *const[]){qtable, ecol, idcol}, &rows, err);
-	(void)params;
 	if (rc != OPS_OK)
 		goto out;
 	if (ops_rows_count(rows) == 0) {
@@ -110,7 +277,10 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, ops_error *err)
 		s->kind = EMB_DOUBLE_ARRAY;
 	else if (strcmp(type, "bytea") == 0)
 		s->kind = EMB_BYTEA;
-	else if (strcmp(type, "vector") == 0)
+	else if (strcmp(type, "vector") == 0 ||
+		 (strlen(type) > 7 && strcmp(type + strlen(type) - 7, ".vector") == 0))
+		/* pgvector's type, schema-qualified when its schema is not on
+		 * our (empty) search_path: public.vector, extensions.vector. */
 		s->kind = EMB_PGVECTOR;
 	else {
 		rc = ops_error_set(err, OPS_EUSAGE,
@@ -121,7 +291,7 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, ops_error *err)
 	qid = ops_db_quote_ident(s->db, idcol);
 	qemb = ops_db_quote_ident(s->db, ecol);
 	if (!qid || !qemb ||
-	    asprintf(&sql, "COPY (SELECT %s, %s%s FROM %s WHERE true%s%s%s%s%s%s) TO STDOUT (FORMAT binary)",
+	    asprintf(&sql, "SELECT %s, %s%s FROM %s WHERE true%s%s%s%s%s%s",
 		     qid, qemb, s->ids_only ? " IS NULL" : "", qtable,
 		     filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
 		     filter && *filter ? ")" : "",
@@ -131,16 +301,7 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, ops_error *err)
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	s->pg = ops_db_handle(s->db);
-	res = PQexec(s->pg, sql);
-	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		char msg[300];
-
-		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
-		msg[strcspn(msg, "\n")] = '\0';
-		rc = ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, msg);
-	}
-	PQclear(res);
+	rc = pg_start_readers(s, cfg, target, qtable, sql, err);
 out:
 	ops_rows_free(rows);
 	free(qtable);
@@ -236,7 +397,7 @@ ops_code vsrc_open(const ops_config *cfg, const char *database, int ids_only, co
 			rc = ops_error_oom(err);
 	}
 	if (rc == OPS_OK)
-		rc = ops_db_kind_of(s->db) == OPS_DB_POSTGRES ? pg_open_copy(s, cfg, err)
+		rc = ops_db_kind_of(s->db) == OPS_DB_POSTGRES ? pg_open_copy(s, cfg, target, err)
 							       : lite_open_stmt(s, cfg, err);
 	if (rc != OPS_OK) {
 		vsrc_close(s);
@@ -258,33 +419,36 @@ static ops_code check_finite(const float *v, int d, long long id, ops_error *err
 	return OPS_OK;
 }
 
-/* The dimension of this row, fixing it on the first row. */
+/* The dimension of this row, fixing it on the first row any reader sees;
+ * x then grows to hold max vectors. */
 static ops_code take_dim(vsrc *s, int d, long long id, float **x, size_t *xcap, size_t max,
 			 ops_error *err)
 {
+	int want = 0;
+
 	if (d <= 0)
 		return ops_error_set(err, OPS_EDATA, "row id %lld has an empty embedding", id);
-	if (s->dim == 0) {
-		s->dim = d;
-		if (*xcap < max * (size_t)d) {
-			float *grown = realloc(*x, max * (size_t)d * sizeof **x);
+	if (__atomic_compare_exchange_n(&s->dim, &want, d, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&s->dim_row, id, __ATOMIC_RELEASE);
+	else if (want != d)
+		/* Both rows named: which one is odd is for the operator to see. */
+		return ops_error_set(err, OPS_EDATA, "row id %lld has dimension %d, row id %lld %d",
+				     id, d, __atomic_load_n(&s->dim_row, __ATOMIC_ACQUIRE), want);
+	if (*xcap < max * (size_t)d) {
+		float *grown = realloc(*x, max * (size_t)d * sizeof **x);
 
-			if (!grown)
-				return ops_error_oom(err);
-			*x = grown;
-			*xcap = max * (size_t)d;
-		}
+		if (!grown)
+			return ops_error_oom(err);
+		*x = grown;
+		*xcap = max * (size_t)d;
 	}
-	if (d != s->dim)
-		return ops_error_set(err, OPS_EDATA, "row id %lld has dimension %d, the others %d",
-				     id, d, s->dim);
 	return OPS_OK;
 }
 
 /* One binary COPY row: id, embedding.  *got 1 for a row, 0 for a skipped
  * NULL embedding. */
-static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x, size_t *xcap,
-		       size_t max, size_t slot, int *got, ops_error *err)
+static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long long *id,
+		       float **x, size_t *xcap, size_t max, size_t slot, int *got, ops_error *err)
 {
 	const char *end = p + len;
 	int32_t flen;
@@ -295,7 +459,7 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 	if (end - p < 2)
 		goto short_row;
 	if ((int16_t)rd16(p) == -1) {
-		s->ended = 1;
+		cs->ended = 1;
 		return OPS_OK;
 	}
 	p += 2;
@@ -315,7 +479,7 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 		if (end - p < 5 || (int32_t)rd32(p) != 1)
 			goto short_row;
 		if (p[4]) {
-			s->nulls++;
+			cs->nulls++;
 			return OPS_OK;
 		}
 		*got = 1;
@@ -324,7 +488,7 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 	flen = (int32_t)rd32(p);
 	p += 4;
 	if (flen < 0) {
-		s->nulls++;
+		cs->nulls++;
 		return OPS_OK;
 	}
 	if (end - p < flen)
@@ -332,19 +496,24 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 	switch (s->kind) {
 	case EMB_REAL_ARRAY:
 	case EMB_DOUBLE_ARRAY: {
-		int ndim = (int32_t)rd32(p), esz = s->kind == EMB_REAL_ARRAY ? 4 : 8;
+		int ndim, esz = s->kind == EMB_REAL_ARRAY ? 4 : 8;
 		const char *q;
 
+		if (flen < 12)
+			goto short_row;
+		ndim = (int32_t)rd32(p);
 		if (ndim == 0) {
-			s->nulls++;	/* '{}' holds no vector either */
+			cs->nulls++;	/* '{}' holds no vector either */
 			return OPS_OK;
 		}
 		if (ndim != 1)
 			return ops_error_set(err, OPS_EDATA, "row id %lld has a %d-dimensional array", *id, ndim);
+		if (flen < 20)
+			goto short_row;
 		d = (int32_t)rd32(p + 12);
 		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
 			return err->code;
-		v = *x + slot * (size_t)s->dim;
+		v = *x + slot * (size_t)d;
 		q = p + 20;
 		for (i = 0; i < d; i++) {
 			int32_t el;
@@ -356,6 +525,8 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 			if (el != esz)
 				return ops_error_set(err, OPS_EDATA, "row id %lld has a NULL element at position %d",
 						     *id, i);
+			if (end - q < esz)
+				goto short_row;
 			if (esz == 4) {
 				uint32_t u = rd32(q);
 
@@ -377,7 +548,7 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 		d = flen / 4;
 		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
 			return err->code;
-		v = *x + slot * (size_t)s->dim;
+		v = *x + slot * (size_t)d;
 		for (i = 0; i < d; i++) {
 			uint32_t u;
 
@@ -387,12 +558,15 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 		}
 		break;
 	case EMB_PGVECTOR:
+		/* pgvector's vector_send: int16 dim, int16 unused, dim float4. */
+		if (flen < 4)
+			goto short_row;
 		d = rd16(p);
 		if (flen != 4 + 4 * d)
 			goto short_row;
 		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
 			return err->code;
-		v = *x + slot * (size_t)s->dim;
+		v = *x + slot * (size_t)d;
 		for (i = 0; i < d; i++) {
 			uint32_t u = rd32(p + 4 + 4 * i);
 
@@ -402,7 +576,7 @@ static ops_code pg_row(vsrc *s, const char *p, int len, long long *id, float **x
 	default:
 		return ops_error_set(err, OPS_EINTERNAL, "unknown embedding kind");
 	}
-	if (check_finite(v, s->dim, *id, err) != OPS_OK)
+	if (check_finite(v, d, *id, err) != OPS_OK)
 		return err->code;
 	*got = 1;
 	return OPS_OK;
@@ -410,43 +584,44 @@ short_row:
 	return ops_error_set(err, OPS_EDATA, "a COPY row from %s is truncated", s->desc);
 }
 
-static ops_code pg_next(vsrc *s, size_t max, long long *ids, float **x, size_t *xcap, size_t *n,
-			ops_error *err)
+/* Up to max rows of one COPY stream into ids/x. */
+static ops_code pg_fill(vsrc *s, struct cstream *cs, size_t max, long long *ids, float **x,
+			size_t *xcap, size_t *n, ops_error *err)
 {
 	*n = 0;
-	while (*n < max && !s->ended) {
+	while (*n < max && !cs->ended) {
 		char *buf = NULL;
-		int len = PQgetCopyData(s->pg, &buf, 0), got = 0, off = 0;
+		int len = PQgetCopyData(cs->pg, &buf, 0), got = 0, off = 0;
 		ops_code rc;
 
 		if (len == -1) {	/* done: collect the command's result */
-			PGresult *res = PQgetResult(s->pg);
+			PGresult *res = PQgetResult(cs->pg);
 			ops_code r2 = PQresultStatus(res) == PGRES_COMMAND_OK ? OPS_OK
 				: ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, PQresultErrorMessage(res));
 
 			PQclear(res);
-			while ((res = PQgetResult(s->pg)))
+			while ((res = PQgetResult(cs->pg)))
 				PQclear(res);
-			s->ended = 1;
+			cs->ended = 1;
 			if (r2 != OPS_OK)
 				return r2;
 			break;
 		}
 		if (len < 0)
-			return ops_error_set(err, OPS_EUNAVAIL, "reading %s: %s", s->desc, PQerrorMessage(s->pg));
-		if (!s->header_done) {
+			return ops_error_set(err, OPS_EUNAVAIL, "reading %s: %s", s->desc, PQerrorMessage(cs->pg));
+		if (!cs->header_done) {
 			if (len < 19 || memcmp(buf, "PGCOPY\n\377\r\n\0", 11) != 0) {
 				PQfreemem(buf);
 				return ops_error_set(err, OPS_EDATA, "COPY from %s did not start with a binary header", s->desc);
 			}
 			off = 19 + (int)rd32(buf + 15);
-			s->header_done = 1;
+			cs->header_done = 1;
 			if (off >= len) {
 				PQfreemem(buf);
 				continue;
 			}
 		}
-		rc = pg_row(s, buf + off, len - off, &ids[*n], x, xcap, max, *n, &got, err);
+		rc = pg_row(s, cs, buf + off, len - off, &ids[*n], x, xcap, max, *n, &got, err);
 		PQfreemem(buf);
 		if (rc != OPS_OK)
 			return rc;
@@ -455,19 +630,130 @@ static ops_code pg_next(vsrc *s, size_t max, long long *ids, float **x, size_t *
 	return OPS_OK;
 }
 
+/* A reader thread: fill free chunks from its COPY until it ends, fails, or
+ * the vsrc is closed. */
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	vsrc *s = r->s;
+
+	for (;;) {
+		struct chunk *c;
+		ops_code rc;
+
+		pthread_mutex_lock(&s->mu);
+		while (!s->stop && r->count == QUEUE_DEPTH)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->stop) {
+			r->done = 1;
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		c = &r->q[(r->head + r->count) % QUEUE_DEPTH];
+		pthread_mutex_unlock(&s->mu);
+		rc = pg_fill(s, &r->cs, CHUNK_ROWS, c->ids, &c->x, &c->xcap, &c->n, &r->err);
+		pthread_mutex_lock(&s->mu);
+		if (rc != OPS_OK)
+			r->rc = rc;
+		else if (c->n > 0)
+			r->count++;
+		if (rc != OPS_OK || r->cs.ended)
+			r->done = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		if (r->done)
+			break;
+	}
+	return NULL;
+}
+
+/* The next rows from the readers: their chunks round robin, so the order
+ * is fixed by the table, not by which thread ran first. */
+static ops_code pg_next_parallel(vsrc *s, size_t max, long long *ids, float **x, size_t *xcap,
+				 size_t *n, ops_error *err)
+{
+	ops_code rc = OPS_OK;
+
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	while (*n < max) {
+		struct reader *r = NULL;
+		struct chunk *c;
+		size_t take;
+		int i, left = 0, d;
+
+		for (;;) {
+			for (i = 0; i < s->nrd; i++) {
+				if (s->rd[i].rc != OPS_OK) {
+					*err = s->rd[i].err;
+					rc = s->rd[i].rc;
+					goto out;
+				}
+				left += !s->rd[i].exhausted;
+			}
+			if (!left)
+				goto out;
+			r = &s->rd[s->cur];
+			if (r->count > 0)
+				break;
+			if (r->done && !r->exhausted) {
+				r->exhausted = 1;
+				s->cur = (s->cur + 1) % s->nrd;
+			} else if (r->exhausted) {
+				s->cur = (s->cur + 1) % s->nrd;
+			} else {
+				pthread_cond_wait(&s->cv, &s->mu);
+			}
+			left = 0;
+		}
+		c = &r->q[r->head];
+		pthread_mutex_unlock(&s->mu);
+		take = c->n - s->pos < max - *n ? c->n - s->pos : max - *n;
+		memcpy(ids + *n, c->ids + s->pos, take * sizeof *ids);
+		d = __atomic_load_n(&s->dim, __ATOMIC_ACQUIRE);
+		if (!s->ids_only && d > 0) {
+			if (*xcap < max * (size_t)d) {
+				float *grown = realloc(*x, max * (size_t)d * sizeof **x);
+
+				if (!grown) {
+					pthread_mutex_lock(&s->mu);
+					rc = ops_error_oom(err);
+					goto out;
+				}
+				*x = grown;
+				*xcap = max * (size_t)d;
+			}
+			memcpy(*x + *n * (size_t)d, c->x + s->pos * (size_t)d, take * (size_t)d * sizeof **x);
+		}
+		*n += take;
+		s->pos += take;
+		pthread_mutex_lock(&s->mu);
+		if (s->pos == c->n) {
+			r->head = (r->head + 1) % QUEUE_DEPTH;
+			r->count--;
+			s->pos = 0;
+			s->cur = (s->cur + 1) % s->nrd;
+			pthread_cond_broadcast(&s->cv);
+		}
+	}
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t *xcap, size_t *n,
 			  ops_error *err)
 {
 	*n = 0;
 	/* sqlite3_step after SQLITE_DONE would start the query again. */
-	while (*n < max && !s->ended) {
+	while (*n < max && !s->one.ended) {
 		int r = sqlite3_step(s->st), bytes, d, i;
 		const unsigned char *blob;
 		float *v;
 		long long id;
 
 		if (r == SQLITE_DONE) {
-			s->ended = 1;
+			s->one.ended = 1;
 			break;
 		}
 		if (r != SQLITE_ROW)
@@ -476,13 +762,13 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 		id = sqlite3_column_int64(s->st, 0);
 		if (s->ids_only) {
 			if (sqlite3_column_int(s->st, 1))
-				s->nulls++;
+				s->one.nulls++;
 			else
 				ids[(*n)++] = id;
 			continue;
 		}
 		if (sqlite3_column_type(s->st, 1) == SQLITE_NULL) {
-			s->nulls++;
+			s->one.nulls++;
 			continue;
 		}
 		blob = sqlite3_column_blob(s->st, 1);
@@ -492,7 +778,7 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 		d = bytes / 4;
 		if (take_dim(s, d, id, x, xcap, max, err) != OPS_OK)
 			return err->code;
-		v = *x + *n * (size_t)s->dim;
+		v = *x + *n * (size_t)d;
 		for (i = 0; i < d; i++) {
 			uint32_t u;
 
@@ -511,7 +797,11 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 ops_code vsrc_next(vsrc *s, size_t max, long long *ids, float **x, size_t *xcap, size_t *n,
 		   ops_error *err)
 {
-	return s->pg ? pg_next(s, max, ids, x, xcap, n, err) : lite_next(s, max, ids, x, xcap, n, err);
+	if (s->rd)
+		return pg_next_parallel(s, max, ids, x, xcap, n, err);
+	if (s->one.pg)
+		return pg_fill(s, &s->one, max, ids, x, xcap, n, err);
+	return lite_next(s, max, ids, x, xcap, n, err);
 }
 
 ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long long *n,
@@ -558,12 +848,21 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 
 int vsrc_dim(const vsrc *s)
 {
-	return s->dim;
+	return __atomic_load_n(&s->dim, __ATOMIC_ACQUIRE);
 }
 
 long long vsrc_nulls(const vsrc *s)
 {
-	return s->nulls;
+	long long n = s->one.nulls;
+	int i;
+
+	if (s->rd) {
+		pthread_mutex_lock((pthread_mutex_t *)&s->mu);
+		for (i = 0; i < s->nrd; i++)
+			n += s->rd[i].cs.nulls;
+		pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
+	}
+	return n;
 }
 
 const char *vsrc_describe(const vsrc *s)
@@ -571,21 +870,58 @@ const char *vsrc_describe(const vsrc *s)
 	return s->desc ? s->desc : "";
 }
 
+/* Abandon a COPY half-read: cancel it, then drain what is in flight. */
+static void pg_abandon(ops_db *db, struct cstream *cs)
+{
+	PGresult *res;
+	char *buf;
+
+	if (!cs->pg || cs->ended)
+		return;
+	ops_db_cancel(db);
+	while (PQgetCopyData(cs->pg, &buf, 0) >= 0)
+		PQfreemem(buf);
+	while ((res = PQgetResult(cs->pg)))
+		PQclear(res);
+}
+
 void vsrc_close(vsrc *s)
 {
+	int i;
+
 	if (!s)
 		return;
-	if (s->pg && !s->ended) {
-		/* Abandon a COPY half-read: cancel, then drain. */
-		PGresult *res;
-		char *buf;
+	if (s->rd) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		/* A thread inside PQgetCopyData returns once its COPY is
+		 * cancelled (PQcancel is safe beside it). */
+		pthread_mutex_lock(&s->mu);
+		for (i = 0; i < s->nrd; i++)
+			if (s->rd[i].started && !s->rd[i].done)
+				ops_db_cancel(s->rd[i].db);
+		pthread_mutex_unlock(&s->mu);
+		for (i = 0; i < s->nrd; i++)
+			if (s->rd[i].started)
+				pthread_join(s->rd[i].thread, NULL);
+		for (i = 0; i < s->nrd; i++) {
+			struct reader *r = &s->rd[i];
+			int k;
 
-		ops_db_cancel(s->db);
-		while (PQgetCopyData(s->pg, &buf, 0) >= 0)
-			PQfreemem(buf);
-		while ((res = PQgetResult(s->pg)))
-			PQclear(res);
+			if (r->db)
+				pg_abandon(r->db, &r->cs);
+			for (k = 0; k < QUEUE_DEPTH; k++)
+				free(r->q[k].x);
+			if (i > 0)
+				ops_db_close(r->db);
+		}
+		free(s->rd);
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cv);
 	}
+	pg_abandon(s->db, &s->one);
 	if (s->st)
 		sqlite3_finalize(s->st);
 	ops_db_close(s->db);

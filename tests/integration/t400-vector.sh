@@ -230,6 +230,129 @@ expect_json_true 'd["factory"].startswith("IVF") and d["vectors"] == 2985' "trai
 OPSCTL_CONFIG="$T/ivf.conf" run "$OPSCTL" --output json vector verify
 expect_json_true 'd["type"].startswith("IVF") and d["missing_ids"] == 0' "verify reads the IVF ids"
 
+# pgvector's vector type, as it arrives in COPY (FORMAT binary): int16
+# dimension, int16 unused, float4s in network order.  pgvector is not a
+# Debian package, so the test declares a type named vector whose binary
+# form is its bytes (bytea's I/O functions) and stores pgvector's layout in
+# it: the wire is what opsctl reads, and it is the same.
+psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" >/dev/null 2>&1 <<'SQL' || not_ok "a type named vector for the pgvector wire format"
+create schema pgv;
+create type pgv.vector;
+create function pgv.vector_in(cstring) returns pgv.vector as 'byteain' language internal immutable strict;
+create function pgv.vector_out(pgv.vector) returns cstring as 'byteaout' language internal immutable strict;
+create function pgv.vector_recv(internal) returns pgv.vector as 'bytearecv' language internal immutable strict;
+create function pgv.vector_send(pgv.vector) returns bytea as 'byteasend' language internal immutable strict;
+create type pgv.vector (input = pgv.vector_in, output = pgv.vector_out, receive = pgv.vector_recv,
+	send = pgv.vector_send, internallength = variable, storage = extended);
+create table chunks_v (id bigint primary key, embedding pgv.vector);
+insert into chunks_v
+select g, pgv.vector_in(('\x0018' || '0000' || (select string_agg(encode(float4send((g * 100 + i)::real / 7::real), 'hex'), '' order by i)
+	from generate_series(1, 24) i))::cstring)
+from generate_series(1, 400) g;
+insert into chunks_v values (401, null);
+SQL
+cp "$T/opsctl.conf" "$T/v.conf"
+printf 'table = chunks_v\nindex_path = %s\nmetric = l2\n' "$T/v/index.faiss" >>"$T/v.conf"
+OPSCTL_CONFIG="$T/v.conf" run "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "pgvector's vector column rebuilds"
+expect_json_true 'd["vectors"] == 400 and d["dimension"] == 24 and d["null_embeddings"] == 1 and d["source"].endswith("(pgv.vector)")' "400 vectors of 24 dimensions from pgv.vector, the NULL one counted"
+if $PY - "$T/v/index.faiss" >"$T/py.out" 2>&1 <<'PY'
+import sys, faiss, numpy as np
+idx = faiss.read_index(sys.argv[1])
+sub = faiss.downcast_index(idx.index)
+x = faiss.rev_swig_ptr(sub.get_xb(), idx.ntotal * idx.d).reshape(idx.ntotal, idx.d)
+ids = faiss.vector_to_array(idx.id_map)
+for row, rid in enumerate(ids):
+    want = np.array([np.float32(rid * 100 + i) / np.float32(7) for i in range(1, 25)], dtype='float32')
+    assert np.array_equal(x[row], want), (rid, x[row][:3], want[:3])
+print("ok")
+PY
+then ok "every value read from the vector wire format is the one stored, under its row id"; else not_ok "values read from the vector wire format"; sed 's/^/#   /' "$T/py.out"; fi
+OPSCTL_CONFIG="$T/v.conf" run "$OPSCTL" vector verify
+expect_rc 0 "and verifies"
+psql_q -d "$DB" "insert into chunks_v values (402, pgv.vector_in('\\x001800003f800000'::cstring))" >/dev/null
+OPSCTL_CONFIG="$T/v.conf" run "$OPSCTL" vector rebuild --force
+expect_fail 65 "a vector whose length disagrees with its dimension: exit 65" "truncated"
+
+# ---- a large table, read in block ranges by two connections ----
+# 6000 chunks of 384 dimensions: about 1200 pages, above the 1024 from
+# which vector.read_jobs (default 2) splits the table.
+psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<'SQL' || bail_out "the large table"
+create table big_chunks (id bigint primary key, embedding real[]);
+insert into big_chunks
+select g, (select array_agg(random()::real) from generate_series(1, 384) where g > 0)
+from generate_series(1, 6000) g;
+SQL
+cp "$T/opsctl.conf" "$T/big.conf"
+printf 'table = big_chunks\nindex_path = %s\nmetric = l2\n' "$T/big/index.faiss" >>"$T/big.conf"
+export OPSCTL_CONFIG="$T/big.conf"
+pg_log_mark
+run timeout 120 "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "a large table rebuilds"
+expect_json_true 'd["vectors"] == 6000 and d["dimension"] == 384' "6000 vectors of 384 dimensions"
+nranges=$(pg_log_since | grep -c "COPY (SELECT .* ctid >= '(")
+if [ "$nranges" -eq 2 ] && pg_log_since | grep -q "SET TRANSACTION SNAPSHOT"; then
+	ok "read as two block ranges of one exported snapshot"
+else
+	not_ok "read as two block ranges of one exported snapshot"; diag "$(pg_log_since | grep -E 'COPY|SNAPSHOT' | cut -c1-300)"
+fi
+sha1=$(sha256sum <"$T/big/index.faiss")
+run timeout 120 "$OPSCTL" vector rebuild --force
+expect_rc 0 "and again"
+if [ "$(sha256sum <"$T/big/index.faiss")" = "$sha1" ]; then ok "the same table gives the same index file, byte for byte"; else not_ok "the same table gives the same index file"; fi
+cp "$T/big.conf" "$T/big1.conf"
+printf 'read_jobs = 1\nindex_path = %s\n' "$T/big1/index.faiss" >>"$T/big1.conf"
+pg_log_mark
+OPSCTL_CONFIG="$T/big1.conf" run timeout 120 "$OPSCTL" vector rebuild --force
+expect_rc 0 "read_jobs = 1 rebuilds in one stream"
+if ! pg_log_since | grep -q "ctid >="; then ok "with no block ranges"; else not_ok "read_jobs = 1 reads with no block ranges"; fi
+if $PY - "$T/big/index.faiss" "$T/big1/index.faiss" >"$T/py.out" 2>&1 <<'PY'
+import sys, faiss, numpy as np
+def rows(path):
+    idx = faiss.read_index(path)
+    sub = faiss.downcast_index(idx.index)
+    x = faiss.rev_swig_ptr(sub.get_xb(), idx.ntotal * idx.d).reshape(idx.ntotal, idx.d).copy()
+    ids = faiss.vector_to_array(idx.id_map)
+    order = np.argsort(ids)
+    return ids[order], x[order]
+a, xa = rows(sys.argv[1]); b, xb = rows(sys.argv[2])
+assert len(a) == 6000 and np.array_equal(a, b) and np.array_equal(xa, xb)
+print("ok")
+PY
+then ok "two streams and one give the same vectors under the same ids"; else not_ok "two streams and one give the same vectors"; sed 's/^/#   /' "$T/py.out"; fi
+run timeout 120 "$OPSCTL" --output json vector verify
+expect_rc 0 "verify reads the large table in ranges too"
+expect_json_true 'd["source_rows"] == 6000 and d["missing_ids"] == 0 and d["orphan_ids"] == 0' "every id accounted for"
+psql_q -d "$DB" "insert into big_chunks select 700001, embedding from big_chunks where id = 1" >/dev/null
+run timeout 120 "$OPSCTL" --output json vector verify
+expect_rc 1 "a row added after the rebuild: verify exits 1"
+expect_json_true 'd["missing_ids"] == 1 and d["missing_sample"] == [700001]' "and names it, whichever range it is in"
+psql_q -d "$DB" "delete from big_chunks where id = 700001" >/dev/null
+before=$(sha256sum <"$T/big/index.faiss")
+psql_q -d "$DB" "update big_chunks set embedding[7] = 'NaN' where id = 5900" >/dev/null
+run timeout 120 "$OPSCTL" vector rebuild --force
+expect_fail 65 "a NaN in one range stops the other reader too: exit 65 naming the row" "row id 5900 has a NaN"
+psql_q -d "$DB" "update big_chunks set embedding = array_fill(0.5::real, array[3]) where id = 5900" >/dev/null
+run timeout 120 "$OPSCTL" vector rebuild --force
+expect_fail 65 "rows of two dimensions in two ranges: exit 65 naming the odd row" "5900"
+psql_q -d "$DB" "update big_chunks set embedding = (select embedding from big_chunks where id = 1) where id = 5900" >/dev/null
+if [ "$(sha256sum <"$T/big/index.faiss")" = "$before" ]; then ok "failed rebuilds left the live index as it was"; else not_ok "failed rebuilds left the live index as it was"; fi
+no_copy_left() { [ "$(psql_q -d "$DB" "select count(*) from pg_stat_activity where query like 'COPY (SELECT%' and pid <> pg_backend_pid()")" = 0 ]; }
+if wait_for 10 no_copy_left; then ok "and no COPY is left running on the server"; else not_ok "no COPY is left running on the server"; fi
+# Slowed by a filter that sleeps 0.5 ms a row, so the kill lands while
+# both COPYs are running.
+cp "$T/big.conf" "$T/slow.conf"
+printf 'filter = pg_catalog.pg_sleep(0.0005) IS NOT NULL\n' >>"$T/slow.conf"
+OPSCTL_CONFIG="$T/slow.conf" setsid -f sh -c 'echo $$ >"$1"; exec "$2" vector rebuild --force' sh "$T/v.pid" "$OPSCTL" >/dev/null 2>&1 </dev/null
+two_copies() { [ "$(psql_q -d "$DB" "select count(*) from pg_stat_activity where query like 'COPY (SELECT%ctid%'")" = 2 ]; }
+if wait_for 10 two_copies; then ok "a slowed rebuild runs two COPYs at once"; else not_ok "a slowed rebuild runs two COPYs at once"; fi
+kill -9 "$(cat "$T/v.pid")" 2>/dev/null
+if wait_for 10 no_copy_left; then ok "a rebuild killed while both readers stream leaves no COPY on the server"; else not_ok "a killed parallel rebuild leaves no COPY on the server"; fi
+run timeout 120 "$OPSCTL" vector verify
+expect_rc 0 "and the live index still verifies"
+rm -f "$T"/big/*.tmp.*
+export OPSCTL_CONFIG="$T/opsctl.conf"
+
 # ---- SIGKILL at any point of a rebuild: the live index still verifies ----
 for delay in 0.05 0.15 0.3 0.5 0.8; do
 	setsid -f sh -c 'echo $$ >"$1"; exec "$2" vector rebuild --force' sh "$T/v.pid" "$OPSCTL" >/dev/null 2>&1 </dev/null
