@@ -15,10 +15,10 @@
 
 #define OPT_PATH \
 	{"path", 'p', CLI_STRING, "PATH", "vector.index_path", NULL, 0, 0, CLI_C_FILE, \
-	 "index path (default: from settings, vector.index_path)"}
+	 "index path"}
 #define OPT_DATABASE \
 	{"database", 'd', CLI_STRING, "NAME", "vector.database", NULL, 0, 0, CLI_C_DATABASE, \
-	 "database holding the embeddings (default: vector.database, then db.name)"}
+	 "database holding the embeddings (db.name when vector.database is unset)"}
 #define OPT_VERBOSE \
 	{"verbose", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"}
 
@@ -178,7 +178,7 @@ static const struct cli_opt optimize_opts[] = {
 static const struct cli_opt backup_opts[] = {
 	OPT_PATH,
 	{"destination", 'd', CLI_STRING, "DIR", "vector.backup_dir", NULL, 0, 0, CLI_C_DIR,
-	 "backup destination directory (default: from config)"},
+	 "backup destination directory"},
 	{"compress", 'c', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "compress backup (zstd)"},
 	{"retention", 'r', CLI_INT, "DAYS", "30", NULL, 1, 36500, CLI_C_NONE,
 	 "backup retention in days (without it: daily 7, weekly 30, pre-rebuild 90)"},
@@ -253,9 +253,10 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "it is written to a temporary file (hashed as it is written), synced, and renamed over the "
 	 "live one with a manifest that accepts either file during the swap: the live index is "
 	 "never half-written. --backup copies the old index to "
-	 "vector.backup_dir first and removes copies older than -r days. Asks on a terminal unless "
-	 "-f; the guide's quarterly cron line (--backup --force) runs unattended. Two rebuilds never "
-	 "run at once (exit 75).",
+	 "vector.backup_dir first and removes copies older than -r days. Without -f it runs only "
+	 "inside the environment's maintenance window (exit 1 outside it) and asks on a terminal; "
+	 "the guide's quarterly cron line (--backup --force) runs unattended on any weekday. Two "
+	 "rebuilds never run at once (exit 75).",
 	 "Quarterly rebuild (guide 000)\n0 2 1 1,4,7,10 * opsctl vector rebuild --backup --force"},
 	{"optimize", "remove orphans and tune search (optimize-vector-index.sh)", NULL, 0, 0,
 	 CLI_C_NONE, optimize_opts, NULL, NULL, run_optimize, CLI_CHANGES,
@@ -270,8 +271,11 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "trains a candidate on a fresh sample beside the live index, tunes it, and measures both "
 	 "on the same queries (recall@10 against exact search, latency p50 and p95, size). The "
 	 "candidate replaces the live index only when it is not worse (recall within half a point, "
-	 "median latency within 25% or 1 ms), or with --force; the report says what changed.",
-	 "Monthly optimization (guide 000)\nopsctl vector optimize --backup --force"},
+	 "median latency within 25% or 1 ms), or with --force; the report says what changed.\n\n"
+	 "Without -f it runs only inside the environment's maintenance window (exit 1 outside it) "
+	 "and asks on a terminal.",
+	 "Monthly optimization, first Sunday at 02:00, inside the prod window (guide 000)\n"
+	 "0 2 * * 0 [ $(date +\\%d) -le 7 ] && opsctl vector optimize --backup"},
 	{"backup", "back up the index (backup-vector-index.sh)", NULL, 0, 0, CLI_C_NONE,
 	 backup_opts, NULL, NULL, run_backup, CLI_CHANGES,
 	 "Copies the index, after checking it loads and matches its manifest, and its manifest to "
@@ -296,7 +300,8 @@ const struct cli_cmd cli_vector_subs[] = {
 	 purge_opts, NULL, NULL, run_purge, CLI_CHANGES,
 	 "Removes the given ids from the index and swaps it in. Refused (exit 77) on a protected "
 	 "store, vector.protected or an index path under general.protected_paths (guide 002: never "
-	 "purge the persistent main store). Asks on a terminal unless -f.",
+	 "purge the persistent main store). Without -f it runs only inside the environment's "
+	 "maintenance window (exit 1 outside it) and asks on a terminal.",
 	 "Remove two chunks from a test index\nopsctl vector purge -p /tmp/test.faiss --ids 17,18 -f"},
 	{"cache-rebuild", "rebuild the hot-chunk cache index (guide 002 rebuild_cache)", NULL, 0, 0,
 	 CLI_C_NONE, cache_opts, NULL, NULL, run_cache_rebuild, CLI_CHANGES,

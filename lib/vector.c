@@ -19,6 +19,7 @@
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 #include "opsmaint/vector.h"
+#include "opsmaint/window.h"
 #include "vector_internal.h"
 
 #define READ_BATCH 4096
@@ -385,6 +386,26 @@ out:
 	return rc;
 }
 
+/*
+ * Before a command changes the live index (swap, purge): the maintenance
+ * window of the environment (DESIGN: an index swap is destructive), then
+ * the question on a terminal; --force skips both, as the guide's quarterly
+ * cron line (--backup --force) needs on any weekday.
+ */
+ops_code vx_may_change(const ops_vector_ctx *ctx, const char *what, const char *question,
+		       ops_error *err)
+{
+	ops_code rc;
+
+	if (ctx->force)
+		return OPS_OK;
+	if ((rc = ops_window_check(ctx->cfg, 0, what, err)) != OPS_OK)
+		return rc;
+	if (ctx->confirm && !ctx->confirm(ctx->confirm_arg, question))
+		return ops_error_set(err, OPS_EFAIL, "%s cancelled; the index is unchanged", what);
+	return OPS_OK;
+}
+
 /* ---- rebuild ---- */
 
 static ops_code choose_factory(const ops_config *cfg, long long n, char *out, size_t len)
@@ -531,15 +552,13 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	else
 		choose_factory(ctx->cfg, expected, factory, sizeof factory);
 	cJSON_AddStringToObject(rep, "factory", factory);
-	if (!ctx->force && ctx->confirm && !o->out_path) {
+	if (!o->out_path) {
 		char q[600];
 
 		snprintf(q, sizeof q, "Rebuild %s (%s) from the rows of %s?", path, factory,
 			 ops_config_get(ctx->cfg, "vector.table"));
-		if (!ctx->confirm(ctx->confirm_arg, q)) {
-			rc = ops_error_set(err, OPS_EFAIL, "rebuild cancelled; the index is unchanged");
+		if ((rc = vx_may_change(ctx, "rebuild", q, err)) != OPS_OK)
 			goto out;
-		}
 	}
 	ids = malloc(batch * sizeof *ids);
 	if (!ids) {

@@ -102,6 +102,10 @@ void vx_sample_free(struct vx_sample *s);
 int vx_cmp_ll(const void *a, const void *b);
 const char *vx_metric_name(FaissMetricType m);
 void vx_list_some(cJSON *rep, const char *name, const long long *v, size_t n);
+/* The maintenance window, then the question on a terminal, unless --force:
+ * what is "rebuild", "optimize", "purge". */
+ops_code vx_may_change(const struct ops_vector_ctx *ctx, const char *what, const char *question,
+		       ops_error *err);
 /* Search each sampled vector for itself; *hits counts the correct answers. */
 ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struct vx_sample *s,
 			  int exact, size_t *hits, double *seconds, ops_error *err);

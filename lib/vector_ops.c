@@ -358,12 +358,12 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	int better;
 	ops_code rc;
 
-	if (!ctx->force && ctx->confirm) {
+	{
 		char question[600];
 
 		snprintf(question, sizeof question, "Optimize %s (choose a type, retrain, swap if not worse)?", path);
-		if (!ctx->confirm(ctx->confirm_arg, question))
-			return ops_error_set(err, OPS_EFAIL, "optimize cancelled; the index is unchanged");
+		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
+			return rc;
 	}
 	rep = cJSON_CreateObject();
 	*report = rep;
@@ -498,14 +498,12 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 		goto out;
 	vidx_describe(f, index, type, sizeof type);
 	cJSON_AddStringToObject(rep, "index_type", type);
-	if (!ctx->force && ctx->confirm) {
+	{
 		char question[600];
 
 		snprintf(question, sizeof question, "Optimize %s (remove orphan ids, tune search)?", path);
-		if (!ctx->confirm(ctx->confirm_arg, question)) {
-			rc = ops_error_set(err, OPS_EFAIL, "optimize cancelled; the index is unchanged");
+		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
 			goto out;
-		}
 	}
 	/* Defragment (guide 002): ids whose rows are gone leave the index. */
 	if ((rc = source_pass(ctx, f->Index_d(index), 100, &src_ids, &nsrc, &q, err)) != OPS_OK)
@@ -725,14 +723,12 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
-	if (!ctx->force && ctx->confirm) {
+	{
 		char q[600];
 
 		snprintf(q, sizeof q, "Remove %zu ids from %s?", n, path);
-		if (!ctx->confirm(ctx->confirm_arg, q)) {
-			rc = ops_error_set(err, OPS_EFAIL, "purge cancelled; the index is unchanged");
+		if ((rc = vx_may_change(ctx, "purge", q, err)) != OPS_OK)
 			goto out;
-		}
 	}
 	vidx_describe(f, index, type, sizeof type);
 	if ((rc = remove_ids(f, index, ids, n, &removed, err)) != OPS_OK)

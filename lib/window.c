@@ -297,6 +297,8 @@ ops_code ops_window_check(const ops_config *cfg, time_t now, const char *what,
 		ops_error_prefix(err, "%s", key);
 		return rc;
 	}
+	if (!now)
+		now = time(NULL);
 	if (ops_window_contains(w, now)) {
 		ops_window_free(w);
 		return OPS_OK;

@@ -169,8 +169,9 @@ rm -rf "${STORE:?}/20990101T000000Z-full"
 # ---- restore ----
 before=$(counts t200a)
 psql_q -d t200a "delete from queries; delete from document_chunks" >/dev/null
-run "$OPSCTL" --env prod backup restore "$ID" -d t200a
-expect_fail 1 "restore outside the prod window without --force: exit 1" "maintenance window"
+{ cat "$OPSCTL_CONFIG"; printf '[window]\nprod = never\n'; } >"$T/never.conf"
+OPSCTL_CONFIG="$T/never.conf" run "$OPSCTL" --env prod backup restore "$ID" -d t200a
+expect_fail 1 "restore outside the prod window without --force: exit 1" "restore: outside the prod maintenance window"
 run "$OPSCTL" --output json backup restore "$ID" -d t200a --force
 expect_rc 0 "restore -d t200a --force exits 0"
 if [ "$(counts t200a)" = "$before" ]; then ok "restore brings the rows back"; else not_ok "restore brings the rows back"; diag "$(counts t200a)"; fi

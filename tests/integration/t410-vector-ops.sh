@@ -17,6 +17,8 @@ select (select array_agg((random() - 0.5)::real) from generate_series(1, 24) whe
 SQL
 IDX="$T/idx/index.faiss"
 cat >"$T/opsctl.conf" <<CONF
+[general]
+environment = dev
 [vector]
 database = $DB
 index_path = $IDX
@@ -62,6 +64,19 @@ OPSCTL_CONFIG="$T/tiny.conf" run "$OPSCTL" --output json vector optimize -t adva
 expect_rc 0 "optimize -t advanced with a tiny memory budget exits 0"
 expect_json_true '",PQ" in d["after"]["type"] and d["not_worse"] is False and d["decision"].startswith("kept")' "a PQ candidate that loses recall is not taken"
 if [ "$(sha256sum "$IDX")" = "$before" ] && [ ! -e "$IDX.candidate" ]; then ok "the live index is unchanged and the candidate removed"; else not_ok "the live index is unchanged and the candidate removed"; fi
+
+# ---- the maintenance window (guide 000 section 1.3): changing the live index
+# outside it takes --force, as the guide's quarterly cron line has ----
+{ cat "$T/opsctl.conf"; printf '[window]\nprod = never\n'; } >"$T/never.conf"
+before=$(sha256sum "$IDX")
+for cmd in "rebuild" "optimize" "optimize -t advanced" "purge --ids 70"; do
+	# shellcheck disable=SC2086
+	OPSCTL_CONFIG="$T/never.conf" run "$OPSCTL" --env prod vector $cmd
+	expect_fail 1 "vector $cmd outside the prod window without --force: exit 1" "${cmd%% *}: outside the prod maintenance window"
+done
+if [ "$(sha256sum "$IDX")" = "$before" ]; then ok "and the live index is unchanged"; else not_ok "outside the window the live index is unchanged"; fi
+OPSCTL_CONFIG="$T/never.conf" run "$OPSCTL" --env prod vector rebuild -p "$T/other/index.faiss" --backup --force
+expect_rc 0 "rebuild --backup --force runs outside the window (the quarterly cron line)"
 
 # ---- eval ----
 run "$OPSCTL" --output json vector eval -q 50

@@ -28,6 +28,7 @@ time_t ops_window_next_open(const ops_window *w, time_t t);
  * with detail "next window opens Sat 2026-11-28 02:00" and hint
  * "run inside the window, or use --force for emergency maintenance".
  * what names the operation and is put first ("VACUUM FULL: outside ...").
+ * now: the time to check, 0 for the current time.
  */
 ops_code ops_window_check(const ops_config *cfg, time_t now, const char *what,
 			  ops_error *err);
