@@ -650,6 +650,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	if ((rc = vx_search_sample(f, index, &check, strstr(factory, "Flat") && !strstr(factory, "IVF"),
 				&hits, &search_s, err)) != OPS_OK)
 		goto out;
+	ops_log_info("searched %zu sampled vectors in %.2f s", check.n, search_s);
 	cJSON_AddNumberToObject(rep, "vectors", (double)rows);
 	cJSON_AddNumberToObject(rep, "dimension", f->Index_d(index));
 	cJSON_AddNumberToObject(rep, "recall_at_1", check.n ? (double)hits / (double)check.n : 1.0);
