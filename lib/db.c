@@ -183,7 +183,6 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 
 	if (uri_has_password(target))
 		ops_log_info("the database URI carries a password; ~/.pgpass keeps it off command lines");
-	keys[n] = "dbname"; vals[n++] = target;
 	if (host && *host) { keys[n] = "host"; vals[n++] = host; }
 	if (port && *port) { keys[n] = "port"; vals[n++] = port; }
 	if (cfg && (v = ops_config_get(cfg, "db.user")) && *v) { keys[n] = "user"; vals[n++] = v; }
@@ -195,6 +194,10 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 		keys[n] = "application_name"; vals[n++] = v;
 	}
 	keys[n] = "fallback_application_name"; vals[n++] = "opsctl";
+	/* Last, so that what a URI says (its user, host, port) overrides the
+	 * defaults from the configuration and the environment (PGUSER...):
+	 * libpq lets an expanded dbname override the keywords before it. */
+	keys[n] = "dbname"; vals[n++] = target;
 	keys[n] = NULL; vals[n] = NULL;
 
 	/* Only a URI is expanded; a plain name is a name even if it holds '='. */

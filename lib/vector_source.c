@@ -27,6 +27,7 @@
 
 #include "dbmaint_internal.h"
 #include "opsmaint/db.h"
+#include "opsmaint/log.h"
 #include "vector_internal.h"
 
 #define CHUNK_ROWS 1024
@@ -169,33 +170,16 @@ static long long pg_parallel_pages(vsrc *s, const ops_config *cfg, const char *q
 
 static void *reader_main(void *arg);
 
-/*
- * One COPY on the vsrc's connection, or (on a large table) one per block
- * range on connections that share an exported snapshot, each read by a
- * thread; see the comment at the top.
- */
-static ops_code pg_start_readers(vsrc *s, const ops_config *cfg, const char *target,
-				 const char *qtable, const char *select, ops_error *err)
+/* The readers' connections in one exported snapshot; the vsrc's own
+ * connection is left inside the transaction that exported it. */
+static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *target, int jobs,
+				  ops_error *err)
 {
-	int jobs, i;
-	long long pages = pg_parallel_pages(s, cfg, qtable, &jobs);
 	ops_rows *rows = NULL;
-	char snap[128];
+	char snap[128], set[200];
 	ops_code rc;
+	int i;
 
-	if (jobs <= 1)
-		return pg_start_copy(s, s->db, &s->one, select, -1, -1, err);
-	s->rd = calloc((size_t)jobs, sizeof *s->rd);
-	if (!s->rd)
-		return ops_error_oom(err);
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	s->nrd = jobs;
-	for (i = 0; i < jobs; i++) {
-		s->rd[i].s = s;
-		s->rd[i].cs.ended = 1;	/* until its COPY has started */
-	}
-	s->rd[0].db = s->db;
 	rc = ops_db_exec(s->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (rc == OPS_OK)
 		rc = ops_db_query(s->db, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &rows, err);
@@ -205,19 +189,60 @@ static ops_code pg_start_readers(vsrc *s, const ops_config *cfg, const char *tar
 	ops_rows_free(rows);
 	if (strspn(snap, "0123456789ABCDEFabcdef-") != strlen(snap))
 		return ops_error_set(err, OPS_EFAIL, "unexpected snapshot name '%s'", snap);
+	snprintf(set, sizeof set, "SET TRANSACTION SNAPSHOT '%s'", snap);
 	for (i = 1; i < jobs && rc == OPS_OK; i++) {
-		char set[200];
-
-		snprintf(set, sizeof set, "SET TRANSACTION SNAPSHOT '%s'", snap);
 		rc = ops_db_open(cfg, target, &s->rd[i].db, err);
 		if (rc == OPS_OK)
 			rc = ops_db_exec(s->rd[i].db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 		if (rc == OPS_OK)
 			rc = ops_db_exec(s->rd[i].db, set, err);
 	}
+	return rc;
+}
+
+/*
+ * One COPY on the vsrc's connection, or (on a large table) one per block
+ * range on connections that share an exported snapshot, each read by a
+ * thread; see the comment at the top.  When the extra connections cannot
+ * be had (max_connections reached, a server that cannot export snapshots),
+ * the table is read in one stream, as it would be with read_jobs = 1.
+ */
+static ops_code pg_start_readers(vsrc *s, const ops_config *cfg, const char *target,
+				 const char *qtable, const char *select, ops_error *err)
+{
+	int jobs, i;
+	long long pages = pg_parallel_pages(s, cfg, qtable, &jobs);
+	ops_error why = {0};
+	ops_code rc;
+
+	if (jobs <= 1)
+		return pg_start_copy(s, s->db, &s->one, select, -1, -1, err);
+	s->rd = calloc((size_t)jobs, sizeof *s->rd);
+	if (!s->rd)
+		return ops_error_oom(err);
+	s->nrd = jobs;
+	for (i = 0; i < jobs; i++) {
+		s->rd[i].s = s;
+		s->rd[i].cs.ended = 1;	/* until its COPY has started */
+	}
+	s->rd[0].db = s->db;
+	if (pg_share_snapshot(s, cfg, target, jobs, &why) != OPS_OK) {
+		ops_error ignored;
+
+		ops_log_warn("reading %s in one stream: %s", s->desc, why.message);
+		for (i = 1; i < jobs; i++)
+			ops_db_close(s->rd[i].db);
+		free(s->rd);
+		s->rd = NULL;
+		s->nrd = 0;
+		ops_db_exec(s->db, "ROLLBACK", &ignored);
+		return pg_start_copy(s, s->db, &s->one, select, -1, -1, err);
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	/* Equal block ranges; the last one open, for rows beyond the size
 	 * seen (the snapshot decides what is read). */
-	for (i = 0; i < jobs && rc == OPS_OK; i++) {
+	for (i = 0, rc = OPS_OK; i < jobs && rc == OPS_OK; i++) {
 		struct reader *r = &s->rd[i];
 
 		r->cs.ended = 0;

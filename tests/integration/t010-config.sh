@@ -171,5 +171,13 @@ expect_rc 0 "[db] host/port/user/name from the file connect"
 
 run env -u PGPORT -u PGDATABASE DB_PORT=1 "$OPSCTL" --config "$T/pg.conf" db size
 expect_rc 69 "DB_PORT in the environment overrides db.port from the file (port 1: unreachable, 69)"
+# A URI names its own user, host and port: they win over PGUSER, DB_PORT and
+# the file (the role below exists only for this check).
+psql_q "drop role if exists t010_uri" >/dev/null
+psql_q "create role t010_uri login" >/dev/null
+at_exit "psql_q 'drop role if exists t010_uri'"
+run env PGUSER=postgres DB_PORT=1 "$OPSCTL" --config "$T/pg.conf" --output json db connections -d "postgresql://t010_uri@127.0.0.1:$PGPORT/t010"
+expect_rc 0 "a URI's host and port win over DB_PORT and the file"
+if grep -q "t010_uri@t010 " "$PG_LOG"; then ok "and its user wins over PGUSER and db.user"; else not_ok "a URI's user wins over PGUSER and db.user"; fi
 
 done_testing

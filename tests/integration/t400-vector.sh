@@ -337,6 +337,17 @@ run timeout 120 "$OPSCTL" vector rebuild --force
 expect_fail 65 "rows of two dimensions in two ranges: exit 65 naming the odd row" "5900"
 psql_q -d "$DB" "update big_chunks set embedding = (select embedding from big_chunks where id = 1) where id = 5900" >/dev/null
 if [ "$(sha256sum <"$T/big/index.faiss")" = "$before" ]; then ok "failed rebuilds left the live index as it was"; else not_ok "failed rebuilds left the live index as it was"; fi
+# A role allowed one connection: the second reader cannot connect, so the
+# table is read in one stream, with a warning, and the rebuild still works.
+psql_q "drop role if exists t400_one" >/dev/null
+psql_q -d "$DB" "create role t400_one login connection limit 1; grant select on big_chunks to t400_one" >/dev/null
+at_exit "psql_q 'drop database if exists $DB'; psql_q 'drop role if exists t400_one'"
+cp "$T/big.conf" "$T/one.conf"
+printf 'database = postgresql://t400_one@%s:%s/%s\nindex_path = %s\n' "$PGHOST" "$PGPORT" "$DB" "$T/one/index.faiss" >>"$T/one.conf"
+OPSCTL_CONFIG="$T/one.conf" run timeout 120 "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "one connection allowed: the rebuild still works"
+expect_json_true 'd["vectors"] == 6000' "with every vector"
+if grep -q "in one stream" "$ERR"; then ok "and a warning says the table was read in one stream"; else not_ok "a warning says the table was read in one stream"; diag_run; fi
 no_copy_left() { [ "$(psql_q -d "$DB" "select count(*) from pg_stat_activity where query like 'COPY (SELECT%' and pid <> pg_backend_pid()")" = 0 ]; }
 if wait_for 10 no_copy_left; then ok "and no COPY is left running on the server"; else not_ok "no COPY is left running on the server"; fi
 # Slowed by a filter that sleeps 0.5 ms a row, so the kill lands while
