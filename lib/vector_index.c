@@ -329,7 +329,7 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 		   ops_error *err)
 {
 	static const cookie_io_functions_t io = {hashed_read, hashed_write, NULL, hashed_close};
-	char *tmp = NULL, *dir = ops_path_dir(path), sha[65], old[65] = "";
+	char *tmp = NULL, *dir = ops_path_dir(path), sha[65], back[65], old[65] = "";
 	struct hashed_fd c = {-1, NULL, 0};
 	int have_old = 0;
 	long long size = 0;
@@ -372,13 +372,21 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 		goto out;
 	}
 	size = (long long)st.st_size;
-	/* No read-back: after the fsync it would read the page cache, not the
-	 * disk, so it proves nothing the digest taken while writing does not.
-	 * Damage on disk is caught where it matters, by the digest check
-	 * before every later load. */
+	/* Verified as stored: the synced pages are dropped from the cache, so
+	 * the read-back comes from the disk, not from memory that merely
+	 * holds what was written; its digest must be the one taken while
+	 * FAISS wrote. */
+	(void)posix_fadvise(c.fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(c.fd);
 	c.fd = -1;
 	ops_log_info("index synced");
+	if ((rc = vidx_file_sha256(tmp, back, NULL, err)) != OPS_OK)
+		goto out;
+	if (strcmp(sha, back) != 0) {
+		rc = ops_error_set(err, OPS_EIO, "the new index at %s reads back differently from what was written",
+				   tmp);
+		goto out;
+	}
 	/* The old file's digest: its manifest's, if it has one that matches
 	 * what verify would accept; hashed otherwise. */
 	if (access(path, F_OK) == 0) {
