@@ -22,8 +22,9 @@ typedef struct vsrc vsrc;
  * with an embedding; only: when not NULL, just the rows with these nonly
  * ids, e.g. a sample): PostgreSQL through COPY ... (FORMAT
  * binary) of id and embedding (real[], double precision[], bytea of
- * little-endian float32, pgvector's vector), SQLite through a BLOB of
- * float32.  A missing table or column is OPS_EFAIL naming it; a column of
+ * little-endian float32, pgvector's vector, text/json/jsonb holding
+ * "[0.1, 0.2]" or "{0.1,0.2}"), SQLite through a BLOB of float32 or such
+ * text.  A missing table or column is OPS_EFAIL naming it; a column of
  * another type OPS_EUSAGE naming the type.
  */
 ops_code vsrc_open(const ops_config *cfg, const char *database, int ids_only, const long long *only,

@@ -16,6 +16,7 @@
  * run over the same table.
  */
 #include <endian.h>
+#include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,13 +36,15 @@
 /* Below 8 MiB of heap one stream is as quick as several. */
 #define PARALLEL_MIN_PAGES 1024
 
-enum emb_kind { EMB_REAL_ARRAY, EMB_DOUBLE_ARRAY, EMB_BYTEA, EMB_PGVECTOR, EMB_BLOB };
+enum emb_kind { EMB_REAL_ARRAY, EMB_DOUBLE_ARRAY, EMB_BYTEA, EMB_PGVECTOR, EMB_TEXT, EMB_JSONB, EMB_BLOB };
 
 /* One COPY (or SQLite statement) being read. */
 struct cstream {
 	PGconn *pg;
 	int header_done, ended;
 	long long nulls;
+	char *text;		/* a text embedding, NUL-terminated for parsing */
+	size_t textcap;
 };
 
 struct chunk {
@@ -264,7 +267,7 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	const char *idcol = ops_config_get(cfg, "vector.id_column");
 	const char *ecol = ops_config_get(cfg, "vector.embedding_column");
 	const char *filter = ops_config_get(cfg, "vector.filter");
-	char *qtable = NULL, *qid = NULL, *qemb = NULL, *sql = NULL;
+	char *qtable = NULL, *qid = NULL, *qemb = NULL, *sql = NULL, *second = NULL;
 	ops_rows *rows = NULL;
 	ops_code rc;
 	const char *type, *idtype;
@@ -307,17 +310,31 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 		/* pgvector's type, schema-qualified when its schema is not on
 		 * our (empty) search_path: public.vector, extensions.vector. */
 		s->kind = EMB_PGVECTOR;
+	else if (strcmp(type, "text") == 0 || strcmp(type, "character varying") == 0 ||
+		 strcmp(type, "json") == 0)
+		s->kind = EMB_TEXT;	/* '[0.1, 0.2]': pgvector's text form, JSON */
+	else if (strcmp(type, "jsonb") == 0)
+		s->kind = EMB_JSONB;
 	else {
 		rc = ops_error_set(err, OPS_EUSAGE,
-				   "embedding column %s.%s is %s; real[], double precision[], bytea or vector expected",
+				   "embedding column %s.%s is %s; real[], double precision[], bytea, vector or text expected",
 				   qtable, ecol, type);
 		goto out;
 	}
 	qid = ops_db_quote_ident(s->db, idcol);
 	qemb = ops_db_quote_ident(s->db, ecol);
-	if (!qid || !qemb ||
-	    asprintf(&sql, "SELECT %s, %s%s FROM %s WHERE true%s%s%s%s%s%s",
-		     qid, qemb, s->ids_only ? " IS NULL" : "", qtable,
+	/* ids only: "holds no vector", as the full pass decides it (NULL, and
+	 * for arrays and text an empty list), so verify counts the same rows. */
+	if (qemb && s->ids_only &&
+	    asprintf(&second, s->kind == EMB_REAL_ARRAY || s->kind == EMB_DOUBLE_ARRAY
+		     ? "(%s IS NULL OR pg_catalog.cardinality(%s) = 0)"
+		     : s->kind == EMB_TEXT || s->kind == EMB_JSONB
+		     ? "(%s IS NULL OR pg_catalog.btrim(%s::text, E' \\t\\r\\n[]{}') = '')"
+		     : "(%s IS NULL OR %s IS NULL)", qemb, qemb) < 0)
+		second = NULL;
+	if (!qid || !qemb || (s->ids_only && !second) ||
+	    asprintf(&sql, "SELECT %s, %s FROM %s WHERE true%s%s%s%s%s%s",
+		     qid, s->ids_only ? second : qemb, qtable,
 		     filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
 		     filter && *filter ? ")" : "",
 		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "") < 0 ||
@@ -332,6 +349,7 @@ out:
 	free(qtable);
 	free(qid);
 	free(qemb);
+	free(second);
 	free(sql);
 	return rc;
 }
@@ -343,18 +361,23 @@ static ops_code lite_open_stmt(vsrc *s, const ops_config *cfg, ops_error *err)
 	const char *ecol = ops_config_get(cfg, "vector.embedding_column");
 	const char *filter = ops_config_get(cfg, "vector.filter");
 	char *qt = ops_db_quote_ident(s->db, table), *qi = ops_db_quote_ident(s->db, idcol);
-	char *qe = ops_db_quote_ident(s->db, ecol), *sql = NULL;
+	char *qe = ops_db_quote_ident(s->db, ecol), *sql = NULL, *second = NULL;
 	ops_code rc = OPS_OK;
 	int r;
 
 	s->kind = EMB_BLOB;
-	if (!qt || !qi || !qe ||
-	    asprintf(&sql, "SELECT %s, %s%s FROM %s WHERE true%s%s%s%s%s%s", qi, qe,
-		     s->ids_only ? " IS NULL" : "", qt,
+	/* ids only: "holds no vector" as lite_next decides it. */
+	if (qe && s->ids_only &&
+	    asprintf(&second, "(%s IS NULL OR (typeof(%s) = 'text' AND trim(%s, ' []{}' || char(9, 10, 13)) = ''))",
+		     qe, qe, qe) < 0)
+		second = NULL;
+	if (!qt || !qi || !qe || (s->ids_only && !second) ||
+	    asprintf(&sql, "SELECT %s, %s FROM %s WHERE true%s%s%s%s%s%s", qi,
+		     s->ids_only ? second : qe, qt,
 		     filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
 		     filter && *filter ? ")" : "",
 		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "") < 0 ||
-	    asprintf(&s->desc, "%s.%s (BLOB)", table, ecol) < 0) {
+	    asprintf(&s->desc, "%s.%s (BLOB or JSON text)", table, ecol) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
 		goto out;
@@ -367,6 +390,7 @@ out:
 	free(qt);
 	free(qi);
 	free(qe);
+	free(second);
 	free(sql);
 	return rc;
 }
@@ -442,6 +466,68 @@ static ops_code check_finite(const float *v, int d, long long id, ops_error *err
 			return ops_error_set(err, OPS_EDATA, "row id %lld has a %s value at position %d",
 					     id, isnan(v[i]) ? "NaN" : "infinite", i);
 	return OPS_OK;
+}
+
+static locale_t c_numeric;
+static pthread_once_t c_numeric_once = PTHREAD_ONCE_INIT;
+
+static void c_numeric_init(void)
+{
+	c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+/*
+ * An embedding written as text: "[0.1, -2e-3]" (pgvector's text form, a
+ * JSON array) or "{0.1,-0.002}" (an array's).  t is NUL-terminated.  With v
+ * NULL only counts the numbers into *d; otherwise parses them into v.
+ * Returns 0, or -1 with *at the byte offset where it stops making sense.
+ */
+static int text_vector(const char *t, float *v, int *d, size_t *at)
+{
+	const char *p = t;
+	char close;
+	int n = 0;
+
+	pthread_once(&c_numeric_once, c_numeric_init);
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (*p != '[' && *p != '{')
+		goto bad;
+	close = *p == '[' ? ']' : '}';
+	p++;
+	for (;;) {
+		char *end;
+		float f;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p == close && n == 0)
+			break;
+		f = strtof_l(p, &end, c_numeric ? c_numeric : LC_GLOBAL_LOCALE);
+		if (end == p)
+			goto bad;
+		if (v)
+			v[n] = f;
+		n++;
+		p = end;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p == close)
+			break;
+		if (*p != ',')
+			goto bad;
+		p++;
+	}
+	p++;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (*p)
+		goto bad;
+	*d = n;
+	return 0;
+bad:
+	*at = (size_t)(p - t);
+	return -1;
 }
 
 /* The dimension of this row, fixing it on the first row any reader sees;
@@ -598,6 +684,35 @@ static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long
 			memcpy(&v[i], &u, 4);
 		}
 		break;
+	case EMB_TEXT:
+	case EMB_JSONB: {
+		size_t at, skip = s->kind == EMB_JSONB;	/* jsonb_send: version byte 1, then text */
+
+		if (skip && (flen < 1 || p[0] != 1))
+			return ops_error_set(err, OPS_EDATA, "row id %lld: jsonb in an unknown binary version", *id);
+		if (cs->textcap < (size_t)flen + 1) {
+			char *grown = realloc(cs->text, (size_t)flen + 1);
+
+			if (!grown)
+				return ops_error_oom(err);
+			cs->text = grown;
+			cs->textcap = (size_t)flen + 1;
+		}
+		memcpy(cs->text, p + skip, (size_t)flen - skip);
+		cs->text[flen - skip] = '\0';
+		if (strlen(cs->text) != (size_t)flen - skip || text_vector(cs->text, NULL, &d, &at) != 0)
+			return ops_error_set(err, OPS_EDATA, "row id %lld: the embedding text is not a list of numbers (at byte %zu)",
+					     *id, strlen(cs->text) != (size_t)flen - skip ? strlen(cs->text) : at);
+		if (d == 0) {
+			cs->nulls++;	/* '[]' holds no vector either */
+			return OPS_OK;
+		}
+		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
+			return err->code;
+		v = *x + slot * (size_t)d;
+		text_vector(cs->text, v, &d, &at);
+		break;
+	}
 	default:
 		return ops_error_set(err, OPS_EINTERNAL, "unknown embedding kind");
 	}
@@ -796,6 +911,29 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 			s->one.nulls++;
 			continue;
 		}
+		if (sqlite3_column_type(s->st, 1) == SQLITE_TEXT) {
+			/* JSON text, as many SQLite stores keep embeddings */
+			const char *t = (const char *)sqlite3_column_text(s->st, 1);
+			size_t at;
+
+			if (!t || text_vector(t, NULL, &d, &at) != 0)
+				return ops_error_set(err, OPS_EDATA,
+						     "row id %lld: the embedding text is not a list of numbers (at byte %zu)",
+						     id, t ? at : 0);
+			if (d == 0) {
+				s->one.nulls++;
+				continue;
+			}
+			if (take_dim(s, d, id, x, xcap, max, err) != OPS_OK)
+				return err->code;
+			v = *x + *n * (size_t)d;
+			text_vector(t, v, &d, &at);
+			if (check_finite(v, d, id, err) != OPS_OK)
+				return err->code;
+			ids[*n] = id;
+			(*n)++;
+			continue;
+		}
 		blob = sqlite3_column_blob(s->st, 1);
 		bytes = sqlite3_column_bytes(s->st, 1);
 		if (bytes % 4)
@@ -916,6 +1054,7 @@ void vsrc_close(vsrc *s)
 
 	if (!s)
 		return;
+	free(s->one.text);
 	if (s->rd) {
 		pthread_mutex_lock(&s->mu);
 		s->stop = 1;
@@ -939,6 +1078,7 @@ void vsrc_close(vsrc *s)
 				pg_abandon(r->db, &r->cs);
 			for (k = 0; k < QUEUE_DEPTH; k++)
 				free(r->q[k].x);
+			free(r->cs.text);
 			if (i > 0)
 				ops_db_close(r->db);
 		}
