@@ -77,6 +77,11 @@ static ops_code exact_truth(const ops_vector_ctx *ctx, struct truth *t, ops_erro
 	if ((rc = vsrc_open(ctx->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
 		return rc;
 	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
+		if (vsrc_dim(src) != t->d) {
+			rc = ops_error_set(err, OPS_EDATA, "the queries have %d dimensions, %s %d",
+					   t->d, vsrc_describe(src), vsrc_dim(src));
+			break;
+		}
 		for (i = 0; i < n; i++) {
 			const float *v = x + i * (size_t)t->d;
 

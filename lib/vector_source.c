@@ -35,6 +35,9 @@
 #define QUEUE_DEPTH 4
 /* Below 8 MiB of heap one stream is as quick as several. */
 #define PARALLEL_MIN_PAGES 1024
+/* How long a reader waits for the table's lock before the table is read
+ * in one stream instead (see pg_start_readers). */
+#define READER_LOCK_TIMEOUT "SET LOCAL lock_timeout = '1s'"
 
 enum emb_kind { EMB_REAL_ARRAY, EMB_DOUBLE_ARRAY, EMB_BYTEA, EMB_PGVECTOR, EMB_TEXT, EMB_JSONB, EMB_BLOB };
 
@@ -43,6 +46,7 @@ struct cstream {
 	PGconn *pg;
 	int header_done, ended;
 	long long nulls;
+	int lock_busy;		/* its COPY could not lock the table in time */
 	char *text;		/* a text embedding, NUL-terminated for parsing */
 	size_t textcap;
 };
@@ -64,6 +68,7 @@ struct reader {
 	struct chunk q[QUEUE_DEPTH];
 	size_t head, count;	/* filled chunks: q[head] .. q[head + count - 1] */
 	int done, exhausted;	/* done: no more chunks; exhausted: and all taken */
+	long long nulls;	/* cs.nulls as of the last chunk, under the vsrc's mu */
 	ops_code rc;
 	ops_error err;
 };
@@ -75,6 +80,7 @@ struct vsrc {
 	enum emb_kind kind;
 	int dim;		/* shared by the readers: __atomic */
 	long long dim_row;	/* the row that fixed dim, for the error naming both */
+	pthread_mutex_t dim_mu;	/* guards fixing dim and dim_row together */
 	char *desc;
 	struct cstream one;	/* the single stream (PostgreSQL or SQLite) */
 	/* PostgreSQL, several block ranges at once */
@@ -83,6 +89,7 @@ struct vsrc {
 	size_t pos;		/* rows of rd[cur]'s head chunk already taken */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	int sync_ready;		/* mu and cv initialized */
 	int stop;
 	/* SQLite */
 	sqlite3_stmt *st;
@@ -137,47 +144,44 @@ static ops_code pg_start_copy(vsrc *s, ops_db *db, struct cstream *cs, const cha
 		msg[strcspn(msg, "\n")] = '\0';
 		rc = ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, msg);
 		cs->ended = 1;	/* nothing to drain */
+		cs->lock_busy = PQresultErrorField(res, PG_DIAG_SQLSTATE) &&
+				strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "55P03") == 0;
 	}
 	PQclear(res);
 	free(sql);
 	return rc;
 }
 
-/* How many block ranges to read at once: 1 unless the table is large, a
- * plain table or materialized view (ranges of ctid), the server has TID
- * range scans, and the pass reads all of it (a sample is a few rows). */
-static long long pg_parallel_pages(vsrc *s, const ops_config *cfg, const char *qtable, int *jobs)
+/* Abandon a COPY half-read: cancel it, then drain what is in flight. */
+static void pg_abandon(ops_db *db, struct cstream *cs)
 {
-	const char *params[1] = {qtable};
-	ops_rows *rows = NULL;
-	ops_error e = {0};
-	long long pages = 0;
+	PGresult *res;
+	char *buf;
 
-	*jobs = (int)ops_config_int(cfg, "vector.read_jobs");
-	if (*jobs <= 1 || s->extra || ops_db_server_version(s->db) < 140000) {
-		*jobs = 1;
-		return 0;
-	}
-	if (ops_db_query(s->db,
-			 "SELECT c.relkind::text, pg_catalog.pg_relation_size(c.oid)"
-			 " / pg_catalog.current_setting('block_size')::bigint"
-			 " FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.regclass",
-			 1, params, &rows, &e) == OPS_OK && ops_rows_count(rows) == 1 &&
-	    (strcmp(ops_rows_value(rows, 0, 0), "r") == 0 || strcmp(ops_rows_value(rows, 0, 0), "m") == 0))
-		pages = atoll(ops_rows_value(rows, 0, 1));
-	ops_rows_free(rows);
-	if (pages < PARALLEL_MIN_PAGES)
-		*jobs = 1;
-	return pages;
+	if (!cs->pg || cs->ended)
+		return;
+	ops_db_cancel(db);
+	while (PQgetCopyData(cs->pg, &buf, 0) >= 0)
+		PQfreemem(buf);
+	while ((res = PQgetResult(cs->pg)))
+		PQclear(res);
 }
 
 static void *reader_main(void *arg);
 
-/* The readers' connections in one exported snapshot; the vsrc's own
- * connection is left inside the transaction that exported it. */
-static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *target, int jobs,
-				  ops_error *err)
+/*
+ * The snapshot the readers share, exported from a transaction on the vsrc's
+ * own connection, in which the table's kind and size are then read (they
+ * decide *jobs and *pages: ranges of ctid need a plain table or
+ * materialized view, and below PARALLEL_MIN_PAGES one stream is as quick);
+ * then the other readers' connections, each in a transaction on that
+ * snapshot.  Every one of these transactions waits READER_LOCK_TIMEOUT at
+ * most for a lock (see pg_start_readers).
+ */
+static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *target,
+				  const char *qtable, int *jobs, long long *pages, ops_error *err)
 {
+	const char *params[1] = {qtable};
 	ops_rows *rows = NULL;
 	char snap[128], set[200];
 	ops_code rc;
@@ -185,22 +189,67 @@ static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *ta
 
 	rc = ops_db_exec(s->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (rc == OPS_OK)
+		rc = ops_db_exec(s->db, READER_LOCK_TIMEOUT, err);
+	if (rc == OPS_OK)
 		rc = ops_db_query(s->db, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &rows, err);
 	if (rc != OPS_OK)
 		return rc;
 	snprintf(snap, sizeof snap, "%s", ops_rows_value(rows, 0, 0));
 	ops_rows_free(rows);
+	rows = NULL;
 	if (strspn(snap, "0123456789ABCDEFabcdef-") != strlen(snap))
 		return ops_error_set(err, OPS_EFAIL, "unexpected snapshot name '%s'", snap);
+	rc = ops_db_query(s->db,
+			  "SELECT c.relkind::text, pg_catalog.pg_relation_size(c.oid)"
+			  " / pg_catalog.current_setting('block_size')::bigint"
+			  " FROM pg_catalog.pg_class c WHERE c.oid = $1::pg_catalog.regclass",
+			  1, params, &rows, err);
+	if (rc != OPS_OK)
+		return rc;
+	*pages = 0;
+	if (ops_rows_count(rows) == 1 &&
+	    (strcmp(ops_rows_value(rows, 0, 0), "r") == 0 || strcmp(ops_rows_value(rows, 0, 0), "m") == 0))
+		*pages = atoll(ops_rows_value(rows, 0, 1));
+	ops_rows_free(rows);
+	if (*pages < PARALLEL_MIN_PAGES) {
+		*jobs = 1;
+		return OPS_OK;
+	}
 	snprintf(set, sizeof set, "SET TRANSACTION SNAPSHOT '%s'", snap);
-	for (i = 1; i < jobs && rc == OPS_OK; i++) {
+	for (i = 1; i < *jobs && rc == OPS_OK; i++) {
 		rc = ops_db_open(cfg, target, &s->rd[i].db, err);
 		if (rc == OPS_OK)
 			rc = ops_db_exec(s->rd[i].db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 		if (rc == OPS_OK)
 			rc = ops_db_exec(s->rd[i].db, set, err);
+		if (rc == OPS_OK)
+			rc = ops_db_exec(s->rd[i].db, READER_LOCK_TIMEOUT, err);
 	}
 	return rc;
+}
+
+/* Give up the readers (their COPYs cancelled and drained, their
+ * connections closed, the snapshot's transaction ended) and read the table
+ * in one stream on the vsrc's own connection; why, when not NULL, is
+ * warned about. */
+static ops_code pg_fall_back(vsrc *s, const char *select, const char *why, ops_error *err)
+{
+	ops_error ignored;
+	int i;
+
+	if (why)
+		ops_log_warn("reading %s in one stream: %s", s->desc, why);
+	for (i = 0; i < s->nrd; i++) {
+		if (s->rd[i].db)
+			pg_abandon(s->rd[i].db, &s->rd[i].cs);
+		if (i > 0)
+			ops_db_close(s->rd[i].db);
+	}
+	free(s->rd);
+	s->rd = NULL;
+	s->nrd = 0;
+	ops_db_exec(s->db, "ROLLBACK", &ignored);
+	return pg_start_copy(s, s->db, &s->one, select, -1, -1, err);
 }
 
 /*
@@ -213,12 +262,13 @@ static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *ta
 static ops_code pg_start_readers(vsrc *s, const ops_config *cfg, const char *target,
 				 const char *qtable, const char *select, ops_error *err)
 {
-	int jobs, i;
-	long long pages = pg_parallel_pages(s, cfg, qtable, &jobs);
+	int jobs = (int)ops_config_int(cfg, "vector.read_jobs"), i;
+	long long pages = 0;
 	ops_error why = {0};
 	ops_code rc;
 
-	if (jobs <= 1)
+	/* A sample (extra) is a few rows; TID range scans came in 14. */
+	if (jobs <= 1 || s->extra || ops_db_server_version(s->db) < 140000)
 		return pg_start_copy(s, s->db, &s->one, select, -1, -1, err);
 	s->rd = calloc((size_t)jobs, sizeof *s->rd);
 	if (!s->rd)
@@ -229,20 +279,10 @@ static ops_code pg_start_readers(vsrc *s, const ops_config *cfg, const char *tar
 		s->rd[i].cs.ended = 1;	/* until its COPY has started */
 	}
 	s->rd[0].db = s->db;
-	if (pg_share_snapshot(s, cfg, target, jobs, &why) != OPS_OK) {
-		ops_error ignored;
-
-		ops_log_warn("reading %s in one stream: %s", s->desc, why.message);
-		for (i = 1; i < jobs; i++)
-			ops_db_close(s->rd[i].db);
-		free(s->rd);
-		s->rd = NULL;
-		s->nrd = 0;
-		ops_db_exec(s->db, "ROLLBACK", &ignored);
-		return pg_start_copy(s, s->db, &s->one, select, -1, -1, err);
-	}
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	if (pg_share_snapshot(s, cfg, target, qtable, &jobs, &pages, &why) != OPS_OK)
+		return pg_fall_back(s, select, why.message, err);
+	if (jobs <= 1)
+		return pg_fall_back(s, select, NULL, err);
 	/* Equal block ranges; the last one open, for rows beyond the size
 	 * seen (the snapshot decides what is read). */
 	for (i = 0, rc = OPS_OK; i < jobs && rc == OPS_OK; i++) {
@@ -250,8 +290,19 @@ static ops_code pg_start_readers(vsrc *s, const ops_config *cfg, const char *tar
 
 		r->cs.ended = 0;
 		rc = pg_start_copy(s, r->db, &r->cs, select, pages * i / jobs,
-				   i == jobs - 1 ? -1 : pages * (i + 1) / jobs, err);
+				   i == jobs - 1 ? -1 : pages * (i + 1) / jobs, &why);
+		/* Waiting for the table's lock while another reader holds it
+		 * could wait forever behind an ACCESS EXCLUSIVE request that
+		 * waits for that reader (a cycle the server cannot see), so
+		 * readers wait READER_LOCK_TIMEOUT at most, then give way. */
+		if (rc != OPS_OK && r->cs.lock_busy)
+			return pg_fall_back(s, select, why.message, err);
+		if (rc != OPS_OK)
+			*err = why;
 	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->sync_ready = 1;
 	for (i = 0; i < jobs && rc == OPS_OK; i++) {
 		if (pthread_create(&s->rd[i].thread, NULL, reader_main, &s->rd[i]) != 0)
 			rc = ops_error_set(err, OPS_EINTERNAL, "cannot start a reader thread");
@@ -329,7 +380,7 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	    asprintf(&second, s->kind == EMB_REAL_ARRAY || s->kind == EMB_DOUBLE_ARRAY
 		     ? "(%s IS NULL OR pg_catalog.cardinality(%s) = 0)"
 		     : s->kind == EMB_TEXT || s->kind == EMB_JSONB
-		     ? "(%s IS NULL OR pg_catalog.btrim(%s::text, E' \\t\\r\\n[]{}') = '')"
+		     ? "(%s IS NULL OR pg_catalog.translate(%s::text, E' \\t\\r\\n', '') IN ('[]', '{}'))"
 		     : "(%s IS NULL OR %s IS NULL)", qemb, qemb) < 0)
 		second = NULL;
 	if (!qid || !qemb || (s->ids_only && !second) ||
@@ -368,8 +419,9 @@ static ops_code lite_open_stmt(vsrc *s, const ops_config *cfg, ops_error *err)
 	s->kind = EMB_BLOB;
 	/* ids only: "holds no vector" as lite_next decides it. */
 	if (qe && s->ids_only &&
-	    asprintf(&second, "(%s IS NULL OR (typeof(%s) = 'text' AND trim(%s, ' []{}' || char(9, 10, 13)) = ''))",
-		     qe, qe, qe) < 0)
+	    asprintf(&second, "(%s IS NULL OR (typeof(%s) = 'text' AND "
+		     "replace(replace(replace(replace(%s, ' ', ''), char(9), ''), char(10), ''), char(13), '')"
+		     " IN ('[]', '{}')))", qe, qe, qe) < 0)
 		second = NULL;
 	if (!qt || !qi || !qe || (s->ids_only && !second) ||
 	    asprintf(&sql, "SELECT %s, %s FROM %s WHERE true%s%s%s%s%s%s", qi,
@@ -436,6 +488,7 @@ ops_code vsrc_open(const ops_config *cfg, const char *database, int ids_only, co
 		ops_error_hint(err, "set vector.database or db.name, or give -d");
 		return OPS_ECONFIG;
 	}
+	pthread_mutex_init(&s->dim_mu, NULL);
 	rc = ops_db_open(cfg, target, &s->db, err);
 	if (rc == OPS_OK && only) {
 		char *q = ops_db_quote_ident(s->db, ops_config_get(cfg, "vector.id_column"));
@@ -539,12 +592,21 @@ static ops_code take_dim(vsrc *s, int d, long long id, float **x, size_t *xcap, 
 
 	if (d <= 0)
 		return ops_error_set(err, OPS_EDATA, "row id %lld has an empty embedding", id);
-	if (__atomic_compare_exchange_n(&s->dim, &want, d, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		__atomic_store_n(&s->dim_row, id, __ATOMIC_RELEASE);
-	else if (want != d)
+	want = __atomic_load_n(&s->dim, __ATOMIC_ACQUIRE);
+	if (want == 0) {
+		/* The first row any reader sees fixes it, with its id. */
+		pthread_mutex_lock(&s->dim_mu);
+		if (s->dim == 0) {
+			s->dim_row = id;
+			__atomic_store_n(&s->dim, d, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&s->dim_mu);
+		want = __atomic_load_n(&s->dim, __ATOMIC_ACQUIRE);
+	}
+	if (want != d)
 		/* Both rows named: which one is odd is for the operator to see. */
 		return ops_error_set(err, OPS_EDATA, "row id %lld has dimension %d, row id %lld %d",
-				     id, d, __atomic_load_n(&s->dim_row, __ATOMIC_ACQUIRE), want);
+				     id, d, s->dim_row, want);
 	if (*xcap < max * (size_t)d) {
 		float *grown = realloc(*x, max * (size_t)d * sizeof **x);
 
@@ -574,8 +636,12 @@ static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long
 		return OPS_OK;
 	}
 	p += 2;
+	if (end - p < 4)
+		goto short_row;
 	flen = (int32_t)rd32(p);
 	p += 4;
+	if (flen > 0 && end - p < flen)
+		goto short_row;
 	if (flen == 2)
 		*id = (int16_t)rd16(p);
 	else if (flen == 4)
@@ -596,6 +662,8 @@ static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long
 		*got = 1;
 		return OPS_OK;
 	}
+	if (end - p < 4)
+		goto short_row;
 	flen = (int32_t)rd32(p);
 	p += 4;
 	if (flen < 0) {
@@ -622,6 +690,10 @@ static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long
 		if (flen < 20)
 			goto short_row;
 		d = (int32_t)rd32(p + 12);
+		/* Each element is a length and a value: a dimension the row's
+		 * bytes cannot hold is damage, not a size to allocate for. */
+		if (d > 0 && (long long)d * (4 + esz) > (long long)flen - 20)
+			goto short_row;
 		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
 			return err->code;
 		v = *x + slot * (size_t)d;
@@ -754,6 +826,10 @@ static ops_code pg_fill(vsrc *s, struct cstream *cs, size_t max, long long *ids,
 				PQfreemem(buf);
 				return ops_error_set(err, OPS_EDATA, "COPY from %s did not start with a binary header", s->desc);
 			}
+			if (rd32(buf + 15) > (uint32_t)(len - 19)) {
+				PQfreemem(buf);
+				return ops_error_set(err, OPS_EDATA, "COPY from %s has a damaged binary header", s->desc);
+			}
 			off = 19 + (int)rd32(buf + 15);
 			cs->header_done = 1;
 			if (off >= len) {
@@ -793,6 +869,7 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		rc = pg_fill(s, &r->cs, CHUNK_ROWS, c->ids, &c->x, &c->xcap, &c->n, &r->err);
 		pthread_mutex_lock(&s->mu);
+		r->nulls = r->cs.nulls;
 		if (rc != OPS_OK)
 			r->rc = rc;
 		else if (c->n > 0)
@@ -1022,7 +1099,7 @@ long long vsrc_nulls(const vsrc *s)
 	if (s->rd) {
 		pthread_mutex_lock((pthread_mutex_t *)&s->mu);
 		for (i = 0; i < s->nrd; i++)
-			n += s->rd[i].cs.nulls;
+			n += s->rd[i].nulls;
 		pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
 	}
 	return n;
@@ -1033,21 +1110,6 @@ const char *vsrc_describe(const vsrc *s)
 	return s->desc ? s->desc : "";
 }
 
-/* Abandon a COPY half-read: cancel it, then drain what is in flight. */
-static void pg_abandon(ops_db *db, struct cstream *cs)
-{
-	PGresult *res;
-	char *buf;
-
-	if (!cs->pg || cs->ended)
-		return;
-	ops_db_cancel(db);
-	while (PQgetCopyData(cs->pg, &buf, 0) >= 0)
-		PQfreemem(buf);
-	while ((res = PQgetResult(cs->pg)))
-		PQclear(res);
-}
-
 void vsrc_close(vsrc *s)
 {
 	int i;
@@ -1056,20 +1118,20 @@ void vsrc_close(vsrc *s)
 		return;
 	free(s->one.text);
 	if (s->rd) {
-		pthread_mutex_lock(&s->mu);
-		s->stop = 1;
-		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		/* A thread inside PQgetCopyData returns once its COPY is
-		 * cancelled (PQcancel is safe beside it). */
-		pthread_mutex_lock(&s->mu);
-		for (i = 0; i < s->nrd; i++)
-			if (s->rd[i].started && !s->rd[i].done)
-				ops_db_cancel(s->rd[i].db);
-		pthread_mutex_unlock(&s->mu);
-		for (i = 0; i < s->nrd; i++)
-			if (s->rd[i].started)
-				pthread_join(s->rd[i].thread, NULL);
+		if (s->sync_ready) {
+			pthread_mutex_lock(&s->mu);
+			s->stop = 1;
+			pthread_cond_broadcast(&s->cv);
+			/* A thread inside PQgetCopyData returns once its COPY
+			 * is cancelled (PQcancel is safe beside it). */
+			for (i = 0; i < s->nrd; i++)
+				if (s->rd[i].started && !s->rd[i].done)
+					ops_db_cancel(s->rd[i].db);
+			pthread_mutex_unlock(&s->mu);
+			for (i = 0; i < s->nrd; i++)
+				if (s->rd[i].started)
+					pthread_join(s->rd[i].thread, NULL);
+		}
 		for (i = 0; i < s->nrd; i++) {
 			struct reader *r = &s->rd[i];
 			int k;
@@ -1083,13 +1145,16 @@ void vsrc_close(vsrc *s)
 				ops_db_close(r->db);
 		}
 		free(s->rd);
-		pthread_mutex_destroy(&s->mu);
-		pthread_cond_destroy(&s->cv);
+		if (s->sync_ready) {
+			pthread_mutex_destroy(&s->mu);
+			pthread_cond_destroy(&s->cv);
+		}
 	}
 	pg_abandon(s->db, &s->one);
 	if (s->st)
 		sqlite3_finalize(s->st);
 	ops_db_close(s->db);
+	pthread_mutex_destroy(&s->dim_mu);
 	free(s->desc);
 	free(s->extra);
 	free(s);

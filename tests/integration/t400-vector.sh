@@ -332,6 +332,11 @@ cp "$T/opsctl.conf" "$T/t.conf"
 printf 'table = chunks_t\nembedding_column = emb\nindex_path = %s\n' "$T/t/emb.faiss" >>"$T/t.conf"
 OPSCTL_CONFIG="$T/t.conf" run "$OPSCTL" vector rebuild --force
 expect_fail 65 "text that is not a list of numbers: exit 65 naming the row and the byte" "row id 203" "at byte 7"
+psql_q -d "$DB" "insert into chunks_t values (204, '[[]]', null)" >/dev/null
+# (one sampled vector, a good one: a sampled bad row would be exit 65)
+{ cat "$T/t.conf"; echo "sample = 1"; } >"$T/t1.conf"
+OPSCTL_CONFIG="$T/t1.conf" run "$OPSCTL" --output json vector verify
+expect_json_true 'd["missing_sample"] == [203, 204] and d["null_embeddings"] == 2' "verify counts rows as rebuild does: bad text is a row missing from the index, not a NULL"
 
 # ---- a large table, read in block ranges by two connections ----
 # 6000 chunks of 384 dimensions: about 1200 pages, above the 1024 from
@@ -407,6 +412,22 @@ OPSCTL_CONFIG="$T/one.conf" run timeout 120 "$OPSCTL" --output json vector rebui
 expect_rc 0 "one connection allowed: the rebuild still works"
 expect_json_true 'd["vectors"] == 6000' "with every vector"
 if grep -q "in one stream" "$ERR"; then ok "and a warning says the table was read in one stream"; else not_ok "a warning says the table was read in one stream"; diag_run; fi
+# A reader waits at most a second for the table's lock: a reader queued
+# behind an ACCESS EXCLUSIVE request that itself waits for another reader
+# would wait forever.  Here one session holds SHARE and a second asks for
+# ACCESS EXCLUSIVE, so every new lock request queues: the readers give way
+# and the table is read in one stream once the queue clears.
+bg psql -XAtq -d "$DB" -c "begin; lock table big_chunks in share mode; select pg_sleep(4); commit"
+share_held() { [ "$(psql_q -d "$DB" "select count(*) from pg_locks where relation = 'big_chunks'::regclass and mode = 'ShareLock' and granted")" = 1 ]; }
+wait_for 10 share_held || not_ok "a session holds SHARE on big_chunks"
+bg psql -XAtq -d "$DB" -c "begin; lock table big_chunks in access exclusive mode; commit"
+exclusive_queued() { [ "$(psql_q -d "$DB" "select count(*) from pg_locks where relation = 'big_chunks'::regclass and mode = 'AccessExclusiveLock' and not granted")" = 1 ]; }
+wait_for 10 exclusive_queued || not_ok "a second session queues for ACCESS EXCLUSIVE"
+# (a fixed factory: auto would count the rows first, and wait there)
+{ cat "$T/big.conf"; echo "factory = IDMap,Flat"; } >"$T/flat.conf"
+OPSCTL_CONFIG="$T/flat.conf" run timeout 60 "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "a table whose lock queue is blocked: the rebuild waits its turn and succeeds"
+if grep -q "in one stream.*lock timeout" "$ERR"; then ok "after the readers gave way (lock timeout), in one stream"; else not_ok "the readers give way on a lock timeout"; diag_run; fi
 no_copy_left() { [ "$(psql_q -d "$DB" "select count(*) from pg_stat_activity where query like 'COPY (SELECT%' and pid <> pg_backend_pid()")" = 0 ]; }
 if wait_for 10 no_copy_left; then ok "and no COPY is left running on the server"; else not_ok "no COPY is left running on the server"; fi
 # Slowed by a filter that sleeps 0.5 ms a row, so the kill lands while

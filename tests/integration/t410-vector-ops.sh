@@ -95,6 +95,10 @@ expect_json_true 'd["queries"] == 20 and d["queries_from"].endswith("queries.jso
 printf '[[1, 2, 3]]' >"$T/badq.json"
 run "$OPSCTL" vector eval -f "$T/badq.json"
 expect_fail 65 "a queries file of the wrong dimension: exit 65" "not a vector of 24 numbers"
+psql_q -d "$DB" "create table chunks8 (id bigint primary key, embedding real[]); insert into chunks8 select g, array_fill(0.5::real, array[8]) from generate_series(1, 50) g" >/dev/null
+{ cat "$T/opsctl.conf"; echo "table = chunks8"; } >"$T/c8.conf"
+OPSCTL_CONFIG="$T/c8.conf" run "$OPSCTL" vector eval -f "$T/queries.json"
+expect_fail 65 "queries that fit the index but not the source: exit 65 naming both dimensions" "24 dimensions" "chunks8.embedding (real[]) 8"
 
 # ---- backup and verify-backup ----
 run "$OPSCTL" --output json vector backup --compress
