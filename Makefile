@@ -158,7 +158,13 @@ $(B)/fuzz/fuzz_index_load: tests/fuzz/fuzz_index_load.c libopsmaint.a $(FAISS_PL
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib/include -Ilib $(PKG_CFLAGS) -g -O1 \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< libopsmaint.a $(LIBS)
-fuzz: $(B)/fuzz/fuzz_index_load
+# The COPY row parser's harness compiles lib/vector_source.c itself, so the
+# parser is instrumented and its static functions reachable.
+$(B)/fuzz/fuzz_copy_row: tests/fuzz/fuzz_copy_row.c lib/vector_source.c libopsmaint.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib/include -Ilib $(PKG_CFLAGS) -g -O1 \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< libopsmaint.a $(LIBS)
+fuzz: $(B)/fuzz/fuzz_index_load $(B)/fuzz/fuzz_copy_row
 
 check: all unit unit-asan fuzz
 	scripts/test

@@ -796,6 +796,16 @@ short_row:
 	return ops_error_set(err, OPS_EDATA, "a COPY row from %s is truncated", s->desc);
 }
 
+/* The length of the binary COPY header at the start of buf (signature,
+ * flags, extension area), or -1 when it is not one. */
+static int copy_header_len(const char *buf, int len)
+{
+	if (len < 19 || memcmp(buf, "PGCOPY\n\377\r\n\0", 11) != 0 ||
+	    rd32(buf + 15) > (uint32_t)(len - 19))
+		return -1;
+	return 19 + (int)rd32(buf + 15);
+}
+
 /* Up to max rows of one COPY stream into ids/x. */
 static ops_code pg_fill(vsrc *s, struct cstream *cs, size_t max, long long *ids, float **x,
 			size_t *xcap, size_t *n, ops_error *err)
@@ -822,15 +832,11 @@ static ops_code pg_fill(vsrc *s, struct cstream *cs, size_t max, long long *ids,
 		if (len < 0)
 			return ops_error_set(err, OPS_EUNAVAIL, "reading %s: %s", s->desc, PQerrorMessage(cs->pg));
 		if (!cs->header_done) {
-			if (len < 19 || memcmp(buf, "PGCOPY\n\377\r\n\0", 11) != 0) {
+			off = copy_header_len(buf, len);
+			if (off < 0) {
 				PQfreemem(buf);
 				return ops_error_set(err, OPS_EDATA, "COPY from %s did not start with a binary header", s->desc);
 			}
-			if (rd32(buf + 15) > (uint32_t)(len - 19)) {
-				PQfreemem(buf);
-				return ops_error_set(err, OPS_EDATA, "COPY from %s has a damaged binary header", s->desc);
-			}
-			off = 19 + (int)rd32(buf + 15);
 			cs->header_done = 1;
 			if (off >= len) {
 				PQfreemem(buf);
