@@ -59,7 +59,6 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 	ctx.verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
 	ctx.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
 	ctx.dry_run = dry;
-	ctx.now = time(NULL);
 	if (ctx.verbose)
 		ops_log_set_level(OPS_LOG_INFO);
 	if (ops_is_interactive())

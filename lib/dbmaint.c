@@ -174,6 +174,40 @@ static void carry_messages(cJSON *report, const cJSON *scratch)
 		cJSON_AddItemToArray(dst, cJSON_Duplicate(m, 1));
 }
 
+/*
+ * Guide 003: a SQLite file is never changed without a fresh copy to go
+ * back to, nor when integrity_check fails (VACUUM could spread the
+ * damage).  tasks (may be NULL) gets an entry for each step.
+ */
+static ops_code lite_safeguard(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report, cJSON *tasks,
+			       ops_error *err)
+{
+	char *path = NULL;
+	ops_error terr;
+	double t0 = now_seconds();
+	cJSON *scratch;
+	ops_code rc;
+
+	rc = ops_dbm_sqlite_backup(ctx, db, &path, &terr);
+	if (tasks)
+		task_entry(tasks, "backup", rc, t0, &terr, NULL);
+	if (rc != OPS_OK) {
+		*err = terr;
+		return rc;
+	}
+	cJSON_AddStringToObject(report, "backup_path", path);
+	free(path);
+	t0 = now_seconds();
+	scratch = cJSON_CreateObject();
+	rc = ops_dbm_sqlite_integrity(ctx, db, scratch, &terr);
+	cJSON_Delete(scratch);
+	if (tasks)
+		task_entry(tasks, "integrity_check", rc, t0, &terr, NULL);
+	if (rc != OPS_OK)
+		*err = terr;
+	return rc;
+}
+
 static ops_code maintain_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
 			    void *varg, cJSON *report, ops_error *err)
 {
@@ -203,30 +237,8 @@ static ops_code maintain_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targ
 			cJSON_AddItemToArray(plan, cJSON_CreateString("reindex"));
 		return OPS_OK;
 	}
-	if (lite) {
-		char *path = NULL;
-
-		/* Guide 003: never maintain without a fresh copy to go back to. */
-		t0 = now_seconds();
-		rc = ops_dbm_sqlite_backup(ctx, db, &path, &terr);
-		task_entry(tasks, "backup", rc, t0, &terr, NULL);
-		if (rc != OPS_OK) {
-			*err = terr;
-			return rc;
-		}
-		cJSON_AddStringToObject(report, "backup_path", path);
-		free(path);
-		t0 = now_seconds();
-		scratch = cJSON_CreateObject();
-		rc = ops_dbm_sqlite_integrity(ctx, db, scratch, &terr);
-		cJSON_Delete(scratch);
-		task_entry(tasks, "integrity_check", rc, t0, &terr, NULL);
-		if (rc != OPS_OK) {
-			/* A damaged file is not vacuumed: VACUUM could spread the damage. */
-			*err = terr;
-			return rc;
-		}
-	}
+	if (lite && (rc = lite_safeguard(ctx, db, report, tasks, err)) != OPS_OK)
+		return rc;
 	if (a->tasks & OPS_TASK_VACUUM) {
 		ops_vacuum_opts vo = {0};
 
@@ -320,9 +332,14 @@ ops_code ops_dbm_maintain(const ops_dbm_ctx *ctx, const char *target,
 static ops_code vacuum_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
 			  void *arg, cJSON *r, ops_error *err)
 {
-	return ops_db_kind_of(db) == OPS_DB_SQLITE
-		? ops_dbm_sqlite_vacuum(ctx, db, arg, r, err)
-		: ops_dbm_pg_vacuum(ctx, db, target, arg, r, err);
+	ops_code rc;
+
+	if (ops_db_kind_of(db) != OPS_DB_SQLITE)
+		return ops_dbm_pg_vacuum(ctx, db, target, arg, r, err);
+	/* DESIGN: SQLite VACUUM rewrites the file, so a backup first. */
+	if (!ctx->dry_run && (rc = lite_safeguard(ctx, db, r, NULL, err)) != OPS_OK)
+		return rc;
+	return ops_dbm_sqlite_vacuum(ctx, db, arg, r, err);
 }
 
 ops_code ops_dbm_vacuum(const ops_dbm_ctx *ctx, const char *target,
@@ -350,9 +367,13 @@ ops_code ops_dbm_analyze(const ops_dbm_ctx *ctx, const char *target,
 static ops_code reindex_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
 			   void *arg, cJSON *r, ops_error *err)
 {
-	return ops_db_kind_of(db) == OPS_DB_SQLITE
-		? ops_dbm_sqlite_reindex(ctx, db, arg, r, err)
-		: ops_dbm_pg_reindex(ctx, db, arg, r, err);
+	ops_code rc;
+
+	if (ops_db_kind_of(db) != OPS_DB_SQLITE)
+		return ops_dbm_pg_reindex(ctx, db, arg, r, err);
+	if (!ctx->dry_run && (rc = lite_safeguard(ctx, db, r, NULL, err)) != OPS_OK)
+		return rc;
+	return ops_dbm_sqlite_reindex(ctx, db, arg, r, err);
 }
 
 ops_code ops_dbm_reindex(const ops_dbm_ctx *ctx, const char *target,

@@ -104,7 +104,9 @@ static ops_code allowed(const ops_dbm_ctx *ctx, const char *what, const char *qu
 {
 	if (ctx->force)
 		return OPS_OK;
-	if (ops_window_check(ctx->cfg, ctx->now ? ctx->now : time(NULL), what, err) != OPS_OK)
+	/* The clock now, not when the run began: a run over several
+	 * databases must stop at the window's end (ctx->now: tests only). */
+	if (ops_window_check(ctx->cfg, ctx->now, what, err) != OPS_OK)
 		return err->code;
 	if (ctx->confirm && !ctx->confirm(ctx->confirm_arg, question))
 		return ops_error_set(err, OPS_EFAIL, "%s: not confirmed", what);
@@ -262,9 +264,10 @@ static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *
 				struct notices *notes, ops_error *err)
 {
 	size_t ntables = ops_strv_len(tables), next = 0, done = 0, i;
-	int jobs = o->jobs, s, failed = 0;
+	int jobs = o->jobs, s, failed = 0, stopped = 0;
 	char first_failure[1024] = "";
 	struct slot *slots;
+	ops_error closed;
 	ops_code rc = OPS_OK;
 
 	if ((size_t)jobs > ntables)
@@ -288,7 +291,19 @@ static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *
 
 		for (s = 0; s < jobs; s++) {
 			if (!slots[s].busy && next < ntables) {
-				char *sql = vacuum_sql(o, ctx->verbose, tables[next]);
+				char *sql;
+
+				/* VACUUM FULL stops at the window's end: the tables not
+				 * yet begun wait for the next window. */
+				if (o->full && next > 0 && !ctx->force &&
+				    ops_window_check(ctx->cfg, ctx->now, "VACUUM FULL", &closed) != OPS_OK) {
+					for (i = next; i < ntables; i++)
+						table_result(list, tables[i], 0, "skipped", closed.message);
+					ntables = next;
+					stopped = 1;
+					break;
+				}
+				sql = vacuum_sql(o, ctx->verbose, tables[next]);
 
 				if (!sql) {
 					rc = ops_error_oom(err);
@@ -359,6 +374,11 @@ static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *
 	else if (failed)
 		rc = ops_error_set(err, OPS_EFAIL, "VACUUM failed on %d of %zu tables in '%s', first %s",
 				   failed, ntables, ops_db_name(db), first_failure);
+	else if (stopped) {
+		*err = closed;
+		ops_error_prefix(err, "%zu tables left for the next window", ops_strv_len(tables) - ntables);
+		rc = err->code;
+	}
 out:
 	for (i = 1; slots && i < (size_t)jobs; i++)
 		ops_db_close(slots[i].db);
@@ -501,7 +521,9 @@ ops_code ops_dbm_pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 		cJSON_AddStringToObject(report, "note", "the server is older than PostgreSQL 12: REINDEX without CONCURRENTLY");
 	if (opts->database) {
 		cJSON_AddStringToObject(report, "scope", "database");
-		qdb = ops_db_quote_ident(db, ops_db_name(db));
+		/* The database connected to, not the target's display name
+		 * (a URI's path is percent-encoded, or absent). */
+		qdb = ops_db_quote_ident(db, PQdb(ops_db_handle(db)));
 		if (!qdb || asprintf(&sql, "REINDEX DATABASE%s %s", concurrently ? " CONCURRENTLY" : "", qdb) < 0) {
 			sql = NULL;
 			rc = ops_error_oom(err);
@@ -558,7 +580,8 @@ ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 	ops_rows *rows = NULL;
 	cJSON *list;
 	ops_code rc;
-	int i, terminated = 0;
+	ops_error first;
+	int i, terminated = 0, failed = 0;
 
 	snprintf(secs, sizeof secs, "%ld", idle_seconds);
 	/* Guide 000 section 2.1: state 'idle' for longer than the interval. */
@@ -569,6 +592,10 @@ ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 		"pg_catalog.left(query, 200) AS query "
 		"FROM pg_catalog.pg_stat_activity "
 		"WHERE state = 'idle' AND pg_catalog.now() - state_change > pg_catalog.make_interval(secs => $1::double precision) "
+		/* The guide's query spans the cluster; -d names one database, so
+		 * only its client sessions (never a walsender's replication
+		 * connection, nor our own). */
+		"AND datname = pg_catalog.current_database() AND backend_type = 'client backend' "
 		"AND pid <> pg_catalog.pg_backend_pid() ORDER BY state_change",
 		1, p, &rows, err);
 	if (rc != OPS_OK)
@@ -583,20 +610,44 @@ ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 		snprintf(q, sizeof q, "Terminate %d idle sessions?", ops_rows_count(rows));
 		rc = allowed(ctx, "terminating sessions", q, err);
 		for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
-			const char *pp[1] = {ops_rows_value(rows, i, 0)};
+			const char *pp[2] = {ops_rows_value(rows, i, 0), secs};
+			cJSON *item = cJSON_GetArrayItem(list, i);
 			ops_rows *t = NULL;
+			ops_error e;
 			int ok;
 
-			rc = ops_db_query(db, "SELECT pg_catalog.pg_terminate_backend($1::integer)", 1, pp, &t, err);
-			if (rc != OPS_OK)
-				break;
-			ok = ops_rows_value(t, 0, 0) && strcmp(ops_rows_value(t, 0, 0), "t") == 0;
-			cJSON_AddBoolToObject(cJSON_GetArrayItem(list, i), "terminated", ok);
+			/* Still the same idle session?  The listing is older than
+			 * the question on a terminal: a session that has started
+			 * a query since, or a pid reused, is left alone. */
+			if (ops_db_query(db,
+					 "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+					 "WHERE pid = $1::integer AND state = 'idle' "
+					 "AND pg_catalog.now() - state_change > pg_catalog.make_interval(secs => $2::double precision)",
+					 2, pp, &t, &e) != OPS_OK) {
+				/* One session we may not end (a superuser's, without
+				 * the right) does not stop the others. */
+				cJSON_AddBoolToObject(item, "terminated", 0);
+				cJSON_AddStringToObject(item, "error", e.message);
+				failed++;
+				if (failed == 1)
+					first = e;
+				continue;
+			}
+			ok = ops_rows_count(t) == 1 && ops_rows_value(t, 0, 0) &&
+			     strcmp(ops_rows_value(t, 0, 0), "t") == 0;
+			cJSON_AddBoolToObject(item, "terminated", ok);
+			if (!ok && ops_rows_count(t) == 0)
+				cJSON_AddStringToObject(item, "skipped", "no longer idle");
 			terminated += ok;
 			ops_rows_free(t);
 		}
 	}
 	cJSON_AddNumberToObject(report, "terminated", terminated);
+	if (rc == OPS_OK && failed) {
+		*err = first;
+		ops_error_prefix(err, "%d session%s not terminated", failed, failed == 1 ? "" : "s");
+		rc = err->code;
+	}
 	ops_rows_free(rows);
 	return rc;
 }

@@ -154,9 +154,14 @@ ops_code ops_dbm_sqlite_copy(ops_db *db, const char *tmp, ops_error *err)
 
 		/* A copy that cannot be read back is not a backup. */
 		rc = sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, NULL);
-		if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-		    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
-			rc = SQLITE_CORRUPT;
+		if (rc == SQLITE_OK) {
+			const unsigned char *v = NULL;
+
+			/* Only a row saying "ok" passes: an error is not a pass. */
+			if (sqlite3_step(st) != SQLITE_ROW || !(v = sqlite3_column_text(st, 0)) ||
+			    strcmp((const char *)v, "ok") != 0)
+				rc = SQLITE_CORRUPT;
+		}
 		sqlite3_finalize(st);
 	}
 	if (rc != SQLITE_OK) {

@@ -146,6 +146,16 @@ if [ "$RC" -ne 0 ] && [ ! -e "$T/nope.db" ]; then ok "a missing SQLite file fail
 expect_err_one_line "a missing SQLite file: one error line"
 expect_err_contains "nope.db" "a missing SQLite file: the error names it"
 
+# db vacuum and db reindex rewrite the file: a fresh copy first (DESIGN),
+# and a file that fails integrity_check is not touched.
+run "$OPSCTL" --output json db vacuum -d "sqlite:$T/knowledge_hub.db"
+expect_rc 0 "db vacuum on SQLite exits 0"
+bp=$(json_get 'd["databases"][0]["backup_path"]' 2>/dev/null || true)
+if [ -n "$bp" ] && [ -s "$bp" ] && [ "$(counts "$bp")" = "$want_counts" ]; then ok "db vacuum made a backup copy first ($bp)"; else not_ok "db vacuum makes a backup copy first"; diag_run; fi
+run "$OPSCTL" --output json db reindex -d "sqlite:$T/knowledge_hub.db"
+expect_rc 0 "db reindex on SQLite exits 0"
+if json_get 'd["databases"][0]["backup_path"]' >/dev/null 2>&1; then ok "db reindex made a backup copy first"; else not_ok "db reindex makes a backup copy first"; diag_run; fi
+
 # Operations that exist only on PostgreSQL say so.
 run "$OPSCTL" db bloat -d "sqlite:$T/knowledge_hub.db"
 expect_fail 64 "db bloat on SQLite: exit 64" "SQLite"

@@ -114,4 +114,8 @@ if [ "$(sqlite3 "$T/kh.db" "select count(*) from sqlite_master where name = 'sql
 run "$OPSCTL" db reindex -d "sqlite:$T/kh.db"
 expect_rc 0 "db reindex on SQLite exits 0"
 
+# REINDEX DATABASE names the database connected to, also for a URI target.
+run "$OPSCTL" --output json db reindex --all -d "postgresql://$PGUSER@$PGHOST:$PGPORT/t%31%33%30"
+expect_rc 0 "db reindex --all with a percent-encoded URI exits 0 (REINDEX DATABASE of the database connected to)"
+
 done_testing

@@ -49,12 +49,21 @@ run "$OPSCTL" --config "$T/never.conf" --env prod db connections -d t140 --idle-
 expect_fail 1 "--terminate outside the prod window: exit 1" "outside the prod maintenance window"
 if alive "$pid"; then ok "outside the window the session survives"; else not_ok "outside the window the session survives"; fi
 
+# Another database's idle session is not -d t140's to end.
+psql_q "drop database if exists t140b" >/dev/null
+psql_q "create database t140b" >/dev/null
+at_exit "psql_q 'drop database if exists t140b'"
+bg bash -c "(echo 'select 1;'; sleep 60) | PGAPPNAME=opsctl-test-other psql -X -d t140b"
+wait_for 10 is_idle opsctl-test-other
+other=$(psql_q "select pid from pg_stat_activity where application_name = 'opsctl-test-other'")
+
 # --env dev: terminated, and opsctl's own session is never a victim.
 journal_mark
 run "$OPSCTL" --env dev db connections -d t140 --idle-for 1s --terminate
 expect_rc 0 "--env dev --terminate exits 0"
 wait_for 5 gone "$pid"
 if alive "$pid"; then not_ok "the idle session was terminated"; else ok "the idle session was terminated"; fi
+if [ -n "$other" ] && alive "$other"; then ok "an idle session in another database survives -d t140 --terminate"; else not_ok "an idle session in another database survives -d t140 --terminate"; fi
 expect_journal_added 1 "--terminate writes one journal line"
 expect_journal_last 'j["command"] == "db connections" and j["status"] == "ok"' "journal: db connections ok"
 
