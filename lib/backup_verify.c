@@ -110,6 +110,127 @@ static ops_code admin_exec(const ops_config *cfg, const char *fmt, const char *a
 	return rc;
 }
 
+static ops_code rename_db(ops_db *db, const char *from, const char *to, ops_error *err)
+{
+	char *qf = ops_db_quote_ident(db, from), *qt = ops_db_quote_ident(db, to), *sql = NULL;
+	ops_code rc;
+
+	if (!qf || !qt || asprintf(&sql, "ALTER DATABASE %s RENAME TO %s", qf, qt) < 0) {
+		sql = NULL;
+		rc = ops_error_oom(err);
+	} else {
+		rc = ops_db_exec(db, sql, err);
+	}
+	free(sql);
+	free(qf);
+	free(qt);
+	return rc;
+}
+
+/* The comment that marks a database verify made, and may drop again. */
+#define VERIFY_TEMP_MARK "opsctl backup verify: temporary restore"
+
+/*
+ * verify restores into -t NAME and drops it afterwards, so NAME must never
+ * be a database that matters: not one the backup holds or backs up, and,
+ * when it exists, one an earlier verify made (marked by its comment).
+ */
+static ops_code temp_db_is_ours(const ops_config *cfg, const ops_manifest *m, const char *name,
+				ops_error *err)
+{
+	const char *p[1] = {name};
+	char **configured = ops_config_list(cfg, "backup.databases");
+	ops_rows *rows = NULL;
+	ops_db *db = NULL;
+	ops_code rc = OPS_OK;
+	size_t i;
+
+	for (i = 0; m->databases && m->databases[i]; i++)
+		if (strcmp(m->databases[i], name) == 0)
+			rc = ops_error_set(err, OPS_EUSAGE, "--temp-db %s is a database the backup holds", name);
+	for (i = 0; rc == OPS_OK && configured && configured[i]; i++)
+		if (strcmp(configured[i], name) == 0)
+			rc = ops_error_set(err, OPS_EUSAGE, "--temp-db %s is a database backup.databases names", name);
+	ops_strv_free(configured);
+	if (rc != OPS_OK)
+		return rc;
+	if ((rc = ops_db_open(cfg, "postgres", &db, err)) != OPS_OK)
+		return rc;
+	rc = ops_db_query(db, "SELECT pg_catalog.shobj_description(oid, 'pg_database') FROM pg_catalog.pg_database "
+			  "WHERE datname = $1", 1, p, &rows, err);
+	if (rc == OPS_OK && ops_rows_count(rows) == 1 &&
+	    (!ops_rows_value(rows, 0, 0) || strcmp(ops_rows_value(rows, 0, 0), VERIFY_TEMP_MARK) != 0)) {
+		rc = ops_error_set(err, OPS_EUSAGE, "database '%s' exists and was not made by opsctl backup verify; "
+				   "it is not dropped", name);
+		ops_error_hint(err, "choose another --temp-db, or drop it yourself if it is a leftover");
+	}
+	ops_rows_free(rows);
+	ops_db_close(db);
+	return rc;
+}
+
+/*
+ * Put the restored copy into the place of target with no moment in which
+ * neither exists: target is renamed aside, the copy renamed into place,
+ * and only then the old one dropped.  If the second rename fails the old
+ * one is renamed back.  *keep_copy is set when the copy must not be
+ * dropped (the old one could not be put back: both stay, named in err).
+ */
+static ops_code swap_into_place(const ops_config *cfg, const char *into, const char *target, int force,
+				cJSON *rep, int *keep_copy, ops_error *err)
+{
+	const char *pt[1] = {target}, *pi[1] = {into};
+	char aside[64];
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	ops_error e2;
+	ops_code rc;
+	int exists;
+
+	*keep_copy = 0;
+	snprintf(aside, sizeof aside, "opsctl_old_%ld", (long)getpid());
+	if ((rc = ops_db_open(cfg, "postgres", &db, err)) != OPS_OK)
+		return rc;
+	rc = ops_db_query(db, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, pt, &rows, err);
+	exists = rc == OPS_OK && ops_rows_count(rows) == 1;
+	ops_rows_free(rows);
+	rows = NULL;
+	/* Whoever found the fresh copy (a monitor) would block its rename. */
+	if (rc == OPS_OK)
+		rc = ops_db_query(db, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+				  "WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", 1, pi, &rows, err);
+	ops_rows_free(rows);
+	rows = NULL;
+	if (rc == OPS_OK && exists && force)
+		rc = ops_db_query(db, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+				  "WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", 1, pt, &rows, err);
+	ops_rows_free(rows);
+	if (rc == OPS_OK && exists)
+		rc = rename_db(db, target, aside, err);
+	if (rc != OPS_OK)
+		goto out;	/* target as it was */
+	if ((rc = rename_db(db, into, target, err)) != OPS_OK) {
+		if (exists && rename_db(db, aside, target, &e2) != OPS_OK) {
+			*keep_copy = 1;
+			ops_error_detail(err, "the old database is now '%s' and the restored copy '%s'", aside, into);
+		}
+		goto out;
+	}
+	if (exists) {
+		char *qa = ops_db_quote_ident(db, aside), *sql = NULL;
+
+		if (qa && asprintf(&sql, "DROP DATABASE %s", qa) > 0 && ops_db_exec(db, sql, &e2) != OPS_OK) {
+			ops_log_warn("restored; the old database is kept as '%s': %s", aside, e2.message);
+			cJSON_AddStringToObject(rep, "old_database_kept_as", aside);
+		}
+		free(sql);
+		free(qa);
+	}
+out:
+	ops_db_close(db);
+	return rc;
+}
+
 static ops_code start_restore(struct pass *p, const char *stem, ops_error *err)
 {
 	const ops_config *cfg = p->ctx->cfg;
@@ -142,9 +263,13 @@ static ops_code start_restore(struct pass *p, const char *stem, ops_error *err)
 	/* A name of ours (checked to be plain): -d is safe. */
 	snprintf(dbarg, sizeof dbarg, "--dbname=%s", into);
 	argv[argc++] = dbarg;
+	if (p->mode == PASS_VERIFY && (rc = temp_db_is_ours(cfg, p->m, into, err)) != OPS_OK)
+		return rc;
 	rc = admin_exec(cfg, "DROP DATABASE IF EXISTS %s%s", into, NULL, err);
 	if (rc == OPS_OK)
 		rc = admin_exec(cfg, "CREATE DATABASE %s%s", into, NULL, err);
+	if (rc == OPS_OK && p->mode == PASS_VERIFY)
+		rc = admin_exec(cfg, "COMMENT ON DATABASE %s IS '" VERIFY_TEMP_MARK "'%s", into, NULL, err);
 	if (rc != OPS_OK)
 		return rc;
 	env = bk_pg_env(cfg, into);
@@ -229,6 +354,7 @@ static ops_code finish_restore(struct pass *p, int ok_so_far, ops_error *err)
 	const ops_config *cfg = p->ctx->cfg;
 	cJSON *rep;
 	ops_code rc = OPS_OK;
+	int keep_copy = 0;
 	ops_error ignored;
 
 	if (!p->cur_stem)
@@ -283,14 +409,11 @@ static ops_code finish_restore(struct pass *p, int ok_so_far, ops_error *err)
 			cJSON_Delete(irep);
 		}
 	}
-	if (rc == OPS_OK && p->mode == PASS_RESTORE) {
-		/* Only now does the old database go. */
-		rc = admin_exec(cfg, p->ctx->force ? "DROP DATABASE IF EXISTS %s%s WITH (FORCE)"
-				: "DROP DATABASE IF EXISTS %s%s", p->cur_db, NULL, err);
-		if (rc == OPS_OK)
-			rc = admin_exec(cfg, "ALTER DATABASE %s RENAME TO %s", p->cur_into, p->cur_db, err);
-	}
-	if (p->mode == PASS_RESTORE && rc != OPS_OK)
+	if (rc == OPS_OK && p->mode == PASS_RESTORE)
+		/* Only now does the old database go, and only once the copy is
+		 * in its place. */
+		rc = swap_into_place(cfg, p->cur_into, p->cur_db, p->ctx->force, rep, &keep_copy, err);
+	if (p->mode == PASS_RESTORE && rc != OPS_OK && !keep_copy)
 		admin_exec(cfg, "DROP DATABASE IF EXISTS %s%s", p->cur_into, NULL, &ignored);
 	if (p->mode == PASS_VERIFY && !p->keep_temp)
 		admin_exec(cfg, "DROP DATABASE IF EXISTS %s%s", p->cur_into, NULL, &ignored);

@@ -89,7 +89,23 @@ expect_json_true "find(d['backups'], 'id', '$ID')['verified'] == 'yes'" "the man
 run "$OPSCTL" --output json backup verify -b "$ID" -t t200_verify_tmp --keep-temp
 expect_rc 0 "verify -b ID -t NAME --keep-temp exits 0"
 if [ "$(psql_q "select count(*) from pg_database where datname = 't200_verify_tmp'")" = 1 ]; then ok "--keep-temp keeps the temporary database"; else not_ok "--keep-temp keeps the temporary database"; fi
-psql_q "drop database if exists t200_verify_tmp" >/dev/null
+run "$OPSCTL" backup verify -b "$ID" -t t200_verify_tmp
+expect_rc 0 "a later verify replaces the copy an earlier one kept (it carries verify's mark)"
+PGOPTIONS="-c client_min_messages=warning" psql_q "drop database if exists t200_verify_tmp" >/dev/null
+# -t never names a database that matters: it is dropped afterwards.
+before_a=$(counts t200a)
+run "$OPSCTL" backup verify -b "$ID" -t t200a
+expect_fail 64 "verify -t with a database the backup holds: exit 64, nothing dropped" "t200a is a database the backup holds"
+PGOPTIONS="-c client_min_messages=warning" psql_q "drop database if exists t200_other" >/dev/null
+psql_q "create database t200_other" >/dev/null
+at_exit "psql_q 'drop database if exists t200_other'"
+run "$OPSCTL" backup verify -b "$ID" -t t200_other
+expect_fail 64 "verify -t with a database opsctl did not make: exit 64" "was not made by opsctl backup verify"
+if [ "$(counts t200a)" = "$before_a" ] && [ "$(psql_q "select count(*) from pg_database where datname = 't200_other'")" = 1 ]; then
+	ok "both databases are still there"
+else
+	not_ok "both databases are still there"
+fi
 
 run "$OPSCTL" backup verify -b 20200101T000000Z-full
 expect_fail 1 "verify of an id that does not exist: exit 1, one line" "no backup '20200101T000000Z-full'"
@@ -178,6 +194,21 @@ if [ "$(counts t200a)" = "$before" ]; then ok "restore brings the rows back"; el
 expect_json_true 'find(d["databases"], "database", "t200b")["status"] == "skipped"' "databases not chosen are skipped"
 expect_json_true 'd["files_dir"].endswith("restore/'"$ID"'")' "files go to a review directory"
 if [ -f "$OPSCTL_STATE_DIR/restore/$ID/files/.env" ]; then ok "the .env is there for review"; else not_ok "the .env is there for review"; fi
+# A session on the database: without --force the swap is refused and
+# nothing is lost; with --force the session is ended and the swap done.
+psql_q -d t200a "delete from queries" >/dev/null
+bg bash -c "(echo 'select 1;'; sleep 60) | PGAPPNAME=opsctl-test-holder psql -X -d t200a"
+holder_idle() { [ -n "$(psql_q "select pid from pg_stat_activity where application_name = 'opsctl-test-holder' and state = 'idle'")" ]; }
+wait_for 10 holder_idle || not_ok "a session holds t200a"
+mid=$(counts t200a)
+run "$OPSCTL" backup restore "$ID" -d t200a
+expect_fail 1 "restore while a session uses the database, without --force: exit 1" "being accessed by other users"
+leftover=$(psql_q "select count(*) from pg_database where datname like 'opsctl\_%'")
+if [ "$(counts t200a)" = "$mid" ] && [ "$leftover" = 0 ]; then ok "the database is as it was, and no temporary or old copy is left"; else not_ok "nothing changed and nothing left behind"; diag "leftover $leftover; $(counts t200a)"; fi
+run "$OPSCTL" backup restore "$ID" -d t200a --force
+expect_rc 0 "with --force the session is ended and the copy swapped in"
+leftover=$(psql_q "select count(*) from pg_database where datname like 'opsctl\_%'")
+if [ "$(counts t200a)" = "$before" ] && [ "$leftover" = 0 ]; then ok "the rows are back and the old database is dropped"; else not_ok "the rows are back and the old database dropped"; diag "leftover $leftover"; fi
 run "$OPSCTL" backup restore "$ID" -d nosuchdb --force
 expect_fail 64 "restore of a database the backup lacks: exit 64" "nosuchdb"
 
