@@ -461,10 +461,20 @@ static ops_code sqlite_member(struct pass *p, ops_archive_reader *ar, const char
 	}
 	cJSON_AddStringToObject(rep, "database", dbpath ? dbpath : path);
 	if (p->mode == PASS_CHECKSUMS || (p->mode == PASS_RESTORE && (!dbpath || !chosen(p->only, dbpath)))) {
+		char hex[65];
+
 		do
 			rc = ops_archive_read(ar, buf, sizeof buf, &got, err);
 		while (rc == OPS_OK && got > 0);
-		cJSON_AddStringToObject(rep, "status", p->mode == PASS_CHECKSUMS ? "checksums ok" : "skipped");
+		/* Read, so compared: a checksum pass checks every member. */
+		if (rc == OPS_OK) {
+			ops_archive_member_sha256(ar, hex);
+			if (strcmp(hex, mf->sha256) != 0)
+				rc = ops_error_set(err, OPS_EDATA, "archive member '%s' does not match its SHA-256 (damaged)",
+						   path);
+		}
+		if (rc == OPS_OK)
+			cJSON_AddStringToObject(rep, "status", p->mode == PASS_CHECKSUMS ? "checksums ok" : "skipped");
 		goto out;
 	}
 	if (p->mode == PASS_RESTORE) {
@@ -895,6 +905,27 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
 	cJSON_AddStringToObject(rep, "id", id);
 	if ((rc = key_for(ctx, m, key, &have, err)) != OPS_OK)
 		goto out;
+	/* Every member, its name and its digest, and the object's digest are
+	 * checked in a first pass, so that damage or a hostile name anywhere
+	 * in the archive stops the restore before anything is written. */
+	{
+		struct pass chk = {0};
+
+		chk.ctx = ctx;
+		chk.m = m;
+		chk.mode = PASS_CHECKSUMS;
+		chk.dbs = cJSON_CreateArray();
+		rc = one_pass(&chk, have ? key : NULL, err);
+		cJSON_Delete(chk.dbs);
+		if (rc == OPS_OK && chk.failures) {
+			*err = chk.first;
+			rc = err->code == OPS_OK ? OPS_EDATA : err->code;
+		}
+		if (rc != OPS_OK) {
+			ops_error_prefix(err, "nothing was restored");
+			goto out;
+		}
+	}
 	p.ctx = ctx;
 	p.m = m;
 	p.mode = PASS_RESTORE;

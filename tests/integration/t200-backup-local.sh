@@ -127,6 +127,25 @@ if grep -q "t200\|files/" "$ERR"; then ok "the error names the damaged member"; 
 run "$OPSCTL" --output json backup list
 expect_json_true "find(d['backups'], 'id', '$ID')['verified'] == 'FAILED'" "the failed verification is recorded"
 rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
+# Damage near the end (t200b's part): restore checks the whole archive
+# first, so t200a, which comes before it, is not replaced either.
+psql_q -d t200a "insert into queries (query_text) values ('after the backup')" >/dev/null
+now_a=$(counts t200a)
+python3 - "$OBJ" "$((size - 2000))" <<'PY'
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(off); b = f.read(1); f.seek(off); f.write(bytes([b[0] ^ 0x01]))
+PY
+run "$OPSCTL" backup restore "$ID" --force
+expect_fail 65 "damage late in the archive: restore exits 65" "nothing was restored"
+if [ "$(counts t200a)" = "$now_a" ] && [ "$(psql_q "select count(*) from pg_database where datname like 'opsctl\_%'")" = 0 ]; then
+	ok "no database was replaced before the damage was found"
+else
+	not_ok "no database was replaced before the damage was found"; diag "$(counts t200a)"
+fi
+psql_q -d t200a "delete from queries where query_text = 'after the backup'" >/dev/null
+rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
 
 head -c "$((size - 100))" "$T/pristine/backup.tar.zst" >"$OBJ"
 run "$OPSCTL" backup verify -b "$ID" --checksums-only
