@@ -306,9 +306,25 @@ static ops_code compare_rows(struct pass *p, const char *target, const char *dbn
 				sql = NULL;
 			free(q);
 		} else {
-			/* "schema.table" as recorded by format('%I.%I'): already quoted. */
-			if (asprintf(&sql, "SELECT pg_catalog.count(*) FROM %s", t->table) < 0)
+			/* "schema.table" as recorded by format('%I.%I'), but the
+			 * manifest is only JSON: the name goes through to_regclass
+			 * (a name, never SQL) and what is counted is the table
+			 * the server names back. */
+			const char *pn[1] = {t->table};
+
+			rc = ops_db_query(db, "SELECT c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c "
+					  "WHERE c.oid = pg_catalog.to_regclass($1) AND c.relkind IN ('r', 'p', 'm')",
+					  1, pn, &rows, err);
+			if (rc != OPS_OK || ops_rows_count(rows) != 1 || !ops_rows_value(rows, 0, 0)) {
+				ops_rows_free(rows);
+				rc = ops_error_set(err, OPS_EFAIL, "table %s of '%s' is missing from the restored copy",
+						   t->table, dbname);
+				break;
+			}
+			if (asprintf(&sql, "SELECT pg_catalog.count(*) FROM %s", ops_rows_value(rows, 0, 0)) < 0)
 				sql = NULL;
+			ops_rows_free(rows);
+			rows = NULL;
 		}
 		if (!sql) {
 			rc = ops_error_oom(err);
@@ -321,7 +337,7 @@ static ops_code compare_rows(struct pass *p, const char *target, const char *dbn
 					   t->table, dbname);
 			break;
 		}
-		got = atoll(ops_rows_value(rows, 0, 0));
+		got = ops_rows_count(rows) == 1 && ops_rows_value(rows, 0, 0) ? atoll(ops_rows_value(rows, 0, 0)) : -1;
 		ops_rows_free(rows);
 		checked++;
 		if (got != t->rows) {

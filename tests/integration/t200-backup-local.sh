@@ -114,6 +114,22 @@ expect_fail 64 "verify of a malformed id: exit 64" "not a backup id"
 
 # ---- damage ----
 cp -a "$STORE/$ID" "$T/pristine"
+# A manifest is JSON anyone with write access could edit: a table name in it
+# is a name, never SQL that verify runs.
+python3 - "$STORE/$ID/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for t in m["tables"]:
+    if t["database"] == "t200a":
+        t["table"] = "(SELECT pg_catalog.current_setting('port')) AS injected"
+        break
+json.dump(m, open(sys.argv[1], "w"))
+PY
+pg_log_mark
+run "$OPSCTL" backup verify -b "$ID"
+expect_fail 1 "a manifest table name that is SQL: verify exits 1, the table is missing" "is missing from the restored copy"
+if pg_log_since | grep -q "FROM (SELECT pg_catalog.current_setting"; then not_ok "the name from the manifest was never run as SQL"; else ok "the name from the manifest was never run as SQL"; fi
+rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
 size=$(stat -c %s "$OBJ")
 python3 - "$OBJ" "$((size / 2))" <<'PY'
 import sys
