@@ -396,7 +396,9 @@ static ops_code dump_sqlite(struct full_run *run, const char *target, ops_error 
 	if (rc != OPS_OK)
 		goto out;
 	snprintf(member, sizeof member, "%s", stem);
-	if (!strstr(member, ".db"))
+	/* Always ending in ".db", which is how verify and restore know a
+	 * SQLite member ("hub.db3" becomes "hub.db3.db"). */
+	if (strlen(member) < 3 || strcmp(member + strlen(member) - 3, ".db") != 0)
 		strncat(member, ".db", sizeof member - strlen(member) - 1);
 	rc = ops_archive_add_file(run->aw, member, tmp, err);
 	if (rc != OPS_OK)

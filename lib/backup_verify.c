@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "backup_internal.h"
 #include "opsmaint/db.h"
 #include "opsmaint/dbmaint.h"
@@ -454,6 +456,43 @@ static ops_code write_all_fd(int fd, const void *buf, size_t len, const char *wh
 	return OPS_OK;
 }
 
+/*
+ * Before a restored SQLite file replaces dbpath: the live database's WAL is
+ * checkpointed and truncated, or SQLite would replay the old file's pending
+ * changes onto the restored one; a WAL that cannot be emptied (the
+ * database is in use) stops the restore.  The copy takes the live file's
+ * mode and owner, so the application can still open it.
+ */
+static ops_code sqlite_make_room(const char *dbpath, const char *tmp, ops_error *err)
+{
+	struct stat st, wst;
+	char wal[4096];
+	sqlite3 *live = NULL;
+	int r = SQLITE_OK;
+
+	if (stat(dbpath, &st) != 0)
+		return OPS_OK;	/* nothing there to replace */
+	snprintf(wal, sizeof wal, "%s-wal", dbpath);
+	/* A statement, not sqlite3_wal_checkpoint_v2: the file is opened
+	 * lazily, and before it is the call finds no WAL to checkpoint. */
+	if (sqlite3_open_v2(dbpath, &live, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+		sqlite3_stmt *ck = NULL;
+
+		r = sqlite3_prepare_v2(live, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &ck, NULL);
+		if (r == SQLITE_OK)
+			r = sqlite3_step(ck) == SQLITE_ROW && sqlite3_column_int(ck, 0) == 0 ? SQLITE_OK : SQLITE_BUSY;
+		sqlite3_finalize(ck);
+	}
+	sqlite3_close(live);
+	if (r != SQLITE_OK || (stat(wal, &wst) == 0 && wst.st_size > 0))
+		return ops_error_set(err, OPS_EFAIL, "%s is in use: its write-ahead log could not be emptied; "
+				     "nothing was replaced", dbpath);
+	if (chmod(tmp, st.st_mode & 07777) != 0 ||
+	    (geteuid() == 0 && chown(tmp, st.st_uid, st.st_gid) != 0))
+		return ops_error_errno(err, errno, "cannot give the restored copy the mode and owner of", dbpath);
+	return OPS_OK;
+}
+
 /* A SQLite copy: to a temp file, then checked (verify) or put in place. */
 static ops_code sqlite_member(struct pass *p, ops_archive_reader *ar, const char *path,
 			      const ops_manifest_file *mf, ops_error *err)
@@ -554,6 +593,8 @@ static ops_code sqlite_member(struct pass *p, ops_archive_reader *ar, const char
 				rc = compare_rows(p, target, dbpath, rep, err);
 		}
 	}
+	if (rc == OPS_OK && p->mode == PASS_RESTORE)
+		rc = sqlite_make_room(dbpath, tmp, err);
 	if (rc == OPS_OK && p->mode == PASS_RESTORE) {
 		char *dir = ops_path_dir(dbpath);
 
@@ -648,6 +689,26 @@ static ops_code feed_restore(struct pass *p, ops_archive_reader *ar, ops_error *
 	return rc;
 }
 
+/* A member named exactly after a SQLite database of the manifest (backups
+ * before the ".db" suffix was always added stored "hub.db3" as is). */
+static int names_sqlite_db(const ops_manifest *m, const char *path)
+{
+	size_t i;
+	int same = 0;
+
+	for (i = 0; !same && m->databases && m->databases[i]; i++) {
+		const char *b = strrchr(m->databases[i], '/');
+		char *stem;
+
+		if (!b)
+			continue;	/* PostgreSQL names have no '/' */
+		stem = bk_member_stem(b + 1);
+		same = stem && strcmp(stem, path) == 0;
+		free(stem);
+	}
+	return same;
+}
+
 static ops_code one_pass(struct pass *p, const unsigned char *key, ops_error *err)
 {
 	const ops_manifest *m = p->m;
@@ -710,7 +771,8 @@ static ops_code one_pass(struct pass *p, const unsigned char *key, ops_error *er
 				}
 			}
 			rc = feed_restore(p, ar, err);
-		} else if (!slash && strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".db") == 0) {
+		} else if (!slash && ((strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".db") == 0) ||
+				      names_sqlite_db(m, path))) {
 			finish_restore(p, 1, err);
 			rc = sqlite_member(p, ar, path, mf, err);
 			continue;

@@ -413,6 +413,41 @@ sqlite3 "$T/kh.db" "delete from content"
 run "$OPSCTL" backup restore "$SID" --force
 expect_rc 0 "the SQLite backup restores"
 if [ "$(sqlite3 "$T/kh.db" "select count(*) from content")" = "$rows" ]; then ok "SQLite rows are back"; else not_ok "SQLite rows are back"; fi
+# A writer that died with changes still in the WAL: restore empties the WAL
+# first, or SQLite would replay the old changes onto the restored file; the
+# file keeps its mode.
+chmod 644 "$T/kh.db"
+/usr/bin/python3 - "$T/kh.db" <<'PY'
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("pragma journal_mode=wal")
+db.execute("pragma wal_autocheckpoint=0")
+db.execute("delete from content")
+db.execute("create table junk (x)")
+os._exit(0)  # no close: the WAL keeps the changes
+PY
+if [ -s "$T/kh.db-wal" ]; then ok "a crashed writer left a WAL behind"; else not_ok "a crashed writer left a WAL behind"; fi
+run "$OPSCTL" backup restore "$SID" --force
+expect_rc 0 "restore over a database with a pending WAL exits 0"
+if [ "$(sqlite3 "$T/kh.db" "select count(*) from content")" = "$rows" ] &&
+	[ -z "$(sqlite3 "$T/kh.db" "select name from sqlite_master where name = 'junk'")" ]; then
+	ok "the restored file is the backup's, with nothing of the old WAL replayed"
+else
+	not_ok "the restored file is the backup's, with nothing of the old WAL replayed"
+fi
+if [ "$(stat -c %a "$T/kh.db")" = 644 ]; then ok "the restored file keeps the old one's mode"; else not_ok "the restored file keeps the old one's mode ($(stat -c %a "$T/kh.db"))"; fi
+# A file name with .db inside but not at the end (hub.db3) is still a
+# SQLite database to verify and restore, not a plain file.
+cp "$T/kh.db" "$T/hub.db3"
+OPSCTL_BACKUP_DATABASES="sqlite:$T/hub.db3" run "$OPSCTL" --output json backup --type full
+expect_rc 0 "hub.db3 backs up"
+HID=$(json_get 'd["id"]')
+run "$OPSCTL" --output json backup verify -b "$HID"
+expect_json_true 'len(d["databases"]) == 1 and d["databases"][0]["database"].endswith("hub.db3") and d["databases"][0]["status"] == "verified"' "verify checks hub.db3 as a database"
+sqlite3 "$T/hub.db3" "delete from content"
+run "$OPSCTL" backup restore "$HID" --force
+expect_rc 0 "and restores it"
+if [ "$(sqlite3 "$T/hub.db3" "select count(*) from content")" = "$rows" ]; then ok "hub.db3's rows are back"; else not_ok "hub.db3's rows are back"; fi
 
 # ---- encryption at rest ----
 openssl rand -hex 32 >"$T/backup.key"
