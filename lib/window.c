@@ -247,8 +247,10 @@ int ops_window_contains(const ops_window *w, time_t t)
 
 /*
  * An opening is a minute inside the window whose previous minute was not:
- * that survives DST gaps (a 02:00 start on a spring-forward night opens at
- * the first minute that exists) and merges ranges that touch.
+ * that merges ranges that touch, and a range that starts in a DST gap
+ * (02:00-04:00 on a spring-forward night) opens at the first minute that
+ * exists; one wholly inside the gap (02:00-02:30) does not open that
+ * night, and one in the repeated hour of an autumn night opens twice.
  */
 time_t ops_window_next_open(const ops_window *w, time_t t)
 {
