@@ -811,6 +811,41 @@ out_sig:
 }
 
 /* The manifest of id, with "no such backup" told apart from "no manifest". */
+/*
+ * A logical backup holds each database it names: a dump stream NAME.dump/
+ * or a SQLite member NAME.db.  Otherwise verify would check, and restore
+ * restore, the others and say nothing of the missing one.
+ */
+static ops_code every_database_stored(const ops_manifest *m, ops_error *err)
+{
+	size_t i, j;
+
+	if (m->method && strcmp(m->method, "logical") != 0)
+		return OPS_OK;	/* physical: one cluster, base.tar */
+	for (i = 0; m->databases && m->databases[i]; i++) {
+		const char *name = m->databases[i], *slash = strrchr(name, '/');
+		char *stem = bk_member_stem(slash ? slash + 1 : name);
+		size_t sl = stem ? strlen(stem) : 0;
+		int found = 0;
+
+		if (!stem)
+			return ops_error_oom(err);
+		for (j = 0; !found && j < m->nfiles; j++) {
+			const char *f = m->files[j].path;
+
+			if (strncmp(f, stem, sl) != 0)
+				continue;
+			found = slash ? strcmp(f + sl, "") == 0 || strcmp(f + sl, ".db") == 0
+				      : strncmp(f + sl, ".dump/", 6) == 0;
+		}
+		free(stem);
+		if (!found)
+			return ops_error_set(err, OPS_EDATA, "database '%s' of backup '%s' has nothing in its archive",
+					     name, m->id);
+	}
+	return OPS_OK;
+}
+
 static ops_code load(const ops_backup_ctx *ctx, const char *id, ops_manifest **m, ops_error *err)
 {
 	ops_store_entry *e = NULL;
@@ -834,6 +869,8 @@ static ops_code load(const ops_backup_ctx *ctx, const char *id, ops_manifest **m
 	if (rc == OPS_OK && (*m)->nmembers != 1)
 		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' lists %zu objects; one archive expected",
 				   id, (*m)->nmembers);
+	if (rc == OPS_OK)
+		rc = every_database_stored(*m, err);
 	if (rc != OPS_OK) {
 		ops_manifest_free(*m);
 		*m = NULL;

@@ -128,6 +128,14 @@ PY
 pg_log_mark
 run "$OPSCTL" backup verify -b "$ID"
 expect_fail 1 "a manifest table name that is SQL: verify exits 1, the table is missing" "is missing from the restored copy"
+python3 - "$STORE/$ID/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["databases"].append("ghost")
+json.dump(m, open(sys.argv[1], "w"))
+PY
+run "$OPSCTL" backup verify -b "$ID"
+expect_fail 65 "a database the manifest names but the archive lacks: verify exits 65 naming it" "database 'ghost'" "has nothing in its archive"
 if pg_log_since | grep -q "FROM (SELECT pg_catalog.current_setting"; then not_ok "the name from the manifest was never run as SQL"; else ok "the name from the manifest was never run as SQL"; fi
 rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
 size=$(stat -c %s "$OBJ")
