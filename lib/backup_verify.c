@@ -76,6 +76,38 @@ static const char *db_of_stem(const ops_manifest *m, const char *stem)
 	return NULL;
 }
 
+/* The SQLite database of the manifest whose member is path: NAME or
+ * NAME.db, NAME the stem of the file's name ("hub.db3.db"), or NULL. */
+static const char *sqlite_db_of(const ops_manifest *m, const char *path)
+{
+	size_t i;
+
+	for (i = 0; m->databases && m->databases[i]; i++) {
+		const char *b = strrchr(m->databases[i], '/');
+		char *s = bk_member_stem(b ? b + 1 : m->databases[i]);
+		size_t sl = s ? strlen(s) : 0;
+		int same = s && strncmp(path, s, sl) == 0 && (path[sl] == '\0' || strcmp(path + sl, ".db") == 0);
+
+		free(s);
+		if (same)
+			return m->databases[i];
+	}
+	return NULL;
+}
+
+/* The database an archive member belongs to: NAME.dump/CHUNK or a SQLite
+ * member (members with no '/' are SQLite copies); NULL for files/, redis/... */
+static const char *db_of_member(const ops_manifest *m, const char *path)
+{
+	const char *slash = strchr(path, '/');
+	char stem[300];
+
+	if (!slash)
+		return sqlite_db_of(m, path);
+	snprintf(stem, sizeof stem, "%.*s", (int)(slash - path), path);
+	return db_of_stem(m, stem);
+}
+
 static int chosen(char *const *only, const char *db)
 {
 	size_t i;
@@ -88,17 +120,13 @@ static int chosen(char *const *only, const char *db)
 	return 0;
 }
 
-static ops_code admin_exec(const ops_config *cfg, const char *fmt, const char *a, const char *b,
-			   ops_error *err)
+/* fmt with the quoted names a and b (b may be NULL: ""), on db. */
+static ops_code admin_exec_on(ops_db *db, const char *fmt, const char *a, const char *b,
+			      ops_error *err)
 {
-	ops_db *db = NULL;
-	char *qa = NULL, *qb = NULL, *sql = NULL;
-	ops_code rc = ops_db_open(cfg, "postgres", &db, err);
+	char *qa = ops_db_quote_ident(db, a), *qb = b ? ops_db_quote_ident(db, b) : strdup(""), *sql = NULL;
+	ops_code rc;
 
-	if (rc != OPS_OK)
-		return rc;
-	qa = ops_db_quote_ident(db, a);
-	qb = b ? ops_db_quote_ident(db, b) : strdup("");
 	if (!qa || !qb || asprintf(&sql, fmt, qa, qb) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
@@ -108,24 +136,31 @@ static ops_code admin_exec(const ops_config *cfg, const char *fmt, const char *a
 	free(sql);
 	free(qa);
 	free(qb);
+	return rc;
+}
+
+/* The same on a connection of its own to the maintenance database. */
+static ops_code admin_exec(const ops_config *cfg, const char *fmt, const char *a, const char *b,
+			   ops_error *err)
+{
+	ops_db *db = NULL;
+	ops_code rc = ops_db_open(cfg, "postgres", &db, err);
+
+	if (rc == OPS_OK)
+		rc = admin_exec_on(db, fmt, a, b, err);
 	ops_db_close(db);
 	return rc;
 }
 
-static ops_code rename_db(ops_db *db, const char *from, const char *to, ops_error *err)
+/* End every other session on database name. */
+static ops_code end_sessions(ops_db *db, const char *name, ops_error *err)
 {
-	char *qf = ops_db_quote_ident(db, from), *qt = ops_db_quote_ident(db, to), *sql = NULL;
-	ops_code rc;
+	const char *p[1] = {name};
+	ops_rows *rows = NULL;
+	ops_code rc = ops_db_query(db, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+				   "WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", 1, p, &rows, err);
 
-	if (!qf || !qt || asprintf(&sql, "ALTER DATABASE %s RENAME TO %s", qf, qt) < 0) {
-		sql = NULL;
-		rc = ops_error_oom(err);
-	} else {
-		rc = ops_db_exec(db, sql, err);
-	}
-	free(sql);
-	free(qf);
-	free(qt);
+	ops_rows_free(rows);
 	return rc;
 }
 
@@ -181,7 +216,7 @@ static ops_code temp_db_is_ours(const ops_config *cfg, const ops_manifest *m, co
 static ops_code swap_into_place(const ops_config *cfg, const char *into, const char *target, int force,
 				cJSON *rep, int *keep_copy, ops_error *err)
 {
-	const char *pt[1] = {target}, *pi[1] = {into};
+	const char *pt[1] = {target};
 	char aside[64];
 	ops_db *db = NULL;
 	ops_rows *rows = NULL;
@@ -196,37 +231,25 @@ static ops_code swap_into_place(const ops_config *cfg, const char *into, const c
 	rc = ops_db_query(db, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, pt, &rows, err);
 	exists = rc == OPS_OK && ops_rows_count(rows) == 1;
 	ops_rows_free(rows);
-	rows = NULL;
 	/* Whoever found the fresh copy (a monitor) would block its rename. */
 	if (rc == OPS_OK)
-		rc = ops_db_query(db, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-				  "WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", 1, pi, &rows, err);
-	ops_rows_free(rows);
-	rows = NULL;
+		rc = end_sessions(db, into, err);
 	if (rc == OPS_OK && exists && force)
-		rc = ops_db_query(db, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-				  "WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", 1, pt, &rows, err);
-	ops_rows_free(rows);
+		rc = end_sessions(db, target, err);
 	if (rc == OPS_OK && exists)
-		rc = rename_db(db, target, aside, err);
+		rc = admin_exec_on(db, "ALTER DATABASE %s RENAME TO %s", target, aside, err);
 	if (rc != OPS_OK)
 		goto out;	/* target as it was */
-	if ((rc = rename_db(db, into, target, err)) != OPS_OK) {
-		if (exists && rename_db(db, aside, target, &e2) != OPS_OK) {
+	if ((rc = admin_exec_on(db, "ALTER DATABASE %s RENAME TO %s", into, target, err)) != OPS_OK) {
+		if (exists && admin_exec_on(db, "ALTER DATABASE %s RENAME TO %s", aside, target, &e2) != OPS_OK) {
 			*keep_copy = 1;
 			ops_error_detail(err, "the old database is now '%s' and the restored copy '%s'", aside, into);
 		}
 		goto out;
 	}
-	if (exists) {
-		char *qa = ops_db_quote_ident(db, aside), *sql = NULL;
-
-		if (qa && asprintf(&sql, "DROP DATABASE %s", qa) > 0 && ops_db_exec(db, sql, &e2) != OPS_OK) {
-			ops_log_warn("restored; the old database is kept as '%s': %s", aside, e2.message);
-			cJSON_AddStringToObject(rep, "old_database_kept_as", aside);
-		}
-		free(sql);
-		free(qa);
+	if (exists && admin_exec_on(db, "DROP DATABASE %s%s", aside, NULL, &e2) != OPS_OK) {
+		ops_log_warn("restored; the old database is kept as '%s': %s", aside, e2.message);
+		cJSON_AddStringToObject(rep, "old_database_kept_as", aside);
 	}
 out:
 	ops_db_close(db);
@@ -497,23 +520,13 @@ static ops_code sqlite_make_room(const char *dbpath, const char *tmp, ops_error 
 static ops_code sqlite_member(struct pass *p, ops_archive_reader *ar, const char *path,
 			      const ops_manifest_file *mf, ops_error *err)
 {
-	const char *dbpath = NULL;
+	const char *dbpath = sqlite_db_of(p->m, path);
 	char *tmp = NULL, buf[65536], *target = NULL;
-	size_t i, got = 0;
+	size_t got = 0;
 	int fd = -1;
 	ops_code rc = OPS_OK;
 	cJSON *rep = cJSON_CreateObject();
 
-	for (i = 0; p->m->databases && p->m->databases[i]; i++) {
-		const char *b = strrchr(p->m->databases[i], '/');
-		char *s = bk_member_stem(b ? b + 1 : p->m->databases[i]);
-		int same = s && (strcmp(s, path) == 0 ||
-				 (strlen(path) == strlen(s) + 3 && strncmp(path, s, strlen(s)) == 0));
-
-		free(s);
-		if (same)
-			dbpath = p->m->databases[i];
-	}
 	cJSON_AddStringToObject(rep, "database", dbpath ? dbpath : path);
 	if (p->mode == PASS_CHECKSUMS || (p->mode == PASS_RESTORE && (!dbpath || !chosen(p->only, dbpath)))) {
 		char hex[65];
@@ -689,26 +702,6 @@ static ops_code feed_restore(struct pass *p, ops_archive_reader *ar, ops_error *
 	return rc;
 }
 
-/* A member named exactly after a SQLite database of the manifest (backups
- * before the ".db" suffix was always added stored "hub.db3" as is). */
-static int names_sqlite_db(const ops_manifest *m, const char *path)
-{
-	size_t i;
-	int same = 0;
-
-	for (i = 0; !same && m->databases && m->databases[i]; i++) {
-		const char *b = strrchr(m->databases[i], '/');
-		char *stem;
-
-		if (!b)
-			continue;	/* PostgreSQL names have no '/' */
-		stem = bk_member_stem(b + 1);
-		same = stem && strcmp(stem, path) == 0;
-		free(stem);
-	}
-	return same;
-}
-
 static ops_code one_pass(struct pass *p, const unsigned char *key, ops_error *err)
 {
 	const ops_manifest *m = p->m;
@@ -772,7 +765,7 @@ static ops_code one_pass(struct pass *p, const unsigned char *key, ops_error *er
 			}
 			rc = feed_restore(p, ar, err);
 		} else if (!slash && ((strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".db") == 0) ||
-				      names_sqlite_db(m, path))) {
+				      sqlite_db_of(m, path))) {
 			finish_restore(p, 1, err);
 			rc = sqlite_member(p, ar, path, mf, err);
 			continue;
@@ -810,7 +803,6 @@ out_sig:
 	return rc;
 }
 
-/* The manifest of id, with "no such backup" told apart from "no manifest". */
 /*
  * A logical backup holds each database it names: a dump stream NAME.dump/
  * or a SQLite member NAME.db.  Otherwise verify would check, and restore
@@ -823,29 +815,18 @@ static ops_code every_database_stored(const ops_manifest *m, ops_error *err)
 	if (m->method && strcmp(m->method, "logical") != 0)
 		return OPS_OK;	/* physical: one cluster, base.tar */
 	for (i = 0; m->databases && m->databases[i]; i++) {
-		const char *name = m->databases[i], *slash = strrchr(name, '/');
-		char *stem = bk_member_stem(slash ? slash + 1 : name);
-		size_t sl = stem ? strlen(stem) : 0;
 		int found = 0;
 
-		if (!stem)
-			return ops_error_oom(err);
-		for (j = 0; !found && j < m->nfiles; j++) {
-			const char *f = m->files[j].path;
-
-			if (strncmp(f, stem, sl) != 0)
-				continue;
-			found = slash ? strcmp(f + sl, "") == 0 || strcmp(f + sl, ".db") == 0
-				      : strncmp(f + sl, ".dump/", 6) == 0;
-		}
-		free(stem);
+		for (j = 0; !found && j < m->nfiles; j++)
+			found = db_of_member(m, m->files[j].path) == m->databases[i];
 		if (!found)
 			return ops_error_set(err, OPS_EDATA, "database '%s' of backup '%s' has nothing in its archive",
-					     name, m->id);
+					     m->databases[i], m->id);
 	}
 	return OPS_OK;
 }
 
+/* The manifest of id, with "no such backup" told apart from "no manifest". */
 static ops_code load(const ops_backup_ctx *ctx, const char *id, ops_manifest **m, ops_error *err)
 {
 	ops_store_entry *e = NULL;
@@ -1001,18 +982,15 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
 			return OPS_EUSAGE;
 		}
 	}
-	if (!ctx->force && (rc = ops_window_check(ctx->cfg, 0, "restore", err)) != OPS_OK) {
-		ops_manifest_free(m);
-		return rc;
-	}
-	if (!ctx->force && ctx->confirm) {
+	{
 		char q[512];
 
 		snprintf(q, sizeof q, "Replace %s with the contents of backup %s?",
 			 databases ? "the chosen databases" : "every database in it", id);
-		if (!ctx->confirm(ctx->confirm_arg, q)) {
+		if ((rc = ops_window_permit(ctx->cfg, ctx->force, 0, "restore", ctx->confirm, ctx->confirm_arg,
+					    q, err)) != OPS_OK) {
 			ops_manifest_free(m);
-			return ops_error_set(err, OPS_EFAIL, "restore cancelled; nothing was changed");
+			return rc;
 		}
 	}
 	rep = cJSON_CreateObject();

@@ -102,15 +102,10 @@ static ops_code denied_error(const char *verb, struct notices *n, cJSON *report,
 static ops_code allowed(const ops_dbm_ctx *ctx, const char *what, const char *question,
 			ops_error *err)
 {
-	if (ctx->force)
-		return OPS_OK;
 	/* The clock now, not when the run began: a run over several
 	 * databases must stop at the window's end (ctx->now: tests only). */
-	if (ops_window_check(ctx->cfg, ctx->now, what, err) != OPS_OK)
-		return err->code;
-	if (ctx->confirm && !ctx->confirm(ctx->confirm_arg, question))
-		return ops_error_set(err, OPS_EFAIL, "%s: not confirmed", what);
-	return OPS_OK;
+	return ops_window_permit(ctx->cfg, ctx->force, ctx->now, what, ctx->confirm, ctx->confirm_arg,
+				 question, err);
 }
 
 ops_code ops_dbm_pg_resolve_table(ops_db *db, const char *name, char **out,

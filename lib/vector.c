@@ -387,23 +387,15 @@ out:
 }
 
 /*
- * Before a command changes the live index (swap, purge): the maintenance
- * window of the environment (DESIGN: an index swap is destructive), then
- * the question on a terminal; --force skips both, as the guide's quarterly
- * cron line (--backup --force) needs on any weekday.
+ * Before a command changes the live index (swap, purge): DESIGN counts an
+ * index swap as destructive, so the window and the question, unless
+ * --force, as the guide's quarterly cron line (--backup --force) needs on
+ * any weekday.
  */
 ops_code vx_may_change(const ops_vector_ctx *ctx, const char *what, const char *question,
 		       ops_error *err)
 {
-	ops_code rc;
-
-	if (ctx->force)
-		return OPS_OK;
-	if ((rc = ops_window_check(ctx->cfg, 0, what, err)) != OPS_OK)
-		return rc;
-	if (ctx->confirm && !ctx->confirm(ctx->confirm_arg, question))
-		return ops_error_set(err, OPS_EFAIL, "%s cancelled; the index is unchanged", what);
-	return OPS_OK;
+	return ops_window_permit(ctx->cfg, ctx->force, 0, what, ctx->confirm, ctx->confirm_arg, question, err);
 }
 
 /* ---- rebuild ---- */

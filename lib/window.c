@@ -322,3 +322,18 @@ ops_code ops_window_check(const ops_config *cfg, time_t now, const char *what,
 	ops_window_free(w);
 	return rc;
 }
+
+ops_code ops_window_permit(const ops_config *cfg, int force, time_t now, const char *what,
+			   int (*confirm)(void *arg, const char *question), void *confirm_arg,
+			   const char *question, ops_error *err)
+{
+	ops_code rc;
+
+	if (force)
+		return OPS_OK;
+	if ((rc = ops_window_check(cfg, now, what, err)) != OPS_OK)
+		return rc;
+	if (confirm && !confirm(confirm_arg, question))
+		return ops_error_set(err, OPS_EFAIL, "%s cancelled; nothing was changed", what);
+	return OPS_OK;
+}

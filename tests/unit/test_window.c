@@ -294,6 +294,46 @@ TEST(check_uses_environment_window)
 	ops_config_free(cfg);
 }
 
+static int answers_no(void *arg, const char *question)
+{
+	(void)question;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int answers_yes(void *arg, const char *question)
+{
+	(void)question;
+	(*(int *)arg)++;
+	return 1;
+}
+
+TEST(permit_is_force_or_window_then_question)
+{
+	ops_config *cfg = ops_config_new();
+	ops_error err;
+	int asked = 0;
+
+	CHECK_INT(ops_config_set(cfg, "general.environment", "prod", "test", &err), OPS_OK);
+	CHECK_INT(ops_config_set(cfg, "window.prod", "never", "test", &err), OPS_OK);
+	/* --force: neither the window nor the question. */
+	CHECK_INT(ops_window_permit(cfg, 1, NOV(24, 12, 0), "rebuild", answers_no, &asked, "q?", &err), OPS_OK);
+	CHECK_INT(asked, 0);
+	/* Outside the window: refused before anyone is asked. */
+	CHECK_INT(ops_window_permit(cfg, 0, NOV(24, 12, 0), "rebuild", answers_yes, &asked, "q?", &err), OPS_EFAIL);
+	CHECK_CONTAINS(err.message, "rebuild: outside the prod maintenance window");
+	CHECK_INT(asked, 0);
+	/* Inside: the question decides; off a terminal (no callback), yes. */
+	CHECK_INT(ops_config_set(cfg, "window.prod", "any", "test", &err), OPS_OK);
+	CHECK_INT(ops_window_permit(cfg, 0, NOV(24, 12, 0), "purge", answers_no, &asked, "q?", &err), OPS_EFAIL);
+	CHECK_STR(err.message, "purge cancelled; nothing was changed");
+	CHECK_INT(asked, 1);
+	CHECK_INT(ops_window_permit(cfg, 0, NOV(24, 12, 0), "purge", answers_yes, &asked, "q?", &err), OPS_OK);
+	CHECK_INT(asked, 2);
+	CHECK_INT(ops_window_permit(cfg, 0, NOV(24, 12, 0), "purge", NULL, NULL, "q?", &err), OPS_OK);
+	ops_config_free(cfg);
+}
+
 int main(void)
 {
 	set_tz("UTC");
@@ -305,5 +345,6 @@ int main(void)
 	RUN(parse_errors_name_the_bad_part);
 	RUN(dst_spring_forward_opens_at_first_real_minute);
 	RUN(check_uses_environment_window);
+	RUN(permit_is_force_or_window_then_question);
 	return unit_done();
 }

@@ -33,4 +33,15 @@ time_t ops_window_next_open(const ops_window *w, time_t t);
 ops_code ops_window_check(const ops_config *cfg, time_t now, const char *what,
 			  ops_error *err);
 
+/*
+ * May destructive work (what: "VACUUM FULL", "restore", "rebuild") go
+ * ahead?  With force, yes; otherwise only inside the window
+ * (ops_window_check), and then only if confirm (NULL off a terminal)
+ * says yes to question: a no is OPS_EFAIL "WHAT cancelled; nothing was
+ * changed".  DESIGN's rule for every destructive command, in one place.
+ */
+ops_code ops_window_permit(const ops_config *cfg, int force, time_t now, const char *what,
+			   int (*confirm)(void *arg, const char *question), void *confirm_arg,
+			   const char *question, ops_error *err);
+
 #endif
