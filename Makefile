@@ -22,7 +22,7 @@ CXX        ?= g++
 PKG_CONFIG ?= pkg-config
 PKGS       := libpq sqlite3 libcjson libcrypto libarchive libcurl hiredis
 # libarchive and libcurl are compiled against but loaded on first use
-# (lib/lazylib.c), so that commands which need neither do not pay for their
+# (lib/core/lazylib.c), so that commands which need neither do not pay for their
 # three dozen dependencies at start-up.
 PKGS_LINKED := libpq sqlite3 libcjson libcrypto hiredis
 
@@ -41,17 +41,17 @@ CFLAGS     ?= $(HARDEN_CFLAGS)
 LDFLAGS    ?= $(HARDEN_LDFLAGS)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DOPS_VERSION='"$(VERSION)"' -DOPS_PLUGINDIR='"$(PLUGINDIR)"' \
               -Ilib/include -Ilib $(WARN) $(PKG_CFLAGS) $(CFLAGS)
-# FAISS through its C API, in a plugin (opsctl-faiss.so) that lib/vecfaiss.c
+# FAISS through its C API, in a plugin (opsctl-faiss.so) that lib/vector/vecfaiss.c
 # loads with dlopen the first time a vector command needs it: FAISS pulls in
 # OpenMP, OpenBLAS and libstdc++, whose start-up every other command would
 # otherwise pay (opsctl --version went from 3 to 6 ms).  Debian's
 # libfaiss-dev has the C API headers but not the library, so
-# lib/faiss_capi.cpp implements the functions opsctl calls against the static
+# lib/vector/faiss_capi.cpp implements the functions opsctl calls against the static
 # libfaiss.a; `make FAISS_C_LIBS=-lfaiss_c` builds the plugin from a system
 # libfaiss_c instead and leaves the shim out.
 FAISS_C_LIBS ?=
 ifeq ($(strip $(FAISS_C_LIBS)),)
-FAISS_SHIM := lib/faiss_capi.cpp
+FAISS_SHIM := lib/vector/faiss_capi.cpp
 FAISS_LIBS := -lfaiss -fopenmp -lblas -llapack -lstdc++
 else
 FAISS_SHIM :=
@@ -62,11 +62,12 @@ FAISS_PLUGIN := opsctl-faiss.so
 
 LIBS       := $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC    := $(sort $(wildcard lib/*.c))
+# lib/ is one folder per layer and domain (core, run, store, db, then the
+# domains); a file left loose in lib/ would escape the layer check.
+$(if $(wildcard lib/*.c lib/*.h),$(error loose files in lib/: $(wildcard lib/*.c lib/*.h); put them in their layer's folder))
+LIB_SRC    := $(sort $(wildcard lib/*/*.c))
 CMD_SRC    := $(sort $(wildcard cmd/*.c))
-UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
-HEADERS    := $(wildcard lib/include/opsmaint/*.h) $(wildcard lib/*.h) $(wildcard lib/*.def) \
-              $(wildcard cmd/*.h) $(wildcard cmd/*.def)
+UNIT_SRC   := $(sort $(wildcard tests/unit/*/test_*.c))
 
 B          := build
 LIB_OBJ    := $(LIB_SRC:%.c=$(B)/%.o)
@@ -77,6 +78,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 BA         := build-asan
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_LIB_OBJ := $(LIB_SRC:%.c=$(BA)/%.o)
+ASAN_CMD_OBJ := $(CMD_SRC:%.c=$(BA)/%.o)
 ASAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BA)/unit/%)
 
 COMPLETIONS := completions/opsctl.bash completions/_opsctl completions/opsctl.fish
@@ -84,9 +86,13 @@ COMPLETIONS := completions/opsctl.bash completions/_opsctl completions/opsctl.fi
 .PHONY: all lib unit unit-asan check check-unit demo install uninstall clean bench docs fuzz
 all: opsctl libopsmaint.a libopsmaint.so opsmaint.pc $(FAISS_PLUGIN) docs
 
-$(B)/%.o: %.c $(HEADERS)
+# Header dependencies come from the compiler (-MMD -MP), so editing one
+# header rebuilds only the objects that include it.
+DEPFLAGS    = -MMD -MP -MF $(@:.o=.d)
+
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -c -o $@ $<
 
 $(B)/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -119,7 +125,7 @@ opsmaint.pc: Makefile
 	printf '%s\n' $(PC_LINES) > $@
 
 # Man pages and completions are generated from the command and option tables
-# in cmd/ and the key table in lib/config_keys.def; the copies in the tree are
+# in cmd/ and the key table in lib/core/config_keys.def; the copies in the tree are
 # kept current by the build and checked by the tests.
 # `opsctl __gen man DIR` writes opsctl.1, opsctl.conf.5 and one
 # opsctl-COMMAND.1 per command, rewriting only pages whose text changed.
@@ -135,17 +141,25 @@ completions/_opsctl: opsctl
 completions/opsctl.fish: opsctl
 	./opsctl completion fish > $@.tmp && mv $@.tmp $@
 
+# Unit tests mirror lib/ (tests/unit/FOLDER/test_MODULE.c); those of the
+# front end (tests/unit/cmd/test_X.c) also link cmd/X.o.
+$(B)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(B)/cmd/%.o libopsmaint.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd $(LDFLAGS) -o $@ $< $(B)/cmd/$*.o libopsmaint.a $(LIBS)
 $(B)/unit/%: tests/unit/%.c tests/unit/unit.h libopsmaint.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< libopsmaint.a $(LIBS)
 unit: $(UNIT_BIN)
 
-$(BA)/%.o: %.c $(HEADERS)
+$(BA)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(SAN) -O1 -c -o $@ $<
 $(BA)/libopsmaint.a: $(ASAN_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+$(BA)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(BA)/cmd/%.o $(BA)/libopsmaint.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -Icmd -o $@ $< $(BA)/cmd/$*.o $(BA)/libopsmaint.a $(LIBS)
 $(BA)/unit/%: tests/unit/%.c tests/unit/unit.h $(BA)/libopsmaint.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -o $@ $< $(BA)/libopsmaint.a $(LIBS)
@@ -158,9 +172,9 @@ $(B)/fuzz/fuzz_index_load: tests/fuzz/fuzz_index_load.c libopsmaint.a $(FAISS_PL
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib/include -Ilib $(PKG_CFLAGS) -g -O1 \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< libopsmaint.a $(LIBS)
-# The COPY row parser's harness compiles lib/vector_source.c itself, so the
-# parser is instrumented and its static functions reachable.
-$(B)/fuzz/fuzz_copy_row: tests/fuzz/fuzz_copy_row.c lib/vector_source.c libopsmaint.a
+# The COPY row parser's harness compiles lib/vector/vector_source.c itself,
+# so the parser is instrumented and its static functions reachable.
+$(B)/fuzz/fuzz_copy_row: tests/fuzz/fuzz_copy_row.c lib/vector/vector_source.c libopsmaint.a
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib/include -Ilib $(PKG_CFLAGS) -g -O1 \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< libopsmaint.a $(LIBS)
@@ -209,6 +223,8 @@ uninstall:
 	  $(DESTDIR)$(MANDIR)/man1/opsctl.1 $(DESTDIR)$(MANDIR)/man1/opsctl-*.1 \
 	  $(DESTDIR)$(MANDIR)/man5/opsctl.conf.5
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/opsmaint $(DESTDIR)$(PLUGINDIR)
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(ASAN_LIB_OBJ:.o=.d) $(ASAN_CMD_OBJ:.o=.d)
 
 clean:
 	rm -rf $(B) $(BA) opsctl libopsmaint.a libopsmaint.so libopsmaint.so.* opsmaint.pc $(FAISS_PLUGIN)

@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "opsmaint/backup.h"
 #include "opsmaint/log.h"
-#include "opsmaint/prompt.h"
+#include "prompt.h"
 #include "opsmaint/task.h"
 
 #define OPT_S3 \

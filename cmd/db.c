@@ -12,7 +12,7 @@
 #include "opsmaint/dbmaint.h"
 #include "opsmaint/journal.h"
 #include "opsmaint/log.h"
-#include "opsmaint/prompt.h"
+#include "prompt.h"
 #include "opsmaint/task.h"
 
 #define OPT_DATABASE \

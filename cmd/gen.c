@@ -1,7 +1,7 @@
 /*
  * Generators: bash, zsh and fish completion scripts and the man pages, all
  * from the command and option tables (and, for opsctl.conf(5), the key table
- * in lib/config_keys.def).  Nothing here is hand-kept beside the tables, so
+ * in lib/core/config_keys.def).  Nothing here is hand-kept beside the tables, so
  * adding an option to a table is enough for every shell and page to know it.
  * Completion never scrapes --help; values known only at run time come from
  * `opsctl __complete KIND`.

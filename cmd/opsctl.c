@@ -14,7 +14,7 @@
 
 #include "cli.h"
 #include "opsmaint/log.h"
-#include "opsmaint/prompt.h"
+#include "prompt.h"
 #include "opsmaint/suggest.h"
 #include "opsmaint/task.h"
 

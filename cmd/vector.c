@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "opsmaint/log.h"
-#include "opsmaint/prompt.h"
+#include "prompt.h"
 #include "opsmaint/task.h"
 #include "opsmaint/vector.h"
 

@@ -11,7 +11,7 @@
  * The same row is parsed twice, as rows 0 and 1 of a batch, so a row whose
  * dimension disagrees with the first is exercised too.
  */
-#include "../../lib/vector_source.c"
+#include "../../lib/vector/vector_source.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vector_internal.h"
+#include "vector/vector_internal.h"
 
 static char path[64];
 

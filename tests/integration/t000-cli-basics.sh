@@ -147,7 +147,7 @@ RC=$?
 if [ "$RC" -ne 0 ]; then ok "--help to a full disk exits non-zero ($RC)"; else not_ok "--help to a full disk exits non-zero"; diag_run; fi
 
 # Start-up stays light: libarchive, libcurl and FAISS are loaded only by the
-# commands that use them (lib/lazylib.c, the FAISS plugin).
+# commands that use them (lib/core/lazylib.c, the FAISS plugin).
 loaded=$(LD_DEBUG=libs "$OPSCTL" --version 2>&1 >/dev/null | grep -oE 'calling init: [^ ]*(libarchive|libcurl|libfaiss|opsctl-faiss|libopenblas|libgomp)[^ ]*' | sort -u)
 if [ -z "$loaded" ]; then ok "opsctl --version loads neither libarchive, libcurl nor FAISS"; else not_ok "opsctl --version loads neither libarchive, libcurl nor FAISS"; diag "$loaded"; fi
 

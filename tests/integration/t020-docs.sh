@@ -56,11 +56,11 @@ fi
 if [ -f "$ROOT/man/opsctl.conf.5" ]; then
 	text=$(render "$ROOT/man/opsctl.conf.5")
 	missing=""
-	for key in $(grep -oE '^KEY\("[a-z_]+\.[a-z_]+"' "$ROOT/lib/config_keys.def" | sed 's/^KEY("//; s/"$//'); do
+	for key in $(grep -oE '^KEY\("[a-z_]+\.[a-z_]+"' "$ROOT/lib/core/config_keys.def" | sed 's/^KEY("//; s/"$//'); do
 		short=${key#*.}
 		grep -qF -- "$key" <<<"$text" || grep -qwF -- "$short" <<<"$text" || missing="$missing $key"
 	done
-	if [ -z "$missing" ]; then ok "every key of lib/config_keys.def is in opsctl.conf(5)"; else not_ok "every configuration key is in opsctl.conf(5) (missing:$missing)"; fi
+	if [ -z "$missing" ]; then ok "every key of lib/core/config_keys.def is in opsctl.conf(5)"; else not_ok "every configuration key is in opsctl.conf(5) (missing:$missing)"; fi
 fi
 
 # `opsctl help db` shows the man page.

@@ -13,8 +13,8 @@ run_unit() {
 	OPSCTL_TEST_S3_ENDPOINT=$OPSCTL_S3_ENDPOINT OPSCTL_TEST_S3_BUCKET=$S3_BUCKET "$1" >"$T/unit.out" 2>&1
 }
 
-UNIT="$ROOT/build/unit/test_store"
-[ -x "$UNIT" ] || bail_out "build/unit/test_store (make unit)"
+UNIT="$ROOT/build/unit/store/test_store"
+[ -x "$UNIT" ] || bail_out "build/unit/store/test_store (make unit)"
 if run_unit "$UNIT"; then
 	ok "the storage conformance suite passes against S3 ($(grep -c '^ok' "$T/unit.out") checks)"
 else
@@ -28,7 +28,7 @@ else
 	not_ok "the S3 run included the multipart round trip"
 fi
 
-ASAN_UNIT="$ROOT/build-asan/unit/test_store"
+ASAN_UNIT="$ROOT/build-asan/unit/store/test_store"
 if [ -x "$ASAN_UNIT" ]; then
 	if run_unit "$ASAN_UNIT" && ! grep -q "Sanitizer" "$T/unit.out"; then
 		ok "the suite against S3 is clean under ASan/UBSan/LSan"
@@ -37,7 +37,7 @@ if [ -x "$ASAN_UNIT" ]; then
 		grep -v '^ok' "$T/unit.out" | head -n 40 | sed 's/^/#   /'
 	fi
 else
-	skip "the suite against S3 under ASan" "build-asan/unit/test_store not built (make unit-asan)"
+	skip "the suite against S3 under ASan" "build-asan/unit/store/test_store not built (make unit-asan)"
 fi
 
 # Every third request answered 500: every kind of request (PUT, multipart

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "opsmaint/prompt.h"
+#include "prompt.h"
 #include "unit.h"
 
 /* Run ops_confirm in a new session without a terminal; its result or -99. */

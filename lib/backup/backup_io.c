@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup_internal.h"
+#include "backup/backup_internal.h"
 #include "opsmaint/config.h"
 #include "opsmaint/output.h"
 

@@ -2,8 +2,8 @@
  * Confirmation before destructive work, only on a terminal: cron and CI have
  * no terminal and are never asked (they rely on the window and --force).
  */
-#ifndef OPSMAINT_PROMPT_H
-#define OPSMAINT_PROMPT_H
+#ifndef OPSCTL_PROMPT_H
+#define OPSCTL_PROMPT_H
 
 /* 1 when standard input and standard error are both terminals. */
 int ops_is_interactive(void);

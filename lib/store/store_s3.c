@@ -20,13 +20,13 @@
 #include <unistd.h>
 
 #define LL_WANT_CURL
-#include "lazylib.h"
+#include "core/lazylib.h"
 #include <openssl/evp.h>
 
 #include "opsmaint/config.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/log.h"
-#include "store_driver.h"
+#include "store/store_driver.h"
 
 #define RANGE (8u << 20)
 #define BACKOFF_START_MS 200L

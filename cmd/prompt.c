@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "opsmaint/fileio.h"
-#include "opsmaint/prompt.h"
+#include "prompt.h"
 
 int ops_is_interactive(void)
 {

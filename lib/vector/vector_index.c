@@ -18,7 +18,7 @@
 #include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/log.h"
-#include "vector_internal.h"
+#include "vector/vector_internal.h"
 
 #define MANIFEST_MAX (1u << 20)
 

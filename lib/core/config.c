@@ -20,7 +20,7 @@
 static const ops_key_def key_table[] = {
 #define KEY(name, type, def, allowed, min, max, env, help) \
 	{name, type, def, allowed, min, max, env, help},
-#include "config_keys.def"
+#include "core/config_keys.def"
 #undef KEY
 	{NULL, OPS_K_STRING, NULL, NULL, 0, 0, NULL, NULL}
 };

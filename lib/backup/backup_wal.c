@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #define LL_WANT_ARCHIVE
-#include "lazylib.h"
+#include "core/lazylib.h"
 
-#include "backup_internal.h"
+#include "backup/backup_internal.h"
 #include "opsmaint/db.h"
 #include "opsmaint/dbmaint.h"
 #include "opsmaint/fileio.h"

@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
 #include "opsmaint/error.h"
-#include "vecfaiss.h"
+#include "vector/vecfaiss.h"
 
 struct ops_vector_ctx;
 

@@ -18,7 +18,7 @@
 
 #include <sqlite3.h>
 
-#include "backup_internal.h"
+#include "backup/backup_internal.h"
 #include "opsmaint/db.h"
 #include "opsmaint/dbmaint.h"
 #include "opsmaint/fileio.h"

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup_internal.h"
+#include "backup/backup_internal.h"
 #include "opsmaint/db.h"
 #include "opsmaint/dbmaint.h"
 #include "opsmaint/fileio.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_driver.h"
+#include "store/store_driver.h"
 
 int ops_store_key_valid(const char *key)
 {

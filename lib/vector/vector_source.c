@@ -26,10 +26,10 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include "dbmaint_internal.h"
+#include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/db.h"
 #include "opsmaint/log.h"
-#include "vector_internal.h"
+#include "vector/vector_internal.h"
 
 #define CHUNK_ROWS 1024
 #define QUEUE_DEPTH 4

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vecfaiss.h"
+#include "vector/vecfaiss.h"
 
 #ifndef OPS_PLUGINDIR
 #define OPS_PLUGINDIR "/usr/local/lib/opsctl"

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "dbmaint_internal.h"
+#include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/log.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "dbmaint_internal.h"
+#include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/log.h"
 #include "opsmaint/suggest.h"
 

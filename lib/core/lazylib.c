@@ -9,7 +9,7 @@
 #define LL_WANT_ARCHIVE
 #define LL_WANT_CURL
 #define LL_NO_MACROS	/* here the names are the libraries' own */
-#include "lazylib.h"
+#include "core/lazylib.h"
 
 struct ll_archive_api ll_archive_api;
 struct ll_curl_api ll_curl_api;

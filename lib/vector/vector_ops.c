@@ -19,14 +19,14 @@
 #include <unistd.h>
 
 #define LL_WANT_ARCHIVE
-#include "lazylib.h"
+#include "core/lazylib.h"
 
 #include "opsmaint/archive.h"
 #include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 #include "opsmaint/vector.h"
-#include "vector_internal.h"
+#include "vector/vector_internal.h"
 
 #define K 10
 #define BATCH 4096

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define LL_WANT_ARCHIVE
-#include "lazylib.h"
+#include "core/lazylib.h"
 
 #include "opsmaint/archive.h"
 #include "opsmaint/fileio.h"

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dbmaint_internal.h"
+#include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store_driver.h"
+#include "store/store_driver.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 

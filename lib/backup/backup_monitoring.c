@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backup_internal.h"
+#include "backup/backup_internal.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 

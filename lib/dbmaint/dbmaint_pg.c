@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dbmaint_internal.h"
+#include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/log.h"
 #include "opsmaint/window.h"
 

@@ -20,7 +20,7 @@
 #include "opsmaint/log.h"
 #include "opsmaint/vector.h"
 #include "opsmaint/window.h"
-#include "vector_internal.h"
+#include "vector/vector_internal.h"
 
 #define READ_BATCH 4096
 
