@@ -33,6 +33,7 @@ typedef ops_code (*backup_op)(struct cli_inv *inv, const ops_backup_ctx *ctx,
 static int run_backup(struct cli_inv *inv, const char *lock_name, backup_op op)
 {
 	ops_backup_ctx ctx = {0};
+	ops_run run;
 	ops_task *task = NULL;
 	ops_store *store = NULL;
 	cJSON *report = NULL;
@@ -44,21 +45,23 @@ static int run_backup(struct cli_inv *inv, const char *lock_name, backup_op op)
 	verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
 	if (verbose)
 		ops_log_set_level(OPS_LOG_INFO);
-	ctx.cfg = inv->cfg;
-	ctx.verbose = verbose;
-	ctx.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
-	ctx.dry_run = cli_has_opt(inv, "dry-run") && cli_flag(inv, "dry-run");
+	ops_run_init(&run, inv->cfg);
+	ctx.run = &run;
+	run.verbose = verbose;
+	run.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
+	run.dry_run = cli_has_opt(inv, "dry-run") && cli_flag(inv, "dry-run");
 	/* A progress line only for a person watching; never in cron mail. */
-	ctx.progress = isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT;
+	if (isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT)
+		run.progress = cli_progress;
 	if (ops_is_interactive())
-		ctx.confirm = cli_ask;
+		run.confirm = cli_ask;
 	/* s3-verify is about the S3 store whatever the flags say. */
 	rc = ops_backup_open_store(inv->cfg, (cli_has_opt(inv, "s3") && cli_flag(inv, "s3")) ||
 				   strcmp(inv->cmd->name, "s3-verify") == 0, &store, &err);
 	if (rc != OPS_OK)
 		return cli_error(inv, &err);
 	ctx.store = store;
-	if (lock_name && !ctx.dry_run && ops_task_begin(inv->cfg, lock_name, &task, &err) != OPS_OK) {
+	if (lock_name && !run.dry_run && ops_task_begin(inv->cfg, lock_name, &task, &err) != OPS_OK) {
 		ops_store_free(store);
 		return cli_error(inv, &err);
 	}
@@ -227,6 +230,8 @@ static const struct cli_opt monitoring_opts[] = {
 	 CLI_C_VALUES, "components to backup: prometheus,grafana,alertmanager,all"},
 	{"retention", 'r', CLI_INT, "DAYS", "90", NULL, 1, 36500, CLI_C_NONE,
 	 "number of days to keep backups"},
+	{"dry-run", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
+	 "show which old archives retention would remove, and write and remove nothing"},
 	OPT_VERBOSE('v'),
 	{0}
 };

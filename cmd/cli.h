@@ -152,6 +152,10 @@ int cli_has_opt(const struct cli_inv *inv, const char *name);
 /* A confirm callback for the library: asks on the terminal, 1 for yes.
  * Off a terminal nobody can answer: cron relies on the window and --force. */
 int cli_ask(void *arg, const char *question);
+/* A progress callback for the library: one line on stderr, redrawn at most
+ * five times a second; the caller installs it only on a terminal. */
+struct ops_progress;
+void cli_progress(void *arg, const struct ops_progress *p);
 int cli_finish_task(const struct cli_inv *inv, struct ops_task *task, ops_code rc, int status,
 		    const char *error, const cJSON *figures);
 

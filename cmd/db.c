@@ -40,6 +40,7 @@ typedef ops_code (*db_op)(struct cli_inv *inv, const ops_dbm_ctx *ctx,
 static int run_per_database(struct cli_inv *inv, db_op op)
 {
 	ops_dbm_ctx ctx = {0};
+	ops_run run;
 	ops_task *task = NULL;
 	ops_error err, first_err;
 	char **targets = NULL;
@@ -55,14 +56,15 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 	size_t i;
 
 	ops_error_clear(&first_err);
-	ctx.cfg = inv->cfg;
-	ctx.verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
-	ctx.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
-	ctx.dry_run = dry;
-	if (ctx.verbose)
+	ops_run_init(&run, inv->cfg);
+	ctx.run = &run;
+	run.verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
+	run.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
+	run.dry_run = dry;
+	if (run.verbose)
 		ops_log_set_level(OPS_LOG_INFO);
 	if (ops_is_interactive())
-		ctx.confirm = cli_ask;
+		run.confirm = cli_ask;
 
 	rc = ops_dbm_targets(inv->cfg, cli_str(inv, "database"), &targets, &err);
 	if (rc != OPS_OK)
@@ -85,7 +87,16 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 		int nothing_done;
 
 		ops_error_clear(&err);
+		rc = ops_cancel_check(&err);
+		if (rc != OPS_OK) {	/* interrupted: the next databases are not started */
+			worst = rc;
+			first_err = err;
+			cli_error(inv, &err);
+			break;
+		}
 		rc = op(inv, &ctx, targets[i], &report, &err);
+		if (rc != OPS_OK && ops_cancelled())
+			rc = ops_cancel_check(&err);
 		nothing_done = report == NULL;	/* the error line says it all */
 		if (!report) {
 			char *shown = ops_redact_arg(NULL, targets[i]);

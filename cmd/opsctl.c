@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "cli.h"
 #include "opsmaint/log.h"
+#include "opsmaint/run.h"
 #include "prompt.h"
 #include "opsmaint/suggest.h"
 #include "opsmaint/task.h"
@@ -115,8 +118,13 @@ int cli_emit(const struct cli_inv *inv, cJSON *report)
 int cli_finish_task(const struct cli_inv *inv, struct ops_task *task, ops_code rc, int status,
 		    const char *error, const cJSON *figures)
 {
-	ops_error err;
+	ops_error err, cancelled;
 
+	if (rc != OPS_OK && ops_cancel_check(&cancelled) != OPS_OK) {
+		rc = OPS_EINTR;
+		error = cancelled.message;
+		status = 128 + ops_cancelled();
+	}
 	if (ops_task_finish(task, inv->argc, inv->argv, rc, status, error, figures, &err) != OPS_OK) {
 		/* The work is done; failing to record it still matters to
 		 * monitoring, so say so and fail the run. */
@@ -131,7 +139,15 @@ int cli_report_run(const struct cli_inv *inv, struct ops_task *task, ops_code rc
 		   const ops_error *err, cJSON *report)
 {
 	cJSON *figures = NULL;
+	ops_error cancelled;
 	int status = 0;
+
+	/* A failure after SIGINT/SIGTERM is the interruption, whatever the
+	 * library made of the statement or child it had cancelled. */
+	if (rc != OPS_OK && ops_cancel_check(&cancelled) != OPS_OK) {
+		rc = OPS_EINTR;
+		err = &cancelled;
+	}
 
 	if (report) {
 		cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
@@ -170,6 +186,40 @@ int cli_ask(void *arg, const char *question)
 {
 	(void)arg;
 	return ops_confirm(question) == 1;
+}
+
+void cli_progress(void *arg, const ops_progress *p)
+{
+	static double last;
+	double now = ops_clock(), rate = p->elapsed > 0 ? p->done / p->elapsed : 0;
+	int bytes = p->unit && strcmp(p->unit, "bytes") == 0;
+	char d[32], r[40], t[32];
+
+	(void)arg;
+	if (!p->final && now - last < 0.2)
+		return;
+	last = now;
+	if (bytes) {
+		ops_human_bytes(p->done, d, sizeof d);
+		ops_human_bytes(rate, t, sizeof t);
+		snprintf(r, sizeof r, "%s/s", t);
+	} else {
+		snprintf(d, sizeof d, "%.0f %s", p->done, p->unit ? p->unit : "");
+		snprintf(r, sizeof r, "%.0f/s", rate);
+	}
+	if (p->total > 0) {
+		if (bytes)
+			ops_human_bytes(p->total, t, sizeof t);
+		else
+			snprintf(t, sizeof t, "%.0f", p->total);
+		fprintf(stderr, "\r\033[K  %s  %s of %s (%.0f%%)  %s", p->phase, d, t,
+			100.0 * p->done / p->total, r);
+	} else {
+		fprintf(stderr, "\r\033[K  %s  %s  %s", p->phase, d, r);
+	}
+	if (p->final)
+		fputc('\n', stderr);
+	fflush(stderr);
 }
 
 /* The directory holding the running binary, for finding man/ in a source tree. */
@@ -329,6 +379,49 @@ static const struct cli_val *global(const struct cli_val *vals, const char *name
 		if (strcmp(cli_global_opts[i].name, name) == 0)
 			return &vals[i];
 	abort();
+}
+
+/*
+ * SIGINT, SIGTERM and SIGHUP are waited for by a thread instead of caught by
+ * a handler: the first one asks the library to stop (cancel.h), which then
+ * unwinds through its ordinary error paths (temporary files removed, the
+ * lock released, the run journalled as interrupted); a second one ends the
+ * process at once.  Blocked before any other thread exists, so every thread
+ * (OpenMP, libcurl's resolver) inherits the mask; children get a clean mask
+ * back (core/proc.c).
+ */
+static sigset_t watched;
+
+static void *signal_thread(void *arg)
+{
+	int sig;
+
+	(void)arg;
+	for (;;) {
+		if (sigwait(&watched, &sig) != 0)
+			continue;
+		if (ops_cancelled())
+			_exit(128 + sig);
+		ops_cancel_request(sig);
+	}
+	return NULL;
+}
+
+static void watch_signals(void)
+{
+	pthread_t thr;
+
+	sigemptyset(&watched);
+	sigaddset(&watched, SIGINT);
+	sigaddset(&watched, SIGTERM);
+	sigaddset(&watched, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &watched, NULL) != 0)
+		return;
+	if (pthread_create(&thr, NULL, signal_thread, NULL) != 0) {
+		pthread_sigmask(SIG_UNBLOCK, &watched, NULL);
+		return;
+	}
+	pthread_detach(thr);
 }
 
 static int finish_stdout(int status)
@@ -511,7 +604,12 @@ int main(int argc, char **argv)
 			ops_log_set_level(OPS_LOG_ERROR);
 		ops_log_set_syslog(ops_config_bool(inv.cfg, "general.syslog"));
 	}
+	if (!(cmd->flags & CLI_NO_CONFIG))
+		watch_signals();
 	status = cmd->run(&inv);
+	/* 128 + the signal, as a shell reports a command the signal killed. */
+	if (status != 0 && ops_cancelled())
+		status = 128 + ops_cancelled();
 out_flush:
 	status = finish_stdout(status);
 out:

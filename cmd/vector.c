@@ -29,6 +29,7 @@ typedef ops_code (*vector_op)(struct cli_inv *inv, const ops_vector_ctx *ctx, cJ
 static int run_vector(struct cli_inv *inv, const char *lock_name, vector_op op)
 {
 	ops_vector_ctx ctx = {0};
+	ops_run run;
 	ops_task *task = NULL;
 	cJSON *report = NULL;
 	ops_error err;
@@ -36,17 +37,20 @@ static int run_vector(struct cli_inv *inv, const char *lock_name, vector_op op)
 	int status;
 
 	ops_error_clear(&err);
-	ctx.cfg = inv->cfg;
+	ops_run_init(&run, inv->cfg);
+	ctx.run = &run;
 	ctx.path = cli_has_opt(inv, "path") ? cli_str(inv, "path") : NULL;
 	ctx.database = cli_has_opt(inv, "database") ? cli_str(inv, "database") : NULL;
-	ctx.verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
-	ctx.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
-	ctx.progress = isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT;
-	if (ctx.verbose)
+	run.verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
+	run.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
+	run.dry_run = cli_has_opt(inv, "dry-run") && cli_flag(inv, "dry-run");
+	if (isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT)
+		run.progress = cli_progress;
+	if (run.verbose)
 		ops_log_set_level(OPS_LOG_INFO);
 	if (ops_is_interactive())
-		ctx.confirm = cli_ask;
-	if (lock_name && ops_task_begin(inv->cfg, lock_name, &task, &err) != OPS_OK)
+		run.confirm = cli_ask;
+	if (lock_name && !run.dry_run && ops_task_begin(inv->cfg, lock_name, &task, &err) != OPS_OK)
 		return cli_error(inv, &err);
 	rc = op(inv, &ctx, &report, &err);
 	status = cli_report_run(inv, task, rc, &err, report);
@@ -182,6 +186,8 @@ static const struct cli_opt backup_opts[] = {
 	{"compress", 'c', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "compress backup (zstd)"},
 	{"retention", 'r', CLI_INT, "DAYS", "30", NULL, 1, 36500, CLI_C_NONE,
 	 "backup retention in days (without it: daily 7, weekly 30, pre-rebuild 90)"},
+	{"dry-run", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
+	 "show which old copies retention would remove, and copy and remove nothing"},
 	OPT_VERBOSE,
 	{0}
 };

@@ -247,7 +247,7 @@ static ops_code add_db_name(ops_manifest *m, const char *name, ops_error *err)
 
 static ops_code dump_postgres(struct full_run *run, const char *target, ops_error *err)
 {
-	const ops_config *cfg = run->ctx->cfg;
+	const ops_config *cfg = run->ctx->run->cfg;
 	ops_db *db = NULL;
 	ops_rows *rows = NULL;
 	ops_proc *proc = NULL;
@@ -255,7 +255,7 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	char *argv[12];
 	int argc = 0, fd = -1, is_uri = strstr(target, "://") != NULL;
 	long long total = 0;
-	double t0 = bk_now();
+	double t0 = ops_clock();
 	ops_code rc;
 	cJSON *rep;
 
@@ -316,7 +316,7 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	cJSON_AddStringToObject(rep, "engine", "postgresql");
 	cJSON_AddStringToObject(rep, "member", member);
 	cJSON_AddNumberToObject(rep, "dump_bytes", (double)total);
-	cJSON_AddNumberToObject(rep, "seconds", bk_now() - t0);
+	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
 	if (rc == OPS_OK)
 		rc = add_db_name(run->m, dbname, err);
@@ -369,7 +369,7 @@ static ops_code count_sqlite(const ops_config *cfg, const char *copy, const char
 
 static ops_code dump_sqlite(struct full_run *run, const char *target, ops_error *err)
 {
-	const ops_config *cfg = run->ctx->cfg;
+	const ops_config *cfg = run->ctx->run->cfg;
 	ops_db *db = NULL;
 	char *tmpdir = NULL, *tmp = NULL, *base, *stem = NULL, member[600];
 	ops_code rc = ops_db_open(cfg, target, &db, err);
@@ -454,7 +454,7 @@ static int find_lsn(const char *text, const char *what, char *lsn, size_t len)
  * stream stored as base.tar/000001..., with the WAL it needs (-X fetch). */
 static ops_code dump_physical(struct full_run *run, const char *target, ops_error *err)
 {
-	const ops_config *cfg = run->ctx->cfg;
+	const ops_config *cfg = run->ctx->run->cfg;
 	char *argv[] = {"pg_basebackup", "--pgdata=-", "--format=tar", "--wal-method=fetch",
 			"--checkpoint=fast", "--verbose", "--no-password", NULL, NULL, NULL};
 	char **env = NULL, lsn[64], *seg = NULL;
@@ -530,11 +530,11 @@ out:
 /* Guide 001: the vector index snapshot beside the databases it indexes. */
 static ops_code add_vector_index(struct full_run *run, ops_error *err)
 {
-	const char *path = ops_config_get(run->ctx->cfg, "vector.index_path");
+	const char *path = ops_config_get(run->ctx->run->cfg, "vector.index_path");
 	char *mpath = NULL;
 	ops_code rc;
 
-	if (!ops_config_bool(run->ctx->cfg, "backup.vector_index"))
+	if (!ops_config_bool(run->ctx->run->cfg, "backup.vector_index"))
 		return OPS_OK;
 	if (!path || access(path, R_OK) != 0)
 		return ops_error_set(err, OPS_EFAIL, "backup.vector_index is set but there is no index at '%s'",
@@ -548,7 +548,7 @@ static ops_code add_vector_index(struct full_run *run, ops_error *err)
 
 static ops_code add_files(struct full_run *run, ops_error *err)
 {
-	char **files = ops_config_list(run->ctx->cfg, "backup.include_files");
+	char **files = ops_config_list(run->ctx->run->cfg, "backup.include_files");
 	ops_code rc = OPS_OK;
 	size_t i;
 
@@ -607,7 +607,7 @@ static char **backup_targets(const ops_config *cfg, ops_error *err)
 static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJSON *report,
 			 ops_error *err)
 {
-	const ops_config *cfg = ctx->cfg;
+	const ops_config *cfg = ctx->run->cfg;
 	const char *compression = o->no_compress ? "none" : ops_config_get(cfg, "backup.compression");
 	int physical = strcmp(ops_config_get(cfg, "backup.method"), "physical") == 0, have_key = 0;
 	unsigned char key[OPS_CRYPT_KEY_LEN];
@@ -615,7 +615,7 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 	struct full_run run;
 	bk_out out;
 	char **targets = NULL;
-	double start = bk_now();
+	double start = ops_wall_clock();
 	ops_code rc;
 	size_t i, n;
 	const ops_archive_entry *ents;
@@ -697,7 +697,7 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 	if ((rc = bk_out_commit(&out, hex, err)) != OPS_OK)
 		goto out_clean;
 	rc = ops_manifest_add_member(run.m, name, out.size, hex, err);
-	run.m->stop = bk_now();
+	run.m->stop = ops_wall_clock();
 	if (rc == OPS_OK)
 		rc = ops_manifest_save(ctx->store, run.m, err);
 	if (rc != OPS_OK)
@@ -891,7 +891,7 @@ static ops_code prune_wal(const ops_backup_ctx *ctx, const char *oldest_needed, 
 				   : (double)e[i].mtime < cutoff;
 		if (!go)
 			continue;
-		if (!ctx->dry_run)
+		if (!ctx->run->dry_run)
 			rc = ops_store_remove(ctx->store, e[i].key, err);
 		if (rc == OPS_OK)
 			cJSON_AddItemToArray(pruned, cJSON_CreateString(e[i].key));
@@ -903,8 +903,8 @@ static ops_code prune_wal(const ops_backup_ctx *ctx, const char *oldest_needed, 
 ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **report,
 			  ops_error *err)
 {
-	const ops_config *cfg = ctx->cfg;
-	double now = bk_now();
+	const ops_config *cfg = ctx->run->cfg;
+	double now = ops_wall_clock();
 	double daily = daily_days > 0 ? daily_days * 86400.0
 		: (double)ops_config_int(cfg, "backup.retention_daily");
 	double weekly = (double)ops_config_int(cfg, "backup.retention_weekly");
@@ -921,7 +921,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		return rc;
 	rep = cJSON_CreateObject();
 	*report = rep;
-	cJSON_AddBoolToObject(rep, "dry_run", ctx->dry_run);
+	cJSON_AddBoolToObject(rep, "dry_run", ctx->run->dry_run);
 	cJSON_AddNumberToObject(rep, "daily_days", daily / 86400.0);
 	kept = cJSON_AddArrayToObject(rep, "kept");
 	pruned = cJSON_AddArrayToObject(rep, "pruned");
@@ -940,7 +940,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		if (!m) {
 			if (v[i].has_manifest_key)
 				continue;	/* unreadable manifest: an operator must look */
-			if (!ctx->dry_run)
+			if (!ctx->run->dry_run)
 				rc = remove_prefix(ctx, v[i].id, err);
 			e = cJSON_CreateObject();
 			cJSON_AddStringToObject(e, "id", v[i].id);
@@ -985,7 +985,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		}
 		cJSON_AddStringToObject(e, "reason", "older than every retention period");
 		cJSON_AddItemToArray(pruned, e);
-		if (!ctx->dry_run)
+		if (!ctx->run->dry_run)
 			rc = remove_prefix(ctx, v[i].id, err);
 	}
 	if (rc == OPS_OK)

@@ -23,7 +23,7 @@ typedef struct bk_out {
 	long long size;		/* stored bytes */
 	ops_encryptor *enc;
 	const char *key;
-	int progress;
+	const ops_run *progress;	/* NULL: nobody watching */
 	double started;
 } bk_out;
 
@@ -45,7 +45,7 @@ typedef struct bk_in {
 	char *plain;
 	size_t plain_len, plain_off, plain_cap;
 	int eof;
-	int progress;
+	const ops_run *progress;	/* NULL: nobody watching */
 	long long expect;	/* for the progress line */
 	double started;
 } bk_in;
@@ -67,8 +67,8 @@ char **bk_pg_env(const ops_config *cfg, const char *dbname);
 char *bk_member_stem(const char *dbname);
 
 /* Progress line on stderr: "\r  LABEL  12.3 MiB  45.6 MiB/s". */
-void bk_progress(const char *label, long long bytes, long long total, double started, int final);
-double bk_now(void);
+void bk_progress(const ops_run *run, const char *label, long long bytes, long long total,
+		 double started, int final);
 
 /*
  * backup.redis_url's Redis: BGSAVE, wait until INFO persistence says it

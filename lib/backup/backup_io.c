@@ -17,14 +17,6 @@
 
 #define CIPHER_BLOCK (1u << 20)
 
-double bk_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 void bk_stamp(double t, char out[32])
 {
 	time_t s = (time_t)t;
@@ -34,27 +26,10 @@ void bk_stamp(double t, char out[32])
 	strftime(out, 32, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-void bk_progress(const char *label, long long bytes, long long total, double started, int final)
+void bk_progress(const ops_run *run, const char *label, long long bytes, long long total,
+		 double started, int final)
 {
-	static double last;
-	double now = bk_now(), rate = now > started ? bytes / (now - started) : 0;
-	char b[32], r[32], t[32];
-
-	if (!final && now - last < 0.2)
-		return;
-	last = now;
-	ops_human_bytes((double)bytes, b, sizeof b);
-	ops_human_bytes(rate, r, sizeof r);
-	if (total > 0) {
-		ops_human_bytes((double)total, t, sizeof t);
-		fprintf(stderr, "\r\033[K  %s  %s of %s (%.0f%%)  %s/s", label, b, t,
-			100.0 * (double)bytes / (double)total, r);
-	} else {
-		fprintf(stderr, "\r\033[K  %s  %s  %s/s", label, b, r);
-	}
-	if (final)
-		fputc('\n', stderr);
-	fflush(stderr);
+	ops_run_progress(run, label, (double)bytes, (double)total, "bytes", started, final);
 }
 
 ops_code bk_load_key(const ops_config *cfg, unsigned char key[OPS_CRYPT_KEY_LEN], int *have,
@@ -78,7 +53,7 @@ static ops_code raw_sink(void *arg, const void *buf, size_t len, ops_error *err)
 	ops_sha256_update(o->hash, buf, len);
 	o->size += (long long)len;
 	if (o->progress)
-		bk_progress(o->key, o->size, 0, o->started, 0);
+		bk_progress(o->progress, o->key, o->size, 0, o->started, 0);
 	return ops_store_write(o->w, buf, len, err);
 }
 
@@ -87,8 +62,8 @@ ops_code bk_out_begin(const ops_backup_ctx *ctx, const char *key, const unsigned
 {
 	memset(o, 0, sizeof *o);
 	o->key = key;
-	o->progress = ctx->progress;
-	o->started = bk_now();
+	o->progress = ctx->run->progress ? ctx->run : NULL;
+	o->started = ops_clock();
 	o->hash = ops_sha256_new();
 	if (!o->hash)
 		return ops_error_oom(err);
@@ -126,7 +101,7 @@ ops_code bk_out_commit(bk_out *o, char hex[65], ops_error *err)
 	}
 	ops_sha256_final_hex(o->hash, hex);
 	if (o->progress)
-		bk_progress(o->key, o->size, 0, o->started, 1);
+		bk_progress(o->progress, o->key, o->size, 0, o->started, 1);
 	rc = ops_store_put_commit(o->w, err);
 	o->w = NULL;
 	ops_sha256_free(o->hash);
@@ -168,9 +143,9 @@ ops_code bk_in_begin(const ops_backup_ctx *ctx, const char *key, const unsigned 
 		     long long expect, bk_in *in, ops_error *err)
 {
 	memset(in, 0, sizeof *in);
-	in->progress = ctx->progress;
+	in->progress = ctx->run->progress ? ctx->run : NULL;
 	in->expect = expect;
-	in->started = bk_now();
+	in->started = ops_clock();
 	in->hash = ops_sha256_new();
 	if (!in->hash)
 		return ops_error_oom(err);
@@ -200,7 +175,7 @@ static ops_code raw_read(bk_in *in, void *buf, size_t len, size_t *got, ops_erro
 		ops_sha256_update(in->hash, buf, *got);
 		in->size += (long long)*got;
 		if (in->progress)
-			bk_progress("reading", in->size, in->expect, in->started, 0);
+			bk_progress(in->progress, "reading", in->size, in->expect, in->started, 0);
 	}
 	return rc;
 }
@@ -254,7 +229,7 @@ void bk_in_end(bk_in *in, char hex[65])
 	else
 		hex[0] = '\0';
 	if (in->progress && in->r)
-		bk_progress("reading", in->size, in->expect, in->started, 1);
+		bk_progress(in->progress, "reading", in->size, in->expect, in->started, 1);
 	ops_store_get_end(in->r);
 	ops_decryptor_free(in->dec);
 	ops_sha256_free(in->hash);

@@ -92,8 +92,8 @@ static ops_code archive_component(const ops_backup_ctx *ctx, const char *name, c
 	s.h = ops_sha256_new();
 	rc = s.h ? ops_afile_open(path, 0600, &s.af, err) : ops_error_oom(err);
 	if (rc == OPS_OK)
-		rc = ops_archive_writer_new("zstd", (int)ops_config_int(ctx->cfg, "backup.compression_level"),
-					    (int)ops_config_int(ctx->cfg, "backup.threads"), afile_sink_fn, &s,
+		rc = ops_archive_writer_new("zstd", (int)ops_config_int(ctx->run->cfg, "backup.compression_level"),
+					    (int)ops_config_int(ctx->run->cfg, "backup.threads"), afile_sink_fn, &s,
 					    &walk.aw, err);
 	if (rc == OPS_OK) {
 		walk.component = name;
@@ -139,7 +139,7 @@ static void prune_old(const ops_backup_ctx *ctx, const char *dest, long days, cJ
 	DIR *d = opendir(dest);
 	struct dirent *de;
 	time_t cutoff = time(NULL) - days * 86400L;
-	char **prot = ops_config_list(ctx->cfg, "general.protected_paths");
+	char **prot = ops_config_list(ctx->run->cfg, "general.protected_paths");
 
 	while (d && (de = readdir(d))) {
 		struct stat st;
@@ -151,7 +151,7 @@ static void prune_old(const ops_backup_ctx *ctx, const char *dest, long days, cJ
 		p = ops_path_join(dest, de->d_name);
 		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < cutoff &&
 		    !ops_path_is_protected(p, prot)) {
-			if (ctx->dry_run || unlink(p) == 0)
+			if (ctx->run->dry_run || unlink(p) == 0)
 				cJSON_AddItemToArray(pruned, cJSON_CreateString(de->d_name));
 			else
 				ops_log_warn("cannot remove '%s': %s", p, strerror(errno));
@@ -167,7 +167,7 @@ ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 			       char *const *components, long retention_days,
 			       cJSON **report, ops_error *err)
 {
-	char **pairs = ops_config_list(ctx->cfg, "backup.monitoring_paths");
+	char **pairs = ops_config_list(ctx->run->cfg, "backup.monitoring_paths");
 	int all = !components || !components[0];
 	size_t i, j;
 	ops_code rc = OPS_OK, worst = OPS_OK;

@@ -76,7 +76,7 @@ ops_code bk_redis_snapshot(const ops_config *cfg, char **rdb_path, cJSON *report
 	char host[256], *dir = NULL, *file = NULL;
 	redisContext *c = NULL;
 	redisReply *r = NULL;
-	double t0 = bk_now();
+	double t0 = ops_clock();
 	int port = 0, tries;
 	ops_code rc;
 
@@ -123,7 +123,7 @@ ops_code bk_redis_snapshot(const ops_config *cfg, char **rdb_path, cJSON *report
 			freeReplyObject(i);
 			if (busy == 0)
 				break;
-			if (busy < 0 || bk_now() - t0 > (double)timeout) {
+			if (busy < 0 || ops_clock() - t0 > (double)timeout) {
 				rc = ops_error_set(err, OPS_EFAIL, "Redis at %s:%d: a save already in progress did not end", host, port);
 				goto out;
 			}
@@ -150,7 +150,7 @@ ops_code bk_redis_snapshot(const ops_config *cfg, char **rdb_path, cJSON *report
 			}
 			break;
 		}
-		if (busy < 0 || bk_now() - t0 > (double)timeout) {
+		if (busy < 0 || ops_clock() - t0 > (double)timeout) {
 			rc = ops_error_set(err, OPS_EFAIL, "Redis BGSAVE at %s:%d did not finish within %ld s", host, port,
 					   timeout);
 			goto out;
@@ -178,7 +178,7 @@ ops_code bk_redis_snapshot(const ops_config *cfg, char **rdb_path, cJSON *report
 	if (!*rdb_path)
 		rc = ops_error_oom(err);
 	cJSON_AddStringToObject(report, "redis", *rdb_path ? *rdb_path : "");
-	cJSON_AddNumberToObject(report, "redis_save_seconds", bk_now() - t0);
+	cJSON_AddNumberToObject(report, "redis_save_seconds", ops_clock() - t0);
 out:
 	freeReplyObject(r);
 	if (c)

@@ -258,7 +258,7 @@ out:
 
 static ops_code start_restore(struct pass *p, const char *stem, ops_error *err)
 {
-	const ops_config *cfg = p->ctx->cfg;
+	const ops_config *cfg = p->ctx->run->cfg;
 	const char *dbname = db_of_stem(p->m, stem);
 	char into[64], **env = NULL;
 	char *argv[] = {"pg_restore", "--exit-on-error", "--no-password", NULL, NULL, NULL, NULL, NULL};
@@ -312,7 +312,7 @@ static ops_code compare_rows(struct pass *p, const char *target, const char *dbn
 			     cJSON *rep, ops_error *err)
 {
 	ops_db *db = NULL;
-	ops_code rc = ops_db_open(p->ctx->cfg, target, &db, err);
+	ops_code rc = ops_db_open(p->ctx->run->cfg, target, &db, err);
 	int checked = 0, bad = 0;
 	size_t i;
 
@@ -392,7 +392,7 @@ static void note_failure(struct pass *p, cJSON *rep, ops_code rc, const ops_erro
 /* pg_restore has all of the stream: wait for it, then check or swap. */
 static ops_code finish_restore(struct pass *p, int ok_so_far, ops_error *err)
 {
-	const ops_config *cfg = p->ctx->cfg;
+	const ops_config *cfg = p->ctx->run->cfg;
 	cJSON *rep;
 	ops_code rc = OPS_OK;
 	int keep_copy = 0;
@@ -430,7 +430,7 @@ static ops_code finish_restore(struct pass *p, int ok_so_far, ops_error *err)
 			cJSON *irep = NULL;
 			ops_error ierr;
 
-			dctx.cfg = cfg;
+			dctx.run = p->ctx->run;
 			/* amcheck where it can be had; its absence is not a failure. */
 			{
 				ops_db *tdb = NULL;
@@ -453,7 +453,7 @@ static ops_code finish_restore(struct pass *p, int ok_so_far, ops_error *err)
 	if (rc == OPS_OK && p->mode == PASS_RESTORE)
 		/* Only now does the old database go, and only once the copy is
 		 * in its place. */
-		rc = swap_into_place(cfg, p->cur_into, p->cur_db, p->ctx->force, rep, &keep_copy, err);
+		rc = swap_into_place(cfg, p->cur_into, p->cur_db, p->ctx->run->force, rep, &keep_copy, err);
 	if (p->mode == PASS_RESTORE && rc != OPS_OK && !keep_copy)
 		admin_exec(cfg, "DROP DATABASE IF EXISTS %s%s", p->cur_into, NULL, &ignored);
 	if (p->mode == PASS_VERIFY && !p->keep_temp)
@@ -546,7 +546,7 @@ static ops_code sqlite_member(struct pass *p, ops_archive_reader *ar, const char
 		goto out;
 	}
 	if (p->mode == PASS_RESTORE) {
-		char **prot = ops_config_list(p->ctx->cfg, "general.protected_paths");
+		char **prot = ops_config_list(p->ctx->run->cfg, "general.protected_paths");
 		int is_prot = ops_path_is_protected(dbpath, prot);
 
 		ops_strv_free(prot);
@@ -557,7 +557,7 @@ static ops_code sqlite_member(struct pass *p, ops_archive_reader *ar, const char
 		if (asprintf(&tmp, "%s.opsctl-restore.%ld", dbpath, (long)getpid()) < 0)
 			tmp = NULL;
 	} else {
-		char *dir = ops_path_join(ops_config_get(p->ctx->cfg, "general.state_dir"), "tmp");
+		char *dir = ops_path_join(ops_config_get(p->ctx->run->cfg, "general.state_dir"), "tmp");
 
 		if (dir && ops_mkdir_p(dir, 0700, err) == OPS_OK &&
 		    asprintf(&tmp, "%s/verify-%ld.db", dir, (long)getpid()) < 0)
@@ -599,7 +599,7 @@ static ops_code sqlite_member(struct pass *p, ops_archive_reader *ar, const char
 			ops_dbm_ctx dctx = {0};
 			cJSON *irep = NULL;
 
-			dctx.cfg = p->ctx->cfg;
+			dctx.run = p->ctx->run;
 			rc = ops_dbm_integrity(&dctx, target, &irep, err);
 			cJSON_Delete(irep);
 			if (rc == OPS_OK)
@@ -867,7 +867,7 @@ static ops_code key_for(const ops_backup_ctx *ctx, const ops_manifest *m,
 	*have = 0;
 	if (!m->encryption)
 		return OPS_OK;
-	if (bk_load_key(ctx->cfg, key, have, err) != OPS_OK)
+	if (bk_load_key(ctx->run->cfg, key, have, err) != OPS_OK)
 		return err->code;
 	if (!*have)
 		return ops_error_set(err, OPS_ECONFIG, "backup '%s' is encrypted; set backup.encryption_key_file",
@@ -889,7 +889,7 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 	struct pass p;
 	ops_code rc;
 	cJSON *rep;
-	double t0 = bk_now();
+	double t0 = ops_clock();
 
 	*report = NULL;
 	memset(&p, 0, sizeof p);
@@ -909,7 +909,7 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 	p.m = m;
 	p.mode = o->checksums_only || (m->method && strcmp(m->method, "physical") == 0)
 		? PASS_CHECKSUMS : PASS_VERIFY;
-	p.temp_db = o->temp_db ? o->temp_db : ops_config_get(ctx->cfg, "backup.verify_temp_db");
+	p.temp_db = o->temp_db ? o->temp_db : ops_config_get(ctx->run->cfg, "backup.verify_temp_db");
 	p.keep_temp = o->keep_temp;
 	p.dbs = cJSON_AddArrayToObject(rep, "databases");
 	if (p.mode == PASS_VERIFY && (!*p.temp_db || strlen(p.temp_db) > 63 ||
@@ -925,7 +925,7 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 	}
 	cJSON_AddNumberToObject(rep, "members_checked", (double)m->nfiles);
 	cJSON_AddNumberToObject(rep, "bytes_read", (double)ops_manifest_size(m));
-	cJSON_AddNumberToObject(rep, "duration_seconds", bk_now() - t0);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	/* Record the outcome; a verify whose result cannot be recorded still
 	 * reports it, and fails if it was good. */
 	{
@@ -934,7 +934,7 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 
 		ops_manifest_set(&m->status, rc == OPS_OK ? "verified" : "verify-failed", &serr);
 		ops_manifest_set(&m->verify_error, rc == OPS_OK ? NULL : err->message, &serr);
-		m->verified_at = bk_now();
+		m->verified_at = ops_wall_clock();
 		sc = ops_manifest_save(ctx->store, m, &serr);
 		if (sc != OPS_OK && rc == OPS_OK) {
 			*err = serr;
@@ -987,8 +987,7 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
 
 		snprintf(q, sizeof q, "Replace %s with the contents of backup %s?",
 			 databases ? "the chosen databases" : "every database in it", id);
-		if ((rc = ops_window_permit(ctx->cfg, ctx->force, 0, "restore", ctx->confirm, ctx->confirm_arg,
-					    q, err)) != OPS_OK) {
+		if ((rc = ops_run_permit(ctx->run, "restore", q, err)) != OPS_OK) {
 			ops_manifest_free(m);
 			return rc;
 		}
@@ -1028,7 +1027,7 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
 		char sub[300];
 
 		snprintf(sub, sizeof sub, "restore/%s", id);
-		p.restore_dir = ops_path_join(ops_config_get(ctx->cfg, "general.state_dir"), sub);
+		p.restore_dir = ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"), sub);
 	}
 	rc = one_pass(&p, have ? key : NULL, err);
 	if (rc == OPS_OK && p.failures) {

@@ -198,18 +198,20 @@ ops_code ops_backup_wal_push(const ops_backup_ctx *ctx, const char *path, ops_er
 		ops_error_hint(err, "two clusters may be archiving into one store; check s3.prefix and backup.dir");
 		goto out;
 	}
-	if ((rc = bk_load_key(ctx->cfg, key, &have, err)) != OPS_OK)
+	if ((rc = bk_load_key(ctx->run->cfg, key, &have, err)) != OPS_OK)
 		goto out;
 	snprintf(object, sizeof object, "wal/%s.zst%s", name, have ? ".enc" : "");
 	{
 		ops_backup_ctx quiet = *ctx;
+		ops_run quiet_run = *ctx->run;
 
-		quiet.progress = 0;
+		quiet_run.progress = NULL;
+		quiet.run = &quiet_run;
 		rc = bk_out_begin(&quiet, object, have ? key : NULL, &out, err);
 	}
 	if (rc != OPS_OK)
 		goto out;
-	rc = compress_raw(ctx->cfg, data, len, &out, err);
+	rc = compress_raw(ctx->run->cfg, data, len, &out, err);
 	if (rc != OPS_OK) {
 		bk_out_abort(&out);
 		goto out;
@@ -228,7 +230,7 @@ ops_code ops_backup_wal_push(const ops_backup_ctx *ctx, const char *path, ops_er
 	} else {
 		cJSON_AddNullToObject(rec, "encryption");
 	}
-	cJSON_AddNumberToObject(rec, "time", bk_now());
+	cJSON_AddNumberToObject(rec, "time", ops_wall_clock());
 	text = cJSON_PrintUnformatted(rec);
 	if (!text) {
 		rc = ops_error_oom(err);
@@ -283,7 +285,7 @@ ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const
 	want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "sha256"));
 	want_plain = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "plain_sha256"));
 	enc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "encryption"));
-	if (enc && ((rc = bk_load_key(ctx->cfg, key, &have, err)) != OPS_OK || !have)) {
+	if (enc && ((rc = bk_load_key(ctx->run->cfg, key, &have, err)) != OPS_OK || !have)) {
 		if (rc == OPS_OK)
 			rc = ops_error_set(err, OPS_ECONFIG, "WAL segment %s is encrypted; set backup.encryption_key_file",
 					   name);
@@ -291,8 +293,10 @@ ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const
 	}
 	{
 		ops_backup_ctx quiet = *ctx;
+		ops_run quiet_run = *ctx->run;
 
-		quiet.progress = 0;
+		quiet_run.progress = NULL;
+		quiet.run = &quiet_run;
 		rc = bk_in_begin(&quiet, object, have ? key : NULL, 0, &in, err);
 	}
 	if (rc != OPS_OK)
@@ -405,7 +409,7 @@ static ops_code ship_spool(const ops_backup_ctx *ctx, const char *spool, cJSON *
 
 ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error *err)
 {
-	const char *spool = ops_config_get(ctx->cfg, "backup.wal_spool");
+	const char *spool = ops_config_get(ctx->run->cfg, "backup.wal_spool");
 	static const char status_sql[] =
 		"SELECT pg_catalog.current_setting('archive_mode'),"
 		" pg_catalog.current_setting('archive_command'),"
@@ -414,15 +418,15 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 	char **targets = NULL, *seg = NULL;
 	ops_db *db = NULL;
 	ops_rows *rows = NULL;
-	long timeout = ops_config_int(ctx->cfg, "backup.wal_timeout"), failed0;
-	double t0 = bk_now();
+	long timeout = ops_config_int(ctx->run->cfg, "backup.wal_timeout"), failed0;
+	double t0 = ops_clock();
 	ops_code rc;
 
 	if (spool && *spool)
 		return ship_spool(ctx, spool, report, err);
-	if ((rc = ops_dbm_targets(ctx->cfg, NULL, &targets, err)) != OPS_OK)
+	if ((rc = ops_dbm_targets(ctx->run->cfg, NULL, &targets, err)) != OPS_OK)
 		return rc;
-	rc = ops_db_open(ctx->cfg, targets[0], &db, err);
+	rc = ops_db_open(ctx->run->cfg, targets[0], &db, err);
 	if (rc == OPS_OK && ops_db_kind_of(db) != OPS_DB_POSTGRES)
 		rc = ops_error_set(err, OPS_EUSAGE, "WAL archiving is a PostgreSQL feature; '%s' is SQLite",
 				   targets[0]);
@@ -461,14 +465,14 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 			ops_error_hint(err, "the PostgreSQL server log shows the archive_command's error");
 			goto out;
 		}
-		if (bk_now() - t0 > (double)timeout) {
+		if (ops_clock() - t0 > (double)timeout) {
 			rc = ops_error_set(err, OPS_EFAIL, "WAL segment %s was not archived within %ld s",
 					   seg, timeout);
 			goto out;
 		}
 		usleep(200000);
 	}
-	cJSON_AddNumberToObject(report, "seconds", bk_now() - t0);
+	cJSON_AddNumberToObject(report, "seconds", ops_clock() - t0);
 out:
 	free(seg);
 	ops_rows_free(rows);

@@ -3,6 +3,11 @@
  * and safe beside the archive's threads.  Standard error goes to a memfd,
  * unbounded for the child and read back afterwards, so a chatty child never
  * blocks on a full pipe nobody reads.
+ *
+ * A child starts with no blocked signals and default dispositions whatever
+ * the parent blocks (the CLI waits for SIGINT/SIGTERM in a thread), and is
+ * sent SIGTERM when the run is cancelled (cancel.h), so an interrupted
+ * backup does not leave pg_dump running.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "opsmaint/cancel.h"
 #include "opsmaint/proc.h"
 
 extern char **environ;
@@ -24,6 +30,7 @@ extern char **environ;
 
 struct ops_proc {
 	pid_t pid;
+	int cancel_hook;	/* -1 when none */
 	int err_fd;
 	char *name;
 	char *err_text;
@@ -88,11 +95,40 @@ static char **merged_env(char *const add[])
 	return env;
 }
 
+static void terminate_child(void *arg)
+{
+	ops_proc *p = arg;
+
+	kill(p->pid, SIGTERM);
+}
+
+/*
+ * Wait for the child to end without reaping it, drop the cancel hook, then
+ * reap: while the hook can run, the pid stays a zombie that no new process
+ * can be given.
+ */
+static int reap(ops_proc *p)
+{
+	siginfo_t si;
+	int status = 0;
+
+	memset(&si, 0, sizeof si);
+	while (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	ops_cancel_hook_remove(p->cancel_hook);
+	p->cancel_hook = -1;
+	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
 ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add[],
 			unsigned pipes, int *in_fd, int *out_fd, ops_proc **out,
 			ops_error *err)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
 	int inp[2] = {-1, -1}, outp[2] = {-1, -1}, rc;
 	char *prog = find_program(dir, argv[0]), **env = NULL;
 	ops_proc *p = NULL;
@@ -105,6 +141,8 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 		return ops_error_set(err, OPS_EUNAVAIL, "%s not found in PATH", argv[0]);
 	}
 	p = calloc(1, sizeof *p);
+	if (p)
+		p->cancel_hook = -1;
 	env = merged_env(env_add);
 	if (!p || !env || !(p->name = strdup(argv[0]))) {
 		code = ops_error_oom(err);
@@ -130,7 +168,18 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 	else
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p->err_fd, 2);
-	rc = posix_spawn(&p->pid, prog, &fa, NULL, argv, env);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGHUP);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(&p->pid, prog, &fa, &attr, argv, env);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		code = ops_error_errno(err, rc, "cannot run", prog);
@@ -140,6 +189,7 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 		close(inp[0]);
 	if (outp[1] >= 0)
 		close(outp[1]);
+	p->cancel_hook = ops_cancel_hook_add(terminate_child, p);
 	if (in_fd)
 		*in_fd = inp[1];
 	if (out_fd)
@@ -188,6 +238,7 @@ const char *ops_proc_stderr(ops_proc *p)
 
 static void proc_free(ops_proc *p)
 {
+	ops_cancel_hook_remove(p->cancel_hook);
 	close(p->err_fd);
 	free(p->err_text);
 	free(p->name);
@@ -196,11 +247,10 @@ static void proc_free(ops_proc *p)
 
 ops_code ops_proc_wait(ops_proc *p, ops_error *err)
 {
-	int status = 0;
+	int status;
 	ops_code rc = OPS_OK;
 
-	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
-		;
+	status = reap(p);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		const char *text = ops_proc_stderr(p), *last = strrchr(text, '\n');
 		char how[64];
@@ -224,8 +274,7 @@ void ops_proc_kill(ops_proc *p)
 	if (!p)
 		return;
 	kill(p->pid, SIGTERM);
-	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	reap(p);
 	proc_free(p);
 }
 

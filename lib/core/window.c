@@ -1,10 +1,9 @@
 /*
  * Maintenance windows (guide 000 section 1.3): parsing the spec, asking
- * whether a moment is inside, finding when the window next opens, and the
- * check destructive commands make before they start.  Everything works on
- * the host's local time through localtime_r, so DST changes are whatever the
- * system's zone says they are.  It does not decide what is destructive or
- * honour --force; callers do.
+ * whether a moment is inside and finding when the window next opens.
+ * Everything works on the host's local time through localtime_r, so DST
+ * changes are whatever the system's zone says they are.  It does not decide
+ * whether work may run (run/guard.c does) or read the configuration.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -270,70 +269,4 @@ time_t ops_window_next_open(const ops_window *w, time_t t)
 		prev_in = in;
 	}
 	return 0;
-}
-
-ops_code ops_window_check(const ops_config *cfg, time_t now, const char *what,
-			  ops_error *err)
-{
-	const char *env = ops_config_get(cfg, "general.environment");
-	const char *spec;
-	char key[128];
-	ops_window *w = NULL;
-	ops_code rc;
-	struct tm tm;
-	time_t next;
-
-	if (!env || !*env)
-		return ops_error_set(err, OPS_ECONFIG,
-				     "no environment configured: cannot choose a maintenance window");
-	snprintf(key, sizeof key, "window.%s", env);
-	spec = ops_config_get(cfg, key);
-	if (!spec) {
-		rc = ops_error_set(err, OPS_ECONFIG,
-				   "no maintenance window configured for environment '%s'", env);
-		ops_error_hint(err, "set %s in the configuration", key);
-		return rc;
-	}
-	rc = ops_window_parse(spec, &w, err);
-	if (rc != OPS_OK) {
-		ops_error_prefix(err, "%s", key);
-		return rc;
-	}
-	if (!now)
-		now = time(NULL);
-	if (ops_window_contains(w, now)) {
-		ops_window_free(w);
-		return OPS_OK;
-	}
-	if (what && *what)
-		rc = ops_error_set(err, OPS_EFAIL,
-				   "%s: outside the %s maintenance window (%s)", what, env, spec);
-	else
-		rc = ops_error_set(err, OPS_EFAIL,
-				   "outside the %s maintenance window (%s)", env, spec);
-	next = ops_window_next_open(w, now);
-	if (next && localtime_r(&next, &tm))
-		ops_error_detail(err, "next window opens %s %04d-%02d-%02d %02d:%02d",
-				 day_short[tm.tm_wday], tm.tm_year + 1900, tm.tm_mon + 1,
-				 tm.tm_mday, tm.tm_hour, tm.tm_min);
-	else if (w->kind == W_NEVER)
-		ops_error_detail(err, "%s is 'never': the window never opens", key);
-	ops_error_hint(err, "run inside the window, or use --force for emergency maintenance");
-	ops_window_free(w);
-	return rc;
-}
-
-ops_code ops_window_permit(const ops_config *cfg, int force, time_t now, const char *what,
-			   int (*confirm)(void *arg, const char *question), void *confirm_arg,
-			   const char *question, ops_error *err)
-{
-	ops_code rc;
-
-	if (force)
-		return OPS_OK;
-	if ((rc = ops_window_check(cfg, now, what, err)) != OPS_OK)
-		return rc;
-	if (confirm && !confirm(confirm_arg, question))
-		return ops_error_set(err, OPS_EFAIL, "%s cancelled; nothing was changed", what);
-	return OPS_OK;
 }

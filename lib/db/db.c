@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "opsmaint/cancel.h"
 #include "opsmaint/db.h"
 #include "opsmaint/log.h"
 
@@ -33,6 +34,7 @@ struct ops_db {
 	char sqlstate[6];
 	ops_db_notice_fn notice_fn;
 	void *notice_arg;
+	int cancel_hook;	/* cancel.h: the query is cancelled with the run */
 };
 
 static int has_suffix(const char *s, const char *suffix)
@@ -107,6 +109,7 @@ static void db_free(ops_db *db)
 {
 	if (!db)
 		return;
+	ops_cancel_hook_remove(db->cancel_hook);
 	if (db->cancel)
 		PQfreeCancel(db->cancel);
 	if (db->pg)
@@ -331,6 +334,11 @@ static ops_code lite_open(const char *path, ops_db *db, ops_error *err)
 
 /* ---- the interface ---- */
 
+static void cancel_hook(void *arg)
+{
+	ops_db_cancel(arg);
+}
+
 ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
 		     ops_error *err)
 {
@@ -349,6 +357,7 @@ ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
 	}
 	db->kind = kind;
 	db->path = path;
+	db->cancel_hook = -1;
 	db->name = kind == OPS_DB_SQLITE ? strdup(path) : display_name(target);
 	if (!db->name) {
 		db_free(db);
@@ -359,6 +368,9 @@ ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
 		db_free(db);
 		return rc;
 	}
+	/* An interrupted run stops the statement the server is running now
+	 * (PQcancel and sqlite3_interrupt are both thread-safe). */
+	db->cancel_hook = ops_cancel_hook_add(cancel_hook, db);
 	*out = db;
 	return OPS_OK;
 }

@@ -14,14 +14,6 @@
 #include "opsmaint/log.h"
 #include "opsmaint/suggest.h"
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 ops_code ops_dbm_targets(const ops_config *cfg, const char *flag_value,
 			 char ***out, ops_error *err)
 {
@@ -103,10 +95,10 @@ static ops_code with_db(const ops_dbm_ctx *ctx, const char *target, const char *
 	ops_db *db = NULL;
 	cJSON *r = NULL;
 	ops_code rc;
-	double t0 = now_seconds();
+	double t0 = ops_clock();
 
 	*report = NULL;
-	rc = ops_db_open(ctx->cfg, target, &db, err);
+	rc = ops_db_open(ctx->run->cfg, target, &db, err);
 	if (rc != OPS_OK)
 		return rc;
 	if (pg_only && ops_db_kind_of(db) == OPS_DB_SQLITE) {
@@ -121,7 +113,7 @@ static ops_code with_db(const ops_dbm_ctx *ctx, const char *target, const char *
 		goto out;
 	}
 	rc = fn(ctx, db, target, arg, r, err);
-	cJSON_AddNumberToObject(r, "duration_seconds", now_seconds() - t0);
+	cJSON_AddNumberToObject(r, "duration_seconds", ops_clock() - t0);
 	*report = r;
 	r = NULL;
 out:
@@ -142,7 +134,7 @@ static void task_entry(cJSON *list, const char *task, ops_code rc, double t0,
 	cJSON_AddStringToObject(e, "task", task);
 	cJSON_AddStringToObject(e, "status", status_override ? status_override :
 				rc == OPS_OK ? "ok" : "failed");
-	cJSON_AddNumberToObject(e, "duration_seconds", now_seconds() - t0);
+	cJSON_AddNumberToObject(e, "duration_seconds", ops_clock() - t0);
 	if (rc != OPS_OK && err)
 		cJSON_AddStringToObject(e, "error", err->message);
 	cJSON_AddItemToArray(list, e);
@@ -184,7 +176,7 @@ static ops_code lite_safeguard(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report
 {
 	char *path = NULL;
 	ops_error terr;
-	double t0 = now_seconds();
+	double t0 = ops_clock();
 	cJSON *scratch;
 	ops_code rc;
 
@@ -197,7 +189,7 @@ static ops_code lite_safeguard(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report
 	}
 	cJSON_AddStringToObject(report, "backup_path", path);
 	free(path);
-	t0 = now_seconds();
+	t0 = ops_clock();
 	scratch = cJSON_CreateObject();
 	rc = ops_dbm_sqlite_integrity(ctx, db, scratch, &terr);
 	cJSON_Delete(scratch);
@@ -222,7 +214,7 @@ static ops_code maintain_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targ
 	ops_error_clear(&first);
 	if (!tasks)
 		return ops_error_oom(err);
-	if (ctx->dry_run) {
+	if (ctx->run->dry_run) {
 		cJSON *plan = cJSON_AddArrayToObject(report, "would_run");
 
 		if (lite) {
@@ -245,7 +237,7 @@ static ops_code maintain_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targ
 		/* Analyze separately when it is also chosen, as the guide lists it. */
 		vo.analyze = !(a->tasks & OPS_TASK_ANALYZE);
 		vo.jobs = 1;
-		t0 = now_seconds();
+		t0 = ops_clock();
 		scratch = cJSON_CreateObject();
 		rc = lite ? ops_dbm_sqlite_vacuum(ctx, db, &vo, scratch, &terr)
 			  : ops_dbm_pg_vacuum(ctx, db, target, &vo, scratch, &terr);
@@ -261,16 +253,16 @@ static ops_code maintain_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targ
 	}
 	if ((a->tasks & OPS_TASK_ANALYZE) && lite) {
 		/* Guide 003 runs ANALYZE, then PRAGMA optimize: two tasks. */
-		t0 = now_seconds();
+		t0 = ops_clock();
 		rc = ops_db_exec(db, "ANALYZE", &terr);
 		task_entry(tasks, "analyze", rc, t0, &terr, NULL);
 		worse(&worst, &first, rc, &terr);
-		t0 = now_seconds();
+		t0 = ops_clock();
 		rc = ops_db_exec(db, "PRAGMA optimize", &terr);
 		task_entry(tasks, "optimize", rc, t0, &terr, NULL);
 		worse(&worst, &first, rc, &terr);
 	} else if (a->tasks & OPS_TASK_ANALYZE) {
-		t0 = now_seconds();
+		t0 = ops_clock();
 		scratch = cJSON_CreateObject();
 		rc = ops_dbm_pg_analyze(ctx, db, NULL, scratch, &terr);
 		carry_messages(report, scratch);
@@ -283,7 +275,7 @@ static ops_code maintain_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targ
 	if (a->tasks & OPS_TASK_REINDEX) {
 		ops_reindex_opts ro = {0};
 
-		t0 = now_seconds();
+		t0 = ops_clock();
 		scratch = cJSON_CreateObject();
 		rc = lite ? ops_dbm_sqlite_reindex(ctx, db, &ro, scratch, &terr)
 			  : ops_dbm_pg_reindex(ctx, db, &ro, scratch, &terr);
@@ -337,7 +329,7 @@ static ops_code vacuum_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target
 	if (ops_db_kind_of(db) != OPS_DB_SQLITE)
 		return ops_dbm_pg_vacuum(ctx, db, target, arg, r, err);
 	/* DESIGN: SQLite VACUUM rewrites the file, so a backup first. */
-	if (!ctx->dry_run && (rc = lite_safeguard(ctx, db, r, NULL, err)) != OPS_OK)
+	if (!ctx->run->dry_run && (rc = lite_safeguard(ctx, db, r, NULL, err)) != OPS_OK)
 		return rc;
 	return ops_dbm_sqlite_vacuum(ctx, db, arg, r, err);
 }
@@ -371,7 +363,7 @@ static ops_code reindex_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 
 	if (ops_db_kind_of(db) != OPS_DB_SQLITE)
 		return ops_dbm_pg_reindex(ctx, db, arg, r, err);
-	if (!ctx->dry_run && (rc = lite_safeguard(ctx, db, r, NULL, err)) != OPS_OK)
+	if (!ctx->run->dry_run && (rc = lite_safeguard(ctx, db, r, NULL, err)) != OPS_OK)
 		return rc;
 	return ops_dbm_sqlite_reindex(ctx, db, arg, r, err);
 }
@@ -615,8 +607,8 @@ ops_code ops_dbm_content_check(const ops_dbm_ctx *ctx, const char *target,
 {
 	struct content_arg a;
 
-	a.table = table ? table : ops_config_get(ctx->cfg, "db.content_table");
-	a.column = column ? column : ops_config_get(ctx->cfg, "db.content_column");
+	a.table = table ? table : ops_config_get(ctx->run->cfg, "db.content_table");
+	a.column = column ? column : ops_config_get(ctx->run->cfg, "db.content_column");
 	return with_db(ctx, target, "content-check", 0, content_fn, &a, report, err);
 }
 
@@ -636,7 +628,7 @@ ops_code ops_dbm_migrate(const ops_dbm_ctx *ctx, const char *target,
 			 const char *version, const char *dir, cJSON **report,
 			 ops_error *err)
 {
-	struct migrate_arg a = {version, dir ? dir : ops_config_get(ctx->cfg, "db.migrations_dir")};
+	struct migrate_arg a = {version, dir ? dir : ops_config_get(ctx->run->cfg, "db.migrations_dir")};
 	size_t i;
 
 	*report = NULL;

@@ -20,14 +20,6 @@
 #include "opsmaint/log.h"
 #include "opsmaint/window.h"
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double num(const ops_rows *r, int row, int col)
 {
 	const char *v = ops_rows_value(r, row, col);
@@ -103,9 +95,8 @@ static ops_code allowed(const ops_dbm_ctx *ctx, const char *what, const char *qu
 			ops_error *err)
 {
 	/* The clock now, not when the run began: a run over several
-	 * databases must stop at the window's end (ctx->now: tests only). */
-	return ops_window_permit(ctx->cfg, ctx->force, ctx->now, what, ctx->confirm, ctx->confirm_arg,
-				 question, err);
+	 * databases must stop at the window's end (run->now: tests only). */
+	return ops_run_permit(ctx->run, what, question, err);
 }
 
 ops_code ops_dbm_pg_resolve_table(ops_db *db, const char *name, char **out,
@@ -272,7 +263,7 @@ static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *
 		return ops_error_oom(err);
 	slots[0].db = db;
 	for (s = 1; s < jobs; s++) {
-		rc = ops_db_open(ctx->cfg, target, &slots[s].db, err);
+		rc = ops_db_open(ctx->run->cfg, target, &slots[s].db, err);
 		if (rc != OPS_OK)
 			goto out;
 	}
@@ -290,15 +281,15 @@ static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *
 
 				/* VACUUM FULL stops at the window's end: the tables not
 				 * yet begun wait for the next window. */
-				if (o->full && next > 0 && !ctx->force &&
-				    ops_window_check(ctx->cfg, ctx->now, "VACUUM FULL", &closed) != OPS_OK) {
+				if (o->full && next > 0 && !ctx->run->force &&
+				    ops_run_window_check(ctx->run, "VACUUM FULL", &closed) != OPS_OK) {
 					for (i = next; i < ntables; i++)
 						table_result(list, tables[i], 0, "skipped", closed.message);
 					ntables = next;
 					stopped = 1;
 					break;
 				}
-				sql = vacuum_sql(o, ctx->verbose, tables[next]);
+				sql = vacuum_sql(o, ctx->run->verbose, tables[next]);
 
 				if (!sql) {
 					rc = ops_error_oom(err);
@@ -314,7 +305,7 @@ static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *
 				free(sql);
 				slots[s].busy = 1;
 				slots[s].table = next++;
-				slots[s].t0 = now_seconds();
+				slots[s].t0 = ops_clock();
 			}
 		}
 		for (s = 0; s < jobs && n < 64; s++) {
@@ -350,7 +341,7 @@ static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *
 				}
 				PQclear(res);
 			}
-			table_result(list, tables[slots[s].table], now_seconds() - slots[s].t0,
+			table_result(list, tables[slots[s].table], ops_clock() - slots[s].t0,
 				     ok ? "ok" : "failed", ok ? NULL : msg);
 			if (!ok) {
 				if (!failed)
@@ -389,7 +380,7 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 	struct notices notes = {NULL, cJSON_CreateArray()};
 	char **tables = NULL;
 	ops_code rc = OPS_OK;
-	double t0 = now_seconds();
+	double t0 = ops_clock();
 
 	if (o.jobs < 1)
 		o.jobs = 1;
@@ -398,10 +389,10 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 	cJSON_AddBoolToObject(report, "analyze", o.analyze);
 	cJSON_AddNumberToObject(report, "jobs", o.jobs);
 	list = cJSON_AddArrayToObject(report, "tables");
-	if (ctx->verbose)
+	if (ctx->run->verbose)
 		notes.messages = cJSON_AddArrayToObject(report, "messages");
 	/* VACUUM FULL takes an exclusive lock per table: maintenance window only. */
-	if (o.full && !ctx->dry_run &&
+	if (o.full && !ctx->run->dry_run &&
 	    (rc = allowed(ctx, "VACUUM FULL", "Run VACUUM FULL? Tables are locked while rewritten.", err)) != OPS_OK)
 		goto out;
 	if (o.tables && o.tables[0])
@@ -410,7 +401,7 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 		rc = list_tables(db, &tables, err);
 	if (rc != OPS_OK)
 		goto out;
-	if (ctx->dry_run) {
+	if (ctx->run->dry_run) {
 		cJSON *plan = cJSON_AddArrayToObject(report, "would_run");
 		size_t i;
 		char *sql;
@@ -427,7 +418,7 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 		goto out;
 	}
 	if (!tables) {
-		char *sql = vacuum_sql(&o, ctx->verbose, NULL);
+		char *sql = vacuum_sql(&o, ctx->run->verbose, NULL);
 
 		if (!sql) {
 			rc = ops_error_oom(err);
@@ -436,7 +427,7 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 		ops_db_set_notice_handler(db, collect_notice, &notes);
 		rc = ops_db_exec(db, sql, err);
 		ops_db_set_notice_handler(db, NULL, NULL);
-		table_result(list, "(all)", now_seconds() - t0, rc == OPS_OK ? "ok" : "failed",
+		table_result(list, "(all)", ops_clock() - t0, rc == OPS_OK ? "ok" : "failed",
 			     rc == OPS_OK ? NULL : err->message);
 		free(sql);
 	} else {
@@ -465,21 +456,21 @@ ops_code ops_dbm_pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 
 	cJSON_AddStringToObject(report, "operation", "analyze");
 	done = cJSON_AddArrayToObject(report, "tables");
-	if (ctx->verbose)
+	if (ctx->run->verbose)
 		notes.messages = cJSON_AddArrayToObject(report, "messages");
 	ops_db_set_notice_handler(db, collect_notice, &notes);
 	if (tables && tables[0] && (rc = resolve_all(db, tables, 0, &resolved, skipped, err)) != OPS_OK)
 		goto out;
-	if (ctx->dry_run)
+	if (ctx->run->dry_run)
 		goto out;
 	if (!resolved) {
-		rc = ops_db_exec(db, ctx->verbose ? "ANALYZE VERBOSE" : "ANALYZE", err);
+		rc = ops_db_exec(db, ctx->run->verbose ? "ANALYZE VERBOSE" : "ANALYZE", err);
 		if (rc == OPS_OK)
 			cJSON_AddItemToArray(done, cJSON_CreateString("(all)"));
 	}
 	for (i = 0; resolved && resolved[i] && rc == OPS_OK; i++) {
 		free(sql);
-		if (asprintf(&sql, "ANALYZE%s %s", ctx->verbose ? " VERBOSE" : "", resolved[i]) < 0) {
+		if (asprintf(&sql, "ANALYZE%s %s", ctx->run->verbose ? " VERBOSE" : "", resolved[i]) < 0) {
 			sql = NULL;
 			rc = ops_error_oom(err);
 			break;
@@ -524,7 +515,7 @@ ops_code ops_dbm_pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 			rc = ops_error_oom(err);
 			goto out;
 		}
-		if (!ctx->dry_run)
+		if (!ctx->run->dry_run)
 			rc = ops_db_exec(db, sql, err);
 		goto out;
 	}
@@ -535,14 +526,14 @@ ops_code ops_dbm_pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 	} else {
 		/* Guide 000: documents, document_chunks, queries; a system without
 		 * one of them is not an error. */
-		names = ops_config_list(ctx->cfg, "db.reindex_tables");
+		names = ops_config_list(ctx->run->cfg, "db.reindex_tables");
 		if (!names) {
 			rc = ops_error_oom(err);
 			goto out;
 		}
 		rc = resolve_all(db, names, 1, &resolved, skipped, err);
 	}
-	if (rc != OPS_OK || ctx->dry_run)
+	if (rc != OPS_OK || ctx->run->dry_run)
 		goto out;
 	for (i = 0; resolved[i] && rc == OPS_OK; i++) {
 		free(sql);
@@ -599,7 +590,7 @@ ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 	list = cJSON_AddArrayToObject(report, "sessions");
 	for (i = 0; i < ops_rows_count(rows); i++)
 		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
-	if (terminate && ops_rows_count(rows) > 0 && !ctx->dry_run) {
+	if (terminate && ops_rows_count(rows) > 0 && !ctx->run->dry_run) {
 		char q[128];
 
 		snprintf(q, sizeof q, "Terminate %d idle sessions?", ops_rows_count(rows));
@@ -747,7 +738,7 @@ ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 	list = cJSON_AddArrayToObject(report, "queries");
 	for (i = 0; i < ops_rows_count(rows); i++)
 		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
-	if (reset && !ctx->dry_run) {
+	if (reset && !ctx->run->dry_run) {
 		free(sql);
 		/* Since PostgreSQL 12 the reset can be limited to this database. */
 		if (asprintf(&sql, ops_db_server_version(db) >= 120000
@@ -869,7 +860,7 @@ static ops_code one_value(ops_db *db, const char *sql, int n, const char *const 
 ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 			   cJSON *report, ops_error *err)
 {
-	const ops_config *cfg = ctx->cfg;
+	const ops_config *cfg = ctx->run->cfg;
 	long pct = ops_config_int(cfg, "health.connections_pct");
 	long long_q = ops_config_int(cfg, "health.long_query");
 	long lag_max = ops_config_int(cfg, "health.replication_lag");

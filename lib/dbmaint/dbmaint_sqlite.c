@@ -82,8 +82,8 @@ static int is_copy_of(const char *fname, const char *name)
 static void prune_copies(const ops_dbm_ctx *ctx, const char *dir, const char *name,
 			 const char *keep, cJSON *pruned)
 {
-	long keep_for = ops_config_int(ctx->cfg, "db.backup_retention");
-	char **protected_paths = ops_config_list(ctx->cfg, "general.protected_paths");
+	long keep_for = ops_config_int(ctx->run->cfg, "db.backup_retention");
+	char **protected_paths = ops_config_list(ctx->run->cfg, "general.protected_paths");
 	time_t now = time(NULL);
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -185,7 +185,7 @@ out:
 ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 			       char **path_out, ops_error *err)
 {
-	const char *dir_cfg = ops_config_get(ctx->cfg, "db.backup_dir");
+	const char *dir_cfg = ops_config_get(ctx->run->cfg, "db.backup_dir");
 	char *dir = NULL, *name = NULL, *final = NULL, *tmp = NULL;
 	char stamp[32];
 	struct tm tm;
@@ -195,7 +195,7 @@ ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 
 	*path_out = NULL;
 	dir = dir_cfg && *dir_cfg ? strdup(dir_cfg)
-		: ops_path_join(ops_config_get(ctx->cfg, "general.state_dir"), "backups");
+		: ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"), "backups");
 	name = base_name(ops_db_path(db));
 	if (!dir || !name) {
 		code = ops_error_oom(err);
@@ -313,7 +313,7 @@ ops_code ops_dbm_sqlite_vacuum(const ops_dbm_ctx *ctx, ops_db *db,
 	cJSON_AddStringToObject(report, "operation", "vacuum");
 	if (opts && (opts->full || opts->jobs > 1))
 		cJSON_AddStringToObject(report, "note", "SQLite's VACUUM always rebuilds the whole file; --full and --jobs change nothing");
-	if (ctx->dry_run) {
+	if (ctx->run->dry_run) {
 		cJSON_AddStringToObject(report, "would_run", "VACUUM");
 		return OPS_OK;
 	}
@@ -372,7 +372,7 @@ ops_code ops_dbm_sqlite_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 	ops_code rc;
 
 	cJSON_AddStringToObject(report, "operation", "analyze");
-	if (ctx->dry_run)
+	if (ctx->run->dry_run)
 		return OPS_OK;
 	if (!tables || !tables[0]) {
 		rc = ops_db_exec(db, "ANALYZE", err);
@@ -396,7 +396,7 @@ ops_code ops_dbm_sqlite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 	ops_code rc;
 
 	cJSON_AddStringToObject(report, "operation", "reindex");
-	if (ctx->dry_run)
+	if (ctx->run->dry_run)
 		return OPS_OK;
 	if (opts->database) {
 		cJSON_AddStringToObject(report, "scope", "database");

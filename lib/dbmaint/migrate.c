@@ -111,7 +111,7 @@ ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *ver
 		 "CREATE TABLE IF NOT EXISTS %s (version text NOT NULL, filename text NOT NULL, "
 		 "sha256 text NOT NULL, applied_at text NOT NULL, duration_ms bigint NOT NULL, "
 		 "PRIMARY KEY (version, filename))", table);
-	if (!ctx->dry_run && (rc = ops_db_exec(db, sql, err)) != OPS_OK)
+	if (!ctx->run->dry_run && (rc = ops_db_exec(db, sql, err)) != OPS_OK)
 		goto out;
 
 	for (i = 0; i < nfiles; i++) {
@@ -150,7 +150,7 @@ ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *ver
 		snprintf(sql, sizeof sql, pg ? "SELECT sha256 FROM %s WHERE version = $1 AND filename = $2"
 					     : "SELECT sha256 FROM %s WHERE version = ?1 AND filename = ?2", table);
 		rows = NULL;
-		if (ctx->dry_run) {
+		if (ctx->run->dry_run) {
 			/* The table may not exist yet on a dry run. */
 			if (ops_db_query(db, sql, 2, params, &rows, NULL) != OPS_OK)
 				rows = NULL;
@@ -175,7 +175,7 @@ ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *ver
 			continue;
 		}
 		ops_rows_free(rows);
-		if (ctx->dry_run) {
+		if (ctx->run->dry_run) {
 			cJSON_AddStringToObject(e, "status", "pending");
 			free(text);
 			continue;

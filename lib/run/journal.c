@@ -200,7 +200,7 @@ static void rfc3339_utc(const struct timespec *ts, char *buf, size_t size)
 }
 
 /* Build the line's object; NULL on OOM. */
-static cJSON *run_to_json(const ops_run *run)
+static cJSON *run_to_json(const ops_journal_entry *run)
 {
 	cJSON *o = NULL, *args, *figures, *item;
 	char timebuf[64], host[HOST_NAME_MAX + 1], *red;
@@ -239,7 +239,8 @@ static cJSON *run_to_json(const ops_run *run)
 	/* Milliseconds are plenty and keep the line short. */
 	ms = (double)(long long)(run->duration * 1000.0 + 0.5);
 	if (!cJSON_AddNumberToObject(o, "duration_seconds", ms / 1000.0) ||
-	    !cJSON_AddStringToObject(o, "status", run->status == OPS_OK ? "ok" : "failed") ||
+	    !cJSON_AddStringToObject(o, "status", run->status == OPS_OK ? "ok" :
+						  run->status == OPS_EINTR ? "interrupted" : "failed") ||
 	    !cJSON_AddNumberToObject(o, "exit", run->exit_status))
 		goto fail;
 	if (run->status != OPS_OK) {
@@ -263,7 +264,7 @@ fail:
 	return NULL;
 }
 
-ops_code ops_journal_append(const char *path, const ops_run *run, ops_error *err)
+ops_code ops_journal_append(const char *path, const ops_journal_entry *run, ops_error *err)
 {
 	cJSON *o = NULL;
 	char *text = NULL, *line = NULL, *dir = NULL;

@@ -81,7 +81,7 @@ ops_code ops_task_finish(ops_task *t, int argc, char *const *argv,
 			 const cJSON *figures, ops_error *err)
 {
 	struct timespec now;
-	ops_run run = {0};
+	ops_journal_entry run = {0};
 	ops_task_result res = {0};
 	cJSON *gauges = NULL;
 	const cJSON *it;

@@ -24,17 +24,9 @@
 
 #define READ_BATCH 4096
 
-double vx_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 const char *vx_index_path(const ops_vector_ctx *ctx)
 {
-	return ctx->path && *ctx->path ? ctx->path : ops_config_get(ctx->cfg, "vector.index_path");
+	return ctx->path && *ctx->path ? ctx->path : ops_config_get(ctx->run->cfg, "vector.index_path");
 }
 
 unsigned long long vx_next_rand(unsigned long long *s)
@@ -102,7 +94,7 @@ ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struc
 	idx_t k = 10, *labels;
 	float *dist;
 	size_t i;
-	double t0 = vx_now();
+	double t0 = ops_clock();
 
 	*hits = 0;
 	if (s->n == 0)
@@ -156,7 +148,7 @@ ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struc
 			}
 		}
 	}
-	*seconds = vx_now() - t0;
+	*seconds = ops_clock() - t0;
 	free(labels);
 	free(dist);
 	return OPS_OK;
@@ -190,7 +182,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	long long batch_ids[READ_BATCH];
 	struct vx_sample smp = {0};
 	char sha[65], type[96];
-	double search_s = 0, t0 = vx_now();
+	double search_s = 0, t0 = ops_clock();
 	int exact, nfind = 0;
 	ops_code rc;
 
@@ -215,10 +207,10 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 		goto out;
 	/* The source, cheaply: the ids of the rows with an embedding (not the
 	 * vectors), a uniform sample of them, then just the sample's vectors. */
-	if ((rc = vsrc_open(ctx->cfg, ctx->database, 1, NULL, 0, &src, err)) != OPS_OK)
+	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 1, NULL, 0, &src, err)) != OPS_OK)
 		goto out;
 	{
-		size_t want = (size_t)ops_config_int(ctx->cfg, "vector.sample"), ns = 0;
+		size_t want = (size_t)ops_config_int(ctx->run->cfg, "vector.sample"), ns = 0;
 		unsigned long long rng = 42;
 		long long *pick = malloc((want ? want : 1) * sizeof *pick), nulls = 0;
 
@@ -260,7 +252,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 		vsrc_close(src);
 		src = NULL;
 		if (rc == OPS_OK && ns)
-			rc = vsrc_open(ctx->cfg, ctx->database, 0, pick, ns, &src, err);
+			rc = vsrc_open(ctx->run->cfg, ctx->database, 0, pick, ns, &src, err);
 		smp.cap = ns;
 		smp.rng = 42;
 		while (rc == OPS_OK && src) {
@@ -327,7 +319,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	}
 	/* Searching: exact indexes must find every sampled vector at rank 1. */
 	if (smp.n && vsrc_dim(src) == f->Index_d(index)) {
-		int bar = exact ? 100 : (int)ops_config_int(ctx->cfg, "vector.recall_bar");
+		int bar = exact ? 100 : (int)ops_config_int(ctx->run->cfg, "vector.recall_bar");
 		double recall;
 
 		if ((rc = vx_search_sample(f, index, &smp, exact, &hits, &search_s, err)) != OPS_OK)
@@ -346,7 +338,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 		nfind++;
 		}
 	}
-	cJSON_AddNumberToObject(rep, "seconds", vx_now() - t0);
+	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
 	{
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
 
@@ -395,7 +387,7 @@ out:
 ops_code vx_may_change(const ops_vector_ctx *ctx, const char *what, const char *question,
 		       ops_error *err)
 {
-	return ops_window_permit(ctx->cfg, ctx->force, 0, what, ctx->confirm, ctx->confirm_arg, question, err);
+	return ops_run_permit(ctx->run, what, question, err);
 }
 
 /* ---- rebuild ---- */
@@ -507,7 +499,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 {
 	const struct vf_api *f = NULL;
 	const char *path = o->out_path ? o->out_path : vx_index_path(ctx);
-	const char *metric = ops_config_get(ctx->cfg, "vector.metric");
+	const char *metric = ops_config_get(ctx->run->cfg, "vector.metric");
 	size_t batch = o->batch > 0 ? (size_t)o->batch : 100, n, xcap = 0, hits = 0;
 	long long rows = 0, expected = 0, *ids = NULL;
 	FaissIndex *index = NULL;
@@ -515,7 +507,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	vsrc *src = NULL;
 	float *x = NULL;
 	char factory[128];
-	double t0 = vx_now(), search_s = 0;
+	double t0 = ops_clock(), search_s = 0;
 	cJSON *rep, *manifest;
 	ops_code rc;
 
@@ -528,10 +520,10 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	/* Counting the rows costs a scan of the table; only "auto" needs the
 	 * number, to choose between exact and IVF. */
 	{
-		const char *fac = o->factory ? o->factory : ops_config_get(ctx->cfg, "vector.factory");
+		const char *fac = o->factory ? o->factory : ops_config_get(ctx->run->cfg, "vector.factory");
 
 		if (!fac || !*fac || strcmp(fac, "auto") == 0) {
-			if ((rc = vsrc_count(ctx->cfg, ctx->database, 0, &expected, err)) != OPS_OK)
+			if ((rc = vsrc_count(ctx->run->cfg, ctx->database, 0, &expected, err)) != OPS_OK)
 				goto out;
 			if (expected == 0) {
 				rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index with an empty one");
@@ -542,13 +534,13 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	if (o->factory)
 		snprintf(factory, sizeof factory, "%s", o->factory);
 	else
-		choose_factory(ctx->cfg, expected, factory, sizeof factory);
+		choose_factory(ctx->run->cfg, expected, factory, sizeof factory);
 	cJSON_AddStringToObject(rep, "factory", factory);
 	if (!o->out_path) {
 		char q[600];
 
 		snprintf(q, sizeof q, "Rebuild %s (%s) from the rows of %s?", path, factory,
-			 ops_config_get(ctx->cfg, "vector.table"));
+			 ops_config_get(ctx->run->cfg, "vector.table"));
 		if ((rc = vx_may_change(ctx, "rebuild", q, err)) != OPS_OK)
 			goto out;
 	}
@@ -559,7 +551,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	}
 	/* A smaller sample than verify's: on a large flat index each query
 	 * costs a full scan, and this is a sanity check before the swap. */
-	check.cap = (size_t)ops_config_int(ctx->cfg, "vector.sample");
+	check.cap = (size_t)ops_config_int(ctx->run->cfg, "vector.sample");
 	if (check.cap > 20)
 		check.cap = 20;
 	check.rng = 7;
@@ -569,7 +561,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 
 		if (training && index)
 			continue;
-		if ((rc = vsrc_open(ctx->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
+		if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
 			goto out;
 		if (pass == 0)
 			cJSON_AddStringToObject(rep, "source", vsrc_describe(src));
@@ -612,8 +604,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 					goto out;
 				}
 			rows += (long long)n;
-			if (ctx->progress && rows % (long long)(batch * 100) < (long long)n)
-				fprintf(stderr, "\r\033[K  %lld vectors", rows);
+			ops_run_progress(ctx->run, "vectors", (double)rows, 0, "vectors", t0, 0);
 		}
 		if (training) {
 			ops_log_info("training %s on %zu vectors", factory, train.n);
@@ -631,9 +622,8 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 		if (!training)
 			break;
 	}
-	if (ctx->progress)
-		fputc('\n', stderr);
-	ops_log_info("streamed %lld vectors in %.2f s", rows, vx_now() - t0);
+	ops_run_progress(ctx->run, "vectors", (double)rows, 0, "vectors", t0, 1);
+	ops_log_info("streamed %lld vectors in %.2f s", rows, ops_clock() - t0);
 	if (!index || rows == 0) {
 		rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index");
 		goto out;
@@ -651,7 +641,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 				   hits, check.n);
 		goto out;
 	}
-	if (o->backup && (rc = vx_backup_index(ctx->cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
+	if (o->backup && (rc = vx_backup_index(ctx->run->cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
 		goto out;
 	manifest = cJSON_CreateObject();
 	cJSON_AddNumberToObject(manifest, "format", 1);
@@ -661,22 +651,22 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	cJSON_AddNumberToObject(manifest, "ntotal", (double)f->Index_ntotal(index));
 	cJSON_AddStringToObject(manifest, "source", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source")));
 	cJSON_AddNumberToObject(manifest, "source_rows", (double)rows);
-	cJSON_AddNumberToObject(manifest, "build_seconds", vx_now() - t0);
+	cJSON_AddNumberToObject(manifest, "build_seconds", ops_clock() - t0);
 	cJSON_AddNumberToObject(manifest, "built_at", (double)time(NULL));
 	cJSON_AddStringToObject(manifest, "tool_version", OPS_VERSION);
 	cJSON_AddObjectToObject(manifest, "search_parameters");
 	{
-		double ts = vx_now();
+		double ts = ops_clock();
 
 		rc = vidx_swap(f, path, &index, manifest, err);
-		ops_log_info("written, synced, checked and swapped in %.2f s", vx_now() - ts);
+		ops_log_info("written, synced, checked and swapped in %.2f s", ops_clock() - ts);
 	}
-	cJSON_AddNumberToObject(rep, "seconds", vx_now() - t0);
+	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
 	if (rc == OPS_OK) {
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
 
 		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)rows);
-		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", vx_now() - t0);
+		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", ops_clock() - t0);
 	}
 out:
 	vsrc_close(src);

@@ -96,7 +96,6 @@ struct vx_sample {
 	unsigned long long rng;
 };
 
-double vx_now(void);
 unsigned long long vx_next_rand(unsigned long long *state);	/* splitmix64 */
 const char *vx_index_path(const struct ops_vector_ctx *ctx);
 int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d);

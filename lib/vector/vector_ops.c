@@ -74,7 +74,7 @@ static ops_code exact_truth(const ops_vector_ctx *ctx, struct truth *t, ops_erro
 		t->ids[i] = -1;
 		t->score[i] = -INFINITY;
 	}
-	if ((rc = vsrc_open(ctx->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
+	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
 		return rc;
 	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
 		if (vsrc_dim(src) != t->d) {
@@ -127,12 +127,12 @@ static ops_code measure(const struct vf_api *f, FaissIndex *index, const struct 
 	for (qi = 0; lat && qi < t->nq && qi < 5; qi++)
 		f->Index_search(index, 1, t->q + qi * (size_t)t->d, K, dist, labels);
 	for (qi = 0; qi < t->nq; qi++) {
-		double t0 = vx_now();
+		double t0 = ops_clock();
 
 		if (f->Index_search(index, 1, t->q + qi * (size_t)t->d, K, dist, labels) != 0)
 			return vf_error(f, err, OPS_EDATA, "searching the index failed");
 		if (lat)
-			lat[qi] = (vx_now() - t0) * 1000.0;
+			lat[qi] = (ops_clock() - t0) * 1000.0;
 		for (a = 0; a < K; a++) {
 			if (t->ids[qi * K + (size_t)a] < 0)
 				continue;
@@ -180,7 +180,7 @@ static ops_code source_pass(const ops_vector_ctx *ctx, int d, size_t nq, long lo
 	*nids = 0;
 	smp->cap = nq;
 	smp->rng = 99;
-	if ((rc = vsrc_open(ctx->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
+	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
 		return rc;
 	while ((rc = vsrc_next(src, BATCH, batch, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
 		if (vsrc_dim(src) != d) {
@@ -402,7 +402,7 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	f->Index_free(old);
 	old = NULL;
 	/* The candidate: built and trained afresh beside the live index. */
-	choose_type(ctx->cfg, (long long)nsrc, t.d, type_new, sizeof type_new);
+	choose_type(ctx->run->cfg, (long long)nsrc, t.d, type_new, sizeof type_new);
 	if (asprintf(&cpath, "%s.candidate", path) < 0) {
 		cpath = NULL;
 		rc = ops_error_oom(err);
@@ -437,12 +437,12 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	 * on; the median, because one scheduling hiccup moves a p95 of 100). */
 	better = r_new + 0.005 >= r_old && (p50_new <= p50_old * 1.25 || p50_new <= p50_old + 1.0);
 	cJSON_AddBoolToObject(rep, "not_worse", better);
-	if (!better && !ctx->force) {
+	if (!better && !ctx->run->force) {
 		cJSON_AddStringToObject(rep, "decision", "kept the current index: the candidate is worse (use --force to take it)");
 		cJSON_Delete(params);
 		goto out;
 	}
-	if (o->backup && (rc = vx_backup_index(ctx->cfg, path, "pre-optimize", 0, rep, err)) != OPS_OK) {
+	if (o->backup && (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 0, rep, err)) != OPS_OK) {
 		cJSON_Delete(params);
 		goto out;
 	}
@@ -487,7 +487,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	struct vx_sample q = {0};
 	struct truth t = {0};
 	char type[96];
-	double t0 = vx_now();
+	double t0 = ops_clock();
 	ops_code rc;
 
 	*report = NULL;
@@ -547,13 +547,13 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 		cJSON_Delete(m2);
 		goto out;
 	}
-	if (o->backup && (rc = vx_backup_index(ctx->cfg, path, "pre-optimize", 90, rep, err)) != OPS_OK) {
+	if (o->backup && (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 90, rep, err)) != OPS_OK) {
 		cJSON_Delete(m2);
 		goto out;
 	}
 	cJSON_AddNumberToObject(m2, "optimized_at", (double)time(NULL));
 	rc = vidx_swap(f, path, &index, m2, err);
-	cJSON_AddNumberToObject(rep, "seconds", vx_now() - t0);
+	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
 out:
 	if (index)
 		f->Index_free(index);
@@ -688,8 +688,8 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 {
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
-	char **prot = ops_config_list(ctx->cfg, "general.protected_paths");
-	int is_prot = ops_config_bool(ctx->cfg, "vector.protected") || ops_path_is_protected(path, prot);
+	char **prot = ops_config_list(ctx->run->cfg, "general.protected_paths");
+	int is_prot = ops_config_bool(ctx->run->cfg, "vector.protected") || ops_path_is_protected(path, prot);
 	FaissIndex *index = NULL;
 	cJSON *rep, *manifest = NULL;
 	long long *ids = NULL;
@@ -783,9 +783,9 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 			return err->code ? err->code : ops_error_oom(err);
 		}
 		ops_config_set(cfg2, "general.protected_paths",
-			       ops_config_get(ctx->cfg, "general.protected_paths"), "config", err);
+			       ops_config_get(ctx->run->cfg, "general.protected_paths"), "config", err);
 	}
-	rc = vx_backup_index(cfg2 ? cfg2 : ctx->cfg, path, tm.tm_wday == 0 ? "weekly" : "daily",
+	rc = vx_backup_index(cfg2 ? cfg2 : ctx->run->cfg, path, tm.tm_wday == 0 ? "weekly" : "daily",
 			     retention_days, rep, err);
 	if (rc == OPS_OK && compress) {
 		const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "backup"));
@@ -810,7 +810,7 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJSON **report,
 				  ops_error *err)
 {
-	const char *dir = ops_config_get(ctx->cfg, "vector.backup_dir");
+	const char *dir = ops_config_get(ctx->run->cfg, "vector.backup_dir");
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char best[256] = "", *src = NULL, *tmp = NULL, *tmpdir = NULL;
@@ -851,7 +851,7 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 		return ops_error_set(err, OPS_EFAIL, id ? "no vector index backup '%s' in %s" : "no vector index backups in %s%s",
 				     id ? id : dir, id ? dir : "");
 	src = ops_path_join(dir, best);
-	tmpdir = ops_path_join(ops_config_get(ctx->cfg, "general.state_dir"), "tmp/vector-verify");
+	tmpdir = ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"), "tmp/vector-verify");
 	if (!src || !tmpdir || ops_mkdir_p(tmpdir, 0700, err) != OPS_OK) {
 		rc = err->code ? err->code : ops_error_oom(err);
 		goto out;
@@ -910,12 +910,12 @@ out:
 ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops_error *err)
 {
 	const struct vf_api *f = NULL;
-	const char *query = ops_config_get(ctx->cfg, "vector.cache_query");
-	const char *cpath = ops_config_get(ctx->cfg, "vector.cache_path");
+	const char *query = ops_config_get(ctx->run->cfg, "vector.cache_query");
+	const char *cpath = ops_config_get(ctx->run->cfg, "vector.cache_path");
 	const char *target = ctx->database && *ctx->database ? ctx->database
-		: ops_config_get(ctx->cfg, "vector.database");
-	const char *metric = ops_config_get(ctx->cfg, "vector.metric");
-	long size = ops_config_int(ctx->cfg, "vector.cache_size");
+		: ops_config_get(ctx->run->cfg, "vector.database");
+	const char *metric = ops_config_get(ctx->run->cfg, "vector.metric");
+	long size = ops_config_int(ctx->run->cfg, "vector.cache_size");
 	char *path = NULL;
 	long long *hot = NULL, ids[BATCH];
 	size_t nhot = 0, n, xcap = 0;
@@ -925,7 +925,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 	vsrc *src = NULL;
 	FaissIndex *index = NULL;
 	cJSON *rep, *m;
-	double t0 = vx_now();
+	double t0 = ops_clock();
 	ops_code rc;
 	int i;
 
@@ -936,7 +936,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 		return OPS_ECONFIG;
 	}
 	if (!target || !*target)
-		target = ops_config_get(ctx->cfg, "db.name");
+		target = ops_config_get(ctx->run->cfg, "db.name");
 	if ((rc = vf_load(&f, err)) != OPS_OK)
 		return rc;
 	if (cpath && *cpath)
@@ -948,7 +948,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "cache", path);
-	if ((rc = ops_db_open(ctx->cfg, target, &db, err)) != OPS_OK)
+	if ((rc = ops_db_open(ctx->run->cfg, target, &db, err)) != OPS_OK)
 		goto out;
 	/* The configured query is the administrator's, written against the
 	 * usual schema; opsctl's own SQL keeps running with no search_path. */
@@ -980,7 +980,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 		rc = ops_error_set(err, OPS_EFAIL, "vector.cache_query returned no chunk ids; the cache is unchanged");
 		goto out;
 	}
-	if ((rc = vsrc_open(ctx->cfg, ctx->database, 0, hot, nhot, &src, err)) != OPS_OK)
+	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, hot, nhot, &src, err)) != OPS_OK)
 		goto out;
 	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
 		if (!index && f->index_factory(&index, vsrc_dim(src), "IDMap,Flat",
@@ -1010,7 +1010,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 	cJSON_AddNumberToObject(m, "built_at", (double)time(NULL));
 	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
 	rc = vidx_swap(f, path, &index, m, err);
-	cJSON_AddNumberToObject(rep, "seconds", vx_now() - t0);
+	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
 out:
 	if (index)
 		f->Index_free(index);
@@ -1043,11 +1043,11 @@ static void *worker_main(void *arg)
 
 	for (i = 0; i < w->count; i++) {
 		size_t qi = (w->from + i) % w->q->n;
-		double t0 = vx_now();
+		double t0 = ops_clock();
 
 		if (w->f->Index_search(w->index, 1, w->q->x + qi * (size_t)w->q->d, K, dist, labels) != 0)
 			w->errors++;
-		w->lat[i] = (vx_now() - t0) * 1000.0;
+		w->lat[i] = (ops_clock() - t0) * 1000.0;
 	}
 	return NULL;
 }
@@ -1069,7 +1069,7 @@ static cJSON *run_load(const struct vf_api *f, FaissIndex *index, const struct v
 		ops_error_oom(err);
 		return NULL;
 	}
-	t0 = vx_now();
+	t0 = ops_clock();
 	for (t = 0; t < threads; t++) {
 		w[t].f = f;
 		w[t].index = index;
@@ -1085,7 +1085,7 @@ static cJSON *run_load(const struct vf_api *f, FaissIndex *index, const struct v
 		pthread_join(th[t], NULL);
 		errors += w[t].errors;
 	}
-	wall = vx_now() - t0;
+	wall = ops_clock() - t0;
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "threads", threads);
 	cJSON_AddNumberToObject(o, "queries", (double)queries);

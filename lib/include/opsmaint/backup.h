@@ -12,8 +12,7 @@
  * pg_basebackup instead.  WAL segments live under wal/.
  *
  * Every function takes a context, builds a cJSON report and never prints;
- * progress goes through ops_log and, when ctx->progress is set, a progress
- * line on standard error.
+ * progress goes through the run's progress callback (run.h).
  */
 #ifndef OPSMAINT_BACKUP_H
 #define OPSMAINT_BACKUP_H
@@ -21,17 +20,14 @@
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
 #include "opsmaint/error.h"
+#include "opsmaint/run.h"
 #include "opsmaint/store.h"
 
+/* run: shared with every command (run.h); force lets restore run outside
+ * the window without confirmation, dry_run makes prune report only. */
 typedef struct ops_backup_ctx {
-	const ops_config *cfg;
+	const ops_run *run;
 	ops_store *store;
-	int verbose;
-	int force;		/* restore outside the window, no confirmation */
-	int dry_run;		/* prune: report only */
-	int progress;		/* draw a progress line on stderr (a terminal) */
-	int (*confirm)(void *arg, const char *question);
-	void *confirm_arg;
 } ops_backup_ctx;
 
 /* Open the store the flags and configuration choose: S3 when s3, else

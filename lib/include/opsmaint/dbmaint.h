@@ -22,16 +22,15 @@
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
 #include "opsmaint/error.h"
+#include "opsmaint/run.h"
 
+/*
+ * run: configuration, -v (server notices collected into the report), force
+ * (skip the window check and confirmations), dry_run, the clock for window
+ * checks and the confirm callback, shared with every command (run.h).
+ */
 typedef struct ops_dbm_ctx {
-	const ops_config *cfg;
-	int verbose;		/* -v: collect server notices into the report */
-	int force;		/* skip the window check and confirmations */
-	int dry_run;		/* report what would be done, change nothing */
-	time_t now;		/* for window checks; 0 means time(NULL) */
-	/* Asked before destructive work when set and not force; returns 1 to go on. */
-	int (*confirm)(void *arg, const char *question);
-	void *confirm_arg;
+	const ops_run *run;
 } ops_dbm_ctx;
 
 /*

@@ -21,6 +21,7 @@ typedef enum ops_code {
 	OPS_ELOCKED,	/* another run holds the lock: exit 75 */
 	OPS_EPERM,	/* permission denied: exit 77 */
 	OPS_ECONFIG,	/* configuration is wrong: exit 78 */
+	OPS_EINTR,	/* interrupted by a signal: exit 128 + signal (130, 143) */
 	OPS_CODE_COUNT
 } ops_code;
 

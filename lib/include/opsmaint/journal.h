@@ -5,7 +5,8 @@
  * redacted before they are written: secrets never reach the journal.
  *
  * Line members: "time" (RFC 3339 UTC start), "command", "args" (array),
- * "environment", "host", "pid", "duration_seconds", "status" ("ok"/"failed"),
+ * "environment", "host", "pid", "duration_seconds", "status" ("ok", "failed",
+ * or "interrupted" by a signal),
  * "exit", "error" (message, when failed), "figures" (object).
  */
 #ifndef OPSMAINT_JOURNAL_H
@@ -15,7 +16,7 @@
 #include <cjson/cJSON.h>
 #include "opsmaint/error.h"
 
-typedef struct ops_run {
+typedef struct ops_journal_entry {
 	const char *command;		/* "db maintain" */
 	int argc;
 	char *const *argv;		/* as given; redacted when written */
@@ -26,10 +27,10 @@ typedef struct ops_run {
 	int exit_status;
 	const char *error;		/* message when status != OPS_OK, or NULL */
 	const cJSON *figures;		/* may be NULL */
-} ops_run;
+} ops_journal_entry;
 
 /* Append one line to path (created 0640 with parents if missing). */
-ops_code ops_journal_append(const char *path, const ops_run *run, ops_error *err);
+ops_code ops_journal_append(const char *path, const ops_journal_entry *run, ops_error *err);
 
 /*
  * Return a newly allocated copy of one argument with secrets masked:

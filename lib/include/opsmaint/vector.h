@@ -15,16 +15,12 @@
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
 #include "opsmaint/error.h"
+#include "opsmaint/run.h"
 
 typedef struct ops_vector_ctx {
-	const ops_config *cfg;
+	const ops_run *run;	/* shared with every command (run.h) */
 	const char *path;	/* -p; NULL: vector.index_path */
 	const char *database;	/* -d; NULL: vector.database, then db.name */
-	int verbose;
-	int force;		/* no confirmation */
-	int progress;		/* progress line on stderr */
-	int (*confirm)(void *arg, const char *question);
-	void *confirm_arg;
 } ops_vector_ctx;
 
 /*

@@ -1,14 +1,13 @@
 /*
  * window: guide 000 section 1.3's windows at many instants (start inclusive,
  * end exclusive), spans, wrap past midnight, next opening, parse errors that
- * name the bad part, and the environment check's messages.  Runs with TZ=UTC
+ * name the bad part (the policy built on them is run/test_guard.c's).  Runs with TZ=UTC
  * (set here) so instants are unambiguous; one test uses Europe/Berlin for a
  * DST night when the zone data is installed.
  */
 #include <time.h>
 #include <unistd.h>
 
-#include "opsmaint/config.h"
 #include "opsmaint/window.h"
 #include "unit.h"
 
@@ -253,87 +252,6 @@ TEST(dst_spring_forward_opens_at_first_real_minute)
 	set_tz("UTC");
 }
 
-TEST(check_uses_environment_window)
-{
-	ops_config *cfg = ops_config_new();
-	ops_error err;
-
-	CHECK(cfg != NULL);
-	if (!cfg)
-		return;
-	ops_error_clear(&err);
-	/* Default environment prod, Tuesday noon: refused, with the next opening. */
-	CHECK_INT(ops_window_check(cfg, NOV(24, 12, 0), "VACUUM FULL", &err), OPS_EFAIL);
-	CHECK_STR(err.message,
-		  "VACUUM FULL: outside the prod maintenance window (Sun 02:00-04:00, Sat 02:00-04:00)");
-	CHECK_STR(err.detail, "next window opens Sat 2026-11-28 02:00");
-	CHECK_STR(err.hint, "run inside the window, or use --force for emergency maintenance");
-	CHECK_INT(ops_window_check(cfg, NOV(29, 3, 0), "VACUUM FULL", &err), OPS_OK);
-	CHECK_INT(ops_window_check(cfg, NOV(29, 4, 0), NULL, &err), OPS_EFAIL);
-	CHECK_STR(err.message,
-		  "outside the prod maintenance window (Sun 02:00-04:00, Sat 02:00-04:00)");
-	CHECK_STR(err.detail, "next window opens Sat 2026-12-05 02:00");
-
-	CHECK_INT(ops_config_set(cfg, "general.environment", "staging", "test", &err), OPS_OK);
-	CHECK_INT(ops_window_check(cfg, NOV(24, 21, 0), "restore", &err), OPS_OK);
-	CHECK_INT(ops_window_check(cfg, NOV(28, 21, 0), "restore", &err), OPS_EFAIL);
-	CHECK_CONTAINS(err.message, "restore: outside the staging maintenance window (");
-	CHECK_STR(err.detail, "next window opens Sun 2026-11-29 10:00");
-
-	CHECK_INT(ops_config_set(cfg, "general.environment", "dev", "test", &err), OPS_OK);
-	CHECK_INT(ops_window_check(cfg, NOV(24, 12, 0), "restore", &err), OPS_OK);
-
-	CHECK_INT(ops_config_set(cfg, "general.environment", "prod", "test", &err), OPS_OK);
-	CHECK_INT(ops_config_set(cfg, "window.prod", "never", "test", &err), OPS_OK);
-	CHECK_INT(ops_window_check(cfg, NOV(29, 3, 0), "purge", &err), OPS_EFAIL);
-	CHECK_STR(err.message, "purge: outside the prod maintenance window (never)");
-	CHECK_CONTAINS(err.detail, "never");
-	/* The configuration validates windows with the same parser. */
-	CHECK(ops_config_set(cfg, "window.prod", "Sun 2-4", "test", &err) != OPS_OK);
-	CHECK_CONTAINS(err.message, "bad maintenance window 'Sun 2-4': expected HH:MM-HH:MM");
-	ops_config_free(cfg);
-}
-
-static int answers_no(void *arg, const char *question)
-{
-	(void)question;
-	(*(int *)arg)++;
-	return 0;
-}
-
-static int answers_yes(void *arg, const char *question)
-{
-	(void)question;
-	(*(int *)arg)++;
-	return 1;
-}
-
-TEST(permit_is_force_or_window_then_question)
-{
-	ops_config *cfg = ops_config_new();
-	ops_error err;
-	int asked = 0;
-
-	CHECK_INT(ops_config_set(cfg, "general.environment", "prod", "test", &err), OPS_OK);
-	CHECK_INT(ops_config_set(cfg, "window.prod", "never", "test", &err), OPS_OK);
-	/* --force: neither the window nor the question. */
-	CHECK_INT(ops_window_permit(cfg, 1, NOV(24, 12, 0), "rebuild", answers_no, &asked, "q?", &err), OPS_OK);
-	CHECK_INT(asked, 0);
-	/* Outside the window: refused before anyone is asked. */
-	CHECK_INT(ops_window_permit(cfg, 0, NOV(24, 12, 0), "rebuild", answers_yes, &asked, "q?", &err), OPS_EFAIL);
-	CHECK_CONTAINS(err.message, "rebuild: outside the prod maintenance window");
-	CHECK_INT(asked, 0);
-	/* Inside: the question decides; off a terminal (no callback), yes. */
-	CHECK_INT(ops_config_set(cfg, "window.prod", "any", "test", &err), OPS_OK);
-	CHECK_INT(ops_window_permit(cfg, 0, NOV(24, 12, 0), "purge", answers_no, &asked, "q?", &err), OPS_EFAIL);
-	CHECK_STR(err.message, "purge cancelled; nothing was changed");
-	CHECK_INT(asked, 1);
-	CHECK_INT(ops_window_permit(cfg, 0, NOV(24, 12, 0), "purge", answers_yes, &asked, "q?", &err), OPS_OK);
-	CHECK_INT(asked, 2);
-	CHECK_INT(ops_window_permit(cfg, 0, NOV(24, 12, 0), "purge", NULL, NULL, "q?", &err), OPS_OK);
-	ops_config_free(cfg);
-}
-
 int main(void)
 {
 	set_tz("UTC");
@@ -344,7 +262,5 @@ int main(void)
 	RUN(spans_daily_and_names);
 	RUN(parse_errors_name_the_bad_part);
 	RUN(dst_spring_forward_opens_at_first_real_minute);
-	RUN(check_uses_environment_window);
-	RUN(permit_is_force_or_window_then_question);
 	return unit_done();
 }

@@ -138,6 +138,7 @@ TEST(maintain_backs_up_first_and_reports)
 	char *path = path_in("hub.db");
 	ops_config *cfg = config();
 	ops_dbm_ctx ctx = {0};
+	ops_run run;
 	cJSON *report = NULL, *t;
 	ops_error err;
 	const char *backup;
@@ -147,7 +148,8 @@ TEST(maintain_backs_up_first_and_reports)
 	static const char *const expect[] = {"backup", "integrity_check", "vacuum", "analyze", "optimize", "reindex"};
 
 	make_db(path, hub_sql);
-	ctx.cfg = cfg;
+	ops_run_init(&run, cfg);
+	ctx.run = &run;
 	CHECK_INT(ops_dbm_maintain(&ctx, path, OPS_TASK_ALL, &report, &err), OPS_OK);
 	t = cJSON_GetObjectItem(report, "tasks");
 	n = cJSON_GetArraySize(t);
@@ -176,6 +178,7 @@ TEST(corrupt_file_stops_before_anything_changes)
 	char *path = path_in("bad.db");
 	ops_config *cfg = config();
 	ops_dbm_ctx ctx = {0};
+	ops_run run;
 	cJSON *report = NULL;
 	ops_error err;
 	char *before = NULL, *after = NULL;
@@ -193,7 +196,8 @@ TEST(corrupt_file_stops_before_anything_changes)
 	CHECK(pwrite(fd, junk, sizeof junk, 4096 * 3) == (ssize_t)sizeof junk);
 	close(fd);
 	CHECK_INT(ops_read_file(path, 1 << 24, &before, &lb, &err), OPS_OK);
-	ctx.cfg = cfg;
+	ops_run_init(&run, cfg);
+	ctx.run = &run;
 	CHECK_INT(ops_dbm_maintain(&ctx, path, OPS_TASK_ALL, &report, &err), OPS_EDATA);
 	CHECK_CONTAINS(err.message, "bad.db");
 	CHECK_INT(ops_read_file(path, 1 << 24, &after, &la, &err), OPS_OK);
@@ -210,11 +214,13 @@ TEST(content_check_counts_empty_and_duplicates)
 	char *path = path_in("content.db");
 	ops_config *cfg = config();
 	ops_dbm_ctx ctx = {0};
+	ops_run run;
 	cJSON *report = NULL;
 	ops_error err;
 
 	make_db(path, hub_sql);
-	ctx.cfg = cfg;
+	ops_run_init(&run, cfg);
+	ctx.run = &run;
 	CHECK_INT(ops_dbm_content_check(&ctx, path, NULL, NULL, &report, &err), OPS_EFAIL);
 	CHECK_INT(cJSON_GetObjectItem(report, "rows")->valuedouble, 7);
 	CHECK_INT(cJSON_GetObjectItem(report, "empty")->valuedouble, 3);
@@ -289,6 +295,7 @@ TEST(migrations_apply_once_in_order)
 	char *f1 = path_in("migrations/v1/1_a.sql"), *f3 = path_in("migrations/v1/11_fail.sql");
 	ops_config *cfg = config();
 	ops_dbm_ctx ctx = {0};
+	ops_run run;
 	cJSON *report = NULL;
 	ops_error err;
 	ops_db *db = NULL;
@@ -299,7 +306,8 @@ TEST(migrations_apply_once_in_order)
 	write_text(f1, "CREATE TABLE a (x INTEGER);");
 	write_text(f2, "CREATE TABLE b (x INTEGER); INSERT INTO a VALUES (2);");
 	write_text(f10, "INSERT INTO a VALUES (10);");
-	ctx.cfg = cfg;
+	ops_run_init(&run, cfg);
+	ctx.run = &run;
 	CHECK_INT(ops_dbm_migrate(&ctx, path, "1", dir, &report, &err), OPS_OK);
 	CHECK_INT(cJSON_GetObjectItem(report, "applied")->valuedouble, 3);
 	cJSON_Delete(report);

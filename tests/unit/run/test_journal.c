@@ -146,7 +146,7 @@ TEST(append_writes_one_json_line)
 	char *argv[] = {"opsctl", "--env", "prod", "db", "maintain", "-d",
 			"postgresql://app:hunter2@db/chatbot_db", "--password",
 			"hunter3", "--token=tok-abc", NULL};
-	ops_run run = {0};
+	ops_journal_entry run = {0};
 	ops_error err;
 	char path[4200], host[256], *text = NULL;
 	cJSON *line, *figs, *args;
@@ -221,7 +221,7 @@ TEST(append_writes_one_json_line)
 TEST(failed_run_appends_error_and_keeps_earlier_lines)
 {
 	char *argv[] = {"opsctl", "backup", NULL};
-	ops_run run = {0};
+	ops_journal_entry run = {0};
 	ops_error err;
 	char path[4200];
 	cJSON *line;
@@ -265,7 +265,7 @@ TEST(concurrent_appends_never_interleave)
 	for (i = 0; i < 4; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
-			ops_run run = {0};
+			ops_journal_entry run = {0};
 
 			argv[1] = big;	/* long lines make interleaving visible */
 			run.command = "x";
@@ -289,7 +289,7 @@ TEST(concurrent_appends_never_interleave)
 
 TEST(append_errors)
 {
-	ops_run run = {0};
+	ops_journal_entry run = {0};
 	ops_error err;
 	char path[4200];
 	FILE *f;
