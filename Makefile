@@ -143,7 +143,10 @@ completions/opsctl.fish: opsctl
 
 # Unit tests mirror lib/ (tests/unit/FOLDER/test_MODULE.c); those of the
 # front end (tests/unit/cmd/test_X.c) also link cmd/X.o.
-$(B)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(B)/cmd/%.o libopsmaint.a
+UNIT_CMD_SRC := $(filter tests/unit/cmd/%,$(UNIT_SRC))
+# Static pattern rules, so make never falls back to the generic rule below
+# when cmd/X.o of that build does not exist yet (a fresh clone).
+$(UNIT_CMD_SRC:tests/unit/%.c=$(B)/unit/%): $(B)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(B)/cmd/%.o libopsmaint.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd $(LDFLAGS) -o $@ $< $(B)/cmd/$*.o libopsmaint.a $(LIBS)
 $(B)/unit/%: tests/unit/%.c tests/unit/unit.h libopsmaint.a
@@ -157,7 +160,7 @@ $(BA)/%.o: %.c
 $(BA)/libopsmaint.a: $(ASAN_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
-$(BA)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(BA)/cmd/%.o $(BA)/libopsmaint.a
+$(UNIT_CMD_SRC:tests/unit/%.c=$(BA)/unit/%): $(BA)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(BA)/cmd/%.o $(BA)/libopsmaint.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -Icmd -o $@ $< $(BA)/cmd/$*.o $(BA)/libopsmaint.a $(LIBS)
 $(BA)/unit/%: tests/unit/%.c tests/unit/unit.h $(BA)/libopsmaint.a

@@ -1,251 +1,202 @@
 /*
  * `opsctl backup`: the front end of lib/backup.  Each subcommand is a table
  * row and a few lines turning options into a library call; the store, the
- * task lock, journal and output are shared in run_backup().
+ * lock, journal and output are the runner's (runner.c).
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include "cli.h"
 #include "opsmaint/backup.h"
-#include "opsmaint/log.h"
-#include "prompt.h"
-#include "opsmaint/task.h"
 
 #define OPT_S3 \
-	{"s3", 's', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, \
-	 "use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir"}
-#define OPT_VERBOSE(s) \
-	{"verbose", s, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE, "enable verbose output"}
+	CLI_OPT_FLAG('s', "s3", "use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir")
+#define OPT_VERBOSE(s) CLI_OPT_FLAG(s, "verbose", "enable verbose output")
 #define OPT_CONFIG \
-	{"config", 'c', CLI_STRING, "FILE", NULL, NULL, 0, 0, CLI_C_FILE, \
-	 "configuration file (same as the global --config)"}
+	CLI_OPT_STRING('c', "config", "FILE", "configuration file (same as the global --config)", \
+		       .complete = CLI_C_FILE)
 
-typedef ops_code (*backup_op)(struct cli_inv *inv, const ops_backup_ctx *ctx,
-			      cJSON **report, ops_error *err);
+/* The store is opened by the runner (CLI_STORE): inv->store. */
+#define BACKUP_CTX(inv, run) { .run = (run), .store = (inv)->store }
 
-/*
- * The shared shape of every subcommand: open the store, take the lock
- * (lock_name NULL: none), run, print, journal.
- */
-static int run_backup(struct cli_inv *inv, const char *lock_name, backup_op op)
-{
-	ops_backup_ctx ctx = {0};
-	ops_run run;
-	ops_task *task = NULL;
-	ops_store *store = NULL;
-	cJSON *report = NULL;
-	ops_error err;
-	ops_code rc;
-	int status, verbose;
-
-	ops_error_clear(&err);
-	verbose = cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose");
-	if (verbose)
-		ops_log_set_level(OPS_LOG_INFO);
-	ops_run_init(&run, inv->cfg);
-	ctx.run = &run;
-	run.verbose = verbose;
-	run.force = cli_has_opt(inv, "force") && cli_flag(inv, "force");
-	run.dry_run = cli_has_opt(inv, "dry-run") && cli_flag(inv, "dry-run");
-	/* A progress line only for a person watching; never in cron mail. */
-	if (isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT)
-		run.progress = cli_progress;
-	if (ops_is_interactive())
-		run.confirm = cli_ask;
-	/* s3-verify is about the S3 store whatever the flags say. */
-	rc = ops_backup_open_store(inv->cfg, (cli_has_opt(inv, "s3") && cli_flag(inv, "s3")) ||
-				   strcmp(inv->cmd->name, "s3-verify") == 0, &store, &err);
-	if (rc != OPS_OK)
-		return cli_error(inv, &err);
-	ctx.store = store;
-	if (lock_name && !run.dry_run && ops_task_begin(inv->cfg, lock_name, &task, &err) != OPS_OK) {
-		ops_store_free(store);
-		return cli_error(inv, &err);
-	}
-	rc = op(inv, &ctx, &report, &err);
-	status = cli_report_run(inv, task, rc, &err, report);
-	ops_store_free(store);
-	return status;
-}
-
-static ops_code op_create(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_create(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			  ops_error *err)
 {
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
 	ops_backup_opts o = {0};
 
-	o.type = cli_str(inv, "type") ? cli_str(inv, "type") : "all";
-	o.retention_days = cli_get(inv, "retention")->set ? cli_num(inv, "retention") : 0;
+	o.type = cli_str(inv, "type");
+	/* backup.retention_daily is a duration; -r counts days. */
+	o.retention_days = cli_given(inv, "retention") ? cli_num(inv, "retention") : 0;
 	o.no_compress = cli_flag(inv, "no-compress");
 	o.verify = cli_flag(inv, "verify");
-	return ops_backup_create(ctx, &o, report, err);
+	return ops_backup_create(&ctx, &o, report, err);
 }
 
-static ops_code op_list(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_list(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			ops_error *err)
 {
-	return ops_backup_list(ctx, report, err);
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
+
+	return ops_backup_list(&ctx, report, err);
 }
 
-static ops_code op_verify(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_verify(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			  ops_error *err)
 {
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
 	ops_verify_opts o = {0};
 
-	o.id = cli_str(inv, "backup-id");
+	o.id = cli_given(inv, "backup-id") ? cli_str(inv, "backup-id") : NULL;
 	o.temp_db = cli_str(inv, "temp-db");
 	o.keep_temp = cli_flag(inv, "keep-temp");
 	o.checksums_only = cli_flag(inv, "checksums-only");
-	return ops_backup_verify(ctx, &o, report, err);
+	return ops_backup_verify(&ctx, &o, report, err);
 }
 
-static ops_code op_restore(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_restore(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			   ops_error *err)
 {
-	return ops_backup_restore(ctx, inv->args[0], cli_list(inv, "database"), report, err);
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
+
+	return ops_backup_restore(&ctx, inv->args[0],
+				  cli_given(inv, "database") ? cli_list(inv, "database") : NULL,
+				  report, err);
 }
 
-static ops_code op_prune(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_prune(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			 ops_error *err)
 {
-	return ops_backup_prune(ctx, cli_get(inv, "retention")->set ? cli_num(inv, "retention") : 0,
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
+
+	return ops_backup_prune(&ctx, cli_given(inv, "retention") ? cli_num(inv, "retention") : 0,
 				report, err);
 }
 
-static ops_code op_pin(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_pin(struct cli_inv *inv, const ops_run *run, cJSON **report,
 		       ops_error *err)
 {
-	return ops_backup_pin(ctx, inv->args[0], !cli_flag(inv, "unpin"), report, err);
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
+
+	return ops_backup_pin(&ctx, inv->args[0], !cli_flag(inv, "unpin"), report, err);
 }
 
-static ops_code op_s3_verify(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_s3_verify(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			     ops_error *err)
 {
-	return ops_backup_s3_verify(ctx, report, err);
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
+
+	return ops_backup_s3_verify(&ctx, report, err);
 }
 
-static ops_code op_monitoring(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_monitoring(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			      ops_error *err)
 {
-	const char *dest = cli_str(inv, "destination");
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
 
-	if (!dest)
-		dest = ops_config_get(inv->cfg, "backup.monitoring_dir");
-	return ops_backup_monitoring(ctx, dest, cli_list(inv, "components"),
-				     cli_get(inv, "retention")->set ? cli_num(inv, "retention") : 90,
+	return ops_backup_monitoring(&ctx, cli_str(inv, "destination"),
+				     cli_list(inv, "components"), cli_num(inv, "retention"),
 				     report, err);
 }
 
-static ops_code op_wal_push(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_wal_push(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			    ops_error *err)
 {
-	return ops_backup_wal_push(ctx, inv->args[0], err);
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
+
+	return ops_backup_wal_push(&ctx, inv->args[0], err);
 }
 
-static ops_code op_wal_fetch(struct cli_inv *inv, const ops_backup_ctx *ctx, cJSON **report,
+static ops_code op_wal_fetch(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			     ops_error *err)
 {
-	return ops_backup_wal_fetch(ctx, inv->args[0], inv->args[1], err);
+	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
+
+	return ops_backup_wal_fetch(&ctx, inv->args[0], inv->args[1], err);
 }
 
 /* One lock for everything that adds or removes backups, so that prune can
  * never take the objects of a backup still being written. */
 #define LOCK_BACKUPS "backup"
 
-static int run_create(struct cli_inv *inv) { return run_backup(inv, LOCK_BACKUPS, op_create); }
-static int run_list(struct cli_inv *inv) { return run_backup(inv, NULL, op_list); }
-static int run_verify(struct cli_inv *inv) { return run_backup(inv, "backup verify", op_verify); }
-static int run_restore(struct cli_inv *inv) { return run_backup(inv, "backup restore", op_restore); }
-static int run_prune(struct cli_inv *inv) { return run_backup(inv, LOCK_BACKUPS, op_prune); }
-static int run_pin(struct cli_inv *inv) { return run_backup(inv, LOCK_BACKUPS, op_pin); }
-static int run_s3_verify(struct cli_inv *inv) { return run_backup(inv, "backup s3-verify", op_s3_verify); }
-static int run_monitoring(struct cli_inv *inv) { return run_backup(inv, "backup monitoring", op_monitoring); }
-static int run_wal_push(struct cli_inv *inv) { return run_backup(inv, "backup wal-push", op_wal_push); }
-static int run_wal_fetch(struct cli_inv *inv) { return run_backup(inv, "backup wal-fetch", op_wal_fetch); }
-
 static const struct cli_opt create_opts[] = {
 	OPT_CONFIG,
-	{"type", 't', CLI_ENUM, "TYPE", "all", "full,wal,all", 0, 0, CLI_C_VALUES,
-	 "backup type: full, wal, all"},
-	{"retention", 'r', CLI_INT, "DAYS", "30", NULL, 1, 36500, CLI_C_NONE,
-	 "keep every backup for DAYS days (weekly and monthly ones longer; backup.retention_daily)"},
+	CLI_OPT_ENUM('t', "type", "TYPE", "full,wal,all", "backup type: full, wal, all", .def = "all"),
+	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500,
+		    "keep every backup for DAYS days (weekly and monthly ones longer)",
+		    .key = "backup.retention_daily"),
 	OPT_S3,
-	{"no-compress", 'n', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "skip compression (backup.compression applies otherwise, zstd by default)"},
-	{"verify", 'v', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "verify every checksum of the backup after it is written"},
+	CLI_OPT_FLAG('n', "no-compress",
+		     "skip compression (backup.compression applies otherwise, zstd by default)"),
+	CLI_OPT_FLAG('v', "verify", "verify every checksum of the backup after it is written"),
 	OPT_VERBOSE(0),
-	{0}
+	CLI_OPT_END
 };
 
-static const struct cli_opt list_opts[] = { OPT_S3, {0} };
+static const struct cli_opt list_opts[] = { OPT_S3, CLI_OPT_END };
 
 static const struct cli_opt verify_opts[] = {
-	{"backup-id", 'b', CLI_STRING, "ID", "latest", NULL, 0, 0, CLI_C_NONE,
-	 "backup ID to verify"},
-	{"temp-db", 't', CLI_STRING, "NAME", "verify_restore", NULL, 0, 0, CLI_C_NONE,
-	 "temporary database name for the test restore"},
-	{"keep-temp", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "keep temporary database after verification"},
-	{"checksums-only", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "check every SHA-256 but do not restore"},
+	CLI_OPT_STRING('b', "backup-id", "ID", "backup ID to verify", .def = "latest"),
+	CLI_OPT_STRING('t', "temp-db", "NAME", "temporary database name for the test restore",
+		       .key = "backup.verify_temp_db"),
+	CLI_OPT_FLAG(0, "keep-temp", "keep temporary database after verification"),
+	CLI_OPT_FLAG(0, "checksums-only", "check every SHA-256 but do not restore"),
 	OPT_S3,
 	OPT_VERBOSE('v'),
-	{0}
+	CLI_OPT_END
 };
 
 static const struct cli_opt restore_opts[] = {
-	{"database", 'd', CLI_LIST, "NAME", "all", NULL, 0, 0, CLI_C_DATABASE,
-	 "restore only NAME; repeat or comma-separate for several"},
-	{"force", 'f', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "restore outside the maintenance window, without confirmation, closing open sessions"},
+	CLI_OPT_LIST('d', "database", "NAME",
+		     "restore only NAME (without it, every database in the backup); repeat or "
+		     "comma-separate for several", .complete = CLI_C_DATABASE),
+	CLI_OPT_FLAG('f', "force", "restore outside the maintenance window, without confirmation, "
+		     "closing open sessions"),
 	OPT_S3,
 	OPT_VERBOSE('v'),
-	{0}
+	CLI_OPT_END
 };
 
 static const struct cli_opt prune_opts[] = {
-	{"retention", 'r', CLI_INT, "DAYS", "30", NULL, 1, 36500, CLI_C_NONE,
-	 "keep every backup for DAYS days (default backup.retention_daily)"},
-	{"dry-run", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "show what would be removed and remove nothing"},
+	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500, "keep every backup for DAYS days",
+		    .key = "backup.retention_daily"),
+	CLI_OPT_FLAG(0, "dry-run", "show what would be removed and remove nothing"),
 	OPT_S3,
 	OPT_VERBOSE('v'),
-	{0}
+	CLI_OPT_END
 };
 
 static const struct cli_opt pin_opts[] = {
-	{"unpin", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "return the backup to normal retention"},
+	CLI_OPT_FLAG(0, "unpin", "return the backup to normal retention"),
 	OPT_S3,
-	{0}
+	CLI_OPT_END
 };
 
 static const struct cli_opt monitoring_opts[] = {
-	{"destination", 'd', CLI_STRING, "DIR", "/var/backups/monitoring", NULL, 0, 0, CLI_C_DIR,
-	 "backup destination directory (default backup.monitoring_dir)"},
-	{"components", 'c', CLI_ENUMLIST, "LIST", "all", "prometheus,grafana,alertmanager,all", 0, 0,
-	 CLI_C_VALUES, "components to backup: prometheus,grafana,alertmanager,all"},
-	{"retention", 'r', CLI_INT, "DAYS", "90", NULL, 1, 36500, CLI_C_NONE,
-	 "number of days to keep backups"},
-	{"dry-run", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "show which old archives retention would remove, and write and remove nothing"},
+	CLI_OPT_STRING('d', "destination", "DIR", "backup destination directory",
+		       .key = "backup.monitoring_dir", .complete = CLI_C_DIR),
+	CLI_OPT_ENUMLIST('c', "components", "LIST", "prometheus,grafana,alertmanager,all",
+			 "components to backup: prometheus,grafana,alertmanager,all", .def = "all"),
+	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500, "number of days to keep backups", .def = "90"),
+	CLI_OPT_FLAG(0, "dry-run",
+		     "show which old archives retention would remove, and write and remove nothing"),
 	OPT_VERBOSE('v'),
-	{0}
+	CLI_OPT_END
 };
 
 static const struct cli_opt s3_verify_opts[] = {
 	OPT_VERBOSE('v'),
-	{0}
+	CLI_OPT_END
 };
 
-static const struct cli_opt wal_opts[] = { OPT_S3, {0} };
+static const struct cli_opt wal_opts[] = { OPT_S3, CLI_OPT_END };
 
 const struct cli_cmd cli_backup_subs[] = {
-	{"create", "back up databases, WAL and configured files (backup-database.sh)", NULL, 0, 0,
-	 CLI_C_NONE, create_opts, NULL, NULL, run_create, CLI_CHANGES,
+	{.name = "create",
+	 .summary = "back up databases, WAL and configured files (backup-database.sh)",
+	 .opts = create_opts,
+	 .op = op_create,
+	 .task = "backup",
+	 .lock = LOCK_BACKUPS,
+	 .flags = CLI_CHANGES | CLI_STORE,
+	 .description =
 	 "Performs automated database backups, as backup-database.sh (guide 000 section 8.1) and "
 	 "daily_backup.sh (guide 004) do. `opsctl backup` with no subcommand is the same command.\n\n"
 	 "A full backup dumps each database of backup.databases (else db.databases, else db.name) "
@@ -276,17 +227,27 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "Progress is shown on a terminal; cron runs are silent unless something fails. Every run "
 	 "appends a journal line and refreshes opsctl_backup_last_success_timestamp_seconds, "
 	 "opsctl_backup_size_bytes and opsctl_backup_duration_seconds in the Prometheus textfile.",
+	 .examples =
 	 "Daily full backup to S3 at 1 AM (guide 000)\n0 1 * * * opsctl backup --type full --s3\n"
 	 "Hourly WAL archiving\n0 * * * * opsctl backup --type wal --s3\n"
 	 "A full backup, its checksums verified straight away\nopsctl backup --type full --verify"},
-	{"list", "list backups with size, duration and verification", NULL, 0, 0, CLI_C_NONE,
-	 list_opts, NULL, NULL, run_list, 0,
+	{.name = "list",
+	 .summary = "list backups with size, duration and verification",
+	 .opts = list_opts,
+	 .flags = CLI_STORE,
+	 .op = op_list,
+	 .description =
 	 "Lists every backup in the store, oldest first: id, type, time (UTC), size, duration, "
 	 "status (complete, verified, verify-failed; incomplete for the leftovers of an interrupted "
 	 "run, invalid for a damaged manifest), whether it was verified and whether it is pinned.",
+	 .examples =
 	 "Backups in S3 as JSON\nopsctl --output json backup list --s3"},
-	{"verify", "verify a backup by checksums and a test restore (verify-db-backup.sh)", NULL, 0, 0,
-	 CLI_C_NONE, verify_opts, NULL, NULL, run_verify, CLI_CHANGES,
+	{.name = "verify",
+	 .summary = "verify a backup by checksums and a test restore (verify-db-backup.sh)",
+	 .opts = verify_opts,
+	 .op = op_verify,
+	 .flags = CLI_CHANGES | CLI_STORE,
+	 .description =
 	 "Verifies a backup as verify-db-backup.sh does: the latest complete one, or -b ID. Every "
 	 "archive member's SHA-256 and the stored object's SHA-256 are checked against the manifest; "
 	 "each PostgreSQL database is restored with pg_restore into the temporary database (-t, "
@@ -297,10 +258,18 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "verify-failed) and the journal.\n\n"
 	 "Damage exits 65 naming the member; a row-count difference or failed restore exits 1; a "
 	 "verification failure never exits 0. Physical backups get the checksum pass only.",
+	 .examples =
 	 "Verify the latest backup\nopsctl backup verify\n"
 	 "Verify one backup and keep the restored copy to look at\nopsctl backup verify -b 20261124T010000Z-full --keep-temp"},
-	{"restore", "restore databases from a backup (restore_backup.sh)", "ID", 1, 1, CLI_C_NONE,
-	 restore_opts, NULL, NULL, run_restore, CLI_CHANGES,
+	{.name = "restore",
+	 .summary = "restore databases from a backup (restore_backup.sh)",
+	 .args = "ID",
+	 .min_args = 1,
+	 .max_args = 1,
+	 .opts = restore_opts,
+	 .op = op_restore,
+	 .flags = CLI_CHANGES | CLI_STORE,
+	 .description =
 	 "Restores the databases of backup ID (all, or those chosen with -d) as restore_backup.sh "
 	 "(guide 004) does, but safely: each is restored with pg_restore into a new database, and "
 	 "only when that succeeded is the old one dropped and the new one renamed to its name, so a "
@@ -311,9 +280,15 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "Every member is checked against its SHA-256 as it streams. Archive members with absolute "
 	 "names, '..' or links are refused (exit 65). Runs only inside the maintenance window or "
 	 "with --force, and asks for confirmation on a terminal.",
+	 .examples =
 	 "Restore one database from a backup, now\nopsctl backup restore 20261124T010000Z-full -d chatbot_db --force"},
-	{"prune", "apply retention to backups and WAL", NULL, 0, 0, CLI_C_NONE,
-	 prune_opts, NULL, NULL, run_prune, CLI_CHANGES,
+	{.name = "prune",
+	 .summary = "apply retention to backups and WAL",
+	 .opts = prune_opts,
+	 .op = op_prune,
+	 .lock = LOCK_BACKUPS,
+	 .flags = CLI_CHANGES | CLI_STORE,
+	 .description =
 	 "Applies retention (guide 000 section 5.1): every backup younger than "
 	 "backup.retention_daily (30 days, or -r DAYS) is kept; beyond that the newest of each ISO "
 	 "week is kept for backup.retention_weekly (90 days) and the newest of each month for "
@@ -321,39 +296,76 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "backup whose verification failed while no newer good one exists, and the WAL the oldest "
 	 "kept physical backup needs. Leftovers of interrupted runs are removed. --dry-run shows "
 	 "what would go. `opsctl backup create` runs this after every full backup.",
+	 .examples =
 	 "See what retention would remove\nopsctl backup prune --dry-run"},
-	{"pin", "keep a backup out of retention", "ID", 1, 1, CLI_C_NONE,
-	 pin_opts, NULL, NULL, run_pin, CLI_CHANGES,
+	{.name = "pin",
+	 .summary = "keep a backup out of retention",
+	 .args = "ID",
+	 .min_args = 1,
+	 .max_args = 1,
+	 .opts = pin_opts,
+	 .op = op_pin,
+	 .lock = LOCK_BACKUPS,
+	 .flags = CLI_CHANGES | CLI_STORE,
+	 .description =
 	 "Marks backup ID as pinned in its manifest, so that retention never removes it (like "
 	 "WAL-G's permanent backups); --unpin returns it to normal retention.",
+	 .examples =
 	 "Keep the backup taken before a migration\nopsctl backup pin 20261124T010000Z-full"},
-	{"monitoring", "back up Prometheus, Grafana and Alertmanager configuration", NULL, 0, 0,
-	 CLI_C_NONE, monitoring_opts, NULL, NULL, run_monitoring, CLI_CHANGES,
+	{.name = "monitoring",
+	 .summary = "back up Prometheus, Grafana and Alertmanager configuration",
+	 .opts = monitoring_opts,
+	 .op = op_monitoring,
+	 .flags = CLI_CHANGES,
+	 .description =
 	 "Backs up monitoring configuration as backup-monitoring-config.sh does: each chosen "
 	 "component's directory (backup.monitoring_paths) becomes DIR/monitoring_COMPONENT_"
 	 "YYYYMMDD_HHMMSS.tar.zst with a sha256sum-format .sha256 file beside it, and archives older "
 	 "than the retention period are removed. A configured directory that is missing is reported "
 	 "and makes the run exit 1 after the others are done.",
+	 .examples =
 	 "Back up all monitoring configuration\nopsctl backup monitoring -d /var/backups/monitoring"},
-	{"s3-verify", "check S3 versioning and read back the newest backup (verify-s3-backup.sh)",
-	 NULL, 0, 0, CLI_C_NONE, s3_verify_opts, NULL, NULL, run_s3_verify, CLI_CHANGES,
+	{.name = "s3-verify",
+	 .summary = "check S3 versioning and read back the newest backup (verify-s3-backup.sh)",
+	 .opts = s3_verify_opts,
+	 .op = op_s3_verify,
+	 .flags = CLI_CHANGES | CLI_STORE | CLI_STORE_S3,
+	 .description =
 	 "Checks the S3 store as verify-s3-backup.sh does: that bucket versioning is enabled (so a "
 	 "deleted or overwritten backup can be recovered) and that every object of the newest "
 	 "backup can be read back and matches its SHA-256. Exit 1 when versioning is off, 65 on "
 	 "damage, 69 when S3 is unreachable.",
+	 .examples =
 	 "Weekly check of the S3 copies\nopsctl backup s3-verify"},
-	{"wal-push", "store one WAL segment (archive_command)", "PATH", 1, 1, CLI_C_FILE,
-	 wal_opts, NULL, NULL, run_wal_push, CLI_CHANGES,
+	{.name = "wal-push",
+	 .summary = "store one WAL segment (archive_command)",
+	 .args = "PATH",
+	 .min_args = 1,
+	 .max_args = 1,
+	 .args_complete = CLI_C_FILE,
+	 .opts = wal_opts,
+	 .op = op_wal_push,
+	 .flags = CLI_CHANGES | CLI_STORE,
+	 .description =
 	 "Stores the WAL segment at PATH as wal/NAME.zst with a record of its SHA-256, for "
 	 "PostgreSQL's archive_command. It exits 0 only once both are durably stored, so PostgreSQL "
 	 "retries anything else; a segment already stored with the same content succeeds, one "
 	 "stored with different content fails.",
+	 .examples =
 	 "postgresql.conf\narchive_command = 'opsctl backup wal-push --s3 %p'"},
-	{"wal-fetch", "fetch one WAL segment (restore_command)", "NAME DEST", 2, 2, CLI_C_NONE,
-	 wal_opts, NULL, NULL, run_wal_fetch, CLI_CHANGES,
+	{.name = "wal-fetch",
+	 .summary = "fetch one WAL segment (restore_command)",
+	 .args = "NAME DEST",
+	 .min_args = 2,
+	 .max_args = 2,
+	 .opts = wal_opts,
+	 .op = op_wal_fetch,
+	 .flags = CLI_CHANGES | CLI_STORE,
+	 .description =
 	 "Fetches WAL segment NAME into DEST, checked against its SHA-256, for PostgreSQL's "
 	 "restore_command. A segment that is not stored exits 1, which tells PostgreSQL the archive "
 	 "has no more.",
+	 .examples =
 	 "postgresql.conf of a server in recovery\nrestore_command = 'opsctl backup wal-fetch --s3 %f %p'"},
 	{0}
 };

@@ -6,14 +6,14 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "opsmaint/suggest.h"
 
-static const struct cli_opt help_opt = {
-	"help", 'h', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	"show this help message and exit"
-};
+static const struct cli_opt help_opt =
+	CLI_OPT_FLAG('h', "help", "show this help message and exit");
 
 size_t cli_opt_count(const struct cli_opt *opts)
 {
@@ -30,8 +30,8 @@ static const char *opt_display(const struct cli_opt *o, char *buf, size_t len)
 	return buf;
 }
 
-static ops_code suggest_option(const struct cli_opt *opts, const char *given,
-			       ops_error *err)
+static ops_code suggest_option(const struct cli_opt *opts, const struct cli_opt *fallback,
+			       const char *given, ops_error *err)
 {
 	const char *names[128];
 	size_t n = 0, i;
@@ -39,6 +39,8 @@ static ops_code suggest_option(const struct cli_opt *opts, const char *given,
 
 	for (i = 0; opts && opts[i].name && n < 126; i++)
 		names[n++] = opts[i].name;
+	for (i = 0; fallback && fallback[i].name && n < 126; i++)
+		names[n++] = fallback[i].name;
 	names[n++] = "help";
 	names[n] = NULL;
 	best = ops_suggest(given, names);
@@ -174,11 +176,52 @@ static ops_code set_value(const struct cli_opt *o, struct cli_val *v,
 	return OPS_OK;
 }
 
-ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
-		   int argc, char **argv, int start, struct cli_val *vals,
+/* The row for a long name in opts, else in fallback (with its values). */
+static const struct cli_opt *find_long(const struct cli_opt *opts, struct cli_val *vals,
+				       const struct cli_opt *fallback, struct cli_val *fvals,
+				       const char *name, size_t nlen, struct cli_val **val)
+{
+	size_t k;
+
+	for (k = 0; opts && opts[k].name; k++)
+		if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, name, nlen) == 0) {
+			*val = &vals[k];
+			return &opts[k];
+		}
+	for (k = 0; fallback && fallback[k].name; k++)
+		if (strlen(fallback[k].name) == nlen && strncmp(fallback[k].name, name, nlen) == 0) {
+			*val = &fvals[k];
+			return &fallback[k];
+		}
+	return NULL;
+}
+
+/* The command's own short option wins over a global one of the same letter
+ * (backup create's -v is --verify, as backup-database.sh has it). */
+static const struct cli_opt *find_short(const struct cli_opt *opts, struct cli_val *vals,
+					const struct cli_opt *fallback, struct cli_val *fvals,
+					char c, struct cli_val **val)
+{
+	size_t k;
+
+	for (k = 0; opts && opts[k].name; k++)
+		if (opts[k].short_name == c) {
+			*val = &vals[k];
+			return &opts[k];
+		}
+	for (k = 0; fallback && fallback[k].name; k++)
+		if (fallback[k].short_name == c) {
+			*val = &fvals[k];
+			return &fallback[k];
+		}
+	return NULL;
+}
+
+ops_code cli_parse(const struct cli_opt *opts, struct cli_val *vals,
+		   const struct cli_opt *fallback, struct cli_val *fvals,
+		   int argc, char **argv, int start,
 		   char ***args, int *nargs, int *help, ops_error *err)
 {
-	size_t nopts = cli_opt_count(opts);
 	int i, only_args = 0;
 	char **pos = NULL;
 	int npos = 0;
@@ -206,13 +249,9 @@ ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 		if (a[1] == '-') {
 			const char *name = a + 2, *eq = strchr(name, '=');
 			size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-			const struct cli_opt *o = NULL;
-			size_t k;
+			struct cli_val *v = NULL;
+			const struct cli_opt *o = find_long(opts, vals, fallback, fvals, name, nlen, &v);
 
-			for (k = 0; k < nopts; k++)
-				if (strlen(opts[k].name) == nlen &&
-				    strncmp(opts[k].name, name, nlen) == 0)
-					o = &opts[k];
 			if (!o && nlen == 4 && strncmp(name, "help", 4) == 0) {
 				*help = 1;
 				continue;
@@ -222,7 +261,7 @@ ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 
 				snprintf(given, sizeof given, "%.*s", (int)(nlen < 60 ? nlen : 60), name);
 				free(pos);
-				return suggest_option(opts, given, err);
+				return suggest_option(opts, fallback, given, err);
 			}
 			if (o->type == CLI_FLAG) {
 				if (eq) {
@@ -230,8 +269,8 @@ ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 					return ops_error_set(err, OPS_EUSAGE,
 							     "option '--%s' takes no value", o->name);
 				}
-				vals[o - opts].num++;
-				vals[o - opts].set = 1;
+				v->num++;
+				v->set = 1;
 				continue;
 			}
 			if (!eq && i + 1 >= argc) {
@@ -240,7 +279,7 @@ ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 						     "option '--%s' needs a value (%s)",
 						     o->name, o->metavar);
 			}
-			if (set_value(o, &vals[o - opts], eq ? eq + 1 : argv[++i], err) != OPS_OK) {
+			if (set_value(o, v, eq ? eq + 1 : argv[++i], err) != OPS_OK) {
 				free(pos);
 				return err->code;
 			}
@@ -248,12 +287,9 @@ ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 		}
 		/* A bundle of short options: -vf, -tvacuum, -t vacuum. */
 		for (const char *p = a + 1; *p; p++) {
-			const struct cli_opt *o = NULL;
-			size_t k;
+			struct cli_val *v = NULL;
+			const struct cli_opt *o = find_short(opts, vals, fallback, fvals, *p, &v);
 
-			for (k = 0; k < nopts; k++)
-				if (opts[k].short_name == *p)
-					o = &opts[k];
 			if (!o && *p == 'h') {
 				*help = 1;
 				continue;
@@ -263,17 +299,17 @@ ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 				return ops_error_set(err, OPS_EUSAGE, "unknown option '-%c'", *p);
 			}
 			if (o->type == CLI_FLAG) {
-				vals[o - opts].num++;
-				vals[o - opts].set = 1;
+				v->num++;
+				v->set = 1;
 				continue;
 			}
 			if (p[1]) {
-				if (set_value(o, &vals[o - opts], p + 1, err) != OPS_OK) {
+				if (set_value(o, v, p + 1, err) != OPS_OK) {
 					free(pos);
 					return err->code;
 				}
 			} else if (i + 1 < argc) {
-				if (set_value(o, &vals[o - opts], argv[++i], err) != OPS_OK) {
+				if (set_value(o, v, argv[++i], err) != OPS_OK) {
 					free(pos);
 					return err->code;
 				}
@@ -288,7 +324,6 @@ ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
 	}
 	*args = pos;
 	*nargs = npos;
-	(void)cmd;
 	return OPS_OK;
 }
 
@@ -303,61 +338,103 @@ void cli_vals_free(const struct cli_opt *opts, struct cli_val *vals)
 	free(vals);
 }
 
-static const struct cli_val *lookup(const struct cli_inv *inv, const char *name)
+static const struct cli_opt *row(const struct cli_inv *inv, const char *name, size_t *idx)
 {
 	const struct cli_opt *opts = inv->cmd->opts;
 	size_t i;
 
 	for (i = 0; opts && opts[i].name; i++)
-		if (strcmp(opts[i].name, name) == 0)
-			return &inv->vals[i];
+		if (strcmp(opts[i].name, name) == 0) {
+			*idx = i;
+			return &opts[i];
+		}
 	fprintf(stderr, "opsctl: internal error: command '%s' has no option '%s'\n",
-		inv->path, name);
+		inv->name, name);
 	abort();
+}
+
+/* Not given on the command line: the row's key from the configuration, else
+ * the row's default; NULL when neither. */
+static const char *fallback_text(const struct cli_inv *inv, const struct cli_opt *o)
+{
+	const char *v;
+
+	if (o->key && inv->cfg && (v = ops_config_get(inv->cfg, o->key)) && *v)
+		return v;
+	return o->def;
 }
 
 const struct cli_val *cli_get(const struct cli_inv *inv, const char *name)
 {
-	return lookup(inv, name);
+	size_t i;
+
+	row(inv, name, &i);
+	return &inv->vals[i];
+}
+
+int cli_given(const struct cli_inv *inv, const char *name)
+{
+	return cli_get(inv, name)->set;
 }
 
 int cli_flag(const struct cli_inv *inv, const char *name)
 {
-	return lookup(inv, name)->num > 0;
+	return cli_get(inv, name)->num > 0;
 }
 
 const char *cli_str(const struct cli_inv *inv, const char *name)
 {
-	const struct cli_val *v = lookup(inv, name);
+	size_t i;
+	const struct cli_opt *o = row(inv, name, &i);
 
-	return v->set ? v->str : NULL;
+	return inv->vals[i].set ? inv->vals[i].str : fallback_text(inv, o);
 }
 
 long cli_num(const struct cli_inv *inv, const char *name)
 {
-	const struct cli_val *v = lookup(inv, name);
-	const struct cli_opt *opts = inv->cmd->opts;
 	size_t i;
+	const struct cli_opt *o = row(inv, name, &i);
+	const char *text;
+	long v = 0;
 
-	if (v->set)
-		return v->num;
-	/* Unset: the table's default, parsed the same way a flag would be. */
-	for (i = 0; opts[i].name; i++) {
-		if (strcmp(opts[i].name, name) != 0 || !opts[i].def)
-			continue;
-		if (opts[i].type == CLI_DURATION) {
-			long s = 0;
-
-			return ops_parse_duration(opts[i].def, &s, NULL) == OPS_OK ? s : 0;
-		}
-		return strtol(opts[i].def, NULL, 10);
+	if (inv->vals[i].set)
+		return inv->vals[i].num;
+	text = fallback_text(inv, o);
+	if (!text)
+		return 0;
+	/* Values from the table and the validated configuration parse. */
+	if (o->type == CLI_DURATION) {
+		if (o->key && inv->cfg && text != o->def)
+			return ops_config_int(inv->cfg, o->key);
+		return ops_parse_duration(text, &v, NULL) == OPS_OK ? v : 0;
 	}
-	return 0;
+	return ops_parse_long(text, o->min, o->max, &v, NULL) == OPS_OK ? v : 0;
 }
 
 char **cli_list(const struct cli_inv *inv, const char *name)
 {
-	return lookup(inv, name)->list;
+	size_t i;
+	const struct cli_opt *o = row(inv, name, &i);
+	struct cli_val *v = &inv->vals[i];
+	const char *text;
+
+	if (v->set || v->list)
+		return v->list;
+	/* Split once and keep it with the values, which own it from now on. */
+	text = fallback_text(inv, o);
+	if (text)
+		v->list = ops_split_list(text);
+	return v->list;
+}
+
+int cli_has_opt(const struct cli_inv *inv, const char *name)
+{
+	const struct cli_opt *o;
+
+	for (o = inv->cmd->opts; o && o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return 1;
+	return 0;
 }
 
 /* "-t, --tasks TASKS" */
@@ -371,20 +448,78 @@ static void opt_label(const struct cli_opt *o, char *buf, size_t len)
 			 o->metavar ? " " : "", o->metavar ? o->metavar : "");
 }
 
+/* The width help is wrapped to: the terminal's, or 80 when not a terminal. */
+static int help_width(FILE *fp)
+{
+	struct winsize ws;
+
+	if (isatty(fileno(fp)) && ioctl(fileno(fp), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	return 80;
+}
+
+/* text at column indent, wrapped at word boundaries to width; the first line
+ * continues wherever the caller left the cursor (column col). */
+static void wrap(FILE *fp, const char *text, int col, int indent, int width)
+{
+	const char *p = text;
+	int first = 1;
+
+	while (*p) {
+		size_t w = strcspn(p, " ");
+
+		if (!first && col + 1 + (int)w > width) {
+			fprintf(fp, "\n%*s", indent, "");
+			col = indent;
+		} else if (!first) {
+			fputc(' ', fp);
+			col++;
+		}
+		first = 0;
+		fprintf(fp, "%.*s", (int)w, p);
+		col += (int)w;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', fp);
+}
+
+static void help_opt_line(FILE *fp, const struct cli_opt *o, int width)
+{
+	const char *def = o->def;
+	char label[96], text[1024];
+	int n, col;
+
+	opt_label(o, label, sizeof label);
+	n = snprintf(text, sizeof text, "%s", o->help);
+	/* The default once, from the row (or the key's own, from the key
+	 * table); the key that supplies it named apart. */
+	if (!def && o->key && ops_config_key(o->key))
+		def = ops_config_key(o->key)->def;
+	if (def && !*def)
+		def = NULL;
+	if (n > 0 && (size_t)n < sizeof text && (def || o->key))
+		snprintf(text + n, sizeof text - (size_t)n, " (%s%s%s%s%s)",
+			 def ? "default: " : "", def ? def : "",
+			 def && o->key ? "; " : "", o->key ? "config: " : "",
+			 o->key ? o->key : "");
+	col = fprintf(fp, "    %-26s ", label);
+	if (col > 31) {	/* a long label gets its own line */
+		fprintf(fp, "\n%31s", "");
+		col = 31;
+	}
+	wrap(fp, text, col, 31, width);
+}
+
 static void help_opts(FILE *fp, const struct cli_opt *opts)
 {
-	char label[96];
+	int width = help_width(fp);
 	size_t i;
 
-	for (i = 0; opts && opts[i].name; i++) {
-		opt_label(&opts[i], label, sizeof label);
-		fprintf(fp, "    %-26s %s", label, opts[i].help);
-		if (opts[i].def)
-			fprintf(fp, " (default: %s)", opts[i].def);
-		fputc('\n', fp);
-	}
-	opt_label(&help_opt, label, sizeof label);
-	fprintf(fp, "    %-26s %s\n", label, help_opt.help);
+	for (i = 0; opts && opts[i].name; i++)
+		help_opt_line(fp, &opts[i], width);
+	help_opt_line(fp, &help_opt, width);
 }
 
 void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd)
@@ -420,4 +555,6 @@ void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd)
 		fprintf(fp, " %s", cmd->args);
 	fprintf(fp, "\n\n%s\n\noptions:\n", cmd->summary);
 	help_opts(fp, cmd->opts);
+	fprintf(fp, "\nThe global options (--config, --env, -o/--output, -q/--quiet, -v/--verbose)\n"
+		"are accepted here too; see 'opsctl --help'.\n");
 }

@@ -1,8 +1,9 @@
 /*
  * The front end's one source of truth: commands and their options are rows of
- * static tables (struct cli_cmd, struct cli_opt).  The parser, `--help`, the
- * man pages and the bash/zsh/fish completions are all generated from those
- * rows, so none of them can disagree with what the parser accepts.
+ * static tables (struct cli_cmd, struct cli_opt), written by field name.  The
+ * parser, `--help`, the man pages, the bash/zsh/fish completions and the run
+ * itself (lock, journal, metrics, output) are all driven by those rows, so
+ * none of them can disagree with what the parser accepts.
  */
 #ifndef OPSCTL_CLI_H
 #define OPSCTL_CLI_H
@@ -12,6 +13,8 @@
 #include "opsmaint/config.h"
 #include "opsmaint/error.h"
 #include "opsmaint/output.h"
+#include "opsmaint/run.h"
+#include "opsmaint/store.h"
 
 enum cli_type {
 	CLI_FLAG,	/* no value */
@@ -39,20 +42,57 @@ struct cli_opt {
 	char short_name;	/* 0 for none */
 	enum cli_type type;
 	const char *metavar;	/* "TASKS"; NULL for flags */
-	const char *def;	/* shown as "(default: ...)"; NULL for none */
+	const char *def;	/* the value when the option is not given (and no key is set) */
+	const char *key;	/* configuration key that supplies the value when the option
+				 * is not given; shown as "(config: KEY)" */
 	const char *allowed;	/* for ENUM/ENUMLIST, comma-separated */
 	long min, max;		/* for INT */
 	enum cli_complete complete;
-	const char *help;	/* one line, lowercase start, no full stop */
+	const char *help;	/* one line, lowercase start, no full stop, no default in it */
 };
 
+/* Option rows by field name, as git's OPT_* macros; extra fields
+ * (.def, .key, .complete, ...) follow as designated initialisers. */
+#define CLI_OPT_FLAG(s, l, h, ...) \
+	{ .name = (l), .short_name = (s), .type = CLI_FLAG, .help = (h), __VA_ARGS__ }
+#define CLI_OPT_STRING(s, l, mv, h, ...) \
+	{ .name = (l), .short_name = (s), .type = CLI_STRING, .metavar = (mv), .help = (h), \
+	  __VA_ARGS__ }
+#define CLI_OPT_INT(s, l, mv, lo, hi, h, ...) \
+	{ .name = (l), .short_name = (s), .type = CLI_INT, .metavar = (mv), .min = (lo), \
+	  .max = (hi), .help = (h), __VA_ARGS__ }
+#define CLI_OPT_DURATION(s, l, mv, h, ...) \
+	{ .name = (l), .short_name = (s), .type = CLI_DURATION, .metavar = (mv), .help = (h), \
+	  __VA_ARGS__ }
+#define CLI_OPT_ENUM(s, l, mv, vals, h, ...) \
+	{ .name = (l), .short_name = (s), .type = CLI_ENUM, .metavar = (mv), .allowed = (vals), \
+	  .complete = CLI_C_VALUES, .help = (h), __VA_ARGS__ }
+#define CLI_OPT_ENUMLIST(s, l, mv, vals, h, ...) \
+	{ .name = (l), .short_name = (s), .type = CLI_ENUMLIST, .metavar = (mv), \
+	  .allowed = (vals), .complete = CLI_C_VALUES, .help = (h), __VA_ARGS__ }
+#define CLI_OPT_LIST(s, l, mv, h, ...) \
+	{ .name = (l), .short_name = (s), .type = CLI_LIST, .metavar = (mv), .help = (h), \
+	  __VA_ARGS__ }
+#define CLI_OPT_END { .name = NULL }
+
 struct cli_inv;
+/* A command that manages its own run (help, completion, generators). */
 typedef int (*cli_fn)(struct cli_inv *inv);
+/*
+ * A task command's library call: fill *report (may stay NULL) and return a
+ * code.  The runner does everything around it (run context, targets or
+ * store, lock, journal, metrics, output).
+ */
+typedef ops_code (*cli_op)(struct cli_inv *inv, const ops_run *run, cJSON **report,
+			   ops_error *err);
 
 enum {
 	CLI_HIDDEN = 1 << 0,	/* not in help, man or completion */
 	CLI_CHANGES = 1 << 1,	/* takes the task lock, journals, refreshes metrics */
-	CLI_NO_CONFIG = 1 << 2	/* runs without loading configuration */
+	CLI_NO_CONFIG = 1 << 2,	/* runs without loading configuration */
+	CLI_EACH_DATABASE = 1 << 3,	/* op runs once per -d target (inv->target) */
+	CLI_STORE = 1 << 4,	/* the runner opens the backup store (inv->store) */
+	CLI_STORE_S3 = 1 << 5	/* ... and it is always the S3 one */
 };
 
 struct cli_cmd {
@@ -61,13 +101,18 @@ struct cli_cmd {
 	const char *args;		/* positional synopsis, e.g. "VERSION", or NULL */
 	int min_args, max_args;		/* max -1 for unlimited */
 	enum cli_complete args_complete;
-	const struct cli_opt *opts;	/* terminated by {0}; -h/--help is implicit */
+	const struct cli_opt *opts;	/* terminated by CLI_OPT_END; -h/--help is implicit */
 	const struct cli_cmd *subs;	/* terminated by {0}; NULL for a leaf */
 	const char *default_sub;	/* run when no subcommand word is given */
-	cli_fn run;
+	cli_fn run;			/* a command that runs itself, or NULL */
+	cli_op op;			/* a task command's library call, or NULL */
+	const char *task;		/* journal and metric name; NULL: the command path */
+	const char *lock;		/* lock shared with other commands; NULL: the task's */
+	const char *changes_if;		/* a flag without which the run changes nothing
+					 * (connections --terminate) */
 	unsigned flags;
 	const char *description;	/* man page prose (roff-free text; paragraphs split by \n\n) */
-	const char *examples;		/* lines "comment\ncommand" pairs, see man.c */
+	const char *examples;		/* lines "comment\ncommand" pairs, see gen.c */
 };
 
 /* A parsed option value. */
@@ -81,15 +126,20 @@ struct cli_val {
 /* Everything a command's run function gets. */
 struct cli_inv {
 	const struct cli_cmd *cmd;
-	char path[128];			/* "db maintain" */
+	const char *name;		/* "db maintain": the command path without "opsctl " */
+	char path[128];			/* "opsctl db maintain" */
 	struct cli_val *vals;		/* parallel to cmd->opts */
+	struct cli_val *gvals;		/* parallel to cli_global_opts */
 	int nargs;
 	char **args;
 	ops_config *cfg;
 	ops_outfmt out;
 	int quiet;
+	int verbose;			/* the global -v/--verbose */
 	int argc;			/* the whole original command line */
 	char **argv;
+	const char *target;		/* CLI_EACH_DATABASE: the database being worked on */
+	ops_store *store;		/* CLI_STORE: the store opened for the run */
 };
 
 /* The top-level command table (opsctl.c) and the per-command tables. */
@@ -102,61 +152,61 @@ extern const char cli_backup_description[];
 extern const struct cli_cmd cli_vector_subs[];
 extern const char cli_vector_description[];
 
-/* Option lookup for run functions; aborts on a name the table lacks (a bug). */
+/*
+ * Option values for op functions; abort on a name the table lacks (a bug).
+ * Not given: the configuration key's value when the row names one and it is
+ * set, else the row's default, else unset (NULL, 0, NULL).
+ */
 const struct cli_val *cli_get(const struct cli_inv *inv, const char *name);
+int cli_given(const struct cli_inv *inv, const char *name);
 int cli_flag(const struct cli_inv *inv, const char *name);
 const char *cli_str(const struct cli_inv *inv, const char *name);
 long cli_num(const struct cli_inv *inv, const char *name);
 char **cli_list(const struct cli_inv *inv, const char *name);
+/* 1 when the running command's table has an option called name. */
+int cli_has_opt(const struct cli_inv *inv, const char *name);
 
 /*
- * Parse argv[start..] against cmd's options: long (--name, --name=value),
- * short (-v, -t VALUE, -tVALUE, bundles -vf), "--" ends options; options and
- * positionals may be mixed.  On error sets OPS_EUSAGE with a one-line message
- * (with "did you mean" for near misses).  vals must hold one entry per option.
- * Sets *help when -h/--help was given.
+ * Parse argv[start..] against opts: long (--name, --name=value), short (-v,
+ * -t VALUE, -tVALUE, bundles -vf), "--" ends options; options and positionals
+ * may be mixed.  An option opts lacks is looked up in fallback (the global
+ * options, accepted after the command too) and stored in fvals.  On error
+ * sets OPS_EUSAGE with a one-line message (with "did you mean" for near
+ * misses).  Sets *help when -h/--help was given.
  */
-ops_code cli_parse(const struct cli_cmd *cmd, const struct cli_opt *opts,
-		   int argc, char **argv, int start, struct cli_val *vals,
+ops_code cli_parse(const struct cli_opt *opts, struct cli_val *vals,
+		   const struct cli_opt *fallback, struct cli_val *fvals,
+		   int argc, char **argv, int start,
 		   char ***args, int *nargs, int *help, ops_error *err);
 void cli_vals_free(const struct cli_opt *opts, struct cli_val *vals);
 size_t cli_opt_count(const struct cli_opt *opts);
 
-
-/* --help text for a command at path ("opsctl db maintain"). */
+/* --help text for a command at path ("opsctl db maintain"), wrapped to the
+ * terminal's width (80 columns when stdout is not a terminal). */
 void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd);
 
 /* Generators (gen.c). */
 int cli_gen_completion(FILE *fp, const char *shell);
 int cli_gen_man(const char *dir);
 
-/* Output helpers for run functions (opsctl.c). */
-int cli_error(const struct cli_inv *inv, const ops_error *err);
-int cli_emit(const struct cli_inv *inv, cJSON *report);
+/* ---- the runner (runner.c) ---- */
+
 /*
- * Record a run in the journal and metrics and release its lock; returns the
- * exit status, which a failure to record turns into an error (the work is
- * done, but monitoring would not know).
+ * The one runner of every task command (rows with an op): the run context
+ * from the flags, the targets or the store, the lock, the op, the envelope
+ * (command, status, exit_code, duration_seconds, error, then the figures),
+ * the error line and hint on stderr, the journal line and the metrics.
+ * Returns the exit status.
  */
-struct ops_task;
+int cli_run_task(struct cli_inv *inv);
+
 /*
- * The end of a run that built a report: "status" (and "error") set in it,
- * the report printed, the error line, and with a task the journal line and
- * metrics (from the report's "_figures").  Consumes report; returns the exit
- * status.
+ * An error before or outside a task run: the one line on stderr (and its
+ * hint), and in JSON mode the envelope on stdout.  Returns the exit status.
  */
-int cli_report_run(const struct cli_inv *inv, struct ops_task *task, ops_code rc,
-		   const ops_error *err, cJSON *report);
-/* 1 when the running command's table has an option called name. */
-int cli_has_opt(const struct cli_inv *inv, const char *name);
-/* A confirm callback for the library: asks on the terminal, 1 for yes.
- * Off a terminal nobody can answer: cron relies on the window and --force. */
-int cli_ask(void *arg, const char *question);
-/* A progress callback for the library: one line on stderr, redrawn at most
- * five times a second; the caller installs it only on a terminal. */
-struct ops_progress;
-void cli_progress(void *arg, const struct ops_progress *p);
-int cli_finish_task(const struct cli_inv *inv, struct ops_task *task, ops_code rc, int status,
-		    const char *error, const cJSON *figures);
+int cli_fail(const struct cli_inv *inv, const ops_error *err);
+
+/* The exit status for an error, 128 + the signal after an interruption. */
+int cli_exit_status(ops_code code);
 
 #endif

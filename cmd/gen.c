@@ -101,6 +101,38 @@ static void bash_quote(FILE *fp, const char *s)
 	fputc('\'', fp);
 }
 
+/*
+ * The options completion offers at a command: its own, and at a leaf also
+ * the global ones the parser accepts after it (a global option whose name
+ * or letter the command uses itself is the command's there).
+ */
+static const struct cli_opt *completion_opts(const struct cli_cmd *cmd)
+{
+	static struct cli_opt merged[96];
+	const struct cli_opt *o, *g;
+	size_t n = 0;
+
+	if (cmd->subs || cmd == &cli_root)
+		return cmd->opts;
+	for (o = cmd->opts; o && o->name && n < 80; o++)
+		merged[n++] = *o;
+	for (g = cli_global_opts; g->name && n < 94; g++) {
+		int clash = strcmp(g->name, "version") == 0;
+
+		for (o = cmd->opts; o && o->name && !clash; o++)
+			if (strcmp(o->name, g->name) == 0)
+				clash = 1;
+		merged[n] = *g;
+		for (o = cmd->opts; o && o->name && !clash; o++)
+			if (g->short_name && o->short_name == g->short_name)
+				merged[n].short_name = 0;
+		if (!clash)
+			n++;
+	}
+	merged[n].name = NULL;
+	return merged;
+}
+
 static void bash_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 {
 	FILE *fp = arg;
@@ -127,7 +159,7 @@ static void bash_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 	bash_quote(fp, path);
 	fputs("]=", fp);
 	words[0] = '\0';
-	for (o = cmd->opts; o && o->name; o++) {
+	for (o = completion_opts(cmd); o && o->name; o++) {
 		char one[80];
 
 		if (o->short_name)
@@ -141,7 +173,7 @@ static void bash_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 	fputc('\n', fp);
 
 	words[0] = '\0';
-	for (o = cmd->opts; o && o->name; o++) {
+	for (o = completion_opts(cmd); o && o->name; o++) {
 		char one[80];
 		const char *kind;
 
@@ -314,7 +346,7 @@ static void zsh_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 	}
 	lines[0] = '\0';
 	words[0] = '\0';
-	for (o = cmd->opts; o && o->name; o++) {
+	for (o = completion_opts(cmd); o && o->name; o++) {
 		char name[64];
 
 		snprintf(name, sizeof name, "--%s", o->name);
@@ -462,7 +494,7 @@ static void fish_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 	if (st->pass == 1) {
 		int any = 0;
 
-		for (o = cmd->opts; o && o->name; o++)
+		for (o = completion_opts(cmd); o && o->name; o++)
 			if (o->type != CLI_FLAG)
 				any = 1;
 		if (!any)
@@ -470,7 +502,7 @@ static void fish_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 		fputs("        case ", fp);
 		fish_quote(fp, path);
 		fputs("\n            printf '%s\\n'", fp);
-		for (o = cmd->opts; o && o->name; o++) {
+		for (o = completion_opts(cmd); o && o->name; o++) {
 			if (o->type == CLI_FLAG)
 				continue;
 			if (o->short_name)
@@ -488,7 +520,7 @@ static void fish_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 		fish_quote(fp, cmd->subs[i].summary);
 		fputc('\n', fp);
 	}
-	for (o = cmd->opts; o && o->name; o++) {
+	for (o = completion_opts(cmd); o && o->name; o++) {
 		fprintf(fp, "complete -c opsctl -n '__opsctl_at \"%s\"'", path);
 		if (o->short_name)
 			fprintf(fp, " -s %c", o->short_name);
@@ -720,6 +752,10 @@ static void roff_options(struct buf *b, const struct cli_opt *opts, int with_hel
 		if (o->def) {
 			bputs(b, "; default: ");
 			roff_text(b, o->def);
+		}
+		if (o->key) {
+			bputs(b, "; configuration key ");
+			roff_text(b, o->key);
 		}
 		bputs(b, ".\n");
 	}

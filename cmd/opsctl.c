@@ -17,24 +17,25 @@
 #include "cli.h"
 #include "opsmaint/log.h"
 #include "opsmaint/run.h"
-#include "prompt.h"
 #include "opsmaint/suggest.h"
 #include "opsmaint/task.h"
 
 extern char **environ;
 
+/* Accepted before or after the command (a command's own short option of the
+ * same letter wins after it: scan -o FILE, backup create -v). */
 const struct cli_opt cli_global_opts[] = {
-	{"config", 0, CLI_STRING, "FILE", NULL, NULL, 0, 0, CLI_C_FILE,
-	 "read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG"},
-	{"env", 0, CLI_ENUM, "ENV", NULL, "dev,staging,prod", 0, 0, CLI_C_VALUES,
-	 "environment whose maintenance window applies (overrides general.environment)"},
-	{"output", 0, CLI_ENUM, "FORMAT", "text", "text,json", 0, 0, CLI_C_VALUES,
-	 "write results as text for people or json for programs"},
-	{"quiet", 'q', CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "print nothing but errors in text mode"},
-	{"version", 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, CLI_C_NONE,
-	 "print the version and exit"},
-	{0}
+	CLI_OPT_STRING(0, "config", "FILE",
+		       "read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG",
+		       .complete = CLI_C_FILE),
+	CLI_OPT_ENUM(0, "env", "ENV", "dev,staging,prod",
+		     "environment whose maintenance window applies", .key = "general.environment"),
+	CLI_OPT_ENUM('o', "output", "FORMAT", "text,json",
+		     "write results as text for people or json for programs", .def = "text"),
+	CLI_OPT_FLAG('q', "quiet", "print nothing but errors in text mode"),
+	CLI_OPT_FLAG('v', "verbose", "enable verbose output"),
+	CLI_OPT_FLAG(0, "version", "print the version and exit"),
+	CLI_OPT_END
 };
 
 static int run_help(struct cli_inv *inv);
@@ -43,184 +44,59 @@ static int run_gen(struct cli_inv *inv);
 static int run_complete(struct cli_inv *inv);
 
 static const struct cli_cmd root_subs[] = {
-	{"db", "maintain PostgreSQL and SQLite databases", NULL, 0, 0, CLI_C_NONE,
-	 NULL, cli_db_subs, NULL, NULL, 0, cli_db_description, NULL},
-	{"backup", "back up, verify and restore databases, locally and in S3", NULL, 0, 0,
-	 CLI_C_NONE, NULL, cli_backup_subs, "create", NULL, 0, cli_backup_description, NULL},
-	{"vector", "verify, rebuild and inspect the FAISS vector index", NULL, 0, 0,
-	 CLI_C_NONE, NULL, cli_vector_subs, NULL, NULL, 0, cli_vector_description, NULL},
-	{"help", "show the manual page of a command", "[COMMAND]", 0, 1, CLI_C_COMMANDS,
-	 NULL, NULL, NULL, run_help, CLI_NO_CONFIG,
+	{.name = "db", .summary = "maintain PostgreSQL and SQLite databases",
+	 .subs = cli_db_subs, .description = cli_db_description},
+	{.name = "backup", .summary = "back up, verify and restore databases, locally and in S3",
+	 .subs = cli_backup_subs, .default_sub = "create", .description = cli_backup_description},
+	{.name = "vector", .summary = "verify, rebuild and inspect the FAISS vector index",
+	 .subs = cli_vector_subs, .description = cli_vector_description},
+	{.name = "help", .summary = "show the manual page of a command",
+	 .args = "[COMMAND]", .max_args = 1, .args_complete = CLI_C_COMMANDS,
+	 .run = run_help, .flags = CLI_NO_CONFIG,
+	 .description =
 	 "Opens the manual page of COMMAND (opsctl-COMMAND(1)), or opsctl(1) without one. "
-	 "Inside a source tree the page in man/ beside the binary is shown.", NULL},
-	{"completion", "print the shell completion script", "SHELL", 1, 1, CLI_C_SHELLS,
-	 NULL, NULL, NULL, run_completion, CLI_NO_CONFIG,
+	 "Inside a source tree the page in man/ beside the binary is shown."},
+	{.name = "completion", .summary = "print the shell completion script",
+	 .args = "SHELL", .min_args = 1, .max_args = 1, .args_complete = CLI_C_SHELLS,
+	 .run = run_completion, .flags = CLI_NO_CONFIG,
+	 .description =
 	 "Prints the completion script for SHELL (bash, zsh or fish), generated from the same "
-	 "tables as the option parser. `make install` installs all three where the shells look for them.",
-	 "Load completion into the running bash\neval \"$(opsctl completion bash)\""},
-	{"__gen", "generate documentation", "KIND DIR", 2, 2, CLI_C_NONE,
-	 NULL, NULL, NULL, run_gen, CLI_HIDDEN | CLI_NO_CONFIG, NULL, NULL},
-	{"__complete", "values for shell completion", "KIND", 1, 1, CLI_C_NONE,
-	 NULL, NULL, NULL, run_complete, CLI_HIDDEN, NULL, NULL},
+	 "tables as the option parser. `make install` installs all three where the shells look "
+	 "for them.",
+	 .examples = "Load completion into the running bash\neval \"$(opsctl completion bash)\""},
+	{.name = "__gen", .summary = "generate documentation", .args = "KIND DIR",
+	 .min_args = 2, .max_args = 2, .run = run_gen, .flags = CLI_HIDDEN | CLI_NO_CONFIG},
+	{.name = "__complete", .summary = "values for shell completion", .args = "KIND",
+	 .min_args = 1, .max_args = 1, .run = run_complete, .flags = CLI_HIDDEN},
 	{0}
 };
 
 const struct cli_cmd cli_root = {
-	"opsctl", "maintain RAG and document-chatbot systems: databases, backups, vector indexes",
-	NULL, 0, 0, CLI_C_NONE, cli_global_opts, root_subs, NULL, NULL, 0,
+	.name = "opsctl",
+	.summary = "maintain RAG and document-chatbot systems: databases, backups, vector indexes",
+	.opts = cli_global_opts,
+	.subs = root_subs,
+	.description =
 	"opsctl maintains the PostgreSQL or SQLite databases, FAISS vector indexes, backups, "
 	"credentials, disk, cache, health and alerting of RAG and document-chatbot systems, "
 	"replacing the scattered shell and Python scripts of their operations guides with one "
 	"tool that cron, CI and operators can trust.\n\n"
-	"Global options come before the command. Configuration is read from an INI file "
-	"(see opsctl.conf(5)), then the environment, then flags; later wins.\n\n"
+	"Global options may come before or after the command; a command's own short option of "
+	"the same letter wins after it. Configuration is read from an INI file (see "
+	"opsctl.conf(5)) and the environment, then flags; later wins.\n\n"
 	"Every run that changes something takes a lock for its task (a second run exits 75), "
 	"appends one JSON line to the journal STATE_DIR/journal.jsonl and refreshes the "
 	"Prometheus textfile STATE_DIR/opsctl.prom, so that monitoring can alert on maintenance "
-	"that did not run. Destructive operations respect the environment's maintenance window "
-	"unless --force is given, and confirm first on a terminal.",
+	"that did not run. With --output json every command prints one object that begins with "
+	"the same members: command, status (ok or failed), exit_code, duration_seconds and error "
+	"(null, or the one-line message), even when it fails. Destructive operations respect the "
+	"environment's maintenance window unless --force is given, and confirm first on a "
+	"terminal. SIGINT or SIGTERM stops a run cleanly: temporary files are removed, the lock "
+	"released, the run journalled as interrupted, and opsctl exits 130 or 143.",
+	.examples =
 	"Weekly maintenance of the configured databases\nopsctl db maintain\n"
-	"Health of one database, for a monitoring check\nopsctl --output json db health -d chatbot_db"
+	"Health of one database, for a monitoring check\nopsctl db health -d chatbot_db --output json"
 };
-
-static int usage_error(const ops_error *err)
-{
-	fprintf(stderr, "opsctl: error: %s\n", err->message);
-	return ops_code_exit_status(OPS_EUSAGE);
-}
-
-int cli_error(const struct cli_inv *inv, const ops_error *err)
-{
-	fprintf(stderr, "opsctl: error: %s\n", err->message);
-	/* Detail and hint help a person at a terminal; cron mail and scripts
-	 * get the one line that names the problem. */
-	if (isatty(STDERR_FILENO)) {
-		if (err->detail[0])
-			fprintf(stderr, "detail: %s\n", err->detail);
-		if (err->hint[0])
-			fprintf(stderr, "hint: %s\n", err->hint);
-	}
-	(void)inv;
-	return ops_code_exit_status(err->code == OPS_OK ? OPS_EFAIL : err->code);
-}
-
-int cli_emit(const struct cli_inv *inv, cJSON *report)
-{
-	ops_error err;
-
-	if (inv->quiet && inv->out == OPS_OUT_TEXT)
-		return 0;
-	if (ops_output_render(stdout, report, inv->out, &err) != OPS_OK)
-		return cli_error(inv, &err);
-	return 0;
-}
-
-int cli_finish_task(const struct cli_inv *inv, struct ops_task *task, ops_code rc, int status,
-		    const char *error, const cJSON *figures)
-{
-	ops_error err, cancelled;
-
-	if (rc != OPS_OK && ops_cancel_check(&cancelled) != OPS_OK) {
-		rc = OPS_EINTR;
-		error = cancelled.message;
-		status = 128 + ops_cancelled();
-	}
-	if (ops_task_finish(task, inv->argc, inv->argv, rc, status, error, figures, &err) != OPS_OK) {
-		/* The work is done; failing to record it still matters to
-		 * monitoring, so say so and fail the run. */
-		cli_error(inv, &err);
-		if (status == 0)
-			status = ops_code_exit_status(err.code);
-	}
-	return status;
-}
-
-int cli_report_run(const struct cli_inv *inv, struct ops_task *task, ops_code rc,
-		   const ops_error *err, cJSON *report)
-{
-	cJSON *figures = NULL;
-	ops_error cancelled;
-	int status = 0;
-
-	/* A failure after SIGINT/SIGTERM is the interruption, whatever the
-	 * library made of the statement or child it had cancelled. */
-	if (rc != OPS_OK && ops_cancel_check(&cancelled) != OPS_OK) {
-		rc = OPS_EINTR;
-		err = &cancelled;
-	}
-
-	if (report) {
-		cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
-		cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
-		if (rc != OPS_OK)
-			cJSON_AddStringToObject(report, "error", err->message);
-		if (cli_emit(inv, report) != 0)
-			status = ops_code_exit_status(OPS_EIO);
-	}
-	if (rc != OPS_OK) {
-		fflush(stdout);
-		status = cli_error(inv, err);
-	}
-	if (task) {
-		cJSON *f = report ? cJSON_GetObjectItemCaseSensitive(report, "_figures") : NULL;
-
-		figures = f ? cJSON_Duplicate(f, 1) : cJSON_CreateObject();
-		status = cli_finish_task(inv, task, rc, status, rc == OPS_OK ? NULL : err->message, figures);
-	}
-	cJSON_Delete(figures);
-	cJSON_Delete(report);
-	return status;
-}
-
-int cli_has_opt(const struct cli_inv *inv, const char *name)
-{
-	const struct cli_opt *o;
-
-	for (o = inv->cmd->opts; o && o->name; o++)
-		if (strcmp(o->name, name) == 0)
-			return 1;
-	return 0;
-}
-
-int cli_ask(void *arg, const char *question)
-{
-	(void)arg;
-	return ops_confirm(question) == 1;
-}
-
-void cli_progress(void *arg, const ops_progress *p)
-{
-	static double last;
-	double now = ops_clock(), rate = p->elapsed > 0 ? p->done / p->elapsed : 0;
-	int bytes = p->unit && strcmp(p->unit, "bytes") == 0;
-	char d[32], r[40], t[32];
-
-	(void)arg;
-	if (!p->final && now - last < 0.2)
-		return;
-	last = now;
-	if (bytes) {
-		ops_human_bytes(p->done, d, sizeof d);
-		ops_human_bytes(rate, t, sizeof t);
-		snprintf(r, sizeof r, "%s/s", t);
-	} else {
-		snprintf(d, sizeof d, "%.0f %s", p->done, p->unit ? p->unit : "");
-		snprintf(r, sizeof r, "%.0f/s", rate);
-	}
-	if (p->total > 0) {
-		if (bytes)
-			ops_human_bytes(p->total, t, sizeof t);
-		else
-			snprintf(t, sizeof t, "%.0f", p->total);
-		fprintf(stderr, "\r\033[K  %s  %s of %s (%.0f%%)  %s", p->phase, d, t,
-			100.0 * p->done / p->total, r);
-	} else {
-		fprintf(stderr, "\r\033[K  %s  %s  %s", p->phase, d, r);
-	}
-	if (p->final)
-		fputc('\n', stderr);
-	fflush(stderr);
-}
 
 /* The directory holding the running binary, for finding man/ in a source tree. */
 static int self_dir(char *buf, size_t len)
@@ -268,7 +144,7 @@ static int run_help(struct cli_inv *inv)
 					      cmd, best);
 			else
 				ops_error_set(&err, OPS_EUSAGE, "no manual for unknown command '%s'", cmd);
-			return cli_error(inv, &err);
+			return cli_fail(inv, &err);
 		}
 		snprintf(name, sizeof name, "opsctl-%s", cmd);
 	} else {
@@ -307,9 +183,29 @@ static int run_gen(struct cli_inv *inv)
 	return cli_gen_man(inv->args[1]);
 }
 
+/* Every leaf command's path ("db maintain"), for tests and tools. */
+static void print_leaves(const struct cli_cmd *cmd, const char *path)
+{
+	char sub[160];
+	size_t i;
+
+	if (!cmd->subs) {
+		printf("%s\n", path);
+		return;
+	}
+	for (i = 0; cmd->subs[i].name; i++) {
+		if (cmd->subs[i].flags & CLI_HIDDEN)
+			continue;
+		snprintf(sub, sizeof sub, "%s%s%s", path, *path ? " " : "", cmd->subs[i].name);
+		print_leaves(&cmd->subs[i], sub);
+	}
+}
+
 /* Values only known at run time, printed one per line for the completers. */
 static int run_complete(struct cli_inv *inv)
 {
+	if (strcmp(inv->args[0], "commands") == 0)
+		print_leaves(&cli_root, "");
 	if (strcmp(inv->args[0], "databases") == 0) {
 		char **dbs = ops_config_list(inv->cfg, "db.databases");
 		const char *name = ops_config_get(inv->cfg, "db.name");
@@ -360,7 +256,14 @@ static int global_end(int argc, char **argv)
 		if (strcmp(a, "--") == 0)
 			return i + 1;
 		i++;
-		if (a[1] != '-' || strchr(a, '='))
+		if (a[1] != '-') {	/* -o json, -ojson, -qv */
+			for (k = 0; cli_global_opts[k].name; k++)
+				if (cli_global_opts[k].short_name == a[strlen(a) - 1] &&
+				    cli_global_opts[k].type != CLI_FLAG && a[2] == '\0' && i < argc)
+					i++;
+			continue;
+		}
+		if (strchr(a, '='))
 			continue;
 		for (k = 0; cli_global_opts[k].name; k++)
 			if (strcmp(a + 2, cli_global_opts[k].name) == 0 &&
@@ -435,34 +338,148 @@ static int finish_stdout(int status)
 			return status;
 		fprintf(stderr, "opsctl: error: write error on standard output: %s\n",
 			strerror(errno ? errno : EIO));
-		return status ? status : ops_code_exit_status(OPS_EIO);
+		return ops_code_exit_status(OPS_EIO);
 	}
 	return status;
+}
+
+/* `opsctl backup -h` is what backup-database.sh -h was: the group's list,
+ * then the default command's options. */
+static void group_help(const char *path, const struct cli_cmd *cmd)
+{
+	const struct cli_cmd *def;
+	char sub_path[160];
+	ops_error err;
+
+	cli_help(stdout, path, cmd);
+	if (!cmd->default_sub || !(def = find_sub(cmd, cmd->default_sub, "", &err)))
+		return;
+	snprintf(sub_path, sizeof sub_path, "%s %s", path, def->name);
+	printf("\nWithout a command, '%s' is '%s':\n\n", path, sub_path);
+	cli_help(stdout, sub_path, def);
+}
+
+enum step { STEP_GO, STEP_DONE, STEP_FAIL };
+
+/*
+ * The command words after the global options, down to a leaf: inv->cmd,
+ * inv->path and *idx (the first argument after them).  Prints help or the
+ * usage error itself when it stops there.
+ */
+static enum step resolve_command(struct cli_inv *inv, int argc, char **argv, int *idx,
+				 int *status)
+{
+	const struct cli_cmd *cmd, *sub;
+	ops_error err;
+
+	snprintf(inv->path, sizeof inv->path, "opsctl");
+	inv->name = inv->path + strlen("opsctl ");
+	cmd = &cli_root;
+	while (cmd->subs) {
+		const char *word = *idx < argc ? argv[*idx] : NULL;
+		size_t len = strlen(inv->path);
+
+		if (cmd != &cli_root && (!word || word[0] == '-')) {
+			if (word && (!strcmp(word, "-h") || !strcmp(word, "--help"))) {
+				group_help(inv->path, cmd);
+				return STEP_DONE;
+			}
+			if (!cmd->default_sub) {
+				ops_error_set(&err, OPS_EUSAGE, "'%s' needs a command", inv->name);
+				inv->cmd = cmd;
+				*status = cli_fail(inv, &err);
+				cli_help(stderr, inv->path, cmd);
+				return STEP_FAIL;
+			}
+			sub = find_sub(cmd, cmd->default_sub, "", &err);
+		} else {
+			sub = find_sub(cmd, word, cmd == &cli_root ? "" : inv->name, &err);
+			if (!sub) {
+				*status = cli_fail(inv, &err);
+				return STEP_FAIL;
+			}
+			(*idx)++;
+		}
+		cmd = sub;
+		snprintf(inv->path + len, sizeof inv->path - len, " %s", cmd->name);
+	}
+	inv->cmd = cmd;
+	return STEP_GO;
+}
+
+/* Positional arguments within the row's arity. */
+static ops_code check_args(const struct cli_inv *inv, ops_error *err)
+{
+	const struct cli_cmd *cmd = inv->cmd;
+
+	if (inv->nargs < cmd->min_args)
+		return ops_error_set(err, OPS_EUSAGE, "'%s' needs %s", inv->name,
+				     cmd->args ? cmd->args : "arguments");
+	if (cmd->max_args >= 0 && inv->nargs > cmd->max_args)
+		return ops_error_set(err, OPS_EUSAGE, "'%s' takes no argument '%s'",
+				     inv->name, inv->args[cmd->max_args]);
+	return OPS_OK;
+}
+
+/* The configuration: file (the global --config, or a guide script's own
+ * -c/--config), the environment, then --env; and logging from it. */
+static ops_code load_config(struct cli_inv *inv, ops_error *err)
+{
+	const struct cli_val *conf = global(inv->gvals, "config"), *env = global(inv->gvals, "env");
+	const struct cli_opt *o;
+	int level;
+
+	inv->cfg = ops_config_new();
+	if (!inv->cfg)
+		return ops_error_oom(err);
+	if (inv->cmd->flags & CLI_NO_CONFIG)
+		return OPS_OK;
+	for (o = inv->cmd->opts; o && o->name; o++) {
+		const struct cli_val *v = &inv->vals[o - inv->cmd->opts];
+
+		if (strcmp(o->name, "config") != 0 || !v->set)
+			continue;
+		if (conf->set && strcmp(v->str, conf->str) != 0)
+			return ops_error_set(err, OPS_EUSAGE,
+					     "--config given twice with different files");
+		conf = v;
+	}
+	if (ops_config_load_default(inv->cfg, conf->set ? conf->str : NULL, environ, err) != OPS_OK)
+		return err->code;
+	if (env->set && ops_config_set(inv->cfg, "general.environment", env->str, "--env",
+				       err) != OPS_OK)
+		return err->code;
+	level = ops_log_level_parse(ops_config_get(inv->cfg, "general.log_level"));
+	if (level >= 0)
+		ops_log_set_level((ops_loglevel)level);
+	if (inv->quiet)
+		ops_log_set_level(OPS_LOG_ERROR);
+	ops_log_set_syslog(ops_config_bool(inv->cfg, "general.syslog"));
+	return OPS_OK;
 }
 
 int main(int argc, char **argv)
 {
 	struct cli_val *gvals = NULL, *vals = NULL;
 	struct cli_inv inv;
-	const struct cli_cmd *cmd, *parent;
-	const struct cli_opt *leaf_opts = NULL;
 	char **gargs = NULL;
-	int gn = 0, help = 0, end, status = 0, idx;
+	int gn = 0, help = 0, idx, status = 0;
 	ops_error err;
-	const char *s;
 
 	memset(&inv, 0, sizeof inv);
 	inv.argc = argc;
 	inv.argv = argv;
+	inv.name = "";
 	ops_error_clear(&err);
 
 	gvals = calloc(cli_opt_count(cli_global_opts) + 1, sizeof *gvals);
 	if (!gvals)
 		return ops_code_exit_status(OPS_EINTERNAL);
-	end = global_end(argc, argv);
-	if (cli_parse(&cli_root, cli_global_opts, end, argv, 1, gvals, &gargs, &gn,
+	inv.gvals = gvals;
+	idx = global_end(argc, argv);
+	if (cli_parse(cli_global_opts, gvals, NULL, NULL, idx, argv, 1, &gargs, &gn,
 		      &help, &err) != OPS_OK) {
-		status = usage_error(&err);
+		status = cli_fail(&inv, &err);
 		goto out;
 	}
 	free(gargs);
@@ -472,150 +489,56 @@ int main(int argc, char **argv)
 		status = finish_stdout(0);
 		goto out;
 	}
-	if (end >= argc) {
+	if (idx >= argc) {
 		cli_help(help ? stdout : stderr, "opsctl", &cli_root);
 		status = help ? 0 : ops_code_exit_status(OPS_EUSAGE);
 		goto out_flush;
 	}
+	/* --output before the command already shapes a usage error's report. */
+	if (global(gvals, "output")->set)
+		inv.out = (ops_outfmt)ops_outfmt_parse(global(gvals, "output")->str);
 
-	parent = &cli_root;
-	snprintf(inv.path, sizeof inv.path, "opsctl");
-	idx = end;
-	cmd = find_sub(parent, argv[idx], "", &err);
-	if (!cmd) {
-		status = usage_error(&err);
+	switch (resolve_command(&inv, argc, argv, &idx, &status)) {
+	case STEP_DONE:
+		goto out_flush;
+	case STEP_FAIL:
 		goto out;
+	case STEP_GO:
+		break;
 	}
-	snprintf(inv.path, sizeof inv.path, "opsctl %s", cmd->name);
-	idx++;
-	while (cmd->subs) {
-		const struct cli_cmd *sub;
-
-		if (idx >= argc || argv[idx][0] == '-') {
-			if (idx < argc && (strcmp(argv[idx], "-h") == 0 ||
-					   strcmp(argv[idx], "--help") == 0)) {
-				cli_help(stdout, inv.path, cmd);
-				/* `opsctl backup -h` is what backup-database.sh -h was:
-				 * the default command's options follow the list. */
-				if (cmd->default_sub) {
-					const struct cli_cmd *def = find_sub(cmd, cmd->default_sub, "", &err);
-					char sub_path[160];
-
-					if (def) {
-						snprintf(sub_path, sizeof sub_path, "%s %s", inv.path, def->name);
-						printf("\nWithout a command, '%s' is '%s':\n\n", inv.path, sub_path);
-						cli_help(stdout, sub_path, def);
-					}
-				}
-				goto out_flush;
-			}
-			if (cmd->default_sub) {
-				sub = find_sub(cmd, cmd->default_sub, "", &err);
-				if (!sub)
-					abort();
-				cmd = sub;
-				snprintf(inv.path + strlen(inv.path), sizeof inv.path - strlen(inv.path),
-					 " %s", cmd->name);
-				continue;
-			}
-			fprintf(stderr, "opsctl: error: '%s' needs a command\n", inv.path + 7);
-			cli_help(stderr, inv.path, cmd);
-			status = ops_code_exit_status(OPS_EUSAGE);
-			goto out;
-		}
-		sub = find_sub(cmd, argv[idx], inv.path + 7, &err);
-		if (!sub) {
-			status = usage_error(&err);
-			goto out;
-		}
-		cmd = sub;
-		snprintf(inv.path + strlen(inv.path), sizeof inv.path - strlen(inv.path),
-			 " %s", cmd->name);
-		idx++;
-	}
-
-	vals = calloc(cli_opt_count(cmd->opts) + 1, sizeof *vals);
-	leaf_opts = cmd->opts;
+	vals = calloc(cli_opt_count(inv.cmd->opts) + 1, sizeof *vals);
 	if (!vals) {
 		status = ops_code_exit_status(OPS_EINTERNAL);
 		goto out;
 	}
-	if (cli_parse(cmd, cmd->opts, argc, argv, idx, vals, &inv.args, &inv.nargs,
-		      &help, &err) != OPS_OK) {
-		status = usage_error(&err);
+	inv.vals = vals;
+	/* Global options after the command too: `opsctl db health --output json`. */
+	if (cli_parse(inv.cmd->opts, vals, cli_global_opts, gvals, argc, argv, idx,
+		      &inv.args, &inv.nargs, &help, &err) != OPS_OK) {
+		status = cli_fail(&inv, &err);
 		goto out;
 	}
 	if (help) {
-		cli_help(stdout, inv.path, cmd);
+		cli_help(stdout, inv.path, inv.cmd);
 		goto out_flush;
 	}
-	if (inv.nargs < cmd->min_args ||
-	    (cmd->max_args >= 0 && inv.nargs > cmd->max_args)) {
-		if (inv.nargs < cmd->min_args)
-			ops_error_set(&err, OPS_EUSAGE, "'%s' needs %s", inv.path + 7,
-				      cmd->args ? cmd->args : "arguments");
-		else
-			ops_error_set(&err, OPS_EUSAGE, "'%s' takes no argument '%s'",
-				      inv.path + 7, inv.args[cmd->max_args]);
-		status = usage_error(&err);
-		goto out;
-	}
-	inv.cmd = cmd;
-	inv.vals = vals;
 	inv.quiet = global(gvals, "quiet")->num > 0;
-	s = global(gvals, "output")->set ? global(gvals, "output")->str : "text";
-	inv.out = (ops_outfmt)ops_outfmt_parse(s);
-
-	inv.cfg = ops_config_new();
-	if (!inv.cfg) {
-		status = ops_code_exit_status(OPS_EINTERNAL);
+	inv.verbose = global(gvals, "verbose")->num > 0;
+	inv.out = (ops_outfmt)ops_outfmt_parse(global(gvals, "output")->set
+					       ? global(gvals, "output")->str : "text");
+	if (check_args(&inv, &err) != OPS_OK || load_config(&inv, &err) != OPS_OK) {
+		status = cli_fail(&inv, &err);
 		goto out;
 	}
-	if (!(cmd->flags & CLI_NO_CONFIG)) {
-		int level;
-
-		const struct cli_val *conf = global(gvals, "config"), *env = global(gvals, "env");
-		const struct cli_val *leaf_conf = NULL;
-		size_t k;
-
-		/* Commands that mirror a guide script's -c/--config FILE. */
-		for (k = 0; leaf_opts && leaf_opts[k].name; k++)
-			if (strcmp(leaf_opts[k].name, "config") == 0 && vals[k].set)
-				leaf_conf = &vals[k];
-		if (leaf_conf && conf->set && strcmp(leaf_conf->str, conf->str) != 0) {
-			ops_error_set(&err, OPS_EUSAGE, "--config given twice with different files");
-			status = usage_error(&err);
-			goto out;
-		}
-		if (leaf_conf)
-			conf = leaf_conf;
-
-		if (ops_config_load_default(inv.cfg, conf->set ? conf->str : NULL,
-					    environ, &err) != OPS_OK ||
-		    (env->set && ops_config_set(inv.cfg, "general.environment",
-						env->str, "--env", &err) != OPS_OK)) {
-			status = cli_error(&inv, &err);
-			goto out;
-		}
-		level = ops_log_level_parse(ops_config_get(inv.cfg, "general.log_level"));
-		if (level >= 0)
-			ops_log_set_level((ops_loglevel)level);
-		if (inv.quiet)
-			ops_log_set_level(OPS_LOG_ERROR);
-		ops_log_set_syslog(ops_config_bool(inv.cfg, "general.syslog"));
-	}
-	if (!(cmd->flags & CLI_NO_CONFIG))
+	if (!(inv.cmd->flags & CLI_NO_CONFIG))
 		watch_signals();
-	status = cmd->run(&inv);
-	/* 128 + the signal, as a shell reports a command the signal killed. */
-	if (status != 0 && ops_cancelled())
-		status = 128 + ops_cancelled();
+	status = inv.cmd->op ? cli_run_task(&inv) : inv.cmd->run(&inv);
 out_flush:
 	status = finish_stdout(status);
 out:
 	ops_config_free(inv.cfg);
 	free(inv.args);
-	cli_vals_free(leaf_opts, vals);
+	cli_vals_free(inv.cmd ? inv.cmd->opts : NULL, vals);
 	cli_vals_free(cli_global_opts, gvals);
 	free(gargs);
 	return status;

@@ -217,6 +217,8 @@ static cJSON *run_to_json(const ops_journal_entry *run)
 	if (!cJSON_AddStringToObject(o, "time", timebuf) ||
 	    !cJSON_AddStringToObject(o, "command", run->command ? run->command : ""))
 		goto fail;
+	if (run->target && *run->target && !cJSON_AddStringToObject(o, "target", run->target))
+		goto fail;
 	args = cJSON_AddArrayToObject(o, "args");
 	if (!args)
 		goto fail;

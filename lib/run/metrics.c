@@ -151,14 +151,27 @@ static void sb_label_value(struct sbuf *sb, const char *s)
 	}
 }
 
-static void sb_sample(struct sbuf *sb, const char *name, const char *task,
-		      double v)
+/* An entry's task: its "task" member, or (state written before targets
+ * existed) its key. */
+static const char *entry_task(const cJSON *entry)
 {
+	const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "task"));
+
+	return t ? t : entry->string;
+}
+
+static void sb_sample(struct sbuf *sb, const char *name, const cJSON *entry, double v)
+{
+	const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "target"));
 	char num[64];
 
 	format_value(v, num, sizeof num);
 	sb_printf(sb, "%s{task=\"", name);
-	sb_label_value(sb, task);
+	sb_label_value(sb, entry_task(entry));
+	if (target && *target) {
+		sb_printf(sb, "\",target=\"");
+		sb_label_value(sb, target);
+	}
 	sb_printf(sb, "\"} %s\n", num);
 }
 
@@ -244,7 +257,7 @@ static char *render(const cJSON *state)
 	if (!list)
 		return NULL;
 	cJSON_ArrayForEach(t, tasks)
-		if (cJSON_IsObject(t) && label_ok(t->string))
+		if (cJSON_IsObject(t) && label_ok(entry_task(t)))
 			list[n++] = t;
 	qsort(list, n, sizeof *list, cmp_task);
 
@@ -260,7 +273,7 @@ static char *render(const cJSON *state)
 					  families[f].name);
 				header = 1;
 			}
-			sb_sample(&sb, families[f].name, list[i]->string, v->valuedouble);
+			sb_sample(&sb, families[f].name, list[i], v->valuedouble);
 		}
 	}
 	gnames = gauge_names(list, n, &ng);
@@ -273,7 +286,7 @@ static char *render(const cJSON *state)
 			v = cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetObjectItemCaseSensitive(list[i], "gauges"), gnames[f]);
 			if (cJSON_IsNumber(v))
-				sb_sample(&sb, gnames[f], list[i]->string, v->valuedouble);
+				sb_sample(&sb, gnames[f], list[i], v->valuedouble);
 		}
 	}
 	if (!sb.buf && !sb.oom) {
@@ -380,7 +393,8 @@ ops_code ops_metrics_record(const char *state_path, const char *prom_path,
 			    const ops_task_result *result, ops_error *err)
 {
 	cJSON *state = NULL, *tasks, *entry, *gauges;
-	char *label = NULL, *lockpath = NULL, *sdir = NULL, *pdir = NULL;
+	const char *target = result->target ? result->target : "";
+	char *label = NULL, *key = NULL, *lockpath = NULL, *sdir = NULL, *pdir = NULL;
 	char *json = NULL, *prom = NULL, *p;
 	ops_code rc = OPS_OK;
 	int lockfd = -1, r, oom = 0;
@@ -397,6 +411,12 @@ ops_code ops_metrics_record(const char *state_path, const char *prom_path,
 		rc = ops_error_set(err, OPS_EUSAGE,
 				   "bad task name '%s': use letters, digits, '_', ' ' and '-'",
 				   result->task ? result->task : "");
+		goto out;
+	}
+	/* One entry per task and target: "db_maintain" or "db_maintain@chatbot_db". */
+	if (asprintf(&key, "%s%s%s", label, *target ? "@" : "", target) < 0) {
+		key = NULL;
+		rc = ops_error_oom(err);
 		goto out;
 	}
 	sdir = ops_path_dir(state_path);
@@ -427,11 +447,12 @@ ops_code ops_metrics_record(const char *state_path, const char *prom_path,
 	if (rc != OPS_OK)
 		goto out;
 	tasks = cJSON_GetObjectItemCaseSensitive(state, "tasks");
-	entry = cJSON_GetObjectItemCaseSensitive(tasks, label);
+	entry = cJSON_GetObjectItemCaseSensitive(tasks, key);
 	if (!cJSON_IsObject(entry)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(tasks, label);
-		entry = cJSON_AddObjectToObject(tasks, label);
-		if (!entry) {
+		cJSON_DeleteItemFromObjectCaseSensitive(tasks, key);
+		entry = cJSON_AddObjectToObject(tasks, key);
+		if (!entry || !cJSON_AddStringToObject(entry, "task", label) ||
+		    (*target && !cJSON_AddStringToObject(entry, "target", target))) {
 			rc = ops_error_oom(err);
 			goto out;
 		}
@@ -468,6 +489,7 @@ out:
 	free(json);
 	free(prom);
 	free(label);
+	free(key);
 	free(lockpath);
 	free(sdir);
 	free(pdir);

@@ -17,6 +17,7 @@
 struct ops_task {
 	char *name;		/* "db maintain" */
 	char *label;		/* "db_maintain" */
+	char *target;		/* "" for none */
 	char *state_dir;
 	char *metrics_file;
 	char *environment;
@@ -32,13 +33,22 @@ static void task_free(ops_task *t)
 	ops_lock_release(t->lock);
 	free(t->name);
 	free(t->label);
+	free(t->target);
 	free(t->state_dir);
 	free(t->metrics_file);
 	free(t->environment);
 	free(t);
 }
 
-ops_code ops_task_begin(const ops_config *cfg, const char *name, ops_task **out,
+/* "vector index" -> "vector_index": the form of lock files and metric labels. */
+static void underscore(char *s)
+{
+	for (; *s; s++)
+		if (*s == ' ' || *s == '-')
+			*s = '_';
+}
+
+ops_code ops_task_begin(const ops_config *cfg, const ops_task_spec *spec, ops_task **out,
 			ops_error *err)
 {
 	const char *state = ops_config_get(cfg, "general.state_dir");
@@ -46,26 +56,29 @@ ops_code ops_task_begin(const ops_config *cfg, const char *name, ops_task **out,
 	const char *env = ops_config_get(cfg, "general.environment");
 	ops_task *t = calloc(1, sizeof *t);
 	ops_code rc;
-	char *p;
+	char *lock;
 
 	*out = NULL;
 	if (!t)
 		return ops_error_oom(err);
-	t->name = strdup(name);
-	t->label = strdup(name);
+	t->name = strdup(spec->name);
+	t->label = strdup(spec->name);
+	t->target = strdup(spec->target ? spec->target : "");
 	t->state_dir = strdup(state ? state : "/var/lib/opsctl");
 	t->metrics_file = prom && *prom ? strdup(prom)
 					: ops_path_join(t->state_dir, "opsctl.prom");
 	t->environment = strdup(env ? env : "");
-	if (!t->name || !t->label || !t->state_dir || !t->metrics_file ||
-	    !t->environment) {
+	lock = strdup(spec->lock ? spec->lock : spec->name);
+	if (!t->name || !t->label || !t->target || !t->state_dir || !t->metrics_file ||
+	    !t->environment || !lock) {
+		free(lock);
 		task_free(t);
 		return ops_error_oom(err);
 	}
-	for (p = t->label; *p; p++)
-		if (*p == ' ' || *p == '-')
-			*p = '_';
-	rc = ops_lock_acquire(t->state_dir, t->label, &t->lock, err);
+	underscore(t->label);
+	underscore(lock);
+	rc = ops_lock_acquire(t->state_dir, lock, &t->lock, err);
+	free(lock);
 	if (rc != OPS_OK) {
 		task_free(t);
 		return rc;
@@ -93,6 +106,7 @@ ops_code ops_task_finish(ops_task *t, int argc, char *const *argv,
 		return OPS_OK;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	run.command = t->name;
+	run.target = t->target;
 	run.argc = argc;
 	run.argv = argv;
 	run.environment = t->environment;
@@ -119,6 +133,7 @@ ops_code ops_task_finish(ops_task *t, int argc, char *const *argv,
 			cJSON_AddNumberToObject(gauges, it->string, it->valuedouble);
 	}
 	res.task = t->label;
+	res.target = t->target;
 	res.start = (double)t->start.tv_sec + (double)t->start.tv_nsec / 1e9;
 	res.duration = run.duration;
 	res.success = status == OPS_OK;

@@ -85,7 +85,8 @@ run "$OPSCTL" --output yaml db size
 expect_error 64 "--output yaml: exit 64 naming 'yaml'" "'yaml'"
 
 run "$OPSCTL" -o json db size
-expect_error 64 "-o is not a global option (only --output)"
+expect_rc 0 "-o json is --output json (health-check.sh's spelling)"
+expect_json_true 'd["command"] == "db size" and d["status"] == "ok"' "-o json prints the envelope"
 
 run "$OPSCTL" --env qa db size
 expect_error 64 "--env qa: exit 64 naming 'qa'" "'qa'"

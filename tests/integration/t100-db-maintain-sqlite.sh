@@ -53,7 +53,8 @@ expect_journal_added 1 "one journal line per run"
 expect_journal_last 'j["command"] == "db maintain" and j["status"] == "ok" and j["exit"] == 0' "journal: command db maintain, status ok, exit 0"
 expect_journal_last 'all(k in j for k in ("time", "args", "environment", "duration_seconds"))' "journal: time, args, environment, duration_seconds"
 prom="$OPSCTL_STATE_DIR/opsctl.prom"
-for series in 'opsctl_last_run_timestamp_seconds{task="db_maintain"}' 'opsctl_last_success_timestamp_seconds{task="db_maintain"}' 'opsctl_last_duration_seconds{task="db_maintain"}'; do
+# One series per task and target: the database as sqlite:ABSOLUTE_PATH.
+for series in 'opsctl_last_run_timestamp_seconds{task="db_maintain",target="sqlite:' 'opsctl_last_success_timestamp_seconds{task="db_maintain",target="sqlite:' 'opsctl_last_duration_seconds{task="db_maintain",target="sqlite:'; do
 	expect_file_contains "$prom" "$series" "opsctl.prom has $series"
 done
 if command -v promtool >/dev/null; then
@@ -132,7 +133,12 @@ expect_fail 65 "a corrupt SQLite file: exit 65 with one error line" "corrupt.db"
 if cmp -s "$T/corrupt.db" "$T/corrupt.orig"; then ok "the corrupt file is left unchanged"; else not_ok "the corrupt file is left unchanged"; fi
 expect_journal_added 1 "a failed run is journalled too"
 expect_journal_last 'j["status"] == "failed" and j["exit"] == 65' "journal: status failed, exit 65"
-expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" 'opsctl_last_exit_status{task="db_maintain"} 65' "opsctl.prom: last exit status 65"
+expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" "opsctl_last_exit_status{task=\"db_maintain\",target=\"sqlite:$T/corrupt.db\"} 65" "opsctl.prom: last exit status 65 for the corrupt file's own series"
+if grep -q "opsctl_last_success_timestamp_seconds{task=\"db_maintain\",target=\"sqlite:$T/knowledge_hub.db\"}" "$OPSCTL_STATE_DIR/opsctl.prom"; then
+	ok "the failure did not touch the good database's success series"
+else
+	not_ok "the failure did not touch the good database's success series"
+fi
 
 printf 'this is not a database, just text that is long enough to have a header..........................................\n' >"$T/text.db"
 cp "$T/text.db" "$T/text.orig"

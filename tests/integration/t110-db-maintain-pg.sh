@@ -37,9 +37,9 @@ expect_journal_last 'j["command"] == "db maintain" and j["status"] == "ok" and j
 expect_journal_last '"t110_a" in j["args"]' "journal: the arguments"
 prom="$OPSCTL_STATE_DIR/opsctl.prom"
 for series in opsctl_last_run_timestamp_seconds opsctl_last_success_timestamp_seconds opsctl_last_duration_seconds; do
-	expect_file_contains "$prom" "$series{task=\"db_maintain\"}" "opsctl.prom has $series{task=\"db_maintain\"}"
+	expect_file_contains "$prom" "$series{task=\"db_maintain\",target=\"t110_a\"}" "opsctl.prom has $series{task=\"db_maintain\",target=\"t110_a\"}"
 done
-ts=$(sed -n 's/^opsctl_last_success_timestamp_seconds{task="db_maintain"} \([0-9.e+]*\).*/\1/p' "$prom")
+ts=$(sed -n 's/^opsctl_last_success_timestamp_seconds{task="db_maintain",target="t110_a"} \([0-9.e+]*\).*/\1/p' "$prom")
 if python3 -c "import sys,time; sys.exit(0 if abs(time.time() - float('$ts')) < 120 else 1)" 2>/dev/null; then
 	ok "last success timestamp is now"
 else
@@ -90,7 +90,7 @@ expect_err_contains "nope_t110" "the error names the missing database"
 n=$(stat_nulls t110_a last_vacuum)
 if [ "$n" = 0 ]; then ok "the run went on to the next database"; else not_ok "the run went on to the next database"; fi
 expect_journal_last 'j["status"] == "failed" and j["exit"] == 1' "journal: status failed, exit 1"
-expect_file_contains "$prom" 'opsctl_last_exit_status{task="db_maintain"} 1' "opsctl.prom: last exit status 1"
+expect_file_contains "$prom" 'opsctl_last_exit_status{task="db_maintain",target="nope_t110,t110_a"} 1' "opsctl.prom: last exit status 1"
 
 # A URI with a password: the password never shows.
 run "$OPSCTL" db maintain -t analyze -d "postgresql://postgres:hunter2secret@127.0.0.1:$PGPORT/t110_a"
@@ -100,8 +100,8 @@ if grep -rq hunter2secret "$OPSCTL_STATE_DIR" "$OUT" "$ERR"; then not_ok "the UR
 # Tasks never overwrite each other's series; every journal line is JSON.
 run "$OPSCTL" db vacuum --table documents -d t110_a
 expect_rc 0 "db vacuum after db maintain"
-if grep -q 'opsctl_last_success_timestamp_seconds{task="db_maintain"}' "$prom" &&
-	grep -q 'opsctl_last_success_timestamp_seconds{task="db_vacuum"}' "$prom"; then
+if grep -q 'opsctl_last_success_timestamp_seconds{task="db_maintain",target="t110_a"}' "$prom" &&
+	grep -q 'opsctl_last_success_timestamp_seconds{task="db_vacuum",target="t110_a"}' "$prom"; then
 	ok "opsctl.prom keeps db_maintain's series beside db_vacuum's"
 else
 	not_ok "opsctl.prom keeps db_maintain's series beside db_vacuum's"; sed 's/^/#     /' "$prom"

@@ -28,7 +28,7 @@ for t in documents document_chunks queries; do vacuumed t120 "$t" || missing="$m
 if [ -z "$missing" ]; then ok "every table vacuumed (pg_stat_user_tables.last_vacuum)"; else not_ok "every table vacuumed (not:$missing)"; fi
 expect_journal_added 1 "db vacuum writes one journal line"
 expect_journal_last 'j["command"] == "db vacuum" and j["status"] == "ok"' "journal: db vacuum ok"
-expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" 'opsctl_last_success_timestamp_seconds{task="db_vacuum"}' "opsctl.prom: db_vacuum success series"
+expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" 'opsctl_last_success_timestamp_seconds{task="db_vacuum",target="t120"}' "opsctl.prom: db_vacuum success series"
 
 psql_q -d t120 "select pg_stat_reset()" >/dev/null
 pg_log_mark

@@ -357,7 +357,7 @@ if [ "$RC" -eq 0 ] && [ ! -s "$OUT" ] && [ ! -s "$ERR" ]; then ok "off a termina
 # ---- metrics ----
 PROM="$OPSCTL_STATE_DIR/opsctl.prom"
 for m in opsctl_backup_last_success_timestamp_seconds opsctl_backup_size_bytes opsctl_backup_duration_seconds; do
-	expect_file_contains "$PROM" "$m{task=\"backup\"}" "textfile has $m"
+	expect_file_contains "$PROM" "$m{task=\"backup\",target=\"local:" "textfile has $m, labelled with the store"
 done
 if command -v promtool >/dev/null && promtool check metrics <"$PROM" >/dev/null 2>&1; then ok "promtool accepts the textfile"; else not_ok "promtool accepts the textfile"; fi
 

@@ -51,7 +51,7 @@ expect_json_true 'd["type"] == "IDMap,Flat" and d["ntotal"] == 3000 and d["manif
 run "$OPSCTL" --output json vector verify
 expect_rc 0 "vector verify exits 0"
 expect_json_true 'd["missing_ids"] == 0 and d["orphan_ids"] == 0 and d["recall_at_1"] == 1.0 and d["findings"] == []' "no findings"
-expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" 'opsctl_vector_ntotal{task="vector_verify"} 3000' "the textfile has opsctl_vector_ntotal"
+expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" "opsctl_vector_ntotal{task=\"vector_verify\",target=\"$IDX\"} 3000" "the textfile has opsctl_vector_ntotal, labelled with the index"
 
 # ---- interoperability with Python faiss ----
 if $PY - "$IDX" "$DB" >"$T/py.out" 2>&1 <<'PY'

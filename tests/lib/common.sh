@@ -195,11 +195,12 @@ expect_out_empty() {
 expect_err_empty() {
 	if [ ! -s "$ERR" ]; then ok "$@"; else not_ok "$* (stderr not empty)"; diag_run; fi
 }
-# stderr is exactly one line
+# stderr is exactly one error line (and at most one "hint: " line after it)
 expect_err_one_line() {
 	local n
-	n=$(wc -l <"$ERR")
-	if [ "$n" -eq 1 ] && [ "$(tail -c 1 "$ERR" | od -An -c | tr -d ' ')" = '\n' ]; then
+	n=$(grep -vc '^hint: ' "$ERR")
+	if [ "$n" -eq 1 ] && [ "$(grep -c '^hint: ' "$ERR")" -le 1 ] &&
+		[ "$(tail -c 1 "$ERR" | od -An -c | tr -d ' ')" = '\n' ]; then
 		ok "$@"
 	else
 		not_ok "$* (stderr has $n lines)"
@@ -212,7 +213,8 @@ expect_error() {	# expect_error N DESC [SUBSTRING...]
 	local want=$1 desc=$2 s bad=""
 	shift 2
 	[ "$RC" -eq "$want" ] || bad="exit $RC, expected $want"
-	if [ "$(wc -l <"$ERR")" -ne 1 ]; then
+	# One error line, then at most a hint line (printed on a terminal or not).
+	if [ "$(grep -vc '^hint: ' "$ERR")" -ne 1 ] || [ "$(grep -c '^hint: ' "$ERR")" -gt 1 ]; then
 		bad="${bad:+$bad; }stderr has $(wc -l <"$ERR") lines"
 	elif ! head -n 1 "$ERR" | grep -q '^opsctl: error: '; then
 		bad="${bad:+$bad; }stderr does not begin 'opsctl: error: '"
@@ -231,7 +233,8 @@ expect_fail() {	# expect_fail N DESC [SUBSTRING...]
 	local want=$1 desc=$2 s bad=""
 	shift 2
 	[ "$RC" -eq "$want" ] || bad="exit $RC, expected $want"
-	if [ "$(wc -l <"$ERR")" -ne 1 ]; then
+	# One error line, then at most a hint line (printed on a terminal or not).
+	if [ "$(grep -vc '^hint: ' "$ERR")" -ne 1 ] || [ "$(grep -c '^hint: ' "$ERR")" -gt 1 ]; then
 		bad="${bad:+$bad; }stderr has $(wc -l <"$ERR") lines"
 	elif ! head -n 1 "$ERR" | grep -q '^opsctl: error: '; then
 		bad="${bad:+$bad; }stderr does not begin 'opsctl: error: '"

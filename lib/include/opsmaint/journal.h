@@ -4,7 +4,8 @@
  * fsynced, so concurrent runs never interleave half lines.  Arguments are
  * redacted before they are written: secrets never reach the journal.
  *
- * Line members: "time" (RFC 3339 UTC start), "command", "args" (array),
+ * Line members: "time" (RFC 3339 UTC start), "command", "target" (when
+ * there is one: a database, an index path, a store), "args" (array),
  * "environment", "host", "pid", "duration_seconds", "status" ("ok", "failed",
  * or "interrupted" by a signal),
  * "exit", "error" (message, when failed), "figures" (object).
@@ -18,6 +19,7 @@
 
 typedef struct ops_journal_entry {
 	const char *command;		/* "db maintain" */
+	const char *target;		/* what it worked on; NULL or "" for none */
 	int argc;
 	char *const *argv;		/* as given; redacted when written */
 	const char *environment;	/* "prod" */

@@ -5,13 +5,16 @@
  * fsync, rename), so node_exporter never reads half a file and tasks never
  * overwrite each other's series.
  *
- * Series, labelled {task="db_maintain"} (command words joined by '_'):
+ * Series, labelled {task="db_maintain",target="chatbot_db"} (command words
+ * joined by '_'; target only when the run has one), one set per task and
+ * target, so an ad-hoc run against another database or index never
+ * overwrites the series of the configured one:
  *   opsctl_last_run_timestamp_seconds      start of the last run
  *   opsctl_last_success_timestamp_seconds  start of the last successful run
  *   opsctl_last_duration_seconds           duration of the last run
  *   opsctl_last_exit_status                exit status of the last run
  * plus any task gauges given (name -> value), written as
- *   NAME{task="..."} VALUE
+ *   NAME{task="...",target="..."} VALUE
  * `promtool check metrics` accepts the file.
  */
 #ifndef OPSMAINT_METRICS_H
@@ -23,6 +26,7 @@
 
 typedef struct ops_task_result {
 	const char *task;	/* [a-zA-Z_][a-zA-Z0-9_]* after '-'/' ' become '_' */
+	const char *target;	/* any text; NULL or "" for none */
 	double start;		/* unix seconds */
 	double duration;	/* seconds */
 	int success;

@@ -15,8 +15,16 @@
 
 typedef struct ops_task ops_task;
 
-/* name: "db maintain" (lock and metric label become "db_maintain"). */
-ops_code ops_task_begin(const ops_config *cfg, const char *name, ops_task **out,
+/* What a run is, for its lock, journal line and metrics. */
+typedef struct ops_task_spec {
+	const char *name;	/* "vector rebuild": journal command; metric task "vector_rebuild" */
+	const char *lock;	/* lock to take ("vector_index": rebuild, optimize and purge
+				 * exclude each other); NULL: the name's */
+	const char *target;	/* what the run works on: a database, an index path, a store;
+				 * its own metric series; NULL or "" for none */
+} ops_task_spec;
+
+ops_code ops_task_begin(const ops_config *cfg, const ops_task_spec *spec, ops_task **out,
 			ops_error *err);
 
 /*

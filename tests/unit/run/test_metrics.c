@@ -186,6 +186,33 @@ TEST(failure_keeps_last_success_and_tasks_sanitised)
 		       "opsctl_last_success_timestamp_seconds{task=\"backup\"} 1795694400\n");
 }
 
+TEST(targets_have_their_own_series)
+{
+	ops_task_result r;
+	ops_error err;
+	const char *text;
+
+	/* The configured index succeeds; a scratch copy fails afterwards. */
+	result(&r, "vector rebuild", 1795700000, 1, 0);
+	r.target = "/var/lib/opsctl/index.faiss";
+	CHECK_INT(ops_metrics_record(state, prom, &r, &err), OPS_OK);
+	result(&r, "vector rebuild", 1795700100, 0, 65);
+	r.target = "/tmp/copy \"q\".faiss";
+	CHECK_INT(ops_metrics_record(state, prom, &r, &err), OPS_OK);
+	text = slurp(prom);
+	CHECK_CONTAINS(text, "opsctl_last_success_timestamp_seconds{task=\"vector_rebuild\","
+		       "target=\"/var/lib/opsctl/index.faiss\"} 1795700000\n");
+	CHECK_CONTAINS(text, "opsctl_last_exit_status{task=\"vector_rebuild\","
+		       "target=\"/var/lib/opsctl/index.faiss\"} 0\n");
+	/* Label values escape the double quote. */
+	CHECK_CONTAINS(text, "opsctl_last_exit_status{task=\"vector_rebuild\","
+		       "target=\"/tmp/copy \\\"q\\\".faiss\"} 65\n");
+	CHECK(strstr(text, "opsctl_last_success_timestamp_seconds{task=\"vector_rebuild\","
+		     "target=\"/tmp/copy") == NULL);
+	CHECK(grouped(text));
+	CHECK_PROMTOOL(prom);
+}
+
 TEST(gauges_of_several_tasks_grouped_by_family)
 {
 	ops_task_result r;
@@ -377,6 +404,7 @@ int main(void)
 	RUN(grouping_checker_itself);
 	RUN(first_success_writes_all_series);
 	RUN(failure_keeps_last_success_and_tasks_sanitised);
+	RUN(targets_have_their_own_series);
 	RUN(gauges_of_several_tasks_grouped_by_family);
 	RUN(bad_gauges_skipped_with_warning);
 	RUN(state_file_holds_tasks);

@@ -37,15 +37,15 @@ TEST(second_run_of_a_task_is_locked_out)
 	ops_task *a = NULL, *b = NULL, *c = NULL;
 	ops_error err;
 
-	CHECK_INT(ops_task_begin(cfg, "db maintain", &a, &err), OPS_OK);
-	CHECK_INT(ops_task_begin(cfg, "db maintain", &b, &err), OPS_ELOCKED);
+	CHECK_INT(ops_task_begin(cfg, &(ops_task_spec){.name = "db maintain"}, &a, &err), OPS_OK);
+	CHECK_INT(ops_task_begin(cfg, &(ops_task_spec){.name = "db maintain"}, &b, &err), OPS_ELOCKED);
 	CHECK_CONTAINS(err.message, "db_maintain");
 	CHECK(b == NULL);
 	/* Another task is not held up by this one. */
-	CHECK_INT(ops_task_begin(cfg, "db vacuum", &c, &err), OPS_OK);
+	CHECK_INT(ops_task_begin(cfg, &(ops_task_spec){.name = "db vacuum"}, &c, &err), OPS_OK);
 	ops_task_abandon(c);
 	ops_task_abandon(a);
-	CHECK_INT(ops_task_begin(cfg, "db maintain", &b, &err), OPS_OK);
+	CHECK_INT(ops_task_begin(cfg, &(ops_task_spec){.name = "db maintain"}, &b, &err), OPS_OK);
 	ops_task_abandon(b);
 	ops_config_free(cfg);
 	unit_rmrf(dir);
@@ -64,7 +64,7 @@ TEST(finish_writes_journal_and_textfile)
 
 	cJSON_AddNumberToObject(figures, "databases", 1);
 	cJSON_AddNumberToObject(figures, "opsctl_db_reclaimed_bytes", 4096);
-	CHECK_INT(ops_task_begin(cfg, "db maintain", &t, &err), OPS_OK);
+	CHECK_INT(ops_task_begin(cfg, &(ops_task_spec){.name = "db maintain"}, &t, &err), OPS_OK);
 	CHECK_INT(ops_task_finish(t, 5, argv, OPS_OK, 0, NULL, figures, &err), OPS_OK);
 	journal = slurp(dir, "journal.jsonl");
 	prom = slurp(dir, "opsctl.prom");
@@ -77,7 +77,7 @@ TEST(finish_writes_journal_and_textfile)
 	free(prom);
 
 	/* A failed run leaves the last success where it was. */
-	CHECK_INT(ops_task_begin(cfg, "db maintain", &t, &err), OPS_OK);
+	CHECK_INT(ops_task_begin(cfg, &(ops_task_spec){.name = "db maintain"}, &t, &err), OPS_OK);
 	CHECK_INT(ops_task_finish(t, 5, argv, OPS_EUNAVAIL, 69, "server down", NULL, &err), OPS_OK);
 	journal = slurp(dir, "journal.jsonl");
 	prom = slurp(dir, "opsctl.prom");
@@ -103,7 +103,7 @@ TEST(metrics_file_setting_moves_the_textfile)
 	struct stat st;
 
 	CHECK_INT(ops_config_set(cfg, "general.metrics_file", elsewhere, "test", &err), OPS_OK);
-	CHECK_INT(ops_task_begin(cfg, "db analyze", &t, &err), OPS_OK);
+	CHECK_INT(ops_task_begin(cfg, &(ops_task_spec){.name = "db analyze"}, &t, &err), OPS_OK);
 	CHECK_INT(ops_task_finish(t, 1, argv, OPS_OK, 0, NULL, NULL, &err), OPS_OK);
 	CHECK(stat(elsewhere, &st) == 0);
 	free(elsewhere);

@@ -1,0 +1,410 @@
+/*
+ * The one runner of every task command.  A command is a table row naming
+ * its library call (op), its journal task, its lock and what it needs
+ * prepared (the databases of -d, the backup store); this file does the rest
+ * once for all of them: the run context from the flags, the lock, the call,
+ * the JSON envelope, the error line and its hint, the journal line and the
+ * metrics.  It knows no command by name.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "prompt.h"
+#include "opsmaint/backup.h"
+#include "opsmaint/cancel.h"
+#include "opsmaint/clock.h"
+#include "opsmaint/db.h"
+#include "opsmaint/dbmaint.h"
+#include "opsmaint/journal.h"
+#include "opsmaint/log.h"
+#include "opsmaint/task.h"
+
+/* Envelope members, in this order, in every command's JSON. */
+static const char *const envelope_keys[] = {
+	"command", "status", "exit_code", "duration_seconds", "error", NULL
+};
+
+int cli_exit_status(ops_code code)
+{
+	/* 128 + the signal, as a shell reports a command a signal killed. */
+	if (code != OPS_OK && ops_cancelled())
+		return 128 + ops_cancelled();
+	return ops_code_exit_status(code == OPS_OK ? OPS_OK : code);
+}
+
+/* The error's first line; the rest of a multi-line message (a server's or
+ * SQLite's report) belongs to the detail, never to the one error line. */
+static void split_message(const ops_error *in, ops_error *out)
+{
+	size_t nl;
+
+	*out = *in;
+	nl = strcspn(out->message, "\n");
+	if (!out->message[nl])
+		return;
+	if (!out->detail[0])
+		snprintf(out->detail, sizeof out->detail, "%s", out->message + nl + 1);
+	out->message[nl] = '\0';
+}
+
+/* The one line on stderr, then the hint (cron mail needs the fix most),
+ * the detail only for a person at a terminal or with -v. */
+static void print_error(const struct cli_inv *inv, const ops_error *e)
+{
+	fflush(stdout);
+	fprintf(stderr, "opsctl: error: %s\n", e->message[0] ? e->message : ops_code_name(e->code));
+	if (e->detail[0] && (inv->verbose || isatty(STDERR_FILENO)))
+		fprintf(stderr, "detail: %s\n", e->detail);
+	if (e->hint[0])
+		fprintf(stderr, "hint: %s\n", e->hint);
+}
+
+/* command, status, exit_code, duration_seconds, error, then report's own
+ * members (envelope names in report are dropped: the envelope's win). */
+static cJSON *envelope(const struct cli_inv *inv, int exit_code, double seconds,
+		       const ops_error *e, cJSON *report)
+{
+	cJSON *env = cJSON_CreateObject(), *m, *next;
+	size_t k;
+
+	if (!env)
+		return NULL;
+	cJSON_AddStringToObject(env, "command", inv->name ? inv->name : "");
+	cJSON_AddStringToObject(env, "status", exit_code == 0 ? "ok" : "failed");
+	cJSON_AddNumberToObject(env, "exit_code", exit_code);
+	cJSON_AddNumberToObject(env, "duration_seconds", (double)(long long)(seconds * 1000.0 + 0.5) / 1000.0);
+	if (e && e->code != OPS_OK) {
+		cJSON_AddStringToObject(env, "error", e->message);
+		if (e->detail[0])
+			cJSON_AddStringToObject(env, "error_detail", e->detail);
+		if (e->hint[0])
+			cJSON_AddStringToObject(env, "hint", e->hint);
+	} else {
+		cJSON_AddNullToObject(env, "error");
+	}
+	for (m = report ? report->child : NULL; m; m = next) {
+		next = m->next;
+		for (k = 0; envelope_keys[k] && strcmp(envelope_keys[k], m->string) != 0; k++)
+			;
+		if (envelope_keys[k])
+			continue;
+		cJSON_AddItemToObject(env, m->string, cJSON_DetachItemViaPointer(report, m));
+	}
+	return env;
+}
+
+/* Render the report: in JSON the envelope, in text the figures alone (the
+ * error has its line on stderr).  A write error is exit 74. */
+static int emit(const struct cli_inv *inv, int exit_code, double seconds, const ops_error *e,
+		cJSON *report)
+{
+	ops_error werr;
+	cJSON *out;
+	int rc = 0;
+
+	if (inv->out == OPS_OUT_JSON) {
+		out = envelope(inv, exit_code, seconds, e, report);
+		if (!out || ops_output_render(stdout, out, OPS_OUT_JSON, &werr) != OPS_OK)
+			rc = ops_code_exit_status(OPS_EIO);
+		cJSON_Delete(out);
+		return rc;
+	}
+	if (!report || inv->quiet)
+		return 0;
+	cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
+	cJSON_DeleteItemFromObjectCaseSensitive(report, "error");
+	if (!report->child)
+		return 0;
+	if (ops_output_render(stdout, report, OPS_OUT_TEXT, &werr) != OPS_OK)
+		rc = ops_code_exit_status(OPS_EIO);
+	return rc;
+}
+
+int cli_fail(const struct cli_inv *inv, const ops_error *err)
+{
+	ops_error e;
+	int status;
+
+	split_message(err, &e);
+	if (e.code == OPS_OK)
+		e.code = OPS_EFAIL;
+	status = cli_exit_status(e.code);
+	if (inv->out == OPS_OUT_JSON)
+		emit(inv, status, 0, &e, NULL);
+	print_error(inv, &e);
+	return status;
+}
+
+/* ---- progress and questions, for a person at a terminal ---- */
+
+static int ask(void *arg, const char *question)
+{
+	(void)arg;
+	return ops_confirm(question) == 1;
+}
+
+/* One line on stderr, redrawn at most five times a second. */
+static void draw_progress(void *arg, const ops_progress *p)
+{
+	static double last;
+	double now = ops_clock(), rate = p->elapsed > 0 ? p->done / p->elapsed : 0;
+	int bytes = p->unit && strcmp(p->unit, "bytes") == 0;
+	char d[48], r[64], t[48];
+
+	(void)arg;
+	if (!p->final && now - last < 0.2)
+		return;
+	last = now;
+	if (bytes) {
+		ops_human_bytes(p->done, d, sizeof d);
+		ops_human_bytes(rate, t, 32);
+		snprintf(r, sizeof r, "%s/s", t);
+	} else {
+		snprintf(d, sizeof d, "%.0f %s", p->done, p->unit ? p->unit : "");
+		snprintf(r, sizeof r, "%.0f/s", rate);
+	}
+	if (p->total > 0) {
+		if (bytes)
+			ops_human_bytes(p->total, t, sizeof t);
+		else
+			snprintf(t, sizeof t, "%.0f", p->total);
+		fprintf(stderr, "\r\033[K  %s  %s of %s (%.0f%%)  %s", p->phase, d, t,
+			100.0 * p->done / p->total, r);
+	} else {
+		fprintf(stderr, "\r\033[K  %s  %s  %s", p->phase, d, r);
+	}
+	if (p->final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static int opt_flag(const struct cli_inv *inv, const char *name)
+{
+	return cli_has_opt(inv, name) && cli_flag(inv, name);
+}
+
+static void run_context(const struct cli_inv *inv, ops_run *run)
+{
+	ops_run_init(run, inv->cfg);
+	run->output = inv->out;
+	run->quiet = inv->quiet;
+	run->verbose = inv->verbose || (cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose"));
+	run->force = opt_flag(inv, "force");
+	run->dry_run = opt_flag(inv, "dry-run");
+	if (run->verbose)
+		ops_log_set_level(OPS_LOG_INFO);
+	/* A progress line only for a person watching; never in cron mail. */
+	if (isatty(STDERR_FILENO) && !inv->quiet && inv->out == OPS_OUT_TEXT)
+		run->progress = draw_progress;
+	if (ops_is_interactive())
+		run->confirm = ask;
+}
+
+/* ---- the databases of -d, one op call each ---- */
+
+/* Each database's report in order; the first failure's error is the run's. */
+static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **targets,
+			      cJSON **out, ops_error *err)
+{
+	cJSON *all = cJSON_CreateObject(), *list, *figures;
+	ops_code worst = OPS_OK, rc;
+	ops_error e, shown;
+	int nfailed = 0;
+	size_t i;
+
+	*out = all;
+	list = all ? cJSON_AddArrayToObject(all, "databases") : NULL;
+	if (!list)
+		return ops_error_oom(err);
+	for (i = 0; targets[i]; i++) {
+		cJSON *report = NULL;
+		int nothing_done;
+
+		ops_error_clear(&e);
+		/* Interrupted: the next databases are not started. */
+		if ((rc = ops_cancel_check(&e)) == OPS_OK) {
+			inv->target = targets[i];
+			rc = inv->cmd->op(inv, run, &report, &e);
+			if (rc != OPS_OK && ops_cancelled())
+				rc = ops_cancel_check(&e);
+		}
+		nothing_done = report == NULL;	/* the error line says it all */
+		if (!report) {
+			char *name = ops_redact_arg(NULL, targets[i]);
+
+			report = cJSON_CreateObject();
+			cJSON_AddStringToObject(report, "database", name ? name : "");
+			free(name);
+		}
+		/* One "status" per database, the run's own: never a duplicate key. */
+		cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
+		cJSON_DeleteItemFromObjectCaseSensitive(report, "error");
+		cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
+		if (rc != OPS_OK) {
+			split_message(&e, &shown);
+			cJSON_AddStringToObject(report, "error", shown.message);
+			nfailed++;
+			if (worst == OPS_OK) {
+				worst = rc;
+				*err = e;
+			}
+		}
+		/* Text streams each database as it finishes, its error beside it. */
+		if (inv->out == OPS_OUT_TEXT && !nothing_done && !inv->quiet) {
+			cJSON *copy = cJSON_Duplicate(report, 1);
+
+			if (i > 0)
+				fputc('\n', stdout);
+			emit(inv, 0, 0, NULL, copy);
+			cJSON_Delete(copy);
+		}
+		if (rc != OPS_OK)	/* each failing database its own line, in order */
+			print_error(inv, &shown);
+		cJSON_AddItemToArray(list, report);
+		if (rc == OPS_EINTR)
+			break;
+	}
+	figures = cJSON_AddObjectToObject(all, "_figures");
+	if (figures) {
+		cJSON_AddNumberToObject(figures, "databases", (double)ops_strv_len(targets));
+		cJSON_AddNumberToObject(figures, "failed", nfailed);
+	}
+	if (inv->out == OPS_OUT_TEXT)	/* already shown */
+		cJSON_DeleteItemFromObjectCaseSensitive(all, "databases");
+	return worst;
+}
+
+/* One name per database however -d spelt it: a SQLite file as
+ * sqlite:ABSOLUTE_PATH, a URI with its password masked, a name as it is. */
+static char *canonical_target(const char *target)
+{
+	ops_db_kind kind;
+	char *path = NULL, *abs, *out = NULL;
+
+	if (ops_db_target_kind(target, &kind, &path, NULL) == OPS_OK && kind == OPS_DB_SQLITE) {
+		abs = realpath(path, NULL);
+		if (asprintf(&out, "sqlite:%s", abs ? abs : path) < 0)
+			out = NULL;
+		free(abs);
+		free(path);
+		return out;
+	}
+	free(path);
+	return ops_redact_arg(NULL, target);
+}
+
+/* "chatbot_db", "a,b,c": the databases as the journal and metrics name them. */
+static char *joined(char **v)
+{
+	size_t len = 1, used = 0, n, i;
+	char *out, *red;
+
+	for (i = 0; v && v[i]; i++)
+		len += strlen(v[i]) + PATH_MAX + 8;
+	out = calloc(1, len);
+	for (i = 0; out && v && v[i]; i++) {
+		red = canonical_target(v[i]);
+		n = red ? strlen(red) : 0;
+		if (used + n + 2 > len)
+			n = len - used - 2;
+		if (i)
+			out[used++] = ',';
+		memcpy(out + used, red ? red : "", n);
+		used += n;
+		out[used] = '\0';
+		free(red);
+	}
+	return out;
+}
+
+int cli_run_task(struct cli_inv *inv)
+{
+	const struct cli_cmd *cmd = inv->cmd;
+	double t0 = ops_clock();
+	ops_run run;
+	ops_task *task = NULL;
+	ops_task_spec spec = {0};
+	ops_store *store = NULL;
+	char **targets = NULL, *target = NULL, *task_name = NULL;
+	cJSON *report = NULL, *figures;
+	ops_error err, shown;
+	ops_code rc = OPS_OK;
+	int status, changes, shown_already = 0, write_failed = 0;
+
+	ops_error_clear(&err);
+	run_context(inv, &run);
+	changes = (cmd->flags & CLI_CHANGES) && !run.dry_run &&
+		  !(cmd->changes_if && !cli_flag(inv, cmd->changes_if));
+
+	if (cmd->flags & CLI_EACH_DATABASE) {
+		rc = ops_dbm_targets(inv->cfg, cli_str(inv, "database"), &targets, &err);
+		target = rc == OPS_OK ? joined(targets) : NULL;
+	} else if (cmd->flags & CLI_STORE) {
+		rc = ops_backup_open_store(inv->cfg, (cmd->flags & CLI_STORE_S3) ||
+					   opt_flag(inv, "s3"), &store, &err);
+		inv->store = store;
+		target = rc == OPS_OK ? strdup(ops_store_describe(store)) : NULL;
+	} else if (cli_has_opt(inv, "path") && cli_str(inv, "path")) {
+		target = strdup(cli_str(inv, "path"));
+	}
+	if (rc != OPS_OK)
+		goto done;
+
+	task_name = strdup(cmd->task ? cmd->task : inv->name);
+	spec.name = task_name;
+	spec.lock = cmd->lock;
+	spec.target = target;
+	if (changes && (rc = ops_task_begin(inv->cfg, &spec, &task, &err)) != OPS_OK)
+		goto done;
+
+	if (cmd->flags & CLI_EACH_DATABASE) {
+		rc = each_database(inv, &run, targets, &report, &err);
+		shown_already = 1;	/* each database's error had its line */
+	} else
+		rc = cmd->op(inv, &run, &report, &err);
+	/* A failure after SIGINT/SIGTERM is the interruption, whatever the
+	 * library made of the statement or child it had cancelled. */
+	if (rc != OPS_OK && ops_cancelled())
+		rc = ops_cancel_check(&err);
+
+done:
+	if (rc == OPS_OK)
+		ops_error_clear(&err);
+	else if (err.code == OPS_OK)
+		err.code = rc;
+	split_message(&err, &shown);
+	status = cli_exit_status(rc);
+	if (emit(inv, status, ops_clock() - t0, &shown, report) != 0 && status == 0) {
+		ops_error_set(&shown, OPS_EIO, "write error on standard output");
+		status = ops_code_exit_status(OPS_EIO);
+		rc = OPS_EIO;
+		write_failed = 1;
+	}
+	if (rc != OPS_OK && (!shown_already || write_failed))
+		print_error(inv, &shown);
+	if (task) {
+		ops_error jerr;
+		cJSON *f = report ? cJSON_GetObjectItemCaseSensitive(report, "_figures") : NULL;
+
+		figures = f ? cJSON_Duplicate(f, 1) : cJSON_CreateObject();
+		if (ops_task_finish(task, inv->argc, inv->argv, rc, status,
+				    rc == OPS_OK ? NULL : shown.message, figures, &jerr) != OPS_OK) {
+			/* The work is done; failing to record it still matters to
+			 * monitoring, so say so and fail the run. */
+			print_error(inv, &jerr);
+			if (status == 0)
+				status = ops_code_exit_status(jerr.code);
+		}
+		cJSON_Delete(figures);
+	}
+	cJSON_Delete(report);
+	ops_store_free(store);
+	ops_strv_free(targets);
+	free(target);
+	free(task_name);
+	return status;
+}
