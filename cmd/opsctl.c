@@ -26,7 +26,9 @@ extern char **environ;
 const struct cli_opt cli_global_opts[] = {
 	{"config", 0, CLI_STRING, "FILE", NULL, NULL, 0, 0, CLI_C_FILE,
 	 "read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG"},
-	{"env", 0, CLI_ENUM, "ENV", NULL, "dev,staging,prod", 0, 0, CLI_C_VALUES,
+	/* A string, not an enum: the configuration checks it, so that --env
+	 * takes the spellings the file does (production, dev...). */
+	{"env", 0, CLI_STRING, "ENV", NULL, "dev,staging,prod", 0, 0, CLI_C_VALUES,
 	 "environment whose maintenance window applies (overrides general.environment)"},
 	{"output", 0, CLI_ENUM, "FORMAT", "text", "text,json", 0, 0, CLI_C_VALUES,
 	 "write results as text for people or json for programs"},
@@ -72,8 +74,9 @@ const struct cli_cmd cli_root = {
 	"credentials, disk, cache, health and alerting of RAG and document-chatbot systems, "
 	"replacing the scattered shell and Python scripts of their operations guides with one "
 	"tool that cron, CI and operators can trust.\n\n"
-	"Global options come before the command. Configuration is read from an INI file "
-	"(see opsctl.conf(5)), then the environment, then flags; later wins.\n\n"
+	"Global options come before the command. Configuration, later wins: defaults; the "
+	"generic environment (DB_HOST, PG*, ENVIRONMENT, AWS_*); an INI file (see "
+	"opsctl.conf(5)); OPSCTL_* variables; flags.\n\n"
 	"Every run that changes something takes a lock for its task (a second run exits 75), "
 	"appends one JSON line to the journal STATE_DIR/journal.jsonl and refreshes the "
 	"Prometheus textfile STATE_DIR/opsctl.prom, so that monitoring can alert on maintenance "
@@ -591,10 +594,15 @@ int main(int argc, char **argv)
 			conf = leaf_conf;
 
 		if (ops_config_load_default(inv.cfg, conf->set ? conf->str : NULL,
-					    environ, &err) != OPS_OK ||
-		    (env->set && ops_config_set(inv.cfg, "general.environment",
-						env->str, "--env", &err) != OPS_OK)) {
+					    environ, &err) != OPS_OK) {
 			status = cli_error(&inv, &err);
+			goto out;
+		}
+		if (env->set && ops_config_set(inv.cfg, "general.environment",
+					       env->str, "--env", &err) != OPS_OK) {
+			ops_error_prefix(&err, "--env");
+			status = err.code == OPS_ECONFIG ? usage_error(&err)
+							 : cli_error(&inv, &err);
 			goto out;
 		}
 		level = ops_log_level_parse(ops_config_get(inv.cfg, "general.log_level"));

@@ -169,6 +169,10 @@ run "$OPSCTL" --config "$T/never.conf" --env prod db vacuum --full --force --tab
 expect_rc 0 "--force runs VACUUM FULL outside the window"
 
 # Common spellings, in any case, wherever the environment is set.
+run "$OPSCTL" --config "$T/never.conf" --env Development db vacuum --full --table documents -d t010
+expect_rc 0 "--env Development is dev"
+run "$OPSCTL" --config "$T/never.conf" --env production db vacuum --full --table documents -d t010
+expect_err_contains "outside the prod maintenance window" "--env production is prod"
 ENVIRONMENT=development run "$OPSCTL" --config "$T/never.conf" db vacuum --full --table documents -d t010
 expect_rc 0 "ENVIRONMENT=development (no environment in the file) is dev"
 ENVIRONMENT=STAGE run "$OPSCTL" --config "$T/never.conf" db vacuum --full --table documents -d t010
