@@ -823,7 +823,9 @@ static void roff_environment(struct buf *b)
 		bputs(b, " ;\nsee\n.BR opsctl.conf (5).\n");
 	}
 	bputs(b, ".PP\nEvery key can also be set as OPSCTL_SECTION_KEY, for example\n.BR OPSCTL_DB_HOST ,\n"
-		 "which takes precedence over the other names.\n"
+		 "which takes precedence over the other names. OPSCTL_ variables override the "
+		 "configuration file; the others (DB_HOST, PG*, ENVIRONMENT, AWS_*) are used only "
+		 "where the file sets nothing.\n"
 		 "libpq's own variables (PGPASSWORD, PGSERVICE, PGSSLROOTCERT and the rest) work as documented for libpq.\n");
 }
 
@@ -977,9 +979,11 @@ static void page_conf(struct buf *b)
 		"starting with # or ; are comments; values may be double-quoted. The file is "
 		"/etc/opsctl/opsctl.conf, or the file named by OPSCTL_CONFIG or --config, which must "
 		"then exist.\n\n"
-		"Settings are applied in order: the file, then the environment, then command-line "
-		"flags; later wins. An unknown key or a bad value is an error that names the file and "
-		"line, and opsctl exits 78 without doing anything.\n\n"
+		"Settings are applied in order, later wins: built-in defaults; the generic "
+		"environment the guides' systems already set (DB_HOST, DB_USERNAME, DB_NAME, "
+		"libpq's PG*, ENVIRONMENT, AWS_*); this file; OPSCTL_* variables; command-line "
+		"flags. An unknown key or a bad value is an error that names the file and line, "
+		"and opsctl exits 78 without doing anything.\n\n"
 		"Durations are seconds, or a number with s, m, h, d or w. Lists are comma-separated. "
 		"Maintenance windows are any, never, or comma-separated ranges DAYS HH:MM-HH:MM, "
 		"where DAYS is a day (Sun), a span (Mon-Fri) or daily, in the host's local time.\n\n"

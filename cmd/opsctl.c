@@ -28,8 +28,11 @@ const struct cli_opt cli_global_opts[] = {
 	CLI_OPT_STRING(0, "config", "FILE",
 		       "read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG",
 		       .complete = CLI_C_FILE),
-	CLI_OPT_ENUM(0, "env", "ENV", "dev,staging,prod",
-		     "environment whose maintenance window applies", .key = "general.environment"),
+	/* A string, not an enum: the configuration checks it, so that --env
+	 * takes the spellings the file does (production, dev...). */
+	CLI_OPT_STRING(0, "env", "ENV", "environment whose maintenance window applies",
+		       .allowed = "dev,staging,prod", .complete = CLI_C_VALUES,
+		       .key = "general.environment"),
 	CLI_OPT_ENUM('o', "output", "FORMAT", "text,json",
 		     "write results as text for people or json for programs", .def = "text"),
 	CLI_OPT_FLAG('q', "quiet", "print nothing but errors in text mode"),
@@ -82,8 +85,9 @@ const struct cli_cmd cli_root = {
 	"replacing the scattered shell and Python scripts of their operations guides with one "
 	"tool that cron, CI and operators can trust.\n\n"
 	"Global options may come before or after the command; a command's own short option of "
-	"the same letter wins after it. Configuration is read from an INI file (see "
-	"opsctl.conf(5)) and the environment, then flags; later wins.\n\n"
+	"the same letter wins after it. Configuration, later wins: defaults; the generic "
+	"environment (DB_HOST, PG*, ENVIRONMENT, AWS_*); an INI file (see opsctl.conf(5)); "
+	"OPSCTL_* variables; flags.\n\n"
 	"Every run that changes something takes a lock for its task (a second run exits 75), "
 	"appends one JSON line to the journal STATE_DIR/journal.jsonl and refreshes the "
 	"Prometheus textfile STATE_DIR/opsctl.prom, so that monitoring can alert on maintenance "
@@ -447,8 +451,13 @@ static ops_code load_config(struct cli_inv *inv, ops_error *err)
 	if (ops_config_load_default(inv->cfg, conf->set ? conf->str : NULL, environ, err) != OPS_OK)
 		return err->code;
 	if (env->set && ops_config_set(inv->cfg, "general.environment", env->str, "--env",
-				       err) != OPS_OK)
+				       err) != OPS_OK) {
+		/* A bad --env is a bad flag (64), whatever the key's checker says. */
+		ops_error_prefix(err, "--env");
+		if (err->code == OPS_ECONFIG)
+			err->code = OPS_EUSAGE;
 		return err->code;
+	}
 	level = ops_log_level_parse(ops_config_get(inv->cfg, "general.log_level"));
 	if (level >= 0)
 		ops_log_set_level((ops_loglevel)level);

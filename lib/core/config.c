@@ -1,8 +1,16 @@
 /*
  * Configuration: the key table from config_keys.def, an INI reader, the
- * environment overlay and typed getters.  Values are kept as validated text
- * in one slot per declared key (plus the parsed number), so a lookup is a
- * scan over ~40 names and loading costs nothing measurable at start-up.
+ * environment and typed getters.  Values are kept as validated text in one
+ * slot per declared key (plus the parsed number), so a lookup is a scan over
+ * ~40 names and loading costs nothing measurable at start-up.
+ *
+ * Later wins: defaults; the generic variables the guides' systems already
+ * export (DB_HOST, PG*, ENVIRONMENT, AWS_*), which only fill keys nothing
+ * else set; the file; OPSCTL_* variables; flags.  A variable is opsctl's own
+ * when its name starts with OPSCTL_, so config_keys.def needs no column for
+ * it.  The few alternative spellings of enum values (production for prod)
+ * are mapped here, to the canonical value, before anything reads them.
+ *
  * This module does not know what any key means, the modules that read them
  * do; it does not read flags either, the front end calls ops_config_set().
  */
@@ -12,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "opsmaint/config.h"
+#include "opsmaint/log.h"
 #include "opsmaint/suggest.h"
 #include "opsmaint/window.h"
 
@@ -27,6 +37,23 @@ static const ops_key_def key_table[] = {
 #define NKEYS (sizeof key_table / sizeof key_table[0] - 1)
 
 #define SYSTEM_CONFIG "/etc/opsctl/opsctl.conf"
+#define OWN_PREFIX "OPSCTL_"
+#define OWN_PREFIX_LEN (sizeof OWN_PREFIX - 1)
+
+/*
+ * Other spellings of enum values, as containers and the guides' .env files
+ * write them (ENVIRONMENT=production).  A key listed here is matched without
+ * regard to case, its canonical values too; what is stored, and what every
+ * module reads, is the canonical value.  The key's help text names them.
+ */
+static const struct spelling {
+	const char *key, *text, *value;
+} spellings[] = {
+	{"general.environment", "production", "prod"},
+	{"general.environment", "stage", "staging"},
+	{"general.environment", "development", "dev"},
+};
+#define NSPELLINGS (sizeof spellings / sizeof spellings[0])
 
 struct ops_config {
 	char *value[NKEYS];	/* NULL: not set, the default applies */
@@ -309,14 +336,43 @@ static ops_code validate(const ops_key_def *k, const char *value, long *num,
 	return rc;
 }
 
+/*
+ * The canonical text of value for key k: the value a listed spelling stands
+ * for, or an allowed value written in another case; otherwise value itself,
+ * for validate() to judge.  buf (len bytes) may receive the lowered text.
+ */
+static const char *canonical(const ops_key_def *k, const char *value, char *buf,
+			     size_t len)
+{
+	size_t i, n = strlen(value);
+	int listed = 0;
+
+	for (i = 0; i < NSPELLINGS; i++) {
+		if (strcmp(spellings[i].key, k->name) != 0)
+			continue;
+		listed = 1;
+		if (strcasecmp(spellings[i].text, value) == 0)
+			return spellings[i].value;
+	}
+	if (!listed || n >= len)
+		return value;
+	for (i = 0; i <= n; i++)
+		buf[i] = (char)tolower((unsigned char)value[i]);
+	return list_has(k->allowed, buf, n) ? buf : value;
+}
+
 /* Validate and keep value for key idx; the previous value stays on error. */
 static ops_code store(ops_config *cfg, long idx, const char *value,
 		      const char *origin, ops_error *err)
 {
 	const ops_key_def *k = &key_table[idx];
 	long num;
-	char *v, *o;
-	ops_code rc = validate(k, value, &num, err);
+	char *v, *o, lowered[32];
+	ops_code rc;
+
+	/* Only a spelling that maps is replaced: an error quotes what was written. */
+	value = canonical(k, value, lowered, sizeof lowered);
+	rc = validate(k, value, &num, err);
 
 	if (rc == OPS_EINTERNAL)
 		return rc;
@@ -597,6 +653,75 @@ static const char *env_lookup(char *const *envp, const char *name, size_t n)
 	return NULL;
 }
 
+/* The first non-empty variable of list (comma-separated) whose name does
+ * (own) or does not start with OPSCTL_; its name goes to from.  An empty
+ * variable is how a shell unsets one for a single command. */
+static const char *env_first(char *const *envp, const char *list, int own,
+			     char *from, size_t fromlen)
+{
+	const char *p, *q, *val;
+
+	for (p = list; p && *p; p = *q ? q + 1 : q) {
+		size_t n;
+
+		q = strchrnul(p, ',');
+		n = (size_t)(q - p);
+		if ((n > OWN_PREFIX_LEN && strncmp(p, OWN_PREFIX, OWN_PREFIX_LEN) == 0) != own)
+			continue;
+		val = env_lookup(envp, p, n);
+		if (val && *val && n < fromlen) {
+			snprintf(from, fromlen, "%.*s", (int)n, p);
+			return val;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * ENVIRONMENT belongs to whatever else runs in the container or the shell
+ * (test, qa, local...).  opsctl cannot use such a value, and refusing to
+ * run would stop every backup and health check over a variable opsctl does
+ * not own; ignoring it leaves the default, prod, the strictest window.  A
+ * bad DB_PORT or PGSSLMODE stays an error: guessing there would connect to
+ * another server.
+ */
+static int ignorable(const ops_key_def *k, const char *from)
+{
+	return strcmp(k->name, "general.environment") == 0 &&
+	       strcmp(from, "ENVIRONMENT") == 0;
+}
+
+/*
+ * Not root and nothing set general.state_dir: the XDG base directory for
+ * state, else ~/.local/state; a relative XDG_STATE_HOME is to be ignored,
+ * says the specification.  Without HOME the table's default stays, and a
+ * run that writes there is refused with a message naming it.
+ */
+static ops_code default_state_dir(ops_config *cfg, char *const *envp, ops_error *err)
+{
+	long idx = key_index("general.state_dir");
+	const char *xdg = env_lookup(envp, "XDG_STATE_HOME", strlen("XDG_STATE_HOME"));
+	const char *home = env_lookup(envp, "HOME", strlen("HOME"));
+	char *path = NULL;
+	int n;
+	ops_code rc;
+
+	if (idx < 0 || cfg->value[idx] || geteuid() == 0)
+		return OPS_OK;
+	if (xdg && *xdg == '/')
+		n = asprintf(&path, "%s/opsctl", xdg);
+	else if (home && *home == '/')
+		n = asprintf(&path, "%s/.local/state/opsctl", home);
+	else
+		return OPS_OK;
+	if (n < 0)
+		return ops_error_oom(err);
+	rc = store(cfg, idx, path, xdg && *xdg == '/' ? "default (XDG_STATE_HOME)"
+						       : "default (HOME)", err);
+	free(path);
+	return rc;
+}
+
 ops_code ops_config_load_env(ops_config *cfg, char *const *envp, ops_error *err)
 {
 	size_t i;
@@ -607,35 +732,41 @@ ops_code ops_config_load_env(ops_config *cfg, char *const *envp, ops_error *err)
 	for (i = 0; i < NKEYS; i++) {
 		const ops_key_def *k = &key_table[i];
 		char own[128], from[128] = "";
-		const char *val, *p, *q;
+		const char *val;
+		ops_error e;
 		size_t j;
 
-		/* OPSCTL_DB_HOST beats DB_HOST and PGHOST: the tool's own name
-		 * is the way to override what the guides' scripts export. */
-		snprintf(own, sizeof own, "OPSCTL_%s", k->name);
-		for (j = 7; own[j]; j++)
+		/* OPSCTL_DB_HOST, then the key's other OPSCTL_ names: the tool's
+		 * own variables override the file. */
+		snprintf(own, sizeof own, OWN_PREFIX "%s", k->name);
+		for (j = OWN_PREFIX_LEN; own[j]; j++)
 			own[j] = own[j] == '.' ? '_' : (char)toupper((unsigned char)own[j]);
 		val = env_lookup(envp, own, strlen(own));
 		if (val && *val)
 			memcpy(from, own, sizeof own);
-		/* Otherwise the key's own list, first non-empty wins; an empty
-		 * variable is how a shell unsets one for a single command. */
-		for (p = k->env; !from[0] && p && *p; p = *q ? q + 1 : q) {
-			q = strchrnul(p, ',');
-			val = env_lookup(envp, p, (size_t)(q - p));
-			if (val && *val && (size_t)(q - p) < sizeof from)
-				snprintf(from, sizeof from, "%.*s", (int)(q - p), p);
-		}
-		if (!from[0])
+		else
+			val = env_first(envp, k->env, 1, from, sizeof from);
+		/* The generic names (DB_HOST, PGHOST, ENVIRONMENT, AWS_REGION)
+		 * are fallbacks: the file, or whatever was set before, wins. */
+		if (!val && !cfg->value[i])
+			val = env_first(envp, k->env, 0, from, sizeof from);
+		if (!val)
 			continue;
-		rc = store(cfg, (long)i, val, from, err);
+		rc = store(cfg, (long)i, val, from, &e);
+		if (rc == OPS_ECONFIG)
+			ops_error_prefix(&e, "environment variable %s", from);
+		if (rc == OPS_ECONFIG && ignorable(k, from)) {
+			ops_log_warn("%s; ignored: %s stays '%s'", e.message, k->name,
+				     ops_config_get(cfg, k->name));
+			continue;
+		}
 		if (rc != OPS_OK) {
-			if (rc == OPS_ECONFIG)
-				ops_error_prefix(err, "environment variable %s", from);
+			if (err)
+				*err = e;
 			return rc;
 		}
 	}
-	return OPS_OK;
+	return default_state_dir(cfg, envp, err);
 }
 
 ops_code ops_config_load_default(ops_config *cfg, const char *explicit_path,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# t010: configuration: --config, OPSCTL_CONFIG, environment variables and
-# flags in that order (later wins); unknown keys and bad values exit 78 with
-# one line naming the file and line; --env and the maintenance windows.
+# t010: configuration, later wins: defaults; the generic environment (DB_*,
+# PG*, ENVIRONMENT); the file (--config, OPSCTL_CONFIG); OPSCTL_* variables;
+# flags.  Unknown keys and bad values exit 78 with one line naming the file
+# and line; the spellings of the environment; --env and the maintenance
+# windows; the state directory of a user who is not root.
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/lib/pg.sh"
 
@@ -63,6 +65,12 @@ expect_error 78 "OPSCTL_CONFIG is read" "env.conf:2:"
 DB_PORT=abc run "$OPSCTL" db size -d "sqlite:$T/a.db"
 expect_error 78 "DB_PORT=abc in the environment: exit 78 naming DB_PORT" "DB_PORT"
 
+OPSCTL_ENV=qa run "$OPSCTL" db size -d "sqlite:$T/a.db"
+expect_error 78 "OPSCTL_ENV=qa: exit 78 naming OPSCTL_ENV" "OPSCTL_ENV" "'qa'"
+printf '[general]\nenvironment = qa\n' >"$cfg"
+run "$OPSCTL" --config "$cfg" db size -d "sqlite:$T/a.db"
+expect_error 78 "environment = qa in the file: exit 78 naming file:line" "$cfg:2:" "'qa'"
+
 # A valid file with comments, blank lines and spaces around '='.
 cat >"$T/good.conf" <<CONF
 # comment
@@ -78,18 +86,27 @@ CONF
 run "$OPSCTL" --config "$T/good.conf" db size
 expect_rc 0 "a valid config with comments and blank lines loads"
 
-# ---- precedence: file < environment < flag ----
-# PGDATABASE (set by the runner's shared cluster) would rightly override the
-# file's db.name; these checks are about the file.
-unset PGDATABASE
+# ---- precedence: generic environment < file < OPSCTL_* < flag ----
 run "$OPSCTL" --config "$T/good.conf" --output json db size
 expect_json_true 'db(0)["database"].endswith("a.db")' "db.name from the config file is the default target"
 
+# An operator's shell with PG* set for psql must not make cron and that shell
+# maintain different databases: the file wins over PGDATABASE and DB_NAME.
+PGDATABASE=nosuch run "$OPSCTL" --config "$T/good.conf" --output json db size
+expect_json_true 'db(0)["database"].endswith("a.db")' "db.name from the file beats PGDATABASE"
 DB_NAME="sqlite:$T/b.db" run "$OPSCTL" --config "$T/good.conf" --output json db size
-expect_json_true 'db(0)["database"].endswith("b.db")' "DB_NAME overrides db.name from the file"
+expect_json_true 'db(0)["database"].endswith("a.db")' "db.name from the file beats DB_NAME"
 
-DB_NAME="sqlite:$T/b.db" run "$OPSCTL" --config "$T/good.conf" --output json db size -d "sqlite:$T/c.db"
-expect_json_true 'db(0)["database"].endswith("c.db")' "-d overrides DB_NAME and the file"
+# Without a file, the generic variables are the configuration.
+printf '[general]\nlog_level = warning\n' >"$T/nodb.conf"
+DB_NAME="sqlite:$T/b.db" run env -u PGDATABASE "$OPSCTL" --config "$T/nodb.conf" --output json db size
+expect_json_true 'db(0)["database"].endswith("b.db")' "DB_NAME gives db.name when the file does not"
+
+OPSCTL_DB_NAME="sqlite:$T/b.db" run "$OPSCTL" --config "$T/good.conf" --output json db size
+expect_json_true 'db(0)["database"].endswith("b.db")' "OPSCTL_DB_NAME overrides db.name from the file"
+
+OPSCTL_DB_NAME="sqlite:$T/b.db" DB_NAME="sqlite:$T/b.db" run "$OPSCTL" --config "$T/good.conf" --output json db size -d "sqlite:$T/c.db"
+expect_json_true 'db(0)["database"].endswith("c.db")' "-d overrides OPSCTL_DB_NAME, DB_NAME and the file"
 
 printf '[db]\nname = sqlite:%s\n' "$T/b.db" >"$T/other.conf"
 OPSCTL_CONFIG="$T/other.conf" run "$OPSCTL" --output json db size
@@ -151,6 +168,42 @@ expect_rc 1 "--env prod overrides the file's environment"
 run "$OPSCTL" --config "$T/never.conf" --env prod db vacuum --full --force --table documents -d t010
 expect_rc 0 "--force runs VACUUM FULL outside the window"
 
+# Common spellings, in any case, wherever the environment is set.
+run "$OPSCTL" --config "$T/never.conf" --env Development db vacuum --full --table documents -d t010
+expect_rc 0 "--env Development is dev"
+run "$OPSCTL" --config "$T/never.conf" --env production db vacuum --full --table documents -d t010
+expect_err_contains "outside the prod maintenance window" "--env production is prod"
+ENVIRONMENT=development run "$OPSCTL" --config "$T/never.conf" db vacuum --full --table documents -d t010
+expect_rc 0 "ENVIRONMENT=development (no environment in the file) is dev"
+ENVIRONMENT=STAGE run "$OPSCTL" --config "$T/never.conf" db vacuum --full --table documents -d t010
+expect_err_contains "outside the staging maintenance window" "ENVIRONMENT=STAGE is staging"
+OPSCTL_ENV=Dev run "$OPSCTL" --config "$T/never.conf" db vacuum --full --table documents -d t010
+expect_rc 0 "OPSCTL_ENV=Dev is dev"
+printf '[general]\nenvironment = Development\n[window]\nprod = never\n' >"$T/devspelled.conf"
+run "$OPSCTL" --config "$T/devspelled.conf" db vacuum --full --table documents -d t010
+expect_rc 0 "environment = Development in the file is dev"
+# ENVIRONMENT is below the file, OPSCTL_ENV above it.
+ENVIRONMENT=production run "$OPSCTL" --config "$T/devfile.conf" db vacuum --full --table documents -d t010
+expect_rc 0 "the file's environment = dev beats ENVIRONMENT=production"
+ENVIRONMENT=dev run "$OPSCTL" --config "$T/never.conf" --env prod db vacuum --full --table documents -d t010
+expect_rc 1 "--env prod beats ENVIRONMENT=dev"
+
+# ENVIRONMENT belongs to other tools: a value opsctl does not know is a
+# warning, and the default (prod, the strictest window) applies.
+ENVIRONMENT=qa run "$OPSCTL" --config "$T/never.conf" db vacuum --full --table documents -d t010
+expect_rc 1 "ENVIRONMENT=qa: the command still runs, under the prod window"
+expect_err_contains "outside the prod maintenance window" "ENVIRONMENT=qa: prod's window applies"
+expect_err_contains "warning: environment variable ENVIRONMENT: bad value for 'general.environment': 'qa'" "ENVIRONMENT=qa: a warning names the variable and the value"
+ENVIRONMENT=qa run "$OPSCTL" --output json db size -d "sqlite:$T/a.db"
+expect_rc 0 "ENVIRONMENT=qa does not break a read-only command"
+if [ "$(grep -c . "$ERR")" -eq 1 ] && grep -q "^opsctl: warning: .*ignored: general.environment stays 'prod'$" "$ERR"; then
+	ok "ENVIRONMENT=qa: one warning line on stderr"
+else
+	not_ok "ENVIRONMENT=qa: one warning line on stderr"; diag_run
+fi
+ENVIRONMENT=qa run "$OPSCTL" --config "$T/devfile.conf" db size -d "sqlite:$T/a.db"
+expect_err_empty "ENVIRONMENT=qa under the file's environment: not read, no warning"
+
 printf '[window]\nprod = daily 00:00-23:59\n' >"$T/always.conf"
 TZ=UTC run "$OPSCTL" --config "$T/always.conf" db vacuum --full --table documents -d t010
 if [ "$(date -u +%H%M)" = 2359 ]; then skip "a window covering now allows VACUUM FULL" "23:59 UTC"; else expect_rc 0 "a window covering now allows VACUUM FULL"; fi
@@ -169,8 +222,10 @@ RC=$?
 RUN_CMD="opsctl --config pg.conf db size (no PG* set)"
 expect_rc 0 "[db] host/port/user/name from the file connect"
 
-run env -u PGPORT -u PGDATABASE DB_PORT=1 "$OPSCTL" --config "$T/pg.conf" db size
-expect_rc 69 "DB_PORT in the environment overrides db.port from the file (port 1: unreachable, 69)"
+run env -u PGPORT -u PGDATABASE DB_PORT=1 PGPORT=1 "$OPSCTL" --config "$T/pg.conf" db size
+expect_rc 0 "db.port from the file beats DB_PORT and PGPORT"
+run env -u PGPORT -u PGDATABASE OPSCTL_DB_PORT=1 "$OPSCTL" --config "$T/pg.conf" db size
+expect_rc 69 "OPSCTL_DB_PORT overrides db.port from the file (port 1: unreachable, 69)"
 # A URI names its own user, host and port: they win over PGUSER, DB_PORT and
 # the file (the role below exists only for this check).
 psql_q "drop role if exists t010_uri" >/dev/null
@@ -179,5 +234,50 @@ at_exit "psql_q 'drop role if exists t010_uri'"
 run env PGUSER=postgres DB_PORT=1 "$OPSCTL" --config "$T/pg.conf" --output json db connections -d "postgresql://t010_uri@127.0.0.1:$PGPORT/t010"
 expect_rc 0 "a URI's host and port win over DB_PORT and the file"
 if grep -q "t010_uri@t010 " "$PG_LOG"; then ok "and its user wins over PGUSER and db.user"; else not_ok "a URI's user wins over PGUSER and db.user"; fi
+
+# ---- the state directory of a user who is not root ----
+# CI runs as root; the default for everyone else is the XDG state directory.
+nobody_uid=$(id -u nobody 2>/dev/null)
+nobody_gid=$(id -g nobody 2>/dev/null)
+if [ "$(id -u)" -ne 0 ]; then
+	skip "state dir of a non-root user (4 checks)" "not root, so cannot switch to another user"
+elif ! command -v setpriv >/dev/null || [ -z "$nobody_uid" ]; then
+	skip "state dir of a non-root user (4 checks)" "no setpriv or no user nobody"
+else
+	U="$T/nobody"
+	mkdir -p "$U/home" "$U/xdg"
+	cp "$T/a.db" "$U/a.db"
+	chown -R "$nobody_uid:$nobody_gid" "$U"
+	# as_nobody [VAR=VALUE...] -- OPSCTL-ARGS...: run opsctl as nobody, with
+	# no OPSCTL_STATE_DIR and HOME a directory of its own.
+	as_nobody() {
+		local vars=()
+		while [ "$1" != -- ]; do vars+=("$1"); shift; done
+		shift
+		RUN_CMD="${vars[*]} opsctl $* (as nobody)"
+		env -u OPSCTL_STATE_DIR -u XDG_STATE_HOME HOME="$U/home" "${vars[@]}" \
+			setpriv --reuid="$nobody_uid" --regid="$nobody_gid" --clear-groups \
+			"$OPSCTL" "$@" >"$OUT" 2>"$ERR" </dev/null
+		RC=$?
+	}
+	st="$U/home/.local/state/opsctl"
+	# SQLite VACUUM backs the file up first, into STATE_DIR/backups.
+	as_nobody -- db vacuum -d "sqlite:$U/a.db"
+	expect_rc 0 "db vacuum as a non-root user with no state_dir set"
+	if [ -s "$st/journal.jsonl" ] && [ -s "$st/opsctl.prom" ] && ls "$st"/backups/* >/dev/null 2>&1; then
+		ok "not root: journal, metrics and the pre-vacuum copy go to ~/.local/state/opsctl"
+	else
+		not_ok "not root: journal, metrics and the pre-vacuum copy go to ~/.local/state/opsctl"
+		diag "$(find "$U" 2>&1)"; diag_run
+	fi
+	as_nobody XDG_STATE_HOME="$U/xdg" -- db analyze -d "sqlite:$U/a.db"
+	expect_rc 0 "db analyze as a non-root user with XDG_STATE_HOME set"
+	if [ -s "$U/xdg/opsctl/journal.jsonl" ] && [ "$(wc -l <"$st/journal.jsonl")" -eq 1 ]; then
+		ok "not root: \$XDG_STATE_HOME/opsctl receives the journal"
+	else
+		not_ok "not root: \$XDG_STATE_HOME/opsctl receives the journal"
+		diag "$(find "$U" 2>&1)"; diag_run
+	fi
+fi
 
 done_testing

@@ -1,12 +1,13 @@
 /*
- * Configuration: an INI file (/etc/opsctl/opsctl.conf, $OPSCTL_CONFIG or
- * --config), then the environment (the guides' DB_HOST, DB_USERNAME, DB_NAME,
- * libpq's PG*, OPSCTL_*), then command-line flags; later wins.  Every key is
- * declared once in config_keys.def (name, type, default, allowed values,
- * environment variables, help); the parser, validation and the opsctl.conf(5)
- * man page all come from that table.  Unknown keys and bad values are errors
- * naming file and line.  Passwords are deliberately not configuration keys:
- * libpq reads them from .pgpass, the service file or PGPASSWORD itself.
+ * Configuration, later wins: built-in defaults; the generic environment the
+ * guides' systems already export (DB_HOST, DB_USERNAME, DB_NAME, libpq's PG*,
+ * ENVIRONMENT, AWS_*); an INI file (/etc/opsctl/opsctl.conf, $OPSCTL_CONFIG or
+ * --config); OPSCTL_* variables; command-line flags.  Every key is declared
+ * once in config_keys.def (name, type, default, allowed values, environment
+ * variables, help); the parser, validation and the opsctl.conf(5) man page all
+ * come from that table.  Unknown keys and bad values are errors naming file
+ * and line.  Passwords are deliberately not configuration keys: libpq reads
+ * them from .pgpass, the service file or PGPASSWORD itself.
  */
 #ifndef OPSMAINT_CONFIG_H
 #define OPSMAINT_CONFIG_H
@@ -54,23 +55,36 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 			      ops_error *err);
 
 /*
- * Overlay environment variables.  envp is a NULL-terminated "NAME=value" array
- * (pass environ).  Each key's env list is consulted, plus OPSCTL_SECTION_KEY
- * for every key (db.host -> OPSCTL_DB_HOST).  A bad value is OPS_ECONFIG naming
- * the variable.
+ * Apply environment variables; call it after the file.  envp is a
+ * NULL-terminated "NAME=value" array (pass environ).  opsctl's own variables
+ * override what is set: OPSCTL_SECTION_KEY for every key (db.host ->
+ * OPSCTL_DB_HOST), then the OPSCTL_ names in the key's env list.  The other
+ * names in that list (DB_HOST, PGHOST, ENVIRONMENT, AWS_REGION), first
+ * non-empty wins, only fill a key that nothing has set, so the file beats
+ * them.  An empty variable counts as unset.  A bad value is OPS_ECONFIG
+ * naming the variable, except a bad ENVIRONMENT, which belongs to other
+ * tools: it is logged as a warning and general.environment keeps its value.
+ * Last, when not root and general.state_dir is still unset, it becomes
+ * $XDG_STATE_HOME/opsctl, else $HOME/.local/state/opsctl, with the origin
+ * "default (XDG_STATE_HOME)" or "default (HOME)".
  */
 ops_code ops_config_load_env(ops_config *cfg, char *const *envp, ops_error *err);
 
 /*
  * Set one key from a flag or a test; validates like the file.  origin names
  * where it came from ("--database", "FILE:LINE", "DB_HOST") and is kept for
- * messages and for `opsctl config` style dumps.
+ * messages and for `opsctl config` style dumps.  Wherever a value is set
+ * (file, environment, here), the other spellings of general.environment,
+ * production, stage and development in any case, are stored as prod, staging
+ * and dev.
  */
 ops_code ops_config_set(ops_config *cfg, const char *key, const char *value,
 			const char *origin, ops_error *err);
 
 /* The value as text (default if never set); NULL if unset with no default. */
 const char *ops_config_get(const ops_config *cfg, const char *key);
+/* Where the value came from: "default", "FILE:LINE", the variable's name, the
+ * origin given to ops_config_set; NULL for an unknown key. */
 const char *ops_config_origin(const ops_config *cfg, const char *key);
 /* Typed getters for a validated value; abort-free: return the default 0/false
  * when the key is unknown (a programming error caught by unit tests). */
@@ -96,7 +110,8 @@ ops_code ops_parse_bool(const char *text, int *out, ops_error *err);
 /*
  * Load everything in order: the system file (/etc/opsctl/opsctl.conf, missing
  * is fine), or instead explicit_path / $OPSCTL_CONFIG which must exist; then
- * the environment.  Used by the front end before flags are applied.
+ * the environment (ops_config_load_env: generic variables below the file,
+ * OPSCTL_* above it).  Used by the front end before flags are applied.
  */
 ops_code ops_config_load_default(ops_config *cfg, const char *explicit_path,
 				 char *const *envp, ops_error *err);

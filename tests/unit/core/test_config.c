@@ -1,15 +1,19 @@
 /*
  * config: defaults from the key table, the INI reader (sections, comments,
  * quoting, every error with its exact "FILE:LINE: ..." message), the
- * environment overlay and its order, precedence file < env < set,
- * ops_config_load_default, and the shared value parsers.  Environment arrays
- * are always built here; the real environ is never read.
+ * environment and its order, every precedence pair of default < generic
+ * variable < file < OPSCTL_* < set with its origin, the spellings of
+ * general.environment, the non-root state directory (as a real non-root
+ * process), ops_config_load_default, and the shared value parsers.
+ * Environment arrays are always built here; the real environ is never read.
  */
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "opsmaint/config.h"
+#include "opsmaint/log.h"
 #include "unit.h"
 
 /* One temporary directory per test; conf() writes NAME in it. */
@@ -481,7 +485,8 @@ TEST(env_bad_value_names_the_variable)
 {
 	char *bad[] = {"DB_PORT=eighty", "PGPORT=5432", NULL};
 	char *bad_own[] = {"OPSCTL_DB_PORT=70000", NULL};
-	char *bad_enum[] = {"ENVIRONMENT=qa", NULL};
+	char *bad_own_env[] = {"OPSCTL_ENV=qa", NULL};
+	char *bad_sslmode[] = {"PGSSLMODE=sometimes", NULL};
 	ops_config *cfg = ops_config_new();
 	ops_error err;
 
@@ -493,35 +498,173 @@ TEST(env_bad_value_names_the_variable)
 	CHECK_INT(ops_config_load_env(cfg, bad_own, &err), OPS_ECONFIG);
 	CHECK_STR(err.message,
 		  "environment variable OPSCTL_DB_PORT: bad value for 'db.port': '70000' is out of range 1..65535");
-	CHECK_INT(ops_config_load_env(cfg, bad_enum, &err), OPS_ECONFIG);
-	CHECK_CONTAINS(err.message, "environment variable ENVIRONMENT: bad value for 'general.environment'");
+	/* Only ENVIRONMENT is let off (below); opsctl's own name is not. */
+	CHECK_INT(ops_config_load_env(cfg, bad_own_env, &err), OPS_ECONFIG);
+	CHECK_STR(err.message, "environment variable OPSCTL_ENV: bad value for "
+		  "'general.environment': 'qa' is not one of dev,staging,prod");
+	/* A generic variable that picks the server is never guessed around. */
+	CHECK_INT(ops_config_load_env(cfg, bad_sslmode, &err), OPS_ECONFIG);
+	CHECK_CONTAINS(err.message, "environment variable PGSSLMODE: bad value for 'db.sslmode'");
 	ops_config_free(cfg);
 }
 
-TEST(precedence_file_then_env_then_set)
+/* ops_log sink for the tests: keeps the last warning. */
+static char last_warning[1024];
+static int warnings;
+
+static void keep_warning(void *arg, ops_loglevel level, const char *line)
+{
+	(void)arg;
+	if (level != OPS_LOG_WARNING)
+		return;
+	warnings++;
+	snprintf(last_warning, sizeof last_warning, "%s", line);
+}
+
+TEST(env_bad_ENVIRONMENT_is_a_warning_not_an_error)
+{
+	char *qa[] = {"ENVIRONMENT=qa", "DB_HOST=h", NULL};
+	char *qa_own[] = {"ENVIRONMENT=qa", "OPSCTL_ENV=dev", NULL};
+	const char *path;
+	ops_config *cfg;
+	ops_error err;
+
+	ops_log_set_sink(keep_warning, NULL);
+	warnings = 0;
+	cfg = ops_config_new();
+	CHECK_INT(ops_config_load_env(cfg, qa, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "general.environment"), "prod");
+	CHECK_STR(ops_config_origin(cfg, "general.environment"), "default");
+	CHECK_STR(ops_config_get(cfg, "db.host"), "h");	/* the rest still loads */
+	CHECK_INT(warnings, 1);
+	CHECK_STR(last_warning, "environment variable ENVIRONMENT: bad value for "
+		  "'general.environment': 'qa' is not one of dev,staging,prod; "
+		  "ignored: general.environment stays 'prod'");
+	ops_config_free(cfg);
+
+	/* Not even read, so not warned about, when something above it is set:
+	 * opsctl's own variable, or the file. */
+	warnings = 0;
+	cfg = ops_config_new();
+	CHECK_INT(ops_config_load_env(cfg, qa_own, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "general.environment"), "dev");
+	CHECK_STR(ops_config_origin(cfg, "general.environment"), "OPSCTL_ENV");
+	ops_config_free(cfg);
+	tmp_begin();
+	path = conf("e.conf", "[general]\nenvironment = staging\n");
+	cfg = ops_config_new();
+	CHECK_INT(ops_config_load_file(cfg, path, 1, &err), OPS_OK);
+	CHECK_INT(ops_config_load_env(cfg, qa, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "general.environment"), "staging");
+	ops_config_free(cfg);
+	tmp_end();
+	CHECK_INT(warnings, 0);
+	ops_log_set_sink(NULL, NULL);
+}
+
+/*
+ * One key (db.host) through every pair of the order, later wins: default <
+ * generic variable < file < OPSCTL_* < set; each step checks the value and
+ * the origin that names it.
+ */
+TEST(precedence_every_pair_with_origins)
 {
 	const char *path;
-	char *env[] = {"DB_HOST=env-host", "DB_PORT=6000", NULL};
+	char *generic[] = {"DB_HOST=generic-host", "PGHOST=pg-host", NULL};
+	char *own[] = {"OPSCTL_DB_HOST=own-host", "DB_HOST=generic-host", NULL};
+	char *own_alias[] = {"OPSCTL_S3_ENDPOINT=http://own", "AWS_ENDPOINT_URL=http://aws", NULL};
+	char origin[4300];
+	ops_config *cfg;
+	ops_error err;
+
+	tmp_begin();
+	path = conf("p.conf", "[db]\nhost = file-host\nport = 5000\n"
+			      "[s3]\nendpoint = http://file\n");
+	snprintf(origin, sizeof origin, "%s:2", path);
+
+	/* default < generic variable */
+	cfg = ops_config_new();
+	CHECK(ops_config_get(cfg, "db.host") == NULL);
+	CHECK_STR(ops_config_origin(cfg, "db.host"), "default");
+	CHECK_INT(ops_config_load_env(cfg, generic, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "db.host"), "generic-host");
+	CHECK_STR(ops_config_origin(cfg, "db.host"), "DB_HOST");
+	/* generic variable < set */
+	CHECK_INT(ops_config_set(cfg, "db.host", "flag-host", "--host", &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "db.host"), "flag-host");
+	CHECK_STR(ops_config_origin(cfg, "db.host"), "--host");
+	ops_config_free(cfg);
+
+	/* default < file */
+	cfg = ops_config_new();
+	CHECK_INT(ops_config_load_file(cfg, path, 1, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "db.host"), "file-host");
+	CHECK_STR(ops_config_origin(cfg, "db.host"), origin);
+	/* generic variable < file: the variable does not replace it */
+	CHECK_INT(ops_config_load_env(cfg, generic, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "db.host"), "file-host");
+	CHECK_STR(ops_config_origin(cfg, "db.host"), origin);
+	/* file < OPSCTL_* (OPSCTL_SECTION_KEY) */
+	CHECK_INT(ops_config_load_env(cfg, own, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "db.host"), "own-host");
+	CHECK_STR(ops_config_origin(cfg, "db.host"), "OPSCTL_DB_HOST");
+	/* OPSCTL_* < set */
+	CHECK_INT(ops_config_set(cfg, "db.host", "flag-host", "--host", &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "db.host"), "flag-host");
+	CHECK_STR(ops_config_origin(cfg, "db.host"), "--host");
+	/* file < set */
+	CHECK_INT(ops_config_set(cfg, "db.port", "7000", "--port", &err), OPS_OK);
+	CHECK_INT(ops_config_int(cfg, "db.port"), 7000);
+	ops_config_free(cfg);
+
+	/* An OPSCTL_ name from the key's own list is above the file too; the
+	 * AWS_* names beside it in that list are below. */
+	cfg = ops_config_new();
+	CHECK_INT(ops_config_load_file(cfg, path, 1, &err), OPS_OK);
+	{
+		char *aws[] = {"AWS_ENDPOINT_URL=http://aws", NULL};
+
+		CHECK_INT(ops_config_load_env(cfg, aws, &err), OPS_OK);
+		CHECK_STR(ops_config_get(cfg, "s3.endpoint"), "http://file");
+		CHECK_INT(ops_config_load_env(cfg, own_alias, &err), OPS_OK);
+		CHECK_STR(ops_config_get(cfg, "s3.endpoint"), "http://own");
+		CHECK_STR(ops_config_origin(cfg, "s3.endpoint"), "OPSCTL_S3_ENDPOINT");
+	}
+	ops_config_free(cfg);
+
+	/* generic variable < OPSCTL_*, with no file at all */
+	cfg = ops_config_new();
+	CHECK_INT(ops_config_load_env(cfg, own, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "db.host"), "own-host");
+	CHECK_STR(ops_config_origin(cfg, "db.host"), "OPSCTL_DB_HOST");
+	ops_config_free(cfg);
+	tmp_end();
+}
+
+/*
+ * The reason for the order: PG* set for psql in an operator's shell must
+ * not make cron and that shell maintain different databases.  And a
+ * generic variable the file overrides is not read, so a bad one is no error.
+ */
+TEST(file_beats_PGDATABASE_and_a_bad_generic_value_under_it)
+{
+	const char *path;
+	char *env[] = {"PGDATABASE=nosuch", "DB_PORT=abc", "PGUSER=psql-user", NULL};
 	char origin[4300];
 	ops_config *cfg = ops_config_new();
 	ops_error err;
 
 	tmp_begin();
-	path = conf("p.conf", "[db]\nhost = file-host\nport = 5000\nname = file-db\n");
+	path = conf("p.conf", "[db]\nname = chatbot_db\nport = 5432\n");
 	CHECK_INT(ops_config_load_file(cfg, path, 1, &err), OPS_OK);
-	CHECK_STR(ops_config_get(cfg, "db.host"), "file-host");
 	CHECK_INT(ops_config_load_env(cfg, env, &err), OPS_OK);
-	CHECK_STR(ops_config_get(cfg, "db.host"), "env-host");
-	CHECK_STR(ops_config_origin(cfg, "db.host"), "DB_HOST");
-	CHECK_INT(ops_config_int(cfg, "db.port"), 6000);
-	CHECK_STR(ops_config_get(cfg, "db.name"), "file-db");	/* not in env: file stays */
-	snprintf(origin, sizeof origin, "%s:4", path);
+	CHECK_STR(ops_config_get(cfg, "db.name"), "chatbot_db");
+	snprintf(origin, sizeof origin, "%s:2", path);
 	CHECK_STR(ops_config_origin(cfg, "db.name"), origin);
-	CHECK_INT(ops_config_set(cfg, "db.host", "flag-host", "--host", &err), OPS_OK);
-	CHECK_STR(ops_config_get(cfg, "db.host"), "flag-host");
-	CHECK_STR(ops_config_origin(cfg, "db.host"), "--host");
-	CHECK_INT(ops_config_set(cfg, "db.port", "7000", "--port", &err), OPS_OK);
-	CHECK_INT(ops_config_int(cfg, "db.port"), 7000);
+	CHECK_INT(ops_config_int(cfg, "db.port"), 5432);
+	/* What the file leaves unset still comes from the shell. */
+	CHECK_STR(ops_config_get(cfg, "db.user"), "psql-user");
+	CHECK_STR(ops_config_origin(cfg, "db.user"), "PGUSER");
 	ops_config_free(cfg);
 	tmp_end();
 }
@@ -551,12 +694,144 @@ TEST(set_validates_like_the_file)
 	ops_config_free(cfg);
 }
 
+/* ---- spellings of general.environment ---- */
+
+TEST(environment_spellings_from_every_source)
+{
+	static const char *const in[] = {"production", "PRODUCTION", "Prod", "prod",
+					  "staging", "Stage", "STAGING", "development",
+					  "Dev", "DEVELOPMENT", NULL};
+	static const char *const out[] = {"prod", "prod", "prod", "prod", "staging",
+					   "staging", "staging", "dev", "dev", "dev"};
+	char *env_generic[] = {"ENVIRONMENT=Production", NULL};
+	char *env_own[] = {"OPSCTL_ENV=stage", NULL};
+	const char *path;
+	char origin[4300];
+	ops_config *cfg = ops_config_new();
+	ops_error err;
+	size_t i;
+
+	/* set (--env goes through it) */
+	for (i = 0; in[i]; i++) {
+		CHECK_INT(ops_config_set(cfg, "general.environment", in[i], "--env", &err), OPS_OK);
+		CHECK_STR(ops_config_get(cfg, "general.environment"), out[i]);
+	}
+	CHECK_STR(ops_config_origin(cfg, "general.environment"), "--env");
+	/* Near misses stay errors that quote what was written. */
+	CHECK_INT(ops_config_set(cfg, "general.environment", "produc", "--env", &err),
+		  OPS_ECONFIG);
+	CHECK_STR(err.message, "bad value for 'general.environment': 'produc' is not "
+		  "one of dev,staging,prod");
+	CHECK_INT(ops_config_set(cfg, "general.environment", " prod", "--env", &err),
+		  OPS_ECONFIG);
+	CHECK_STR(ops_config_get(cfg, "general.environment"), "dev");	/* unchanged */
+	/* The spellings belong to that key alone. */
+	CHECK_INT(ops_config_set(cfg, "backup.method", "Logical", "--x", &err), OPS_ECONFIG);
+	CHECK_INT(ops_config_set(cfg, "general.log_level", "production", "--x", &err),
+		  OPS_ECONFIG);
+	ops_config_free(cfg);
+
+	/* the file */
+	tmp_begin();
+	path = conf("s.conf", "[general]\nenvironment = Production\n");
+	cfg = ops_config_new();
+	CHECK_INT(ops_config_load_file(cfg, path, 1, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "general.environment"), "prod");
+	snprintf(origin, sizeof origin, "%s:2", path);
+	CHECK_STR(ops_config_origin(cfg, "general.environment"), origin);
+	ops_config_free(cfg);
+	expect_file_error("[general]\nenvironment = qa\n",
+			  "2: bad value for 'general.environment': 'qa' is not one of "
+			  "dev,staging,prod");
+	tmp_end();
+
+	/* ENVIRONMENT and OPSCTL_ENV */
+	cfg = ops_config_new();
+	CHECK_INT(ops_config_load_env(cfg, env_generic, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "general.environment"), "prod");
+	CHECK_STR(ops_config_origin(cfg, "general.environment"), "ENVIRONMENT");
+	CHECK_INT(ops_config_load_env(cfg, env_own, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "general.environment"), "staging");
+	CHECK_STR(ops_config_origin(cfg, "general.environment"), "OPSCTL_ENV");
+	ops_config_free(cfg);
+}
+
+/* ---- general.state_dir for root and for other users ---- */
+
+/* Load env into a fresh configuration; expect state_dir and its origin. */
+static void expect_state_dir(char **env, const char *pre_file, const char *want,
+			     const char *want_origin)
+{
+	ops_config *cfg = ops_config_new();
+	ops_error err;
+
+	if (pre_file)
+		CHECK_INT(ops_config_set(cfg, "general.state_dir", pre_file, "FILE:1", &err),
+			  OPS_OK);
+	CHECK_INT(ops_config_load_env(cfg, env, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "general.state_dir"), want);
+	CHECK_STR(ops_config_origin(cfg, "general.state_dir"), want_origin);
+	ops_config_free(cfg);
+}
+
+/* The checks of a process that is not root. */
+static void state_dir_not_root(void)
+{
+	char *both[] = {"XDG_STATE_HOME=/x/state", "HOME=/h", NULL};
+	char *home[] = {"HOME=/h", NULL};
+	char *relative[] = {"XDG_STATE_HOME=rel/state", "HOME=/h", NULL};
+	char *empty[] = {"XDG_STATE_HOME=", "HOME=/h", NULL};
+	char *none[] = {NULL};
+	char *own[] = {"OPSCTL_STATE_DIR=/own", "XDG_STATE_HOME=/x/state", NULL};
+
+	expect_state_dir(both, NULL, "/x/state/opsctl", "default (XDG_STATE_HOME)");
+	expect_state_dir(home, NULL, "/h/.local/state/opsctl", "default (HOME)");
+	expect_state_dir(relative, NULL, "/h/.local/state/opsctl", "default (HOME)");
+	expect_state_dir(empty, NULL, "/h/.local/state/opsctl", "default (HOME)");
+	expect_state_dir(none, NULL, "/var/lib/opsctl", "default");
+	expect_state_dir(own, NULL, "/own", "OPSCTL_STATE_DIR");
+	expect_state_dir(both, "/from/file", "/from/file", "FILE:1");
+}
+
+TEST(state_dir_default_for_root_and_for_other_users)
+{
+	char *both[] = {"XDG_STATE_HOME=/x/state", "HOME=/h", NULL};
+	pid_t pid;
+	int status = 0;
+
+	if (geteuid() != 0) {
+		state_dir_not_root();
+		fprintf(stderr, "note: not root, so root's /var/lib/opsctl default is not checked\n");
+		return;
+	}
+	expect_state_dir(both, NULL, "/var/lib/opsctl", "default");
+	/* As a real non-root process: geteuid() is what the library asks. */
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0) {
+			fprintf(stderr, "cannot become uid 65534\n");
+			_exit(2);
+		}
+		unit_current_failed = 0;
+		state_dir_not_root();
+		fflush(NULL);
+		_exit(unit_current_failed ? 1 : 0);
+	}
+	if (pid > 0) {
+		CHECK(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+
 /* ---- ops_config_load_default ---- */
 
 TEST(load_default_explicit_path_and_OPSCTL_CONFIG)
 {
-	char a_path[4200], b_path[4200], envvar[4300];
+	char a_path[4200], b_path[4200], envvar[4300], envvar2[4300];
 	char *env[] = {envvar, "DB_USERNAME=u", NULL};
+	char *env_own[] = {"OPSCTL_DB_USER=own", "DB_USERNAME=u", NULL};
 	char *env_empty[] = {"OPSCTL_CONFIG=", NULL};
 	char *env_missing[] = {"OPSCTL_CONFIG=/nonexistent/b.conf", NULL};
 	ops_config *cfg;
@@ -574,12 +849,19 @@ TEST(load_default_explicit_path_and_OPSCTL_CONFIG)
 	CHECK_STR(ops_config_get(cfg, "db.user"), "u");
 	ops_config_free(cfg);
 
-	/* The explicit path beats OPSCTL_CONFIG; env still beats the file. */
+	/* The explicit path beats OPSCTL_CONFIG; the file beats DB_USERNAME,
+	 * OPSCTL_DB_USER beats the file. */
 	cfg = ops_config_new();
 	CHECK_INT(ops_config_load_default(cfg, a_path, env, &err), OPS_OK);
 	CHECK_STR(ops_config_get(cfg, "db.name"), "from_a");
-	CHECK_STR(ops_config_get(cfg, "db.user"), "u");
-	CHECK_STR(ops_config_origin(cfg, "db.user"), "DB_USERNAME");
+	CHECK_STR(ops_config_get(cfg, "db.user"), "file-user");
+	snprintf(envvar2, sizeof envvar2, "%s:3", a_path);
+	CHECK_STR(ops_config_origin(cfg, "db.user"), envvar2);
+	ops_config_free(cfg);
+	cfg = ops_config_new();
+	CHECK_INT(ops_config_load_default(cfg, a_path, env_own, &err), OPS_OK);
+	CHECK_STR(ops_config_get(cfg, "db.user"), "own");
+	CHECK_STR(ops_config_origin(cfg, "db.user"), "OPSCTL_DB_USER");
 	ops_config_free(cfg);
 
 	/* Both must exist. */
@@ -762,7 +1044,11 @@ int main(void)
 	RUN(env_sets_keys_and_records_the_variable);
 	RUN(env_order_pghost_db_host_opsctl);
 	RUN(env_bad_value_names_the_variable);
-	RUN(precedence_file_then_env_then_set);
+	RUN(env_bad_ENVIRONMENT_is_a_warning_not_an_error);
+	RUN(precedence_every_pair_with_origins);
+	RUN(file_beats_PGDATABASE_and_a_bad_generic_value_under_it);
+	RUN(environment_spellings_from_every_source);
+	RUN(state_dir_default_for_root_and_for_other_users);
 	RUN(set_validates_like_the_file);
 	RUN(load_default_explicit_path_and_OPSCTL_CONFIG);
 	RUN(split_list_trims_and_drops_empty_elements);
