@@ -8,7 +8,6 @@
 
 #define OPT_S3 \
 	CLI_OPT_FLAG('s', "s3", "use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir")
-#define OPT_VERBOSE(s) CLI_OPT_FLAG(s, "verbose", "enable verbose output")
 #define OPT_CONFIG \
 	CLI_OPT_STRING('c', "config", "FILE", "configuration file (same as the global --config)", \
 		       .complete = CLI_C_FILE)
@@ -126,7 +125,7 @@ static const struct cli_opt create_opts[] = {
 	CLI_OPT_FLAG('n', "no-compress",
 		     "skip compression (backup.compression applies otherwise, zstd by default)"),
 	CLI_OPT_FLAG('v', "verify", "verify every checksum of the backup after it is written"),
-	OPT_VERBOSE(0),
+	CLI_OPT_VERBOSE(0),
 	CLI_OPT_END
 };
 
@@ -139,7 +138,7 @@ static const struct cli_opt verify_opts[] = {
 	CLI_OPT_FLAG(0, "keep-temp", "keep temporary database after verification"),
 	CLI_OPT_FLAG(0, "checksums-only", "check every SHA-256 but do not restore"),
 	OPT_S3,
-	OPT_VERBOSE('v'),
+	CLI_OPT_VERBOSE('v'),
 	CLI_OPT_END
 };
 
@@ -150,7 +149,7 @@ static const struct cli_opt restore_opts[] = {
 	CLI_OPT_FLAG('f', "force", "restore outside the maintenance window, without confirmation, "
 		     "closing open sessions"),
 	OPT_S3,
-	OPT_VERBOSE('v'),
+	CLI_OPT_VERBOSE('v'),
 	CLI_OPT_END
 };
 
@@ -159,7 +158,7 @@ static const struct cli_opt prune_opts[] = {
 		    .key = "backup.retention_daily"),
 	CLI_OPT_FLAG(0, "dry-run", "show what would be removed and remove nothing"),
 	OPT_S3,
-	OPT_VERBOSE('v'),
+	CLI_OPT_VERBOSE('v'),
 	CLI_OPT_END
 };
 
@@ -177,12 +176,12 @@ static const struct cli_opt monitoring_opts[] = {
 	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500, "number of days to keep backups", .def = "90"),
 	CLI_OPT_FLAG(0, "dry-run",
 		     "show which old archives retention would remove, and write and remove nothing"),
-	OPT_VERBOSE('v'),
+	CLI_OPT_VERBOSE('v'),
 	CLI_OPT_END
 };
 
 static const struct cli_opt s3_verify_opts[] = {
-	OPT_VERBOSE('v'),
+	CLI_OPT_VERBOSE('v'),
 	CLI_OPT_END
 };
 

@@ -75,6 +75,15 @@ struct cli_opt {
 	  __VA_ARGS__ }
 #define CLI_OPT_END { .name = NULL }
 
+/* The options several groups share, declared once. */
+#define CLI_OPT_VERBOSE(s) \
+	CLI_OPT_FLAG(s, "verbose", "enable verbose output: each step, and the server's own " \
+		     "progress messages, as they happen")
+#define CLI_OPT_DRY_RUN(what) \
+	CLI_OPT_FLAG(0, "dry-run", what)
+#define CLI_OPT_FORCE(what) \
+	CLI_OPT_FLAG('f', "force", what)
+
 struct cli_inv;
 /* A command that manages its own run (help, completion, generators). */
 typedef int (*cli_fn)(struct cli_inv *inv);

@@ -14,12 +14,10 @@
 		       "database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs " \
 		       "each in turn; without it db.databases, else db.name", \
 		       .complete = CLI_C_DATABASE)
-#define OPT_VERBOSE \
-	CLI_OPT_FLAG('v', "verbose", "enable verbose output: the server's own progress messages")
-#define OPT_DRY_RUN \
-	CLI_OPT_FLAG(0, "dry-run", "show what would be done and change nothing")
+#define OPT_VERBOSE CLI_OPT_VERBOSE('v')
+#define OPT_DRY_RUN CLI_OPT_DRY_RUN("show what would be done and change nothing")
 #define OPT_FORCE \
-	CLI_OPT_FLAG('f', "force", "run outside the maintenance window and without confirmation")
+	CLI_OPT_FORCE("run outside the maintenance window and without confirmation")
 #define OPT_TABLES(what) \
 	CLI_OPT_LIST(0, "table", "TABLE", \
 		     what " only TABLE (schema.table allowed); repeat or comma-separate for several")

@@ -12,7 +12,8 @@
 	CLI_OPT_STRING('d', "database", "NAME", \
 		       "database holding the embeddings (db.name when vector.database is unset)", \
 		       .key = "vector.database", .complete = CLI_C_DATABASE)
-#define OPT_VERBOSE CLI_OPT_FLAG('v', "verbose", "enable verbose output")
+
+#define OPT_VERBOSE CLI_OPT_VERBOSE('v')
 
 static ops_vector_ctx vector_ctx(const struct cli_inv *inv, const ops_run *run)
 {
