@@ -90,9 +90,15 @@ all: opsctl libopsmaint.a libopsmaint.so opsmaint.pc $(FAISS_PLUGIN) docs
 # header rebuilds only the objects that include it.
 DEPFLAGS    = -MMD -MP -MF $(@:.o=.d)
 
+# libopsmaint.so exports only what the public headers declare between
+# OPS_API_BEGIN and OPS_API_END (lib/include/opsmaint/api.h); everything else
+# in the library's objects is hidden.  The static libopsmaint.a that opsctl,
+# the unit tests and the fuzz harnesses link still reaches all of it.
+$(LIB_OBJ) $(ASAN_LIB_OBJ): VISIBILITY := -fvisibility=hidden
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(VISIBILITY) $(DEPFLAGS) -fPIC -c -o $@ $<
 
 $(B)/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -157,7 +163,7 @@ unit: $(UNIT_BIN)
 
 $(BA)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(SAN) -O1 -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(VISIBILITY) $(DEPFLAGS) $(SAN) -O1 -c -o $@ $<
 $(BA)/libopsmaint.a: $(ASAN_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
