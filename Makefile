@@ -121,10 +121,14 @@ opsctl: $(CMD_OBJ) libopsmaint.a
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) libopsmaint.a $(LIBS)
 
 # The .pc file names PREFIX, so it is written again by install with the
-# install-time PREFIX and LIBDIR.
+# install-time PREFIX and LIBDIR.  The public headers include
+# <cjson/cJSON.h>, so a program built against libopsmaint needs cJSON's
+# flags and library itself: Requires.  The others only the library uses.
+PC_REQUIRES := libcjson
 PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: opsmaint' 'Description: maintenance library behind opsctl' \
-	  'Version: $(VERSION)' 'Requires.private: $(PKGS_LINKED)' \
+	  'Version: $(VERSION)' 'Requires: $(PC_REQUIRES)' \
+	  'Requires.private: $(filter-out $(PC_REQUIRES),$(PKGS_LINKED))' \
 	  'Libs: -L$${libdir} -lopsmaint' 'Libs.private: -lpthread -lm' \
 	  'Cflags: -I$${includedir}'
 opsmaint.pc: Makefile
