@@ -157,7 +157,8 @@ completions/opsctl.fish: opsctl
 # whenever cmd/X.o was not built yet (build-asan/ on a fresh clone).
 UNIT_CMD_BIN := $(filter $(B)/unit/cmd/%,$(UNIT_BIN))
 ASAN_UNIT_CMD_BIN := $(filter $(BA)/unit/cmd/%,$(ASAN_UNIT_BIN))
-$(UNIT_CMD_BIN): $(B)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(B)/cmd/%.o libopsmaint.a
+$(UNIT_CMD_BIN): $(B)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(B)/cmd/%.o \
+		libopsmaint.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd $(LDFLAGS) -o $@ $< $(B)/cmd/$*.o libopsmaint.a $(LIBS)
 $(B)/unit/%: tests/unit/%.c tests/unit/unit.h libopsmaint.a
@@ -171,7 +172,8 @@ $(BA)/%.o: %.c
 $(BA)/libopsmaint.a: $(ASAN_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
-$(ASAN_UNIT_CMD_BIN): $(BA)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(BA)/cmd/%.o $(BA)/libopsmaint.a
+$(ASAN_UNIT_CMD_BIN): $(BA)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h \
+		$(BA)/cmd/%.o $(BA)/libopsmaint.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -Icmd -o $@ $< $(BA)/cmd/$*.o $(BA)/libopsmaint.a $(LIBS)
 $(BA)/unit/%: tests/unit/%.c tests/unit/unit.h $(BA)/libopsmaint.a
