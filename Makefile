@@ -83,7 +83,8 @@ ASAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BA)/unit/%)
 
 COMPLETIONS := completions/opsctl.bash completions/_opsctl completions/opsctl.fish
 
-.PHONY: all lib unit unit-asan check check-unit demo install uninstall clean bench docs fuzz
+.PHONY: all lib unit unit-asan check check-layers check-unit demo install uninstall clean \
+	bench docs fuzz
 all: opsctl libopsmaint.a libopsmaint.so opsmaint.pc $(FAISS_PLUGIN) docs
 
 # Header dependencies come from the compiler (-MMD -MP), so editing one
@@ -196,7 +197,12 @@ $(B)/fuzz/fuzz_copy_row: tests/fuzz/fuzz_copy_row.c lib/vector/vector_source.c l
 	  -fsanitize=fuzzer,address,undefined -o $@ $< libopsmaint.a $(LIBS)
 fuzz: $(B)/fuzz/fuzz_index_load $(B)/fuzz/fuzz_copy_row
 
-check: all unit unit-asan fuzz
+# The layers of DESIGN.md, the exports of libopsmaint.so and the module ->
+# test map (tests/modules.map), read from the objects the build made.
+check-layers: $(LIB_OBJ) $(CMD_OBJ) libopsmaint.so
+	scripts/check-layers
+
+check: all unit unit-asan fuzz check-layers
 	scripts/test
 
 # Quick subsets: `make check-unit`, or `scripts/test tests/integration/t110-*.sh`.
