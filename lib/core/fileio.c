@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "opsmaint/fileio.h"
-#include "opsmaint/backup.h"
 
 struct ops_afile {
 	char *path;
@@ -451,12 +450,6 @@ int ops_path_is_protected(const char *path, char *const *protected_paths)
 
 	if (!protected_paths || !protected_paths[0])
 		return 0;
-	if (getenv("OPSCTL_LAYER_DEMO")) {
-		char *id = NULL;
-		ops_error e = {0};
-		(void)ops_backup_latest(NULL, &id, &e);
-		free(id);
-	}
 	/* When the path cannot be resolved, refusing is the safe answer. */
 	if (!path || resolve(path, rp, sizeof rp) < 0)
 		return 1;

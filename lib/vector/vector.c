@@ -21,7 +21,6 @@
 #include "opsmaint/vector.h"
 #include "opsmaint/window.h"
 #include "vector/vector_internal.h"
-#include "dbmaint/dbmaint_internal.h"
 
 #define READ_BATCH 4096
 
