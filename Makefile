@@ -83,16 +83,23 @@ ASAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BA)/unit/%)
 
 COMPLETIONS := completions/opsctl.bash completions/_opsctl completions/opsctl.fish
 
-.PHONY: all lib unit unit-asan check check-unit demo install uninstall clean bench docs fuzz
+.PHONY: all lib unit unit-asan check check-layers check-unit demo install uninstall clean \
+	bench docs fuzz
 all: opsctl libopsmaint.a libopsmaint.so opsmaint.pc $(FAISS_PLUGIN) docs
 
 # Header dependencies come from the compiler (-MMD -MP), so editing one
 # header rebuilds only the objects that include it.
 DEPFLAGS    = -MMD -MP -MF $(@:.o=.d)
 
+# libopsmaint.so exports only what the public headers declare between
+# OPS_API_BEGIN and OPS_API_END (lib/include/opsmaint/api.h); everything else
+# in the library's objects is hidden.  The static libopsmaint.a that opsctl,
+# the unit tests and the fuzz harnesses link still reaches all of it.
+$(LIB_OBJ) $(ASAN_LIB_OBJ): VISIBILITY := -fvisibility=hidden
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(VISIBILITY) $(DEPFLAGS) -fPIC -c -o $@ $<
 
 $(B)/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -115,10 +122,14 @@ opsctl: $(CMD_OBJ) libopsmaint.a
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) libopsmaint.a $(LIBS)
 
 # The .pc file names PREFIX, so it is written again by install with the
-# install-time PREFIX and LIBDIR.
+# install-time PREFIX and LIBDIR.  The public headers include
+# <cjson/cJSON.h>, so a program built against libopsmaint needs cJSON's
+# flags and library itself: Requires.  The others only the library uses.
+PC_REQUIRES := libcjson
 PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: opsmaint' 'Description: maintenance library behind opsctl' \
-	  'Version: $(VERSION)' 'Requires.private: $(PKGS_LINKED)' \
+	  'Version: $(VERSION)' 'Requires: $(PC_REQUIRES)' \
+	  'Requires.private: $(filter-out $(PC_REQUIRES),$(PKGS_LINKED))' \
 	  'Libs: -L$${libdir} -lopsmaint' 'Libs.private: -lpthread -lm' \
 	  'Cflags: -I$${includedir}'
 opsmaint.pc: Makefile
@@ -142,11 +153,13 @@ completions/opsctl.fish: opsctl
 	./opsctl completion fish > $@.tmp && mv $@.tmp $@
 
 # Unit tests mirror lib/ (tests/unit/FOLDER/test_MODULE.c); those of the
-# front end (tests/unit/cmd/test_X.c) also link cmd/X.o.
-UNIT_CMD_SRC := $(filter tests/unit/cmd/%,$(UNIT_SRC))
-# Static pattern rules, so make never falls back to the generic rule below
-# when cmd/X.o of that build does not exist yet (a fresh clone).
-$(UNIT_CMD_SRC:tests/unit/%.c=$(B)/unit/%): $(B)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(B)/cmd/%.o libopsmaint.a
+# front end (tests/unit/cmd/test_X.c) also link cmd/X.o.  Their rules are
+# static patterns: as implicit rules, make took the generic rule below
+# whenever cmd/X.o was not built yet (build-asan/ on a fresh clone).
+UNIT_CMD_BIN := $(filter $(B)/unit/cmd/%,$(UNIT_BIN))
+ASAN_UNIT_CMD_BIN := $(filter $(BA)/unit/cmd/%,$(ASAN_UNIT_BIN))
+$(UNIT_CMD_BIN): $(B)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(B)/cmd/%.o \
+		libopsmaint.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Icmd $(LDFLAGS) -o $@ $< $(B)/cmd/$*.o libopsmaint.a $(LIBS)
 $(B)/unit/%: tests/unit/%.c tests/unit/unit.h libopsmaint.a
@@ -156,11 +169,12 @@ unit: $(UNIT_BIN)
 
 $(BA)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $(SAN) -O1 -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(VISIBILITY) $(DEPFLAGS) $(SAN) -O1 -c -o $@ $<
 $(BA)/libopsmaint.a: $(ASAN_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
-$(UNIT_CMD_SRC:tests/unit/%.c=$(BA)/unit/%): $(BA)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h $(BA)/cmd/%.o $(BA)/libopsmaint.a
+$(ASAN_UNIT_CMD_BIN): $(BA)/unit/cmd/test_%: tests/unit/cmd/test_%.c tests/unit/unit.h \
+		$(BA)/cmd/%.o $(BA)/libopsmaint.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -Itests/unit -Icmd -o $@ $< $(BA)/cmd/$*.o $(BA)/libopsmaint.a $(LIBS)
 $(BA)/unit/%: tests/unit/%.c tests/unit/unit.h $(BA)/libopsmaint.a
@@ -183,7 +197,12 @@ $(B)/fuzz/fuzz_copy_row: tests/fuzz/fuzz_copy_row.c lib/vector/vector_source.c l
 	  -fsanitize=fuzzer,address,undefined -o $@ $< libopsmaint.a $(LIBS)
 fuzz: $(B)/fuzz/fuzz_index_load $(B)/fuzz/fuzz_copy_row
 
-check: all unit unit-asan fuzz
+# The layers of DESIGN.md, the exports of libopsmaint.so and the module ->
+# test map (tests/modules.map), read from the objects the build made.
+check-layers: $(LIB_OBJ) $(CMD_OBJ) libopsmaint.so
+	scripts/check-layers
+
+check: all unit unit-asan fuzz check-layers
 	scripts/test
 
 # Quick subsets: `make check-unit`, or `scripts/test tests/integration/t110-*.sh`.

@@ -13,6 +13,8 @@
  */
 #ifndef OPSMAINT_ARCHIVE_H
 #define OPSMAINT_ARCHIVE_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -97,4 +99,5 @@ void ops_archive_reader_free(ops_archive_reader *r);
 /* 1 when a member name is safe to extract under a directory. */
 int ops_archive_path_safe(const char *path);
 
+OPS_API_END
 #endif

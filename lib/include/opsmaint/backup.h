@@ -16,6 +16,8 @@
  */
 #ifndef OPSMAINT_BACKUP_H
 #define OPSMAINT_BACKUP_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
@@ -138,4 +140,5 @@ ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 			       char *const *components, long retention_days,
 			       cJSON **report, ops_error *err);
 
+OPS_API_END
 #endif

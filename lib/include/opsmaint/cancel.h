@@ -13,6 +13,8 @@
  */
 #ifndef OPSMAINT_CANCEL_H
 #define OPSMAINT_CANCEL_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include "opsmaint/error.h"
 
@@ -43,4 +45,5 @@ void ops_cancel_hook_remove(int handle);
 /* Forget any request (tests, and a front end that runs several commands). */
 void ops_cancel_reset(void);
 
+OPS_API_END
 #endif

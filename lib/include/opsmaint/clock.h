@@ -5,10 +5,13 @@
  */
 #ifndef OPSMAINT_CLOCK_H
 #define OPSMAINT_CLOCK_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 /* Seconds on CLOCK_MONOTONIC: subtract two readings for a duration. */
 double ops_clock(void);
 /* Seconds since the epoch on CLOCK_REALTIME, with fractions: for dates. */
 double ops_wall_clock(void);
 
+OPS_API_END
 #endif

@@ -11,6 +11,8 @@
  */
 #ifndef OPSMAINT_CONFIG_H
 #define OPSMAINT_CONFIG_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include "opsmaint/error.h"
 
@@ -116,4 +118,5 @@ ops_code ops_parse_bool(const char *text, int *out, ops_error *err);
 ops_code ops_config_load_default(ops_config *cfg, const char *explicit_path,
 				 char *const *envp, ops_error *err);
 
+OPS_API_END
 #endif

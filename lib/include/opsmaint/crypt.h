@@ -23,6 +23,8 @@
  */
 #ifndef OPSMAINT_CRYPT_H
 #define OPSMAINT_CRYPT_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <stddef.h>
 #include "opsmaint/archive.h"	/* ops_sink_fn, shared with archives */
@@ -58,4 +60,5 @@ ops_code ops_decryptor_write(ops_decryptor *d, const void *buf, size_t len, ops_
 ops_code ops_decryptor_finish(ops_decryptor *d, ops_error *err);
 void ops_decryptor_free(ops_decryptor *d);
 
+OPS_API_END
 #endif

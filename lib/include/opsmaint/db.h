@@ -17,6 +17,8 @@
  */
 #ifndef OPSMAINT_DB_H
 #define OPSMAINT_DB_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include "opsmaint/config.h"
 #include "opsmaint/error.h"
@@ -102,4 +104,5 @@ void *ops_db_handle(ops_db *db);
  */
 void ops_db_cancel(ops_db *db);
 
+OPS_API_END
 #endif

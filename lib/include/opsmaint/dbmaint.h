@@ -17,6 +17,8 @@
  */
 #ifndef OPSMAINT_DBMAINT_H
 #define OPSMAINT_DBMAINT_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <time.h>
 #include <cjson/cJSON.h>
@@ -149,4 +151,5 @@ ops_code ops_dbm_migrate(const ops_dbm_ctx *ctx, const char *target,
 struct ops_db;
 ops_code ops_dbm_sqlite_copy(struct ops_db *db, const char *path, ops_error *err);
 
+OPS_API_END
 #endif

@@ -7,6 +7,8 @@
  */
 #ifndef OPSMAINT_ERROR_H
 #define OPSMAINT_ERROR_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <stddef.h>
 
@@ -69,4 +71,5 @@ int ops_code_exit_status(ops_code code);
 const char *ops_code_name(ops_code code);
 const char *ops_code_description(ops_code code);
 
+OPS_API_END
 #endif

@@ -6,6 +6,8 @@
  */
 #ifndef OPSMAINT_FILEIO_H
 #define OPSMAINT_FILEIO_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -53,4 +55,5 @@ char *ops_path_join(const char *dir, const char *name);
  */
 int ops_path_is_protected(const char *path, char *const *protected_paths);
 
+OPS_API_END
 #endif

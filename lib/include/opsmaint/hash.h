@@ -4,6 +4,8 @@
  */
 #ifndef OPSMAINT_HASH_H
 #define OPSMAINT_HASH_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <stddef.h>
 
@@ -18,4 +20,5 @@ void ops_sha256_free(ops_sha256 *h);
 /* One-shot digest of a buffer. */
 void ops_sha256_hex(const void *data, size_t len, char out[65]);
 
+OPS_API_END
 #endif

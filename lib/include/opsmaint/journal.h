@@ -12,6 +12,8 @@
  */
 #ifndef OPSMAINT_JOURNAL_H
 #define OPSMAINT_JOURNAL_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <time.h>
 #include <cjson/cJSON.h>
@@ -42,4 +44,5 @@ ops_code ops_journal_append(const char *path, const ops_journal_entry *run, ops_
  */
 char *ops_redact_arg(const char *prev, const char *arg);
 
+OPS_API_END
 #endif

@@ -5,6 +5,8 @@
  */
 #ifndef OPSMAINT_LOCK_H
 #define OPSMAINT_LOCK_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include "opsmaint/error.h"
 
@@ -20,4 +22,5 @@ ops_code ops_lock_acquire(const char *state_dir, const char *task,
 /* Release and free; NULL is accepted. */
 void ops_lock_release(ops_lock *lock);
 
+OPS_API_END
 #endif

@@ -6,6 +6,8 @@
  */
 #ifndef OPSMAINT_LOG_H
 #define OPSMAINT_LOG_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 typedef enum ops_loglevel {
 	OPS_LOG_ERROR = 0,
@@ -36,4 +38,5 @@ void ops_log(ops_loglevel level, const char *fmt, ...)
 #define ops_log_info(...) ops_log(OPS_LOG_INFO, __VA_ARGS__)
 #define ops_log_debug(...) ops_log(OPS_LOG_DEBUG, __VA_ARGS__)
 
+OPS_API_END
 #endif

@@ -8,6 +8,8 @@
  */
 #ifndef OPSMAINT_MANIFEST_H
 #define OPSMAINT_MANIFEST_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
@@ -96,4 +98,5 @@ ops_code ops_manifest_save(ops_store *store, const ops_manifest *m, ops_error *e
 ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
 			   ops_error *err);
 
+OPS_API_END
 #endif

@@ -19,6 +19,8 @@
  */
 #ifndef OPSMAINT_METRICS_H
 #define OPSMAINT_METRICS_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <time.h>
 #include <cjson/cJSON.h>
@@ -45,4 +47,5 @@ typedef struct ops_task_result {
 ops_code ops_metrics_record(const char *state_path, const char *prom_path,
 			    const ops_task_result *result, ops_error *err);
 
+OPS_API_END
 #endif

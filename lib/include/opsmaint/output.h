@@ -14,6 +14,8 @@
  */
 #ifndef OPSMAINT_OUTPUT_H
 #define OPSMAINT_OUTPUT_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <stdio.h>
 #include <cjson/cJSON.h>
@@ -37,4 +39,5 @@ const char *ops_human_bytes(double bytes, char *buf, size_t len);
 /* "850 ms", "1.25 s", "3 min 20 s", "2 h 5 min", "3 d 4 h"; buf of at least 32. */
 const char *ops_human_seconds(double seconds, char *buf, size_t len);
 
+OPS_API_END
 #endif

@@ -7,6 +7,8 @@
  */
 #ifndef OPSMAINT_PROC_H
 #define OPSMAINT_PROC_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <sys/types.h>
 #include "opsmaint/error.h"
@@ -37,4 +39,5 @@ const char *ops_proc_stderr(ops_proc *p);
 void ops_proc_kill(ops_proc *p);
 pid_t ops_proc_pid(const ops_proc *p);
 
+OPS_API_END
 #endif

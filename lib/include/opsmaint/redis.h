@@ -38,6 +38,9 @@
 #ifndef OPSMAINT_REDIS_H
 #define OPSMAINT_REDIS_H
 
+#include "opsmaint/api.h"
+OPS_API_BEGIN
+
 #include <stddef.h>
 
 #include "opsmaint/config.h"
@@ -168,4 +171,5 @@ void ops_redis_info_free(ops_redis_info *info);
  */
 ops_code ops_redis_config_get(ops_redis *r, const char *param, char **value, ops_error *err);
 
+OPS_API_END
 #endif

@@ -14,6 +14,8 @@
  */
 #ifndef OPSMAINT_RUN_H
 #define OPSMAINT_RUN_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <time.h>
 #include "opsmaint/cancel.h"
@@ -88,4 +90,5 @@ ops_code ops_run_window_check(const ops_run *run, const char *what, ops_error *e
 ops_code ops_run_permit(const ops_run *run, const char *what, const char *question,
 			ops_error *err);
 
+OPS_API_END
 #endif

@@ -12,6 +12,8 @@
  */
 #ifndef OPSMAINT_STORE_H
 #define OPSMAINT_STORE_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <stddef.h>
 #include <time.h>
@@ -95,4 +97,5 @@ ops_code ops_store_stat(ops_store *store, const char *key, ops_store_entry *out,
 /* Remove key; removing a missing key is not an error. */
 ops_code ops_store_remove(ops_store *store, const char *key, ops_error *err);
 
+OPS_API_END
 #endif

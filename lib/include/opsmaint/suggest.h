@@ -5,6 +5,8 @@
  */
 #ifndef OPSMAINT_SUGGEST_H
 #define OPSMAINT_SUGGEST_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 /* Optimal string alignment distance (a swapped pair counts as one edit). */
 int ops_edit_distance(const char *a, const char *b);
@@ -16,4 +18,5 @@ int ops_edit_distance(const char *a, const char *b);
  */
 const char *ops_suggest(const char *word, const char *const *candidates);
 
+OPS_API_END
 #endif

@@ -8,6 +8,8 @@
  */
 #ifndef OPSMAINT_TASK_H
 #define OPSMAINT_TASK_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
@@ -40,4 +42,5 @@ ops_code ops_task_finish(ops_task *task, int argc, char *const *argv,
 /* Release without recording (dry runs); NULL accepted. */
 void ops_task_abandon(ops_task *task);
 
+OPS_API_END
 #endif

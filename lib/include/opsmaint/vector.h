@@ -11,6 +11,8 @@
  */
 #ifndef OPSMAINT_VECTOR_H
 #define OPSMAINT_VECTOR_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
@@ -106,4 +108,5 @@ ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, c
 /* Type, dimension, metric, ntotal, search parameters, file size, manifest. */
 ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *err);
 
+OPS_API_END
 #endif

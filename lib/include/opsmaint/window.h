@@ -10,6 +10,8 @@
  */
 #ifndef OPSMAINT_WINDOW_H
 #define OPSMAINT_WINDOW_H
+#include "opsmaint/api.h"
+OPS_API_BEGIN
 
 #include <time.h>
 #include "opsmaint/error.h"
@@ -23,4 +25,5 @@ int ops_window_contains(const ops_window *w, time_t t);
 /* Start of the next range that begins after t; 0 for "any" and "never". */
 time_t ops_window_next_open(const ops_window *w, time_t t);
 
+OPS_API_END
 #endif
