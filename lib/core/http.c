@@ -831,6 +831,84 @@ static ops_code header_list(const ops_http_req *req, const char *pfx, struct sec
 	return OPS_OK;
 }
 
+/* origin = the URL's scheme://host[:port]; OPS_ECONFIG for a URL that is not http(s). */
+static ops_code check_url(const ops_http_req *req, const char *pfx, char *origin, size_t size,
+			  ops_error *err)
+{
+	char shown[32];
+
+	if (req->url && url_origin(req->url, origin, size) == 0)
+		return OPS_OK;
+	/* Only the scheme: the rest of a URL may be a credential. */
+	snprintf(shown, sizeof shown, "%.*s", req->url ? (int)strcspn(req->url, ":/") : 0,
+		 req->url ? req->url : "");
+	return ops_error_set(err, OPS_ECONFIG, "%s'%s...' is not an http:// or https:// URL", pfx,
+			     shown);
+}
+
+/* Clear what the previous attempt left, keeping the buffers. */
+static void attempt_reset(struct xfer *x)
+{
+	ops_http_resp *r = x->resp;
+
+	r->len = 0;
+	r->headers_len_ = 0;
+	r->status = 0;
+	r->reason[0] = '\0';
+	r->failure = OPS_HTTP_F_NONE;
+	x->body_total = x->headers_total = 0;
+	x->status = 0;
+	x->over_cap = x->over_headers = x->oom = x->cancelled = 0;
+}
+
+/*
+ * Why a callback stopped the attempt, as the request's error: the source's
+ * or sink's own, cancellation, memory, a cap.  OPS_OK when none did.
+ */
+static ops_code stopped(const struct xfer *x, CURLcode cc, const char *pfx, const char *origin,
+			ops_error *err)
+{
+	ops_code rc;
+
+	if (x->cb_rc != OPS_OK) {
+		if (err) {
+			*err = x->cb_err;
+			err->code = x->cb_rc;
+		}
+		return x->cb_rc;
+	}
+	if (x->cancelled || (cc == CURLE_ABORTED_BY_CALLBACK && ops_cancelled())) {
+		rc = ops_cancel_check(err);
+		return rc != OPS_OK ? rc : ops_error_set(err, OPS_EINTR, "%sinterrupted", pfx);
+	}
+	if (x->oom)
+		return ops_error_oom(err);
+	if (x->over_cap || x->over_headers)
+		x->resp->failure = OPS_HTTP_F_TOO_LARGE;
+	if (x->over_cap)
+		return ops_error_set(err, OPS_EDATA, "%sthe answer from '%s' is larger than the %zu-byte cap",
+				     pfx, origin, x->cap);
+	if (x->over_headers)
+		return ops_error_set(err, OPS_EDATA,
+				     "%sthe headers from '%s' are larger than the %u-byte cap", pfx, origin,
+				     HEADERS_MAX);
+	return OPS_OK;
+}
+
+/*
+ * Seconds before the next attempt: the backoff delay plus up to half again,
+ * or what the answer's Retry-After asks (*told set), up to the maximum.
+ */
+static double next_wait(ops_http *h, double delay, const ops_http_resp *answer, int *told)
+{
+	double ra = answer ? retry_after(ops_http_resp_header(answer, "Retry-After")) : -1;
+
+	*told = ra > 0;
+	if (ra > 0)
+		return ra < h->o.retry_after_max ? ra : h->o.retry_after_max;
+	return delay + (double)((unsigned long)rand_r(&h->seed) % 1000ul) / 1000.0 * delay / 2;
+}
+
 static void log_outcome(const ops_http *h, const char *what, ops_code rc, long status, int retries,
 			const char *first)
 {
@@ -853,27 +931,18 @@ ops_code ops_http_request(ops_http *h, const ops_http_req *req, ops_http_resp *r
 	char origin[256], label[300], pfx[300], first[300] = "", errbuf[CURL_ERROR_SIZE];
 	const char *method;
 	struct curl_slist *headers = NULL;
-	struct secrets sec;
-	struct xfer x;
-	double delay, t0 = ops_clock();
+	struct secrets sec = { .n = 0 };
+	struct xfer x = { .h = h, .req = req, .resp = resp, .sec = &sec, .cap = h->o.max_body };
+	double delay = h->o.backoff, t0 = ops_clock();
 	int attempt, idempotent;
 	ops_code rc;
 
 	memset(resp, 0, sizeof *resp);
-	memset(&sec, 0, sizeof sec);
-	memset(&x, 0, sizeof x);
-	if (!req->url || url_origin(req->url, origin, sizeof origin) != 0) {
-		char shown[32];
-
-		/* Only the scheme: the rest of a URL may be a credential. */
-		snprintf(shown, sizeof shown, "%.*s", req->url ? (int)strcspn(req->url, ":/") : 0,
-			 req->url ? req->url : "");
-		return ops_error_set(err, OPS_ECONFIG, "%s%s'%s...' is not an http:// or https:// URL",
-				     req->what ? req->what : "", req->what ? ": " : "", shown);
-	}
 	method = req->method ? req->method : req->body || req->source ? "POST" : "GET";
 	/* Messages start with the caller's words; log lines name the request in any case. */
 	snprintf(pfx, sizeof pfx, "%s%s", req->what ? req->what : "", req->what ? ": " : "");
+	if ((rc = check_url(req, pfx, origin, sizeof origin, err)) != OPS_OK)
+		return rc;
 	if (req->what)
 		snprintf(label, sizeof label, "%s", req->what);
 	else
@@ -887,30 +956,17 @@ ops_code ops_http_request(ops_http *h, const ops_http_req *req, ops_http_resp *r
 	if (rc != OPS_OK)
 		return rc;
 	idempotent = is_idempotent(req, method);
-	delay = h->o.backoff;
-	x.h = h;
-	x.req = req;
-	x.resp = resp;
-	x.sec = &sec;
-	x.cap = h->o.max_body;
 	for (attempt = 0;; attempt++) {
 		const char *refused;
 		char why[300];
 		CURLcode cc;
 		long sent = 0;
-		double wait, ra;
-		int again, redirect = 0;
+		double wait;
+		int again, told, redirect = 0;
 
 		if ((rc = ops_cancel_check(err)) != OPS_OK)
 			break;
-		resp->len = 0;
-		resp->headers_len_ = 0;
-		resp->status = 0;
-		resp->reason[0] = '\0';
-		resp->failure = OPS_HTTP_F_NONE;
-		x.body_total = x.headers_total = 0;
-		x.status = 0;
-		x.over_cap = x.over_headers = x.oom = x.cancelled = 0;
+		attempt_reset(&x);
 		errbuf[0] = '\0';
 		refused = setup(h, req, method, headers, &x, errbuf);
 		if (refused) {
@@ -921,37 +977,8 @@ ops_code ops_http_request(ops_http *h, const ops_http_req *req, ops_http_resp *r
 		resp->retries = attempt;
 		if (h->o.cert_expiry)
 			resp->cert_expiry = cert_expiry(h->curl);
-		if (x.cb_rc != OPS_OK) {
-			/* The source's or sink's own error, as it set it. */
-			rc = x.cb_rc;
-			if (err) {
-				*err = x.cb_err;
-				err->code = rc;
-			}
+		if ((rc = stopped(&x, cc, pfx, origin, err)) != OPS_OK)
 			break;
-		}
-		if (x.cancelled || (cc == CURLE_ABORTED_BY_CALLBACK && ops_cancelled())) {
-			rc = ops_cancel_check(err);
-			if (rc == OPS_OK)
-				rc = ops_error_set(err, OPS_EINTR, "%sinterrupted", pfx);
-			break;
-		}
-		if (x.oom) {
-			rc = ops_error_oom(err);
-			break;
-		}
-		if (x.over_cap || x.over_headers) {
-			resp->failure = OPS_HTTP_F_TOO_LARGE;
-			if (x.over_cap)
-				rc = ops_error_set(err, OPS_EDATA,
-						   "%sthe answer from '%s' is larger than the %zu-byte cap",
-						   pfx, origin, x.cap);
-			else
-				rc = ops_error_set(err, OPS_EDATA,
-						   "%sthe headers from '%s' are larger than the %u-byte cap",
-						   pfx, origin, HEADERS_MAX);
-			break;
-		}
 		if (cc == CURLE_OK) {
 			curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 			again = transient_status(resp->status);
@@ -975,12 +1002,9 @@ ops_code ops_http_request(ops_http *h, const ops_http_req *req, ops_http_resp *r
 		}
 		if (!*first)
 			snprintf(first, sizeof first, "%s", why);
-		wait = delay + (double)((unsigned long)rand_r(&h->seed) % 1000ul) / 1000.0 * delay / 2;
-		ra = cc == CURLE_OK ? retry_after(ops_http_resp_header(resp, "Retry-After")) : -1;
-		if (ra > 0)
-			wait = ra < h->o.retry_after_max ? ra : h->o.retry_after_max;
+		wait = next_wait(h, delay, cc == CURLE_OK ? resp : NULL, &told);
 		ops_log_debug("%s %s: %s; retry %d of %d in %ld ms%s", h->name, label, why, attempt + 1,
-			      h->o.retries, (long)(wait * 1000), ra > 0 ? " (Retry-After)" : "");
+			      h->o.retries, (long)(wait * 1000), told ? " (Retry-After)" : "");
 		if ((rc = pause_for(wait, err)) != OPS_OK)
 			break;
 		if (x.source_used) {
