@@ -2,11 +2,12 @@
  * libarchive and libcurl, loaded on first use.  Between them they bring some
  * 35 shared libraries (ICU through libxml2, gnutls, ldap, krb5, ...) whose
  * loading every command would pay at start-up (opsctl --version went from
- * 3 to 6 ms); only backups and S3 need them.  A module includes this header
- * instead of <archive.h>/<curl/curl.h>, calls ll_archive()/ll_curl() once at
- * its entry points to load the library (an OPS_EUNAVAIL error naming it when
- * it is missing), and then calls the usual names, which the macros below
- * route through the table.  Internal to libopsmaint.
+ * 3 to 6 ms); only backups and HTTP (core/http.c, which S3 uses) need
+ * them.  A module includes this header instead of <archive.h>/<curl/curl.h>,
+ * calls ll_archive()/ll_curl() once at its entry points to load the library
+ * (an OPS_EUNAVAIL error naming it when it is missing), and then calls the
+ * usual names, which the macros below route through the table.  Only
+ * core/http.c uses libcurl.  Internal to libopsmaint.
  */
 #ifndef OPSMAINT_LAZYLIB_H
 #define OPSMAINT_LAZYLIB_H
@@ -91,7 +92,7 @@ ops_code ll_archive(ops_error *err);
 #define LL_CURL_FUNCS(X) \
 	X(curl_global_init) X(curl_easy_init) X(curl_easy_cleanup) X(curl_easy_reset) \
 	X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) X(curl_easy_strerror) \
-	X(curl_easy_escape) X(curl_free) X(curl_slist_append) X(curl_slist_free_all)
+	X(curl_slist_append) X(curl_slist_free_all)
 
 struct ll_curl_api {
 #define LL_FIELD(sym) __typeof__(&sym) sym;
@@ -114,8 +115,6 @@ ops_code ll_curl(ops_error *err);
 #define curl_easy_perform (ll_curl_api.curl_easy_perform)
 #define curl_easy_getinfo (ll_curl_api.curl_easy_getinfo)
 #define curl_easy_strerror (ll_curl_api.curl_easy_strerror)
-#define curl_easy_escape (ll_curl_api.curl_easy_escape)
-#define curl_free (ll_curl_api.curl_free)
 #define curl_slist_append (ll_curl_api.curl_slist_append)
 #define curl_slist_free_all (ll_curl_api.curl_slist_free_all)
 #endif

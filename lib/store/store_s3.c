@@ -1,36 +1,37 @@
 /*
- * The S3 store: path-style requests signed by libcurl's AWS SigV4, every
- * payload's SHA-256 in x-amz-content-sha256 and its MD5 in Content-MD5, so
- * that S3 itself refuses a body damaged on the way; every answer's ETag is
- * compared with the MD5 we sent.  Writes buffer one part (s3.part_size):
- * smaller objects go in one PUT, larger ones in a multipart upload that is
- * aborted on any failure, so an object is visible only once complete.
- * Reads are ranged GETs of 8 MiB, each retried on its own and each tied to
- * the ETag seen when the read began, so a concurrent replacement cannot
- * splice two versions together.  Network errors, 5xx and 429 are retried
- * with exponential backoff and jitter; other 4xx never.
+ * The S3 store: path-style requests signed with AWS SigV4, every payload's
+ * SHA-256 in x-amz-content-sha256 and its MD5 in Content-MD5, so that S3
+ * itself refuses a body damaged on the way; every answer's ETag is compared
+ * with the MD5 we sent.  Writes buffer one part (s3.part_size): smaller
+ * objects go in one PUT, larger ones in a multipart upload that is aborted
+ * on any failure, so an object is visible only once complete.  Reads are
+ * ranged GETs of 8 MiB, each retried on its own and each tied to the ETag
+ * seen when the read began, so a concurrent replacement cannot splice two
+ * versions together.
+ *
+ * This file holds S3's semantics (keys, XML, multipart, ETags, versioning)
+ * and no transport: requests, retries with backoff on network errors, 408,
+ * 429, 500, 502, 503 and 504 (never another 4xx), timeouts, TLS and the
+ * SigV4 signing are core/http's.
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
-#define LL_WANT_CURL
-#include "core/lazylib.h"
 #include <openssl/evp.h>
 
 #include "opsmaint/config.h"
 #include "opsmaint/hash.h"
+#include "opsmaint/http.h"
 #include "opsmaint/log.h"
 #include "store/store_driver.h"
 
 #define RANGE (8u << 20)
-#define BACKOFF_START_MS 200L
-#define BACKOFF_CAP_MS 5000L
+#define CONNECT_TIMEOUT 10
+#define BACKOFF_START 0.2
+#define BACKOFF_CAP 5.0
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 struct s3_store {
@@ -38,14 +39,9 @@ struct s3_store {
 	char *endpoint;		/* scheme://host[:port][/path], no trailing slash */
 	char *bucket;
 	char *prefix;		/* "" or "a/b/" */
-	char *sigv4;		/* "aws:amz:REGION:s3" */
-	char *userpwd;		/* "ACCESS:SECRET"; never in a message */
-	char *token;
+	char *token;		/* session token; never in a message */
 	size_t part_size;
-	int retries;
-	long timeout;
-	unsigned seed;		/* backoff jitter */
-	CURL *curl;
+	ops_http *http;		/* signs with the access key; retries as s3.retries says */
 };
 
 struct s3_writer {
@@ -80,7 +76,6 @@ struct resp {
 	char sse[64];		/* x-amz-server-side-encryption */
 	char sse_c[64];		/* x-amz-server-side-encryption-customer-algorithm */
 	long long content_length;
-	int oom;
 	int retried;		/* attempts after the first */
 };
 
@@ -100,12 +95,6 @@ struct req {
 	const char *what;	/* "storing 'KEY'", for messages */
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void init_curl(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static const struct ops_store_ops s3_ops;
 
 /* ---- helpers ---- */
@@ -121,91 +110,15 @@ static void md5_of(const void *data, size_t len, char hex[33], char b64[25])
 	EVP_EncodeBlock((unsigned char *)b64, md, 16);
 }
 
-/* Percent-encoding of a key path: unreserved bytes and '/' stay. */
-static char *encode_path(const char *p)
+/* A response header's value into out (surrounding quotes dropped), or "". */
+static void header_value(const ops_http_resp *hr, const char *name, char *out, size_t outlen)
 {
-	static const char hexd[] = "0123456789ABCDEF";
-	char *out = malloc(strlen(p) * 3 + 1), *o = out;
+	const char *v = ops_http_resp_header(hr, name);
+	size_t vl = v ? strlen(v) : 0;
 
-	if (!out)
-		return NULL;
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-			*o++ = (char)c;
-		} else {
-			*o++ = '%';
-			*o++ = hexd[c >> 4];
-			*o++ = hexd[c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
-static char *query_escape(const char *v)
-{
-	char *e = curl_easy_escape(NULL, v, 0), *copy;
-
-	if (!e)
-		return NULL;
-	copy = strdup(e);
-	curl_free(e);
-	return copy;
-}
-
-static size_t body_cb(char *data, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n;
-	char *grown = realloc(r->body, r->len + len + 1);
-
-	if (!grown) {
-		r->oom = 1;
-		return 0;
-	}
-	r->body = grown;
-	memcpy(r->body + r->len, data, len);
-	r->len += len;
-	r->body[r->len] = '\0';
-	return len;
-}
-
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
-{
-	size_t n = strlen(name);
-
-	if (len > n + 1 && strncasecmp(line, name, n) == 0 && line[n] == ':') {
-		const char *v = line + n + 1;
-		size_t vl = len - n - 1;
-
-		while (vl && (*v == ' ' || *v == '\t'))
-			v++, vl--;
-		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-			vl--;
-		if (vl >= 2 && *v == '"' && v[vl - 1] == '"')
-			v++, vl -= 2;
-		snprintf(out, outlen, "%.*s", (int)vl, v);
-	}
-}
-
-static size_t header_cb(char *data, size_t size, size_t n, void *arg)
-{
-	struct resp *r = arg;
-	size_t len = size * n;
-	char num[32] = "";
-
-	header_value(data, len, "ETag", r->etag, sizeof r->etag);
-	header_value(data, len, "Last-Modified", r->last_modified, sizeof r->last_modified);
-	header_value(data, len, "x-amz-server-side-encryption", r->sse, sizeof r->sse);
-	header_value(data, len, "x-amz-server-side-encryption-customer-algorithm", r->sse_c,
-		     sizeof r->sse_c);
-	header_value(data, len, "Content-Length", num, sizeof num);
-	if (*num)
-		r->content_length = atoll(num);
-	return len;
+	if (vl >= 2 && *v == '"' && v[vl - 1] == '"')
+		v++, vl -= 2;
+	snprintf(out, outlen, "%.*s", (int)vl, v ? v : "");
 }
 
 /* The text of <tag>...</tag> after *from, entities decoded; NULL if absent. */
@@ -268,97 +181,30 @@ static ops_code http_error(struct s3_store *s, const char *what, struct resp *r,
 	return rc;
 }
 
-/* Failures that another attempt may not meet; a bad certificate or URL it would. */
-static int transient(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* Sleep about ms, plus up to half again so that many clients do not retry in step. */
-static void backoff(struct s3_store *s, long ms)
-{
-	long total = ms + (long)((unsigned long)rand_r(&s->seed) % (unsigned long)(ms / 2 + 1));
-	struct timespec ts = { total / 1000, (total % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* S3 with SSE-KMS or SSE-C answers ETags that are not the MD5 of the body. */
 static int etag_is_md5(const struct resp *r)
 {
 	return strncmp(r->sse, "aws:kms", 7) != 0 && !*r->sse_c;
 }
 
-static int add_header(struct curl_slist **h, const char *line)
-{
-	struct curl_slist *grown = curl_slist_append(*h, line);
-
-	if (!grown)
-		return -1;
-	*h = grown;
-	return 0;
-}
-
-static int set_headers(struct s3_store *s, const struct req *q, const char *sha,
-		       const char *md5b64, struct curl_slist **h)
-{
-	char line[256];
-	char *t = NULL;
-	int bad = 0;
-
-	snprintf(line, sizeof line, "x-amz-content-sha256: %s", sha);
-	bad |= add_header(h, line);
-	/* No 100-continue round trip; S3 answers errors after the body anyway. */
-	bad |= add_header(h, "Expect:");
-	if (q->body) {
-		snprintf(line, sizeof line, "Content-MD5: %s", md5b64);
-		bad |= add_header(h, line);
-		bad |= add_header(h, "Content-Type: application/octet-stream");
-	}
-	if (q->if_match) {
-		snprintf(line, sizeof line, "If-Match: \"%s\"", q->if_match);
-		bad |= add_header(h, line);
-	}
-	if (s->token) {
-		if (asprintf(&t, "x-amz-security-token: %s", s->token) < 0)
-			return -1;
-		bad |= add_header(h, t);
-		memset(t, 0, strlen(t));
-		free(t);
-	}
-	return bad;
-}
-
 /*
- * One request with retries.  2xx and 404 (and 412 when q->if_match is set)
- * come back as OPS_OK with r->status set for the caller to judge; r->body
- * is the caller's to free whatever the result.
+ * One request, retried by core/http (every S3 request here may be sent
+ * twice: the multipart POSTs too, see complete_upload).  2xx and 404 (and
+ * 412 when q->if_match is set) come back as OPS_OK with r->status set for
+ * the caller to judge; r->body is the caller's to free whatever the result.
  */
 static ops_code request(struct s3_store *s, const struct req *q, struct resp *r, ops_error *err)
 {
-	char *url = NULL, *epath, sha[65], md5hex[33] = "", md5b64[25] = "";
-	char errbuf[CURL_ERROR_SIZE], first[CURL_ERROR_SIZE + 32] = "";
-	long delay = BACKOFF_START_MS;
-	ops_code rc = OPS_OK;
-	int attempt;
+	char *url = NULL, *epath, *token = NULL, sha[65], md5hex[33] = "", md5b64[25] = "";
+	char l_sha[100], l_md5[64], l_match[160], l_range[80];
+	const char *headers[8];
+	ops_http_req hq = { 0 };
+	ops_http_resp hr;
+	ops_code rc;
+	int n = 0;
 
 	memset(r, 0, sizeof *r);
-	epath = encode_path(q->path ? q->path : "");
+	epath = ops_http_escape(q->path ? q->path : "", "/");
 	if (!epath || asprintf(&url, "%s/%s%s%s%s%s", s->endpoint, s->bucket, q->path ? "/" : "",
 			       epath, q->query ? "?" : "", q->query ? q->query : "") < 0) {
 		free(epath);
@@ -371,91 +217,61 @@ static ops_code request(struct s3_store *s, const struct req *q, struct resp *r,
 	} else {
 		snprintf(sha, sizeof sha, "%s", EMPTY_SHA256);
 	}
-	for (attempt = 0;; attempt++) {
-		struct curl_slist *h = NULL;
-		CURLcode cc;
-		int retry;
-
-		free(r->body);
-		memset(r, 0, sizeof *r);
-		r->retried = attempt;
-		errbuf[0] = '\0';
-		curl_easy_reset(s->curl);
-		curl_easy_setopt(s->curl, CURLOPT_URL, url);
-		curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, q->method);
-		curl_easy_setopt(s->curl, CURLOPT_AWS_SIGV4, s->sigv4);
-		curl_easy_setopt(s->curl, CURLOPT_USERPWD, s->userpwd);
-		curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-		curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_TIME, s->timeout);
-		curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, body_cb);
-		curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, r);
-		curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, header_cb);
-		curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, r);
-		if (strcmp(q->method, "HEAD") == 0)
-			curl_easy_setopt(s->curl, CURLOPT_NOBODY, 1L);
-		if (q->body) {
-			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, (const char *)q->body);
-			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->len);
-		} else if (strcmp(q->method, "POST") == 0 || strcmp(q->method, "PUT") == 0) {
-			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, "");
-			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-		}
-		if (q->range)
-			curl_easy_setopt(s->curl, CURLOPT_RANGE, q->range);
-		if (set_headers(s, q, sha, md5b64, &h) != 0) {
-			curl_slist_free_all(h);
-			rc = ops_error_oom(err);
-			break;
-		}
-		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
-		cc = curl_easy_perform(s->curl);
-		curl_slist_free_all(h);
-		if (r->oom) {
-			rc = ops_error_oom(err);
-			break;
-		}
-		if (cc == CURLE_OK) {
-			curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
-			retry = r->status >= 500 || r->status == 429;
-		} else {
-			retry = transient(cc);
-		}
-		if (!retry || attempt >= s->retries) {
-			if (cc != CURLE_OK)
-				rc = ops_error_set(err, OPS_EUNAVAIL, "S3 endpoint %s unreachable: %s",
-						   s->endpoint, *errbuf ? errbuf : curl_easy_strerror(cc));
-			else if ((r->status >= 200 && r->status < 300) || r->status == 404 ||
-				 (r->status == 412 && q->if_match))
-				rc = OPS_OK;
-			else
-				rc = http_error(s, q->what, r, err);
-			break;
-		}
-		{
-			char why[CURL_ERROR_SIZE + 32];
-
-			if (cc != CURLE_OK)
-				snprintf(why, sizeof why, "%s", *errbuf ? errbuf : curl_easy_strerror(cc));
-			else
-				snprintf(why, sizeof why, "HTTP %ld", r->status);
-			if (!*first)
-				snprintf(first, sizeof first, "%s", why);
-			ops_log_debug("S3 %s: %s; retry %d of %d in %ld ms or a little more", q->what, why,
-				      attempt + 1, s->retries, delay);
-		}
-		backoff(s, delay);
-		delay = delay * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : delay * 2;
+	snprintf(l_sha, sizeof l_sha, "x-amz-content-sha256: %s", sha);
+	headers[n++] = l_sha;
+	if (q->body) {
+		snprintf(l_md5, sizeof l_md5, "Content-MD5: %s", md5b64);
+		headers[n++] = l_md5;
+		headers[n++] = "Content-Type: application/octet-stream";
 	}
+	if (q->if_match) {
+		snprintf(l_match, sizeof l_match, "If-Match: \"%s\"", q->if_match);
+		headers[n++] = l_match;
+	}
+	if (q->range) {
+		snprintf(l_range, sizeof l_range, "Range: bytes=%s", q->range);
+		headers[n++] = l_range;
+	}
+	if (s->token && asprintf(&token, "x-amz-security-token: %s", s->token) < 0) {
+		free(url);
+		return ops_error_oom(err);
+	}
+	if (token)
+		headers[n++] = token;
+	headers[n] = NULL;
+	hq.method = q->method;
+	hq.url = url;
+	hq.headers = headers;
+	hq.body = q->body;
+	hq.body_len = q->len;
+	hq.idempotent = OPS_HTTP_IDEMPOTENT;
+	hq.what = q->what;
+	rc = ops_http_request(s->http, &hq, &hr, err);
 	free(url);
-	/* One line per troubled request, however many attempts it took. */
-	if (attempt > 0)
-		ops_log_info("S3 %s: %s after %d %s (first failure: %s)", q->what,
-			     rc == OPS_OK ? "succeeded" : "failed", attempt,
-			     attempt == 1 ? "retry" : "retries", first);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	r->retried = hr.retries;
+	r->status = hr.status;
+	header_value(&hr, "ETag", r->etag, sizeof r->etag);
+	header_value(&hr, "Last-Modified", r->last_modified, sizeof r->last_modified);
+	header_value(&hr, "x-amz-server-side-encryption", r->sse, sizeof r->sse);
+	header_value(&hr, "x-amz-server-side-encryption-customer-algorithm", r->sse_c,
+		     sizeof r->sse_c);
+	if (ops_http_resp_header(&hr, "Content-Length"))
+		r->content_length = strtoll(ops_http_resp_header(&hr, "Content-Length"), NULL, 10);
+	r->body = hr.body;
+	r->len = hr.len;
+	hr.body = NULL;
+	if (rc == OPS_EUNAVAIL &&
+	    (hr.failure == OPS_HTTP_F_UNREACHABLE || hr.failure == OPS_HTTP_F_TIMEOUT))
+		rc = ops_error_set(err, OPS_EUNAVAIL, "S3 endpoint %s unreachable: %s", s->endpoint,
+				   hr.reason);
+	else if (rc == OPS_OK && !((r->status >= 200 && r->status < 300) || r->status == 404 ||
+				   (r->status == 412 && q->if_match)))
+		rc = http_error(s, q->what, r, err);
+	ops_http_resp_release(&hr);
 	/* A body S3 checked against our MD5 must come back with that ETag. */
 	if (rc == OPS_OK && q->body && strcmp(q->method, "PUT") == 0 && r->status / 100 == 2 &&
 	    etag_is_md5(r) && strcasecmp(r->etag, md5hex) != 0)
@@ -521,7 +337,7 @@ static ops_code upload_part(struct s3_writer *w, ops_error *err)
 			return ops_error_set(err, OPS_EFAIL, "%s in %s: no UploadId in the answer", what,
 					     where(s));
 		}
-		w->upload_id = query_escape(id);
+		w->upload_id = ops_http_escape(id, "");
 		free(id);
 		if (!w->upload_id)
 			return ops_error_oom(err);
@@ -936,7 +752,7 @@ static ops_code add_page(struct s3_store *s, const char *xml, ops_store_entry **
 				rc = ops_error_oom(err);
 			} else {
 				*v = grown;
-				grown[*count].size = sz ? atoll(sz) : 0;
+				grown[*count].size = sz ? strtoll(sz, NULL, 10) : 0;
 				grown[*count].mtime = lm ? parse_iso8601(lm) : 0;
 				(*count)++;
 			}
@@ -963,7 +779,8 @@ static ops_code s3_list(ops_store *store, const char *prefix, ops_store_entry **
 	if (!full)
 		return ops_error_oom(err);
 	do {
-		char *query = NULL, *ep = query_escape(full), *et = token ? query_escape(token) : NULL;
+		char *query = NULL, *ep = ops_http_escape(full, "");
+		char *et = token ? ops_http_escape(token, "") : NULL;
 		struct resp r;
 		struct req q = { 0 };
 
@@ -1064,12 +881,7 @@ static void s3_free(ops_store *store)
 {
 	struct s3_store *s = (struct s3_store *)store;
 
-	if (s->curl)
-		curl_easy_cleanup(s->curl);
-	if (s->userpwd) {
-		memset(s->userpwd, 0, strlen(s->userpwd));
-		free(s->userpwd);
-	}
+	ops_http_free(s->http);
 	if (s->token) {
 		memset(s->token, 0, strlen(s->token));
 		free(s->token);
@@ -1077,7 +889,6 @@ static void s3_free(ops_store *store)
 	free(s->endpoint);
 	free(s->bucket);
 	free(s->prefix);
-	free(s->sigv4);
 	free(s->base.description);
 	free(s);
 }
@@ -1241,7 +1052,7 @@ static ops_code normalise_prefix(const char *prefix, char **out, ops_error *err)
 			return ops_error_set(err, OPS_ECONFIG,
 					     "s3.prefix '%s' has a '.' or '..' component", prefix);
 		}
-		used += (size_t)sprintf(res + used, "%s/", part);
+		used += (size_t)snprintf(res + used, strlen(prefix) + 2 - used, "%s/", part);
 	}
 	free(copy);
 	*out = res;
@@ -1292,15 +1103,11 @@ ops_code ops_store_open_s3(const struct ops_config *cfg, ops_store **out, ops_er
 	const char *bucket = ops_config_get(cfg, "s3.bucket");
 	const char *region = ops_config_get(cfg, "s3.region");
 	const char *endpoint = ops_config_get(cfg, "s3.endpoint");
-	char *id = NULL, *secret = NULL, *token = NULL, *host = NULL;
+	char *id = NULL, *secret = NULL, *token = NULL, *host = NULL, *sigv4 = NULL;
+	ops_http_opts o;
 	struct s3_store *s;
 	ops_code rc;
 
-	/* libcurl is loaded here, not at start-up: only S3 needs it. */
-	if (ll_curl(err) != OPS_OK) {
-		*out = NULL;
-		return err->code;
-	}
 	*out = NULL;
 	if (!bucket || !*bucket) {
 		ops_error_set(err, OPS_ECONFIG, "no S3 bucket configured for --s3");
@@ -1332,21 +1139,35 @@ ops_code ops_store_open_s3(const struct ops_config *cfg, ops_store **out, ops_er
 		return rc;
 	}
 	s->token = token;
-	if (asprintf(&s->userpwd, "%s:%s", id, secret) < 0)
-		s->userpwd = NULL;
+	s->bucket = strdup(bucket);
+	s->part_size = (size_t)ops_config_int(cfg, "s3.part_size");
+	if (asprintf(&sigv4, "aws:amz:%s:s3", region) < 0)
+		sigv4 = NULL;
+	ops_http_opts_init(&o);
+	o.name = "S3";
+	o.aws_sigv4 = sigv4;
+	o.user = id;
+	o.password = secret;
+	o.connect_timeout = CONNECT_TIMEOUT;
+	/* A part or a range may take long on a slow link; only a stall ends it. */
+	o.timeout = 0;
+	o.stall_timeout = (double)ops_config_int(cfg, "s3.timeout");
+	o.retries = (int)ops_config_int(cfg, "s3.retries");
+	o.backoff = BACKOFF_START;
+	o.backoff_max = BACKOFF_CAP;
+	/* A ranged read is RANGE bytes; a listing page of 1,000 keys far less. */
+	o.max_body = 2 * (size_t)RANGE;
+	/* libcurl is loaded here, not at start-up: only S3 and HTTP need it. */
+	rc = sigv4 && s->bucket ? ops_http_new(&o, &s->http, err) : ops_error_oom(err);
 	wipe_free(id);
 	wipe_free(secret);
-	s->bucket = strdup(bucket);
-	if (asprintf(&s->sigv4, "aws:amz:%s:s3", region) < 0)
-		s->sigv4 = NULL;
-	s->part_size = (size_t)ops_config_int(cfg, "s3.part_size");
-	s->retries = (int)ops_config_int(cfg, "s3.retries");
-	s->timeout = ops_config_int(cfg, "s3.timeout");
-	s->seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(size_t)s;
-	pthread_once(&curl_once, init_curl);
-	s->curl = curl_easy_init();
-	if (!s->userpwd || !s->bucket || !s->sigv4 || !s->curl ||
-	    asprintf(&s->base.description, "s3://%s/%s%s%s%s", s->bucket, s->prefix,
+	free(sigv4);
+	if (rc != OPS_OK) {
+		free(host);
+		s3_free(&s->base);
+		return rc;
+	}
+	if (asprintf(&s->base.description, "s3://%s/%s%s%s%s", s->bucket, s->prefix,
 		     host ? " (" : "", host ? host : "", host ? ")" : "") < 0) {
 		s->base.description = NULL;
 		free(host);
