@@ -43,6 +43,9 @@
 #ifndef OPSMAINT_HTTP_H
 #define OPSMAINT_HTTP_H
 
+#include "opsmaint/api.h"
+OPS_API_BEGIN
+
 #include <stddef.h>
 #include <time.h>
 #include "opsmaint/error.h"
@@ -185,4 +188,5 @@ void ops_http_resp_release(ops_http_resp *resp);
  */
 char *ops_http_escape(const char *s, const char *keep);
 
+OPS_API_END
 #endif
