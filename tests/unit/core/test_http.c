@@ -2,8 +2,9 @@
  * core/http.  What needs no server always runs (escaping, option checks, a
  * closed port, cancellation before and during a retry wait).  The rest runs
  * against tests/lib/http_peer.py when tests/integration/t310-http.sh exports
- * its URLs (OPSCTL_TEST_HTTP_URL, OPSCTL_TEST_HTTPS_*, the test CA); without
- * them those cases are reported as skipped, with the reason.
+ * its URLs (OPSCTL_TEST_HTTP_URL, OPSCTL_TEST_HTTPS_*, the test CA): they are
+ * t310's cases, so the plain unit run does not count them at all (a comment
+ * line says where they run).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -1052,8 +1053,8 @@ int main(void)
 	cert_expiry_env = env("OPSCTL_TEST_HTTP_CERT_EXPIRY");
 	if (!plain || !tls_good || !tls_expired || !tls_otherhost || !tls_mtls || !ca_file ||
 	    !ca_dir || !client_cert || !client_key || !cert_expiry_env) {
-		printf("ok http_peer_cases # SKIP no peer: tests/integration/t310-http.sh "
-		       "starts one and exports OPSCTL_TEST_HTTP_URL and the rest\n");
+		printf("# the peer cases run in tests/integration/t310-http.sh, which starts "
+		       "the peer and exports OPSCTL_TEST_HTTP_URL and the rest\n");
 		return unit_done();
 	}
 	printf("# peer at %s and %s\n", plain, tls_good);
