@@ -391,27 +391,40 @@ TEST(odd_names_are_removed_and_reported_raw)
 
 TEST(quote_makes_one_printable_utf8_line)
 {
-	char *q;
+	static const char *const cases[][2] = {
+		{"new\nline\t.log", "new\\x0aline\\x09.log"},
+		{"bad\xff\xfe.log", "bad\\xff\\xfe.log"},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+		/* overlong "/", a surrogate, a truncated sequence, beyond U+10FFFF */
+		{"\xc0\xaf|\xed\xa0\x80|\xe2\x82|\xf4\x90\x80\x80",
+		 "\\xc0\\xaf|\\xed\\xa0\\x80|\\xe2\\x82|\\xf4\\x90\\x80\\x80"},
+		{"a\\xff", "a\\\\xff"},
+		{"-rf \x7f", "-rf \\x7f"},
+	};
+	size_t i;
 
-	q = ops_walk_quote("new\nline\t.log");
-	CHECK_STR(q, "new\\x0aline\\x09.log");
-	free(q);
-	q = ops_walk_quote("bad\xff\xfe.log");
-	CHECK_STR(q, "bad\\xff\\xfe.log");
-	free(q);
-	q = ops_walk_quote("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
-	CHECK_STR(q, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
-	free(q);
-	/* overlong "/", a surrogate, a truncated sequence, beyond U+10FFFF */
-	q = ops_walk_quote("\xc0\xaf|\xed\xa0\x80|\xe2\x82|\xf4\x90\x80\x80");
-	CHECK_STR(q, "\\xc0\\xaf|\\xed\\xa0\\x80|\\xe2\\x82|\\xf4\\x90\\x80\\x80");
-	free(q);
-	q = ops_walk_quote("a\\xff");
-	CHECK_STR(q, "a\\\\xff");
-	free(q);
-	q = ops_walk_quote("-rf \x7f");
-	CHECK_STR(q, "-rf \\x7f");
-	free(q);
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *q = ops_walk_quote(cases[i][0]);
+
+		CHECK_STR(q, cases[i][1]);
+		free(q);
+	}
+}
+
+/* What a dry run by this timestamp and cutoff would remove from name. */
+static long long dry_count(const char *name, ops_walk_time kind, time_t cutoff, struct rec *r)
+{
+	ops_walk_opts o;
+	ops_walk_totals t;
+	ops_error err;
+
+	opts_rec(&o, r);
+	o.time = kind;
+	o.older_than = cutoff;
+	o.dry_run = 1;
+	if (ops_walk_tree(p(name), &o, &t, &err) != OPS_OK)
+		return -1;
+	return t.files;
 }
 
 TEST(each_timestamp_kind_selects_by_its_own_clock)
@@ -427,33 +440,14 @@ TEST(each_timestamp_kind_selects_by_its_own_clock)
 	put(p("t6/old-mtime"), "m", 0);
 	age(p("t6/old-mtime"), 60, 86400 * 10);
 
-	opts_rec(&o, &r);
-	o.time = OPS_WALK_ATIME;
-	o.older_than = now - 86400;
-	o.dry_run = 1;
-	CHECK_INT(ops_walk_tree(p("t6"), &o, &t, &err), OPS_OK);
-	CHECK_INT(t.files, 1);
+	CHECK_INT(dry_count("t6", OPS_WALK_ATIME, now - 86400, &r), 1);
 	CHECK(has_name(&r, "old-atime"));
-
-	opts_rec(&o, &r);
-	o.time = OPS_WALK_MTIME;
-	o.older_than = now - 86400;
-	o.dry_run = 1;
-	CHECK_INT(ops_walk_tree(p("t6"), &o, &t, &err), OPS_OK);
-	CHECK_INT(t.files, 1);
+	CHECK_INT(dry_count("t6", OPS_WALK_MTIME, now - 86400, &r), 1);
 	CHECK(has_name(&r, "old-mtime"));
-
 	/* ctime cannot be set back: both changed just now, so a cutoff an hour
 	 * ago selects neither and one an hour ahead both. */
-	opts_rec(&o, &r);
-	o.time = OPS_WALK_CTIME;
-	o.older_than = now - 3600;
-	o.dry_run = 1;
-	CHECK_INT(ops_walk_tree(p("t6"), &o, &t, &err), OPS_OK);
-	CHECK_INT(t.files, 0);
-	o.older_than = now + 3600;
-	CHECK_INT(ops_walk_tree(p("t6"), &o, &t, &err), OPS_OK);
-	CHECK_INT(t.files, 2);
+	CHECK_INT(dry_count("t6", OPS_WALK_CTIME, now - 3600, &r), 0);
+	CHECK_INT(dry_count("t6", OPS_WALK_CTIME, now + 3600, &r), 2);
 	CHECK(exists(p("t6/old-atime")) && exists(p("t6/old-mtime")));	/* all dry runs */
 
 	/* The real run by mtime removes what its dry run named. */
@@ -638,20 +632,17 @@ TEST(cancellation_stops_the_walk)
 	ops_cancel_reset();
 }
 
-TEST(deep_trees_cost_their_depth_and_stop_at_the_cap)
+/* levels nested directories named name under root, a file at the bottom;
+ * built by descriptor, since the path outgrows PATH_MAX. */
+static void make_chain(const char *root, int levels, const char *name)
 {
-	ops_walk_opts o;
-	ops_walk_totals t;
-	ops_error err;
-	struct rec r;
-	int i, fds = open_fds(), fd, dfd;
+	int i, fd, dfd;
 
-	/* 300 levels, built by descriptor (the path outgrows PATH_MAX). */
-	dir(p("t11"));
-	dfd = open(p("t11"), O_RDONLY | O_DIRECTORY);
-	for (i = 0; i < 300 && dfd >= 0; i++) {
-		mkdirat(dfd, "dddddddddddddddd", 0755);
-		fd = openat(dfd, "dddddddddddddddd", O_RDONLY | O_DIRECTORY);
+	dir(root);
+	dfd = open(root, O_RDONLY | O_DIRECTORY);
+	for (i = 0; i < levels && dfd >= 0; i++) {
+		mkdirat(dfd, name, 0755);
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY);
 		close(dfd);
 		dfd = fd;
 	}
@@ -660,6 +651,17 @@ TEST(deep_trees_cost_their_depth_and_stop_at_the_cap)
 		close(fd);
 		close(dfd);
 	}
+}
+
+TEST(deep_trees_cost_their_depth_and_stop_at_the_cap)
+{
+	ops_walk_opts o;
+	ops_walk_totals t;
+	ops_error err;
+	struct rec r;
+	int fds = open_fds();
+
+	make_chain(p("t11"), 300, "dddddddddddddddd");
 	opts_rec(&o, &r);
 	o.remove_empty_dirs = 1;
 	CHECK_INT(ops_walk_tree(p("t11"), &o, &t, &err), OPS_OK);
@@ -671,19 +673,7 @@ TEST(deep_trees_cost_their_depth_and_stop_at_the_cap)
 
 	/* 100 levels: every directory goes, deepest first. */
 	unit_rmrf(p("t11"));
-	dir(p("t11"));
-	dfd = open(p("t11"), O_RDONLY | O_DIRECTORY);
-	for (i = 0; i < 100 && dfd >= 0; i++) {
-		mkdirat(dfd, "d", 0755);
-		fd = openat(dfd, "d", O_RDONLY | O_DIRECTORY);
-		close(dfd);
-		dfd = fd;
-	}
-	if (dfd >= 0) {
-		fd = openat(dfd, "bottom.log", O_WRONLY | O_CREAT, 0600);
-		close(fd);
-		close(dfd);
-	}
+	make_chain(p("t11"), 100, "d");
 	opts_rec(&o, &r);
 	o.remove_empty_dirs = 1;
 	CHECK_INT(ops_walk_tree(p("t11"), &o, &t, &err), OPS_OK);
