@@ -11,6 +11,10 @@
  * same file system keeps it, so the mount id and the mount-root attribute
  * of statx(2) are compared too where the kernel has them.
  *
+ * The root's own path is resolved once, as configured: a symlink in it is
+ * the operator's choice, checked against the protected paths after
+ * resolution (by name) and after opening (by device and inode).
+ *
  * It keeps no listing (a huge tree costs its depth, not its size) and knows
  * nothing of configuration: the caller passes the protected paths and the
  * state directory.
@@ -208,7 +212,8 @@ static void fill_entry(const struct walker *w, ops_walk_entry *e, size_t name_of
 		       const struct stat *st)
 {
 	e->path = w->path;
-	e->rel = w->path + w->root_len + 1;
+	/* The root itself (a directory that could not be read) has rel "". */
+	e->rel = w->len > w->root_len ? w->path + w->root_len + 1 : w->path + w->len;
 	e->name = w->path + name_off;
 	e->depth = depth;
 	e->type = type_of(st->st_mode);
@@ -225,9 +230,8 @@ static ops_code tell(struct walker *w, const ops_walk_entry *e, ops_walk_event e
 }
 
 /*
- * One entry that could not be read, entered or removed: counted, kept as
- * the first error when it is, told to on_entry.  e may be NULL (a directory
- * that could not be read to the end), then the path buffer names it.
+ * One entry that could not be read, entered or removed (its path is in the
+ * buffer): counted, kept as the first error when it is, told to on_entry.
  */
 static ops_code problem(struct walker *w, const ops_walk_entry *e, int errnum, const char *what)
 {
@@ -244,8 +248,6 @@ static ops_code problem(struct walker *w, const ops_walk_entry *e, int errnum, c
 	free(q);
 	if (w->t->errors++ == 0)
 		w->t->first_error = p;
-	if (!e)
-		return OPS_OK;
 	return tell(w, e, OPS_WALK_ERROR, &p);
 }
 
@@ -429,7 +431,7 @@ static ops_code enter(struct walker *w, int dirfd, const ops_walk_entry *e, DIR 
 	*d = NULL;
 	fd = openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT)	/* gone meanwhile */
 			return OPS_OK;
 		/* Swapped for a symlink or a file since it was looked at. */
 		if (errno == ELOOP || errno == ENOTDIR)
@@ -479,7 +481,8 @@ static ops_code walk_from(struct walker *w, DIR *root_dir, struct stat *root_st)
 
 			if (en) {
 				top->failed = 1;
-				if ((rc = problem(w, NULL, en, "cannot read directory")) != OPS_OK)
+				fill_entry(w, &e, top->name_off, n - 1, &top->st);
+				if ((rc = problem(w, &e, en, "cannot read directory")) != OPS_OK)
 					break;
 			}
 			if (n == 1)
@@ -622,6 +625,11 @@ ops_code ops_walk_tree(const char *root, const ops_walk_opts *opts, ops_walk_tot
 	}
 	if (collect_idents(&w) != 0) {
 		rc = ops_error_oom(err);
+		goto out;
+	}
+	/* The same directory by another name (a bind mount of it). */
+	if (is_protected(&w, &st)) {
+		rc = ops_error_set(err, OPS_EPERM, "refusing to walk '%s': it is a protected path", q);
 		goto out;
 	}
 	/* The display path is the root as given, without trailing slashes. */

@@ -863,6 +863,15 @@ static int mounts_child(void)
 	WANT(t.files == 1);			/* own.log only */
 	WANT(exists(p("t14/tmpfs/inside.log")));
 	WANT(!exists(p("t14/own.log")));
+	/* A protected directory by another name (bound in) is still refused. */
+	{
+		char *prot[] = {p("out14"), NULL};
+
+		opts_rec(&o, &r);
+		o.protected_paths = prot;
+		WANT(ops_walk_tree(p("t14/bound"), &o, &t, &err) == OPS_EPERM);
+		WANT(strstr(err.message, "protected path") != NULL);
+	}
 	return 0;
 }
 
