@@ -452,7 +452,69 @@ static ops_code enter(struct walker *w, int dirfd, const ops_walk_entry *e, DIR 
 	return OPS_OK;
 }
 
-static ops_code walk_from(struct walker *w, DIR *root_dir, struct stat *root_st)
+/*
+ * One entry of the directory top (its name already in the path buffer),
+ * at depth.  *kept is set when it stays; *sub when it is a directory that
+ * was entered, whose frame the caller pushes, with its lstat in *st.
+ */
+static ops_code visit(struct walker *w, const struct frame *top, int depth, const char *name,
+		      int *kept, DIR **sub, struct stat *st)
+{
+	int dfd = dirfd(top->d), mount;
+	ops_walk_entry e;
+
+	*kept = 1;
+	*sub = NULL;
+	w->t->examined++;
+	if (look(w, dfd, name, st, &mount) != 0) {
+		if (errno == ENOENT) {	/* gone since it was listed */
+			*kept = 0;
+			return OPS_OK;
+		}
+		memset(st, 0, sizeof *st);
+		fill_entry(w, &e, top->path_len + 1, depth, st);
+		return problem(w, &e, errno, "cannot examine");
+	}
+	fill_entry(w, &e, top->path_len + 1, depth, st);
+	if (mount) {
+		w->t->mounts_skipped++;
+		return tell(w, &e, OPS_WALK_MOUNT, NULL);
+	}
+	if (is_protected(w, st)) {
+		w->t->protected_skipped++;
+		return tell(w, &e, OPS_WALK_PROTECTED, NULL);
+	}
+	if (e.type != OPS_WALK_DIR)
+		return leaf(w, dfd, &e, kept);
+	if (depth >= w->max_depth) {
+		/* Deeper than asked: left whole.  Only the hard cap is an error. */
+		return w->cap_is_error ? problem(w, &e, 0, "is nested too deep; not entered")
+				       : OPS_OK;
+	}
+	if (w->o->descend && !w->o->descend(w->o->arg, &e))
+		return OPS_OK;
+	return enter(w, dfd, &e, sub);
+}
+
+/*
+ * The directory fr[*n - 1] is read to the end (or could not be): decide on
+ * it, close it and return to its parent.  Not for the root.
+ */
+static ops_code leave(struct walker *w, struct frame *fr, int *n)
+{
+	struct frame *top = &fr[*n - 1];
+	int kept = 1;
+	ops_code rc = finish_dir(w, dirfd(fr[*n - 2].d), top, *n - 1, &kept);
+
+	closedir(top->d);
+	top->d = NULL;
+	(*n)--;
+	fr[*n - 1].kept += kept;
+	path_trunc(w, fr[*n - 1].path_len);
+	return rc;
+}
+
+static ops_code walk_from(struct walker *w, DIR *root_dir, const struct stat *root_st)
 {
 	struct frame *fr = calloc((size_t)w->max_depth + 1, sizeof *fr);
 	int n = 1;
@@ -465,21 +527,20 @@ static ops_code walk_from(struct walker *w, DIR *root_dir, struct stat *root_st)
 	fr[0].d = root_dir;
 	fr[0].path_len = w->len;
 	fr[0].st = *root_st;
-	while (n > 0 && rc == OPS_OK) {
+	while (rc == OPS_OK && (rc = ops_cancel_check(w->err)) == OPS_OK) {
 		struct frame *top = &fr[n - 1];
-		int dfd = dirfd(top->d), mount, kept = 1;
 		struct dirent *de;
 		struct stat st;
-		ops_walk_entry e;
+		DIR *sub;
+		int kept;
 
-		if ((rc = ops_cancel_check(w->err)) != OPS_OK)
-			break;
 		errno = 0;
 		de = readdir(top->d);
 		if (!de) {
-			int en = errno;
+			if (errno) {
+				ops_walk_entry e;
+				int en = errno;
 
-			if (en) {
 				top->failed = 1;
 				fill_entry(w, &e, top->name_off, n - 1, &top->st);
 				if ((rc = problem(w, &e, en, "cannot read directory")) != OPS_OK)
@@ -487,12 +548,7 @@ static ops_code walk_from(struct walker *w, DIR *root_dir, struct stat *root_st)
 			}
 			if (n == 1)
 				break;
-			rc = finish_dir(w, dirfd(fr[n - 2].d), top, n - 1, &kept);
-			closedir(top->d);
-			top->d = NULL;
-			n--;
-			fr[n - 1].kept += kept;
-			path_trunc(w, fr[n - 1].path_len);
+			rc = leave(w, fr, &n);
 			continue;
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -501,44 +557,16 @@ static ops_code walk_from(struct walker *w, DIR *root_dir, struct stat *root_st)
 			rc = ops_error_oom(w->err);
 			break;
 		}
-		w->t->examined++;
-		if (look(w, dfd, de->d_name, &st, &mount) != 0) {
-			if (errno == ENOENT) {	/* gone since it was listed */
-				path_trunc(w, top->path_len);
-				continue;
-			}
-			memset(&st, 0, sizeof st);
-			fill_entry(w, &e, top->path_len + 1, n, &st);
-			rc = problem(w, &e, errno, "cannot examine");
-		} else {
-			fill_entry(w, &e, top->path_len + 1, n, &st);
-			if (mount) {
-				w->t->mounts_skipped++;
-				rc = tell(w, &e, OPS_WALK_MOUNT, NULL);
-			} else if (is_protected(w, &st)) {
-				w->t->protected_skipped++;
-				rc = tell(w, &e, OPS_WALK_PROTECTED, NULL);
-			} else if (e.type != OPS_WALK_DIR) {
-				rc = leaf(w, dfd, &e, &kept);
-			} else if (n >= w->max_depth) {
-				/* Deeper than asked: left whole.  Only the hard cap is an error. */
-				if (w->cap_is_error)
-					rc = problem(w, &e, 0, "is nested too deep; not entered");
-			} else if (!w->o->descend || w->o->descend(w->o->arg, &e)) {
-				DIR *sub;
-
-				rc = enter(w, dfd, &e, &sub);
-				if (sub) {
-					fr[n].d = sub;
-					fr[n].path_len = w->len;
-					fr[n].name_off = top->path_len + 1;
-					fr[n].st = st;
-					fr[n].kept = 0;
-					fr[n].failed = 0;
-					n++;
-					continue;	/* its path stays in the buffer */
-				}
-			}
+		rc = visit(w, top, n, de->d_name, &kept, &sub, &st);
+		if (sub) {
+			/* Its path stays in the buffer while it is read. */
+			memset(&fr[n], 0, sizeof fr[n]);
+			fr[n].d = sub;
+			fr[n].path_len = w->len;
+			fr[n].name_off = top->path_len + 1;
+			fr[n].st = st;
+			n++;
+			continue;
 		}
 		top->kept += kept;
 		path_trunc(w, top->path_len);
@@ -552,17 +580,63 @@ static ops_code walk_from(struct walker *w, DIR *root_dir, struct stat *root_st)
 	return rc;
 }
 
+/*
+ * Resolve and open the root, refusing what may not be walked; note its
+ * device and mount id.  *fd stays -1 for a missing root with missing_ok.
+ */
+static ops_code open_root(struct walker *w, const char *root, const char *q, int *fd,
+			  struct stat *st)
+{
+	const ops_walk_opts *o = w->o;
+	char real[PATH_MAX];
+	struct statx sx;
+	struct stat sd;
+
+	*fd = -1;
+	if (!realpath(root, real) ||
+	    (*fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (errno == ENOENT && o->missing_ok)
+			return OPS_OK;
+		return ops_error_errno(w->err, errno, "cannot open directory", q);
+	}
+	if (strcmp(real, "/") == 0)
+		return ops_error_set(w->err, OPS_EUSAGE, "refusing to walk '/'");
+	if (ops_path_is_protected(real, o->protected_paths)) {
+		ops_error_set(w->err, OPS_EPERM, "refusing to walk '%s': it is a protected path", q);
+		ops_error_hint(w->err, "general.protected_paths names it or a directory above it.");
+		return OPS_EPERM;
+	}
+	if (fstat(*fd, st) != 0)
+		return ops_error_errno(w->err, errno, "cannot examine", q);
+	/* The state directory itself may not be walked; one inside it may. */
+	if (o->state_dir && *o->state_dir && stat(o->state_dir, &sd) == 0 &&
+	    sd.st_dev == st->st_dev && sd.st_ino == st->st_ino)
+		return ops_error_set(w->err, OPS_EPERM,
+				     "refusing to walk '%s': it is opsctl's state directory", q);
+	w->root_dev = st->st_dev;
+	if (statx(*fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID)) {
+		w->root_mnt = sx.stx_mnt_id;
+		w->have_mnt = 1;
+	}
+	if (collect_idents(w) != 0)
+		return ops_error_oom(w->err);
+	/* The same directory by another name (a bind mount of it). */
+	if (is_protected(w, st))
+		return ops_error_set(w->err, OPS_EPERM,
+				     "refusing to walk '%s': it is a protected path", q);
+	return OPS_OK;
+}
+
 ops_code ops_walk_tree(const char *root, const ops_walk_opts *opts, ops_walk_totals *totals,
 		       ops_error *err)
 {
 	struct walker w;
 	ops_walk_totals scratch;
 	ops_walk_opts defaults;
-	char real[PATH_MAX], *q = NULL;
 	struct stat st;
-	struct statx sx;
-	DIR *d = NULL;
-	ops_code rc = OPS_OK;
+	char *q = NULL;
+	DIR *d;
+	ops_code rc;
 	int fd = -1;
 
 	if (!opts) {
@@ -582,56 +656,8 @@ ops_code ops_walk_tree(const char *root, const ops_walk_opts *opts, ops_walk_tot
 	q = ops_walk_quote(root);
 	if (!q)
 		return ops_error_oom(err);
-	if (!realpath(root, real)) {
-		if (errno == ENOENT && opts->missing_ok)
-			goto out;
-		rc = ops_error_errno(err, errno, "cannot open directory", q);
+	if ((rc = open_root(&w, root, q, &fd, &st)) != OPS_OK || fd < 0)
 		goto out;
-	}
-	if (strcmp(real, "/") == 0) {
-		rc = ops_error_set(err, OPS_EUSAGE, "refusing to walk '/'");
-		goto out;
-	}
-	if (ops_path_is_protected(real, opts->protected_paths)) {
-		rc = ops_error_set(err, OPS_EPERM, "refusing to walk '%s': it is a protected path", q);
-		ops_error_hint(err, "general.protected_paths names it or a directory above it.");
-		goto out;
-	}
-	fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT && opts->missing_ok)
-			goto out;
-		rc = ops_error_errno(err, errno, "cannot open directory", q);
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		rc = ops_error_errno(err, errno, "cannot examine", q);
-		goto out;
-	}
-	/* The state directory itself may not be walked; one inside it may. */
-	if (opts->state_dir && *opts->state_dir) {
-		struct stat sd;
-
-		if (stat(opts->state_dir, &sd) == 0 && sd.st_dev == st.st_dev && sd.st_ino == st.st_ino) {
-			rc = ops_error_set(err, OPS_EPERM,
-					   "refusing to walk '%s': it is opsctl's state directory", q);
-			goto out;
-		}
-	}
-	w.root_dev = st.st_dev;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID)) {
-		w.root_mnt = sx.stx_mnt_id;
-		w.have_mnt = 1;
-	}
-	if (collect_idents(&w) != 0) {
-		rc = ops_error_oom(err);
-		goto out;
-	}
-	/* The same directory by another name (a bind mount of it). */
-	if (is_protected(&w, &st)) {
-		rc = ops_error_set(err, OPS_EPERM, "refusing to walk '%s': it is a protected path", q);
-		goto out;
-	}
 	/* The display path is the root as given, without trailing slashes. */
 	w.root_len = strlen(root);
 	while (w.root_len > 1 && root[w.root_len - 1] == '/')
