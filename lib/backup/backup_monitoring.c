@@ -2,21 +2,21 @@
  * backup-monitoring-config.sh: the configuration of Prometheus, Grafana and
  * Alertmanager archived, one tar.zst per component, with a sha256sum-format
  * file beside each (so `sha256sum -c` checks it without opsctl), and old
- * archives removed after the retention period.
+ * archives removed after the retention period.  With --dry-run it writes
+ * nothing: the sources are checked and retention names what it would remove.
  */
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
 #include "opsmaint/fileio.h"
-#include "opsmaint/log.h"
+#include "opsmaint/walk.h"
 
 struct afile_sink {
 	ops_afile *af;
@@ -134,33 +134,29 @@ static ops_code archive_component(const ops_backup_ctx *ctx, const char *name, c
 	return rc;
 }
 
-static void prune_old(const ops_backup_ctx *ctx, const char *dest, long days, cJSON *pruned)
+/*
+ * Retention (-r DAYS): this command's archives and their .sha256 files
+ * older than that, in dest itself, through core/walk; with --dry-run only
+ * named.  Only cancellation and out-of-memory are returned.
+ */
+static ops_code prune_old(const ops_backup_ctx *ctx, const char *dest, long days, cJSON *rep,
+			  ops_error *err)
 {
-	DIR *d = opendir(dest);
-	struct dirent *de;
-	time_t cutoff = time(NULL) - days * 86400L;
+	char *patterns[] = {"monitoring_*.tar.zst*", NULL};
 	char **prot = ops_config_list(ctx->run->cfg, "general.protected_paths");
+	ops_walk_opts o;
+	ops_code rc;
 
-	while (d && (de = readdir(d))) {
-		struct stat st;
-		char *p;
-
-		if (strncmp(de->d_name, "monitoring_", 11) != 0 ||
-		    (!strstr(de->d_name, ".tar.zst")))
-			continue;
-		p = ops_path_join(dest, de->d_name);
-		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < cutoff &&
-		    !ops_path_is_protected(p, prot)) {
-			if (ctx->run->dry_run || unlink(p) == 0)
-				cJSON_AddItemToArray(pruned, cJSON_CreateString(de->d_name));
-			else
-				ops_log_warn("cannot remove '%s': %s", p, strerror(errno));
-		}
-		free(p);
-	}
-	if (d)
-		closedir(d);
+	ops_walk_opts_init(&o);
+	o.patterns = patterns;
+	o.max_depth = 1;
+	o.older_than = ops_run_now(ctx->run) - days * 86400L;
+	o.dry_run = ctx->run->dry_run;
+	o.protected_paths = prot;
+	o.state_dir = ops_config_get(ctx->run->cfg, "general.state_dir");
+	rc = ops_walk_prune(dest, &o, rep, err);
 	ops_strv_free(prot);
+	return rc;
 }
 
 ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
@@ -180,8 +176,10 @@ ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 		if (strcmp(components[i], "all") == 0)
 			all = 1;
 	cJSON_AddStringToObject(rep, "destination", dest);
+	cJSON_AddBoolToObject(rep, "dry_run", ctx->run->dry_run);
 	list = cJSON_AddArrayToObject(rep, "components");
-	rc = ops_mkdir_p(dest, 0700, err);
+	/* --dry-run writes nothing, not even the destination directory. */
+	rc = ctx->run->dry_run ? OPS_OK : ops_mkdir_p(dest, 0700, err);
 	if (rc != OPS_OK)
 		goto out;
 	for (i = 0; pairs && pairs[i]; i++) {
@@ -211,6 +209,10 @@ ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 			ops_error_errno(&cerr, errno, "cannot read configuration of", src);
 			cJSON_AddStringToObject(c, "status", "missing");
 			cJSON_AddStringToObject(c, "error", cerr.message);
+		} else if (ctx->run->dry_run) {
+			cJSON_AddStringToObject(c, "status", "ok");
+			cJSON_AddBoolToObject(c, "would_archive", 1);
+			continue;
 		} else if (archive_component(ctx, name, src, dest, c, &cerr) == OPS_OK) {
 			cJSON_AddStringToObject(c, "status", "ok");
 			continue;
@@ -235,7 +237,8 @@ ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 			goto out;
 		}
 	}
-	prune_old(ctx, dest, retention_days, cJSON_AddArrayToObject(rep, "pruned"));
+	if ((rc = prune_old(ctx, dest, retention_days, rep, err)) != OPS_OK)
+		goto out;
 	if (worst != OPS_OK) {
 		*err = first;
 		err->code = worst;

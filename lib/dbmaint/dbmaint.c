@@ -188,7 +188,10 @@ static ops_code lite_safeguard(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report
 		return rc;
 	}
 	cJSON_AddStringToObject(report, "backup_path", path);
+	rc = ops_dbm_sqlite_prune(ctx, db, path, report, err);
 	free(path);
+	if (rc != OPS_OK)
+		return rc;
 	t0 = ops_clock();
 	scratch = cJSON_CreateObject();
 	rc = ops_dbm_sqlite_integrity(ctx, db, scratch, &terr);
@@ -220,6 +223,9 @@ static ops_code maintain_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targ
 		if (lite) {
 			cJSON_AddItemToArray(plan, cJSON_CreateString("backup"));
 			cJSON_AddItemToArray(plan, cJSON_CreateString("integrity_check"));
+			/* What retention of the copies would remove. */
+			if ((rc = ops_dbm_sqlite_prune(ctx, db, NULL, report, err)) != OPS_OK)
+				return rc;
 		}
 		if (a->tasks & OPS_TASK_VACUUM)
 			cJSON_AddItemToArray(plan, cJSON_CreateString("vacuum"));

@@ -49,10 +49,15 @@ ops_code ops_dbm_pg_resolve_table(ops_db *db, const char *name, char **out,
 /* SQLite (dbmaint_sqlite.c) */
 /* Guide 003 pre-maintenance copy through the SQLite online backup API into
  * db.backup_dir (default STATE_DIR/backups) as NAME_YYYYMMDD_HHMMSS.db,
- * written atomically; also removes copies older than db.backup_retention.
- * *path_out newly allocated. */
+ * written atomically.  *path_out newly allocated. */
 ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 			       char **path_out, ops_error *err);
+/* Retention of those copies (core/walk): this database's copies older than
+ * db.backup_retention go, except keep (the one just made; may be NULL);
+ * with run->dry_run nothing goes.  report gets "pruned", "pruned_size_bytes" and
+ * "prune_errors"; only cancellation and out-of-memory are returned. */
+ops_code ops_dbm_sqlite_prune(const ops_dbm_ctx *ctx, ops_db *db, const char *keep,
+			      cJSON *report, ops_error *err);
 ops_code ops_dbm_sqlite_vacuum(const ops_dbm_ctx *ctx, ops_db *db,
 			       const ops_vacuum_opts *opts, cJSON *report,
 			       ops_error *err);

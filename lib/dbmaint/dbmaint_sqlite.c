@@ -6,7 +6,6 @@
  * GROUP BY over sqlite_master counts one per table).  Operations that do not
  * exist on SQLite are refused in dbmaint.c, not here.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -20,7 +19,7 @@
 
 #include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/fileio.h"
-#include "opsmaint/log.h"
+#include "opsmaint/walk.h"
 
 static ops_code count_of(ops_db *db, const char *sql, double *out, ops_error *err)
 {
@@ -79,39 +78,56 @@ static int is_copy_of(const char *fname, const char *name)
 	return strcmp(p, ".db") == 0;
 }
 
-static void prune_copies(const ops_dbm_ctx *ctx, const char *dir, const char *name,
-			 const char *keep, cJSON *pruned)
+/* db.backup_dir, or STATE_DIR/backups; newly allocated. */
+static char *backup_dir(const ops_dbm_ctx *ctx)
 {
-	long keep_for = ops_config_int(ctx->run->cfg, "db.backup_retention");
-	char **protected_paths = ops_config_list(ctx->run->cfg, "general.protected_paths");
-	time_t now = time(NULL);
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	const char *dir = ops_config_get(ctx->run->cfg, "db.backup_dir");
 
-	if (!d) {
-		ops_strv_free(protected_paths);
-		return;
-	}
-	while ((e = readdir(d))) {
-		struct stat st;
-		char *path;
+	return dir && *dir ? strdup(dir)
+		: ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"), "backups");
+}
 
-		if (!is_copy_of(e->d_name, name))
-			continue;
-		path = ops_path_join(dir, e->d_name);
-		if (!path)
-			break;
-		if (strcmp(path, keep) != 0 && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    now - st.st_mtime > keep_for && !ops_path_is_protected(path, protected_paths)) {
-			if (unlink(path) == 0)
-				cJSON_AddItemToArray(pruned, cJSON_CreateString(path));
-			else
-				ops_log_warn("cannot remove old copy '%s': %s", path, strerror(errno));
-		}
-		free(path);
+struct copies {
+	const char *name;	/* the database's NAME */
+	const char *keep;	/* the base name of the copy just made, or NULL */
+};
+
+static int old_copy(void *arg, const ops_walk_entry *e)
+{
+	const struct copies *c = arg;
+
+	return is_copy_of(e->name, c->name) && !(c->keep && strcmp(e->name, c->keep) == 0);
+}
+
+ops_code ops_dbm_sqlite_prune(const ops_dbm_ctx *ctx, ops_db *db, const char *keep,
+			      cJSON *report, ops_error *err)
+{
+	char **prot = ops_config_list(ctx->run->cfg, "general.protected_paths");
+	char *dir = backup_dir(ctx), *name = base_name(ops_db_path(db));
+	struct copies c;
+	ops_walk_opts o;
+	ops_code rc;
+
+	if (!dir || !name) {
+		rc = ops_error_oom(err);
+		goto out;
 	}
-	closedir(d);
-	ops_strv_free(protected_paths);
+	c.name = name;
+	c.keep = keep ? strrchr(keep, '/') ? strrchr(keep, '/') + 1 : keep : NULL;
+	ops_walk_opts_init(&o);
+	o.max_depth = 1;
+	o.older_than = ops_run_now(ctx->run) - ops_config_int(ctx->run->cfg, "db.backup_retention");
+	o.dry_run = ctx->run->dry_run;
+	o.protected_paths = prot;
+	o.state_dir = ops_config_get(ctx->run->cfg, "general.state_dir");
+	o.select = old_copy;
+	o.arg = &c;
+	rc = ops_walk_prune(dir, &o, report, err);
+out:
+	ops_strv_free(prot);
+	free(dir);
+	free(name);
+	return rc;
 }
 
 /*
@@ -185,7 +201,6 @@ out:
 ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 			       char **path_out, ops_error *err)
 {
-	const char *dir_cfg = ops_config_get(ctx->run->cfg, "db.backup_dir");
 	char *dir = NULL, *name = NULL, *final = NULL, *tmp = NULL;
 	char stamp[32];
 	struct tm tm;
@@ -194,8 +209,7 @@ ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 	int fd, n;
 
 	*path_out = NULL;
-	dir = dir_cfg && *dir_cfg ? strdup(dir_cfg)
-		: ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"), "backups");
+	dir = backup_dir(ctx);
 	name = base_name(ops_db_path(db));
 	if (!dir || !name) {
 		code = ops_error_oom(err);
@@ -245,15 +259,6 @@ ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 	tmp = NULL;
 	if ((code = ops_fsync_dir(dir, err)) != OPS_OK)
 		goto out;
-	{
-		cJSON *scratch = cJSON_CreateArray();
-
-		prune_copies(ctx, dir, name, final, scratch);
-		if (cJSON_GetArraySize(scratch) > 0)
-			ops_log_info("removed %d copies older than the retention period",
-				     cJSON_GetArraySize(scratch));
-		cJSON_Delete(scratch);
-	}
 	*path_out = final;
 	final = NULL;
 out:

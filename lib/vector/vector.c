@@ -4,7 +4,6 @@
  * must be trained: a sample first), keeping only ids and a reservoir sample
  * of vectors beside the index itself, so memory is the index plus a little.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -19,6 +18,7 @@
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 #include "opsmaint/vector.h"
+#include "opsmaint/walk.h"
 #include "opsmaint/window.h"
 #include "vector/vector_internal.h"
 
@@ -416,36 +416,47 @@ static ops_code choose_factory(const ops_config *cfg, long long n, char *out, si
 /*
  * Retention of index copies (guide 000 section 5.3): daily copies 7 days
  * (or -r DAYS), weekly ones 30, pre-rebuild and pre-optimize ones 90, each
- * at least -r; the tag is in the name.  Protected paths stay.
+ * at least -r; the tag is in the name.  Through core/walk: regular files in
+ * the directory itself, protected paths left.
  */
-static void prune_backups(const ops_config *cfg, const char *dir, long days, cJSON *pruned)
+struct vx_retention {
+	time_t now;
+	long daily;
+};
+
+static int vx_backup_expired(void *arg, const ops_walk_entry *e)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	time_t now = time(NULL);
+	const struct vx_retention *r = arg;
+	long keep = r->daily;
+
+	if (strstr(e->name, "_weekly"))
+		keep = r->daily > 30 ? r->daily : 30;
+	else if (strstr(e->name, "_pre-"))
+		keep = r->daily > 90 ? r->daily : 90;
+	return e->time < r->now - keep * 86400L;
+}
+
+ops_code vx_prune_backups(const ops_config *cfg, long days, int dry_run, cJSON *rep,
+			  ops_error *err)
+{
+	char *patterns[] = {"index_*.faiss*", NULL};
 	char **prot = ops_config_list(cfg, "general.protected_paths");
-	long daily = days > 0 ? days : 7;
+	struct vx_retention r = {time(NULL), days > 0 ? days : 7};
+	ops_walk_opts o;
+	ops_code rc;
 
-	while (d && (e = readdir(d))) {
-		struct stat st;
-		long keep = daily;
-		char *p;
-
-		if (strncmp(e->d_name, "index_", 6) != 0 || !strstr(e->d_name, ".faiss"))
-			continue;
-		if (strstr(e->d_name, "_weekly"))
-			keep = daily > 30 ? daily : 30;
-		else if (strstr(e->d_name, "_pre-"))
-			keep = daily > 90 ? daily : 90;
-		p = ops_path_join(dir, e->d_name);
-		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < now - keep * 86400L &&
-		    !ops_path_is_protected(p, prot) && unlink(p) == 0)
-			cJSON_AddItemToArray(pruned, cJSON_CreateString(e->d_name));
-		free(p);
-	}
-	if (d)
-		closedir(d);
+	ops_walk_opts_init(&o);
+	o.patterns = patterns;
+	o.max_depth = 1;
+	o.older_than = r.now - r.daily * 86400L;	/* the shortest; the rest by tag */
+	o.dry_run = dry_run;
+	o.protected_paths = prot;
+	o.state_dir = ops_config_get(cfg, "general.state_dir");
+	o.select = vx_backup_expired;
+	o.arg = &r;
+	rc = ops_walk_prune(ops_config_get(cfg, "vector.backup_dir"), &o, rep, err);
 	ops_strv_free(prot);
+	return rc;
 }
 
 /* Copy the live index (and its manifest) to dir as index_STAMP_TAG.faiss,
@@ -485,7 +496,7 @@ ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *ta
 	}
 	if (rc == OPS_OK) {
 		cJSON_AddStringToObject(rep, "backup", dest);
-		prune_backups(cfg, dir, retention_days, cJSON_AddArrayToObject(rep, "backups_pruned"));
+		rc = vx_prune_backups(cfg, retention_days, 0, rep, err);
 	}
 out:
 	free(dest);

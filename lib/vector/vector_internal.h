@@ -114,5 +114,11 @@ ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struc
  * index_STAMP_TAG.faiss; remove copies older than retention_days. */
 ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *tag,
 			 long retention_days, cJSON *rep, ops_error *err);
+/* That retention alone (guide 000 section 5.3; days 0: daily 7, weekly 30,
+ * pre-rebuild 90), in vector.backup_dir; dry_run only names the copies.
+ * rep gets "pruned", "pruned_size_bytes", "prune_errors" (core/walk); only
+ * cancellation and out-of-memory are returned. */
+ops_code vx_prune_backups(const ops_config *cfg, long days, int dry_run, cJSON *rep,
+			  ops_error *err);
 
 #endif

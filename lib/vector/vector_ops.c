@@ -784,9 +784,18 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 		}
 		ops_config_set(cfg2, "general.protected_paths",
 			       ops_config_get(ctx->run->cfg, "general.protected_paths"), "config", err);
+		ops_config_set(cfg2, "general.state_dir",
+			       ops_config_get(ctx->run->cfg, "general.state_dir"), "config", err);
 	}
-	rc = vx_backup_index(cfg2 ? cfg2 : ctx->run->cfg, path, tm.tm_wday == 0 ? "weekly" : "daily",
-			     retention_days, rep, err);
+	cJSON_AddBoolToObject(rep, "dry_run", ctx->run->dry_run);
+	/* --dry-run: the index is checked as above; no copy, retention only named. */
+	if (ctx->run->dry_run) {
+		cJSON_AddBoolToObject(rep, "would_backup", 1);
+		rc = vx_prune_backups(cfg2 ? cfg2 : ctx->run->cfg, retention_days, 1, rep, err);
+	} else {
+		rc = vx_backup_index(cfg2 ? cfg2 : ctx->run->cfg, path,
+				     tm.tm_wday == 0 ? "weekly" : "daily", retention_days, rep, err);
+	}
 	if (rc == OPS_OK && compress) {
 		const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "backup"));
 		char *zpath = NULL;

@@ -166,4 +166,45 @@ if json_get 'd["databases"][0]["backup_path"]' >/dev/null 2>&1; then ok "db rein
 run "$OPSCTL" db bloat -d "sqlite:$T/knowledge_hub.db"
 expect_fail 64 "db bloat on SQLite: exit 64" "SQLite"
 
+# Retention through core/walk: --dry-run names the old copies and removes
+# none; the real run removes them and says so; a copy that cannot be removed
+# is reported (JSON and one warning) without failing the maintenance; a
+# symlink named like an old copy is not a copy, and its target stays.
+B="$OPSCTL_STATE_DIR/backups"
+rm -f "$B"/knowledge_hub_*.db
+cp "$T/knowledge_hub.db" "$B/knowledge_hub_20200101_000000.db"
+cp "$T/knowledge_hub.db" "$B/knowledge_hub_20200102_000000-1.db"
+touch -d '40 days ago' "$B/knowledge_hub_20200101_000000.db" "$B/knowledge_hub_20200102_000000-1.db"
+old_bytes=$(($(stat -c %s "$B/knowledge_hub_20200101_000000.db") + $(stat -c %s "$B/knowledge_hub_20200102_000000-1.db")))
+printf 'outside' >"$T/outside.db"
+touch -d '40 days ago' "$T/outside.db"
+ln -s "$T/outside.db" "$B/knowledge_hub_20200103_000000.db"
+touch -h -d '40 days ago' "$B/knowledge_hub_20200103_000000.db"
+ls "$B" >"$T/before-dry"
+run "$OPSCTL" --output json db maintain --dry-run -d "sqlite:$T/knowledge_hub.db"
+expect_rc 0 "db maintain --dry-run with old copies exits 0"
+expect_json_true 'sorted(db(0)["pruned"]) == ["knowledge_hub_20200101_000000.db", "knowledge_hub_20200102_000000-1.db"]' "--dry-run names the two old copies retention would remove"
+expect_json_true "db(0)[\"pruned_size_bytes\"] == $old_bytes and db(0)[\"prune_errors\"] == []" "--dry-run: pruned_size_bytes is their size, no errors"
+if ls "$B" | cmp -s - "$T/before-dry"; then ok "--dry-run removes no copy and writes none"; else not_ok "--dry-run removes no copy and writes none"; diff "$T/before-dry" <(ls "$B") | sed 's/^/#   /'; fi
+run "$OPSCTL" --output json db maintain -t analyze -d "sqlite:$T/knowledge_hub.db"
+expect_rc 0 "db maintain removes the old copies"
+expect_json_true 'sorted(db(0)["pruned"]) == ["knowledge_hub_20200101_000000.db", "knowledge_hub_20200102_000000-1.db"]' "the report names the copies removed"
+if [ ! -e "$B/knowledge_hub_20200101_000000.db" ] && [ ! -e "$B/knowledge_hub_20200102_000000-1.db" ]; then ok "the old copies are gone"; else not_ok "the old copies are gone"; fi
+if [ -L "$B/knowledge_hub_20200103_000000.db" ] && [ "$(cat "$T/outside.db")" = outside ]; then ok "a symlink named like an old copy stays, and so does its target"; else not_ok "a symlink named like an old copy stays, and so does its target"; fi
+rm -f "$B/knowledge_hub_20200103_000000.db"
+cp "$T/knowledge_hub.db" "$B/knowledge_hub_20200104_000000.db"
+touch -d '40 days ago' "$B/knowledge_hub_20200104_000000.db"
+if chattr +i "$B/knowledge_hub_20200104_000000.db" 2>/dev/null; then
+	at_exit "chattr -i '$B/knowledge_hub_20200104_000000.db'"
+	run "$OPSCTL" --output json db maintain -t analyze -d "sqlite:$T/knowledge_hub.db"
+	expect_rc 0 "a copy that cannot be removed does not fail the maintenance"
+	expect_json_true 'len(db(0)["prune_errors"]) == 1 and "cannot remove" in db(0)["prune_errors"][0] and "knowledge_hub_20200104_000000.db" in db(0)["prune_errors"][0] and db(0)["pruned"] == []' "the report names the copy that could not be removed, and why"
+	expect_err_contains "warning: 1 old entry in '" "one warning on stderr says so"
+	chattr -i "$B/knowledge_hub_20200104_000000.db"
+else
+	skip "a copy that cannot be removed is reported" "chattr +i is not supported on this file system"
+	skip "the report names the copy that could not be removed" "chattr +i is not supported on this file system"
+	skip "one warning on stderr says so" "chattr +i is not supported on this file system"
+fi
+
 done_testing

@@ -69,4 +69,60 @@ expect_json_true '"monitoring_prometheus_20200101_000000.tar.zst" in d["pruned"]
 run "$OPSCTL" backup monitoring -d "$DEST" -r 0
 expect_error 64 "-r 0: exit 64" "retention"
 
+# --dry-run (core/walk): no destination made, no archive written, nothing
+# removed; the report names what retention would remove.
+DRY="$T/drydest"
+run "$OPSCTL" --output json backup monitoring --dry-run -d "$DRY"
+expect_rc 0 "backup monitoring --dry-run exits 0"
+if [ ! -e "$DRY" ]; then ok "--dry-run does not create the destination"; else not_ok "--dry-run does not create the destination"; fi
+expect_json_true 'd["dry_run"] is True and all(c["status"] == "ok" and c["would_archive"] is True for c in d["components"]) and d["pruned"] == []' "--dry-run: every component would be archived, nothing to prune"
+rm -rf "$DEST" && mkdir -p "$DEST"
+mkold() { printf '%s' "$2" >"$DEST/$1"; touch -d "${3:-100} days ago" "$DEST/$1"; }
+mkold monitoring_grafana_20200101_000000.tar.zst 'old archive'
+mkold monitoring_grafana_20200101_000000.tar.zst.sha256 'old sum'
+mkold "$(printf 'monitoring_odd\nname\377.tar.zst')" 'odd'
+mkold monitoring_recent_20260101_000000.tar.zst 'recent' 10
+mkold unrelated.tar.zst 'not ours'
+printf 'outside' >"$T/outside.tar.zst"
+touch -d '100 days ago' "$T/outside.tar.zst"
+ln -s "$T/outside.tar.zst" "$DEST/monitoring_link_20200101_000000.tar.zst"
+touch -h -d '100 days ago' "$DEST/monitoring_link_20200101_000000.tar.zst"
+mkdir "$DEST/monitoring_dir_20200101_000000.tar.zst"
+mkold monitoring_dir_20200101_000000.tar.zst/monitoring_inner.tar.zst 'inner'
+touch -d '100 days ago' "$DEST/monitoring_dir_20200101_000000.tar.zst"
+(cd "$DEST" && find . -printf '%p %s %T@\n' | sort) >"$T/dest-before"
+run "$OPSCTL" --output json backup monitoring --dry-run -d "$DEST" -r 90
+expect_rc 0 "--dry-run with old archives exits 0"
+expect_json "--dry-run: an odd file name still makes valid JSON"
+expect_json_true 'sorted(d["pruned"]) == ["monitoring_grafana_20200101_000000.tar.zst", "monitoring_grafana_20200101_000000.tar.zst.sha256", "monitoring_odd\\x0aname\\xff.tar.zst"]' "--dry-run names the old archives, their sums and the odd name (quoted)"
+expect_json_true 'd["pruned_size_bytes"] == 11 + 7 + 3 and d["prune_errors"] == []' "--dry-run: pruned_size_bytes counts them exactly"
+if (cd "$DEST" && find . -printf '%p %s %T@\n' | sort) | cmp -s - "$T/dest-before"; then ok "--dry-run writes no archive and removes nothing"; else not_ok "--dry-run writes no archive and removes nothing"; fi
+run "$OPSCTL" --output json backup monitoring -d "$DEST" -r 90
+expect_rc 0 "backup monitoring with old archives exits 0"
+expect_json_true 'sorted(d["pruned"]) == ["monitoring_grafana_20200101_000000.tar.zst", "monitoring_grafana_20200101_000000.tar.zst.sha256", "monitoring_odd\\x0aname\\xff.tar.zst"]' "the real run removes what the dry run named"
+if [ ! -e "$DEST/monitoring_grafana_20200101_000000.tar.zst" ] && [ ! -e "$DEST/monitoring_grafana_20200101_000000.tar.zst.sha256" ] && [ "$(find "$DEST" -maxdepth 1 -name 'monitoring_odd*' | wc -l)" = 0 ]; then ok "the old archives and their sums are gone"; else not_ok "the old archives and their sums are gone"; ls -lb "$DEST" | sed 's/^/#   /'; fi
+if [ -e "$DEST/monitoring_recent_20260101_000000.tar.zst" ] && [ -e "$DEST/unrelated.tar.zst" ]; then ok "a recent archive and a file not ours stay"; else not_ok "a recent archive and a file not ours stay"; fi
+if [ -L "$DEST/monitoring_link_20200101_000000.tar.zst" ] && [ "$(cat "$T/outside.tar.zst")" = outside ]; then ok "a symlink named like an old archive stays, and its target too"; else not_ok "a symlink named like an old archive stays, and its target too"; fi
+if [ -f "$DEST/monitoring_dir_20200101_000000.tar.zst/monitoring_inner.tar.zst" ]; then ok "a directory named like an archive is neither entered nor removed"; else not_ok "a directory named like an archive is neither entered nor removed"; fi
+mkold monitoring_stuck_20200101_000000.tar.zst 'stuck'
+if chattr +i "$DEST/monitoring_stuck_20200101_000000.tar.zst" 2>/dev/null; then
+	at_exit "chattr -i '$DEST/monitoring_stuck_20200101_000000.tar.zst'"
+	run "$OPSCTL" --output json backup monitoring -d "$DEST" -r 90
+	expect_rc 0 "an archive that cannot be removed does not fail the backup"
+	expect_json_true 'len(d["prune_errors"]) == 1 and d["prune_errors"][0].startswith("cannot remove ") and "monitoring_stuck_20200101_000000.tar.zst" in d["prune_errors"][0]' "the report names it and why (this loop used to only log it)"
+	expect_err_contains "warning: 1 old entry in '$DEST' could not be removed" "one warning on stderr"
+	chattr -i "$DEST/monitoring_stuck_20200101_000000.tar.zst"
+else
+	skip "an archive that cannot be removed is reported" "chattr +i is not supported on this file system"
+	skip "the report names it and why" "chattr +i is not supported on this file system"
+	skip "one warning on stderr" "chattr +i is not supported on this file system"
+fi
+printf '[general]\nprotected_paths = %s\n' "$DEST" >"$T/prot.conf"
+cat "$T/opsctl.conf" >>"$T/prot.conf"
+touch -d '100 days ago' "$DEST/monitoring_stuck_20200101_000000.tar.zst"
+OPSCTL_CONFIG="$T/prot.conf" run "$OPSCTL" --output json backup monitoring -d "$DEST" -r 90
+expect_rc 0 "a protected destination: the archives are still written"
+expect_json_true 'd["pruned"] == [] and len(d["prune_errors"]) == 1 and "protected path" in d["prune_errors"][0]' "a protected destination: retention refuses and says so"
+if [ -e "$DEST/monitoring_stuck_20200101_000000.tar.zst" ]; then ok "a protected destination: nothing removed"; else not_ok "a protected destination: nothing removed"; fi
+
 done_testing

@@ -134,7 +134,7 @@ mk index_20200105_000000_pre-rebuild.faiss 60
 mk index_20200106_000000_pre-rebuild.faiss 100
 run "$OPSCTL" --output json vector backup
 expect_rc 0 "vector backup (without -r) exits 0"
-expect_json_true 'sorted(d["backups_pruned"]) == ["index_20200101_000000_daily.faiss", "index_20200104_000000_weekly.faiss", "index_20200106_000000_pre-rebuild.faiss"]' "daily over 7 days, weekly over 30, pre-rebuild over 90 are pruned"
+expect_json_true 'sorted(d["pruned"]) == ["index_20200101_000000_daily.faiss", "index_20200104_000000_weekly.faiss", "index_20200106_000000_pre-rebuild.faiss"]' "daily over 7 days, weekly over 30, pre-rebuild over 90 are pruned"
 if [ -e "$T/vbackups/index_20200102_000000_daily.faiss" ] && [ -e "$T/vbackups/index_20200103_000000_weekly.faiss" ] && [ -e "$T/vbackups/index_20200105_000000_pre-rebuild.faiss" ]; then ok "younger copies stay"; else not_ok "younger copies stay"; fi
 rm -f "$T"/vbackups/index_2020*
 
@@ -185,5 +185,28 @@ expect_fail 77 "purge on a protected store: exit 77" "protected store"
 if [ "$(sha256sum "$IDX")" = "$before" ]; then ok "the protected index is untouched"; else not_ok "the protected index is untouched"; fi
 run "$OPSCTL" vector purge --ids abc -f
 expect_fail 64 "purge of a non-numeric id: exit 64" "not an id"
+
+# vector backup --dry-run (core/walk): the index is checked, no copy is
+# written, nothing is removed, and the report names what retention would
+# remove; the same rules as the real run (daily 7, weekly 30, pre-rebuild 90).
+mkdir -p "$T/vbackups"
+mk index_20200101_000000_daily.faiss 10
+mk index_20200101_000000_daily.faiss.manifest.json 10
+mk index_20200102_000000_daily.faiss 5
+mk index_20200104_000000_weekly.faiss 40
+mk index_20200105_000000_pre-rebuild.faiss 60
+ls -la --time-style=+%s "$T/vbackups" >"$T/vb-before"
+run "$OPSCTL" --output json vector backup --dry-run
+expect_rc 0 "vector backup --dry-run exits 0"
+expect_json_true 'd["dry_run"] is True and d["would_backup"] is True and "backup" not in d and d["ntotal"] > 0' "--dry-run: the index was checked, no copy made"
+expect_json_true 'sorted(d["pruned"]) == ["index_20200101_000000_daily.faiss", "index_20200101_000000_daily.faiss.manifest.json", "index_20200104_000000_weekly.faiss"] and d["pruned_size_bytes"] == 3' "--dry-run names the expired copies by the guide's rules"
+if ls -la --time-style=+%s "$T/vbackups" | cmp -s - "$T/vb-before"; then ok "--dry-run writes no copy and removes nothing"; else not_ok "--dry-run writes no copy and removes nothing"; diff "$T/vb-before" <(ls -la --time-style=+%s "$T/vbackups") | sed 's/^/#   /'; fi
+run "$OPSCTL" --output json vector backup --dry-run -d "$T/vb-new"
+expect_rc 0 "--dry-run to a new destination exits 0"
+if [ ! -e "$T/vb-new" ]; then ok "--dry-run does not create the destination"; else not_ok "--dry-run does not create the destination"; fi
+run "$OPSCTL" --output json vector backup -r 1
+expect_rc 0 "vector backup -r 1 exits 0"
+expect_json_true 'sorted(d["pruned"]) == ["index_20200101_000000_daily.faiss", "index_20200101_000000_daily.faiss.manifest.json", "index_20200102_000000_daily.faiss", "index_20200104_000000_weekly.faiss"] and d["prune_errors"] == []' "-r 1: daily copies over a day go, weekly and pre-rebuild ones keep their 30 and 90"
+if [ -e "$T/vbackups/index_20200105_000000_pre-rebuild.faiss" ] && [ -f "$(json_get 'd["backup"]')" ]; then ok "the pre-rebuild copy and the new backup stay"; else not_ok "the pre-rebuild copy and the new backup stay"; fi
 
 done_testing
