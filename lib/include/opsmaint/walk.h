@@ -16,6 +16,9 @@
 #ifndef OPSMAINT_WALK_H
 #define OPSMAINT_WALK_H
 
+#include "opsmaint/api.h"
+OPS_API_BEGIN
+
 #include <sys/stat.h>
 #include <time.h>
 #include <cjson/cJSON.h>
@@ -148,4 +151,5 @@ ops_code ops_walk_prune(const char *root, const ops_walk_opts *opts, cJSON *rep,
  */
 char *ops_walk_quote(const char *raw);
 
+OPS_API_END
 #endif
