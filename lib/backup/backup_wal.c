@@ -1,8 +1,8 @@
 /*
  * WAL archiving: wal-push as archive_command, wal-fetch as restore_command,
  * and the `--type wal` step of backup-database.sh.  A segment is stored as
- * wal/NAME.zst (a bare zstd frame that stock `zstd -d` opens, written with
- * libarchive's raw format) and then wal/NAME.json recording both digests;
+ * wal/NAME.zst (a bare zstd frame that stock `zstd -d` opens, core/archive's
+ * ops_archive_zstd_frame) and then wal/NAME.json recording both digests;
  * the record is written last, so a segment without one was never
  * acknowledged and is pushed again by PostgreSQL's retry.
  */
@@ -15,10 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LL_WANT_ARCHIVE
-#include "core/lazylib.h"
-
 #include "backup/backup_internal.h"
+#include "opsmaint/archive.h"
 #include "opsmaint/db.h"
 #include "opsmaint/dbmaint.h"
 #include "opsmaint/fileio.h"
@@ -40,81 +38,31 @@ static int wal_name_ok(const char *name)
 	return hex == 8 && strcmp(name + 8, ".history") == 0;
 }
 
-struct wal_sink {
-	bk_out *out;
-	ops_error err;
-	int failed;
-};
-
-static la_ssize_t wal_write_cb(struct archive *a, void *arg, const void *buf, size_t len)
-{
-	struct wal_sink *s = arg;
-
-	if (bk_out_sink(s->out, buf, len, &s->err) != OPS_OK) {
-		s->failed = 1;
-		archive_set_error(a, EIO, "%s", s->err.message);
-		return -1;
-	}
-	return (la_ssize_t)len;
-}
-
 /* data compressed as one raw zstd frame into out. */
 static ops_code compress_raw(const ops_config *cfg, const char *data, size_t len, bk_out *out,
 			     ops_error *err)
 {
-	struct archive *a;
-	struct archive_entry *e;
-	struct wal_sink s = {out, {0}, 0};
-	char level[16];
-	ops_code rc = OPS_OK;
+	ops_code rc = ops_archive_zstd_frame(data, len,
+					     (int)ops_config_int(cfg, "backup.compression_level"),
+					     bk_out_sink, out, err);
 
-	if (ll_archive(err) != OPS_OK)
-		return err->code;
-	a = archive_write_new();
-	e = archive_entry_new();
-
-	if (!a || !e) {
-		rc = ops_error_oom(err);
-		goto out;
-	}
-	snprintf(level, sizeof level, "%ld", ops_config_int(cfg, "backup.compression_level"));
-	archive_write_set_format_raw(a);
-	archive_write_add_filter_zstd(a);
-	archive_write_set_filter_option(a, "zstd", "compression-level", level);
-	archive_write_set_bytes_in_last_block(a, 1);
-	archive_entry_set_pathname(e, "segment");
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_size(e, (la_int64_t)len);
-	if (archive_write_open(a, &s, NULL, wal_write_cb, NULL) != ARCHIVE_OK ||
-	    archive_write_header(a, e) != ARCHIVE_OK ||
-	    archive_write_data(a, data, len) != (la_ssize_t)len ||
-	    archive_write_close(a) != ARCHIVE_OK) {
-		if (s.failed)
-			*err = s.err;
-		else
-			ops_error_set(err, OPS_EINTERNAL, "compressing WAL: %s", archive_error_string(a));
-		rc = err->code;
-	}
-out:
-	archive_entry_free(e);
-	if (a)
-		archive_write_free(a);
+	if (rc == OPS_EINTERNAL)
+		ops_error_prefix(err, "WAL");
 	return rc;
 }
 
-static la_ssize_t wal_read_cb(struct archive *a, void *arg, const void **out)
-{
-	static __thread char buf[1u << 16];
-	bk_in *in = arg;
-	ops_error e;
-	size_t got = 0;
+/* Where a fetched segment goes: hashed, then written to the temp file. */
+struct fetch_sink {
+	ops_sha256 *h;
+	ops_afile *af;
+};
 
-	if (bk_in_source(in, buf, sizeof buf, &got, &e) != OPS_OK) {
-		archive_set_error(a, EIO, "%s", e.message);
-		return -1;
-	}
-	*out = buf;
-	return (la_ssize_t)got;
+static ops_code fetch_write(void *arg, const void *buf, size_t len, ops_error *err)
+{
+	struct fetch_sink *f = arg;
+
+	ops_sha256_update(f->h, buf, len);
+	return ops_afile_write(f->af, buf, len, err);
 }
 
 static ops_code record_key(const char *name, char *key, size_t len)
@@ -262,12 +210,10 @@ ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const
 {
 	unsigned char key[OPS_CRYPT_KEY_LEN];
 	const char *object, *want, *want_plain, *enc;
-	struct archive *a = NULL;
-	struct archive_entry *e;
 	ops_afile *af = NULL;
 	ops_sha256 *h = NULL;
 	cJSON *rec = NULL;
-	char stored[65], plain[65], buf[65536];
+	char stored[65], plain[65];
 	int found = 0, have = 0;
 	bk_in in;
 	ops_code rc;
@@ -302,34 +248,17 @@ ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const
 	if (rc != OPS_OK)
 		goto out;
 	h = ops_sha256_new();
-	if ((rc = ll_archive(err)) != OPS_OK)
-		goto out;
-	a = archive_read_new();
-	if (!h || !a) {
+	if (!h) {
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	archive_read_support_filter_zstd(a);
-	archive_read_support_format_raw(a);
-	if (archive_read_open(a, &in, NULL, wal_read_cb, NULL) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
-		rc = ops_error_set(err, OPS_EDATA, "stored WAL segment %s is damaged: %s", name,
-				   archive_error_string(a));
-		goto out;
-	}
 	rc = ops_afile_open(dest, 0600, &af, err);
-	while (rc == OPS_OK) {
-		la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+	if (rc == OPS_OK) {
+		struct fetch_sink f = {h, af};
+		char what[96];
 
-		if (n < 0) {
-			rc = ops_error_set(err, OPS_EDATA, "stored WAL segment %s is damaged: %s", name,
-					   archive_error_string(a));
-			break;
-		}
-		if (n == 0)
-			break;
-		ops_sha256_update(h, buf, (size_t)n);
-		rc = ops_afile_write(af, buf, (size_t)n, err);
+		snprintf(what, sizeof what, "stored WAL segment %s", name);
+		rc = ops_archive_unzstd_frame(bk_in_source, &in, fetch_write, &f, what, err);
 	}
 	if (rc == OPS_OK)
 		rc = bk_in_drain(&in, err);
@@ -343,8 +272,6 @@ ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const
 	}
 out:
 	ops_afile_abort(af);
-	if (a)
-		archive_read_free(a);
 	bk_in_end(&in, stored);
 	ops_sha256_free(h);
 	cJSON_Delete(rec);

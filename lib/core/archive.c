@@ -691,3 +691,137 @@ out:
 	free(buf);
 	return rc;
 }
+
+/* ---- one raw zstd frame (WAL segments) ---- */
+
+struct sink_cb {
+	ops_sink_fn fn;
+	void *ctx;
+	ops_error err;
+	int failed;
+};
+
+static la_ssize_t sink_write_cb(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct sink_cb *s = arg;
+
+	if (s->fn(s->ctx, buf, len, &s->err) != OPS_OK) {
+		s->failed = 1;
+		archive_set_error(a, EIO, "%s", s->err.message);
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+ops_code ops_archive_zstd_frame(const void *data, size_t len, int level, ops_sink_fn sink,
+				void *ctx, ops_error *err)
+{
+	struct sink_cb s = {sink, ctx, {0}, 0};
+	struct archive *a = NULL;
+	struct archive_entry *e = NULL;
+	char lvl[16];
+	ops_code rc = OPS_OK;
+
+	if ((rc = ll_archive(err)) != OPS_OK)
+		return rc;
+	a = archive_write_new();
+	e = archive_entry_new();
+	if (!a || !e) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	snprintf(lvl, sizeof lvl, "%d", level);
+	archive_write_set_format_raw(a);
+	archive_write_add_filter_zstd(a);
+	archive_write_set_filter_option(a, "zstd", "compression-level", lvl);
+	archive_write_set_bytes_in_last_block(a, 1);
+	archive_entry_set_pathname(e, "data");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_size(e, (la_int64_t)len);
+	if (archive_write_open(a, &s, NULL, sink_write_cb, NULL) != ARCHIVE_OK ||
+	    archive_write_header(a, e) != ARCHIVE_OK ||
+	    archive_write_data(a, data, len) != (la_ssize_t)len ||
+	    archive_write_close(a) != ARCHIVE_OK) {
+		if (s.failed)
+			*err = s.err;
+		else
+			ops_error_set(err, OPS_EINTERNAL, "compressing: %s", archive_error_string(a));
+		rc = err->code;
+	}
+out:
+	archive_entry_free(e);
+	if (a)
+		archive_write_free(a);
+	return rc;
+}
+
+struct source_cb {
+	ops_source_fn fn;
+	void *ctx;
+	char *buf;
+	ops_error err;
+	int failed;
+};
+
+static la_ssize_t source_read_cb(struct archive *a, void *arg, const void **out)
+{
+	struct source_cb *s = arg;
+	size_t got = 0;
+
+	if (s->fn(s->ctx, s->buf, IO_BLOCK, &got, &s->err) != OPS_OK) {
+		s->failed = 1;
+		archive_set_error(a, EIO, "%s", s->err.message);
+		return -1;
+	}
+	*out = s->buf;
+	return (la_ssize_t)got;
+}
+
+ops_code ops_archive_unzstd_frame(ops_source_fn source, void *sctx, ops_sink_fn sink, void *kctx,
+				  const char *what, ops_error *err)
+{
+	struct source_cb s = {source, sctx, malloc(IO_BLOCK), {0}, 0};
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	char *buf = malloc(IO_BLOCK);
+	ops_code rc;
+	la_ssize_t n;
+
+	if (!s.buf || !buf) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	if ((rc = ll_archive(err)) != OPS_OK)
+		goto out;
+	a = archive_read_new();
+	if (!a) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	archive_read_support_filter_zstd(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open(a, &s, NULL, source_read_cb, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		rc = s.failed ? (*err = s.err, err->code)
+			      : ops_error_set(err, OPS_EDATA, "%s is damaged: %s", what,
+					      archive_error_string(a));
+		goto out;
+	}
+	while ((n = archive_read_data(a, buf, IO_BLOCK)) != 0) {
+		if (n < 0) {
+			rc = s.failed ? (*err = s.err, err->code)
+				      : ops_error_set(err, OPS_EDATA, "%s is damaged: %s", what,
+						      archive_error_string(a));
+			break;
+		}
+		if ((rc = sink(kctx, buf, (size_t)n, err)) != OPS_OK)
+			break;
+	}
+out:
+	if (a)
+		archive_read_free(a);
+	free(s.buf);
+	free(buf);
+	return rc;
+}
+

@@ -74,6 +74,17 @@ void ops_archive_writer_free(ops_archive_writer *w);
  */
 ops_code ops_archive_copy_file(const char *src, const char *dst, const char *how, ops_error *err);
 
+/*
+ * data compressed as one zstd frame (stock `zstd -d` opens it) into sink, at
+ * level; and the reverse, one frame read from source and decompressed into
+ * sink, damaged input being OPS_EDATA "WHAT is damaged: ...".  For WAL
+ * segments, which are stored as bare frames rather than tar members.
+ */
+ops_code ops_archive_zstd_frame(const void *data, size_t len, int level, ops_sink_fn sink,
+				void *ctx, ops_error *err);
+ops_code ops_archive_unzstd_frame(ops_source_fn source, void *sctx, ops_sink_fn sink, void *kctx,
+				  const char *what, ops_error *err);
+
 /* ---- reading ---- */
 
 typedef struct ops_archive_reader ops_archive_reader;
