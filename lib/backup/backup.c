@@ -1,6 +1,7 @@
 /*
- * Taking backups (backup-database.sh, daily_backup.sh), listing them,
- * retention and pins.  The order of a run is what makes it trustworthy:
+ * Taking backups (backup-database.sh, daily_backup.sh) and retention; what
+ * is in the store, listing and pins are the catalog's (backup_catalog.c),
+ * which verify reads too, so neither calls the other.  The order of a run is what makes it trustworthy:
  * partial leftovers of a killed run are removed first (we hold the backup
  * lock, so nothing else is writing), the archive is committed, and only
  * then the manifest; a crash anywhere leaves no manifest, so no backup that
@@ -50,148 +51,6 @@ static const char *archive_suffix(const char *compression)
 	if (strcmp(compression, "gzip") == 0)
 		return ".tar.gz";
 	return ".tar";
-}
-
-/* ---- what is in the store ---- */
-
-typedef struct bk_item {
-	char *id;
-	ops_manifest *m;	/* NULL: no valid manifest */
-	ops_error why;		/* why m is NULL */
-	int has_manifest_key;
-} bk_item;
-
-static int cmp_items(const void *a, const void *b)
-{
-	return strcmp(((const bk_item *)a)->id, ((const bk_item *)b)->id);
-}
-
-static void items_free(bk_item *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].id);
-		ops_manifest_free(v[i].m);
-	}
-	free(v);
-}
-
-/*
- * Whether a top-level name is one of our backup ids ("20261124T010000Z-full"
- * or "...-full-2"): only those are ever treated as backups, listed, pruned
- * or cleaned up, so a store shared with anything else loses nothing.
- */
-static int is_backup_id(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len < 21)
-		return 0;
-	for (i = 0; i < 16; i++)
-		if (i == 8 ? s[i] != 'T' : i == 15 ? s[i] != 'Z' : (s[i] < '0' || s[i] > '9'))
-			return 0;
-	if (strncmp(s + 16, "-full", 5) != 0)
-		return 0;
-	if (len == 21)
-		return 1;
-	if (s[21] != '-' || len == 22)
-		return 0;
-	for (i = 22; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* Every backup id in the store (sorted, oldest first), manifests loaded. */
-static ops_code scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout, ops_error *err)
-{
-	ops_store_entry *e = NULL;
-	size_t n = 0, i, k = 0;
-	bk_item *v = NULL;
-	ops_code rc;
-
-	*out = NULL;
-	*nout = 0;
-	rc = ops_store_list(ctx->store, "", &e, &n, err);
-	if (rc != OPS_OK)
-		return rc;
-	v = calloc(n + 1, sizeof *v);
-	if (!v) {
-		ops_store_entries_free(e, n);
-		return ops_error_oom(err);
-	}
-	for (i = 0; i < n; i++) {
-		const char *slash = strchr(e[i].key, '/');
-		size_t len = slash ? (size_t)(slash - e[i].key) : strlen(e[i].key);
-
-		if (!slash || !is_backup_id(e[i].key, len))
-			continue;
-		if (k == 0 || strlen(v[k - 1].id) != len || strncmp(v[k - 1].id, e[i].key, len) != 0) {
-			v[k].id = strndup(e[i].key, len);
-			if (!v[k].id) {
-				items_free(v, k);
-				ops_store_entries_free(e, n);
-				return ops_error_oom(err);
-			}
-			k++;
-		}
-		if (strcmp(slash, "/manifest.json") == 0)
-			v[k - 1].has_manifest_key = 1;
-	}
-	ops_store_entries_free(e, n);
-	qsort(v, k, sizeof *v, cmp_items);
-	for (i = 0; i < k; i++) {
-		if (!v[i].has_manifest_key)
-			continue;
-		if (ops_manifest_load(ctx->store, v[i].id, &v[i].m, &v[i].why) != OPS_OK &&
-		    v[i].why.code != OPS_EDATA) {
-			*err = v[i].why;
-			items_free(v, k);
-			return err->code;
-		}
-	}
-	*out = v;
-	*nout = k;
-	return OPS_OK;
-}
-
-static ops_code remove_prefix(const ops_backup_ctx *ctx, const char *id, ops_error *err)
-{
-	ops_store_entry *e = NULL;
-	char prefix[300];
-	size_t n = 0, i;
-	ops_code rc;
-
-	snprintf(prefix, sizeof prefix, "%s/", id);
-	rc = ops_store_list(ctx->store, prefix, &e, &n, err);
-	/* The manifest goes first: from then on this is not a backup. */
-	for (i = 0; rc == OPS_OK && i < n; i++)
-		if (strcmp(e[i].key + strlen(prefix), "manifest.json") == 0)
-			rc = ops_store_remove(ctx->store, e[i].key, err);
-	for (i = 0; rc == OPS_OK && i < n; i++)
-		rc = ops_store_remove(ctx->store, e[i].key, err);
-	ops_store_entries_free(e, n);
-	return rc;
-}
-
-/* Objects of runs that never wrote their manifest: killed or failed. */
-static ops_code remove_partial(const ops_backup_ctx *ctx, cJSON *removed, ops_error *err)
-{
-	bk_item *v = NULL;
-	size_t n = 0, i;
-	ops_code rc = scan(ctx, &v, &n, err);
-
-	for (i = 0; rc == OPS_OK && i < n; i++) {
-		if (v[i].has_manifest_key)
-			continue;
-		ops_log_warn("removing partial backup '%s' left by an interrupted run", v[i].id);
-		rc = remove_prefix(ctx, v[i].id, err);
-		if (rc == OPS_OK)
-			cJSON_AddItemToArray(removed, cJSON_CreateString(v[i].id));
-	}
-	items_free(v, n);
-	return rc;
 }
 
 /* ---- one PostgreSQL database into the archive ---- */
@@ -736,7 +595,7 @@ out_clean:
 
 		/* Leave nothing behind that the next run would have to clean. */
 		if (ctx->store && id[0])
-			remove_prefix(ctx, id, &ignored);
+			bk_catalog_remove(ctx, id, &ignored);
 	}
 out:
 	ops_archive_writer_free(run.aw);
@@ -761,7 +620,7 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 	cJSON_AddStringToObject(rep, "type", o->type);
 	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
 	removed = cJSON_AddArrayToObject(rep, "removed_partial");
-	rc = remove_partial(ctx, removed, err);
+	rc = bk_catalog_remove_partial(ctx, removed, err);
 	if (rc == OPS_OK && full)
 		rc = run_full(ctx, o, rep, err);
 	/* Retention right after the full backup, so that a WAL step that
@@ -778,90 +637,7 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 	return rc;
 }
 
-/* ---- list, latest, retention, pins ---- */
-
-static void iso_time(double t, char out[32])
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static cJSON *item_json(const bk_item *it)
-{
-	cJSON *o = cJSON_CreateObject();
-	char when[32];
-
-	cJSON_AddStringToObject(o, "id", it->id);
-	if (!it->m) {
-		cJSON_AddStringToObject(o, "status", it->has_manifest_key ? "invalid" : "incomplete");
-		if (it->has_manifest_key)
-			cJSON_AddStringToObject(o, "error", it->why.message);
-		return o;
-	}
-	cJSON_AddStringToObject(o, "type", it->m->type);
-	cJSON_AddStringToObject(o, "method", it->m->method ? it->m->method : "logical");
-	iso_time(it->m->start, when);
-	cJSON_AddStringToObject(o, "time", when);
-	cJSON_AddNumberToObject(o, "size_bytes", (double)ops_manifest_size(it->m));
-	cJSON_AddNumberToObject(o, "duration_seconds", it->m->stop - it->m->start);
-	cJSON_AddStringToObject(o, "status", it->m->status);
-	cJSON_AddStringToObject(o, "verified", strcmp(it->m->status, "verified") == 0 ? "yes"
-				: strcmp(it->m->status, "verify-failed") == 0 ? "FAILED" : "no");
-	cJSON_AddBoolToObject(o, "pinned", it->m->pinned);
-	cJSON_AddNumberToObject(o, "databases", (double)ops_strv_len(it->m->databases));
-	cJSON_AddBoolToObject(o, "encrypted", it->m->encryption != NULL);
-	return o;
-}
-
-ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *err)
-{
-	bk_item *v = NULL;
-	size_t n = 0, i;
-	ops_code rc = scan(ctx, &v, &n, err);
-	cJSON *rep, *list;
-
-	*report = NULL;
-	if (rc != OPS_OK)
-		return rc;
-	rep = cJSON_CreateObject();
-	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
-	list = cJSON_AddArrayToObject(rep, "backups");
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(list, item_json(&v[i]));
-	cJSON_AddNumberToObject(rep, "count", (double)n);
-	items_free(v, n);
-	*report = rep;
-	return OPS_OK;
-}
-
-ops_code ops_backup_latest(const ops_backup_ctx *ctx, char **id, ops_error *err)
-{
-	return ops_backup_newest(ctx, 1, id, err);
-}
-
-ops_code ops_backup_newest(const ops_backup_ctx *ctx, int good_only, char **id, ops_error *err)
-{
-	bk_item *v = NULL;
-	size_t n = 0, i;
-	ops_code rc = scan(ctx, &v, &n, err);
-
-	*id = NULL;
-	if (rc != OPS_OK)
-		return rc;
-	for (i = n; i-- > 0;)
-		if (v[i].m && (!good_only || ops_manifest_is_good(v[i].m))) {
-			*id = strdup(v[i].id);
-			break;
-		}
-	items_free(v, n);
-	if (!*id)
-		return ops_error_set(err, OPS_EFAIL, "no %sbackup in %s", good_only ? "complete " : "",
-				     ops_store_describe(ctx->store));
-	return OPS_OK;
-}
+/* ---- retention ---- */
 
 /* Keys grouping backups by ISO week and by month, in UTC. */
 static void period_keys(double t, char week[16], char month[16])
@@ -914,7 +690,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	ssize_t newest_good = -1;
 	const char *oldest_wal = NULL;
 	cJSON *rep, *kept, *pruned, *walpruned;
-	ops_code rc = scan(ctx, &v, &n, err);
+	ops_code rc = bk_catalog_scan(ctx, &v, &n, err);
 
 	*report = NULL;
 	if (rc != OPS_OK)
@@ -941,7 +717,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 			if (v[i].has_manifest_key)
 				continue;	/* unreadable manifest: an operator must look */
 			if (!ctx->run->dry_run)
-				rc = remove_prefix(ctx, v[i].id, err);
+				rc = bk_catalog_remove(ctx, v[i].id, err);
 			e = cJSON_CreateObject();
 			cJSON_AddStringToObject(e, "id", v[i].id);
 			cJSON_AddStringToObject(e, "reason", "partial (no manifest)");
@@ -986,34 +762,10 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		cJSON_AddStringToObject(e, "reason", "older than every retention period");
 		cJSON_AddItemToArray(pruned, e);
 		if (!ctx->run->dry_run)
-			rc = remove_prefix(ctx, v[i].id, err);
+			rc = bk_catalog_remove(ctx, v[i].id, err);
 	}
 	if (rc == OPS_OK)
 		rc = prune_wal(ctx, oldest_wal, now - daily, walpruned, err);
-	items_free(v, n);
-	return rc;
-}
-
-ops_code ops_backup_pin(const ops_backup_ctx *ctx, const char *id, int pin,
-			cJSON **report, ops_error *err)
-{
-	ops_manifest *m = NULL;
-	ops_code rc;
-
-	*report = NULL;
-	if (!ops_store_key_valid(id) || strchr(id, '/'))
-		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a backup id", id);
-	rc = ops_manifest_load(ctx->store, id, &m, err);
-	if (rc == OPS_EDATA && strstr(err->message, "has no manifest"))
-		return ops_error_set(err, OPS_EFAIL, "no backup '%s' in %s", id,
-				     ops_store_describe(ctx->store));
-	if (rc != OPS_OK)
-		return rc;
-	m->pinned = pin;
-	rc = ops_manifest_save(ctx->store, m, err);
-	*report = cJSON_CreateObject();
-	cJSON_AddStringToObject(*report, "id", id);
-	cJSON_AddBoolToObject(*report, "pinned", pin);
-	ops_manifest_free(m);
+	bk_items_free(v, n);
 	return rc;
 }

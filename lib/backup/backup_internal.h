@@ -1,7 +1,8 @@
 /*
- * What the backup modules share: streaming an object into or out of the
- * store through the optional encryption layer while hashing the stored
- * bytes, the key, and the child environment for PostgreSQL's tools.
+ * What the backup modules share: the catalog of what is in the store,
+ * streaming an object into or out of the store through the optional
+ * encryption layer while hashing the stored bytes, the key, and the child
+ * environment for PostgreSQL's tools.
  */
 #ifndef OPSMAINT_BACKUP_INTERNAL_H
 #define OPSMAINT_BACKUP_INTERNAL_H
@@ -11,6 +12,33 @@
 #include "opsmaint/crypt.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/manifest.h"
+
+/* ---- the catalog (backup_catalog.c) ---- */
+
+/* One backup id found in the store. */
+typedef struct bk_item {
+	char *id;
+	ops_manifest *m;	/* NULL: no valid manifest */
+	ops_error why;		/* why m is NULL */
+	int has_manifest_key;
+} bk_item;
+
+/* Whether the first len bytes of s are a backup id ("20261124T010000Z-full",
+ * "...-full-2"). */
+int bk_is_backup_id(const char *s, size_t len);
+/* Every backup id in the store, oldest first, manifests loaded (a damaged
+ * one is an item with m NULL and why set, not an error). */
+ops_code bk_catalog_scan(const ops_backup_ctx *ctx, bk_item **out, size_t *n, ops_error *err);
+void bk_items_free(bk_item *v, size_t n);
+/* Every object of backup id, its manifest first. */
+ops_code bk_catalog_remove(const ops_backup_ctx *ctx, const char *id, ops_error *err);
+/* Remove the objects of runs that never wrote their manifest (killed or
+ * failed; the caller holds the backup lock), their ids added to removed. */
+ops_code bk_catalog_remove_partial(const ops_backup_ctx *ctx, cJSON *removed, ops_error *err);
+/* The manifest of id: a malformed id is OPS_EUSAGE, no object under it
+ * OPS_EFAIL "no backup 'ID' in STORE", objects but no manifest OPS_EDATA. */
+ops_code bk_catalog_manifest(const ops_backup_ctx *ctx, const char *id, ops_manifest **m,
+			     ops_error *err);
 
 /* The backup key when backup.encryption_key_file is set: *have 1. */
 ops_code bk_load_key(const ops_config *cfg, unsigned char key[OPS_CRYPT_KEY_LEN], int *have,

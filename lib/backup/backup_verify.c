@@ -826,27 +826,12 @@ static ops_code every_database_stored(const ops_manifest *m, ops_error *err)
 	return OPS_OK;
 }
 
-/* The manifest of id, with "no such backup" told apart from "no manifest". */
+/* The manifest of id, checked to describe one archive holding every
+ * database it names. */
 static ops_code load(const ops_backup_ctx *ctx, const char *id, ops_manifest **m, ops_error *err)
 {
-	ops_store_entry *e = NULL;
-	char prefix[300];
-	size_t n = 0;
-	ops_code rc;
+	ops_code rc = bk_catalog_manifest(ctx, id, m, err);
 
-	if (!ops_store_key_valid(id) || strchr(id, '/'))
-		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a backup id", id);
-	snprintf(prefix, sizeof prefix, "%s/", id);
-	rc = ops_store_list(ctx->store, prefix, &e, &n, err);
-	ops_store_entries_free(e, n);
-	if (rc != OPS_OK)
-		return rc;
-	if (n == 0) {
-		ops_error_set(err, OPS_EFAIL, "no backup '%s' in %s", id, ops_store_describe(ctx->store));
-		ops_error_hint(err, "`opsctl backup list` shows the backups there are");
-		return OPS_EFAIL;
-	}
-	rc = ops_manifest_load(ctx->store, id, m, err);
 	if (rc == OPS_OK && (*m)->nmembers != 1)
 		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' lists %zu objects; one archive expected",
 				   id, (*m)->nmembers);
