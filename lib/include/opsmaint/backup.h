@@ -80,9 +80,15 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 			   cJSON **report, ops_error *err);
 
 /*
- * restore_backup.sh: databases (NULL: all in the backup) dropped, created
- * and restored with pg_restore; SQLite files replaced atomically.  Inside
- * the maintenance window or with force; asks ctx->confirm first.
+ * restore_backup.sh, safely: the whole archive's digests are checked first;
+ * then each database (NULL: all in the backup) is restored with pg_restore
+ * into a new database that takes the old one's name, in one transaction,
+ * only once pg_restore succeeded, and the old one is dropped after; SQLite
+ * files are written beside the original and renamed over it; files/ go to
+ * STATE_DIR/restore/ID for review.  A failure or cancellation leaves every
+ * database not yet swapped as it was.  Inside the maintenance window or
+ * with run->force; asks run->confirm first.  Databases earlier restores or
+ * verifies on this host left behind are removed or reported (verify too).
  */
 ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
 			    char *const *databases, cJSON **report, ops_error *err);
