@@ -524,6 +524,8 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 			ops_db_kind kind;
 			char *path = NULL;
 
+			if ((rc = ops_cancel_check(err)) != OPS_OK)
+				break;
 			rc = ops_db_target_kind(targets[i], &kind, &path, err);
 			free(path);
 			if (rc == OPS_OK)
@@ -557,6 +559,9 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 		goto out_clean;
 	rc = ops_manifest_add_member(run.m, name, out.size, hex, err);
 	run.m->stop = ops_wall_clock();
+	/* The manifest makes it a backup: not once the run is cancelled. */
+	if (rc == OPS_OK)
+		rc = ops_cancel_check(err);
 	if (rc == OPS_OK)
 		rc = ops_manifest_save(ctx->store, run.m, err);
 	if (rc != OPS_OK)
@@ -661,6 +666,8 @@ static ops_code prune_wal(const ops_backup_ctx *ctx, const char *oldest_needed, 
 		const char *name = e[i].key + strlen(WAL_PREFIX);
 		int go;
 
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			break;
 		if (strstr(name, ".history"))
 			continue;	/* timeline history is tiny and always needed */
 		go = oldest_needed ? strncmp(name, oldest_needed, 24) < 0
@@ -713,6 +720,8 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		int newest_week = 1, newest_month = 1, newer_good = 0;
 		cJSON *e;
 
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			break;
 		if (!m) {
 			if (v[i].has_manifest_key)
 				continue;	/* unreadable manifest: an operator must look */

@@ -390,7 +390,10 @@ static ops_code ship_spool(const ops_backup_ctx *ctx, const char *spool, cJSON *
 	for (i = 0; rc == OPS_OK && i < n; i++) {
 		char *path = ops_path_join(spool, names[i]);
 
-		rc = path ? ops_backup_wal_push(ctx, path, err) : ops_error_oom(err);
+		if (path && (rc = ops_cancel_check(err)) == OPS_OK)
+			rc = ops_backup_wal_push(ctx, path, err);
+		else if (!path)
+			rc = ops_error_oom(err);
 		/* Gone from the spool only once stored. */
 		if (rc == OPS_OK && unlink(path) != 0)
 			rc = ops_error_errno(err, errno, "cannot remove shipped segment", path);
@@ -465,6 +468,8 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 			ops_error_hint(err, "the PostgreSQL server log shows the archive_command's error");
 			goto out;
 		}
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			goto out;
 		if (ops_clock() - t0 > (double)timeout) {
 			rc = ops_error_set(err, OPS_EFAIL, "WAL segment %s was not archived within %ld s",
 					   seg, timeout);
