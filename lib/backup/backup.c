@@ -174,8 +174,8 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	cJSON_AddStringToObject(rep, "database", dbname);
 	cJSON_AddStringToObject(rep, "engine", "postgresql");
 	cJSON_AddStringToObject(rep, "member", member);
-	cJSON_AddNumberToObject(rep, "dump_bytes", (double)total);
-	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
+	cJSON_AddNumberToObject(rep, "size_bytes", (double)total);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
 	if (rc == OPS_OK)
 		rc = add_db_name(run->m, dbname, err);
@@ -231,6 +231,7 @@ static ops_code dump_sqlite(struct full_run *run, const char *target, ops_error 
 	const ops_config *cfg = run->ctx->run->cfg;
 	ops_db *db = NULL;
 	char *tmpdir = NULL, *tmp = NULL, *base, *stem = NULL, member[600];
+	double t0 = ops_clock();
 	ops_code rc = ops_db_open(cfg, target, &db, err);
 	struct stat st;
 	cJSON *rep;
@@ -267,7 +268,8 @@ static ops_code dump_sqlite(struct full_run *run, const char *target, ops_error 
 	cJSON_AddStringToObject(rep, "database", ops_db_path(db));
 	cJSON_AddStringToObject(rep, "engine", "sqlite");
 	cJSON_AddStringToObject(rep, "member", member);
-	cJSON_AddNumberToObject(rep, "dump_bytes", stat(tmp, &st) == 0 ? (double)st.st_size : 0);
+	cJSON_AddNumberToObject(rep, "size_bytes", stat(tmp, &st) == 0 ? (double)st.st_size : 0);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
 out:
 	if (tmp)
@@ -322,6 +324,7 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 	ops_rows *rows = NULL;
 	long long total = 0;
 	int fd = -1, is_uri = strstr(target, "://") != NULL;
+	double t0 = ops_clock();
 	ops_code rc;
 	cJSON *rep;
 
@@ -374,9 +377,10 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 	cJSON_AddStringToObject(rep, "database", "(cluster)");
 	cJSON_AddStringToObject(rep, "engine", "postgresql");
 	cJSON_AddStringToObject(rep, "member", "base.tar");
-	cJSON_AddNumberToObject(rep, "dump_bytes", (double)total);
+	cJSON_AddNumberToObject(rep, "size_bytes", (double)total);
 	cJSON_AddStringToObject(rep, "wal_start", run->m->wal_start);
 	cJSON_AddStringToObject(rep, "wal_stop", run->m->wal_stop);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
 out:
 	ops_rows_free(rows);

@@ -183,8 +183,9 @@ static void iso_time(double t, char out[32])
 
 static cJSON *item_json(const bk_item *it)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *dbs;
 	char when[32];
+	size_t i;
 
 	cJSON_AddStringToObject(o, "id", it->id);
 	if (!it->m) {
@@ -201,10 +202,12 @@ static cJSON *item_json(const bk_item *it)
 	cJSON_AddNumberToObject(o, "size_bytes", (double)ops_manifest_size(it->m));
 	cJSON_AddNumberToObject(o, "duration_seconds", it->m->stop - it->m->start);
 	cJSON_AddStringToObject(o, "status", it->m->status);
-	cJSON_AddStringToObject(o, "verified", strcmp(it->m->status, "verified") == 0 ? "yes"
-				: strcmp(it->m->status, "verify-failed") == 0 ? "FAILED" : "no");
+	/* A failed verification is the status "verify-failed". */
+	cJSON_AddBoolToObject(o, "verified", strcmp(it->m->status, "verified") == 0);
 	cJSON_AddBoolToObject(o, "pinned", it->m->pinned);
-	cJSON_AddNumberToObject(o, "databases", (double)ops_strv_len(it->m->databases));
+	dbs = cJSON_AddArrayToObject(o, "databases");
+	for (i = 0; it->m->databases && it->m->databases[i]; i++)
+		cJSON_AddItemToArray(dbs, cJSON_CreateString(it->m->databases[i]));
 	cJSON_AddBoolToObject(o, "encrypted", it->m->encryption != NULL);
 	return o;
 }

@@ -477,7 +477,7 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 		}
 		usleep(200000);
 	}
-	cJSON_AddNumberToObject(report, "seconds", ops_clock() - t0);
+	cJSON_AddNumberToObject(report, "duration_seconds", ops_clock() - t0);
 out:
 	free(seg);
 	ops_rows_free(rows);

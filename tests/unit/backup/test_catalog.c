@@ -35,6 +35,8 @@ static void backup(ops_store *s, const char *id, const char *status, double star
 
 	snprintf(key, sizeof key, "%s/backup.tar.zst", id);
 	put(s, key, "archive");
+	ops_strv_free(m->databases);
+	m->databases = ops_split_list("chatbot_db,hub.db");
 	m->start = start;
 	m->stop = start + 2.5;
 	CHECK_INT(ops_manifest_set(&m->status, status, &err), OPS_OK);
@@ -44,8 +46,8 @@ static void backup(ops_store *s, const char *id, const char *status, double star
 }
 
 /*
- * 01 complete, 02 verify-failed, 03 objects but no manifest (a killed run),
- * 04 a damaged manifest, and names that are not backups at all.
+ * 1031 verified, 01 complete, 02 verify-failed, 03 objects but no manifest
+ * (a killed run), 04 a damaged manifest, and names that are not backups.
  */
 static void setup(struct fixture *f)
 {
@@ -61,6 +63,7 @@ static void setup(struct fixture *f)
 	ops_run_init(&f->run, f->cfg);
 	f->ctx.run = &f->run;
 	f->ctx.store = s;
+	backup(s, "20261031T010000Z-full", "verified", 1793408400);
 	backup(s, "20261101T010000Z-full", "complete", 1793494800);
 	backup(s, "20261102T010000Z-full", "verify-failed", 1793581200);
 	put(s, "20261103T010000Z-full/backup.tar.zst", "half");
@@ -120,16 +123,23 @@ TEST(list_shows_every_backup_and_nothing_else)
 	setup(&f);
 	CHECK_INT(ops_backup_list(&f.ctx, &rep, &err), OPS_OK);
 	list = cJSON_GetObjectItem(rep, "backups");
-	CHECK_INT(cJSON_GetArraySize(list), 4);
-	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(rep, "count")), 4);
+	CHECK_INT(cJSON_GetArraySize(list), 5);
+	CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(rep, "count")), 5);
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "id")),
-		  "20261101T010000Z-full");
+		  "20261031T010000Z-full");
+	it = item(list, "20261031T010000Z-full");
+	CHECK(it && cJSON_IsTrue(cJSON_GetObjectItem(it, "verified")));
 	it = item(list, "20261101T010000Z-full");
-	CHECK(it && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(it, "verified")), "no") == 0);
+	CHECK(it && cJSON_IsFalse(cJSON_GetObjectItem(it, "verified")));
 	CHECK(it && cJSON_GetNumberValue(cJSON_GetObjectItem(it, "duration_seconds")) == 2.5);
+	/* "databases" is a list wherever it appears: here, of names. */
+	CHECK(it && cJSON_GetArraySize(cJSON_GetObjectItem(it, "databases")) == 2);
+	CHECK(it && strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(it,
+			   "databases"), 1)), "hub.db") == 0);
 	it = item(list, "20261102T010000Z-full");
 	CHECK(it && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(it, "status")),
 			   "verify-failed") == 0);
+	CHECK(it && cJSON_IsFalse(cJSON_GetObjectItem(it, "verified")));
 	it = item(list, "20261103T010000Z-full");
 	CHECK(it && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(it, "status")),
 			   "incomplete") == 0);
