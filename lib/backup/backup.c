@@ -1,11 +1,12 @@
 /*
  * Taking backups (backup-database.sh, daily_backup.sh) and retention; what
  * is in the store, listing and pins are the catalog's (backup_catalog.c),
- * which verify reads too, so neither calls the other.  The order of a run is what makes it trustworthy:
- * partial leftovers of a killed run are removed first (we hold the backup
- * lock, so nothing else is writing), the archive is committed, and only
- * then the manifest; a crash anywhere leaves no manifest, so no backup that
- * could be mistaken for a good one.
+ * which verify reads too, so neither calls the other.  The order of a run
+ * is what makes it trustworthy: partial leftovers of a killed run are
+ * removed first (we hold the backup lock, so nothing else is writing), the
+ * archive is committed, and only then the manifest; a crash or a cancel
+ * anywhere leaves no manifest, so no backup that could be mistaken for a
+ * good one.
  */
 #include <errno.h>
 #include <signal.h>
@@ -71,7 +72,8 @@ static ops_code count_rows(ops_db *db, const char *dbname, ops_manifest *m, ops_
 	static const char sql[] =
 		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),"
 		" pg_catalog.format('SELECT pg_catalog.count(*) FROM %I.%I', n.nspname, c.relname)"
-		" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" FROM pg_catalog.pg_class c"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE c.relkind = 'r' AND n.nspname <> 'information_schema'"
 		" AND n.nspname !~ '^pg_' ORDER BY 1";
 	ops_rows *rows = NULL;
@@ -125,8 +127,10 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	 * demand exact equality. */
 	rc = ops_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
 	if (rc == OPS_OK)
-		rc = ops_db_query(db, "SELECT pg_catalog.pg_export_snapshot(), pg_catalog.current_database(),"
-				  " pg_catalog.current_setting('server_version')", 0, NULL, &rows, err);
+		rc = ops_db_query(db, "SELECT pg_catalog.pg_export_snapshot(),"
+				  " pg_catalog.current_database(),"
+				  " pg_catalog.current_setting('server_version')",
+				  0, NULL, &rows, err);
 	if (rc != OPS_OK)
 		goto out;
 	snprintf(snapshot, sizeof snapshot, "--snapshot=%s", ops_rows_value(rows, 0, 0));
@@ -203,7 +207,8 @@ static ops_code count_sqlite(const ops_config *cfg, const char *copy, const char
 	free(target);
 	if (rc == OPS_OK)
 		rc = ops_db_query(db, "SELECT name FROM sqlite_master WHERE type = 'table'"
-				  " AND name NOT LIKE 'sqlite_%' ORDER BY name", 0, NULL, &rows, err);
+				  " AND name NOT LIKE 'sqlite_%' ORDER BY name",
+				  0, NULL, &rows, err);
 	for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
 		char *q = ops_db_quote_ident(db, ops_rows_value(rows, i, 0)), *sql = NULL;
 		ops_rows *c = NULL;
@@ -330,8 +335,8 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 
 	rc = ops_db_open(cfg, target, &db, err);
 	if (rc == OPS_OK)
-		rc = ops_db_query(db, "SELECT pg_catalog.current_setting('server_version')", 0, NULL,
-				  &rows, err);
+		rc = ops_db_query(db, "SELECT pg_catalog.current_setting('server_version')",
+				  0, NULL, &rows, err);
 	if (rc != OPS_OK)
 		goto out;
 	ops_manifest_set(&run->m->server_version, ops_rows_value(rows, 0, 0), err);
@@ -369,7 +374,8 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 	if (rc != OPS_OK)
 		goto out;
 	if (!run->m->wal_start || !run->m->wal_stop) {
-		rc = ops_error_set(err, OPS_EFAIL, "pg_basebackup did not report its WAL start and end points");
+		rc = ops_error_set(err, OPS_EFAIL,
+				   "pg_basebackup did not report its WAL start and end points");
 		goto out;
 	}
 	rc = add_db_name(run->m, "(cluster)", err);
@@ -400,10 +406,12 @@ static ops_code add_vector_index(struct full_run *run, ops_error *err)
 	if (!ops_config_bool(run->ctx->run->cfg, "backup.vector_index"))
 		return OPS_OK;
 	if (!path || access(path, R_OK) != 0)
-		return ops_error_set(err, OPS_EFAIL, "backup.vector_index is set but there is no index at '%s'",
+		return ops_error_set(err, OPS_EFAIL,
+				     "backup.vector_index is set but there is no index at '%s'",
 				     path ? path : "");
 	rc = ops_archive_add_file(run->aw, "vector/index.faiss", path, err);
-	if (rc == OPS_OK && asprintf(&mpath, "%s.manifest.json", path) >= 0 && access(mpath, R_OK) == 0)
+	if (rc == OPS_OK && asprintf(&mpath, "%s.manifest.json", path) >= 0 &&
+	    access(mpath, R_OK) == 0)
 		rc = ops_archive_add_file(run->aw, "vector/index.faiss.manifest.json", mpath, err);
 	free(mpath);
 	return rc;
@@ -467,20 +475,102 @@ static char **backup_targets(const ops_config *cfg, ops_error *err)
 	return targets;
 }
 
+/* Every member of a full backup into run->aw, which is then closed. */
+static ops_code fill_archive(struct full_run *run, char **targets, int physical, cJSON *report,
+			     ops_error *err)
+{
+	const ops_config *cfg = run->ctx->run->cfg;
+	const char *redis = ops_config_get(cfg, "backup.redis_url");
+	ops_code rc = OPS_OK;
+	size_t i;
+
+	if (physical)
+		rc = dump_physical(run, targets[0], err);
+	for (i = 0; !physical && rc == OPS_OK && targets[i]; i++) {
+		ops_db_kind kind;
+		char *path = NULL;
+
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			break;
+		rc = ops_db_target_kind(targets[i], &kind, &path, err);
+		free(path);
+		if (rc == OPS_OK)
+			rc = kind == OPS_DB_SQLITE ? dump_sqlite(run, targets[i], err)
+						   : dump_postgres(run, targets[i], err);
+	}
+	if (rc == OPS_OK)
+		rc = add_files(run, err);
+	if (rc == OPS_OK)
+		rc = add_vector_index(run, err);
+	if (rc == OPS_OK && redis && *redis) {
+		char *rdb = NULL;
+
+		rc = bk_redis_snapshot(cfg, &rdb, report, err);
+		if (rc == OPS_OK)
+			rc = ops_archive_add_file(run->aw, "redis/dump.rdb", rdb, err);
+		free(rdb);
+	}
+	if (rc == OPS_OK)
+		rc = ops_archive_writer_close(run->aw, err);
+	return rc;
+}
+
+/* The manifest a full backup starts with: everything but its contents. */
+static ops_code start_manifest(struct full_run *run, const char *id, double start, int physical,
+			       const char *compression, const unsigned char *key, ops_error *err)
+{
+	char key_id[17];
+
+	run->m = ops_manifest_new(id, "full");
+	if (!run->m)
+		return ops_error_oom(err);
+	run->m->start = start;
+	if (ops_manifest_set(&run->m->method, physical ? "physical" : "logical", err) != OPS_OK ||
+	    ops_manifest_set(&run->m->compression, compression, err) != OPS_OK ||
+	    ops_manifest_set(&run->m->tool_version, OPS_VERSION, err) != OPS_OK)
+		return err->code;
+	if (key) {
+		ops_crypt_key_id(key, key_id);
+		return ops_manifest_set(&run->m->encryption, key_id, err);
+	}
+	return OPS_OK;
+}
+
+/* What a finished full backup reports, and its figures for the textfile. */
+static void report_full(cJSON *report, const ops_manifest *m, const char *object,
+			const char *compression, size_t members)
+{
+	cJSON *fig = cJSON_GetObjectItemCaseSensitive(report, "_figures");
+	double size = (double)ops_manifest_size(m);
+
+	cJSON_AddStringToObject(report, "object", object);
+	cJSON_AddNumberToObject(report, "size_bytes", size);
+	cJSON_AddNumberToObject(report, "duration_seconds", m->stop - m->start);
+	cJSON_AddStringToObject(report, "compression", compression);
+	cJSON_AddBoolToObject(report, "encrypted", m->encryption != NULL);
+	cJSON_AddNumberToObject(report, "archive_members", (double)members);
+	if (!fig)
+		fig = cJSON_AddObjectToObject(report, "_figures");
+	cJSON_AddNumberToObject(fig, "opsctl_backup_size_bytes", size);
+	cJSON_AddNumberToObject(fig, "opsctl_backup_duration_seconds", m->stop - m->start);
+	cJSON_AddNumberToObject(fig, "opsctl_backup_last_success_timestamp_seconds", m->stop);
+}
+
 static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJSON *report,
 			 ops_error *err)
 {
 	const ops_config *cfg = ctx->run->cfg;
-	const char *compression = o->no_compress ? "none" : ops_config_get(cfg, "backup.compression");
+	const char *compression = o->no_compress ? "none"
+				  : ops_config_get(cfg, "backup.compression");
 	int physical = strcmp(ops_config_get(cfg, "backup.method"), "physical") == 0, have_key = 0;
 	unsigned char key[OPS_CRYPT_KEY_LEN];
-	char id[96], object[160], name[64], hex[65], key_id[17];
+	char id[96], object[160], name[64], hex[65];
 	struct full_run run;
 	bk_out out;
 	char **targets = NULL;
 	double start = ops_wall_clock();
 	ops_code rc;
-	size_t i, n;
+	size_t i, n = 0;
 	const ops_archive_entry *ents;
 
 	memset(&run, 0, sizeof run);
@@ -495,68 +585,31 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 		return err->code;
 	if ((rc = new_id(ctx, start, id, sizeof id, err)) != OPS_OK)
 		goto out;
-	snprintf(name, sizeof name, "backup%s%s", archive_suffix(compression), have_key ? ".enc" : "");
+	snprintf(name, sizeof name, "backup%s%s", archive_suffix(compression),
+		 have_key ? ".enc" : "");
 	snprintf(object, sizeof object, "%s/%s", id, name);
-	run.m = ops_manifest_new(id, "full");
 	run.dbs = cJSON_AddArrayToObject(report, "databases");
-	if (!run.m || !run.dbs) {
-		rc = ops_error_oom(err);
+	rc = run.dbs ? start_manifest(&run, id, start, physical, compression,
+				      have_key ? key : NULL, err) : ops_error_oom(err);
+	if (rc != OPS_OK)
 		goto out;
-	}
-	run.m->start = start;
-	ops_manifest_set(&run.m->method, physical ? "physical" : "logical", err);
-	ops_manifest_set(&run.m->compression, compression, err);
-	ops_manifest_set(&run.m->tool_version, OPS_VERSION, err);
-	if (have_key) {
-		ops_crypt_key_id(key, key_id);
-		ops_manifest_set(&run.m->encryption, key_id, err);
-	}
 	cJSON_AddStringToObject(report, "id", id);
 	cJSON_AddStringToObject(report, "method", physical ? "physical" : "logical");
 	ops_log_info("backup %s into %s", id, ops_store_describe(ctx->store));
 	if ((rc = bk_out_begin(ctx, object, have_key ? key : NULL, &out, err)) != OPS_OK)
 		goto out;
-	rc = ops_archive_writer_new(compression, (int)ops_config_int(cfg, "backup.compression_level"),
+	rc = ops_archive_writer_new(compression,
+				    (int)ops_config_int(cfg, "backup.compression_level"),
 				    (int)ops_config_int(cfg, "backup.threads"), bk_out_sink, &out,
 				    &run.aw, err);
-	if (rc != OPS_OK)
-		goto fail;
-	if (physical) {
-		rc = dump_physical(&run, targets[0], err);
-	} else {
-		for (i = 0; rc == OPS_OK && targets[i]; i++) {
-			ops_db_kind kind;
-			char *path = NULL;
-
-			if ((rc = ops_cancel_check(err)) != OPS_OK)
-				break;
-			rc = ops_db_target_kind(targets[i], &kind, &path, err);
-			free(path);
-			if (rc == OPS_OK)
-				rc = kind == OPS_DB_SQLITE ? dump_sqlite(&run, targets[i], err)
-							   : dump_postgres(&run, targets[i], err);
-		}
-	}
 	if (rc == OPS_OK)
-		rc = add_files(&run, err);
-	if (rc == OPS_OK)
-		rc = add_vector_index(&run, err);
-	if (rc == OPS_OK && ops_config_get(cfg, "backup.redis_url") &&
-	    *ops_config_get(cfg, "backup.redis_url")) {
-		char *rdb = NULL;
-
-		rc = bk_redis_snapshot(cfg, &rdb, report, err);
-		if (rc == OPS_OK)
-			rc = ops_archive_add_file(run.aw, "redis/dump.rdb", rdb, err);
-		free(rdb);
-	}
-	if (rc == OPS_OK)
-		rc = ops_archive_writer_close(run.aw, err);
+		rc = fill_archive(&run, targets, physical, report, err);
 	if (rc != OPS_OK)
 		goto fail;
 	ents = ops_archive_writer_entries(run.aw, &n);
 	for (i = 0; rc == OPS_OK && i < n; i++)
-		rc = ops_manifest_add_file(run.m, name, ents[i].path, ents[i].size, ents[i].sha256, err);
+		rc = ops_manifest_add_file(run.m, name, ents[i].path, ents[i].size, ents[i].sha256,
+					   err);
 	if (rc != OPS_OK)
 		goto fail;
 	if ((rc = bk_out_commit(&out, hex, err)) != OPS_OK)
@@ -570,21 +623,7 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 		rc = ops_manifest_save(ctx->store, run.m, err);
 	if (rc != OPS_OK)
 		goto out_clean;
-	cJSON_AddStringToObject(report, "object", object);
-	cJSON_AddNumberToObject(report, "size_bytes", (double)ops_manifest_size(run.m));
-	cJSON_AddNumberToObject(report, "duration_seconds", run.m->stop - run.m->start);
-	cJSON_AddStringToObject(report, "compression", compression);
-	cJSON_AddBoolToObject(report, "encrypted", have_key);
-	cJSON_AddNumberToObject(report, "archive_members", (double)n);
-	{
-		cJSON *fig = cJSON_GetObjectItemCaseSensitive(report, "_figures");
-
-		if (!fig)
-			fig = cJSON_AddObjectToObject(report, "_figures");
-		cJSON_AddNumberToObject(fig, "opsctl_backup_size_bytes", (double)ops_manifest_size(run.m));
-		cJSON_AddNumberToObject(fig, "opsctl_backup_duration_seconds", run.m->stop - run.m->start);
-		cJSON_AddNumberToObject(fig, "opsctl_backup_last_success_timestamp_seconds", run.m->stop);
-	}
+	report_full(report, run.m, object, compression, n);
 	if (o->verify) {
 		ops_verify_opts vo = {0};
 		cJSON *vrep = NULL;
@@ -625,7 +664,8 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 	if (!rep)
 		return ops_error_oom(err);
 	if (!full && !wal)
-		return ops_error_set(err, OPS_EUSAGE, "unknown backup type '%s' (full, wal or all)", o->type);
+		return ops_error_set(err, OPS_EUSAGE, "unknown backup type '%s' (full, wal or all)",
+				     o->type);
 	cJSON_AddStringToObject(rep, "type", o->type);
 	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
 	removed = cJSON_AddArrayToObject(rep, "removed_partial");

@@ -162,7 +162,8 @@ ops_code bk_in_begin(const ops_backup_ctx *ctx, const char *key, const unsigned 
 	}
 	if (dec_key) {
 		in->cbuf = malloc(CIPHER_BLOCK);
-		if (!in->cbuf || ops_decryptor_new(dec_key, plain_sink, in, &in->dec, err) != OPS_OK) {
+		if (!in->cbuf ||
+		    ops_decryptor_new(dec_key, plain_sink, in, &in->dec, err) != OPS_OK) {
 			char hex[65];
 
 			bk_in_end(in, hex);

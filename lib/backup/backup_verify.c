@@ -44,7 +44,8 @@ static const char *db_of_stem(const ops_manifest *m, const char *stem)
 
 	for (i = 0; m->databases && m->databases[i]; i++) {
 		char *s = bk_member_stem(m->databases[i]);
-		int same = s && strncmp(s, stem, strlen(s)) == 0 && strcmp(stem + strlen(s), ".dump") == 0;
+		int same = s && strncmp(s, stem, strlen(s)) == 0 &&
+			   strcmp(stem + strlen(s), ".dump") == 0;
 
 		free(s);
 		if (same)
@@ -63,7 +64,8 @@ static const char *sqlite_db_of(const ops_manifest *m, const char *path)
 		const char *b = strrchr(m->databases[i], '/');
 		char *s = bk_member_stem(b ? b + 1 : m->databases[i]);
 		size_t sl = s ? strlen(s) : 0;
-		int same = s && strncmp(path, s, sl) == 0 && (path[sl] == '\0' || strcmp(path + sl, ".db") == 0);
+		int same = s && strncmp(path, s, sl) == 0 &&
+			   (path[sl] == '\0' || strcmp(path + sl, ".db") == 0);
 
 		free(s);
 		if (same)
@@ -111,12 +113,13 @@ static ops_code temp_db_allowed(const ops_config *cfg, const ops_manifest *m, co
 
 	for (i = 0; m->databases && m->databases[i]; i++)
 		if (strcmp(m->databases[i], name) == 0)
-			rc = ops_error_set(err, OPS_EUSAGE, "--temp-db %s is a database the backup holds",
-					   name);
+			rc = ops_error_set(err, OPS_EUSAGE,
+					   "--temp-db %s is a database the backup holds", name);
 	for (i = 0; rc == OPS_OK && configured && configured[i]; i++)
 		if (strcmp(configured[i], name) == 0)
 			rc = ops_error_set(err, OPS_EUSAGE,
-					   "--temp-db %s is a database backup.databases names", name);
+					   "--temp-db %s is a database backup.databases names",
+					   name);
 	ops_strv_free(configured);
 	return rc;
 }
@@ -134,7 +137,8 @@ static ops_code admin(bk_pass *p, ops_error *err)
 	if ((rc = bk_admin_open(p->ctx->run->cfg, &p->admin, err)) != OPS_OK)
 		return rc;
 	if (bk_tempdb_sweep(p->admin, p->report, &serr) != OPS_OK)
-		ops_log_warn("cannot look for databases that interrupted runs left: %s", serr.message);
+		ops_log_warn("cannot look for databases that interrupted runs left: %s",
+			     serr.message);
 	return OPS_OK;
 }
 
@@ -143,14 +147,16 @@ static ops_code start_restore(bk_pass *p, const char *stem, ops_error *err)
 	const ops_config *cfg = p->ctx->run->cfg;
 	const char *dbname = db_of_stem(p->m, stem);
 	char into[64], **env = NULL;
-	char *argv[] = {"pg_restore", "--exit-on-error", "--no-password", NULL, NULL, NULL, NULL, NULL};
+	char *argv[] = {"pg_restore", "--exit-on-error", "--no-password",
+			NULL, NULL, NULL, NULL, NULL};
 	char dbarg[96];
 	ops_code rc;
 	int argc = 3;
 
 	if (!dbname)
 		return ops_error_set(err, OPS_EDATA,
-				     "archive stream '%s' belongs to no database in the manifest", stem);
+				     "archive stream '%s' belongs to no database in the manifest",
+				     stem);
 	p->cur_stem = strdup(stem);
 	p->cur_db = strdup(dbname);
 	p->skipping = p->mode == BK_PASS_RESTORE && !chosen(p->only, dbname);
@@ -175,7 +181,8 @@ static ops_code start_restore(bk_pass *p, const char *stem, ops_error *err)
 	rc = bk_tempdb_create(p->admin, into, p->mode == BK_PASS_VERIFY ? BK_MARK_VERIFY
 			      : BK_MARK_RESTORE, err);
 	if (rc == OPS_EUSAGE && p->mode == BK_PASS_VERIFY)
-		ops_error_hint(err, "choose another --temp-db, or drop it yourself if it is a leftover");
+		ops_error_hint(err, "choose another --temp-db, "
+			       "or drop it yourself if it is a leftover");
 	if (rc != OPS_OK)
 		return rc;
 	p->cur_into = strdup(into);
@@ -229,16 +236,19 @@ static ops_code compare_rows(bk_pass *p, const char *target, const char *dbname,
 			 * the server names back. */
 			const char *pn[1] = {t->table};
 
-			rc = ops_db_query(db, "SELECT c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c "
-					  "WHERE c.oid = pg_catalog.to_regclass($1) AND c.relkind IN ('r', 'p', 'm')",
-					  1, pn, &rows, err);
-			if (rc != OPS_OK || ops_rows_count(rows) != 1 || !ops_rows_value(rows, 0, 0)) {
+			rc = ops_db_query(db, "SELECT c.oid::pg_catalog.regclass::text"
+					  " FROM pg_catalog.pg_class c"
+					  " WHERE c.oid = pg_catalog.to_regclass($1)"
+					  " AND c.relkind IN ('r', 'p', 'm')", 1, pn, &rows, err);
+			if (rc != OPS_OK || ops_rows_count(rows) != 1 ||
+			    !ops_rows_value(rows, 0, 0)) {
 				ops_rows_free(rows);
-				rc = ops_error_set(err, OPS_EFAIL, "table %s of '%s' is missing from the restored copy",
-						   t->table, dbname);
+				rc = ops_error_set(err, OPS_EFAIL, "table %s of '%s' is missing "
+						   "from the restored copy", t->table, dbname);
 				break;
 			}
-			if (asprintf(&sql, "SELECT pg_catalog.count(*) FROM %s", ops_rows_value(rows, 0, 0)) < 0)
+			if (asprintf(&sql, "SELECT pg_catalog.count(*) FROM %s",
+				     ops_rows_value(rows, 0, 0)) < 0)
 				sql = NULL;
 			ops_rows_free(rows);
 			rows = NULL;
@@ -250,16 +260,19 @@ static ops_code compare_rows(bk_pass *p, const char *target, const char *dbname,
 		rc = ops_db_query(db, sql, 0, NULL, &rows, err);
 		free(sql);
 		if (rc != OPS_OK) {
-			rc = ops_error_set(err, OPS_EFAIL, "table %s of '%s' is missing from the restored copy",
+			rc = ops_error_set(err, OPS_EFAIL,
+					   "table %s of '%s' is missing from the restored copy",
 					   t->table, dbname);
 			break;
 		}
-		got = ops_rows_count(rows) == 1 && ops_rows_value(rows, 0, 0) ? atoll(ops_rows_value(rows, 0, 0)) : -1;
+		got = ops_rows_count(rows) == 1 && ops_rows_value(rows, 0, 0)
+			? atoll(ops_rows_value(rows, 0, 0)) : -1;
 		ops_rows_free(rows);
 		checked++;
 		if (got != t->rows) {
 			if (!bad)
-				ops_error_set(err, OPS_EFAIL, "table %s of '%s' has %lld rows after restore, %lld at backup time",
+				ops_error_set(err, OPS_EFAIL, "table %s of '%s' has %lld rows "
+					      "after restore, %lld at backup time",
 					      t->table, dbname, got, t->rows);
 			bad++;
 		}
@@ -301,7 +314,8 @@ static ops_code check_restored(bk_pass *p, cJSON *rep, ops_error *err)
 		cJSON_AddStringToObject(rep, "amcheck", "ok");
 	} else if (ierr.code == OPS_EDATA) {
 		rc = ops_error_set(err, OPS_EDATA,
-				   "amcheck found damaged indexes in the restored copy of '%s'", p->cur_db);
+				   "amcheck found damaged indexes in the restored copy of '%s'",
+				   p->cur_db);
 	} else {
 		cJSON_AddStringToObject(rep, "amcheck", "not available");
 	}
@@ -388,65 +402,76 @@ static ops_code write_all_fd(int fd, const void *buf, size_t len, const char *wh
 	return OPS_OK;
 }
 
-/* A SQLite copy: to a temp file, then checked (verify) or put in place. */
-static ops_code sqlite_member(bk_pass *p, ops_archive_reader *ar, const char *path,
-			      const ops_manifest_file *mf, ops_error *err)
+/* A member only read, its digest compared: a checksum pass, or a database
+ * a restore skips. */
+static ops_code read_member(ops_archive_reader *ar, const char *path,
+			    const ops_manifest_file *mf, ops_error *err)
 {
-	const char *dbpath = sqlite_db_of(p->m, path);
-	char *tmp = NULL, buf[65536], *target = NULL;
+	char buf[65536], hex[65];
 	size_t got = 0;
-	int fd = -1;
-	ops_code rc = OPS_OK;
-	cJSON *rep = cJSON_CreateObject();
+	ops_code rc;
 
-	cJSON_AddStringToObject(rep, "database", dbpath ? dbpath : path);
-	if (p->mode == BK_PASS_CHECKSUMS || (p->mode == BK_PASS_RESTORE && (!dbpath || !chosen(p->only, dbpath)))) {
-		char hex[65];
-
-		do
-			rc = ops_archive_read(ar, buf, sizeof buf, &got, err);
-		while (rc == OPS_OK && got > 0);
-		/* Read, so compared: a checksum pass checks every member. */
-		if (rc == OPS_OK) {
-			ops_archive_member_sha256(ar, hex);
-			if (strcmp(hex, mf->sha256) != 0)
-				rc = ops_error_set(err, OPS_EDATA, "archive member '%s' does not match its SHA-256 (damaged)",
-						   path);
-		}
-		if (rc == OPS_OK)
-			cJSON_AddStringToObject(rep, "status",
-						p->mode == BK_PASS_CHECKSUMS ? "ok" : "skipped");
-		goto out;
+	do
+		rc = ops_archive_read(ar, buf, sizeof buf, &got, err);
+	while (rc == OPS_OK && got > 0);
+	if (rc == OPS_OK) {
+		ops_archive_member_sha256(ar, hex);
+		if (strcmp(hex, mf->sha256) != 0)
+			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' does not match "
+					   "its SHA-256 (damaged)", path);
 	}
+	return rc;
+}
+
+/*
+ * Where a SQLite member is written before it is checked or put in place:
+ * beside the live file for a restore, so the rename stays on one file
+ * system (a protected path is refused), in the state directory for verify.
+ */
+static ops_code sqlite_copy_path(bk_pass *p, const char *dbpath, char **tmp, ops_error *err)
+{
+	const ops_config *cfg = p->ctx->run->cfg;
+	ops_code rc = OPS_OK;
+
+	*tmp = NULL;
 	if (p->mode == BK_PASS_RESTORE) {
-		char **prot = ops_config_list(p->ctx->run->cfg, "general.protected_paths");
+		char **prot = ops_config_list(cfg, "general.protected_paths");
 		int is_prot = ops_path_is_protected(dbpath, prot);
 
 		ops_strv_free(prot);
-		if (is_prot) {
-			rc = ops_error_set(err, OPS_EPERM, "'%s' is a protected path; not overwriting it", dbpath);
-			goto drain;
-		}
-		if (asprintf(&tmp, "%s.opsctl-restore.%ld", dbpath, (long)getpid()) < 0)
-			tmp = NULL;
+		if (is_prot)
+			return ops_error_set(err, OPS_EPERM,
+					     "'%s' is a protected path; not overwriting it",
+					     dbpath);
+		if (asprintf(tmp, "%s.opsctl-restore.%ld", dbpath, (long)getpid()) < 0)
+			*tmp = NULL;
 	} else {
-		char *dir = ops_path_join(ops_config_get(p->ctx->run->cfg, "general.state_dir"), "tmp");
+		char *dir = ops_path_join(ops_config_get(cfg, "general.state_dir"), "tmp");
 
-		if (dir && ops_mkdir_p(dir, 0700, err) == OPS_OK &&
-		    asprintf(&tmp, "%s/verify-%ld.db", dir, (long)getpid()) < 0)
-			tmp = NULL;
+		rc = dir ? ops_mkdir_p(dir, 0700, err) : ops_error_oom(err);
+		if (rc == OPS_OK && asprintf(tmp, "%s/verify-%ld.db", dir, (long)getpid()) < 0)
+			*tmp = NULL;
 		free(dir);
 	}
-	if (!tmp) {
+	if (rc == OPS_OK && !*tmp)
 		rc = ops_error_oom(err);
-		goto drain;
-	}
+	return rc;
+}
+
+/* The member's bytes into a new file at tmp, synced, its digest checked:
+ * never act on a copy whose digest is not the recorded one. */
+static ops_code write_member(ops_archive_reader *ar, const char *path,
+			     const ops_manifest_file *mf, const char *tmp, ops_error *err)
+{
+	char buf[65536], hex[65];
+	size_t got = 0;
+	ops_code rc = OPS_OK;
+	int fd;
+
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = ops_error_errno(err, errno, "cannot create", tmp);
-		goto drain;
-	}
+	if (fd < 0)
+		return ops_error_errno(err, errno, "cannot create", tmp);
 	do {
 		rc = ops_archive_read(ar, buf, sizeof buf, &got, err);
 		if (rc == OPS_OK && got)
@@ -455,30 +480,63 @@ static ops_code sqlite_member(bk_pass *p, ops_archive_reader *ar, const char *pa
 	if (rc == OPS_OK && fsync(fd) != 0)
 		rc = ops_error_errno(err, errno, "cannot sync", tmp);
 	close(fd);
-	fd = -1;
 	if (rc == OPS_OK) {
-		char hex[65];
-
-		/* Never act on a copy whose digest is not the recorded one. */
 		ops_archive_member_sha256(ar, hex);
 		if (strcmp(hex, mf->sha256) != 0)
-			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' does not match its SHA-256", path);
+			rc = ops_error_set(err, OPS_EDATA,
+					   "archive member '%s' does not match its SHA-256", path);
 	}
-	if (rc == OPS_OK && p->mode == BK_PASS_VERIFY && dbpath) {
-		if (asprintf(&target, "sqlite:%s", tmp) < 0) {
-			target = NULL;
-			rc = ops_error_oom(err);
-		} else {
-			ops_dbm_ctx dctx = {0};
-			cJSON *irep = NULL;
+	return rc;
+}
 
-			dctx.run = p->ctx->run;
-			rc = ops_dbm_integrity(&dctx, target, &irep, err);
-			cJSON_Delete(irep);
-			if (rc == OPS_OK)
-				rc = compare_rows(p, target, dbpath, rep, err);
-		}
+/* verify: integrity_check and the row counts of the copy at tmp. */
+static ops_code check_sqlite_copy(bk_pass *p, const char *tmp, const char *dbpath, cJSON *rep,
+				  ops_error *err)
+{
+	ops_dbm_ctx dctx = {0};
+	cJSON *irep = NULL;
+	char *target = NULL;
+	ops_code rc;
+
+	if (asprintf(&target, "sqlite:%s", tmp) < 0)
+		return ops_error_oom(err);
+	dctx.run = p->ctx->run;
+	rc = ops_dbm_integrity(&dctx, target, &irep, err);
+	cJSON_Delete(irep);
+	if (rc == OPS_OK)
+		rc = compare_rows(p, target, dbpath, rep, err);
+	free(target);
+	return rc;
+}
+
+/* A SQLite copy: to a temp file, then checked (verify) or put in place. */
+static ops_code sqlite_member(bk_pass *p, ops_archive_reader *ar, const char *path,
+			      const ops_manifest_file *mf, ops_error *err)
+{
+	const char *dbpath = sqlite_db_of(p->m, path);
+	char *tmp = NULL;
+	ops_code rc;
+	cJSON *rep = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(rep, "database", dbpath ? dbpath : path);
+	if (p->mode == BK_PASS_CHECKSUMS ||
+	    (p->mode == BK_PASS_RESTORE && (!dbpath || !chosen(p->only, dbpath)))) {
+		rc = read_member(ar, path, mf, err);
+		if (rc == OPS_OK)
+			cJSON_AddStringToObject(rep, "status",
+						p->mode == BK_PASS_CHECKSUMS ? "ok" : "skipped");
+		goto out;
 	}
+	if ((rc = sqlite_copy_path(p, dbpath, &tmp, err)) != OPS_OK) {
+		ops_error derr;
+
+		read_member(ar, path, mf, &derr);	/* past it: the pass goes on */
+		note_failure(p, rep, err);
+		goto out;
+	}
+	rc = write_member(ar, path, mf, tmp, err);
+	if (rc == OPS_OK && p->mode == BK_PASS_VERIFY && dbpath)
+		rc = check_sqlite_copy(p, tmp, dbpath, rep, err);
 	/* Nothing replaces a live file once the run is cancelled. */
 	if (rc == OPS_OK && p->mode == BK_PASS_RESTORE && (rc = ops_cancel_check(err)) == OPS_OK)
 		rc = p->sqlite_put(p, tmp, dbpath, err);
@@ -486,23 +544,10 @@ static ops_code sqlite_member(bk_pass *p, ops_archive_reader *ar, const char *pa
 		cJSON_AddStringToObject(rep, "status", "ok");
 	else if (rc != OPS_EDATA)
 		note_failure(p, rep, err);
-	goto out;
-drain:
-	{
-		ops_error derr;
-
-		do
-			got = 0;
-		while (ops_archive_read(ar, buf, sizeof buf, &got, &derr) == OPS_OK && got > 0);
-		note_failure(p, rep, err);
-	}
 out:
-	if (fd >= 0)
-		close(fd);
 	if (tmp)
 		unlink(tmp);
 	free(tmp);
-	free(target);
 	cJSON_AddItemToArray(p->dbs, rep);
 	/* Damage and cancellation end the pass; anything else was counted. */
 	return rc == OPS_EDATA || rc == OPS_EIO || rc == OPS_EINTR ? rc : OPS_OK;
@@ -567,6 +612,60 @@ static ops_code feed_restore(bk_pass *p, ops_archive_reader *ar, ops_error *err)
 	return rc;
 }
 
+/* A PostgreSQL dump stream's chunk (NAME.dump/NNNNNN): a new stream ends the
+ * one before and starts its pg_restore, then the chunk is fed to it. */
+static ops_code dump_member(bk_pass *p, ops_archive_reader *ar, const char *path,
+			    const char *slash, ops_error *err)
+{
+	char stem[300];
+	ops_code rc;
+
+	snprintf(stem, sizeof stem, "%.*s", (int)(slash - path), path);
+	if (!p->cur_stem || strcmp(p->cur_stem, stem) != 0) {
+		finish_restore(p, 1, err);
+		rc = start_restore(p, stem, err);
+		if (rc != OPS_OK) {
+			cJSON *rep = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(rep, "database", p->cur_db ? p->cur_db : stem);
+			note_failure(p, rep, err);
+			cJSON_AddItemToArray(p->dbs, rep);
+			if (rc == OPS_EDATA || rc == OPS_EINTR)
+				return rc;
+			p->skipping = 2;	/* read past the rest of it */
+		}
+	}
+	return feed_restore(p, ar, err);
+}
+
+/* One archive member, by kind, its digest compared with the manifest's. */
+static ops_code one_member(bk_pass *p, ops_archive_reader *ar, const char *path,
+			   const ops_manifest_file *mf, ops_error *err)
+{
+	const char *slash = strchr(path, '/');
+	size_t len = strlen(path);
+	char hex[65];
+	ops_code rc;
+
+	if (slash && slash - path > 5 && strncmp(slash - 5, ".dump", 5) == 0) {
+		rc = dump_member(p, ar, path, slash, err);
+	} else if (!slash && ((len > 3 && strcmp(path + len - 3, ".db") == 0) ||
+			      sqlite_db_of(p->m, path))) {
+		finish_restore(p, 1, err);
+		return sqlite_member(p, ar, path, mf, err);	/* compares its own */
+	} else {
+		rc = plain_member(p, ar, path, err);
+	}
+	if (rc != OPS_OK)
+		return rc;
+	ops_archive_member_sha256(ar, hex);
+	if (strcmp(hex, mf->sha256) != 0)
+		return ops_error_set(err, OPS_EDATA,
+				     "archive member '%s' does not match its SHA-256 (damaged)",
+				     path);
+	return OPS_OK;
+}
+
 ops_code bk_pass_run(bk_pass *p, const unsigned char *key, ops_error *err)
 {
 	const ops_manifest *m = p->m;
@@ -580,7 +679,8 @@ ops_code bk_pass_run(bk_pass *p, const unsigned char *key, ops_error *err)
 
 	memset(&ign, 0, sizeof ign);
 	ign.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &ign, &old);	/* a dead pg_restore is an error, not a signal */
+	/* A dead pg_restore is an error, not a signal. */
+	sigaction(SIGPIPE, &ign, &old);
 	p->to_restore = -1;
 	snprintf(okey, sizeof okey, "%s/%s", m->id, obj->name);
 	rc = bk_in_begin(p->ctx, okey, key, obj->size, &in, err);
@@ -588,11 +688,10 @@ ops_code bk_pass_run(bk_pass *p, const unsigned char *key, ops_error *err)
 		goto out_sig;
 	rc = ops_archive_reader_new(bk_in_source, &in, &ar, err);
 	while (rc == OPS_OK) {
+		const ops_manifest_file *mf;
 		const char *path;
 		long long size;
 		int end = 0;
-		const ops_manifest_file *mf;
-		char *slash;
 
 		if ((rc = ops_cancel_check(err)) != OPS_OK)
 			break;
@@ -600,67 +699,30 @@ ops_code bk_pass_run(bk_pass *p, const unsigned char *key, ops_error *err)
 		if (rc != OPS_OK || end)
 			break;
 		mf = find_file(m, path);
-		if (!mf) {
-			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' is not in the manifest", path);
-			break;
-		}
-		if (mf->size != size) {
-			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' is %lld bytes, the manifest says %lld",
-					   path, size, mf->size);
-			break;
-		}
+		if (!mf)
+			rc = ops_error_set(err, OPS_EDATA,
+					   "archive member '%s' is not in the manifest", path);
+		else if (mf->size != size)
+			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' is %lld bytes, "
+					   "the manifest says %lld", path, size, mf->size);
+		else
+			rc = one_member(p, ar, path, mf, err);
 		seen++;
-		slash = strchr(path, '/');
-		if (slash && slash - path > 5 && strncmp(slash - 5, ".dump", 5) == 0) {
-			char stem[300];
-
-			snprintf(stem, sizeof stem, "%.*s", (int)(slash - path), path);
-			if (!p->cur_stem || strcmp(p->cur_stem, stem) != 0) {
-				finish_restore(p, 1, err);
-				rc = start_restore(p, stem, err);
-				if (rc != OPS_OK) {
-					cJSON *rep = cJSON_CreateObject();
-
-					cJSON_AddStringToObject(rep, "database", p->cur_db ? p->cur_db : stem);
-					note_failure(p, rep, err);
-					cJSON_AddItemToArray(p->dbs, rep);
-					if (rc == OPS_EDATA || rc == OPS_EINTR)
-						break;
-					p->skipping = 2;	/* read past the rest of it */
-					rc = OPS_OK;
-				}
-			}
-			rc = feed_restore(p, ar, err);
-		} else if (!slash && ((strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".db") == 0) ||
-				      sqlite_db_of(m, path))) {
-			finish_restore(p, 1, err);
-			rc = sqlite_member(p, ar, path, mf, err);
-			continue;
-		} else {
-			rc = plain_member(p, ar, path, err);
-		}
-		if (rc != OPS_OK)
-			break;
-		ops_archive_member_sha256(ar, hex);
-		if (strcmp(hex, mf->sha256) != 0) {
-			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' does not match its SHA-256 (damaged)",
-					   path);
-			break;
-		}
 	}
 	if (rc == OPS_OK)
 		finish_restore(p, 1, err);
 	else if (p->cur_stem)
 		finish_restore(p, 0, err);
 	if (rc == OPS_OK && seen != m->nfiles)
-		rc = ops_error_set(err, OPS_EDATA, "archive of backup '%s' holds %zu of the %zu members its manifest lists",
-				   m->id, seen, m->nfiles);
+		rc = ops_error_set(err, OPS_EDATA, "archive of backup '%s' holds %zu of the "
+				   "%zu members its manifest lists", m->id, seen, m->nfiles);
 	if (rc == OPS_OK)
 		rc = bk_in_drain(&in, err);
 	ops_archive_reader_free(ar);
 	bk_in_end(&in, hex);
 	if (rc == OPS_OK && (strcmp(hex, obj->sha256) != 0))
-		rc = ops_error_set(err, OPS_EDATA, "object '%s' does not match its SHA-256 (damaged)", okey);
+		rc = ops_error_set(err, OPS_EDATA,
+				   "object '%s' does not match its SHA-256 (damaged)", okey);
 out_sig:
 	sigaction(SIGPIPE, &old, NULL);
 	return rc;
@@ -683,8 +745,8 @@ static ops_code every_database_stored(const ops_manifest *m, ops_error *err)
 		for (j = 0; !found && j < m->nfiles; j++)
 			found = db_of_member(m, m->files[j].path) == m->databases[i];
 		if (!found)
-			return ops_error_set(err, OPS_EDATA, "database '%s' of backup '%s' has nothing in its archive",
-					     m->databases[i], m->id);
+			return ops_error_set(err, OPS_EDATA, "database '%s' of backup '%s' has "
+					     "nothing in its archive", m->databases[i], m->id);
 	}
 	return OPS_OK;
 }
@@ -709,8 +771,8 @@ ops_code bk_pass_load(const ops_backup_ctx *ctx, const char *id, ops_manifest **
 	ops_code rc = bk_catalog_manifest(ctx, id, m, err);
 
 	if (rc == OPS_OK && (*m)->nmembers != 1)
-		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' lists %zu objects; one archive expected",
-				   id, (*m)->nmembers);
+		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' lists %zu objects; "
+				   "one archive expected", id, (*m)->nmembers);
 	if (rc == OPS_OK)
 		rc = every_database_stored(*m, err);
 	if (rc != OPS_OK) {
@@ -731,12 +793,13 @@ ops_code bk_pass_key(const ops_backup_ctx *ctx, const ops_manifest *m,
 	if (bk_load_key(ctx->run->cfg, key, have, err) != OPS_OK)
 		return err->code;
 	if (!*have)
-		return ops_error_set(err, OPS_ECONFIG, "backup '%s' is encrypted; set backup.encryption_key_file",
+		return ops_error_set(err, OPS_ECONFIG,
+				     "backup '%s' is encrypted; set backup.encryption_key_file",
 				     m->id);
 	ops_crypt_key_id(key, id);
 	if (strcmp(id, m->encryption) != 0)
-		return ops_error_set(err, OPS_ECONFIG, "backup '%s' was encrypted with key %s; the configured key is %s",
-				     m->id, m->encryption, id);
+		return ops_error_set(err, OPS_ECONFIG, "backup '%s' was encrypted with key %s; "
+				     "the configured key is %s", m->id, m->encryption, id);
 	return OPS_OK;
 }
 
@@ -798,13 +861,13 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 	p.report = rep;
 	p.mode = o->checksums_only || (m->method && strcmp(m->method, "physical") == 0)
 		? BK_PASS_CHECKSUMS : BK_PASS_VERIFY;
-	p.temp_db = o->temp_db ? o->temp_db : ops_config_get(ctx->run->cfg, "backup.verify_temp_db");
+	p.temp_db = o->temp_db ? o->temp_db
+		    : ops_config_get(ctx->run->cfg, "backup.verify_temp_db");
 	p.keep_temp = o->keep_temp;
 	p.dbs = cJSON_AddArrayToObject(rep, "databases");
 	if (p.mode == BK_PASS_VERIFY && !temp_name_ok(p.temp_db)) {
-		rc = ops_error_set(err, OPS_EUSAGE,
-				   "bad temporary database name '%s' (lowercase letters, digits and _)",
-				   p.temp_db);
+		rc = ops_error_set(err, OPS_EUSAGE, "bad temporary database name '%s' "
+				   "(lowercase letters, digits and _)", p.temp_db);
 		goto out;
 	}
 	rc = bk_pass_run(&p, have ? key : NULL, err);
@@ -853,9 +916,11 @@ ops_code ops_backup_s3_verify(const ops_backup_ctx *ctx, cJSON **report, ops_err
 	if (vrep)
 		cJSON_AddItemToObject(rep, "newest_backup", vrep);
 	if (rc == OPS_OK && !enabled) {
-		ops_error_set(err, OPS_EFAIL, "versioning is not enabled on %s; a deleted or overwritten backup cannot be recovered",
+		ops_error_set(err, OPS_EFAIL, "versioning is not enabled on %s; a deleted or "
+			      "overwritten backup cannot be recovered",
 			      ops_store_describe(ctx->store));
-		ops_error_hint(err, "aws s3api put-bucket-versioning --versioning-configuration Status=Enabled");
+		ops_error_hint(err, "aws s3api put-bucket-versioning "
+			       "--versioning-configuration Status=Enabled");
 		rc = OPS_EFAIL;
 	}
 	return rc;
