@@ -200,7 +200,9 @@ expect_rc 0 "verify: the lock is free, the next verify runs at once and succeeds
 
 # ---- SIGTERM during backup restore --force ----
 psql_q -d "$DB" "insert into big values (100001, 'written after the backup')" >/dev/null
+psql_q "comment on database $DB is 'the chatbot database'" >/dev/null
 rows_before=$(rows)
+comment_of() { psql_q "select shobj_description(oid, 'pg_database') from pg_database where datname = '$1'"; }
 before=$(successes)
 journal_mark
 victim "$OPSCTL" backup restore "$GOOD" --force
@@ -214,6 +216,11 @@ expect_no_success "$before" "restore"
 run "$OPSCTL" backup restore "$GOOD" --force
 expect_rc 0 "restore: the lock is free, the next restore runs at once and succeeds"
 if [ "$(rows)" = "$((rows_before - 1))" ]; then ok "restore: it brings back the backup's rows"; else not_ok "restore: it brings back the backup's rows ($(rows))"; fi
+# The copy was marked while it was a copy; the database it became must not
+# be (a later run would take it for a leftover): it has the old comment.
+if [ "$(comment_of "$DB")" = "the chatbot database" ]; then ok "restore: the restored database keeps the old one's comment, not the mark"; else
+	not_ok "restore: the restored database keeps the old one's comment, not the mark ($(comment_of "$DB"))"
+fi
 expect_no_temp_db "restore after the rerun"
 
 # ---- what dead runs left: the mark decides ----
@@ -247,6 +254,7 @@ if present t250_kept_verify; then ok "a copy kept by --keep-temp (no pid) is lef
 if present t250_other_host; then ok "a mark of another host is left alone"; else not_ok "a mark of another host is left alone"; fi
 if present t250_live; then ok "a mark of a running opsctl is left alone"; else not_ok "a mark of a running opsctl is left alone"; fi
 if present "opsctl_old_$P3"; then ok "an old copy a restore left is never dropped"; else not_ok "an old copy a restore left is never dropped"; fi
+if present "$DB" && [ "$(rows)" = "$((rows_before - 1))" ]; then ok "the restored database is left alone"; else not_ok "the restored database is left alone"; fi
 expect_json_true "sorted(d['removed_leftovers']) == sorted(['opsctl_restore_$P1', 't250_stale_verify'])" "the report names exactly what was dropped"
 expect_json_true "d['old_databases_kept'][0]['database'] == 'opsctl_old_$P3' and 'RENAME TO \"$DB\"' in d['old_databases_kept'][0]['put_back']" "the old copy is reported with the command that puts it back"
 expect_err_contains "opsctl_old_$P3" "and a warning names it on stderr"
