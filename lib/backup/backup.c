@@ -1,10 +1,12 @@
 /*
- * Taking backups (backup-database.sh, daily_backup.sh), listing them,
- * retention and pins.  The order of a run is what makes it trustworthy:
- * partial leftovers of a killed run are removed first (we hold the backup
- * lock, so nothing else is writing), the archive is committed, and only
- * then the manifest; a crash anywhere leaves no manifest, so no backup that
- * could be mistaken for a good one.
+ * Taking backups (backup-database.sh, daily_backup.sh) and retention; what
+ * is in the store, listing and pins are the catalog's (backup_catalog.c),
+ * which verify reads too, so neither calls the other.  The order of a run
+ * is what makes it trustworthy: partial leftovers of a killed run are
+ * removed first (we hold the backup lock, so nothing else is writing), the
+ * archive is committed, and only then the manifest; a crash or a cancel
+ * anywhere leaves no manifest, so no backup that could be mistaken for a
+ * good one.
  */
 #include <errno.h>
 #include <signal.h>
@@ -52,148 +54,6 @@ static const char *archive_suffix(const char *compression)
 	return ".tar";
 }
 
-/* ---- what is in the store ---- */
-
-typedef struct bk_item {
-	char *id;
-	ops_manifest *m;	/* NULL: no valid manifest */
-	ops_error why;		/* why m is NULL */
-	int has_manifest_key;
-} bk_item;
-
-static int cmp_items(const void *a, const void *b)
-{
-	return strcmp(((const bk_item *)a)->id, ((const bk_item *)b)->id);
-}
-
-static void items_free(bk_item *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].id);
-		ops_manifest_free(v[i].m);
-	}
-	free(v);
-}
-
-/*
- * Whether a top-level name is one of our backup ids ("20261124T010000Z-full"
- * or "...-full-2"): only those are ever treated as backups, listed, pruned
- * or cleaned up, so a store shared with anything else loses nothing.
- */
-static int is_backup_id(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len < 21)
-		return 0;
-	for (i = 0; i < 16; i++)
-		if (i == 8 ? s[i] != 'T' : i == 15 ? s[i] != 'Z' : (s[i] < '0' || s[i] > '9'))
-			return 0;
-	if (strncmp(s + 16, "-full", 5) != 0)
-		return 0;
-	if (len == 21)
-		return 1;
-	if (s[21] != '-' || len == 22)
-		return 0;
-	for (i = 22; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* Every backup id in the store (sorted, oldest first), manifests loaded. */
-static ops_code scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout, ops_error *err)
-{
-	ops_store_entry *e = NULL;
-	size_t n = 0, i, k = 0;
-	bk_item *v = NULL;
-	ops_code rc;
-
-	*out = NULL;
-	*nout = 0;
-	rc = ops_store_list(ctx->store, "", &e, &n, err);
-	if (rc != OPS_OK)
-		return rc;
-	v = calloc(n + 1, sizeof *v);
-	if (!v) {
-		ops_store_entries_free(e, n);
-		return ops_error_oom(err);
-	}
-	for (i = 0; i < n; i++) {
-		const char *slash = strchr(e[i].key, '/');
-		size_t len = slash ? (size_t)(slash - e[i].key) : strlen(e[i].key);
-
-		if (!slash || !is_backup_id(e[i].key, len))
-			continue;
-		if (k == 0 || strlen(v[k - 1].id) != len || strncmp(v[k - 1].id, e[i].key, len) != 0) {
-			v[k].id = strndup(e[i].key, len);
-			if (!v[k].id) {
-				items_free(v, k);
-				ops_store_entries_free(e, n);
-				return ops_error_oom(err);
-			}
-			k++;
-		}
-		if (strcmp(slash, "/manifest.json") == 0)
-			v[k - 1].has_manifest_key = 1;
-	}
-	ops_store_entries_free(e, n);
-	qsort(v, k, sizeof *v, cmp_items);
-	for (i = 0; i < k; i++) {
-		if (!v[i].has_manifest_key)
-			continue;
-		if (ops_manifest_load(ctx->store, v[i].id, &v[i].m, &v[i].why) != OPS_OK &&
-		    v[i].why.code != OPS_EDATA) {
-			*err = v[i].why;
-			items_free(v, k);
-			return err->code;
-		}
-	}
-	*out = v;
-	*nout = k;
-	return OPS_OK;
-}
-
-static ops_code remove_prefix(const ops_backup_ctx *ctx, const char *id, ops_error *err)
-{
-	ops_store_entry *e = NULL;
-	char prefix[300];
-	size_t n = 0, i;
-	ops_code rc;
-
-	snprintf(prefix, sizeof prefix, "%s/", id);
-	rc = ops_store_list(ctx->store, prefix, &e, &n, err);
-	/* The manifest goes first: from then on this is not a backup. */
-	for (i = 0; rc == OPS_OK && i < n; i++)
-		if (strcmp(e[i].key + strlen(prefix), "manifest.json") == 0)
-			rc = ops_store_remove(ctx->store, e[i].key, err);
-	for (i = 0; rc == OPS_OK && i < n; i++)
-		rc = ops_store_remove(ctx->store, e[i].key, err);
-	ops_store_entries_free(e, n);
-	return rc;
-}
-
-/* Objects of runs that never wrote their manifest: killed or failed. */
-static ops_code remove_partial(const ops_backup_ctx *ctx, cJSON *removed, ops_error *err)
-{
-	bk_item *v = NULL;
-	size_t n = 0, i;
-	ops_code rc = scan(ctx, &v, &n, err);
-
-	for (i = 0; rc == OPS_OK && i < n; i++) {
-		if (v[i].has_manifest_key)
-			continue;
-		ops_log_warn("removing partial backup '%s' left by an interrupted run", v[i].id);
-		rc = remove_prefix(ctx, v[i].id, err);
-		if (rc == OPS_OK)
-			cJSON_AddItemToArray(removed, cJSON_CreateString(v[i].id));
-	}
-	items_free(v, n);
-	return rc;
-}
-
 /* ---- one PostgreSQL database into the archive ---- */
 
 struct full_run {
@@ -212,7 +72,8 @@ static ops_code count_rows(ops_db *db, const char *dbname, ops_manifest *m, ops_
 	static const char sql[] =
 		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname),"
 		" pg_catalog.format('SELECT pg_catalog.count(*) FROM %I.%I', n.nspname, c.relname)"
-		" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" FROM pg_catalog.pg_class c"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 		" WHERE c.relkind = 'r' AND n.nspname <> 'information_schema'"
 		" AND n.nspname !~ '^pg_' ORDER BY 1";
 	ops_rows *rows = NULL;
@@ -266,8 +127,10 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	 * demand exact equality. */
 	rc = ops_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
 	if (rc == OPS_OK)
-		rc = ops_db_query(db, "SELECT pg_catalog.pg_export_snapshot(), pg_catalog.current_database(),"
-				  " pg_catalog.current_setting('server_version')", 0, NULL, &rows, err);
+		rc = ops_db_query(db, "SELECT pg_catalog.pg_export_snapshot(),"
+				  " pg_catalog.current_database(),"
+				  " pg_catalog.current_setting('server_version')",
+				  0, NULL, &rows, err);
 	if (rc != OPS_OK)
 		goto out;
 	snprintf(snapshot, sizeof snapshot, "--snapshot=%s", ops_rows_value(rows, 0, 0));
@@ -315,8 +178,8 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	cJSON_AddStringToObject(rep, "database", dbname);
 	cJSON_AddStringToObject(rep, "engine", "postgresql");
 	cJSON_AddStringToObject(rep, "member", member);
-	cJSON_AddNumberToObject(rep, "dump_bytes", (double)total);
-	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
+	cJSON_AddNumberToObject(rep, "size_bytes", (double)total);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
 	if (rc == OPS_OK)
 		rc = add_db_name(run->m, dbname, err);
@@ -344,7 +207,8 @@ static ops_code count_sqlite(const ops_config *cfg, const char *copy, const char
 	free(target);
 	if (rc == OPS_OK)
 		rc = ops_db_query(db, "SELECT name FROM sqlite_master WHERE type = 'table'"
-				  " AND name NOT LIKE 'sqlite_%' ORDER BY name", 0, NULL, &rows, err);
+				  " AND name NOT LIKE 'sqlite_%' ORDER BY name",
+				  0, NULL, &rows, err);
 	for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
 		char *q = ops_db_quote_ident(db, ops_rows_value(rows, i, 0)), *sql = NULL;
 		ops_rows *c = NULL;
@@ -372,6 +236,7 @@ static ops_code dump_sqlite(struct full_run *run, const char *target, ops_error 
 	const ops_config *cfg = run->ctx->run->cfg;
 	ops_db *db = NULL;
 	char *tmpdir = NULL, *tmp = NULL, *base, *stem = NULL, member[600];
+	double t0 = ops_clock();
 	ops_code rc = ops_db_open(cfg, target, &db, err);
 	struct stat st;
 	cJSON *rep;
@@ -408,7 +273,8 @@ static ops_code dump_sqlite(struct full_run *run, const char *target, ops_error 
 	cJSON_AddStringToObject(rep, "database", ops_db_path(db));
 	cJSON_AddStringToObject(rep, "engine", "sqlite");
 	cJSON_AddStringToObject(rep, "member", member);
-	cJSON_AddNumberToObject(rep, "dump_bytes", stat(tmp, &st) == 0 ? (double)st.st_size : 0);
+	cJSON_AddNumberToObject(rep, "size_bytes", stat(tmp, &st) == 0 ? (double)st.st_size : 0);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
 out:
 	if (tmp)
@@ -463,13 +329,14 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 	ops_rows *rows = NULL;
 	long long total = 0;
 	int fd = -1, is_uri = strstr(target, "://") != NULL;
+	double t0 = ops_clock();
 	ops_code rc;
 	cJSON *rep;
 
 	rc = ops_db_open(cfg, target, &db, err);
 	if (rc == OPS_OK)
-		rc = ops_db_query(db, "SELECT pg_catalog.current_setting('server_version')", 0, NULL,
-				  &rows, err);
+		rc = ops_db_query(db, "SELECT pg_catalog.current_setting('server_version')",
+				  0, NULL, &rows, err);
 	if (rc != OPS_OK)
 		goto out;
 	ops_manifest_set(&run->m->server_version, ops_rows_value(rows, 0, 0), err);
@@ -507,7 +374,8 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 	if (rc != OPS_OK)
 		goto out;
 	if (!run->m->wal_start || !run->m->wal_stop) {
-		rc = ops_error_set(err, OPS_EFAIL, "pg_basebackup did not report its WAL start and end points");
+		rc = ops_error_set(err, OPS_EFAIL,
+				   "pg_basebackup did not report its WAL start and end points");
 		goto out;
 	}
 	rc = add_db_name(run->m, "(cluster)", err);
@@ -515,9 +383,10 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 	cJSON_AddStringToObject(rep, "database", "(cluster)");
 	cJSON_AddStringToObject(rep, "engine", "postgresql");
 	cJSON_AddStringToObject(rep, "member", "base.tar");
-	cJSON_AddNumberToObject(rep, "dump_bytes", (double)total);
+	cJSON_AddNumberToObject(rep, "size_bytes", (double)total);
 	cJSON_AddStringToObject(rep, "wal_start", run->m->wal_start);
 	cJSON_AddStringToObject(rep, "wal_stop", run->m->wal_stop);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
 out:
 	ops_rows_free(rows);
@@ -537,10 +406,12 @@ static ops_code add_vector_index(struct full_run *run, ops_error *err)
 	if (!ops_config_bool(run->ctx->run->cfg, "backup.vector_index"))
 		return OPS_OK;
 	if (!path || access(path, R_OK) != 0)
-		return ops_error_set(err, OPS_EFAIL, "backup.vector_index is set but there is no index at '%s'",
+		return ops_error_set(err, OPS_EFAIL,
+				     "backup.vector_index is set but there is no index at '%s'",
 				     path ? path : "");
 	rc = ops_archive_add_file(run->aw, "vector/index.faiss", path, err);
-	if (rc == OPS_OK && asprintf(&mpath, "%s.manifest.json", path) >= 0 && access(mpath, R_OK) == 0)
+	if (rc == OPS_OK && asprintf(&mpath, "%s.manifest.json", path) >= 0 &&
+	    access(mpath, R_OK) == 0)
 		rc = ops_archive_add_file(run->aw, "vector/index.faiss.manifest.json", mpath, err);
 	free(mpath);
 	return rc;
@@ -604,20 +475,102 @@ static char **backup_targets(const ops_config *cfg, ops_error *err)
 	return targets;
 }
 
+/* Every member of a full backup into run->aw, which is then closed. */
+static ops_code fill_archive(struct full_run *run, char **targets, int physical, cJSON *report,
+			     ops_error *err)
+{
+	const ops_config *cfg = run->ctx->run->cfg;
+	const char *redis = ops_config_get(cfg, "backup.redis_url");
+	ops_code rc = OPS_OK;
+	size_t i;
+
+	if (physical)
+		rc = dump_physical(run, targets[0], err);
+	for (i = 0; !physical && rc == OPS_OK && targets[i]; i++) {
+		ops_db_kind kind;
+		char *path = NULL;
+
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			break;
+		rc = ops_db_target_kind(targets[i], &kind, &path, err);
+		free(path);
+		if (rc == OPS_OK)
+			rc = kind == OPS_DB_SQLITE ? dump_sqlite(run, targets[i], err)
+						   : dump_postgres(run, targets[i], err);
+	}
+	if (rc == OPS_OK)
+		rc = add_files(run, err);
+	if (rc == OPS_OK)
+		rc = add_vector_index(run, err);
+	if (rc == OPS_OK && redis && *redis) {
+		char *rdb = NULL;
+
+		rc = bk_redis_snapshot(cfg, &rdb, report, err);
+		if (rc == OPS_OK)
+			rc = ops_archive_add_file(run->aw, "redis/dump.rdb", rdb, err);
+		free(rdb);
+	}
+	if (rc == OPS_OK)
+		rc = ops_archive_writer_close(run->aw, err);
+	return rc;
+}
+
+/* The manifest a full backup starts with: everything but its contents. */
+static ops_code start_manifest(struct full_run *run, const char *id, double start, int physical,
+			       const char *compression, const unsigned char *key, ops_error *err)
+{
+	char key_id[17];
+
+	run->m = ops_manifest_new(id, "full");
+	if (!run->m)
+		return ops_error_oom(err);
+	run->m->start = start;
+	if (ops_manifest_set(&run->m->method, physical ? "physical" : "logical", err) != OPS_OK ||
+	    ops_manifest_set(&run->m->compression, compression, err) != OPS_OK ||
+	    ops_manifest_set(&run->m->tool_version, OPS_VERSION, err) != OPS_OK)
+		return err->code;
+	if (key) {
+		ops_crypt_key_id(key, key_id);
+		return ops_manifest_set(&run->m->encryption, key_id, err);
+	}
+	return OPS_OK;
+}
+
+/* What a finished full backup reports, and its figures for the textfile. */
+static void report_full(cJSON *report, const ops_manifest *m, const char *object,
+			const char *compression, size_t members)
+{
+	cJSON *fig = cJSON_GetObjectItemCaseSensitive(report, "_figures");
+	double size = (double)ops_manifest_size(m);
+
+	cJSON_AddStringToObject(report, "object", object);
+	cJSON_AddNumberToObject(report, "size_bytes", size);
+	cJSON_AddNumberToObject(report, "duration_seconds", m->stop - m->start);
+	cJSON_AddStringToObject(report, "compression", compression);
+	cJSON_AddBoolToObject(report, "encrypted", m->encryption != NULL);
+	cJSON_AddNumberToObject(report, "archive_members", (double)members);
+	if (!fig)
+		fig = cJSON_AddObjectToObject(report, "_figures");
+	cJSON_AddNumberToObject(fig, "opsctl_backup_size_bytes", size);
+	cJSON_AddNumberToObject(fig, "opsctl_backup_duration_seconds", m->stop - m->start);
+	cJSON_AddNumberToObject(fig, "opsctl_backup_last_success_timestamp_seconds", m->stop);
+}
+
 static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJSON *report,
 			 ops_error *err)
 {
 	const ops_config *cfg = ctx->run->cfg;
-	const char *compression = o->no_compress ? "none" : ops_config_get(cfg, "backup.compression");
+	const char *compression = o->no_compress ? "none"
+				  : ops_config_get(cfg, "backup.compression");
 	int physical = strcmp(ops_config_get(cfg, "backup.method"), "physical") == 0, have_key = 0;
 	unsigned char key[OPS_CRYPT_KEY_LEN];
-	char id[96], object[160], name[64], hex[65], key_id[17];
+	char id[96], object[160], name[64], hex[65];
 	struct full_run run;
 	bk_out out;
 	char **targets = NULL;
 	double start = ops_wall_clock();
 	ops_code rc;
-	size_t i, n;
+	size_t i, n = 0;
 	const ops_archive_entry *ents;
 
 	memset(&run, 0, sizeof run);
@@ -632,91 +585,45 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 		return err->code;
 	if ((rc = new_id(ctx, start, id, sizeof id, err)) != OPS_OK)
 		goto out;
-	snprintf(name, sizeof name, "backup%s%s", archive_suffix(compression), have_key ? ".enc" : "");
+	snprintf(name, sizeof name, "backup%s%s", archive_suffix(compression),
+		 have_key ? ".enc" : "");
 	snprintf(object, sizeof object, "%s/%s", id, name);
-	run.m = ops_manifest_new(id, "full");
 	run.dbs = cJSON_AddArrayToObject(report, "databases");
-	if (!run.m || !run.dbs) {
-		rc = ops_error_oom(err);
+	rc = run.dbs ? start_manifest(&run, id, start, physical, compression,
+				      have_key ? key : NULL, err) : ops_error_oom(err);
+	if (rc != OPS_OK)
 		goto out;
-	}
-	run.m->start = start;
-	ops_manifest_set(&run.m->method, physical ? "physical" : "logical", err);
-	ops_manifest_set(&run.m->compression, compression, err);
-	ops_manifest_set(&run.m->tool_version, OPS_VERSION, err);
-	if (have_key) {
-		ops_crypt_key_id(key, key_id);
-		ops_manifest_set(&run.m->encryption, key_id, err);
-	}
 	cJSON_AddStringToObject(report, "id", id);
 	cJSON_AddStringToObject(report, "method", physical ? "physical" : "logical");
 	ops_log_info("backup %s into %s", id, ops_store_describe(ctx->store));
 	if ((rc = bk_out_begin(ctx, object, have_key ? key : NULL, &out, err)) != OPS_OK)
 		goto out;
-	rc = ops_archive_writer_new(compression, (int)ops_config_int(cfg, "backup.compression_level"),
+	rc = ops_archive_writer_new(compression,
+				    (int)ops_config_int(cfg, "backup.compression_level"),
 				    (int)ops_config_int(cfg, "backup.threads"), bk_out_sink, &out,
 				    &run.aw, err);
-	if (rc != OPS_OK)
-		goto fail;
-	if (physical) {
-		rc = dump_physical(&run, targets[0], err);
-	} else {
-		for (i = 0; rc == OPS_OK && targets[i]; i++) {
-			ops_db_kind kind;
-			char *path = NULL;
-
-			rc = ops_db_target_kind(targets[i], &kind, &path, err);
-			free(path);
-			if (rc == OPS_OK)
-				rc = kind == OPS_DB_SQLITE ? dump_sqlite(&run, targets[i], err)
-							   : dump_postgres(&run, targets[i], err);
-		}
-	}
 	if (rc == OPS_OK)
-		rc = add_files(&run, err);
-	if (rc == OPS_OK)
-		rc = add_vector_index(&run, err);
-	if (rc == OPS_OK && ops_config_get(cfg, "backup.redis_url") &&
-	    *ops_config_get(cfg, "backup.redis_url")) {
-		char *rdb = NULL;
-
-		rc = bk_redis_snapshot(cfg, &rdb, report, err);
-		if (rc == OPS_OK)
-			rc = ops_archive_add_file(run.aw, "redis/dump.rdb", rdb, err);
-		free(rdb);
-	}
-	if (rc == OPS_OK)
-		rc = ops_archive_writer_close(run.aw, err);
+		rc = fill_archive(&run, targets, physical, report, err);
 	if (rc != OPS_OK)
 		goto fail;
 	ents = ops_archive_writer_entries(run.aw, &n);
 	for (i = 0; rc == OPS_OK && i < n; i++)
-		rc = ops_manifest_add_file(run.m, name, ents[i].path, ents[i].size, ents[i].sha256, err);
+		rc = ops_manifest_add_file(run.m, name, ents[i].path, ents[i].size, ents[i].sha256,
+					   err);
 	if (rc != OPS_OK)
 		goto fail;
 	if ((rc = bk_out_commit(&out, hex, err)) != OPS_OK)
 		goto out_clean;
 	rc = ops_manifest_add_member(run.m, name, out.size, hex, err);
 	run.m->stop = ops_wall_clock();
+	/* The manifest makes it a backup: not once the run is cancelled. */
+	if (rc == OPS_OK)
+		rc = ops_cancel_check(err);
 	if (rc == OPS_OK)
 		rc = ops_manifest_save(ctx->store, run.m, err);
 	if (rc != OPS_OK)
 		goto out_clean;
-	cJSON_AddStringToObject(report, "object", object);
-	cJSON_AddNumberToObject(report, "size_bytes", (double)ops_manifest_size(run.m));
-	cJSON_AddNumberToObject(report, "duration_seconds", run.m->stop - run.m->start);
-	cJSON_AddStringToObject(report, "compression", compression);
-	cJSON_AddBoolToObject(report, "encrypted", have_key);
-	cJSON_AddNumberToObject(report, "archive_members", (double)n);
-	{
-		cJSON *fig = cJSON_GetObjectItemCaseSensitive(report, "_figures");
-
-		if (!fig)
-			fig = cJSON_AddObjectToObject(report, "_figures");
-		cJSON_AddNumberToObject(fig, "opsctl_backup_size_bytes", (double)ops_manifest_size(run.m));
-		cJSON_AddNumberToObject(fig, "opsctl_backup_duration_seconds", run.m->stop - run.m->start);
-		cJSON_AddNumberToObject(fig, "opsctl_backup_last_success_timestamp_seconds", run.m->stop);
-	}
+	report_full(report, run.m, object, compression, n);
 	if (o->verify) {
 		ops_verify_opts vo = {0};
 		cJSON *vrep = NULL;
@@ -736,7 +643,7 @@ out_clean:
 
 		/* Leave nothing behind that the next run would have to clean. */
 		if (ctx->store && id[0])
-			remove_prefix(ctx, id, &ignored);
+			bk_catalog_remove(ctx, id, &ignored);
 	}
 out:
 	ops_archive_writer_free(run.aw);
@@ -757,11 +664,12 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 	if (!rep)
 		return ops_error_oom(err);
 	if (!full && !wal)
-		return ops_error_set(err, OPS_EUSAGE, "unknown backup type '%s' (full, wal or all)", o->type);
+		return ops_error_set(err, OPS_EUSAGE, "unknown backup type '%s' (full, wal or all)",
+				     o->type);
 	cJSON_AddStringToObject(rep, "type", o->type);
 	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
 	removed = cJSON_AddArrayToObject(rep, "removed_partial");
-	rc = remove_partial(ctx, removed, err);
+	rc = bk_catalog_remove_partial(ctx, removed, err);
 	if (rc == OPS_OK && full)
 		rc = run_full(ctx, o, rep, err);
 	/* Retention right after the full backup, so that a WAL step that
@@ -778,90 +686,7 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 	return rc;
 }
 
-/* ---- list, latest, retention, pins ---- */
-
-static void iso_time(double t, char out[32])
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static cJSON *item_json(const bk_item *it)
-{
-	cJSON *o = cJSON_CreateObject();
-	char when[32];
-
-	cJSON_AddStringToObject(o, "id", it->id);
-	if (!it->m) {
-		cJSON_AddStringToObject(o, "status", it->has_manifest_key ? "invalid" : "incomplete");
-		if (it->has_manifest_key)
-			cJSON_AddStringToObject(o, "error", it->why.message);
-		return o;
-	}
-	cJSON_AddStringToObject(o, "type", it->m->type);
-	cJSON_AddStringToObject(o, "method", it->m->method ? it->m->method : "logical");
-	iso_time(it->m->start, when);
-	cJSON_AddStringToObject(o, "time", when);
-	cJSON_AddNumberToObject(o, "size_bytes", (double)ops_manifest_size(it->m));
-	cJSON_AddNumberToObject(o, "duration_seconds", it->m->stop - it->m->start);
-	cJSON_AddStringToObject(o, "status", it->m->status);
-	cJSON_AddStringToObject(o, "verified", strcmp(it->m->status, "verified") == 0 ? "yes"
-				: strcmp(it->m->status, "verify-failed") == 0 ? "FAILED" : "no");
-	cJSON_AddBoolToObject(o, "pinned", it->m->pinned);
-	cJSON_AddNumberToObject(o, "databases", (double)ops_strv_len(it->m->databases));
-	cJSON_AddBoolToObject(o, "encrypted", it->m->encryption != NULL);
-	return o;
-}
-
-ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *err)
-{
-	bk_item *v = NULL;
-	size_t n = 0, i;
-	ops_code rc = scan(ctx, &v, &n, err);
-	cJSON *rep, *list;
-
-	*report = NULL;
-	if (rc != OPS_OK)
-		return rc;
-	rep = cJSON_CreateObject();
-	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
-	list = cJSON_AddArrayToObject(rep, "backups");
-	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(list, item_json(&v[i]));
-	cJSON_AddNumberToObject(rep, "count", (double)n);
-	items_free(v, n);
-	*report = rep;
-	return OPS_OK;
-}
-
-ops_code ops_backup_latest(const ops_backup_ctx *ctx, char **id, ops_error *err)
-{
-	return ops_backup_newest(ctx, 1, id, err);
-}
-
-ops_code ops_backup_newest(const ops_backup_ctx *ctx, int good_only, char **id, ops_error *err)
-{
-	bk_item *v = NULL;
-	size_t n = 0, i;
-	ops_code rc = scan(ctx, &v, &n, err);
-
-	*id = NULL;
-	if (rc != OPS_OK)
-		return rc;
-	for (i = n; i-- > 0;)
-		if (v[i].m && (!good_only || ops_manifest_is_good(v[i].m))) {
-			*id = strdup(v[i].id);
-			break;
-		}
-	items_free(v, n);
-	if (!*id)
-		return ops_error_set(err, OPS_EFAIL, "no %sbackup in %s", good_only ? "complete " : "",
-				     ops_store_describe(ctx->store));
-	return OPS_OK;
-}
+/* ---- retention ---- */
 
 /* Keys grouping backups by ISO week and by month, in UTC. */
 static void period_keys(double t, char week[16], char month[16])
@@ -885,6 +710,8 @@ static ops_code prune_wal(const ops_backup_ctx *ctx, const char *oldest_needed, 
 		const char *name = e[i].key + strlen(WAL_PREFIX);
 		int go;
 
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			break;
 		if (strstr(name, ".history"))
 			continue;	/* timeline history is tiny and always needed */
 		go = oldest_needed ? strncmp(name, oldest_needed, 24) < 0
@@ -914,7 +741,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	ssize_t newest_good = -1;
 	const char *oldest_wal = NULL;
 	cJSON *rep, *kept, *pruned, *walpruned;
-	ops_code rc = scan(ctx, &v, &n, err);
+	ops_code rc = bk_catalog_scan(ctx, &v, &n, err);
 
 	*report = NULL;
 	if (rc != OPS_OK)
@@ -937,11 +764,13 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		int newest_week = 1, newest_month = 1, newer_good = 0;
 		cJSON *e;
 
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			break;
 		if (!m) {
 			if (v[i].has_manifest_key)
 				continue;	/* unreadable manifest: an operator must look */
 			if (!ctx->run->dry_run)
-				rc = remove_prefix(ctx, v[i].id, err);
+				rc = bk_catalog_remove(ctx, v[i].id, err);
 			e = cJSON_CreateObject();
 			cJSON_AddStringToObject(e, "id", v[i].id);
 			cJSON_AddStringToObject(e, "reason", "partial (no manifest)");
@@ -986,34 +815,10 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		cJSON_AddStringToObject(e, "reason", "older than every retention period");
 		cJSON_AddItemToArray(pruned, e);
 		if (!ctx->run->dry_run)
-			rc = remove_prefix(ctx, v[i].id, err);
+			rc = bk_catalog_remove(ctx, v[i].id, err);
 	}
 	if (rc == OPS_OK)
 		rc = prune_wal(ctx, oldest_wal, now - daily, walpruned, err);
-	items_free(v, n);
-	return rc;
-}
-
-ops_code ops_backup_pin(const ops_backup_ctx *ctx, const char *id, int pin,
-			cJSON **report, ops_error *err)
-{
-	ops_manifest *m = NULL;
-	ops_code rc;
-
-	*report = NULL;
-	if (!ops_store_key_valid(id) || strchr(id, '/'))
-		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a backup id", id);
-	rc = ops_manifest_load(ctx->store, id, &m, err);
-	if (rc == OPS_EDATA && strstr(err->message, "has no manifest"))
-		return ops_error_set(err, OPS_EFAIL, "no backup '%s' in %s", id,
-				     ops_store_describe(ctx->store));
-	if (rc != OPS_OK)
-		return rc;
-	m->pinned = pin;
-	rc = ops_manifest_save(ctx->store, m, err);
-	*report = cJSON_CreateObject();
-	cJSON_AddStringToObject(*report, "id", id);
-	cJSON_AddBoolToObject(*report, "pinned", pin);
-	ops_manifest_free(m);
+	bk_items_free(v, n);
 	return rc;
 }

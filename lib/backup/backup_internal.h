@@ -1,7 +1,8 @@
 /*
- * What the backup modules share: streaming an object into or out of the
- * store through the optional encryption layer while hashing the stored
- * bytes, the key, and the child environment for PostgreSQL's tools.
+ * What the backup modules share: the catalog of what is in the store,
+ * streaming an object into or out of the store through the optional
+ * encryption layer while hashing the stored bytes, the key, and the child
+ * environment for PostgreSQL's tools.
  */
 #ifndef OPSMAINT_BACKUP_INTERNAL_H
 #define OPSMAINT_BACKUP_INTERNAL_H
@@ -9,8 +10,37 @@
 #include "opsmaint/archive.h"
 #include "opsmaint/backup.h"
 #include "opsmaint/crypt.h"
+#include "opsmaint/db.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/manifest.h"
+#include "opsmaint/proc.h"
+
+/* ---- the catalog (backup_catalog.c) ---- */
+
+/* One backup id found in the store. */
+typedef struct bk_item {
+	char *id;
+	ops_manifest *m;	/* NULL: no valid manifest */
+	ops_error why;		/* why m is NULL */
+	int has_manifest_key;
+} bk_item;
+
+/* Whether the first len bytes of s are a backup id ("20261124T010000Z-full",
+ * "...-full-2"). */
+int bk_is_backup_id(const char *s, size_t len);
+/* Every backup id in the store, oldest first, manifests loaded (a damaged
+ * one is an item with m NULL and why set, not an error). */
+ops_code bk_catalog_scan(const ops_backup_ctx *ctx, bk_item **out, size_t *n, ops_error *err);
+void bk_items_free(bk_item *v, size_t n);
+/* Every object of backup id, its manifest first. */
+ops_code bk_catalog_remove(const ops_backup_ctx *ctx, const char *id, ops_error *err);
+/* Remove the objects of runs that never wrote their manifest (killed or
+ * failed; the caller holds the backup lock), their ids added to removed. */
+ops_code bk_catalog_remove_partial(const ops_backup_ctx *ctx, cJSON *removed, ops_error *err);
+/* The manifest of id: a malformed id is OPS_EUSAGE, no object under it
+ * OPS_EFAIL "no backup 'ID' in STORE", objects but no manifest OPS_EDATA. */
+ops_code bk_catalog_manifest(const ops_backup_ctx *ctx, const char *id, ops_manifest **m,
+			     ops_error *err);
 
 /* The backup key when backup.encryption_key_file is set: *have 1. */
 ops_code bk_load_key(const ops_config *cfg, unsigned char key[OPS_CRYPT_KEY_LEN], int *have,
@@ -78,5 +108,94 @@ ops_code bk_redis_snapshot(const ops_config *cfg, char **rdb_path, cJSON *report
 
 /* "20261124T010000Z" for t. */
 void bk_stamp(double t, char out[32]);
+
+/* ---- databases restore and verify make on the server (backup_tempdb.c) ---- */
+
+/* The marks, in the database's comment, of what each made. */
+#define BK_MARK_RESTORE "opsctl backup restore: temporary copy"
+#define BK_MARK_VERIFY "opsctl backup verify: temporary restore"
+#define BK_MARK_OLD "opsctl backup restore: old copy"
+
+/* A connection to the maintenance database, for CREATE, DROP and RENAME. */
+ops_code bk_admin_open(const ops_config *cfg, ops_db **db, ops_error *err);
+/* fmt with a and b as quoted identifiers (b NULL: ""); a statement that a
+ * cancel request meant for earlier work hit is run again. */
+ops_code bk_admin_exec(ops_db *db, const char *fmt, const char *a, const char *b,
+		       ops_error *err);
+/* End every other session on database name. */
+ops_code bk_end_sessions(ops_db *db, const char *name, ops_error *err);
+/* Whether database name exists, and its comment (allocated; NULL: none). */
+ops_code bk_db_comment_get(ops_db *db, const char *name, int *exists, char **comment,
+			   ops_error *err);
+/* COMMENT ON DATABASE name IS comment (NULL: none), quoted by the server. */
+ops_code bk_db_comment_set(ops_db *db, const char *name, const char *comment, ops_error *err);
+/* "WHAT (host H, pid N)": the mark of this process. */
+void bk_mark(const char *what, char *out, size_t len);
+/* Create database name marked as what's (BK_MARK_RESTORE, BK_MARK_VERIFY);
+ * one that exists is replaced only when it carries the same kind of mark,
+ * otherwise OPS_EUSAGE "... was not made by opsctl backup verify ...". */
+ops_code bk_tempdb_create(ops_db *db, const char *name, const char *what, ops_error *err);
+/* Drop database name, ending its sessions first (a stopped pg_restore's). */
+ops_code bk_tempdb_drop(ops_db *db, const char *name, ops_error *err);
+/*
+ * What interrupted runs of this host left: temporary databases whose
+ * process is not a running opsctl are dropped (report: "removed_leftovers"),
+ * old databases a restore renamed aside are reported with the commands that
+ * put them back ("old_databases_kept"), never dropped.
+ */
+ops_code bk_tempdb_sweep(ops_db *db, cJSON *report, ops_error *err);
+
+/* ---- one pass over a backup's archive (backup_verify.c) ---- */
+
+enum bk_pass_mode { BK_PASS_CHECKSUMS, BK_PASS_VERIFY, BK_PASS_RESTORE };
+
+typedef struct bk_pass bk_pass;
+struct bk_pass {
+	const ops_backup_ctx *ctx;
+	const ops_manifest *m;
+	enum bk_pass_mode mode;
+	cJSON *report;			/* the run's report (leftovers found) */
+	cJSON *dbs;			/* per-database results */
+	const char *temp_db;		/* BK_PASS_VERIFY */
+	int keep_temp;			/* BK_PASS_VERIFY */
+	char *const *only;		/* BK_PASS_RESTORE: databases chosen, NULL all */
+	const char *restore_dir;	/* BK_PASS_RESTORE: where files/ go */
+	/* BK_PASS_RESTORE: put the restored copy of a PostgreSQL database in
+	 * place of target; on failure target is as it was and copy remains. */
+	ops_code (*pg_put)(bk_pass *p, const char *copy, const char *target, cJSON *rep,
+			   ops_error *err);
+	/* BK_PASS_RESTORE: put a SQLite copy, checked, in place of dbpath. */
+	ops_code (*sqlite_put)(bk_pass *p, const char *copy, const char *dbpath, ops_error *err);
+
+	/* The rest is the pass's own. */
+	ops_db *admin;			/* opened at the first database it makes */
+	char *cur_stem;			/* "chatbot_db.dump" */
+	char *cur_db;			/* its database name */
+	char *cur_into;			/* the database pg_restore writes into */
+	ops_proc *proc;
+	int to_restore;			/* pg_restore's stdin */
+	int skipping;			/* a database not chosen */
+	int stream_failed;		/* pg_restore stopped early */
+	ops_error stream_err;
+	int failures;
+	ops_error first;
+};
+
+/* The manifest of backup id, checked to describe one archive that holds
+ * every database it names. */
+ops_code bk_pass_load(const ops_backup_ctx *ctx, const char *id, ops_manifest **m,
+		      ops_error *err);
+/* The key m needs, in key (*have 1), or none (*have 0). */
+ops_code bk_pass_key(const ops_backup_ctx *ctx, const ops_manifest *m,
+		     unsigned char key[OPS_CRYPT_KEY_LEN], int *have, ops_error *err);
+/*
+ * Read the whole archive of p->m once, checking every member's and the
+ * object's digest, doing what p->mode asks with each database.  A failure
+ * of one database is counted (p->failures, p->first) and the pass goes on;
+ * damage, an unreadable store or cancellation end it.  bk_pass_end frees
+ * what the pass holds.
+ */
+ops_code bk_pass_run(bk_pass *p, const unsigned char *key, ops_error *err);
+void bk_pass_end(bk_pass *p);
 
 #endif

@@ -3,7 +3,8 @@
  * (encryptor) -> digest of the stored bytes -> store.  Reading: store ->
  * digest -> (decryptor) -> plaintext, pulled by libarchive.  The digest is
  * always of the stored bytes, so verification never needs the key to find
- * damage, and the key never sees bytes that were not authenticated.
+ * damage, and the key never sees bytes that were not authenticated.  Both
+ * directions stop at the next block once the run is cancelled (cancel.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,10 @@ static ops_code raw_sink(void *arg, const void *buf, size_t len, ops_error *err)
 {
 	bk_out *o = arg;
 
+	/* Every byte of every backup passes here: the place to notice that
+	 * the run was cancelled, so the object is aborted, never committed. */
+	if (ops_cancel_check(err) != OPS_OK)
+		return err->code;
 	ops_sha256_update(o->hash, buf, len);
 	o->size += (long long)len;
 	if (o->progress)
@@ -157,7 +162,8 @@ ops_code bk_in_begin(const ops_backup_ctx *ctx, const char *key, const unsigned 
 	}
 	if (dec_key) {
 		in->cbuf = malloc(CIPHER_BLOCK);
-		if (!in->cbuf || ops_decryptor_new(dec_key, plain_sink, in, &in->dec, err) != OPS_OK) {
+		if (!in->cbuf ||
+		    ops_decryptor_new(dec_key, plain_sink, in, &in->dec, err) != OPS_OK) {
 			char hex[65];
 
 			bk_in_end(in, hex);
@@ -169,7 +175,11 @@ ops_code bk_in_begin(const ops_backup_ctx *ctx, const char *key, const unsigned 
 
 static ops_code raw_read(bk_in *in, void *buf, size_t len, size_t *got, ops_error *err)
 {
-	ops_code rc = ops_store_read(in->r, buf, len, got, err);
+	ops_code rc = ops_cancel_check(err);
+
+	/* Verify, restore and wal-fetch all read through here. */
+	if (rc == OPS_OK)
+		rc = ops_store_read(in->r, buf, len, got, err);
 
 	if (rc == OPS_OK) {
 		ops_sha256_update(in->hash, buf, *got);

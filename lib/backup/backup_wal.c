@@ -107,7 +107,8 @@ static ops_code read_record(const ops_backup_ctx *ctx, const char *name, cJSON *
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*rec, "plain_sha256"))) {
 		cJSON_Delete(*rec);
 		*rec = NULL;
-		return ops_error_set(err, OPS_EDATA, "the record of WAL segment %s is damaged", name);
+		return ops_error_set(err, OPS_EDATA, "the record of WAL segment %s is damaged",
+				     name);
 	}
 	return OPS_OK;
 }
@@ -125,7 +126,8 @@ ops_code ops_backup_wal_push(const ops_backup_ctx *ctx, const char *path, ops_er
 
 	name = name ? name + 1 : path;
 	if (!wal_name_ok(name))
-		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a WAL segment or history file name", name);
+		return ops_error_set(err, OPS_EUSAGE,
+				     "'%s' is not a WAL segment or history file name", name);
 	rc = ops_read_file(path, SEGMENT_MAX, &data, &len, err);
 	if (rc != OPS_OK)
 		return rc;
@@ -135,15 +137,17 @@ ops_code ops_backup_wal_push(const ops_backup_ctx *ctx, const char *path, ops_er
 		goto out;
 	if (found) {
 		/* PostgreSQL retries a push whose acknowledgement it missed. */
-		const char *had = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "plain_sha256"));
+		const char *had = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(rec, "plain_sha256"));
 
 		if (strcmp(had, plain) == 0) {
 			ops_log_info("WAL segment %s is already stored", name);
 			goto out;
 		}
-		rc = ops_error_set(err, OPS_EFAIL, "WAL segment %s is already stored with different content",
-				   name);
-		ops_error_hint(err, "two clusters may be archiving into one store; check s3.prefix and backup.dir");
+		rc = ops_error_set(err, OPS_EFAIL,
+				   "WAL segment %s is already stored with different content", name);
+		ops_error_hint(err, "two clusters may be archiving into one store; "
+			       "check s3.prefix and backup.dir");
 		goto out;
 	}
 	if ((rc = bk_load_key(ctx->run->cfg, key, &have, err)) != OPS_OK)
@@ -220,7 +224,8 @@ ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const
 
 	memset(&in, 0, sizeof in);
 	if (!wal_name_ok(name))
-		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a WAL segment or history file name", name);
+		return ops_error_set(err, OPS_EUSAGE,
+				     "'%s' is not a WAL segment or history file name", name);
 	rc = read_record(ctx, name, &rec, &found, err);
 	if (rc != OPS_OK)
 		return rc;
@@ -233,8 +238,8 @@ ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const
 	enc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "encryption"));
 	if (enc && ((rc = bk_load_key(ctx->run->cfg, key, &have, err)) != OPS_OK || !have)) {
 		if (rc == OPS_OK)
-			rc = ops_error_set(err, OPS_ECONFIG, "WAL segment %s is encrypted; set backup.encryption_key_file",
-					   name);
+			rc = ops_error_set(err, OPS_ECONFIG, "WAL segment %s is encrypted; "
+					   "set backup.encryption_key_file", name);
 		goto out;
 	}
 	{
@@ -265,7 +270,8 @@ ops_code ops_backup_wal_fetch(const ops_backup_ctx *ctx, const char *name, const
 	ops_sha256_final_hex(h, plain);
 	bk_in_end(&in, stored);
 	if (rc == OPS_OK && (strcmp(stored, want) != 0 || strcmp(plain, want_plain) != 0))
-		rc = ops_error_set(err, OPS_EDATA, "stored WAL segment %s does not match its SHA-256", name);
+		rc = ops_error_set(err, OPS_EDATA,
+				   "stored WAL segment %s does not match its SHA-256", name);
 	if (rc == OPS_OK) {
 		rc = ops_afile_commit(af, err);
 		af = NULL;
@@ -317,7 +323,10 @@ static ops_code ship_spool(const ops_backup_ctx *ctx, const char *spool, cJSON *
 	for (i = 0; rc == OPS_OK && i < n; i++) {
 		char *path = ops_path_join(spool, names[i]);
 
-		rc = path ? ops_backup_wal_push(ctx, path, err) : ops_error_oom(err);
+		if (path && (rc = ops_cancel_check(err)) == OPS_OK)
+			rc = ops_backup_wal_push(ctx, path, err);
+		else if (!path)
+			rc = ops_error_oom(err);
 		/* Gone from the spool only once stored. */
 		if (rc == OPS_OK && unlink(path) != 0)
 			rc = ops_error_errno(err, errno, "cannot remove shipped segment", path);
@@ -362,17 +371,18 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 	if (rc != OPS_OK)
 		goto out;
 	if (strcmp(ops_rows_value(rows, 0, 0), "off") == 0) {
-		rc = ops_error_set(err, OPS_ECONFIG, "archive_mode is off on the server, so no WAL is archived");
-		ops_error_hint(err, "set archive_mode = on and archive_command = 'opsctl backup wal-push %%p', "
-			       "then restart PostgreSQL");
+		rc = ops_error_set(err, OPS_ECONFIG,
+				   "archive_mode is off on the server, so no WAL is archived");
+		ops_error_hint(err, "set archive_mode = on and archive_command = "
+			       "'opsctl backup wal-push %%p', then restart PostgreSQL");
 		goto out;
 	}
 	failed0 = atol(ops_rows_value(rows, 0, 3));
 	cJSON_AddStringToObject(report, "archive_command", ops_rows_value(rows, 0, 1));
 	ops_rows_free(rows);
 	rows = NULL;
-	rc = ops_db_query(db, "SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())", 0, NULL,
-			  &rows, err);
+	rc = ops_db_query(db, "SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())",
+			  0, NULL, &rows, err);
 	if (rc != OPS_OK)
 		goto out;
 	seg = strdup(ops_rows_value(rows, 0, 0));
@@ -383,23 +393,29 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 		if ((rc = ops_db_query(db, status_sql, 0, NULL, &rows, err)) != OPS_OK)
 			goto out;
 		if (strcmp(ops_rows_value(rows, 0, 2), seg) >= 0) {
-			cJSON_AddStringToObject(report, "last_archived_wal", ops_rows_value(rows, 0, 2));
+			cJSON_AddStringToObject(report, "last_archived_wal",
+						ops_rows_value(rows, 0, 2));
 			break;
 		}
 		if (atol(ops_rows_value(rows, 0, 3)) > failed0 &&
 		    strcmp(ops_rows_value(rows, 0, 4), seg) == 0) {
-			rc = ops_error_set(err, OPS_EFAIL, "archive_command failed for WAL segment %s", seg);
-			ops_error_hint(err, "the PostgreSQL server log shows the archive_command's error");
+			rc = ops_error_set(err, OPS_EFAIL,
+					   "archive_command failed for WAL segment %s", seg);
+			ops_error_hint(err, "the PostgreSQL server log shows "
+				       "the archive_command's error");
 			goto out;
 		}
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			goto out;
 		if (ops_clock() - t0 > (double)timeout) {
-			rc = ops_error_set(err, OPS_EFAIL, "WAL segment %s was not archived within %ld s",
+			rc = ops_error_set(err, OPS_EFAIL,
+					   "WAL segment %s was not archived within %ld s",
 					   seg, timeout);
 			goto out;
 		}
 		usleep(200000);
 	}
-	cJSON_AddNumberToObject(report, "seconds", ops_clock() - t0);
+	cJSON_AddNumberToObject(report, "duration_seconds", ops_clock() - t0);
 out:
 	free(seg);
 	ops_rows_free(rows);

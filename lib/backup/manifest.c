@@ -82,7 +82,8 @@ ops_code ops_manifest_add_member(ops_manifest *m, const char *name, long long si
 	ops_manifest_member *v;
 
 	if (!ops_store_key_valid(name))
-		return ops_error_set(err, OPS_EUSAGE, "bad manifest member name '%s'", name ? name : "");
+		return ops_error_set(err, OPS_EUSAGE, "bad manifest member name '%s'",
+				     name ? name : "");
 	if (!hex64(sha256_hex) || size < 0)
 		return ops_error_set(err, OPS_EUSAGE, "bad size or SHA-256 for member '%s'", name);
 	v = realloc(m->members, (m->nmembers + 1) * sizeof *v);
@@ -104,7 +105,8 @@ ops_code ops_manifest_add_file(ops_manifest *m, const char *member, const char *
 	ops_manifest_file *v;
 
 	if (!ops_store_key_valid(member) || !ops_store_key_valid(path))
-		return ops_error_set(err, OPS_EUSAGE, "bad archive file name '%s'", path ? path : "");
+		return ops_error_set(err, OPS_EUSAGE, "bad archive file name '%s'",
+				     path ? path : "");
 	if (!hex64(sha256_hex) || size < 0)
 		return ops_error_set(err, OPS_EUSAGE, "bad size or SHA-256 for file '%s'", path);
 	v = realloc(m->files, (m->nfiles + 1) * sizeof *v);
@@ -256,6 +258,87 @@ static char *opt_string(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
 }
 
+/* "databases": a list of names. */
+static ops_code parse_databases(ops_manifest *m, const cJSON *v, ops_error *err)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(v))
+		return ops_error_set(err, OPS_EDATA,
+				     "manifest: 'databases' is missing or not a list");
+	free(m->databases);
+	m->databases = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *m->databases);
+	if (!m->databases)
+		return ops_error_oom(err);
+	cJSON_ArrayForEach(e, v) {
+		if (!cJSON_IsString(e))
+			return ops_error_set(err, OPS_EDATA,
+					     "manifest: a database name is not a string");
+		if (!(m->databases[n++] = strdup(e->valuestring)))
+			return ops_error_oom(err);
+	}
+	return OPS_OK;
+}
+
+/* "members": the stored objects, each checked by ops_manifest_add_member. */
+static ops_code parse_members(ops_manifest *m, const cJSON *v, ops_error *err)
+{
+	const cJSON *e;
+
+	if (!cJSON_IsArray(v))
+		return ops_error_set(err, OPS_EDATA,
+				     "manifest: 'members' is missing or not a list");
+	cJSON_ArrayForEach(e, v) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
+		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "sha256");
+		ops_error merr;
+
+		if (!cJSON_IsString(name) || !cJSON_IsNumber(size) || !cJSON_IsString(sha) ||
+		    ops_manifest_add_member(m, name->valuestring, (long long)size->valuedouble,
+					    sha->valuestring, &merr) != OPS_OK)
+			return ops_error_set(err, OPS_EDATA, "manifest: member %zu is not a valid "
+					     "name, size and SHA-256", m->nmembers + 1);
+	}
+	return OPS_OK;
+}
+
+/* "files" (archive members) and "tables" (row counts), both optional. */
+static ops_code parse_contents(ops_manifest *m, const cJSON *o, ops_error *err)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "files")) {
+		const cJSON *mem = cJSON_GetObjectItemCaseSensitive(e, "member");
+		const cJSON *path = cJSON_GetObjectItemCaseSensitive(e, "path");
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
+		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "sha256");
+		ops_error ferr;
+
+		if (!cJSON_IsString(mem) || !cJSON_IsString(path) || !cJSON_IsNumber(size) ||
+		    !cJSON_IsString(sha) ||
+		    ops_manifest_add_file(m, mem->valuestring, path->valuestring,
+					  (long long)size->valuedouble, sha->valuestring,
+					  &ferr) != OPS_OK)
+			return ops_error_set(err, OPS_EDATA, "manifest: file %zu is not a valid "
+					     "name, size and SHA-256", m->nfiles + 1);
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "tables")) {
+		const cJSON *db = cJSON_GetObjectItemCaseSensitive(e, "database");
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "table");
+		const cJSON *rows = cJSON_GetObjectItemCaseSensitive(e, "rows");
+		ops_error terr;
+
+		if (!cJSON_IsString(db) || !cJSON_IsString(t) || !cJSON_IsNumber(rows) ||
+		    ops_manifest_add_table(m, db->valuestring, t->valuestring,
+					   (long long)rows->valuedouble, &terr) != OPS_OK)
+			return ops_error_set(err, OPS_EDATA, "manifest: table entry %zu is not "
+					     "valid", m->ntables + 1);
+	}
+	return OPS_OK;
+}
+
 ops_code ops_manifest_from_json(const char *text, size_t len, ops_manifest **out,
 				ops_error *err)
 {
@@ -264,7 +347,6 @@ ops_code ops_manifest_from_json(const char *text, size_t len, ops_manifest **out
 	const char *id, *type, *status;
 	ops_manifest *m = NULL;
 	ops_code rc = OPS_EDATA;
-	size_t n = 0;
 
 	*out = NULL;
 	if (!cJSON_IsObject(o)) {
@@ -301,51 +383,16 @@ ops_code ops_manifest_from_json(const char *text, size_t len, ops_manifest **out
 	v = cJSON_GetObjectItemCaseSensitive(o, "start");
 	e = cJSON_GetObjectItemCaseSensitive(o, "stop");
 	if (!cJSON_IsNumber(v) || !cJSON_IsNumber(e) || e->valuedouble < v->valuedouble) {
-		ops_error_set(err, OPS_EDATA, "manifest: 'start' and 'stop' must be times, stop not before start");
+		ops_error_set(err, OPS_EDATA, "manifest: 'start' and 'stop' must be times, "
+			      "stop not before start");
 		goto out;
 	}
 	m->start = v->valuedouble;
 	m->stop = e->valuedouble;
-	v = cJSON_GetObjectItemCaseSensitive(o, "databases");
-	if (!cJSON_IsArray(v)) {
-		ops_error_set(err, OPS_EDATA, "manifest: 'databases' is missing or not a list");
+	if ((rc = parse_databases(m, cJSON_GetObjectItemCaseSensitive(o, "databases"), err)) !=
+	    OPS_OK ||
+	    (rc = parse_members(m, cJSON_GetObjectItemCaseSensitive(o, "members"), err)) != OPS_OK)
 		goto out;
-	}
-	free(m->databases);
-	m->databases = calloc((size_t)cJSON_GetArraySize(v) + 1, sizeof *m->databases);
-	if (!m->databases) {
-		rc = ops_error_oom(err);
-		goto out;
-	}
-	cJSON_ArrayForEach(e, v) {
-		if (!cJSON_IsString(e)) {
-			ops_error_set(err, OPS_EDATA, "manifest: a database name is not a string");
-			goto out;
-		}
-		if (!(m->databases[n++] = strdup(e->valuestring))) {
-			rc = ops_error_oom(err);
-			goto out;
-		}
-	}
-	v = cJSON_GetObjectItemCaseSensitive(o, "members");
-	if (!cJSON_IsArray(v)) {
-		ops_error_set(err, OPS_EDATA, "manifest: 'members' is missing or not a list");
-		goto out;
-	}
-	cJSON_ArrayForEach(e, v) {
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
-		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
-		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "sha256");
-		ops_error merr;
-
-		if (!cJSON_IsString(name) || !cJSON_IsNumber(size) || !cJSON_IsString(sha) ||
-		    ops_manifest_add_member(m, name->valuestring, (long long)size->valuedouble,
-					    sha->valuestring, &merr) != OPS_OK) {
-			ops_error_set(err, OPS_EDATA, "manifest: member %zu is not a valid name, size and SHA-256",
-				      m->nmembers + 1);
-			goto out;
-		}
-	}
 	m->method = opt_string(o, "method");
 	m->compression = opt_string(o, "compression");
 	m->encryption = opt_string(o, "encryption");
@@ -353,41 +400,10 @@ ops_code ops_manifest_from_json(const char *text, size_t len, ops_manifest **out
 	m->pinned = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "pinned"));
 	v = cJSON_GetObjectItemCaseSensitive(o, "verified_at");
 	m->verified_at = cJSON_IsNumber(v) ? v->valuedouble : 0;
-	v = cJSON_GetObjectItemCaseSensitive(o, "files");
-	cJSON_ArrayForEach(e, v) {
-		const cJSON *mem = cJSON_GetObjectItemCaseSensitive(e, "member");
-		const cJSON *path = cJSON_GetObjectItemCaseSensitive(e, "path");
-		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
-		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "sha256");
-		ops_error ferr;
-
-		if (!cJSON_IsString(mem) || !cJSON_IsString(path) || !cJSON_IsNumber(size) ||
-		    !cJSON_IsString(sha) ||
-		    ops_manifest_add_file(m, mem->valuestring, path->valuestring,
-					  (long long)size->valuedouble, sha->valuestring, &ferr) != OPS_OK) {
-			ops_error_set(err, OPS_EDATA, "manifest: file %zu is not a valid name, size and SHA-256",
-				      m->nfiles + 1);
-			goto out;
-		}
-	}
-	v = cJSON_GetObjectItemCaseSensitive(o, "tables");
-	cJSON_ArrayForEach(e, v) {
-		const cJSON *db = cJSON_GetObjectItemCaseSensitive(e, "database");
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "table");
-		const cJSON *rows = cJSON_GetObjectItemCaseSensitive(e, "rows");
-		ops_error terr;
-
-		if (!cJSON_IsString(db) || !cJSON_IsString(t) || !cJSON_IsNumber(rows) ||
-		    ops_manifest_add_table(m, db->valuestring, t->valuestring,
-					   (long long)rows->valuedouble, &terr) != OPS_OK) {
-			ops_error_set(err, OPS_EDATA, "manifest: table entry %zu is not valid",
-				      m->ntables + 1);
-			goto out;
-		}
-	}
+	if ((rc = parse_contents(m, o, err)) != OPS_OK)
+		goto out;
 	*out = m;
 	m = NULL;
-	rc = OPS_OK;
 out:
 	ops_manifest_free(m);
 	cJSON_Delete(o);
@@ -460,12 +476,13 @@ ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
 		len += got;
 	} while (rc == OPS_OK && got > 0 && len < MANIFEST_MAX);
 	if (rc == OPS_OK && len >= MANIFEST_MAX)
-		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' is larger than %u bytes",
-				   id, MANIFEST_MAX);
+		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' is larger than "
+				   "%u bytes", id, MANIFEST_MAX);
 	if (rc == OPS_OK)
 		rc = ops_manifest_from_json(buf, len, out, err);
 	if (rc == OPS_OK && strcmp((*out)->id, id) != 0) {
-		rc = ops_error_set(err, OPS_EDATA, "manifest under '%s' names backup '%s'", id, (*out)->id);
+		rc = ops_error_set(err, OPS_EDATA, "manifest under '%s' names backup '%s'",
+				   id, (*out)->id);
 		ops_manifest_free(*out);
 		*out = NULL;
 	}

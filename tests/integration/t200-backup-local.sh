@@ -40,6 +40,7 @@ expect_json "backup prints JSON"
 ID=$(json_get 'd["id"]')
 expect_json_true 'd["status"] == "ok" and d["method"] == "logical"' "status ok, logical method"
 expect_json_true '[x["database"] for x in d["databases"]] == ["t200a", "t200b"]' "both configured databases were dumped"
+expect_json_true 'all(x["size_bytes"] > 0 and x["duration_seconds"] >= 0 and "seconds" not in x for x in d["databases"])' "each database's size_bytes and duration_seconds"
 expect_json_true 'd["size_bytes"] > 0 and d["compression"] == "zstd" and d["encrypted"] is False' "size, zstd, not encrypted"
 expect_json_true 'd["archive_members"] >= 4' "the large dump spans several chunk members"
 expect_journal_added 1 "one journal line"
@@ -70,7 +71,8 @@ if [ "$(counts t200a)" = "$(counts t200_fresh)" ]; then ok "restored row counts 
 # ---- list ----
 run "$OPSCTL" --output json backup list
 expect_rc 0 "backup list exits 0"
-expect_json_true "find(d['backups'], 'id', '$ID')['status'] == 'complete' and find(d['backups'], 'id', '$ID')['verified'] == 'no'" "list shows the backup, complete, not verified"
+expect_json_true "find(d['backups'], 'id', '$ID')['status'] == 'complete' and find(d['backups'], 'id', '$ID')['verified'] is False" "list shows the backup, complete, not verified (a boolean)"
+expect_json_true "find(d['backups'], 'id', '$ID')['databases'] == ['t200a', 't200b']" "list names the backup's databases (a list, as everywhere)"
 run "$OPSCTL" backup list
 expect_rc 0 "backup list (text) exits 0"
 expect_out_contains "$ID" "text list names the id"
@@ -79,12 +81,12 @@ expect_out_contains "$ID" "text list names the id"
 journal_mark
 run "$OPSCTL" --output json backup verify
 expect_rc 0 "backup verify (latest) exits 0"
-expect_json_true "d['id'] == '$ID' and d['result'] == 'verified'" "verify checks the latest backup and passes"
-expect_json_true 'all(x["status"] == "verified" and x["tables_mismatched"] == 0 and x["tables_checked"] >= 3 for x in d["databases"])' "every database restored with matching row counts"
+expect_json_true "d['id'] == '$ID' and d['status'] == 'ok' and 'result' not in d" "verify checks the latest backup and passes"
+expect_json_true 'all(x["status"] == "ok" and x["tables_mismatched"] == 0 and x["tables_checked"] >= 3 for x in d["databases"])' "every database restored with matching row counts"
 expect_journal_added 1 "verify writes a journal line"
 if [ "$(psql_q "select count(*) from pg_database where datname = 'verify_restore'")" = 0 ]; then ok "the temporary database is dropped"; else not_ok "the temporary database is dropped"; fi
 run "$OPSCTL" --output json backup list
-expect_json_true "find(d['backups'], 'id', '$ID')['verified'] == 'yes'" "the manifest records the verification"
+expect_json_true "find(d['backups'], 'id', '$ID')['verified'] is True and find(d['backups'], 'id', '$ID')['status'] == 'verified'" "the manifest records the verification"
 
 run "$OPSCTL" --output json backup verify -b "$ID" -t t200_verify_tmp --keep-temp
 expect_rc 0 "verify -b ID -t NAME --keep-temp exits 0"
@@ -149,7 +151,7 @@ run "$OPSCTL" backup verify -b "$ID" --checksums-only
 expect_fail 65 "one flipped byte: verify exits 65" "member"
 if grep -q "t200\|files/" "$ERR"; then ok "the error names the damaged member"; else not_ok "the error names the damaged member"; diag_run; fi
 run "$OPSCTL" --output json backup list
-expect_json_true "find(d['backups'], 'id', '$ID')['verified'] == 'FAILED'" "the failed verification is recorded"
+expect_json_true "find(d['backups'], 'id', '$ID')['status'] == 'verify-failed' and find(d['backups'], 'id', '$ID')['verified'] is False" "the failed verification is recorded"
 rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
 # Damage near the end (t200b's part): restore checks the whole archive
 # first, so t200a, which comes before it, is not replaced either.
@@ -365,7 +367,7 @@ if command -v promtool >/dev/null && promtool check metrics <"$PROM" >/dev/null 
 run "$OPSCTL" --output json backup --type full --no-compress --verify
 expect_rc 0 "backup --no-compress --verify exits 0"
 ID3=$(json_get 'd["id"]')
-expect_json_true 'd["compression"] == "none" and d["verify"]["result"] == "verified"' "uncompressed, and verified right after"
+expect_json_true 'd["compression"] == "none" and d["verify"]["status"] == "ok"' "uncompressed, and verified right after"
 if tar -tf "$STORE/$ID3/backup.tar" >/dev/null 2>&1; then ok "plain tar reads the uncompressed archive"; else not_ok "plain tar reads the uncompressed archive"; fi
 
 # ---- pin and prune ----
@@ -451,7 +453,7 @@ OPSCTL_BACKUP_DATABASES="sqlite:$T/hub.db3" run "$OPSCTL" --output json backup -
 expect_rc 0 "hub.db3 backs up"
 HID=$(json_get 'd["id"]')
 run "$OPSCTL" --output json backup verify -b "$HID"
-expect_json_true 'len(d["databases"]) == 1 and d["databases"][0]["database"].endswith("hub.db3") and d["databases"][0]["status"] == "verified"' "verify checks hub.db3 as a database"
+expect_json_true 'len(d["databases"]) == 1 and d["databases"][0]["database"].endswith("hub.db3") and d["databases"][0]["status"] == "ok"' "verify checks hub.db3 as a database"
 sqlite3 "$T/hub.db3" "delete from content"
 run "$OPSCTL" backup restore "$HID" --force
 expect_rc 0 "and restores it"

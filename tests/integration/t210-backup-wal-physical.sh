@@ -92,6 +92,7 @@ rm -f "$STORE/wal/000000010000000000000099".*
 run_pg "$OPSCTL" --output json backup --type wal
 expect_rc 0 "backup --type wal: the switched segment is archived through wal-push"
 expect_json_true 'd["wal"]["last_archived_wal"] >= d["wal"]["segment"]' "the archiver reports the segment stored"
+expect_json_true 'd["wal"]["duration_seconds"] >= 0 and "seconds" not in d["wal"]' "the wait is reported as duration_seconds"
 seg=$(json_get 'd["wal"]["segment"]')
 if [ -f "$STORE/wal/$seg.json" ]; then ok "the segment $seg is in the store"; else not_ok "the segment $seg is in the store"; ls "$STORE/wal" | sed 's/^/#   /'; fi
 
@@ -100,6 +101,7 @@ run_pg "$OPSCTL" --output json backup --type full
 expect_rc 0 "physical full backup exits 0"
 BID=$(json_get 'd["id"]')
 expect_json_true 'd["method"] == "physical" and d["databases"][0]["wal_start"] and d["databases"][0]["wal_stop"]' "WAL start and stop recorded"
+expect_json_true 'd["databases"][0]["size_bytes"] > 0 and d["databases"][0]["duration_seconds"] >= 0' "the base backup's size_bytes and duration_seconds"
 OUT_SAVE=$OUT
 OUT="$STORE/$BID/manifest.json"
 expect_json_true 'd["method"] == "physical" and len(d["wal_start"]) == 24' "manifest: method physical, WAL start segment"

@@ -47,7 +47,7 @@ run "$OPSCTL" --output json backup list --s3
 expect_json_true "find(d['backups'], 'id', '$ID')['status'] == 'complete'" "list --s3 shows it"
 run "$OPSCTL" --output json backup verify --s3
 expect_rc 0 "verify --s3 passes (checksums, test restore, row counts)"
-expect_json_true 'd["databases"][0]["status"] == "verified" and d["databases"][0]["tables_mismatched"] == 0' "row counts match"
+expect_json_true 'd["databases"][0]["status"] == "ok" and d["databases"][0]["tables_mismatched"] == 0' "row counts match"
 
 cp "$OBJ" "$T/object.keep"
 python3 - "$OBJ" <<'PY'
@@ -78,7 +78,7 @@ if cmp -s "$T/000000010000000000000042" "$T/back"; then ok "the segment comes ba
 # s3-verify: s3rver cannot enable versioning, the proxy can pretend it did.
 run "$OPSCTL" --output json backup s3-verify
 expect_rc 1 "s3-verify on a bucket without versioning: exit 1"
-expect_json_true 'd["versioning"] == "disabled" and d["newest_backup"]["result"] == "verified"' "versioning reported disabled, objects read back fine"
+expect_json_true 'd["versioning"] == "disabled" and d["newest_backup"]["status"] == "ok"' "versioning reported disabled, objects read back fine"
 s3_fault_proxy versioned 0
 run "$OPSCTL" --output json backup s3-verify
 expect_rc 0 "s3-verify with versioning enabled: exit 0"

@@ -48,13 +48,19 @@ typedef struct ops_backup_opts {
  * backup-database.sh: remove partial backups a killed run left, then the
  * full backup (logical or physical per backup.method) and/or the WAL step,
  * then retention.  Report: {"id", "type", "size_bytes", "duration_seconds",
- * "databases":[...], "removed_partial":[...], "pruned":[...], ...}.
+ * "databases":[{"database", "engine", "member", "size_bytes",
+ * "duration_seconds"}...], "removed_partial":[ID...], "retention":{...},
+ * "wal":{...}}.  Cancellation (cancel.h) aborts the object being written
+ * and removes the backup's objects: no manifest, so no backup.
  */
 ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 			   cJSON **report, ops_error *err);
 
-/* Every backup, oldest first, with id, type, time, size, duration, status,
- * verified, pinned; partial ones listed with status "incomplete". */
+/* Every backup, oldest first: id, type, method, time, size_bytes,
+ * duration_seconds, status (complete, verified, verify-failed), verified
+ * (true only when its last verification passed), pinned, databases (their
+ * names), encrypted; partial ones with status "incomplete", an unreadable
+ * manifest "invalid" with its error.  Report: {"store", "backups", "count"}. */
 ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *err);
 
 /* The newest good backup's id (allocated), or OPS_EFAIL "no backups in STORE". */
@@ -74,17 +80,26 @@ typedef struct ops_verify_opts {
  * PostgreSQL database restored into temp_db with pg_restore and its row
  * counts compared with the manifest's, amcheck's bt_index_check on its
  * indexes where amcheck is installed; SQLite copies get integrity_check.
- * The result is recorded in the manifest ("verified" or "verify-failed").
+ * The result is recorded in the manifest ("verified" or "verify-failed"),
+ * except after cancellation, which drops temp_db and records nothing.
  * A checksum mismatch or damaged archive is OPS_EDATA naming the member;
- * a row-count difference OPS_EFAIL naming the table.
+ * a row-count difference OPS_EFAIL naming the table.  Report: {"id",
+ * "check", "databases":[{"database", "status": ok|failed|skipped, ...}],
+ * "members_checked", "bytes_read", "duration_seconds", "status": ok|failed}.
  */
 ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 			   cJSON **report, ops_error *err);
 
 /*
- * restore_backup.sh: databases (NULL: all in the backup) dropped, created
- * and restored with pg_restore; SQLite files replaced atomically.  Inside
- * the maintenance window or with force; asks ctx->confirm first.
+ * restore_backup.sh, safely: the whole archive's digests are checked first;
+ * then each database (NULL: all in the backup) is restored with pg_restore
+ * into a new database that takes the old one's name, in one transaction,
+ * only once pg_restore succeeded, and the old one is dropped after; SQLite
+ * files are written beside the original and renamed over it; files/ go to
+ * STATE_DIR/restore/ID for review.  A failure or cancellation leaves every
+ * database not yet swapped as it was.  Inside the maintenance window or
+ * with run->force; asks run->confirm first.  Databases earlier restores or
+ * verifies on this host left behind are removed or reported (verify too).
  */
 ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
 			    char *const *databases, cJSON **report, ops_error *err);

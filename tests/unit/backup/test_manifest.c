@@ -66,6 +66,9 @@ TEST(bad_members_are_refused_when_built)
 	ops_manifest_free(m);
 }
 
+/* The opening of a manifest of backup id, up to its times. */
+#define FULL(id) "{\"format\":1,\"id\":\"" id "\",\"type\":\"full\",\"status\":\"complete\","
+
 TEST(damaged_manifests_are_data_errors)
 {
 	static const char *const bad[] = {
@@ -73,12 +76,14 @@ TEST(damaged_manifests_are_data_errors)
 		"[]",
 		"{\"format\":2}",
 		"{\"format\":1,\"id\":\"a\",\"type\":\"full\"}",
-		"{\"format\":1,\"id\":\"../a\",\"type\":\"full\",\"status\":\"complete\",\"start\":1,\"stop\":2,\"databases\":[],\"members\":[]}",
-		"{\"format\":1,\"id\":\"a\",\"type\":\"full\",\"status\":\"complete\",\"start\":3,\"stop\":2,\"databases\":[],\"members\":[]}",
-		"{\"format\":1,\"id\":\"a\",\"type\":\"full\",\"status\":\"complete\",\"start\":1,\"stop\":2,\"databases\":[1],\"members\":[]}",
-		"{\"format\":1,\"id\":\"a\",\"type\":\"full\",\"status\":\"complete\",\"start\":1,\"stop\":2,\"databases\":[],\"members\":[{\"name\":\"/abs\",\"size\":1,\"sha256\":\"" H1 "\"}]}",
-		"{\"format\":1,\"id\":\"a\",\"type\":\"full\",\"status\":\"complete\",\"start\":1,\"stop\":2,\"databases\":[],\"members\":[{\"name\":\"m\",\"size\":1,\"sha256\":\"short\"}]}",
-		"{\"format\":1,\"id\":\"a\",\"type\":\"full\",\"status\":\"complete\",\"start\":1,\"stop\":2,\"databases\":[]}",
+		FULL("../a") "\"start\":1,\"stop\":2,\"databases\":[],\"members\":[]}",
+		FULL("a") "\"start\":3,\"stop\":2,\"databases\":[],\"members\":[]}",
+		FULL("a") "\"start\":1,\"stop\":2,\"databases\":[1],\"members\":[]}",
+		FULL("a") "\"start\":1,\"stop\":2,\"databases\":[],"
+			"\"members\":[{\"name\":\"/abs\",\"size\":1,\"sha256\":\"" H1 "\"}]}",
+		FULL("a") "\"start\":1,\"stop\":2,\"databases\":[],"
+			"\"members\":[{\"name\":\"m\",\"size\":1,\"sha256\":\"short\"}]}",
+		FULL("a") "\"start\":1,\"stop\":2,\"databases\":[]}",
 		NULL
 	};
 	ops_manifest *m = NULL;

@@ -1,0 +1,242 @@
+/*
+ * restore_backup.sh, made safe: the whole archive is checked first, then
+ * each chosen database is restored into a copy of its own (the pass in
+ * backup_verify.c, restoring into opsctl_restore_PID) that replaces the old
+ * database only once pg_restore has succeeded; SQLite files are written
+ * beside the original and renamed over it.  A failed or interrupted restore
+ * loses nothing: the old database or file is as it was.
+ *
+ * It never runs outside the maintenance window without --force, and never
+ * writes stored files (files/) over the live configuration: they go to a
+ * directory for review.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "backup/backup_internal.h"
+#include "opsmaint/fileio.h"
+#include "opsmaint/log.h"
+
+/*
+ * Put the restored copy in the place of target with no moment in which
+ * neither exists: in one transaction target is renamed aside (marked as the
+ * old copy) and the copy renamed to its name, so a failure, a cancel or a
+ * kill before COMMIT leaves target as it was and the copy for the caller to
+ * drop.  Only then is the old one dropped; if that fails, or never happens
+ * (a second signal, a crash), it stays as opsctl_old_PID, which this run or
+ * the next one reports with the commands that put it back.
+ */
+static ops_code swap_into_place(bk_pass *p, const char *copy, const char *target, cJSON *rep,
+				ops_error *err)
+{
+	ops_db *db = p->admin;
+	char aside[64], mark[512], *comment = NULL, *old = NULL;
+	int exists = 0;
+	ops_error e2;
+	ops_code rc;
+
+	snprintf(aside, sizeof aside, "opsctl_old_%ld", (long)getpid());
+	bk_mark(BK_MARK_OLD, mark, sizeof mark);
+	if (asprintf(&old, "%s of database %s", mark, target) < 0)
+		return ops_error_oom(err);
+	rc = bk_db_comment_get(db, target, &exists, &comment, err);
+	/* Whoever found the fresh copy (a monitor) would block its rename. */
+	if (rc == OPS_OK)
+		rc = bk_end_sessions(db, copy, err);
+	if (rc == OPS_OK && exists && p->ctx->run->force)
+		rc = bk_end_sessions(db, target, err);
+	if (rc == OPS_OK)
+		rc = ops_db_exec(db, "BEGIN", err);
+	if (rc != OPS_OK)
+		goto out;
+	if (exists) {
+		rc = bk_admin_exec(db, "ALTER DATABASE %s RENAME TO %s", target, aside, err);
+		if (rc == OPS_OK)
+			rc = bk_db_comment_set(db, aside, old, err);
+	}
+	if (rc == OPS_OK)
+		rc = bk_admin_exec(db, "ALTER DATABASE %s RENAME TO %s", copy, target, err);
+	/* The restored database has the old one's comment, not our mark. */
+	if (rc == OPS_OK)
+		rc = bk_db_comment_set(db, target, comment, err);
+	if (rc == OPS_OK)
+		rc = ops_db_exec(db, "COMMIT", err);
+	if (rc != OPS_OK) {
+		ops_db_exec(db, "ROLLBACK", &e2);
+		goto out;
+	}
+	if (exists && bk_tempdb_drop(db, aside, &e2) != OPS_OK) {
+		ops_log_warn("restored; the old database is kept as '%s': %s", aside, e2.message);
+		cJSON_AddStringToObject(rep, "old_database_kept_as", aside);
+	}
+out:
+	free(comment);
+	free(old);
+	return rc;
+}
+
+/*
+ * Before a restored SQLite file replaces dbpath: the live database's WAL is
+ * checkpointed and truncated, or SQLite would replay the old file's pending
+ * changes onto the restored one; a WAL that cannot be emptied (the
+ * database is in use) stops the restore.  The copy takes the live file's
+ * mode and owner, so the application can still open it.
+ */
+static ops_code sqlite_make_room(const char *dbpath, const char *tmp, ops_error *err)
+{
+	struct stat st, wst;
+	char wal[4096];
+	sqlite3 *live = NULL;
+	int r = SQLITE_OK;
+
+	if (stat(dbpath, &st) != 0)
+		return OPS_OK;	/* nothing there to replace */
+	snprintf(wal, sizeof wal, "%s-wal", dbpath);
+	/* A statement, not sqlite3_wal_checkpoint_v2: the file is opened
+	 * lazily, and before it is the call finds no WAL to checkpoint. */
+	if (sqlite3_open_v2(dbpath, &live, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+		sqlite3_stmt *ck = NULL;
+
+		r = sqlite3_prepare_v2(live, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &ck, NULL);
+		if (r == SQLITE_OK)
+			r = sqlite3_step(ck) == SQLITE_ROW && sqlite3_column_int(ck, 0) == 0
+				? SQLITE_OK : SQLITE_BUSY;
+		sqlite3_finalize(ck);
+	}
+	sqlite3_close(live);
+	if (r != SQLITE_OK || (stat(wal, &wst) == 0 && wst.st_size > 0))
+		return ops_error_set(err, OPS_EFAIL, "%s is in use: its write-ahead log could "
+				     "not be emptied; nothing was replaced", dbpath);
+	if (chmod(tmp, st.st_mode & 07777) != 0 ||
+	    (geteuid() == 0 && chown(tmp, st.st_uid, st.st_gid) != 0))
+		return ops_error_errno(err, errno, "cannot give the restored copy the mode and "
+				       "owner of", dbpath);
+	return OPS_OK;
+}
+
+/* A checked SQLite copy renamed over dbpath, and the rename made durable. */
+static ops_code sqlite_put(bk_pass *p, const char *copy, const char *dbpath, ops_error *err)
+{
+	ops_code rc = sqlite_make_room(dbpath, copy, err);
+	char *dir;
+
+	(void)p;
+	if (rc != OPS_OK)
+		return rc;
+	if (rename(copy, dbpath) != 0)
+		return ops_error_errno(err, errno, "cannot put the restored copy in place at",
+				       dbpath);
+	dir = ops_path_dir(dbpath);
+	if (!dir)
+		return ops_error_oom(err);
+	rc = ops_fsync_dir(dir, err);
+	free(dir);
+	return rc;
+}
+
+/* Every database the caller chose is in the backup. */
+static ops_code chosen_exist(const ops_manifest *m, const char *id, char *const *databases,
+			     ops_error *err)
+{
+	size_t i, j;
+
+	for (i = 0; databases && databases[i]; i++) {
+		int found = 0;
+
+		for (j = 0; m->databases && m->databases[j]; j++)
+			found |= strcmp(m->databases[j], databases[i]) == 0;
+		if (!found)
+			return ops_error_set(err, OPS_EUSAGE, "backup '%s' holds no database '%s'",
+					     id, databases[i]);
+	}
+	return OPS_OK;
+}
+
+/* One pass of mode over the archive; a counted failure becomes the error,
+ * dflt when it had none. */
+static ops_code run_pass(bk_pass *p, const unsigned char *key, ops_code dflt, ops_error *err)
+{
+	ops_code rc = bk_pass_run(p, key, err);
+
+	bk_pass_end(p);
+	if (rc == OPS_OK && p->failures) {
+		*err = p->first;
+		rc = err->code == OPS_OK ? dflt : err->code;
+	}
+	return rc;
+}
+
+ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
+			    char *const *databases, cJSON **report, ops_error *err)
+{
+	ops_manifest *m = NULL;
+	unsigned char key[OPS_CRYPT_KEY_LEN];
+	int have = 0;
+	bk_pass chk, p;
+	char q[512], sub[300], *restore_dir = NULL;
+	ops_code rc;
+	cJSON *rep = NULL;
+
+	*report = NULL;
+	memset(&chk, 0, sizeof chk);
+	memset(&p, 0, sizeof p);
+	rc = bk_pass_load(ctx, id, &m, err);
+	if (rc != OPS_OK)
+		return rc;
+	if (m->method && strcmp(m->method, "physical") == 0) {
+		rc = ops_error_set(err, OPS_EUSAGE, "backup '%s' is physical; restore it by "
+				   "extracting base.tar into an empty data directory", id);
+		ops_error_hint(err, "see RESTORING A PHYSICAL BACKUP in opsctl-backup(1)");
+		goto out;
+	}
+	if ((rc = chosen_exist(m, id, databases, err)) != OPS_OK)
+		goto out;
+	snprintf(q, sizeof q, "Replace %s with the contents of backup %s?",
+		 databases ? "the chosen databases" : "every database in it", id);
+	if ((rc = ops_run_permit(ctx->run, "restore", q, err)) != OPS_OK)
+		goto out;
+	rep = cJSON_CreateObject();
+	*report = rep;
+	cJSON_AddStringToObject(rep, "id", id);
+	if ((rc = bk_pass_key(ctx, m, key, &have, err)) != OPS_OK)
+		goto out;
+	/* Every member, its name and its digest, and the object's digest are
+	 * checked in a first pass, so that damage or a hostile name anywhere
+	 * in the archive stops the restore before anything is written. */
+	chk.ctx = ctx;
+	chk.m = m;
+	chk.mode = BK_PASS_CHECKSUMS;
+	chk.report = rep;
+	chk.dbs = cJSON_CreateArray();
+	rc = run_pass(&chk, have ? key : NULL, OPS_EDATA, err);
+	cJSON_Delete(chk.dbs);
+	if (rc != OPS_OK) {
+		if (rc != OPS_EINTR)
+			ops_error_prefix(err, "nothing was restored");
+		goto out;
+	}
+	snprintf(sub, sizeof sub, "restore/%s", id);
+	restore_dir = ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"), sub);
+	p.ctx = ctx;
+	p.m = m;
+	p.mode = BK_PASS_RESTORE;
+	p.report = rep;
+	p.only = databases;
+	p.restore_dir = restore_dir;
+	p.pg_put = swap_into_place;
+	p.sqlite_put = sqlite_put;
+	p.dbs = cJSON_AddArrayToObject(rep, "databases");
+	rc = run_pass(&p, have ? key : NULL, OPS_EFAIL, err);
+	if (restore_dir && access(restore_dir, F_OK) == 0)
+		cJSON_AddStringToObject(rep, "files_dir", restore_dir);
+out:
+	free(restore_dir);
+	ops_manifest_free(m);
+	return rc;
+}
