@@ -271,14 +271,17 @@ const struct cli_cmd cli_backup_subs[] = {
 	 .description =
 	 "Restores the databases of backup ID (all, or those chosen with -d) as restore_backup.sh "
 	 "(guide 004) does, but safely: each is restored with pg_restore into a new database, and "
-	 "only when that succeeded is the old one dropped and the new one renamed to its name, so a "
-	 "failed restore leaves the old database as it was. SQLite files are written beside the "
-	 "original and renamed over it. Files stored under files/ are written to "
-	 "STATE_DIR/restore/ID/ for review, as the guide advises, never over the live "
-	 "configuration.\n\n"
-	 "Every member is checked against its SHA-256 as it streams. Archive members with absolute "
-	 "names, '..' or links are refused (exit 65). Runs only inside the maintenance window or "
-	 "with --force, and asks for confirmation on a terminal.",
+	 "only when that succeeded are the old one renamed aside and the copy renamed to its name, "
+	 "both in one transaction, and then the old one dropped; a failed or interrupted restore "
+	 "leaves the old database as it was. SQLite files are written beside the original and "
+	 "renamed over it. Files stored under files/ are written to STATE_DIR/restore/ID/ for "
+	 "review, as the guide advises, never over the live configuration.\n\n"
+	 "Every member is checked against its SHA-256 before anything is written. Archive members "
+	 "with absolute names, '..' or links are refused (exit 65). Runs only inside the "
+	 "maintenance window or with --force, and asks for confirmation on a terminal. Temporary "
+	 "databases opsctl marked as its own and left by a run that was killed are removed by the "
+	 "next restore or verify; an old database left renamed aside is reported with the commands "
+	 "that put it back.",
 	 .examples =
 	 "Restore one database from a backup, now\nopsctl backup restore 20261124T010000Z-full -d chatbot_db --force"},
 	{.name = "prune",
