@@ -66,7 +66,7 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 	if (ops_is_interactive())
 		run.confirm = cli_ask;
 
-	rc = ops_dbm_targets(inv->cfg, cli_str(inv, "database"), &targets, &err);
+	rc = ops_db_targets(inv->cfg, cli_str(inv, "database"), &targets, &err);
 	if (rc != OPS_OK)
 		return cli_error(inv, &err);
 	if (changes && ops_task_begin(inv->cfg, inv->path + 7, &task, &err) != OPS_OK) {

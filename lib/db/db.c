@@ -1,17 +1,22 @@
 /*
- * The database interface: target classification, one handle type over two
- * engines (libpq and SQLite), results as text rows.  What every caller gets
- * for free is listed in db.h: an empty search_path on PostgreSQL, passwords
- * only from libpq's own sources, quoting with the engine's own escaping.
- * This module runs no maintenance; dbmaint*.c does.
+ * The database interface: which databases a command runs over and what kind
+ * each is, one handle type over two engines (libpq and SQLite), results as
+ * text rows, connections cancelled with the run, and the few jobs every
+ * domain needs from a connection: a table name looked up as a name, the
+ * parameter dialect, a consistent SQLite copy.  What every caller gets for
+ * free is listed in db.h: an empty search_path on PostgreSQL, passwords only
+ * from libpq's own sources, quoting with the engine's own escaping.  This
+ * module runs no maintenance (lib/dbmaint does) and knows no domain.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "opsmaint/cancel.h"
 #include "opsmaint/db.h"
@@ -42,6 +47,35 @@ static int has_suffix(const char *s, const char *suffix)
 	size_t a = strlen(s), b = strlen(suffix);
 
 	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+ops_code ops_db_targets(const ops_config *cfg, const char *flag_value,
+			char ***out, ops_error *err)
+{
+	char **v;
+	const char *name;
+
+	*out = NULL;
+	if (flag_value && *flag_value)
+		v = ops_split_list(flag_value);
+	else {
+		v = ops_config_list(cfg, "db.databases");
+		if (v && !v[0] && (name = ops_config_get(cfg, "db.name")) && *name) {
+			ops_strv_free(v);
+			v = ops_split_list(name);
+		}
+	}
+	if (!v)
+		return ops_error_oom(err);
+	if (!v[0]) {
+		ops_strv_free(v);
+		ops_error_set(err, OPS_ECONFIG, "no database given");
+		ops_error_hint(err, "use -d NAME, set DB_NAME, or set db.name or db.databases "
+			       "in the configuration");
+		return OPS_ECONFIG;
+	}
+	*out = v;
+	return OPS_OK;
 }
 
 ops_code ops_db_target_kind(const char *target, ops_db_kind *kind,
@@ -574,6 +608,11 @@ ops_code ops_db_query(ops_db *db, const char *sql, int nparams,
 	return lite_query(db, sql, nparams, params, out, err);
 }
 
+const char *ops_db_param_prefix(const ops_db *db)
+{
+	return db->kind == OPS_DB_POSTGRES ? "$" : "?";
+}
+
 int ops_rows_count(const ops_rows *r) { return r ? r->nrows : 0; }
 int ops_rows_columns(const ops_rows *r) { return r ? r->ncols : 0; }
 
@@ -623,4 +662,118 @@ char *ops_db_quote_ident(const ops_db *db, const char *ident)
 	q[o++] = '"';
 	q[o] = '\0';
 	return q;
+}
+
+ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_error *err)
+{
+	const char *dot = db->kind == OPS_DB_POSTGRES ? strchr(name, '.') : NULL;
+	char *schema = NULL;
+	const char *p[2];
+	ops_rows *rows = NULL;
+	ops_code rc;
+
+	*out = NULL;
+	if (dot) {
+		schema = strndup(name, (size_t)(dot - name));
+		if (!schema)
+			return ops_error_oom(err);
+		p[0] = dot + 1;
+		p[1] = schema;
+	} else {
+		p[0] = name;
+		p[1] = NULL;
+	}
+	if (db->kind == OPS_DB_SQLITE)
+		rc = ops_db_query(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
+				  1, p, &rows, err);
+	else
+		rc = ops_db_query(db,
+			"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
+			"FROM pg_catalog.pg_class c "
+			"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+			"WHERE c.relname = $1 AND c.relkind IN ('r', 'm', 'p') "
+			"AND ($2::text IS NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+			"     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
+			"     OR n.nspname = $2) ORDER BY 1",
+			2, p, &rows, err);
+	if (rc != OPS_OK)
+		goto out;
+	if (ops_rows_count(rows) == 0)
+		rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", name);
+	else if (ops_rows_count(rows) > 1)
+		rc = ops_error_set(err, OPS_EUSAGE,
+				   "table '%s' exists in several schemas; name it as schema.table", name);
+	else if (!(*out = db->kind == OPS_DB_SQLITE ? ops_db_quote_ident(db, name)
+						    : strdup(ops_rows_value(rows, 0, 0))))
+		rc = ops_error_oom(err);
+out:
+	ops_rows_free(rows);
+	free(schema);
+	return rc;
+}
+
+/* The copy's SQLite result as an error. */
+static ops_code copy_error(ops_db *db, int rc, ops_error *err)
+{
+	int primary = rc & 0xff;
+
+	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+		return ops_error_set(err, OPS_EDATA, "'%s' is damaged: %s; nothing was changed",
+				     db->path, sqlite3_errstr(rc));
+	return ops_error_set(err, primary == SQLITE_FULL || primary == SQLITE_IOERR ? OPS_EIO
+			     : OPS_EFAIL, "backup of '%s' failed: %s", db->path, sqlite3_errstr(rc));
+}
+
+ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *bk = NULL;
+	ops_code code = OPS_OK;
+	int rc, fd;
+
+	if (db->kind != OPS_DB_SQLITE)
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is not an SQLite database", db->name);
+	/* Created here, O_EXCL|O_NOFOLLOW and owner-only, before SQLite opens it. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ops_error_errno(err, errno, "cannot create backup", path);
+	close(fd);
+	rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		bk = sqlite3_backup_init(dst, "main", db->lite, "main");
+		if (!bk)
+			rc = sqlite3_errcode(dst);
+	}
+	if (bk) {
+		do {
+			rc = sqlite3_backup_step(bk, 256);
+			if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+				sqlite3_sleep(50);
+		} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+		sqlite3_backup_finish(bk);
+		if (rc == SQLITE_DONE)
+			rc = sqlite3_errcode(dst);
+	}
+	if (rc == SQLITE_OK) {
+		sqlite3_stmt *st = NULL;
+
+		rc = sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			const unsigned char *v = NULL;
+
+			/* Only a row saying "ok" passes: an error is not a pass. */
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				rc = (v = sqlite3_column_text(st, 0)) && strcmp((const char *)v, "ok") == 0
+				     ? SQLITE_OK : SQLITE_CORRUPT;
+			else if (rc == SQLITE_DONE)
+				rc = SQLITE_CORRUPT;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK)
+		code = copy_error(db, rc, err);
+	if (dst)
+		sqlite3_close_v2(dst);
+	return code;
 }

@@ -1,6 +1,5 @@
 /*
- * Database maintenance entry points: which databases a command runs over,
- * task names, and dispatch to the engine modules (dbmaint_pg.c,
+ * Database maintenance entry points: task names, and dispatch to the engine modules (dbmaint_pg.c,
  * dbmaint_sqlite.c).  The composition of db-maintenance.sh (vacuum, analyze,
  * reindex in order, continuing past failures) and guide 003's content check,
  * which is the same SQL on both engines, live here too.
@@ -13,34 +12,6 @@
 #include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/log.h"
 #include "opsmaint/suggest.h"
-
-ops_code ops_dbm_targets(const ops_config *cfg, const char *flag_value,
-			 char ***out, ops_error *err)
-{
-	char **v;
-	const char *name;
-
-	*out = NULL;
-	if (flag_value && *flag_value)
-		v = ops_split_list(flag_value);
-	else {
-		v = ops_config_list(cfg, "db.databases");
-		if (v && !v[0] && (name = ops_config_get(cfg, "db.name")) && *name) {
-			ops_strv_free(v);
-			v = ops_split_list(name);
-		}
-	}
-	if (!v)
-		return ops_error_oom(err);
-	if (!v[0]) {
-		ops_strv_free(v);
-		ops_error_set(err, OPS_ECONFIG, "no database given");
-		ops_error_hint(err, "use -d NAME, set DB_NAME, or set db.name or db.databases in the configuration");
-		return OPS_ECONFIG;
-	}
-	*out = v;
-	return OPS_OK;
-}
 
 ops_code ops_dbm_parse_tasks(const char *list, unsigned *tasks, ops_error *err)
 {
@@ -512,7 +483,7 @@ static ops_code content_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 
 	/* Names are looked up as parameters, then quoted: never run as SQL. */
 	if (pg) {
-		rc = ops_dbm_pg_resolve_table(db, a->table, &qtable, err);
+		rc = ops_db_resolve_table(db, a->table, &qtable, err);
 		if (rc != OPS_OK)
 			goto out;
 		p[0] = qtable;

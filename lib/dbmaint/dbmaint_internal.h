@@ -36,15 +36,6 @@ ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			 ops_error *err);
 ops_code ops_dbm_pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			      ops_error *err);
-/*
- * Resolve a user-supplied table name ("name" or "schema.name") to a quoted,
- * schema-qualified name through the catalog, with the name passed as a query
- * parameter.  Not found is OPS_EFAIL "table 'x' does not exist"; a name found
- * in several schemas is OPS_EUSAGE asking for schema.name.  *out newly
- * allocated.  Shared with content-check in dbmaint.c.
- */
-ops_code ops_dbm_pg_resolve_table(ops_db *db, const char *name, char **out,
-				  ops_error *err);
 
 /* SQLite (dbmaint_sqlite.c) */
 /* Guide 003 pre-maintenance copy through the SQLite online backup API into

@@ -99,49 +99,6 @@ static ops_code allowed(const ops_dbm_ctx *ctx, const char *what, const char *qu
 	return ops_run_permit(ctx->run, what, question, err);
 }
 
-ops_code ops_dbm_pg_resolve_table(ops_db *db, const char *name, char **out,
-				  ops_error *err)
-{
-	const char *dot = strchr(name, '.');
-	char *schema = NULL;
-	const char *p[2];
-	ops_rows *rows = NULL;
-	ops_code rc;
-
-	*out = NULL;
-	if (dot) {
-		schema = strndup(name, (size_t)(dot - name));
-		if (!schema)
-			return ops_error_oom(err);
-		p[0] = dot + 1;
-		p[1] = schema;
-	} else {
-		p[0] = name;
-		p[1] = NULL;
-	}
-	rc = ops_db_query(db,
-		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
-		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-		"WHERE c.relname = $1 AND c.relkind IN ('r', 'm', 'p') "
-		"AND ($2::text IS NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-		"     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
-		"     OR n.nspname = $2) ORDER BY 1",
-		2, p, &rows, err);
-	if (rc != OPS_OK)
-		goto out;
-	if (ops_rows_count(rows) == 0)
-		rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", name);
-	else if (ops_rows_count(rows) > 1)
-		rc = ops_error_set(err, OPS_EUSAGE,
-				   "table '%s' exists in several schemas; name it as schema.table", name);
-	else if (!(*out = strdup(ops_rows_value(rows, 0, 0))))
-		rc = ops_error_oom(err);
-out:
-	ops_rows_free(rows);
-	free(schema);
-	return rc;
-}
-
 /* Resolve each name; missing ones go to skipped when skip_missing. */
 static ops_code resolve_all(ops_db *db, char *const *names, int skip_missing,
 			    char ***out, cJSON *skipped, ops_error *err)
@@ -155,7 +112,7 @@ static ops_code resolve_all(ops_db *db, char *const *names, int skip_missing,
 	for (i = 0; i < n; i++) {
 		ops_error e;
 
-		rc = ops_dbm_pg_resolve_table(db, names[i], &v[k], &e);
+		rc = ops_db_resolve_table(db, names[i], &v[k], &e);
 		if (rc == OPS_OK) {
 			k++;
 			continue;

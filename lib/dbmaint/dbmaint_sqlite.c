@@ -114,74 +114,6 @@ static void prune_copies(const ops_dbm_ctx *ctx, const char *dir, const char *na
 	ops_strv_free(protected_paths);
 }
 
-/*
- * The online backup API into a new file at path (created owner-only, never
- * over an existing one), then quick_check of the copy: a copy that cannot
- * be read back is not a backup.  The caller syncs and renames.
- */
-ops_code ops_dbm_sqlite_copy(ops_db *db, const char *tmp, ops_error *err)
-{
-	sqlite3 *dst = NULL;
-	sqlite3_backup *bk = NULL;
-	ops_code code = OPS_OK;
-	int rc, fd;
-
-	/* Create the temp file ourselves: O_EXCL|O_NOFOLLOW, owner-only. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		code = ops_error_errno(err, errno, "cannot create backup", tmp);
-		goto out;
-	}
-	close(fd);
-	rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL);
-	if (rc == SQLITE_OK) {
-		bk = sqlite3_backup_init(dst, "main", ops_db_handle(db), "main");
-		if (!bk)
-			rc = sqlite3_errcode(dst);
-	}
-	if (bk) {
-		do {
-			rc = sqlite3_backup_step(bk, 256);
-			if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-				sqlite3_sleep(50);
-		} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-		sqlite3_backup_finish(bk);
-		if (rc == SQLITE_DONE)
-			rc = sqlite3_errcode(dst);
-	}
-	if (rc == SQLITE_OK) {
-		sqlite3_stmt *st = NULL;
-
-		/* A copy that cannot be read back is not a backup. */
-		rc = sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			const unsigned char *v = NULL;
-
-			/* Only a row saying "ok" passes: an error is not a pass. */
-			if (sqlite3_step(st) != SQLITE_ROW || !(v = sqlite3_column_text(st, 0)) ||
-			    strcmp((const char *)v, "ok") != 0)
-				rc = SQLITE_CORRUPT;
-		}
-		sqlite3_finalize(st);
-	}
-	if (rc != SQLITE_OK) {
-		int primary = rc & 0xff;
-
-		if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
-			code = ops_error_set(err, OPS_EDATA, "'%s' is damaged: %s; nothing was changed",
-					     ops_db_path(db), sqlite3_errstr(rc));
-		else
-			code = ops_error_set(err, primary == SQLITE_FULL || primary == SQLITE_IOERR
-					     ? OPS_EIO : OPS_EFAIL, "backup of '%s' failed: %s",
-					     ops_db_path(db), sqlite3_errstr(rc));
-		goto out;
-	}
-out:
-	if (dst)
-		sqlite3_close_v2(dst);
-	return code;
-}
-
 ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 			       char **path_out, ops_error *err)
 {
@@ -227,7 +159,7 @@ ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 		code = ops_error_oom(err);
 		goto out;
 	}
-	if ((code = ops_dbm_sqlite_copy(db, tmp, err)) != OPS_OK)
+	if ((code = ops_db_sqlite_copy(db, tmp, err)) != OPS_OK)
 		goto out;
 	fd = open(tmp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) != 0) {

@@ -68,6 +68,7 @@ ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *ver
 			     const char *dir, cJSON *report, ops_error *err)
 {
 	int pg = ops_db_kind_of(db) == OPS_DB_POSTGRES;
+	const char *ph = ops_db_param_prefix(db);
 	const char *table = pg ? "public.opsctl_schema_migrations" : "opsctl_schema_migrations";
 	char *vdir = NULL, **files = NULL, vname[300], sql[1024];
 	size_t nfiles = 0, i;
@@ -147,8 +148,8 @@ ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *ver
 
 		params[0] = version;
 		params[1] = files[i];
-		snprintf(sql, sizeof sql, pg ? "SELECT sha256 FROM %s WHERE version = $1 AND filename = $2"
-					     : "SELECT sha256 FROM %s WHERE version = ?1 AND filename = ?2", table);
+		snprintf(sql, sizeof sql, "SELECT sha256 FROM %s WHERE version = %s1 AND filename = %s2",
+			 table, ph, ph);
 		rows = NULL;
 		if (ctx->run->dry_run) {
 			/* The table may not exist yet on a dry run. */
@@ -206,8 +207,9 @@ ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *ver
 			params[2] = hex;
 			params[3] = when;
 			params[4] = ms;
-			snprintf(sql, sizeof sql, pg ? "INSERT INTO %s VALUES ($1, $2, $3, $4, $5::bigint)"
-						     : "INSERT INTO %s VALUES (?1, ?2, ?3, ?4, ?5)", table);
+			/* The columns' types convert the text values on both engines. */
+			snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (%s1, %s2, %s3, %s4, %s5)",
+				 table, ph, ph, ph, ph, ph);
 			rc = ops_db_query(db, sql, 5, params, &rows, err);
 			ops_rows_free(rows);
 			rows = NULL;

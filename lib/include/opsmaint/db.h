@@ -34,6 +34,15 @@ ops_code ops_db_target_kind(const char *target, ops_db_kind *kind,
 			    char **path_out, ops_error *err);
 
 /*
+ * The databases a command runs over: the comma list flag_value (-d), else
+ * db.databases, else db.name.  NULL-terminated, free with ops_strv_free.
+ * None configured is OPS_ECONFIG "no database given" with a hint naming -d,
+ * DB_NAME and db.name.
+ */
+ops_code ops_db_targets(const ops_config *cfg, const char *flag_value,
+			char ***out, ops_error *err);
+
+/*
  * Connect.  Errors: server unreachable -> OPS_EUNAVAIL ("cannot connect to
  * PostgreSQL at HOST:PORT: ..."); authentication failure -> OPS_EPERM;
  * database missing -> OPS_EFAIL "database 'x' does not exist"; SQLite file
@@ -67,6 +76,13 @@ ops_code ops_db_exec(ops_db *db, const char *sql, ops_error *err);
 ops_code ops_db_query(ops_db *db, const char *sql, int nparams,
 		      const char *const *params, ops_rows **out, ops_error *err);
 
+/*
+ * The prefix of numbered parameters in db's dialect: "$" for PostgreSQL,
+ * "?" for SQLite, so that SQL written once for both engines says
+ * "WHERE version = %s1" and formats it with this.
+ */
+const char *ops_db_param_prefix(const ops_db *db);
+
 int ops_rows_count(const ops_rows *rows);
 int ops_rows_columns(const ops_rows *rows);
 const char *ops_rows_column_name(const ops_rows *rows, int col);
@@ -78,6 +94,26 @@ void ops_rows_free(ops_rows *rows);
 
 /* Quote one identifier ("a""b").  Newly allocated; NULL on OOM. */
 char *ops_db_quote_ident(const ops_db *db, const char *ident);
+
+/*
+ * A table named by a user ("name", or "schema.name" on PostgreSQL), looked
+ * up in the catalog with the name as a query parameter, never as SQL, and
+ * returned in *out quoted for SQL (newly allocated): on PostgreSQL
+ * schema-qualified ("public"."documents"), a table, partitioned table or
+ * materialized view outside the system schemas; on SQLite a table.  Not
+ * found is OPS_EFAIL "table 'x' does not exist"; a PostgreSQL name found in
+ * several schemas is OPS_EUSAGE asking for schema.name.
+ */
+ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_error *err);
+
+/*
+ * A consistent copy of an open SQLite database into a new file at path
+ * (created owner-only, never over an existing file) with SQLite's online
+ * backup API, read back with quick_check: a copy that cannot be read back
+ * is not a copy.  A damaged source is OPS_EDATA.  The caller syncs and
+ * renames path, and removes it on failure.
+ */
+ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err);
 
 /*
  * Receive server notices (ANALYZE VERBOSE, VACUUM VERBOSE output); one call

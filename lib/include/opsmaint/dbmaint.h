@@ -4,7 +4,8 @@
  * SQLite maintenance and content checks, 004 weekly maintenance over five
  * databases and migrate_schema.sh.
  *
- * Every operation takes a context and one target (see db.h), builds a cJSON
+ * Every operation takes a context and one target (see db.h; ops_db_targets
+ * lists a command's targets), builds a cJSON
  * report (see output.h for how it is rendered) and returns an ops_code.  The
  * report is returned even when the operation fails part way, so the caller can
  * show what was done; *report is NULL only on OOM or when nothing was done.
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
+#include "opsmaint/db.h"	/* targets: ops_db_targets */
 #include "opsmaint/error.h"
 #include "opsmaint/run.h"
 
@@ -32,15 +34,6 @@
 typedef struct ops_dbm_ctx {
 	const ops_run *run;
 } ops_dbm_ctx;
-
-/*
- * The databases a command runs over: the comma list given with -d, else
- * db.databases, else db.name.  NULL-terminated, free with ops_strv_free.
- * None configured is OPS_ECONFIG "no database given" with a hint naming -d,
- * DB_NAME and db.name.
- */
-ops_code ops_dbm_targets(const ops_config *cfg, const char *flag_value,
-			 char ***out, ops_error *err);
 
 enum {
 	OPS_TASK_VACUUM = 1 << 0,
@@ -140,13 +133,5 @@ ops_code ops_dbm_content_check(const ops_dbm_ctx *ctx, const char *target,
 ops_code ops_dbm_migrate(const ops_dbm_ctx *ctx, const char *target,
 			 const char *version, const char *dir, cJSON **report,
 			 ops_error *err);
-
-/*
- * A consistent copy of an open SQLite database into a new file at path
- * (owner-only, O_EXCL) with SQLite's online backup API, checked with
- * quick_check; a damaged source is OPS_EDATA.  Used by backups (backup.h).
- */
-struct ops_db;
-ops_code ops_dbm_sqlite_copy(struct ops_db *db, const char *path, ops_error *err);
 
 #endif

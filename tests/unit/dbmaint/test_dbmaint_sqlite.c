@@ -1,8 +1,8 @@
 /*
- * Unit tests for the database layer and maintenance on SQLite files: target
- * classification, the driver, maintain with its backup, corruption, content
- * checks and migrations.  PostgreSQL is covered by the integration tests,
- * which start a real server.
+ * Unit tests for maintenance on SQLite files: maintain with its backup,
+ * corruption, content checks and migrations.  The database layer under it
+ * has tests/unit/db/test_db.c; PostgreSQL is covered by the integration
+ * tests, which start a real server.
  */
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -48,90 +48,6 @@ static const char *hub_sql =
 	"CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);"
 	"INSERT INTO users (name) VALUES ('x'), ('y');"
 	"CREATE INDEX content_type ON content (type);";
-
-TEST(targets_are_classified)
-{
-	ops_db_kind kind;
-	char *path = NULL;
-	ops_error err;
-
-	CHECK_INT(ops_db_target_kind("sqlite:/x/y.db", &kind, &path, &err), OPS_OK);
-	CHECK_INT(kind, OPS_DB_SQLITE);
-	CHECK_STR(path, "/x/y.db");
-	free(path);
-	CHECK_INT(ops_db_target_kind("kb.db", &kind, NULL, &err), OPS_OK);
-	CHECK_INT(kind, OPS_DB_SQLITE);
-	CHECK_INT(ops_db_target_kind("x.sqlite3", &kind, NULL, &err), OPS_OK);
-	CHECK_INT(kind, OPS_DB_SQLITE);
-	CHECK_INT(ops_db_target_kind("postgresql://u:pw@h/db", &kind, NULL, &err), OPS_OK);
-	CHECK_INT(kind, OPS_DB_POSTGRES);
-	CHECK_INT(ops_db_target_kind("chatbot_db", &kind, NULL, &err), OPS_OK);
-	CHECK_INT(kind, OPS_DB_POSTGRES);
-	/* A conninfo string is just an odd database name, never expanded. */
-	CHECK_INT(ops_db_target_kind("host=x dbname=y", &kind, NULL, &err), OPS_OK);
-	CHECK_INT(kind, OPS_DB_POSTGRES);
-	CHECK_INT(ops_db_target_kind("", &kind, NULL, &err), OPS_EUSAGE);
-	CHECK_INT(ops_db_target_kind("sqlite:", &kind, NULL, &err), OPS_EUSAGE);
-}
-
-TEST(opening_never_creates_and_rejects_non_databases)
-{
-	char *missing = path_in("missing.db"), *text = path_in("text.db");
-	ops_db *db = NULL;
-	ops_error err;
-	struct stat st;
-	FILE *fp;
-
-	CHECK_INT(ops_db_open(NULL, missing, &db, &err), OPS_EFAIL);
-	CHECK_CONTAINS(err.message, "does not exist");
-	CHECK(stat(missing, &st) != 0);
-	fp = fopen(text, "w");
-	fputs("this is not a database, just text that is long enough to fill a header block\n", fp);
-	fclose(fp);
-	CHECK_INT(ops_db_open(NULL, text, &db, &err), OPS_EDATA);
-	CHECK(db == NULL);
-	free(missing);
-	free(text);
-}
-
-TEST(queries_bind_values_and_quote_names)
-{
-	char *path = path_in("q.db");
-	const char *evil = "x'); DROP TABLE t; --";
-	const char *params[1] = {evil};
-	ops_db *db = NULL;
-	ops_rows *rows = NULL;
-	ops_error err;
-	char *q, sql[256];
-
-	make_db(path, "CREATE TABLE t (v TEXT)");
-	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
-	CHECK_INT(ops_db_query(db, "INSERT INTO t VALUES (?1)", 1, params, &rows, &err), OPS_OK);
-	ops_rows_free(rows);
-	CHECK_INT(ops_db_query(db, "SELECT v, NULL AS n FROM t", 0, NULL, &rows, &err), OPS_OK);
-	CHECK_INT(ops_rows_count(rows), 1);
-	CHECK_STR(ops_rows_value(rows, 0, 0), evil);
-	CHECK(ops_rows_value(rows, 0, 1) == NULL);
-	CHECK_INT(ops_rows_column(rows, "n"), 1);
-	CHECK_INT(ops_rows_column(rows, "zz"), -1);
-	CHECK(ops_rows_value(rows, 5, 0) == NULL);
-	CHECK(ops_rows_value(rows, 0, 9) == NULL);
-	CHECK(ops_rows_column_name(rows, -1) == NULL);
-	ops_rows_free(rows);
-	q = ops_db_quote_ident(db, "a\"b; DROP TABLE t");
-	CHECK_STR(q, "\"a\"\"b; DROP TABLE t\"");
-	snprintf(sql, sizeof sql, "CREATE TABLE %s (x INTEGER)", q);
-	CHECK_INT(ops_db_exec(db, sql, &err), OPS_OK);
-	CHECK_INT(ops_db_query(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('t', 'a\"b; DROP TABLE t')",
-			       0, NULL, &rows, &err), OPS_OK);
-	CHECK_STR(ops_rows_value(rows, 0, 0), "2");
-	ops_rows_free(rows);
-	CHECK_INT(ops_db_exec(db, "SELECT * FROM no_such_table", &err), OPS_EFAIL);
-	CHECK_CONTAINS(err.message, "no such table");
-	free(q);
-	ops_db_close(db);
-	free(path);
-}
 
 TEST(maintain_backs_up_first_and_reports)
 {
@@ -249,11 +165,9 @@ TEST(content_check_counts_empty_and_duplicates)
 	free(path);
 }
 
-TEST(tasks_and_targets)
+TEST(task_names)
 {
-	ops_config *cfg = config();
 	unsigned t = 0;
-	char **v = NULL;
 	ops_error err;
 
 	CHECK_INT(ops_dbm_parse_tasks("all", &t, &err), OPS_OK);
@@ -263,21 +177,6 @@ TEST(tasks_and_targets)
 	CHECK_INT(ops_dbm_parse_tasks("vacum", &t, &err), OPS_EUSAGE);
 	CHECK_CONTAINS(err.message, "did you mean 'vacuum'");
 	CHECK_INT(ops_dbm_parse_tasks("", &t, &err), OPS_EUSAGE);
-	CHECK_INT(ops_dbm_targets(cfg, NULL, &v, &err), OPS_ECONFIG);
-	CHECK_CONTAINS(err.message, "no database given");
-	ops_config_set(cfg, "db.name", "chatbot_db", "test", &err);
-	CHECK_INT(ops_dbm_targets(cfg, NULL, &v, &err), OPS_OK);
-	CHECK_INT(ops_strv_len(v), 1);
-	ops_strv_free(v);
-	ops_config_set(cfg, "db.databases", "a, b, c", "test", &err);
-	CHECK_INT(ops_dbm_targets(cfg, NULL, &v, &err), OPS_OK);
-	CHECK_INT(ops_strv_len(v), 3);
-	ops_strv_free(v);
-	CHECK_INT(ops_dbm_targets(cfg, "x,y", &v, &err), OPS_OK);
-	CHECK_INT(ops_strv_len(v), 2);
-	CHECK_STR(v[1], "y");
-	ops_strv_free(v);
-	ops_config_free(cfg);
 }
 
 static void write_text(const char *path, const char *text)
@@ -370,13 +269,10 @@ int main(void)
 	int rc;
 
 	tmp = unit_tmpdir();
-	RUN(targets_are_classified);
-	RUN(opening_never_creates_and_rejects_non_databases);
-	RUN(queries_bind_values_and_quote_names);
 	RUN(maintain_backs_up_first_and_reports);
 	RUN(corrupt_file_stops_before_anything_changes);
 	RUN(content_check_counts_empty_and_duplicates);
-	RUN(tasks_and_targets);
+	RUN(task_names);
 	RUN(migrations_apply_once_in_order);
 	rc = unit_done();
 	unit_rmrf(tmp);
