@@ -18,14 +18,6 @@
 
 #include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/log.h"
-#include "opsmaint/window.h"
-
-static double num(const ops_rows *r, int row, int col)
-{
-	const char *v = ops_rows_value(r, row, col);
-
-	return v ? strtod(v, NULL) : 0;
-}
 
 /* Add every column of row as a member, numbers as numbers. */
 static cJSON *row_object(const ops_rows *r, int row, const char *const *numeric)
@@ -51,6 +43,33 @@ static cJSON *row_object(const ops_rows *r, int row, const char *const *numeric)
 			cJSON_AddStringToObject(o, name, v);
 	}
 	return o;
+}
+
+/*
+ * Run sql and add its rows to report as the array key, one object a row
+ * (row_object).  *keep (may be NULL) receives the rows; else they are freed.
+ */
+static ops_code rows_array(ops_db *db, const char *sql, int n, const char *const *p,
+			   const char *const *numeric, cJSON *report, const char *key,
+			   ops_rows **keep, ops_error *err)
+{
+	ops_rows *rows = NULL;
+	cJSON *list;
+	ops_code rc = ops_db_query(db, sql, n, p, &rows, err);
+	int i;
+
+	if (rc != OPS_OK)
+		return rc;
+	list = cJSON_AddArrayToObject(report, key);
+	for (i = 0; list && i < ops_rows_count(rows); i++)
+		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
+	if (!list)
+		rc = ops_error_oom(err);
+	if (keep && rc == OPS_OK)
+		*keep = rows;
+	else
+		ops_rows_free(rows);
+	return rc;
 }
 
 /*
@@ -201,135 +220,166 @@ static void table_result(cJSON *list, const char *table, double secs, const char
 	cJSON_AddItemToArray(list, e);
 }
 
+/*
+ * VACUUM of a list of tables on `jobs` connections at once, as vacuumdb's
+ * parallel slots do.  No table starts once the window has closed (VACUUM
+ * FULL: the rest waits for the next window); the slots still busy are
+ * waited for, so no connection is left with a statement.
+ */
+struct parallel {
+	const ops_dbm_ctx *ctx;
+	const ops_vacuum_opts *o;
+	ops_db *db;		/* the first slot's, for messages */
+	char **tables;
+	size_t ntables;		/* the tables to run; cut short by a stop */
+	size_t next, done;
+	cJSON *list;
+	int failed;
+	char first_failure[1024];
+	int stopped;		/* stop says why the rest was not started */
+	ops_error stop;
+};
+
+/* 0 when no further table may start: the rest is reported skipped. */
+static int may_start(struct parallel *v)
+{
+	size_t i;
+
+	if (v->o->full && v->next > 0 && !v->ctx->run->force &&
+		 ops_run_window_check(v->ctx->run, "VACUUM FULL", &v->stop) != OPS_OK)
+		v->stopped = 1;
+	if (!v->stopped)
+		return 1;
+	for (i = v->next; i < v->ntables; i++)
+		table_result(v->list, v->tables[i], 0, "skipped", v->stop.message);
+	v->ntables = v->next;
+	return 0;
+}
+
+static ops_code lost(const struct parallel *v, struct slot *sl, ops_error *err)
+{
+	return ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
+			     ops_db_name(v->db), PQerrorMessage(sl->conn));
+}
+
+static ops_code dispatch(struct parallel *v, struct slot *sl, ops_error *err)
+{
+	char *sql = vacuum_sql(v->o, v->ctx->run->verbose, v->tables[v->next]);
+	int sent;
+
+	if (!sql)
+		return ops_error_oom(err);
+	ops_log_debug("%s", sql);
+	sent = PQsendQuery(sl->conn, sql);
+	free(sql);
+	if (!sent)
+		return lost(v, sl, err);
+	sl->busy = 1;
+	sl->table = v->next++;
+	sl->t0 = ops_clock();
+	return OPS_OK;
+}
+
+/* The result of a busy slot whose statement has ended. */
+static ops_code collect(struct parallel *v, struct slot *sl, ops_error *err)
+{
+	const char *table = v->tables[sl->table];
+	char msg[512] = "";
+	PGresult *res;
+	int ok = 1;
+
+	if (!PQconsumeInput(sl->conn))
+		return lost(v, sl, err);
+	if (PQisBusy(sl->conn))
+		return OPS_OK;
+	while ((res = PQgetResult(sl->conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+			ok = 0;
+			snprintf(msg, sizeof msg, "%s", m ? m : PQresultErrorMessage(res));
+		}
+		PQclear(res);
+	}
+	sl->busy = 0;
+	v->done++;
+	table_result(v->list, table, ops_clock() - sl->t0, ok ? "ok" : "failed", ok ? NULL : msg);
+	if (!ok) {
+		if (!v->failed)
+			snprintf(v->first_failure, sizeof v->first_failure, "%.300s: %.500s", table, msg);
+		v->failed++;
+		ops_log_info("VACUUM of %s failed: %s", table, msg);
+	}
+	return OPS_OK;
+}
+
+/* The one error line says why, not just how many. */
+static ops_code parallel_outcome(struct parallel *v, ops_error *err)
+{
+	if (v->failed == 1)
+		return ops_error_set(err, OPS_EFAIL, "VACUUM of %s", v->first_failure);
+	if (v->failed)
+		return ops_error_set(err, OPS_EFAIL,
+				     "VACUUM failed on %d of %zu tables in '%s', first %s",
+				     v->failed, v->ntables, ops_db_name(v->db), v->first_failure);
+	if (!v->stopped)
+		return OPS_OK;
+	*err = v->stop;
+	ops_error_prefix(err, "%zu tables left for the next window",
+			 ops_strv_len(v->tables) - v->ntables);
+	return err->code;
+}
+
 /* Run the list on `jobs` connections at once; db is the first of them. */
 static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
 				const ops_vacuum_opts *o, char **tables, cJSON *list,
 				struct notices *notes, ops_error *err)
 {
-	size_t ntables = ops_strv_len(tables), next = 0, done = 0, i;
-	int jobs = o->jobs, s, failed = 0, stopped = 0;
-	char first_failure[1024] = "";
+	struct parallel v = {.ctx = ctx, .o = o, .db = db, .tables = tables,
+			     .ntables = ops_strv_len(tables), .list = list};
+	int jobs = o->jobs, s;
 	struct slot *slots;
-	ops_error closed;
 	ops_code rc = OPS_OK;
 
-	if ((size_t)jobs > ntables)
-		jobs = (int)(ntables ? ntables : 1);
+	if ((size_t)jobs > v.ntables)
+		jobs = (int)(v.ntables ? v.ntables : 1);
 	slots = calloc((size_t)jobs, sizeof *slots);
 	if (!slots)
 		return ops_error_oom(err);
 	slots[0].db = db;
-	for (s = 1; s < jobs; s++) {
+	for (s = 1; s < jobs && rc == OPS_OK; s++)
 		rc = ops_db_open(ctx->run->cfg, target, &slots[s].db, err);
-		if (rc != OPS_OK)
-			goto out;
-	}
-	for (s = 0; s < jobs; s++) {
+	for (s = 0; s < jobs && rc == OPS_OK; s++) {
 		slots[s].conn = ops_db_handle(slots[s].db);
 		ops_db_set_notice_handler(slots[s].db, collect_notice, notes);
 	}
-	while (done < ntables) {
+	while (rc == OPS_OK && v.done < v.ntables) {
 		struct pollfd pfd[64];
 		int n = 0;
 
-		for (s = 0; s < jobs; s++) {
-			if (!slots[s].busy && next < ntables) {
-				char *sql;
-
-				/* VACUUM FULL stops at the window's end: the tables not
-				 * yet begun wait for the next window. */
-				if (o->full && next > 0 && !ctx->run->force &&
-				    ops_run_window_check(ctx->run, "VACUUM FULL", &closed) != OPS_OK) {
-					for (i = next; i < ntables; i++)
-						table_result(list, tables[i], 0, "skipped", closed.message);
-					ntables = next;
-					stopped = 1;
-					break;
-				}
-				sql = vacuum_sql(o, ctx->run->verbose, tables[next]);
-
-				if (!sql) {
-					rc = ops_error_oom(err);
-					goto out;
-				}
-				ops_log_debug("%s", sql);
-				if (!PQsendQuery(slots[s].conn, sql)) {
-					free(sql);
-					rc = ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
-							   ops_db_name(db), PQerrorMessage(slots[s].conn));
-					goto out;
-				}
-				free(sql);
-				slots[s].busy = 1;
-				slots[s].table = next++;
-				slots[s].t0 = ops_clock();
-			}
-		}
-		for (s = 0; s < jobs && n < 64; s++) {
+		for (s = 0; s < jobs && rc == OPS_OK; s++)
+			if (!slots[s].busy && v.next < v.ntables && may_start(&v))
+				rc = dispatch(&v, &slots[s], err);
+		for (s = 0; s < jobs && n < 64; s++, n++) {
 			pfd[n].fd = PQsocket(slots[s].conn);
 			pfd[n].events = POLLIN;
 			pfd[n].revents = 0;
-			n++;
 		}
-		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR) {
+		if (rc == OPS_OK && poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR)
 			rc = ops_error_errno(err, errno, "poll", NULL);
-			goto out;
-		}
-		for (s = 0; s < jobs; s++) {
-			PGresult *res;
-			int ok = 1;
-			char msg[512] = "";
-
-			if (!slots[s].busy)
-				continue;
-			if (!PQconsumeInput(slots[s].conn)) {
-				rc = ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
-						   ops_db_name(db), PQerrorMessage(slots[s].conn));
-				goto out;
-			}
-			if (PQisBusy(slots[s].conn))
-				continue;
-			while ((res = PQgetResult(slots[s].conn))) {
-				if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-					const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-					ok = 0;
-					snprintf(msg, sizeof msg, "%s", m ? m : PQresultErrorMessage(res));
-				}
-				PQclear(res);
-			}
-			table_result(list, tables[slots[s].table], ops_clock() - slots[s].t0,
-				     ok ? "ok" : "failed", ok ? NULL : msg);
-			if (!ok) {
-				if (!failed)
-					snprintf(first_failure, sizeof first_failure, "%.300s: %.500s",
-						 tables[slots[s].table], msg);
-				failed++;
-				ops_log_info("VACUUM of %s failed: %s", tables[slots[s].table], msg);
-			}
-			slots[s].busy = 0;
-			done++;
-		}
+		for (s = 0; s < jobs && rc == OPS_OK; s++)
+			if (slots[s].busy)
+				rc = collect(&v, &slots[s], err);
 	}
-	/* The one error line says why, not just how many. */
-	if (failed == 1)
-		rc = ops_error_set(err, OPS_EFAIL, "VACUUM of %s", first_failure);
-	else if (failed)
-		rc = ops_error_set(err, OPS_EFAIL, "VACUUM failed on %d of %zu tables in '%s', first %s",
-				   failed, ntables, ops_db_name(db), first_failure);
-	else if (stopped) {
-		*err = closed;
-		ops_error_prefix(err, "%zu tables left for the next window", ops_strv_len(tables) - ntables);
-		rc = err->code;
-	}
-out:
-	for (i = 1; slots && i < (size_t)jobs; i++)
-		ops_db_close(slots[i].db);
+	if (rc == OPS_OK)
+		rc = parallel_outcome(&v, err);
+	for (s = 1; s < jobs; s++)
+		ops_db_close(slots[s].db);
 	free(slots);
 	return rc;
 }
 
-ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
+static ops_code pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
 			   const ops_vacuum_opts *opts, cJSON *report, ops_error *err)
 {
 	ops_vacuum_opts o = *opts;
@@ -402,7 +452,7 @@ out:
 
 /* ---- ANALYZE ---- */
 
-ops_code ops_dbm_pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
+static ops_code pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 			    char *const *tables, cJSON *report, ops_error *err)
 {
 	cJSON *done, *skipped = cJSON_CreateArray();
@@ -449,7 +499,7 @@ out:
 
 /* ---- REINDEX ---- */
 
-ops_code ops_dbm_pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
+static ops_code pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 			    const ops_reindex_opts *opts, cJSON *report, ops_error *err)
 {
 	int concurrently = opts->concurrently && ops_db_server_version(db) >= 120000;
@@ -513,7 +563,38 @@ out:
 
 /* ---- idle sessions ---- */
 
-ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
+/*
+ * End the listed session pid if it is still the same idle one: the listing
+ * is older than the question on a terminal, and a session that has started
+ * a query since, or a pid reused, is left alone.  item gets "terminated".
+ */
+static ops_code terminate_idle(ops_db *db, const char *pid, const char *secs, cJSON *item,
+			       int *terminated, ops_error *err)
+{
+	const char *p[2] = {pid, secs};
+	ops_rows *t = NULL;
+	int ok;
+
+	if (ops_db_query(db, "SELECT pg_catalog.pg_terminate_backend(pid) "
+			 "FROM pg_catalog.pg_stat_activity "
+			 "WHERE pid = $1::integer AND state = 'idle' AND pg_catalog.now() - state_change "
+			 "> pg_catalog.make_interval(secs => $2::double precision)",
+			 2, p, &t, err) != OPS_OK) {
+		cJSON_AddBoolToObject(item, "terminated", 0);
+		cJSON_AddStringToObject(item, "error", err->message);
+		return err->code;
+	}
+	ok = ops_rows_count(t) == 1 && ops_rows_value(t, 0, 0) &&
+	     strcmp(ops_rows_value(t, 0, 0), "t") == 0;
+	cJSON_AddBoolToObject(item, "terminated", ok);
+	if (!ok && ops_rows_count(t) == 0)
+		cJSON_AddStringToObject(item, "skipped", "no longer idle");
+	*terminated += ok;
+	ops_rows_free(t);
+	return OPS_OK;
+}
+
+static ops_code pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 				long idle_seconds, int terminate, cJSON *report,
 				ops_error *err)
 {
@@ -527,8 +608,9 @@ ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 	int i, terminated = 0, failed = 0;
 
 	snprintf(secs, sizeof secs, "%ld", idle_seconds);
+	cJSON_AddNumberToObject(report, "idle_for_seconds", (double)idle_seconds);
 	/* Guide 000 section 2.1: state 'idle' for longer than the interval. */
-	rc = ops_db_query(db,
+	rc = rows_array(db,
 		"SELECT pid, datname AS database, usename AS \"user\", application_name AS application, "
 		"COALESCE(pg_catalog.host(client_addr), 'local') AS client, state, "
 		"pg_catalog.round(EXTRACT(epoch FROM pg_catalog.now() - state_change))::bigint AS idle_seconds, "
@@ -540,49 +622,24 @@ ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 		 * connection, nor our own). */
 		"AND datname = pg_catalog.current_database() AND backend_type = 'client backend' "
 		"AND pid <> pg_catalog.pg_backend_pid() ORDER BY state_change",
-		1, p, &rows, err);
+		1, p, numeric, report, "sessions", &rows, err);
 	if (rc != OPS_OK)
 		return rc;
-	cJSON_AddNumberToObject(report, "idle_for_seconds", (double)idle_seconds);
-	list = cJSON_AddArrayToObject(report, "sessions");
-	for (i = 0; i < ops_rows_count(rows); i++)
-		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
+	list = cJSON_GetObjectItemCaseSensitive(report, "sessions");
 	if (terminate && ops_rows_count(rows) > 0 && !ctx->run->dry_run) {
 		char q[128];
 
 		snprintf(q, sizeof q, "Terminate %d idle sessions?", ops_rows_count(rows));
 		rc = allowed(ctx, "terminating sessions", q, err);
 		for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
-			const char *pp[2] = {ops_rows_value(rows, i, 0), secs};
-			cJSON *item = cJSON_GetArrayItem(list, i);
-			ops_rows *t = NULL;
 			ops_error e;
-			int ok;
 
-			/* Still the same idle session?  The listing is older than
-			 * the question on a terminal: a session that has started
-			 * a query since, or a pid reused, is left alone. */
-			if (ops_db_query(db,
-					 "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-					 "WHERE pid = $1::integer AND state = 'idle' "
-					 "AND pg_catalog.now() - state_change > pg_catalog.make_interval(secs => $2::double precision)",
-					 2, pp, &t, &e) != OPS_OK) {
-				/* One session we may not end (a superuser's, without
-				 * the right) does not stop the others. */
-				cJSON_AddBoolToObject(item, "terminated", 0);
-				cJSON_AddStringToObject(item, "error", e.message);
-				failed++;
-				if (failed == 1)
-					first = e;
-				continue;
-			}
-			ok = ops_rows_count(t) == 1 && ops_rows_value(t, 0, 0) &&
-			     strcmp(ops_rows_value(t, 0, 0), "t") == 0;
-			cJSON_AddBoolToObject(item, "terminated", ok);
-			if (!ok && ops_rows_count(t) == 0)
-				cJSON_AddStringToObject(item, "skipped", "no longer idle");
-			terminated += ok;
-			ops_rows_free(t);
+			/* One session we may not end (a superuser's, without the
+			 * right) does not stop the others. */
+			if (terminate_idle(db, ops_rows_value(rows, i, 0), secs,
+					   cJSON_GetArrayItem(list, i), &terminated, &e) != OPS_OK &&
+			    failed++ == 0)
+				first = e;
 		}
 	}
 	cJSON_AddNumberToObject(report, "terminated", terminated);
@@ -597,21 +654,17 @@ ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 
 /* ---- bloat ---- */
 
-ops_code ops_dbm_pg_bloat(const ops_dbm_ctx *ctx, ops_db *db, int limit,
+static ops_code pg_bloat(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 			  cJSON *report, ops_error *err)
 {
 	static const char *const numeric[] = {"total_bytes", "table_bytes", "index_bytes",
 					      "toast_bytes", "live_tuples", "dead_tuples", "dead_pct", NULL};
 	char lim[16];
 	const char *p[1] = {lim};
-	ops_rows *rows = NULL;
-	cJSON *list;
-	ops_code rc;
-	int i;
 
 	snprintf(lim, sizeof lim, "%d", limit);
 	/* Guide 000 section 2.2, with TOAST kept apart from the indexes. */
-	rc = ops_db_query(db,
+	return rows_array(db,
 		"SELECT n.nspname AS schema, c.relname AS \"table\", "
 		"pg_catalog.pg_total_relation_size(c.oid) AS total_bytes, "
 		"pg_catalog.pg_relation_size(c.oid) AS table_bytes, "
@@ -627,19 +680,12 @@ ops_code ops_dbm_pg_bloat(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 		"WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
 		"AND n.nspname NOT LIKE 'pg\\_toast%' "
 		"ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC LIMIT $1::integer",
-		1, p, &rows, err);
-	if (rc != OPS_OK)
-		return rc;
-	list = cJSON_AddArrayToObject(report, "tables");
-	for (i = 0; i < ops_rows_count(rows); i++)
-		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
-	ops_rows_free(rows);
-	return OPS_OK;
+		1, p, numeric, report, "tables", NULL, err);
 }
 
 /* ---- pg_stat_statements ---- */
 
-ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
+static ops_code pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 				 int reset, cJSON *report, ops_error *err)
 {
 	static const char *const numeric[] = {"calls", "total_ms", "mean_ms", "rows", NULL};
@@ -647,9 +693,7 @@ ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 	char *schema = NULL, *sql = NULL, lim[16];
 	const char *p[1] = {lim}, *total, *mean;
 	int exec_names;
-	cJSON *list;
 	ops_code rc;
-	int i;
 
 	rc = ops_db_query(db, "SELECT n.nspname, "
 			  "EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
@@ -686,15 +730,14 @@ ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	rc = ops_db_query(db, sql, 1, p, &rows, err);
+	cJSON_AddStringToObject(report, "columns", exec_names ? "total_exec_time/mean_exec_time"
+				: "total_time/mean_time");
+	rc = rows_array(db, sql, 1, p, numeric, report, "queries", NULL, err);
 	if (rc != OPS_OK) {
-		ops_error_hint(err, "add pg_stat_statements to shared_preload_libraries and restart the server");
+		ops_error_hint(err, "add pg_stat_statements to shared_preload_libraries "
+			       "and restart the server");
 		goto out;
 	}
-	cJSON_AddStringToObject(report, "columns", exec_names ? "total_exec_time/mean_exec_time" : "total_time/mean_time");
-	list = cJSON_AddArrayToObject(report, "queries");
-	for (i = 0; i < ops_rows_count(rows); i++)
-		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
 	if (reset && !ctx->run->dry_run) {
 		free(sql);
 		/* Since PostgreSQL 12 the reset can be limited to this database. */
@@ -718,7 +761,7 @@ out:
 
 /* ---- settings review ---- */
 
-ops_code ops_dbm_pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
+static ops_code pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 				  cJSON *report, ops_error *err)
 {
 	ops_rows *rows = NULL;
@@ -740,13 +783,13 @@ ops_code ops_dbm_pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 		return rc;
 	for (i = 0; i < ops_rows_count(rows); i++)
 		if (strcmp(ops_rows_value(rows, i, 0), "max_connections") == 0)
-			maxconn = num(rows, i, 1);
+			maxconn = ops_dbm_num(rows, i, 1);
 	cJSON_AddNumberToObject(report, "memory_bytes", mem);
 	list = cJSON_AddArrayToObject(report, "settings");
 	for (i = 0; i < ops_rows_count(rows); i++) {
 		const char *name = ops_rows_value(rows, i, 0);
 		cJSON *s = cJSON_CreateObject();
-		double value = num(rows, i, 5), rec = 0;
+		double value = ops_dbm_num(rows, i, 5), rec = 0;
 		const char *why = "";
 
 		cJSON_AddStringToObject(s, "name", name);
@@ -802,19 +845,7 @@ static int add_check(cJSON *checks, const char *name, int level, double value,
 	return level;
 }
 
-static ops_code one_value(ops_db *db, const char *sql, int n, const char *const *p,
-			  double *out, ops_error *err)
-{
-	ops_rows *rows = NULL;
-	ops_code rc = ops_db_query(db, sql, n, p, &rows, err);
-
-	if (rc == OPS_OK)
-		*out = num(rows, 0, 0);
-	ops_rows_free(rows);
-	return rc;
-}
-
-ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
+static ops_code pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 			   cJSON *report, ops_error *err)
 {
 	const ops_config *cfg = ctx->run->cfg;
@@ -833,9 +864,9 @@ ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	ops_code rc;
 
 	/* 001: active connections should be < 80% of max. */
-	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend'",
+	if ((rc = ops_dbm_query_number(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend'",
 			    0, NULL, &conns, err)) != OPS_OK ||
-	    (rc = one_value(db, "SELECT setting::numeric FROM pg_catalog.pg_settings WHERE name = 'max_connections'",
+	    (rc = ops_dbm_query_number(db, "SELECT setting::numeric FROM pg_catalog.pg_settings WHERE name = 'max_connections'",
 			    0, NULL, &maxc, err)) != OPS_OK)
 		return rc;
 	used = maxc > 0 ? 100.0 * conns / maxc : 0;
@@ -846,7 +877,7 @@ ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 
 	/* 001: long-running queries (> 5 seconds). */
 	snprintf(a, sizeof a, "%ld", long_q);
-	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'active' "
+	if ((rc = ops_dbm_query_number(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'active' "
 			    "AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend' "
 			    "AND pg_catalog.now() - query_start > pg_catalog.make_interval(secs => $1::double precision)",
 			    1, p, &v, err)) != OPS_OK)
@@ -857,13 +888,13 @@ ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 		worst = l;
 
 	/* 001: replication lag (< 1 second). */
-	if ((rc = one_value(db, "SELECT pg_catalog.pg_is_in_recovery()::integer", 0, NULL, &standby, err)) != OPS_OK)
+	if ((rc = ops_dbm_query_number(db, "SELECT pg_catalog.pg_is_in_recovery()::integer", 0, NULL, &standby, err)) != OPS_OK)
 		return rc;
 	if (standby > 0)
-		rc = one_value(db, "SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp()), 0)",
+		rc = ops_dbm_query_number(db, "SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp()), 0)",
 			       0, NULL, &v, err);
 	else
-		rc = one_value(db, "SELECT COALESCE(max(EXTRACT(epoch FROM replay_lag)), -1) FROM pg_catalog.pg_stat_replication",
+		rc = ops_dbm_query_number(db, "SELECT COALESCE(max(EXTRACT(epoch FROM replay_lag)), -1) FROM pg_catalog.pg_stat_replication",
 			       0, NULL, &v, err);
 	if (rc != OPS_OK)
 		return rc;
@@ -888,7 +919,7 @@ ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 				  1, p, &dead, err);
 		if (rc != OPS_OK)
 			return rc;
-		v = num(dead, 0, 0);
+		v = ops_dbm_num(dead, 0, 0);
 		if (v > 0)
 			snprintf(msg, sizeof msg, "%.0f tables with more than %ld%% dead tuples: %.180s",
 				 v, dead_pct, ops_rows_value(dead, 0, 1));
@@ -902,7 +933,7 @@ ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 
 	/* 001 daily: lock conflicts. */
 	snprintf(a, sizeof a, "%ld", lock_wait);
-	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock' "
+	if ((rc = ops_dbm_query_number(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock' "
 			    "AND pg_catalog.now() - COALESCE(query_start, state_change) > pg_catalog.make_interval(secs => $1::double precision)",
 			    1, p, &v, err)) != OPS_OK)
 		return rc;
@@ -914,7 +945,7 @@ ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	/* Transaction-ID wraparound: the oldest unfrozen database. */
 	snprintf(a, sizeof a, "%ld", xid_warn);
 	snprintf(b, sizeof b, "%ld", xid_crit);
-	if ((rc = one_value(db, "SELECT max(pg_catalog.age(datfrozenxid)) FROM pg_catalog.pg_database",
+	if ((rc = ops_dbm_query_number(db, "SELECT max(pg_catalog.age(datfrozenxid)) FROM pg_catalog.pg_database",
 			    0, NULL, &v, err)) != OPS_OK)
 		return rc;
 	l = v > (double)xid_crit ? 2 : v > (double)xid_warn ? 1 : 0;
@@ -929,7 +960,7 @@ ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 
 /* ---- sizes ---- */
 
-ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
+static ops_code pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			 ops_error *err)
 {
 	ops_rows *rows = NULL;
@@ -938,7 +969,7 @@ ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	ops_code rc;
 	int i;
 
-	if ((rc = one_value(db, "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())",
+	if ((rc = ops_dbm_query_number(db, "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())",
 			    0, NULL, &size, err)) != OPS_OK)
 		return rc;
 	cJSON_AddNumberToObject(report, "size_bytes", size);
@@ -954,7 +985,7 @@ ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	list = cJSON_AddArrayToObject(report, "tables");
 	for (i = 0; i < ops_rows_count(rows); i++) {
 		const char *name = ops_rows_value(rows, i, 0);
-		double est = num(rows, i, 1), n = est;
+		double est = ops_dbm_num(rows, i, 1), n = est;
 		int exact = 0;
 		cJSON *t = cJSON_CreateObject();
 
@@ -963,14 +994,14 @@ ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			char *sql = NULL;
 
 			if (asprintf(&sql, "SELECT count(*) FROM %s", name) >= 0 &&
-			    one_value(db, sql, 0, NULL, &n, NULL) == OPS_OK)
+			    ops_dbm_query_number(db, sql, 0, NULL, &n, NULL) == OPS_OK)
 				exact = 1;
 			free(sql);
 		}
 		cJSON_AddStringToObject(t, "table", name);
 		cJSON_AddNumberToObject(t, "rows", n < 0 ? 0 : n);
 		cJSON_AddBoolToObject(t, "rows_exact", exact);
-		cJSON_AddNumberToObject(t, "total_bytes", num(rows, i, 2));
+		cJSON_AddNumberToObject(t, "total_bytes", ops_dbm_num(rows, i, 2));
 		cJSON_AddItemToArray(list, t);
 	}
 	ops_rows_free(rows);
@@ -979,7 +1010,7 @@ ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 
 /* ---- amcheck ---- */
 
-ops_code ops_dbm_pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
+static ops_code pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			      ops_error *err)
 {
 	ops_rows *ext = NULL, *idx = NULL;
@@ -1028,6 +1059,7 @@ ops_code ops_dbm_pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			cJSON *f = cJSON_CreateObject();
 
 			if (e.code == OPS_EUNAVAIL) {
+				cJSON_Delete(f);
 				*err = e;
 				rc = e.code;
 				goto out;
@@ -1052,3 +1084,18 @@ out:
 	free(sql);
 	return rc;
 }
+
+const struct dbm_engine ops_dbm_pg_engine = {
+	.name = "PostgreSQL",
+	.engine = "postgresql",
+	.vacuum = pg_vacuum,
+	.analyze = pg_analyze,
+	.reindex = pg_reindex,
+	.connections = pg_connections,
+	.bloat = pg_bloat,
+	.slow_queries = pg_slow_queries,
+	.config_review = pg_config_review,
+	.health = pg_health,
+	.size = pg_size,
+	.integrity = pg_integrity,
+};

@@ -22,20 +22,6 @@
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 
-static ops_code count_of(ops_db *db, const char *sql, double *out, ops_error *err)
-{
-	ops_rows *rows = NULL;
-	ops_code rc = ops_db_query(db, sql, 0, NULL, &rows, err);
-
-	if (rc == OPS_OK) {
-		const char *v = ops_rows_value(rows, 0, 0);
-
-		*out = v ? strtod(v, NULL) : 0;
-	}
-	ops_rows_free(rows);
-	return rc;
-}
-
 static double file_bytes(ops_db *db)
 {
 	struct stat st;
@@ -114,8 +100,7 @@ static void prune_copies(const ops_dbm_ctx *ctx, const char *dir, const char *na
 	ops_strv_free(protected_paths);
 }
 
-ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
-			       char **path_out, ops_error *err)
+static ops_code lite_backup(const ops_dbm_ctx *ctx, ops_db *db, char **path_out, ops_error *err)
 {
 	const char *dir_cfg = ops_config_get(ctx->run->cfg, "db.backup_dir");
 	char *dir = NULL, *name = NULL, *final = NULL, *tmp = NULL;
@@ -198,7 +183,7 @@ out:
 	return code;
 }
 
-ops_code ops_dbm_sqlite_integrity(const ops_dbm_ctx *ctx, ops_db *db,
+static ops_code lite_integrity(const ops_dbm_ctx *ctx, ops_db *db,
 				  cJSON *report, ops_error *err)
 {
 	ops_rows *rows = NULL;
@@ -232,9 +217,8 @@ ops_code ops_dbm_sqlite_integrity(const ops_dbm_ctx *ctx, ops_db *db,
 	return rc;
 }
 
-ops_code ops_dbm_sqlite_vacuum(const ops_dbm_ctx *ctx, ops_db *db,
-			       const ops_vacuum_opts *opts, cJSON *report,
-			       ops_error *err)
+static ops_code lite_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
+			   const ops_vacuum_opts *opts, cJSON *report, ops_error *err)
 {
 	double before = file_bytes(db), after;
 	ops_code rc;
@@ -259,32 +243,19 @@ ops_code ops_dbm_sqlite_vacuum(const ops_dbm_ctx *ctx, ops_db *db,
 	return rc;
 }
 
-static ops_code per_table(ops_db *db, const char *verb, char *const *tables,
-			  cJSON *done, cJSON *skipped, int missing_is_error,
-			  ops_error *err)
+/* VERB TABLE for each table named (each must exist), in turn. */
+static ops_code per_table(const ops_dbm_ctx *ctx, ops_db *db, const char *verb,
+			  char *const *tables, cJSON *done, ops_error *err)
 {
 	size_t i;
 	ops_code rc = OPS_OK;
 
 	for (i = 0; tables && tables[i] && rc == OPS_OK; i++) {
-		const char *p[1] = {tables[i]};
-		ops_rows *rows = NULL;
-		char *q, *sql = NULL;
+		char *q = NULL, *sql = NULL;
 
-		rc = ops_db_query(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-				  1, p, &rows, err);
-		if (rc != OPS_OK)
+		if ((rc = ops_db_resolve_table(db, tables[i], &q, err)) != OPS_OK)
 			break;
-		if (ops_rows_count(rows) == 0) {
-			ops_rows_free(rows);
-			if (missing_is_error)
-				return ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", tables[i]);
-			cJSON_AddItemToArray(skipped, cJSON_CreateString(tables[i]));
-			continue;
-		}
-		ops_rows_free(rows);
-		q = ops_db_quote_ident(db, tables[i]);
-		if (!q || asprintf(&sql, "%s %s", verb, q) < 0) {
+		if (asprintf(&sql, "%s %s", verb, q) < 0) {
 			free(q);
 			return ops_error_oom(err);
 		}
@@ -297,34 +268,28 @@ static ops_code per_table(ops_db *db, const char *verb, char *const *tables,
 	return rc;
 }
 
-ops_code ops_dbm_sqlite_analyze(const ops_dbm_ctx *ctx, ops_db *db,
-				char *const *tables, cJSON *report, ops_error *err)
+static ops_code lite_analyze(const ops_dbm_ctx *ctx, ops_db *db, char *const *tables,
+			     cJSON *report, ops_error *err)
 {
-	cJSON *done, *skipped;
-	ops_code rc;
-
 	cJSON_AddStringToObject(report, "operation", "analyze");
 	if (ctx->run->dry_run)
 		return OPS_OK;
-	if (!tables || !tables[0]) {
-		rc = ops_db_exec(db, "ANALYZE", err);
-	} else {
-		done = cJSON_AddArrayToObject(report, "tables");
-		skipped = cJSON_CreateArray();
-		rc = per_table(db, "ANALYZE", tables, done, skipped, 1, err);
-		cJSON_Delete(skipped);
-	}
-	/* PRAGMA optimize after ANALYZE, as guide 003's weekly script does. */
-	if (rc == OPS_OK)
-		rc = ops_db_exec(db, "PRAGMA optimize", err);
-	return rc;
+	if (!tables || !tables[0])
+		return ops_db_exec(db, "ANALYZE", err);
+	return per_table(ctx, db, "ANALYZE", tables, cJSON_AddArrayToObject(report, "tables"), err);
 }
 
-ops_code ops_dbm_sqlite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
+/* PRAGMA optimize after ANALYZE, as guide 003's weekly script does. */
+static ops_code lite_optimize(const ops_dbm_ctx *ctx, ops_db *db, ops_error *err)
+{
+	return ops_db_exec(db, "PRAGMA optimize", err);
+}
+
+static ops_code lite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 				const ops_reindex_opts *opts, cJSON *report,
 				ops_error *err)
 {
-	cJSON *done, *skipped;
+	cJSON *done;
 	ops_code rc;
 
 	cJSON_AddStringToObject(report, "operation", "reindex");
@@ -335,9 +300,9 @@ ops_code ops_dbm_sqlite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 		return ops_db_exec(db, "REINDEX", err);
 	}
 	done = cJSON_AddArrayToObject(report, "tables");
-	skipped = cJSON_AddArrayToObject(report, "skipped");
+	cJSON_AddArrayToObject(report, "skipped");
 	if (opts->tables && opts->tables[0])
-		return per_table(db, "REINDEX", opts->tables, done, skipped, 1, err);
+		return per_table(ctx, db, "REINDEX", opts->tables, done, err);
 	/* db.reindex_tables names guide 000's PostgreSQL tables; a SQLite file
 	 * is small enough to rebuild every index, as REINDEX alone does. */
 	rc = ops_db_exec(db, "REINDEX", err);
@@ -346,7 +311,7 @@ ops_code ops_dbm_sqlite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 	return rc;
 }
 
-ops_code ops_dbm_sqlite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
+static ops_code lite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			     ops_error *err)
 {
 	ops_rows *tables = NULL, *bytes = NULL;
@@ -355,9 +320,9 @@ ops_code ops_dbm_sqlite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	ops_code rc;
 	int i, have_dbstat;
 
-	if ((rc = count_of(db, "PRAGMA page_count", &pages, err)) != OPS_OK ||
-	    (rc = count_of(db, "PRAGMA page_size", &page_size, err)) != OPS_OK ||
-	    (rc = count_of(db, "PRAGMA freelist_count", &freelist, err)) != OPS_OK)
+	if ((rc = ops_dbm_query_number(db, "PRAGMA page_count", 0, NULL, &pages, err)) != OPS_OK ||
+	    (rc = ops_dbm_query_number(db, "PRAGMA page_size", 0, NULL, &page_size, err)) != OPS_OK ||
+	    (rc = ops_dbm_query_number(db, "PRAGMA freelist_count", 0, NULL, &freelist, err)) != OPS_OK)
 		return rc;
 	cJSON_AddNumberToObject(report, "size_bytes", file_bytes(db));
 	cJSON_AddNumberToObject(report, "free_bytes", freelist * page_size);
@@ -371,17 +336,17 @@ ops_code ops_dbm_sqlite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	list = cJSON_AddArrayToObject(report, "tables");
 	for (i = 0; i < ops_rows_count(tables); i++) {
 		const char *name = ops_rows_value(tables, i, 0);
-		char *q = ops_db_quote_ident(db, name), *sql = NULL;
+		char *q = NULL, *sql = NULL;
 		double n = 0;
 		cJSON *t;
 		int k;
 
-		if (!q || asprintf(&sql, "SELECT count(*) FROM %s", q) < 0) {
+		if (!(q = ops_db_quote_ident(db, name)) || asprintf(&sql, "SELECT count(*) FROM %s", q) < 0) {
 			free(q);
 			rc = ops_error_oom(err);
 			break;
 		}
-		rc = count_of(db, sql, &n, err);
+		rc = ops_dbm_query_number(db, sql, 0, NULL, &n, err);
 		free(sql);
 		free(q);
 		if (rc != OPS_OK)
@@ -400,7 +365,7 @@ ops_code ops_dbm_sqlite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	return rc;
 }
 
-ops_code ops_dbm_sqlite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
+static ops_code lite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 			       cJSON *report, ops_error *err)
 {
 	ops_rows *rows = NULL;
@@ -424,8 +389,8 @@ ops_code ops_dbm_sqlite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	if (!ok)
 		worst = 2;
 	ops_error_clear(err);
-	if ((rc = count_of(db, "PRAGMA page_count", &pages, err)) != OPS_OK ||
-	    (rc = count_of(db, "PRAGMA freelist_count", &freelist, err)) != OPS_OK)
+	if ((rc = ops_dbm_query_number(db, "PRAGMA page_count", 0, NULL, &pages, err)) != OPS_OK ||
+	    (rc = ops_dbm_query_number(db, "PRAGMA freelist_count", 0, NULL, &freelist, err)) != OPS_OK)
 		return rc;
 	pct = pages > 0 ? 100.0 * freelist / pages : 0;
 	c = cJSON_CreateObject();
@@ -444,3 +409,16 @@ ops_code ops_dbm_sqlite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	*level = worst;
 	return OPS_OK;
 }
+
+const struct dbm_engine ops_dbm_sqlite_engine = {
+	.name = "SQLite",
+	.engine = "sqlite",
+	.backup = lite_backup,
+	.vacuum = lite_vacuum,
+	.analyze = lite_analyze,
+	.optimize = lite_optimize,
+	.reindex = lite_reindex,
+	.health = lite_health,
+	.size = lite_size,
+	.integrity = lite_integrity,
+};

@@ -160,7 +160,11 @@ TEST(content_check_counts_empty_and_duplicates)
 	cJSON_Delete(report);
 	report = NULL;
 	CHECK_INT(ops_dbm_connections(&ctx, path, 60, 0, &report, &err), OPS_EUSAGE);
-	CHECK_CONTAINS(err.message, "not available on SQLite");
+	CHECK_STR(err.message, "'db connections' is not available on SQLite");
+	CHECK(report == NULL);
+	CHECK_INT(ops_dbm_bloat(&ctx, path, 10, &report, &err), OPS_EUSAGE);
+	CHECK_STR(err.message, "'db bloat' is not available on SQLite");
+	CHECK(report == NULL);
 	ops_config_free(cfg);
 	free(path);
 }
