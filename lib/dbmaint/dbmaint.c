@@ -4,7 +4,8 @@
  * dbmaint_internal.h, close) and the work that is the same on both engines:
  * the composition of db-maintenance.sh (vacuum, analyze, reindex in order,
  * continuing past failures), the copy and integrity check before a SQLite
- * file is changed, and guide 003's content check.  Which databases a command runs
+ * file is changed, guide 003's content check and the failing line of db
+ * health.  Which databases a command runs
  * over is lib/db's (ops_db_targets); the SQL of each engine is in
  * dbmaint_pg.c and dbmaint_sqlite.c.
  */
@@ -397,6 +398,34 @@ ops_code ops_dbm_config_review(const ops_dbm_ctx *ctx, const char *target,
 	return session_close(&s, report, err);
 }
 
+/*
+ * The one line a degraded database fails with, naming every check above
+ * ok: "database 'x' is degraded: connections (warning), dead_tuples
+ * (warning)".
+ */
+static void health_error(const struct session *s, int level, ops_error *err)
+{
+	char failing[400] = "";
+	size_t used = 0;
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s->report, "checks")) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "check"));
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "status"));
+		int w;
+
+		if (!name || !st || strcmp(st, "ok") == 0)
+			continue;
+		w = snprintf(failing + used, sizeof failing - used, "%s%s (%s)",
+			     used ? ", " : "", name, st);
+		if (w < 0 || (size_t)w >= sizeof failing - used)
+			break;
+		used += (size_t)w;
+	}
+	ops_error_set(err, OPS_EFAIL, "database '%s' is %s: %s", ops_db_name(s->db),
+		      level >= 2 ? "critical" : "degraded", failing);
+}
+
 ops_code ops_dbm_health(const ops_dbm_ctx *ctx, const char *target, int *level,
 			cJSON **report, ops_error *err)
 {
@@ -405,6 +434,8 @@ ops_code ops_dbm_health(const ops_dbm_ctx *ctx, const char *target, int *level,
 	*level = 0;
 	if (session_open(ctx, target, &s, err))
 		s.rc = s.be->health(ctx, s.db, level, s.report, err);
+	if (s.rc == OPS_OK && *level > 0)
+		health_error(&s, *level, err);
 	return session_close(&s, report, err);
 }
 

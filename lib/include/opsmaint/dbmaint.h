@@ -102,7 +102,13 @@ ops_code ops_dbm_config_review(const ops_dbm_ctx *ctx, const char *target,
  * Health checks with thresholds from [health].  Report has "health":
  * "ok"/"warning"/"critical" and "checks":[{"check","status","value",
  * "threshold","message"}].  Returns OPS_OK even when checks fail: the status
- * is in *level (0 ok, 1 warning, 2 critical), for the caller to map.
+ * is in *level (0 ok, 1 warning, 2 critical), for the caller to map.  When
+ * *level is above 0, err is also filled (code OPS_EFAIL) with the one line
+ * to fail with, naming every check above ok in report order:
+ * "database 'chatbot_db' is degraded: connections (warning), dead_tuples
+ * (warning)" ("is critical" at level 2; the database's display name, never
+ * a URI's credentials).  Any other return is a failure to check, with err
+ * as usual and *level 0.
  */
 ops_code ops_dbm_health(const ops_dbm_ctx *ctx, const char *target, int *level,
 			cJSON **report, ops_error *err);

@@ -1,6 +1,7 @@
 /*
  * Unit tests for maintenance on SQLite files: maintain with its backup,
- * corruption, content checks and migrations.  The database layer under it
+ * corruption, content checks, operations the engine lacks, health's failing
+ * line and migrations.  The database layer under it
  * has tests/unit/db/test_db.c; PostgreSQL is covered by the integration
  * tests, which start a real server.
  */
@@ -268,6 +269,41 @@ TEST(migrations_apply_once_in_order)
 	free(path); free(dir); free(v1); free(f1); free(f2); free(f10); free(f3);
 }
 
+TEST(health_fails_with_one_line_naming_the_checks)
+{
+	char *path = path_in("health.db");
+	ops_config *cfg = config();
+	ops_dbm_ctx ctx = {0};
+	ops_run run;
+	cJSON *report = NULL;
+	ops_error err;
+	char want[600];
+	int level = -1;
+
+	make_db(path, hub_sql);
+	ops_run_init(&run, cfg);
+	ctx.run = &run;
+	ops_error_clear(&err);
+	CHECK_INT(ops_dbm_health(&ctx, path, &level, &report, &err), OPS_OK);
+	CHECK_INT(level, 0);
+	CHECK_INT(err.code, OPS_OK);
+	cJSON_Delete(report);
+	report = NULL;
+	/* Most of the file freed: free_pages is a warning. */
+	make_db(path, "CREATE TABLE filler (x TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+		"SELECT i + 1 FROM c WHERE i < 2000) INSERT INTO filler SELECT hex(randomblob(200)) FROM c;"
+		"DELETE FROM filler;");
+	CHECK_INT(ops_dbm_health(&ctx, path, &level, &report, &err), OPS_OK);
+	CHECK_INT(level, 1);
+	CHECK_INT(err.code, OPS_EFAIL);
+	snprintf(want, sizeof want, "database '%s' is degraded: free_pages (warning)", path);
+	CHECK_STR(err.message, want);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(report, "health")), "warning");
+	cJSON_Delete(report);
+	ops_config_free(cfg);
+	free(path);
+}
+
 int main(void)
 {
 	int rc;
@@ -278,6 +314,7 @@ int main(void)
 	RUN(content_check_counts_empty_and_duplicates);
 	RUN(task_names);
 	RUN(migrations_apply_once_in_order);
+	RUN(health_fails_with_one_line_naming_the_checks);
 	rc = unit_done();
 	unit_rmrf(tmp);
 	free(tmp);
