@@ -86,14 +86,16 @@ static int run_per_database(struct cli_inv *inv, db_op op)
 		cJSON *report = NULL;
 		int nothing_done;
 
-		ops_error_clear(&err);
-		rc = ops_cancel_check(&err);
-		if (rc != OPS_OK) {	/* interrupted: the next databases are not started */
-			worst = rc;
+		if (ops_cancelled()) {	/* interrupted: the next databases are not started */
+			int said = rc == OPS_EINTR;	/* by the last database's line */
+
+			worst = rc = ops_cancel_check(&err);
 			first_err = err;
-			cli_error(inv, &err);
+			if (!said)
+				cli_error(inv, &err);
 			break;
 		}
+		ops_error_clear(&err);
 		rc = op(inv, &ctx, targets[i], &report, &err);
 		if (rc != OPS_OK && ops_cancelled())
 			rc = ops_cancel_check(&err);

@@ -39,7 +39,8 @@ struct ops_db {
 	char sqlstate[6];
 	ops_db_notice_fn notice_fn;
 	void *notice_arg;
-	int cancel_hook;	/* cancel.h: the query is cancelled with the run */
+	int cancel_hook;	/* cancel.h: the query is cancelled with the run;
+				 * -1 on a cleanup connection */
 };
 
 static int has_suffix(const char *s, const char *suffix)
@@ -373,8 +374,8 @@ static void cancel_hook(void *arg)
 	ops_db_cancel(arg);
 }
 
-ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
-		     ops_error *err)
+static ops_code db_open(const ops_config *cfg, const char *target, int cleanup, ops_db **out,
+			ops_error *err)
 {
 	ops_db *db;
 	ops_code rc;
@@ -404,9 +405,29 @@ ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
 	}
 	/* An interrupted run stops the statement the server is running now
 	 * (PQcancel and sqlite3_interrupt are both thread-safe). */
-	db->cancel_hook = ops_cancel_hook_add(cancel_hook, db);
+	if (!cleanup)
+		db->cancel_hook = ops_cancel_hook_add(cancel_hook, db);
 	*out = db;
 	return OPS_OK;
+}
+
+ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
+		     ops_error *err)
+{
+	return db_open(cfg, target, 0, out, err);
+}
+
+ops_code ops_db_open_cleanup(const ops_config *cfg, const char *target, ops_db **out,
+			     ops_error *err)
+{
+	return db_open(cfg, target, 1, out, err);
+}
+
+void ops_db_set_cleanup(ops_db *db)
+{
+	/* Once removed, the hook is neither running nor about to run. */
+	ops_cancel_hook_remove(db->cancel_hook);
+	db->cancel_hook = -1;
 }
 
 ops_db_kind ops_db_kind_of(const ops_db *db) { return db->kind; }
@@ -712,11 +733,18 @@ out:
 	return rc;
 }
 
-/* The copy's SQLite result as an error. */
+static void interrupt_hook(void *arg)
+{
+	sqlite3_interrupt(arg);
+}
+
+/* The copy's SQLite result as an error; a cancelled run says so instead. */
 static ops_code copy_error(ops_db *db, int rc, ops_error *err)
 {
 	int primary = rc & 0xff;
 
+	if (ops_cancelled())
+		return ops_cancel_check(err);
 	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
 		return ops_error_set(err, OPS_EDATA, "'%s' is damaged: %s; nothing was changed",
 				     db->path, sqlite3_errstr(rc));
@@ -729,7 +757,7 @@ ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err)
 	sqlite3 *dst = NULL;
 	sqlite3_backup *bk = NULL;
 	ops_code code = OPS_OK;
-	int rc, fd;
+	int rc, fd, hook = -1;
 
 	if (db->kind != OPS_DB_SQLITE)
 		return ops_error_set(err, OPS_EUSAGE, "'%s' is not an SQLite database", db->name);
@@ -740,12 +768,20 @@ ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err)
 	close(fd);
 	rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, NULL);
 	if (rc == SQLITE_OK) {
+		/* The read-back of a large copy takes a while too. */
+		hook = ops_cancel_hook_add(interrupt_hook, dst);
 		bk = sqlite3_backup_init(dst, "main", db->lite, "main");
 		if (!bk)
 			rc = sqlite3_errcode(dst);
 	}
 	if (bk) {
+		/* The backup API reads pages, not statements: sqlite3_interrupt
+		 * does not reach it, so the run is polled between steps. */
 		do {
+			if (ops_cancelled()) {
+				rc = SQLITE_INTERRUPT;
+				break;
+			}
 			rc = sqlite3_backup_step(bk, 256);
 			if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 				sqlite3_sleep(50);
@@ -773,6 +809,7 @@ ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err)
 	}
 	if (rc != SQLITE_OK)
 		code = copy_error(db, rc, err);
+	ops_cancel_hook_remove(hook);
 	if (dst)
 		sqlite3_close_v2(dst);
 	return code;

@@ -3,9 +3,9 @@
  * (open, report head, the engine's operation from its table in
  * dbmaint_internal.h, close) and the work that is the same on both engines:
  * the composition of db-maintenance.sh (vacuum, analyze, reindex in order,
- * continuing past failures), the copy and integrity check before a SQLite
- * file is changed, guide 003's content check and the failing line of db
- * health.  Which databases a command runs
+ * continuing past failures, stopping when the run is cancelled), the copy
+ * and integrity check before a SQLite file is changed, guide 003's content
+ * check and the failing line of db health.  Which databases a command runs
  * over is lib/db's (ops_db_targets); the SQL of each engine is in
  * dbmaint_pg.c and dbmaint_sqlite.c.
  */
@@ -94,7 +94,8 @@ struct session {
 /*
  * Open target, pick its engine's table and start the report with
  * "database" and "engine".  1 when that worked; else 0, with s->rc the
- * error.
+ * error.  A cancelled run opens nothing: the databases after the one it was
+ * stopped in are never started.
  */
 static int session_open(const ops_dbm_ctx *ctx, const char *target, struct session *s,
 			ops_error *err)
@@ -102,7 +103,8 @@ static int session_open(const ops_dbm_ctx *ctx, const char *target, struct sessi
 	memset(s, 0, sizeof *s);
 	s->ctx = ctx;
 	s->t0 = ops_clock();
-	if ((s->rc = ops_db_open(ctx->run->cfg, target, &s->db, err)) != OPS_OK)
+	if ((s->rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK ||
+	    (s->rc = ops_db_open(ctx->run->cfg, target, &s->db, err)) != OPS_OK)
 		return 0;
 	s->be = ops_db_kind_of(s->db) == OPS_DB_SQLITE ? &ops_dbm_sqlite_engine : &ops_dbm_pg_engine;
 	s->report = cJSON_CreateObject();
@@ -127,10 +129,14 @@ static int session_has(struct session *s, int has, const char *what, ops_error *
 
 /*
  * Hand the report over (with the duration; also after a failure, to show
- * what was done), close the database and return the outcome.
+ * what was done), close the database and return the outcome.  A failure
+ * after a cancellation is the cancellation, whatever the engine made of the
+ * statement it had stopped.
  */
 static ops_code session_close(struct session *s, cJSON **report, ops_error *err)
 {
+	if (s->rc != OPS_OK && s->rc != OPS_EINTR && ops_cancelled())
+		s->rc = ops_cancel_check(err);
 	if (s->report)
 		cJSON_AddNumberToObject(s->report, "duration_seconds", ops_clock() - s->t0);
 	*report = s->report;
@@ -146,7 +152,8 @@ static void task_entry(cJSON *list, const char *task, ops_code rc, double t0,
 	cJSON *e = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(e, "task", task);
-	cJSON_AddStringToObject(e, "status", rc == OPS_OK ? "ok" : "failed");
+	cJSON_AddStringToObject(e, "status", rc == OPS_OK ? "ok" :
+				rc == OPS_EINTR ? "interrupted" : "failed");
 	cJSON_AddNumberToObject(e, "duration_seconds", ops_clock() - t0);
 	if (rc != OPS_OK && err)
 		cJSON_AddStringToObject(e, "error", err->message);
@@ -179,6 +186,12 @@ static void carry_messages(cJSON *report, const cJSON *scratch)
 		cJSON_AddItemToArray(dst, cJSON_Duplicate(m, 1));
 }
 
+/* A task's failure once the run was cancelled is the cancellation. */
+static ops_code task_outcome(ops_code rc, ops_error *err)
+{
+	return rc != OPS_OK && rc != OPS_EINTR && ops_cancelled() ? ops_cancel_check(err) : rc;
+}
+
 /*
  * An engine that keeps a copy before any change (guide 003: SQLite) takes
  * it now, and refuses to change a database that fails its integrity check
@@ -195,7 +208,7 @@ static ops_code safeguard(struct session *s, cJSON *tasks, ops_error *err)
 
 	if (!s->be->backup || s->ctx->run->dry_run)
 		return OPS_OK;
-	rc = s->be->backup(s->ctx, s->db, &path, &terr);
+	rc = task_outcome(s->be->backup(s->ctx, s->db, &path, &terr), &terr);
 	if (tasks)
 		task_entry(tasks, "backup", rc, t0, &terr);
 	if (rc == OPS_OK) {
@@ -203,7 +216,9 @@ static ops_code safeguard(struct session *s, cJSON *tasks, ops_error *err)
 		free(path);
 		t0 = ops_clock();
 		scratch = cJSON_CreateObject();
-		rc = s->be->integrity(s->ctx, s->db, scratch, &terr);
+		rc = ops_run_check_cancel(s->ctx->run, &terr);
+		if (rc == OPS_OK)
+			rc = task_outcome(s->be->integrity(s->ctx, s->db, scratch, &terr), &terr);
 		cJSON_Delete(scratch);
 		if (tasks)
 			task_entry(tasks, "integrity_check", rc, t0, &terr);
@@ -247,7 +262,7 @@ static void keep_from(cJSON *report, const cJSON *scratch, const char *task)
 /*
  * db-maintenance.sh: each chosen task in turn, continuing past a failed one
  * (the first, most specific failure is the run's), but not past a lost
- * server.  Sizes and row counts close the weekly run
+ * server or a cancelled run.  Sizes and row counts close the weekly run
  * (guides 003 and 004).
  */
 static ops_code maintain(struct session *s, const char *target, unsigned chosen, ops_error *err)
@@ -281,6 +296,10 @@ static ops_code maintain(struct session *s, const char *target, unsigned chosen,
 
 		if (!(chosen & bits[step]) || (step == 2 && !be->optimize))
 			continue;
+		if ((rc = ops_run_check_cancel(s->ctx->run, &terr)) != OPS_OK) {
+			worse(&worst, &first, rc, &terr);
+			break;
+		}
 		if (!(scratch = cJSON_CreateObject())) {
 			rc = ops_error_oom(&terr);
 			worse(&worst, &first, rc, &terr);
@@ -293,6 +312,7 @@ static ops_code maintain(struct session *s, const char *target, unsigned chosen,
 		case 3: rc = be->reindex(s->ctx, s->db, &ro, scratch, &terr); break;
 		default: rc = be->size(s->ctx, s->db, scratch, &terr); break;
 		}
+		rc = task_outcome(rc, &terr);
 		/* The sizes are figures of the report, not a task of their own. */
 		if (step < 4)
 			task_entry(tasks, names[step], rc, t0, &terr);
@@ -301,7 +321,7 @@ static ops_code maintain(struct session *s, const char *target, unsigned chosen,
 			keep_from(s->report, scratch, names[step]);
 		cJSON_Delete(scratch);
 		worse(&worst, &first, rc, &terr);
-		if (rc == OPS_EUNAVAIL)
+		if (rc == OPS_EUNAVAIL || rc == OPS_EINTR)
 			break;
 	}
 	if (worst != OPS_OK)

@@ -223,8 +223,9 @@ static void table_result(cJSON *list, const char *table, double secs, const char
 /*
  * VACUUM of a list of tables on `jobs` connections at once, as vacuumdb's
  * parallel slots do.  No table starts once the window has closed (VACUUM
- * FULL: the rest waits for the next window); the slots still busy are
- * waited for, so no connection is left with a statement.
+ * FULL: the rest waits for the next window) or the run has been cancelled
+ * (the statements running are cancelled with it); either way the slots
+ * still busy are waited for, so no connection is left with a statement.
  */
 struct parallel {
 	const ops_dbm_ctx *ctx;
@@ -245,7 +246,9 @@ static int may_start(struct parallel *v)
 {
 	size_t i;
 
-	if (v->o->full && v->next > 0 && !v->ctx->run->force &&
+	if (ops_run_check_cancel(v->ctx->run, &v->stop) != OPS_OK)
+		v->stopped = 1;
+	else if (v->o->full && v->next > 0 && !v->ctx->run->force &&
 		 ops_run_window_check(v->ctx->run, "VACUUM FULL", &v->stop) != OPS_OK)
 		v->stopped = 1;
 	if (!v->stopped)
@@ -274,6 +277,10 @@ static ops_code dispatch(struct parallel *v, struct slot *sl, ops_error *err)
 	free(sql);
 	if (!sent)
 		return lost(v, sl, err);
+	/* A cancellation that came while the statement was on its way found
+	 * the connection idle, where the server ignores it: again, now. */
+	if (ops_cancelled())
+		ops_db_cancel(sl->db);
 	sl->busy = 1;
 	sl->table = v->next++;
 	sl->t0 = ops_clock();
@@ -303,6 +310,11 @@ static ops_code collect(struct parallel *v, struct slot *sl, ops_error *err)
 	}
 	sl->busy = 0;
 	v->done++;
+	/* Cancelled with the run: not a failure of the table. */
+	if (!ok && ops_cancelled()) {
+		table_result(v->list, table, ops_clock() - sl->t0, "interrupted", msg);
+		return OPS_OK;
+	}
 	table_result(v->list, table, ops_clock() - sl->t0, ok ? "ok" : "failed", ok ? NULL : msg);
 	if (!ok) {
 		if (!v->failed)
@@ -325,8 +337,9 @@ static ops_code parallel_outcome(struct parallel *v, ops_error *err)
 	if (!v->stopped)
 		return OPS_OK;
 	*err = v->stop;
-	ops_error_prefix(err, "%zu tables left for the next window",
-			 ops_strv_len(v->tables) - v->ntables);
+	if (v->stop.code != OPS_EINTR)
+		ops_error_prefix(err, "%zu tables left for the next window",
+				 ops_strv_len(v->tables) - v->ntables);
 	return err->code;
 }
 
@@ -434,7 +447,8 @@ static ops_code pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target
 		ops_db_set_notice_handler(db, collect_notice, &notes);
 		rc = ops_db_exec(db, sql, err);
 		ops_db_set_notice_handler(db, NULL, NULL);
-		table_result(list, "(all)", ops_clock() - t0, rc == OPS_OK ? "ok" : "failed",
+		table_result(list, "(all)", ops_clock() - t0, rc == OPS_OK ? "ok" :
+			     ops_cancelled() ? "interrupted" : "failed",
 			     rc == OPS_OK ? NULL : err->message);
 		free(sql);
 	} else {
@@ -476,6 +490,8 @@ static ops_code pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 			cJSON_AddItemToArray(done, cJSON_CreateString("(all)"));
 	}
 	for (i = 0; resolved && resolved[i] && rc == OPS_OK; i++) {
+		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+			break;
 		free(sql);
 		if (asprintf(&sql, "ANALYZE%s %s", ctx->run->verbose ? " VERBOSE" : "", resolved[i]) < 0) {
 			sql = NULL;
@@ -543,6 +559,8 @@ static ops_code pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 	if (rc != OPS_OK || ctx->run->dry_run)
 		goto out;
 	for (i = 0; resolved[i] && rc == OPS_OK; i++) {
+		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+			break;
 		free(sql);
 		if (asprintf(&sql, "REINDEX TABLE%s %s", concurrently ? " CONCURRENTLY" : "", resolved[i]) < 0) {
 			sql = NULL;
@@ -634,6 +652,8 @@ static ops_code pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 		for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
 			ops_error e;
 
+			if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+				break;
 			/* One session we may not end (a superuser's, without the
 			 * right) does not stop the others. */
 			if (terminate_idle(db, ops_rows_value(rows, i, 0), secs,
@@ -989,8 +1009,9 @@ static ops_code pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 		int exact = 0;
 		cJSON *t = cJSON_CreateObject();
 
-		/* Counting a large table reads all of it; the estimate is enough there. */
-		if (est < 100000) {
+		/* Counting a large table reads all of it; the estimate is enough
+		 * there.  A cancelled run stops counting, not reporting. */
+		if (est < 100000 && !ops_cancelled()) {
 			char *sql = NULL;
 
 			if (asprintf(&sql, "SELECT count(*) FROM %s", name) >= 0 &&
@@ -1055,10 +1076,13 @@ static ops_code pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 		ops_rows *r = NULL;
 		ops_error e;
 
+		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+			goto out;
 		if (ops_db_query(db, sql, 1, p, &r, &e) != OPS_OK) {
 			cJSON *f = cJSON_CreateObject();
 
-			if (e.code == OPS_EUNAVAIL) {
+			/* A check the run cancelled found nothing wrong. */
+			if (e.code == OPS_EUNAVAIL || ops_cancelled()) {
 				cJSON_Delete(f);
 				*err = e;
 				rc = e.code;

@@ -154,6 +154,10 @@ static ops_code lite_backup(const ops_dbm_ctx *ctx, ops_db *db, char **path_out,
 		goto out;
 	}
 	close(fd);
+	/* Stopped now, the copy is whole but never shown: a cancelled run
+	 * leaves no copy it did not finish, nor one it finished too late. */
+	if ((code = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+		goto out;
 	if (rename(tmp, final) != 0) {
 		code = ops_error_errno(err, errno, "cannot rename backup to", final);
 		goto out;
@@ -253,7 +257,8 @@ static ops_code per_table(const ops_dbm_ctx *ctx, ops_db *db, const char *verb,
 	for (i = 0; tables && tables[i] && rc == OPS_OK; i++) {
 		char *q = NULL, *sql = NULL;
 
-		if ((rc = ops_db_resolve_table(db, tables[i], &q, err)) != OPS_OK)
+		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK ||
+		    (rc = ops_db_resolve_table(db, tables[i], &q, err)) != OPS_OK)
 			break;
 		if (asprintf(&sql, "%s %s", verb, q) < 0) {
 			free(q);
@@ -341,6 +346,8 @@ static ops_code lite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 		cJSON *t;
 		int k;
 
+		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+			break;
 		if (!(q = ops_db_quote_ident(db, name)) || asprintf(&sql, "SELECT count(*) FROM %s", q) < 0) {
 			free(q);
 			rc = ops_error_oom(err);

@@ -3,8 +3,10 @@
  * the .sql files of DIR/vVERSION in name order, each file in its own
  * transaction, each applied file recorded with its SHA-256 in
  * opsctl_schema_migrations so that a second run applies nothing twice and
- * notices a file edited after it was applied.  It does not write migrations
- * or take the backup the guide takes first; `opsctl backup` does that.
+ * notices a file edited after it was applied.  A cancelled run starts no
+ * further file and rolls back the one in progress, which is then not
+ * recorded.  It does not write migrations or take the backup the guide
+ * takes first; `opsctl backup` does that.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -100,14 +102,23 @@ static ops_code applied_sha(const struct migration *m, const char *file, char sh
 	return OPS_OK;
 }
 
-/* After a failed file: ROLLBACK; the failure becomes the run's error. */
+/*
+ * After a failed or cancelled file: ROLLBACK, on a connection the
+ * cancellation no longer reaches (db.h), so that the rollback itself is not
+ * cut short; the failure becomes the run's error.
+ */
 static ops_code roll_back(const struct migration *m, const char *shown, ops_code rc,
 			  cJSON *entry, ops_error *err)
 {
 	char msg[OPS_ERROR_MSG_MAX];
 
 	snprintf(msg, sizeof msg, "%s", err->message);
+	ops_db_set_cleanup(m->db);
 	ops_db_exec(m->db, "ROLLBACK", NULL);
+	if (ops_cancelled()) {
+		cJSON_AddStringToObject(entry, "status", "rolled back");
+		return ops_cancel_check(err);
+	}
 	cJSON_AddStringToObject(entry, "status", "failed");
 	if (rc == OPS_EUNAVAIL)
 		return rc;
@@ -131,6 +142,9 @@ static ops_code apply_one(const struct migration *m, const char *file, const cha
 
 	ops_log_info("running migration %s", shown);
 	rc = ops_db_exec(m->db, "BEGIN", err);
+	/* Polled once more: a request now would find the connection idle. */
+	if (rc == OPS_OK)
+		rc = ops_run_check_cancel(m->ctx->run, err);
 	if (rc == OPS_OK)
 		rc = ops_db_exec(m->db, text, err);
 	/* A file with its own COMMIT or ROLLBACK has ended our transaction:
@@ -261,8 +275,10 @@ ops_code ops_dbm_migrate_run(const ops_dbm_ctx *ctx, ops_db *db, const char *ver
 		 "PRIMARY KEY (version, filename))", m.table);
 	if (!ctx->run->dry_run && (rc = ops_db_exec(db, sql, err)) != OPS_OK)
 		goto out;
+	/* A cancelled run starts no further file; the one running is rolled back. */
 	for (i = 0; i < nfiles && rc == OPS_OK; i++)
-		rc = one_file(&m, vdir, files[i], list, &applied, &skipped, err);
+		if ((rc = ops_run_check_cancel(ctx->run, err)) == OPS_OK)
+			rc = one_file(&m, vdir, files[i], list, &applied, &skipped, err);
 out:
 	if (locked)
 		ops_db_exec(db, "SELECT pg_catalog.pg_advisory_unlock("

@@ -48,10 +48,41 @@ ops_code ops_db_targets(const ops_config *cfg, const char *flag_value,
  * database missing -> OPS_EFAIL "database 'x' does not exist"; SQLite file
  * missing -> OPS_EFAIL "database file 'x' does not exist" (SQLite files are
  * never created by opening them); not a database -> OPS_EDATA.
+ *
+ * The connection is cancelled with the run (cancel.h): when
+ * ops_cancel_request() comes, the statement running on it at that moment is
+ * stopped (PQcancel, sqlite3_interrupt) and fails.  That is all: a statement
+ * started afterwards runs, so work made of several statements polls
+ * ops_cancelled() between them, and that is also how a statement which must
+ * still run after the request (ROLLBACK) gets to run.
  */
 ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
 		     ops_error *err);
 void ops_db_close(ops_db *db);
+
+/*
+ * Work that must still be done when the run has been cancelled, and must not
+ * be cut short by it: ROLLBACK of the transaction in progress, dropping a
+ * temporary database, renaming a database back into its place.  A cleanup
+ * connection is never cancelled by ops_cancel_request(); it is otherwise
+ * the same.
+ *
+ * ops_db_open_cleanup opens one (typically on the maintenance database, after
+ * the work's own connection failed or was cancelled):
+ *
+ *	if (ops_db_open_cleanup(cfg, "postgres", &admin, &e2) == OPS_OK)
+ *		ops_db_exec(admin, "DROP DATABASE IF EXISTS \"opsctl_restore_123\"", &e2);
+ *	ops_db_close(admin);
+ *
+ * ops_db_set_cleanup turns an open connection into one from then on (before
+ * its ROLLBACK); when it returns, a cancellation no longer reaches it.  A
+ * statement cancelled before that has already failed.  Keep cleanup short:
+ * a second signal ends the process (the CLI), and nothing cancels a cleanup
+ * statement that blocks, except db.statement_timeout and db.lock_timeout.
+ */
+ops_code ops_db_open_cleanup(const ops_config *cfg, const char *target, ops_db **out,
+			     ops_error *err);
+void ops_db_set_cleanup(ops_db *db);
 
 ops_db_kind ops_db_kind_of(const ops_db *db);
 /* Display name: the database name for PostgreSQL, the file path for SQLite
@@ -110,7 +141,8 @@ ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_erro
  * A consistent copy of an open SQLite database into a new file at path
  * (created owner-only, never over an existing file) with SQLite's online
  * backup API, read back with quick_check: a copy that cannot be read back
- * is not a copy.  A damaged source is OPS_EDATA.  The caller syncs and
+ * is not a copy.  A damaged source is OPS_EDATA; a cancelled run
+ * (cancel.h) stops between steps with OPS_EINTR.  The caller syncs and
  * renames path, and removes it on failure.
  */
 ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err);

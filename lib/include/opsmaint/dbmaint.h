@@ -5,16 +5,25 @@
  * databases and migrate_schema.sh.
  *
  * Every operation takes a context and one target (see db.h; ops_db_targets
- * lists a command's targets), builds a cJSON
- * report (see output.h for how it is rendered) and returns an ops_code.  The
- * report is returned even when the operation fails part way, so the caller can
- * show what was done; *report is NULL only on OOM or when nothing was done.
- * An operation that does not exist on the target's engine is OPS_EUSAGE with
- * "X is not available on SQLite" (or PostgreSQL).
+ * lists a command's targets), builds a cJSON report (see output.h for how it
+ * is rendered) and returns an ops_code.  The report is returned even when the
+ * operation fails part way, so the caller can show what was done; *report is
+ * NULL only on OOM or when nothing was done.  An operation that does not
+ * exist on the target's engine is OPS_EUSAGE with "'db X' is not available
+ * on SQLite".
  *
  * Destructive work (VACUUM FULL, terminating sessions) checks the maintenance
- * window (window.h) unless force is set, and asks ctx->confirm when set.
+ * window unless force is set, and asks run->confirm when set (run.h).
  * Nothing here prints; progress goes through ops_log.
+ *
+ * A cancelled run (cancel.h) is OPS_EINTR "interrupted by SIGTERM": the
+ * statement running is cancelled on the server, no further table, task,
+ * migration file or database is started (an operation called after the
+ * request opens nothing), parallel VACUUM waits for the statements it had
+ * started, a migration file in progress is rolled back and not recorded,
+ * and a SQLite copy being written is removed.  The report says what was
+ * done: the task or table that was stopped is "interrupted", the tables not
+ * started "skipped", the migration file "rolled back".
  */
 #ifndef OPSMAINT_DBMAINT_H
 #define OPSMAINT_DBMAINT_H

@@ -1,17 +1,21 @@
 /*
  * Unit tests for the database layer (lib/db/db.c) on SQLite files: which
  * databases a command runs over, target classification, the driver, table
- * names looked up as names, the parameter dialect and the consistent SQLite
- * copy.  PostgreSQL is covered by the integration tests (t1*, t200,
+ * names looked up as names, the parameter dialect, the consistent SQLite
+ * copy, and connections cancelled with the run while cleanup connections
+ * are not.  PostgreSQL is covered by the integration tests (t1*, t200,
  * t400), which start a real server.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit.h"
+#include "opsmaint/cancel.h"
 #include "opsmaint/config.h"
 #include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
@@ -96,6 +100,8 @@ TEST(opening_never_creates_and_rejects_non_databases)
 
 	CHECK_INT(ops_db_open(NULL, missing, &db, &err), OPS_EFAIL);
 	CHECK_CONTAINS(err.message, "does not exist");
+	CHECK(stat(missing, &st) != 0);
+	CHECK_INT(ops_db_open_cleanup(NULL, missing, &db, &err), OPS_EFAIL);
 	CHECK(stat(missing, &st) != 0);
 	fp = fopen(text, "w");
 	fputs("this is not a database, just text that is long enough to fill a header block\n", fp);
@@ -221,9 +227,74 @@ TEST(sqlite_copy_is_consistent_and_never_overwrites)
 	CHECK_INT(ops_db_sqlite_copy(db, copy, &err), OPS_EIO);
 	CHECK_CONTAINS(err.message, "File exists");
 	unlink(copy);
+	/* A cancelled run stops the copy; the caller removes the file. */
+	ops_cancel_request(SIGTERM);
+	CHECK_INT(ops_db_sqlite_copy(db, copy, &err), OPS_EINTR);
+	CHECK_STR(err.message, "interrupted by SIGTERM");
+	ops_cancel_reset();
+	unlink(copy);
 	ops_db_close(db);
 	free(path);
 	free(copy);
+}
+
+/* ---- cancellation ---- */
+
+/* A million rows, counted: about a third of a second, not interrupted. */
+#define LONG_SQL "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c " \
+		 "WHERE x < 1000000) SELECT count(*) FROM c"
+
+static void *cancel_soon(void *arg)
+{
+	(void)arg;
+	usleep(20000);
+	ops_cancel_request(SIGTERM);
+	return NULL;
+}
+
+/* Run LONG_SQL on db while another thread cancels the run. */
+static ops_code long_query_cancelled(ops_db *db, ops_rows **rows, ops_error *err)
+{
+	pthread_t thr;
+	ops_code rc;
+
+	pthread_create(&thr, NULL, cancel_soon, NULL);
+	rc = ops_db_query(db, LONG_SQL, 0, NULL, rows, err);
+	pthread_join(thr, NULL);
+	ops_cancel_reset();
+	return rc;
+}
+
+TEST(a_cancelled_run_stops_the_statement_but_not_cleanup)
+{
+	char *path = path_in("cancel.db");
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	ops_error err;
+
+	make_db(path, "CREATE TABLE t (v)");
+	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
+	CHECK(long_query_cancelled(db, &rows, &err) != OPS_OK);
+	CHECK_CONTAINS(err.message, "interrupted");
+	CHECK(rows == NULL);
+	/* The request is over: the connection works again. */
+	CHECK_INT(ops_db_query(db, "SELECT 1", 0, NULL, &rows, &err), OPS_OK);
+	ops_rows_free(rows);
+	rows = NULL;
+	/* Marked cleanup (before a ROLLBACK): the request no longer reaches it. */
+	ops_db_set_cleanup(db);
+	CHECK_INT(long_query_cancelled(db, &rows, &err), OPS_OK);
+	CHECK_STR(ops_rows_value(rows, 0, 0), "1000000");
+	ops_rows_free(rows);
+	rows = NULL;
+	ops_db_close(db);
+	/* Opened as cleanup (dropping a temporary database): the same. */
+	CHECK_INT(ops_db_open_cleanup(NULL, path, &db, &err), OPS_OK);
+	CHECK_INT(long_query_cancelled(db, &rows, &err), OPS_OK);
+	CHECK_STR(ops_rows_value(rows, 0, 0), "1000000");
+	ops_rows_free(rows);
+	ops_db_close(db);
+	free(path);
 }
 
 int main(void)
@@ -238,6 +309,7 @@ int main(void)
 	RUN(one_sql_text_for_both_dialects);
 	RUN(table_names_are_looked_up_as_names);
 	RUN(sqlite_copy_is_consistent_and_never_overwrites);
+	RUN(a_cancelled_run_stops_the_statement_but_not_cleanup);
 	rc = unit_done();
 	unit_rmrf(tmp);
 	free(tmp);

@@ -1,17 +1,21 @@
 /*
  * Unit tests for maintenance on SQLite files: maintain with its backup,
  * corruption, content checks, operations the engine lacks, health's failing
- * line and migrations.  The database layer under it
- * has tests/unit/db/test_db.c; PostgreSQL is covered by the integration
- * tests, which start a real server.
+ * line, migrations, and runs cancelled before or during the work.  The
+ * database layer under it has tests/unit/db/test_db.c; PostgreSQL is covered
+ * by the integration tests, which start a real server.
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit.h"
+#include "opsmaint/cancel.h"
 #include "opsmaint/config.h"
 #include "opsmaint/db.h"
 #include "opsmaint/dbmaint.h"
@@ -269,6 +273,7 @@ TEST(migrations_apply_once_in_order)
 	free(path); free(dir); free(v1); free(f1); free(f2); free(f10); free(f3);
 }
 
+
 TEST(health_fails_with_one_line_naming_the_checks)
 {
 	char *path = path_in("health.db");
@@ -304,6 +309,113 @@ TEST(health_fails_with_one_line_naming_the_checks)
 	free(path);
 }
 
+/* Entries in dir (0 when it does not exist). */
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+TEST(a_cancelled_run_starts_nothing)
+{
+	char *path = path_in("later.db"), *backups = path_in("backups-later");
+	ops_config *cfg = config();
+	ops_dbm_ctx ctx = {0};
+	ops_run run;
+	cJSON *report = NULL;
+	ops_error err;
+	int level = 0;
+
+	make_db(path, hub_sql);
+	ops_config_set(cfg, "db.backup_dir", backups, "test", &err);
+	ops_run_init(&run, cfg);
+	ctx.run = &run;
+	ops_cancel_request(SIGTERM);
+	CHECK_INT(ops_dbm_maintain(&ctx, path, OPS_TASK_ALL, &report, &err), OPS_EINTR);
+	CHECK_STR(err.message, "interrupted by SIGTERM");
+	CHECK(report == NULL);
+	CHECK_INT(ops_dbm_health(&ctx, path, &level, &report, &err), OPS_EINTR);
+	CHECK(report == NULL);
+	ops_cancel_reset();
+	/* Not even the copy that comes first. */
+	CHECK_INT(count_files(backups), 0);
+	ops_config_free(cfg);
+	free(backups);
+	free(path);
+}
+
+/*
+ * Cancel the run once a transaction has been writing to the file at arg for
+ * a while: the migration file itself, not the bookkeeping before it.
+ */
+static void *cancel_while_writing(void *arg)
+{
+	sqlite3 *db = NULL;
+	int busy = 0, i;
+
+	sqlite3_open_v2(arg, &db, SQLITE_OPEN_READWRITE, NULL);
+	for (i = 0; i < 2000 && busy < 4; i++) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			busy = 0;
+		} else {
+			busy++;
+		}
+		usleep(5000);
+	}
+	sqlite3_close(db);
+	ops_cancel_request(SIGTERM);
+	return NULL;
+}
+
+TEST(a_migration_cancelled_mid_file_is_rolled_back_and_not_recorded)
+{
+	char *path = path_in("migcancel.db"), *dir = path_in("migcancel"), *v = path_in("migcancel/v1");
+	char *f1 = path_in("migcancel/v1/1_big.sql");
+	ops_config *cfg = config();
+	ops_dbm_ctx ctx = {0};
+	ops_run run;
+	cJSON *report = NULL, *file;
+	ops_error err;
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	pthread_t thr;
+
+	make_db(path, "CREATE TABLE base (x INTEGER)");
+	ops_mkdir_p(v, 0755, &err);
+	/* Seconds of work, cancelled once it is under way. */
+	write_text(f1, "CREATE TABLE big (x INTEGER); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+		   "SELECT i + 1 FROM c WHERE i < 5000000) INSERT INTO big SELECT i FROM c;");
+	ops_run_init(&run, cfg);
+	ctx.run = &run;
+	pthread_create(&thr, NULL, cancel_while_writing, path);
+	CHECK_INT(ops_dbm_migrate(&ctx, path, "1", dir, &report, &err), OPS_EINTR);
+	pthread_join(thr, NULL);
+	ops_cancel_reset();
+	CHECK_STR(err.message, "interrupted by SIGTERM");
+	file = cJSON_GetArrayItem(cJSON_GetObjectItem(report, "files"), 0);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(file, "status")), "rolled back");
+	CHECK_INT(cJSON_GetObjectItem(report, "applied")->valuedouble, 0);
+	cJSON_Delete(report);
+	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
+	CHECK_INT(ops_db_query(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'big'), "
+			       "(SELECT count(*) FROM opsctl_schema_migrations)", 0, NULL, &rows, &err),
+		  OPS_OK);
+	CHECK_STR(ops_rows_value(rows, 0, 0), "0");
+	CHECK_STR(ops_rows_value(rows, 0, 1), "0");
+	ops_rows_free(rows);
+	ops_db_close(db);
+	ops_config_free(cfg);
+	free(path); free(dir); free(v); free(f1);
+}
+
 int main(void)
 {
 	int rc;
@@ -315,6 +427,8 @@ int main(void)
 	RUN(task_names);
 	RUN(migrations_apply_once_in_order);
 	RUN(health_fails_with_one_line_naming_the_checks);
+	RUN(a_cancelled_run_starts_nothing);
+	RUN(a_migration_cancelled_mid_file_is_rolled_back_and_not_recorded);
 	rc = unit_done();
 	unit_rmrf(tmp);
 	free(tmp);
