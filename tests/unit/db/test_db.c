@@ -170,7 +170,8 @@ TEST(one_sql_text_for_both_dialects)
 	snprintf(sql, sizeof sql, "INSERT INTO m (filename, version) VALUES (%s2, %s1)", ph, ph);
 	CHECK_INT(ops_db_query(db, sql, 2, p, &rows, &err), OPS_OK);
 	ops_rows_free(rows);
-	CHECK_INT(ops_db_query(db, "SELECT version, filename FROM m", 0, NULL, &rows, &err), OPS_OK);
+	CHECK_INT(ops_db_query(db, "SELECT version, filename FROM m", 0, NULL, &rows, &err),
+		  OPS_OK);
 	CHECK_STR(ops_rows_value(rows, 0, 0), "1");
 	CHECK_STR(ops_rows_value(rows, 0, 1), "two");
 	ops_rows_free(rows);
@@ -214,7 +215,8 @@ TEST(sqlite_copy_is_consistent_and_never_overwrites)
 	struct stat st;
 
 	make_db(path, "CREATE TABLE t (v TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
-		"SELECT i + 1 FROM c WHERE i < 3000) INSERT INTO t SELECT hex(randomblob(64)) FROM c");
+		"SELECT i + 1 FROM c WHERE i < 3000) "
+		"INSERT INTO t SELECT hex(randomblob(64)) FROM c");
 	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
 	CHECK_INT(ops_db_sqlite_copy(db, copy, &err), OPS_OK);
 	CHECK(stat(copy, &st) == 0 && (st.st_mode & 0777) == 0600);

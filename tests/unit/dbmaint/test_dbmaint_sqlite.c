@@ -48,8 +48,9 @@ static ops_config *config(void)
 
 static const char *hub_sql =
 	"CREATE TABLE content (id INTEGER PRIMARY KEY, title TEXT, content TEXT, type TEXT);"
-	"INSERT INTO content (title, content, type) VALUES ('a', 'alpha', 'faq'), ('b', 'beta', 'faq'),"
-	" ('c', 'beta', 'doc'), ('d', '', 'doc'), ('e', NULL, 'doc'), ('f', '   ', 'doc'), ('g', 'gamma', 'doc');"
+	"INSERT INTO content (title, content, type) VALUES ('a', 'alpha', 'faq'),"
+	" ('b', 'beta', 'faq'), ('c', 'beta', 'doc'), ('d', '', 'doc'), ('e', NULL, 'doc'),"
+	" ('f', '   ', 'doc'), ('g', 'gamma', 'doc');"
 	"CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);"
 	"INSERT INTO users (name) VALUES ('x'), ('y');"
 	"CREATE INDEX content_type ON content (type);";
@@ -66,7 +67,8 @@ TEST(maintain_backs_up_first_and_reports)
 	ops_db *copy = NULL;
 	ops_rows *rows = NULL;
 	int i, n;
-	static const char *const expect[] = {"backup", "integrity_check", "vacuum", "analyze", "optimize", "reindex"};
+	static const char *const expect[] = {"backup", "integrity_check", "vacuum", "analyze",
+					     "optimize", "reindex"};
 
 	make_db(path, hub_sql);
 	ops_run_init(&run, cfg);
@@ -76,14 +78,17 @@ TEST(maintain_backs_up_first_and_reports)
 	n = cJSON_GetArraySize(t);
 	CHECK_INT(n, 6);
 	for (i = 0; i < n && i < 6; i++) {
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(t, i), "task")), expect[i]);
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(t, i), "status")), "ok");
+		cJSON *e = cJSON_GetArrayItem(t, i);
+
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "task")), expect[i]);
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "status")), "ok");
 	}
 	backup = cJSON_GetStringValue(cJSON_GetObjectItem(report, "backup_path"));
 	CHECK_CONTAINS(backup, "/backups/hub_");
 	CHECK(backup && ops_db_open(NULL, backup, &copy, &err) == OPS_OK);
 	if (copy) {
-		CHECK_INT(ops_db_query(copy, "SELECT count(*) FROM content", 0, NULL, &rows, &err), OPS_OK);
+		CHECK_INT(ops_db_query(copy, "SELECT count(*) FROM content", 0, NULL, &rows, &err),
+			  OPS_OK);
 		CHECK_STR(ops_rows_value(rows, 0, 0), "7");
 		ops_rows_free(rows);
 		ops_db_close(copy);
@@ -108,7 +113,8 @@ TEST(corrupt_file_stops_before_anything_changes)
 	char junk[2048];
 
 	make_db(path, hub_sql);
-	make_db(path, "CREATE TABLE filler (x TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000) "
+	make_db(path, "CREATE TABLE filler (x TEXT); WITH RECURSIVE c(i) AS "
+		      "(SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000) "
 		      "INSERT INTO filler SELECT hex(randomblob(40)) FROM c;");
 	/* Garbage over pages in the middle of the file. */
 	memset(junk, 0xA5, sizeof junk);
@@ -152,7 +158,8 @@ TEST(content_check_counts_empty_and_duplicates)
 	CHECK_INT(ops_dbm_content_check(&ctx, path, "users", "name", &report, &err), OPS_OK);
 	cJSON_Delete(report);
 	report = NULL;
-	CHECK_INT(ops_dbm_content_check(&ctx, path, "users\"; DROP TABLE users; --", "name", &report, &err), OPS_EFAIL);
+	CHECK_INT(ops_dbm_content_check(&ctx, path, "users\"; DROP TABLE users; --", "name",
+					&report, &err), OPS_EFAIL);
 	CHECK_CONTAINS(err.message, "does not exist");
 	cJSON_Delete(report);
 	report = NULL;
@@ -198,7 +205,8 @@ static void write_text(const char *path, const char *text)
 
 TEST(migrations_apply_once_in_order)
 {
-	char *path = path_in("mig.db"), *dir = path_in("migrations"), *v1 = path_in("migrations/v1");
+	char *path = path_in("mig.db"), *dir = path_in("migrations");
+	char *v1 = path_in("migrations/v1");
 	char *f2 = path_in("migrations/v1/2_b.sql"), *f10 = path_in("migrations/v1/10_c.sql");
 	char *f1 = path_in("migrations/v1/1_a.sql"), *f3 = path_in("migrations/v1/11_fail.sql");
 	ops_config *cfg = config();
@@ -238,7 +246,8 @@ TEST(migrations_apply_once_in_order)
 	cJSON_Delete(report);
 	report = NULL;
 	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
-	CHECK_INT(ops_db_query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'half'", 0, NULL, &rows, &err), OPS_OK);
+	CHECK_INT(ops_db_query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'half'",
+			       0, NULL, &rows, &err), OPS_OK);
 	CHECK_STR(ops_rows_value(rows, 0, 0), "0");
 	ops_rows_free(rows);
 	ops_db_close(db);
@@ -296,7 +305,8 @@ TEST(health_fails_with_one_line_naming_the_checks)
 	report = NULL;
 	/* Most of the file freed: free_pages is a warning. */
 	make_db(path, "CREATE TABLE filler (x TEXT); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
-		"SELECT i + 1 FROM c WHERE i < 2000) INSERT INTO filler SELECT hex(randomblob(200)) FROM c;"
+		"SELECT i + 1 FROM c WHERE i < 2000) "
+		"INSERT INTO filler SELECT hex(randomblob(200)) FROM c;"
 		"DELETE FROM filler;");
 	CHECK_INT(ops_dbm_health(&ctx, path, &level, &report, &err), OPS_OK);
 	CHECK_INT(level, 1);
@@ -351,24 +361,36 @@ TEST(a_cancelled_run_starts_nothing)
 	free(path);
 }
 
+/* 1 when sql's first value is 1 on db. */
+static int one(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int yes = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+		  sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+
+	sqlite3_finalize(st);
+	return yes;
+}
+
 /*
- * Cancel the run once a transaction has been writing to the file at arg for
- * a while: the migration file itself, not the bookkeeping before it.
+ * Cancel the run while the migration file itself writes to the database at
+ * arg: once the bookkeeping table exists (committed before any file runs),
+ * the next writer is the file's transaction.
  */
 static void *cancel_while_writing(void *arg)
 {
 	sqlite3 *db = NULL;
-	int busy = 0, i;
+	int i;
 
 	sqlite3_open_v2(arg, &db, SQLITE_OPEN_READWRITE, NULL);
-	for (i = 0; i < 2000 && busy < 4; i++) {
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			busy = 0;
-		} else {
-			busy++;
-		}
+	for (i = 0; i < 2000 && !one(db, "SELECT count(*) FROM sqlite_master "
+				   "WHERE name = 'opsctl_schema_migrations'"); i++)
 		usleep(5000);
+	for (; i < 4000; i++) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			break;	/* someone writes: the file */
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		usleep(2000);
 	}
 	sqlite3_close(db);
 	ops_cancel_request(SIGTERM);
@@ -377,7 +399,8 @@ static void *cancel_while_writing(void *arg)
 
 TEST(a_migration_cancelled_mid_file_is_rolled_back_and_not_recorded)
 {
-	char *path = path_in("migcancel.db"), *dir = path_in("migcancel"), *v = path_in("migcancel/v1");
+	char *path = path_in("migcancel.db"), *dir = path_in("migcancel");
+	char *v = path_in("migcancel/v1");
 	char *f1 = path_in("migcancel/v1/1_big.sql");
 	ops_config *cfg = config();
 	ops_dbm_ctx ctx = {0};
@@ -405,9 +428,10 @@ TEST(a_migration_cancelled_mid_file_is_rolled_back_and_not_recorded)
 	CHECK_INT(cJSON_GetObjectItem(report, "applied")->valuedouble, 0);
 	cJSON_Delete(report);
 	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
-	CHECK_INT(ops_db_query(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'big'), "
-			       "(SELECT count(*) FROM opsctl_schema_migrations)", 0, NULL, &rows, &err),
-		  OPS_OK);
+	CHECK_INT(ops_db_query(db, "SELECT "
+			       "(SELECT count(*) FROM sqlite_master WHERE name = 'big'), "
+			       "(SELECT count(*) FROM opsctl_schema_migrations)",
+			       0, NULL, &rows, &err), OPS_OK);
 	CHECK_STR(ops_rows_value(rows, 0, 0), "0");
 	CHECK_STR(ops_rows_value(rows, 0, 1), "0");
 	ops_rows_free(rows);
