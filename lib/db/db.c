@@ -220,11 +220,14 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 	long t;
 
 	if (uri_has_password(target))
-		ops_log_info("the database URI carries a password; ~/.pgpass keeps it off command lines");
+		ops_log_info("the database URI carries a password; "
+			     "~/.pgpass keeps it off command lines");
 	if (host && *host) { keys[n] = "host"; vals[n++] = host; }
 	if (port && *port) { keys[n] = "port"; vals[n++] = port; }
 	if (cfg && (v = ops_config_get(cfg, "db.user")) && *v) { keys[n] = "user"; vals[n++] = v; }
-	if (cfg && (v = ops_config_get(cfg, "db.sslmode")) && *v) { keys[n] = "sslmode"; vals[n++] = v; }
+	if (cfg && (v = ops_config_get(cfg, "db.sslmode")) && *v) {
+		keys[n] = "sslmode"; vals[n++] = v;
+	}
 	t = cfg ? ops_config_int(cfg, "db.connect_timeout") : 10;
 	snprintf(timeout, sizeof timeout, "%ld", t > 0 ? t : 10);
 	keys[n] = "connect_timeout"; vals[n++] = timeout;
@@ -248,12 +251,17 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 
 		first_line(e, msg, sizeof msg);
 		if (strstr(e, "does not exist") && strstr(e, "database \""))
-			return ops_error_set(err, OPS_EFAIL, "database '%s' does not exist", db->name);
-		if (PQconnectionNeedsPassword(db->pg) || strstr(e, "password authentication failed") ||
-		    strstr(e, "no password supplied") || (strstr(e, "role \"") && strstr(e, "does not exist")) ||
+			return ops_error_set(err, OPS_EFAIL, "database '%s' does not exist",
+					     db->name);
+		if (PQconnectionNeedsPassword(db->pg) ||
+		    strstr(e, "password authentication failed") ||
+		    strstr(e, "no password supplied") ||
+		    (strstr(e, "role \"") && strstr(e, "does not exist")) ||
 		    strstr(e, "no pg_hba.conf entry")) {
-			ops_error_set(err, OPS_EPERM, "cannot connect to database '%s': %s", db->name, msg);
-			ops_error_hint(err, "put the password in ~/.pgpass (mode 0600) or the service file");
+			ops_error_set(err, OPS_EPERM, "cannot connect to database '%s': %s",
+				      db->name, msg);
+			ops_error_hint(err, "put the password in ~/.pgpass (mode 0600) "
+				       "or the service file");
 			return OPS_EPERM;
 		}
 		v = PQhost(db->pg);
@@ -268,7 +276,8 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 	/* CVE-2018-1058: nothing a database user created may shadow what we
 	 * call.  Sent as literal SQL, the statement vacuumdb sends. */
 	{
-		PGresult *res = PQexec(db->pg, "SELECT pg_catalog.set_config('search_path', '', false)");
+		PGresult *res = PQexec(db->pg,
+				       "SELECT pg_catalog.set_config('search_path', '', false)");
 		ops_code rc = PQresultStatus(res) == PGRES_TUPLES_OK ? OPS_OK
 				: pg_result_error(db, res, err);
 
@@ -305,7 +314,8 @@ static ops_code pg_result_error(ops_db *db, PGresult *res, ops_error *err)
 	}
 	/* 42501 insufficient_privilege, 28xxx invalid authorization: exit 77. */
 	if (primary)
-		ops_error_set(err, state && (strcmp(state, "42501") == 0 || strncmp(state, "28", 2) == 0)
+		ops_error_set(err, state && (strcmp(state, "42501") == 0 ||
+					     strncmp(state, "28", 2) == 0)
 			      ? OPS_EPERM : OPS_EFAIL, "%s", primary);
 	else {
 		first_line(PQerrorMessage(db->pg), msg, sizeof msg);
@@ -344,7 +354,8 @@ static ops_code lite_open(const char *path, ops_db *db, ops_error *err)
 
 	if (stat(path, &st) != 0) {
 		if (errno == ENOENT)
-			return ops_error_set(err, OPS_EFAIL, "database file '%s' does not exist", path);
+			return ops_error_set(err, OPS_EFAIL, "database file '%s' does not exist",
+					     path);
 		return ops_error_errno(err, errno, "cannot open database file", path);
 	}
 	if (!S_ISREG(st.st_mode))
@@ -353,8 +364,9 @@ static ops_code lite_open(const char *path, ops_db *db, ops_error *err)
 	rc = sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE, NULL);
 	if (rc != SQLITE_OK) {
 		if ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_PERM)
-			return ops_error_set(err, OPS_EPERM, "cannot open database file '%s': %s", path,
-					     db->lite ? sqlite3_errmsg(db->lite) : "unknown error");
+			return ops_error_set(err, OPS_EPERM, "cannot open database file '%s': %s",
+					     path, db->lite ? sqlite3_errmsg(db->lite)
+					     : "unknown error");
 		return lite_error(db, rc, err);
 	}
 	sqlite3_busy_timeout(db->lite, 5000);
@@ -435,7 +447,10 @@ const char *ops_db_name(const ops_db *db) { return db->name; }
 int ops_db_server_version(const ops_db *db) { return db->version; }
 const char *ops_db_path(const ops_db *db) { return db->kind == OPS_DB_SQLITE ? db->path : NULL; }
 const char *ops_db_last_sqlstate(const ops_db *db) { return db->sqlstate; }
-void *ops_db_handle(ops_db *db) { return db->kind == OPS_DB_SQLITE ? (void *)db->lite : (void *)db->pg; }
+void *ops_db_handle(ops_db *db)
+{
+	return db->kind == OPS_DB_SQLITE ? (void *)db->lite : (void *)db->pg;
+}
 
 int ops_db_in_transaction(ops_db *db)
 {
@@ -705,16 +720,18 @@ ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_erro
 		p[1] = NULL;
 	}
 	if (db->kind == OPS_DB_SQLITE)
-		rc = ops_db_query(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
-				  1, p, &rows, err);
+		rc = ops_db_query(db, "SELECT name FROM sqlite_master "
+				  "WHERE type = 'table' AND name = ?1", 1, p, &rows, err);
 	else
 		rc = ops_db_query(db,
 			"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
 			"FROM pg_catalog.pg_class c "
 			"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 			"WHERE c.relname = $1 AND c.relkind IN ('r', 'm', 'p') "
-			"AND ($2::text IS NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-			"     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
+			"AND ($2::text IS NULL "
+			"     AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+			"     AND n.nspname NOT LIKE 'pg\\_toast%' "
+			"     AND n.nspname NOT LIKE 'pg\\_temp%' "
 			"     OR n.nspname = $2) ORDER BY 1",
 			2, p, &rows, err);
 	if (rc != OPS_OK)
@@ -722,8 +739,8 @@ ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_erro
 	if (ops_rows_count(rows) == 0)
 		rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", name);
 	else if (ops_rows_count(rows) > 1)
-		rc = ops_error_set(err, OPS_EUSAGE,
-				   "table '%s' exists in several schemas; name it as schema.table", name);
+		rc = ops_error_set(err, OPS_EUSAGE, "table '%s' exists in several schemas; "
+				   "name it as schema.table", name);
 	else if (!(*out = db->kind == OPS_DB_SQLITE ? ops_db_quote_ident(db, name)
 						    : strdup(ops_rows_value(rows, 0, 0))))
 		rc = ops_error_oom(err);
@@ -749,7 +766,8 @@ static ops_code copy_error(ops_db *db, int rc, ops_error *err)
 		return ops_error_set(err, OPS_EDATA, "'%s' is damaged: %s; nothing was changed",
 				     db->path, sqlite3_errstr(rc));
 	return ops_error_set(err, primary == SQLITE_FULL || primary == SQLITE_IOERR ? OPS_EIO
-			     : OPS_EFAIL, "backup of '%s' failed: %s", db->path, sqlite3_errstr(rc));
+			     : OPS_EFAIL, "backup of '%s' failed: %s", db->path,
+			     sqlite3_errstr(rc));
 }
 
 ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err)
@@ -800,10 +818,10 @@ ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err)
 			/* Only a row saying "ok" passes: an error is not a pass. */
 			rc = sqlite3_step(st);
 			if (rc == SQLITE_ROW)
-				rc = (v = sqlite3_column_text(st, 0)) && strcmp((const char *)v, "ok") == 0
-				     ? SQLITE_OK : SQLITE_CORRUPT;
-			else if (rc == SQLITE_DONE)
-				rc = SQLITE_CORRUPT;
+				v = sqlite3_column_text(st, 0);
+			if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+				rc = v && strcmp((const char *)v, "ok") == 0 ? SQLITE_OK
+				     : SQLITE_CORRUPT;
 		}
 		sqlite3_finalize(st);
 	}

@@ -32,7 +32,8 @@ ops_code ops_dbm_parse_tasks(const char *list, unsigned *tasks, ops_error *err)
 	if (!v)
 		return ops_error_oom(err);
 	if (!v[0])
-		rc = ops_error_set(err, OPS_EUSAGE, "no task given; expected vacuum, analyze, reindex or all");
+		rc = ops_error_set(err, OPS_EUSAGE,
+				   "no task given; expected vacuum, analyze, reindex or all");
 	for (i = 0; v[i] && rc == OPS_OK; i++) {
 		int found = 0;
 		const char *best = NULL;
@@ -47,12 +48,11 @@ ops_code ops_dbm_parse_tasks(const char *list, unsigned *tasks, ops_error *err)
 		}
 		if (!found) {
 			if (best)
-				rc = ops_error_set(err, OPS_EUSAGE, "unknown task '%s' (did you mean '%s'?)",
-						   v[i], best);
+				rc = ops_error_set(err, OPS_EUSAGE, "unknown task '%s' "
+						   "(did you mean '%s'?)", v[i], best);
 			else
-				rc = ops_error_set(err, OPS_EUSAGE,
-						   "unknown task '%s'; expected vacuum, analyze, reindex or all",
-						   v[i]);
+				rc = ops_error_set(err, OPS_EUSAGE, "unknown task '%s'; expected "
+						   "vacuum, analyze, reindex or all", v[i]);
 		}
 	}
 	ops_strv_free(v);
@@ -106,7 +106,8 @@ static int session_open(const ops_dbm_ctx *ctx, const char *target, struct sessi
 	if ((s->rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK ||
 	    (s->rc = ops_db_open(ctx->run->cfg, target, &s->db, err)) != OPS_OK)
 		return 0;
-	s->be = ops_db_kind_of(s->db) == OPS_DB_SQLITE ? &ops_dbm_sqlite_engine : &ops_dbm_pg_engine;
+	s->be = ops_db_kind_of(s->db) == OPS_DB_SQLITE ? &ops_dbm_sqlite_engine
+						       : &ops_dbm_pg_engine;
 	s->report = cJSON_CreateObject();
 	if (!s->report || !cJSON_AddStringToObject(s->report, "database", ops_db_name(s->db)) ||
 	    !cJSON_AddStringToObject(s->report, "engine", s->be->engine)) {
@@ -288,7 +289,8 @@ static ops_code maintain(struct session *s, const char *target, unsigned chosen,
 	vo.analyze = !(chosen & OPS_TASK_ANALYZE);
 	vo.jobs = 1;
 	for (step = 0; step < 5; step++) {
-		static const char *const names[] = {"vacuum", "analyze", "optimize", "reindex", "size"};
+		static const char *const names[] = {"vacuum", "analyze", "optimize", "reindex",
+						    "size"};
 		static const unsigned bits[] = {OPS_TASK_VACUUM, OPS_TASK_ANALYZE, OPS_TASK_ANALYZE,
 						OPS_TASK_REINDEX, OPS_TASK_ALL};
 		cJSON *scratch;
@@ -391,7 +393,8 @@ ops_code ops_dbm_bloat(const ops_dbm_ctx *ctx, const char *target, int limit,
 {
 	struct session s;
 
-	if (session_open(ctx, target, &s, err) && session_has(&s, s.be->bloat != NULL, "bloat", err))
+	if (session_open(ctx, target, &s, err) &&
+	    session_has(&s, s.be->bloat != NULL, "bloat", err))
 		s.rc = s.be->bloat(ctx, s.db, limit, s.report, err);
 	return session_close(&s, report, err);
 }
@@ -430,8 +433,8 @@ static void health_error(const struct session *s, int level, ops_error *err)
 	const cJSON *c;
 
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s->report, "checks")) {
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "check"));
-		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "status"));
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "check"));
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(c, "status"));
 		int w;
 
 		if (!name || !st || strcmp(st, "ok") == 0)
@@ -501,12 +504,14 @@ static ops_code content_check(ops_db *db, const char *table, const char *column,
 		p[0] = qtable;
 		p[1] = column;
 		rc = ops_dbm_query_number(db, "SELECT count(*) FROM pg_catalog.pg_attribute "
-			    "WHERE attrelid = $1::pg_catalog.regclass AND attname = $2 "
-			    "AND attnum > 0 AND NOT attisdropped", 2, p, &found, err);
+					  "WHERE attrelid = $1::pg_catalog.regclass "
+					  "AND attname = $2 AND attnum > 0 AND NOT attisdropped",
+					  2, p, &found, err);
 	} else {
 		p[0] = table;
-		rc = ops_dbm_query_number(db, "SELECT count(*) FROM sqlite_master WHERE type IN ('table','view') "
-			    "AND name = ?1", 1, p, &found, err);
+		rc = ops_dbm_query_number(db, "SELECT count(*) FROM sqlite_master "
+					  "WHERE type IN ('table','view') AND name = ?1",
+					  1, p, &found, err);
 		if (rc == OPS_OK && found == 0) {
 			rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", table);
 			goto out;
@@ -519,8 +524,8 @@ static ops_code content_check(ops_db *db, const char *table, const char *column,
 		p[0] = table;
 		p[1] = column;
 		if (rc == OPS_OK)
-			rc = ops_dbm_query_number(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
-				    2, p, &found, err);
+			rc = ops_dbm_query_number(db, "SELECT count(*) FROM pragma_table_info(?1) "
+						  "WHERE name = ?2", 2, p, &found, err);
 	}
 	if (rc != OPS_OK)
 		goto out;
@@ -533,8 +538,10 @@ static ops_code content_check(ops_db *db, const char *table, const char *column,
 	if (!qcol || asprintf(&sql,
 		     "SELECT count(*), "
 		     "sum(CASE WHEN %s IS NULL OR trim(CAST(%s AS TEXT)) = '' THEN 1 ELSE 0 END), "
-		     "count(CASE WHEN %s IS NOT NULL AND trim(CAST(%s AS TEXT)) <> '' THEN 1 END) - "
-		     "count(DISTINCT CASE WHEN %s IS NOT NULL AND trim(CAST(%s AS TEXT)) <> '' THEN %s END) "
+		     "count(CASE WHEN %s IS NOT NULL AND trim(CAST(%s AS TEXT)) <> '' "
+		     "      THEN 1 END) - "
+		     "count(DISTINCT CASE WHEN %s IS NOT NULL AND trim(CAST(%s AS TEXT)) <> '' "
+		     "      THEN %s END) "
 		     "FROM %s", qcol, qcol, qcol, qcol, qcol, qcol, qcol, qtable) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
@@ -569,13 +576,15 @@ static ops_code content_check(ops_db *db, const char *table, const char *column,
 	for (i = 0; i < ops_rows_count(rows); i++) {
 		cJSON *g = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(g, "value", ops_rows_value(rows, i, 0) ? ops_rows_value(rows, i, 0) : "");
+		const char *v = ops_rows_value(rows, i, 0);
+
+		cJSON_AddStringToObject(g, "value", v ? v : "");
 		cJSON_AddNumberToObject(g, "count", strtod(ops_rows_value(rows, i, 1), NULL));
 		cJSON_AddItemToArray(groups, g);
 	}
 	if (empty > 0 || dups > 0)
-		rc = ops_error_set(err, OPS_EFAIL, "found %.0f empty and %.0f duplicate rows in '%s'",
-				   empty, dups, table);
+		rc = ops_error_set(err, OPS_EFAIL, "found %.0f empty and %.0f duplicate rows "
+				   "in '%s'", empty, dups, table);
 out:
 	ops_rows_free(rows);
 	free(sql);

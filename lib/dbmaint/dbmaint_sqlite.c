@@ -22,6 +22,12 @@
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 
+/* The number a PRAGMA returns. */
+static ops_code pragma(ops_db *db, const char *sql, double *out, ops_error *err)
+{
+	return ops_dbm_query_number(db, sql, 0, NULL, out, err);
+}
+
 static double file_bytes(ops_db *db)
 {
 	struct stat st;
@@ -92,7 +98,8 @@ static void prune_copies(const ops_dbm_ctx *ctx, const char *dir, const char *na
 			if (unlink(path) == 0)
 				cJSON_AddItemToArray(pruned, cJSON_CreateString(path));
 			else
-				ops_log_warn("cannot remove old copy '%s': %s", path, strerror(errno));
+				ops_log_warn("cannot remove old copy '%s': %s", path,
+					     strerror(errno));
 		}
 		free(path);
 	}
@@ -232,7 +239,8 @@ static ops_code lite_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targ
 				     "VACUUM of single tables is not available on SQLite");
 	cJSON_AddStringToObject(report, "operation", "vacuum");
 	if (opts && (opts->full || opts->jobs > 1))
-		cJSON_AddStringToObject(report, "note", "SQLite's VACUUM always rebuilds the whole file; --full and --jobs change nothing");
+		cJSON_AddStringToObject(report, "note", "SQLite's VACUUM always rebuilds the whole "
+					"file; --full and --jobs change nothing");
 	if (ctx->run->dry_run) {
 		cJSON_AddStringToObject(report, "would_run", "VACUUM");
 		return OPS_OK;
@@ -320,14 +328,13 @@ static ops_code lite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			     ops_error *err)
 {
 	ops_rows *tables = NULL, *bytes = NULL;
-	double pages = 0, page_size = 0, freelist = 0;
+	double page_size = 0, freelist = 0;
 	cJSON *list;
 	ops_code rc;
 	int i, have_dbstat;
 
-	if ((rc = ops_dbm_query_number(db, "PRAGMA page_count", 0, NULL, &pages, err)) != OPS_OK ||
-	    (rc = ops_dbm_query_number(db, "PRAGMA page_size", 0, NULL, &page_size, err)) != OPS_OK ||
-	    (rc = ops_dbm_query_number(db, "PRAGMA freelist_count", 0, NULL, &freelist, err)) != OPS_OK)
+	if ((rc = pragma(db, "PRAGMA page_size", &page_size, err)) != OPS_OK ||
+	    (rc = pragma(db, "PRAGMA freelist_count", &freelist, err)) != OPS_OK)
 		return rc;
 	cJSON_AddNumberToObject(report, "size_bytes", file_bytes(db));
 	cJSON_AddNumberToObject(report, "free_bytes", freelist * page_size);
@@ -348,7 +355,8 @@ static ops_code lite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 
 		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
 			break;
-		if (!(q = ops_db_quote_ident(db, name)) || asprintf(&sql, "SELECT count(*) FROM %s", q) < 0) {
+		if (!(q = ops_db_quote_ident(db, name)) ||
+		    asprintf(&sql, "SELECT count(*) FROM %s", q) < 0) {
 			free(q);
 			rc = ops_error_oom(err);
 			break;
@@ -362,7 +370,8 @@ static ops_code lite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 		cJSON_AddStringToObject(t, "table", name);
 		cJSON_AddNumberToObject(t, "rows", n);
 		for (k = 0; have_dbstat && k < ops_rows_count(bytes); k++)
-			if (ops_rows_value(bytes, k, 0) && strcmp(ops_rows_value(bytes, k, 0), name) == 0)
+			if (ops_rows_value(bytes, k, 0) &&
+			    strcmp(ops_rows_value(bytes, k, 0), name) == 0)
 				cJSON_AddNumberToObject(t, "total_bytes",
 							strtod(ops_rows_value(bytes, k, 1), NULL));
 		cJSON_AddItemToArray(list, t);
@@ -384,20 +393,22 @@ static ops_code lite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	rc = ops_db_query(db, "PRAGMA quick_check", 0, NULL, &rows, err);
 	if (rc != OPS_OK && rc != OPS_EDATA && rc != OPS_EFAIL)
 		return rc;
-	ok = rc == OPS_OK && ops_rows_value(rows, 0, 0) && strcmp(ops_rows_value(rows, 0, 0), "ok") == 0;
+	ok = rc == OPS_OK && ops_rows_value(rows, 0, 0) &&
+	     strcmp(ops_rows_value(rows, 0, 0), "ok") == 0;
 	c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "check", "integrity");
 	cJSON_AddStringToObject(c, "status", ok ? "ok" : "critical");
 	cJSON_AddStringToObject(c, "value", ok ? "ok" : rc != OPS_OK ? err->message :
 				ops_rows_value(rows, 0, 0) ? ops_rows_value(rows, 0, 0) : "");
-	cJSON_AddStringToObject(c, "message", ok ? "PRAGMA quick_check passed" : "PRAGMA quick_check found damage");
+	cJSON_AddStringToObject(c, "message", ok ? "PRAGMA quick_check passed"
+				: "PRAGMA quick_check found damage");
 	cJSON_AddItemToArray(checks, c);
 	ops_rows_free(rows);
 	if (!ok)
 		worst = 2;
 	ops_error_clear(err);
-	if ((rc = ops_dbm_query_number(db, "PRAGMA page_count", 0, NULL, &pages, err)) != OPS_OK ||
-	    (rc = ops_dbm_query_number(db, "PRAGMA freelist_count", 0, NULL, &freelist, err)) != OPS_OK)
+	if ((rc = pragma(db, "PRAGMA page_count", &pages, err)) != OPS_OK ||
+	    (rc = pragma(db, "PRAGMA freelist_count", &freelist, err)) != OPS_OK)
 		return rc;
 	pct = pages > 0 ? 100.0 * freelist / pages : 0;
 	c = cJSON_CreateObject();
@@ -412,7 +423,8 @@ static ops_code lite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	if (pct > 20 && worst < 1)
 		worst = 1;
 	cJSON_AddNumberToObject(report, "size_bytes", file_bytes(db));
-	cJSON_AddStringToObject(report, "health", worst == 0 ? "ok" : worst == 1 ? "warning" : "critical");
+	cJSON_AddStringToObject(report, "health", worst == 0 ? "ok" : worst == 1 ? "warning"
+				: "critical");
 	*level = worst;
 	return OPS_OK;
 }

@@ -202,7 +202,8 @@ static ops_code one_file(const struct migration *m, const char *vdir, const char
 		goto out;
 	if (*sha && strcmp(sha, hex) != 0) {
 		cJSON_AddStringToObject(e, "status", "changed");
-		rc = ops_error_set(err, OPS_EDATA, "migration '%s' changed since it was applied", shown);
+		rc = ops_error_set(err, OPS_EDATA, "migration '%s' changed since it was applied",
+				   shown);
 		ops_error_hint(err, "put changes in a new file or a new version");
 	} else if (*sha) {
 		cJSON_AddStringToObject(e, "status", "already applied");
@@ -234,7 +235,8 @@ static ops_code lock_migrations(const struct migration *m, int *locked, ops_erro
 	*locked = ops_rows_value(rows, 0, 0) && strcmp(ops_rows_value(rows, 0, 0), "t") == 0;
 	ops_rows_free(rows);
 	if (!*locked)
-		return ops_error_set(err, OPS_ELOCKED, "another migration is running on database '%s'",
+		return ops_error_set(err, OPS_ELOCKED,
+				     "another migration is running on database '%s'",
 				     ops_db_name(m->db));
 	return OPS_OK;
 }
