@@ -391,7 +391,8 @@ static ops_code lite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	int ok, worst = 0;
 
 	rc = ops_db_query(db, "PRAGMA quick_check", 0, NULL, &rows, err);
-	if (rc != OPS_OK && rc != OPS_EDATA && rc != OPS_EFAIL)
+	/* A check the run cancelled found no damage. */
+	if (rc != OPS_OK && ((rc != OPS_EDATA && rc != OPS_EFAIL) || ops_cancelled()))
 		return rc;
 	ok = rc == OPS_OK && ops_rows_value(rows, 0, 0) &&
 	     strcmp(ops_rows_value(rows, 0, 0), "ok") == 0;
