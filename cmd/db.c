@@ -119,30 +119,11 @@ static ops_code op_health(struct cli_inv *inv, const ops_run *run, cJSON **repor
 			  ops_error *err)
 {
 	ops_dbm_ctx ctx = DB_CTX(run);
-	const cJSON *c;
-	char failing[400] = "";
-	size_t used = 0;
 	int level = 0;
 	ops_code rc = ops_dbm_health(&ctx, inv->target, &level, report, err);
 
-	if (rc != OPS_OK || level == 0)
-		return rc;
-	/* Name every check at or above warning in the one error line. */
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(*report, "checks")) {
-		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "check"));
-		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "status"));
-		int w;
-
-		if (!name || !st || strcmp(st, "ok") == 0)
-			continue;
-		w = snprintf(failing + used, sizeof failing - used, "%s%s (%s)",
-			     used ? ", " : "", name, st);
-		if (w < 0 || (size_t)w >= sizeof failing - used)
-			break;
-		used += (size_t)w;
-	}
-	return ops_error_set(err, OPS_EFAIL, "database '%s' is %s: %s",
-			     inv->target, level >= 2 ? "critical" : "degraded", failing);
+	/* Above ok, the library has named every failing check in err. */
+	return rc == OPS_OK && level > 0 ? err->code : rc;
 }
 
 static ops_code op_size(struct cli_inv *inv, const ops_run *run, cJSON **report,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opsmaint/db.h"
 #include "opsmaint/log.h"
 #include "opsmaint/run.h"
 #include "opsmaint/suggest.h"
@@ -211,14 +212,15 @@ static int run_complete(struct cli_inv *inv)
 	if (strcmp(inv->args[0], "commands") == 0)
 		print_leaves(&cli_root, "");
 	if (strcmp(inv->args[0], "databases") == 0) {
-		char **dbs = ops_config_list(inv->cfg, "db.databases");
-		const char *name = ops_config_get(inv->cfg, "db.name");
+		char **dbs = NULL;
+		ops_error err;
 		size_t i;
 
-		for (i = 0; dbs && dbs[i]; i++)
-			printf("%s\n", dbs[i]);
-		if (name && *name)
-			printf("%s\n", name);
+		/* The databases a command runs over without -d, as the runner
+		 * resolves them; none configured completes nothing. */
+		if (ops_db_targets(inv->cfg, NULL, &dbs, &err) == OPS_OK)
+			for (i = 0; dbs[i]; i++)
+				printf("%s\n", dbs[i]);
 		ops_strv_free(dbs);
 	}
 	return 0;

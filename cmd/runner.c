@@ -18,7 +18,6 @@
 #include "opsmaint/cancel.h"
 #include "opsmaint/clock.h"
 #include "opsmaint/db.h"
-#include "opsmaint/dbmaint.h"
 #include "opsmaint/journal.h"
 #include "opsmaint/log.h"
 #include "opsmaint/task.h"
@@ -226,12 +225,15 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 
 		ops_error_clear(&e);
 		/* Interrupted: the next databases are not started. */
-		if ((rc = ops_cancel_check(&e)) == OPS_OK) {
-			inv->target = targets[i];
-			rc = inv->cmd->op(inv, run, &report, &e);
-			if (rc != OPS_OK && ops_cancelled())
-				rc = ops_cancel_check(&e);
+		if (ops_cancelled()) {
+			if (worst == OPS_OK)
+				worst = ops_cancel_check(err);
+			break;
 		}
+		inv->target = targets[i];
+		rc = inv->cmd->op(inv, run, &report, &e);
+		if (rc != OPS_OK && ops_cancelled())
+			rc = ops_cancel_check(&e);
 		nothing_done = report == NULL;	/* the error line says it all */
 		if (!report) {
 			char *name = ops_redact_arg(NULL, targets[i]);
@@ -265,8 +267,6 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 		if (rc != OPS_OK)	/* each failing database its own line, in order */
 			print_error(inv, &shown);
 		cJSON_AddItemToArray(list, report);
-		if (rc == OPS_EINTR)
-			break;
 	}
 	figures = cJSON_AddObjectToObject(all, "_figures");
 	if (figures) {
@@ -341,7 +341,7 @@ int cli_run_task(struct cli_inv *inv)
 		  !(cmd->changes_if && !cli_flag(inv, cmd->changes_if));
 
 	if (cmd->flags & CLI_EACH_DATABASE) {
-		rc = ops_dbm_targets(inv->cfg, cli_str(inv, "database"), &targets, &err);
+		rc = ops_db_targets(inv->cfg, cli_str(inv, "database"), &targets, &err);
 		target = rc == OPS_OK ? joined(targets) : NULL;
 	} else if (cmd->flags & CLI_STORE) {
 		rc = ops_backup_open_store(inv->cfg, (cmd->flags & CLI_STORE_S3) ||

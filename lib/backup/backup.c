@@ -19,7 +19,6 @@
 
 #include "backup/backup_internal.h"
 #include "opsmaint/db.h"
-#include "opsmaint/dbmaint.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 #include "opsmaint/proc.h"
@@ -255,7 +254,7 @@ static ops_code dump_sqlite(struct full_run *run, const char *target, ops_error 
 	if ((rc = ops_mkdir_p(tmpdir, 0700, err)) != OPS_OK)
 		goto out;
 	unlink(tmp);	/* a leftover of a killed run with our pid */
-	rc = ops_dbm_sqlite_copy(db, tmp, err);
+	rc = ops_db_sqlite_copy(db, tmp, err);
 	if (rc == OPS_OK)
 		rc = count_sqlite(cfg, tmp, ops_db_path(db), run->m, err);
 	if (rc != OPS_OK)
@@ -470,7 +469,7 @@ static char **backup_targets(const ops_config *cfg, ops_error *err)
 	if (list && list[0])
 		return list;
 	ops_strv_free(list);
-	if (ops_dbm_targets(cfg, NULL, &targets, err) != OPS_OK)
+	if (ops_db_targets(cfg, NULL, &targets, err) != OPS_OK)
 		return NULL;
 	return targets;
 }

@@ -18,7 +18,6 @@
 #include "backup/backup_internal.h"
 #include "opsmaint/archive.h"
 #include "opsmaint/db.h"
-#include "opsmaint/dbmaint.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 
@@ -360,7 +359,7 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 
 	if (spool && *spool)
 		return ship_spool(ctx, spool, report, err);
-	if ((rc = ops_dbm_targets(ctx->run->cfg, NULL, &targets, err)) != OPS_OK)
+	if ((rc = ops_db_targets(ctx->run->cfg, NULL, &targets, err)) != OPS_OK)
 		return rc;
 	rc = ops_db_open(ctx->run->cfg, targets[0], &db, err);
 	if (rc == OPS_OK && ops_db_kind_of(db) != OPS_DB_POSTGRES)

@@ -1,17 +1,22 @@
 /*
- * The database interface: target classification, one handle type over two
- * engines (libpq and SQLite), results as text rows.  What every caller gets
- * for free is listed in db.h: an empty search_path on PostgreSQL, passwords
- * only from libpq's own sources, quoting with the engine's own escaping.
- * This module runs no maintenance; dbmaint*.c does.
+ * The database interface: which databases a command runs over and what kind
+ * each is, one handle type over two engines (libpq and SQLite), results as
+ * text rows, connections cancelled with the run, and the few jobs every
+ * domain needs from a connection: a table name looked up as a name, the
+ * parameter dialect, a consistent SQLite copy.  What every caller gets for
+ * free is listed in db.h: an empty search_path on PostgreSQL, passwords only
+ * from libpq's own sources, quoting with the engine's own escaping.  This
+ * module runs no maintenance (lib/dbmaint does) and knows no domain.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "opsmaint/cancel.h"
 #include "opsmaint/db.h"
@@ -34,7 +39,8 @@ struct ops_db {
 	char sqlstate[6];
 	ops_db_notice_fn notice_fn;
 	void *notice_arg;
-	int cancel_hook;	/* cancel.h: the query is cancelled with the run */
+	int cancel_hook;	/* cancel.h: the query is cancelled with the run;
+				 * -1 on a cleanup connection */
 };
 
 static int has_suffix(const char *s, const char *suffix)
@@ -42,6 +48,35 @@ static int has_suffix(const char *s, const char *suffix)
 	size_t a = strlen(s), b = strlen(suffix);
 
 	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+ops_code ops_db_targets(const ops_config *cfg, const char *flag_value,
+			char ***out, ops_error *err)
+{
+	char **v;
+	const char *name;
+
+	*out = NULL;
+	if (flag_value && *flag_value)
+		v = ops_split_list(flag_value);
+	else {
+		v = ops_config_list(cfg, "db.databases");
+		if (v && !v[0] && (name = ops_config_get(cfg, "db.name")) && *name) {
+			ops_strv_free(v);
+			v = ops_split_list(name);
+		}
+	}
+	if (!v)
+		return ops_error_oom(err);
+	if (!v[0]) {
+		ops_strv_free(v);
+		ops_error_set(err, OPS_ECONFIG, "no database given");
+		ops_error_hint(err, "use -d NAME, set DB_NAME, or set db.name or db.databases "
+			       "in the configuration");
+		return OPS_ECONFIG;
+	}
+	*out = v;
+	return OPS_OK;
 }
 
 ops_code ops_db_target_kind(const char *target, ops_db_kind *kind,
@@ -185,11 +220,14 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 	long t;
 
 	if (uri_has_password(target))
-		ops_log_info("the database URI carries a password; ~/.pgpass keeps it off command lines");
+		ops_log_info("the database URI carries a password; "
+			     "~/.pgpass keeps it off command lines");
 	if (host && *host) { keys[n] = "host"; vals[n++] = host; }
 	if (port && *port) { keys[n] = "port"; vals[n++] = port; }
 	if (cfg && (v = ops_config_get(cfg, "db.user")) && *v) { keys[n] = "user"; vals[n++] = v; }
-	if (cfg && (v = ops_config_get(cfg, "db.sslmode")) && *v) { keys[n] = "sslmode"; vals[n++] = v; }
+	if (cfg && (v = ops_config_get(cfg, "db.sslmode")) && *v) {
+		keys[n] = "sslmode"; vals[n++] = v;
+	}
 	t = cfg ? ops_config_int(cfg, "db.connect_timeout") : 10;
 	snprintf(timeout, sizeof timeout, "%ld", t > 0 ? t : 10);
 	keys[n] = "connect_timeout"; vals[n++] = timeout;
@@ -213,12 +251,17 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 
 		first_line(e, msg, sizeof msg);
 		if (strstr(e, "does not exist") && strstr(e, "database \""))
-			return ops_error_set(err, OPS_EFAIL, "database '%s' does not exist", db->name);
-		if (PQconnectionNeedsPassword(db->pg) || strstr(e, "password authentication failed") ||
-		    strstr(e, "no password supplied") || (strstr(e, "role \"") && strstr(e, "does not exist")) ||
+			return ops_error_set(err, OPS_EFAIL, "database '%s' does not exist",
+					     db->name);
+		if (PQconnectionNeedsPassword(db->pg) ||
+		    strstr(e, "password authentication failed") ||
+		    strstr(e, "no password supplied") ||
+		    (strstr(e, "role \"") && strstr(e, "does not exist")) ||
 		    strstr(e, "no pg_hba.conf entry")) {
-			ops_error_set(err, OPS_EPERM, "cannot connect to database '%s': %s", db->name, msg);
-			ops_error_hint(err, "put the password in ~/.pgpass (mode 0600) or the service file");
+			ops_error_set(err, OPS_EPERM, "cannot connect to database '%s': %s",
+				      db->name, msg);
+			ops_error_hint(err, "put the password in ~/.pgpass (mode 0600) "
+				       "or the service file");
 			return OPS_EPERM;
 		}
 		v = PQhost(db->pg);
@@ -233,7 +276,8 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 	/* CVE-2018-1058: nothing a database user created may shadow what we
 	 * call.  Sent as literal SQL, the statement vacuumdb sends. */
 	{
-		PGresult *res = PQexec(db->pg, "SELECT pg_catalog.set_config('search_path', '', false)");
+		PGresult *res = PQexec(db->pg,
+				       "SELECT pg_catalog.set_config('search_path', '', false)");
 		ops_code rc = PQresultStatus(res) == PGRES_TUPLES_OK ? OPS_OK
 				: pg_result_error(db, res, err);
 
@@ -270,7 +314,8 @@ static ops_code pg_result_error(ops_db *db, PGresult *res, ops_error *err)
 	}
 	/* 42501 insufficient_privilege, 28xxx invalid authorization: exit 77. */
 	if (primary)
-		ops_error_set(err, state && (strcmp(state, "42501") == 0 || strncmp(state, "28", 2) == 0)
+		ops_error_set(err, state && (strcmp(state, "42501") == 0 ||
+					     strncmp(state, "28", 2) == 0)
 			      ? OPS_EPERM : OPS_EFAIL, "%s", primary);
 	else {
 		first_line(PQerrorMessage(db->pg), msg, sizeof msg);
@@ -309,7 +354,8 @@ static ops_code lite_open(const char *path, ops_db *db, ops_error *err)
 
 	if (stat(path, &st) != 0) {
 		if (errno == ENOENT)
-			return ops_error_set(err, OPS_EFAIL, "database file '%s' does not exist", path);
+			return ops_error_set(err, OPS_EFAIL, "database file '%s' does not exist",
+					     path);
 		return ops_error_errno(err, errno, "cannot open database file", path);
 	}
 	if (!S_ISREG(st.st_mode))
@@ -318,8 +364,9 @@ static ops_code lite_open(const char *path, ops_db *db, ops_error *err)
 	rc = sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_EXRESCODE, NULL);
 	if (rc != SQLITE_OK) {
 		if ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_PERM)
-			return ops_error_set(err, OPS_EPERM, "cannot open database file '%s': %s", path,
-					     db->lite ? sqlite3_errmsg(db->lite) : "unknown error");
+			return ops_error_set(err, OPS_EPERM, "cannot open database file '%s': %s",
+					     path, db->lite ? sqlite3_errmsg(db->lite)
+					     : "unknown error");
 		return lite_error(db, rc, err);
 	}
 	sqlite3_busy_timeout(db->lite, 5000);
@@ -339,8 +386,8 @@ static void cancel_hook(void *arg)
 	ops_db_cancel(arg);
 }
 
-ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
-		     ops_error *err)
+static ops_code db_open(const ops_config *cfg, const char *target, int cleanup, ops_db **out,
+			ops_error *err)
 {
 	ops_db *db;
 	ops_code rc;
@@ -370,9 +417,29 @@ ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
 	}
 	/* An interrupted run stops the statement the server is running now
 	 * (PQcancel and sqlite3_interrupt are both thread-safe). */
-	db->cancel_hook = ops_cancel_hook_add(cancel_hook, db);
+	if (!cleanup)
+		db->cancel_hook = ops_cancel_hook_add(cancel_hook, db);
 	*out = db;
 	return OPS_OK;
+}
+
+ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
+		     ops_error *err)
+{
+	return db_open(cfg, target, 0, out, err);
+}
+
+ops_code ops_db_open_cleanup(const ops_config *cfg, const char *target, ops_db **out,
+			     ops_error *err)
+{
+	return db_open(cfg, target, 1, out, err);
+}
+
+void ops_db_set_cleanup(ops_db *db)
+{
+	/* Once removed, the hook is neither running nor about to run. */
+	ops_cancel_hook_remove(db->cancel_hook);
+	db->cancel_hook = -1;
 }
 
 ops_db_kind ops_db_kind_of(const ops_db *db) { return db->kind; }
@@ -380,7 +447,10 @@ const char *ops_db_name(const ops_db *db) { return db->name; }
 int ops_db_server_version(const ops_db *db) { return db->version; }
 const char *ops_db_path(const ops_db *db) { return db->kind == OPS_DB_SQLITE ? db->path : NULL; }
 const char *ops_db_last_sqlstate(const ops_db *db) { return db->sqlstate; }
-void *ops_db_handle(ops_db *db) { return db->kind == OPS_DB_SQLITE ? (void *)db->lite : (void *)db->pg; }
+void *ops_db_handle(ops_db *db)
+{
+	return db->kind == OPS_DB_SQLITE ? (void *)db->lite : (void *)db->pg;
+}
 
 int ops_db_in_transaction(ops_db *db)
 {
@@ -574,6 +644,11 @@ ops_code ops_db_query(ops_db *db, const char *sql, int nparams,
 	return lite_query(db, sql, nparams, params, out, err);
 }
 
+const char *ops_db_param_prefix(const ops_db *db)
+{
+	return db->kind == OPS_DB_POSTGRES ? "$" : "?";
+}
+
 int ops_rows_count(const ops_rows *r) { return r ? r->nrows : 0; }
 int ops_rows_columns(const ops_rows *r) { return r ? r->ncols : 0; }
 
@@ -623,4 +698,157 @@ char *ops_db_quote_ident(const ops_db *db, const char *ident)
 	q[o++] = '"';
 	q[o] = '\0';
 	return q;
+}
+
+ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_error *err)
+{
+	const char *dot = db->kind == OPS_DB_POSTGRES ? strchr(name, '.') : NULL;
+	char *schema = NULL;
+	const char *p[2];
+	ops_rows *rows = NULL;
+	ops_code rc;
+
+	*out = NULL;
+	if (dot) {
+		schema = strndup(name, (size_t)(dot - name));
+		if (!schema)
+			return ops_error_oom(err);
+		p[0] = dot + 1;
+		p[1] = schema;
+	} else {
+		p[0] = name;
+		p[1] = NULL;
+	}
+	if (db->kind == OPS_DB_SQLITE)
+		rc = ops_db_query(db, "SELECT name FROM sqlite_master "
+				  "WHERE type = 'table' AND name = ?1", 1, p, &rows, err);
+	else
+		rc = ops_db_query(db,
+			"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
+			"FROM pg_catalog.pg_class c "
+			"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+			"WHERE c.relname = $1 AND c.relkind IN ('r', 'm', 'p') "
+			"AND ($2::text IS NULL "
+			"     AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+			"     AND n.nspname NOT LIKE 'pg\\_toast%' "
+			"     AND n.nspname NOT LIKE 'pg\\_temp%' "
+			"     OR n.nspname = $2) ORDER BY 1",
+			2, p, &rows, err);
+	if (rc != OPS_OK)
+		goto out;
+	if (ops_rows_count(rows) == 0)
+		rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", name);
+	else if (ops_rows_count(rows) > 1)
+		rc = ops_error_set(err, OPS_EUSAGE, "table '%s' exists in several schemas; "
+				   "name it as schema.table", name);
+	else if (!(*out = db->kind == OPS_DB_SQLITE ? ops_db_quote_ident(db, name)
+						    : strdup(ops_rows_value(rows, 0, 0))))
+		rc = ops_error_oom(err);
+out:
+	ops_rows_free(rows);
+	free(schema);
+	return rc;
+}
+
+static void interrupt_hook(void *arg)
+{
+	sqlite3_interrupt(arg);
+}
+
+/* The copy's SQLite result as an error; a cancelled run says so instead. */
+static ops_code copy_error(ops_db *db, int rc, ops_error *err)
+{
+	int primary = rc & 0xff;
+
+	if (ops_cancelled())
+		return ops_cancel_check(err);
+	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+		return ops_error_set(err, OPS_EDATA, "'%s' is damaged: %s; nothing was changed",
+				     db->path, sqlite3_errstr(rc));
+	return ops_error_set(err, primary == SQLITE_FULL || primary == SQLITE_IOERR ? OPS_EIO
+			     : OPS_EFAIL, "backup of '%s' failed: %s", db->path,
+			     sqlite3_errstr(rc));
+}
+
+ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *bk = NULL;
+	ops_code code = OPS_OK;
+	int rc, fd, hook = -1;
+
+	if (db->kind != OPS_DB_SQLITE)
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is not an SQLite database", db->name);
+	/* Created here, O_EXCL|O_NOFOLLOW and owner-only, before SQLite opens it. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ops_error_errno(err, errno, "cannot create backup", path);
+	close(fd);
+	rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		/* The read-back of a large copy takes a while too. */
+		hook = ops_cancel_hook_add(interrupt_hook, dst);
+		bk = sqlite3_backup_init(dst, "main", db->lite, "main");
+		if (!bk)
+			rc = sqlite3_errcode(dst);
+	}
+	if (bk) {
+		/* The backup API reads pages, not statements: sqlite3_interrupt
+		 * does not reach it, so the run is polled between steps. */
+		do {
+			if (ops_cancelled()) {
+				rc = SQLITE_INTERRUPT;
+				break;
+			}
+			rc = sqlite3_backup_step(bk, 256);
+			if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+				sqlite3_sleep(50);
+		} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+		sqlite3_backup_finish(bk);
+		if (rc == SQLITE_DONE)
+			rc = sqlite3_errcode(dst);
+	}
+	if (rc == SQLITE_OK) {
+		sqlite3_stmt *st = NULL;
+
+		rc = sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			const unsigned char *v = NULL;
+
+			/* Only a row saying "ok" passes: an error is not a pass. */
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW)
+				v = sqlite3_column_text(st, 0);
+			if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+				rc = v && strcmp((const char *)v, "ok") == 0 ? SQLITE_OK
+				     : SQLITE_CORRUPT;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK)
+		code = copy_error(db, rc, err);
+	ops_cancel_hook_remove(hook);
+	if (dst)
+		sqlite3_close_v2(dst);
+	return code;
+}
+
+double ops_rows_number(const ops_rows *rows, int row, int col)
+{
+	const char *v = ops_rows_value(rows, row, col);
+
+	return v ? strtod(v, NULL) : 0;
+}
+
+ops_code ops_db_query_number(ops_db *db, const char *sql, int nparams, const char *const *params,
+			     double *out, ops_error *err)
+{
+	ops_rows *rows = NULL;
+	ops_code rc = ops_db_query(db, sql, nparams, params, &rows, err);
+
+	*out = 0;
+	if (rc == OPS_OK)
+		*out = ops_rows_number(rows, 0, 0);
+	ops_rows_free(rows);
+	return rc;
 }

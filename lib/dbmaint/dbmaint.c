@@ -1,9 +1,13 @@
 /*
- * Database maintenance entry points: which databases a command runs over,
- * task names, and dispatch to the engine modules (dbmaint_pg.c,
- * dbmaint_sqlite.c).  The composition of db-maintenance.sh (vacuum, analyze,
- * reindex in order, continuing past failures) and guide 003's content check,
- * which is the same SQL on both engines, live here too.
+ * Database maintenance entry points: task names, one session per operation
+ * (open, report head, the engine's operation from its table in
+ * dbmaint_internal.h, close) and the work that is the same on both engines:
+ * the composition of db-maintenance.sh (vacuum, analyze, reindex in order,
+ * continuing past failures, stopping when the run is cancelled), the copy
+ * and integrity check before a SQLite file is changed, guide 003's content
+ * check and the failing line of db health.  Which databases a command runs
+ * over is lib/db's (ops_db_targets); the SQL of each engine is in
+ * dbmaint_pg.c and dbmaint_sqlite.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,34 +17,6 @@
 #include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/log.h"
 #include "opsmaint/suggest.h"
-
-ops_code ops_dbm_targets(const ops_config *cfg, const char *flag_value,
-			 char ***out, ops_error *err)
-{
-	char **v;
-	const char *name;
-
-	*out = NULL;
-	if (flag_value && *flag_value)
-		v = ops_split_list(flag_value);
-	else {
-		v = ops_config_list(cfg, "db.databases");
-		if (v && !v[0] && (name = ops_config_get(cfg, "db.name")) && *name) {
-			ops_strv_free(v);
-			v = ops_split_list(name);
-		}
-	}
-	if (!v)
-		return ops_error_oom(err);
-	if (!v[0]) {
-		ops_strv_free(v);
-		ops_error_set(err, OPS_ECONFIG, "no database given");
-		ops_error_hint(err, "use -d NAME, set DB_NAME, or set db.name or db.databases in the configuration");
-		return OPS_ECONFIG;
-	}
-	*out = v;
-	return OPS_OK;
-}
 
 ops_code ops_dbm_parse_tasks(const char *list, unsigned *tasks, ops_error *err)
 {
@@ -56,7 +32,8 @@ ops_code ops_dbm_parse_tasks(const char *list, unsigned *tasks, ops_error *err)
 	if (!v)
 		return ops_error_oom(err);
 	if (!v[0])
-		rc = ops_error_set(err, OPS_EUSAGE, "no task given; expected vacuum, analyze, reindex or all");
+		rc = ops_error_set(err, OPS_EUSAGE,
+				   "no task given; expected vacuum, analyze, reindex or all");
 	for (i = 0; v[i] && rc == OPS_OK; i++) {
 		int found = 0;
 		const char *best = NULL;
@@ -71,12 +48,11 @@ ops_code ops_dbm_parse_tasks(const char *list, unsigned *tasks, ops_error *err)
 		}
 		if (!found) {
 			if (best)
-				rc = ops_error_set(err, OPS_EUSAGE, "unknown task '%s' (did you mean '%s'?)",
-						   v[i], best);
+				rc = ops_error_set(err, OPS_EUSAGE, "unknown task '%s' "
+						   "(did you mean '%s'?)", v[i], best);
 			else
-				rc = ops_error_set(err, OPS_EUSAGE,
-						   "unknown task '%s'; expected vacuum, analyze, reindex or all",
-						   v[i]);
+				rc = ops_error_set(err, OPS_EUSAGE, "unknown task '%s'; expected "
+						   "vacuum, analyze, reindex or all", v[i]);
 		}
 	}
 	ops_strv_free(v);
@@ -85,55 +61,81 @@ ops_code ops_dbm_parse_tasks(const char *list, unsigned *tasks, ops_error *err)
 	return rc;
 }
 
-/* Open, build the report head, run fn, add the duration, close. */
-typedef ops_code (*engine_fn)(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			      void *arg, cJSON *report, ops_error *err);
+/* ---- one operation on one database ---- */
 
-static ops_code with_db(const ops_dbm_ctx *ctx, const char *target, const char *what,
-			int pg_only, engine_fn fn, void *arg, cJSON **report, ops_error *err)
-{
-	ops_db *db = NULL;
-	cJSON *r = NULL;
+struct session {
+	const ops_dbm_ctx *ctx;
+	ops_db *db;
+	const struct dbm_engine *be;
+	cJSON *report;
+	double t0;
 	ops_code rc;
-	double t0 = ops_clock();
+};
 
-	*report = NULL;
-	rc = ops_db_open(ctx->run->cfg, target, &db, err);
-	if (rc != OPS_OK)
-		return rc;
-	if (pg_only && ops_db_kind_of(db) == OPS_DB_SQLITE) {
-		rc = ops_error_set(err, OPS_EUSAGE, "'db %s' is not available on SQLite", what);
-		goto out;
+/*
+ * Open target, pick its engine's table and start the report with
+ * "database" and "engine".  1 when that worked; else 0, with s->rc the
+ * error.  A cancelled run opens nothing: the databases after the one it was
+ * stopped in are never started.
+ */
+static int session_open(const ops_dbm_ctx *ctx, const char *target, struct session *s,
+			ops_error *err)
+{
+	memset(s, 0, sizeof *s);
+	s->ctx = ctx;
+	s->t0 = ops_clock();
+	if ((s->rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK ||
+	    (s->rc = ops_db_open(ctx->run->cfg, target, &s->db, err)) != OPS_OK)
+		return 0;
+	s->be = ops_db_kind_of(s->db) == OPS_DB_SQLITE ? &ops_dbm_sqlite_engine
+						       : &ops_dbm_pg_engine;
+	s->report = cJSON_CreateObject();
+	if (!s->report || !cJSON_AddStringToObject(s->report, "database", ops_db_name(s->db)) ||
+	    !cJSON_AddStringToObject(s->report, "engine", s->be->engine)) {
+		s->rc = ops_error_oom(err);
+		return 0;
 	}
-	r = cJSON_CreateObject();
-	if (!r || !cJSON_AddStringToObject(r, "database", ops_db_name(db)) ||
-	    !cJSON_AddStringToObject(r, "engine", ops_db_kind_of(db) == OPS_DB_POSTGRES ?
-				     "postgresql" : "sqlite")) {
-		rc = ops_error_oom(err);
-		goto out;
-	}
-	rc = fn(ctx, db, target, arg, r, err);
-	cJSON_AddNumberToObject(r, "duration_seconds", ops_clock() - t0);
-	*report = r;
-	r = NULL;
-out:
-	cJSON_Delete(r);
-	ops_db_close(db);
-	return rc;
+	return 1;
+}
+
+/* 1 if the engine has the operation; else 0, OPS_EUSAGE and no report. */
+static int session_has(struct session *s, int has, const char *what, ops_error *err)
+{
+	if (has)
+		return 1;
+	s->rc = ops_error_set(err, OPS_EUSAGE, "'db %s' is not available on %s", what, s->be->name);
+	cJSON_Delete(s->report);
+	s->report = NULL;
+	return 0;
+}
+
+/*
+ * Hand the report over (with the duration; also after a failure, to show
+ * what was done), close the database and return the outcome.  A failure
+ * after a cancellation is the cancellation, whatever the engine made of the
+ * statement it had stopped.
+ */
+static ops_code session_close(struct session *s, cJSON **report, ops_error *err)
+{
+	if (s->rc != OPS_OK && s->rc != OPS_EINTR && ops_cancelled())
+		s->rc = ops_cancel_check(err);
+	if (s->report)
+		cJSON_AddNumberToObject(s->report, "duration_seconds", ops_clock() - s->t0);
+	*report = s->report;
+	ops_db_close(s->db);
+	return s->rc;
 }
 
 /* ---- maintain ---- */
 
-struct maintain_arg { unsigned tasks; };
-
 static void task_entry(cJSON *list, const char *task, ops_code rc, double t0,
-		       const ops_error *err, const char *status_override)
+		       const ops_error *err)
 {
 	cJSON *e = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(e, "task", task);
-	cJSON_AddStringToObject(e, "status", status_override ? status_override :
-				rc == OPS_OK ? "ok" : "failed");
+	cJSON_AddStringToObject(e, "status", rc == OPS_OK ? "ok" :
+				rc == OPS_EINTR ? "interrupted" : "failed");
 	cJSON_AddNumberToObject(e, "duration_seconds", ops_clock() - t0);
 	if (rc != OPS_OK && err)
 		cJSON_AddStringToObject(e, "error", err->message);
@@ -166,13 +168,19 @@ static void carry_messages(cJSON *report, const cJSON *scratch)
 		cJSON_AddItemToArray(dst, cJSON_Duplicate(m, 1));
 }
 
+/* A task's failure once the run was cancelled is the cancellation. */
+static ops_code task_outcome(ops_code rc, ops_error *err)
+{
+	return rc != OPS_OK && rc != OPS_EINTR && ops_cancelled() ? ops_cancel_check(err) : rc;
+}
+
 /*
- * Guide 003: a SQLite file is never changed without a fresh copy to go
- * back to, nor when integrity_check fails (VACUUM could spread the
- * damage).  tasks (may be NULL) gets an entry for each step.
+ * An engine that keeps a copy before any change (guide 003: SQLite) takes
+ * it now, and refuses to change a database that fails its integrity check
+ * (VACUUM could spread the damage).  tasks (may be NULL) gets an entry for
+ * each step.  Nothing on a dry run or an engine without copies.
  */
-static ops_code lite_safeguard(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report, cJSON *tasks,
-			       ops_error *err)
+static ops_code safeguard(struct session *s, cJSON *tasks, ops_error *err)
 {
 	char *path = NULL;
 	ops_error terr;
@@ -180,138 +188,134 @@ static ops_code lite_safeguard(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report
 	cJSON *scratch;
 	ops_code rc;
 
-	rc = ops_dbm_sqlite_backup(ctx, db, &path, &terr);
+	if (!s->be->backup || s->ctx->run->dry_run)
+		return OPS_OK;
+	rc = task_outcome(s->be->backup(s->ctx, s->db, &path, &terr), &terr);
 	if (tasks)
-		task_entry(tasks, "backup", rc, t0, &terr, NULL);
-	if (rc != OPS_OK) {
-		*err = terr;
-		return rc;
+		task_entry(tasks, "backup", rc, t0, &terr);
+	if (rc == OPS_OK) {
+		cJSON_AddStringToObject(s->report, "backup_path", path);
+		if (s->be->prune)
+			rc = s->be->prune(s->ctx, s->db, path, s->report, &terr);
+		free(path);
+		if (rc != OPS_OK) {
+			*err = terr;
+			return rc;
+		}
+		t0 = ops_clock();
+		scratch = cJSON_CreateObject();
+		rc = ops_run_check_cancel(s->ctx->run, &terr);
+		if (rc == OPS_OK)
+			rc = task_outcome(s->be->integrity(s->ctx, s->db, scratch, &terr), &terr);
+		cJSON_Delete(scratch);
+		if (tasks)
+			task_entry(tasks, "integrity_check", rc, t0, &terr);
 	}
-	cJSON_AddStringToObject(report, "backup_path", path);
-	rc = ops_dbm_sqlite_prune(ctx, db, path, report, err);
-	free(path);
-	if (rc != OPS_OK)
-		return rc;
-	t0 = ops_clock();
-	scratch = cJSON_CreateObject();
-	rc = ops_dbm_sqlite_integrity(ctx, db, scratch, &terr);
-	cJSON_Delete(scratch);
-	if (tasks)
-		task_entry(tasks, "integrity_check", rc, t0, &terr, NULL);
 	if (rc != OPS_OK)
 		*err = terr;
 	return rc;
 }
 
-static ops_code maintain_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			    void *varg, cJSON *report, ops_error *err)
+static ops_code maintain_plan(const struct session *s, unsigned tasks, ops_error *err)
 {
-	struct maintain_arg *a = varg;
-	cJSON *tasks = cJSON_AddArrayToObject(report, "tasks");
+	cJSON *plan = cJSON_AddArrayToObject(s->report, "would_run");
+	ops_code rc;
+
+	if (s->be->backup) {
+		cJSON_AddItemToArray(plan, cJSON_CreateString("backup"));
+		cJSON_AddItemToArray(plan, cJSON_CreateString("integrity_check"));
+	}
+	/* What retention of the copies would remove. */
+	if (s->be->prune && (rc = s->be->prune(s->ctx, s->db, NULL, s->report, err)) != OPS_OK)
+		return rc;
+	if (tasks & OPS_TASK_VACUUM)
+		cJSON_AddItemToArray(plan, cJSON_CreateString("vacuum"));
+	if (tasks & OPS_TASK_ANALYZE)
+		cJSON_AddItemToArray(plan, cJSON_CreateString("analyze"));
+	if (tasks & OPS_TASK_REINDEX)
+		cJSON_AddItemToArray(plan, cJSON_CreateString("reindex"));
+	return OPS_OK;
+}
+
+/* Merge the members of scratch that the weekly run reports into report. */
+static void keep_from(cJSON *report, const cJSON *scratch, const char *task)
+{
+	const cJSON *m;
+
+	if (strcmp(task, "vacuum") == 0 && (m = cJSON_GetObjectItem(scratch, "reclaimed_bytes")))
+		cJSON_AddNumberToObject(report, "reclaimed_bytes", m->valuedouble);
+	if (strcmp(task, "reindex") == 0 &&
+	    cJSON_GetArraySize(m = cJSON_GetObjectItem(scratch, "skipped")) > 0)
+		cJSON_AddItemToObject(report, "reindex_skipped", cJSON_Duplicate(m, 1));
+	if (strcmp(task, "size") == 0)
+		cJSON_ArrayForEach(m, scratch)
+			cJSON_AddItemToObject(report, m->string, cJSON_Duplicate(m, 1));
+}
+
+/*
+ * db-maintenance.sh: each chosen task in turn, continuing past a failed one
+ * (the first, most specific failure is the run's), but not past a lost
+ * server or a cancelled run.  Sizes and row counts close the weekly run
+ * (guides 003 and 004).
+ */
+static ops_code maintain(struct session *s, const char *target, unsigned chosen, ops_error *err)
+{
+	const struct dbm_engine *be = s->be;
+	cJSON *tasks = cJSON_AddArrayToObject(s->report, "tasks");
+	ops_vacuum_opts vo = {0};
+	ops_reindex_opts ro = {0};
 	ops_code rc, worst = OPS_OK;
 	ops_error terr, first;
-	double t0;
-	int lite = ops_db_kind_of(db) == OPS_DB_SQLITE;
-	cJSON *scratch;
+	int step;
 
 	ops_error_clear(&first);
 	if (!tasks)
 		return ops_error_oom(err);
-	if (ctx->run->dry_run) {
-		cJSON *plan = cJSON_AddArrayToObject(report, "would_run");
-
-		if (lite) {
-			cJSON_AddItemToArray(plan, cJSON_CreateString("backup"));
-			cJSON_AddItemToArray(plan, cJSON_CreateString("integrity_check"));
-			/* What retention of the copies would remove. */
-			if ((rc = ops_dbm_sqlite_prune(ctx, db, NULL, report, err)) != OPS_OK)
-				return rc;
-		}
-		if (a->tasks & OPS_TASK_VACUUM)
-			cJSON_AddItemToArray(plan, cJSON_CreateString("vacuum"));
-		if (a->tasks & OPS_TASK_ANALYZE)
-			cJSON_AddItemToArray(plan, cJSON_CreateString("analyze"));
-		if (a->tasks & OPS_TASK_REINDEX)
-			cJSON_AddItemToArray(plan, cJSON_CreateString("reindex"));
-		return OPS_OK;
-	}
-	if (lite && (rc = lite_safeguard(ctx, db, report, tasks, err)) != OPS_OK)
+	if (s->ctx->run->dry_run)
+		return maintain_plan(s, chosen, err);
+	if ((rc = safeguard(s, tasks, err)) != OPS_OK)
 		return rc;
-	if (a->tasks & OPS_TASK_VACUUM) {
-		ops_vacuum_opts vo = {0};
+	/* Analyze separately when it is also chosen, as the guide lists it. */
+	vo.analyze = !(chosen & OPS_TASK_ANALYZE);
+	vo.jobs = 1;
+	for (step = 0; step < 5; step++) {
+		static const char *const names[] = {"vacuum", "analyze", "optimize", "reindex",
+						    "size"};
+		static const unsigned bits[] = {OPS_TASK_VACUUM, OPS_TASK_ANALYZE, OPS_TASK_ANALYZE,
+						OPS_TASK_REINDEX, OPS_TASK_ALL};
+		cJSON *scratch;
+		double t0 = ops_clock();
 
-		/* Analyze separately when it is also chosen, as the guide lists it. */
-		vo.analyze = !(a->tasks & OPS_TASK_ANALYZE);
-		vo.jobs = 1;
-		t0 = ops_clock();
-		scratch = cJSON_CreateObject();
-		rc = lite ? ops_dbm_sqlite_vacuum(ctx, db, &vo, scratch, &terr)
-			  : ops_dbm_pg_vacuum(ctx, db, target, &vo, scratch, &terr);
-		task_entry(tasks, "vacuum", rc, t0, &terr, NULL);
-		carry_messages(report, scratch);
-		if (cJSON_GetObjectItem(scratch, "reclaimed_bytes"))
-			cJSON_AddNumberToObject(report, "reclaimed_bytes",
-						cJSON_GetObjectItem(scratch, "reclaimed_bytes")->valuedouble);
-		cJSON_Delete(scratch);
-		worse(&worst, &first, rc, &terr);
-		if (rc == OPS_EUNAVAIL)
-			goto out;
-	}
-	if ((a->tasks & OPS_TASK_ANALYZE) && lite) {
-		/* Guide 003 runs ANALYZE, then PRAGMA optimize: two tasks. */
-		t0 = ops_clock();
-		rc = ops_db_exec(db, "ANALYZE", &terr);
-		task_entry(tasks, "analyze", rc, t0, &terr, NULL);
-		worse(&worst, &first, rc, &terr);
-		t0 = ops_clock();
-		rc = ops_db_exec(db, "PRAGMA optimize", &terr);
-		task_entry(tasks, "optimize", rc, t0, &terr, NULL);
-		worse(&worst, &first, rc, &terr);
-	} else if (a->tasks & OPS_TASK_ANALYZE) {
-		t0 = ops_clock();
-		scratch = cJSON_CreateObject();
-		rc = ops_dbm_pg_analyze(ctx, db, NULL, scratch, &terr);
-		carry_messages(report, scratch);
-		cJSON_Delete(scratch);
-		task_entry(tasks, "analyze", rc, t0, &terr, NULL);
-		worse(&worst, &first, rc, &terr);
-		if (rc == OPS_EUNAVAIL)
-			goto out;
-	}
-	if (a->tasks & OPS_TASK_REINDEX) {
-		ops_reindex_opts ro = {0};
-
-		t0 = ops_clock();
-		scratch = cJSON_CreateObject();
-		rc = lite ? ops_dbm_sqlite_reindex(ctx, db, &ro, scratch, &terr)
-			  : ops_dbm_pg_reindex(ctx, db, &ro, scratch, &terr);
-		task_entry(tasks, "reindex", rc, t0, &terr, NULL);
-		{
-			cJSON *sk = cJSON_GetObjectItem(scratch, "skipped");
-
-			if (cJSON_GetArraySize(sk) > 0)
-				cJSON_AddItemToObject(report, "reindex_skipped",
-						      cJSON_Duplicate(sk, 1));
+		if (!(chosen & bits[step]) || (step == 2 && !be->optimize))
+			continue;
+		if ((rc = ops_run_check_cancel(s->ctx->run, &terr)) != OPS_OK) {
+			worse(&worst, &first, rc, &terr);
+			break;
 		}
+		if (!(scratch = cJSON_CreateObject())) {
+			rc = ops_error_oom(&terr);
+			worse(&worst, &first, rc, &terr);
+			break;
+		}
+		switch (step) {
+		case 0: rc = be->vacuum(s->ctx, s->db, target, &vo, scratch, &terr); break;
+		case 1: rc = be->analyze(s->ctx, s->db, NULL, scratch, &terr); break;
+		case 2: rc = be->optimize(s->ctx, s->db, &terr); break;
+		case 3: rc = be->reindex(s->ctx, s->db, &ro, scratch, &terr); break;
+		default: rc = be->size(s->ctx, s->db, scratch, &terr); break;
+		}
+		rc = task_outcome(rc, &terr);
+		/* The sizes are figures of the report, not a task of their own. */
+		if (step < 4)
+			task_entry(tasks, names[step], rc, t0, &terr);
+		carry_messages(s->report, scratch);
+		if (rc == OPS_OK || step < 4)
+			keep_from(s->report, scratch, names[step]);
 		cJSON_Delete(scratch);
 		worse(&worst, &first, rc, &terr);
-		if (rc == OPS_EUNAVAIL)
-			goto out;
+		if (rc == OPS_EUNAVAIL || rc == OPS_EINTR)
+			break;
 	}
-	/* Sizes and row counts close the weekly run (guides 003 and 004). */
-	scratch = cJSON_CreateObject();
-	rc = lite ? ops_dbm_sqlite_size(ctx, db, scratch, &terr)
-		  : ops_dbm_pg_size(ctx, db, scratch, &terr);
-	if (rc == OPS_OK) {
-		cJSON *m;
-
-		cJSON_ArrayForEach(m, scratch)
-			cJSON_AddItemToObject(report, m->string, cJSON_Duplicate(m, 1));
-	} else {
-		worse(&worst, &first, rc, &terr);
-	}
-	cJSON_Delete(scratch);
-out:
 	if (worst != OPS_OK)
 		*err = first;
 	return worst;
@@ -320,193 +324,159 @@ out:
 ops_code ops_dbm_maintain(const ops_dbm_ctx *ctx, const char *target,
 			  unsigned tasks, cJSON **report, ops_error *err)
 {
-	struct maintain_arg a = {tasks ? tasks : OPS_TASK_ALL};
+	struct session s;
 
-	return with_db(ctx, target, "maintain", 0, maintain_fn, &a, report, err);
+	if (session_open(ctx, target, &s, err))
+		s.rc = maintain(&s, target, tasks ? tasks : OPS_TASK_ALL, err);
+	return session_close(&s, report, err);
 }
 
-/* ---- single operations ---- */
-
-static ops_code vacuum_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			  void *arg, cJSON *r, ops_error *err)
-{
-	ops_code rc;
-
-	if (ops_db_kind_of(db) != OPS_DB_SQLITE)
-		return ops_dbm_pg_vacuum(ctx, db, target, arg, r, err);
-	/* DESIGN: SQLite VACUUM rewrites the file, so a backup first. */
-	if (!ctx->run->dry_run && (rc = lite_safeguard(ctx, db, r, NULL, err)) != OPS_OK)
-		return rc;
-	return ops_dbm_sqlite_vacuum(ctx, db, arg, r, err);
-}
+/* ---- single operations: the engine's, or "not available on" it ---- */
 
 ops_code ops_dbm_vacuum(const ops_dbm_ctx *ctx, const char *target,
 			const ops_vacuum_opts *opts, cJSON **report, ops_error *err)
 {
-	return with_db(ctx, target, "vacuum", 0, vacuum_fn, (void *)opts, report, err);
-}
+	struct session s;
 
-static ops_code analyze_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			   void *arg, cJSON *r, ops_error *err)
-{
-	char *const *tables = arg;
-
-	return ops_db_kind_of(db) == OPS_DB_SQLITE
-		? ops_dbm_sqlite_analyze(ctx, db, tables, r, err)
-		: ops_dbm_pg_analyze(ctx, db, tables, r, err);
+	/* A copy first where VACUUM rewrites the file (SQLite). */
+	if (session_open(ctx, target, &s, err) && (s.rc = safeguard(&s, NULL, err)) == OPS_OK)
+		s.rc = s.be->vacuum(ctx, s.db, target, opts, s.report, err);
+	return session_close(&s, report, err);
 }
 
 ops_code ops_dbm_analyze(const ops_dbm_ctx *ctx, const char *target,
 			 char *const *tables, cJSON **report, ops_error *err)
 {
-	return with_db(ctx, target, "analyze", 0, analyze_fn, (void *)tables, report, err);
-}
+	struct session s;
 
-static ops_code reindex_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			   void *arg, cJSON *r, ops_error *err)
-{
-	ops_code rc;
-
-	if (ops_db_kind_of(db) != OPS_DB_SQLITE)
-		return ops_dbm_pg_reindex(ctx, db, arg, r, err);
-	if (!ctx->run->dry_run && (rc = lite_safeguard(ctx, db, r, NULL, err)) != OPS_OK)
-		return rc;
-	return ops_dbm_sqlite_reindex(ctx, db, arg, r, err);
+	if (session_open(ctx, target, &s, err))
+		s.rc = s.be->analyze(ctx, s.db, tables, s.report, err);
+	if (s.rc == OPS_OK && s.be->optimize && !ctx->run->dry_run)
+		s.rc = s.be->optimize(ctx, s.db, err);
+	return session_close(&s, report, err);
 }
 
 ops_code ops_dbm_reindex(const ops_dbm_ctx *ctx, const char *target,
 			 const ops_reindex_opts *opts, cJSON **report, ops_error *err)
 {
-	return with_db(ctx, target, "reindex", 0, reindex_fn, (void *)opts, report, err);
-}
+	struct session s;
 
-struct conn_arg { long idle; int terminate; };
-
-static ops_code connections_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			       void *arg, cJSON *r, ops_error *err)
-{
-	struct conn_arg *a = arg;
-
-	return ops_dbm_pg_connections(ctx, db, a->idle, a->terminate, r, err);
+	if (session_open(ctx, target, &s, err) && (s.rc = safeguard(&s, NULL, err)) == OPS_OK)
+		s.rc = s.be->reindex(ctx, s.db, opts, s.report, err);
+	return session_close(&s, report, err);
 }
 
 ops_code ops_dbm_connections(const ops_dbm_ctx *ctx, const char *target,
 			     long idle_seconds, int terminate, cJSON **report,
 			     ops_error *err)
 {
-	struct conn_arg a = {idle_seconds, terminate};
+	struct session s;
 
-	return with_db(ctx, target, "connections", 1, connections_fn, &a, report, err);
-}
-
-static ops_code bloat_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			 void *arg, cJSON *r, ops_error *err)
-{
-	return ops_dbm_pg_bloat(ctx, db, *(int *)arg, r, err);
+	if (session_open(ctx, target, &s, err) &&
+	    session_has(&s, s.be->connections != NULL, "connections", err))
+		s.rc = s.be->connections(ctx, s.db, idle_seconds, terminate, s.report, err);
+	return session_close(&s, report, err);
 }
 
 ops_code ops_dbm_bloat(const ops_dbm_ctx *ctx, const char *target, int limit,
 		       cJSON **report, ops_error *err)
 {
-	return with_db(ctx, target, "bloat", 1, bloat_fn, &limit, report, err);
-}
+	struct session s;
 
-struct slow_arg { int limit, reset; };
-
-static ops_code slow_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			void *arg, cJSON *r, ops_error *err)
-{
-	struct slow_arg *a = arg;
-
-	return ops_dbm_pg_slow_queries(ctx, db, a->limit, a->reset, r, err);
+	if (session_open(ctx, target, &s, err) &&
+	    session_has(&s, s.be->bloat != NULL, "bloat", err))
+		s.rc = s.be->bloat(ctx, s.db, limit, s.report, err);
+	return session_close(&s, report, err);
 }
 
 ops_code ops_dbm_slow_queries(const ops_dbm_ctx *ctx, const char *target,
 			      int limit, int reset, cJSON **report, ops_error *err)
 {
-	struct slow_arg a = {limit, reset};
+	struct session s;
 
-	return with_db(ctx, target, "slow-queries", 1, slow_fn, &a, report, err);
-}
-
-static ops_code config_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			  void *arg, cJSON *r, ops_error *err)
-{
-	return ops_dbm_pg_config_review(ctx, db, r, err);
+	if (session_open(ctx, target, &s, err) &&
+	    session_has(&s, s.be->slow_queries != NULL, "slow-queries", err))
+		s.rc = s.be->slow_queries(ctx, s.db, limit, reset, s.report, err);
+	return session_close(&s, report, err);
 }
 
 ops_code ops_dbm_config_review(const ops_dbm_ctx *ctx, const char *target,
 			       cJSON **report, ops_error *err)
 {
-	return with_db(ctx, target, "config", 1, config_fn, NULL, report, err);
+	struct session s;
+
+	if (session_open(ctx, target, &s, err) &&
+	    session_has(&s, s.be->config_review != NULL, "config", err))
+		s.rc = s.be->config_review(ctx, s.db, s.report, err);
+	return session_close(&s, report, err);
 }
 
-static ops_code health_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			  void *arg, cJSON *r, ops_error *err)
+/*
+ * The one line a degraded database fails with, naming every check above
+ * ok: "database 'x' is degraded: connections (warning), dead_tuples
+ * (warning)".
+ */
+static void health_error(const struct session *s, int level, ops_error *err)
 {
-	return ops_db_kind_of(db) == OPS_DB_SQLITE
-		? ops_dbm_sqlite_health(ctx, db, arg, r, err)
-		: ops_dbm_pg_health(ctx, db, arg, r, err);
+	char failing[400] = "";
+	size_t used = 0;
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s->report, "checks")) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "check"));
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(c, "status"));
+		int w;
+
+		if (!name || !st || strcmp(st, "ok") == 0)
+			continue;
+		w = snprintf(failing + used, sizeof failing - used, "%s%s (%s)",
+			     used ? ", " : "", name, st);
+		if (w < 0 || (size_t)w >= sizeof failing - used)
+			break;
+		used += (size_t)w;
+	}
+	ops_error_set(err, OPS_EFAIL, "database '%s' is %s: %s", ops_db_name(s->db),
+		      level >= 2 ? "critical" : "degraded", failing);
 }
 
 ops_code ops_dbm_health(const ops_dbm_ctx *ctx, const char *target, int *level,
 			cJSON **report, ops_error *err)
 {
-	*level = 0;
-	return with_db(ctx, target, "health", 0, health_fn, level, report, err);
-}
+	struct session s;
 
-static ops_code size_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			void *arg, cJSON *r, ops_error *err)
-{
-	return ops_db_kind_of(db) == OPS_DB_SQLITE
-		? ops_dbm_sqlite_size(ctx, db, r, err)
-		: ops_dbm_pg_size(ctx, db, r, err);
+	*level = 0;
+	if (session_open(ctx, target, &s, err))
+		s.rc = s.be->health(ctx, s.db, level, s.report, err);
+	if (s.rc == OPS_OK && *level > 0)
+		health_error(&s, *level, err);
+	return session_close(&s, report, err);
 }
 
 ops_code ops_dbm_size(const ops_dbm_ctx *ctx, const char *target,
 		      cJSON **report, ops_error *err)
 {
-	return with_db(ctx, target, "size", 0, size_fn, NULL, report, err);
-}
+	struct session s;
 
-static ops_code integrity_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			     void *arg, cJSON *r, ops_error *err)
-{
-	return ops_db_kind_of(db) == OPS_DB_SQLITE
-		? ops_dbm_sqlite_integrity(ctx, db, r, err)
-		: ops_dbm_pg_integrity(ctx, db, r, err);
+	if (session_open(ctx, target, &s, err))
+		s.rc = s.be->size(ctx, s.db, s.report, err);
+	return session_close(&s, report, err);
 }
 
 ops_code ops_dbm_integrity(const ops_dbm_ctx *ctx, const char *target,
 			   cJSON **report, ops_error *err)
 {
-	return with_db(ctx, target, "integrity", 0, integrity_fn, NULL, report, err);
+	struct session s;
+
+	if (session_open(ctx, target, &s, err))
+		s.rc = s.be->integrity(ctx, s.db, s.report, err);
+	return session_close(&s, report, err);
 }
 
 /* ---- content check (guide 003), the same SQL on both engines ---- */
 
-struct content_arg { const char *table, *column; };
-
-static ops_code scalar(ops_db *db, const char *sql, int n, const char *const *p,
-		       double *out, ops_error *err)
+static ops_code content_check(ops_db *db, const char *table, const char *column, cJSON *r,
+			      ops_error *err)
 {
-	ops_rows *rows = NULL;
-	ops_code rc = ops_db_query(db, sql, n, p, &rows, err);
-	const char *v;
-
-	if (rc != OPS_OK)
-		return rc;
-	v = ops_rows_value(rows, 0, 0);
-	*out = v ? strtod(v, NULL) : 0;
-	ops_rows_free(rows);
-	return OPS_OK;
-}
-
-static ops_code content_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			   void *varg, cJSON *r, ops_error *err)
-{
-	struct content_arg *a = varg;
 	int pg = ops_db_kind_of(db) == OPS_DB_POSTGRES;
 	char *qtable = NULL, *qcol = NULL, *sql = NULL;
 	ops_rows *rows = NULL;
@@ -518,46 +488,50 @@ static ops_code content_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 
 	/* Names are looked up as parameters, then quoted: never run as SQL. */
 	if (pg) {
-		rc = ops_dbm_pg_resolve_table(db, a->table, &qtable, err);
+		rc = ops_db_resolve_table(db, table, &qtable, err);
 		if (rc != OPS_OK)
 			goto out;
 		p[0] = qtable;
-		p[1] = a->column;
-		rc = scalar(db, "SELECT count(*) FROM pg_catalog.pg_attribute "
-			    "WHERE attrelid = $1::pg_catalog.regclass AND attname = $2 "
-			    "AND attnum > 0 AND NOT attisdropped", 2, p, &found, err);
+		p[1] = column;
+		rc = ops_db_query_number(db, "SELECT count(*) FROM pg_catalog.pg_attribute "
+					  "WHERE attrelid = $1::pg_catalog.regclass "
+					  "AND attname = $2 AND attnum > 0 AND NOT attisdropped",
+					  2, p, &found, err);
 	} else {
-		p[0] = a->table;
-		rc = scalar(db, "SELECT count(*) FROM sqlite_master WHERE type IN ('table','view') "
-			    "AND name = ?1", 1, p, &found, err);
+		p[0] = table;
+		rc = ops_db_query_number(db, "SELECT count(*) FROM sqlite_master "
+					  "WHERE type IN ('table','view') AND name = ?1",
+					  1, p, &found, err);
 		if (rc == OPS_OK && found == 0) {
-			rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", a->table);
+			rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", table);
 			goto out;
 		}
-		qtable = ops_db_quote_ident(db, a->table);
+		qtable = ops_db_quote_ident(db, table);
 		if (!qtable) {
 			rc = ops_error_oom(err);
 			goto out;
 		}
-		p[0] = a->table;
-		p[1] = a->column;
+		p[0] = table;
+		p[1] = column;
 		if (rc == OPS_OK)
-			rc = scalar(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
-				    2, p, &found, err);
+			rc = ops_db_query_number(db, "SELECT count(*) FROM pragma_table_info(?1) "
+						  "WHERE name = ?2", 2, p, &found, err);
 	}
 	if (rc != OPS_OK)
 		goto out;
 	if (found == 0) {
 		rc = ops_error_set(err, OPS_EFAIL, "column '%s' does not exist in table '%s'",
-				   a->column, a->table);
+				   column, table);
 		goto out;
 	}
-	qcol = ops_db_quote_ident(db, a->column);
+	qcol = ops_db_quote_ident(db, column);
 	if (!qcol || asprintf(&sql,
 		     "SELECT count(*), "
 		     "sum(CASE WHEN %s IS NULL OR trim(CAST(%s AS TEXT)) = '' THEN 1 ELSE 0 END), "
-		     "count(CASE WHEN %s IS NOT NULL AND trim(CAST(%s AS TEXT)) <> '' THEN 1 END) - "
-		     "count(DISTINCT CASE WHEN %s IS NOT NULL AND trim(CAST(%s AS TEXT)) <> '' THEN %s END) "
+		     "count(CASE WHEN %s IS NOT NULL AND trim(CAST(%s AS TEXT)) <> '' "
+		     "      THEN 1 END) - "
+		     "count(DISTINCT CASE WHEN %s IS NOT NULL AND trim(CAST(%s AS TEXT)) <> '' "
+		     "      THEN %s END) "
 		     "FROM %s", qcol, qcol, qcol, qcol, qcol, qcol, qcol, qtable) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
@@ -583,8 +557,8 @@ static ops_code content_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 	rc = ops_db_query(db, sql, 0, NULL, &rows, err);
 	if (rc != OPS_OK)
 		goto out;
-	cJSON_AddStringToObject(r, "table", a->table);
-	cJSON_AddStringToObject(r, "column", a->column);
+	cJSON_AddStringToObject(r, "table", table);
+	cJSON_AddStringToObject(r, "column", column);
 	cJSON_AddNumberToObject(r, "rows", total);
 	cJSON_AddNumberToObject(r, "empty", empty);
 	cJSON_AddNumberToObject(r, "duplicates", dups);
@@ -592,13 +566,15 @@ static ops_code content_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 	for (i = 0; i < ops_rows_count(rows); i++) {
 		cJSON *g = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(g, "value", ops_rows_value(rows, i, 0) ? ops_rows_value(rows, i, 0) : "");
+		const char *v = ops_rows_value(rows, i, 0);
+
+		cJSON_AddStringToObject(g, "value", v ? v : "");
 		cJSON_AddNumberToObject(g, "count", strtod(ops_rows_value(rows, i, 1), NULL));
 		cJSON_AddItemToArray(groups, g);
 	}
 	if (empty > 0 || dups > 0)
-		rc = ops_error_set(err, OPS_EFAIL, "found %.0f empty and %.0f duplicate rows in '%s'",
-				   empty, dups, a->table);
+		rc = ops_error_set(err, OPS_EFAIL, "found %.0f empty and %.0f duplicate rows "
+				   "in '%s'", empty, dups, table);
 out:
 	ops_rows_free(rows);
 	free(sql);
@@ -611,46 +587,53 @@ ops_code ops_dbm_content_check(const ops_dbm_ctx *ctx, const char *target,
 			       const char *table, const char *column,
 			       cJSON **report, ops_error *err)
 {
-	struct content_arg a;
+	struct session s;
 
-	a.table = table ? table : ops_config_get(ctx->run->cfg, "db.content_table");
-	a.column = column ? column : ops_config_get(ctx->run->cfg, "db.content_column");
-	return with_db(ctx, target, "content-check", 0, content_fn, &a, report, err);
+	if (!table)
+		table = ops_config_get(ctx->run->cfg, "db.content_table");
+	if (!column)
+		column = ops_config_get(ctx->run->cfg, "db.content_column");
+	if (session_open(ctx, target, &s, err))
+		s.rc = content_check(s.db, table, column, s.report, err);
+	return session_close(&s, report, err);
 }
 
 /* ---- migrate: the engine work is in migrate.c ---- */
 
-struct migrate_arg { const char *version, *dir; };
-
-static ops_code migrate_fn(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
-			   void *varg, cJSON *r, ops_error *err)
+/* VERSION becomes part of a path: nothing that could climb out of DIR. */
+static ops_code check_version(const char *version, ops_error *err)
 {
-	struct migrate_arg *a = varg;
+	size_t i;
 
-	return ops_dbm_migrate_run(ctx, db, a->version, a->dir, r, err);
+	if (!version || !*version || strcmp(version, ".") == 0 || strcmp(version, "..") == 0)
+		return ops_error_set(err, OPS_EUSAGE, "bad migration version '%s'",
+				     version ? version : "");
+	for (i = 0; version[i]; i++) {
+		char c = version[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return ops_error_set(err, OPS_EUSAGE, "bad migration version '%s': "
+					     "use letters, digits, '.', '_' and '-'", version);
+	}
+	if (strstr(version, ".."))
+		return ops_error_set(err, OPS_EUSAGE, "bad migration version '%s'", version);
+	return OPS_OK;
 }
 
 ops_code ops_dbm_migrate(const ops_dbm_ctx *ctx, const char *target,
 			 const char *version, const char *dir, cJSON **report,
 			 ops_error *err)
 {
-	struct migrate_arg a = {version, dir ? dir : ops_config_get(ctx->run->cfg, "db.migrations_dir")};
-	size_t i;
+	struct session s;
 
 	*report = NULL;
-	/* VERSION becomes part of a path: nothing that could climb out of DIR. */
-	if (!version || !*version || strcmp(version, ".") == 0 || strcmp(version, "..") == 0)
-		return ops_error_set(err, OPS_EUSAGE, "bad migration version '%s'", version ? version : "");
-	for (i = 0; version[i]; i++) {
-		char c = version[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return ops_error_set(err, OPS_EUSAGE,
-					     "bad migration version '%s': use letters, digits, '.', '_' and '-'",
-					     version);
-	}
-	if (strstr(version, ".."))
-		return ops_error_set(err, OPS_EUSAGE, "bad migration version '%s'", version);
-	return with_db(ctx, target, "migrate", 0, migrate_fn, &a, report, err);
+	if ((s.rc = check_version(version, err)) != OPS_OK)
+		return s.rc;
+	if (!dir)
+		dir = ops_config_get(ctx->run->cfg, "db.migrations_dir");
+	if (session_open(ctx, target, &s, err))
+		s.rc = ops_dbm_migrate_run(ctx, s.db, version, dir, s.report, err);
+	return session_close(&s, report, err);
 }
+

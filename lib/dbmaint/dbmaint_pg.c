@@ -18,14 +18,6 @@
 
 #include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/log.h"
-#include "opsmaint/window.h"
-
-static double num(const ops_rows *r, int row, int col)
-{
-	const char *v = ops_rows_value(r, row, col);
-
-	return v ? strtod(v, NULL) : 0;
-}
 
 /* Add every column of row as a member, numbers as numbers. */
 static cJSON *row_object(const ops_rows *r, int row, const char *const *numeric)
@@ -51,6 +43,33 @@ static cJSON *row_object(const ops_rows *r, int row, const char *const *numeric)
 			cJSON_AddStringToObject(o, name, v);
 	}
 	return o;
+}
+
+/*
+ * Run sql and add its rows to report as the array key, one object a row
+ * (row_object).  *keep (may be NULL) receives the rows; else they are freed.
+ */
+static ops_code rows_array(ops_db *db, const char *sql, int n, const char *const *p,
+			   const char *const *numeric, cJSON *report, const char *key,
+			   ops_rows **keep, ops_error *err)
+{
+	ops_rows *rows = NULL;
+	cJSON *list;
+	ops_code rc = ops_db_query(db, sql, n, p, &rows, err);
+	int i;
+
+	if (rc != OPS_OK)
+		return rc;
+	list = cJSON_AddArrayToObject(report, key);
+	for (i = 0; list && i < ops_rows_count(rows); i++)
+		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
+	if (!list)
+		rc = ops_error_oom(err);
+	if (keep && rc == OPS_OK)
+		*keep = rows;
+	else
+		ops_rows_free(rows);
+	return rc;
 }
 
 /*
@@ -99,49 +118,6 @@ static ops_code allowed(const ops_dbm_ctx *ctx, const char *what, const char *qu
 	return ops_run_permit(ctx->run, what, question, err);
 }
 
-ops_code ops_dbm_pg_resolve_table(ops_db *db, const char *name, char **out,
-				  ops_error *err)
-{
-	const char *dot = strchr(name, '.');
-	char *schema = NULL;
-	const char *p[2];
-	ops_rows *rows = NULL;
-	ops_code rc;
-
-	*out = NULL;
-	if (dot) {
-		schema = strndup(name, (size_t)(dot - name));
-		if (!schema)
-			return ops_error_oom(err);
-		p[0] = dot + 1;
-		p[1] = schema;
-	} else {
-		p[0] = name;
-		p[1] = NULL;
-	}
-	rc = ops_db_query(db,
-		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
-		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-		"WHERE c.relname = $1 AND c.relkind IN ('r', 'm', 'p') "
-		"AND ($2::text IS NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-		"     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' "
-		"     OR n.nspname = $2) ORDER BY 1",
-		2, p, &rows, err);
-	if (rc != OPS_OK)
-		goto out;
-	if (ops_rows_count(rows) == 0)
-		rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", name);
-	else if (ops_rows_count(rows) > 1)
-		rc = ops_error_set(err, OPS_EUSAGE,
-				   "table '%s' exists in several schemas; name it as schema.table", name);
-	else if (!(*out = strdup(ops_rows_value(rows, 0, 0))))
-		rc = ops_error_oom(err);
-out:
-	ops_rows_free(rows);
-	free(schema);
-	return rc;
-}
-
 /* Resolve each name; missing ones go to skipped when skip_missing. */
 static ops_code resolve_all(ops_db *db, char *const *names, int skip_missing,
 			    char ***out, cJSON *skipped, ops_error *err)
@@ -155,7 +131,7 @@ static ops_code resolve_all(ops_db *db, char *const *names, int skip_missing,
 	for (i = 0; i < n; i++) {
 		ops_error e;
 
-		rc = ops_dbm_pg_resolve_table(db, names[i], &v[k], &e);
+		rc = ops_db_resolve_table(db, names[i], &v[k], &e);
 		if (rc == OPS_OK) {
 			k++;
 			continue;
@@ -193,7 +169,8 @@ static ops_code list_tables(ops_db *db, char ***out, ops_error *err)
 	/* Largest first, so the long ones do not start last (vacuumdb does the same). */
 	rc = ops_db_query(db,
 		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
-		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"FROM pg_catalog.pg_class c "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 		"WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't' "
 		"AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
 		"AND n.nspname NOT LIKE 'pg\\_toast%' "
@@ -244,135 +221,180 @@ static void table_result(cJSON *list, const char *table, double secs, const char
 	cJSON_AddItemToArray(list, e);
 }
 
+/*
+ * VACUUM of a list of tables on `jobs` connections at once, as vacuumdb's
+ * parallel slots do.  No table starts once the window has closed (VACUUM
+ * FULL: the rest waits for the next window) or the run has been cancelled
+ * (the statements running are cancelled with it); either way the slots
+ * still busy are waited for, so no connection is left with a statement.
+ */
+struct parallel {
+	const ops_dbm_ctx *ctx;
+	const ops_vacuum_opts *o;
+	ops_db *db;		/* the first slot's, for messages */
+	char **tables;
+	size_t ntables;		/* the tables to run; cut short by a stop */
+	size_t next, done;
+	cJSON *list;
+	int failed;
+	char first_failure[1024];
+	int stopped;		/* stop says why the rest was not started */
+	ops_error stop;
+};
+
+/* 0 when no further table may start: the rest is reported skipped. */
+static int may_start(struct parallel *v)
+{
+	size_t i;
+
+	if (ops_run_check_cancel(v->ctx->run, &v->stop) != OPS_OK)
+		v->stopped = 1;
+	else if (v->o->full && v->next > 0 && !v->ctx->run->force &&
+		 ops_run_window_check(v->ctx->run, "VACUUM FULL", &v->stop) != OPS_OK)
+		v->stopped = 1;
+	if (!v->stopped)
+		return 1;
+	for (i = v->next; i < v->ntables; i++)
+		table_result(v->list, v->tables[i], 0, "skipped", v->stop.message);
+	v->ntables = v->next;
+	return 0;
+}
+
+static ops_code lost(const struct parallel *v, struct slot *sl, ops_error *err)
+{
+	return ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
+			     ops_db_name(v->db), PQerrorMessage(sl->conn));
+}
+
+static ops_code dispatch(struct parallel *v, struct slot *sl, ops_error *err)
+{
+	char *sql = vacuum_sql(v->o, v->ctx->run->verbose, v->tables[v->next]);
+	int sent;
+
+	if (!sql)
+		return ops_error_oom(err);
+	ops_log_debug("%s", sql);
+	sent = PQsendQuery(sl->conn, sql);
+	free(sql);
+	if (!sent)
+		return lost(v, sl, err);
+	/* A cancellation that came while the statement was on its way found
+	 * the connection idle, where the server ignores it: again, now. */
+	if (ops_cancelled())
+		ops_db_cancel(sl->db);
+	sl->busy = 1;
+	sl->table = v->next++;
+	sl->t0 = ops_clock();
+	return OPS_OK;
+}
+
+/* The result of a busy slot whose statement has ended. */
+static ops_code collect(struct parallel *v, struct slot *sl, ops_error *err)
+{
+	const char *table = v->tables[sl->table];
+	char msg[512] = "";
+	PGresult *res;
+	int ok = 1;
+
+	if (!PQconsumeInput(sl->conn))
+		return lost(v, sl, err);
+	if (PQisBusy(sl->conn))
+		return OPS_OK;
+	while ((res = PQgetResult(sl->conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+			ok = 0;
+			snprintf(msg, sizeof msg, "%s", m ? m : PQresultErrorMessage(res));
+		}
+		PQclear(res);
+	}
+	sl->busy = 0;
+	v->done++;
+	/* Cancelled with the run: not a failure of the table. */
+	if (!ok && ops_cancelled()) {
+		table_result(v->list, table, ops_clock() - sl->t0, "interrupted", msg);
+		return OPS_OK;
+	}
+	table_result(v->list, table, ops_clock() - sl->t0, ok ? "ok" : "failed", ok ? NULL : msg);
+	if (!ok) {
+		if (!v->failed)
+			snprintf(v->first_failure, sizeof v->first_failure, "%.300s: %.500s",
+				 table, msg);
+		v->failed++;
+		ops_log_info("VACUUM of %s failed: %s", table, msg);
+	}
+	return OPS_OK;
+}
+
+/* The one error line says why, not just how many. */
+static ops_code parallel_outcome(struct parallel *v, ops_error *err)
+{
+	if (v->failed == 1)
+		return ops_error_set(err, OPS_EFAIL, "VACUUM of %s", v->first_failure);
+	if (v->failed)
+		return ops_error_set(err, OPS_EFAIL,
+				     "VACUUM failed on %d of %zu tables in '%s', first %s",
+				     v->failed, v->ntables, ops_db_name(v->db), v->first_failure);
+	if (!v->stopped)
+		return OPS_OK;
+	*err = v->stop;
+	if (v->stop.code != OPS_EINTR)
+		ops_error_prefix(err, "%zu tables left for the next window",
+				 ops_strv_len(v->tables) - v->ntables);
+	return err->code;
+}
+
 /* Run the list on `jobs` connections at once; db is the first of them. */
 static ops_code vacuum_parallel(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
 				const ops_vacuum_opts *o, char **tables, cJSON *list,
 				struct notices *notes, ops_error *err)
 {
-	size_t ntables = ops_strv_len(tables), next = 0, done = 0, i;
-	int jobs = o->jobs, s, failed = 0, stopped = 0;
-	char first_failure[1024] = "";
+	struct parallel v = {.ctx = ctx, .o = o, .db = db, .tables = tables,
+			     .ntables = ops_strv_len(tables), .list = list};
+	int jobs = o->jobs, s;
 	struct slot *slots;
-	ops_error closed;
 	ops_code rc = OPS_OK;
 
-	if ((size_t)jobs > ntables)
-		jobs = (int)(ntables ? ntables : 1);
+	if ((size_t)jobs > v.ntables)
+		jobs = (int)(v.ntables ? v.ntables : 1);
 	slots = calloc((size_t)jobs, sizeof *slots);
 	if (!slots)
 		return ops_error_oom(err);
 	slots[0].db = db;
-	for (s = 1; s < jobs; s++) {
+	for (s = 1; s < jobs && rc == OPS_OK; s++)
 		rc = ops_db_open(ctx->run->cfg, target, &slots[s].db, err);
-		if (rc != OPS_OK)
-			goto out;
-	}
-	for (s = 0; s < jobs; s++) {
+	for (s = 0; s < jobs && rc == OPS_OK; s++) {
 		slots[s].conn = ops_db_handle(slots[s].db);
 		ops_db_set_notice_handler(slots[s].db, collect_notice, notes);
 	}
-	while (done < ntables) {
+	while (rc == OPS_OK && v.done < v.ntables) {
 		struct pollfd pfd[64];
 		int n = 0;
 
-		for (s = 0; s < jobs; s++) {
-			if (!slots[s].busy && next < ntables) {
-				char *sql;
-
-				/* VACUUM FULL stops at the window's end: the tables not
-				 * yet begun wait for the next window. */
-				if (o->full && next > 0 && !ctx->run->force &&
-				    ops_run_window_check(ctx->run, "VACUUM FULL", &closed) != OPS_OK) {
-					for (i = next; i < ntables; i++)
-						table_result(list, tables[i], 0, "skipped", closed.message);
-					ntables = next;
-					stopped = 1;
-					break;
-				}
-				sql = vacuum_sql(o, ctx->run->verbose, tables[next]);
-
-				if (!sql) {
-					rc = ops_error_oom(err);
-					goto out;
-				}
-				ops_log_debug("%s", sql);
-				if (!PQsendQuery(slots[s].conn, sql)) {
-					free(sql);
-					rc = ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
-							   ops_db_name(db), PQerrorMessage(slots[s].conn));
-					goto out;
-				}
-				free(sql);
-				slots[s].busy = 1;
-				slots[s].table = next++;
-				slots[s].t0 = ops_clock();
-			}
-		}
-		for (s = 0; s < jobs && n < 64; s++) {
+		for (s = 0; s < jobs && rc == OPS_OK; s++)
+			if (!slots[s].busy && v.next < v.ntables && may_start(&v))
+				rc = dispatch(&v, &slots[s], err);
+		for (s = 0; s < jobs && n < 64; s++, n++) {
 			pfd[n].fd = PQsocket(slots[s].conn);
 			pfd[n].events = POLLIN;
 			pfd[n].revents = 0;
-			n++;
 		}
-		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR) {
+		if (rc == OPS_OK && poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR)
 			rc = ops_error_errno(err, errno, "poll", NULL);
-			goto out;
-		}
-		for (s = 0; s < jobs; s++) {
-			PGresult *res;
-			int ok = 1;
-			char msg[512] = "";
-
-			if (!slots[s].busy)
-				continue;
-			if (!PQconsumeInput(slots[s].conn)) {
-				rc = ops_error_set(err, OPS_EUNAVAIL, "connection to database '%s' lost: %s",
-						   ops_db_name(db), PQerrorMessage(slots[s].conn));
-				goto out;
-			}
-			if (PQisBusy(slots[s].conn))
-				continue;
-			while ((res = PQgetResult(slots[s].conn))) {
-				if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-					const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-					ok = 0;
-					snprintf(msg, sizeof msg, "%s", m ? m : PQresultErrorMessage(res));
-				}
-				PQclear(res);
-			}
-			table_result(list, tables[slots[s].table], ops_clock() - slots[s].t0,
-				     ok ? "ok" : "failed", ok ? NULL : msg);
-			if (!ok) {
-				if (!failed)
-					snprintf(first_failure, sizeof first_failure, "%.300s: %.500s",
-						 tables[slots[s].table], msg);
-				failed++;
-				ops_log_info("VACUUM of %s failed: %s", tables[slots[s].table], msg);
-			}
-			slots[s].busy = 0;
-			done++;
-		}
+		for (s = 0; s < jobs && rc == OPS_OK; s++)
+			if (slots[s].busy)
+				rc = collect(&v, &slots[s], err);
 	}
-	/* The one error line says why, not just how many. */
-	if (failed == 1)
-		rc = ops_error_set(err, OPS_EFAIL, "VACUUM of %s", first_failure);
-	else if (failed)
-		rc = ops_error_set(err, OPS_EFAIL, "VACUUM failed on %d of %zu tables in '%s', first %s",
-				   failed, ntables, ops_db_name(db), first_failure);
-	else if (stopped) {
-		*err = closed;
-		ops_error_prefix(err, "%zu tables left for the next window", ops_strv_len(tables) - ntables);
-		rc = err->code;
-	}
-out:
-	for (i = 1; slots && i < (size_t)jobs; i++)
-		ops_db_close(slots[i].db);
+	if (rc == OPS_OK)
+		rc = parallel_outcome(&v, err);
+	for (s = 1; s < jobs; s++)
+		ops_db_close(slots[s].db);
 	free(slots);
 	return rc;
 }
 
-ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
+static ops_code pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
 			   const ops_vacuum_opts *opts, cJSON *report, ops_error *err)
 {
 	ops_vacuum_opts o = *opts;
@@ -393,7 +415,8 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 		notes.messages = cJSON_AddArrayToObject(report, "messages");
 	/* VACUUM FULL takes an exclusive lock per table: maintenance window only. */
 	if (o.full && !ctx->run->dry_run &&
-	    (rc = allowed(ctx, "VACUUM FULL", "Run VACUUM FULL? Tables are locked while rewritten.", err)) != OPS_OK)
+	    (rc = allowed(ctx, "VACUUM FULL", "Run VACUUM FULL? Tables are locked while rewritten.",
+			  err)) != OPS_OK)
 		goto out;
 	if (o.tables && o.tables[0])
 		rc = resolve_all(db, o.tables, 0, &tables, skipped, err);
@@ -427,7 +450,8 @@ ops_code ops_dbm_pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *targe
 		ops_db_set_notice_handler(db, collect_notice, &notes);
 		rc = ops_db_exec(db, sql, err);
 		ops_db_set_notice_handler(db, NULL, NULL);
-		table_result(list, "(all)", ops_clock() - t0, rc == OPS_OK ? "ok" : "failed",
+		table_result(list, "(all)", ops_clock() - t0, rc == OPS_OK ? "ok" :
+			     ops_cancelled() ? "interrupted" : "failed",
 			     rc == OPS_OK ? NULL : err->message);
 		free(sql);
 	} else {
@@ -443,41 +467,57 @@ out:
 	return rc;
 }
 
+/*
+ * "VERB TABLE" for each resolved table in turn, stopping at the first
+ * failure or when the run is cancelled; each table done is added to done.
+ */
+static ops_code each_table(const ops_dbm_ctx *ctx, ops_db *db, const char *verb,
+			   char *const *tables, cJSON *done, ops_error *err)
+{
+	ops_code rc = OPS_OK;
+	char *sql;
+	size_t i;
+
+	for (i = 0; tables[i] && rc == OPS_OK; i++) {
+		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+			break;
+		if (asprintf(&sql, "%s %s", verb, tables[i]) < 0)
+			return ops_error_oom(err);
+		rc = ops_db_exec(db, sql, err);
+		free(sql);
+		if (rc == OPS_OK)
+			cJSON_AddItemToArray(done, cJSON_CreateString(tables[i]));
+	}
+	return rc;
+}
+
 /* ---- ANALYZE ---- */
 
-ops_code ops_dbm_pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
+static ops_code pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 			    char *const *tables, cJSON *report, ops_error *err)
 {
+	const char *verb = ctx->run->verbose ? "ANALYZE VERBOSE" : "ANALYZE";
 	cJSON *done, *skipped = cJSON_CreateArray();
 	struct notices notes = {NULL, cJSON_CreateArray()};
-	char **resolved = NULL, *sql = NULL;
+	char **resolved = NULL;
 	ops_code rc = OPS_OK;
-	size_t i;
 
 	cJSON_AddStringToObject(report, "operation", "analyze");
 	done = cJSON_AddArrayToObject(report, "tables");
 	if (ctx->run->verbose)
 		notes.messages = cJSON_AddArrayToObject(report, "messages");
 	ops_db_set_notice_handler(db, collect_notice, &notes);
-	if (tables && tables[0] && (rc = resolve_all(db, tables, 0, &resolved, skipped, err)) != OPS_OK)
+	if (tables && tables[0] &&
+	    (rc = resolve_all(db, tables, 0, &resolved, skipped, err)) != OPS_OK)
 		goto out;
 	if (ctx->run->dry_run)
 		goto out;
-	if (!resolved) {
-		rc = ops_db_exec(db, ctx->run->verbose ? "ANALYZE VERBOSE" : "ANALYZE", err);
+	if (resolved) {
+		rc = each_table(ctx, db, verb, resolved, done, err);
+	} else {
+		rc = ops_db_exec(db, verb, err);
 		if (rc == OPS_OK)
 			cJSON_AddItemToArray(done, cJSON_CreateString("(all)"));
-	}
-	for (i = 0; resolved && resolved[i] && rc == OPS_OK; i++) {
-		free(sql);
-		if (asprintf(&sql, "ANALYZE%s %s", ctx->run->verbose ? " VERBOSE" : "", resolved[i]) < 0) {
-			sql = NULL;
-			rc = ops_error_oom(err);
-			break;
-		}
-		rc = ops_db_exec(db, sql, err);
-		if (rc == OPS_OK)
-			cJSON_AddItemToArray(done, cJSON_CreateString(resolved[i]));
 	}
 	if (rc == OPS_OK)
 		rc = denied_error("ANALYZE", &notes, report, err);
@@ -486,31 +526,31 @@ out:
 	cJSON_Delete(notes.denied);
 	cJSON_Delete(skipped);
 	ops_strv_free(resolved);
-	free(sql);
 	return rc;
 }
 
 /* ---- REINDEX ---- */
 
-ops_code ops_dbm_pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
+static ops_code pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 			    const ops_reindex_opts *opts, cJSON *report, ops_error *err)
 {
 	int concurrently = opts->concurrently && ops_db_server_version(db) >= 120000;
 	cJSON *done, *skipped;
 	char **names = NULL, **resolved = NULL, *sql = NULL, *qdb = NULL;
 	ops_code rc = OPS_OK;
-	size_t i;
 
 	cJSON_AddStringToObject(report, "operation", "reindex");
 	cJSON_AddBoolToObject(report, "concurrently", concurrently);
 	if (opts->concurrently && !concurrently)
-		cJSON_AddStringToObject(report, "note", "the server is older than PostgreSQL 12: REINDEX without CONCURRENTLY");
+		cJSON_AddStringToObject(report, "note", "the server is older than PostgreSQL 12: "
+					"REINDEX without CONCURRENTLY");
 	if (opts->database) {
 		cJSON_AddStringToObject(report, "scope", "database");
 		/* The database connected to, not the target's display name
 		 * (a URI's path is percent-encoded, or absent). */
 		qdb = ops_db_quote_ident(db, PQdb(ops_db_handle(db)));
-		if (!qdb || asprintf(&sql, "REINDEX DATABASE%s %s", concurrently ? " CONCURRENTLY" : "", qdb) < 0) {
+		if (!qdb || asprintf(&sql, "REINDEX DATABASE%s %s",
+				     concurrently ? " CONCURRENTLY" : "", qdb) < 0) {
 			sql = NULL;
 			rc = ops_error_oom(err);
 			goto out;
@@ -535,17 +575,8 @@ ops_code ops_dbm_pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 	}
 	if (rc != OPS_OK || ctx->run->dry_run)
 		goto out;
-	for (i = 0; resolved[i] && rc == OPS_OK; i++) {
-		free(sql);
-		if (asprintf(&sql, "REINDEX TABLE%s %s", concurrently ? " CONCURRENTLY" : "", resolved[i]) < 0) {
-			sql = NULL;
-			rc = ops_error_oom(err);
-			break;
-		}
-		rc = ops_db_exec(db, sql, err);
-		if (rc == OPS_OK)
-			cJSON_AddItemToArray(done, cJSON_CreateString(resolved[i]));
-	}
+	rc = each_table(ctx, db, concurrently ? "REINDEX TABLE CONCURRENTLY" : "REINDEX TABLE",
+			resolved, done, err);
 out:
 	ops_strv_free(names);
 	ops_strv_free(resolved);
@@ -556,7 +587,39 @@ out:
 
 /* ---- idle sessions ---- */
 
-ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
+/*
+ * End the listed session pid if it is still the same idle one: the listing
+ * is older than the question on a terminal, and a session that has started
+ * a query since, or a pid reused, is left alone.  item gets "terminated".
+ */
+static ops_code terminate_idle(ops_db *db, const char *pid, const char *secs, cJSON *item,
+			       int *terminated, ops_error *err)
+{
+	const char *p[2] = {pid, secs};
+	ops_rows *t = NULL;
+	int ok;
+
+	if (ops_db_query(db, "SELECT pg_catalog.pg_terminate_backend(pid) "
+			 "FROM pg_catalog.pg_stat_activity "
+			 "WHERE pid = $1::integer AND state = 'idle' "
+			 "AND pg_catalog.now() - state_change "
+			 "> pg_catalog.make_interval(secs => $2::double precision)",
+			 2, p, &t, err) != OPS_OK) {
+		cJSON_AddBoolToObject(item, "terminated", 0);
+		cJSON_AddStringToObject(item, "error", err->message);
+		return err->code;
+	}
+	ok = ops_rows_count(t) == 1 && ops_rows_value(t, 0, 0) &&
+	     strcmp(ops_rows_value(t, 0, 0), "t") == 0;
+	cJSON_AddBoolToObject(item, "terminated", ok);
+	if (!ok && ops_rows_count(t) == 0)
+		cJSON_AddStringToObject(item, "skipped", "no longer idle");
+	*terminated += ok;
+	ops_rows_free(t);
+	return OPS_OK;
+}
+
+static ops_code pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 				long idle_seconds, int terminate, cJSON *report,
 				ops_error *err)
 {
@@ -570,68 +633,50 @@ ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 	int i, terminated = 0, failed = 0;
 
 	snprintf(secs, sizeof secs, "%ld", idle_seconds);
+	cJSON_AddNumberToObject(report, "idle_for_seconds", (double)idle_seconds);
 	/* Guide 000 section 2.1: state 'idle' for longer than the interval. */
-	rc = ops_db_query(db,
-		"SELECT pid, datname AS database, usename AS \"user\", application_name AS application, "
+	rc = rows_array(db,
+		"SELECT pid, datname AS database, usename AS \"user\", "
+		"application_name AS application, "
 		"COALESCE(pg_catalog.host(client_addr), 'local') AS client, state, "
-		"pg_catalog.round(EXTRACT(epoch FROM pg_catalog.now() - state_change))::bigint AS idle_seconds, "
+		"pg_catalog.round(EXTRACT(epoch FROM pg_catalog.now() - state_change))::bigint "
+		"AS idle_seconds, "
 		"pg_catalog.left(query, 200) AS query "
 		"FROM pg_catalog.pg_stat_activity "
-		"WHERE state = 'idle' AND pg_catalog.now() - state_change > pg_catalog.make_interval(secs => $1::double precision) "
+		"WHERE state = 'idle' AND pg_catalog.now() - state_change "
+		"> pg_catalog.make_interval(secs => $1::double precision) "
 		/* The guide's query spans the cluster; -d names one database, so
 		 * only its client sessions (never a walsender's replication
 		 * connection, nor our own). */
 		"AND datname = pg_catalog.current_database() AND backend_type = 'client backend' "
 		"AND pid <> pg_catalog.pg_backend_pid() ORDER BY state_change",
-		1, p, &rows, err);
+		1, p, numeric, report, "sessions", &rows, err);
 	if (rc != OPS_OK)
 		return rc;
-	cJSON_AddNumberToObject(report, "idle_for_seconds", (double)idle_seconds);
-	list = cJSON_AddArrayToObject(report, "sessions");
-	for (i = 0; i < ops_rows_count(rows); i++)
-		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
+	list = cJSON_GetObjectItemCaseSensitive(report, "sessions");
 	if (terminate && ops_rows_count(rows) > 0 && !ctx->run->dry_run) {
 		char q[128];
 
 		snprintf(q, sizeof q, "Terminate %d idle sessions?", ops_rows_count(rows));
 		rc = allowed(ctx, "terminating sessions", q, err);
 		for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
-			const char *pp[2] = {ops_rows_value(rows, i, 0), secs};
-			cJSON *item = cJSON_GetArrayItem(list, i);
-			ops_rows *t = NULL;
 			ops_error e;
-			int ok;
 
-			/* Still the same idle session?  The listing is older than
-			 * the question on a terminal: a session that has started
-			 * a query since, or a pid reused, is left alone. */
-			if (ops_db_query(db,
-					 "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
-					 "WHERE pid = $1::integer AND state = 'idle' "
-					 "AND pg_catalog.now() - state_change > pg_catalog.make_interval(secs => $2::double precision)",
-					 2, pp, &t, &e) != OPS_OK) {
-				/* One session we may not end (a superuser's, without
-				 * the right) does not stop the others. */
-				cJSON_AddBoolToObject(item, "terminated", 0);
-				cJSON_AddStringToObject(item, "error", e.message);
-				failed++;
-				if (failed == 1)
-					first = e;
-				continue;
-			}
-			ok = ops_rows_count(t) == 1 && ops_rows_value(t, 0, 0) &&
-			     strcmp(ops_rows_value(t, 0, 0), "t") == 0;
-			cJSON_AddBoolToObject(item, "terminated", ok);
-			if (!ok && ops_rows_count(t) == 0)
-				cJSON_AddStringToObject(item, "skipped", "no longer idle");
-			terminated += ok;
-			ops_rows_free(t);
+			if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+				break;
+			/* One session we may not end (a superuser's, without the
+			 * right) does not stop the others. */
+			if (terminate_idle(db, ops_rows_value(rows, i, 0), secs,
+					   cJSON_GetArrayItem(list, i), &terminated,
+					   &e) != OPS_OK && failed++ == 0)
+				first = e;
 		}
 	}
 	cJSON_AddNumberToObject(report, "terminated", terminated);
 	if (rc == OPS_OK && failed) {
 		*err = first;
-		ops_error_prefix(err, "%d session%s not terminated", failed, failed == 1 ? "" : "s");
+		ops_error_prefix(err, "%d session%s not terminated", failed,
+				 failed == 1 ? "" : "s");
 		rc = err->code;
 	}
 	ops_rows_free(rows);
@@ -640,49 +685,44 @@ ops_code ops_dbm_pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 
 /* ---- bloat ---- */
 
-ops_code ops_dbm_pg_bloat(const ops_dbm_ctx *ctx, ops_db *db, int limit,
+static ops_code pg_bloat(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 			  cJSON *report, ops_error *err)
 {
 	static const char *const numeric[] = {"total_bytes", "table_bytes", "index_bytes",
-					      "toast_bytes", "live_tuples", "dead_tuples", "dead_pct", NULL};
+					      "toast_bytes", "live_tuples", "dead_tuples",
+					      "dead_pct", NULL};
 	char lim[16];
 	const char *p[1] = {lim};
-	ops_rows *rows = NULL;
-	cJSON *list;
-	ops_code rc;
-	int i;
 
 	snprintf(lim, sizeof lim, "%d", limit);
 	/* Guide 000 section 2.2, with TOAST kept apart from the indexes. */
-	rc = ops_db_query(db,
+	return rows_array(db,
 		"SELECT n.nspname AS schema, c.relname AS \"table\", "
 		"pg_catalog.pg_total_relation_size(c.oid) AS total_bytes, "
 		"pg_catalog.pg_relation_size(c.oid) AS table_bytes, "
 		"pg_catalog.pg_indexes_size(c.oid) AS index_bytes, "
 		"pg_catalog.pg_total_relation_size(c.oid) - pg_catalog.pg_relation_size(c.oid) "
 		"  - pg_catalog.pg_indexes_size(c.oid) AS toast_bytes, "
-		"COALESCE(s.n_live_tup, 0) AS live_tuples, COALESCE(s.n_dead_tup, 0) AS dead_tuples, "
+		"COALESCE(s.n_live_tup, 0) AS live_tuples, "
+		"COALESCE(s.n_dead_tup, 0) AS dead_tuples, "
 		"CASE WHEN COALESCE(s.n_live_tup, 0) + COALESCE(s.n_dead_tup, 0) = 0 THEN 0 "
-		"     ELSE pg_catalog.round(100.0 * s.n_dead_tup / (s.n_live_tup + s.n_dead_tup), 1) END AS dead_pct, "
-		"pg_catalog.to_char(GREATEST(s.last_vacuum, s.last_autovacuum), 'YYYY-MM-DD HH24:MI') AS last_vacuum "
-		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"     ELSE pg_catalog.round(100.0 * s.n_dead_tup "
+		"                           / (s.n_live_tup + s.n_dead_tup), 1) END AS dead_pct, "
+		"pg_catalog.to_char(GREATEST(s.last_vacuum, s.last_autovacuum), "
+		"                   'YYYY-MM-DD HH24:MI') AS last_vacuum "
+		"FROM pg_catalog.pg_class c "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 		"LEFT JOIN pg_catalog.pg_stat_user_tables s ON s.relid = c.oid "
-		"WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"WHERE c.relkind IN ('r', 'm') "
+		"AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
 		"AND n.nspname NOT LIKE 'pg\\_toast%' "
 		"ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC LIMIT $1::integer",
-		1, p, &rows, err);
-	if (rc != OPS_OK)
-		return rc;
-	list = cJSON_AddArrayToObject(report, "tables");
-	for (i = 0; i < ops_rows_count(rows); i++)
-		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
-	ops_rows_free(rows);
-	return OPS_OK;
+		1, p, numeric, report, "tables", NULL, err);
 }
 
 /* ---- pg_stat_statements ---- */
 
-ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
+static ops_code pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 				 int reset, cJSON *report, ops_error *err)
 {
 	static const char *const numeric[] = {"calls", "total_ms", "mean_ms", "rows", NULL};
@@ -690,23 +730,24 @@ ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 	char *schema = NULL, *sql = NULL, lim[16];
 	const char *p[1] = {lim}, *total, *mean;
 	int exec_names;
-	cJSON *list;
 	ops_code rc;
-	int i;
 
 	rc = ops_db_query(db, "SELECT n.nspname, "
-			  "EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-			  "        WHERE c.relname = 'pg_stat_statements' AND c.relnamespace = n.oid "
-			  "        AND a.attname = 'total_exec_time') "
-			  "FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+			  "EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+			  "        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+			  "        WHERE c.relname = 'pg_stat_statements' "
+			  "        AND c.relnamespace = n.oid AND a.attname = 'total_exec_time') "
+			  "FROM pg_catalog.pg_extension e "
+			  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
 			  "WHERE e.extname = 'pg_stat_statements'", 0, NULL, &rows, err);
 	if (rc != OPS_OK)
 		return rc;
 	if (ops_rows_count(rows) == 0) {
 		ops_rows_free(rows);
-		ops_error_set(err, OPS_EFAIL, "pg_stat_statements is not installed in database '%s'",
-			      ops_db_name(db));
-		ops_error_hint(err, "add pg_stat_statements to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements");
+		ops_error_set(err, OPS_EFAIL, "pg_stat_statements is not installed "
+			      "in database '%s'", ops_db_name(db));
+		ops_error_hint(err, "add pg_stat_statements to shared_preload_libraries "
+			       "and run CREATE EXTENSION pg_stat_statements");
 		return OPS_EFAIL;
 	}
 	schema = ops_db_quote_ident(db, ops_rows_value(rows, 0, 0));
@@ -719,31 +760,33 @@ ops_code ops_dbm_pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 	snprintf(lim, sizeof lim, "%d", limit);
 	if (!schema || asprintf(&sql,
 		"SELECT pg_catalog.left(query, 500) AS query, calls, "
-		"pg_catalog.round(%s::numeric, 2) AS total_ms, pg_catalog.round(%s::numeric, 2) AS mean_ms, rows "
+		"pg_catalog.round(%s::numeric, 2) AS total_ms, "
+		"pg_catalog.round(%s::numeric, 2) AS mean_ms, rows "
 		"FROM %s.pg_stat_statements "
 		/* The view covers the whole cluster; -d names one database. */
-		"WHERE dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+		"WHERE dbid = (SELECT oid FROM pg_catalog.pg_database "
+		"              WHERE datname = pg_catalog.current_database()) "
 		"ORDER BY %s DESC LIMIT $1::integer",
 		total, mean, schema, mean) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	rc = ops_db_query(db, sql, 1, p, &rows, err);
+	cJSON_AddStringToObject(report, "columns", exec_names ? "total_exec_time/mean_exec_time"
+				: "total_time/mean_time");
+	rc = rows_array(db, sql, 1, p, numeric, report, "queries", NULL, err);
 	if (rc != OPS_OK) {
-		ops_error_hint(err, "add pg_stat_statements to shared_preload_libraries and restart the server");
+		ops_error_hint(err, "add pg_stat_statements to shared_preload_libraries "
+			       "and restart the server");
 		goto out;
 	}
-	cJSON_AddStringToObject(report, "columns", exec_names ? "total_exec_time/mean_exec_time" : "total_time/mean_time");
-	list = cJSON_AddArrayToObject(report, "queries");
-	for (i = 0; i < ops_rows_count(rows); i++)
-		cJSON_AddItemToArray(list, row_object(rows, i, numeric));
 	if (reset && !ctx->run->dry_run) {
 		free(sql);
 		/* Since PostgreSQL 12 the reset can be limited to this database. */
 		if (asprintf(&sql, ops_db_server_version(db) >= 120000
-			     ? "SELECT %s.pg_stat_statements_reset(0, (SELECT oid FROM pg_catalog.pg_database "
-			       "WHERE datname = pg_catalog.current_database()), 0)"
+			     ? "SELECT %s.pg_stat_statements_reset(0, "
+			       "(SELECT oid FROM pg_catalog.pg_database "
+			       " WHERE datname = pg_catalog.current_database()), 0)"
 			     : "SELECT %s.pg_stat_statements_reset()", schema) < 0) {
 			sql = NULL;
 			rc = ops_error_oom(err);
@@ -761,7 +804,7 @@ out:
 
 /* ---- settings review ---- */
 
-ops_code ops_dbm_pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
+static ops_code pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 				  cJSON *report, ops_error *err)
 {
 	ops_rows *rows = NULL;
@@ -774,7 +817,8 @@ ops_code ops_dbm_pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 	/* Guide 000 section 2.3's query, with values in bytes where they are memory. */
 	rc = ops_db_query(db,
 		"SELECT name, setting, unit, context, short_desc, "
-		"CASE unit WHEN '8kB' THEN setting::numeric * 8192 WHEN 'kB' THEN setting::numeric * 1024 "
+		"CASE unit WHEN '8kB' THEN setting::numeric * 8192 "
+		"          WHEN 'kB' THEN setting::numeric * 1024 "
 		"          WHEN 'MB' THEN setting::numeric * 1048576 ELSE NULL END AS value_bytes "
 		"FROM pg_catalog.pg_settings WHERE name IN ('shared_buffers', 'work_mem', "
 		"'maintenance_work_mem', 'effective_cache_size', 'max_connections') ORDER BY name",
@@ -783,18 +827,19 @@ ops_code ops_dbm_pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 		return rc;
 	for (i = 0; i < ops_rows_count(rows); i++)
 		if (strcmp(ops_rows_value(rows, i, 0), "max_connections") == 0)
-			maxconn = num(rows, i, 1);
+			maxconn = ops_rows_number(rows, i, 1);
 	cJSON_AddNumberToObject(report, "memory_bytes", mem);
 	list = cJSON_AddArrayToObject(report, "settings");
 	for (i = 0; i < ops_rows_count(rows); i++) {
 		const char *name = ops_rows_value(rows, i, 0);
 		cJSON *s = cJSON_CreateObject();
-		double value = num(rows, i, 5), rec = 0;
+		double value = ops_rows_number(rows, i, 5), rec = 0;
 		const char *why = "";
 
 		cJSON_AddStringToObject(s, "name", name);
 		cJSON_AddStringToObject(s, "setting", ops_rows_value(rows, i, 1));
-		cJSON_AddStringToObject(s, "unit", ops_rows_value(rows, i, 2) ? ops_rows_value(rows, i, 2) : "");
+		cJSON_AddStringToObject(s, "unit", ops_rows_value(rows, i, 2)
+					? ops_rows_value(rows, i, 2) : "");
 		cJSON_AddStringToObject(s, "context", ops_rows_value(rows, i, 3));
 		if (strcmp(name, "shared_buffers") == 0) {
 			rec = mem * 0.25;
@@ -814,13 +859,15 @@ ops_code ops_dbm_pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 		if (ops_rows_value(rows, i, 5)) {
 			cJSON_AddNumberToObject(s, "value_bytes", value);
 			cJSON_AddNumberToObject(s, "recommended_bytes", rec);
-			cJSON_AddStringToObject(s, "status", value * 2 < rec || value > rec * 2 ? "review" : "ok");
+			cJSON_AddStringToObject(s, "status", value * 2 < rec || value > rec * 2
+						? "review" : "ok");
 			cJSON_AddStringToObject(s, "recommendation", why);
 		} else {
 			cJSON_AddNullToObject(s, "value_bytes");
 			cJSON_AddNullToObject(s, "recommended_bytes");
 			cJSON_AddStringToObject(s, "status", "ok");
-			cJSON_AddStringToObject(s, "recommendation", "size it to the connection pool, not the clients");
+			cJSON_AddStringToObject(s, "recommendation",
+						"size it to the connection pool, not the clients");
 		}
 		cJSON_AddStringToObject(s, "description", ops_rows_value(rows, i, 4));
 		cJSON_AddItemToArray(list, s);
@@ -831,148 +878,218 @@ ops_code ops_dbm_pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 
 /* ---- health ---- */
 
-static int add_check(cJSON *checks, const char *name, int level, double value,
-		     double threshold, const char *message)
-{
-	cJSON *c = cJSON_CreateObject();
+/* The checks so far: the report's list and the worst level in it. */
+struct checks {
+	cJSON *list;
+	int worst;
+	const ops_config *cfg;
+};
 
-	cJSON_AddStringToObject(c, "check", name);
-	cJSON_AddStringToObject(c, "status", level == 0 ? "ok" : level == 1 ? "warning" : "critical");
-	cJSON_AddNumberToObject(c, "value", value);
-	cJSON_AddNumberToObject(c, "threshold", threshold);
-	cJSON_AddStringToObject(c, "message", message);
-	cJSON_AddItemToArray(checks, c);
-	return level;
+static void add_check(struct checks *c, const char *name, int level, double value,
+		      double threshold, const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "check", name);
+	cJSON_AddStringToObject(o, "status", level == 0 ? "ok" : level == 1 ? "warning"
+				: "critical");
+	cJSON_AddNumberToObject(o, "value", value);
+	cJSON_AddNumberToObject(o, "threshold", threshold);
+	cJSON_AddStringToObject(o, "message", message);
+	cJSON_AddItemToArray(c->list, o);
+	if (level > c->worst)
+		c->worst = level;
 }
 
-static ops_code one_value(ops_db *db, const char *sql, int n, const char *const *p,
-			  double *out, ops_error *err)
+/* sql's first value as a number, with param as its $1. */
+static ops_code value_of(ops_db *db, const char *sql, long param, double *out, ops_error *err)
 {
-	ops_rows *rows = NULL;
-	ops_code rc = ops_db_query(db, sql, n, p, &rows, err);
+	char a[32];
+	const char *p[1] = {a};
 
-	if (rc == OPS_OK)
-		*out = num(rows, 0, 0);
-	ops_rows_free(rows);
-	return rc;
+	snprintf(a, sizeof a, "%ld", param);
+	return ops_db_query_number(db, sql, 1, p, out, err);
 }
 
-ops_code ops_dbm_pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
-			   cJSON *report, ops_error *err)
+/* sql's first value as a number. */
+static ops_code number(ops_db *db, const char *sql, double *out, ops_error *err)
 {
-	const ops_config *cfg = ctx->run->cfg;
-	long pct = ops_config_int(cfg, "health.connections_pct");
-	long long_q = ops_config_int(cfg, "health.long_query");
-	long lag_max = ops_config_int(cfg, "health.replication_lag");
-	long dead_pct = ops_config_int(cfg, "health.dead_tuples_pct");
-	long lock_wait = ops_config_int(cfg, "health.lock_wait");
-	long xid_warn = ops_config_int(cfg, "health.xid_age_warning");
-	long xid_crit = ops_config_int(cfg, "health.xid_age_critical");
-	cJSON *checks = cJSON_AddArrayToObject(report, "checks");
-	double conns = 0, maxc = 0, v = 0, standby = 0, used;
-	char a[32], b[32], msg[256];
-	const char *p[2] = {a, b};
-	int worst = 0, l;
+	return ops_db_query_number(db, sql, 0, NULL, out, err);
+}
+
+/* 001: active connections should be < 80% of max. */
+static ops_code check_connections(ops_db *db, struct checks *c, const void *arg, ops_error *err)
+{
+	long pct = ops_config_int(c->cfg, "health.connections_pct");
+	double conns = 0, maxc = 0, used;
+	char msg[256];
 	ops_code rc;
 
-	/* 001: active connections should be < 80% of max. */
-	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend'",
-			    0, NULL, &conns, err)) != OPS_OK ||
-	    (rc = one_value(db, "SELECT setting::numeric FROM pg_catalog.pg_settings WHERE name = 'max_connections'",
-			    0, NULL, &maxc, err)) != OPS_OK)
+	if ((rc = number(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity "
+			 "WHERE backend_type = 'client backend'", &conns, err)) != OPS_OK ||
+	    (rc = number(db, "SELECT setting::numeric FROM pg_catalog.pg_settings "
+			 "WHERE name = 'max_connections'", &maxc, err)) != OPS_OK)
 		return rc;
 	used = maxc > 0 ? 100.0 * conns / maxc : 0;
-	l = used > 95 ? 2 : used > (double)pct ? 1 : 0;
 	snprintf(msg, sizeof msg, "%.0f of %.0f connections in use (%.0f%%)", conns, maxc, used);
-	if (add_check(checks, "connections", l, used, (double)pct, msg) > worst)
-		worst = l;
+	add_check(c, "connections", used > 95 ? 2 : used > (double)pct ? 1 : 0, used, (double)pct,
+		  msg);
+	return OPS_OK;
+}
 
-	/* 001: long-running queries (> 5 seconds). */
-	snprintf(a, sizeof a, "%ld", long_q);
-	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE state = 'active' "
-			    "AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend' "
-			    "AND pg_catalog.now() - query_start > pg_catalog.make_interval(secs => $1::double precision)",
-			    1, p, &v, err)) != OPS_OK)
+/*
+ * A check that warns when its query counts any session, given as $1 the
+ * threshold in seconds from the configuration key; fmt says so, given the
+ * count and the threshold.
+ */
+struct count_check {
+	const char *name, *key, *sql, *fmt;
+};
+
+/* 001: long-running queries (> 5 seconds). */
+static const struct count_check long_queries = {
+	.name = "long_queries", .key = "health.long_query",
+	.sql = "SELECT count(*) FROM pg_catalog.pg_stat_activity "
+	       "WHERE state = 'active' AND pid <> pg_catalog.pg_backend_pid() "
+	       "AND backend_type = 'client backend' AND pg_catalog.now() - query_start "
+	       "> pg_catalog.make_interval(secs => $1::double precision)",
+	.fmt = "%.0f queries running longer than %ld s",
+};
+
+/* 001 daily: lock conflicts. */
+static const struct count_check lock_waits = {
+	.name = "lock_waits", .key = "health.lock_wait",
+	.sql = "SELECT count(*) FROM pg_catalog.pg_stat_activity "
+	       "WHERE wait_event_type = 'Lock' "
+	       "AND pg_catalog.now() - COALESCE(query_start, state_change) "
+	       "> pg_catalog.make_interval(secs => $1::double precision)",
+	.fmt = "%.0f sessions waiting on a lock longer than %ld s",
+};
+
+static ops_code check_count(ops_db *db, struct checks *c, const void *arg, ops_error *err)
+{
+	const struct count_check *k = arg;
+	long secs = ops_config_int(c->cfg, k->key);
+	double v = 0;
+	char msg[256];
+	ops_code rc;
+
+	if ((rc = value_of(db, k->sql, secs, &v, err)) != OPS_OK)
 		return rc;
-	l = v > 0 ? 1 : 0;
-	snprintf(msg, sizeof msg, "%.0f queries running longer than %ld s", v, long_q);
-	if (add_check(checks, "long_queries", l, v, (double)long_q, msg) > worst)
-		worst = l;
+	snprintf(msg, sizeof msg, k->fmt, v, secs);
+	add_check(c, k->name, v > 0 ? 1 : 0, v, (double)secs, msg);
+	return OPS_OK;
+}
 
-	/* 001: replication lag (< 1 second). */
-	if ((rc = one_value(db, "SELECT pg_catalog.pg_is_in_recovery()::integer", 0, NULL, &standby, err)) != OPS_OK)
+/* 001: replication lag (< 1 second), seen from the primary or a standby. */
+static ops_code check_replication(ops_db *db, struct checks *c, const void *arg, ops_error *err)
+{
+	long lag_max = ops_config_int(c->cfg, "health.replication_lag");
+	double v = 0, standby = 0;
+	char msg[256];
+	ops_code rc;
+
+	if ((rc = number(db, "SELECT pg_catalog.pg_is_in_recovery()::integer", &standby,
+			 err)) != OPS_OK)
 		return rc;
 	if (standby > 0)
-		rc = one_value(db, "SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp()), 0)",
-			       0, NULL, &v, err);
+		rc = number(db, "SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.now() "
+			    "- pg_catalog.pg_last_xact_replay_timestamp()), 0)", &v, err);
 	else
-		rc = one_value(db, "SELECT COALESCE(max(EXTRACT(epoch FROM replay_lag)), -1) FROM pg_catalog.pg_stat_replication",
-			       0, NULL, &v, err);
+		rc = number(db, "SELECT COALESCE(max(EXTRACT(epoch FROM replay_lag)), -1) "
+			    "FROM pg_catalog.pg_stat_replication", &v, err);
 	if (rc != OPS_OK)
 		return rc;
 	if (v < 0) {
-		add_check(checks, "replication", 0, 0, (double)lag_max, "no replicas connected");
-	} else {
-		l = v > (double)lag_max * 10 ? 2 : v > (double)lag_max ? 1 : 0;
-		snprintf(msg, sizeof msg, "replication lag %.2f s%s", v, standby > 0 ? " (this server is a standby)" : "");
-		if (add_check(checks, "replication", l, v, (double)lag_max, msg) > worst)
-			worst = l;
+		add_check(c, "replication", 0, 0, (double)lag_max, "no replicas connected");
+		return OPS_OK;
 	}
+	snprintf(msg, sizeof msg, "replication lag %.2f s%s", v,
+		 standby > 0 ? " (this server is a standby)" : "");
+	add_check(c, "replication", v > (double)lag_max * 10 ? 2 : v > (double)lag_max ? 1 : 0,
+		  v, (double)lag_max, msg);
+	return OPS_OK;
+}
 
-	/* 001: dead tuples percentage, per table, where it is worth a VACUUM. */
-	snprintf(a, sizeof a, "%ld", dead_pct);
-	{
-		ops_rows *dead = NULL;
+/* 001: dead tuples percentage, per table, where it is worth a VACUUM. */
+static ops_code check_dead_tuples(ops_db *db, struct checks *c, const void *arg, ops_error *err)
+{
+	long pct = ops_config_int(c->cfg, "health.dead_tuples_pct");
+	char a[32], msg[256];
+	const char *p[1] = {a};
+	ops_rows *dead = NULL;
+	double v;
+	ops_code rc;
 
-		rc = ops_db_query(db, "SELECT count(*), COALESCE(pg_catalog.string_agg(pg_catalog.format('%I.%I', "
-				  "schemaname, relname), ', ' ORDER BY n_dead_tup DESC), '') "
-				  "FROM pg_catalog.pg_stat_user_tables WHERE n_dead_tup >= 1000 "
-				  "AND 100.0 * n_dead_tup / GREATEST(n_live_tup + n_dead_tup, 1) > $1::numeric",
-				  1, p, &dead, err);
-		if (rc != OPS_OK)
-			return rc;
-		v = num(dead, 0, 0);
-		if (v > 0)
-			snprintf(msg, sizeof msg, "%.0f tables with more than %ld%% dead tuples: %.180s",
-				 v, dead_pct, ops_rows_value(dead, 0, 1));
-		else
-			snprintf(msg, sizeof msg, "no table with more than %ld%% dead tuples", dead_pct);
-		ops_rows_free(dead);
-	}
-	l = v > 0 ? 1 : 0;
-	if (add_check(checks, "dead_tuples", l, v, (double)dead_pct, msg) > worst)
-		worst = l;
-
-	/* 001 daily: lock conflicts. */
-	snprintf(a, sizeof a, "%ld", lock_wait);
-	if ((rc = one_value(db, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event_type = 'Lock' "
-			    "AND pg_catalog.now() - COALESCE(query_start, state_change) > pg_catalog.make_interval(secs => $1::double precision)",
-			    1, p, &v, err)) != OPS_OK)
+	snprintf(a, sizeof a, "%ld", pct);
+	rc = ops_db_query(db, "SELECT count(*), COALESCE(pg_catalog.string_agg("
+			  "pg_catalog.format('%I.%I', schemaname, relname), ', ' "
+			  "ORDER BY n_dead_tup DESC), '') "
+			  "FROM pg_catalog.pg_stat_user_tables WHERE n_dead_tup >= 1000 "
+			  "AND 100.0 * n_dead_tup / GREATEST(n_live_tup + n_dead_tup, 1) "
+			  "    > $1::numeric",
+			  1, p, &dead, err);
+	if (rc != OPS_OK)
 		return rc;
-	l = v > 0 ? 1 : 0;
-	snprintf(msg, sizeof msg, "%.0f sessions waiting on a lock longer than %ld s", v, lock_wait);
-	if (add_check(checks, "lock_waits", l, v, (double)lock_wait, msg) > worst)
-		worst = l;
+	v = ops_rows_number(dead, 0, 0);
+	if (v > 0)
+		snprintf(msg, sizeof msg, "%.0f tables with more than %ld%% dead tuples: %.180s",
+			 v, pct, ops_rows_value(dead, 0, 1));
+	else
+		snprintf(msg, sizeof msg, "no table with more than %ld%% dead tuples", pct);
+	ops_rows_free(dead);
+	add_check(c, "dead_tuples", v > 0 ? 1 : 0, v, (double)pct, msg);
+	return OPS_OK;
+}
 
-	/* Transaction-ID wraparound: the oldest unfrozen database. */
-	snprintf(a, sizeof a, "%ld", xid_warn);
-	snprintf(b, sizeof b, "%ld", xid_crit);
-	if ((rc = one_value(db, "SELECT max(pg_catalog.age(datfrozenxid)) FROM pg_catalog.pg_database",
-			    0, NULL, &v, err)) != OPS_OK)
+/* Transaction-ID wraparound: the oldest unfrozen database. */
+static ops_code check_wraparound(ops_db *db, struct checks *c, const void *arg, ops_error *err)
+{
+	long warn = ops_config_int(c->cfg, "health.xid_age_warning");
+	long crit = ops_config_int(c->cfg, "health.xid_age_critical");
+	double v = 0;
+	char msg[256];
+	ops_code rc;
+
+	rc = number(db, "SELECT max(pg_catalog.age(datfrozenxid)) FROM pg_catalog.pg_database",
+		    &v, err);
+	if (rc != OPS_OK)
 		return rc;
-	l = v > (double)xid_crit ? 2 : v > (double)xid_warn ? 1 : 0;
 	snprintf(msg, sizeof msg, "oldest transaction-ID age %.0f", v);
-	if (add_check(checks, "wraparound", l, v, (double)xid_warn, msg) > worst)
-		worst = l;
+	add_check(c, "wraparound", v > (double)crit ? 2 : v > (double)warn ? 1 : 0, v,
+		  (double)warn, msg);
+	return OPS_OK;
+}
 
-	cJSON_AddStringToObject(report, "health", worst == 0 ? "ok" : worst == 1 ? "warning" : "critical");
-	*level = worst;
+static ops_code pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
+			  cJSON *report, ops_error *err)
+{
+	static const struct {
+		ops_code (*fn)(ops_db *db, struct checks *c, const void *arg, ops_error *err);
+		const void *arg;
+	} all[] = {
+		{check_connections, NULL}, {check_count, &long_queries},
+		{check_replication, NULL}, {check_dead_tuples, NULL},
+		{check_count, &lock_waits}, {check_wraparound, NULL},
+	};
+	struct checks c = {.list = cJSON_AddArrayToObject(report, "checks"),
+			   .cfg = ctx->run->cfg};
+	ops_code rc;
+	size_t i;
+
+	/* In guide 001's order, which is the order of the report. */
+	for (i = 0; i < sizeof all / sizeof all[0]; i++)
+		if ((rc = all[i].fn(db, &c, all[i].arg, err)) != OPS_OK)
+			return rc;
+	cJSON_AddStringToObject(report, "health", c.worst == 0 ? "ok" : c.worst == 1 ? "warning"
+				: "critical");
+	*level = c.worst;
 	return OPS_OK;
 }
 
 /* ---- sizes ---- */
 
-ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
+static ops_code pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			 ops_error *err)
 {
 	ops_rows *rows = NULL;
@@ -981,15 +1098,17 @@ ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	ops_code rc;
 	int i;
 
-	if ((rc = one_value(db, "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())",
-			    0, NULL, &size, err)) != OPS_OK)
+	if ((rc = number(db, "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())",
+			 &size, err)) != OPS_OK)
 		return rc;
 	cJSON_AddNumberToObject(report, "size_bytes", size);
 	rc = ops_db_query(db,
 		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS tbl, c.reltuples, "
 		"pg_catalog.pg_total_relation_size(c.oid) "
-		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-		"WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"FROM pg_catalog.pg_class c "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE c.relkind IN ('r', 'm', 'p') "
+		"AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
 		"AND n.nspname NOT LIKE 'pg\\_toast%' AND c.relpersistence <> 't' "
 		"ORDER BY pg_catalog.pg_total_relation_size(c.oid) DESC, 1", 0, NULL, &rows, err);
 	if (rc != OPS_OK)
@@ -997,23 +1116,24 @@ ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	list = cJSON_AddArrayToObject(report, "tables");
 	for (i = 0; i < ops_rows_count(rows); i++) {
 		const char *name = ops_rows_value(rows, i, 0);
-		double est = num(rows, i, 1), n = est;
+		double est = ops_rows_number(rows, i, 1), n = est;
 		int exact = 0;
 		cJSON *t = cJSON_CreateObject();
 
-		/* Counting a large table reads all of it; the estimate is enough there. */
-		if (est < 100000) {
+		/* Counting a large table reads all of it; the estimate is enough
+		 * there.  A cancelled run stops counting, not reporting. */
+		if (est < 100000 && !ops_cancelled()) {
 			char *sql = NULL;
 
 			if (asprintf(&sql, "SELECT count(*) FROM %s", name) >= 0 &&
-			    one_value(db, sql, 0, NULL, &n, NULL) == OPS_OK)
+			    ops_db_query_number(db, sql, 0, NULL, &n, NULL) == OPS_OK)
 				exact = 1;
 			free(sql);
 		}
 		cJSON_AddStringToObject(t, "table", name);
 		cJSON_AddNumberToObject(t, "rows", n < 0 ? 0 : n);
 		cJSON_AddBoolToObject(t, "rows_exact", exact);
-		cJSON_AddNumberToObject(t, "total_bytes", num(rows, i, 2));
+		cJSON_AddNumberToObject(t, "total_bytes", ops_rows_number(rows, i, 2));
 		cJSON_AddItemToArray(list, t);
 	}
 	ops_rows_free(rows);
@@ -1022,7 +1142,7 @@ ops_code ops_dbm_pg_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 
 /* ---- amcheck ---- */
 
-ops_code ops_dbm_pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
+static ops_code pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			      ops_error *err)
 {
 	ops_rows *ext = NULL, *idx = NULL;
@@ -1032,13 +1152,15 @@ ops_code ops_dbm_pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	int i, checked = 0, failed = 0;
 
 	rc = ops_db_query(db, "SELECT n.nspname FROM pg_catalog.pg_extension e "
-			  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'",
+			  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+			  "WHERE e.extname = 'amcheck'",
 			  0, NULL, &ext, err);
 	if (rc != OPS_OK)
 		return rc;
 	if (ops_rows_count(ext) == 0) {
 		ops_rows_free(ext);
-		ops_error_set(err, OPS_EFAIL, "amcheck is not installed in database '%s'", ops_db_name(db));
+		ops_error_set(err, OPS_EFAIL, "amcheck is not installed in database '%s'",
+			      ops_db_name(db));
 		ops_error_hint(err, "CREATE EXTENSION amcheck (in postgresql-contrib)");
 		return OPS_EFAIL;
 	}
@@ -1047,12 +1169,15 @@ ops_code ops_dbm_pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	if (!schema)
 		return ops_error_oom(err);
 	rc = ops_db_query(db,
-		"SELECT i.indexrelid::pg_catalog.regclass::text, i.indexrelid FROM pg_catalog.pg_index i "
+		"SELECT i.indexrelid::pg_catalog.regclass::text, i.indexrelid "
+		"FROM pg_catalog.pg_index i "
 		"JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
 		"JOIN pg_catalog.pg_am am ON am.oid = c.relam "
 		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-		"WHERE am.amname = 'btree' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't' "
-		"AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' "
+		"WHERE am.amname = 'btree' AND i.indisvalid AND i.indisready "
+		"AND c.relpersistence <> 't' "
+		"AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"AND n.nspname NOT LIKE 'pg\\_toast%' "
 		"ORDER BY 1", 0, NULL, &idx, err);
 	if (rc != OPS_OK)
 		goto out;
@@ -1067,10 +1192,14 @@ ops_code ops_dbm_pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 		ops_rows *r = NULL;
 		ops_error e;
 
+		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+			goto out;
 		if (ops_db_query(db, sql, 1, p, &r, &e) != OPS_OK) {
 			cJSON *f = cJSON_CreateObject();
 
-			if (e.code == OPS_EUNAVAIL) {
+			/* A check the run cancelled found nothing wrong. */
+			if (e.code == OPS_EUNAVAIL || ops_cancelled()) {
+				cJSON_Delete(f);
 				*err = e;
 				rc = e.code;
 				goto out;
@@ -1095,3 +1224,18 @@ out:
 	free(sql);
 	return rc;
 }
+
+const struct dbm_engine ops_dbm_pg_engine = {
+	.name = "PostgreSQL",
+	.engine = "postgresql",
+	.vacuum = pg_vacuum,
+	.analyze = pg_analyze,
+	.reindex = pg_reindex,
+	.connections = pg_connections,
+	.bloat = pg_bloat,
+	.slow_queries = pg_slow_queries,
+	.config_review = pg_config_review,
+	.health = pg_health,
+	.size = pg_size,
+	.integrity = pg_integrity,
+};

@@ -6,6 +6,7 @@
  * GROUP BY over sqlite_master counts one per table).  Operations that do not
  * exist on SQLite are refused in dbmaint.c, not here.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -20,19 +21,12 @@
 #include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/walk.h"
+#include "opsmaint/log.h"
 
-static ops_code count_of(ops_db *db, const char *sql, double *out, ops_error *err)
+/* The number a PRAGMA returns. */
+static ops_code pragma(ops_db *db, const char *sql, double *out, ops_error *err)
 {
-	ops_rows *rows = NULL;
-	ops_code rc = ops_db_query(db, sql, 0, NULL, &rows, err);
-
-	if (rc == OPS_OK) {
-		const char *v = ops_rows_value(rows, 0, 0);
-
-		*out = v ? strtod(v, NULL) : 0;
-	}
-	ops_rows_free(rows);
-	return rc;
+	return ops_db_query_number(db, sql, 0, NULL, out, err);
 }
 
 static double file_bytes(ops_db *db)
@@ -99,8 +93,12 @@ static int old_copy(void *arg, const ops_walk_entry *e)
 	return is_copy_of(e->name, c->name) && !(c->keep && strcmp(e->name, c->keep) == 0);
 }
 
-ops_code ops_dbm_sqlite_prune(const ops_dbm_ctx *ctx, ops_db *db, const char *keep,
-			      cJSON *report, ops_error *err)
+/* Retention of the copies (core/walk): this database's copies older than
+ * db.backup_retention go, except keep (the one just made; may be NULL); on a
+ * dry run nothing goes.  report gets "pruned", "pruned_size_bytes" and
+ * "prune_errors"; only cancellation and out-of-memory are returned. */
+static ops_code lite_prune(const ops_dbm_ctx *ctx, ops_db *db, const char *keep,
+			   cJSON *report, ops_error *err)
 {
 	char **prot = ops_config_list(ctx->run->cfg, "general.protected_paths");
 	char *dir = backup_dir(ctx), *name = base_name(ops_db_path(db));
@@ -130,76 +128,7 @@ out:
 	return rc;
 }
 
-/*
- * The online backup API into a new file at path (created owner-only, never
- * over an existing one), then quick_check of the copy: a copy that cannot
- * be read back is not a backup.  The caller syncs and renames.
- */
-ops_code ops_dbm_sqlite_copy(ops_db *db, const char *tmp, ops_error *err)
-{
-	sqlite3 *dst = NULL;
-	sqlite3_backup *bk = NULL;
-	ops_code code = OPS_OK;
-	int rc, fd;
-
-	/* Create the temp file ourselves: O_EXCL|O_NOFOLLOW, owner-only. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		code = ops_error_errno(err, errno, "cannot create backup", tmp);
-		goto out;
-	}
-	close(fd);
-	rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL);
-	if (rc == SQLITE_OK) {
-		bk = sqlite3_backup_init(dst, "main", ops_db_handle(db), "main");
-		if (!bk)
-			rc = sqlite3_errcode(dst);
-	}
-	if (bk) {
-		do {
-			rc = sqlite3_backup_step(bk, 256);
-			if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-				sqlite3_sleep(50);
-		} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-		sqlite3_backup_finish(bk);
-		if (rc == SQLITE_DONE)
-			rc = sqlite3_errcode(dst);
-	}
-	if (rc == SQLITE_OK) {
-		sqlite3_stmt *st = NULL;
-
-		/* A copy that cannot be read back is not a backup. */
-		rc = sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			const unsigned char *v = NULL;
-
-			/* Only a row saying "ok" passes: an error is not a pass. */
-			if (sqlite3_step(st) != SQLITE_ROW || !(v = sqlite3_column_text(st, 0)) ||
-			    strcmp((const char *)v, "ok") != 0)
-				rc = SQLITE_CORRUPT;
-		}
-		sqlite3_finalize(st);
-	}
-	if (rc != SQLITE_OK) {
-		int primary = rc & 0xff;
-
-		if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
-			code = ops_error_set(err, OPS_EDATA, "'%s' is damaged: %s; nothing was changed",
-					     ops_db_path(db), sqlite3_errstr(rc));
-		else
-			code = ops_error_set(err, primary == SQLITE_FULL || primary == SQLITE_IOERR
-					     ? OPS_EIO : OPS_EFAIL, "backup of '%s' failed: %s",
-					     ops_db_path(db), sqlite3_errstr(rc));
-		goto out;
-	}
-out:
-	if (dst)
-		sqlite3_close_v2(dst);
-	return code;
-}
-
-ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
-			       char **path_out, ops_error *err)
+static ops_code lite_backup(const ops_dbm_ctx *ctx, ops_db *db, char **path_out, ops_error *err)
 {
 	char *dir = NULL, *name = NULL, *final = NULL, *tmp = NULL;
 	char stamp[32];
@@ -241,7 +170,7 @@ ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 		code = ops_error_oom(err);
 		goto out;
 	}
-	if ((code = ops_dbm_sqlite_copy(db, tmp, err)) != OPS_OK)
+	if ((code = ops_db_sqlite_copy(db, tmp, err)) != OPS_OK)
 		goto out;
 	fd = open(tmp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) != 0) {
@@ -251,6 +180,10 @@ ops_code ops_dbm_sqlite_backup(const ops_dbm_ctx *ctx, ops_db *db,
 		goto out;
 	}
 	close(fd);
+	/* Stopped now, the copy is whole but never shown: a cancelled run
+	 * leaves no copy it did not finish, nor one it finished too late. */
+	if ((code = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+		goto out;
 	if (rename(tmp, final) != 0) {
 		code = ops_error_errno(err, errno, "cannot rename backup to", final);
 		goto out;
@@ -271,7 +204,7 @@ out:
 	return code;
 }
 
-ops_code ops_dbm_sqlite_integrity(const ops_dbm_ctx *ctx, ops_db *db,
+static ops_code lite_integrity(const ops_dbm_ctx *ctx, ops_db *db,
 				  cJSON *report, ops_error *err)
 {
 	ops_rows *rows = NULL;
@@ -305,9 +238,8 @@ ops_code ops_dbm_sqlite_integrity(const ops_dbm_ctx *ctx, ops_db *db,
 	return rc;
 }
 
-ops_code ops_dbm_sqlite_vacuum(const ops_dbm_ctx *ctx, ops_db *db,
-			       const ops_vacuum_opts *opts, cJSON *report,
-			       ops_error *err)
+static ops_code lite_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target,
+			   const ops_vacuum_opts *opts, cJSON *report, ops_error *err)
 {
 	double before = file_bytes(db), after;
 	ops_code rc;
@@ -317,7 +249,8 @@ ops_code ops_dbm_sqlite_vacuum(const ops_dbm_ctx *ctx, ops_db *db,
 				     "VACUUM of single tables is not available on SQLite");
 	cJSON_AddStringToObject(report, "operation", "vacuum");
 	if (opts && (opts->full || opts->jobs > 1))
-		cJSON_AddStringToObject(report, "note", "SQLite's VACUUM always rebuilds the whole file; --full and --jobs change nothing");
+		cJSON_AddStringToObject(report, "note", "SQLite's VACUUM always rebuilds the whole "
+					"file; --full and --jobs change nothing");
 	if (ctx->run->dry_run) {
 		cJSON_AddStringToObject(report, "would_run", "VACUUM");
 		return OPS_OK;
@@ -332,32 +265,20 @@ ops_code ops_dbm_sqlite_vacuum(const ops_dbm_ctx *ctx, ops_db *db,
 	return rc;
 }
 
-static ops_code per_table(ops_db *db, const char *verb, char *const *tables,
-			  cJSON *done, cJSON *skipped, int missing_is_error,
-			  ops_error *err)
+/* VERB TABLE for each table named (each must exist), in turn. */
+static ops_code per_table(const ops_dbm_ctx *ctx, ops_db *db, const char *verb,
+			  char *const *tables, cJSON *done, ops_error *err)
 {
 	size_t i;
 	ops_code rc = OPS_OK;
 
 	for (i = 0; tables && tables[i] && rc == OPS_OK; i++) {
-		const char *p[1] = {tables[i]};
-		ops_rows *rows = NULL;
-		char *q, *sql = NULL;
+		char *q = NULL, *sql = NULL;
 
-		rc = ops_db_query(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-				  1, p, &rows, err);
-		if (rc != OPS_OK)
+		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK ||
+		    (rc = ops_db_resolve_table(db, tables[i], &q, err)) != OPS_OK)
 			break;
-		if (ops_rows_count(rows) == 0) {
-			ops_rows_free(rows);
-			if (missing_is_error)
-				return ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", tables[i]);
-			cJSON_AddItemToArray(skipped, cJSON_CreateString(tables[i]));
-			continue;
-		}
-		ops_rows_free(rows);
-		q = ops_db_quote_ident(db, tables[i]);
-		if (!q || asprintf(&sql, "%s %s", verb, q) < 0) {
+		if (asprintf(&sql, "%s %s", verb, q) < 0) {
 			free(q);
 			return ops_error_oom(err);
 		}
@@ -370,34 +291,28 @@ static ops_code per_table(ops_db *db, const char *verb, char *const *tables,
 	return rc;
 }
 
-ops_code ops_dbm_sqlite_analyze(const ops_dbm_ctx *ctx, ops_db *db,
-				char *const *tables, cJSON *report, ops_error *err)
+static ops_code lite_analyze(const ops_dbm_ctx *ctx, ops_db *db, char *const *tables,
+			     cJSON *report, ops_error *err)
 {
-	cJSON *done, *skipped;
-	ops_code rc;
-
 	cJSON_AddStringToObject(report, "operation", "analyze");
 	if (ctx->run->dry_run)
 		return OPS_OK;
-	if (!tables || !tables[0]) {
-		rc = ops_db_exec(db, "ANALYZE", err);
-	} else {
-		done = cJSON_AddArrayToObject(report, "tables");
-		skipped = cJSON_CreateArray();
-		rc = per_table(db, "ANALYZE", tables, done, skipped, 1, err);
-		cJSON_Delete(skipped);
-	}
-	/* PRAGMA optimize after ANALYZE, as guide 003's weekly script does. */
-	if (rc == OPS_OK)
-		rc = ops_db_exec(db, "PRAGMA optimize", err);
-	return rc;
+	if (!tables || !tables[0])
+		return ops_db_exec(db, "ANALYZE", err);
+	return per_table(ctx, db, "ANALYZE", tables, cJSON_AddArrayToObject(report, "tables"), err);
 }
 
-ops_code ops_dbm_sqlite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
+/* PRAGMA optimize after ANALYZE, as guide 003's weekly script does. */
+static ops_code lite_optimize(const ops_dbm_ctx *ctx, ops_db *db, ops_error *err)
+{
+	return ops_db_exec(db, "PRAGMA optimize", err);
+}
+
+static ops_code lite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 				const ops_reindex_opts *opts, cJSON *report,
 				ops_error *err)
 {
-	cJSON *done, *skipped;
+	cJSON *done;
 	ops_code rc;
 
 	cJSON_AddStringToObject(report, "operation", "reindex");
@@ -408,9 +323,9 @@ ops_code ops_dbm_sqlite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 		return ops_db_exec(db, "REINDEX", err);
 	}
 	done = cJSON_AddArrayToObject(report, "tables");
-	skipped = cJSON_AddArrayToObject(report, "skipped");
+	cJSON_AddArrayToObject(report, "skipped");
 	if (opts->tables && opts->tables[0])
-		return per_table(db, "REINDEX", opts->tables, done, skipped, 1, err);
+		return per_table(ctx, db, "REINDEX", opts->tables, done, err);
 	/* db.reindex_tables names guide 000's PostgreSQL tables; a SQLite file
 	 * is small enough to rebuild every index, as REINDEX alone does. */
 	rc = ops_db_exec(db, "REINDEX", err);
@@ -419,18 +334,17 @@ ops_code ops_dbm_sqlite_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 	return rc;
 }
 
-ops_code ops_dbm_sqlite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
+static ops_code lite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 			     ops_error *err)
 {
 	ops_rows *tables = NULL, *bytes = NULL;
-	double pages = 0, page_size = 0, freelist = 0;
+	double page_size = 0, freelist = 0;
 	cJSON *list;
 	ops_code rc;
 	int i, have_dbstat;
 
-	if ((rc = count_of(db, "PRAGMA page_count", &pages, err)) != OPS_OK ||
-	    (rc = count_of(db, "PRAGMA page_size", &page_size, err)) != OPS_OK ||
-	    (rc = count_of(db, "PRAGMA freelist_count", &freelist, err)) != OPS_OK)
+	if ((rc = pragma(db, "PRAGMA page_size", &page_size, err)) != OPS_OK ||
+	    (rc = pragma(db, "PRAGMA freelist_count", &freelist, err)) != OPS_OK)
 		return rc;
 	cJSON_AddNumberToObject(report, "size_bytes", file_bytes(db));
 	cJSON_AddNumberToObject(report, "free_bytes", freelist * page_size);
@@ -444,17 +358,20 @@ ops_code ops_dbm_sqlite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	list = cJSON_AddArrayToObject(report, "tables");
 	for (i = 0; i < ops_rows_count(tables); i++) {
 		const char *name = ops_rows_value(tables, i, 0);
-		char *q = ops_db_quote_ident(db, name), *sql = NULL;
+		char *q = NULL, *sql = NULL;
 		double n = 0;
 		cJSON *t;
 		int k;
 
-		if (!q || asprintf(&sql, "SELECT count(*) FROM %s", q) < 0) {
+		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK)
+			break;
+		if (!(q = ops_db_quote_ident(db, name)) ||
+		    asprintf(&sql, "SELECT count(*) FROM %s", q) < 0) {
 			free(q);
 			rc = ops_error_oom(err);
 			break;
 		}
-		rc = count_of(db, sql, &n, err);
+		rc = ops_db_query_number(db, sql, 0, NULL, &n, err);
 		free(sql);
 		free(q);
 		if (rc != OPS_OK)
@@ -463,7 +380,8 @@ ops_code ops_dbm_sqlite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 		cJSON_AddStringToObject(t, "table", name);
 		cJSON_AddNumberToObject(t, "rows", n);
 		for (k = 0; have_dbstat && k < ops_rows_count(bytes); k++)
-			if (ops_rows_value(bytes, k, 0) && strcmp(ops_rows_value(bytes, k, 0), name) == 0)
+			if (ops_rows_value(bytes, k, 0) &&
+			    strcmp(ops_rows_value(bytes, k, 0), name) == 0)
 				cJSON_AddNumberToObject(t, "total_bytes",
 							strtod(ops_rows_value(bytes, k, 1), NULL));
 		cJSON_AddItemToArray(list, t);
@@ -473,7 +391,7 @@ ops_code ops_dbm_sqlite_size(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 	return rc;
 }
 
-ops_code ops_dbm_sqlite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
+static ops_code lite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 			       cJSON *report, ops_error *err)
 {
 	ops_rows *rows = NULL;
@@ -483,22 +401,25 @@ ops_code ops_dbm_sqlite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	int ok, worst = 0;
 
 	rc = ops_db_query(db, "PRAGMA quick_check", 0, NULL, &rows, err);
-	if (rc != OPS_OK && rc != OPS_EDATA && rc != OPS_EFAIL)
+	/* A check the run cancelled found no damage. */
+	if (rc != OPS_OK && ((rc != OPS_EDATA && rc != OPS_EFAIL) || ops_cancelled()))
 		return rc;
-	ok = rc == OPS_OK && ops_rows_value(rows, 0, 0) && strcmp(ops_rows_value(rows, 0, 0), "ok") == 0;
+	ok = rc == OPS_OK && ops_rows_value(rows, 0, 0) &&
+	     strcmp(ops_rows_value(rows, 0, 0), "ok") == 0;
 	c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "check", "integrity");
 	cJSON_AddStringToObject(c, "status", ok ? "ok" : "critical");
 	cJSON_AddStringToObject(c, "value", ok ? "ok" : rc != OPS_OK ? err->message :
 				ops_rows_value(rows, 0, 0) ? ops_rows_value(rows, 0, 0) : "");
-	cJSON_AddStringToObject(c, "message", ok ? "PRAGMA quick_check passed" : "PRAGMA quick_check found damage");
+	cJSON_AddStringToObject(c, "message", ok ? "PRAGMA quick_check passed"
+				: "PRAGMA quick_check found damage");
 	cJSON_AddItemToArray(checks, c);
 	ops_rows_free(rows);
 	if (!ok)
 		worst = 2;
 	ops_error_clear(err);
-	if ((rc = count_of(db, "PRAGMA page_count", &pages, err)) != OPS_OK ||
-	    (rc = count_of(db, "PRAGMA freelist_count", &freelist, err)) != OPS_OK)
+	if ((rc = pragma(db, "PRAGMA page_count", &pages, err)) != OPS_OK ||
+	    (rc = pragma(db, "PRAGMA freelist_count", &freelist, err)) != OPS_OK)
 		return rc;
 	pct = pages > 0 ? 100.0 * freelist / pages : 0;
 	c = cJSON_CreateObject();
@@ -513,7 +434,22 @@ ops_code ops_dbm_sqlite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	if (pct > 20 && worst < 1)
 		worst = 1;
 	cJSON_AddNumberToObject(report, "size_bytes", file_bytes(db));
-	cJSON_AddStringToObject(report, "health", worst == 0 ? "ok" : worst == 1 ? "warning" : "critical");
+	cJSON_AddStringToObject(report, "health", worst == 0 ? "ok" : worst == 1 ? "warning"
+				: "critical");
 	*level = worst;
 	return OPS_OK;
 }
+
+const struct dbm_engine ops_dbm_sqlite_engine = {
+	.name = "SQLite",
+	.engine = "sqlite",
+	.backup = lite_backup,
+	.prune = lite_prune,
+	.vacuum = lite_vacuum,
+	.analyze = lite_analyze,
+	.optimize = lite_optimize,
+	.reindex = lite_reindex,
+	.health = lite_health,
+	.size = lite_size,
+	.integrity = lite_integrity,
+};

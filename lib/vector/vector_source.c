@@ -26,7 +26,6 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include "dbmaint/dbmaint_internal.h"
 #include "opsmaint/db.h"
 #include "opsmaint/log.h"
 #include "vector/vector_internal.h"
@@ -323,7 +322,7 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	ops_code rc;
 	const char *type, *idtype;
 
-	rc = ops_dbm_pg_resolve_table(s->db, table, &qtable, err);
+	rc = ops_db_resolve_table(s->db, table, &qtable, err);
 	if (rc != OPS_OK)
 		return rc;
 	rc = ops_db_query(s->db,
@@ -1069,7 +1068,7 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 		return rc;
 	qe = ops_db_quote_ident(s->db, ecol);
 	if (ops_db_kind_of(s->db) == OPS_DB_POSTGRES)
-		rc = ops_dbm_pg_resolve_table(s->db, table, &qt, err);
+		rc = ops_db_resolve_table(s->db, table, &qt, err);
 	else
 		qt = ops_db_quote_ident(s->db, table);
 	if (rc == OPS_OK && (!qt || !qe ||

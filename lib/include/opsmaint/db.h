@@ -36,15 +36,55 @@ ops_code ops_db_target_kind(const char *target, ops_db_kind *kind,
 			    char **path_out, ops_error *err);
 
 /*
+ * The databases a command runs over: the comma list flag_value (-d), else
+ * db.databases, else db.name.  NULL-terminated, free with ops_strv_free.
+ * None configured is OPS_ECONFIG "no database given" with a hint naming -d,
+ * DB_NAME and db.name.
+ */
+ops_code ops_db_targets(const ops_config *cfg, const char *flag_value,
+			char ***out, ops_error *err);
+
+/*
  * Connect.  Errors: server unreachable -> OPS_EUNAVAIL ("cannot connect to
  * PostgreSQL at HOST:PORT: ..."); authentication failure -> OPS_EPERM;
  * database missing -> OPS_EFAIL "database 'x' does not exist"; SQLite file
  * missing -> OPS_EFAIL "database file 'x' does not exist" (SQLite files are
  * never created by opening them); not a database -> OPS_EDATA.
+ *
+ * The connection is cancelled with the run (cancel.h): when
+ * ops_cancel_request() comes, the statement running on it at that moment is
+ * stopped (PQcancel, sqlite3_interrupt) and fails.  That is all: a statement
+ * started afterwards runs, so work made of several statements polls
+ * ops_cancelled() between them, and that is also how a statement which must
+ * still run after the request (ROLLBACK) gets to run.
  */
 ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
 		     ops_error *err);
 void ops_db_close(ops_db *db);
+
+/*
+ * Work that must still be done when the run has been cancelled, and must not
+ * be cut short by it: ROLLBACK of the transaction in progress, dropping a
+ * temporary database, renaming a database back into its place.  A cleanup
+ * connection is never cancelled by ops_cancel_request(); it is otherwise
+ * the same.
+ *
+ * ops_db_open_cleanup opens one (typically on the maintenance database, after
+ * the work's own connection failed or was cancelled):
+ *
+ *	if (ops_db_open_cleanup(cfg, "postgres", &admin, &e2) == OPS_OK)
+ *		ops_db_exec(admin, "DROP DATABASE IF EXISTS \"opsctl_restore_123\"", &e2);
+ *	ops_db_close(admin);
+ *
+ * ops_db_set_cleanup turns an open connection into one from then on (before
+ * its ROLLBACK); when it returns, a cancellation no longer reaches it.  A
+ * statement cancelled before that has already failed.  Keep cleanup short:
+ * a second signal ends the process (the CLI), and nothing cancels a cleanup
+ * statement that blocks, except db.statement_timeout and db.lock_timeout.
+ */
+ops_code ops_db_open_cleanup(const ops_config *cfg, const char *target, ops_db **out,
+			     ops_error *err);
+void ops_db_set_cleanup(ops_db *db);
 
 ops_db_kind ops_db_kind_of(const ops_db *db);
 /* Display name: the database name for PostgreSQL, the file path for SQLite
@@ -69,6 +109,13 @@ ops_code ops_db_exec(ops_db *db, const char *sql, ops_error *err);
 ops_code ops_db_query(ops_db *db, const char *sql, int nparams,
 		      const char *const *params, ops_rows **out, ops_error *err);
 
+/*
+ * The prefix of numbered parameters in db's dialect: "$" for PostgreSQL,
+ * "?" for SQLite, so that SQL written once for both engines says
+ * "WHERE version = %s1" and formats it with this.
+ */
+const char *ops_db_param_prefix(const ops_db *db);
+
 int ops_rows_count(const ops_rows *rows);
 int ops_rows_columns(const ops_rows *rows);
 const char *ops_rows_column_name(const ops_rows *rows, int col);
@@ -77,9 +124,36 @@ int ops_rows_column(const ops_rows *rows, const char *name);
 /* Text value, NULL for SQL NULL. */
 const char *ops_rows_value(const ops_rows *rows, int row, int col);
 void ops_rows_free(ops_rows *rows);
+/* The value as a number; 0 for SQL NULL or no such cell. */
+double ops_rows_number(const ops_rows *rows, int row, int col);
+/* Run one statement (as ops_db_query) and read the first column of its first
+ * row as a number into *out (0 when there is none). */
+ops_code ops_db_query_number(ops_db *db, const char *sql, int nparams, const char *const *params,
+			     double *out, ops_error *err);
 
 /* Quote one identifier ("a""b").  Newly allocated; NULL on OOM. */
 char *ops_db_quote_ident(const ops_db *db, const char *ident);
+
+/*
+ * A table named by a user ("name", or "schema.name" on PostgreSQL), looked
+ * up in the catalog with the name as a query parameter, never as SQL, and
+ * returned in *out quoted for SQL (newly allocated): on PostgreSQL
+ * schema-qualified ("public"."documents"), a table, partitioned table or
+ * materialized view outside the system schemas; on SQLite a table.  Not
+ * found is OPS_EFAIL "table 'x' does not exist"; a PostgreSQL name found in
+ * several schemas is OPS_EUSAGE asking for schema.name.
+ */
+ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_error *err);
+
+/*
+ * A consistent copy of an open SQLite database into a new file at path
+ * (created owner-only, never over an existing file) with SQLite's online
+ * backup API, read back with quick_check: a copy that cannot be read back
+ * is not a copy.  A damaged source is OPS_EDATA; a cancelled run
+ * (cancel.h) stops between steps with OPS_EINTR.  The caller syncs and
+ * renames path, and removes it on failure.
+ */
+ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err);
 
 /*
  * Receive server notices (ANALYZE VERBOSE, VACUUM VERBOSE output); one call

@@ -4,25 +4,37 @@
  * SQLite maintenance and content checks, 004 weekly maintenance over five
  * databases and migrate_schema.sh.
  *
- * Every operation takes a context and one target (see db.h), builds a cJSON
- * report (see output.h for how it is rendered) and returns an ops_code.  The
- * report is returned even when the operation fails part way, so the caller can
- * show what was done; *report is NULL only on OOM or when nothing was done.
- * An operation that does not exist on the target's engine is OPS_EUSAGE with
- * "X is not available on SQLite" (or PostgreSQL).
+ * Every operation takes a context and one target (see db.h; ops_db_targets
+ * lists a command's targets), builds a cJSON report (see output.h for how it
+ * is rendered) and returns an ops_code.  The report is returned even when the
+ * operation fails part way, so the caller can show what was done; *report is
+ * NULL only on OOM or when nothing was done.  An operation that does not
+ * exist on the target's engine is OPS_EUSAGE with "'db X' is not available
+ * on SQLite".
  *
  * Destructive work (VACUUM FULL, terminating sessions) checks the maintenance
- * window (window.h) unless force is set, and asks ctx->confirm when set.
+ * window unless force is set, and asks run->confirm when set (run.h).
  * Nothing here prints; progress goes through ops_log.
+ *
+ * A cancelled run (cancel.h) is OPS_EINTR "interrupted by SIGTERM": the
+ * statement running is cancelled on the server, no further table, task,
+ * migration file or database is started (an operation called after the
+ * request opens nothing), parallel VACUUM waits for the statements it had
+ * started, a migration file in progress is rolled back and not recorded,
+ * and a SQLite copy being written is removed.  The report says what was
+ * done: the task or table that was stopped is "interrupted", the tables not
+ * started "skipped", the migration file "rolled back".
  */
 #ifndef OPSMAINT_DBMAINT_H
 #define OPSMAINT_DBMAINT_H
+
 #include "opsmaint/api.h"
 OPS_API_BEGIN
 
 #include <time.h>
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
+#include "opsmaint/db.h"	/* targets: ops_db_targets */
 #include "opsmaint/error.h"
 #include "opsmaint/run.h"
 
@@ -34,15 +46,6 @@ OPS_API_BEGIN
 typedef struct ops_dbm_ctx {
 	const ops_run *run;
 } ops_dbm_ctx;
-
-/*
- * The databases a command runs over: the comma list given with -d, else
- * db.databases, else db.name.  NULL-terminated, free with ops_strv_free.
- * None configured is OPS_ECONFIG "no database given" with a hint naming -d,
- * DB_NAME and db.name.
- */
-ops_code ops_dbm_targets(const ops_config *cfg, const char *flag_value,
-			 char ***out, ops_error *err);
 
 enum {
 	OPS_TASK_VACUUM = 1 << 0,
@@ -111,7 +114,13 @@ ops_code ops_dbm_config_review(const ops_dbm_ctx *ctx, const char *target,
  * Health checks with thresholds from [health].  Report has "health":
  * "ok"/"warning"/"critical" and "checks":[{"check","status","value",
  * "threshold","message"}].  Returns OPS_OK even when checks fail: the status
- * is in *level (0 ok, 1 warning, 2 critical), for the caller to map.
+ * is in *level (0 ok, 1 warning, 2 critical), for the caller to map.  When
+ * *level is above 0, err is also filled (code OPS_EFAIL) with the one line
+ * to fail with, naming every check above ok in report order:
+ * "database 'chatbot_db' is degraded: connections (warning), dead_tuples
+ * (warning)" ("is critical" at level 2; the database's display name, never
+ * a URI's credentials).  Any other return is a failure to check, with err
+ * as usual and *level 0.
  */
 ops_code ops_dbm_health(const ops_dbm_ctx *ctx, const char *target, int *level,
 			cJSON **report, ops_error *err);
@@ -142,14 +151,6 @@ ops_code ops_dbm_content_check(const ops_dbm_ctx *ctx, const char *target,
 ops_code ops_dbm_migrate(const ops_dbm_ctx *ctx, const char *target,
 			 const char *version, const char *dir, cJSON **report,
 			 ops_error *err);
-
-/*
- * A consistent copy of an open SQLite database into a new file at path
- * (owner-only, O_EXCL) with SQLite's online backup API, checked with
- * quick_check; a damaged source is OPS_EDATA.  Used by backups (backup.h).
- */
-struct ops_db;
-ops_code ops_dbm_sqlite_copy(struct ops_db *db, const char *path, ops_error *err);
 
 OPS_API_END
 #endif
