@@ -618,30 +618,205 @@ static ops_code take_dim(vsrc *s, int d, long long id, float **x, size_t *xcap, 
 	return OPS_OK;
 }
 
+/* One embedding field of a binary COPY row, decoded into slot of *x. */
+struct field {
+	vsrc *s;
+	struct cstream *cs;
+	const char *p;		/* the field's bytes, len of them */
+	int32_t len;
+	long long id;		/* the row's */
+	float **x;
+	size_t *xcap, max, slot;
+};
+
+static ops_code short_row(const vsrc *s, ops_error *err)
+{
+	return ops_error_set(err, OPS_EDATA, "a COPY row from %s is truncated", s->desc);
+}
+
+/* The place of the row's d values in *x (take_dim fixes or checks d). */
+static ops_code field_slot(struct field *fl, int d, float **v, ops_error *err)
+{
+	if (take_dim(fl->s, d, fl->id, fl->x, fl->xcap, fl->max, err) != OPS_OK)
+		return err->code;
+	*v = *fl->x + fl->slot * (size_t)d;
+	return OPS_OK;
+}
+
+/*
+ * The decoders, one per column type: each leaves the vector in *v and its
+ * dimension in *d, or *d 0 for a value that holds no vector ('{}', '[]'),
+ * which is counted as NULL.  Every length read is checked against the
+ * field's bytes first.
+ */
+
+/* real[], double precision[]: array_send's ndim, flags, element type, one
+ * (length, lower bound) per dimension, then a length and a value per
+ * element. */
+static ops_code dec_array(struct field *fl, float **v, int *d, ops_error *err)
+{
+	const char *end = fl->p + fl->len, *q;
+	int esz = fl->s->kind == EMB_REAL_ARRAY ? 4 : 8, ndim, n, i;
+
+	*d = 0;
+	if (fl->len < 12)
+		return short_row(fl->s, err);
+	ndim = (int32_t)rd32(fl->p);
+	if (ndim == 0)
+		return OPS_OK;	/* '{}' holds no vector either */
+	if (ndim != 1)
+		return ops_error_set(err, OPS_EDATA, "row id %lld has a %d-dimensional array", fl->id, ndim);
+	if (fl->len < 20)
+		return short_row(fl->s, err);
+	n = (int32_t)rd32(fl->p + 12);
+	/* Each element is a length and a value: a dimension the row's bytes
+	 * cannot hold is damage, not a size to allocate for. */
+	if (n > 0 && (long long)n * (4 + esz) > (long long)fl->len - 20)
+		return short_row(fl->s, err);
+	if (field_slot(fl, n, v, err) != OPS_OK)
+		return err->code;
+	q = fl->p + 20;
+	for (i = 0; i < n; i++) {
+		int32_t el;
+
+		if (end - q < 4)
+			return short_row(fl->s, err);
+		el = (int32_t)rd32(q);
+		q += 4;
+		if (el != esz)
+			return ops_error_set(err, OPS_EDATA, "row id %lld has a NULL element at position %d",
+					     fl->id, i);
+		if (end - q < esz)
+			return short_row(fl->s, err);
+		if (esz == 4) {
+			uint32_t u = rd32(q);
+
+			memcpy(&(*v)[i], &u, 4);
+		} else {
+			uint64_t u = rd64(q);
+			double dv;
+
+			memcpy(&dv, &u, 8);
+			(*v)[i] = (float)dv;
+		}
+		q += esz;
+	}
+	*d = n;
+	return OPS_OK;
+}
+
+/* bytea: little-endian float32s, as numpy's tobytes() writes them. */
+static ops_code dec_bytea(struct field *fl, float **v, int *d, ops_error *err)
+{
+	int n = fl->len / 4, i;
+
+	*d = 0;
+	if (fl->len % 4)
+		return ops_error_set(err, OPS_EDATA, "row id %lld: bytea of %d bytes is not float32s", fl->id,
+				     fl->len);
+	if (field_slot(fl, n, v, err) != OPS_OK)
+		return err->code;
+	for (i = 0; i < n; i++) {
+		uint32_t u;
+
+		memcpy(&u, fl->p + 4 * i, 4);
+		u = le32toh(u);
+		memcpy(&(*v)[i], &u, 4);
+	}
+	*d = n;
+	return OPS_OK;
+}
+
+/* pgvector's vector_send: int16 dimension, int16 unused, float4s. */
+static ops_code dec_pgvector(struct field *fl, float **v, int *d, ops_error *err)
+{
+	int n, i;
+
+	*d = 0;
+	if (fl->len < 4)
+		return short_row(fl->s, err);
+	n = rd16(fl->p);
+	if (fl->len != 4 + 4 * n)
+		return short_row(fl->s, err);
+	if (field_slot(fl, n, v, err) != OPS_OK)
+		return err->code;
+	for (i = 0; i < n; i++) {
+		uint32_t u = rd32(fl->p + 4 + 4 * i);
+
+		memcpy(&(*v)[i], &u, 4);
+	}
+	*d = n;
+	return OPS_OK;
+}
+
+/* text, json, jsonb (jsonb_send: a version byte 1, then the text):
+ * "[0.1, ...]" or "{0.1,...}" (text_vector). */
+static ops_code dec_text(struct field *fl, float **v, int *d, ops_error *err)
+{
+	struct cstream *cs = fl->cs;
+	size_t at, skip = fl->s->kind == EMB_JSONB, tlen;
+	int n;
+
+	*d = 0;
+	if (skip && (fl->len < 1 || fl->p[0] != 1))
+		return ops_error_set(err, OPS_EDATA, "row id %lld: jsonb in an unknown binary version", fl->id);
+	if (cs->textcap < (size_t)fl->len + 1) {
+		char *grown = realloc(cs->text, (size_t)fl->len + 1);
+
+		if (!grown)
+			return ops_error_oom(err);
+		cs->text = grown;
+		cs->textcap = (size_t)fl->len + 1;
+	}
+	tlen = (size_t)fl->len - skip;
+	memcpy(cs->text, fl->p + skip, tlen);
+	cs->text[tlen] = '\0';
+	if (strlen(cs->text) != tlen || text_vector(cs->text, NULL, &n, &at) != 0)
+		return ops_error_set(err, OPS_EDATA, "row id %lld: the embedding text is not a list of numbers (at byte %zu)",
+				     fl->id, strlen(cs->text) != tlen ? strlen(cs->text) : at);
+	if (n == 0)
+		return OPS_OK;	/* '[]' holds no vector either */
+	if (field_slot(fl, n, v, err) != OPS_OK)
+		return err->code;
+	text_vector(cs->text, *v, &n, &at);
+	*d = n;
+	return OPS_OK;
+}
+
+static ops_code (*const decoders[EMB_BLOB + 1])(struct field *, float **, int *, ops_error *) = {
+	[EMB_REAL_ARRAY] = dec_array,
+	[EMB_DOUBLE_ARRAY] = dec_array,
+	[EMB_BYTEA] = dec_bytea,
+	[EMB_PGVECTOR] = dec_pgvector,
+	[EMB_TEXT] = dec_text,
+	[EMB_JSONB] = dec_text,
+};
+
 /* One binary COPY row: id, embedding.  *got 1 for a row, 0 for a skipped
- * NULL embedding. */
+ * NULL embedding (or the trailer, which ends cs). */
 static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long long *id,
 		       float **x, size_t *xcap, size_t max, size_t slot, int *got, ops_error *err)
 {
 	const char *end = p + len;
+	struct field fl = {s, cs, NULL, 0, 0, x, xcap, max, slot};
 	int32_t flen;
-	int d, i;
-	float *v;
+	float *v = NULL;
+	int d = 0;
 
 	*got = 0;
 	if (end - p < 2)
-		goto short_row;
+		return short_row(s, err);
 	if ((int16_t)rd16(p) == -1) {
 		cs->ended = 1;
 		return OPS_OK;
 	}
 	p += 2;
 	if (end - p < 4)
-		goto short_row;
+		return short_row(s, err);
 	flen = (int32_t)rd32(p);
 	p += 4;
 	if (flen > 0 && end - p < flen)
-		goto short_row;
+		return short_row(s, err);
 	if (flen == 2)
 		*id = (int16_t)rd16(p);
 	else if (flen == 4)
@@ -654,16 +829,15 @@ static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long
 	if (s->ids_only) {
 		/* The second field is "embedding IS NULL": one bool byte. */
 		if (end - p < 5 || (int32_t)rd32(p) != 1)
-			goto short_row;
-		if (p[4]) {
+			return short_row(s, err);
+		if (p[4])
 			cs->nulls++;
-			return OPS_OK;
-		}
-		*got = 1;
+		else
+			*got = 1;
 		return OPS_OK;
 	}
 	if (end - p < 4)
-		goto short_row;
+		return short_row(s, err);
 	flen = (int32_t)rd32(p);
 	p += 4;
 	if (flen < 0) {
@@ -671,129 +845,22 @@ static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long
 		return OPS_OK;
 	}
 	if (end - p < flen)
-		goto short_row;
-	switch (s->kind) {
-	case EMB_REAL_ARRAY:
-	case EMB_DOUBLE_ARRAY: {
-		int ndim, esz = s->kind == EMB_REAL_ARRAY ? 4 : 8;
-		const char *q;
-
-		if (flen < 12)
-			goto short_row;
-		ndim = (int32_t)rd32(p);
-		if (ndim == 0) {
-			cs->nulls++;	/* '{}' holds no vector either */
-			return OPS_OK;
-		}
-		if (ndim != 1)
-			return ops_error_set(err, OPS_EDATA, "row id %lld has a %d-dimensional array", *id, ndim);
-		if (flen < 20)
-			goto short_row;
-		d = (int32_t)rd32(p + 12);
-		/* Each element is a length and a value: a dimension the row's
-		 * bytes cannot hold is damage, not a size to allocate for. */
-		if (d > 0 && (long long)d * (4 + esz) > (long long)flen - 20)
-			goto short_row;
-		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
-			return err->code;
-		v = *x + slot * (size_t)d;
-		q = p + 20;
-		for (i = 0; i < d; i++) {
-			int32_t el;
-
-			if (end - q < 4)
-				goto short_row;
-			el = (int32_t)rd32(q);
-			q += 4;
-			if (el != esz)
-				return ops_error_set(err, OPS_EDATA, "row id %lld has a NULL element at position %d",
-						     *id, i);
-			if (end - q < esz)
-				goto short_row;
-			if (esz == 4) {
-				uint32_t u = rd32(q);
-
-				memcpy(&v[i], &u, 4);
-			} else {
-				uint64_t u = rd64(q);
-				double dv;
-
-				memcpy(&dv, &u, 8);
-				v[i] = (float)dv;
-			}
-			q += esz;
-		}
-		break;
-	}
-	case EMB_BYTEA:
-		if (flen % 4)
-			return ops_error_set(err, OPS_EDATA, "row id %lld: bytea of %d bytes is not float32s", *id, flen);
-		d = flen / 4;
-		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
-			return err->code;
-		v = *x + slot * (size_t)d;
-		for (i = 0; i < d; i++) {
-			uint32_t u;
-
-			memcpy(&u, p + 4 * i, 4);
-			u = le32toh(u);
-			memcpy(&v[i], &u, 4);
-		}
-		break;
-	case EMB_PGVECTOR:
-		/* pgvector's vector_send: int16 dim, int16 unused, dim float4. */
-		if (flen < 4)
-			goto short_row;
-		d = rd16(p);
-		if (flen != 4 + 4 * d)
-			goto short_row;
-		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
-			return err->code;
-		v = *x + slot * (size_t)d;
-		for (i = 0; i < d; i++) {
-			uint32_t u = rd32(p + 4 + 4 * i);
-
-			memcpy(&v[i], &u, 4);
-		}
-		break;
-	case EMB_TEXT:
-	case EMB_JSONB: {
-		size_t at, skip = s->kind == EMB_JSONB;	/* jsonb_send: version byte 1, then text */
-
-		if (skip && (flen < 1 || p[0] != 1))
-			return ops_error_set(err, OPS_EDATA, "row id %lld: jsonb in an unknown binary version", *id);
-		if (cs->textcap < (size_t)flen + 1) {
-			char *grown = realloc(cs->text, (size_t)flen + 1);
-
-			if (!grown)
-				return ops_error_oom(err);
-			cs->text = grown;
-			cs->textcap = (size_t)flen + 1;
-		}
-		memcpy(cs->text, p + skip, (size_t)flen - skip);
-		cs->text[flen - skip] = '\0';
-		if (strlen(cs->text) != (size_t)flen - skip || text_vector(cs->text, NULL, &d, &at) != 0)
-			return ops_error_set(err, OPS_EDATA, "row id %lld: the embedding text is not a list of numbers (at byte %zu)",
-					     *id, strlen(cs->text) != (size_t)flen - skip ? strlen(cs->text) : at);
-		if (d == 0) {
-			cs->nulls++;	/* '[]' holds no vector either */
-			return OPS_OK;
-		}
-		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
-			return err->code;
-		v = *x + slot * (size_t)d;
-		text_vector(cs->text, v, &d, &at);
-		break;
-	}
-	default:
+		return short_row(s, err);
+	if ((unsigned)s->kind > EMB_BLOB || !decoders[s->kind])
 		return ops_error_set(err, OPS_EINTERNAL, "unknown embedding kind");
+	fl.p = p;
+	fl.len = flen;
+	fl.id = *id;
+	if (decoders[s->kind](&fl, &v, &d, err) != OPS_OK)
+		return err->code;
+	if (d == 0) {
+		cs->nulls++;
+		return OPS_OK;
 	}
 	if (check_finite(v, d, *id, err) != OPS_OK)
 		return err->code;
 	*got = 1;
 	return OPS_OK;
-short_row:
-	return ops_error_set(err, OPS_EDATA, "a COPY row from %s is truncated", s->desc);
 }
 
 /* The length of the binary COPY header at the start of buf (signature,
