@@ -209,13 +209,6 @@ ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, c
 	return OPS_OK;
 }
 
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 ops_code vidx_ids(const struct vf_api *f, FaissIndex *index, long long **ids, size_t *n,
 		  ops_error *err)
 {
@@ -250,7 +243,7 @@ ops_code vidx_ids(const struct vf_api *f, FaissIndex *index, long long **ids, si
 		for (i = 0; i < total; i++)
 			v[k++] = (long long)i;
 	}
-	qsort(v, k, sizeof *v, cmp_ll);
+	qsort(v, k, sizeof *v, vx_cmp_ll);
 	*ids = v;
 	*n = k;
 	return OPS_OK;
@@ -283,6 +276,58 @@ static ops_code write_manifest(const char *index_path, cJSON *m, ops_error *err)
 	rc = ops_write_file_atomic(mpath, text, strlen(text), 0644, err);
 	free(mpath);
 	free(text);
+	return rc;
+}
+
+cJSON *vidx_manifest_new(const struct vf_api *f, FaissIndex *index, const char *type,
+			 const char *metric, const cJSON *old)
+{
+	cJSON *m = cJSON_CreateObject();
+	const cJSON *e;
+
+	if (!m)
+		return NULL;
+	cJSON_AddNumberToObject(m, "format", 1);
+	cJSON_AddStringToObject(m, "type", type);
+	cJSON_AddNumberToObject(m, "dimension", f->Index_d(index));
+	cJSON_AddStringToObject(m, "metric",
+				metric ? metric : vx_metric_name(f->Index_metric_type(index)));
+	cJSON_AddNumberToObject(m, "ntotal", (double)f->Index_ntotal(index));
+	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
+	cJSON_ArrayForEach(e, old) {
+		/* The count and the writer are this index's; the swap that
+		 * recorded previous_sha256 is over. */
+		if (!e->string || strcmp(e->string, "ntotal") == 0 ||
+		    strcmp(e->string, "tool_version") == 0 || strcmp(e->string, "previous_sha256") == 0)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(m, e->string);
+		cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
+	}
+	return m;
+}
+
+ops_code vidx_manifest_copy(const char *from, const char *to, ops_error *err)
+{
+	char *mfrom = vidx_manifest_path(from), *mto = vidx_manifest_path(to), *text = NULL;
+	size_t len = 0;
+	ops_code rc = OPS_OK;
+
+	if (!mfrom || !mto) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	if (access(mfrom, F_OK) != 0) {
+		if (unlink(mto) != 0 && errno != ENOENT)
+			rc = ops_error_errno(err, errno, "cannot remove", mto);
+		goto out;
+	}
+	rc = ops_read_file(mfrom, MANIFEST_MAX, &text, &len, err);
+	if (rc == OPS_OK)
+		rc = ops_write_file_atomic(mto, text, len, 0600, err);
+out:
+	free(text);
+	free(mfrom);
+	free(mto);
 	return rc;
 }
 

@@ -178,8 +178,7 @@ static ops_code source_pass(const ops_vector_ctx *ctx, int d, size_t nq, long lo
 
 	*ids = NULL;
 	*nids = 0;
-	smp->cap = nq;
-	smp->rng = 99;
+	vx_sample_init(smp, nq, 99);
 	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
 		return rc;
 	while ((rc = vsrc_next(src, BATCH, batch, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
@@ -188,16 +187,9 @@ static ops_code source_pass(const ops_vector_ctx *ctx, int d, size_t nq, long lo
 					   vsrc_dim(src));
 			break;
 		}
-		if (*nids + n > cap) {
-			long long *g;
-
-			cap = (*nids + n) * 2;
-			g = realloc(*ids, cap * sizeof *g);
-			if (!g) {
-				rc = ops_error_oom(err);
-				break;
-			}
-			*ids = g;
+		if (vx_ids_reserve(ids, *nids, n, &cap) != 0) {
+			rc = ops_error_oom(err);
+			break;
 		}
 		for (i = 0; i < n; i++) {
 			(*ids)[(*nids)++] = batch[i];
@@ -213,27 +205,6 @@ out:
 	vsrc_close(src);
 	free(x);
 	return rc;
-}
-
-static cJSON *manifest_for(const struct vf_api *f, FaissIndex *index, const cJSON *old,
-			   const char *type)
-{
-	cJSON *m = old ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();
-
-	cJSON_DeleteItemFromObjectCaseSensitive(m, "previous_sha256");
-	cJSON_DeleteItemFromObjectCaseSensitive(m, "ntotal");
-	cJSON_AddNumberToObject(m, "ntotal", (double)f->Index_ntotal(index));
-	if (!cJSON_GetObjectItemCaseSensitive(m, "format"))
-		cJSON_AddNumberToObject(m, "format", 1);
-	if (!cJSON_GetObjectItemCaseSensitive(m, "type"))
-		cJSON_AddStringToObject(m, "type", type);
-	if (!cJSON_GetObjectItemCaseSensitive(m, "dimension"))
-		cJSON_AddNumberToObject(m, "dimension", f->Index_d(index));
-	if (!cJSON_GetObjectItemCaseSensitive(m, "metric"))
-		cJSON_AddStringToObject(m, "metric", vx_metric_name(f->Index_metric_type(index)));
-	cJSON_DeleteItemFromObjectCaseSensitive(m, "tool_version");
-	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
-	return m;
 }
 
 static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long long *ids,
@@ -354,7 +325,7 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	cJSON *rep, *brep = NULL, *before, *after, *m2 = NULL, *params, *cman = NULL;
 	long long *src_ids = NULL, old_bytes = 0, new_bytes = 0;
 	size_t nsrc = 0;
-	struct vx_sample q = {0};
+	struct vx_sample q = VX_SAMPLE_INIT;
 	struct truth t = {0};
 	double *lat = NULL, r_old = 0, r_new = 0, p50_old, p50_new;
 	char type_old[96], type_new[128], *cpath = NULL;
@@ -373,7 +344,7 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
-	cJSON_AddStringToObject(rep, "type", "advanced");
+	cJSON_AddStringToObject(rep, "optimization", "advanced");
 	if ((rc = vidx_load(f, path, &old, NULL, NULL, err)) != OPS_OK)
 		goto out;
 	vidx_describe(f, old, type_old, sizeof type_old);
@@ -470,7 +441,7 @@ out:
 	free(cpath);
 	free(src_ids);
 	free(lat);
-	vx_sample_free(&q);
+	vx_sample_release(&q);
 	truth_free(&t);
 	return rc;
 }
@@ -484,7 +455,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	cJSON *rep, *manifest = NULL, *m2, *params;
 	long long *src_ids = NULL, *orph = NULL, *idx_ids = NULL;
 	size_t nsrc = 0, nidx = 0, norph = 0, i, j, removed = 0;
-	struct vx_sample q = {0};
+	struct vx_sample q = VX_SAMPLE_INIT;
 	struct truth t = {0};
 	char type[96];
 	double t0 = ops_clock();
@@ -498,11 +469,11 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
-	cJSON_AddStringToObject(rep, "type", o->type);
+	cJSON_AddStringToObject(rep, "optimization", o->type);
 	if ((rc = vidx_load(f, path, &index, &manifest, NULL, err)) != OPS_OK)
 		goto out;
 	vidx_describe(f, index, type, sizeof type);
-	cJSON_AddStringToObject(rep, "index_type", type);
+	cJSON_AddStringToObject(rep, "type", type);
 	{
 		char question[600];
 
@@ -537,7 +508,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	t.q = q.x;
 	if (q.n && (rc = exact_truth(ctx, &t, err)) != OPS_OK)
 		goto out;
-	m2 = manifest_for(f, index, manifest, type);
+	m2 = vidx_manifest_new(f, index, type, NULL, manifest);
 	params = cJSON_GetObjectItemCaseSensitive(m2, "search_parameters");
 	if (!cJSON_IsObject(params)) {
 		cJSON_DeleteItemFromObjectCaseSensitive(m2, "search_parameters");
@@ -553,7 +524,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	}
 	cJSON_AddNumberToObject(m2, "optimized_at", (double)time(NULL));
 	rc = vidx_swap(f, path, &index, m2, err);
-	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 out:
 	if (index)
 		f->Index_free(index);
@@ -561,7 +532,7 @@ out:
 	free(src_ids);
 	free(idx_ids);
 	free(orph);
-	vx_sample_free(&q);
+	vx_sample_release(&q);
 	truth_free(&t);
 	return rc;
 }
@@ -582,7 +553,7 @@ static ops_code load_queries(const char *file, int d, struct vx_sample *q, ops_e
 		cJSON_Delete(arr);
 		return ops_error_set(err, OPS_EDATA, "queries file '%s' is not a JSON array of vectors", file);
 	}
-	q->cap = (size_t)cJSON_GetArraySize(arr);
+	vx_sample_init(q, (size_t)cJSON_GetArraySize(arr), 0);
 	q->d = d;
 	q->ids = calloc(q->cap, sizeof *q->ids);
 	q->x = malloc(q->cap * (size_t)d * sizeof *q->x);
@@ -620,7 +591,7 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
 	FaissIndex *index = NULL;
-	struct vx_sample q = {0};
+	struct vx_sample q = VX_SAMPLE_INIT;
 	struct truth t = {0};
 	long long *ids = NULL;
 	size_t nids = 0;
@@ -676,7 +647,7 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 	}
 out:
 	f->Index_free(index);
-	vx_sample_free(&q);
+	vx_sample_release(&q);
 	truth_free(&t);
 	free(ids);
 	free(lat);
@@ -741,7 +712,7 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	cJSON_AddNumberToObject(rep, "requested", (double)n);
 	cJSON_AddNumberToObject(rep, "removed", (double)removed);
 	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
-	rc = vidx_swap(f, path, &index, manifest_for(f, index, manifest, type), err);
+	rc = vidx_swap(f, path, &index, vidx_manifest_new(f, index, type, NULL, manifest), err);
 out:
 	if (index)
 		f->Index_free(index);
@@ -859,26 +830,13 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 	tmp = ops_path_join(tmpdir, "index.faiss");
 	{
 		/* Restore into the temporary place: the copy and its manifest. */
-		char *mfrom = NULL, *mto = NULL;
 		size_t n = strlen(best);
 		int z = n > 4 && strcmp(best + n - 4, ".zst") == 0;
 		char *base = strndup(src, strlen(src) - (z ? 4 : 0));
 
-		rc = ops_archive_copy_file(src, tmp, z ? "unzstd" : "none", err);
-		mfrom = base ? vidx_manifest_path(base) : NULL;
-		mto = vidx_manifest_path(tmp);
-		unlink(mto);
-		if (rc == OPS_OK && mfrom && access(mfrom, F_OK) == 0) {
-			char *text = NULL;
-			size_t len = 0;
-
-			rc = ops_read_file(mfrom, 1u << 20, &text, &len, err);
-			if (rc == OPS_OK)
-				rc = ops_write_file_atomic(mto, text, len, 0600, err);
-			free(text);
-		}
-		free(mfrom);
-		free(mto);
+		rc = base ? ops_archive_copy_file(src, tmp, z ? "unzstd" : "none", err) : ops_error_oom(err);
+		if (rc == OPS_OK)
+			rc = vidx_manifest_copy(base, tmp, err);
 		free(base);
 	}
 	if (rc != OPS_OK)
@@ -889,7 +847,7 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 	cJSON_AddStringToObject(*report, "backup", src);
 	if (vrep)
 		cJSON_AddItemToObject(*report, "verify", vrep);
-	cJSON_AddStringToObject(*report, "result", rc == OPS_OK ? "verified" : "FAILED");
+	cJSON_AddBoolToObject(*report, "verified", rc == OPS_OK);
 out:
 	if (tmp) {
 		char *m = vidx_manifest_path(tmp);
@@ -999,18 +957,16 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 		rc = ops_error_set(err, OPS_EFAIL, "none of the hot chunk ids has an embedding; the cache is unchanged");
 		goto out;
 	}
-	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
-	m = cJSON_CreateObject();
-	cJSON_AddNumberToObject(m, "format", 1);
-	cJSON_AddStringToObject(m, "type", "IDMap,Flat");
+	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	m = vidx_manifest_new(f, index, "IDMap,Flat", metric, NULL);
+	if (!m) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
 	cJSON_AddStringToObject(m, "role", "hot-chunk cache");
-	cJSON_AddNumberToObject(m, "dimension", f->Index_d(index));
-	cJSON_AddStringToObject(m, "metric", metric);
-	cJSON_AddNumberToObject(m, "ntotal", (double)f->Index_ntotal(index));
 	cJSON_AddNumberToObject(m, "built_at", (double)time(NULL));
-	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
 	rc = vidx_swap(f, path, &index, m, err);
-	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 out:
 	if (index)
 		f->Index_free(index);
@@ -1090,7 +1046,7 @@ static cJSON *run_load(const struct vf_api *f, FaissIndex *index, const struct v
 	cJSON_AddNumberToObject(o, "threads", threads);
 	cJSON_AddNumberToObject(o, "queries", (double)queries);
 	cJSON_AddNumberToObject(o, "errors", errors);
-	cJSON_AddNumberToObject(o, "seconds", wall);
+	cJSON_AddNumberToObject(o, "duration_seconds", wall);
 	cJSON_AddNumberToObject(o, "qps", wall > 0 ? (double)queries / wall : 0);
 	cJSON_AddNumberToObject(o, "latency_ms_p50", percentile(lat, queries, 0.50));
 	cJSON_AddNumberToObject(o, "latency_ms_p95", percentile(lat, queries, 0.95));
@@ -1119,7 +1075,7 @@ ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, c
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
 	FaissIndex *index = NULL;
-	struct vx_sample q = {0};
+	struct vx_sample q = VX_SAMPLE_INIT;
 	long long *ids = NULL;
 	size_t nids = 0;
 	cJSON *rep, *perf = NULL, *stress = NULL;
@@ -1162,7 +1118,7 @@ out:
 	cJSON_Delete(perf);
 	cJSON_Delete(stress);
 	f->Index_free(index);
-	vx_sample_free(&q);
+	vx_sample_release(&q);
 	free(ids);
 	return rc;
 }
