@@ -3,6 +3,9 @@
  * rebuild make one streaming pass over the source (two for an index that
  * must be trained: a sample first), keeping only ids and a reservoir sample
  * of vectors beside the index itself, so memory is the index plus a little.
+ * A cancelled run (cancel.h) stops between batches, between searches and
+ * before the swap, through the same error paths as any failure: the live
+ * index and its manifest are never touched by a run that did not finish.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "opsmaint/archive.h"
+#include "opsmaint/cancel.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 #include "opsmaint/vector.h"
@@ -24,6 +28,9 @@
 #include "vector/vector_internal.h"
 
 #define READ_BATCH 4096
+/* Queries per FAISS search call when a whole sample is searched: FAISS
+ * cannot be interrupted inside a call, so a cancellation waits for one. */
+#define SEARCH_BATCH 1024
 
 const char *vx_index_path(const ops_vector_ctx *ctx)
 {
@@ -152,7 +159,7 @@ ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struc
 			  int exact, size_t *hits, double *seconds, ops_error *err)
 {
 	int ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
-	size_t chunk = s->n, from, i;
+	size_t chunk = s->n < SEARCH_BATCH ? s->n : SEARCH_BATCH, from, i;
 	idx_t k = 10, *labels;
 	float *dist;
 	double t0 = ops_clock();
@@ -171,6 +178,8 @@ ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struc
 	for (from = 0; from < s->n; from += chunk) {
 		size_t nq = s->n - from < chunk ? s->n - from : chunk;
 
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			goto out;
 		if (f->Index_search(index, (idx_t)nq, s->x + from * (size_t)s->d, k, dist, labels) != 0) {
 			rc = vf_error(f, err, OPS_EDATA, "searching the index failed");
 			goto out;
@@ -591,9 +600,15 @@ static ops_code train_pass(struct build *b, vsrc *src, size_t n, ops_error *err)
 		if ((rc = vsrc_next(src, b->batch, b->ids, &b->x, &b->xcap, &n, err)) != OPS_OK)
 			goto out;
 	}
+	/* Training is one FAISS call that cannot stop halfway: not begun
+	 * when the run was cancelled while the sample was read. */
+	if ((rc = ops_cancel_check(err)) != OPS_OK)
+		goto out;
 	ops_log_info("training %s on %zu vectors", b->factory, train.n);
 	if (b->f->Index_train(b->index, (idx_t)train.n, train.x) != 0)
 		rc = vf_error(b->f, err, OPS_EFAIL, "training the index");
+	else
+		rc = ops_cancel_check(err);
 out:
 	vx_sample_release(&train);
 	return rc;
@@ -609,6 +624,8 @@ static ops_code add_pass(struct build *b, vsrc *src, size_t n, ops_error *err)
 	size_t i;
 
 	while (n > 0) {
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			return rc;
 		if (f->Index_add_with_ids(b->index, (idx_t)n, b->x, (const idx_t *)b->ids) != 0)
 			return vf_error(f, err, OPS_EFAIL, "adding vectors");
 		for (i = 0; i < n; i++)
@@ -721,6 +738,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 		if ((rc = vx_may_change(ctx, "rebuild", q, err)) != OPS_OK)
 			goto out;
 	}
+	vidx_sweep_temps(path);
 	b.ids = malloc(b.batch * sizeof *b.ids);
 	if (!b.ids) {
 		rc = ops_error_oom(err);

@@ -4,6 +4,7 @@
  * a byte.  Replacing the live index is a two-phase swap (vector_internal.h)
  * so that a crash at any point leaves a file its manifest accepts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "opsmaint/cancel.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/log.h"
@@ -36,7 +38,7 @@ ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_e
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ops_sha256 *h;
 	char *buf;
-	ssize_t n;
+	ssize_t n = 0;
 	long long total = 0;
 
 	if (fd < 0)
@@ -49,12 +51,16 @@ ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_e
 		free(buf);
 		return ops_error_oom(err);
 	}
-	while ((n = read(fd, buf, 1u << 20)) > 0) {
+	while (!ops_cancelled() && (n = read(fd, buf, 1u << 20)) > 0) {
 		ops_sha256_update(h, buf, (size_t)n);
 		total += n;
 	}
 	close(fd);
 	free(buf);
+	if (ops_cancelled()) {
+		ops_sha256_free(h);
+		return ops_cancel_check(err);
+	}
 	if (n < 0) {
 		ops_sha256_free(h);
 		return ops_error_errno(err, errno, "cannot read index", path);
@@ -331,6 +337,35 @@ out:
 	return rc;
 }
 
+void vidx_sweep_temps(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t blen = strlen(base);
+	char *dir = ops_path_dir(path);
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	/* Only names that begin with the index's own, so the temps of the
+	 * files named after it (its cache, optimize's candidate) go too, and
+	 * nothing else in a directory an operator may share. */
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		char *p;
+
+		if (strncmp(e->d_name, base, blen) != 0 || e->d_name[blen] != '.' ||
+		    !strstr(e->d_name + blen, ".tmp."))
+			continue;
+		p = ops_path_join(dir, e->d_name);
+		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+		    ops_temp_orphaned(e->d_name, st.st_mtime) && unlink(p) == 0)
+			ops_log_warn("removed '%s', left by an interrupted run", p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
 /* A stdio stream over a file descriptor that hashes every byte it moves:
  * the digest of what FAISS wrote, and of what it read back, for free. */
 struct hashed_fd {
@@ -343,6 +378,12 @@ static ssize_t hashed_write(void *cookie, const char *buf, size_t len)
 {
 	struct hashed_fd *c = cookie;
 
+	/* A cancelled run stops FAISS's writing here: a failed write is the
+	 * only way to end it early. */
+	if (ops_cancelled()) {
+		c->failed = ECANCELED;
+		return -1;
+	}
 	if (ops_write_all(c->fd, buf, len) != 0) {
 		c->failed = errno ? errno : EIO;
 		return -1;
@@ -403,10 +444,15 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 	}
 	if (f->write_index(*index, fp) != 0) {
 		fclose(fp);
-		rc = vf_error(f, err, OPS_EIO, "cannot write the new index");
+		rc = c.failed == ECANCELED ? ops_cancel_check(err)
+			: vf_error(f, err, OPS_EIO, "cannot write the new index");
 		goto out;
 	}
 	if (fclose(fp) != 0 || c.failed) {
+		if (c.failed == ECANCELED) {
+			rc = ops_cancel_check(err);
+			goto out;
+		}
 		rc = ops_error_errno(err, c.failed ? c.failed : EIO, "cannot write", tmp);
 		goto out;
 	}
@@ -452,7 +498,12 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "size_bytes");
 	cJSON_AddNumberToObject(manifest, "size_bytes", (double)size);
 	/* Phase 1: the manifest accepts both; then the file moves; then the
-	 * manifest names the new one only. */
+	 * manifest names the new one only.  A cancellation is heard up to
+	 * here and no further: once the manifest changes, the swap finishes,
+	 * so an interrupted run leaves the live index and manifest as they
+	 * were, byte for byte. */
+	if ((rc = ops_cancel_check(err)) != OPS_OK)
+		goto out;
 	if (have_old)
 		cJSON_AddStringToObject(manifest, "previous_sha256", old);
 	if ((rc = write_manifest(path, manifest, err)) != OPS_OK)

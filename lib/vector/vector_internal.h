@@ -81,7 +81,7 @@ void vidx_describe(const struct vf_api *f, FaissIndex *index, char *out, size_t 
 ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
 		   ops_error *err);
 
-/* SHA-256 of a file, streamed. */
+/* SHA-256 of a file, streamed; OPS_EINTR when the run is cancelled. */
 ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_error *err);
 
 /*
@@ -99,6 +99,14 @@ cJSON *vidx_manifest_new(const struct vf_api *f, FaissIndex *index, const char *
  * manifest of the index at to; to's own is removed when from has none. */
 ops_code vidx_manifest_copy(const char *from, const char *to, ops_error *err);
 
+/*
+ * Temporary files beside the index at path (PATH.tmp.PID of vidx_swap,
+ * PATH.manifest.json.tmp.PID.RANDOM of the manifest's atomic write) that
+ * an interrupted run left: those whose writer is gone (ops_temp_orphaned)
+ * are removed, each with a warning.  Best effort: a directory that cannot
+ * be read is left to the write that follows to report.
+ */
+void vidx_sweep_temps(const char *path);
 
 /* ---- shared by vector.c and vector_ops.c ---- */
 

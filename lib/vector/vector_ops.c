@@ -22,6 +22,7 @@
 #include "core/lazylib.h"
 
 #include "opsmaint/archive.h"
+#include "opsmaint/cancel.h"
 #include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
@@ -127,8 +128,12 @@ static ops_code measure(const struct vf_api *f, FaissIndex *index, const struct 
 	for (qi = 0; lat && qi < t->nq && qi < 5; qi++)
 		f->Index_search(index, 1, t->q + qi * (size_t)t->d, K, dist, labels);
 	for (qi = 0; qi < t->nq; qi++) {
-		double t0 = ops_clock();
+		double t0;
+		ops_code rc = ops_cancel_check(err);
 
+		if (rc != OPS_OK)
+			return rc;
+		t0 = ops_clock();
 		if (f->Index_search(index, 1, t->q + qi * (size_t)t->d, K, dist, labels) != 0)
 			return vf_error(f, err, OPS_EDATA, "searching the index failed");
 		if (lat)
@@ -341,6 +346,7 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
 			return rc;
 	}
+	vidx_sweep_temps(path);
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
@@ -481,6 +487,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
 			goto out;
 	}
+	vidx_sweep_temps(path);
 	/* Defragment (guide 002): ids whose rows are gone leave the index. */
 	if ((rc = source_pass(ctx, f->Index_d(index), 100, &src_ids, &nsrc, &q, err)) != OPS_OK)
 		goto out;
@@ -706,6 +713,7 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 		if ((rc = vx_may_change(ctx, "purge", q, err)) != OPS_OK)
 			goto out;
 	}
+	vidx_sweep_temps(path);
 	vidx_describe(f, index, type, sizeof type);
 	if ((rc = remove_ids(f, index, ids, n, &removed, err)) != OPS_OK)
 		goto out;
@@ -906,6 +914,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "cache", path);
+	vidx_sweep_temps(path);
 	if ((rc = ops_db_open(ctx->run->cfg, target, &db, err)) != OPS_OK)
 		goto out;
 	/* The configured query is the administrator's, written against the
@@ -997,7 +1006,8 @@ static void *worker_main(void *arg)
 	float dist[K];
 	size_t i;
 
-	for (i = 0; i < w->count; i++) {
+	/* A cancelled run stops every client; run_load reports it. */
+	for (i = 0; i < w->count && !ops_cancelled(); i++) {
 		size_t qi = (w->from + i) % w->q->n;
 		double t0 = ops_clock();
 
@@ -1042,6 +1052,12 @@ static cJSON *run_load(const struct vf_api *f, FaissIndex *index, const struct v
 		errors += w[t].errors;
 	}
 	wall = ops_clock() - t0;
+	if (ops_cancel_check(err) != OPS_OK) {
+		free(w);
+		free(th);
+		free(lat);
+		return NULL;
+	}
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "threads", threads);
 	cJSON_AddNumberToObject(o, "queries", (double)queries);

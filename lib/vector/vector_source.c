@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "dbmaint/dbmaint_internal.h"
+#include "opsmaint/cancel.h"
 #include "opsmaint/db.h"
 #include "opsmaint/log.h"
 #include "vector/vector_internal.h"
@@ -237,6 +238,10 @@ static ops_code pg_fall_back(vsrc *s, const char *select, const char *why, ops_e
 	ops_error ignored;
 	int i;
 
+	/* A reader that failed because the run was cancelled is no reason to
+	 * start another stream: vsrc_close ends the readers. */
+	if (ops_cancelled())
+		return ops_cancel_check(err);
 	if (why)
 		ops_log_warn("reading %s in one stream: %s", s->desc, why);
 	for (i = 0; i < s->nrd; i++) {
@@ -873,19 +878,27 @@ static int copy_header_len(const char *buf, int len)
 	return 19 + (int)rd32(buf + 15);
 }
 
-/* Up to max rows of one COPY stream into ids/x. */
+/*
+ * Up to max rows of one COPY stream into ids/x.  A cancelled run stops at
+ * the next row (its COPY is cancelled on the server by the connection's
+ * hook, and vsrc_close drains what is in flight).
+ */
 static ops_code pg_fill(vsrc *s, struct cstream *cs, size_t max, long long *ids, float **x,
 			size_t *xcap, size_t *n, ops_error *err)
 {
 	*n = 0;
 	while (*n < max && !cs->ended) {
 		char *buf = NULL;
-		int len = PQgetCopyData(cs->pg, &buf, 0), got = 0, off = 0;
+		int len, got = 0, off = 0;
 		ops_code rc;
 
+		if (ops_cancelled())
+			return ops_cancel_check(err);
+		len = PQgetCopyData(cs->pg, &buf, 0);
 		if (len == -1) {	/* done: collect the command's result */
 			PGresult *res = PQgetResult(cs->pg);
 			ops_code r2 = PQresultStatus(res) == PGRES_COMMAND_OK ? OPS_OK
+				: ops_cancelled() ? ops_cancel_check(err)
 				: ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, PQresultErrorMessage(res));
 
 			PQclear(res);
@@ -973,6 +986,10 @@ static ops_code pg_next_parallel(vsrc *s, size_t max, long long *ids, float **x,
 		int i, left = 0, d;
 
 		for (;;) {
+			if (ops_cancelled()) {
+				rc = ops_cancel_check(err);
+				goto out;
+			}
 			for (i = 0; i < s->nrd; i++) {
 				if (s->rd[i].rc != OPS_OK) {
 					*err = s->rd[i].err;
@@ -1037,15 +1054,20 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 	*n = 0;
 	/* sqlite3_step after SQLITE_DONE would start the query again. */
 	while (*n < max && !s->one.ended) {
-		int r = sqlite3_step(s->st), bytes, d, i;
+		int r, bytes, d, i;
 		const unsigned char *blob;
 		float *v;
 		long long id;
 
+		if (ops_cancelled())
+			return ops_cancel_check(err);
+		r = sqlite3_step(s->st);
 		if (r == SQLITE_DONE) {
 			s->one.ended = 1;
 			break;
 		}
+		if (r == SQLITE_INTERRUPT && ops_cancelled())
+			return ops_cancel_check(err);
 		if (r != SQLITE_ROW)
 			return ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc,
 					     sqlite3_errmsg(ops_db_handle(s->db)));
