@@ -34,7 +34,9 @@
 
 const char *vx_index_path(const ops_vector_ctx *ctx)
 {
-	return ctx->path && *ctx->path ? ctx->path : ops_config_get(ctx->run->cfg, "vector.index_path");
+	if (ctx->path && *ctx->path)
+		return ctx->path;
+	return ops_config_get(ctx->run->cfg, "vector.index_path");
 }
 
 unsigned long long vx_next_rand(unsigned long long *s)
@@ -177,17 +179,18 @@ ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struc
 	}
 	for (from = 0; from < s->n; from += chunk) {
 		size_t nq = s->n - from < chunk ? s->n - from : chunk;
+		const float *q = s->x + from * (size_t)s->d;
 
 		if ((rc = ops_cancel_check(err)) != OPS_OK)
 			goto out;
-		if (f->Index_search(index, (idx_t)nq, s->x + from * (size_t)s->d, k, dist, labels) != 0) {
+		if (f->Index_search(index, (idx_t)nq, q, k, dist, labels) != 0) {
 			rc = vf_error(f, err, OPS_EDATA, "searching the index failed");
 			goto out;
 		}
 		for (i = 0; i < nq; i++)
 			*hits += (size_t)found_self(labels + i * (size_t)k, dist + i * (size_t)k, k,
-						    s->ids[from + i], s->x + (from + i) * (size_t)s->d,
-						    s->d, exact, ip);
+						    s->ids[from + i], q + i * (size_t)s->d, s->d,
+						    exact, ip);
 	}
 	*seconds = ops_clock() - t0;
 out:
@@ -200,7 +203,8 @@ void vx_report_found(cJSON *rep, size_t searched, size_t found, int exact)
 {
 	cJSON_AddNumberToObject(rep, "searched", (double)searched);
 	cJSON_AddNumberToObject(rep, "found", (double)found);
-	cJSON_AddNumberToObject(rep, "self_recall", searched ? (double)found / (double)searched : 1.0);
+	cJSON_AddNumberToObject(rep, "self_recall",
+				searched ? (double)found / (double)searched : 1.0);
 	cJSON_AddNumberToObject(rep, "found_within_top", exact ? 1 : 10);
 }
 
@@ -342,8 +346,9 @@ static ops_code check_recall(const ops_vector_ctx *ctx, const struct vf_api *f, 
 	vx_report_found(rep, smp->n, hits, exact);
 	cJSON_AddNumberToObject(rep, "search_ms_per_query", 1000.0 * seconds / (double)smp->n);
 	if (recall * 100.0 + 1e-9 < bar)
-		add_finding(findings, "only %zu of %zu sampled vectors were found by searching for them (%s; bar %d%%)",
-			    hits, smp->n, exact ? "exact index: rank 1" : "approximate: top 10", bar);
+		add_finding(findings, "only %zu of %zu sampled vectors were found by searching for "
+			    "them (%s; bar %d%%)", hits, smp->n,
+			    exact ? "exact index: rank 1" : "approximate: top 10", bar);
 	return OPS_OK;
 }
 
@@ -408,27 +413,33 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	if (src_d && src_d != d)
 		add_finding(findings, "index has %d dimensions, the source %d", d, src_d);
 	if ((long long)nsrc != ntotal)
-		add_finding(findings, "index holds %lld vectors, the source %zu rows with an embedding",
-			    ntotal, nsrc);
-	if ((rc = diff_ids(src_ids, nsrc, idx_ids, nidx, &missing, &nmiss, &orphan, &norph, err)) != OPS_OK)
+		add_finding(findings, "index holds %lld vectors, the source %zu rows with an "
+			    "embedding", ntotal, nsrc);
+	rc = diff_ids(src_ids, nsrc, idx_ids, nidx, &missing, &nmiss, &orphan, &norph, err);
+	if (rc != OPS_OK)
 		goto out;
 	cJSON_AddNumberToObject(rep, "missing_ids", (double)nmiss);
 	cJSON_AddNumberToObject(rep, "orphan_ids", (double)norph);
 	vx_list_some(rep, "missing_sample", missing, nmiss);
 	vx_list_some(rep, "orphan_sample", orphan, norph);
 	if (nmiss || norph)
-		add_finding(findings, "%zu source rows are missing from the index and %zu index ids have no row",
-			    nmiss, norph);
-	if (smp.n && (rc = check_recall(ctx, f, index, &smp, vx_is_exact(type), rep, findings, err)) != OPS_OK)
-		goto out;
+		add_finding(findings, "%zu source rows are missing from the index and %zu "
+			    "index ids have no row", nmiss, norph);
+	if (smp.n) {
+		rc = check_recall(ctx, f, index, &smp, vx_is_exact(type), rep, findings, err);
+		if (rc != OPS_OK)
+			goto out;
+	}
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	fig = cJSON_AddObjectToObject(rep, "_figures");
 	cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)ntotal);
 	cJSON_AddNumberToObject(fig, "opsctl_vector_missing_ids", (double)nmiss);
 	cJSON_AddNumberToObject(fig, "opsctl_vector_orphan_ids", (double)norph);
-	if (smp.n)
-		cJSON_AddNumberToObject(fig, "opsctl_vector_recall",
-					cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rep, "self_recall")));
+	if (smp.n) {
+		const cJSON *recall = cJSON_GetObjectItemCaseSensitive(rep, "self_recall");
+
+		cJSON_AddNumberToObject(fig, "opsctl_vector_recall", cJSON_GetNumberValue(recall));
+	}
 	rc = findings_error(findings, err);
 out:
 	if (index)
@@ -675,12 +686,12 @@ out:
 /* The manifest of a rebuilt index: what it was built from, and when. */
 static cJSON *build_manifest(const struct build *b, const char *metric, const cJSON *rep)
 {
+	const char *source = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source"));
 	cJSON *m = vidx_manifest_new(b->f, b->index, b->factory, metric, NULL);
 
 	if (!m)
 		return NULL;
-	cJSON_AddStringToObject(m, "source",
-				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source")));
+	cJSON_AddStringToObject(m, "source", source);
 	cJSON_AddNumberToObject(m, "source_rows", (double)b->rows);
 	cJSON_AddNumberToObject(m, "build_seconds", ops_clock() - b->t0);
 	cJSON_AddNumberToObject(m, "built_at", (double)time(NULL));
@@ -688,47 +699,95 @@ static cJSON *build_manifest(const struct build *b, const char *metric, const cJ
 	return m;
 }
 
+/* The factory: -t's (optimize), else vector.factory, else ("auto") chosen
+ * by the number of rows, which only then is counted (a scan of the table). */
+static ops_code rebuild_factory(struct build *b, const ops_rebuild_opts *o, char *out, size_t len,
+				ops_error *err)
+{
+	const ops_config *cfg = b->ctx->run->cfg;
+	const char *fac = o->factory ? o->factory : ops_config_get(cfg, "vector.factory");
+	ops_code rc;
+
+	if (!fac || !*fac || strcmp(fac, "auto") == 0) {
+		if ((rc = vsrc_count(cfg, b->ctx->database, 0, &b->expected, err)) != OPS_OK)
+			return rc;
+		if (b->expected == 0)
+			return ops_error_set(err, OPS_EFAIL, "the source has no rows with an "
+					     "embedding; not replacing the index with an empty one");
+	}
+	if (o->factory)
+		snprintf(out, len, "%s", o->factory);
+	else
+		choose_factory(cfg, b->expected, out, len);
+	return OPS_OK;
+}
+
+/*
+ * The new index must find what it holds before it replaces anything; then
+ * the old one is backed up when asked, and the new one swapped in.
+ */
+static ops_code check_and_swap(struct build *b, const ops_rebuild_opts *o, const char *path,
+			       cJSON *rep, ops_error *err)
+{
+	const ops_config *cfg = b->ctx->run->cfg;
+	int exact = vx_is_exact(b->factory);
+	double search_s = 0, ts;
+	size_t hits = 0;
+	cJSON *manifest, *fig;
+	ops_code rc;
+
+	rc = vx_search_sample(b->f, b->index, &b->check, exact, &hits, &search_s, err);
+	if (rc != OPS_OK)
+		return rc;
+	ops_log_info("searched %zu sampled vectors in %.2f s", b->check.n, search_s);
+	cJSON_AddNumberToObject(rep, "ntotal", (double)b->rows);
+	cJSON_AddNumberToObject(rep, "dimension", b->f->Index_d(b->index));
+	vx_report_found(rep, b->check.n, hits, exact);
+	if (exact && hits != b->check.n)
+		return ops_error_set(err, OPS_EFAIL, "the new exact index found only %zu of %zu "
+				     "sampled vectors; not replacing", hits, b->check.n);
+	if (o->backup &&
+	    (rc = vx_backup_index(cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
+		return rc;
+	manifest = build_manifest(b, ops_config_get(cfg, "vector.metric"), rep);
+	if (!manifest)
+		return ops_error_oom(err);
+	ts = ops_clock();
+	rc = vidx_swap(b->f, path, &b->index, manifest, err);
+	ops_log_info("written, synced, checked and swapped in %.2f s", ops_clock() - ts);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - b->t0);
+	if (rc == OPS_OK) {
+		fig = cJSON_AddObjectToObject(rep, "_figures");
+		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)b->rows);
+		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", ops_clock() - b->t0);
+	}
+	return rc;
+}
+
 ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o, cJSON **report,
 			    ops_error *err)
 {
 	const ops_config *cfg = ctx->run->cfg;
 	const char *path = o->out_path ? o->out_path : vx_index_path(ctx);
-	const char *metric = ops_config_get(cfg, "vector.metric");
-	const char *fac = o->factory ? o->factory : ops_config_get(cfg, "vector.factory");
 	struct build b = {0};
-	size_t hits = 0;
-	double search_s = 0;
 	char factory[128];
-	cJSON *rep, *manifest, *fig;
-	int exact;
+	cJSON *rep;
 	ops_code rc;
 
 	*report = NULL;
 	b.ctx = ctx;
 	b.batch = o->batch > 0 ? (size_t)o->batch : 100;
-	b.metric = strcmp(metric, "l2") == 0 ? METRIC_L2 : METRIC_INNER_PRODUCT;
+	b.metric = strcmp(ops_config_get(cfg, "vector.metric"), "l2") == 0 ? METRIC_L2
+		: METRIC_INNER_PRODUCT;
 	b.t0 = ops_clock();
+	b.factory = factory;
 	if ((rc = vf_load(&b.f, err)) != OPS_OK)
 		return rc;
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
-	/* Counting the rows costs a scan of the table; only "auto" needs the
-	 * number, to choose between exact and IVF. */
-	if (!fac || !*fac || strcmp(fac, "auto") == 0) {
-		if ((rc = vsrc_count(cfg, ctx->database, 0, &b.expected, err)) != OPS_OK)
-			goto out;
-		if (b.expected == 0) {
-			rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index with an empty one");
-			goto out;
-		}
-	}
-	if (o->factory)
-		snprintf(factory, sizeof factory, "%s", o->factory);
-	else
-		choose_factory(cfg, b.expected, factory, sizeof factory);
-	b.factory = factory;
-	exact = vx_is_exact(factory);
+	if ((rc = rebuild_factory(&b, o, factory, sizeof factory, err)) != OPS_OK)
+		goto out;
 	cJSON_AddStringToObject(rep, "factory", factory);
 	if (!o->out_path) {
 		char q[600];
@@ -754,39 +813,11 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	ops_run_progress(ctx->run, "vectors", (double)b.rows, 0, "vectors", b.t0, 1);
 	ops_log_info("streamed %lld vectors in %.2f s", b.rows, ops_clock() - b.t0);
 	if (!b.index || b.rows == 0) {
-		rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index");
+		rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; "
+				   "not replacing the index");
 		goto out;
 	}
-	/* The new index must find what it holds before it replaces anything. */
-	if ((rc = vx_search_sample(b.f, b.index, &b.check, exact, &hits, &search_s, err)) != OPS_OK)
-		goto out;
-	ops_log_info("searched %zu sampled vectors in %.2f s", b.check.n, search_s);
-	cJSON_AddNumberToObject(rep, "ntotal", (double)b.rows);
-	cJSON_AddNumberToObject(rep, "dimension", b.f->Index_d(b.index));
-	vx_report_found(rep, b.check.n, hits, exact);
-	if (exact && hits != b.check.n) {
-		rc = ops_error_set(err, OPS_EFAIL, "the new exact index found only %zu of %zu sampled vectors; not replacing",
-				   hits, b.check.n);
-		goto out;
-	}
-	if (o->backup && (rc = vx_backup_index(cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
-		goto out;
-	if (!(manifest = build_manifest(&b, metric, rep))) {
-		rc = ops_error_oom(err);
-		goto out;
-	}
-	{
-		double ts = ops_clock();
-
-		rc = vidx_swap(b.f, path, &b.index, manifest, err);
-		ops_log_info("written, synced, checked and swapped in %.2f s", ops_clock() - ts);
-	}
-	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - b.t0);
-	if (rc == OPS_OK) {
-		fig = cJSON_AddObjectToObject(rep, "_figures");
-		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)b.rows);
-		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", ops_clock() - b.t0);
-	}
+	rc = check_and_swap(&b, o, path, rep, err);
 out:
 	if (b.index)
 		b.f->Index_free(b.index);
@@ -841,7 +872,8 @@ ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *
 	{
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
 
-		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)f->Index_ntotal(index));
+		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal",
+					(double)f->Index_ntotal(index));
 	}
 	f->Index_free(index);
 	cJSON_Delete(manifest);

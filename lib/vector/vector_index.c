@@ -161,11 +161,11 @@ static ops_code trial_read(const struct vf_api *f, const char *path, ops_error *
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (WIFSIGNALED(status))
-		return ops_error_set(err, OPS_EDATA, "cannot read the index: FAISS crashed on it (signal %d); '%s' is damaged",
-				     WTERMSIG(status), path);
+		return ops_error_set(err, OPS_EDATA, "cannot read the index: FAISS crashed on it "
+				     "(signal %d); '%s' is damaged", WTERMSIG(status), path);
 	if (WEXITSTATUS(status) != 0)
-		return ops_error_set(err, OPS_EDATA, "cannot read the index: %s",
-				     *msg ? msg : "FAISS refused it (more memory than its size allows)");
+		return ops_error_set(err, OPS_EDATA, "cannot read the index: %s", *msg ? msg
+				     : "FAISS refused it (more memory than its size allows)");
 	return OPS_OK;
 }
 
@@ -188,16 +188,19 @@ ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, c
 		return rc;
 	}
 	if (m) {
-		const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "sha256"));
-		const char *prev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "previous_sha256"));
+		const char *want, *prev;
+
+		want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "sha256"));
+		prev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "previous_sha256"));
 
 		if (strcmp(sha, want) != 0 && !(prev && strcmp(sha, prev) == 0)) {
 			cJSON_Delete(m);
-			return ops_error_set(err, OPS_EDATA,
-					     "index '%s' does not match its manifest's SHA-256: damaged or replaced", path);
+			return ops_error_set(err, OPS_EDATA, "index '%s' does not match its "
+					     "manifest's SHA-256: damaged or replaced", path);
 		}
 		if (prev && strcmp(sha, prev) == 0)
-			ops_log_warn("index '%s' is the one before an interrupted swap; rebuild or optimize again", path);
+			ops_log_warn("index '%s' is the one before an interrupted swap; rebuild or "
+				     "optimize again", path);
 	} else if ((rc = trial_read(f, path, err)) != OPS_OK) {
 		return rc;
 	}
@@ -304,7 +307,8 @@ cJSON *vidx_manifest_new(const struct vf_api *f, FaissIndex *index, const char *
 		/* The count and the writer are this index's; the swap that
 		 * recorded previous_sha256 is over. */
 		if (!e->string || strcmp(e->string, "ntotal") == 0 ||
-		    strcmp(e->string, "tool_version") == 0 || strcmp(e->string, "previous_sha256") == 0)
+		    strcmp(e->string, "tool_version") == 0 ||
+		    strcmp(e->string, "previous_sha256") == 0)
 			continue;
 		cJSON_DeleteItemFromObjectCaseSensitive(m, e->string);
 		cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
@@ -411,49 +415,41 @@ static int hashed_close(void *cookie)
 	return 0;
 }
 
-ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
-		   ops_error *err)
+/*
+ * FAISS writes index to tmp through a stream that hashes what it writes
+ * (sha); the file is fsynced and read back from the disk to the same
+ * digest.  *size is its size.
+ */
+static ops_code write_checked(const struct vf_api *f, FaissIndex *index, const char *tmp,
+			      char sha[65], long long *size, ops_error *err)
 {
 	static const cookie_io_functions_t io = {hashed_read, hashed_write, NULL, hashed_close};
-	char *tmp = NULL, *dir = ops_path_dir(path), sha[65], back[65], old[65] = "";
 	struct hashed_fd c = {-1, NULL, 0};
-	int have_old = 0;
-	long long size = 0;
-	cJSON *oldm = NULL;
 	ops_code rc = OPS_OK;
-	FILE *fp;
+	char back[65];
 	struct stat st;
+	FILE *fp;
 
-	c.h = ops_sha256_new();
-	if (!dir || !c.h || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
-		tmp = NULL;
-		rc = ops_error_oom(err);
-		goto out;
-	}
-	if ((rc = ops_mkdir_p(dir, 0755, err)) != OPS_OK)
-		goto out;
+	if (!(c.h = ops_sha256_new()))
+		return ops_error_oom(err);
 	c.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (c.fd < 0) {
 		rc = ops_error_errno(err, errno, "cannot create", tmp);
 		goto out;
 	}
-	fp = fopencookie(&c, "w", io);
-	if (!fp) {
+	if (!(fp = fopencookie(&c, "w", io))) {
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	if (f->write_index(*index, fp) != 0) {
+	if (f->write_index(index, fp) != 0) {
 		fclose(fp);
 		rc = c.failed == ECANCELED ? ops_cancel_check(err)
 			: vf_error(f, err, OPS_EIO, "cannot write the new index");
 		goto out;
 	}
 	if (fclose(fp) != 0 || c.failed) {
-		if (c.failed == ECANCELED) {
-			rc = ops_cancel_check(err);
-			goto out;
-		}
-		rc = ops_error_errno(err, c.failed ? c.failed : EIO, "cannot write", tmp);
+		rc = c.failed == ECANCELED ? ops_cancel_check(err)
+			: ops_error_errno(err, c.failed ? c.failed : EIO, "cannot write", tmp);
 		goto out;
 	}
 	ops_sha256_final_hex(c.h, sha);
@@ -462,7 +458,7 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 		rc = ops_error_errno(err, errno, "cannot sync", tmp);
 		goto out;
 	}
-	size = (long long)st.st_size;
+	*size = (long long)st.st_size;
 	/* Verified as stored: the synced pages are dropped from the cache, so
 	 * the read-back comes from the disk, not from memory that merely
 	 * holds what was written; its digest must be the one taken while
@@ -473,26 +469,57 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 	ops_log_info("index synced");
 	if ((rc = vidx_file_sha256(tmp, back, NULL, err)) != OPS_OK)
 		goto out;
-	if (strcmp(sha, back) != 0) {
-		rc = ops_error_set(err, OPS_EIO, "the new index at %s reads back differently from what was written",
-				   tmp);
+	if (strcmp(sha, back) != 0)
+		rc = ops_error_set(err, OPS_EIO, "the new index at %s reads back differently from "
+				   "what was written", tmp);
+out:
+	if (c.fd >= 0)
+		close(c.fd);
+	ops_sha256_free(c.h);
+	return rc;
+}
+
+/* The digest of the index at path, into old: its manifest's, if it has one
+ * that verify would accept with no swap in progress; hashed otherwise.  0
+ * when there is no index (or it cannot be read). */
+static int old_digest(const char *path, char old[65], ops_error *err)
+{
+	const cJSON *osha = NULL;
+	cJSON *oldm = NULL;
+	ops_error ignored;
+	int have;
+
+	if (access(path, F_OK) != 0)
+		return 0;
+	if (read_manifest(path, &oldm, &ignored) == OPS_OK && oldm)
+		osha = cJSON_GetObjectItemCaseSensitive(oldm, "sha256");
+	if (cJSON_IsString(osha) && !cJSON_GetObjectItemCaseSensitive(oldm, "previous_sha256")) {
+		snprintf(old, 65, "%s", osha->valuestring);
+		have = 1;
+	} else {
+		have = vidx_file_sha256(path, old, NULL, err) == OPS_OK;
+	}
+	cJSON_Delete(oldm);
+	return have;
+}
+
+ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
+		   ops_error *err)
+{
+	char *tmp = NULL, *dir = ops_path_dir(path), sha[65], old[65] = "";
+	long long size = 0;
+	ops_code rc;
+	int have_old;
+
+	if (!dir || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+		tmp = NULL;
+		rc = ops_error_oom(err);
 		goto out;
 	}
-	/* The old file's digest: its manifest's, if it has one that matches
-	 * what verify would accept; hashed otherwise. */
-	if (access(path, F_OK) == 0) {
-		ops_error ignored;
-
-		if (read_manifest(path, &oldm, &ignored) == OPS_OK && oldm &&
-		    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(oldm, "sha256")) &&
-		    !cJSON_GetObjectItemCaseSensitive(oldm, "previous_sha256")) {
-			snprintf(old, sizeof old, "%s",
-				 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(oldm, "sha256")));
-			have_old = 1;
-		} else {
-			have_old = vidx_file_sha256(path, old, NULL, err) == OPS_OK;
-		}
-	}
+	if ((rc = ops_mkdir_p(dir, 0755, err)) != OPS_OK ||
+	    (rc = write_checked(f, *index, tmp, sha, &size, err)) != OPS_OK)
+		goto out;
+	have_old = old_digest(path, old, err);
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "sha256");
 	cJSON_AddStringToObject(manifest, "sha256", sha);
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "size_bytes");
@@ -519,12 +546,8 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "previous_sha256");
 	rc = write_manifest(path, manifest, err);
 out:
-	if (c.fd >= 0)
-		close(c.fd);
 	if (tmp)
 		unlink(tmp);
-	ops_sha256_free(c.h);
-	cJSON_Delete(oldm);
 	free(tmp);
 	free(dir);
 	cJSON_Delete(manifest);

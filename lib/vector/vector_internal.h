@@ -44,7 +44,8 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 		    ops_error *err);
 int vsrc_dim(const vsrc *s);		/* 0 until the first row */
 long long vsrc_nulls(const vsrc *s);	/* NULL embeddings skipped so far */
-const char *vsrc_describe(const vsrc *s);	/* "chatbot_db: public.document_chunks.embedding (real[])" */
+/* "public.document_chunks.embedding (real[])" */
+const char *vsrc_describe(const vsrc *s);
 void vsrc_close(vsrc *s);
 
 /* ---- the index file ---- */

@@ -188,7 +188,8 @@ static ops_code source_pass(const ops_vector_ctx *ctx, int d, size_t nq, long lo
 		return rc;
 	while ((rc = vsrc_next(src, BATCH, batch, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
 		if (vsrc_dim(src) != d) {
-			rc = ops_error_set(err, OPS_EFAIL, "the index has %d dimensions, the source %d", d,
+			rc = ops_error_set(err, OPS_EFAIL,
+					   "the index has %d dimensions, the source %d", d,
 					   vsrc_dim(src));
 			break;
 		}
@@ -222,8 +223,8 @@ static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long
 	if (!n)
 		return OPS_OK;
 	if (!f->IndexIDMap_cast(index) && !f->IndexIVF_cast(index))
-		return ops_error_set(err, OPS_EUSAGE,
-				     "ids cannot be removed from this index type without renumbering; rebuild it instead");
+		return ops_error_set(err, OPS_EUSAGE, "ids cannot be removed from this index type "
+				     "without renumbering; rebuild it instead");
 	if (f->IDSelectorBatch_new(&sel, n, (const idx_t *)ids) != 0)
 		return vf_error(f, err, OPS_EINTERNAL, "selecting ids");
 	r = f->Index_remove_ids(index, (const FaissIDSelector *)sel, removed);
@@ -234,8 +235,8 @@ static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long
 }
 
 /* The lowest value of the search parameter that keeps recall@10 >= target. */
-static ops_code tune(const struct vf_api *f, FaissIndex *index, const struct truth *t, double target,
-		     cJSON *rep, cJSON *params, ops_error *err)
+static ops_code tune(const struct vf_api *f, FaissIndex *index, const struct truth *t,
+		     double target, cJSON *rep, cJSON *params, ops_error *err)
 {
 	FaissIndexIDMap *map = f->IndexIDMap_cast(index);
 	FaissIndex *inner = map ? f->IndexIDMap_sub_index(map) : index;
@@ -342,7 +343,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	{
 		char question[600];
 
-		snprintf(question, sizeof question, "Optimize %s (choose a type, retrain, swap if not worse)?", path);
+		snprintf(question, sizeof question,
+			 "Optimize %s (choose a type, retrain, swap if not worse)?", path);
 		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
 			return rc;
 	}
@@ -359,7 +361,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	if ((rc = source_pass(ctx, f->Index_d(old), 100, &src_ids, &nsrc, &q, err)) != OPS_OK)
 		goto out;
 	if (!q.n) {
-		rc = ops_error_set(err, OPS_EFAIL, "the source has no vectors; nothing to optimize for");
+		rc = ops_error_set(err, OPS_EFAIL,
+				   "the source has no vectors; nothing to optimize for");
 		goto out;
 	}
 	t.nq = q.n;
@@ -371,7 +374,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	if ((rc = exact_truth(ctx, &t, err)) != OPS_OK || (rc = measure(f, old, &t, &r_old, lat, err)) != OPS_OK)
+	if ((rc = exact_truth(ctx, &t, err)) != OPS_OK ||
+	    (rc = measure(f, old, &t, &r_old, lat, err)) != OPS_OK)
 		goto out;
 	before = quality(type_old, r_old, lat, q.n, old_bytes);
 	p50_old = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(before, "latency_ms_p50"));
@@ -393,7 +397,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	if (rc != OPS_OK || (rc = vidx_load(f, cpath, &cand, &cman, NULL, err)) != OPS_OK)
 		goto out;
 	after = cJSON_CreateObject();
-	if ((rc = tune(f, cand, &t, 0.95, after, cJSON_AddObjectToObject(after, "search_parameters"), err)) != OPS_OK ||
+	params = cJSON_AddObjectToObject(after, "search_parameters");
+	if ((rc = tune(f, cand, &t, 0.95, after, params, err)) != OPS_OK ||
 	    (rc = measure(f, cand, &t, &r_new, lat, err)) != OPS_OK) {
 		cJSON_Delete(after);
 		goto out;
@@ -404,8 +409,10 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		cJSON *qa = quality(type_new, r_new, lat, q.n, new_bytes);
 
 		cJSON_AddItemToObject(rep, "after", qa);
-		p50_new = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(qa, "latency_ms_p50"));
-		cJSON_AddItemToObject(qa, "tuning", cJSON_DetachItemFromObjectCaseSensitive(after, "tuning"));
+		p50_new = cJSON_GetNumberValue(
+			cJSON_GetObjectItemCaseSensitive(qa, "latency_ms_p50"));
+		cJSON_AddItemToObject(qa, "tuning",
+				      cJSON_DetachItemFromObjectCaseSensitive(after, "tuning"));
 		params = cJSON_DetachItemFromObjectCaseSensitive(after, "search_parameters");
 		cJSON_Delete(after);
 	}
@@ -415,11 +422,13 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	better = r_new + 0.005 >= r_old && (p50_new <= p50_old * 1.25 || p50_new <= p50_old + 1.0);
 	cJSON_AddBoolToObject(rep, "not_worse", better);
 	if (!better && !ctx->run->force) {
-		cJSON_AddStringToObject(rep, "decision", "kept the current index: the candidate is worse (use --force to take it)");
+		cJSON_AddStringToObject(rep, "decision", "kept the current index: the candidate is "
+					"worse (use --force to take it)");
 		cJSON_Delete(params);
 		goto out;
 	}
-	if (o->backup && (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 0, rep, err)) != OPS_OK) {
+	if (o->backup &&
+	    (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 0, rep, err)) != OPS_OK) {
 		cJSON_Delete(params);
 		goto out;
 	}
@@ -429,7 +438,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	cJSON_AddItemToObject(m2, "search_parameters", params);
 	cJSON_AddNumberToObject(m2, "optimized_at", (double)time(NULL));
 	rc = vidx_swap(f, path, &cand, m2, err);
-	cJSON_AddStringToObject(rep, "decision", better ? "replaced: the candidate is not worse" : "replaced (--force)");
+	cJSON_AddStringToObject(rep, "decision", better ? "replaced: the candidate is not worse"
+				: "replaced (--force)");
 out:
 	if (old)
 		f->Index_free(old);
@@ -483,7 +493,8 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	{
 		char question[600];
 
-		snprintf(question, sizeof question, "Optimize %s (remove orphan ids, tune search)?", path);
+		snprintf(question, sizeof question, "Optimize %s (remove orphan ids, tune search)?",
+			 path);
 		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
 			goto out;
 	}
@@ -525,7 +536,8 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 		cJSON_Delete(m2);
 		goto out;
 	}
-	if (o->backup && (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 90, rep, err)) != OPS_OK) {
+	if (o->backup &&
+	    (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 90, rep, err)) != OPS_OK) {
 		cJSON_Delete(m2);
 		goto out;
 	}
@@ -558,7 +570,8 @@ static ops_code load_queries(const char *file, int d, struct vx_sample *q, ops_e
 	free(text);
 	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) {
 		cJSON_Delete(arr);
-		return ops_error_set(err, OPS_EDATA, "queries file '%s' is not a JSON array of vectors", file);
+		return ops_error_set(err, OPS_EDATA,
+				     "queries file '%s' is not a JSON array of vectors", file);
 	}
 	vx_sample_init(q, (size_t)cJSON_GetArraySize(arr), 0);
 	q->d = d;
@@ -574,14 +587,16 @@ static ops_code load_queries(const char *file, int d, struct vx_sample *q, ops_e
 
 		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != d) {
 			cJSON_Delete(arr);
-			return ops_error_set(err, OPS_EDATA, "query %zu in '%s' is not a vector of %d numbers", i + 1,
-					     file, d);
+			return ops_error_set(err, OPS_EDATA,
+					     "query %zu in '%s' is not a vector of %d numbers",
+					     i + 1, file, d);
 		}
 		cJSON_ArrayForEach(e, v) {
 			if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
 				cJSON_Delete(arr);
-				return ops_error_set(err, OPS_EDATA, "query %zu in '%s' holds a value that is not a finite number",
-						     i + 1, file);
+				return ops_error_set(err, OPS_EDATA, "query %zu in '%s' holds a "
+						     "value that is not a finite number", i + 1,
+						     file);
 			}
 			q->x[i * (size_t)d + (size_t)j++] = (float)e->valuedouble;
 		}
@@ -624,7 +639,8 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 		rc = source_pass(ctx, f->Index_d(index), (size_t)queries, &ids, &nids, &q, err);
 	if (rc != OPS_OK)
 		goto out;
-	cJSON_AddStringToObject(rep, "queries_from", queries_file && *queries_file ? queries_file : "source sample");
+	cJSON_AddStringToObject(rep, "queries_from",
+				queries_file && *queries_file ? queries_file : "source sample");
 	t.nq = q.n;
 	t.d = f->Index_d(index);
 	t.ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
@@ -667,7 +683,8 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
 	char **prot = ops_config_list(ctx->run->cfg, "general.protected_paths");
-	int is_prot = ops_config_bool(ctx->run->cfg, "vector.protected") || ops_path_is_protected(path, prot);
+	int is_prot = ops_config_bool(ctx->run->cfg, "vector.protected") ||
+		      ops_path_is_protected(path, prot);
 	FaissIndex *index = NULL;
 	cJSON *rep, *manifest = NULL;
 	long long *ids = NULL;
@@ -678,8 +695,10 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	ops_strv_free(prot);
 	*report = NULL;
 	if (is_prot) {
-		ops_error_set(err, OPS_EPERM, "index '%s' is a protected store; purge refused", path);
-		ops_error_hint(err, "guide 002: never purge the persistent main store; purge a local or test copy");
+		ops_error_set(err, OPS_EPERM, "index '%s' is a protected store; purge refused",
+			      path);
+		ops_error_hint(err, "guide 002: never purge the persistent main store; purge a "
+			       "local or test copy");
 		return OPS_EPERM;
 	}
 	for (i = 0; id_list && id_list[i]; i++) {
@@ -699,7 +718,8 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	}
 	if (!n)
 		return ops_error_set(err, OPS_EUSAGE, "no ids given (--ids 1,2,3)");
-	if ((rc = vf_load(&f, err)) != OPS_OK || (rc = vidx_load(f, path, &index, &manifest, NULL, err)) != OPS_OK) {
+	if ((rc = vf_load(&f, err)) != OPS_OK ||
+	    (rc = vidx_load(f, path, &index, &manifest, NULL, err)) != OPS_OK) {
 		free(ids);
 		return rc;
 	}
@@ -731,8 +751,8 @@ out:
 
 /* ---- backups of the index ---- */
 
-ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int compress, long retention_days,
-			   cJSON **report, ops_error *err)
+ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int compress,
+			   long retention_days, cJSON **report, ops_error *err)
 {
 	const char *path = vx_index_path(ctx);
 	cJSON *rep = cJSON_CreateObject();
@@ -750,24 +770,29 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 		const struct vf_api *f = NULL;
 		FaissIndex *index = NULL;
 
-		if ((rc = vf_load(&f, err)) != OPS_OK || (rc = vidx_load(f, path, &index, NULL, NULL, err)) != OPS_OK)
+		if ((rc = vf_load(&f, err)) != OPS_OK ||
+		    (rc = vidx_load(f, path, &index, NULL, NULL, err)) != OPS_OK)
 			return rc;
 		cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
 		f->Index_free(index);
 	}
 	if (dest && *dest) {
 		cfg2 = ops_config_new();
-		if (!cfg2 || ops_config_set(cfg2, "vector.backup_dir", dest, "--destination", err) != OPS_OK) {
+		if (!cfg2 || ops_config_set(cfg2, "vector.backup_dir", dest, "--destination",
+					    err) != OPS_OK) {
 			ops_config_free(cfg2);
 			return err->code ? err->code : ops_error_oom(err);
 		}
 		ops_config_set(cfg2, "general.protected_paths",
-			       ops_config_get(ctx->run->cfg, "general.protected_paths"), "config", err);
+			       ops_config_get(ctx->run->cfg, "general.protected_paths"), "config",
+			       err);
 	}
-	rc = vx_backup_index(cfg2 ? cfg2 : ctx->run->cfg, path, tm.tm_wday == 0 ? "weekly" : "daily",
-			     retention_days, rep, err);
+	rc = vx_backup_index(cfg2 ? cfg2 : ctx->run->cfg, path,
+			     tm.tm_wday == 0 ? "weekly" : "daily", retention_days, rep, err);
 	if (rc == OPS_OK && compress) {
-		const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "backup"));
+		const char *b;
+
+		b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "backup"));
 		char *zpath = NULL;
 
 		/* zstd of the copy, for `zstd -d` without opsctl; the manifest
@@ -827,10 +852,12 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 	}
 	closedir(d);
 	if (!*best)
-		return ops_error_set(err, OPS_EFAIL, id ? "no vector index backup '%s' in %s" : "no vector index backups in %s%s",
-				     id ? id : dir, id ? dir : "");
+		return ops_error_set(err, OPS_EFAIL, id ? "no vector index backup '%s' in %s"
+				     : "no vector index backups in %s%s", id ? id : dir,
+				     id ? dir : "");
 	src = ops_path_join(dir, best);
-	tmpdir = ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"), "tmp/vector-verify");
+	tmpdir = ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"),
+			       "tmp/vector-verify");
 	if (!src || !tmpdir || ops_mkdir_p(tmpdir, 0700, err) != OPS_OK) {
 		rc = err->code ? err->code : ops_error_oom(err);
 		goto out;
@@ -842,7 +869,8 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 		int z = n > 4 && strcmp(best + n - 4, ".zst") == 0;
 		char *base = strndup(src, strlen(src) - (z ? 4 : 0));
 
-		rc = base ? ops_archive_copy_file(src, tmp, z ? "unzstd" : "none", err) : ops_error_oom(err);
+		rc = base ? ops_archive_copy_file(src, tmp, z ? "unzstd" : "none", err)
+			: ops_error_oom(err);
 		if (rc == OPS_OK)
 			rc = vidx_manifest_copy(base, tmp, err);
 		free(base);
@@ -873,36 +901,111 @@ out:
 
 /* ---- the hot-chunk cache (guide 002 rebuild_cache) ---- */
 
+/* The ids vector.cache_query names, most accessed first, at most
+ * vector.cache_size of them, from the database the embeddings are in. */
+static ops_code hot_chunk_ids(const ops_vector_ctx *ctx, long long **hot, size_t *nhot,
+			      ops_error *err)
+{
+	const ops_config *cfg = ctx->run->cfg;
+	const char *target = ctx->database && *ctx->database ? ctx->database
+		: ops_config_get(cfg, "vector.database");
+	long size = ops_config_int(cfg, "vector.cache_size");
+	ops_rows *rows = NULL;
+	ops_db *db = NULL;
+	ops_code rc;
+	int i;
+
+	*hot = NULL;
+	*nhot = 0;
+	if (!target || !*target)
+		target = ops_config_get(cfg, "db.name");
+	if ((rc = ops_db_open(cfg, target, &db, err)) != OPS_OK)
+		goto out;
+	/* The configured query is the administrator's, written against the
+	 * usual schema; opsctl's own SQL keeps running with no search_path. */
+	if (ops_db_kind_of(db) == OPS_DB_POSTGRES &&
+	    (rc = ops_db_exec(db, "SELECT pg_catalog.set_config('search_path', 'public', false)",
+			      err)) != OPS_OK)
+		goto out;
+	if ((rc = ops_db_query(db, ops_config_get(cfg, "vector.cache_query"), 0, NULL, &rows,
+			       err)) != OPS_OK)
+		goto out;
+	*hot = malloc(((size_t)ops_rows_count(rows) + 1) * sizeof **hot);
+	if (!*hot) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	for (i = 0; i < ops_rows_count(rows) && (long)*nhot < size; i++) {
+		const char *v = ops_rows_value(rows, i, 0);
+		char *end;
+
+		if (!v)
+			continue;
+		(*hot)[*nhot] = strtoll(v, &end, 10);
+		if (*end) {
+			rc = ops_error_set(err, OPS_ECONFIG,
+					   "vector.cache_query returned '%s', not a chunk id", v);
+			goto out;
+		}
+		(*nhot)++;
+	}
+out:
+	ops_rows_free(rows);
+	ops_db_close(db);
+	return rc;
+}
+
+/* An exact index of the source's vectors for the hot ids; NULL in *out when
+ * none of them has one. */
+static ops_code cache_index(const ops_vector_ctx *ctx, const struct vf_api *f,
+			    const long long *hot, size_t nhot, FaissIndex **out, ops_error *err)
+{
+	FaissMetricType metric = strcmp(ops_config_get(ctx->run->cfg, "vector.metric"), "l2") == 0
+		? METRIC_L2 : METRIC_INNER_PRODUCT;
+	long long ids[BATCH];
+	size_t n, xcap = 0;
+	float *x = NULL;
+	vsrc *src = NULL;
+	ops_code rc;
+
+	*out = NULL;
+	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, hot, nhot, &src, err)) != OPS_OK)
+		return rc;
+	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
+		if (!*out && f->index_factory(out, vsrc_dim(src), "IDMap,Flat", metric) != 0) {
+			rc = vf_error(f, err, OPS_EINTERNAL, "creating the cache index");
+			break;
+		}
+		if (f->Index_add_with_ids(*out, (idx_t)n, x, (const idx_t *)ids) != 0) {
+			rc = vf_error(f, err, OPS_EFAIL, "adding vectors to the cache");
+			break;
+		}
+	}
+	vsrc_close(src);
+	free(x);
+	return rc;
+}
+
 ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops_error *err)
 {
 	const struct vf_api *f = NULL;
 	const char *query = ops_config_get(ctx->run->cfg, "vector.cache_query");
 	const char *cpath = ops_config_get(ctx->run->cfg, "vector.cache_path");
-	const char *target = ctx->database && *ctx->database ? ctx->database
-		: ops_config_get(ctx->run->cfg, "vector.database");
-	const char *metric = ops_config_get(ctx->run->cfg, "vector.metric");
-	long size = ops_config_int(ctx->run->cfg, "vector.cache_size");
 	char *path = NULL;
-	long long *hot = NULL, ids[BATCH];
-	size_t nhot = 0, n, xcap = 0;
-	float *x = NULL;
-	ops_db *db = NULL;
-	ops_rows *rows = NULL;
-	vsrc *src = NULL;
+	long long *hot = NULL;
+	size_t nhot = 0;
 	FaissIndex *index = NULL;
 	cJSON *rep, *m;
 	double t0 = ops_clock();
 	ops_code rc;
-	int i;
 
 	*report = NULL;
 	if (!query || !*query) {
 		ops_error_set(err, OPS_ECONFIG, "vector.cache_query is not set");
-		ops_error_hint(err, "e.g. SELECT chunk_id FROM retrievals GROUP BY chunk_id ORDER BY count(*) DESC");
+		ops_error_hint(err, "e.g. SELECT chunk_id FROM retrievals GROUP BY chunk_id "
+			       "ORDER BY count(*) DESC");
 		return OPS_ECONFIG;
 	}
-	if (!target || !*target)
-		target = ops_config_get(ctx->run->cfg, "db.name");
 	if ((rc = vf_load(&f, err)) != OPS_OK)
 		return rc;
 	if (cpath && *cpath)
@@ -915,59 +1018,24 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 	*report = rep;
 	cJSON_AddStringToObject(rep, "cache", path);
 	vidx_sweep_temps(path);
-	if ((rc = ops_db_open(ctx->run->cfg, target, &db, err)) != OPS_OK)
+	if ((rc = hot_chunk_ids(ctx, &hot, &nhot, err)) != OPS_OK)
 		goto out;
-	/* The configured query is the administrator's, written against the
-	 * usual schema; opsctl's own SQL keeps running with no search_path. */
-	if (ops_db_kind_of(db) == OPS_DB_POSTGRES &&
-	    (rc = ops_db_exec(db, "SELECT pg_catalog.set_config('search_path', 'public', false)", err)) != OPS_OK)
-		goto out;
-	if ((rc = ops_db_query(db, query, 0, NULL, &rows, err)) != OPS_OK)
-		goto out;
-	hot = malloc(((size_t)ops_rows_count(rows) + 1) * sizeof *hot);
-	if (!hot) {
-		rc = ops_error_oom(err);
-		goto out;
-	}
-	for (i = 0; i < ops_rows_count(rows) && (long)nhot < size; i++) {
-		const char *v = ops_rows_value(rows, i, 0);
-		char *end;
-
-		if (!v)
-			continue;
-		hot[nhot] = strtoll(v, &end, 10);
-		if (*end) {
-			rc = ops_error_set(err, OPS_ECONFIG, "vector.cache_query returned '%s', not a chunk id", v);
-			goto out;
-		}
-		nhot++;
-	}
 	cJSON_AddNumberToObject(rep, "hot_chunks", (double)nhot);
 	if (!nhot) {
-		rc = ops_error_set(err, OPS_EFAIL, "vector.cache_query returned no chunk ids; the cache is unchanged");
+		rc = ops_error_set(err, OPS_EFAIL, "vector.cache_query returned no chunk ids; "
+				   "the cache is unchanged");
 		goto out;
 	}
-	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, hot, nhot, &src, err)) != OPS_OK)
-		goto out;
-	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
-		if (!index && f->index_factory(&index, vsrc_dim(src), "IDMap,Flat",
-					       strcmp(metric, "l2") == 0 ? METRIC_L2 : METRIC_INNER_PRODUCT) != 0) {
-			rc = vf_error(f, err, OPS_EINTERNAL, "creating the cache index");
-			break;
-		}
-		if (f->Index_add_with_ids(index, (idx_t)n, x, (const idx_t *)ids) != 0) {
-			rc = vf_error(f, err, OPS_EFAIL, "adding vectors to the cache");
-			break;
-		}
-	}
-	if (rc != OPS_OK)
+	if ((rc = cache_index(ctx, f, hot, nhot, &index, err)) != OPS_OK)
 		goto out;
 	if (!index) {
-		rc = ops_error_set(err, OPS_EFAIL, "none of the hot chunk ids has an embedding; the cache is unchanged");
+		rc = ops_error_set(err, OPS_EFAIL, "none of the hot chunk ids has an embedding; "
+				   "the cache is unchanged");
 		goto out;
 	}
 	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
-	m = vidx_manifest_new(f, index, "IDMap,Flat", metric, NULL);
+	m = vidx_manifest_new(f, index, "IDMap,Flat",
+			      ops_config_get(ctx->run->cfg, "vector.metric"), NULL);
 	if (!m) {
 		rc = ops_error_oom(err);
 		goto out;
@@ -979,11 +1047,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 out:
 	if (index)
 		f->Index_free(index);
-	vsrc_close(src);
-	ops_rows_free(rows);
-	ops_db_close(db);
 	free(hot);
-	free(x);
 	free(path);
 	return rc;
 }
@@ -1011,7 +1075,9 @@ static void *worker_main(void *arg)
 		size_t qi = (w->from + i) % w->q->n;
 		double t0 = ops_clock();
 
-		if (w->f->Index_search(w->index, 1, w->q->x + qi * (size_t)w->q->d, K, dist, labels) != 0)
+		const float *query = w->q->x + qi * (size_t)w->q->d;
+
+		if (w->f->Index_search(w->index, 1, query, K, dist, labels) != 0)
 			w->errors++;
 		w->lat[i] = (ops_clock() - t0) * 1000.0;
 	}
@@ -1113,7 +1179,8 @@ ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, c
 	}
 	/* Performance: one client, latency.  Stress: N clients at once. */
 	perf = run_load(f, index, &q, 1, (size_t)queries, err);
-	stress = perf ? run_load(f, index, &q, threads, (size_t)queries * (size_t)threads, err) : NULL;
+	if (perf)
+		stress = run_load(f, index, &q, threads, (size_t)queries * (size_t)threads, err);
 	if (!perf || !stress) {
 		rc = err->code;
 		goto out;
@@ -1125,11 +1192,11 @@ ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, c
 			goto out;
 		cJSON_AddStringToObject(rep, "results_dir", outdir);
 	}
+	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(stress, "errors")) > 0)
+		rc = ops_error_set(err, OPS_EFAIL, "searches failed under load");
 	cJSON_AddItemToObject(rep, "performance", perf);
 	cJSON_AddItemToObject(rep, "stress", stress);
-	perf = stress = NULL;
-	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep, "stress"), "errors")) > 0)
-		rc = ops_error_set(err, OPS_EFAIL, "searches failed under load");
+	perf = stress = NULL;	/* the report's now */
 out:
 	cJSON_Delete(perf);
 	cJSON_Delete(stress);

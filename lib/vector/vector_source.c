@@ -40,7 +40,9 @@
  * in one stream instead (see pg_start_readers). */
 #define READER_LOCK_TIMEOUT "SET LOCAL lock_timeout = '1s'"
 
-enum emb_kind { EMB_REAL_ARRAY, EMB_DOUBLE_ARRAY, EMB_BYTEA, EMB_PGVECTOR, EMB_TEXT, EMB_JSONB, EMB_BLOB };
+enum emb_kind {
+	EMB_REAL_ARRAY, EMB_DOUBLE_ARRAY, EMB_BYTEA, EMB_PGVECTOR, EMB_TEXT, EMB_JSONB, EMB_BLOB
+};
 
 /* One COPY (or SQLite statement) being read. */
 struct cstream {
@@ -120,6 +122,16 @@ static uint64_t rd64(const char *p)
 	return be64toh(v);
 }
 
+/* A failed statement's one line: the server's primary message (no severity,
+ * no DETAIL or HINT lines, which belong to no error line), else libpq's. */
+static void pg_message(const PGresult *res, PGconn *pg, char *out, size_t len)
+{
+	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	snprintf(out, len, "%s", m ? m : res ? PQresultErrorMessage(res) : PQerrorMessage(pg));
+	out[strcspn(out, "\n")] = '\0';
+}
+
 /* Start COPY (select [AND ctid range]) on db; lo/hi are block numbers,
  * hi < 0 for no upper bound, lo < 0 for the whole table. */
 static ops_code pg_start_copy(vsrc *s, ops_db *db, struct cstream *cs, const char *select,
@@ -131,7 +143,8 @@ static ops_code pg_start_copy(vsrc *s, ops_db *db, struct cstream *cs, const cha
 	ops_code rc = OPS_OK;
 
 	if (lo >= 0 && hi >= 0)
-		snprintf(range, sizeof range, " AND ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid", lo, hi);
+		snprintf(range, sizeof range,
+			 " AND ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid", lo, hi);
 	else if (lo >= 0)
 		snprintf(range, sizeof range, " AND ctid >= '(%lld,0)'::tid", lo);
 	if (asprintf(&sql, "COPY (%s%s) TO STDOUT (FORMAT binary)", select, range) < 0)
@@ -141,8 +154,7 @@ static ops_code pg_start_copy(vsrc *s, ops_db *db, struct cstream *cs, const cha
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		char msg[300];
 
-		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
-		msg[strcspn(msg, "\n")] = '\0';
+		pg_message(res, cs->pg, msg, sizeof msg);
 		rc = ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, msg);
 		cs->ended = 1;	/* nothing to drain */
 		cs->lock_busy = PQresultErrorField(res, PG_DIAG_SQLSTATE) &&
@@ -192,7 +204,8 @@ static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *ta
 	if (rc == OPS_OK)
 		rc = ops_db_exec(s->db, READER_LOCK_TIMEOUT, err);
 	if (rc == OPS_OK)
-		rc = ops_db_query(s->db, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &rows, err);
+		rc = ops_db_query(s->db, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &rows,
+				  err);
 	if (rc != OPS_OK)
 		return rc;
 	snprintf(snap, sizeof snap, "%s", ops_rows_value(rows, 0, 0));
@@ -208,9 +221,9 @@ static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *ta
 	if (rc != OPS_OK)
 		return rc;
 	*pages = 0;
-	if (ops_rows_count(rows) == 1 &&
-	    (strcmp(ops_rows_value(rows, 0, 0), "r") == 0 || strcmp(ops_rows_value(rows, 0, 0), "m") == 0))
-		*pages = atoll(ops_rows_value(rows, 0, 1));
+	if (ops_rows_count(rows) == 1 && (strcmp(ops_rows_value(rows, 0, 0), "r") == 0 ||
+					  strcmp(ops_rows_value(rows, 0, 0), "m") == 0))
+		*pages = strtoll(ops_rows_value(rows, 0, 1), NULL, 10);
 	ops_rows_free(rows);
 	if (*pages < PARALLEL_MIN_PAGES) {
 		*jobs = 1;
@@ -220,7 +233,8 @@ static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *ta
 	for (i = 1; i < *jobs && rc == OPS_OK; i++) {
 		rc = ops_db_open(cfg, target, &s->rd[i].db, err);
 		if (rc == OPS_OK)
-			rc = ops_db_exec(s->rd[i].db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+			rc = ops_db_exec(s->rd[i].db,
+					 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 		if (rc == OPS_OK)
 			rc = ops_db_exec(s->rd[i].db, set, err);
 		if (rc == OPS_OK)
@@ -350,9 +364,11 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 		rc = ops_error_set(err, OPS_EFAIL, "table %s has no column '%s'", qtable, idcol);
 		goto out;
 	}
-	if (strcmp(idtype, "integer") != 0 && strcmp(idtype, "bigint") != 0 && strcmp(idtype, "smallint") != 0) {
-		rc = ops_error_set(err, OPS_EUSAGE, "id column %s.%s is %s; index ids must be integers",
-				   qtable, idcol, idtype);
+	if (strcmp(idtype, "integer") != 0 && strcmp(idtype, "bigint") != 0 &&
+	    strcmp(idtype, "smallint") != 0) {
+		rc = ops_error_set(err, OPS_EUSAGE,
+				   "id column %s.%s is %s; index ids must be integers", qtable,
+				   idcol, idtype);
 		goto out;
 	}
 	if (strcmp(type, "real[]") == 0)
@@ -372,9 +388,9 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	else if (strcmp(type, "jsonb") == 0)
 		s->kind = EMB_JSONB;
 	else {
-		rc = ops_error_set(err, OPS_EUSAGE,
-				   "embedding column %s.%s is %s; real[], double precision[], bytea, vector or text expected",
-				   qtable, ecol, type);
+		rc = ops_error_set(err, OPS_EUSAGE, "embedding column %s.%s is %s; real[], "
+				   "double precision[], bytea, vector or text expected", qtable,
+				   ecol, type);
 		goto out;
 	}
 	qid = ops_db_quote_ident(s->db, idcol);
@@ -385,7 +401,8 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	    asprintf(&second, s->kind == EMB_REAL_ARRAY || s->kind == EMB_DOUBLE_ARRAY
 		     ? "(%s IS NULL OR pg_catalog.cardinality(%s) = 0)"
 		     : s->kind == EMB_TEXT || s->kind == EMB_JSONB
-		     ? "(%s IS NULL OR pg_catalog.translate(%s::text, E' \\t\\r\\n', '') IN ('[]', '{}'))"
+		     ? "(%s IS NULL OR"
+		       " pg_catalog.translate(%s::text, E' \\t\\r\\n', '') IN ('[]', '{}'))"
 		     : "(%s IS NULL OR %s IS NULL)", qemb, qemb) < 0)
 		second = NULL;
 	if (!qid || !qemb || (s->ids_only && !second) ||
@@ -425,7 +442,8 @@ static ops_code lite_open_stmt(vsrc *s, const ops_config *cfg, ops_error *err)
 	/* ids only: "holds no vector" as lite_next decides it. */
 	if (qe && s->ids_only &&
 	    asprintf(&second, "(%s IS NULL OR (typeof(%s) = 'text' AND "
-		     "replace(replace(replace(replace(%s, ' ', ''), char(9), ''), char(10), ''), char(13), '')"
+		     "replace(replace(replace(replace(%s, ' ', ''), char(9), ''), char(10), ''),"
+		     " char(13), '')"
 		     " IN ('[]', '{}')))", qe, qe, qe) < 0)
 		second = NULL;
 	if (!qt || !qi || !qe || (s->ids_only && !second) ||
@@ -521,8 +539,9 @@ static ops_code check_finite(const float *v, int d, long long id, ops_error *err
 
 	for (i = 0; i < d; i++)
 		if (!isfinite(v[i]))
-			return ops_error_set(err, OPS_EDATA, "row id %lld has a %s value at position %d",
-					     id, isnan(v[i]) ? "NaN" : "infinite", i);
+			return ops_error_set(err, OPS_EDATA,
+					     "row id %lld has a %s value at position %d", id,
+					     isnan(v[i]) ? "NaN" : "infinite", i);
 	return OPS_OK;
 }
 
@@ -670,7 +689,8 @@ static ops_code dec_array(struct field *fl, float **v, int *d, ops_error *err)
 	if (ndim == 0)
 		return OPS_OK;	/* '{}' holds no vector either */
 	if (ndim != 1)
-		return ops_error_set(err, OPS_EDATA, "row id %lld has a %d-dimensional array", fl->id, ndim);
+		return ops_error_set(err, OPS_EDATA, "row id %lld has a %d-dimensional array",
+				     fl->id, ndim);
 	if (fl->len < 20)
 		return short_row(fl->s, err);
 	n = (int32_t)rd32(fl->p + 12);
@@ -689,7 +709,8 @@ static ops_code dec_array(struct field *fl, float **v, int *d, ops_error *err)
 		el = (int32_t)rd32(q);
 		q += 4;
 		if (el != esz)
-			return ops_error_set(err, OPS_EDATA, "row id %lld has a NULL element at position %d",
+			return ops_error_set(err, OPS_EDATA,
+					     "row id %lld has a NULL element at position %d",
 					     fl->id, i);
 		if (end - q < esz)
 			return short_row(fl->s, err);
@@ -717,7 +738,8 @@ static ops_code dec_bytea(struct field *fl, float **v, int *d, ops_error *err)
 
 	*d = 0;
 	if (fl->len % 4)
-		return ops_error_set(err, OPS_EDATA, "row id %lld: bytea of %d bytes is not float32s", fl->id,
+		return ops_error_set(err, OPS_EDATA,
+				     "row id %lld: bytea of %d bytes is not float32s", fl->id,
 				     fl->len);
 	if (field_slot(fl, n, v, err) != OPS_OK)
 		return err->code;
@@ -764,7 +786,8 @@ static ops_code dec_text(struct field *fl, float **v, int *d, ops_error *err)
 
 	*d = 0;
 	if (skip && (fl->len < 1 || fl->p[0] != 1))
-		return ops_error_set(err, OPS_EDATA, "row id %lld: jsonb in an unknown binary version", fl->id);
+		return ops_error_set(err, OPS_EDATA,
+				     "row id %lld: jsonb in an unknown binary version", fl->id);
 	if (cs->textcap < (size_t)fl->len + 1) {
 		char *grown = realloc(cs->text, (size_t)fl->len + 1);
 
@@ -777,8 +800,9 @@ static ops_code dec_text(struct field *fl, float **v, int *d, ops_error *err)
 	memcpy(cs->text, fl->p + skip, tlen);
 	cs->text[tlen] = '\0';
 	if (strlen(cs->text) != tlen || text_vector(cs->text, NULL, &n, &at) != 0)
-		return ops_error_set(err, OPS_EDATA, "row id %lld: the embedding text is not a list of numbers (at byte %zu)",
-				     fl->id, strlen(cs->text) != tlen ? strlen(cs->text) : at);
+		return ops_error_set(err, OPS_EDATA, "row id %lld: the embedding text is not a "
+				     "list of numbers (at byte %zu)", fl->id,
+				     strlen(cs->text) != tlen ? strlen(cs->text) : at);
 	if (n == 0)
 		return OPS_OK;	/* '[]' holds no vector either */
 	if (field_slot(fl, n, v, err) != OPS_OK)
@@ -897,9 +921,15 @@ static ops_code pg_fill(vsrc *s, struct cstream *cs, size_t max, long long *ids,
 		len = PQgetCopyData(cs->pg, &buf, 0);
 		if (len == -1) {	/* done: collect the command's result */
 			PGresult *res = PQgetResult(cs->pg);
-			ops_code r2 = PQresultStatus(res) == PGRES_COMMAND_OK ? OPS_OK
-				: ops_cancelled() ? ops_cancel_check(err)
-				: ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, PQresultErrorMessage(res));
+			ops_code r2 = OPS_OK;
+			char msg[300];
+
+			if (PQresultStatus(res) != PGRES_COMMAND_OK && ops_cancelled()) {
+				r2 = ops_cancel_check(err);
+			} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+				pg_message(res, cs->pg, msg, sizeof msg);
+				r2 = ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, msg);
+			}
 
 			PQclear(res);
 			while ((res = PQgetResult(cs->pg)))
@@ -909,13 +939,18 @@ static ops_code pg_fill(vsrc *s, struct cstream *cs, size_t max, long long *ids,
 				return r2;
 			break;
 		}
-		if (len < 0)
-			return ops_error_set(err, OPS_EUNAVAIL, "reading %s: %s", s->desc, PQerrorMessage(cs->pg));
+		if (len < 0) {
+			char msg[300];
+
+			pg_message(NULL, cs->pg, msg, sizeof msg);
+			return ops_error_set(err, OPS_EUNAVAIL, "reading %s: %s", s->desc, msg);
+		}
 		if (!cs->header_done) {
 			off = copy_header_len(buf, len);
 			if (off < 0) {
 				PQfreemem(buf);
-				return ops_error_set(err, OPS_EDATA, "COPY from %s did not start with a binary header", s->desc);
+				return ops_error_set(err, OPS_EDATA, "COPY from %s did not start "
+						     "with a binary header", s->desc);
 			}
 			cs->header_done = 1;
 			if (off >= len) {
@@ -1030,7 +1065,8 @@ static ops_code pg_next_parallel(vsrc *s, size_t max, long long *ids, float **x,
 				*x = grown;
 				*xcap = max * (size_t)d;
 			}
-			memcpy(*x + *n * (size_t)d, c->x + s->pos * (size_t)d, take * (size_t)d * sizeof **x);
+			memcpy(*x + *n * (size_t)d, c->x + s->pos * (size_t)d,
+			       take * (size_t)d * sizeof **x);
 		}
 		*n += take;
 		s->pos += take;
@@ -1089,8 +1125,8 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 			size_t at;
 
 			if (!t || text_vector(t, NULL, &d, &at) != 0)
-				return ops_error_set(err, OPS_EDATA,
-						     "row id %lld: the embedding text is not a list of numbers (at byte %zu)",
+				return ops_error_set(err, OPS_EDATA, "row id %lld: the embedding "
+						     "text is not a list of numbers (at byte %zu)",
 						     id, t ? at : 0);
 			if (d == 0) {
 				s->one.nulls++;
@@ -1109,7 +1145,8 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 		blob = sqlite3_column_blob(s->st, 1);
 		bytes = sqlite3_column_bytes(s->st, 1);
 		if (bytes % 4)
-			return ops_error_set(err, OPS_EDATA, "row id %lld: BLOB of %d bytes is not float32s", id, bytes);
+			return ops_error_set(err, OPS_EDATA, "row id %lld: BLOB of %d bytes is not "
+					     "float32s", id, bytes);
 		d = bytes / 4;
 		if (take_dim(s, d, id, x, xcap, max, err) != OPS_OK)
 			return err->code;
@@ -1172,7 +1209,7 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 	if (rc == OPS_OK)
 		rc = ops_db_query(s->db, sql, 0, NULL, &rows, err);
 	if (rc == OPS_OK)
-		*n = atoll(ops_rows_value(rows, 0, 0));
+		*n = strtoll(ops_rows_value(rows, 0, 0), NULL, 10);
 	ops_rows_free(rows);
 	ops_db_close(s->db);
 	free(qt);
