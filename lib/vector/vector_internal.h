@@ -101,11 +101,12 @@ cJSON *vidx_manifest_new(const struct vf_api *f, FaissIndex *index, const char *
 ops_code vidx_manifest_copy(const char *from, const char *to, ops_error *err);
 
 /*
- * Temporary files beside the index at path (PATH.tmp.PID of vidx_swap,
- * PATH.manifest.json.tmp.PID.RANDOM of the manifest's atomic write) that
- * an interrupted run left: those whose writer is gone (ops_temp_orphaned)
- * are removed, each with a warning.  Best effort: a directory that cannot
- * be read is left to the write that follows to report.
+ * Temporary files beside the index at path that a killed run left
+ * (PATH.tmp.PID of vidx_swap, PATH.manifest.json.tmp.PID.RANDOM of the
+ * manifest's atomic write, and the same of files named after the index:
+ * its cache, optimize's candidate): those whose writer is gone
+ * (ops_temp_orphaned) are removed, each with a warning.  Best effort: a
+ * directory that cannot be read is left to the write that follows.
  */
 void vidx_sweep_temps(const char *path);
 
