@@ -378,6 +378,9 @@ done:
 		err.code = rc;
 	split_message(&err, &shown);
 	status = cli_exit_status(rc);
+	/* The figures before emit: the JSON envelope takes the report's members. */
+	figures = report ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(report, "_figures"), 1)
+			 : NULL;
 	if (emit(inv, status, ops_clock() - t0, &shown, report) != 0 && status == 0) {
 		ops_error_set(&shown, OPS_EIO, "write error on standard output");
 		status = ops_code_exit_status(OPS_EIO);
@@ -388,9 +391,7 @@ done:
 		print_error(inv, &shown);
 	if (task) {
 		ops_error jerr;
-		cJSON *f = report ? cJSON_GetObjectItemCaseSensitive(report, "_figures") : NULL;
 
-		figures = f ? cJSON_Duplicate(f, 1) : cJSON_CreateObject();
 		if (ops_task_finish(task, inv->argc, inv->argv, rc, status,
 				    rc == OPS_OK ? NULL : shown.message, figures, &jerr) != OPS_OK) {
 			/* The work is done; failing to record it still matters to
@@ -399,8 +400,8 @@ done:
 			if (status == 0)
 				status = ops_code_exit_status(jerr.code);
 		}
-		cJSON_Delete(figures);
 	}
+	cJSON_Delete(figures);
 	cJSON_Delete(report);
 	ops_store_free(store);
 	ops_strv_free(targets);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -465,4 +466,24 @@ int ops_path_is_protected(const char *path, char *const *protected_paths)
 			return 1;
 	}
 	return 0;
+}
+
+int ops_temp_orphaned(const char *name, time_t mtime)
+{
+	const char *t = strstr(name, ".tmp."), *last = NULL;
+	char *end;
+	long pid;
+
+	/* The last ".tmp." is the writer's: NAME itself may hold one. */
+	for (; t; t = strstr(t + 1, ".tmp."))
+		last = t;
+	if (!last || last[5] < '0' || last[5] > '9')
+		return 0;
+	errno = 0;
+	pid = strtol(last + 5, &end, 10);
+	if (errno || pid <= 0 || pid > INT_MAX || (*end != '\0' && *end != '.'))
+		return 0;
+	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0;	/* running, or someone else's (EPERM): not ours to judge */
+	return time(NULL) - mtime > 60;
 }

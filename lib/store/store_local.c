@@ -118,25 +118,12 @@ static int is_temp_name(const char *name)
 	return 0;
 }
 
-/*
- * A temp file whose writer is gone (killed mid-write: its pid no longer
- * runs) and that has not been written to for a minute is removed when a
- * listing passes it; a live writer keeps its file's mtime fresh.
- */
+/* A temp file whose writer is gone (killed mid-write) is removed when a
+ * listing passes it (ops_temp_orphaned says when). */
 static void remove_if_stale(const char *path, const char *name, const struct stat *st)
 {
-	const char *t = strstr(name, ".tmp.");
-	long pid;
-
-	while (t && strstr(t + 1, ".tmp."))
-		t = strstr(t + 1, ".tmp.");
-	if (!t)
-		return;
-	pid = strtol(t + 5, NULL, 10);
-	if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
-		if (time(NULL) - st->st_mtime > 60 && unlink(path) == 0)
-			ops_log_warn("removed '%s', left by an interrupted write", path);
-	}
+	if (ops_temp_orphaned(name, st->st_mtime) && unlink(path) == 0)
+		ops_log_warn("removed '%s', left by an interrupted write", path);
 }
 
 static ops_code local_put_begin(ops_store *store, const char *key, ops_store_writer **out,

@@ -24,18 +24,18 @@ static int loaded;
 
 static void *try_open(const char *path, char *tried, size_t len)
 {
+	size_t used = strlen(tried);
 	void *h;
 
 	if (!path || access(path, R_OK) != 0) {
-		if (path && strlen(tried) + strlen(path) + 3 < len) {
-			strcat(tried, *tried ? ", " : "");
-			strcat(tried, path);
-		}
+		if (path && used + strlen(path) + 3 < len)
+			snprintf(tried + used, len - used, "%s%s", used ? ", " : "", path);
 		return NULL;
 	}
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
-		ops_error_set(&load_err, OPS_EUNAVAIL, "cannot load FAISS support %s: %s", path, dlerror());
+		ops_error_set(&load_err, OPS_EUNAVAIL, "cannot load FAISS support %s: %s", path,
+			      dlerror());
 	return h;
 }
 
@@ -73,9 +73,10 @@ static void load(void)
 	}
 	if (!h) {
 		if (load_err.code == OPS_OK) {
-			ops_error_set(&load_err, OPS_EUNAVAIL, "FAISS support (%s) not found; looked at %s",
-				      PLUGIN, tried);
-			ops_error_hint(&load_err, "install opsctl with `make install`, or set OPSCTL_FAISS_PLUGIN");
+			ops_error_set(&load_err, OPS_EUNAVAIL,
+				      "FAISS support (%s) not found; looked at %s", PLUGIN, tried);
+			ops_error_hint(&load_err, "install opsctl with `make install`, or set "
+				       "OPSCTL_FAISS_PLUGIN");
 		}
 		return;
 	}

@@ -3,10 +3,14 @@
  * rebuild make one streaming pass over the source (two for an index that
  * must be trained: a sample first), keeping only ids and a reservoir sample
  * of vectors beside the index itself, so memory is the index plus a little.
+ * A cancelled run (cancel.h) stops between batches, between searches and
+ * before the swap, through the same error paths as any failure: the live
+ * index and its manifest are never touched by a run that did not finish.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 #include <unistd.h>
 
 #include "opsmaint/archive.h"
+#include "opsmaint/cancel.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 #include "opsmaint/vector.h"
@@ -23,10 +28,15 @@
 #include "vector/vector_internal.h"
 
 #define READ_BATCH 4096
+/* Queries per FAISS search call when a whole sample is searched: FAISS
+ * cannot be interrupted inside a call, so a cancellation waits for one. */
+#define SEARCH_BATCH 1024
 
 const char *vx_index_path(const ops_vector_ctx *ctx)
 {
-	return ctx->path && *ctx->path ? ctx->path : ops_config_get(ctx->run->cfg, "vector.index_path");
+	if (ctx->path && *ctx->path)
+		return ctx->path;
+	return ops_config_get(ctx->run->cfg, "vector.index_path");
 }
 
 unsigned long long vx_next_rand(unsigned long long *s)
@@ -39,18 +49,32 @@ unsigned long long vx_next_rand(unsigned long long *s)
 	return z ^ (z >> 31);
 }
 
+void vx_sample_init(struct vx_sample *s, size_t cap, unsigned long long seed)
+{
+	memset(s, 0, sizeof *s);
+	s->cap = cap;
+	s->rng = seed;
+}
+
 int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d)
 {
 	size_t slot;
 
-	if (!s->x) {
+	s->seen++;
+	if (s->cap == 0)
+		return 0;
+	if (!s->ids) {
 		s->d = d;
 		s->ids = malloc(s->cap * sizeof *s->ids);
-		s->x = malloc(s->cap * (size_t)d * sizeof *s->x);
-		if (!s->ids || !s->x)
+		s->x = d > 0 ? malloc(s->cap * (size_t)d * sizeof *s->x) : NULL;
+		if (!s->ids || (d > 0 && !s->x)) {
+			free(s->ids);
+			free(s->x);
+			s->ids = NULL;
+			s->x = NULL;
 			return -1;
+		}
 	}
-	s->seen++;
 	if (s->n < s->cap) {
 		slot = s->n++;
 	} else {
@@ -61,97 +85,120 @@ int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d)
 		slot = (size_t)r;
 	}
 	s->ids[slot] = id;
-	memcpy(s->x + slot * (size_t)d, v, (size_t)d * sizeof *v);
+	if (s->d > 0)
+		memcpy(s->x + slot * (size_t)s->d, v, (size_t)s->d * sizeof *v);
 	return 0;
 }
 
-void vx_sample_free(struct vx_sample *s)
+void vx_sample_release(struct vx_sample *s)
 {
 	free(s->ids);
 	free(s->x);
+	vx_sample_init(s, 0, 0);
 }
 
-int vx_cmp_ll(const void *a, const void *b)
+int vx_ids_reserve(long long **ids, size_t used, size_t more, size_t *cap)
 {
-	long long x = *(const long long *)a, y = *(const long long *)b;
+	long long *grown;
 
-	return x < y ? -1 : x > y;
+	if (used + more <= *cap)
+		return 0;
+	grown = realloc(*ids, (used + more) * 2 * sizeof *grown);
+	if (!grown)
+		return -1;
+	*ids = grown;
+	*cap = (used + more) * 2;
+	return 0;
+}
+
+int vx_is_exact(const char *type)
+{
+	return strstr(type, "Flat") && !strstr(type, "IVF");
+}
+
+/* Whether the index's answer for sampled vector v (id) counts as found;
+ * see vx_search_sample. */
+static int found_self(const idx_t *l, const float *dd, idx_t k, long long id, const float *v,
+		      int d, int exact, int ip)
+{
+	idx_t j;
+
+	for (j = 0; j < k; j++)
+		if (l[j] == id)
+			break;
+	if (!exact)
+		return j < k;	/* approximate (IVF, PQ, HNSW): among the top k */
+	if (ip) {
+		double self = 0, tol;
+		int i;
+
+		for (i = 0; i < d; i++)
+			self += (double)v[i] * v[i];
+		tol = 1e-3 * (self > 1 ? self : 1);
+		return j < k ? fabs(dd[j] - self) <= tol : dd[0] > self + tol;
+	}
+	return j < k && (j == 0 || dd[j] == dd[0]);
 }
 
 /*
  * Search every sampled vector; *hits counts those the index answers for
  * correctly.  An approximate index must return the vector's id among the
- * top 10 (self-recall@10).  For an exact one, with L2 a vector must come back at rank 1 (or tied with it:
- * duplicates).  With inner product a vector need not be its own best match
- * (a longer one can score higher), so a hit is: its id among the top 10
- * with its own score v.v, or a top score above v.v.  A top score below v.v,
- * or its id with another score, means the index lost or damaged it.
+ * top 10 (self-recall@10).  For an exact one, with L2 a vector must come
+ * back at rank 1 (or tied with it: duplicates).  With inner product a
+ * vector need not be its own best match (a longer one can score higher),
+ * so a hit is: its id among the top 10 with its own score v.v, or a top
+ * score above v.v.  A top score below v.v, or its id with another score,
+ * means the index lost or damaged it.
  */
 ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struct vx_sample *s,
-			      int exact, size_t *hits, double *seconds, ops_error *err)
+			  int exact, size_t *hits, double *seconds, ops_error *err)
 {
 	int ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
+	size_t chunk = s->n < SEARCH_BATCH ? s->n : SEARCH_BATCH, from, i;
 	idx_t k = 10, *labels;
 	float *dist;
-	size_t i;
 	double t0 = ops_clock();
+	ops_code rc = OPS_OK;
 
 	*hits = 0;
+	*seconds = 0;
 	if (s->n == 0)
 		return OPS_OK;
-	labels = malloc(s->n * (size_t)k * sizeof *labels);
-	dist = malloc(s->n * (size_t)k * sizeof *dist);
+	labels = malloc(chunk * (size_t)k * sizeof *labels);
+	dist = malloc(chunk * (size_t)k * sizeof *dist);
 	if (!labels || !dist) {
-		free(labels);
-		free(dist);
-		return ops_error_oom(err);
+		rc = ops_error_oom(err);
+		goto out;
 	}
-	if (f->Index_search(index, (idx_t)s->n, s->x, k, dist, labels) != 0) {
-		free(labels);
-		free(dist);
-		return vf_error(f, err, OPS_EDATA, "searching the index failed");
-	}
-	for (i = 0; i < s->n; i++) {
-		const idx_t *l = labels + i * (size_t)k;
-		const float *dd = dist + i * (size_t)k;
-		idx_t j;
+	for (from = 0; from < s->n; from += chunk) {
+		size_t nq = s->n - from < chunk ? s->n - from : chunk;
+		const float *q = s->x + from * (size_t)s->d;
 
-		if (!exact) {
-			/* Approximate (IVF, PQ, HNSW): found among the top 10. */
-			for (j = 0; j < k; j++)
-				if (l[j] == s->ids[i]) {
-					(*hits)++;
-					break;
-				}
-			continue;
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			goto out;
+		if (f->Index_search(index, (idx_t)nq, q, k, dist, labels) != 0) {
+			rc = vf_error(f, err, OPS_EDATA, "searching the index failed");
+			goto out;
 		}
-		if (ip) {
-			const float *v = s->x + i * (size_t)s->d;
-			double self = 0, tol;
-			int d2;
-
-			for (d2 = 0; d2 < s->d; d2++)
-				self += (double)v[d2] * v[d2];
-			tol = 1e-3 * (self > 1 ? self : 1);
-			for (j = 0; j < k; j++)
-				if (l[j] == s->ids[i])
-					break;
-			if (j < k ? fabs(dd[j] - self) <= tol : dd[0] > self + tol)
-				(*hits)++;
-			continue;
-		}
-		for (j = 0; j < k; j++) {
-			if (l[j] == s->ids[i]) {
-				if (j == 0 || dd[j] == dd[0])
-					(*hits)++;
-				break;
-			}
-		}
+		for (i = 0; i < nq; i++)
+			*hits += (size_t)found_self(labels + i * (size_t)k, dist + i * (size_t)k, k,
+						    s->ids[from + i], q + i * (size_t)s->d, s->d,
+						    exact, ip);
 	}
 	*seconds = ops_clock() - t0;
+out:
 	free(labels);
 	free(dist);
-	return OPS_OK;
+	return rc;
+}
+
+void vx_report_found(cJSON *rep, size_t searched, size_t found, int exact)
+{
+	cJSON_AddNumberToObject(rep, "searched", (double)searched);
+	cJSON_AddNumberToObject(rep, "found", (double)found);
+	cJSON_AddNumberToObject(rep, "self_recall",
+				searched ? (double)found / (double)searched : 1.0);
+	cJSON_AddNumberToObject(rep, "found_within_top", exact ? 1 : 10);
 }
 
 /* Add up to 20 values of v to arr; count them all in the report. */
@@ -164,9 +211,154 @@ void vx_list_some(cJSON *rep, const char *name, const long long *v, size_t n)
 		cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)v[i]));
 }
 
-const char *vx_metric_name(FaissMetricType m)
+/* ---- verify ---- */
+
+static void add_finding(cJSON *findings, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_finding(cJSON *findings, const char *fmt, ...)
 {
-	return m == METRIC_INNER_PRODUCT ? "ip" : m == METRIC_L2 ? "l2" : "other";
+	char m[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	cJSON_AddItemToArray(findings, cJSON_CreateString(m));
+}
+
+/*
+ * The source, cheaply: the ids of the rows with an embedding (not their
+ * vectors), sorted into *ids, and a uniform sample of them; then only the
+ * sample's vectors, those of the index's dimension d, into smp.  *src_d is
+ * the source's dimension as the sample's rows show it (0: none read).
+ */
+static ops_code source_ids_sample(const ops_vector_ctx *ctx, int d, long long **ids, size_t *nids,
+				  struct vx_sample *smp, int *src_d, cJSON *rep, ops_error *err)
+{
+	const ops_config *cfg = ctx->run->cfg;
+	long long batch[READ_BATCH];
+	struct vx_sample pick;
+	size_t xcap = 0, cap = 0, n, i;
+	float *x = NULL;
+	vsrc *src = NULL;
+	ops_code rc;
+
+	*ids = NULL;
+	*nids = 0;
+	*src_d = 0;
+	vx_sample_init(&pick, (size_t)ops_config_int(cfg, "vector.sample"), 42);
+	if ((rc = vsrc_open(cfg, ctx->database, 1, NULL, 0, &src, err)) != OPS_OK)
+		goto out;
+	while ((rc = vsrc_next(src, READ_BATCH, batch, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
+		if (vx_ids_reserve(ids, *nids, n, &cap) != 0) {
+			rc = ops_error_oom(err);
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			(*ids)[(*nids)++] = batch[i];
+			if (vx_sample_add(&pick, batch[i], NULL, 0) != 0) {
+				rc = ops_error_oom(err);
+				goto out;
+			}
+		}
+	}
+	if (rc != OPS_OK)
+		goto out;
+	cJSON_AddStringToObject(rep, "source", vsrc_describe(src));
+	cJSON_AddNumberToObject(rep, "source_rows", (double)*nids);
+	cJSON_AddNumberToObject(rep, "null_embeddings", (double)vsrc_nulls(src));
+	vsrc_close(src);
+	src = NULL;
+	qsort(*ids, *nids, sizeof **ids, vx_cmp_ll);
+	if (!pick.n)
+		goto out;
+	vx_sample_init(smp, pick.n, 42);
+	if ((rc = vsrc_open(cfg, ctx->database, 0, pick.ids, pick.n, &src, err)) != OPS_OK)
+		goto out;
+	while ((rc = vsrc_next(src, READ_BATCH, batch, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
+		for (i = 0; i < n && vsrc_dim(src) == d; i++)
+			if (vx_sample_add(smp, batch[i], x + i * (size_t)d, d) != 0) {
+				rc = ops_error_oom(err);
+				goto out;
+			}
+	}
+	*src_d = vsrc_dim(src);
+out:
+	vsrc_close(src);
+	vx_sample_release(&pick);
+	free(x);
+	return rc;
+}
+
+/* The two sorted id sets merged: source ids the index lacks (missing) and
+ * index ids with no row (orphan). */
+static ops_code diff_ids(const long long *src, size_t nsrc, const long long *idx, size_t nidx,
+			 long long **missing, size_t *nmiss, long long **orphan, size_t *norph,
+			 ops_error *err)
+{
+	size_t i = 0, j = 0;
+
+	*nmiss = *norph = 0;
+	*missing = calloc(nsrc + 1, sizeof **missing);
+	*orphan = calloc(nidx + 1, sizeof **orphan);
+	if (!*missing || !*orphan)
+		return ops_error_oom(err);
+	while (i < nsrc || j < nidx) {
+		if (j >= nidx || (i < nsrc && src[i] < idx[j]))
+			(*missing)[(*nmiss)++] = src[i++];
+		else if (i >= nsrc || idx[j] < src[i])
+			(*orphan)[(*norph)++] = idx[j++];
+		else
+			i++, j++;
+	}
+	return OPS_OK;
+}
+
+/*
+ * Every sampled vector searched for itself: an exact index must find each
+ * (vx_search_sample), an approximate one vector.recall_bar percent of them.
+ */
+static ops_code check_recall(const ops_vector_ctx *ctx, const struct vf_api *f, FaissIndex *index,
+			     const struct vx_sample *smp, int exact, cJSON *rep, cJSON *findings,
+			     ops_error *err)
+{
+	int bar = exact ? 100 : (int)ops_config_int(ctx->run->cfg, "vector.recall_bar");
+	double seconds = 0, recall;
+	size_t hits = 0;
+	ops_code rc;
+
+	if ((rc = vx_search_sample(f, index, smp, exact, &hits, &seconds, err)) != OPS_OK)
+		return rc;
+	recall = (double)hits / (double)smp->n;
+	vx_report_found(rep, smp->n, hits, exact);
+	cJSON_AddNumberToObject(rep, "search_ms_per_query", 1000.0 * seconds / (double)smp->n);
+	if (recall * 100.0 + 1e-9 < bar)
+		add_finding(findings, "only %zu of %zu sampled vectors were found by searching for "
+			    "them (%s; bar %d%%)", hits, smp->n,
+			    exact ? "exact index: rank 1" : "approximate: top 10", bar);
+	return OPS_OK;
+}
+
+/* One line naming every finding, for cron mail and CI logs: OPS_EFAIL, or
+ * OPS_OK when there is none. */
+static ops_code findings_error(const cJSON *findings, ops_error *err)
+{
+	char line[sizeof err->message] = "";
+	const cJSON *fd;
+	size_t used = 0;
+
+	if (cJSON_GetArraySize(findings) == 0)
+		return OPS_OK;
+	cJSON_ArrayForEach(fd, findings) {
+		int w = snprintf(line + used, sizeof line - used, "%s%s", used ? "; " : "",
+				 fd->valuestring);
+
+		if (w < 0 || (size_t)w >= sizeof line - used)
+			break;
+		used += (size_t)w;
+	}
+	return ops_error_set(err, OPS_EFAIL, "%s", line);
 }
 
 ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error *err)
@@ -174,16 +366,13 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
 	FaissIndex *index = NULL;
-	cJSON *rep, *manifest = NULL, *findings;
-	vsrc *src = NULL;
-	long long *idx_ids = NULL, *src_ids = NULL, *missing = NULL, *orphan = NULL;
-	size_t nidx = 0, nsrc = 0, cap = 0, nmiss = 0, norph = 0, i, j, hits = 0, xcap = 0;
-	float *x = NULL;
-	long long batch_ids[READ_BATCH];
-	struct vx_sample smp = {0};
+	cJSON *rep, *manifest = NULL, *findings, *fig;
+	long long *idx_ids = NULL, *src_ids = NULL, *missing = NULL, *orphan = NULL, ntotal;
+	size_t nidx = 0, nsrc = 0, nmiss = 0, norph = 0;
+	struct vx_sample smp = VX_SAMPLE_INIT;
 	char sha[65], type[96];
-	double search_s = 0, t0 = ops_clock();
-	int exact, nfind = 0;
+	double t0 = ops_clock();
+	int d, src_d = 0;
 	ops_code rc;
 
 	*report = NULL;
@@ -195,177 +384,52 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	if ((rc = vidx_load(f, path, &index, &manifest, sha, err)) != OPS_OK)
 		goto out;
 	vidx_describe(f, index, type, sizeof type);
-	exact = strstr(type, "Flat") && !strstr(type, "IVF");
+	d = f->Index_d(index);
+	ntotal = (long long)f->Index_ntotal(index);
 	cJSON_AddStringToObject(rep, "sha256", sha);
-	cJSON_AddBoolToObject(rep, "manifest", manifest != NULL);
+	/* As stats shows it: what the file was checked against, or null. */
+	cJSON_AddItemToObject(rep, "manifest", manifest ? manifest : cJSON_CreateNull());
+	manifest = NULL;
 	cJSON_AddStringToObject(rep, "type", type);
-	cJSON_AddNumberToObject(rep, "dimension", f->Index_d(index));
+	cJSON_AddNumberToObject(rep, "dimension", d);
 	cJSON_AddStringToObject(rep, "metric", vx_metric_name(f->Index_metric_type(index)));
-	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	cJSON_AddNumberToObject(rep, "ntotal", (double)ntotal);
 	findings = cJSON_AddArrayToObject(rep, "findings");
-	if ((rc = vidx_ids(f, index, &idx_ids, &nidx, err)) != OPS_OK)
+	if ((rc = vidx_ids(f, index, &idx_ids, &nidx, err)) != OPS_OK ||
+	    (rc = source_ids_sample(ctx, d, &src_ids, &nsrc, &smp, &src_d, rep, err)) != OPS_OK)
 		goto out;
-	/* The source, cheaply: the ids of the rows with an embedding (not the
-	 * vectors), a uniform sample of them, then just the sample's vectors. */
-	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 1, NULL, 0, &src, err)) != OPS_OK)
+	if (src_d && src_d != d)
+		add_finding(findings, "index has %d dimensions, the source %d", d, src_d);
+	if ((long long)nsrc != ntotal)
+		add_finding(findings, "index holds %lld vectors, the source %zu rows with an "
+			    "embedding", ntotal, nsrc);
+	rc = diff_ids(src_ids, nsrc, idx_ids, nidx, &missing, &nmiss, &orphan, &norph, err);
+	if (rc != OPS_OK)
 		goto out;
-	{
-		size_t want = (size_t)ops_config_int(ctx->run->cfg, "vector.sample"), ns = 0;
-		unsigned long long rng = 42;
-		long long *pick = malloc((want ? want : 1) * sizeof *pick), nulls = 0;
-
-		if (!pick) {
-			rc = ops_error_oom(err);
-			goto out;
-		}
-		for (;;) {
-			size_t n = 0;
-
-			if ((rc = vsrc_next(src, READ_BATCH, batch_ids, &x, &xcap, &n, err)) != OPS_OK)
-				break;
-			if (n == 0)
-				break;
-			if (nsrc + n > cap) {
-				long long *grown;
-
-				cap = (nsrc + n) * 2;
-				grown = realloc(src_ids, cap * sizeof *grown);
-				if (!grown) {
-					rc = ops_error_oom(err);
-					break;
-				}
-				src_ids = grown;
-			}
-			for (i = 0; i < n; i++) {
-				src_ids[nsrc++] = batch_ids[i];
-				if (ns < want) {
-					pick[ns++] = batch_ids[i];
-				} else {
-					unsigned long long r = vx_next_rand(&rng) % (unsigned long long)nsrc;
-
-					if (r < want)
-						pick[r] = batch_ids[i];
-				}
-			}
-		}
-		nulls = src ? vsrc_nulls(src) : 0;
-		vsrc_close(src);
-		src = NULL;
-		if (rc == OPS_OK && ns)
-			rc = vsrc_open(ctx->run->cfg, ctx->database, 0, pick, ns, &src, err);
-		smp.cap = ns;
-		smp.rng = 42;
-		while (rc == OPS_OK && src) {
-			size_t n = 0;
-
-			if ((rc = vsrc_next(src, READ_BATCH, batch_ids, &x, &xcap, &n, err)) != OPS_OK || n == 0)
-				break;
-			for (i = 0; i < n; i++)
-				if (vsrc_dim(src) == f->Index_d(index) &&
-				    vx_sample_add(&smp, batch_ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
-					rc = ops_error_oom(err);
-					break;
-				}
-		}
-		free(pick);
-		if (rc != OPS_OK)
-			goto out;
-		cJSON_AddStringToObject(rep, "source", src ? vsrc_describe(src) : "");
-		cJSON_AddNumberToObject(rep, "source_rows", (double)nsrc);
-		cJSON_AddNumberToObject(rep, "null_embeddings", (double)nulls);
-	}
-	if (src && vsrc_dim(src) && vsrc_dim(src) != f->Index_d(index)) {
-		char m[200];
-
-		snprintf(m, sizeof m, "index has %d dimensions, the source %d", f->Index_d(index), vsrc_dim(src));
-		cJSON_AddItemToArray(findings, cJSON_CreateString(m));
-		nfind++;
-	}
-	if ((long long)nsrc != (long long)f->Index_ntotal(index)) {
-		char m[200];
-
-		snprintf(m, sizeof m, "index holds %lld vectors, the source %zu rows with an embedding",
-			 (long long)f->Index_ntotal(index), nsrc);
-		cJSON_AddItemToArray(findings, cJSON_CreateString(m));
-		nfind++;
-	}
-	/* The two id sets, by merging sorted arrays. */
-	qsort(src_ids, nsrc, sizeof *src_ids, vx_cmp_ll);
-	missing = calloc(nsrc + 1, sizeof *missing);
-	orphan = calloc(nidx + 1, sizeof *orphan);
-	if (!missing || !orphan) {
-		rc = ops_error_oom(err);
-		goto out;
-	}
-	for (i = 0, j = 0; i < nsrc || j < nidx;) {
-		if (j >= nidx || (i < nsrc && src_ids[i] < idx_ids[j]))
-			missing[nmiss++] = src_ids[i++];
-		else if (i >= nsrc || idx_ids[j] < src_ids[i])
-			orphan[norph++] = idx_ids[j++];
-		else
-			i++, j++;
-	}
 	cJSON_AddNumberToObject(rep, "missing_ids", (double)nmiss);
 	cJSON_AddNumberToObject(rep, "orphan_ids", (double)norph);
 	vx_list_some(rep, "missing_sample", missing, nmiss);
 	vx_list_some(rep, "orphan_sample", orphan, norph);
-	if (nmiss || norph) {
-		char m[200];
-
-		snprintf(m, sizeof m, "%zu source rows are missing from the index and %zu index ids have no row",
-			 nmiss, norph);
-		cJSON_AddItemToArray(findings, cJSON_CreateString(m));
-		nfind++;
-	}
-	/* Searching: exact indexes must find every sampled vector at rank 1. */
-	if (smp.n && vsrc_dim(src) == f->Index_d(index)) {
-		int bar = exact ? 100 : (int)ops_config_int(ctx->run->cfg, "vector.recall_bar");
-		double recall;
-
-		if ((rc = vx_search_sample(f, index, &smp, exact, &hits, &search_s, err)) != OPS_OK)
+	if (nmiss || norph)
+		add_finding(findings, "%zu source rows are missing from the index and %zu "
+			    "index ids have no row", nmiss, norph);
+	if (smp.n) {
+		rc = check_recall(ctx, f, index, &smp, vx_is_exact(type), rep, findings, err);
+		if (rc != OPS_OK)
 			goto out;
-		recall = (double)hits / (double)smp.n;
-		cJSON_AddNumberToObject(rep, "searched", (double)smp.n);
-		cJSON_AddNumberToObject(rep, "found_at_rank_1", (double)hits);
-		cJSON_AddNumberToObject(rep, "recall_at_1", recall);
-		cJSON_AddNumberToObject(rep, "search_ms_per_query", 1000.0 * search_s / (double)smp.n);
-		if (recall * 100.0 + 1e-9 < bar) {
-			char m[200];
-
-			snprintf(m, sizeof m, "only %zu of %zu sampled vectors were found by searching for them (%s; bar %d%%)",
-				 hits, smp.n, exact ? "exact index: rank 1" : "approximate: top 10", bar);
-			cJSON_AddItemToArray(findings, cJSON_CreateString(m));
-		nfind++;
-		}
 	}
-	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
-	{
-		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
+	fig = cJSON_AddObjectToObject(rep, "_figures");
+	cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)ntotal);
+	cJSON_AddNumberToObject(fig, "opsctl_vector_missing_ids", (double)nmiss);
+	cJSON_AddNumberToObject(fig, "opsctl_vector_orphan_ids", (double)norph);
+	if (smp.n) {
+		const cJSON *recall = cJSON_GetObjectItemCaseSensitive(rep, "self_recall");
 
-		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)f->Index_ntotal(index));
-		cJSON_AddNumberToObject(fig, "opsctl_vector_missing_ids", (double)nmiss);
-		cJSON_AddNumberToObject(fig, "opsctl_vector_orphan_ids", (double)norph);
-		if (smp.n)
-			cJSON_AddNumberToObject(fig, "opsctl_vector_recall", (double)hits / (double)smp.n);
+		cJSON_AddNumberToObject(fig, "opsctl_vector_recall", cJSON_GetNumberValue(recall));
 	}
-	if (nfind) {
-		const cJSON *fd;
-		size_t used = 0;
-
-		/* One line naming every finding, for cron mail and CI logs. */
-		ops_error_set(err, OPS_EFAIL, "%s", "");
-		cJSON_ArrayForEach(fd, findings) {
-			int w = snprintf(err->message + used, sizeof err->message - used, "%s%s",
-					 used ? "; " : "", fd->valuestring);
-
-			if (w < 0 || (size_t)w >= sizeof err->message - used)
-				break;
-			used += (size_t)w;
-		}
-		rc = OPS_EFAIL;
-	}
+	rc = findings_error(findings, err);
 out:
-	vsrc_close(src);
 	if (index)
 		f->Index_free(index);
 	cJSON_Delete(manifest);
@@ -373,8 +437,7 @@ out:
 	free(src_ids);
 	free(missing);
 	free(orphan);
-	free(x);
-	vx_sample_free(&smp);
+	vx_sample_release(&smp);
 	return rc;
 }
 
@@ -465,7 +528,7 @@ ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *ta
 			     long retention_days, cJSON *rep, ops_error *err)
 {
 	const char *dir = ops_config_get(cfg, "vector.backup_dir");
-	char stamp[32], name[128], *dest = NULL, *mpath = NULL, *mdest = NULL;
+	char stamp[32], name[128], *dest = NULL;
 	time_t now = time(NULL);
 	struct tm tm;
 	ops_code rc;
@@ -483,210 +546,283 @@ ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *ta
 		goto out;
 	}
 	rc = ops_archive_copy_file(path, dest, "none", err);
-	mpath = vidx_manifest_path(path);
-	mdest = vidx_manifest_path(dest);
-	if (rc == OPS_OK && mpath && mdest && access(mpath, F_OK) == 0) {
-		char *text = NULL;
-		size_t len = 0;
-
-		rc = ops_read_file(mpath, 1u << 20, &text, &len, err);
-		if (rc == OPS_OK)
-			rc = ops_write_file_atomic(mdest, text, len, 0600, err);
-		free(text);
-	}
+	if (rc == OPS_OK)
+		rc = vidx_manifest_copy(path, dest, err);
 	if (rc == OPS_OK) {
 		cJSON_AddStringToObject(rep, "backup", dest);
 		rc = vx_prune_backups(cfg, retention_days, 0, rep, err);
 	}
 out:
 	free(dest);
-	free(mpath);
-	free(mdest);
+	return rc;
+}
+
+/* One rebuild: what its passes share. */
+struct build {
+	const ops_vector_ctx *ctx;
+	const struct vf_api *f;
+	const char *factory;
+	FaissMetricType metric;
+	size_t batch;
+	long long expected;	/* rows counted first (factory auto), else 0 */
+	long long rows;		/* vectors added */
+	long long *ids;		/* one batch */
+	float *x;
+	size_t xcap;
+	FaissIndex *index;
+	struct vx_sample check;	/* searched for before the swap */
+	double t0;
+};
+
+/*
+ * One pass over the source, its first batch read: the index is made from
+ * the first row's dimension, so both passes start the same way.  *n is 0
+ * when the source has no row with an embedding.
+ */
+static ops_code pass_open(struct build *b, vsrc **src, size_t *n, ops_error *err)
+{
+	ops_code rc = vsrc_open(b->ctx->run->cfg, b->ctx->database, 0, NULL, 0, src, err);
+
+	if (rc == OPS_OK)
+		rc = vsrc_next(*src, b->batch, b->ids, &b->x, &b->xcap, n, err);
+	return rc;
+}
+
+/*
+ * The pass that trains an index that needs it (IVF): a uniform sample of
+ * every row, then k-means on it.  n rows of src are already in b->ids/x.
+ */
+static ops_code train_pass(struct build *b, vsrc *src, size_t n, ops_error *err)
+{
+	/* Enough for k-means: 256 points per list at most. */
+	size_t cap = b->expected > 0 && b->expected < 100000 ? (size_t)b->expected : 100000, i;
+	struct vx_sample train;
+	ops_code rc = OPS_OK;
+	int d = vsrc_dim(src);
+
+	vx_sample_init(&train, cap, 11);
+	while (n > 0) {
+		for (i = 0; i < n; i++)
+			if (vx_sample_add(&train, b->ids[i], b->x + i * (size_t)d, d) != 0) {
+				rc = ops_error_oom(err);
+				goto out;
+			}
+		if ((rc = vsrc_next(src, b->batch, b->ids, &b->x, &b->xcap, &n, err)) != OPS_OK)
+			goto out;
+	}
+	/* Training is one FAISS call that cannot stop halfway: not begun
+	 * when the run was cancelled while the sample was read. */
+	if ((rc = ops_cancel_check(err)) != OPS_OK)
+		goto out;
+	ops_log_info("training %s on %zu vectors", b->factory, train.n);
+	if (b->f->Index_train(b->index, (idx_t)train.n, train.x) != 0)
+		rc = vf_error(b->f, err, OPS_EFAIL, "training the index");
+	else
+		rc = ops_cancel_check(err);
+out:
+	vx_sample_release(&train);
+	return rc;
+}
+
+/* The pass that adds every row (n already read) to the index, in batches,
+ * and keeps a sample to search for before the swap. */
+static ops_code add_pass(struct build *b, vsrc *src, size_t n, ops_error *err)
+{
+	const struct vf_api *f = b->f;
+	int d = vsrc_dim(src);
+	ops_code rc = OPS_OK;
+	size_t i;
+
+	while (n > 0) {
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			return rc;
+		if (f->Index_add_with_ids(b->index, (idx_t)n, b->x, (const idx_t *)b->ids) != 0)
+			return vf_error(f, err, OPS_EFAIL, "adding vectors");
+		for (i = 0; i < n; i++)
+			if (vx_sample_add(&b->check, b->ids[i], b->x + i * (size_t)d, d) != 0)
+				return ops_error_oom(err);
+		b->rows += (long long)n;
+		ops_run_progress(b->ctx->run, "vectors", (double)b->rows, 0, "vectors", b->t0, 0);
+		if ((rc = vsrc_next(src, b->batch, b->ids, &b->x, &b->xcap, &n, err)) != OPS_OK)
+			return rc;
+	}
+	return OPS_OK;
+}
+
+/* Make the index and fill it: one pass, or a training pass and then one. */
+static ops_code build_index(struct build *b, cJSON *rep, ops_error *err)
+{
+	vsrc *src = NULL;
+	size_t n = 0;
+	ops_code rc;
+
+	if ((rc = pass_open(b, &src, &n, err)) != OPS_OK)
+		goto out;
+	cJSON_AddStringToObject(rep, "source", vsrc_describe(src));
+	if (n == 0)
+		goto out;	/* no rows: the caller says so */
+	if (b->f->index_factory(&b->index, vsrc_dim(src), b->factory, b->metric) != 0) {
+		rc = vf_error(b->f, err, OPS_ECONFIG, "vector.factory");
+		goto out;
+	}
+	if (!b->f->Index_is_trained(b->index)) {
+		rc = train_pass(b, src, n, err);
+		vsrc_close(src);
+		src = NULL;
+		if (rc != OPS_OK || (rc = pass_open(b, &src, &n, err)) != OPS_OK)
+			goto out;
+	}
+	rc = add_pass(b, src, n, err);
+out:
+	if (src) {
+		cJSON_DeleteItemFromObjectCaseSensitive(rep, "null_embeddings");
+		cJSON_AddNumberToObject(rep, "null_embeddings", (double)vsrc_nulls(src));
+	}
+	vsrc_close(src);
+	return rc;
+}
+
+/* The manifest of a rebuilt index: what it was built from, and when. */
+static cJSON *build_manifest(const struct build *b, const char *metric, const cJSON *rep)
+{
+	const char *source = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source"));
+	cJSON *m = vidx_manifest_new(b->f, b->index, b->factory, metric, NULL);
+
+	if (!m)
+		return NULL;
+	cJSON_AddStringToObject(m, "source", source);
+	cJSON_AddNumberToObject(m, "source_rows", (double)b->rows);
+	cJSON_AddNumberToObject(m, "build_seconds", ops_clock() - b->t0);
+	cJSON_AddNumberToObject(m, "built_at", (double)time(NULL));
+	cJSON_AddObjectToObject(m, "search_parameters");
+	return m;
+}
+
+/* The factory: -t's (optimize), else vector.factory, else ("auto") chosen
+ * by the number of rows, which only then is counted (a scan of the table). */
+static ops_code rebuild_factory(struct build *b, const ops_rebuild_opts *o, char *out, size_t len,
+				ops_error *err)
+{
+	const ops_config *cfg = b->ctx->run->cfg;
+	const char *fac = o->factory ? o->factory : ops_config_get(cfg, "vector.factory");
+	ops_code rc;
+
+	if (!fac || !*fac || strcmp(fac, "auto") == 0) {
+		if ((rc = vsrc_count(cfg, b->ctx->database, 0, &b->expected, err)) != OPS_OK)
+			return rc;
+		if (b->expected == 0)
+			return ops_error_set(err, OPS_EFAIL, "the source has no rows with an "
+					     "embedding; not replacing the index with an empty one");
+	}
+	if (o->factory)
+		snprintf(out, len, "%s", o->factory);
+	else
+		choose_factory(cfg, b->expected, out, len);
+	return OPS_OK;
+}
+
+/*
+ * The new index must find what it holds before it replaces anything; then
+ * the old one is backed up when asked, and the new one swapped in.
+ */
+static ops_code check_and_swap(struct build *b, const ops_rebuild_opts *o, const char *path,
+			       cJSON *rep, ops_error *err)
+{
+	const ops_config *cfg = b->ctx->run->cfg;
+	int exact = vx_is_exact(b->factory);
+	double search_s = 0, ts;
+	size_t hits = 0;
+	cJSON *manifest, *fig;
+	ops_code rc;
+
+	rc = vx_search_sample(b->f, b->index, &b->check, exact, &hits, &search_s, err);
+	if (rc != OPS_OK)
+		return rc;
+	ops_log_info("searched %zu sampled vectors in %.2f s", b->check.n, search_s);
+	cJSON_AddNumberToObject(rep, "ntotal", (double)b->rows);
+	cJSON_AddNumberToObject(rep, "dimension", b->f->Index_d(b->index));
+	vx_report_found(rep, b->check.n, hits, exact);
+	if (exact && hits != b->check.n)
+		return ops_error_set(err, OPS_EFAIL, "the new exact index found only %zu of %zu "
+				     "sampled vectors; not replacing", hits, b->check.n);
+	if (o->backup &&
+	    (rc = vx_backup_index(cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
+		return rc;
+	manifest = build_manifest(b, ops_config_get(cfg, "vector.metric"), rep);
+	if (!manifest)
+		return ops_error_oom(err);
+	ts = ops_clock();
+	rc = vidx_swap(b->f, path, &b->index, manifest, err);
+	ops_log_info("written, synced, checked and swapped in %.2f s", ops_clock() - ts);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - b->t0);
+	if (rc == OPS_OK) {
+		fig = cJSON_AddObjectToObject(rep, "_figures");
+		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)b->rows);
+		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", ops_clock() - b->t0);
+	}
 	return rc;
 }
 
 ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o, cJSON **report,
 			    ops_error *err)
 {
-	const struct vf_api *f = NULL;
+	const ops_config *cfg = ctx->run->cfg;
 	const char *path = o->out_path ? o->out_path : vx_index_path(ctx);
-	const char *metric = ops_config_get(ctx->run->cfg, "vector.metric");
-	size_t batch = o->batch > 0 ? (size_t)o->batch : 100, n, xcap = 0, hits = 0;
-	long long rows = 0, expected = 0, *ids = NULL;
-	FaissIndex *index = NULL;
-	struct vx_sample train = {0}, check = {0};
-	vsrc *src = NULL;
-	float *x = NULL;
+	struct build b = {0};
 	char factory[128];
-	double t0 = ops_clock(), search_s = 0;
-	cJSON *rep, *manifest;
+	cJSON *rep;
 	ops_code rc;
 
 	*report = NULL;
-	if ((rc = vf_load(&f, err)) != OPS_OK)
+	b.ctx = ctx;
+	b.batch = o->batch > 0 ? (size_t)o->batch : 100;
+	b.metric = strcmp(ops_config_get(cfg, "vector.metric"), "l2") == 0 ? METRIC_L2
+		: METRIC_INNER_PRODUCT;
+	b.t0 = ops_clock();
+	b.factory = factory;
+	if ((rc = vf_load(&b.f, err)) != OPS_OK)
 		return rc;
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
-	/* Counting the rows costs a scan of the table; only "auto" needs the
-	 * number, to choose between exact and IVF. */
-	{
-		const char *fac = o->factory ? o->factory : ops_config_get(ctx->run->cfg, "vector.factory");
-
-		if (!fac || !*fac || strcmp(fac, "auto") == 0) {
-			if ((rc = vsrc_count(ctx->run->cfg, ctx->database, 0, &expected, err)) != OPS_OK)
-				goto out;
-			if (expected == 0) {
-				rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index with an empty one");
-				goto out;
-			}
-		}
-	}
-	if (o->factory)
-		snprintf(factory, sizeof factory, "%s", o->factory);
-	else
-		choose_factory(ctx->run->cfg, expected, factory, sizeof factory);
+	if ((rc = rebuild_factory(&b, o, factory, sizeof factory, err)) != OPS_OK)
+		goto out;
 	cJSON_AddStringToObject(rep, "factory", factory);
 	if (!o->out_path) {
 		char q[600];
 
 		snprintf(q, sizeof q, "Rebuild %s (%s) from the rows of %s?", path, factory,
-			 ops_config_get(ctx->run->cfg, "vector.table"));
+			 ops_config_get(cfg, "vector.table"));
 		if ((rc = vx_may_change(ctx, "rebuild", q, err)) != OPS_OK)
 			goto out;
 	}
-	ids = malloc(batch * sizeof *ids);
-	if (!ids) {
+	vidx_sweep_temps(path);
+	b.ids = malloc(b.batch * sizeof *b.ids);
+	if (!b.ids) {
 		rc = ops_error_oom(err);
 		goto out;
 	}
 	/* A smaller sample than verify's: on a large flat index each query
 	 * costs a full scan, and this is a sanity check before the swap. */
-	check.cap = (size_t)ops_config_int(ctx->run->cfg, "vector.sample");
-	if (check.cap > 20)
-		check.cap = 20;
-	check.rng = 7;
-	/* Pass 1, only for indexes that must be trained: a sample to train on. */
-	for (int pass = 0; pass < 2; pass++) {
-		int training = pass == 0;
-
-		if (training && index)
-			continue;
-		if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
-			goto out;
-		if (pass == 0)
-			cJSON_AddStringToObject(rep, "source", vsrc_describe(src));
-		for (;;) {
-			size_t i;
-
-			if ((rc = vsrc_next(src, batch, ids, &x, &xcap, &n, err)) != OPS_OK)
-				goto out;
-			if (!index && n > 0) {
-				if (f->index_factory(&index, vsrc_dim(src), factory,
-						     strcmp(metric, "l2") == 0 ? METRIC_L2 : METRIC_INNER_PRODUCT) != 0) {
-					rc = vf_error(f, err, OPS_ECONFIG, "vector.factory");
-					goto out;
-				}
-				if (!f->Index_is_trained(index)) {
-					/* Enough for k-means: 256 points per list at most. */
-					train.cap = expected > 0 && expected < 100000 ? (size_t)expected : 100000;
-					train.rng = 11;
-				} else {
-					training = 0;
-				}
-			}
-			if (n == 0)
-				break;
-			if (training) {
-				for (i = 0; i < n; i++)
-					if (vx_sample_add(&train, ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
-						rc = ops_error_oom(err);
-						goto out;
-					}
-				continue;
-			}
-			if (f->Index_add_with_ids(index, (idx_t)n, x, (const idx_t *)ids) != 0) {
-				rc = vf_error(f, err, OPS_EFAIL, "adding vectors");
-				goto out;
-			}
-			for (i = 0; i < n; i++)
-				if (vx_sample_add(&check, ids[i], x + i * (size_t)vsrc_dim(src), vsrc_dim(src)) != 0) {
-					rc = ops_error_oom(err);
-					goto out;
-				}
-			rows += (long long)n;
-			ops_run_progress(ctx->run, "vectors", (double)rows, 0, "vectors", t0, 0);
-		}
-		if (training) {
-			ops_log_info("training %s on %zu vectors", factory, train.n);
-			if (f->Index_train(index, (idx_t)train.n, train.x) != 0) {
-				rc = vf_error(f, err, OPS_EFAIL, "training the index");
-				goto out;
-			}
-			vx_sample_free(&train);
-			memset(&train, 0, sizeof train);
-		}
-		cJSON_DeleteItemFromObjectCaseSensitive(rep, "null_embeddings");
-		cJSON_AddNumberToObject(rep, "null_embeddings", (double)vsrc_nulls(src));
-		vsrc_close(src);
-		src = NULL;
-		if (!training)
-			break;
-	}
-	ops_run_progress(ctx->run, "vectors", (double)rows, 0, "vectors", t0, 1);
-	ops_log_info("streamed %lld vectors in %.2f s", rows, ops_clock() - t0);
-	if (!index || rows == 0) {
-		rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; not replacing the index");
+	vx_sample_init(&b.check, (size_t)ops_config_int(cfg, "vector.sample"), 7);
+	if (b.check.cap > 20)
+		b.check.cap = 20;
+	if ((rc = build_index(&b, rep, err)) != OPS_OK)
+		goto out;
+	ops_run_progress(ctx->run, "vectors", (double)b.rows, 0, "vectors", b.t0, 1);
+	ops_log_info("streamed %lld vectors in %.2f s", b.rows, ops_clock() - b.t0);
+	if (!b.index || b.rows == 0) {
+		rc = ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; "
+				   "not replacing the index");
 		goto out;
 	}
-	/* The new index must find what it holds before it replaces anything. */
-	if ((rc = vx_search_sample(f, index, &check, strstr(factory, "Flat") && !strstr(factory, "IVF"),
-				&hits, &search_s, err)) != OPS_OK)
-		goto out;
-	ops_log_info("searched %zu sampled vectors in %.2f s", check.n, search_s);
-	cJSON_AddNumberToObject(rep, "vectors", (double)rows);
-	cJSON_AddNumberToObject(rep, "dimension", f->Index_d(index));
-	cJSON_AddNumberToObject(rep, "recall_at_1", check.n ? (double)hits / (double)check.n : 1.0);
-	if (strstr(factory, "Flat") && !strstr(factory, "IVF") && hits != check.n) {
-		rc = ops_error_set(err, OPS_EFAIL, "the new exact index found only %zu of %zu sampled vectors; not replacing",
-				   hits, check.n);
-		goto out;
-	}
-	if (o->backup && (rc = vx_backup_index(ctx->run->cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
-		goto out;
-	manifest = cJSON_CreateObject();
-	cJSON_AddNumberToObject(manifest, "format", 1);
-	cJSON_AddStringToObject(manifest, "type", factory);
-	cJSON_AddNumberToObject(manifest, "dimension", f->Index_d(index));
-	cJSON_AddStringToObject(manifest, "metric", metric);
-	cJSON_AddNumberToObject(manifest, "ntotal", (double)f->Index_ntotal(index));
-	cJSON_AddStringToObject(manifest, "source", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source")));
-	cJSON_AddNumberToObject(manifest, "source_rows", (double)rows);
-	cJSON_AddNumberToObject(manifest, "build_seconds", ops_clock() - t0);
-	cJSON_AddNumberToObject(manifest, "built_at", (double)time(NULL));
-	cJSON_AddStringToObject(manifest, "tool_version", OPS_VERSION);
-	cJSON_AddObjectToObject(manifest, "search_parameters");
-	{
-		double ts = ops_clock();
-
-		rc = vidx_swap(f, path, &index, manifest, err);
-		ops_log_info("written, synced, checked and swapped in %.2f s", ops_clock() - ts);
-	}
-	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
-	if (rc == OPS_OK) {
-		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
-
-		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)rows);
-		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", ops_clock() - t0);
-	}
+	rc = check_and_swap(&b, o, path, rep, err);
 out:
-	vsrc_close(src);
-	if (index)
-		f->Index_free(index);
-	vx_sample_free(&train);
-	vx_sample_free(&check);
-	free(ids);
-	free(x);
+	if (b.index)
+		b.f->Index_free(b.index);
+	vx_sample_release(&b.check);
+	free(b.ids);
+	free(b.x);
 	return rc;
 }
 
@@ -735,7 +871,8 @@ ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *
 	{
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
 
-		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)f->Index_ntotal(index));
+		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal",
+					(double)f->Index_ntotal(index));
 	}
 	f->Index_free(index);
 	cJSON_Delete(manifest);

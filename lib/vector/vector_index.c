@@ -4,6 +4,7 @@
  * a byte.  Replacing the live index is a two-phase swap (vector_internal.h)
  * so that a crash at any point leaves a file its manifest accepts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "opsmaint/cancel.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/log.h"
@@ -31,12 +33,26 @@ char *vidx_manifest_path(const char *index_path)
 	return p;
 }
 
+/* Ids in ascending order (qsort); the index and the source agree on it. */
+int vx_cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The metric as manifests and reports name it. */
+const char *vx_metric_name(FaissMetricType m)
+{
+	return m == METRIC_INNER_PRODUCT ? "ip" : m == METRIC_L2 ? "l2" : "other";
+}
+
 ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ops_sha256 *h;
 	char *buf;
-	ssize_t n;
+	ssize_t n = 0;
 	long long total = 0;
 
 	if (fd < 0)
@@ -49,12 +65,16 @@ ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_e
 		free(buf);
 		return ops_error_oom(err);
 	}
-	while ((n = read(fd, buf, 1u << 20)) > 0) {
+	while (!ops_cancelled() && (n = read(fd, buf, 1u << 20)) > 0) {
 		ops_sha256_update(h, buf, (size_t)n);
 		total += n;
 	}
 	close(fd);
 	free(buf);
+	if (ops_cancelled()) {
+		ops_sha256_free(h);
+		return ops_cancel_check(err);
+	}
 	if (n < 0) {
 		ops_sha256_free(h);
 		return ops_error_errno(err, errno, "cannot read index", path);
@@ -155,11 +175,11 @@ static ops_code trial_read(const struct vf_api *f, const char *path, ops_error *
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (WIFSIGNALED(status))
-		return ops_error_set(err, OPS_EDATA, "cannot read the index: FAISS crashed on it (signal %d); '%s' is damaged",
-				     WTERMSIG(status), path);
+		return ops_error_set(err, OPS_EDATA, "cannot read the index: FAISS crashed on it "
+				     "(signal %d); '%s' is damaged", WTERMSIG(status), path);
 	if (WEXITSTATUS(status) != 0)
-		return ops_error_set(err, OPS_EDATA, "cannot read the index: %s",
-				     *msg ? msg : "FAISS refused it (more memory than its size allows)");
+		return ops_error_set(err, OPS_EDATA, "cannot read the index: %s", *msg ? msg
+				     : "FAISS refused it (more memory than its size allows)");
 	return OPS_OK;
 }
 
@@ -182,16 +202,19 @@ ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, c
 		return rc;
 	}
 	if (m) {
-		const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "sha256"));
-		const char *prev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "previous_sha256"));
+		const char *want, *prev;
+
+		want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "sha256"));
+		prev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "previous_sha256"));
 
 		if (strcmp(sha, want) != 0 && !(prev && strcmp(sha, prev) == 0)) {
 			cJSON_Delete(m);
-			return ops_error_set(err, OPS_EDATA,
-					     "index '%s' does not match its manifest's SHA-256: damaged or replaced", path);
+			return ops_error_set(err, OPS_EDATA, "index '%s' does not match its "
+					     "manifest's SHA-256: damaged or replaced", path);
 		}
 		if (prev && strcmp(sha, prev) == 0)
-			ops_log_warn("index '%s' is the one before an interrupted swap; rebuild or optimize again", path);
+			ops_log_warn("index '%s' is the one before an interrupted swap; rebuild or "
+				     "optimize again", path);
 	} else if ((rc = trial_read(f, path, err)) != OPS_OK) {
 		return rc;
 	}
@@ -207,13 +230,6 @@ ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, c
 	else
 		cJSON_Delete(m);
 	return OPS_OK;
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 ops_code vidx_ids(const struct vf_api *f, FaissIndex *index, long long **ids, size_t *n,
@@ -250,7 +266,7 @@ ops_code vidx_ids(const struct vf_api *f, FaissIndex *index, long long **ids, si
 		for (i = 0; i < total; i++)
 			v[k++] = (long long)i;
 	}
-	qsort(v, k, sizeof *v, cmp_ll);
+	qsort(v, k, sizeof *v, vx_cmp_ll);
 	*ids = v;
 	*n = k;
 	return OPS_OK;
@@ -286,6 +302,88 @@ static ops_code write_manifest(const char *index_path, cJSON *m, ops_error *err)
 	return rc;
 }
 
+cJSON *vidx_manifest_new(const struct vf_api *f, FaissIndex *index, const char *type,
+			 const char *metric, const cJSON *old)
+{
+	cJSON *m = cJSON_CreateObject();
+	const cJSON *e;
+
+	if (!m)
+		return NULL;
+	cJSON_AddNumberToObject(m, "format", 1);
+	cJSON_AddStringToObject(m, "type", type);
+	cJSON_AddNumberToObject(m, "dimension", f->Index_d(index));
+	cJSON_AddStringToObject(m, "metric",
+				metric ? metric : vx_metric_name(f->Index_metric_type(index)));
+	cJSON_AddNumberToObject(m, "ntotal", (double)f->Index_ntotal(index));
+	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
+	cJSON_ArrayForEach(e, old) {
+		/* The count and the writer are this index's; the swap that
+		 * recorded previous_sha256 is over. */
+		if (!e->string || strcmp(e->string, "ntotal") == 0 ||
+		    strcmp(e->string, "tool_version") == 0 ||
+		    strcmp(e->string, "previous_sha256") == 0)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(m, e->string);
+		cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
+	}
+	return m;
+}
+
+ops_code vidx_manifest_copy(const char *from, const char *to, ops_error *err)
+{
+	char *mfrom = vidx_manifest_path(from), *mto = vidx_manifest_path(to), *text = NULL;
+	size_t len = 0;
+	ops_code rc = OPS_OK;
+
+	if (!mfrom || !mto) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	if (access(mfrom, F_OK) != 0) {
+		if (unlink(mto) != 0 && errno != ENOENT)
+			rc = ops_error_errno(err, errno, "cannot remove", mto);
+		goto out;
+	}
+	rc = ops_read_file(mfrom, MANIFEST_MAX, &text, &len, err);
+	if (rc == OPS_OK)
+		rc = ops_write_file_atomic(mto, text, len, 0600, err);
+out:
+	free(text);
+	free(mfrom);
+	free(mto);
+	return rc;
+}
+
+void vidx_sweep_temps(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t blen = strlen(base);
+	char *dir = ops_path_dir(path);
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	/* Only names that begin with the index's own, so the temps of the
+	 * files named after it (its cache, optimize's candidate) go too, and
+	 * nothing else in a directory an operator may share. */
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		char *p;
+
+		if (strncmp(e->d_name, base, blen) != 0 || e->d_name[blen] != '.' ||
+		    !strstr(e->d_name + blen, ".tmp."))
+			continue;
+		p = ops_path_join(dir, e->d_name);
+		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+		    ops_temp_orphaned(e->d_name, st.st_mtime) && unlink(p) == 0)
+			ops_log_warn("removed '%s', left by an interrupted run", p);
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
 /* A stdio stream over a file descriptor that hashes every byte it moves:
  * the digest of what FAISS wrote, and of what it read back, for free. */
 struct hashed_fd {
@@ -298,6 +396,12 @@ static ssize_t hashed_write(void *cookie, const char *buf, size_t len)
 {
 	struct hashed_fd *c = cookie;
 
+	/* A cancelled run stops FAISS's writing here: a failed write is the
+	 * only way to end it early. */
+	if (ops_cancelled()) {
+		c->failed = ECANCELED;
+		return -1;
+	}
 	if (ops_write_all(c->fd, buf, len) != 0) {
 		c->failed = errno ? errno : EIO;
 		return -1;
@@ -325,44 +429,41 @@ static int hashed_close(void *cookie)
 	return 0;
 }
 
-ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
-		   ops_error *err)
+/*
+ * FAISS writes index to tmp through a stream that hashes what it writes
+ * (sha); the file is fsynced and read back from the disk to the same
+ * digest.  *size is its size.
+ */
+static ops_code write_checked(const struct vf_api *f, FaissIndex *index, const char *tmp,
+			      char sha[65], long long *size, ops_error *err)
 {
 	static const cookie_io_functions_t io = {hashed_read, hashed_write, NULL, hashed_close};
-	char *tmp = NULL, *dir = ops_path_dir(path), sha[65], back[65], old[65] = "";
 	struct hashed_fd c = {-1, NULL, 0};
-	int have_old = 0;
-	long long size = 0;
-	cJSON *oldm = NULL;
 	ops_code rc = OPS_OK;
-	FILE *fp;
+	char back[65];
 	struct stat st;
+	FILE *fp;
 
-	c.h = ops_sha256_new();
-	if (!dir || !c.h || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
-		tmp = NULL;
-		rc = ops_error_oom(err);
-		goto out;
-	}
-	if ((rc = ops_mkdir_p(dir, 0755, err)) != OPS_OK)
-		goto out;
+	if (!(c.h = ops_sha256_new()))
+		return ops_error_oom(err);
 	c.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (c.fd < 0) {
 		rc = ops_error_errno(err, errno, "cannot create", tmp);
 		goto out;
 	}
-	fp = fopencookie(&c, "w", io);
-	if (!fp) {
+	if (!(fp = fopencookie(&c, "w", io))) {
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	if (f->write_index(*index, fp) != 0) {
+	if (f->write_index(index, fp) != 0) {
 		fclose(fp);
-		rc = vf_error(f, err, OPS_EIO, "cannot write the new index");
+		rc = c.failed == ECANCELED ? ops_cancel_check(err)
+			: vf_error(f, err, OPS_EIO, "cannot write the new index");
 		goto out;
 	}
 	if (fclose(fp) != 0 || c.failed) {
-		rc = ops_error_errno(err, c.failed ? c.failed : EIO, "cannot write", tmp);
+		rc = c.failed == ECANCELED ? ops_cancel_check(err)
+			: ops_error_errno(err, c.failed ? c.failed : EIO, "cannot write", tmp);
 		goto out;
 	}
 	ops_sha256_final_hex(c.h, sha);
@@ -371,7 +472,7 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 		rc = ops_error_errno(err, errno, "cannot sync", tmp);
 		goto out;
 	}
-	size = (long long)st.st_size;
+	*size = (long long)st.st_size;
 	/* Verified as stored: the synced pages are dropped from the cache, so
 	 * the read-back comes from the disk, not from memory that merely
 	 * holds what was written; its digest must be the one taken while
@@ -382,32 +483,68 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 	ops_log_info("index synced");
 	if ((rc = vidx_file_sha256(tmp, back, NULL, err)) != OPS_OK)
 		goto out;
-	if (strcmp(sha, back) != 0) {
-		rc = ops_error_set(err, OPS_EIO, "the new index at %s reads back differently from what was written",
-				   tmp);
+	if (strcmp(sha, back) != 0)
+		rc = ops_error_set(err, OPS_EIO, "the new index at %s reads back differently from "
+				   "what was written", tmp);
+out:
+	if (c.fd >= 0)
+		close(c.fd);
+	ops_sha256_free(c.h);
+	return rc;
+}
+
+/* The digest of the index at path, into old: its manifest's, if it has one
+ * that verify would accept with no swap in progress; hashed otherwise.  0
+ * when there is no index (or it cannot be read). */
+static int old_digest(const char *path, char old[65], ops_error *err)
+{
+	const cJSON *osha = NULL;
+	cJSON *oldm = NULL;
+	ops_error ignored;
+	int have;
+
+	if (access(path, F_OK) != 0)
+		return 0;
+	if (read_manifest(path, &oldm, &ignored) == OPS_OK && oldm)
+		osha = cJSON_GetObjectItemCaseSensitive(oldm, "sha256");
+	if (cJSON_IsString(osha) && !cJSON_GetObjectItemCaseSensitive(oldm, "previous_sha256")) {
+		snprintf(old, 65, "%s", osha->valuestring);
+		have = 1;
+	} else {
+		have = vidx_file_sha256(path, old, NULL, err) == OPS_OK;
+	}
+	cJSON_Delete(oldm);
+	return have;
+}
+
+ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
+		   ops_error *err)
+{
+	char *tmp = NULL, *dir = ops_path_dir(path), sha[65], old[65] = "";
+	long long size = 0;
+	ops_code rc;
+	int have_old;
+
+	if (!dir || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+		tmp = NULL;
+		rc = ops_error_oom(err);
 		goto out;
 	}
-	/* The old file's digest: its manifest's, if it has one that matches
-	 * what verify would accept; hashed otherwise. */
-	if (access(path, F_OK) == 0) {
-		ops_error ignored;
-
-		if (read_manifest(path, &oldm, &ignored) == OPS_OK && oldm &&
-		    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(oldm, "sha256")) &&
-		    !cJSON_GetObjectItemCaseSensitive(oldm, "previous_sha256")) {
-			snprintf(old, sizeof old, "%s",
-				 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(oldm, "sha256")));
-			have_old = 1;
-		} else {
-			have_old = vidx_file_sha256(path, old, NULL, err) == OPS_OK;
-		}
-	}
+	if ((rc = ops_mkdir_p(dir, 0755, err)) != OPS_OK ||
+	    (rc = write_checked(f, *index, tmp, sha, &size, err)) != OPS_OK)
+		goto out;
+	have_old = old_digest(path, old, err);
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "sha256");
 	cJSON_AddStringToObject(manifest, "sha256", sha);
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "size_bytes");
 	cJSON_AddNumberToObject(manifest, "size_bytes", (double)size);
 	/* Phase 1: the manifest accepts both; then the file moves; then the
-	 * manifest names the new one only. */
+	 * manifest names the new one only.  A cancellation is heard up to
+	 * here and no further: once the manifest changes, the swap finishes,
+	 * so an interrupted run leaves the live index and manifest as they
+	 * were, byte for byte. */
+	if ((rc = ops_cancel_check(err)) != OPS_OK)
+		goto out;
 	if (have_old)
 		cJSON_AddStringToObject(manifest, "previous_sha256", old);
 	if ((rc = write_manifest(path, manifest, err)) != OPS_OK)
@@ -423,12 +560,8 @@ ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index,
 	cJSON_DeleteItemFromObjectCaseSensitive(manifest, "previous_sha256");
 	rc = write_manifest(path, manifest, err);
 out:
-	if (c.fd >= 0)
-		close(c.fd);
 	if (tmp)
 		unlink(tmp);
-	ops_sha256_free(c.h);
-	cJSON_Delete(oldm);
 	free(tmp);
 	free(dir);
 	cJSON_Delete(manifest);

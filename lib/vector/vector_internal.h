@@ -44,7 +44,8 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 		    ops_error *err);
 int vsrc_dim(const vsrc *s);		/* 0 until the first row */
 long long vsrc_nulls(const vsrc *s);	/* NULL embeddings skipped so far */
-const char *vsrc_describe(const vsrc *s);	/* "chatbot_db: public.document_chunks.embedding (real[])" */
+/* "public.document_chunks.embedding (real[])" */
+const char *vsrc_describe(const vsrc *s);
 void vsrc_close(vsrc *s);
 
 /* ---- the index file ---- */
@@ -81,12 +82,42 @@ void vidx_describe(const struct vf_api *f, FaissIndex *index, char *out, size_t 
 ops_code vidx_swap(const struct vf_api *f, const char *path, FaissIndex **index, cJSON *manifest,
 		   ops_error *err);
 
-/* SHA-256 of a file, streamed. */
+/* SHA-256 of a file, streamed; OPS_EINTR when the run is cancelled. */
 ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_error *err);
+
+/*
+ * The fields every manifest records for index: format, type (the factory
+ * string, or vidx_describe's), dimension, metric ("ip"/"l2"; NULL: the
+ * index's), ntotal and tool_version; vidx_swap adds sha256 and size_bytes.
+ * With old (the manifest read with the index), everything else old records
+ * is kept, and old's own format, type, dimension and metric win, so a
+ * changed index keeps the history its build recorded.  NULL on OOM.
+ */
+cJSON *vidx_manifest_new(const struct vf_api *f, FaissIndex *index, const char *type,
+			 const char *metric, const cJSON *old);
+
+/* The manifest of the index at from (when it has one) copied to be the
+ * manifest of the index at to; to's own is removed when from has none. */
+ops_code vidx_manifest_copy(const char *from, const char *to, ops_error *err);
+
+/*
+ * Temporary files beside the index at path that a killed run left
+ * (PATH.tmp.PID of vidx_swap, PATH.manifest.json.tmp.PID.RANDOM of the
+ * manifest's atomic write, and the same of files named after the index:
+ * its cache, optimize's candidate): those whose writer is gone
+ * (ops_temp_orphaned) are removed, each with a warning.  Best effort: a
+ * directory that cannot be read is left to the write that follows.
+ */
+void vidx_sweep_temps(const char *path);
 
 /* ---- shared by vector.c and vector_ops.c ---- */
 
-/* A reservoir sample of (id, vector) rows: uniform over the whole pass. */
+/*
+ * A reservoir sample of (id, vector) rows, uniform over the whole pass (d 0:
+ * ids only).  As git's strbuf: vx_sample_init() (or VX_SAMPLE_INIT) before
+ * use; vx_sample_release() frees the rows and leaves the sample empty, so
+ * releasing twice, or adding again after a release, is safe.
+ */
 struct vx_sample {
 	size_t cap, n;
 	long long seen;
@@ -95,12 +126,22 @@ struct vx_sample {
 	int d;
 	unsigned long long rng;
 };
+#define VX_SAMPLE_INIT {0}
+
+void vx_sample_init(struct vx_sample *s, size_t cap, unsigned long long seed);
+/* Offer one row; -1 when memory runs out. */
+int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d);
+void vx_sample_release(struct vx_sample *s);
+
+/* A type ("IDMap,Flat", "IVF1024,Flat", a factory string or vidx_describe's)
+ * that searches every vector: flat storage, no IVF lists in front of it. */
+int vx_is_exact(const char *type);
 
 unsigned long long vx_next_rand(unsigned long long *state);	/* splitmix64 */
 const char *vx_index_path(const struct ops_vector_ctx *ctx);
-int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d);
-void vx_sample_free(struct vx_sample *s);
 int vx_cmp_ll(const void *a, const void *b);
+/* *ids (of *cap, used taken) grown to hold more; -1 on OOM, *ids kept. */
+int vx_ids_reserve(long long **ids, size_t used, size_t more, size_t *cap);
 const char *vx_metric_name(FaissMetricType m);
 void vx_list_some(cJSON *rep, const char *name, const long long *v, size_t n);
 /* The maintenance window, then the question on a terminal, unless --force:
@@ -110,6 +151,13 @@ ops_code vx_may_change(const struct ops_vector_ctx *ctx, const char *what, const
 /* Search each sampled vector for itself; *hits counts the correct answers. */
 ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struct vx_sample *s,
 			  int exact, size_t *hits, double *seconds, ops_error *err);
+/*
+ * The outcome of vx_search_sample in a report, named the same by every
+ * command: searched, found, self_recall (found / searched) and
+ * found_within_top (1: an exact index must return each at rank 1; 10: an
+ * approximate one among its top 10).
+ */
+void vx_report_found(cJSON *rep, size_t searched, size_t found, int exact);
 /* Copy the live index and manifest to vector.backup_dir as
  * index_STAMP_TAG.faiss; remove copies older than retention_days. */
 ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *tag,

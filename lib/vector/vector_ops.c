@@ -18,10 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LL_WANT_ARCHIVE
-#include "core/lazylib.h"
 
 #include "opsmaint/archive.h"
+#include "opsmaint/cancel.h"
 #include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
@@ -127,8 +126,12 @@ static ops_code measure(const struct vf_api *f, FaissIndex *index, const struct 
 	for (qi = 0; lat && qi < t->nq && qi < 5; qi++)
 		f->Index_search(index, 1, t->q + qi * (size_t)t->d, K, dist, labels);
 	for (qi = 0; qi < t->nq; qi++) {
-		double t0 = ops_clock();
+		double t0;
+		ops_code rc = ops_cancel_check(err);
 
+		if (rc != OPS_OK)
+			return rc;
+		t0 = ops_clock();
 		if (f->Index_search(index, 1, t->q + qi * (size_t)t->d, K, dist, labels) != 0)
 			return vf_error(f, err, OPS_EDATA, "searching the index failed");
 		if (lat)
@@ -178,26 +181,19 @@ static ops_code source_pass(const ops_vector_ctx *ctx, int d, size_t nq, long lo
 
 	*ids = NULL;
 	*nids = 0;
-	smp->cap = nq;
-	smp->rng = 99;
+	vx_sample_init(smp, nq, 99);
 	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
 		return rc;
 	while ((rc = vsrc_next(src, BATCH, batch, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
 		if (vsrc_dim(src) != d) {
-			rc = ops_error_set(err, OPS_EFAIL, "the index has %d dimensions, the source %d", d,
+			rc = ops_error_set(err, OPS_EFAIL,
+					   "the index has %d dimensions, the source %d", d,
 					   vsrc_dim(src));
 			break;
 		}
-		if (*nids + n > cap) {
-			long long *g;
-
-			cap = (*nids + n) * 2;
-			g = realloc(*ids, cap * sizeof *g);
-			if (!g) {
-				rc = ops_error_oom(err);
-				break;
-			}
-			*ids = g;
+		if (vx_ids_reserve(ids, *nids, n, &cap) != 0) {
+			rc = ops_error_oom(err);
+			break;
 		}
 		for (i = 0; i < n; i++) {
 			(*ids)[(*nids)++] = batch[i];
@@ -215,27 +211,6 @@ out:
 	return rc;
 }
 
-static cJSON *manifest_for(const struct vf_api *f, FaissIndex *index, const cJSON *old,
-			   const char *type)
-{
-	cJSON *m = old ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();
-
-	cJSON_DeleteItemFromObjectCaseSensitive(m, "previous_sha256");
-	cJSON_DeleteItemFromObjectCaseSensitive(m, "ntotal");
-	cJSON_AddNumberToObject(m, "ntotal", (double)f->Index_ntotal(index));
-	if (!cJSON_GetObjectItemCaseSensitive(m, "format"))
-		cJSON_AddNumberToObject(m, "format", 1);
-	if (!cJSON_GetObjectItemCaseSensitive(m, "type"))
-		cJSON_AddStringToObject(m, "type", type);
-	if (!cJSON_GetObjectItemCaseSensitive(m, "dimension"))
-		cJSON_AddNumberToObject(m, "dimension", f->Index_d(index));
-	if (!cJSON_GetObjectItemCaseSensitive(m, "metric"))
-		cJSON_AddStringToObject(m, "metric", vx_metric_name(f->Index_metric_type(index)));
-	cJSON_DeleteItemFromObjectCaseSensitive(m, "tool_version");
-	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
-	return m;
-}
-
 static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long long *ids,
 			   size_t n, size_t *removed, ops_error *err)
 {
@@ -246,8 +221,8 @@ static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long
 	if (!n)
 		return OPS_OK;
 	if (!f->IndexIDMap_cast(index) && !f->IndexIVF_cast(index))
-		return ops_error_set(err, OPS_EUSAGE,
-				     "ids cannot be removed from this index type without renumbering; rebuild it instead");
+		return ops_error_set(err, OPS_EUSAGE, "ids cannot be removed from this index type "
+				     "without renumbering; rebuild it instead");
 	if (f->IDSelectorBatch_new(&sel, n, (const idx_t *)ids) != 0)
 		return vf_error(f, err, OPS_EINTERNAL, "selecting ids");
 	r = f->Index_remove_ids(index, (const FaissIDSelector *)sel, removed);
@@ -258,8 +233,8 @@ static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long
 }
 
 /* The lowest value of the search parameter that keeps recall@10 >= target. */
-static ops_code tune(const struct vf_api *f, FaissIndex *index, const struct truth *t, double target,
-		     cJSON *rep, cJSON *params, ops_error *err)
+static ops_code tune(const struct vf_api *f, FaissIndex *index, const struct truth *t,
+		     double target, cJSON *rep, cJSON *params, ops_error *err)
 {
 	FaissIndexIDMap *map = f->IndexIDMap_cast(index);
 	FaissIndex *inner = map ? f->IndexIDMap_sub_index(map) : index;
@@ -354,7 +329,7 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	cJSON *rep, *brep = NULL, *before, *after, *m2 = NULL, *params, *cman = NULL;
 	long long *src_ids = NULL, old_bytes = 0, new_bytes = 0;
 	size_t nsrc = 0;
-	struct vx_sample q = {0};
+	struct vx_sample q = VX_SAMPLE_INIT;
 	struct truth t = {0};
 	double *lat = NULL, r_old = 0, r_new = 0, p50_old, p50_new;
 	char type_old[96], type_new[128], *cpath = NULL;
@@ -366,14 +341,16 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	{
 		char question[600];
 
-		snprintf(question, sizeof question, "Optimize %s (choose a type, retrain, swap if not worse)?", path);
+		snprintf(question, sizeof question,
+			 "Optimize %s (choose a type, retrain, swap if not worse)?", path);
 		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
 			return rc;
 	}
+	vidx_sweep_temps(path);
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
-	cJSON_AddStringToObject(rep, "type", "advanced");
+	cJSON_AddStringToObject(rep, "optimization", "advanced");
 	if ((rc = vidx_load(f, path, &old, NULL, NULL, err)) != OPS_OK)
 		goto out;
 	vidx_describe(f, old, type_old, sizeof type_old);
@@ -382,7 +359,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	if ((rc = source_pass(ctx, f->Index_d(old), 100, &src_ids, &nsrc, &q, err)) != OPS_OK)
 		goto out;
 	if (!q.n) {
-		rc = ops_error_set(err, OPS_EFAIL, "the source has no vectors; nothing to optimize for");
+		rc = ops_error_set(err, OPS_EFAIL,
+				   "the source has no vectors; nothing to optimize for");
 		goto out;
 	}
 	t.nq = q.n;
@@ -394,7 +372,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	if ((rc = exact_truth(ctx, &t, err)) != OPS_OK || (rc = measure(f, old, &t, &r_old, lat, err)) != OPS_OK)
+	if ((rc = exact_truth(ctx, &t, err)) != OPS_OK ||
+	    (rc = measure(f, old, &t, &r_old, lat, err)) != OPS_OK)
 		goto out;
 	before = quality(type_old, r_old, lat, q.n, old_bytes);
 	p50_old = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(before, "latency_ms_p50"));
@@ -416,7 +395,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	if (rc != OPS_OK || (rc = vidx_load(f, cpath, &cand, &cman, NULL, err)) != OPS_OK)
 		goto out;
 	after = cJSON_CreateObject();
-	if ((rc = tune(f, cand, &t, 0.95, after, cJSON_AddObjectToObject(after, "search_parameters"), err)) != OPS_OK ||
+	params = cJSON_AddObjectToObject(after, "search_parameters");
+	if ((rc = tune(f, cand, &t, 0.95, after, params, err)) != OPS_OK ||
 	    (rc = measure(f, cand, &t, &r_new, lat, err)) != OPS_OK) {
 		cJSON_Delete(after);
 		goto out;
@@ -427,8 +407,10 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		cJSON *qa = quality(type_new, r_new, lat, q.n, new_bytes);
 
 		cJSON_AddItemToObject(rep, "after", qa);
-		p50_new = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(qa, "latency_ms_p50"));
-		cJSON_AddItemToObject(qa, "tuning", cJSON_DetachItemFromObjectCaseSensitive(after, "tuning"));
+		p50_new = cJSON_GetNumberValue(
+			cJSON_GetObjectItemCaseSensitive(qa, "latency_ms_p50"));
+		cJSON_AddItemToObject(qa, "tuning",
+				      cJSON_DetachItemFromObjectCaseSensitive(after, "tuning"));
 		params = cJSON_DetachItemFromObjectCaseSensitive(after, "search_parameters");
 		cJSON_Delete(after);
 	}
@@ -438,11 +420,13 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	better = r_new + 0.005 >= r_old && (p50_new <= p50_old * 1.25 || p50_new <= p50_old + 1.0);
 	cJSON_AddBoolToObject(rep, "not_worse", better);
 	if (!better && !ctx->run->force) {
-		cJSON_AddStringToObject(rep, "decision", "kept the current index: the candidate is worse (use --force to take it)");
+		cJSON_AddStringToObject(rep, "decision", "kept the current index: the candidate is "
+					"worse (use --force to take it)");
 		cJSON_Delete(params);
 		goto out;
 	}
-	if (o->backup && (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 0, rep, err)) != OPS_OK) {
+	if (o->backup &&
+	    (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 0, rep, err)) != OPS_OK) {
 		cJSON_Delete(params);
 		goto out;
 	}
@@ -452,7 +436,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	cJSON_AddItemToObject(m2, "search_parameters", params);
 	cJSON_AddNumberToObject(m2, "optimized_at", (double)time(NULL));
 	rc = vidx_swap(f, path, &cand, m2, err);
-	cJSON_AddStringToObject(rep, "decision", better ? "replaced: the candidate is not worse" : "replaced (--force)");
+	cJSON_AddStringToObject(rep, "decision", better ? "replaced: the candidate is not worse"
+				: "replaced (--force)");
 out:
 	if (old)
 		f->Index_free(old);
@@ -470,7 +455,7 @@ out:
 	free(cpath);
 	free(src_ids);
 	free(lat);
-	vx_sample_free(&q);
+	vx_sample_release(&q);
 	truth_free(&t);
 	return rc;
 }
@@ -484,7 +469,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	cJSON *rep, *manifest = NULL, *m2, *params;
 	long long *src_ids = NULL, *orph = NULL, *idx_ids = NULL;
 	size_t nsrc = 0, nidx = 0, norph = 0, i, j, removed = 0;
-	struct vx_sample q = {0};
+	struct vx_sample q = VX_SAMPLE_INIT;
 	struct truth t = {0};
 	char type[96];
 	double t0 = ops_clock();
@@ -498,18 +483,20 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
-	cJSON_AddStringToObject(rep, "type", o->type);
+	cJSON_AddStringToObject(rep, "optimization", o->type);
 	if ((rc = vidx_load(f, path, &index, &manifest, NULL, err)) != OPS_OK)
 		goto out;
 	vidx_describe(f, index, type, sizeof type);
-	cJSON_AddStringToObject(rep, "index_type", type);
+	cJSON_AddStringToObject(rep, "type", type);
 	{
 		char question[600];
 
-		snprintf(question, sizeof question, "Optimize %s (remove orphan ids, tune search)?", path);
+		snprintf(question, sizeof question, "Optimize %s (remove orphan ids, tune search)?",
+			 path);
 		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
 			goto out;
 	}
+	vidx_sweep_temps(path);
 	/* Defragment (guide 002): ids whose rows are gone leave the index. */
 	if ((rc = source_pass(ctx, f->Index_d(index), 100, &src_ids, &nsrc, &q, err)) != OPS_OK)
 		goto out;
@@ -537,7 +524,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	t.q = q.x;
 	if (q.n && (rc = exact_truth(ctx, &t, err)) != OPS_OK)
 		goto out;
-	m2 = manifest_for(f, index, manifest, type);
+	m2 = vidx_manifest_new(f, index, type, NULL, manifest);
 	params = cJSON_GetObjectItemCaseSensitive(m2, "search_parameters");
 	if (!cJSON_IsObject(params)) {
 		cJSON_DeleteItemFromObjectCaseSensitive(m2, "search_parameters");
@@ -547,13 +534,14 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 		cJSON_Delete(m2);
 		goto out;
 	}
-	if (o->backup && (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 90, rep, err)) != OPS_OK) {
+	if (o->backup &&
+	    (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 90, rep, err)) != OPS_OK) {
 		cJSON_Delete(m2);
 		goto out;
 	}
 	cJSON_AddNumberToObject(m2, "optimized_at", (double)time(NULL));
 	rc = vidx_swap(f, path, &index, m2, err);
-	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 out:
 	if (index)
 		f->Index_free(index);
@@ -561,7 +549,7 @@ out:
 	free(src_ids);
 	free(idx_ids);
 	free(orph);
-	vx_sample_free(&q);
+	vx_sample_release(&q);
 	truth_free(&t);
 	return rc;
 }
@@ -580,9 +568,10 @@ static ops_code load_queries(const char *file, int d, struct vx_sample *q, ops_e
 	free(text);
 	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) {
 		cJSON_Delete(arr);
-		return ops_error_set(err, OPS_EDATA, "queries file '%s' is not a JSON array of vectors", file);
+		return ops_error_set(err, OPS_EDATA,
+				     "queries file '%s' is not a JSON array of vectors", file);
 	}
-	q->cap = (size_t)cJSON_GetArraySize(arr);
+	vx_sample_init(q, (size_t)cJSON_GetArraySize(arr), 0);
 	q->d = d;
 	q->ids = calloc(q->cap, sizeof *q->ids);
 	q->x = malloc(q->cap * (size_t)d * sizeof *q->x);
@@ -596,14 +585,16 @@ static ops_code load_queries(const char *file, int d, struct vx_sample *q, ops_e
 
 		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != d) {
 			cJSON_Delete(arr);
-			return ops_error_set(err, OPS_EDATA, "query %zu in '%s' is not a vector of %d numbers", i + 1,
-					     file, d);
+			return ops_error_set(err, OPS_EDATA,
+					     "query %zu in '%s' is not a vector of %d numbers",
+					     i + 1, file, d);
 		}
 		cJSON_ArrayForEach(e, v) {
 			if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
 				cJSON_Delete(arr);
-				return ops_error_set(err, OPS_EDATA, "query %zu in '%s' holds a value that is not a finite number",
-						     i + 1, file);
+				return ops_error_set(err, OPS_EDATA, "query %zu in '%s' holds a "
+						     "value that is not a finite number", i + 1,
+						     file);
 			}
 			q->x[i * (size_t)d + (size_t)j++] = (float)e->valuedouble;
 		}
@@ -620,7 +611,7 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
 	FaissIndex *index = NULL;
-	struct vx_sample q = {0};
+	struct vx_sample q = VX_SAMPLE_INIT;
 	struct truth t = {0};
 	long long *ids = NULL;
 	size_t nids = 0;
@@ -646,7 +637,8 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 		rc = source_pass(ctx, f->Index_d(index), (size_t)queries, &ids, &nids, &q, err);
 	if (rc != OPS_OK)
 		goto out;
-	cJSON_AddStringToObject(rep, "queries_from", queries_file && *queries_file ? queries_file : "source sample");
+	cJSON_AddStringToObject(rep, "queries_from",
+				queries_file && *queries_file ? queries_file : "source sample");
 	t.nq = q.n;
 	t.d = f->Index_d(index);
 	t.ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
@@ -676,7 +668,7 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 	}
 out:
 	f->Index_free(index);
-	vx_sample_free(&q);
+	vx_sample_release(&q);
 	truth_free(&t);
 	free(ids);
 	free(lat);
@@ -689,7 +681,8 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
 	char **prot = ops_config_list(ctx->run->cfg, "general.protected_paths");
-	int is_prot = ops_config_bool(ctx->run->cfg, "vector.protected") || ops_path_is_protected(path, prot);
+	int is_prot = ops_config_bool(ctx->run->cfg, "vector.protected") ||
+		      ops_path_is_protected(path, prot);
 	FaissIndex *index = NULL;
 	cJSON *rep, *manifest = NULL;
 	long long *ids = NULL;
@@ -700,8 +693,10 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	ops_strv_free(prot);
 	*report = NULL;
 	if (is_prot) {
-		ops_error_set(err, OPS_EPERM, "index '%s' is a protected store; purge refused", path);
-		ops_error_hint(err, "guide 002: never purge the persistent main store; purge a local or test copy");
+		ops_error_set(err, OPS_EPERM, "index '%s' is a protected store; purge refused",
+			      path);
+		ops_error_hint(err, "guide 002: never purge the persistent main store; purge a "
+			       "local or test copy");
 		return OPS_EPERM;
 	}
 	for (i = 0; id_list && id_list[i]; i++) {
@@ -721,7 +716,8 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	}
 	if (!n)
 		return ops_error_set(err, OPS_EUSAGE, "no ids given (--ids 1,2,3)");
-	if ((rc = vf_load(&f, err)) != OPS_OK || (rc = vidx_load(f, path, &index, &manifest, NULL, err)) != OPS_OK) {
+	if ((rc = vf_load(&f, err)) != OPS_OK ||
+	    (rc = vidx_load(f, path, &index, &manifest, NULL, err)) != OPS_OK) {
 		free(ids);
 		return rc;
 	}
@@ -735,13 +731,14 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 		if ((rc = vx_may_change(ctx, "purge", q, err)) != OPS_OK)
 			goto out;
 	}
+	vidx_sweep_temps(path);
 	vidx_describe(f, index, type, sizeof type);
 	if ((rc = remove_ids(f, index, ids, n, &removed, err)) != OPS_OK)
 		goto out;
 	cJSON_AddNumberToObject(rep, "requested", (double)n);
 	cJSON_AddNumberToObject(rep, "removed", (double)removed);
 	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
-	rc = vidx_swap(f, path, &index, manifest_for(f, index, manifest, type), err);
+	rc = vidx_swap(f, path, &index, vidx_manifest_new(f, index, type, NULL, manifest), err);
 out:
 	if (index)
 		f->Index_free(index);
@@ -752,8 +749,8 @@ out:
 
 /* ---- backups of the index ---- */
 
-ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int compress, long retention_days,
-			   cJSON **report, ops_error *err)
+ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int compress,
+			   long retention_days, cJSON **report, ops_error *err)
 {
 	const char *path = vx_index_path(ctx);
 	cJSON *rep = cJSON_CreateObject();
@@ -771,19 +768,22 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 		const struct vf_api *f = NULL;
 		FaissIndex *index = NULL;
 
-		if ((rc = vf_load(&f, err)) != OPS_OK || (rc = vidx_load(f, path, &index, NULL, NULL, err)) != OPS_OK)
+		if ((rc = vf_load(&f, err)) != OPS_OK ||
+		    (rc = vidx_load(f, path, &index, NULL, NULL, err)) != OPS_OK)
 			return rc;
 		cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
 		f->Index_free(index);
 	}
 	if (dest && *dest) {
 		cfg2 = ops_config_new();
-		if (!cfg2 || ops_config_set(cfg2, "vector.backup_dir", dest, "--destination", err) != OPS_OK) {
+		if (!cfg2 || ops_config_set(cfg2, "vector.backup_dir", dest, "--destination",
+					    err) != OPS_OK) {
 			ops_config_free(cfg2);
 			return err->code ? err->code : ops_error_oom(err);
 		}
 		ops_config_set(cfg2, "general.protected_paths",
-			       ops_config_get(ctx->run->cfg, "general.protected_paths"), "config", err);
+			       ops_config_get(ctx->run->cfg, "general.protected_paths"), "config",
+			       err);
 		ops_config_set(cfg2, "general.state_dir",
 			       ops_config_get(ctx->run->cfg, "general.state_dir"), "config", err);
 	}
@@ -797,7 +797,9 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 				     tm.tm_wday == 0 ? "weekly" : "daily", retention_days, rep, err);
 	}
 	if (rc == OPS_OK && compress) {
-		const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "backup"));
+		const char *b;
+
+		b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "backup"));
 		char *zpath = NULL;
 
 		/* zstd of the copy, for `zstd -d` without opsctl; the manifest
@@ -857,10 +859,12 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 	}
 	closedir(d);
 	if (!*best)
-		return ops_error_set(err, OPS_EFAIL, id ? "no vector index backup '%s' in %s" : "no vector index backups in %s%s",
-				     id ? id : dir, id ? dir : "");
+		return ops_error_set(err, OPS_EFAIL, id ? "no vector index backup '%s' in %s"
+				     : "no vector index backups in %s%s", id ? id : dir,
+				     id ? dir : "");
 	src = ops_path_join(dir, best);
-	tmpdir = ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"), "tmp/vector-verify");
+	tmpdir = ops_path_join(ops_config_get(ctx->run->cfg, "general.state_dir"),
+			       "tmp/vector-verify");
 	if (!src || !tmpdir || ops_mkdir_p(tmpdir, 0700, err) != OPS_OK) {
 		rc = err->code ? err->code : ops_error_oom(err);
 		goto out;
@@ -868,26 +872,14 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 	tmp = ops_path_join(tmpdir, "index.faiss");
 	{
 		/* Restore into the temporary place: the copy and its manifest. */
-		char *mfrom = NULL, *mto = NULL;
 		size_t n = strlen(best);
 		int z = n > 4 && strcmp(best + n - 4, ".zst") == 0;
 		char *base = strndup(src, strlen(src) - (z ? 4 : 0));
 
-		rc = ops_archive_copy_file(src, tmp, z ? "unzstd" : "none", err);
-		mfrom = base ? vidx_manifest_path(base) : NULL;
-		mto = vidx_manifest_path(tmp);
-		unlink(mto);
-		if (rc == OPS_OK && mfrom && access(mfrom, F_OK) == 0) {
-			char *text = NULL;
-			size_t len = 0;
-
-			rc = ops_read_file(mfrom, 1u << 20, &text, &len, err);
-			if (rc == OPS_OK)
-				rc = ops_write_file_atomic(mto, text, len, 0600, err);
-			free(text);
-		}
-		free(mfrom);
-		free(mto);
+		rc = base ? ops_archive_copy_file(src, tmp, z ? "unzstd" : "none", err)
+			: ops_error_oom(err);
+		if (rc == OPS_OK)
+			rc = vidx_manifest_copy(base, tmp, err);
 		free(base);
 	}
 	if (rc != OPS_OK)
@@ -898,7 +890,7 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 	cJSON_AddStringToObject(*report, "backup", src);
 	if (vrep)
 		cJSON_AddItemToObject(*report, "verify", vrep);
-	cJSON_AddStringToObject(*report, "result", rc == OPS_OK ? "verified" : "FAILED");
+	cJSON_AddBoolToObject(*report, "verified", rc == OPS_OK);
 out:
 	if (tmp) {
 		char *m = vidx_manifest_path(tmp);
@@ -916,36 +908,111 @@ out:
 
 /* ---- the hot-chunk cache (guide 002 rebuild_cache) ---- */
 
+/* The ids vector.cache_query names, most accessed first, at most
+ * vector.cache_size of them, from the database the embeddings are in. */
+static ops_code hot_chunk_ids(const ops_vector_ctx *ctx, long long **hot, size_t *nhot,
+			      ops_error *err)
+{
+	const ops_config *cfg = ctx->run->cfg;
+	const char *target = ctx->database && *ctx->database ? ctx->database
+		: ops_config_get(cfg, "vector.database");
+	long size = ops_config_int(cfg, "vector.cache_size");
+	ops_rows *rows = NULL;
+	ops_db *db = NULL;
+	ops_code rc;
+	int i;
+
+	*hot = NULL;
+	*nhot = 0;
+	if (!target || !*target)
+		target = ops_config_get(cfg, "db.name");
+	if ((rc = ops_db_open(cfg, target, &db, err)) != OPS_OK)
+		goto out;
+	/* The configured query is the administrator's, written against the
+	 * usual schema; opsctl's own SQL keeps running with no search_path. */
+	if (ops_db_kind_of(db) == OPS_DB_POSTGRES &&
+	    (rc = ops_db_exec(db, "SELECT pg_catalog.set_config('search_path', 'public', false)",
+			      err)) != OPS_OK)
+		goto out;
+	if ((rc = ops_db_query(db, ops_config_get(cfg, "vector.cache_query"), 0, NULL, &rows,
+			       err)) != OPS_OK)
+		goto out;
+	*hot = malloc(((size_t)ops_rows_count(rows) + 1) * sizeof **hot);
+	if (!*hot) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	for (i = 0; i < ops_rows_count(rows) && (long)*nhot < size; i++) {
+		const char *v = ops_rows_value(rows, i, 0);
+		char *end;
+
+		if (!v)
+			continue;
+		(*hot)[*nhot] = strtoll(v, &end, 10);
+		if (*end) {
+			rc = ops_error_set(err, OPS_ECONFIG,
+					   "vector.cache_query returned '%s', not a chunk id", v);
+			goto out;
+		}
+		(*nhot)++;
+	}
+out:
+	ops_rows_free(rows);
+	ops_db_close(db);
+	return rc;
+}
+
+/* An exact index of the source's vectors for the hot ids; NULL in *out when
+ * none of them has one. */
+static ops_code cache_index(const ops_vector_ctx *ctx, const struct vf_api *f,
+			    const long long *hot, size_t nhot, FaissIndex **out, ops_error *err)
+{
+	FaissMetricType metric = strcmp(ops_config_get(ctx->run->cfg, "vector.metric"), "l2") == 0
+		? METRIC_L2 : METRIC_INNER_PRODUCT;
+	long long ids[BATCH];
+	size_t n, xcap = 0;
+	float *x = NULL;
+	vsrc *src = NULL;
+	ops_code rc;
+
+	*out = NULL;
+	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, hot, nhot, &src, err)) != OPS_OK)
+		return rc;
+	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
+		if (!*out && f->index_factory(out, vsrc_dim(src), "IDMap,Flat", metric) != 0) {
+			rc = vf_error(f, err, OPS_EINTERNAL, "creating the cache index");
+			break;
+		}
+		if (f->Index_add_with_ids(*out, (idx_t)n, x, (const idx_t *)ids) != 0) {
+			rc = vf_error(f, err, OPS_EFAIL, "adding vectors to the cache");
+			break;
+		}
+	}
+	vsrc_close(src);
+	free(x);
+	return rc;
+}
+
 ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops_error *err)
 {
 	const struct vf_api *f = NULL;
 	const char *query = ops_config_get(ctx->run->cfg, "vector.cache_query");
 	const char *cpath = ops_config_get(ctx->run->cfg, "vector.cache_path");
-	const char *target = ctx->database && *ctx->database ? ctx->database
-		: ops_config_get(ctx->run->cfg, "vector.database");
-	const char *metric = ops_config_get(ctx->run->cfg, "vector.metric");
-	long size = ops_config_int(ctx->run->cfg, "vector.cache_size");
 	char *path = NULL;
-	long long *hot = NULL, ids[BATCH];
-	size_t nhot = 0, n, xcap = 0;
-	float *x = NULL;
-	ops_db *db = NULL;
-	ops_rows *rows = NULL;
-	vsrc *src = NULL;
+	long long *hot = NULL;
+	size_t nhot = 0;
 	FaissIndex *index = NULL;
 	cJSON *rep, *m;
 	double t0 = ops_clock();
 	ops_code rc;
-	int i;
 
 	*report = NULL;
 	if (!query || !*query) {
 		ops_error_set(err, OPS_ECONFIG, "vector.cache_query is not set");
-		ops_error_hint(err, "e.g. SELECT chunk_id FROM retrievals GROUP BY chunk_id ORDER BY count(*) DESC");
+		ops_error_hint(err, "e.g. SELECT chunk_id FROM retrievals GROUP BY chunk_id "
+			       "ORDER BY count(*) DESC");
 		return OPS_ECONFIG;
 	}
-	if (!target || !*target)
-		target = ops_config_get(ctx->run->cfg, "db.name");
 	if ((rc = vf_load(&f, err)) != OPS_OK)
 		return rc;
 	if (cpath && *cpath)
@@ -957,77 +1024,37 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "cache", path);
-	if ((rc = ops_db_open(ctx->run->cfg, target, &db, err)) != OPS_OK)
+	vidx_sweep_temps(path);
+	if ((rc = hot_chunk_ids(ctx, &hot, &nhot, err)) != OPS_OK)
 		goto out;
-	/* The configured query is the administrator's, written against the
-	 * usual schema; opsctl's own SQL keeps running with no search_path. */
-	if (ops_db_kind_of(db) == OPS_DB_POSTGRES &&
-	    (rc = ops_db_exec(db, "SELECT pg_catalog.set_config('search_path', 'public', false)", err)) != OPS_OK)
+	cJSON_AddNumberToObject(rep, "hot_chunks", (double)nhot);
+	if (!nhot) {
+		rc = ops_error_set(err, OPS_EFAIL, "vector.cache_query returned no chunk ids; "
+				   "the cache is unchanged");
 		goto out;
-	if ((rc = ops_db_query(db, query, 0, NULL, &rows, err)) != OPS_OK)
+	}
+	if ((rc = cache_index(ctx, f, hot, nhot, &index, err)) != OPS_OK)
 		goto out;
-	hot = malloc(((size_t)ops_rows_count(rows) + 1) * sizeof *hot);
-	if (!hot) {
+	if (!index) {
+		rc = ops_error_set(err, OPS_EFAIL, "none of the hot chunk ids has an embedding; "
+				   "the cache is unchanged");
+		goto out;
+	}
+	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	m = vidx_manifest_new(f, index, "IDMap,Flat",
+			      ops_config_get(ctx->run->cfg, "vector.metric"), NULL);
+	if (!m) {
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	for (i = 0; i < ops_rows_count(rows) && (long)nhot < size; i++) {
-		const char *v = ops_rows_value(rows, i, 0);
-		char *end;
-
-		if (!v)
-			continue;
-		hot[nhot] = strtoll(v, &end, 10);
-		if (*end) {
-			rc = ops_error_set(err, OPS_ECONFIG, "vector.cache_query returned '%s', not a chunk id", v);
-			goto out;
-		}
-		nhot++;
-	}
-	cJSON_AddNumberToObject(rep, "hot_chunks", (double)nhot);
-	if (!nhot) {
-		rc = ops_error_set(err, OPS_EFAIL, "vector.cache_query returned no chunk ids; the cache is unchanged");
-		goto out;
-	}
-	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, hot, nhot, &src, err)) != OPS_OK)
-		goto out;
-	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
-		if (!index && f->index_factory(&index, vsrc_dim(src), "IDMap,Flat",
-					       strcmp(metric, "l2") == 0 ? METRIC_L2 : METRIC_INNER_PRODUCT) != 0) {
-			rc = vf_error(f, err, OPS_EINTERNAL, "creating the cache index");
-			break;
-		}
-		if (f->Index_add_with_ids(index, (idx_t)n, x, (const idx_t *)ids) != 0) {
-			rc = vf_error(f, err, OPS_EFAIL, "adding vectors to the cache");
-			break;
-		}
-	}
-	if (rc != OPS_OK)
-		goto out;
-	if (!index) {
-		rc = ops_error_set(err, OPS_EFAIL, "none of the hot chunk ids has an embedding; the cache is unchanged");
-		goto out;
-	}
-	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
-	m = cJSON_CreateObject();
-	cJSON_AddNumberToObject(m, "format", 1);
-	cJSON_AddStringToObject(m, "type", "IDMap,Flat");
 	cJSON_AddStringToObject(m, "role", "hot-chunk cache");
-	cJSON_AddNumberToObject(m, "dimension", f->Index_d(index));
-	cJSON_AddStringToObject(m, "metric", metric);
-	cJSON_AddNumberToObject(m, "ntotal", (double)f->Index_ntotal(index));
 	cJSON_AddNumberToObject(m, "built_at", (double)time(NULL));
-	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
 	rc = vidx_swap(f, path, &index, m, err);
-	cJSON_AddNumberToObject(rep, "seconds", ops_clock() - t0);
+	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 out:
 	if (index)
 		f->Index_free(index);
-	vsrc_close(src);
-	ops_rows_free(rows);
-	ops_db_close(db);
 	free(hot);
-	free(x);
 	free(path);
 	return rc;
 }
@@ -1050,11 +1077,14 @@ static void *worker_main(void *arg)
 	float dist[K];
 	size_t i;
 
-	for (i = 0; i < w->count; i++) {
+	/* A cancelled run stops every client; run_load reports it. */
+	for (i = 0; i < w->count && !ops_cancelled(); i++) {
 		size_t qi = (w->from + i) % w->q->n;
 		double t0 = ops_clock();
 
-		if (w->f->Index_search(w->index, 1, w->q->x + qi * (size_t)w->q->d, K, dist, labels) != 0)
+		const float *query = w->q->x + qi * (size_t)w->q->d;
+
+		if (w->f->Index_search(w->index, 1, query, K, dist, labels) != 0)
 			w->errors++;
 		w->lat[i] = (ops_clock() - t0) * 1000.0;
 	}
@@ -1095,11 +1125,17 @@ static cJSON *run_load(const struct vf_api *f, FaissIndex *index, const struct v
 		errors += w[t].errors;
 	}
 	wall = ops_clock() - t0;
+	if (ops_cancel_check(err) != OPS_OK) {
+		free(w);
+		free(th);
+		free(lat);
+		return NULL;
+	}
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "threads", threads);
 	cJSON_AddNumberToObject(o, "queries", (double)queries);
 	cJSON_AddNumberToObject(o, "errors", errors);
-	cJSON_AddNumberToObject(o, "seconds", wall);
+	cJSON_AddNumberToObject(o, "duration_seconds", wall);
 	cJSON_AddNumberToObject(o, "qps", wall > 0 ? (double)queries / wall : 0);
 	cJSON_AddNumberToObject(o, "latency_ms_p50", percentile(lat, queries, 0.50));
 	cJSON_AddNumberToObject(o, "latency_ms_p95", percentile(lat, queries, 0.95));
@@ -1128,7 +1164,7 @@ ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, c
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
 	FaissIndex *index = NULL;
-	struct vx_sample q = {0};
+	struct vx_sample q = VX_SAMPLE_INIT;
 	long long *ids = NULL;
 	size_t nids = 0;
 	cJSON *rep, *perf = NULL, *stress = NULL;
@@ -1150,7 +1186,8 @@ ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, c
 	}
 	/* Performance: one client, latency.  Stress: N clients at once. */
 	perf = run_load(f, index, &q, 1, (size_t)queries, err);
-	stress = perf ? run_load(f, index, &q, threads, (size_t)queries * (size_t)threads, err) : NULL;
+	if (perf)
+		stress = run_load(f, index, &q, threads, (size_t)queries * (size_t)threads, err);
 	if (!perf || !stress) {
 		rc = err->code;
 		goto out;
@@ -1162,16 +1199,16 @@ ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, c
 			goto out;
 		cJSON_AddStringToObject(rep, "results_dir", outdir);
 	}
+	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(stress, "errors")) > 0)
+		rc = ops_error_set(err, OPS_EFAIL, "searches failed under load");
 	cJSON_AddItemToObject(rep, "performance", perf);
 	cJSON_AddItemToObject(rep, "stress", stress);
-	perf = stress = NULL;
-	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep, "stress"), "errors")) > 0)
-		rc = ops_error_set(err, OPS_EFAIL, "searches failed under load");
+	perf = stress = NULL;	/* the report's now */
 out:
 	cJSON_Delete(perf);
 	cJSON_Delete(stress);
 	f->Index_free(index);
-	vx_sample_free(&q);
+	vx_sample_release(&q);
 	free(ids);
 	return rc;
 }

@@ -26,6 +26,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "opsmaint/cancel.h"
 #include "opsmaint/db.h"
 #include "opsmaint/log.h"
 #include "vector/vector_internal.h"
@@ -38,7 +39,9 @@
  * in one stream instead (see pg_start_readers). */
 #define READER_LOCK_TIMEOUT "SET LOCAL lock_timeout = '1s'"
 
-enum emb_kind { EMB_REAL_ARRAY, EMB_DOUBLE_ARRAY, EMB_BYTEA, EMB_PGVECTOR, EMB_TEXT, EMB_JSONB, EMB_BLOB };
+enum emb_kind {
+	EMB_REAL_ARRAY, EMB_DOUBLE_ARRAY, EMB_BYTEA, EMB_PGVECTOR, EMB_TEXT, EMB_JSONB, EMB_BLOB
+};
 
 /* One COPY (or SQLite statement) being read. */
 struct cstream {
@@ -118,6 +121,16 @@ static uint64_t rd64(const char *p)
 	return be64toh(v);
 }
 
+/* A failed statement's one line: the server's primary message (no severity,
+ * no DETAIL or HINT lines, which belong to no error line), else libpq's. */
+static void pg_message(const PGresult *res, PGconn *pg, char *out, size_t len)
+{
+	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	snprintf(out, len, "%s", m ? m : res ? PQresultErrorMessage(res) : PQerrorMessage(pg));
+	out[strcspn(out, "\n")] = '\0';
+}
+
 /* Start COPY (select [AND ctid range]) on db; lo/hi are block numbers,
  * hi < 0 for no upper bound, lo < 0 for the whole table. */
 static ops_code pg_start_copy(vsrc *s, ops_db *db, struct cstream *cs, const char *select,
@@ -129,7 +142,8 @@ static ops_code pg_start_copy(vsrc *s, ops_db *db, struct cstream *cs, const cha
 	ops_code rc = OPS_OK;
 
 	if (lo >= 0 && hi >= 0)
-		snprintf(range, sizeof range, " AND ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid", lo, hi);
+		snprintf(range, sizeof range,
+			 " AND ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid", lo, hi);
 	else if (lo >= 0)
 		snprintf(range, sizeof range, " AND ctid >= '(%lld,0)'::tid", lo);
 	if (asprintf(&sql, "COPY (%s%s) TO STDOUT (FORMAT binary)", select, range) < 0)
@@ -139,8 +153,7 @@ static ops_code pg_start_copy(vsrc *s, ops_db *db, struct cstream *cs, const cha
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		char msg[300];
 
-		snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(res));
-		msg[strcspn(msg, "\n")] = '\0';
+		pg_message(res, cs->pg, msg, sizeof msg);
 		rc = ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, msg);
 		cs->ended = 1;	/* nothing to drain */
 		cs->lock_busy = PQresultErrorField(res, PG_DIAG_SQLSTATE) &&
@@ -190,7 +203,8 @@ static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *ta
 	if (rc == OPS_OK)
 		rc = ops_db_exec(s->db, READER_LOCK_TIMEOUT, err);
 	if (rc == OPS_OK)
-		rc = ops_db_query(s->db, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &rows, err);
+		rc = ops_db_query(s->db, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &rows,
+				  err);
 	if (rc != OPS_OK)
 		return rc;
 	snprintf(snap, sizeof snap, "%s", ops_rows_value(rows, 0, 0));
@@ -206,9 +220,9 @@ static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *ta
 	if (rc != OPS_OK)
 		return rc;
 	*pages = 0;
-	if (ops_rows_count(rows) == 1 &&
-	    (strcmp(ops_rows_value(rows, 0, 0), "r") == 0 || strcmp(ops_rows_value(rows, 0, 0), "m") == 0))
-		*pages = atoll(ops_rows_value(rows, 0, 1));
+	if (ops_rows_count(rows) == 1 && (strcmp(ops_rows_value(rows, 0, 0), "r") == 0 ||
+					  strcmp(ops_rows_value(rows, 0, 0), "m") == 0))
+		*pages = strtoll(ops_rows_value(rows, 0, 1), NULL, 10);
 	ops_rows_free(rows);
 	if (*pages < PARALLEL_MIN_PAGES) {
 		*jobs = 1;
@@ -218,7 +232,8 @@ static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *ta
 	for (i = 1; i < *jobs && rc == OPS_OK; i++) {
 		rc = ops_db_open(cfg, target, &s->rd[i].db, err);
 		if (rc == OPS_OK)
-			rc = ops_db_exec(s->rd[i].db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+			rc = ops_db_exec(s->rd[i].db,
+					 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 		if (rc == OPS_OK)
 			rc = ops_db_exec(s->rd[i].db, set, err);
 		if (rc == OPS_OK)
@@ -236,6 +251,10 @@ static ops_code pg_fall_back(vsrc *s, const char *select, const char *why, ops_e
 	ops_error ignored;
 	int i;
 
+	/* A reader that failed because the run was cancelled is no reason to
+	 * start another stream: vsrc_close ends the readers. */
+	if (ops_cancelled())
+		return ops_cancel_check(err);
 	if (why)
 		ops_log_warn("reading %s in one stream: %s", s->desc, why);
 	for (i = 0; i < s->nrd; i++) {
@@ -344,9 +363,11 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 		rc = ops_error_set(err, OPS_EFAIL, "table %s has no column '%s'", qtable, idcol);
 		goto out;
 	}
-	if (strcmp(idtype, "integer") != 0 && strcmp(idtype, "bigint") != 0 && strcmp(idtype, "smallint") != 0) {
-		rc = ops_error_set(err, OPS_EUSAGE, "id column %s.%s is %s; index ids must be integers",
-				   qtable, idcol, idtype);
+	if (strcmp(idtype, "integer") != 0 && strcmp(idtype, "bigint") != 0 &&
+	    strcmp(idtype, "smallint") != 0) {
+		rc = ops_error_set(err, OPS_EUSAGE,
+				   "id column %s.%s is %s; index ids must be integers", qtable,
+				   idcol, idtype);
 		goto out;
 	}
 	if (strcmp(type, "real[]") == 0)
@@ -366,9 +387,9 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	else if (strcmp(type, "jsonb") == 0)
 		s->kind = EMB_JSONB;
 	else {
-		rc = ops_error_set(err, OPS_EUSAGE,
-				   "embedding column %s.%s is %s; real[], double precision[], bytea, vector or text expected",
-				   qtable, ecol, type);
+		rc = ops_error_set(err, OPS_EUSAGE, "embedding column %s.%s is %s; real[], "
+				   "double precision[], bytea, vector or text expected", qtable,
+				   ecol, type);
 		goto out;
 	}
 	qid = ops_db_quote_ident(s->db, idcol);
@@ -379,7 +400,8 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	    asprintf(&second, s->kind == EMB_REAL_ARRAY || s->kind == EMB_DOUBLE_ARRAY
 		     ? "(%s IS NULL OR pg_catalog.cardinality(%s) = 0)"
 		     : s->kind == EMB_TEXT || s->kind == EMB_JSONB
-		     ? "(%s IS NULL OR pg_catalog.translate(%s::text, E' \\t\\r\\n', '') IN ('[]', '{}'))"
+		     ? "(%s IS NULL OR"
+		       " pg_catalog.translate(%s::text, E' \\t\\r\\n', '') IN ('[]', '{}'))"
 		     : "(%s IS NULL OR %s IS NULL)", qemb, qemb) < 0)
 		second = NULL;
 	if (!qid || !qemb || (s->ids_only && !second) ||
@@ -419,7 +441,8 @@ static ops_code lite_open_stmt(vsrc *s, const ops_config *cfg, ops_error *err)
 	/* ids only: "holds no vector" as lite_next decides it. */
 	if (qe && s->ids_only &&
 	    asprintf(&second, "(%s IS NULL OR (typeof(%s) = 'text' AND "
-		     "replace(replace(replace(replace(%s, ' ', ''), char(9), ''), char(10), ''), char(13), '')"
+		     "replace(replace(replace(replace(%s, ' ', ''), char(9), ''), char(10), ''),"
+		     " char(13), '')"
 		     " IN ('[]', '{}')))", qe, qe, qe) < 0)
 		second = NULL;
 	if (!qt || !qi || !qe || (s->ids_only && !second) ||
@@ -515,8 +538,9 @@ static ops_code check_finite(const float *v, int d, long long id, ops_error *err
 
 	for (i = 0; i < d; i++)
 		if (!isfinite(v[i]))
-			return ops_error_set(err, OPS_EDATA, "row id %lld has a %s value at position %d",
-					     id, isnan(v[i]) ? "NaN" : "infinite", i);
+			return ops_error_set(err, OPS_EDATA,
+					     "row id %lld has a %s value at position %d", id,
+					     isnan(v[i]) ? "NaN" : "infinite", i);
 	return OPS_OK;
 }
 
@@ -617,30 +641,210 @@ static ops_code take_dim(vsrc *s, int d, long long id, float **x, size_t *xcap, 
 	return OPS_OK;
 }
 
+/* One embedding field of a binary COPY row, decoded into slot of *x. */
+struct field {
+	vsrc *s;
+	struct cstream *cs;
+	const char *p;		/* the field's bytes, len of them */
+	int32_t len;
+	long long id;		/* the row's */
+	float **x;
+	size_t *xcap, max, slot;
+};
+
+static ops_code short_row(const vsrc *s, ops_error *err)
+{
+	return ops_error_set(err, OPS_EDATA, "a COPY row from %s is truncated", s->desc);
+}
+
+/* The place of the row's d values in *x (take_dim fixes or checks d). */
+static ops_code field_slot(struct field *fl, int d, float **v, ops_error *err)
+{
+	if (take_dim(fl->s, d, fl->id, fl->x, fl->xcap, fl->max, err) != OPS_OK)
+		return err->code;
+	*v = *fl->x + fl->slot * (size_t)d;
+	return OPS_OK;
+}
+
+/*
+ * The decoders, one per column type: each leaves the vector in *v and its
+ * dimension in *d, or *d 0 for a value that holds no vector ('{}', '[]'),
+ * which is counted as NULL.  Every length read is checked against the
+ * field's bytes first.
+ */
+
+/* real[], double precision[]: array_send's ndim, flags, element type, one
+ * (length, lower bound) per dimension, then a length and a value per
+ * element. */
+static ops_code dec_array(struct field *fl, float **v, int *d, ops_error *err)
+{
+	const char *end = fl->p + fl->len, *q;
+	int esz = fl->s->kind == EMB_REAL_ARRAY ? 4 : 8, ndim, n, i;
+
+	*d = 0;
+	if (fl->len < 12)
+		return short_row(fl->s, err);
+	ndim = (int32_t)rd32(fl->p);
+	if (ndim == 0)
+		return OPS_OK;	/* '{}' holds no vector either */
+	if (ndim != 1)
+		return ops_error_set(err, OPS_EDATA, "row id %lld has a %d-dimensional array",
+				     fl->id, ndim);
+	if (fl->len < 20)
+		return short_row(fl->s, err);
+	n = (int32_t)rd32(fl->p + 12);
+	/* Each element is a length and a value: a dimension the row's bytes
+	 * cannot hold is damage, not a size to allocate for. */
+	if (n > 0 && (long long)n * (4 + esz) > (long long)fl->len - 20)
+		return short_row(fl->s, err);
+	if (field_slot(fl, n, v, err) != OPS_OK)
+		return err->code;
+	q = fl->p + 20;
+	for (i = 0; i < n; i++) {
+		int32_t el;
+
+		if (end - q < 4)
+			return short_row(fl->s, err);
+		el = (int32_t)rd32(q);
+		q += 4;
+		if (el != esz)
+			return ops_error_set(err, OPS_EDATA,
+					     "row id %lld has a NULL element at position %d",
+					     fl->id, i);
+		if (end - q < esz)
+			return short_row(fl->s, err);
+		if (esz == 4) {
+			uint32_t u = rd32(q);
+
+			memcpy(&(*v)[i], &u, 4);
+		} else {
+			uint64_t u = rd64(q);
+			double dv;
+
+			memcpy(&dv, &u, 8);
+			(*v)[i] = (float)dv;
+		}
+		q += esz;
+	}
+	*d = n;
+	return OPS_OK;
+}
+
+/* bytea: little-endian float32s, as numpy's tobytes() writes them. */
+static ops_code dec_bytea(struct field *fl, float **v, int *d, ops_error *err)
+{
+	int n = fl->len / 4, i;
+
+	*d = 0;
+	if (fl->len % 4)
+		return ops_error_set(err, OPS_EDATA,
+				     "row id %lld: bytea of %d bytes is not float32s", fl->id,
+				     fl->len);
+	if (field_slot(fl, n, v, err) != OPS_OK)
+		return err->code;
+	for (i = 0; i < n; i++) {
+		uint32_t u;
+
+		memcpy(&u, fl->p + 4 * i, 4);
+		u = le32toh(u);
+		memcpy(&(*v)[i], &u, 4);
+	}
+	*d = n;
+	return OPS_OK;
+}
+
+/* pgvector's vector_send: int16 dimension, int16 unused, float4s. */
+static ops_code dec_pgvector(struct field *fl, float **v, int *d, ops_error *err)
+{
+	int n, i;
+
+	*d = 0;
+	if (fl->len < 4)
+		return short_row(fl->s, err);
+	n = rd16(fl->p);
+	if (fl->len != 4 + 4 * n)
+		return short_row(fl->s, err);
+	if (field_slot(fl, n, v, err) != OPS_OK)
+		return err->code;
+	for (i = 0; i < n; i++) {
+		uint32_t u = rd32(fl->p + 4 + 4 * i);
+
+		memcpy(&(*v)[i], &u, 4);
+	}
+	*d = n;
+	return OPS_OK;
+}
+
+/* text, json, jsonb (jsonb_send: a version byte 1, then the text):
+ * "[0.1, ...]" or "{0.1,...}" (text_vector). */
+static ops_code dec_text(struct field *fl, float **v, int *d, ops_error *err)
+{
+	struct cstream *cs = fl->cs;
+	size_t at, skip = fl->s->kind == EMB_JSONB, tlen;
+	int n;
+
+	*d = 0;
+	if (skip && (fl->len < 1 || fl->p[0] != 1))
+		return ops_error_set(err, OPS_EDATA,
+				     "row id %lld: jsonb in an unknown binary version", fl->id);
+	if (cs->textcap < (size_t)fl->len + 1) {
+		char *grown = realloc(cs->text, (size_t)fl->len + 1);
+
+		if (!grown)
+			return ops_error_oom(err);
+		cs->text = grown;
+		cs->textcap = (size_t)fl->len + 1;
+	}
+	tlen = (size_t)fl->len - skip;
+	memcpy(cs->text, fl->p + skip, tlen);
+	cs->text[tlen] = '\0';
+	if (strlen(cs->text) != tlen || text_vector(cs->text, NULL, &n, &at) != 0)
+		return ops_error_set(err, OPS_EDATA, "row id %lld: the embedding text is not a "
+				     "list of numbers (at byte %zu)", fl->id,
+				     strlen(cs->text) != tlen ? strlen(cs->text) : at);
+	if (n == 0)
+		return OPS_OK;	/* '[]' holds no vector either */
+	if (field_slot(fl, n, v, err) != OPS_OK)
+		return err->code;
+	text_vector(cs->text, *v, &n, &at);
+	*d = n;
+	return OPS_OK;
+}
+
+static ops_code (*const decoders[EMB_BLOB + 1])(struct field *, float **, int *, ops_error *) = {
+	[EMB_REAL_ARRAY] = dec_array,
+	[EMB_DOUBLE_ARRAY] = dec_array,
+	[EMB_BYTEA] = dec_bytea,
+	[EMB_PGVECTOR] = dec_pgvector,
+	[EMB_TEXT] = dec_text,
+	[EMB_JSONB] = dec_text,
+};
+
 /* One binary COPY row: id, embedding.  *got 1 for a row, 0 for a skipped
- * NULL embedding. */
+ * NULL embedding (or the trailer, which ends cs). */
 static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long long *id,
 		       float **x, size_t *xcap, size_t max, size_t slot, int *got, ops_error *err)
 {
 	const char *end = p + len;
+	struct field fl = {s, cs, NULL, 0, 0, x, xcap, max, slot};
 	int32_t flen;
-	int d, i;
-	float *v;
+	float *v = NULL;
+	int d = 0;
 
 	*got = 0;
 	if (end - p < 2)
-		goto short_row;
+		return short_row(s, err);
 	if ((int16_t)rd16(p) == -1) {
 		cs->ended = 1;
 		return OPS_OK;
 	}
 	p += 2;
 	if (end - p < 4)
-		goto short_row;
+		return short_row(s, err);
 	flen = (int32_t)rd32(p);
 	p += 4;
 	if (flen > 0 && end - p < flen)
-		goto short_row;
+		return short_row(s, err);
 	if (flen == 2)
 		*id = (int16_t)rd16(p);
 	else if (flen == 4)
@@ -653,16 +857,15 @@ static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long
 	if (s->ids_only) {
 		/* The second field is "embedding IS NULL": one bool byte. */
 		if (end - p < 5 || (int32_t)rd32(p) != 1)
-			goto short_row;
-		if (p[4]) {
+			return short_row(s, err);
+		if (p[4])
 			cs->nulls++;
-			return OPS_OK;
-		}
-		*got = 1;
+		else
+			*got = 1;
 		return OPS_OK;
 	}
 	if (end - p < 4)
-		goto short_row;
+		return short_row(s, err);
 	flen = (int32_t)rd32(p);
 	p += 4;
 	if (flen < 0) {
@@ -670,129 +873,22 @@ static ops_code pg_row(vsrc *s, struct cstream *cs, const char *p, int len, long
 		return OPS_OK;
 	}
 	if (end - p < flen)
-		goto short_row;
-	switch (s->kind) {
-	case EMB_REAL_ARRAY:
-	case EMB_DOUBLE_ARRAY: {
-		int ndim, esz = s->kind == EMB_REAL_ARRAY ? 4 : 8;
-		const char *q;
-
-		if (flen < 12)
-			goto short_row;
-		ndim = (int32_t)rd32(p);
-		if (ndim == 0) {
-			cs->nulls++;	/* '{}' holds no vector either */
-			return OPS_OK;
-		}
-		if (ndim != 1)
-			return ops_error_set(err, OPS_EDATA, "row id %lld has a %d-dimensional array", *id, ndim);
-		if (flen < 20)
-			goto short_row;
-		d = (int32_t)rd32(p + 12);
-		/* Each element is a length and a value: a dimension the row's
-		 * bytes cannot hold is damage, not a size to allocate for. */
-		if (d > 0 && (long long)d * (4 + esz) > (long long)flen - 20)
-			goto short_row;
-		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
-			return err->code;
-		v = *x + slot * (size_t)d;
-		q = p + 20;
-		for (i = 0; i < d; i++) {
-			int32_t el;
-
-			if (end - q < 4)
-				goto short_row;
-			el = (int32_t)rd32(q);
-			q += 4;
-			if (el != esz)
-				return ops_error_set(err, OPS_EDATA, "row id %lld has a NULL element at position %d",
-						     *id, i);
-			if (end - q < esz)
-				goto short_row;
-			if (esz == 4) {
-				uint32_t u = rd32(q);
-
-				memcpy(&v[i], &u, 4);
-			} else {
-				uint64_t u = rd64(q);
-				double dv;
-
-				memcpy(&dv, &u, 8);
-				v[i] = (float)dv;
-			}
-			q += esz;
-		}
-		break;
-	}
-	case EMB_BYTEA:
-		if (flen % 4)
-			return ops_error_set(err, OPS_EDATA, "row id %lld: bytea of %d bytes is not float32s", *id, flen);
-		d = flen / 4;
-		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
-			return err->code;
-		v = *x + slot * (size_t)d;
-		for (i = 0; i < d; i++) {
-			uint32_t u;
-
-			memcpy(&u, p + 4 * i, 4);
-			u = le32toh(u);
-			memcpy(&v[i], &u, 4);
-		}
-		break;
-	case EMB_PGVECTOR:
-		/* pgvector's vector_send: int16 dim, int16 unused, dim float4. */
-		if (flen < 4)
-			goto short_row;
-		d = rd16(p);
-		if (flen != 4 + 4 * d)
-			goto short_row;
-		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
-			return err->code;
-		v = *x + slot * (size_t)d;
-		for (i = 0; i < d; i++) {
-			uint32_t u = rd32(p + 4 + 4 * i);
-
-			memcpy(&v[i], &u, 4);
-		}
-		break;
-	case EMB_TEXT:
-	case EMB_JSONB: {
-		size_t at, skip = s->kind == EMB_JSONB;	/* jsonb_send: version byte 1, then text */
-
-		if (skip && (flen < 1 || p[0] != 1))
-			return ops_error_set(err, OPS_EDATA, "row id %lld: jsonb in an unknown binary version", *id);
-		if (cs->textcap < (size_t)flen + 1) {
-			char *grown = realloc(cs->text, (size_t)flen + 1);
-
-			if (!grown)
-				return ops_error_oom(err);
-			cs->text = grown;
-			cs->textcap = (size_t)flen + 1;
-		}
-		memcpy(cs->text, p + skip, (size_t)flen - skip);
-		cs->text[flen - skip] = '\0';
-		if (strlen(cs->text) != (size_t)flen - skip || text_vector(cs->text, NULL, &d, &at) != 0)
-			return ops_error_set(err, OPS_EDATA, "row id %lld: the embedding text is not a list of numbers (at byte %zu)",
-					     *id, strlen(cs->text) != (size_t)flen - skip ? strlen(cs->text) : at);
-		if (d == 0) {
-			cs->nulls++;	/* '[]' holds no vector either */
-			return OPS_OK;
-		}
-		if (take_dim(s, d, *id, x, xcap, max, err) != OPS_OK)
-			return err->code;
-		v = *x + slot * (size_t)d;
-		text_vector(cs->text, v, &d, &at);
-		break;
-	}
-	default:
+		return short_row(s, err);
+	if ((unsigned)s->kind > EMB_BLOB || !decoders[s->kind])
 		return ops_error_set(err, OPS_EINTERNAL, "unknown embedding kind");
+	fl.p = p;
+	fl.len = flen;
+	fl.id = *id;
+	if (decoders[s->kind](&fl, &v, &d, err) != OPS_OK)
+		return err->code;
+	if (d == 0) {
+		cs->nulls++;
+		return OPS_OK;
 	}
 	if (check_finite(v, d, *id, err) != OPS_OK)
 		return err->code;
 	*got = 1;
 	return OPS_OK;
-short_row:
-	return ops_error_set(err, OPS_EDATA, "a COPY row from %s is truncated", s->desc);
 }
 
 /* The length of the binary COPY header at the start of buf (signature,
@@ -805,20 +901,34 @@ static int copy_header_len(const char *buf, int len)
 	return 19 + (int)rd32(buf + 15);
 }
 
-/* Up to max rows of one COPY stream into ids/x. */
+/*
+ * Up to max rows of one COPY stream into ids/x.  A cancelled run stops at
+ * the next row (its COPY is cancelled on the server by the connection's
+ * hook, and vsrc_close drains what is in flight).
+ */
 static ops_code pg_fill(vsrc *s, struct cstream *cs, size_t max, long long *ids, float **x,
 			size_t *xcap, size_t *n, ops_error *err)
 {
 	*n = 0;
 	while (*n < max && !cs->ended) {
 		char *buf = NULL;
-		int len = PQgetCopyData(cs->pg, &buf, 0), got = 0, off = 0;
+		int len, got = 0, off = 0;
 		ops_code rc;
 
+		if (ops_cancelled())
+			return ops_cancel_check(err);
+		len = PQgetCopyData(cs->pg, &buf, 0);
 		if (len == -1) {	/* done: collect the command's result */
 			PGresult *res = PQgetResult(cs->pg);
-			ops_code r2 = PQresultStatus(res) == PGRES_COMMAND_OK ? OPS_OK
-				: ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, PQresultErrorMessage(res));
+			ops_code r2 = OPS_OK;
+			char msg[300];
+
+			if (PQresultStatus(res) != PGRES_COMMAND_OK && ops_cancelled()) {
+				r2 = ops_cancel_check(err);
+			} else if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+				pg_message(res, cs->pg, msg, sizeof msg);
+				r2 = ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc, msg);
+			}
 
 			PQclear(res);
 			while ((res = PQgetResult(cs->pg)))
@@ -828,13 +938,18 @@ static ops_code pg_fill(vsrc *s, struct cstream *cs, size_t max, long long *ids,
 				return r2;
 			break;
 		}
-		if (len < 0)
-			return ops_error_set(err, OPS_EUNAVAIL, "reading %s: %s", s->desc, PQerrorMessage(cs->pg));
+		if (len < 0) {
+			char msg[300];
+
+			pg_message(NULL, cs->pg, msg, sizeof msg);
+			return ops_error_set(err, OPS_EUNAVAIL, "reading %s: %s", s->desc, msg);
+		}
 		if (!cs->header_done) {
 			off = copy_header_len(buf, len);
 			if (off < 0) {
 				PQfreemem(buf);
-				return ops_error_set(err, OPS_EDATA, "COPY from %s did not start with a binary header", s->desc);
+				return ops_error_set(err, OPS_EDATA, "COPY from %s did not start "
+						     "with a binary header", s->desc);
 			}
 			cs->header_done = 1;
 			if (off >= len) {
@@ -905,6 +1020,10 @@ static ops_code pg_next_parallel(vsrc *s, size_t max, long long *ids, float **x,
 		int i, left = 0, d;
 
 		for (;;) {
+			if (ops_cancelled()) {
+				rc = ops_cancel_check(err);
+				goto out;
+			}
 			for (i = 0; i < s->nrd; i++) {
 				if (s->rd[i].rc != OPS_OK) {
 					*err = s->rd[i].err;
@@ -945,7 +1064,8 @@ static ops_code pg_next_parallel(vsrc *s, size_t max, long long *ids, float **x,
 				*x = grown;
 				*xcap = max * (size_t)d;
 			}
-			memcpy(*x + *n * (size_t)d, c->x + s->pos * (size_t)d, take * (size_t)d * sizeof **x);
+			memcpy(*x + *n * (size_t)d, c->x + s->pos * (size_t)d,
+			       take * (size_t)d * sizeof **x);
 		}
 		*n += take;
 		s->pos += take;
@@ -969,15 +1089,20 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 	*n = 0;
 	/* sqlite3_step after SQLITE_DONE would start the query again. */
 	while (*n < max && !s->one.ended) {
-		int r = sqlite3_step(s->st), bytes, d, i;
+		int r, bytes, d, i;
 		const unsigned char *blob;
 		float *v;
 		long long id;
 
+		if (ops_cancelled())
+			return ops_cancel_check(err);
+		r = sqlite3_step(s->st);
 		if (r == SQLITE_DONE) {
 			s->one.ended = 1;
 			break;
 		}
+		if (r == SQLITE_INTERRUPT && ops_cancelled())
+			return ops_cancel_check(err);
 		if (r != SQLITE_ROW)
 			return ops_error_set(err, OPS_EFAIL, "reading %s: %s", s->desc,
 					     sqlite3_errmsg(ops_db_handle(s->db)));
@@ -999,8 +1124,8 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 			size_t at;
 
 			if (!t || text_vector(t, NULL, &d, &at) != 0)
-				return ops_error_set(err, OPS_EDATA,
-						     "row id %lld: the embedding text is not a list of numbers (at byte %zu)",
+				return ops_error_set(err, OPS_EDATA, "row id %lld: the embedding "
+						     "text is not a list of numbers (at byte %zu)",
 						     id, t ? at : 0);
 			if (d == 0) {
 				s->one.nulls++;
@@ -1019,7 +1144,8 @@ static ops_code lite_next(vsrc *s, size_t max, long long *ids, float **x, size_t
 		blob = sqlite3_column_blob(s->st, 1);
 		bytes = sqlite3_column_bytes(s->st, 1);
 		if (bytes % 4)
-			return ops_error_set(err, OPS_EDATA, "row id %lld: BLOB of %d bytes is not float32s", id, bytes);
+			return ops_error_set(err, OPS_EDATA, "row id %lld: BLOB of %d bytes is not "
+					     "float32s", id, bytes);
 		d = bytes / 4;
 		if (take_dim(s, d, id, x, xcap, max, err) != OPS_OK)
 			return err->code;
@@ -1082,7 +1208,7 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 	if (rc == OPS_OK)
 		rc = ops_db_query(s->db, sql, 0, NULL, &rows, err);
 	if (rc == OPS_OK)
-		*n = atoll(ops_rows_value(rows, 0, 0));
+		*n = strtoll(ops_rows_value(rows, 0, 0), NULL, 10);
 	ops_rows_free(rows);
 	ops_db_close(s->db);
 	free(qt);

@@ -76,6 +76,13 @@ while IFS= read -r cmd; do
 done <<<"$cmds"
 if [ "$n" -ge 30 ]; then ok "walked $n commands"; else not_ok "walked only $n commands"; fi
 
+# JSON mode still records the run's figures (the envelope takes the report's
+# members; the journal and the textfile must not lose them).
+journal_mark
+run "$OPSCTL" --output json db maintain -d "sqlite:$T/hub.db"
+expect_rc 0 "db maintain in JSON mode"
+expect_journal_last 'j["figures"].get("databases") == 1 and j["figures"].get("failed") == 0' "JSON mode: the journal line keeps the figures"
+
 # The envelope after the command, too.
 run "$OPSCTL" db size --output json
 check_envelope "--output json after the command"

@@ -36,6 +36,7 @@ psql_q -d "$DB" "delete from document_chunks where id <= 10" >/dev/null
 run "$OPSCTL" --output json vector optimize --force --backup
 expect_rc 0 "vector optimize --force --backup exits 0"
 expect_json_true 'd["orphans_removed"] == 10 and d["ntotal"] == 3990' "the 10 ids whose rows are gone are removed"
+expect_json_true 'd["optimization"] == "basic" and d["type"].startswith("IVF") and "index_type" not in d' "type is the index type, as stats says it; the optimization has its own name"
 expect_json_true 'd["recall_at_10"] >= 0.95 and 1 <= d["nprobe"] <= 32' "nprobe tuned to keep recall@10 >= 0.95"
 expect_json_true 'd["tuning"] == sorted(d["tuning"], key=lambda e: e["nprobe"]) and all(e["recall_at_10"] < 0.95 for e in d["tuning"][:-1])' "the lowest nprobe that reaches the bar was chosen"
 expect_json_true 'd["backup"].endswith("_pre-optimize.faiss")' "the old index was backed up first"
@@ -53,6 +54,7 @@ expect_rc 0 "optimize -t advanced exits 0"
 expect_json_true 'd["after"]["type"] == "IDMap,Flat" and d["before"]["type"].startswith("IVF")' "4000 vectors fit: the exact type is chosen"
 expect_json_true 'all(k in d["before"] for k in ("recall_at_10", "latency_ms_p50", "latency_ms_p95", "size_bytes")) and d["after"]["recall_at_10"] == 1.0' "before and after: recall@10, latency, size"
 expect_json_true 'd["decision"].startswith("replaced")' "the exact index is not worse, so it replaces the old one"
+expect_json_true 'd["optimization"] == "advanced" and "type" not in d' "advanced: the optimization named, the index types under before and after"
 run "$OPSCTL" --output json vector stats
 expect_json_true 'd["type"] == "IDMap,Flat"' "the live index is now exact"
 run "$OPSCTL" vector verify
@@ -107,7 +109,7 @@ B=$(json_get 'd["backup"]')
 if [ -f "$B" ] && zstd -tq "$B"; then ok "the backup is a zstd file stock zstd accepts"; else not_ok "the backup is a zstd file"; fi
 run "$OPSCTL" --output json vector verify-backup
 expect_rc 0 "verify-backup restores the newest backup and verifies it"
-expect_json_true 'd["result"] == "verified" and d["verify"]["orphan_ids"] == 0' "verified against the source"
+expect_json_true 'd["verified"] is True and d["verify"]["orphan_ids"] == 0' "verified against the source"
 psql_q -d "$DB" "delete from document_chunks where id <= 20" >/dev/null
 run "$OPSCTL" vector verify-backup
 expect_fail 1 "a backup that no longer matches the rows: exit 1" "index ids have no row"
@@ -146,7 +148,7 @@ cp "$T/opsctl.conf" "$T/cache.conf"
 printf 'cache_query = SELECT chunk_id FROM retrievals GROUP BY chunk_id ORDER BY count(*) DESC\ncache_size = 25\n' >>"$T/cache.conf"
 OPSCTL_CONFIG="$T/cache.conf" run "$OPSCTL" --output json vector cache-rebuild
 expect_rc 0 "cache-rebuild exits 0"
-expect_json_true 'd["hot_chunks"] == 25 and d["vectors"] == 25 and d["cache"].endswith("index.faiss.cache.faiss")' "the 25 most accessed chunks, in INDEX.cache.faiss"
+expect_json_true 'd["hot_chunks"] == 25 and d["ntotal"] == 25 and d["cache"].endswith("index.faiss.cache.faiss")' "the 25 most accessed chunks, in INDEX.cache.faiss"
 python3 - "$IDX.cache.faiss.manifest.json" <<'PY' && ok "the cache has its manifest" || not_ok "the cache has its manifest"
 import json, sys
 m = json.load(open(sys.argv[1])); assert m["ntotal"] == 25 and m["role"] == "hot-chunk cache"
@@ -172,6 +174,45 @@ if tar --zstd -tf "$T/store/$BID/backup.tar.zst" | grep -qx 'vector/index.faiss'
 if [ "$(tar --zstd -xOf "$T/store/$BID/backup.tar.zst" vector/index.faiss | sha256sum | cut -d' ' -f1)" = "$(sha256sum "$IDX" | cut -d' ' -f1)" ]; then ok "the archived index is the live one"; else not_ok "the archived index is the live one"; fi
 OPSCTL_CONFIG="$T/bk.conf" run "$OPSCTL" backup verify -b "$BID" --checksums-only
 expect_rc 0 "the backup with the index verifies"
+
+# ---- one vocabulary (issue 9): the same word means the same thing and type in
+# every vector command's JSON ----
+cat >"$T/vocab.py" <<'PY'
+import json, sys
+banned = {"vectors": "ntotal", "seconds": "duration_seconds", "recall_at_1": "self_recall",
+          "found_at_rank_1": "found", "result": "verified", "index_type": "type"}
+bad = []
+def walk(o, where):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if where.endswith(".manifest"):
+                continue	# the file's own fields, shown as stored
+            if k in banned:
+                bad.append("%s.%s (say %s)" % (where, k, banned[k]))
+            if k.endswith("_seconds") and not isinstance(v, (int, float)):
+                bad.append("%s.%s is not a number" % (where, k))
+            if k in ("ntotal", "dimension", "searched", "found") and not isinstance(v, int):
+                bad.append("%s.%s is not a whole number" % (where, k))
+            if isinstance(v, str) and v.lower() in ("yes", "no", "true", "false"):
+                bad.append("%s.%s is the string %r, not a boolean" % (where, k, v))
+            walk(v, where + "." + k)
+    elif isinstance(o, list):
+        for i, v in enumerate(o):
+            walk(v, "%s[%d]" % (where, i))
+walk(json.load(open(sys.argv[1])), sys.argv[2])
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+vocab_bad=""
+for cmd in "stats" "verify" "rebuild --force -p $T/vocab/index.faiss" "optimize --force" "eval -q 5" \
+	"backup" "verify-backup" "cache-rebuild" "bench -c 2 -n 5 -o $T/bench"; do
+	# shellcheck disable=SC2086
+	OPSCTL_CONFIG="$T/cache.conf" run "$OPSCTL" --output json vector $cmd
+	if ! python3 "$T/vocab.py" "$OUT" "vector ${cmd%% *}" >"$T/vocab.out" 2>&1; then
+		vocab_bad="$vocab_bad$(cat "$T/vocab.out")"$'\n'
+	fi
+done
+if [ -z "$vocab_bad" ]; then ok "every vector command's JSON: ntotal, duration_seconds, self_recall, booleans"; else not_ok "vector JSON vocabulary"; diag "$vocab_bad"; fi
 
 # ---- purge ----
 run "$OPSCTL" --output json vector purge --ids 50,51,52 -f

@@ -11,6 +11,7 @@ OPS_API_BEGIN
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 #include "opsmaint/error.h"
 
 typedef struct ops_afile ops_afile;
@@ -47,6 +48,16 @@ char *ops_path_dir(const char *path);
 
 /* "a/b" joined as "a/b/c"; newly allocated, NULL on OOM. */
 char *ops_path_join(const char *dir, const char *name);
+
+/*
+ * 1 when name (a directory entry) is a temporary file of the "NAME.tmp.PID"
+ * or "NAME.tmp.PID.SUFFIX" form this library writes and its writer is gone:
+ * no process PID runs on this host, and the file (last written at mtime)
+ * has been left alone for a minute, which a writer on another host or in
+ * another PID namespace sharing the directory does not do while it writes.
+ * 0 for any other name.
+ */
+int ops_temp_orphaned(const char *name, time_t mtime);
 
 /*
  * 1 if path is, or lies inside, one of the NULL-terminated protected paths

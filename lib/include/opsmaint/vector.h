@@ -7,7 +7,16 @@
  * in place by a swap that never leaves the live index half-written.
  *
  * FAISS itself is loaded on first use (an OPS_EUNAVAIL error when its plugin
- * is missing).  Nothing here prints; reports are cJSON.
+ * is missing).  Nothing here prints; reports are cJSON, with one vocabulary:
+ * ntotal is an index's vector count, duration_seconds the duration of what
+ * is reported, searched/found/self_recall the sampled vectors searched for
+ * themselves, recall_at_10 recall against exact search.
+ *
+ * A cancelled run (cancel.h) stops between batches, searches and writes
+ * and returns OPS_EINTR through the same paths as any failure: temporary
+ * files removed, readers joined, their COPYs cancelled, and the live index
+ * and its manifest as they were.  A command that replaces an index first
+ * removes the temporary files that killed runs left beside it.
  */
 #ifndef OPSMAINT_VECTOR_H
 #define OPSMAINT_VECTOR_H

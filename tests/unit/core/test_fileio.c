@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "opsmaint/fileio.h"
@@ -371,6 +373,45 @@ TEST(path_is_protected)
 	CHECK_INT(ops_path_is_protected(other, root), 1);
 }
 
+/* A pid that ran and is gone: a child that has exited and been reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return pid;
+}
+
+TEST(temp_orphaned)
+{
+	time_t old = time(NULL) - 120, fresh = time(NULL);
+	pid_t gone = dead_pid();
+	char name[128];
+
+	CHECK(gone > 0);
+	snprintf(name, sizeof name, "index.faiss.tmp.%ld", (long)gone);
+	CHECK_INT(ops_temp_orphaned(name, old), 1);
+	/* A writer on another host keeps its file fresh while it writes. */
+	CHECK_INT(ops_temp_orphaned(name, fresh), 0);
+	snprintf(name, sizeof name, "index.faiss.manifest.json.tmp.%ld.0a1b2c3d", (long)gone);
+	CHECK_INT(ops_temp_orphaned(name, old), 1);
+	/* NAME may itself hold ".tmp.": the last one is the writer's. */
+	snprintf(name, sizeof name, "x.tmp.1.tmp.%ld", (long)gone);
+	CHECK_INT(ops_temp_orphaned(name, old), 1);
+	snprintf(name, sizeof name, "index.faiss.tmp.%ld", (long)getpid());
+	CHECK_INT(ops_temp_orphaned(name, old), 0);
+	CHECK_INT(ops_temp_orphaned("index.faiss.tmp.1", old), 0);	/* init runs */
+	CHECK_INT(ops_temp_orphaned("index.faiss", old), 0);
+	CHECK_INT(ops_temp_orphaned("index.faiss.tmp.", old), 0);
+	CHECK_INT(ops_temp_orphaned("index.faiss.tmp.x99", old), 0);
+	CHECK_INT(ops_temp_orphaned("index.faiss.tmp.0", old), 0);
+	CHECK_INT(ops_temp_orphaned("index.faiss.tmp.99x", old), 0);
+	CHECK_INT(ops_temp_orphaned("index.faiss.tmp.99999999999999999999", old), 0);
+}
+
 int main(void)
 {
 	umask(022);
@@ -392,6 +433,7 @@ int main(void)
 	RUN(read_file_grows_buffer_past_4k);
 	RUN(path_join);
 	RUN(path_is_protected);
+	RUN(temp_orphaned);
 	unit_rmrf(tmp);
 	free(tmp);
 	return unit_done();
