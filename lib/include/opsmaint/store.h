@@ -1,6 +1,7 @@
 /*
- * Storage behind one interface: a local directory today, S3 next (issue 3).
- * Backups, vector-index backups and monitoring backups see only this API,
+ * Storage behind one interface, with two drivers: a local directory and S3.
+ * Database backups and WAL see only this API (vector-index and monitoring
+ * backups still write local directories),
  * never a path or a bucket.  Objects are named by relative keys
  * ("db/20261124T010000Z/manifest.json"): components of letters, digits,
  * '.', '_' and '-', separated by '/', never empty, never "." or "..", so no
