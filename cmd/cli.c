@@ -540,19 +540,37 @@ void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd)
 		fprintf(fp, "\nRun '%s <command> --help' for a command's options.\n", path);
 		return;
 	}
-	fprintf(fp, "usage: %s", path);
-	for (i = 0; cmd->opts && cmd->opts[i].name; i++) {
-		const struct cli_opt *o = &cmd->opts[i];
+	/* The synopsis wrapped like git's: continuation lines under the first
+	 * option, each [-x ARG] kept whole. */
+	{
+		int width = help_width(fp), indent, col;
+		char item[128];
 
-		if (o->short_name)
-			fprintf(fp, " [-%c%s%s]", o->short_name,
-				o->metavar ? " " : "", o->metavar ? o->metavar : "");
-		else
-			fprintf(fp, " [--%s%s%s]", o->name,
-				o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		col = indent = fprintf(fp, "usage: %s", path);
+		if (indent > width / 2)
+			indent = 8;
+		for (i = 0; cmd->opts && cmd->opts[i].name; i++) {
+			const struct cli_opt *o = &cmd->opts[i];
+			int n;
+
+			if (o->short_name)
+				n = snprintf(item, sizeof item, "[-%c%s%s]", o->short_name,
+					     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			else
+				n = snprintf(item, sizeof item, "[--%s%s%s]", o->name,
+					     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			if (col + 1 + n > width) {
+				fprintf(fp, "\n%*s", indent, "");
+				col = indent;
+			}
+			col += fprintf(fp, " %s", item);
+		}
+		if (cmd->args) {
+			if (col + 1 + (int)strlen(cmd->args) > width)
+				fprintf(fp, "\n%*s", indent, "");
+			fprintf(fp, " %s", cmd->args);
+		}
 	}
-	if (cmd->args)
-		fprintf(fp, " %s", cmd->args);
 	fprintf(fp, "\n\n%s\n\noptions:\n", cmd->summary);
 	help_opts(fp, cmd->opts);
 	fprintf(fp, "\nThe global options (--config, --env, -o/--output, -q/--quiet, -v/--verbose)\n"

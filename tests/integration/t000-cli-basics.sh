@@ -37,6 +37,30 @@ for sub in $subs; do
 done
 if [ -n "$subs" ] && [ -z "$bad" ]; then ok "every 'db SUB --help' and -h exits 0 with a usage line"; else not_ok "every 'db SUB --help' exits 0 with a usage line (bad:${bad:- no subcommands parsed})"; fi
 
+# ---- help: each default once, the configuration key apart, 80 columns off a terminal ----
+run "$OPSCTL" db connections --help
+expect_rc 0 "db connections --help exits 0"
+if tr -s ' \n' ' ' <"$OUT" | grep -qF "(default: 1h; config: db.idle_timeout)"; then
+	ok "--idle-for names its default once and its configuration key apart"
+else
+	not_ok "--idle-for names its default once and its configuration key apart"; diag_run
+fi
+if [ "$(grep -c 'default' "$OUT")" -eq "$(grep -o 'default: ' "$OUT" | wc -l)" ] && ! grep -q 'default db\.' "$OUT"; then
+	ok "no option repeats a default in its own words"
+else
+	not_ok "no option repeats a default in its own words"; diag_run
+fi
+wide=""
+for cmd in "db connections" "backup create" "vector backup" "vector rebuild" "db migrate"; do
+	# shellcheck disable=SC2086
+	# A path or digest longer than the width stands alone on its line, never cut.
+	"$OPSCTL" $cmd --help | awk -v c="$cmd" 'length > 80 && NF > 1 { print c ": " $0 }' >>"$T/wide"
+done
+wide=$(cat "$T/wide")
+if [ -z "$wide" ]; then ok "help is wrapped to 80 columns off a terminal"; else not_ok "help is wrapped to 80 columns off a terminal"; diag "$wide"; fi
+run "$OPSCTL" db size --ouput json
+expect_error 64 "a misspelt global option after the command gets its suggestion" "did you mean '--output'"
+
 # ---- usage errors ----
 run "$OPSCTL" dbb
 expect_error 64 "unknown command: exit 64, one line" "unknown command 'dbb'"
