@@ -180,6 +180,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static double millis(double seconds)
+{
+	return round(seconds * 1000.0) / 1000.0;
+}
+
 static void set_number(cJSON *obj, const char *key, double v, int *oom)
 {
 	cJSON *n = cJSON_CreateNumber(v);
@@ -457,10 +462,13 @@ ops_code ops_metrics_record(const char *state_path, const char *prom_path,
 			goto out;
 		}
 	}
-	set_number(entry, "last_run", result->start, &oom);
+	/* Milliseconds, as the journal has them: cJSON writes the state with 15
+	 * significant digits, so a finer time would read back as another
+	 * number, and an untouched series would change on the next run. */
+	set_number(entry, "last_run", millis(result->start), &oom);
 	if (result->success)
-		set_number(entry, "last_success", result->start, &oom);
-	set_number(entry, "duration", result->duration, &oom);
+		set_number(entry, "last_success", millis(result->start), &oom);
+	set_number(entry, "duration", millis(result->duration), &oom);
 	set_number(entry, "exit_status", result->exit_status, &oom);
 	gauges = clean_gauges(result->gauges, label);
 	if (!gauges) {

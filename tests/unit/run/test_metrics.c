@@ -213,6 +213,31 @@ TEST(targets_have_their_own_series)
 	CHECK_PROMTOOL(prom);
 }
 
+TEST(an_untouched_series_reads_back_the_same)
+{
+	ops_task_result r;
+	ops_error err;
+	char line[160], *copy;
+	const char *text, *at;
+
+	/* A start time with more digits than the state file keeps. */
+	result(&r, "roundtrip", 1796186939.8709998, 1, 0);
+	CHECK_INT(ops_metrics_record(state, prom, &r, &err), OPS_OK);
+	text = slurp(prom);
+	at = strstr(text, "opsctl_last_success_timestamp_seconds{task=\"roundtrip\"}");
+	CHECK(at != NULL);
+	if (!at)
+		return;
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(at, "\n"), at);
+	copy = strdup(line);
+	/* Another task's run rewrites the file from the state. */
+	result(&r, "other", 1796186999, 0, 1);
+	CHECK_INT(ops_metrics_record(state, prom, &r, &err), OPS_OK);
+	CHECK_CONTAINS(slurp(prom), copy);
+	CHECK_CONTAINS(copy, "} 1796186939.871");
+	free(copy);
+}
+
 TEST(gauges_of_several_tasks_grouped_by_family)
 {
 	ops_task_result r;
@@ -405,6 +430,7 @@ int main(void)
 	RUN(first_success_writes_all_series);
 	RUN(failure_keeps_last_success_and_tasks_sanitised);
 	RUN(targets_have_their_own_series);
+	RUN(an_untouched_series_reads_back_the_same);
 	RUN(gauges_of_several_tasks_grouped_by_family);
 	RUN(bad_gauges_skipped_with_warning);
 	RUN(state_file_holds_tasks);
