@@ -477,6 +477,10 @@ int main(int argc, char **argv)
 	int gn = 0, help = 0, idx, status = 0;
 	ops_error err;
 
+	/* A closed pipe on stdout is EPIPE, an error like any other write
+	 * error (exit 74), never a silent death by SIGPIPE after the work is
+	 * done; children get the default back (core/proc.c). */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&inv, 0, sizeof inv);
 	inv.argc = argc;
 	inv.argv = argv;

@@ -378,17 +378,14 @@ done:
 		err.code = rc;
 	split_message(&err, &shown);
 	status = cli_exit_status(rc);
-	/* The figures before emit: the JSON envelope takes the report's members. */
+	/*
+	 * The record of the work first (journal line, metrics), then the output
+	 * that can fail: a closed pipe or a full disk on stdout must not cost a
+	 * stored backup its record.  The record says what the work did; a
+	 * write error afterwards is the process's exit status and its own line.
+	 */
 	figures = report ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(report, "_figures"), 1)
 			 : NULL;
-	if (emit(inv, status, ops_clock() - t0, &shown, report) != 0 && status == 0) {
-		ops_error_set(&shown, OPS_EIO, "write error on standard output");
-		status = ops_code_exit_status(OPS_EIO);
-		rc = OPS_EIO;
-		write_failed = 1;
-	}
-	if (rc != OPS_OK && (!shown_already || write_failed))
-		print_error(inv, &shown);
 	if (task) {
 		ops_error jerr;
 
@@ -401,6 +398,14 @@ done:
 				status = ops_code_exit_status(jerr.code);
 		}
 	}
+	if (emit(inv, status, ops_clock() - t0, &shown, report) != 0 && status == 0) {
+		ops_error_set(&shown, OPS_EIO, "write error on standard output");
+		status = ops_code_exit_status(OPS_EIO);
+		rc = OPS_EIO;
+		write_failed = 1;
+	}
+	if (rc != OPS_OK && (!shown_already || write_failed))
+		print_error(inv, &shown);
 	cJSON_Delete(figures);
 	cJSON_Delete(report);
 	ops_store_free(store);

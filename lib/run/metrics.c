@@ -473,6 +473,23 @@ ops_code ops_metrics_record(const char *state_path, const char *prom_path,
 	gauges = clean_gauges(result->gauges, label);
 	if (!gauges) {
 		oom = 1;
+	} else if (!result->success) {
+		/* A failed run updates what it measured and keeps the rest: the
+		 * figures of the last success (a backup's size and time) must
+		 * not vanish exactly when an alert needs them. */
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(entry, "gauges"), *g;
+
+		if (!cJSON_IsObject(old)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(entry, "gauges");
+			old = cJSON_AddObjectToObject(entry, "gauges");
+		}
+		while (old && (g = gauges->child)) {
+			cJSON_DetachItemViaPointer(gauges, g);
+			cJSON_DeleteItemFromObjectCaseSensitive(old, g->string);
+			cJSON_AddItemToObject(old, g->string, g);
+		}
+		oom = !old;
+		cJSON_Delete(gauges);
 	} else {
 		cJSON_DeleteItemFromObjectCaseSensitive(entry, "gauges");
 		if (!cJSON_AddItemToObject(entry, "gauges", gauges)) {

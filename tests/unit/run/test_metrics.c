@@ -171,8 +171,9 @@ TEST(failure_keeps_last_success_and_tasks_sanitised)
 	CHECK_CONTAINS(text, "opsctl_last_exit_status{task=\"db_maintain_full\"} 69\n");
 	CHECK_CONTAINS(text, "opsctl_last_run_timestamp_seconds{task=\"db_maintain_full\"} 1795608100\n");
 	CHECK(strstr(text, "opsctl_last_success_timestamp_seconds{task=\"db_maintain_full\"}") == NULL);
-	/* Gauges are those of the last run: the failed run reported none. */
-	CHECK(strstr(text, "opsctl_backup_size_bytes") == NULL);
+	/* The failed run reported no size: the last success's stays, so an
+	 * alert on it does not go silent exactly when backups fail. */
+	CHECK_CONTAINS(text, "opsctl_backup_size_bytes{task=\"backup\"} 123456789012\n");
 	/* One HELP and one TYPE per family even with two tasks. */
 	CHECK_INT(count(text, "# TYPE opsctl_last_run_timestamp_seconds gauge"), 1);
 	CHECK_INT(count(text, "# HELP opsctl_last_exit_status "), 1);
