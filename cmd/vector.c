@@ -225,7 +225,8 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "the index against the ids of the rows, listing missing and orphan ids and counting them; "
 	 "and a sample of vector.sample source vectors searched, each of which an exact index must "
 	 "return at rank 1, an approximate one for at least vector.recall_bar percent of them. Any "
-	 "finding exits 1 and is named. The figures go to the journal and the Prometheus textfile "
+	 "finding exits 1 and is named; an index of another dimension than its source is bad data, "
+	 "exit 65. The figures go to the journal and the Prometheus textfile "
 	 "(opsctl_vector_ntotal, opsctl_vector_missing_ids, opsctl_vector_orphan_ids, "
 	 "opsctl_vector_recall).",
 	 .examples =

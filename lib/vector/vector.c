@@ -429,6 +429,11 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 		cJSON_AddNumberToObject(fig, "opsctl_vector_recall", cJSON_GetNumberValue(recall));
 	}
 	rc = findings_error(findings, err);
+	/* An index of another dimension than its source is bad data, like a
+	 * damaged file (DESIGN's exit 65), not a finding to fix by rebuilding
+	 * in place. */
+	if (rc == OPS_EFAIL && src_d && src_d != d)
+		err->code = rc = OPS_EDATA;
 out:
 	if (index)
 		f->Index_free(index);

@@ -132,7 +132,7 @@ idx.add_with_ids(np.random.rand(10, 16).astype('float32'), np.arange(10).astype(
 faiss.write_index(idx, sys.argv[1])
 PY
 run "$OPSCTL" --output json vector verify -p "$T/d16.faiss"
-expect_rc 1 "an index of another dimension: exit 1"
+expect_rc 65 "an index of another dimension: exit 65, bad data (DESIGN's exit table)"
 expect_json_true 'any("16 dimensions, the source 32" in x for x in d["findings"])' "the finding names both dimensions"
 psql_q -d "$DB" "delete from document_chunks where id between 101 and 110" >/dev/null
 run "$OPSCTL" --output json vector verify
