@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "opsmaint/fileio.h"
@@ -38,13 +39,21 @@ static int task_name_ok(const char *task)
 	return 1;
 }
 
-/* The holder's pid as text, or "unknown pid" while it has not written it. */
+/*
+ * The holder as text: "pid 1234, since 2026-12-02T04:59:37Z" from the lock
+ * file's "PID START\n" (a file from before start times were written has
+ * only the pid), or "unknown pid" while the holder has not written it yet.
+ * The start tells a stuck run from a long one.
+ */
 static void read_holder(int fd, char *buf, size_t size)
 {
-	char text[32];
+	char text[64], when[32];
 	ssize_t n;
 	long pid;
-	char *end;
+	long long start = 0;
+	char *end, *tail;
+	struct tm tm;
+	time_t t;
 
 	n = pread(fd, text, sizeof text - 1, 0);
 	if (n > 0) {
@@ -52,8 +61,18 @@ static void read_holder(int fd, char *buf, size_t size)
 		errno = 0;
 		pid = strtol(text, &end, 10);
 		if (errno == 0 && end != text && pid > 0 &&
-		    (*end == '\n' || *end == '\0')) {
-			snprintf(buf, size, "pid %ld", pid);
+		    (*end == '\n' || *end == '\0' || *end == ' ')) {
+			if (*end == ' ') {
+				start = strtoll(end + 1, &tail, 10);
+				if (tail == end + 1 || (*tail != '\n' && *tail != '\0'))
+					start = 0;
+			}
+			t = (time_t)start;
+			if (start > 0 && gmtime_r(&t, &tm) &&
+			    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+				snprintf(buf, size, "pid %ld, since %s", pid, when);
+			else
+				snprintf(buf, size, "pid %ld", pid);
 			return;
 		}
 	}
@@ -74,7 +93,7 @@ ops_code ops_lock_acquire(const char *state_dir, const char *task,
 			  ops_lock **out, ops_error *err)
 {
 	ops_lock *lock = NULL;
-	char *dir = NULL, *name = NULL, holder[48], pidtext[32];
+	char *dir = NULL, *name = NULL, holder[80], pidtext[48];
 	ops_code rc = OPS_OK;
 	int r, e, len;
 
@@ -120,7 +139,8 @@ ops_code ops_lock_acquire(const char *state_dir, const char *task,
 		ops_error_hint(err, "wait for it to finish, or check that pid");
 		goto out;
 	}
-	len = snprintf(pidtext, sizeof pidtext, "%ld\n", (long)getpid());
+	len = snprintf(pidtext, sizeof pidtext, "%ld %lld\n", (long)getpid(),
+		       (long long)time(NULL));
 	if (ftruncate(lock->fd, 0) < 0) {
 		rc = ops_error_errno(err, errno, "cannot write lock file", lock->path);
 		goto out;

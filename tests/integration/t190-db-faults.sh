@@ -62,7 +62,7 @@ first=$!
 vacuum_waiting() { [ "$(psql_q "select count(*) from pg_stat_activity where application_name like 'opsctl%' and application_name not like 'opsctl-test%' and wait_event_type = 'Lock'")" -ge 1 ]; }
 wait_for 10 vacuum_waiting || not_ok "the first opsctl waits on the table lock"
 run "$OPSCTL" db maintain -t vacuum -d t190
-expect_fail 75 "a second opsctl db maintain: exit 75" "already running (pid $first)"
+expect_fail 75 "a second opsctl db maintain: exit 75 naming the holder and its start" "already running (pid $first, since 20"
 pg_kill_test_sessions
 wait "$first"
 rc=$?
