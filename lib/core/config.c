@@ -624,6 +624,12 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 			rc = ops_error_oom(err);
 			goto out;
 		}
+		/* A key set twice in one file is usually an edit gone wrong: say
+		 * which line wins instead of silently taking the last. */
+		if (cfg->origin[idx] && strncmp(cfg->origin[idx], path, strlen(path)) == 0 &&
+		    cfg->origin[idx][strlen(path)] == ':')
+			ops_log_warn("%s: '%s' is set again (first at %s); this line wins",
+				     origin, full, cfg->origin[idx]);
 		if ((rc = store(cfg, idx, value, origin, err)) != OPS_OK) {
 			if (rc == OPS_ECONFIG)
 				ops_error_prefix(err, "%s:%d", path, lineno);

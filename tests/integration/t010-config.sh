@@ -280,4 +280,9 @@ else
 	fi
 fi
 
+# A key set twice in one file: a warning naming both lines; the last wins.
+printf '[general]\nenvironment = dev\n[db]\ncontent_table = first\ncontent_table = second\n' >"$T/dup.conf"
+run "$OPSCTL" --config "$T/dup.conf" db content-check -d "sqlite:$T/none.db"
+expect_err_contains "$T/dup.conf:5: 'db.content_table' is set again (first at $T/dup.conf:4); this line wins" "a key set twice warns, naming both lines"
+
 done_testing
