@@ -174,6 +174,10 @@ static ops_code http_error(struct s3_store *s, const char *what, struct resp *r,
 	if (r->status == 403)
 		rc = ops_error_set(err, OPS_EPERM, "%s in %s: access denied (%s)", what, where(s),
 				   code ? code : "HTTP 403");
+	else if (r->status >= 500)	/* still 5xx after the retries: the service is down */
+		rc = ops_error_set(err, OPS_EUNAVAIL, "%s in %s: HTTP %ld%s%s, after %d retries",
+				   what, where(s), r->status, code ? " " : "", code ? code : "",
+				   r->retried);
 	else
 		rc = ops_error_set(err, OPS_EFAIL, "%s in %s: HTTP %ld%s%s", what, where(s), r->status,
 				   code ? " " : "", code ? code : "");

@@ -125,7 +125,7 @@ s3_proxy_stop
 # Always 500: the retries run out with a clear error.
 s3_fault_proxy every 1 || bail_out "the fault proxy starts"
 run "$OPSCTL" -q backup --type full --s3
-expect_fail 1 "S3 answering 500 every time: exit 1 naming HTTP 500" "HTTP 500"
+expect_fail 69 "S3 answering 500 every time: exit 69, unavailable, naming HTTP 500" "HTTP 500"
 n=$(wc -l <"$S3_PROXY_LOG")
 if [ "$n" -eq 5 ]; then ok "one try and s3.retries (4) retries, then gave up"; else not_ok "one try and s3.retries (4) retries (saw $n requests)"; sed 's/^/#   /' "$S3_PROXY_LOG"; fi
 s3_proxy_stop
