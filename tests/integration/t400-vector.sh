@@ -23,6 +23,19 @@ select 'chunk ' || g, (select array_agg(v / norm)::real[] from (
 		select random() - 0.5 + g * 0 as v from generate_series(1, 32)) r) s)
 from generate_series(1, 3000) g;
 SQL
+# derive_conf SRC DST "key = value"...: SRC with those keys replaced (a key
+# set twice in one file is warned about, and the warning would be a second
+# stderr line).
+derive_conf() {
+	python3 - "$@" <<'PY'
+import sys
+src, dst, *lines = sys.argv[1:]
+keys = {l.split("=")[0].strip() for l in lines}
+kept = [l for l in open(src).read().splitlines() if "=" not in l or l.split("=")[0].strip() not in keys]
+open(dst, "w").write("\n".join(kept + lines) + "\n")
+PY
+}
+
 IDX="$T/idx/index.faiss"
 cat >"$T/opsctl.conf" <<CONF
 [vector]
@@ -274,8 +287,7 @@ select g, pgv.vector_in(('\x0018' || '0000' || (select string_agg(encode(float4s
 from generate_series(1, 400) g;
 insert into chunks_v values (401, null);
 SQL
-cp "$T/opsctl.conf" "$T/v.conf"
-printf 'table = chunks_v\nindex_path = %s\nmetric = l2\n' "$T/v/index.faiss" >>"$T/v.conf"
+derive_conf "$T/opsctl.conf" "$T/v.conf" "table = chunks_v" "index_path = $T/v/index.faiss" "metric = l2"
 OPSCTL_CONFIG="$T/v.conf" run "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "pgvector's vector column rebuilds"
 expect_json_true 'd["ntotal"] == 400 and d["dimension"] == 24 and d["null_embeddings"] == 1 and d["source"].endswith("(pgv.vector)")' "400 vectors of 24 dimensions from pgv.vector, the NULL one counted"
@@ -322,8 +334,8 @@ print("ok")
 PY
 }
 for col in emb emb_j; do
-	cp "$T/opsctl.conf" "$T/t.conf"
-	printf 'table = chunks_t\nembedding_column = %s\nindex_path = %s\nmetric = l2\n' "$col" "$T/t/$col.faiss" >>"$T/t.conf"
+	derive_conf "$T/opsctl.conf" "$T/t.conf" "table = chunks_t" "embedding_column = $col" \
+		"index_path = $T/t/$col.faiss" "metric = l2"
 	OPSCTL_CONFIG="$T/t.conf" run "$OPSCTL" --output json vector rebuild --force
 	expect_rc 0 "a $col column of '[0.25, ...]' text rebuilds"
 	expect_json_true 'd["ntotal"] == 200 and d["dimension"] == 8 and d["null_embeddings"] == 2' "200 vectors of 8 dimensions; NULL and '[]' skipped and counted"
@@ -332,8 +344,7 @@ for col in emb emb_j; do
 	expect_rc 0 "and verifies"
 done
 psql_q -d "$DB" "insert into chunks_t values (203, '[1, 2, three]', null)" >/dev/null
-cp "$T/opsctl.conf" "$T/t.conf"
-printf 'table = chunks_t\nembedding_column = emb\nindex_path = %s\n' "$T/t/emb.faiss" >>"$T/t.conf"
+derive_conf "$T/opsctl.conf" "$T/t.conf" "table = chunks_t" "embedding_column = emb" "index_path = $T/t/emb.faiss"
 OPSCTL_CONFIG="$T/t.conf" run "$OPSCTL" vector rebuild --force
 expect_fail 65 "text that is not a list of numbers: exit 65 naming the row and the byte" "row id 203" "at byte 7"
 psql_q -d "$DB" "insert into chunks_t values (204, '[[]]', null)" >/dev/null
@@ -351,8 +362,7 @@ insert into big_chunks
 select g, (select array_agg(random()::real) from generate_series(1, 384) where g > 0)
 from generate_series(1, 6000) g;
 SQL
-cp "$T/opsctl.conf" "$T/big.conf"
-printf 'table = big_chunks\nindex_path = %s\nmetric = l2\n' "$T/big/index.faiss" >>"$T/big.conf"
+derive_conf "$T/opsctl.conf" "$T/big.conf" "table = big_chunks" "index_path = $T/big/index.faiss" "metric = l2"
 export OPSCTL_CONFIG="$T/big.conf"
 pg_log_mark
 run timeout 120 "$OPSCTL" --output json vector rebuild --force
@@ -368,8 +378,7 @@ sha1=$(sha256sum <"$T/big/index.faiss")
 run timeout 120 "$OPSCTL" vector rebuild --force
 expect_rc 0 "and again"
 if [ "$(sha256sum <"$T/big/index.faiss")" = "$sha1" ]; then ok "the same table gives the same index file, byte for byte"; else not_ok "the same table gives the same index file"; fi
-cp "$T/big.conf" "$T/big1.conf"
-printf 'read_jobs = 1\nindex_path = %s\n' "$T/big1/index.faiss" >>"$T/big1.conf"
+derive_conf "$T/big.conf" "$T/big1.conf" "read_jobs = 1" "index_path = $T/big1/index.faiss"
 pg_log_mark
 OPSCTL_CONFIG="$T/big1.conf" run timeout 120 "$OPSCTL" vector rebuild --force
 expect_rc 0 "read_jobs = 1 rebuilds in one stream"
@@ -410,11 +419,12 @@ if [ "$(sha256sum <"$T/big/index.faiss")" = "$before" ]; then ok "failed rebuild
 psql_q "drop role if exists t400_one" >/dev/null
 psql_q -d "$DB" "create role t400_one login connection limit 1; grant select on big_chunks to t400_one" >/dev/null
 at_exit "psql_q 'drop database if exists $DB'; psql_q 'drop role if exists t400_one'"
-cp "$T/big.conf" "$T/one.conf"
+ONE_CONF_BASE="$T/big.conf"
 # (a fixed factory: auto's row count on a connection of its own, closed just
 # before the stream's opens, would race the server's count of the role's
 # backends, which drops the closed one a moment later)
-printf 'database = postgresql://t400_one@%s:%s/%s\nindex_path = %s\nfactory = IDMap,Flat\n' "$PGHOST" "$PGPORT" "$DB" "$T/one/index.faiss" >>"$T/one.conf"
+derive_conf "$ONE_CONF_BASE" "$T/one.conf" "database = postgresql://t400_one@$PGHOST:$PGPORT/$DB" \
+	"index_path = $T/one/index.faiss" "factory = IDMap,Flat"
 OPSCTL_CONFIG="$T/one.conf" run timeout 120 "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "one connection allowed: the rebuild still works"
 expect_json_true 'd["ntotal"] == 6000' "with every vector"
