@@ -81,11 +81,14 @@ static ops_code count_rows(ops_db *db, const char *dbname, ops_manifest *m, ops_
 
 	for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
 		ops_rows *c = NULL;
+		long long count = 0;
 
 		rc = ops_db_query(db, ops_rows_value(rows, i, 1), 0, NULL, &c, err);
 		if (rc == OPS_OK)
+			rc = ops_rows_int64(c, 0, 0, &count, err);
+		if (rc == OPS_OK)
 			rc = ops_manifest_add_table(m, dbname, ops_rows_value(rows, i, 0),
-						    atoll(ops_rows_value(c, 0, 0)), err);
+						    count, err);
 		ops_rows_free(c);
 	}
 	ops_rows_free(rows);
@@ -211,6 +214,7 @@ static ops_code count_sqlite(const ops_config *cfg, const char *copy, const char
 	for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
 		char *q = ops_db_quote_ident(db, ops_rows_value(rows, i, 0)), *sql = NULL;
 		ops_rows *c = NULL;
+		long long count = 0;
 
 		if (!q || asprintf(&sql, "SELECT count(*) FROM %s", q) < 0) {
 			free(q);
@@ -219,8 +223,10 @@ static ops_code count_sqlite(const ops_config *cfg, const char *copy, const char
 		}
 		rc = ops_db_query(db, sql, 0, NULL, &c, err);
 		if (rc == OPS_OK)
+			rc = ops_rows_int64(c, 0, 0, &count, err);
+		if (rc == OPS_OK)
 			rc = ops_manifest_add_table(m, dbname, ops_rows_value(rows, i, 0),
-						    atoll(ops_rows_value(c, 0, 0)), err);
+						    count, err);
 		ops_rows_free(c);
 		free(sql);
 		free(q);

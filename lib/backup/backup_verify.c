@@ -265,8 +265,8 @@ static ops_code compare_rows(bk_pass *p, const char *target, const char *dbname,
 					   t->table, dbname);
 			break;
 		}
-		got = ops_rows_count(rows) == 1 && ops_rows_value(rows, 0, 0)
-			? atoll(ops_rows_value(rows, 0, 0)) : -1;
+		if (ops_rows_count(rows) != 1 || ops_rows_int64(rows, 0, 0, &got, NULL) != OPS_OK)
+			got = -1;
 		ops_rows_free(rows);
 		checked++;
 		if (got != t->rows) {

@@ -353,7 +353,8 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 	char **targets = NULL, *seg = NULL;
 	ops_db *db = NULL;
 	ops_rows *rows = NULL;
-	long timeout = ops_config_int(ctx->run->cfg, "backup.wal_timeout"), failed0;
+	long timeout = ops_config_int(ctx->run->cfg, "backup.wal_timeout");
+	long long failed0, failed;
 	double t0 = ops_clock();
 	ops_code rc;
 
@@ -376,7 +377,8 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 			       "'opsctl backup wal-push %%p', then restart PostgreSQL");
 		goto out;
 	}
-	failed0 = atol(ops_rows_value(rows, 0, 3));
+	if ((rc = ops_rows_int64(rows, 0, 3, &failed0, err)) != OPS_OK)
+		goto out;
 	cJSON_AddStringToObject(report, "archive_command", ops_rows_value(rows, 0, 1));
 	ops_rows_free(rows);
 	rows = NULL;
@@ -396,7 +398,9 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 						ops_rows_value(rows, 0, 2));
 			break;
 		}
-		if (atol(ops_rows_value(rows, 0, 3)) > failed0 &&
+		if ((rc = ops_rows_int64(rows, 0, 3, &failed, err)) != OPS_OK)
+			goto out;
+		if (failed > failed0 &&
 		    strcmp(ops_rows_value(rows, 0, 4), seg) == 0) {
 			rc = ops_error_set(err, OPS_EFAIL,
 					   "archive_command failed for WAL segment %s", seg);

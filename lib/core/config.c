@@ -16,6 +16,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,24 +191,52 @@ static int list_has(const char *list, const char *word, size_t len)
 
 /* ---- value parsers ---- */
 
-ops_code ops_parse_long(const char *text, long min, long max, long *out,
-			ops_error *err)
+/*
+ * The one integer parser: every flag, config value and number read back from
+ * a file or a server goes through it, so that overflow (ERANGE), a sign where
+ * none belongs, blanks and trailing garbage are refused alike instead of being
+ * clamped or cut short by strtoll.
+ */
+ops_code ops_parse_int64(const char *text, long long min, long long max,
+			 long long *out, ops_error *err)
 {
 	char *end;
-	long v;
+	long long v;
 
 	if (!text)
 		text = "";
 	errno = 0;
-	v = strtol(text, &end, 10);
-	/* strtol would skip leading blanks; a value with them is a typo. */
-	if (!*text || *end || errno == ERANGE || isspace((unsigned char)*text))
+	v = strtoll(text, &end, 10);
+	/* strtoll would skip leading blanks; a value with them is a typo. */
+	if (!*text || *end || end == text || isspace((unsigned char)*text))
 		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a whole number", text);
+	if (errno == ERANGE)
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is too %s for a 64-bit integer",
+				     text, v < 0 ? "small" : "large");
+	if (min != max && max == LLONG_MAX && v < min)
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is out of range (%lld or more)",
+				     text, min);
 	if (min != max && (v < min || v > max))
-		return ops_error_set(err, OPS_EUSAGE, "'%s' is out of range %ld..%ld",
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is out of range %lld..%lld",
 				     text, min, max);
 	*out = v;
 	return OPS_OK;
+}
+
+ops_code ops_parse_long(const char *text, long min, long max, long *out,
+			ops_error *err)
+{
+	long long v;
+	ops_code rc;
+
+	if (min == max) {
+		min = LONG_MIN;
+		max = LONG_MAX;
+	}
+	rc = ops_parse_int64(text, min, max, &v, err);
+	if (rc == OPS_OK)
+		*out = (long)v;
+	return rc;
 }
 
 ops_code ops_parse_duration(const char *text, long *seconds, ops_error *err)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "opsmaint/cancel.h"
+#include "opsmaint/config.h"
 #include "opsmaint/db.h"
 #include "opsmaint/log.h"
 
@@ -838,6 +839,21 @@ double ops_rows_number(const ops_rows *rows, int row, int col)
 	const char *v = ops_rows_value(rows, row, col);
 
 	return v ? strtod(v, NULL) : 0;
+}
+
+ops_code ops_rows_int64(const ops_rows *rows, int row, int col, long long *out,
+			ops_error *err)
+{
+	const char *v = ops_rows_value(rows, row, col);
+
+	*out = 0;
+	if (!v)
+		return ops_error_set(err, OPS_EFAIL,
+				     "the database returned no value where a whole number was expected");
+	if (ops_parse_int64(v, 0, 0, out, NULL) != OPS_OK)
+		return ops_error_set(err, OPS_EFAIL,
+				     "the database returned '%s' where a whole number was expected", v);
+	return OPS_OK;
 }
 
 ops_code ops_db_query_number(ops_db *db, const char *sql, int nparams, const char *const *params,

@@ -14,6 +14,7 @@
  * 429, 500, 502, 503 and 504 (never another 4xx), timeouts, TLS and the
  * SigV4 signing are core/http's.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,8 +264,10 @@ static ops_code request(struct s3_store *s, const struct req *q, struct resp *r,
 	header_value(&hr, "x-amz-server-side-encryption", r->sse, sizeof r->sse);
 	header_value(&hr, "x-amz-server-side-encryption-customer-algorithm", r->sse_c,
 		     sizeof r->sse_c);
-	if (ops_http_resp_header(&hr, "Content-Length"))
-		r->content_length = strtoll(ops_http_resp_header(&hr, "Content-Length"), NULL, 10);
+	if (ops_http_resp_header(&hr, "Content-Length") &&
+	    ops_parse_int64(ops_http_resp_header(&hr, "Content-Length"), 0, LLONG_MAX,
+			    &r->content_length, NULL) != OPS_OK)
+		r->content_length = -1;	/* unknown: callers compare, never trust */
 	r->body = hr.body;
 	r->len = hr.len;
 	hr.body = NULL;
@@ -756,7 +759,9 @@ static ops_code add_page(struct s3_store *s, const char *xml, ops_store_entry **
 				rc = ops_error_oom(err);
 			} else {
 				*v = grown;
-				grown[*count].size = sz ? strtoll(sz, NULL, 10) : 0;
+				if (!sz || ops_parse_int64(sz, 0, LLONG_MAX, &grown[*count].size,
+							   NULL) != OPS_OK)
+					grown[*count].size = -1;	/* unknown */
 				grown[*count].mtime = lm ? parse_iso8601(lm) : 0;
 				(*count)++;
 			}

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -700,12 +701,14 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 		return OPS_EPERM;
 	}
 	for (i = 0; id_list && id_list[i]; i++) {
-		char *end;
-		long long v = strtoll(id_list[i], &end, 10);
-		long long *g;
+		long long v, *g;
+		ops_error perr = {0};
 
-		if (!*id_list[i] || *end)
-			return ops_error_set(err, OPS_EUSAGE, "'%s' is not an id", id_list[i]);
+		if (ops_parse_int64(id_list[i], 0, LLONG_MAX, &v, &perr) != OPS_OK) {
+			free(ids);
+			return ops_error_set(err, OPS_EUSAGE, "--ids: %s (ids are whole numbers, "
+					     "0 or more)", perr.message);
+		}
 		g = realloc(ids, (n + 1) * sizeof *g);
 		if (!g) {
 			free(ids);
@@ -944,12 +947,9 @@ static ops_code hot_chunk_ids(const ops_vector_ctx *ctx, long long **hot, size_t
 	}
 	for (i = 0; i < ops_rows_count(rows) && (long)*nhot < size; i++) {
 		const char *v = ops_rows_value(rows, i, 0);
-		char *end;
-
 		if (!v)
 			continue;
-		(*hot)[*nhot] = strtoll(v, &end, 10);
-		if (*end) {
+		if (ops_parse_int64(v, 0, LLONG_MAX, &(*hot)[*nhot], NULL) != OPS_OK) {
 			rc = ops_error_set(err, OPS_ECONFIG,
 					   "vector.cache_query returned '%s', not a chunk id", v);
 			goto out;

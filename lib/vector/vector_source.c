@@ -222,8 +222,10 @@ static ops_code pg_share_snapshot(vsrc *s, const ops_config *cfg, const char *ta
 	*pages = 0;
 	if (ops_rows_count(rows) == 1 && (strcmp(ops_rows_value(rows, 0, 0), "r") == 0 ||
 					  strcmp(ops_rows_value(rows, 0, 0), "m") == 0))
-		*pages = strtoll(ops_rows_value(rows, 0, 1), NULL, 10);
+		rc = ops_rows_int64(rows, 0, 1, pages, err);
 	ops_rows_free(rows);
+	if (rc != OPS_OK)
+		return rc;
 	if (*pages < PARALLEL_MIN_PAGES) {
 		*jobs = 1;
 		return OPS_OK;
@@ -1208,7 +1210,7 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 	if (rc == OPS_OK)
 		rc = ops_db_query(s->db, sql, 0, NULL, &rows, err);
 	if (rc == OPS_OK)
-		*n = strtoll(ops_rows_value(rows, 0, 0), NULL, 10);
+		rc = ops_rows_int64(rows, 0, 0, n, err);
 	ops_rows_free(rows);
 	ops_db_close(s->db);
 	free(qt);

@@ -107,6 +107,13 @@ char **ops_split_list(const char *text);
 ops_code ops_parse_duration(const char *text, long *seconds, ops_error *err);
 ops_code ops_parse_long(const char *text, long min, long max, long *out,
 			ops_error *err);
+/*
+ * The checked integer parser behind every number opsctl reads: decimal, no
+ * blanks, no trailing bytes, ERANGE refused; min..max inclusive (min == max:
+ * any value that fits).  Errors are OPS_EUSAGE naming the text.
+ */
+ops_code ops_parse_int64(const char *text, long long min, long long max,
+			 long long *out, ops_error *err);
 ops_code ops_parse_bool(const char *text, int *out, ops_error *err);
 
 /*

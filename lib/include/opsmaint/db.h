@@ -126,6 +126,13 @@ const char *ops_rows_value(const ops_rows *rows, int row, int col);
 void ops_rows_free(ops_rows *rows);
 /* The value as a number; 0 for SQL NULL or no such cell. */
 double ops_rows_number(const ops_rows *rows, int row, int col);
+/*
+ * A cell that must hold a whole number (a count, a page total): parsed by the
+ * checked integer parser; NULL, garbage or overflow is OPS_EFAIL naming the
+ * value, never a silent 0 or a clamped figure.
+ */
+ops_code ops_rows_int64(const ops_rows *rows, int row, int col, long long *out,
+			ops_error *err);
 /* Run one statement (as ops_db_query) and read the first column of its first
  * row as a number into *out (0 when there is none). */
 ops_code ops_db_query_number(ops_db *db, const char *sql, int nparams, const char *const *params,

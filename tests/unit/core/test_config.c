@@ -7,6 +7,7 @@
  * process), ops_config_load_default, and the shared value parsers.
  * Environment arrays are always built here; the real environ is never read.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1001,6 +1002,32 @@ TEST(parse_long_ranges)
 	CHECK_INT(n, 7);
 }
 
+/* The one integer parser: overflow, sign and trailing bytes are refused, never
+ * clamped (strtoll alone turns 99999999999999999999 into LLONG_MAX). */
+TEST(parse_int64)
+{
+	long long v = 7;
+	ops_error err;
+
+	CHECK_INT(ops_parse_int64("9223372036854775807", 0, LLONG_MAX, &v, &err), OPS_OK);
+	CHECK(v == LLONG_MAX);
+	v = 7;
+	CHECK_INT(ops_parse_int64("99999999999999999999", 0, LLONG_MAX, &v, &err), OPS_EUSAGE);
+	CHECK_STR(err.message, "'99999999999999999999' is too large for a 64-bit integer");
+	CHECK_INT(ops_parse_int64("-99999999999999999999", 0, 0, &v, &err), OPS_EUSAGE);
+	CHECK_STR(err.message, "'-99999999999999999999' is too small for a 64-bit integer");
+	CHECK_INT(ops_parse_int64("-1", 0, LLONG_MAX, &v, &err), OPS_EUSAGE);
+	CHECK_STR(err.message, "'-1' is out of range (0 or more)");
+	CHECK_INT(ops_parse_int64("12x", 0, 0, &v, &err), OPS_EUSAGE);
+	CHECK_STR(err.message, "'12x' is not a whole number");
+	CHECK_INT(ops_parse_int64("-", 0, 0, &v, &err), OPS_EUSAGE);
+	CHECK_INT(ops_parse_int64("\t3", 0, 0, &v, &err), OPS_EUSAGE);
+	CHECK_INT(ops_parse_int64(NULL, 0, 0, &v, &err), OPS_EUSAGE);
+	CHECK(v == 7);
+	CHECK_INT(ops_parse_int64("-42", 0, 0, &v, &err), OPS_OK);
+	CHECK(v == -42);
+}
+
 TEST(parse_bool)
 {
 	static const char *const yes[] = {"true", "yes", "on", "1", "TRUE", "Yes", NULL};
@@ -1054,6 +1081,7 @@ int main(void)
 	RUN(split_list_trims_and_drops_empty_elements);
 	RUN(parse_duration);
 	RUN(parse_long_ranges);
+	RUN(parse_int64);
 	RUN(parse_bool);
 	return unit_done();
 }
