@@ -481,6 +481,10 @@ int main(int argc, char **argv)
 	 * error (exit 74), never a silent death by SIGPIPE after the work is
 	 * done; children get the default back (core/proc.c). */
 	signal(SIGPIPE, SIG_IGN);
+	/* Likewise a file grown past RLIMIT_FSIZE (ulimit -f, a cron or
+	 * systemd LimitFSIZE) is EFBIG from write(), exit 74 with the journal
+	 * line and temp files cleaned up, not a core dump by SIGXFSZ. */
+	signal(SIGXFSZ, SIG_IGN);
 	memset(&inv, 0, sizeof inv);
 	inv.argc = argc;
 	inv.argv = argv;

@@ -174,6 +174,7 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 	sigaddset(&dfl, SIGINT);
 	sigaddset(&dfl, SIGTERM);
 	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGXFSZ);
 	sigaddset(&dfl, SIGHUP);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &dfl);

@@ -757,15 +757,21 @@ static void interrupt_hook(void *arg)
 }
 
 /* The copy's SQLite result as an error; a cancelled run says so instead. */
-static ops_code copy_error(ops_db *db, int rc, ops_error *err)
+static ops_code copy_error(ops_db *db, sqlite3 *dst, const char *path, int rc, ops_error *err)
 {
 	int primary = rc & 0xff;
+	int sys = dst ? sqlite3_system_errno(dst) : 0;
 
 	if (ops_cancelled())
 		return ops_cancel_check(err);
 	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
 		return ops_error_set(err, OPS_EDATA, "'%s' is damaged: %s; nothing was changed",
 				     db->path, sqlite3_errstr(rc));
+	/* "disk I/O error" alone hides whether the disk is full, the file size
+	 * limit was reached or the copy's directory went away: name the cause. */
+	if ((primary == SQLITE_FULL || primary == SQLITE_IOERR) && sys)
+		return ops_error_set(err, OPS_EIO, "backup of '%s' failed writing '%s': %s",
+				     db->path, path, strerror(sys));
 	return ops_error_set(err, primary == SQLITE_FULL || primary == SQLITE_IOERR ? OPS_EIO
 			     : OPS_EFAIL, "backup of '%s' failed: %s", db->path,
 			     sqlite3_errstr(rc));
@@ -827,7 +833,7 @@ ops_code ops_db_sqlite_copy(ops_db *db, const char *path, ops_error *err)
 		sqlite3_finalize(st);
 	}
 	if (rc != SQLITE_OK)
-		code = copy_error(db, rc, err);
+		code = copy_error(db, dst, path, rc, err);
 	ops_cancel_hook_remove(hook);
 	if (dst)
 		sqlite3_close_v2(dst);

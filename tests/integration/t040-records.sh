@@ -60,4 +60,26 @@ fi
 expect_file_contains "$PROM" 'opsctl_last_exit_status{task="backup",target="local:' "the failure itself is in the textfile"
 if grep -q '^opsctl_last_exit_status{task="backup",.*} 1$' "$PROM"; then ok "its exit status 1"; else not_ok "its exit status 1"; diag "$(grep exit_status "$PROM")"; fi
 
+# A file size limit (ulimit -f; systemd LimitFSIZE) reached while the archive is
+# written: write() fails with EFBIG, which is exit 74 with its journal line and
+# no temp file left, not a core dump by SIGXFSZ (exit 153).
+python3 - "$T/big.db" <<'PY' || bail_out "python3 builds a 2 MiB database"
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB)")
+for i in range(32):
+    c.execute("INSERT INTO blobs (b) VALUES (?)", (os.urandom(65536),))
+c.commit()
+PY
+printf '[general]\nenvironment = dev\n[backup]\ndir = %s/fsz\ndatabases = sqlite:%s/big.db\n' "$T" "$T" >"$T/fsz.conf"
+journal_mark
+(ulimit -f 512; exec "$OPSCTL" --config "$T/fsz.conf" backup --type full) >"$T/out" 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 74 ]; then ok "a backup past the file size limit exits 74, not 153 (SIGXFSZ)"; else not_ok "a backup past the file size limit exits 74 (exit $rc)"; sed 's/^/#   /' "$T/err"; fi
+if grep -q "File too large" "$T/err"; then ok "the error names the limit (File too large)"; else not_ok "the error names the limit"; sed 's/^/#   /' "$T/err"; fi
+expect_journal_added 1 "the failed backup is journalled"
+expect_journal_last 'j["command"] == "backup" and j["status"] == "failed" and j["exit"] == 74' "journal: status failed, exit 74"
+left=$(find "$T/fsz" -name '*.tmp*' 2>/dev/null | wc -l)
+if [ "$left" -eq 0 ]; then ok "no temp file is left in the store"; else not_ok "no temp file is left in the store"; find "$T/fsz" | sed 's/^/#   /'; fi
+
 done_testing
