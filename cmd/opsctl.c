@@ -94,10 +94,12 @@ const struct cli_cmd cli_root = {
 	"Prometheus textfile STATE_DIR/opsctl.prom, so that monitoring can alert on maintenance "
 	"that did not run. With --output json every command prints one object that begins with "
 	"the same members: command, status (ok or failed), exit_code, duration_seconds and error "
-	"(null, or the one-line message), even when it fails. Destructive operations respect the "
+	"(null, or the one-line message), even when it fails; every string in it is valid UTF-8 "
+	"(a name that is not keeps its exact bytes beside it as NAME_hex). Destructive operations respect the "
 	"environment's maintenance window unless --force is given, and confirm first on a "
 	"terminal. SIGINT or SIGTERM stops a run cleanly: temporary files are removed, the lock "
-	"released, the run journalled as interrupted, and opsctl exits 130 or 143.",
+	"released, the run journalled as interrupted, and opsctl exits 130 or 143. A file grown "
+	"past the file size limit (ulimit -f) is an I/O error, exit 74, not a core dump.",
 	.examples =
 	"Weekly maintenance of the configured databases\nopsctl db maintain\n"
 	"Health of one database, for a monitoring check\nopsctl db health -d chatbot_db --output json"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "opsmaint/json.h"
 #include "opsmaint/output.h"
 
 /* Widest table cell in characters, "…" included; text form only. */
@@ -228,7 +229,7 @@ static int cell_text(const char *name, const cJSON *v, char *buf)
 
 	if (v && is_container(v)) {
 		cJSON *clean = strip_internal(v);
-		char *s = clean ? cJSON_PrintUnformatted(clean) : NULL;
+		char *s = clean && ops_json_utf8(clean) == 0 ? cJSON_PrintUnformatted(clean) : NULL;
 
 		cJSON_Delete(clean);
 		if (!s)
@@ -358,7 +359,8 @@ static int render_list(FILE *fp, const char *name, const cJSON *arr, int indent)
 		if (is_container(it)) {
 			/* '_' members stay hidden here too. */
 			cJSON *clean = strip_internal(it);
-			char *s = clean ? cJSON_PrintUnformatted(clean) : NULL;
+			char *s = clean && ops_json_utf8(clean) == 0 ? cJSON_PrintUnformatted(clean)
+				  : NULL;
 
 			cJSON_Delete(clean);
 			if (!s)
@@ -458,7 +460,8 @@ ops_code ops_output_render(FILE *fp, const cJSON *report, ops_outfmt fmt,
 	errno = 0;
 	if (fmt == OPS_OUT_JSON) {
 		cJSON *clean = strip_internal(report);
-		char *s = clean ? cJSON_Print(clean) : NULL;
+		/* Names are raw bytes; the document must parse anywhere. */
+		char *s = clean && ops_json_utf8(clean) == 0 ? cJSON_Print(clean) : NULL;
 
 		cJSON_Delete(clean);
 		if (!s)

@@ -35,6 +35,7 @@
 #include "opsmaint/cancel.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
+#include "opsmaint/json.h"
 #include "opsmaint/walk.h"
 
 struct ident {
@@ -75,39 +76,6 @@ void ops_walk_opts_init(ops_walk_opts *o)
 
 /* ---- quoting ---- */
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0. */
-static int utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-	int n, i;
-	unsigned long cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 char *ops_walk_quote(const char *raw)
 {
 	const unsigned char *s = (const unsigned char *)(raw ? raw : "");
@@ -123,7 +91,7 @@ char *ops_walk_quote(const char *raw)
 			out[o++] = '\\';
 			out[o++] = '\\';
 			s++;
-		} else if (*s < 0x20 || *s == 0x7f || !(k = utf8_len(s))) {
+		} else if (*s < 0x20 || *s == 0x7f || !(k = ops_utf8_seq_len(s))) {
 			snprintf(out + o, 5, "\\x%02x", *s);
 			o += 4;
 			s++;

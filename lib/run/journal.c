@@ -25,6 +25,7 @@
 
 #include "opsmaint/fileio.h"
 #include "opsmaint/journal.h"
+#include "opsmaint/json.h"
 
 static const char *const secret_words[] = {
 	"password", "passwd", "secret", "token", "api-key", "api_key", "apikey",
@@ -276,7 +277,9 @@ ops_code ops_journal_append(const char *path, const ops_journal_entry *run, ops_
 	int fd = -1;
 
 	o = run_to_json(run);
-	text = o ? cJSON_PrintUnformatted(o) : NULL;
+	/* A target or message with raw non-UTF-8 bytes would make the line
+	 * unreadable to jq and to the next `opsctl` that parses the journal. */
+	text = o && ops_json_utf8(o) == 0 ? cJSON_PrintUnformatted(o) : NULL;
 	dir = ops_path_dir(path);
 	if (!text || !dir) {
 		rc = ops_error_oom(err);

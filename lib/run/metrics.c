@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "opsmaint/fileio.h"
+#include "opsmaint/json.h"
 #include "opsmaint/log.h"
 #include "opsmaint/metrics.h"
 
@@ -497,6 +498,9 @@ ops_code ops_metrics_record(const char *state_path, const char *prom_path,
 			oom = 1;
 		}
 	}
+	/* Label values must be UTF-8 for Prometheus, as the state for cJSON. */
+	if (!oom && ops_json_utf8(state) < 0)
+		oom = 1;
 	json = oom ? NULL : cJSON_Print(state);
 	prom = oom ? NULL : render(state);
 	if (!json || !prom) {

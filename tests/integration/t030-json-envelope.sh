@@ -123,4 +123,42 @@ run "$OPSCTL" --output json db integrity -d "sqlite:$T/junk.db"
 check_envelope "a damaged file: the envelope"
 expect_err_one_line "a damaged file: one error line"
 
+# A name that is not UTF-8 (a Latin-1 file name): every JSON string opsctl
+# writes, on stdout and in the journal, is valid UTF-8, and the raw bytes are
+# kept beside a repaired string as NAME_hex.
+latin="$T/$(printf 'hub-\351t\351.db')"
+cp "$T/hub.db" "$latin"
+strict_utf8() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+raw = open(sys.argv[1], 'rb').read()
+if sys.argv[2] == 'last':
+    raw = raw.rstrip(b'\n').split(b'\n')[-1]
+text = raw.decode('utf-8')            # strict: raises on any invalid byte
+json.loads(text)
+PY
+}
+has_hex() {
+	python3 - "$1" "$2" <<'PY'
+import json, os, sys
+raw = open(sys.argv[1], 'rb').read().rstrip(b'\n').split(b'\n')
+docs = [json.loads(l) for l in raw] if len(raw) > 1 and raw[0].startswith(b'{"') and raw[0].endswith(b'}') else [json.loads(b'\n'.join(raw))]
+want = os.fsencode(sys.argv[2]).hex()
+def walk(o):
+    if isinstance(o, dict):
+        return any((k.endswith('_hex') and isinstance(v, str) and want in v) or walk(v) for k, v in o.items())
+    if isinstance(o, list):
+        return any(walk(v) for v in o)
+    return False
+sys.exit(0 if any(walk(d) for d in docs) else 1)
+PY
+}
+journal_mark
+run "$OPSCTL" --output json db maintain -d "sqlite:$latin"
+expect_rc 0 "a database whose file name is Latin-1 is maintained"
+if strict_utf8 "$OUT" all; then ok "--output json: valid UTF-8 with a Latin-1 path"; else not_ok "--output json: valid UTF-8 with a Latin-1 path"; diag_run; fi
+if has_hex "$OUT" "$(printf 'hub-\351t\351.db')"; then ok "--output json: the raw name is kept as _hex"; else not_ok "--output json: the raw name is kept as _hex"; diag_run; fi
+if strict_utf8 "$OPSCTL_STATE_DIR/journal.jsonl" last; then ok "journal: the line is valid UTF-8"; else not_ok "journal: the line is valid UTF-8"; tail -1 "$OPSCTL_STATE_DIR/journal.jsonl" | od -c | head -5 | sed 's/^/#   /'; fi
+if python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$OPSCTL_STATE_DIR/opsctl.prom" 2>/dev/null; then ok "textfile: valid UTF-8"; else not_ok "textfile: valid UTF-8"; fi
+
 done_testing
