@@ -147,7 +147,9 @@ static ops_code op_content_check(struct cli_inv *inv, const ops_run *run, cJSON 
 {
 	ops_dbm_ctx ctx = DB_CTX(run);
 
-	return ops_dbm_content_check(&ctx, inv->target, cli_str(inv, "table"),
+	/* Only a --table typed here is looked up in every schema. */
+	return ops_dbm_content_check(&ctx, inv->target,
+				     cli_given(inv, "table") ? cli_str(inv, "table") : NULL,
 				     cli_str(inv, "column"), report, err);
 }
 

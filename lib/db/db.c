@@ -701,7 +701,8 @@ char *ops_db_quote_ident(const ops_db *db, const char *ident)
 	return q;
 }
 
-ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_error *err)
+ops_code ops_db_resolve_table(ops_db *db, const char *name, const char *in_schema, char **out,
+			      ops_error *err)
 {
 	const char *dot = db->kind == OPS_DB_POSTGRES ? strchr(name, '.') : NULL;
 	char *schema = NULL;
@@ -718,7 +719,7 @@ ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_erro
 		p[1] = schema;
 	} else {
 		p[0] = name;
-		p[1] = NULL;
+		p[1] = db->kind == OPS_DB_POSTGRES && in_schema && *in_schema ? in_schema : NULL;
 	}
 	if (db->kind == OPS_DB_SQLITE)
 		rc = ops_db_query(db, "SELECT name FROM sqlite_master "
@@ -737,7 +738,10 @@ ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_erro
 			2, p, &rows, err);
 	if (rc != OPS_OK)
 		goto out;
-	if (ops_rows_count(rows) == 0)
+	if (ops_rows_count(rows) == 0 && !dot && p[1])
+		rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist in schema '%s'",
+				   name, p[1]);
+	else if (ops_rows_count(rows) == 0)
 		rc = ops_error_set(err, OPS_EFAIL, "table '%s' does not exist", name);
 	else if (ops_rows_count(rows) > 1)
 		rc = ops_error_set(err, OPS_EUSAGE, "table '%s' exists in several schemas; "

@@ -474,8 +474,8 @@ ops_code ops_dbm_integrity(const ops_dbm_ctx *ctx, const char *target,
 
 /* ---- content check (guide 003), the same SQL on both engines ---- */
 
-static ops_code content_check(ops_db *db, const char *table, const char *column, cJSON *r,
-			      ops_error *err)
+static ops_code content_check(ops_db *db, const char *table, const char *schema,
+			      const char *column, cJSON *r, ops_error *err)
 {
 	int pg = ops_db_kind_of(db) == OPS_DB_POSTGRES;
 	char *qtable = NULL, *qcol = NULL, *sql = NULL;
@@ -488,7 +488,7 @@ static ops_code content_check(ops_db *db, const char *table, const char *column,
 
 	/* Names are looked up as parameters, then quoted: never run as SQL. */
 	if (pg) {
-		rc = ops_db_resolve_table(db, table, &qtable, err);
+		rc = ops_db_resolve_table(db, table, schema, &qtable, err);
 		if (rc != OPS_OK)
 			goto out;
 		p[0] = qtable;
@@ -588,13 +588,16 @@ ops_code ops_dbm_content_check(const ops_dbm_ctx *ctx, const char *target,
 			       cJSON **report, ops_error *err)
 {
 	struct session s;
+	const char *schema = NULL;	/* a table the user named: any schema */
 
-	if (!table)
+	if (!table) {
 		table = ops_config_get(ctx->run->cfg, "db.content_table");
+		schema = ops_config_get(ctx->run->cfg, "db.schema");
+	}
 	if (!column)
 		column = ops_config_get(ctx->run->cfg, "db.content_column");
 	if (session_open(ctx, target, &s, err))
-		s.rc = content_check(s.db, table, column, s.report, err);
+		s.rc = content_check(s.db, table, schema, column, s.report, err);
 	return session_close(&s, report, err);
 }
 

@@ -119,7 +119,9 @@ static ops_code allowed(const ops_dbm_ctx *ctx, const char *what, const char *qu
 }
 
 /* Resolve each name; missing ones go to skipped when skip_missing. */
-static ops_code resolve_all(ops_db *db, char *const *names, int skip_missing,
+/* Names a user typed (schema NULL) are looked up in every schema; names from
+ * configuration in db.schema. */
+static ops_code resolve_all(ops_db *db, char *const *names, const char *schema, int skip_missing,
 			    char ***out, cJSON *skipped, ops_error *err)
 {
 	size_t n = ops_strv_len(names), i, k = 0;
@@ -131,7 +133,7 @@ static ops_code resolve_all(ops_db *db, char *const *names, int skip_missing,
 	for (i = 0; i < n; i++) {
 		ops_error e;
 
-		rc = ops_db_resolve_table(db, names[i], &v[k], &e);
+		rc = ops_db_resolve_table(db, names[i], schema, &v[k], &e);
 		if (rc == OPS_OK) {
 			k++;
 			continue;
@@ -419,7 +421,7 @@ static ops_code pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target
 			  err)) != OPS_OK)
 		goto out;
 	if (o.tables && o.tables[0])
-		rc = resolve_all(db, o.tables, 0, &tables, skipped, err);
+		rc = resolve_all(db, o.tables, NULL, 0, &tables, skipped, err);
 	else if (o.jobs > 1)
 		rc = list_tables(db, &tables, err);
 	if (rc != OPS_OK)
@@ -508,7 +510,7 @@ static ops_code pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 		notes.messages = cJSON_AddArrayToObject(report, "messages");
 	ops_db_set_notice_handler(db, collect_notice, &notes);
 	if (tables && tables[0] &&
-	    (rc = resolve_all(db, tables, 0, &resolved, skipped, err)) != OPS_OK)
+	    (rc = resolve_all(db, tables, NULL, 0, &resolved, skipped, err)) != OPS_OK)
 		goto out;
 	if (ctx->run->dry_run)
 		goto out;
@@ -562,7 +564,7 @@ static ops_code pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 	done = cJSON_AddArrayToObject(report, "tables");
 	skipped = cJSON_AddArrayToObject(report, "skipped");
 	if (opts->tables && opts->tables[0]) {
-		rc = resolve_all(db, opts->tables, 0, &resolved, skipped, err);
+		rc = resolve_all(db, opts->tables, NULL, 0, &resolved, skipped, err);
 	} else {
 		/* Guide 000: documents, document_chunks, queries; a system without
 		 * one of them is not an error. */
@@ -571,7 +573,8 @@ static ops_code pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 			rc = ops_error_oom(err);
 			goto out;
 		}
-		rc = resolve_all(db, names, 1, &resolved, skipped, err);
+		rc = resolve_all(db, names, ops_config_get(ctx->run->cfg, "db.schema"), 1,
+				 &resolved, skipped, err);
 	}
 	if (rc != OPS_OK || ctx->run->dry_run)
 		goto out;

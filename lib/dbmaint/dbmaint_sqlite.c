@@ -276,7 +276,7 @@ static ops_code per_table(const ops_dbm_ctx *ctx, ops_db *db, const char *verb,
 		char *q = NULL, *sql = NULL;
 
 		if ((rc = ops_run_check_cancel(ctx->run, err)) != OPS_OK ||
-		    (rc = ops_db_resolve_table(db, tables[i], &q, err)) != OPS_OK)
+		    (rc = ops_db_resolve_table(db, tables[i], NULL, &q, err)) != OPS_OK)
 			break;
 		if (asprintf(&sql, "%s %s", verb, q) < 0) {
 			free(q);

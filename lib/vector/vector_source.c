@@ -343,7 +343,7 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	ops_code rc;
 	const char *type, *idtype;
 
-	rc = ops_db_resolve_table(s->db, table, &qtable, err);
+	rc = ops_db_resolve_table(s->db, table, ops_config_get(cfg, "db.schema"), &qtable, err);
 	if (rc != OPS_OK)
 		return rc;
 	rc = ops_db_query(s->db,
@@ -1196,7 +1196,7 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 		return rc;
 	qe = ops_db_quote_ident(s->db, ecol);
 	if (ops_db_kind_of(s->db) == OPS_DB_POSTGRES)
-		rc = ops_db_resolve_table(s->db, table, &qt, err);
+		rc = ops_db_resolve_table(s->db, table, ops_config_get(cfg, "db.schema"), &qt, err);
 	else
 		qt = ops_db_quote_ident(s->db, table);
 	if (rc == OPS_OK && (!qt || !qe ||

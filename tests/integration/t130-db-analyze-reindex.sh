@@ -106,6 +106,32 @@ psql_q -d t130 'create table "Mixed Case" (id int primary key)' >/dev/null
 run "$OPSCTL" db reindex --table "Mixed Case" -d t130
 expect_rc 0 "a table name that needs quoting is reindexed"
 
+# A second schema with a table of a default name (anyone with CREATE on a
+# schema can make one): the defaults resolve in db.schema (public), so weekly
+# maintenance goes on; a name typed on the command line stays ambiguous.
+psql_q -d t130 "create schema other; create table other.documents (id int primary key, content text)" >/dev/null
+pkey() { psql_q -d t130 "select pg_relation_filenode('$1_pkey')"; }
+before=$(pkey public.documents) other=$(pkey other.documents)
+run "$OPSCTL" --output json db reindex -d t130
+expect_rc 0 "db reindex with documents in two schemas: the default names resolve in public"
+if [ "$(pkey public.documents)" != "$before" ]; then ok "public.documents' index was rebuilt"; else not_ok "public.documents' index was rebuilt"; fi
+if [ "$(pkey other.documents)" = "$other" ]; then ok "other.documents is left alone"; else not_ok "other.documents is left alone"; fi
+expect_json_true '"public.documents" in d["databases"][0]["tables"]' "the report names public.documents"
+run "$OPSCTL" db maintain -d t130
+expect_rc 0 "db maintain goes on with documents in two schemas"
+printf '[general]\nenvironment = dev\n[db]\ncontent_table = documents\n' >"$T/content.conf"
+run "$OPSCTL" --config "$T/content.conf" db content-check -d t130
+if [ "$RC" -le 1 ] && ! grep -q "several schemas" "$ERR"; then ok "db content-check (configured table) is not refused as ambiguous"; else not_ok "db content-check (configured table) is not refused as ambiguous (exit $RC)"; diag_run; fi
+run "$OPSCTL" db reindex --table documents -d t130
+expect_fail 64 "reindex --table documents (typed, in two schemas): exit 64" "name it as schema.table"
+run "$OPSCTL" db reindex --table other.documents -d t130
+expect_rc 0 "reindex --table other.documents: the qualified name works"
+printf '[general]\nenvironment = dev\n[db]\nschema = other\nreindex_tables = documents\n' >"$T/other.conf"
+run "$OPSCTL" --config "$T/other.conf" --output json db reindex -d t130
+expect_rc 0 "db.schema = other: the default names resolve there"
+expect_json_true 'd["databases"][0]["tables"] == ["other.documents"]' "db.schema = other: other.documents is reindexed"
+psql_q -d t130 "drop schema other cascade" >/dev/null
+
 # SQLite
 sqlite_make_sample_db "$T/kh.db"
 run "$OPSCTL" db analyze -d "sqlite:$T/kh.db"

@@ -148,9 +148,14 @@ char *ops_db_quote_ident(const ops_db *db, const char *ident);
  * schema-qualified ("public"."documents"), a table, partitioned table or
  * materialized view outside the system schemas; on SQLite a table.  Not
  * found is OPS_EFAIL "table 'x' does not exist"; a PostgreSQL name found in
- * several schemas is OPS_EUSAGE asking for schema.name.
+ * several schemas is OPS_EUSAGE asking for schema.name.  schema, when not
+ * NULL, is where an unqualified PostgreSQL name is looked up instead of every
+ * schema: names that come from configuration and defaults pass db.schema, so
+ * that anyone able to create a table of the same name elsewhere cannot make
+ * them ambiguous; names a user typed pass NULL.
  */
-ops_code ops_db_resolve_table(ops_db *db, const char *name, char **out, ops_error *err);
+ops_code ops_db_resolve_table(ops_db *db, const char *name, const char *schema, char **out,
+			      ops_error *err);
 
 /*
  * A consistent copy of an open SQLite database into a new file at path
