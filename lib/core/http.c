@@ -103,9 +103,17 @@ static int copy_opt(char **dst, const char *src)
 	return *dst != NULL;
 }
 
+static const char *env_nonempty(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
 ops_code ops_http_new(const ops_http_opts *o, ops_http **out, ops_error *err)
 {
 	ops_http_opts defaults;
+	const char *ca_file, *ca_path;
 	ops_http *h;
 
 	*out = NULL;
@@ -130,8 +138,15 @@ ops_code ops_http_new(const ops_http_opts *o, ops_http **out, ops_error *err)
 	h->o = *o;
 	if (!h->o.max_body)
 		h->o.max_body = DEFAULT_MAX_BODY;
-	if (!copy_opt(&h->name, o->name ? o->name : "HTTP") || !copy_opt(&h->ca_file, o->ca_file) ||
-	    !copy_opt(&h->ca_path, o->ca_path) || !copy_opt(&h->cert_file, o->cert_file) ||
+	/* The variables curl and OpenSSL users already set for a private CA;
+	 * libcurl itself reads none of them and Debian's build names its own
+	 * bundle, so without this they would be silently ignored. */
+	ca_file = o->ca_file && *o->ca_file ? o->ca_file : env_nonempty("CURL_CA_BUNDLE");
+	if (!ca_file)
+		ca_file = env_nonempty("SSL_CERT_FILE");
+	ca_path = o->ca_path && *o->ca_path ? o->ca_path : env_nonempty("SSL_CERT_DIR");
+	if (!copy_opt(&h->name, o->name ? o->name : "HTTP") || !copy_opt(&h->ca_file, ca_file) ||
+	    !copy_opt(&h->ca_path, ca_path) || !copy_opt(&h->cert_file, o->cert_file) ||
 	    !copy_opt(&h->key_file, o->key_file) || !copy_opt(&h->aws_sigv4, o->aws_sigv4) ||
 	    !copy_opt(&h->user, o->user) || !copy_opt(&h->password, o->password) ||
 	    !(h->curl = curl_easy_init())) {

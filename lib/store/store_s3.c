@@ -74,6 +74,7 @@ struct resp {
 	size_t len;
 	char etag[130];		/* quotes stripped */
 	char last_modified[64];
+	char date[64];		/* the server's Date: its clock, for a skew */
 	char sse[64];		/* x-amz-server-side-encryption */
 	char sse_c[64];		/* x-amz-server-side-encryption-customer-algorithm */
 	long long content_length;
@@ -167,12 +168,62 @@ static const char *where(const struct s3_store *s)
 	return s->base.description;
 }
 
+static time_t parse_rfc1123(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (!strptime(s, "%a, %d %b %Y %H:%M:%S", &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+static time_t parse_iso8601(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (!strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+/*
+ * S3 refuses a request signed more than 15 minutes away from its own clock.
+ * Said as "access denied" an operator would check the keys; it is this
+ * host's clock, and the measured skew tells by how much.
+ */
+static ops_code skew_error(struct s3_store *s, const char *what, struct resp *r, ops_error *err)
+{
+	char *st = r->body ? xml_tag(r->body, "ServerTime", NULL) : NULL;
+	time_t server = st ? parse_iso8601(st) : 0, now = time(NULL);
+	long long skew;
+
+	free(st);
+	if (!server && *r->date)
+		server = parse_rfc1123(r->date);
+	if (!server)
+		ops_error_set(err, OPS_ECONFIG, "%s in %s: this machine's clock differs from the "
+			      "server's by more than 15 minutes (RequestTimeTooSkewed)", what, where(s));
+	else {
+		skew = (long long)now - (long long)server;
+		ops_error_set(err, OPS_ECONFIG, "%s in %s: this machine's clock is %lld s %s the "
+			      "server's (RequestTimeTooSkewed; S3 allows 900 s)", what, where(s),
+			      skew < 0 ? -skew : skew, skew < 0 ? "behind" : "ahead of");
+	}
+	ops_error_hint(err, "synchronise the clock (timedatectl status; chronyc tracking), "
+		       "then run again");
+	return OPS_ECONFIG;
+}
+
 static ops_code http_error(struct s3_store *s, const char *what, struct resp *r, ops_error *err)
 {
 	char *code = r->body ? xml_tag(r->body, "Code", NULL) : NULL;
 	ops_code rc;
 
-	if (r->status == 403)
+	if (code && strcmp(code, "RequestTimeTooSkewed") == 0)
+		rc = skew_error(s, what, r, err);
+	else if (r->status == 403)
 		rc = ops_error_set(err, OPS_EPERM, "%s in %s: access denied (%s)", what, where(s),
 				   code ? code : "HTTP 403");
 	else if (r->status >= 500)	/* still 5xx after the retries: the service is down */
@@ -261,6 +312,7 @@ static ops_code request(struct s3_store *s, const struct req *q, struct resp *r,
 	r->status = hr.status;
 	header_value(&hr, "ETag", r->etag, sizeof r->etag);
 	header_value(&hr, "Last-Modified", r->last_modified, sizeof r->last_modified);
+	header_value(&hr, "Date", r->date, sizeof r->date);
 	header_value(&hr, "x-amz-server-side-encryption", r->sse, sizeof r->sse);
 	header_value(&hr, "x-amz-server-side-encryption-customer-algorithm", r->sse_c,
 		     sizeof r->sse_c);
@@ -604,26 +656,6 @@ static void put_abort(ops_store_writer *writer)
 }
 
 /* ---- reads ---- */
-
-static time_t parse_rfc1123(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof tm);
-	if (!strptime(s, "%a, %d %b %Y %H:%M:%S", &tm))
-		return 0;
-	return timegm(&tm);
-}
-
-static time_t parse_iso8601(const char *s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof tm);
-	if (!strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	return timegm(&tm);
-}
 
 static ops_code head(struct s3_store *s, const char *fkey, struct resp *r, ops_error *err)
 {
@@ -1154,6 +1186,7 @@ ops_code ops_store_open_s3(const struct ops_config *cfg, ops_store **out, ops_er
 		sigv4 = NULL;
 	ops_http_opts_init(&o);
 	o.name = "S3";
+	o.ca_file = ops_config_get(cfg, "s3.ca_file");
 	o.aws_sigv4 = sigv4;
 	o.user = id;
 	o.password = secret;

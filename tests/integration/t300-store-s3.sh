@@ -141,6 +141,58 @@ if [ "$ms" -lt 5000 ]; then ok "gives up after one retry within 5 s ($ms ms)"; e
 OPSCTL_S3_ENDPOINT="ftp://127.0.0.1:1" run "$OPSCTL" backup list --s3
 expect_fail 78 "a non-HTTP endpoint: exit 78" "not an http"
 
+# A host clock 1 hour behind (libfaketime): S3 answers RequestTimeTooSkewed,
+# which is a clock problem with the measured skew (exit 78), not "access denied".
+if command -v faketime >/dev/null; then
+	run env FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f -3600s "$OPSCTL" backup list --s3
+	expect_fail 78 "a clock 1 h behind: exit 78, a clock problem" "clock is"
+	if grep -Eq "clock is (359[0-9]|360[0-9]) s behind the server's" "$ERR"; then ok "the error gives the measured skew (about 3600 s behind)"; else not_ok "the error gives the measured skew"; diag_run; fi
+	expect_err_contains "timedatectl" "the hint says how to check the clock"
+else
+	not_ok "faketime is installed (scripts/setup installs it)"
+fi
+
+# TLS with a private CA: s3rver on https with a certificate from a test CA.
+# Unknown CA: a certificate error (69); trusted through $SSL_CERT_FILE,
+# $CURL_CA_BUNDLE or s3.ca_file (AWS_CA_BUNDLE) the same listing works.
+P="$T/tls"
+mkdir -p "$P"
+if (cd "$P" &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+		-out ca.pem -days 2 -subj "/CN=opsctl t300 test CA" &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout s3.key \
+		-out s3.csr -subj "/CN=127.0.0.1" &&
+	printf 'subjectAltName=IP:127.0.0.1\n' >ext.cnf &&
+	openssl x509 -req -in s3.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile ext.cnf -out s3.pem) >"$T/openssl.log" 2>&1; then
+	ok "a test CA signed a certificate for 127.0.0.1"
+else
+	not_ok "a test CA signed a certificate for 127.0.0.1"; sed 's/^/#   /' "$T/openssl.log"
+fi
+tport=$(_s3_free_port)
+mkdir -p "$T/s3tls"
+bg s3rver -d "$T/s3tls" -a 127.0.0.1 -p "$tport" --silent --configure-bucket "$S3_BUCKET" \
+	--key "$P/s3.key" --cert "$P/s3.pem"
+TLS_PID=$BG_PID
+wait_for 15 curl -s -k -o /dev/null "https://127.0.0.1:$tport/" || not_ok "s3rver answers on https"
+turl="https://127.0.0.1:$tport"
+OPSCTL_S3_RETRIES=0 OPSCTL_S3_ENDPOINT=$turl run env -u SSL_CERT_FILE -u CURL_CA_BUNDLE -u AWS_CA_BUNDLE "$OPSCTL" backup list --s3
+expect_fail 69 "https with a private CA nobody trusts: exit 69" "certificate"
+# AWS_CA_BUNDLE (s3.ca_file) outranks CURL_CA_BUNDLE, which outranks SSL_CERT_FILE.
+OPSCTL_S3_ENDPOINT=$turl SSL_CERT_FILE="$P/ca.pem" run env -u AWS_CA_BUNDLE -u CURL_CA_BUNDLE "$OPSCTL" backup list --s3
+expect_rc 0 "SSL_CERT_FILE names the private CA: the listing works"
+OPSCTL_S3_ENDPOINT=$turl CURL_CA_BUNDLE="$P/ca.pem" run env -u AWS_CA_BUNDLE "$OPSCTL" backup list --s3
+expect_rc 0 "CURL_CA_BUNDLE names the private CA: the listing works"
+OPSCTL_S3_ENDPOINT=$turl AWS_CA_BUNDLE="$P/ca.pem" run "$OPSCTL" backup list --s3
+expect_rc 0 "AWS_CA_BUNDLE (s3.ca_file) names the private CA: the listing works"
+printf '[general]\nenvironment = dev\n[s3]\nca_file = %s\n' "$P/ca.pem" >"$T/ca.conf"
+OPSCTL_S3_ENDPOINT=$turl run env -u AWS_CA_BUNDLE "$OPSCTL" --config "$T/ca.conf" backup list --s3
+expect_rc 0 "s3.ca_file in the configuration: the listing works"
+printf '[general]\nenvironment = dev\n[s3]\nca_file = %s\n' "$T/nope.pem" >"$T/ca.conf"
+OPSCTL_S3_ENDPOINT=$turl run env -u AWS_CA_BUNDLE "$OPSCTL" --config "$T/ca.conf" backup list --s3
+expect_fail 78 "s3.ca_file names a missing file: exit 78" "nope.pem"
+bg_kill "$TLS_PID"
+
 s3_stop
 if [ -z "${OPSCTL_S3_ENDPOINT:-}" ] && ! curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"; then ok "s3_stop stops s3rver"; else not_ok "s3_stop stops s3rver"; fi
 

@@ -64,8 +64,10 @@ typedef struct ops_http_opts {
 	double backoff_max;	/* up to this (5), plus up to half again as jitter */
 	double retry_after_max;	/* a server's Retry-After is honoured up to this (30) */
 	int max_redirects;	/* 0: a 3xx is the answer (default); N: follow up to N */
-	const char *ca_file;	/* PEM bundle of the CAs to trust instead of the system's */
-	const char *ca_path;	/* directory of hashed CA certificates, searched too */
+	/* PEM bundle of the CAs to trust instead of the system's; NULL: from
+	 * $CURL_CA_BUNDLE, else $SSL_CERT_FILE, else the system's */
+	const char *ca_file;
+	const char *ca_path;	/* directory of hashed CA certificates; NULL: $SSL_CERT_DIR */
 	const char *cert_file;	/* client certificate (PEM) for mutual TLS; NULL: none */
 	const char *key_file;	/* its private key; NULL: in cert_file */
 	/*
