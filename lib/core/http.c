@@ -929,14 +929,17 @@ static void log_outcome(const ops_http *h, const char *what, ops_code rc, long s
 {
 	const char *times = retries == 1 ? "retry" : "retries";
 
+	/* A warning, shown at the default level: a service that needed retries
+	 * (503 Slow Down, a flaky proxy) is worth a line in cron's mail before it
+	 * fails outright. */
 	if (rc == OPS_OK && status < 400)
-		ops_log_info("%s %s: succeeded after %d %s (first failure: %s)", h->name, what, retries,
+		ops_log_warn("%s %s: succeeded after %d %s (first failure: %s)", h->name, what, retries,
 			     times, first);
 	else if (rc == OPS_OK)
-		ops_log_info("%s %s: answered HTTP %ld after %d %s (first failure: %s)", h->name, what,
+		ops_log_warn("%s %s: answered HTTP %ld after %d %s (first failure: %s)", h->name, what,
 			     status, retries, times, first);
 	else
-		ops_log_info("%s %s: failed after %d %s (first failure: %s)", h->name, what, retries,
+		ops_log_warn("%s %s: failed after %d %s (first failure: %s)", h->name, what, retries,
 			     times, first);
 }
 

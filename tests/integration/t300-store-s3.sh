@@ -54,8 +54,8 @@ if [ "$n500" -ge 20 ] && [ "$methods" = "DELETE GET HEAD POST PUT " ]; then
 else
 	not_ok "the proxy failed requests of every method (saw $n500 failures: $methods)"
 fi
-if grep -q "succeeded after 1 retry (first failure: HTTP 500)" "$T/unit.out"; then ok "a retried request logs one info line"; else
-	not_ok "a retried request logs one info line"
+if grep -q "succeeded after 1 retry (first failure: HTTP 500)" "$T/unit.out"; then ok "a retried request logs one warning line"; else
+	not_ok "a retried request logs one warning line"
 	grep -v '^ok' "$T/unit.out" | head -n 10 | sed 's/^/#   /'
 fi
 s3_proxy_stop
@@ -102,7 +102,7 @@ CONF
 export OPSCTL_CONFIG="$T/opsctl.conf"
 sqlite3 "$T/kh.db" "create table content (id integer primary key, content text); insert into content (content) values ('a'), ('b');"
 s3_fault_proxy first 2 || bail_out "the fault proxy starts"
-run "$OPSCTL" --output json backup --type full --verbose --s3
+run "$OPSCTL" --output json backup --type full --s3
 expect_rc 0 "S3 answering 500 twice, then 200: the backup succeeds"
 # The same request (method and path) three times: 500, 500, then 2xx.
 if head -n 3 "$S3_PROXY_LOG" | awk 'NR == 1 { req = $1 " " $2 } $1 " " $2 != req { bad = 1 }
@@ -113,9 +113,9 @@ else
 	head -n 5 "$S3_PROXY_LOG" | sed 's/^/#   /'
 fi
 if [ "$(grep -c 'after 2 retries' "$ERR")" -eq 1 ] && grep -q "succeeded after 2 retries (first failure: HTTP 500)" "$ERR"; then
-	ok "one info line (--verbose) for the request retried twice"
+	ok "one warning line, at the default log level, for the request retried twice"
 else
-	not_ok "one info line (--verbose) for the request retried twice"
+	not_ok "one warning line, at the default log level, for the request retried twice"
 	diag_run
 fi
 run "$OPSCTL" --output json backup verify --s3 --checksums-only
