@@ -189,19 +189,19 @@ TEST(table_names_are_looked_up_as_names)
 	make_db(path, "CREATE TABLE content (x); CREATE TABLE \"we\"\"ird\" (y); "
 		"CREATE VIEW v AS SELECT x FROM content");
 	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
-	CHECK_INT(ops_db_resolve_table(db, "content", &q, &err), OPS_OK);
+	CHECK_INT(ops_db_resolve_table(db, "content", NULL, &q, &err), OPS_OK);
 	CHECK_STR(q, "\"content\"");
 	free(q);
-	CHECK_INT(ops_db_resolve_table(db, "we\"ird", &q, &err), OPS_OK);
+	CHECK_INT(ops_db_resolve_table(db, "we\"ird", NULL, &q, &err), OPS_OK);
 	CHECK_STR(q, "\"we\"\"ird\"");
 	free(q);
 	q = NULL;
-	CHECK_INT(ops_db_resolve_table(db, "content; DROP TABLE content", &q, &err), OPS_EFAIL);
+	CHECK_INT(ops_db_resolve_table(db, "content; DROP TABLE content", NULL, &q, &err), OPS_EFAIL);
 	CHECK_STR(err.message, "table 'content; DROP TABLE content' does not exist");
 	CHECK(q == NULL);
 	/* A view holds no rows of its own to vacuum, analyze or reindex. */
-	CHECK_INT(ops_db_resolve_table(db, "v", &q, &err), OPS_EFAIL);
-	CHECK_INT(ops_db_resolve_table(db, "sqlite_master", &q, &err), OPS_EFAIL);
+	CHECK_INT(ops_db_resolve_table(db, "v", NULL, &q, &err), OPS_EFAIL);
+	CHECK_INT(ops_db_resolve_table(db, "sqlite_master", NULL, &q, &err), OPS_EFAIL);
 	ops_db_close(db);
 	free(path);
 }
