@@ -898,7 +898,7 @@ static void page_command(struct buf *b, const struct cli_cmd *cmd)
 	bputs(b, ".SH FILES\n.TP\n.I /etc/opsctl/opsctl.conf\nThe configuration file; see\n.BR opsctl.conf (5).\n"
 		 ".TP\n.I /var/lib/opsctl/journal.jsonl\nOne JSON line per run that changed something (general.state_dir).\n"
 		 ".TP\n.I /var/lib/opsctl/opsctl.prom\nThe Prometheus textfile refreshed after each such run (general.metrics_file).\n"
-		 ".TP\n.I /var/lib/opsctl/locks/\nOne lock file per task.\n");
+		 ".TP\n.I /var/lib/opsctl/locks/\nOne lock file per task and target (TASK@TARGET.lock).\n");
 	if (cmd->examples || cmd->subs) {
 		int any = cmd->examples != NULL;
 

@@ -358,6 +358,7 @@ int cli_run_task(struct cli_inv *inv)
 	spec.name = task_name;
 	spec.lock = cmd->lock;
 	spec.target = target;
+	spec.targets = targets;
 	if (changes && (rc = ops_task_begin(inv->cfg, &spec, &task, &err)) != OPS_OK)
 		goto done;
 

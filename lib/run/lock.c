@@ -17,12 +17,17 @@
 #include <unistd.h>
 
 #include "opsmaint/fileio.h"
+#include "opsmaint/hash.h"
 #include "opsmaint/lock.h"
 
 struct ops_lock {
 	int fd;
 	char *path;
 };
+
+/* Bytes of a target kept in a lock file name; NAME_MAX leaves room for more,
+ * but a name a person can read in `ls locks/` is the point. */
+#define SLUG_MAX 64
 
 static int task_name_ok(const char *task)
 {
@@ -89,9 +94,51 @@ static void lock_free(ops_lock *lock)
 	free(lock);
 }
 
+/*
+ * TASK@SLUG: the target's own bytes where they are safe in a file name, else
+ * '_' for each other byte and a digest of the whole target, so that "a/b"
+ * and "a_b" (or two long paths sharing a prefix) get different locks.
+ */
+static char *lock_name(const char *task, const char *target)
+{
+	char slug[SLUG_MAX + 1], hex[65], *name = NULL;
+	size_t i, n = strlen(target);
+	int changed = n > SLUG_MAX;
+
+	for (i = 0; i < n && i < SLUG_MAX; i++) {
+		char c = target[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-') || (i == 0 && c == '.')) {
+			c = '_';
+			changed = 1;
+		}
+		slug[i] = c;
+	}
+	slug[i] = '\0';
+	if (changed) {
+		ops_sha256_hex(target, n, hex);
+		hex[12] = '\0';
+		if (i > SLUG_MAX - 13)
+			slug[SLUG_MAX - 13] = '\0';
+		if (asprintf(&name, "%s@%s-%s", task, slug, hex) < 0)
+			name = NULL;
+	} else if (asprintf(&name, "%s@%s", task, slug) < 0) {
+		name = NULL;
+	}
+	return name;
+}
+
 ops_code ops_lock_acquire(const char *state_dir, const char *task,
 			  ops_lock **out, ops_error *err)
 {
+	return ops_lock_acquire_target(state_dir, task, NULL, out, err);
+}
+
+ops_code ops_lock_acquire_target(const char *state_dir, const char *task, const char *target,
+				 ops_lock **out, ops_error *err)
+{
+	char *file = NULL;
 	ops_lock *lock = NULL;
 	char *dir = NULL, *name = NULL, holder[80], pidtext[48];
 	ops_code rc = OPS_OK;
@@ -102,9 +149,12 @@ ops_code ops_lock_acquire(const char *state_dir, const char *task,
 		return ops_error_set(err, OPS_EUSAGE,
 				     "bad task name '%s': use letters, digits, '_', '.' and '-'",
 				     task ? task : "");
+	if (target && !*target)
+		target = NULL;
 	lock = calloc(1, sizeof *lock);
 	dir = ops_path_join(state_dir, "locks");
-	if (!lock || !dir || asprintf(&name, "%s.lock", task) < 0) {
+	file = target ? lock_name(task, target) : strdup(task);
+	if (!lock || !dir || !file || asprintf(&name, "%s.lock", file) < 0) {
 		name = NULL;
 		rc = ops_error_oom(err);
 		goto out;
@@ -133,8 +183,12 @@ ops_code ops_lock_acquire(const char *state_dir, const char *task,
 			goto out;
 		}
 		read_holder(lock->fd, holder, sizeof holder);
-		rc = ops_error_set(err, OPS_ELOCKED,
-				   "task '%s' is already running (%s)", task, holder);
+		if (target)
+			rc = ops_error_set(err, OPS_ELOCKED, "task '%s' is already running on '%s' (%s)",
+					   task, target, holder);
+		else
+			rc = ops_error_set(err, OPS_ELOCKED,
+					   "task '%s' is already running (%s)", task, holder);
 		ops_error_detail(err, "lock file '%s'", lock->path);
 		ops_error_hint(err, "wait for it to finish, or check that pid");
 		goto out;
@@ -156,6 +210,7 @@ out:
 	lock_free(lock);
 	free(dir);
 	free(name);
+	free(file);
 	return rc;
 }
 

@@ -21,7 +21,8 @@ struct ops_task {
 	char *state_dir;
 	char *metrics_file;
 	char *environment;
-	ops_lock *lock;
+	ops_lock **locks;	/* one per target, or the task's own */
+	size_t nlocks;
 	struct timespec start;
 	struct timespec mono;
 };
@@ -30,7 +31,9 @@ static void task_free(ops_task *t)
 {
 	if (!t)
 		return;
-	ops_lock_release(t->lock);
+	while (t->nlocks > 0)
+		ops_lock_release(t->locks[--t->nlocks]);
+	free(t->locks);
 	free(t->name);
 	free(t->label);
 	free(t->target);
@@ -46,6 +49,38 @@ static void underscore(char *s)
 	for (; *s; s++)
 		if (*s == ' ' || *s == '-')
 			*s = '_';
+}
+
+/* Per target: five cron lines for five databases run side by side, and only
+ * two runs on the same database exclude each other. */
+static ops_code take_locks(ops_task *t, const char *lock, const ops_task_spec *spec,
+			   ops_error *err)
+{
+	char *const one[] = {(char *)(spec->target ? spec->target : ""), NULL};
+	char *const *v = spec->targets ? spec->targets : one;
+	size_t n = 0, i;
+	ops_code rc = OPS_OK;
+
+	while (v[n])
+		n++;
+	t->locks = calloc(n ? n : 1, sizeof *t->locks);
+	if (!t->locks)
+		return ops_error_oom(err);
+	for (i = 0; i < n && rc == OPS_OK; i++) {
+		size_t j;
+
+		/* -d a,a: a second flock of our own file would report us. */
+		for (j = 0; j < i && strcmp(v[j], v[i]) != 0; j++)
+			;
+		if (j < i)
+			continue;
+		rc = ops_lock_acquire_target(t->state_dir, lock, v[i], &t->locks[t->nlocks], err);
+		if (rc == OPS_OK)
+			t->nlocks++;
+	}
+	if (n == 0 && (rc = ops_lock_acquire(t->state_dir, lock, &t->locks[0], err)) == OPS_OK)
+		t->nlocks = 1;
+	return rc;
 }
 
 ops_code ops_task_begin(const ops_config *cfg, const ops_task_spec *spec, ops_task **out,
@@ -77,7 +112,7 @@ ops_code ops_task_begin(const ops_config *cfg, const ops_task_spec *spec, ops_ta
 	}
 	underscore(t->label);
 	underscore(lock);
-	rc = ops_lock_acquire(t->state_dir, lock, &t->lock, err);
+	rc = take_locks(t, lock, spec, err);
 	free(lock);
 	if (rc != OPS_OK) {
 		task_free(t);

@@ -91,9 +91,9 @@ check_envelope "-o json after the command"
 
 # A locked run: exit 75, still the envelope.
 mkdir -p "$OPSCTL_STATE_DIR/locks"
-exec 9>"$OPSCTL_STATE_DIR/locks/db_maintain.lock"
-flock -n 9 || bail_out "flock the db_maintain lock"
-run "$OPSCTL" --output json db maintain
+exec 9>"$OPSCTL_STATE_DIR/locks/db_maintain@t030.lock"
+flock -n 9 || bail_out "flock the db_maintain lock of t030"
+run "$OPSCTL" --output json db maintain -d t030
 expect_rc 75 "a held lock: exit 75"
 check_envelope "a held lock: the envelope"
 expect_json_true 'd["error"].startswith("task") and "already running" in d["error"]' "a held lock: the error names the holder"

@@ -37,18 +37,25 @@ if grep -q hunter2secret "$ERR"; then not_ok "--password=X: not echoed"; diag_ru
 run "$OPSCTL" --password hunter2secret db size -d t190
 expect_error 64 "a global --password is refused: exit 64"
 
-# ---- the task lock ----
+# ---- the task lock, per task and target ----
 mkdir -p "$OPSCTL_STATE_DIR/locks"
-bg flock "$OPSCTL_STATE_DIR/locks/db_maintain.lock" sleep 60
-locked() { ! flock -n "$OPSCTL_STATE_DIR/locks/db_maintain.lock" true; }
-wait_for 10 locked || not_ok "flock(1) holds the db_maintain lock"
+bg flock "$OPSCTL_STATE_DIR/locks/db_maintain@t190.lock" sleep 60
+locked() { ! flock -n "$OPSCTL_STATE_DIR/locks/db_maintain@t190.lock" true; }
+wait_for 10 locked || not_ok "flock(1) holds the db_maintain lock of t190"
 pg_log_mark
 journal_mark
 run "$OPSCTL" db maintain -d t190
 expect_fail 75 "db maintain while the lock is held: exit 75" "already running"
 if grep -qiE '^(vacuum|analyze|reindex)' <<<"$(opsctl_sql)"; then not_ok "nothing is done while locked"; diag "$(opsctl_sql)"; else ok "nothing is done while locked"; fi
+expect_err_contains "on 't190'" "the lock error names the database"
 run "$OPSCTL" db analyze -d t190
 expect_rc 0 "another task (db analyze) is not blocked by db_maintain's lock"
+# Guide 004's cron lines, one per database: another database is not blocked.
+sqlite3 "$T/other.db" "create table t (x); insert into t values (1);"
+run "$OPSCTL" db maintain -d "sqlite:$T/other.db"
+expect_rc 0 "db maintain of another database runs while t190's is locked"
+run "$OPSCTL" db maintain -d "t190,sqlite:$T/other.db"
+expect_fail 75 "a run over both databases waits for none: exit 75 on t190's lock" "on 't190'"
 bg_kill "$BG_PID"
 run "$OPSCTL" db maintain -t analyze -d t190
 expect_rc 0 "once the lock is released db maintain runs"
@@ -62,7 +69,7 @@ first=$!
 vacuum_waiting() { [ "$(psql_q "select count(*) from pg_stat_activity where application_name like 'opsctl%' and application_name not like 'opsctl-test%' and wait_event_type = 'Lock'")" -ge 1 ]; }
 wait_for 10 vacuum_waiting || not_ok "the first opsctl waits on the table lock"
 run "$OPSCTL" db maintain -t vacuum -d t190
-expect_fail 75 "a second opsctl db maintain: exit 75 naming the holder and its start" "already running (pid $first, since 20"
+expect_fail 75 "a second opsctl db maintain: exit 75 naming the holder and its start" "already running on 't190' (pid $first, since 20"
 pg_kill_test_sessions
 wait "$first"
 rc=$?

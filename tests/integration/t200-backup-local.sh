@@ -337,11 +337,16 @@ if tar -tzf "$STORE/$GID/backup.tar.gz" | grep -q '^t200a.dump/000001$'; then ok
 OPSCTL_CONFIG="$T/gzip.conf" run "$OPSCTL" backup verify -b "$GID" --checksums-only
 expect_rc 0 "the gzip backup verifies"
 
-# Two at once: the second exits 75.
-mkdir -p "$OPSCTL_STATE_DIR/locks"
-bg flock "$OPSCTL_STATE_DIR/locks/backup.lock" sleep 60
-locked() { ! flock -n "$OPSCTL_STATE_DIR/locks/backup.lock" true; }
-wait_for 10 locked || not_ok "flock(1) holds the backup lock"
+# Two at once on one store: the second exits 75.  The lock is the store's
+# (backup@local_..., left by the runs above), not every store's.
+# The name: the target's safe bytes ('_' for others, at most 51 of them) and a digest.
+slug=$(printf '%s' "local:$STORE" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-51)
+set -- "$OPSCTL_STATE_DIR"/locks/"backup@$slug"-*.lock
+if [ $# -eq 1 ] && [ -f "$1" ]; then ok "one backup lock for the store ($(basename "$1"))"; else not_ok "one backup lock for the store (found: $*)"; ls "$OPSCTL_STATE_DIR/locks" | sed 's/^/#   /'; fi
+STORE_LOCK=$1
+bg flock "$STORE_LOCK" sleep 60
+locked() { ! flock -n "$STORE_LOCK" true; }
+wait_for 10 locked || not_ok "flock(1) holds the store's backup lock"
 run "$OPSCTL" backup --type full
 expect_fail 75 "a second backup while one runs: exit 75" "already running"
 bg_kill "$BG_PID"

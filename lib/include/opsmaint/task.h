@@ -23,7 +23,9 @@ typedef struct ops_task_spec {
 	const char *lock;	/* lock to take ("vector_index": rebuild, optimize and purge
 				 * exclude each other); NULL: the name's */
 	const char *target;	/* what the run works on: a database, an index path, a store;
-				 * its own metric series; NULL or "" for none */
+				 * its own metric series and lock; NULL or "" for none */
+	char *const *targets;	/* a run over several databases: one lock each (NULL-
+				 * terminated; NULL: target's); target names the series */
 } ops_task_spec;
 
 ops_code ops_task_begin(const ops_config *cfg, const ops_task_spec *spec, ops_task **out,

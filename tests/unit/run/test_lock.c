@@ -176,6 +176,50 @@ TEST(state_dir_errors)
 	CHECK(l == NULL);
 }
 
+/* Per target: another database's run is not blocked, the same one's is, and
+ * targets that would share a file name after quoting get their own lock. */
+TEST(locks_are_per_target)
+{
+	ops_lock *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+	ops_error err;
+	char path[4200];
+	struct stat st;
+
+	ops_error_clear(&err);
+	CHECK_INT(ops_lock_acquire_target(tmp, "db_maintain", "chatbot_db", &a, &err), OPS_OK);
+	snprintf(path, sizeof path, "%s/locks/db_maintain@chatbot_db.lock", tmp);
+	CHECK(stat(path, &st) == 0);
+	CHECK_INT(ops_lock_acquire_target(tmp, "db_maintain", "analytics_db", &b, &err), OPS_OK);
+	CHECK_INT(ops_lock_acquire_target(tmp, "db_maintain", "chatbot_db", &c, &err),
+		  OPS_ELOCKED);
+	CHECK_CONTAINS(err.message, "task 'db_maintain' is already running on 'chatbot_db' (pid ");
+	CHECK(c == NULL);
+	/* The whole task's lock is a different file from any target's. */
+	CHECK_INT(ops_lock_acquire(tmp, "db_maintain", &c, &err), OPS_OK);
+	ops_lock_release(c);
+	c = NULL;
+	/* '/' and '_' would both read '_': the digest keeps them apart. */
+	CHECK_INT(ops_lock_acquire_target(tmp, "backup", "sqlite:/srv/a/b.db", &c, &err), OPS_OK);
+	CHECK_INT(ops_lock_acquire_target(tmp, "backup", "sqlite:/srv/a_b.db", &d, &err), OPS_OK);
+	ops_lock_release(d);
+	d = NULL;
+	/* Long paths that differ only past the kept prefix: two locks. */
+	{
+		char longt[600];
+
+		memset(longt, 'x', sizeof longt - 1);
+		longt[sizeof longt - 1] = '\0';
+		CHECK_INT(ops_lock_acquire_target(tmp, "backup", longt, &d, &err), OPS_OK);
+		longt[500] = 'y';
+		CHECK_INT(ops_lock_acquire_target(tmp, "backup", longt, &e, &err), OPS_OK);
+	}
+	ops_lock_release(a);
+	ops_lock_release(b);
+	ops_lock_release(c);
+	ops_lock_release(d);
+	ops_lock_release(e);
+}
+
 int main(void)
 {
 	umask(022);
@@ -187,6 +231,7 @@ int main(void)
 	RUN(unknown_pid_when_holder_has_not_written_it);
 	RUN(bad_task_names_refused);
 	RUN(state_dir_errors);
+	RUN(locks_are_per_target);
 	unit_rmrf(tmp);
 	free(tmp);
 	return unit_done();
