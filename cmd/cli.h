@@ -101,7 +101,11 @@ enum {
 	CLI_NO_CONFIG = 1 << 2,	/* runs without loading configuration */
 	CLI_EACH_DATABASE = 1 << 3,	/* op runs once per -d target (inv->target) */
 	CLI_STORE = 1 << 4,	/* the runner opens the backup store (inv->store) */
-	CLI_STORE_S3 = 1 << 5	/* ... and it is always the S3 one */
+	CLI_STORE_S3 = 1 << 5,	/* ... and it is always the S3 one */
+	/* A monitoring check (check_* plugin convention): exit 0 OK, 1 WARNING,
+	 * 2 CRITICAL, 3 UNKNOWN; text begins with "NAME STATE - summary |
+	 * perfdata".  Each report carries _state (0-2), _summary, _perfdata. */
+	CLI_PLUGIN = 1 << 6
 };
 
 struct cli_cmd {

@@ -4,6 +4,7 @@
  * the databases of -d, the lock, journal and output are the runner's
  * (runner.c).  No SQL lives here.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -121,9 +122,25 @@ static ops_code op_health(struct cli_inv *inv, const ops_run *run, cJSON **repor
 	ops_dbm_ctx ctx = DB_CTX(run);
 	int level = 0;
 	ops_code rc = ops_dbm_health(&ctx, inv->target, &level, report, err);
+	const char *name;
+	char *perf;
 
-	/* Above ok, the library has named every failing check in err. */
-	return rc == OPS_OK && level > 0 ? err->code : rc;
+	if (rc != OPS_OK || !*report)
+		return rc;
+	/* The runner speaks the check_* convention from these (CLI_PLUGIN):
+	 * a warning is the state of a check that ran, not a failed run. */
+	name = cJSON_GetStringValue(cJSON_GetObjectItem(*report, "database"));
+	perf = ops_dbm_health_perfdata(*report, name ? name : inv->target);
+	if (!perf)
+		return ops_error_oom(err);
+	cJSON_AddNumberToObject(*report, "_state", level);
+	cJSON_AddStringToObject(*report, "_perfdata", perf);
+	free(perf);
+	if (level > 0) {
+		cJSON_AddStringToObject(*report, "_summary", err->message);
+		ops_error_clear(err);
+	}
+	return OPS_OK;
 }
 
 static ops_code op_size(struct cli_inv *inv, const ops_run *run, cJSON **report,
@@ -345,14 +362,17 @@ const struct cli_cmd cli_db_subs[] = {
 	{.name = "health",
 	 .summary = "connections, long queries, replication lag, dead tuples, locks, wraparound",
 	 .opts = database_only_opts,
-	 .flags = CLI_EACH_DATABASE,
+	 .flags = CLI_EACH_DATABASE | CLI_PLUGIN,
 	 .op = op_health,
 	 .description =
 	 "Checks the database against the [health] thresholds (guide 001 Database Health): "
 	 "active connections below 80% of max_connections, no query running longer than 5 "
 	 "seconds, replication lag under 1 second, the share of dead tuples, sessions waiting on "
-	 "locks, and transaction-ID wraparound age. Exits 1 when any check is at warning or "
-	 "critical. On SQLite: a quick integrity check and the share of free pages.",
+	 "locks, and transaction-ID wraparound age. On SQLite: a quick integrity check and the "
+	 "share of free pages. A monitoring check in the check_* plugin convention: exit 0 OK, "
+	 "1 WARNING, 2 CRITICAL, 3 UNKNOWN (a database could not be checked; CRITICAL outranks "
+	 "it), and the first line is the state, a summary and perfdata "
+	 "('DB/CHECK'=VALUE;WARN;CRIT), so Icinga or Nagios can run it as it is.",
 	 .examples =
 	 "A monitoring check with machine-readable output\nopsctl --output json db health -d chatbot_db"},
 	{.name = "size",

@@ -7,6 +7,7 @@
  * metrics.  It knows no command by name.
  */
 #include <limits.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,10 @@ static cJSON *envelope(const struct cli_inv *inv, int exit_code, double seconds,
 	if (!env)
 		return NULL;
 	cJSON_AddStringToObject(env, "command", inv->name ? inv->name : "");
-	cJSON_AddStringToObject(env, "status", exit_code == 0 ? "ok" : "failed");
+	/* A check at WARNING did its work and found something: not "failed". */
+	cJSON_AddStringToObject(env, "status", exit_code == 0 ? "ok" :
+				exit_code == 1 && (inv->cmd->flags & CLI_PLUGIN) ? "warning" :
+				"failed");
 	cJSON_AddNumberToObject(env, "exit_code", exit_code);
 	cJSON_AddNumberToObject(env, "duration_seconds", (double)(long long)(seconds * 1000.0 + 0.5) / 1000.0);
 	if (e && e->code != OPS_OK) {
@@ -114,6 +118,24 @@ static int emit(const struct cli_inv *inv, int exit_code, double seconds, const 
 	}
 	if (!report || inv->quiet)
 		return 0;
+	/* The first line is what a monitoring system reads. */
+	if ((inv->cmd->flags & CLI_PLUGIN) &&
+	    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(report, "_summary"))) {
+		const char *perf = cJSON_GetStringValue(cJSON_GetObjectItem(report, "_perfdata"));
+
+		const cJSON *db;
+
+		if (printf("%s%s%s\n", cJSON_GetStringValue(cJSON_GetObjectItem(report, "_summary")),
+			   perf && *perf ? " | " : "", perf ? perf : "") < 0)
+			return ops_code_exit_status(OPS_EIO);
+		/* Then each database as its own block, as other commands stream them. */
+		cJSON_ArrayForEach(db, cJSON_GetObjectItemCaseSensitive(report, "databases")) {
+			fputc('\n', stdout);
+			if (ops_output_render(stdout, db, OPS_OUT_TEXT, &werr) != OPS_OK)
+				return ops_code_exit_status(OPS_EIO);
+		}
+		return 0;
+	}
 	cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
 	cJSON_DeleteItemFromObjectCaseSensitive(report, "error");
 	if (!report->child)
@@ -206,13 +228,120 @@ static void run_context(const struct cli_inv *inv, ops_run *run)
 /* ---- the databases of -d, one op call each ---- */
 
 /* Each database's report in order; the first failure's error is the run's. */
+/* ---- monitoring checks (CLI_PLUGIN) ---- */
+
+static const char *const plugin_states[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+
+/* Worst first by the usual convention: CRITICAL over UNKNOWN over WARNING. */
+static int plugin_rank(int state)
+{
+	static const int rank[] = {0, 1, 3, 2};
+
+	return rank[state & 3];
+}
+
+struct plugin_sum {
+	int state, checked;
+	FILE *summary, *perf;
+	char *summary_buf, *perf_buf;
+	size_t summary_len, perf_len;
+};
+
+/* One database's state into its report and the run's sums. */
+static int plugin_add(struct plugin_sum *ps, cJSON *report, ops_code rc, const ops_error *e)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(report, "_state");
+	const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(report, "_summary"));
+	const char *perf = cJSON_GetStringValue(cJSON_GetObjectItem(report, "_perfdata"));
+	int state = rc != OPS_OK ? 3 : cJSON_IsNumber(st) ? (int)st->valuedouble & 3 : 0;
+	ops_error shown;
+
+	if (!ps->summary && !(ps->summary = open_memstream(&ps->summary_buf, &ps->summary_len)))
+		return -1;
+	if (!ps->perf && !(ps->perf = open_memstream(&ps->perf_buf, &ps->perf_len)))
+		return -1;
+	ps->checked++;
+	if (plugin_rank(state) > plugin_rank(ps->state))
+		ps->state = state;
+	cJSON_AddStringToObject(report, "status", state == 0 ? "ok" : state == 1 ? "warning" :
+				state == 2 ? "critical" : "unknown");
+	if (state == 1 || state == 2)
+		cJSON_AddStringToObject(report, "error", why ? why : "");
+	if (state == 3)
+		split_message(e, &shown);
+	if (state != 0)
+		fprintf(ps->summary, "%s%s", ftell(ps->summary) ? "; " : "",
+			state == 3 ? shown.message : why ? why : "");
+	if (perf && *perf)
+		fprintf(ps->perf, "%s%s", ftell(ps->perf) ? " " : "", perf);
+	cJSON_DeleteItemFromObjectCaseSensitive(report, "_state");
+	cJSON_DeleteItemFromObjectCaseSensitive(report, "_summary");
+	cJSON_DeleteItemFromObjectCaseSensitive(report, "_perfdata");
+	return 0;
+}
+
+/*
+ * The run's state, status line and perfdata into all; OPS_OK at OK, else
+ * an error carrying the status line (exit status: the state, see
+ * cli_run_task).  UNKNOWN keeps the first failure's own error.
+ */
+static ops_code plugin_finish(struct plugin_sum *ps, const struct cli_inv *inv, cJSON *all,
+			      ops_code worst, ops_error *err)
+{
+	char name[64], *p;
+	int oom;
+
+	snprintf(name, sizeof name, "%s", inv->name ? inv->name : "check");
+	for (p = name; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	oom = !ps->summary || fflush(ps->summary) != 0 || !ps->perf || fflush(ps->perf) != 0;
+	if (!oom) {
+		char *line = NULL;
+
+		if (ps->state == 0 &&
+		    asprintf(&line, "%s OK - %d database%s, every check ok", name, ps->checked,
+			     ps->checked == 1 ? "" : "s") < 0)
+			line = NULL;
+		else if (ps->state != 0 && asprintf(&line, "%s %s - %s", name,
+						      plugin_states[ps->state],
+						      ps->summary_buf) < 0)
+			line = NULL;
+		oom = !line;
+		if (line) {
+			cJSON_AddStringToObject(all, "state", plugin_states[ps->state]);
+			cJSON_AddStringToObject(all, "perfdata", ps->perf_buf ? ps->perf_buf : "");
+			cJSON_AddNumberToObject(all, "_state", ps->state);
+			cJSON_AddStringToObject(all, "_summary", line);
+			cJSON_AddStringToObject(all, "_perfdata", ps->perf_buf ? ps->perf_buf : "");
+			free(line);
+		}
+	}
+	if (ps->summary)
+		fclose(ps->summary);
+	if (ps->perf)
+		fclose(ps->perf);
+	free(ps->summary_buf);
+	free(ps->perf_buf);
+	if (oom)
+		return ops_error_oom(err);
+	if (ps->state == 3)
+		return worst;
+	if (ps->state == 0)
+		return OPS_OK;
+	/* WARNING/CRITICAL: the status line is the error of the envelope. */
+	ops_error_set(err, OPS_EFAIL, "%s", cJSON_GetStringValue(cJSON_GetObjectItem(all,
+										      "_summary")));
+	return OPS_EFAIL;
+}
+
 static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **targets,
 			      cJSON **out, ops_error *err)
 {
 	cJSON *all = cJSON_CreateObject(), *list, *figures;
 	ops_code worst = OPS_OK, rc;
 	ops_error e, shown;
-	int nfailed = 0;
+	int nfailed = 0, plugin = inv->cmd->flags & CLI_PLUGIN;
+	struct plugin_sum ps = {0};
 	size_t i;
 
 	*out = all;
@@ -245,7 +374,14 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 		/* One "status" per database, the run's own: never a duplicate key. */
 		cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
 		cJSON_DeleteItemFromObjectCaseSensitive(report, "error");
-		cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
+		if (plugin) {
+			if (plugin_add(&ps, report, rc, &e) < 0) {
+				cJSON_Delete(report);
+				return ops_error_oom(err);
+			}
+		} else {
+			cJSON_AddStringToObject(report, "status", rc == OPS_OK ? "ok" : "failed");
+		}
 		if (rc != OPS_OK) {
 			split_message(&e, &shown);
 			cJSON_AddStringToObject(report, "error", shown.message);
@@ -255,8 +391,9 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 				*err = e;
 			}
 		}
-		/* Text streams each database as it finishes, its error beside it. */
-		if (inv->out == OPS_OUT_TEXT && !nothing_done && !inv->quiet) {
+		/* Text streams each database as it finishes, its error beside it;
+		 * a check's status line comes first, so it waits for them all. */
+		if (inv->out == OPS_OUT_TEXT && !nothing_done && !inv->quiet && !plugin) {
 			cJSON *copy = cJSON_Duplicate(report, 1);
 
 			if (i > 0)
@@ -273,6 +410,8 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 		cJSON_AddNumberToObject(figures, "databases", (double)ops_strv_len(targets));
 		cJSON_AddNumberToObject(figures, "failed", nfailed);
 	}
+	if (plugin)
+		return plugin_finish(&ps, inv, all, worst, err);
 	if (inv->out == OPS_OUT_TEXT)	/* already shown */
 		cJSON_DeleteItemFromObjectCaseSensitive(all, "databases");
 	return worst;
@@ -379,6 +518,9 @@ done:
 		err.code = rc;
 	split_message(&err, &shown);
 	status = cli_exit_status(rc);
+	if ((cmd->flags & CLI_PLUGIN) && report &&
+	    cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(report, "_state")))
+		status = (int)cJSON_GetObjectItemCaseSensitive(report, "_state")->valuedouble;
 	/*
 	 * The record of the work first (journal line, metrics), then the output
 	 * that can fail: a closed pipe or a full disk on stdout must not cost a

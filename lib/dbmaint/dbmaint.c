@@ -439,6 +439,63 @@ static void health_error(const struct session *s, int level, ops_error *err)
 		      level >= 2 ? "critical" : "degraded", failing);
 }
 
+/* A perfdata label: quoted, its own quotes doubled, '=' kept out. */
+static int put_label(FILE *f, const char *db, const char *check)
+{
+	const char *parts[2] = {db, check};
+	int i;
+
+	fputc('\'', f);
+	for (i = 0; i < 2; i++) {
+		const char *p;
+
+		if (i)
+			fputc('/', f);
+		for (p = parts[i]; *p; p++) {
+			if (*p == '\'')
+				fputs("''", f);
+			else
+				fputc(*p == '=' ? '_' : *p, f);
+		}
+	}
+	return fputc('\'', f) == EOF ? -1 : 0;
+}
+
+char *ops_dbm_health_perfdata(const cJSON *report, const char *dbname)
+{
+	const cJSON *c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(report, "checks")) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "value");
+		const cJSON *w = cJSON_GetObjectItemCaseSensitive(c, "warning_above");
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(c, "critical_above");
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "check"));
+		const char *unit = cJSON_GetStringValue(cJSON_GetObjectItem(c, "unit"));
+
+		if (!cJSON_IsNumber(v) || !name)	/* integrity's "ok" is not a figure */
+			continue;
+		if (ftell(f) > 0)
+			fputc(' ', f);
+		put_label(f, dbname, name);
+		fprintf(f, "=%.15g%s;", v->valuedouble, unit ? unit : "");
+		if (cJSON_IsNumber(w))
+			fprintf(f, "%.15g", w->valuedouble);
+		fputc(';', f);
+		if (cJSON_IsNumber(k))
+			fprintf(f, "%.15g", k->valuedouble);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 ops_code ops_dbm_health(const ops_dbm_ctx *ctx, const char *target, int *level,
 			cJSON **report, ops_error *err)
 {

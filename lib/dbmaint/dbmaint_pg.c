@@ -723,6 +723,23 @@ static ops_code pg_bloat(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 		1, p, numeric, report, "tables", NULL, err);
 }
 
+/* ---- optional extensions ---- */
+
+/*
+ * An extension the check needs is not there: that is a fact about the
+ * server, said with how to enable it, not a failed run (cron stays green;
+ * the warning line reaches its mail).
+ */
+static ops_code not_available(ops_db *db, cJSON *report, const char *ext, const char *how)
+{
+	cJSON_AddBoolToObject(report, "available", 0);
+	cJSON_AddStringToObject(report, "extension", ext);
+	cJSON_AddStringToObject(report, "to_enable", how);
+	ops_log_warn("%s is not available in database '%s': nothing was checked; to enable it: %s",
+		     ext, ops_db_name(db), how);
+	return OPS_OK;
+}
+
 /* ---- pg_stat_statements ---- */
 
 static ops_code pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
@@ -747,12 +764,11 @@ static ops_code pg_slow_queries(const ops_dbm_ctx *ctx, ops_db *db, int limit,
 		return rc;
 	if (ops_rows_count(rows) == 0) {
 		ops_rows_free(rows);
-		ops_error_set(err, OPS_EFAIL, "pg_stat_statements is not installed "
-			      "in database '%s'", ops_db_name(db));
-		ops_error_hint(err, "add pg_stat_statements to shared_preload_libraries "
-			       "and run CREATE EXTENSION pg_stat_statements");
-		return OPS_EFAIL;
+		return not_available(db, report, "pg_stat_statements",
+				     "add pg_stat_statements to shared_preload_libraries, restart, "
+				     "then CREATE EXTENSION pg_stat_statements");
 	}
+	cJSON_AddBoolToObject(report, "available", 1);
 	schema = ops_db_quote_ident(db, ops_rows_value(rows, 0, 0));
 	/* PostgreSQL 13 renamed total_time and mean_time. */
 	exec_names = strcmp(ops_rows_value(rows, 0, 1), "t") == 0;
@@ -888,8 +904,15 @@ struct checks {
 	const ops_config *cfg;
 };
 
+/* The levels a value is judged by, for monitoring's perfdata: unit ("%",
+ * "s" or ""), warning above warn, critical above crit (crit < warn: none). */
+struct limits {
+	const char *unit;
+	double warn, crit;
+};
+
 static void add_check(struct checks *c, const char *name, int level, double value,
-		      double threshold, const char *message)
+		      double threshold, struct limits lim, const char *message)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -898,6 +921,10 @@ static void add_check(struct checks *c, const char *name, int level, double valu
 				: "critical");
 	cJSON_AddNumberToObject(o, "value", value);
 	cJSON_AddNumberToObject(o, "threshold", threshold);
+	cJSON_AddStringToObject(o, "unit", lim.unit);
+	cJSON_AddNumberToObject(o, "warning_above", lim.warn);
+	if (lim.crit >= lim.warn)
+		cJSON_AddNumberToObject(o, "critical_above", lim.crit);
 	cJSON_AddStringToObject(o, "message", message);
 	cJSON_AddItemToArray(c->list, o);
 	if (level > c->worst)
@@ -936,7 +963,7 @@ static ops_code check_connections(ops_db *db, struct checks *c, const void *arg,
 	used = maxc > 0 ? 100.0 * conns / maxc : 0;
 	snprintf(msg, sizeof msg, "%.0f of %.0f connections in use (%.0f%%)", conns, maxc, used);
 	add_check(c, "connections", used > 95 ? 2 : used > (double)pct ? 1 : 0, used, (double)pct,
-		  msg);
+		  (struct limits){"%", (double)pct, 95}, msg);
 	return OPS_OK;
 }
 
@@ -980,7 +1007,7 @@ static ops_code check_count(ops_db *db, struct checks *c, const void *arg, ops_e
 	if ((rc = value_of(db, k->sql, secs, &v, err)) != OPS_OK)
 		return rc;
 	snprintf(msg, sizeof msg, k->fmt, v, secs);
-	add_check(c, k->name, v > 0 ? 1 : 0, v, (double)secs, msg);
+	add_check(c, k->name, v > 0 ? 1 : 0, v, (double)secs, (struct limits){"", 0, -1}, msg);
 	return OPS_OK;
 }
 
@@ -1004,13 +1031,16 @@ static ops_code check_replication(ops_db *db, struct checks *c, const void *arg,
 	if (rc != OPS_OK)
 		return rc;
 	if (v < 0) {
-		add_check(c, "replication", 0, 0, (double)lag_max, "no replicas connected");
+		add_check(c, "replication", 0, 0, (double)lag_max,
+			  (struct limits){"s", (double)lag_max, (double)lag_max * 10},
+			  "no replicas connected");
 		return OPS_OK;
 	}
 	snprintf(msg, sizeof msg, "replication lag %.2f s%s", v,
 		 standby > 0 ? " (this server is a standby)" : "");
 	add_check(c, "replication", v > (double)lag_max * 10 ? 2 : v > (double)lag_max ? 1 : 0,
-		  v, (double)lag_max, msg);
+		  v, (double)lag_max, (struct limits){"s", (double)lag_max, (double)lag_max * 10},
+		  msg);
 	return OPS_OK;
 }
 
@@ -1041,7 +1071,7 @@ static ops_code check_dead_tuples(ops_db *db, struct checks *c, const void *arg,
 	else
 		snprintf(msg, sizeof msg, "no table with more than %ld%% dead tuples", pct);
 	ops_rows_free(dead);
-	add_check(c, "dead_tuples", v > 0 ? 1 : 0, v, (double)pct, msg);
+	add_check(c, "dead_tuples", v > 0 ? 1 : 0, v, (double)pct, (struct limits){"", 0, -1}, msg);
 	return OPS_OK;
 }
 
@@ -1060,7 +1090,7 @@ static ops_code check_wraparound(ops_db *db, struct checks *c, const void *arg, 
 		return rc;
 	snprintf(msg, sizeof msg, "oldest transaction-ID age %.0f", v);
 	add_check(c, "wraparound", v > (double)crit ? 2 : v > (double)warn ? 1 : 0, v,
-		  (double)warn, msg);
+		  (double)warn, (struct limits){"", (double)warn, (double)crit}, msg);
 	return OPS_OK;
 }
 
@@ -1162,11 +1192,10 @@ static ops_code pg_integrity(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report,
 		return rc;
 	if (ops_rows_count(ext) == 0) {
 		ops_rows_free(ext);
-		ops_error_set(err, OPS_EFAIL, "amcheck is not installed in database '%s'",
-			      ops_db_name(db));
-		ops_error_hint(err, "CREATE EXTENSION amcheck (in postgresql-contrib)");
-		return OPS_EFAIL;
+		return not_available(db, report, "amcheck",
+				     "CREATE EXTENSION amcheck (package postgresql-contrib)");
 	}
+	cJSON_AddBoolToObject(report, "available", 1);
 	schema = ops_db_quote_ident(db, ops_rows_value(ext, 0, 0));
 	ops_rows_free(ext);
 	if (!schema)

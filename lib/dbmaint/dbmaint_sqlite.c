@@ -428,6 +428,8 @@ static ops_code lite_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 	cJSON_AddStringToObject(c, "status", pct > 20 ? "warning" : "ok");
 	cJSON_AddNumberToObject(c, "value", pct);
 	cJSON_AddNumberToObject(c, "threshold", 20);
+	cJSON_AddStringToObject(c, "unit", "%");
+	cJSON_AddNumberToObject(c, "warning_above", 20);
 	cJSON_AddStringToObject(c, "message", pct > 20 ? "run opsctl db vacuum to return free pages"
 				: "free pages below 20% of the file");
 	cJSON_AddItemToArray(checks, c);

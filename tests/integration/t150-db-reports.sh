@@ -67,8 +67,10 @@ run "$OPSCTL" db config -d "sqlite:$T/kh.db"
 expect_fail 64 "db config on SQLite: exit 64" "SQLite"
 
 # ---- slow-queries ----
-run "$OPSCTL" db slow-queries -d t150
-expect_fail 1 "slow-queries without the extension: exit 1" "pg_stat_statements"
+run "$OPSCTL" --output json db slow-queries -d t150
+expect_rc 0 "slow-queries without the extension: not a failed run (exit 0)"
+expect_json_true 'd["databases"][0]["available"] is False and d["databases"][0]["extension"] == "pg_stat_statements" and "CREATE EXTENSION" in d["databases"][0]["to_enable"]' "JSON: not available, and how to enable it"
+expect_err_contains "pg_stat_statements is not available in database 't150'" "a warning line says so (cron mail)"
 
 psql_q -d t150 "create extension pg_stat_statements" >/dev/null
 # The statistics are cluster-wide: start from a clean slate.

@@ -36,6 +36,12 @@ expect_journal_added 0 "db health writes no journal line"
 run "$OPSCTL" db health -d t160
 expect_rc 0 "text db health exits 0"
 expect_out_contains "wraparound" "text output names the checks"
+# The check_* plugin convention: the first line is the state, a summary and perfdata.
+if head -n 1 "$OUT" | grep -Eq "^DB HEALTH OK - 1 database, every check ok \| 't160/connections'=[0-9.]+%;80;95 .*'t160/wraparound'=[0-9]+;1200000000;1500000000$"; then
+	ok "first line: DB HEALTH OK - summary | perfdata with thresholds"
+else
+	not_ok "first line: DB HEALTH OK - summary | perfdata with thresholds"; diag "$(head -n 1 "$OUT")"
+fi
 
 # ---- a long query ----
 bg env PGAPPNAME=opsctl-test-long psql -X -d t160 -c "select pg_sleep(60)"
@@ -46,9 +52,13 @@ printf '[health]\nlong_query = 1s\n' >"$T/long.conf"
 run "$OPSCTL" --config "$T/long.conf" --output json db health -d t160
 expect_rc 1 "a query running longer than health.long_query: exit 1"
 expect_json_true 'find(db(0)["checks"], "check", "long_queries")["status"] != "ok"' "long_queries is not ok"
-expect_json_true 'd["status"] == "failed"' "JSON status failed"
-expect_json_true 'db(0)["health"] in ("warning", "critical")' "JSON health names the level"
-expect_fail 1 "one error line naming long_queries" "long_queries"
+expect_json_true 'd["status"] == "warning" and d["state"] == "WARNING"' "JSON status warning, state WARNING (a check that ran, not a failed run)"
+expect_json_true 'db(0)["health"] == "warning" and db(0)["status"] == "warning"' "JSON health and status name the level"
+expect_json_true '"long_queries (warning)" in d["error"] and "t160/long_queries" in d["perfdata"]' "the error names long_queries, the perfdata has it"
+run "$OPSCTL" --config "$T/long.conf" db health -d t160
+expect_rc 1 "text: exit 1 (WARNING)"
+if head -n 1 "$OUT" | grep -q "^DB HEALTH WARNING - database 't160' is degraded: long_queries (warning) | "; then ok "first line: DB HEALTH WARNING naming long_queries"; else not_ok "first line: DB HEALTH WARNING naming long_queries"; diag_run; fi
+if [ ! -s "$ERR" ]; then ok "a warning is the check's answer on stdout, no error line on stderr"; else not_ok "no error line on stderr for a warning"; diag_run; fi
 run "$OPSCTL" --output json db health -d t160
 expect_rc 0 "the same query is under the default 5 s threshold: exit 0"
 pg_kill_test_sessions
@@ -96,5 +106,22 @@ sqlite_make_sample_db "$T/kh.db"
 run "$OPSCTL" --output json db health -d "sqlite:$T/kh.db"
 expect_rc 0 "db health on a sound SQLite file: exit 0"
 expect_json_true 'db(0)["engine"] == "sqlite"' "engine sqlite"
+
+# CRITICAL (2): a damaged file; UNKNOWN (3): a check that could not run.
+cp "$T/kh.db" "$T/corrupt.db"
+python3 - "$T/corrupt.db" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(4096 * 3)
+    f.write(bytes((i * 7 + 13) % 256 for i in range(8192)))
+PY
+run "$OPSCTL" db health -d "sqlite:$T/corrupt.db"
+expect_rc 2 "a damaged SQLite file: exit 2 (CRITICAL)"
+if head -n 1 "$OUT" | grep -q "^DB HEALTH CRITICAL - database '.*corrupt.db' is critical: integrity (critical)"; then ok "first line: DB HEALTH CRITICAL"; else not_ok "first line: DB HEALTH CRITICAL"; diag_run; fi
+run "$OPSCTL" --output json db health -d "sqlite:$T/kh.db,postgresql://127.0.0.1:1/nope"
+expect_rc 3 "one database unreachable: exit 3 (UNKNOWN)"
+expect_json_true 'd["state"] == "UNKNOWN" and [x["status"] for x in d["databases"]] == ["ok", "unknown"]' "JSON: state UNKNOWN, each database its own status"
+run "$OPSCTL" db health -d "sqlite:$T/corrupt.db,postgresql://127.0.0.1:1/nope"
+expect_rc 2 "CRITICAL outranks UNKNOWN: exit 2"
 
 done_testing

@@ -124,6 +124,13 @@ ops_code ops_dbm_config_review(const ops_dbm_ctx *ctx, const char *target,
  */
 ops_code ops_dbm_health(const ops_dbm_ctx *ctx, const char *target, int *level,
 			cJSON **report, ops_error *err);
+/*
+ * The checks of one health report as monitoring-plugin perfdata, one
+ * 'DB/CHECK'=VALUE[UNIT];WARN;CRIT per numeric check, space-separated
+ * ("'chatbot_db/connections'=12.5%;80;95 'chatbot_db/long_queries'=0;0;").
+ * Newly allocated; NULL on OOM.
+ */
+char *ops_dbm_health_perfdata(const cJSON *report, const char *dbname);
 
 /* Database size and per-table row counts and sizes. */
 ops_code ops_dbm_size(const ops_dbm_ctx *ctx, const char *target,
