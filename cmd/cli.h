@@ -105,7 +105,10 @@ enum {
 	/* A monitoring check (check_* plugin convention): exit 0 OK, 1 WARNING,
 	 * 2 CRITICAL, 3 UNKNOWN; text begins with "NAME STATE - summary |
 	 * perfdata".  Each report carries _state (0-2), _summary, _perfdata. */
-	CLI_PLUGIN = 1 << 6
+	CLI_PLUGIN = 1 << 6,
+	/* Read-only, but monitored: journals and refreshes metrics (its figures
+	 * are what an alert reads) without taking the task lock. */
+	CLI_RECORD = 1 << 7
 };
 
 struct cli_cmd {

@@ -143,20 +143,52 @@ static ops_code op_health(struct cli_inv *inv, const ops_run *run, cJSON **repor
 	return OPS_OK;
 }
 
+/*
+ * Figures of a read-only check for the textfile (CLI_RECORD): each report
+ * member named in pairs[] (member, gauge, ...) that is a number, or an
+ * array (counted), becomes the gauge; the runner sums them over databases.
+ */
+static void add_figures(cJSON *report, const char *const *pairs)
+{
+	cJSON *fig;
+
+	if (!report || !(fig = cJSON_AddObjectToObject(report, "_figures")))
+		return;
+	for (; pairs[0]; pairs += 2) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(report, pairs[0]);
+
+		if (cJSON_IsNumber(v))
+			cJSON_AddNumberToObject(fig, pairs[1], v->valuedouble);
+		else if (cJSON_IsArray(v))
+			cJSON_AddNumberToObject(fig, pairs[1], cJSON_GetArraySize(v));
+	}
+}
+
 static ops_code op_size(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			ops_error *err)
 {
+	static const char *const figures[] = {"size_bytes", "opsctl_db_size_bytes", NULL};
 	ops_dbm_ctx ctx = DB_CTX(run);
+	ops_code rc = ops_dbm_size(&ctx, inv->target, report, err);
 
-	return ops_dbm_size(&ctx, inv->target, report, err);
+	if (rc == OPS_OK)
+		add_figures(*report, figures);
+	return rc;
 }
 
 static ops_code op_integrity(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			     ops_error *err)
 {
+	/* PostgreSQL's damaged indexes, SQLite's integrity_check lines. */
+	static const char *const figures[] = {"indexes_failed", "opsctl_db_integrity_problems",
+					      "problems", "opsctl_db_integrity_problems", NULL};
 	ops_dbm_ctx ctx = DB_CTX(run);
+	ops_code rc = ops_dbm_integrity(&ctx, inv->target, report, err);
 
-	return ops_dbm_integrity(&ctx, inv->target, report, err);
+	/* Damage found (65) is a finding worth its gauge too. */
+	if (rc == OPS_OK || rc == OPS_EDATA)
+		add_figures(*report, figures);
+	return rc;
 }
 
 static ops_code op_content_check(struct cli_inv *inv, const ops_run *run, cJSON **report,
@@ -164,10 +196,17 @@ static ops_code op_content_check(struct cli_inv *inv, const ops_run *run, cJSON 
 {
 	ops_dbm_ctx ctx = DB_CTX(run);
 
+	static const char *const figures[] = {"empty", "opsctl_db_content_empty_rows",
+					      "duplicates", "opsctl_db_content_duplicate_rows",
+					      NULL};
+	ops_code rc;
+
 	/* Only a --table typed here is looked up in every schema. */
-	return ops_dbm_content_check(&ctx, inv->target,
-				     cli_given(inv, "table") ? cli_str(inv, "table") : NULL,
-				     cli_str(inv, "column"), report, err);
+	rc = ops_dbm_content_check(&ctx, inv->target,
+				   cli_given(inv, "table") ? cli_str(inv, "table") : NULL,
+				   cli_str(inv, "column"), report, err);
+	add_figures(*report, figures);
+	return rc;
 }
 
 static ops_code op_migrate(struct cli_inv *inv, const ops_run *run, cJSON **report,
@@ -362,7 +401,7 @@ const struct cli_cmd cli_db_subs[] = {
 	{.name = "health",
 	 .summary = "connections, long queries, replication lag, dead tuples, locks, wraparound",
 	 .opts = database_only_opts,
-	 .flags = CLI_EACH_DATABASE | CLI_PLUGIN,
+	 .flags = CLI_EACH_DATABASE | CLI_RECORD | CLI_PLUGIN,
 	 .op = op_health,
 	 .description =
 	 "Checks the database against the [health] thresholds (guide 001 Database Health): "
@@ -378,7 +417,7 @@ const struct cli_cmd cli_db_subs[] = {
 	{.name = "size",
 	 .summary = "database size and rows per table",
 	 .opts = database_only_opts,
-	 .flags = CLI_EACH_DATABASE,
+	 .flags = CLI_EACH_DATABASE | CLI_RECORD,
 	 .op = op_size,
 	 .description =
 	 "Shows the database size (guide 004) and the row count and size of every table; on "
@@ -386,7 +425,7 @@ const struct cli_cmd cli_db_subs[] = {
 	{.name = "integrity",
 	 .summary = "SQLite integrity_check, PostgreSQL amcheck",
 	 .opts = integrity_opts,
-	 .flags = CLI_EACH_DATABASE,
+	 .flags = CLI_EACH_DATABASE | CLI_RECORD,
 	 .op = op_integrity,
 	 .description =
 	 "On SQLite runs PRAGMA integrity_check (guide 003 daily check). On PostgreSQL checks "
@@ -395,7 +434,7 @@ const struct cli_cmd cli_db_subs[] = {
 	{.name = "content-check",
 	 .summary = "find empty and duplicate content rows",
 	 .opts = content_opts,
-	 .flags = CLI_EACH_DATABASE,
+	 .flags = CLI_EACH_DATABASE | CLI_RECORD,
 	 .op = op_content_check,
 	 .description =
 	 "Counts rows whose content is empty (NULL, empty or only white space) and rows that "

@@ -308,6 +308,16 @@ static ops_code plugin_finish(struct plugin_sum *ps, const struct cli_inv *inv, 
 			line = NULL;
 		oom = !line;
 		if (line) {
+			cJSON *fig = cJSON_GetObjectItemCaseSensitive(all, "_figures");
+			char gauge[96], *g;
+
+			/* The state itself, for an alert on the textfile: 0-3. */
+			snprintf(gauge, sizeof gauge, "opsctl_%s_state", inv->name ? inv->name : "check");
+			for (g = gauge; *g; g++)
+				if (*g == ' ' || *g == '-')
+					*g = '_';
+			if (fig)
+				cJSON_AddNumberToObject(fig, gauge, ps->state);
 			cJSON_AddStringToObject(all, "state", plugin_states[ps->state]);
 			cJSON_AddStringToObject(all, "perfdata", ps->perf_buf ? ps->perf_buf : "");
 			cJSON_AddNumberToObject(all, "_state", ps->state);
@@ -337,7 +347,7 @@ static ops_code plugin_finish(struct plugin_sum *ps, const struct cli_inv *inv, 
 static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **targets,
 			      cJSON **out, ops_error *err)
 {
-	cJSON *all = cJSON_CreateObject(), *list, *figures;
+	cJSON *all = cJSON_CreateObject(), *list, *figures, *one;
 	ops_code worst = OPS_OK, rc;
 	ops_error e, shown;
 	int nfailed = 0, plugin = inv->cmd->flags & CLI_PLUGIN;
@@ -406,6 +416,23 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 		cJSON_AddItemToArray(list, report);
 	}
 	figures = cJSON_AddObjectToObject(all, "_figures");
+	/* Each database's own figures, summed over the run's databases (their
+	 * series is the run's target, "a,b"). */
+	cJSON_ArrayForEach(one, list) {
+		const cJSON *f;
+
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(one, "_figures")) {
+			cJSON *sum = cJSON_GetObjectItemCaseSensitive(figures, f->string);
+
+			if (!cJSON_IsNumber(f) || !f->string)
+				continue;
+			if (sum)
+				cJSON_SetNumberValue(sum, sum->valuedouble + f->valuedouble);
+			else
+				cJSON_AddNumberToObject(figures, f->string, f->valuedouble);
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(one, "_figures");
+	}
 	if (figures) {
 		cJSON_AddNumberToObject(figures, "databases", (double)ops_strv_len(targets));
 		cJSON_AddNumberToObject(figures, "failed", nfailed);
@@ -498,7 +525,8 @@ int cli_run_task(struct cli_inv *inv)
 	spec.lock = cmd->lock;
 	spec.target = target;
 	spec.targets = targets;
-	if (changes && (rc = ops_task_begin(inv->cfg, &spec, &task, &err)) != OPS_OK)
+	spec.no_lock = !changes;
+	if ((changes || ((cmd->flags & CLI_RECORD) && !run.dry_run)) && (rc = ops_task_begin(inv->cfg, &spec, &task, &err)) != OPS_OK)
 		goto done;
 
 	if (cmd->flags & CLI_EACH_DATABASE) {

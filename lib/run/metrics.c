@@ -39,6 +39,9 @@ static const struct family {
 	 "Duration of the last run of the task, in seconds."},
 	{"opsctl_last_exit_status", "exit_status",
 	 "Exit status of the last run of the task (0 is success)."},
+	{"opsctl_figures_stale", "stale",
+	 "1 when the last run of the task failed: its other figures are kept from an earlier "
+	 "run, not measured now."},
 };
 #define FAMILY_COUNT (sizeof families / sizeof families[0])
 
@@ -471,6 +474,7 @@ ops_code ops_metrics_record(const char *state_path, const char *prom_path,
 		set_number(entry, "last_success", millis(result->start), &oom);
 	set_number(entry, "duration", millis(result->duration), &oom);
 	set_number(entry, "exit_status", result->exit_status, &oom);
+	set_number(entry, "stale", result->success ? 0 : 1, &oom);
 	gauges = clean_gauges(result->gauges, label);
 	if (!gauges) {
 		oom = 1;

@@ -112,7 +112,7 @@ ops_code ops_task_begin(const ops_config *cfg, const ops_task_spec *spec, ops_ta
 	}
 	underscore(t->label);
 	underscore(lock);
-	rc = take_locks(t, lock, spec, err);
+	rc = spec->no_lock ? OPS_OK : take_locks(t, lock, spec, err);
 	free(lock);
 	if (rc != OPS_OK) {
 		task_free(t);

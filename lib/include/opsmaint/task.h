@@ -26,6 +26,8 @@ typedef struct ops_task_spec {
 				 * its own metric series and lock; NULL or "" for none */
 	char *const *targets;	/* a run over several databases: one lock each (NULL-
 				 * terminated; NULL: target's); target names the series */
+	int no_lock;		/* read-only runs (db health from a monitoring system
+				 * every minute) are recorded but never exclude each other */
 } ops_task_spec;
 
 ops_code ops_task_begin(const ops_config *cfg, const ops_task_spec *spec, ops_task **out,
