@@ -83,6 +83,11 @@ struct cli_opt {
 	CLI_OPT_FLAG(0, "dry-run", what)
 #define CLI_OPT_FORCE(what) \
 	CLI_OPT_FLAG('f', "force", what)
+/* Answers the questions, nothing more: -f/--force keeps the guides' meaning
+ * (outside the window too); --yes alone still waits for the window. */
+#define CLI_OPT_YES \
+	CLI_OPT_FLAG('y', "yes", "answer yes to the confirmation question (the maintenance " \
+		     "window still applies; --force overrides it)")
 
 struct cli_inv;
 /* A command that manages its own run (help, completion, generators). */

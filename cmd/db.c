@@ -234,6 +234,7 @@ static const struct cli_opt vacuum_opts[] = {
 	CLI_OPT_FLAG(0, "full", "VACUUM FULL: rewrite tables to return space to the system "
 		     "(maintenance window only)"),
 	OPT_FORCE,
+	CLI_OPT_YES,
 	CLI_OPT_INT('j', "jobs", "N", 1, 64,
 		    "vacuum N tables at once on N connections, like vacuumdb --jobs", .def = "1"),
 	OPT_TABLES("vacuum"),
@@ -254,8 +255,12 @@ static const struct cli_opt reindex_opts[] = {
 	OPT_DATABASE,
 	OPT_TABLES("reindex"),
 	CLI_OPT_FLAG(0, "all", "REINDEX DATABASE: every index of the database"),
-	CLI_OPT_FLAG(0, "concurrently", "rebuild without blocking writes (PostgreSQL 12 and later)"),
+	CLI_OPT_FLAG(0, "concurrently", "rebuild without blocking writes (PostgreSQL 12 and "
+		     "later); a plain REINDEX blocks writes, so it waits for the maintenance window"),
+	OPT_FORCE,
+	CLI_OPT_YES,
 	OPT_VERBOSE,
+	OPT_DRY_RUN,
 	CLI_OPT_END
 };
 
@@ -267,7 +272,9 @@ static const struct cli_opt connections_opts[] = {
 	CLI_OPT_FLAG(0, "terminate",
 		     "terminate the sessions listed (never opsctl's own; maintenance window only)"),
 	OPT_FORCE,
+	CLI_OPT_YES,
 	OPT_VERBOSE,
+	OPT_DRY_RUN,
 	CLI_OPT_END
 };
 
@@ -357,7 +364,12 @@ const struct cli_cmd cli_db_subs[] = {
 	 "Rebuilds the indexes of db.reindex_tables (guide 000 section 2.1: documents, "
 	 "document_chunks, queries) or of the given tables; --all runs REINDEX DATABASE (guide 001). "
 	 "--concurrently avoids blocking writes where the server supports it (PostgreSQL 12 and "
-	 "later); REINDEX DATABASE CONCURRENTLY skips the system catalogs."},
+	 "later); REINDEX DATABASE CONCURRENTLY skips the system catalogs. A plain REINDEX blocks "
+	 "writes to each table, so like VACUUM FULL it runs only inside the maintenance window "
+	 "unless --force is given, and asks first on a terminal (--yes answers; --dry-run shows "
+	 "the statements and whether the window would let them run). Invalid *_ccnew/*_ccold "
+	 "indexes left by a failed REINDEX CONCURRENTLY are listed (db health warns of them too) "
+	 "and, with --force, dropped. db maintain reindexes CONCURRENTLY where the server can."},
 	{.name = "connections",
 	 .summary = "list idle sessions; terminate them with --terminate",
 	 .opts = connections_opts,

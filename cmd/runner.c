@@ -215,6 +215,7 @@ static void run_context(const struct cli_inv *inv, ops_run *run)
 	run->quiet = inv->quiet;
 	run->verbose = inv->verbose || (cli_has_opt(inv, "verbose") && cli_flag(inv, "verbose"));
 	run->force = opt_flag(inv, "force");
+	run->yes = opt_flag(inv, "yes");
 	run->dry_run = opt_flag(inv, "dry-run");
 	if (run->verbose)
 		ops_log_set_level(OPS_LOG_INFO);

@@ -263,7 +263,9 @@ static ops_code maintain(struct session *s, const char *target, unsigned chosen,
 	const struct dbm_engine *be = s->be;
 	cJSON *tasks = cJSON_AddArrayToObject(s->report, "tasks");
 	ops_vacuum_opts vo = {0};
-	ops_reindex_opts ro = {0};
+	/* Weekly maintenance must not block writes: CONCURRENTLY where the
+	 * server has it (12+); a plain REINDEX waits for the window. */
+	ops_reindex_opts ro = {.concurrently = 1};
 	ops_code rc, worst = OPS_OK;
 	ops_error terr, first;
 	int step;

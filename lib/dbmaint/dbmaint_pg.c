@@ -118,6 +118,27 @@ static ops_code allowed(const ops_dbm_ctx *ctx, const char *what, const char *qu
 	return ops_run_permit(ctx->run, what, question, err);
 }
 
+/*
+ * "Run VACUUM FULL on chatbot_db (public.documents, public.queries and 2
+ * more)? TAIL": the question names the database and the tables, so that a
+ * yes is given to this work and not to some other.
+ */
+static void ask_about(char *q, size_t size, const char *verb, ops_db *db, char *const *tables,
+		      const char *tail)
+{
+	size_t n = ops_strv_len(tables), i, used;
+
+	used = (size_t)snprintf(q, size, "Run %s on %s", verb, ops_db_name(db));
+	for (i = 0; i < n && i < 3 && used < size; i++)
+		used += (size_t)snprintf(q + used, size - used, "%s%s", i ? ", " : " (", tables[i]);
+	if (n > 3 && used < size)
+		used += (size_t)snprintf(q + used, size - used, " and %zu more", n - 3);
+	if (n && used < size)
+		used += (size_t)snprintf(q + used, size - used, ")");
+	if (used < size)
+		snprintf(q + used, size - used, "? %s", tail);
+}
+
 /* Resolve each name; missing ones go to skipped when skip_missing. */
 /* Names a user typed (schema NULL) are looked up in every schema; names from
  * configuration in db.schema. */
@@ -415,17 +436,23 @@ static ops_code pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target
 	list = cJSON_AddArrayToObject(report, "tables");
 	if (ctx->run->verbose)
 		notes.messages = cJSON_AddArrayToObject(report, "messages");
-	/* VACUUM FULL takes an exclusive lock per table: maintenance window only. */
-	if (o.full && !ctx->run->dry_run &&
-	    (rc = allowed(ctx, "VACUUM FULL", "Run VACUUM FULL? Tables are locked while rewritten.",
-			  err)) != OPS_OK)
-		goto out;
 	if (o.tables && o.tables[0])
 		rc = resolve_all(db, o.tables, NULL, 0, &tables, skipped, err);
 	else if (o.jobs > 1)
 		rc = list_tables(db, &tables, err);
 	if (rc != OPS_OK)
 		goto out;
+	/* VACUUM FULL takes an exclusive lock per table: maintenance window only. */
+	if (o.full && ctx->run->dry_run) {
+		ops_run_would_permit(ctx->run, "VACUUM FULL", report);
+	} else if (o.full) {
+		char q[512];
+
+		ask_about(q, sizeof q, "VACUUM FULL", db, tables,
+			  "Each table is locked while it is rewritten.");
+		if ((rc = allowed(ctx, "VACUUM FULL", q, err)) != OPS_OK)
+			goto out;
+	}
 	if (ctx->run->dry_run) {
 		cJSON *plan = cJSON_AddArrayToObject(report, "would_run");
 		size_t i;
@@ -533,6 +560,57 @@ out:
 
 /* ---- REINDEX ---- */
 
+/*
+ * Indexes a failed or cancelled REINDEX CONCURRENTLY left behind: invalid,
+ * named *_ccnew[N] or *_ccold[N].  Every write still maintains them and no
+ * query uses them; PostgreSQL itself never reports or removes them.
+ */
+static ops_code invalid_leftovers(ops_db *db, ops_rows **out, ops_error *err)
+{
+	return ops_db_query(db,
+		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
+		"FROM pg_catalog.pg_index i "
+		"JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$' ORDER BY 1",
+		0, NULL, out, err);
+}
+
+/* List them in report; with --force (not a dry run) drop them, without
+ * blocking writes, before the reindex makes new ones. */
+static ops_code leftovers(const ops_dbm_ctx *ctx, ops_db *db, cJSON *report, ops_error *err)
+{
+	ops_rows *bad = NULL;
+	cJSON *list = cJSON_AddArrayToObject(report, "invalid_indexes"), *dropped = NULL;
+	ops_code rc = invalid_leftovers(db, &bad, err);
+	int i, n = rc == OPS_OK ? ops_rows_count(bad) : 0;
+
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(ops_rows_value(bad, i, 0)));
+	if (n && ctx->run->force && !ctx->run->dry_run) {
+		dropped = cJSON_AddArrayToObject(report, "dropped_invalid_indexes");
+		for (i = 0; i < n && rc == OPS_OK; i++) {
+			char *sql = NULL;
+
+			/* The name came back from format('%I.%I'): quoted already. */
+			if (asprintf(&sql, "DROP INDEX CONCURRENTLY IF EXISTS %s",
+				     ops_rows_value(bad, i, 0)) < 0)
+				rc = ops_error_oom(err);
+			else if ((rc = ops_db_exec(db, sql, err)) == OPS_OK)
+				cJSON_AddItemToArray(dropped,
+						     cJSON_CreateString(ops_rows_value(bad, i, 0)));
+			free(sql);
+		}
+	} else if (n) {
+		ops_log_warn("%d invalid index%s left by a failed REINDEX CONCURRENTLY in %s "
+			     "(%s%s): opsctl db reindex --force drops %s", n, n == 1 ? "" : "es",
+			     ops_db_name(db), ops_rows_value(bad, 0, 0), n > 1 ? ", ..." : "",
+			     n == 1 ? "it" : "them");
+	}
+	ops_rows_free(bad);
+	return rc;
+}
+
 static ops_code pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 			    const ops_reindex_opts *opts, cJSON *report, ops_error *err)
 {
@@ -546,6 +624,8 @@ static ops_code pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 	if (opts->concurrently && !concurrently)
 		cJSON_AddStringToObject(report, "note", "the server is older than PostgreSQL 12: "
 					"REINDEX without CONCURRENTLY");
+	if ((rc = leftovers(ctx, db, report, err)) != OPS_OK)
+		goto out;
 	if (opts->database) {
 		cJSON_AddStringToObject(report, "scope", "database");
 		/* The database connected to, not the target's display name
@@ -557,8 +637,23 @@ static ops_code pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 			rc = ops_error_oom(err);
 			goto out;
 		}
-		if (!ctx->run->dry_run)
-			rc = ops_db_exec(db, sql, err);
+		if (ctx->run->dry_run) {
+			cJSON_AddItemToArray(cJSON_AddArrayToObject(report, "would_run"),
+					     cJSON_CreateString(sql));
+			if (!concurrently)
+				ops_run_would_permit(ctx->run, "REINDEX", report);
+			goto out;
+		}
+		/* A plain REINDEX blocks writes to each table: the window's work. */
+		if (!concurrently) {
+			char q[512];
+
+			ask_about(q, sizeof q, "REINDEX DATABASE", db, NULL,
+				  "Writes to each table wait while its indexes are rebuilt.");
+			if ((rc = allowed(ctx, "REINDEX", q, err)) != OPS_OK)
+				goto out;
+		}
+		rc = ops_db_exec(db, sql, err);
 		goto out;
 	}
 	done = cJSON_AddArrayToObject(report, "tables");
@@ -576,8 +671,34 @@ static ops_code pg_reindex(const ops_dbm_ctx *ctx, ops_db *db,
 		rc = resolve_all(db, names, ops_config_get(ctx->run->cfg, "db.schema"), 1,
 				 &resolved, skipped, err);
 	}
-	if (rc != OPS_OK || ctx->run->dry_run)
+	if (rc != OPS_OK)
 		goto out;
+	if (ctx->run->dry_run) {
+		cJSON *plan = cJSON_AddArrayToObject(report, "would_run");
+		size_t i;
+
+		for (i = 0; resolved && resolved[i]; i++) {
+			free(sql);
+			if (asprintf(&sql, "REINDEX TABLE%s %s", concurrently ? " CONCURRENTLY" : "",
+				     resolved[i]) < 0) {
+				sql = NULL;
+				rc = ops_error_oom(err);
+				goto out;
+			}
+			cJSON_AddItemToArray(plan, cJSON_CreateString(sql));
+		}
+		if (!concurrently && resolved && resolved[0])
+			ops_run_would_permit(ctx->run, "REINDEX", report);
+		goto out;
+	}
+	if (!concurrently && resolved && resolved[0]) {
+		char q[512];
+
+		ask_about(q, sizeof q, "REINDEX", db, resolved,
+			  "Writes to each table wait while its indexes are rebuilt.");
+		if ((rc = allowed(ctx, "REINDEX", q, err)) != OPS_OK)
+			goto out;
+	}
 	rc = each_table(ctx, db, concurrently ? "REINDEX TABLE CONCURRENTLY" : "REINDEX TABLE",
 			resolved, done, err);
 out:
@@ -657,10 +778,14 @@ static ops_code pg_connections(const ops_dbm_ctx *ctx, ops_db *db,
 	if (rc != OPS_OK)
 		return rc;
 	list = cJSON_GetObjectItemCaseSensitive(report, "sessions");
-	if (terminate && ops_rows_count(rows) > 0 && !ctx->run->dry_run) {
-		char q[128];
+	if (terminate && ctx->run->dry_run) {
+		cJSON_AddNumberToObject(report, "would_terminate", ops_rows_count(rows));
+		ops_run_would_permit(ctx->run, "terminating sessions", report);
+	} else if (terminate && ops_rows_count(rows) > 0) {
+		char q[256];
 
-		snprintf(q, sizeof q, "Terminate %d idle sessions?", ops_rows_count(rows));
+		snprintf(q, sizeof q, "Terminate %d idle session%s on %s?", ops_rows_count(rows),
+			 ops_rows_count(rows) == 1 ? "" : "s", ops_db_name(db));
 		rc = allowed(ctx, "terminating sessions", q, err);
 		for (i = 0; rc == OPS_OK && i < ops_rows_count(rows); i++) {
 			ops_error e;
@@ -1094,6 +1219,29 @@ static ops_code check_wraparound(ops_db *db, struct checks *c, const void *arg, 
 	return OPS_OK;
 }
 
+/* Leftovers of a failed REINDEX CONCURRENTLY (see invalid_leftovers). */
+static ops_code check_invalid_indexes(ops_db *db, struct checks *c, const void *arg,
+				      ops_error *err)
+{
+	ops_rows *bad = NULL;
+	char msg[256];
+	ops_code rc = invalid_leftovers(db, &bad, err);
+	int n;
+
+	if (rc != OPS_OK)
+		return rc;
+	n = ops_rows_count(bad);
+	if (n)
+		snprintf(msg, sizeof msg, "%d invalid index%s left by a failed REINDEX "
+			 "CONCURRENTLY (%.120s%s): opsctl db reindex --force drops them", n,
+			 n == 1 ? "" : "es", ops_rows_value(bad, 0, 0), n > 1 ? ", ..." : "");
+	else
+		snprintf(msg, sizeof msg, "no invalid index left by REINDEX CONCURRENTLY");
+	ops_rows_free(bad);
+	add_check(c, "invalid_indexes", n ? 1 : 0, n, 0, (struct limits){"", 0, -1}, msg);
+	return OPS_OK;
+}
+
 static ops_code pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 			  cJSON *report, ops_error *err)
 {
@@ -1104,6 +1252,7 @@ static ops_code pg_health(const ops_dbm_ctx *ctx, ops_db *db, int *level,
 		{check_connections, NULL}, {check_count, &long_queries},
 		{check_replication, NULL}, {check_dead_tuples, NULL},
 		{check_count, &lock_waits}, {check_wraparound, NULL},
+		{check_invalid_indexes, NULL},
 	};
 	struct checks c = {.list = cJSON_AddArrayToObject(report, "checks"),
 			   .cfg = ctx->run->cfg};

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "opsmaint/log.h"
 #include "opsmaint/run.h"
 #include "opsmaint/window.h"
 
@@ -58,6 +59,21 @@ ops_code ops_run_window_check(const ops_run *run, const char *what, ops_error *e
 	return rc;
 }
 
+ops_code ops_run_would_permit(const ops_run *run, const char *what, cJSON *report)
+{
+	ops_error e;
+
+	if (run->force || ops_run_window_check(run, what, &e) == OPS_OK) {
+		cJSON_AddStringToObject(report, "window", run->force ? "ignored (--force)" : "open");
+		return OPS_OK;
+	}
+	/* A dry run that looks fine would be a lie if the real one is refused. */
+	cJSON_AddStringToObject(report, "window", "closed");
+	cJSON_AddStringToObject(report, "would_be_refused", e.message);
+	ops_log_warn("the real run would be refused: %s", e.message);
+	return e.code;
+}
+
 ops_code ops_run_permit(const ops_run *run, const char *what, const char *question,
 			ops_error *err)
 {
@@ -67,7 +83,7 @@ ops_code ops_run_permit(const ops_run *run, const char *what, const char *questi
 		return OPS_OK;
 	if ((rc = ops_run_window_check(run, what, err)) != OPS_OK)
 		return rc;
-	if (run->confirm && !run->confirm(run->confirm_arg, question))
+	if (!run->yes && run->confirm && !run->confirm(run->confirm_arg, question))
 		return ops_error_set(err, OPS_EFAIL, "%s cancelled; nothing was changed", what);
 	return OPS_OK;
 }

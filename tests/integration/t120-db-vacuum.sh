@@ -67,6 +67,24 @@ sql=$(opsctl_sql)
 if grep -qiE '^vacuum' <<<"$sql"; then not_ok "outside the window no VACUUM is sent"; diag "$sql"; else ok "outside the window no VACUUM is sent"; fi
 if full_rewritten "$node"; then not_ok "outside the window documents is not rewritten"; else ok "outside the window documents is not rewritten"; fi
 
+# --dry-run outside the window says the real run would be refused; --yes
+# answers the question but does not open the window.
+run "$OPSCTL" --config "$T/never.conf" --env prod --output json db vacuum --full --dry-run --table documents -d t120
+expect_rc 0 "--full --dry-run outside the window: exit 0 (nothing was run)"
+expect_json_true 'd["databases"][0]["window"] == "closed" and "outside the prod maintenance window" in d["databases"][0]["would_be_refused"]' "--dry-run: the window is closed, the real run would be refused"
+expect_err_contains "the real run would be refused" "--dry-run: a warning line says so"
+run "$OPSCTL" --config "$T/never.conf" --env prod db vacuum --full --yes --table documents -d t120
+expect_fail 1 "--full --yes outside the window: still refused (exit 1)" "outside the prod maintenance window"
+if full_rewritten "$node"; then not_ok "--yes: documents is not rewritten"; else ok "--yes: documents is not rewritten"; fi
+# The question names the database and the table (answered by a pty).
+if command -v script >/dev/null; then
+	printf 'n\n' | script -qec "$OPSCTL --env dev db vacuum --full --table documents -d t120" /dev/null >"$T/pty.out" 2>&1
+	if grep -q "Run VACUUM FULL on t120 (public.documents)?" "$T/pty.out"; then ok "the question names the database and table"; else not_ok "the question names the database and table"; sed 's/^/#   /' "$T/pty.out"; fi
+	if full_rewritten "$node"; then not_ok "answered no: documents is not rewritten"; else ok "answered no: documents is not rewritten"; fi
+else
+	not_ok "script(1) is installed (util-linux)"
+fi
+
 pg_log_mark
 run "$OPSCTL" --config "$T/never.conf" --env prod db vacuum --full --force --table documents -d t120
 expect_rc 0 "--full --force outside the window exits 0"

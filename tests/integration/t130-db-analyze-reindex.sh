@@ -5,6 +5,9 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/lib/pg.sh"
 pg_start || bail_out "PostgreSQL starts"
+# A plain REINDEX blocks writes and waits for the window; the dev window is
+# always open.  The window cases below say --env prod.
+export OPSCTL_ENV=dev
 pg_make_sample_db t130 || bail_out "sample database t130"
 
 analyzed() { [ "$(psql_q -d "$1" "select last_analyze is not null from pg_stat_user_tables where relname = '$2'")" = t ]; }
@@ -131,6 +134,39 @@ run "$OPSCTL" --config "$T/other.conf" --output json db reindex -d t130
 expect_rc 0 "db.schema = other: the default names resolve there"
 expect_json_true 'd["databases"][0]["tables"] == ["other.documents"]' "db.schema = other: other.documents is reindexed"
 psql_q -d t130 "drop schema other cascade" >/dev/null
+
+# A plain REINDEX blocks writes: the window's work, like VACUUM FULL.
+printf '[window]\nprod = never\n' >"$T/never.conf"
+before=$(pkey public.documents)
+run "$OPSCTL" --config "$T/never.conf" --env prod db reindex --table documents -d t130
+expect_fail 1 "plain REINDEX outside the prod window: exit 1" "REINDEX: outside the prod maintenance window"
+if [ "$(pkey public.documents)" = "$before" ]; then ok "outside the window no index is rebuilt"; else not_ok "outside the window no index is rebuilt"; fi
+run "$OPSCTL" --config "$T/never.conf" --env prod --output json db reindex --table documents --dry-run -d t130
+expect_rc 0 "--dry-run outside the window: exit 0"
+expect_json_true 'd["databases"][0]["would_run"] == ["REINDEX TABLE public.documents"] and d["databases"][0]["window"] == "closed"' "--dry-run: the statement it would run, and that the window is closed"
+run "$OPSCTL" --config "$T/never.conf" --env prod db reindex --table documents --concurrently -d t130
+expect_rc 0 "REINDEX CONCURRENTLY does not block writes: no window needed"
+run "$OPSCTL" --config "$T/never.conf" --env prod db reindex --table documents --force -d t130
+expect_rc 0 "plain REINDEX --force outside the window: exit 0"
+run "$OPSCTL" --config "$T/never.conf" --env prod db maintain -t reindex -d t130
+expect_rc 0 "db maintain reindexes CONCURRENTLY: not held to the window"
+
+# A failed REINDEX CONCURRENTLY leaves invalid *_ccnew indexes nobody reports.
+psql_q -d t130 "create table t130_dups (x int); insert into t130_dups values (1), (1)" >/dev/null
+psql_q -d t130 "create unique index concurrently t130_dups_x_ccnew on t130_dups (x)" >/dev/null 2>&1
+if [ "$(psql_q -d t130 "select count(*) from pg_index where not indisvalid and indexrelid = 'public.t130_dups_x_ccnew'::regclass")" = 1 ]; then ok "an invalid t130_dups_x_ccnew is left behind"; else not_ok "an invalid t130_dups_x_ccnew is left behind"; fi
+run "$OPSCTL" --output json db health -d t130
+expect_json_true 'find(d["databases"][0]["checks"], "check", "invalid_indexes")["status"] == "warning"' "db health reports the invalid index (warning)"
+expect_json_true '"t130_dups_x_ccnew" in find(d["databases"][0]["checks"], "check", "invalid_indexes")["message"]' "db health names it"
+run "$OPSCTL" --output json db reindex --table documents --concurrently -d t130
+expect_rc 0 "db reindex without --force: exit 0"
+expect_json_true 'd["databases"][0]["invalid_indexes"] == ["public.t130_dups_x_ccnew"]' "db reindex lists it"
+expect_err_contains "opsctl db reindex --force drops it" "and a warning says how to drop it"
+run "$OPSCTL" --output json db reindex --table documents --concurrently --force -d t130
+expect_rc 0 "db reindex --force: exit 0"
+expect_json_true 'd["databases"][0]["dropped_invalid_indexes"] == ["public.t130_dups_x_ccnew"]' "--force drops it"
+if [ "$(psql_q -d t130 "select to_regclass('public.t130_dups_x_ccnew') is null")" = t ]; then ok "the invalid index is gone"; else not_ok "the invalid index is gone"; fi
+psql_q -d t130 "drop table t130_dups" >/dev/null
 
 # SQLite
 sqlite_make_sample_db "$T/kh.db"

@@ -48,6 +48,13 @@ expect_error 64 "--idle-for soon is a usage error" "soon"
 run "$OPSCTL" --config "$T/never.conf" --env prod db connections -d t140 --idle-for 1s --terminate
 expect_fail 1 "--terminate outside the prod window: exit 1" "outside the prod maintenance window"
 if alive "$pid"; then ok "outside the window the session survives"; else not_ok "outside the window the session survives"; fi
+run "$OPSCTL" --config "$T/never.conf" --env prod --output json db connections -d t140 --idle-for 1s --terminate --dry-run
+expect_rc 0 "--terminate --dry-run: exit 0"
+expect_json_true 'd["databases"][0]["would_terminate"] >= 1 and d["databases"][0]["terminated"] == 0 and d["databases"][0]["window"] == "closed"' "--dry-run: would terminate, terminated none, the window is closed"
+if alive "$pid"; then ok "--dry-run: the session survives"; else not_ok "--dry-run: the session survives"; fi
+run "$OPSCTL" --config "$T/never.conf" --env prod db connections -d t140 --idle-for 1s --terminate --yes
+expect_fail 1 "--terminate --yes outside the window: refused (exit 1)" "outside the prod maintenance window"
+if alive "$pid"; then ok "--yes: the session survives"; else not_ok "--yes: the session survives"; fi
 
 # Another database's idle session is not -d t140's to end.
 psql_q "drop database if exists t140b" >/dev/null

@@ -18,6 +18,7 @@
 OPS_API_BEGIN
 
 #include <time.h>
+#include <cjson/cJSON.h>
 #include "opsmaint/cancel.h"
 #include "opsmaint/clock.h"
 #include "opsmaint/config.h"
@@ -45,6 +46,7 @@ typedef struct ops_run {
 	int verbose;			/* -v: collect and report more detail */
 	int quiet;
 	int force;			/* -f: outside the window, without asking */
+	int yes;			/* -y: answer yes, the window still applies */
 	int dry_run;			/* report what would be done, change nothing */
 	time_t now;			/* window checks at this moment; 0: the clock */
 	ops_confirm_fn confirm;		/* NULL: nobody to ask (cron) */
@@ -85,10 +87,19 @@ ops_code ops_run_window_check(const ops_run *run, const char *what, ops_error *e
  * DESIGN's one rule for destructive work (what: "VACUUM FULL", "restore",
  * "rebuild"): with run->force, go; otherwise only inside the window
  * (ops_run_window_check), and then only if run->confirm (when set) says yes
- * to question.  A no is OPS_EFAIL "WHAT cancelled; nothing was changed".
+ * to question (run->yes answers it).  A no is OPS_EFAIL "WHAT cancelled;
+ * nothing was changed".  The question names what and where: "Run VACUUM
+ * FULL on chatbot_db (public.documents)?".
  */
 ops_code ops_run_permit(const ops_run *run, const char *what, const char *question,
 			ops_error *err);
+/*
+ * For a dry run: whether the real run would be let through now, said in
+ * report ("window": "open", "closed" or "ignored (--force)", and
+ * "would_be_refused": the refusal's message) and by a warning line.  Returns
+ * the refusal's code, OPS_OK when it would run; a dry run still exits 0.
+ */
+ops_code ops_run_would_permit(const ops_run *run, const char *what, cJSON *report);
 
 OPS_API_END
 #endif
