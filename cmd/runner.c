@@ -440,6 +440,11 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 	}
 	if (plugin)
 		return plugin_finish(&ps, inv, all, worst, err);
+	/* Several databases: the outcome in one line after the blocks, where
+	 * cron mail's reader looks first. */
+	if (inv->out == OPS_OUT_TEXT && !inv->quiet && i > 1)
+		printf("\n%zu database%s: %zu ok, %d failed\n", i, i == 1 ? "" : "s",
+		       i - (size_t)nfailed, nfailed);
 	if (inv->out == OPS_OUT_TEXT)	/* already shown */
 		cJSON_DeleteItemFromObjectCaseSensitive(all, "databases");
 	return worst;

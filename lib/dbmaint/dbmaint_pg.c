@@ -80,15 +80,28 @@ static ops_code rows_array(ops_db *db, const char *sql, int n, const char *const
  * skipped for every database owner and are not worth failing a run over.
  */
 struct notices {
-	cJSON *messages;	/* all of them, with -v; else NULL */
+	cJSON *messages;	/* all of them, with -v and JSON output; else NULL */
 	cJSON *denied;		/* tables skipped for lack of privilege */
+	int stream;		/* -v in text: each line as the server sends it */
 };
+
+/* -v: a person watching sees the server's progress as vacuumdb shows it,
+ * while it happens; a program gets the lines in the report. */
+static void notices_init(struct notices *n, const ops_run *run, cJSON *report)
+{
+	n->denied = cJSON_CreateArray();
+	n->stream = run->verbose && run->output != OPS_OUT_JSON;
+	n->messages = run->verbose && !n->stream ? cJSON_AddArrayToObject(report, "messages")
+		      : NULL;
+}
 
 static void collect_notice(void *arg, const char *message)
 {
 	struct notices *n = arg;
 
-	if (n->messages)
+	if (n->stream)
+		ops_log_info("%s", message);
+	else if (n->messages)
 		cJSON_AddItemToArray(n->messages, cJSON_CreateString(message));
 	if ((strncmp(message, "skipping \"", 10) == 0 && !strstr(message, "only superuser")) ||
 	    strncmp(message, "permission denied to vacuum", 27) == 0 ||
@@ -422,7 +435,7 @@ static ops_code pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target
 {
 	ops_vacuum_opts o = *opts;
 	cJSON *list, *skipped = cJSON_CreateArray();
-	struct notices notes = {NULL, cJSON_CreateArray()};
+	struct notices notes;
 	char **tables = NULL;
 	ops_code rc = OPS_OK;
 	double t0 = ops_clock();
@@ -434,8 +447,7 @@ static ops_code pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target
 	cJSON_AddBoolToObject(report, "analyze", o.analyze);
 	cJSON_AddNumberToObject(report, "jobs", o.jobs);
 	list = cJSON_AddArrayToObject(report, "tables");
-	if (ctx->run->verbose)
-		notes.messages = cJSON_AddArrayToObject(report, "messages");
+	notices_init(&notes, ctx->run, report);
 	if (o.tables && o.tables[0])
 		rc = resolve_all(db, o.tables, NULL, 0, &tables, skipped, err);
 	else if (o.jobs > 1)
@@ -527,14 +539,13 @@ static ops_code pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 {
 	const char *verb = ctx->run->verbose ? "ANALYZE VERBOSE" : "ANALYZE";
 	cJSON *done, *skipped = cJSON_CreateArray();
-	struct notices notes = {NULL, cJSON_CreateArray()};
+	struct notices notes;
 	char **resolved = NULL;
 	ops_code rc = OPS_OK;
 
 	cJSON_AddStringToObject(report, "operation", "analyze");
 	done = cJSON_AddArrayToObject(report, "tables");
-	if (ctx->run->verbose)
-		notes.messages = cJSON_AddArrayToObject(report, "messages");
+	notices_init(&notes, ctx->run, report);
 	ops_db_set_notice_handler(db, collect_notice, &notes);
 	if (tables && tables[0] &&
 	    (rc = resolve_all(db, tables, NULL, 0, &resolved, skipped, err)) != OPS_OK)

@@ -114,10 +114,17 @@ for line in open(sys.argv[1]):
 run "$OPSCTL" --output json db maintain -t analyze -d nope_t110,t110_a
 expect_json_true 'd["status"] == "failed" and [x["status"] for x in d["databases"]] == ["failed", "ok"]' "JSON: overall failed, per-database failed then ok"
 expect_json_true '"does not exist" in db(0)["error"]' "JSON: the failed database carries its error"
+run "$OPSCTL" db maintain -t analyze -d nope_t110,t110_a
+if [ "$(tail -n 1 "$OUT")" = "2 databases: 1 ok, 1 failed" ]; then ok "text: a summary line ends a run over several databases"; else not_ok "text: a summary line ends a run over several databases"; diag_run; fi
 
 # -v: the server's own progress messages.
 run "$OPSCTL" db maintain -v -t vacuum -d t110_a
 expect_rc 0 "db maintain -v exits 0"
 if grep -qi "vacuuming" "$OUT" "$ERR"; then ok "-v shows the server's vacuuming messages"; else not_ok "-v shows the server's vacuuming messages"; diag_run; fi
+# Text: streamed to stderr as the server sends them (as vacuumdb does), not
+# held back for the report; JSON: in the report.
+if grep -qi "vacuuming" "$ERR" && ! grep -qi "vacuuming" "$OUT"; then ok "-v in text: the messages stream on stderr"; else not_ok "-v in text: the messages stream on stderr"; diag_run; fi
+run "$OPSCTL" --output json db vacuum -v -d t110_a
+expect_json_true 'any("vacuuming" in m.lower() for m in db(0)["messages"])' "-v in JSON: the messages are in the report"
 
 done_testing

@@ -10,11 +10,15 @@ pg_make_sample_db t190 || bail_out "sample database t190"
 
 # ---- server down ----
 closed=$(pg_free_port)
-for cmd in "db size" "db health" "db maintain" "db vacuum"; do
+for cmd in "db size" "db maintain" "db vacuum"; do
 	# shellcheck disable=SC2086
 	run env PGPORT="$closed" "$OPSCTL" $cmd -d t190
 	expect_fail 69 "$cmd with the server down: exit 69"
 done
+# db health is a monitoring check: a check that could not run is UNKNOWN (3).
+run env PGPORT="$closed" "$OPSCTL" db health -d t190
+expect_fail 3 "db health with the server down: exit 3 (UNKNOWN)" "cannot connect"
+if head -n 1 "$OUT" | grep -q "^DB HEALTH UNKNOWN - cannot connect to PostgreSQL"; then ok "db health: first line DB HEALTH UNKNOWN"; else not_ok "db health: first line DB HEALTH UNKNOWN"; diag_run; fi
 run env PGPORT="$closed" "$OPSCTL" db maintain -d t190
 expect_journal_last 'j["status"] == "failed" and j["exit"] == 69' "journal records the unreachable server"
 run env PGPORT="$closed" "$OPSCTL" db size -d "postgresql://postgres:hunter2secret@127.0.0.1:$closed/t190"
@@ -138,7 +142,7 @@ else
 	not_ok "VACUUM the server skipped for lack of ownership is not reported as success (exit 0, documents not vacuumed)"; diag_run
 fi
 expect_fail 77 "vacuum by a role that does not own the table: exit 77 (permission)" "documents"
-run env PGUSER=t190_ro "$OPSCTL" db reindex --table documents -d t190
+run env PGUSER=t190_ro "$OPSCTL" db reindex --table documents --force -d t190
 expect_fail 77 "reindex by a role that does not own the table: exit 77 (permission)" "documents"
 run env PGUSER=nosuchrole_t190 "$OPSCTL" db size -d t190
 expect_fail 77 "a role that does not exist: exit 77 (authentication)" "nosuchrole_t190"
