@@ -49,23 +49,32 @@ static char *base_name(const char *path)
 }
 
 /* Does fname look like NAME_YYYYMMDD_HHMMSS[-N].db? */
+/*
+ * NAME_20261202T005054Z.db (UTC), or NAME_20261201_195529.db as versions
+ * before 0.2 named them in local time: retention keeps pruning those too.
+ */
 static int is_copy_of(const char *fname, const char *name)
 {
-	size_t n = strlen(name), i;
+	size_t n = strlen(name), i, len;
 	const char *p;
+	int iso;
 
 	if (strncmp(fname, name, n) != 0 || fname[n] != '_')
 		return 0;
 	p = fname + n + 1;
-	for (i = 0; i < 15; i++) {
+	iso = strlen(p) >= 16 && p[8] == 'T' && p[15] == 'Z';
+	len = iso ? 16 : 15;
+	for (i = 0; i < len; i++) {
 		if (i == 8) {
-			if (p[i] != '_')
+			if (p[i] != (iso ? 'T' : '_'))
 				return 0;
+		} else if (iso && i == 15) {
+			continue;	/* the 'Z' checked above */
 		} else if (p[i] < '0' || p[i] > '9') {
 			return 0;
 		}
 	}
-	p += 15;
+	p += len;
 	if (*p == '-')
 		while (*++p >= '0' && *p <= '9')
 			;
@@ -131,8 +140,7 @@ out:
 static ops_code lite_backup(const ops_dbm_ctx *ctx, ops_db *db, char **path_out, ops_error *err)
 {
 	char *dir = NULL, *name = NULL, *final = NULL, *tmp = NULL;
-	char stamp[32];
-	struct tm tm;
+	char stamp[OPS_TIME_ISO_SIZE];
 	time_t now = time(NULL);
 	ops_code code = OPS_OK;
 	int fd, n;
@@ -146,8 +154,7 @@ static ops_code lite_backup(const ops_dbm_ctx *ctx, ops_db *db, char **path_out,
 	}
 	if ((code = ops_mkdir_p(dir, 0700, err)) != OPS_OK)
 		goto out;
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
+	ops_time_stamp(now, stamp);
 	for (n = 0; n < 100; n++) {
 		char fname[512];
 		struct stat st;

@@ -132,11 +132,10 @@ static ops_code roll_back(const struct migration *m, const char *shown, ops_code
 static ops_code apply_one(const struct migration *m, const char *file, const char *shown,
 			  const char *text, const char *sha, cJSON *entry, ops_error *err)
 {
-	char ms[32], when[40], sql[256];
+	char ms[32], when[OPS_TIME_ISO_SIZE], sql[256];
 	const char *p[5] = {m->version, file, sha, when, ms};
 	double t0 = ops_clock();
 	time_t now;
-	struct tm tm;
 	ops_rows *rows = NULL;
 	ops_code rc;
 
@@ -159,8 +158,7 @@ static ops_code apply_one(const struct migration *m, const char *file, const cha
 	if (rc == OPS_OK) {
 		snprintf(ms, sizeof ms, "%.0f", (ops_clock() - t0) * 1000);
 		now = time(NULL);
-		gmtime_r(&now, &tm);
-		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		ops_time_iso(now, when);
 		snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (%s1, %s2, %s3, %s4, %s5)",
 			 m->table, m->ph, m->ph, m->ph, m->ph, m->ph);
 		rc = ops_db_query(m->db, sql, 5, p, &rows, err);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "opsmaint/clock.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/lock.h"
@@ -52,13 +53,11 @@ static int task_name_ok(const char *task)
  */
 static void read_holder(int fd, char *buf, size_t size)
 {
-	char text[64], when[32];
+	char text[64], when[OPS_TIME_ISO_SIZE];
 	ssize_t n;
 	long pid;
 	long long start = 0;
 	char *end, *tail;
-	struct tm tm;
-	time_t t;
 
 	n = pread(fd, text, sizeof text - 1, 0);
 	if (n > 0) {
@@ -72,9 +71,7 @@ static void read_holder(int fd, char *buf, size_t size)
 				if (tail == end + 1 || (*tail != '\n' && *tail != '\0'))
 					start = 0;
 			}
-			t = (time_t)start;
-			if (start > 0 && gmtime_r(&t, &tm) &&
-			    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+			if (start > 0 && *ops_time_iso((time_t)start, when))
 				snprintf(buf, size, "pid %ld, since %s", pid, when);
 			else
 				snprintf(buf, size, "pid %ld", pid);

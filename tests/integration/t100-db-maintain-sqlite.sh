@@ -24,10 +24,12 @@ expect_out_contains "ok" "the text output shows task status"
 backups=("$OPSCTL_STATE_DIR"/backups/knowledge_hub_*.db)
 if [ ${#backups[@]} -eq 1 ] && [ -f "${backups[0]}" ]; then
 	ok "one backup copy in STATE_DIR/backups"
-	if [[ $(basename "${backups[0]}") =~ ^knowledge_hub_[0-9]{8}_[0-9]{6}\.db$ ]]; then
-		ok "the backup is named NAME_YYYYMMDD_HHMMSS.db"
+	# ISO 8601 in UTC whatever TZ says, like the backup ids.
+	if [[ $(basename "${backups[0]}") =~ ^knowledge_hub_([0-9]{8}T[0-9]{6})Z\.db$ ]] &&
+		[ "$(date -u -d "$(sed -E 's/(....)(..)(..)T(..)(..)(..)/\1-\2-\3 \4:\5:\6/' <<<"${BASH_REMATCH[1]}") UTC" +%s)" -ge "$(($(date +%s) - 300))" ]; then
+		ok "the backup is named NAME_YYYYMMDDTHHMMSSZ.db, in UTC"
 	else
-		not_ok "the backup is named NAME_YYYYMMDD_HHMMSS.db ($(basename "${backups[0]}"))"
+		not_ok "the backup is named NAME_YYYYMMDDTHHMMSSZ.db, in UTC ($(basename "${backups[0]}"))"
 	fi
 	if [ "$(sqlite3 "${backups[0]}" 'pragma integrity_check')" = ok ]; then ok "the backup is a valid SQLite database"; else not_ok "the backup is a valid SQLite database"; fi
 	if [ "$(counts "${backups[0]}")" = "$want_counts" ]; then ok "the backup has the same row counts ($want_counts)"; else not_ok "the backup has the same row counts (got $(counts "${backups[0]}"), want $want_counts)"; fi
@@ -77,13 +79,15 @@ expect_json_true 'db(0).get("backup_path", "").startswith(__import__("os").envir
 B="$OPSCTL_STATE_DIR/backups"
 cp "$T/knowledge_hub.db" "$B/knowledge_hub_20200101_000000.db"
 cp "$T/knowledge_hub.db" "$B/knowledge_hub_20240101_000000.db"
+cp "$T/knowledge_hub.db" "$B/knowledge_hub_20200102T000000Z.db"
 cp "$T/knowledge_hub.db" "$B/knowledge_hub_extra_20200101_000000.db"
 echo notes >"$B/notes.txt"
-touch -d '40 days ago' "$B/knowledge_hub_20200101_000000.db" "$B/knowledge_hub_extra_20200101_000000.db" "$B/notes.txt"
+touch -d '40 days ago' "$B/knowledge_hub_20200101_000000.db" "$B/knowledge_hub_20200102T000000Z.db" "$B/knowledge_hub_extra_20200101_000000.db" "$B/notes.txt"
 touch -d '10 days ago' "$B/knowledge_hub_20240101_000000.db"
 run "$OPSCTL" db maintain -t analyze -d "sqlite:$T/knowledge_hub.db"
 expect_rc 0 "db maintain with old copies in the backup directory"
-if [ ! -e "$B/knowledge_hub_20200101_000000.db" ]; then ok "a copy older than 30 days is removed"; else not_ok "a copy older than 30 days is removed"; fi
+if [ ! -e "$B/knowledge_hub_20200101_000000.db" ]; then ok "a copy older than 30 days is removed (the old local-time name)"; else not_ok "a copy older than 30 days is removed (the old local-time name)"; fi
+if [ ! -e "$B/knowledge_hub_20200102T000000Z.db" ]; then ok "a copy older than 30 days is removed (UTC name)"; else not_ok "a copy older than 30 days is removed (UTC name)"; fi
 if [ -e "$B/knowledge_hub_20240101_000000.db" ]; then ok "a copy 10 days old is kept"; else not_ok "a copy 10 days old is kept"; fi
 if [ -e "$B/knowledge_hub_extra_20200101_000000.db" ]; then ok "an old copy of another database (knowledge_hub_extra) is kept"; else not_ok "an old copy of another database (knowledge_hub_extra) is kept"; fi
 if [ -e "$B/notes.txt" ]; then ok "an unrelated old file is kept"; else not_ok "an unrelated old file is kept"; fi
