@@ -2,23 +2,27 @@
  * Rendering reports: JSON for programs, a generic text layout for people
  * (rules in output.h).  Commands never format their own text, so every
  * command's output looks alike and JSON and text always carry the same facts.
- * This module does not decide what a report contains, and it does not know
- * whether fp is a terminal: no colour, no paging, no width detection, so that
- * text piped to a file or mailed by cron looks exactly like the screen.
+ * This module does not decide what a report contains.  No colour, no
+ * paging; values are never cut (a path or a digest must be copyable): a
+ * table that would be wider than the terminal (LINE_MAX_OFF_TTY columns when
+ * fp is not one, so cron mail stays readable) prints as one block of
+ * "name: value" lines per row instead, like psql's expanded display.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "opsmaint/json.h"
 #include "opsmaint/output.h"
 
-/* Widest table cell in characters, "…" included; text form only. */
-#define CELL_MAX 60
-/* Bytes a cut cell can need: CELL_MAX UTF-8 characters of up to 4 bytes. */
-#define CELL_BUF (CELL_MAX * 4 + 8)
-#define ELLIPSIS "\xE2\x80\xA6"
+/* Line width for text not written to a terminal (a file, cron's mail). */
+#define LINE_MAX_OFF_TTY 100
+
+/* The width lines should keep to in this rendering (set by render_text). */
+static size_t line_max = LINE_MAX_OFF_TTY;
 
 int ops_outfmt_parse(const char *name)
 {
@@ -199,47 +203,16 @@ static size_t width(const char *s)
 	return w;
 }
 
-/* Copy s into buf (CELL_BUF bytes) as one line cut to CELL_MAX characters. */
-static void cut(const char *s, char *buf)
-{
-	size_t w = 0, o = 0;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c & 0xC0) != 0x80) {
-			if (w == CELL_MAX - 1 && width(s) > 1) {
-				memcpy(buf + o, ELLIPSIS, sizeof ELLIPSIS - 1);
-				o += sizeof ELLIPSIS - 1;
-				break;
-			}
-			w++;
-		}
-		if (o + 1 >= CELL_BUF)	/* only with malformed UTF-8 */
-			break;
-		buf[o++] = (c == '\n' || c == '\t' || c == '\r') ? ' ' : (char)c;
-	}
-	buf[o] = '\0';
-}
-
-/* One table cell; nested values appear as compact JSON.  -1 on OOM. */
-static int cell_text(const char *name, const cJSON *v, char *buf)
+/*
+ * One table cell's whole text, newly allocated (NULL on OOM); *nested set
+ * when the value is an object or array, which a table cannot show whole.
+ */
+static char *cell_text(const char *name, const cJSON *v, int *nested)
 {
 	char num[64];
 
-	if (v && is_container(v)) {
-		cJSON *clean = strip_internal(v);
-		char *s = clean && ops_json_utf8(clean) == 0 ? cJSON_PrintUnformatted(clean) : NULL;
-
-		cJSON_Delete(clean);
-		if (!s)
-			return -1;
-		cut(s, buf);
-		free(s);
-		return 0;
-	}
-	cut(scalar_text(name, v, num, sizeof num), buf);
-	return 0;
+	*nested = v && is_container(v);
+	return strdup(*nested ? "" : scalar_text(name, v, num, sizeof num));
 }
 
 static void pad(FILE *fp, size_t n)
@@ -282,13 +255,31 @@ static void put_cell(FILE *fp, const struct column *c, const char *text, int las
 	}
 }
 
+static int render_object(FILE *fp, const cJSON *obj, int indent);
+
+/* Each row as its own block of "name: value" lines, blank-line separated. */
+static int render_expanded(FILE *fp, const cJSON *arr, int indent)
+{
+	const cJSON *row;
+	int first = 1;
+
+	cJSON_ArrayForEach(row, arr) {
+		if (!first)
+			fputc('\n', fp);
+		first = 0;
+		if (render_object(fp, row, indent) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int render_table(FILE *fp, const cJSON *arr, int indent)
 {
 	struct column *cols = NULL, *grown;
-	size_t ncols = 0, cap = 0, c;
+	size_t ncols = 0, cap = 0, c, total;
 	const cJSON *row, *m;
-	char buf[CELL_BUF];
-	int rc = -1;
+	char *text;
+	int rc = -1, nested, expand = 0;
 
 	/* Columns are the union of member names, in first-seen order. */
 	cJSON_ArrayForEach(row, arr) {
@@ -318,11 +309,21 @@ static int render_table(FILE *fp, const cJSON *arr, int indent)
 			m = cJSON_GetObjectItemCaseSensitive(row, cols[c].name);
 			if (m && !cJSON_IsNumber(m) && !cJSON_IsNull(m))
 				cols[c].numeric = 0;
-			if (cell_text(cols[c].name, m, buf) < 0)
+			if (!(text = cell_text(cols[c].name, m, &nested)))
 				goto out;
-			if (width(buf) > cols[c].width)
-				cols[c].width = width(buf);
+			/* A nested value or a line break cannot sit in a cell. */
+			if (nested || strpbrk(text, "\n\r\t"))
+				expand = 1;
+			if (width(text) > cols[c].width)
+				cols[c].width = width(text);
+			free(text);
 		}
+	}
+	for (total = (size_t)indent, c = 0; c < ncols; c++)
+		total += cols[c].width + (c ? 2 : 0);
+	if (expand || total > line_max) {
+		rc = render_expanded(fp, arr, indent);
+		goto out;
 	}
 	if (ncols) {
 		pad(fp, (size_t)indent);
@@ -336,9 +337,10 @@ static int render_table(FILE *fp, const cJSON *arr, int indent)
 		pad(fp, (size_t)indent);
 		for (c = 0; c < ncols; c++) {
 			m = cJSON_GetObjectItemCaseSensitive(row, cols[c].name);
-			if (cell_text(cols[c].name, m, buf) < 0)
+			if (!(text = cell_text(cols[c].name, m, &nested)))
 				goto out;
-			put_cell(fp, &cols[c], buf, c + 1 == ncols);
+			put_cell(fp, &cols[c], text, c + 1 == ncols);
+			free(text);
 		}
 		fputc('\n', fp);
 	}
@@ -409,12 +411,21 @@ static int render_object(FILE *fp, const cJSON *obj, int indent)
 			continue;
 		label(m->string, lab, sizeof lab);
 		if (!is_container(m)) {
+			const char *v = scalar_text(m->string, m, txt, sizeof txt);
+
 			if (after_section)
 				fputc('\n', fp);
 			pad(fp, (size_t)indent);
 			fprintf(fp, "%s:", lab);
-			pad(fp, keyw - width(lab) + 1);
-			fprintf(fp, "%s\n", scalar_text(m->string, m, txt, sizeof txt));
+			/* Too long for the line: whole, on its own line (a path, a
+			 * digest must be copyable), never cut. */
+			if ((size_t)indent + keyw + 2 + width(v) > line_max) {
+				fputc('\n', fp);
+				pad(fp, (size_t)indent + 2);
+			} else {
+				pad(fp, keyw - width(lab) + 1);
+			}
+			fprintf(fp, "%s\n", v);
 			printed = 1;
 			after_section = 0;
 			continue;
@@ -439,6 +450,11 @@ static int render_object(FILE *fp, const cJSON *obj, int indent)
 static int render_text(FILE *fp, const cJSON *report)
 {
 	char txt[64];
+	struct winsize ws;
+
+	line_max = LINE_MAX_OFF_TTY;
+	if (isatty(fileno(fp)) && ioctl(fileno(fp), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		line_max = ws.ws_col;
 
 	if (cJSON_IsObject(report))
 		return render_object(fp, report, 0);

@@ -6,7 +6,10 @@
  *     members named *_bytes print human sizes ("12.3 MiB"), *_seconds print
  *     durations ("1.25 s"), booleans print yes/no, null prints "-";
  *   - an array of objects prints as an aligned table whose header is the
- *     union of member names (in first-seen order), rows in array order;
+ *     union of member names (in first-seen order), rows in array order; a
+ *     table wider than the terminal (100 columns off one) or with nested
+ *     values prints each row as its own block of lines instead;
+ *   - no value is ever cut: one too long for its line goes on the next;
  *   - an array of scalars prints one per line, indented;
  *   - a nested object prints as an indented section headed by its name.
  * Members whose name starts with '_' are internal and are rendered in neither
