@@ -7,6 +7,7 @@
  * `opsctl __complete KIND`.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -952,6 +953,23 @@ static void page_root(struct buf *b)
 	bputs(b, ".BR opsctl.conf (5)\n");
 }
 
+/* The exact size as the file takes it: 16M, not 16.0 MiB. */
+static const char *size_text(long bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (bytes && bytes % 1024 == 0 && u < 3) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%ld", bytes);
+	else
+		snprintf(buf, len, "%ld%c", bytes, units[u]);
+	return buf;
+}
+
 static const char *ktype_name(ops_ktype t)
 {
 	switch (t) {
@@ -963,6 +981,9 @@ static const char *ktype_name(ops_ktype t)
 	case OPS_K_ENUM: return "one of";
 	case OPS_K_LIST: return "list";
 	case OPS_K_WINDOW: return "window";
+	case OPS_K_SIZE: return "size";
+	case OPS_K_FILE: return "file";
+	case OPS_K_DIR: return "directory";
 	}
 	return "string";
 }
@@ -1008,6 +1029,12 @@ static void page_conf(struct buf *b)
 		}
 		if (k->type == OPS_K_INT || (k->type == OPS_K_DURATION && k->max))
 			bprintf(b, ", %ld to %ld", k->min, k->max);
+		if (k->type == OPS_K_SIZE) {
+			char lo[32], hi[32];
+
+			bprintf(b, ", %s to %s", size_text(k->min, lo, sizeof lo),
+				k->max == LONG_MAX ? "any" : size_text(k->max, hi, sizeof hi));
+		}
 		if (k->def && *k->def) {
 			bputs(b, "; default \\(lq");
 			roff_text(b, k->def);
