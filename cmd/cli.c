@@ -427,6 +427,17 @@ char **cli_list(const struct cli_inv *inv, const char *name)
 	return v->list;
 }
 
+const struct cli_val *cli_global(const struct cli_val *gvals, const char *name)
+{
+	size_t i;
+
+	for (i = 0; cli_global_opts[i].name; i++)
+		if (strcmp(cli_global_opts[i].name, name) == 0)
+			return &gvals[i];
+	fprintf(stderr, "opsctl: internal error: no global option '%s'\n", name);
+	abort();
+}
+
 int cli_has_opt(const struct cli_inv *inv, const char *name)
 {
 	const struct cli_opt *o;

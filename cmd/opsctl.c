@@ -47,6 +47,10 @@ static int run_completion(struct cli_inv *inv);
 static int run_gen(struct cli_inv *inv);
 static int run_complete(struct cli_inv *inv);
 
+static const struct cli_opt status_opts[] = {
+	CLI_OPT_END
+};
+
 static const struct cli_cmd root_subs[] = {
 	{.name = "db", .summary = "maintain PostgreSQL and SQLite databases",
 	 .subs = cli_db_subs, .description = cli_db_description},
@@ -54,6 +58,12 @@ static const struct cli_cmd root_subs[] = {
 	 .subs = cli_backup_subs, .default_sub = "create", .description = cli_backup_description},
 	{.name = "vector", .summary = "verify, rebuild and inspect the FAISS vector index",
 	 .subs = cli_vector_subs, .description = cli_vector_description},
+	{.name = "config", .summary = "show the effective configuration or check it for problems",
+	 .subs = cli_config_subs, .description = cli_config_description},
+	{.name = "status", .summary = "show the last run of every task from the journal",
+	 .op = cli_op_status, .opts = status_opts, .description = cli_status_description,
+	 .examples = "What ran last, and did it work?\nopsctl status\n"
+		     "For a monitoring script\nopsctl --output json status"},
 	{.name = "help", .summary = "show the manual page of a command",
 	 .args = "[COMMAND]", .max_args = 1, .args_complete = CLI_C_COMMANDS,
 	 .run = run_help, .flags = CLI_NO_CONFIG,
@@ -281,17 +291,6 @@ static int global_end(int argc, char **argv)
 	return i;
 }
 
-/* A global option's parsed value, by name, so no code depends on row order. */
-static const struct cli_val *global(const struct cli_val *vals, const char *name)
-{
-	size_t i;
-
-	for (i = 0; cli_global_opts[i].name; i++)
-		if (strcmp(cli_global_opts[i].name, name) == 0)
-			return &vals[i];
-	abort();
-}
-
 /*
  * SIGINT, SIGTERM and SIGHUP are waited for by a thread instead of caught by
  * a handler: the first one asks the library to stop (cancel.h), which then
@@ -433,7 +432,8 @@ static ops_code check_args(const struct cli_inv *inv, ops_error *err)
  * -c/--config), the environment, then --env; and logging from it. */
 static ops_code load_config(struct cli_inv *inv, ops_error *err)
 {
-	const struct cli_val *conf = global(inv->gvals, "config"), *env = global(inv->gvals, "env");
+	const struct cli_val *conf = cli_global(inv->gvals, "config");
+	const struct cli_val *env = cli_global(inv->gvals, "env");
 	const struct cli_opt *o;
 	int level;
 
@@ -505,7 +505,7 @@ int main(int argc, char **argv)
 	}
 	free(gargs);
 	gargs = NULL;
-	if (global(gvals, "version")->set) {	/* --version: nothing else is loaded */
+	if (cli_global(gvals, "version")->set) {	/* --version: nothing else is loaded */
 		printf("opsctl %s\n", OPS_VERSION);
 		status = finish_stdout(0);
 		goto out;
@@ -516,8 +516,8 @@ int main(int argc, char **argv)
 		goto out_flush;
 	}
 	/* --output before the command already shapes a usage error's report. */
-	if (global(gvals, "output")->set)
-		inv.out = (ops_outfmt)ops_outfmt_parse(global(gvals, "output")->str);
+	if (cli_global(gvals, "output")->set)
+		inv.out = (ops_outfmt)ops_outfmt_parse(cli_global(gvals, "output")->str);
 
 	switch (resolve_command(&inv, argc, argv, &idx, &status)) {
 	case STEP_DONE:
@@ -543,10 +543,10 @@ int main(int argc, char **argv)
 		cli_help(stdout, inv.path, inv.cmd);
 		goto out_flush;
 	}
-	inv.quiet = global(gvals, "quiet")->num > 0;
-	inv.verbose = global(gvals, "verbose")->num > 0;
-	inv.out = (ops_outfmt)ops_outfmt_parse(global(gvals, "output")->set
-					       ? global(gvals, "output")->str : "text");
+	inv.quiet = cli_global(gvals, "quiet")->num > 0;
+	inv.verbose = cli_global(gvals, "verbose")->num > 0;
+	inv.out = (ops_outfmt)ops_outfmt_parse(cli_global(gvals, "output")->set
+					       ? cli_global(gvals, "output")->str : "text");
 	if (check_args(&inv, &err) != OPS_OK || load_config(&inv, &err) != OPS_OK) {
 		status = cli_fail(&inv, &err);
 		goto out;

@@ -4,13 +4,15 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector help completion
+            printf '%s\n' db backup vector config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
             printf '%s\n' create list verify restore prune pin monitoring s3-verify wal-push wal-fetch
         case 'opsctl vector'
             printf '%s\n' verify rebuild optimize backup verify-backup eval purge cache-rebuild bench stats
+        case 'opsctl config'
+            printf '%s\n' show check
     end
 end
 
@@ -84,6 +86,12 @@ function __opsctl_argopts
             printf '%s\n' -p --path -c --concurrency -n --queries -o --output-dir -d --database --config --env --output
         case 'opsctl vector stats'
             printf '%s\n' -p --path --config --env -o --output
+        case 'opsctl config show'
+            printf '%s\n' --config --env -o --output
+        case 'opsctl config check'
+            printf '%s\n' --config --env -o --output
+        case 'opsctl status'
+            printf '%s\n' --config --env -o --output
         case 'opsctl help'
             printf '%s\n' --config --env -o --output
         case 'opsctl completion'
@@ -126,6 +134,8 @@ complete -c opsctl -f
 complete -c opsctl -n '__opsctl_at "opsctl"' -a db -d 'maintain PostgreSQL and SQLite databases'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a backup -d 'back up, verify and restore databases, locally and in S3'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a vector -d 'verify, rebuild and inspect the FAISS vector index'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a completion -d 'print the shell completion script'
 complete -c opsctl -n '__opsctl_at "opsctl"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
@@ -465,13 +475,34 @@ complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s o -l output -x -a '
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
+complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
+complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl config show"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl config show"' -l env -x -a 'dev staging prod' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl config show"' -s o -l output -x -a 'text json' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl config show"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl config show"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl config show"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl config check"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl config check"' -l env -x -a 'dev staging prod' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl config check"' -s o -l output -x -a 'text json' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl config check"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl config check"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl config check"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl status"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl status"' -l env -x -a 'dev staging prod' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl status"' -s o -l output -x -a 'text json' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl status"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl status"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl status"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -l env -x -a 'dev staging prod' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text json' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev staging prod' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text json' -d 'write results as text for people or json for programs'

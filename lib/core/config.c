@@ -38,7 +38,7 @@ static const ops_key_def key_table[] = {
 };
 #define NKEYS (sizeof key_table / sizeof key_table[0] - 1)
 
-#define SYSTEM_CONFIG "/etc/opsctl/opsctl.conf"
+#define SYSTEM_CONFIG OPS_CONFIG_SYSTEM_FILE
 #define OWN_PREFIX "OPSCTL_"
 #define OWN_PREFIX_LEN (sizeof OWN_PREFIX - 1)
 
@@ -437,8 +437,8 @@ static ops_code validate(const ops_key_def *k, const char *value, long *num,
 
 		rc = ops_parse_size(value, &bytes, err);
 		if (rc == OPS_OK && k->max == LONG_MAX && bytes < k->min)
-			rc = ops_error_set(err, OPS_EUSAGE, "'%s' is out of range (%ld bytes or more)",
-					   value, k->min);
+			rc = ops_error_set(err, OPS_EUSAGE,
+					   "'%s' is out of range (%ld bytes or more)", value, k->min);
 		else if (rc == OPS_OK && k->min != k->max && (bytes < k->min || bytes > k->max))
 			rc = ops_error_set(err, OPS_EUSAGE, "'%s' is out of range %ld..%ld bytes",
 					   value, k->min, k->max);
@@ -735,8 +735,8 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 			skip_section = !parse_section(s, section, sizeof section);
 			if (skip_section) {
 				/* Its keys would be reported again, one by one. */
-				rc = ops_error_set(err, OPS_ECONFIG, "%s:%d: bad section header '%s'",
-						   path, lineno, s);
+				rc = ops_error_set(err, OPS_ECONFIG,
+						   "%s:%d: bad section header '%s'", path, lineno, s);
 				goto bad;
 			}
 			continue;
@@ -757,8 +757,8 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 			goto bad;
 		}
 		if (!section[0]) {
-			rc = ops_error_set(err, OPS_ECONFIG,
-					   "%s:%d: key '%s' outside any [section]", path, lineno, key);
+			rc = ops_error_set(err, OPS_ECONFIG, "%s:%d: key '%s' outside any [section]",
+					   path, lineno, key);
 			goto bad;
 		}
 		free(full);

@@ -437,7 +437,8 @@ ops_code ops_journal_last_runs(const char *path, ops_journal_last **out, size_t 
 		const cJSON *tgt = cJSON_GetObjectItemCaseSensitive(o, "target");
 		const char *target = cJSON_IsString(tgt) ? tgt->valuestring : "";
 
-		if (!cJSON_IsString(cmd) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "time")) ||
+		if (!cJSON_IsString(cmd) ||
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "time")) ||
 		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "status"))) {
 			bad++;
 			cJSON_Delete(o);
@@ -449,12 +450,13 @@ ops_code ops_journal_last_runs(const char *path, ops_journal_last **out, size_t 
 				break;
 		if (i == nv) {
 			if (nv == cap) {
-				ops_journal_last *nvv = realloc(v, (cap ? cap * 2 : 16) * sizeof *v);
+				size_t ncap = cap ? cap * 2 : 16;
+				ops_journal_last *nvv = realloc(v, ncap * sizeof *v);
 
 				if (!nvv)
 					goto oom;
 				v = nvv;
-				cap = cap ? cap * 2 : 16;
+				cap = ncap;
 			}
 			memset(&v[nv], 0, sizeof v[nv]);
 			v[nv].command = strdup(cmd->valuestring);

@@ -16,6 +16,9 @@ OPS_API_BEGIN
 
 #include "opsmaint/error.h"
 
+/* The file read when neither --config nor $OPSCTL_CONFIG names one. */
+#define OPS_CONFIG_SYSTEM_FILE "/etc/opsctl/opsctl.conf"
+
 typedef enum ops_ktype {
 	OPS_K_STRING,
 	OPS_K_PATH,
@@ -71,6 +74,8 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
  * them.  An empty variable counts as unset.  A bad value is OPS_ECONFIG
  * naming the variable, except a bad ENVIRONMENT, which belongs to other
  * tools: it is logged as a warning and general.environment keeps its value.
+ * An OPSCTL_ variable that is none of opsctl's (OPSCTL_DB_HOTS) is a warning
+ * naming the nearest one; OPSCTL_TEST_* belong to the test suite.
  * Last, when not root and general.state_dir is still unset, it becomes
  * $XDG_STATE_HOME/opsctl, else $HOME/.local/state/opsctl, with the origin
  * "default (XDG_STATE_HOME)" or "default (HOME)".

@@ -1078,7 +1078,8 @@ TEST(parse_size)
 	}
 	for (i = 0; bad[i]; i++)
 		CHECK_INT(ops_parse_size(bad[i], &v, &err), OPS_EUSAGE);
-	CHECK_STR(err.message, "'8191P' is not a size (examples: 1048576, 512K, 16M, 8G; K is 1024)");
+	CHECK_STR(err.message,
+		  "'8191P' is not a size (examples: 1048576, 512K, 16M, 8G; K is 1024)");
 }
 
 TEST(size_keys_take_suffixes_and_plain_bytes)
@@ -1134,8 +1135,8 @@ TEST(collect_notes_every_problem_and_goes_on)
 		snprintf(want, sizeof want, "%s:2: unknown key 'db.hots' (did you mean 'db.host'?)",
 			 path);
 		CHECK_STR(p[0], want);
-		snprintf(want, sizeof want, "%s:3: bad value for 'db.port': 'x' is not a whole number",
-			 path);
+		snprintf(want, sizeof want,
+			 "%s:3: bad value for 'db.port': 'x' is not a whole number", path);
 		CHECK_STR(p[1], want);
 		snprintf(want, sizeof want, "%s:5: 'db.host' is set again (first at %s:4)", path,
 			 path);
