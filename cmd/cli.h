@@ -204,6 +204,8 @@ void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd);
 /* Generators (gen.c). */
 int cli_gen_completion(FILE *fp, const char *shell);
 int cli_gen_man(const char *dir);
+/* DIR/opsctl.conf.sample: every key, commented out at its default. */
+int cli_gen_conf(const char *dir);
 
 /* ---- the runner (runner.c) ---- */
 

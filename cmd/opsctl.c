@@ -193,11 +193,12 @@ static int run_completion(struct cli_inv *inv)
 
 static int run_gen(struct cli_inv *inv)
 {
-	if (strcmp(inv->args[0], "man") != 0) {
-		fprintf(stderr, "opsctl: error: unknown generator '%s'\n", inv->args[0]);
-		return ops_code_exit_status(OPS_EUSAGE);
-	}
-	return cli_gen_man(inv->args[1]);
+	if (strcmp(inv->args[0], "man") == 0)
+		return cli_gen_man(inv->args[1]);
+	if (strcmp(inv->args[0], "conf") == 0)
+		return cli_gen_conf(inv->args[1]);
+	fprintf(stderr, "opsctl: error: unknown generator '%s'\n", inv->args[0]);
+	return ops_code_exit_status(OPS_EUSAGE);
 }
 
 /* Every leaf command's path ("db maintain"), for tests and tools. */
