@@ -65,19 +65,32 @@ static const struct cli_cmd root_subs[] = {
 	 .examples = "What ran last, and did it work?\nopsctl status\n"
 		     "For a monitoring script\nopsctl --output json status"},
 	{.name = "help", .summary = "show the manual page of a command",
-	 .args = "[COMMAND]", .max_args = 1, .args_complete = CLI_C_COMMANDS,
-	 .run = run_help, .flags = CLI_NO_CONFIG,
+	 .args = "[COMMAND [SUBCOMMAND] | opsctl.conf]", .max_args = 2,
+	 .args_complete = CLI_C_COMMANDS, .run = run_help, .flags = CLI_NO_CONFIG,
 	 .description =
-	 "Opens the manual page of COMMAND (opsctl-COMMAND(1)), or opsctl(1) without one. "
-	 "Inside a source tree the page in man/ beside the binary is shown."},
+	 "Opens the manual page of COMMAND (opsctl-COMMAND(1)), of one of its subcommands "
+	 "(opsctl help db vacuum opens opsctl-db-vacuum(1)), of the configuration file "
+	 "(opsctl help opsctl.conf, or conf, opens opsctl.conf(5)), or opsctl(1) without "
+	 "one. Inside a source tree the page in man/ beside the binary is shown.",
+	 .examples = "The page of one subcommand\nopsctl help db vacuum\n"
+		     "Every configuration key\nopsctl help opsctl.conf"},
 	{.name = "completion", .summary = "print the shell completion script",
 	 .args = "SHELL", .min_args = 1, .max_args = 1, .args_complete = CLI_C_SHELLS,
 	 .run = run_completion, .flags = CLI_NO_CONFIG,
 	 .description =
 	 "Prints the completion script for SHELL (bash, zsh or fish), generated from the same "
 	 "tables as the option parser. `make install` installs all three where the shells look "
-	 "for them.",
-	 .examples = "Load completion into the running bash\neval \"$(opsctl completion bash)\""},
+	 "for them; to install one by hand, write it where the shell looks (see the examples) "
+	 "and start a new shell.",
+	 .examples = "Load completion into the running bash\neval \"$(opsctl completion bash)\"\n"
+		     "Install for bash, for every user (bash-completion)\n"
+		     "opsctl completion bash > /usr/share/bash-completion/completions/opsctl\n"
+		     "Install for bash, for yourself\n"
+		     "opsctl completion bash > ~/.local/share/bash-completion/completions/opsctl\n"
+		     "Install for zsh (a directory in $fpath, before compinit runs)\n"
+		     "opsctl completion zsh > \"${fpath[1]}/_opsctl\"\n"
+		     "Install for fish\n"
+		     "opsctl completion fish > ~/.config/fish/completions/opsctl.fish"},
 	{.name = "__gen", .summary = "generate documentation", .args = "KIND DIR",
 	 .min_args = 2, .max_args = 2, .run = run_gen, .flags = CLI_HIDDEN | CLI_NO_CONFIG},
 	{.name = "__complete", .summary = "values for shell completion", .args = "KIND",
@@ -131,51 +144,84 @@ static int self_dir(char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The page for the words after `help`: opsctl(1); opsctl-db(1) for a
+ * group; opsctl-db-vacuum(1) for a leaf (git's git-commit-graph(1) way);
+ * opsctl.conf(5) for "opsctl.conf" or "conf".  A word that names nothing is
+ * a usage error with the nearest name, before man is run.
+ */
+static ops_code help_page(const struct cli_inv *inv, char *name, size_t len, int *section,
+			  ops_error *err)
+{
+	const struct cli_cmd *cmd = &cli_root;
+	char words[128] = "";
+	int i;
+
+	*section = 1;
+	snprintf(name, len, "opsctl");
+	if (inv->nargs == 1 && (strcmp(inv->args[0], "opsctl.conf") == 0 ||
+				strcmp(inv->args[0], "conf") == 0)) {
+		*section = 5;
+		snprintf(name, len, "opsctl.conf");
+		return OPS_OK;
+	}
+	for (i = 0; i < inv->nargs; i++) {
+		const char *names[64], *best;
+		const struct cli_cmd *sub = NULL;
+		size_t k, n = 0, used = strlen(words);
+
+		for (k = 0; cmd->subs && cmd->subs[k].name && n < 62; k++) {
+			if (cmd->subs[k].flags & CLI_HIDDEN)
+				continue;
+			names[n++] = cmd->subs[k].name;
+			if (strcmp(cmd->subs[k].name, inv->args[i]) == 0)
+				sub = &cmd->subs[k];
+		}
+		if (cmd == &cli_root)
+			names[n++] = "opsctl.conf";
+		names[n] = NULL;
+		snprintf(words + used, sizeof words - used, "%s%s", used ? " " : "", inv->args[i]);
+		if (sub) {
+			cmd = sub;
+			snprintf(name + strlen(name), len - strlen(name), "-%s", sub->name);
+			continue;
+		}
+		if (!cmd->subs)
+			return ops_error_set(err, OPS_EUSAGE,
+					     "no manual for '%s': '%.*s' has no subcommands", words,
+					     (int)(strrchr(words, ' ') - words), words);
+		best = ops_suggest(inv->args[i], names);
+		words[used] = '\0';
+		if (best)
+			return ops_error_set(err, OPS_EUSAGE,
+					     "no manual for unknown command '%s%s%s' "
+					     "(did you mean '%s%s%s'?)", words, used ? " " : "",
+					     inv->args[i], words, used ? " " : "", best);
+		return ops_error_set(err, OPS_EUSAGE, "no manual for unknown command '%s%s%s'",
+				     words, used ? " " : "", inv->args[i]);
+	}
+	return OPS_OK;
+}
+
 static int run_help(struct cli_inv *inv)
 {
-	char dir[PATH_MAX], page[PATH_MAX + 128], name[96];
-	const char *cmd = inv->nargs ? inv->args[0] : NULL;
+	char dir[PATH_MAX], page[PATH_MAX + 128], name[96], sect[4];
+	int section;
 	struct stat st;
-	size_t i;
+	ops_error err;
 
-	if (cmd) {
-		const char *names[32];
-		size_t n = 0;
-		int found = 0;
-
-		for (i = 0; root_subs[i].name && n < 31; i++) {
-			if (root_subs[i].flags & CLI_HIDDEN)
-				continue;
-			names[n++] = root_subs[i].name;
-			if (strcmp(root_subs[i].name, cmd) == 0)
-				found = 1;
-		}
-		names[n] = NULL;
-		if (!found) {
-			const char *best = ops_suggest(cmd, names);
-			ops_error err;
-
-			if (best)
-				ops_error_set(&err, OPS_EUSAGE,
-					      "no manual for unknown command '%s' (did you mean '%s'?)",
-					      cmd, best);
-			else
-				ops_error_set(&err, OPS_EUSAGE, "no manual for unknown command '%s'", cmd);
-			return cli_fail(inv, &err);
-		}
-		snprintf(name, sizeof name, "opsctl-%s", cmd);
-	} else {
-		snprintf(name, sizeof name, "opsctl");
-	}
+	if (help_page(inv, name, sizeof name, &section, &err) != OPS_OK)
+		return cli_fail(inv, &err);
+	snprintf(sect, sizeof sect, "%d", section);
 	fflush(stdout);
 	if (self_dir(dir, sizeof dir) == 0) {
-		snprintf(page, sizeof page, "%s/man/%s.1", dir, name);
+		snprintf(page, sizeof page, "%s/man/%s.%d", dir, name, section);
 		if (stat(page, &st) == 0) {
 			execlp("man", "man", "-l", page, (char *)NULL);
 			execlp("mandoc", "mandoc", "-a", page, (char *)NULL);
 		}
 	}
-	execlp("man", "man", name, (char *)NULL);
+	execlp("man", "man", sect, name, (char *)NULL);
 	fprintf(stderr, "opsctl: error: cannot run man: %s\n", strerror(errno));
 	return ops_code_exit_status(OPS_EUNAVAIL);
 }
