@@ -13,6 +13,13 @@ ZSHCOMPDIR  ?= $(DATADIR)/zsh/vendor-completions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 PLUGINDIR  ?= $(LIBDIR)/opsctl
+DOCDIR     ?= $(DATADIR)/doc/opsctl
+# opsctl reads /etc/opsctl/opsctl.conf whatever the PREFIX, so the sample and
+# the logrotate snippet go under /etc; systemd also looks in
+# /usr/local/lib/systemd/system, so units follow PREFIX.
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS      := $(wildcard contrib/systemd/*.service contrib/systemd/*.timer)
 
 VERSION    := 0.1.0
 SOVERSION  := 0
@@ -144,6 +151,7 @@ docs: $(B)/man.stamp $(COMPLETIONS)
 $(B)/man.stamp: opsctl
 	@mkdir -p $(B)
 	./opsctl __gen man man
+	./opsctl __gen conf contrib
 	touch $@
 completions/opsctl.bash: opsctl
 	./opsctl completion bash > $@.tmp && mv $@.tmp $@
@@ -237,14 +245,27 @@ install: all
 	install -m 644 completions/opsctl.bash $(DESTDIR)$(BASHCOMPDIR)/opsctl
 	install -m 644 completions/_opsctl $(DESTDIR)$(ZSHCOMPDIR)/_opsctl
 	install -m 644 completions/opsctl.fish $(DESTDIR)$(FISHCOMPDIR)/opsctl.fish
+	install -d $(DESTDIR)$(SYSCONFDIR)/opsctl $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)
+	install -m 644 contrib/opsctl.conf.sample $(DESTDIR)$(SYSCONFDIR)/opsctl/opsctl.conf.sample
+	install -m 644 contrib/logrotate.opsctl $(DESTDIR)$(SYSCONFDIR)/logrotate.d/opsctl
+	for u in $(UNITS); do \
+	  sed 's|/usr/local/bin/opsctl|$(BINDIR)/opsctl|' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+	  chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; \
+	done
+	sed 's|/usr/local/bin|$(BINDIR)|' contrib/crontab.example >$(DESTDIR)$(DOCDIR)/crontab.example
+	install -m 644 contrib/opsctl.conf.sample README.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/opsctl $(DESTDIR)$(LIBDIR)/libopsmaint.* \
 	  $(DESTDIR)$(PKGCONFIGDIR)/opsmaint.pc $(DESTDIR)$(BASHCOMPDIR)/opsctl \
 	  $(DESTDIR)$(ZSHCOMPDIR)/_opsctl $(DESTDIR)$(FISHCOMPDIR)/opsctl.fish \
 	  $(DESTDIR)$(MANDIR)/man1/opsctl.1 $(DESTDIR)$(MANDIR)/man1/opsctl-*.1 \
-	  $(DESTDIR)$(MANDIR)/man5/opsctl.conf.5
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/opsmaint $(DESTDIR)$(PLUGINDIR)
+	  $(DESTDIR)$(MANDIR)/man5/opsctl.conf.5 \
+	  $(DESTDIR)$(SYSCONFDIR)/opsctl/opsctl.conf.sample $(DESTDIR)$(SYSCONFDIR)/logrotate.d/opsctl \
+	  $(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS)))
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/opsmaint $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(DOCDIR)
+	rmdir $(DESTDIR)$(SYSCONFDIR)/opsctl 2>/dev/null || true
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(ASAN_LIB_OBJ:.o=.d) $(ASAN_CMD_OBJ:.o=.d)
 

@@ -427,6 +427,17 @@ char **cli_list(const struct cli_inv *inv, const char *name)
 	return v->list;
 }
 
+const struct cli_val *cli_global(const struct cli_val *gvals, const char *name)
+{
+	size_t i;
+
+	for (i = 0; cli_global_opts[i].name; i++)
+		if (strcmp(cli_global_opts[i].name, name) == 0)
+			return &gvals[i];
+	fprintf(stderr, "opsctl: internal error: no global option '%s'\n", name);
+	abort();
+}
+
 int cli_has_opt(const struct cli_inv *inv, const char *name)
 {
 	const struct cli_opt *o;
@@ -448,11 +459,16 @@ static void opt_label(const struct cli_opt *o, char *buf, size_t len)
 			 o->metavar ? " " : "", o->metavar ? o->metavar : "");
 }
 
-/* The width help is wrapped to: the terminal's, or 80 when not a terminal. */
+/* The width help is wrapped to: $COLUMNS when set (as argparse and less
+ * read it), else the terminal's, else 80 when not a terminal. */
 static int help_width(FILE *fp)
 {
+	const char *cols = getenv("COLUMNS");
 	struct winsize ws;
+	long n;
 
+	if (cols && ops_parse_long(cols, 40, 1000, &n, NULL) == OPS_OK)
+		return (int)n;
 	if (isatty(fileno(fp)) && ioctl(fileno(fp), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
 		return ws.ws_col;
 	return 80;
@@ -483,6 +499,54 @@ static void wrap(FILE *fp, const char *text, int col, int indent, int width)
 			p++;
 	}
 	fputc('\n', fp);
+}
+
+/* A command at column 4, too long a one continued with " \\" as a shell
+ * reads it, so that it can still be copied whole. */
+static void help_command(FILE *fp, const char *cmd, size_t len, int width)
+{
+	int indent = 4;
+
+	while (len > 0) {
+		size_t room = width > indent + 2 ? (size_t)(width - indent - 2) : 1, cut = len;
+
+		if ((int)len + indent > width) {
+			for (cut = room; cut > 0 && cmd[cut] != ' '; cut--)
+				;
+			if (cut == 0)	/* one long word: let it run over */
+				cut = strcspn(cmd, " ") < len ? strcspn(cmd, " ") : len;
+		}
+		fprintf(fp, "%*s%.*s%s\n", indent, "", (int)cut, cmd, cut < len ? " \\" : "");
+		while (cut < len && cmd[cut] == ' ')
+			cut++;
+		cmd += cut;
+		len -= cut;
+		indent = 8;
+	}
+}
+
+/* The row's examples ("comment\ncommand" pairs) under "examples:". */
+static void help_examples(FILE *fp, const char *examples, int width)
+{
+	const char *p = examples;
+
+	if (!p)
+		return;
+	fprintf(fp, "\nexamples:\n");
+	while (*p) {
+		const char *nl = strchr(p, '\n'), *cmd, *end;
+		char text[512];
+
+		if (!nl)
+			break;
+		cmd = nl + 1;
+		end = strchrnul(cmd, '\n');
+		snprintf(text, sizeof text, "%.*s:", (int)(nl - p), p);
+		fprintf(fp, "  ");
+		wrap(fp, text, 2, 2, width);
+		help_command(fp, cmd, (size_t)(end - cmd), width);
+		p = *end ? end + 1 : end;
+	}
 }
 
 static void help_opt_line(FILE *fp, const struct cli_opt *o, int width)
@@ -527,12 +591,16 @@ void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd)
 	size_t i;
 
 	if (cmd->subs) {
-		fprintf(fp, "usage: %s <command> [<options>]\n\n%s\n\ncommands:\n",
-			path, cmd->summary);
+		int width = help_width(fp);
+
+		fprintf(fp, "usage: %s <command> [<options>]\n\n", path);
+		wrap(fp, cmd->summary, 0, 0, width);
+		fprintf(fp, "\ncommands:\n");
 		for (i = 0; cmd->subs[i].name; i++)
-			if (!(cmd->subs[i].flags & CLI_HIDDEN))
-				fprintf(fp, "    %-16s %s\n", cmd->subs[i].name,
-					cmd->subs[i].summary);
+			if (!(cmd->subs[i].flags & CLI_HIDDEN)) {
+				fprintf(fp, "    %-16s ", cmd->subs[i].name);
+				wrap(fp, cmd->subs[i].summary, 21, 21, width);
+			}
 		if (cmd->opts && cmd->opts[0].name) {
 			fprintf(fp, "\noptions:\n");
 			help_opts(fp, cmd->opts);
@@ -571,8 +639,12 @@ void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd)
 			fprintf(fp, " %s", cmd->args);
 		}
 	}
-	fprintf(fp, "\n\n%s\n\noptions:\n", cmd->summary);
+	fprintf(fp, "\n\n");
+	wrap(fp, cmd->summary, 0, 0, help_width(fp));
+	fprintf(fp, "\noptions:\n");
 	help_opts(fp, cmd->opts);
-	fprintf(fp, "\nThe global options (--config, --env, -o/--output, -q/--quiet, -v/--verbose)\n"
-		"are accepted here too; see 'opsctl --help'.\n");
+	help_examples(fp, cmd->examples, help_width(fp));
+	fputc('\n', fp);
+	wrap(fp, "The global options (--config, --env, -o/--output, -q/--quiet, -v/--verbose) "
+	     "are accepted here too; see 'opsctl --help'.", 0, 0, help_width(fp));
 }

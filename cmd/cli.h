@@ -172,6 +172,10 @@ extern const struct cli_cmd cli_backup_subs[];
 extern const char cli_backup_description[];
 extern const struct cli_cmd cli_vector_subs[];
 extern const char cli_vector_description[];
+extern const struct cli_cmd cli_config_subs[];
+extern const char cli_config_description[];
+ops_code cli_op_status(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
+extern const char cli_status_description[];
 
 /*
  * Option values for op functions; abort on a name the table lacks (a bug).
@@ -184,6 +188,9 @@ int cli_flag(const struct cli_inv *inv, const char *name);
 const char *cli_str(const struct cli_inv *inv, const char *name);
 long cli_num(const struct cli_inv *inv, const char *name);
 char **cli_list(const struct cli_inv *inv, const char *name);
+/* A global option's parsed value (gvals parallel to cli_global_opts), by
+ * name; aborts on a name the table lacks. */
+const struct cli_val *cli_global(const struct cli_val *gvals, const char *name);
 /* 1 when the running command's table has an option called name. */
 int cli_has_opt(const struct cli_inv *inv, const char *name);
 
@@ -209,6 +216,8 @@ void cli_help(FILE *fp, const char *path, const struct cli_cmd *cmd);
 /* Generators (gen.c). */
 int cli_gen_completion(FILE *fp, const char *shell);
 int cli_gen_man(const char *dir);
+/* DIR/opsctl.conf.sample: every key, commented out at its default. */
+int cli_gen_conf(const char *dir);
 
 /* ---- the runner (runner.c) ---- */
 

@@ -7,6 +7,7 @@
  * `opsctl __complete KIND`.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,6 +468,24 @@ static void fish_quote(FILE *fp, const char *s)
 	fputc('\'', fp);
 }
 
+/* -a 'text\tFORMAT json\tFORMAT' */
+static void fish_values(FILE *fp, const char *vals, const char *metavar)
+{
+	const char *p = vals;
+
+	fputs(" -x -a '", fp);
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		fprintf(fp, "%s%.*s\\t%s", p == vals ? "" : " ", (int)n, p,
+			metavar ? metavar : "value");
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\'', fp);
+}
+
 struct fish_state {
 	FILE *fp;
 	int pass;	/* 0: __opsctl_subs cases, 1: __opsctl_argopts cases, 2: complete lines */
@@ -531,10 +550,15 @@ static void fish_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 			allowed_words(o->allowed, vals, sizeof vals);
 			switch (o->complete) {
 			case CLI_C_VALUES:
+				/* Each value described by the metavar (FORMAT), not
+				 * by the option's sentence, which fish would repeat
+				 * beside every value. */
 				if (o->type == CLI_ENUMLIST)
-					fprintf(fp, " -x -a '(__fish_complete_list , \"printf %%s\\\\n %s\")'", vals);
+					fprintf(fp, " -x -a '(__fish_complete_list , "
+						"\"printf %%s\\\\t%s\\\\n %s\")'",
+						o->metavar ? o->metavar : "value", vals);
 				else
-					fprintf(fp, " -x -a '%s'", vals);
+					fish_values(fp, vals, o->metavar);
 				break;
 			case CLI_C_FILE:
 				fputs(" -r -F", fp);
@@ -666,7 +690,7 @@ static void bprintf(struct buf *b, const char *fmt, ...)
  * and start a new line after each sentence, as mandoc -Tlint asks. */
 static void roff_text(struct buf *b, const char *s)
 {
-	int bol = 1;
+	int bol = 1, quoted = 0;
 
 	for (; *s; s++) {
 		char c[3] = {*s, 0, 0};
@@ -680,7 +704,9 @@ static void roff_text(struct buf *b, const char *s)
 		} else if (*s == '-') {
 			bputs(b, "\\-");
 		} else if (*s == '`') {
-			bputs(b, "\\(oq");
+			/* `opsctl backup` is quoted as 'opsctl backup', closing with \(cq. */
+			bputs(b, quoted ? "\\(cq" : "\\(oq");
+			quoted = !quoted;
 		} else if ((*s == '.' || *s == '?' || *s == '!') && s[1] == ' ' &&
 			   s[2] && s[2] >= 'A' && s[2] <= 'Z') {
 			bputs(b, c);
@@ -807,6 +833,22 @@ static void roff_exit_status(struct buf *b)
 	}
 }
 
+/* "A,B,C" as "A, B, C" into buf (len bytes; in may be buf). */
+static const char *env_list(const char *in, char *buf, size_t len)
+{
+	char tmp[512];
+	size_t i, o = 0;
+
+	for (i = 0; in[i] && o + 3 < sizeof tmp && o + 3 < len; i++) {
+		tmp[o++] = in[i];
+		if (in[i] == ',' && in[i + 1] != ' ')
+			tmp[o++] = ' ';
+	}
+	tmp[o] = '\0';
+	memcpy(buf, tmp, o + 1);
+	return buf;
+}
+
 static void roff_environment(struct buf *b)
 {
 	const ops_key_def *k;
@@ -816,8 +858,10 @@ static void roff_environment(struct buf *b)
 	for (k = ops_config_keys(); k->name; k++) {
 		if (!k->env)
 			continue;
+		char env[256];
+
 		bputs(b, ".TP\n.B ");
-		roff_text(b, k->env);
+		roff_text(b, env_list(k->env, env, sizeof env));
 		bputs(b, "\nSets\n.BR ");
 		roff_text(b, k->name);
 		bputs(b, " ;\nsee\n.BR opsctl.conf (5).\n");
@@ -875,7 +919,8 @@ static void page_command(struct buf *b, const struct cli_cmd *cmd)
 	bputs(b, ".SH DESCRIPTION\n");
 	roff_paragraphs(b, cmd->description);
 	bputs(b, ".PP\nThe global options\n.RB ( \\-\\-config ,\n.BR \\-\\-env ,\n"
-		 ".BR \\-\\-output ,\n.BR \\-\\-quiet )\ncome before the command; see\n.BR opsctl (1).\n");
+		 ".BR \\-\\-output ,\n.BR \\-\\-quiet ,\n.BR \\-\\-verbose )\n"
+		 "go before or after the command; see\n.BR opsctl (1).\n");
 	if (cmd->subs) {
 		bputs(b, ".SH COMMANDS\n");
 		for (i = 0; cmd->subs[i].name; i++) {
@@ -912,7 +957,62 @@ static void page_command(struct buf *b, const struct cli_cmd *cmd)
 				roff_examples(b, cmd->subs[i].examples);
 		}
 	}
-	bputs(b, ".SH SEE ALSO\n.BR opsctl (1),\n.BR opsctl.conf (5),\n.BR vacuumdb (1),\n.BR pg_dump (1),\n.BR sqlite3 (1)\n");
+	bputs(b, ".SH SEE ALSO\n.BR opsctl (1),\n");
+	for (i = 0; cmd->subs && cmd->subs[i].name; i++)
+		if (!(cmd->subs[i].flags & CLI_HIDDEN))
+			bprintf(b, ".BR opsctl\\-%s\\-%s (1),\n", cmd->name, cmd->subs[i].name);
+	bputs(b, ".BR opsctl.conf (5),\n.BR vacuumdb (1),\n.BR pg_dump (1),\n.BR sqlite3 (1)\n");
+}
+
+/* The pages every other page points to: opsctl-COMMAND(1) of each top-level
+ * command, and opsctl.conf(5). */
+static void see_also_top(struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; cli_root.subs[i].name; i++)
+		if (!(cli_root.subs[i].flags & CLI_HIDDEN))
+			bprintf(b, ".BR opsctl\\-%s (1),\n", cli_root.subs[i].name);
+}
+
+/*
+ * A page per leaf command, git's way (git-commit-graph(1)):
+ * opsctl-db-vacuum(1), or opsctl-status(1) for a command without a group;
+ * `opsctl help db vacuum` opens it.
+ */
+static void page_leaf(struct buf *b, const struct cli_cmd *group, const struct cli_cmd *cmd)
+{
+	char name[96], words[96];
+
+	if (group) {
+		snprintf(name, sizeof name, "opsctl-%s-%s", group->name, cmd->name);
+		snprintf(words, sizeof words, "%s %s", group->name, cmd->name);
+	} else {
+		snprintf(name, sizeof name, "opsctl-%s", cmd->name);
+		snprintf(words, sizeof words, "%s", cmd->name);
+	}
+	roff_header(b, name, 1, cmd->summary);
+	bprintf(b, ".SH SYNOPSIS\n.B opsctl\n.RI [ global-options ]\n.B %s\n", words);
+	roff_synopsis_opts(b, cmd->opts);
+	if (cmd->args)
+		bprintf(b, ".I %s\n", cmd->args);
+	bputs(b, ".SH DESCRIPTION\n");
+	roff_paragraphs(b, cmd->description ? cmd->description : cmd->summary);
+	bputs(b, ".PP\nThe global options\n.RB ( \\-\\-config ,\n.BR \\-\\-env ,\n"
+		 ".BR \\-\\-output ,\n.BR \\-\\-quiet ,\n.BR \\-\\-verbose )\n"
+		 "go before or after the command; see\n.BR opsctl (1).\n");
+	bputs(b, ".SH OPTIONS\n");
+	roff_options(b, cmd->opts, 1);
+	roff_exit_status(b);
+	bputs(b, ".SH ENVIRONMENT\nSee\n.BR opsctl (1)\nand\n.BR opsctl.conf (5).\n");
+	if (cmd->examples) {
+		bputs(b, ".SH EXAMPLES\n");
+		roff_examples(b, cmd->examples);
+	}
+	bputs(b, ".SH SEE ALSO\n.BR opsctl (1),\n");
+	if (group)
+		bprintf(b, ".BR opsctl\\-%s (1),\n", group->name);
+	bputs(b, ".BR opsctl.conf (5)\n");
 }
 
 static void page_root(struct buf *b)
@@ -936,8 +1036,7 @@ static void page_root(struct buf *b)
 			continue;
 		bprintf(b, ".TP\n.B %s%s%s\n", s->name, s->args ? " " : "", s->args ? s->args : "");
 		roff_text(b, s->summary);
-		if (s->subs)
-			bprintf(b, "; see\n.BR opsctl\\-%s (1)", s->name);
+		bprintf(b, "; see\n.BR opsctl\\-%s (1)", s->name);
 		bputs(b, ".\n");
 	}
 	roff_exit_status(b);
@@ -946,10 +1045,25 @@ static void page_root(struct buf *b)
 	bputs(b, ".SH EXAMPLES\n");
 	roff_examples(b, root->examples);
 	bputs(b, ".SH SEE ALSO\n");
-	for (i = 0; root->subs[i].name; i++)
-		if (root->subs[i].subs)
-			bprintf(b, ".BR opsctl\\-%s (1),\n", root->subs[i].name);
+	see_also_top(b);
 	bputs(b, ".BR opsctl.conf (5)\n");
+}
+
+/* The exact size as the file takes it: 16M, not 16.0 MiB. */
+static const char *size_text(long bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (bytes && bytes % 1024 == 0 && u < 3) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%ld", bytes);
+	else
+		snprintf(buf, len, "%ld%c", bytes, units[u]);
+	return buf;
 }
 
 static const char *ktype_name(ops_ktype t)
@@ -963,8 +1077,47 @@ static const char *ktype_name(ops_ktype t)
 	case OPS_K_ENUM: return "one of";
 	case OPS_K_LIST: return "list";
 	case OPS_K_WINDOW: return "window";
+	case OPS_K_SIZE: return "size";
+	case OPS_K_FILE: return "file";
+	case OPS_K_DIR: return "directory";
 	}
 	return "string";
+}
+
+/* One key of opsctl.conf(5): name, type, range, default, help, variables. */
+static void conf_key(struct buf *b, const ops_key_def *k)
+{
+	bputs(b, ".TP\n.B ");
+	roff_text(b, strchr(k->name, '.') ? strchr(k->name, '.') + 1 : k->name);
+	bputs(b, "\n(");
+	bputs(b, ktype_name(k->type));
+	if (k->allowed) {
+		bputs(b, " ");
+		roff_text(b, k->allowed);
+	}
+	if (k->type == OPS_K_INT || (k->type == OPS_K_DURATION && k->max))
+		bprintf(b, ", %ld to %ld", k->min, k->max);
+	if (k->type == OPS_K_SIZE) {
+		char lo[32], hi[32];
+
+		bprintf(b, ", %s to %s", size_text(k->min, lo, sizeof lo),
+			k->max == LONG_MAX ? "any" : size_text(k->max, hi, sizeof hi));
+	}
+	if (k->def && *k->def) {
+		bputs(b, "; default \\(lq");
+		roff_text(b, k->def);
+		bputs(b, "\\(rq");
+	}
+	bputs(b, ")\n");
+	roff_text(b, k->help);
+	bputs(b, "\n");
+	if (k->env) {
+		char env[256];
+
+		bputs(b, "Environment: ");
+		roff_text(b, env_list(k->env, env, sizeof env));
+		bputs(b, ".\n");
+	}
 }
 
 static void page_conf(struct buf *b)
@@ -984,50 +1137,51 @@ static void page_conf(struct buf *b)
 		"libpq's PG*, ENVIRONMENT, AWS_*); this file; OPSCTL_* variables; command-line "
 		"flags. An unknown key or a bad value is an error that names the file and line, "
 		"and opsctl exits 78 without doing anything.\n\n"
-		"Durations are seconds, or a number with s, m, h, d or w. Lists are comma-separated. "
+		"A # or ; after white space also starts a comment, so \"key = value  # why\" is "
+		"fine; quote a value that must hold one. A key set twice in one file is a warning "
+		"naming both lines (the later wins).\n\n"
+		"Durations are seconds, or a number with s, m, h, d or w. Sizes are bytes, or a "
+		"number with K, M, G or T, powers of 1024 (16M is 16777216), optionally "
+		"followed by B or iB. Lists are comma-separated. "
 		"Maintenance windows are any, never, or comma-separated ranges DAYS HH:MM-HH:MM, "
 		"where DAYS is a day (Sun), a span (Mon-Fri) or daily, in the host's local time.\n\n"
 		"Passwords are not configuration keys: libpq reads them from ~/.pgpass, the service "
-		"file or PGPASSWORD, so that they never appear in files opsctl manages or on command lines.");
+		"file or PGPASSWORD, so that they never appear in files opsctl manages or on "
+		"command lines.\n\n"
+		"An OPSCTL_ environment variable that is none of the names below is a warning "
+		"naming the nearest one (OPSCTL_DB_HOTS: did you mean OPSCTL_DB_HOST?). "
+		"`opsctl config check` loads the configuration strictly and lists every problem "
+		"at once (exit 78 if any), including those warnings and file keys naming a file "
+		"that does not exist; `opsctl config show` prints each key's effective value and "
+		"where it came from. A commented sample with every key at its default is "
+		"installed as /etc/opsctl/opsctl.conf.sample.");
 	bputs(b, ".SH KEYS\n");
+	/* Each section once, in the order the table first names it, with all
+	 * its keys, wherever in the table they were added. */
 	for (k = ops_config_keys(); k->name; k++) {
 		const char *dot = strchr(k->name, '.');
 		size_t sl = dot ? (size_t)(dot - k->name) : 0;
+		const ops_key_def *j;
 
-		if (strlen(section) != sl || strncmp(section, k->name, sl) != 0) {
-			snprintf(section, sizeof section, "%.*s", (int)sl, k->name);
-			bprintf(b, ".SS [%s]\n", section);
-		}
-		bputs(b, ".TP\n.B ");
-		roff_text(b, dot ? dot + 1 : k->name);
-		bputs(b, "\n(");
-		bputs(b, ktype_name(k->type));
-		if (k->allowed) {
-			bputs(b, " ");
-			roff_text(b, k->allowed);
-		}
-		if (k->type == OPS_K_INT || (k->type == OPS_K_DURATION && k->max))
-			bprintf(b, ", %ld to %ld", k->min, k->max);
-		if (k->def && *k->def) {
-			bputs(b, "; default \\(lq");
-			roff_text(b, k->def);
-			bputs(b, "\\(rq");
-		}
-		bputs(b, ")\n");
-		roff_text(b, k->help);
-		bputs(b, "\n");
-		if (k->env) {
-			bputs(b, "Environment: ");
-			roff_text(b, k->env);
-			bputs(b, ".\n");
-		}
+		for (j = ops_config_keys(); j < k; j++)
+			if (strncmp(j->name, k->name, sl + 1) == 0)
+				break;
+		if (j < k)
+			continue;	/* section already written */
+		snprintf(section, sizeof section, "%.*s", (int)sl, k->name);
+		bprintf(b, ".SS [%s]\n", section);
+		for (j = k; j->name; j++)
+			if (strncmp(j->name, k->name, sl + 1) == 0)
+				conf_key(b, j);
 	}
 	bputs(b, ".SH EXAMPLES\n.PP\nA production host maintaining guide 004's databases:\n.PP\n.RS 4\n.EX\n"
 		 "[general]\nenvironment = prod\n\n[db]\nhost = /var/run/postgresql\nuser = postgres\n"
 		 "databases = error_reporting_db, user_management_db, verification_db, correction_engine_db, rag_integration_db\n\n"
 		 "[window]\nprod = Sun 02:00\\-04:00, Sat 02:00\\-04:00\n\n[health]\nlong_query = 5s\n"
 		 ".EE\n.RE\n");
-	bputs(b, ".SH SEE ALSO\n.BR opsctl (1),\n.BR opsctl\\-db (1)\n");
+	bputs(b, ".SH SEE ALSO\n.BR opsctl (1),\n");
+	see_also_top(b);
+	bputs(b, ".BR logrotate (8),\n.BR systemd.timer (5)\n");
 }
 
 /* Drop a .PP that directly follows .SH or .SS: it would be an empty
@@ -1093,20 +1247,121 @@ int cli_gen_man(const char *dir)
 	page_root(&b);
 	rc = write_page(dir, "opsctl.1", &b);
 	for (i = 0; !rc && cli_root.subs[i].name; i++) {
-		char name[64];
+		const struct cli_cmd *c = &cli_root.subs[i];
+		char name[96];
+		size_t j;
 
-		if (!cli_root.subs[i].subs)
+		if (c->flags & CLI_HIDDEN)
 			continue;
 		b.len = 0;
-		page_command(&b, &cli_root.subs[i]);
-		snprintf(name, sizeof name, "opsctl-%s.1", cli_root.subs[i].name);
+		if (c->subs)
+			page_command(&b, c);
+		else
+			page_leaf(&b, NULL, c);
+		snprintf(name, sizeof name, "opsctl-%s.1", c->name);
 		rc = write_page(dir, name, &b);
+		for (j = 0; !rc && c->subs && c->subs[j].name; j++) {
+			if (c->subs[j].flags & CLI_HIDDEN)
+				continue;
+			b.len = 0;
+			page_leaf(&b, c, &c->subs[j]);
+			snprintf(name, sizeof name, "opsctl-%s-%s.1", c->name, c->subs[j].name);
+			rc = write_page(dir, name, &b);
+		}
 	}
 	if (!rc) {
 		b.len = 0;
 		page_conf(&b);
 		rc = write_page(dir, "opsctl.conf.5", &b);
 	}
+	free(b.p);
+	return rc;
+}
+
+/* ---- the sample configuration file ---- */
+
+/* "# " + text wrapped to 78 columns. */
+static void comment_wrapped(struct buf *b, const char *text)
+{
+	const char *p = text;
+	int col = 0;
+
+	while (*p) {
+		size_t w = strcspn(p, " ");
+
+		if (col == 0) {
+			bputs(b, "#");
+			col = 1;
+		}
+		if (col > 1 && col + 1 + (int)w > 78) {
+			bputs(b, "\n#");
+			col = 1;
+		}
+		bprintf(b, " %.*s", (int)w, p);
+		col += 1 + (int)w;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	bputs(b, "\n");
+}
+
+/*
+ * contrib/opsctl.conf.sample: every section once, every key with its help as
+ * a comment and "#key = DEFAULT" below it, so that uncommenting a line
+ * changes nothing until the value is edited.  The defaults are the guides'
+ * values (config_keys.def names the guide of each).
+ */
+static void sample_conf(struct buf *b)
+{
+	const ops_key_def *k, *j;
+	char seen[64][32];
+	size_t ns = 0, i;
+
+	bputs(b, "# opsctl.conf: every key, at its default, with what it does; see opsctl.conf(5).\n"
+		 "# Generated by `opsctl __gen conf` from the key table; do not edit this copy.\n"
+		 "# Copy it to /etc/opsctl/opsctl.conf, uncomment and change what differs on this\n"
+		 "# host, then run `opsctl config check` (exit 0 when every line is right) and\n"
+		 "# `opsctl config show` (each value and where it came from).\n"
+		 "# Durations: 90, 90s, 15m, 1h, 2d, 1w. Sizes: bytes, or 512K, 16M, 8G (1024-based).\n");
+	for (k = ops_config_keys(); k->name; k++) {
+		const char *dot = strchr(k->name, '.');
+		size_t sl = dot ? (size_t)(dot - k->name) : 0;
+		char sec[32];
+
+		snprintf(sec, sizeof sec, "%.*s", (int)sl, k->name);
+		for (i = 0; i < ns && strcmp(seen[i], sec) != 0; i++)
+			;
+		if (i < ns || ns == 64)
+			continue;
+		memcpy(seen[ns++], sec, sizeof sec);
+		bprintf(b, "\n[%s]\n", sec);
+		for (j = k; j->name; j++) {
+			const char *d = strchr(j->name, '.');
+
+			if (!d || (size_t)(d - j->name) != sl || strncmp(j->name, sec, sl) != 0)
+				continue;
+			bputs(b, "\n");
+			comment_wrapped(b, j->help);
+			if (j->env) {
+				char env[256];
+
+				snprintf(env, sizeof env, "Environment: %s.", j->env);
+				comment_wrapped(b, env_list(env, env, sizeof env));
+			}
+			bprintf(b, "#%s =%s%s\n", d + 1, j->def && *j->def ? " " : "",
+				j->def ? j->def : "");
+		}
+	}
+}
+
+int cli_gen_conf(const char *dir)
+{
+	struct buf b = {0};
+	int rc;
+
+	sample_conf(&b);
+	rc = write_page(dir, "opsctl.conf.sample", &b);
 	free(b.p);
 	return rc;
 }

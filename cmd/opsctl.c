@@ -47,6 +47,10 @@ static int run_completion(struct cli_inv *inv);
 static int run_gen(struct cli_inv *inv);
 static int run_complete(struct cli_inv *inv);
 
+static const struct cli_opt status_opts[] = {
+	CLI_OPT_END
+};
+
 static const struct cli_cmd root_subs[] = {
 	{.name = "db", .summary = "maintain PostgreSQL and SQLite databases",
 	 .subs = cli_db_subs, .description = cli_db_description},
@@ -54,20 +58,39 @@ static const struct cli_cmd root_subs[] = {
 	 .subs = cli_backup_subs, .default_sub = "create", .description = cli_backup_description},
 	{.name = "vector", .summary = "verify, rebuild and inspect the FAISS vector index",
 	 .subs = cli_vector_subs, .description = cli_vector_description},
+	{.name = "config", .summary = "show the effective configuration or check it for problems",
+	 .subs = cli_config_subs, .description = cli_config_description},
+	{.name = "status", .summary = "show the last run of every task from the journal",
+	 .op = cli_op_status, .opts = status_opts, .description = cli_status_description,
+	 .examples = "What ran last, and did it work?\nopsctl status\n"
+		     "For a monitoring script\nopsctl --output json status"},
 	{.name = "help", .summary = "show the manual page of a command",
-	 .args = "[COMMAND]", .max_args = 1, .args_complete = CLI_C_COMMANDS,
-	 .run = run_help, .flags = CLI_NO_CONFIG,
+	 .args = "[COMMAND [SUBCOMMAND] | opsctl.conf]", .max_args = 2,
+	 .args_complete = CLI_C_COMMANDS, .run = run_help, .flags = CLI_NO_CONFIG,
 	 .description =
-	 "Opens the manual page of COMMAND (opsctl-COMMAND(1)), or opsctl(1) without one. "
-	 "Inside a source tree the page in man/ beside the binary is shown."},
+	 "Opens the manual page of COMMAND (opsctl-COMMAND(1)), of one of its subcommands "
+	 "(opsctl help db vacuum opens opsctl-db-vacuum(1)), of the configuration file "
+	 "(opsctl help opsctl.conf, or conf, opens opsctl.conf(5)), or opsctl(1) without "
+	 "one. Inside a source tree the page in man/ beside the binary is shown.",
+	 .examples = "The page of one subcommand\nopsctl help db vacuum\n"
+		     "Every configuration key\nopsctl help opsctl.conf"},
 	{.name = "completion", .summary = "print the shell completion script",
 	 .args = "SHELL", .min_args = 1, .max_args = 1, .args_complete = CLI_C_SHELLS,
 	 .run = run_completion, .flags = CLI_NO_CONFIG,
 	 .description =
 	 "Prints the completion script for SHELL (bash, zsh or fish), generated from the same "
 	 "tables as the option parser. `make install` installs all three where the shells look "
-	 "for them.",
-	 .examples = "Load completion into the running bash\neval \"$(opsctl completion bash)\""},
+	 "for them; to install one by hand, write it where the shell looks (see the examples) "
+	 "and start a new shell.",
+	 .examples = "Load completion into the running bash\neval \"$(opsctl completion bash)\"\n"
+		     "Install for bash, for every user (bash-completion)\n"
+		     "opsctl completion bash > /usr/share/bash-completion/completions/opsctl\n"
+		     "Install for bash, for yourself\n"
+		     "opsctl completion bash > ~/.local/share/bash-completion/completions/opsctl\n"
+		     "Install for zsh (a directory in $fpath, before compinit runs)\n"
+		     "opsctl completion zsh > \"${fpath[1]}/_opsctl\"\n"
+		     "Install for fish\n"
+		     "opsctl completion fish > ~/.config/fish/completions/opsctl.fish"},
 	{.name = "__gen", .summary = "generate documentation", .args = "KIND DIR",
 	 .min_args = 2, .max_args = 2, .run = run_gen, .flags = CLI_HIDDEN | CLI_NO_CONFIG},
 	{.name = "__complete", .summary = "values for shell completion", .args = "KIND",
@@ -121,51 +144,84 @@ static int self_dir(char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The page for the words after `help`: opsctl(1); opsctl-db(1) for a
+ * group; opsctl-db-vacuum(1) for a leaf (git's git-commit-graph(1) way);
+ * opsctl.conf(5) for "opsctl.conf" or "conf".  A word that names nothing is
+ * a usage error with the nearest name, before man is run.
+ */
+static ops_code help_page(const struct cli_inv *inv, char *name, size_t len, int *section,
+			  ops_error *err)
+{
+	const struct cli_cmd *cmd = &cli_root;
+	char words[128] = "";
+	int i;
+
+	*section = 1;
+	snprintf(name, len, "opsctl");
+	if (inv->nargs == 1 && (strcmp(inv->args[0], "opsctl.conf") == 0 ||
+				strcmp(inv->args[0], "conf") == 0)) {
+		*section = 5;
+		snprintf(name, len, "opsctl.conf");
+		return OPS_OK;
+	}
+	for (i = 0; i < inv->nargs; i++) {
+		const char *names[64], *best;
+		const struct cli_cmd *sub = NULL;
+		size_t k, n = 0, used = strlen(words);
+
+		for (k = 0; cmd->subs && cmd->subs[k].name && n < 62; k++) {
+			if (cmd->subs[k].flags & CLI_HIDDEN)
+				continue;
+			names[n++] = cmd->subs[k].name;
+			if (strcmp(cmd->subs[k].name, inv->args[i]) == 0)
+				sub = &cmd->subs[k];
+		}
+		if (cmd == &cli_root)
+			names[n++] = "opsctl.conf";
+		names[n] = NULL;
+		snprintf(words + used, sizeof words - used, "%s%s", used ? " " : "", inv->args[i]);
+		if (sub) {
+			cmd = sub;
+			snprintf(name + strlen(name), len - strlen(name), "-%s", sub->name);
+			continue;
+		}
+		if (!cmd->subs)
+			return ops_error_set(err, OPS_EUSAGE,
+					     "no manual for '%s': '%.*s' has no subcommands", words,
+					     (int)(strrchr(words, ' ') - words), words);
+		best = ops_suggest(inv->args[i], names);
+		words[used] = '\0';
+		if (best)
+			return ops_error_set(err, OPS_EUSAGE,
+					     "no manual for unknown command '%s%s%s' "
+					     "(did you mean '%s%s%s'?)", words, used ? " " : "",
+					     inv->args[i], words, used ? " " : "", best);
+		return ops_error_set(err, OPS_EUSAGE, "no manual for unknown command '%s%s%s'",
+				     words, used ? " " : "", inv->args[i]);
+	}
+	return OPS_OK;
+}
+
 static int run_help(struct cli_inv *inv)
 {
-	char dir[PATH_MAX], page[PATH_MAX + 128], name[96];
-	const char *cmd = inv->nargs ? inv->args[0] : NULL;
+	char dir[PATH_MAX], page[PATH_MAX + 128], name[96], sect[4];
+	int section;
 	struct stat st;
-	size_t i;
+	ops_error err;
 
-	if (cmd) {
-		const char *names[32];
-		size_t n = 0;
-		int found = 0;
-
-		for (i = 0; root_subs[i].name && n < 31; i++) {
-			if (root_subs[i].flags & CLI_HIDDEN)
-				continue;
-			names[n++] = root_subs[i].name;
-			if (strcmp(root_subs[i].name, cmd) == 0)
-				found = 1;
-		}
-		names[n] = NULL;
-		if (!found) {
-			const char *best = ops_suggest(cmd, names);
-			ops_error err;
-
-			if (best)
-				ops_error_set(&err, OPS_EUSAGE,
-					      "no manual for unknown command '%s' (did you mean '%s'?)",
-					      cmd, best);
-			else
-				ops_error_set(&err, OPS_EUSAGE, "no manual for unknown command '%s'", cmd);
-			return cli_fail(inv, &err);
-		}
-		snprintf(name, sizeof name, "opsctl-%s", cmd);
-	} else {
-		snprintf(name, sizeof name, "opsctl");
-	}
+	if (help_page(inv, name, sizeof name, &section, &err) != OPS_OK)
+		return cli_fail(inv, &err);
+	snprintf(sect, sizeof sect, "%d", section);
 	fflush(stdout);
 	if (self_dir(dir, sizeof dir) == 0) {
-		snprintf(page, sizeof page, "%s/man/%s.1", dir, name);
+		snprintf(page, sizeof page, "%s/man/%s.%d", dir, name, section);
 		if (stat(page, &st) == 0) {
 			execlp("man", "man", "-l", page, (char *)NULL);
 			execlp("mandoc", "mandoc", "-a", page, (char *)NULL);
 		}
 	}
-	execlp("man", "man", name, (char *)NULL);
+	execlp("man", "man", sect, name, (char *)NULL);
 	fprintf(stderr, "opsctl: error: cannot run man: %s\n", strerror(errno));
 	return ops_code_exit_status(OPS_EUNAVAIL);
 }
@@ -183,11 +239,12 @@ static int run_completion(struct cli_inv *inv)
 
 static int run_gen(struct cli_inv *inv)
 {
-	if (strcmp(inv->args[0], "man") != 0) {
-		fprintf(stderr, "opsctl: error: unknown generator '%s'\n", inv->args[0]);
-		return ops_code_exit_status(OPS_EUSAGE);
-	}
-	return cli_gen_man(inv->args[1]);
+	if (strcmp(inv->args[0], "man") == 0)
+		return cli_gen_man(inv->args[1]);
+	if (strcmp(inv->args[0], "conf") == 0)
+		return cli_gen_conf(inv->args[1]);
+	fprintf(stderr, "opsctl: error: unknown generator '%s'\n", inv->args[0]);
+	return ops_code_exit_status(OPS_EUSAGE);
 }
 
 /* Every leaf command's path ("db maintain"), for tests and tools. */
@@ -279,17 +336,6 @@ static int global_end(int argc, char **argv)
 				i++;
 	}
 	return i;
-}
-
-/* A global option's parsed value, by name, so no code depends on row order. */
-static const struct cli_val *global(const struct cli_val *vals, const char *name)
-{
-	size_t i;
-
-	for (i = 0; cli_global_opts[i].name; i++)
-		if (strcmp(cli_global_opts[i].name, name) == 0)
-			return &vals[i];
-	abort();
 }
 
 /*
@@ -433,7 +479,8 @@ static ops_code check_args(const struct cli_inv *inv, ops_error *err)
  * -c/--config), the environment, then --env; and logging from it. */
 static ops_code load_config(struct cli_inv *inv, ops_error *err)
 {
-	const struct cli_val *conf = global(inv->gvals, "config"), *env = global(inv->gvals, "env");
+	const struct cli_val *conf = cli_global(inv->gvals, "config");
+	const struct cli_val *env = cli_global(inv->gvals, "env");
 	const struct cli_opt *o;
 	int level;
 
@@ -505,7 +552,7 @@ int main(int argc, char **argv)
 	}
 	free(gargs);
 	gargs = NULL;
-	if (global(gvals, "version")->set) {	/* --version: nothing else is loaded */
+	if (cli_global(gvals, "version")->set) {	/* --version: nothing else is loaded */
 		printf("opsctl %s\n", OPS_VERSION);
 		status = finish_stdout(0);
 		goto out;
@@ -516,8 +563,8 @@ int main(int argc, char **argv)
 		goto out_flush;
 	}
 	/* --output before the command already shapes a usage error's report. */
-	if (global(gvals, "output")->set)
-		inv.out = (ops_outfmt)ops_outfmt_parse(global(gvals, "output")->str);
+	if (cli_global(gvals, "output")->set)
+		inv.out = (ops_outfmt)ops_outfmt_parse(cli_global(gvals, "output")->str);
 
 	switch (resolve_command(&inv, argc, argv, &idx, &status)) {
 	case STEP_DONE:
@@ -543,10 +590,10 @@ int main(int argc, char **argv)
 		cli_help(stdout, inv.path, inv.cmd);
 		goto out_flush;
 	}
-	inv.quiet = global(gvals, "quiet")->num > 0;
-	inv.verbose = global(gvals, "verbose")->num > 0;
-	inv.out = (ops_outfmt)ops_outfmt_parse(global(gvals, "output")->set
-					       ? global(gvals, "output")->str : "text");
+	inv.quiet = cli_global(gvals, "quiet")->num > 0;
+	inv.verbose = cli_global(gvals, "verbose")->num > 0;
+	inv.out = (ops_outfmt)ops_outfmt_parse(cli_global(gvals, "output")->set
+					       ? cli_global(gvals, "output")->str : "text");
 	if (check_args(&inv, &err) != OPS_OK || load_config(&inv, &err) != OPS_OK) {
 		status = cli_fail(&inv, &err);
 		goto out;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "opsmaint/config.h"
 #include "opsmaint/log.h"
@@ -37,7 +38,7 @@ static const ops_key_def key_table[] = {
 };
 #define NKEYS (sizeof key_table / sizeof key_table[0] - 1)
 
-#define SYSTEM_CONFIG "/etc/opsctl/opsctl.conf"
+#define SYSTEM_CONFIG OPS_CONFIG_SYSTEM_FILE
 #define OWN_PREFIX "OPSCTL_"
 #define OWN_PREFIX_LEN (sizeof OWN_PREFIX - 1)
 
@@ -59,8 +60,22 @@ static const struct spelling {
 struct ops_config {
 	char *value[NKEYS];	/* NULL: not set, the default applies */
 	char *origin[NKEYS];
-	long num[NKEYS];	/* parsed INT/DURATION, BOOL as 0/1; valid when value set */
+	long num[NKEYS];	/* parsed INT/SIZE/DURATION, BOOL as 0/1; valid when value set */
+	char *file;		/* the file read, for config show */
+	int collect;		/* config check: note every problem, go on */
+	char **problems;	/* NULL-terminated, in the order found */
+	size_t nproblems;
 };
+
+/*
+ * OPSCTL_ variables that are not a key's: the file to read, and the two the
+ * vector plugin loader reads (vecfaiss.c, vector_index.c).  OPSCTL_TEST_ is
+ * the test suite's own prefix.
+ */
+static const char *const other_own_vars[] = {
+	"OPSCTL_CONFIG", "OPSCTL_FAISS_PLUGIN", "OPSCTL_INDEX_CHECK_NO_RLIMIT", NULL
+};
+#define TEST_PREFIX "OPSCTL_TEST_"
 
 const ops_key_def *ops_config_keys(void)
 {
@@ -101,7 +116,65 @@ void ops_config_free(ops_config *cfg)
 		free(cfg->value[i]);
 		free(cfg->origin[i]);
 	}
+	free(cfg->file);
+	ops_strv_free(cfg->problems);
 	free(cfg);
+}
+
+void ops_config_collect(ops_config *cfg)
+{
+	if (cfg)
+		cfg->collect = 1;
+}
+
+char *const *ops_config_problems(const ops_config *cfg)
+{
+	static char *const none[] = {NULL};
+
+	return cfg && cfg->problems ? cfg->problems : none;
+}
+
+const char *ops_config_file(const ops_config *cfg)
+{
+	return cfg ? cfg->file : NULL;
+}
+
+/*
+ * In a strict check, keep err's message (and its hint, which is where
+ * ops_config_set puts the suggestion) and return OPS_OK so that the caller
+ * goes on; otherwise return err's code.  Only running out of memory stops a
+ * check.
+ */
+static ops_code problem(ops_config *cfg, ops_error *err)
+{
+	char **v, *text = NULL;
+
+	if (!cfg->collect || !err || err->code == OPS_EINTERNAL)
+		return err ? err->code : OPS_ECONFIG;
+	if (asprintf(&text, "%s%s%s%s", err->message, err->hint[0] ? " (" : "",
+		     err->hint, err->hint[0] ? ")" : "") < 0)
+		return ops_error_oom(err);
+	v = realloc(cfg->problems, (cfg->nproblems + 2) * sizeof *v);
+	if (!v) {
+		free(text);
+		return ops_error_oom(err);
+	}
+	v[cfg->nproblems++] = text;
+	v[cfg->nproblems] = NULL;
+	cfg->problems = v;
+	ops_error_clear(err);
+	return OPS_OK;
+}
+
+/* A warning in a normal run, a problem in a strict check. */
+static ops_code warn_or_note(ops_config *cfg, ops_error *err)
+{
+	if (!cfg->collect) {
+		ops_log_warn("%s", err->message);
+		ops_error_clear(err);
+		return OPS_OK;
+	}
+	return problem(cfg, err);
 }
 
 /* ---- lists ---- */
@@ -306,6 +379,44 @@ ops_code ops_parse_bool(const char *text, int *out, ops_error *err)
 			     "'%s' is not a boolean (true/false, yes/no, on/off, 1/0)", text);
 }
 
+ops_code ops_parse_size(const char *text, long long *bytes, ops_error *err)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	char digits[32];
+	size_t n;
+	long long v, mult = 1;
+
+	if (!text)
+		text = "";
+	n = strspn(text, "0123456789");
+	if (n == 0 || n >= sizeof digits)
+		goto bad;
+	memcpy(digits, text, n);
+	digits[n] = '\0';
+	if (ops_parse_int64(digits, 0, 0, &v, NULL) != OPS_OK)
+		goto bad;
+	u = text + n;
+	if (*u && (strchr(units, toupper((unsigned char)*u)) != NULL)) {
+		int shift = 10 * (int)(strchr(units, toupper((unsigned char)*u)) - units + 1);
+
+		mult = 1LL << shift;
+		u++;
+		if (strcasecmp(u, "iB") == 0 || strcasecmp(u, "B") == 0)
+			u += strlen(u);
+	} else if (strcasecmp(u, "B") == 0) {
+		u++;
+	}
+	if (*u || v > LLONG_MAX / mult)
+		goto bad;
+	*bytes = v * mult;
+	return OPS_OK;
+bad:
+	return ops_error_set(err, OPS_EUSAGE,
+			     "'%s' is not a size (examples: 1048576, 512K, 16M, 8G; K is 1024)",
+			     text);
+}
+
 /* Validate value for key k; on success the parsed number goes to *num. */
 static ops_code validate(const ops_key_def *k, const char *value, long *num,
 			 ops_error *err)
@@ -318,7 +429,22 @@ static ops_code validate(const ops_key_def *k, const char *value, long *num,
 	switch (k->type) {
 	case OPS_K_STRING:
 	case OPS_K_PATH:
+	case OPS_K_FILE:
+	case OPS_K_DIR:
 		break;
+	case OPS_K_SIZE: {
+		long long bytes = 0;
+
+		rc = ops_parse_size(value, &bytes, err);
+		if (rc == OPS_OK && k->max == LONG_MAX && bytes < k->min)
+			rc = ops_error_set(err, OPS_EUSAGE,
+					   "'%s' is out of range (%ld bytes or more)", value, k->min);
+		else if (rc == OPS_OK && k->min != k->max && (bytes < k->min || bytes > k->max))
+			rc = ops_error_set(err, OPS_EUSAGE, "'%s' is out of range %ld..%ld bytes",
+					   value, k->min, k->max);
+		*num = (long)bytes;
+		break;
+	}
 	case OPS_K_INT:
 		rc = ops_parse_long(value, k->min, k->max, num, err);
 		break;
@@ -569,9 +695,12 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 	FILE *fp = NULL;
 	char *line = NULL, *full = NULL, *origin = NULL, section[64] = "";
 	size_t cap = 0;
-	int lineno = 0, e;
+	int lineno = 0, e, skip_section = 0;
 	ops_code rc = OPS_OK;
+	ops_error local;
 
+	if (!err)
+		err = &local;
 	if (!cfg || !path)
 		return ops_error_set(err, OPS_EINTERNAL, "config: no %s to load into",
 				     !cfg ? "configuration" : "path");
@@ -580,9 +709,15 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 		e = errno;
 		if (e == ENOENT && !must_exist)
 			return OPS_OK;
-		return ops_error_set(err, e == EACCES || e == EPERM ? OPS_EPERM :
-				     e == ENOENT || e == ENOTDIR ? OPS_ECONFIG : OPS_EIO,
-				     "cannot read configuration '%s': %s", path, strerror(e));
+		ops_error_set(err, e == EACCES || e == EPERM ? OPS_EPERM :
+			      e == ENOENT || e == ENOTDIR ? OPS_ECONFIG : OPS_EIO,
+			      "cannot read configuration '%s': %s", path, strerror(e));
+		return problem(cfg, err);
+	}
+	free(cfg->file);
+	if (!(cfg->file = strdup(path))) {
+		fclose(fp);
+		return ops_error_oom(err);
 	}
 	errno = 0;
 	while (getline(&line, &cap, fp) != -1) {
@@ -597,30 +732,34 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 		if (!*s || *s == '#' || *s == ';')
 			continue;
 		if (*s == '[') {
-			if (!parse_section(s, section, sizeof section)) {
-				rc = ops_error_set(err, OPS_ECONFIG, "%s:%d: bad section header '%s'",
-						   path, lineno, s);
-				goto out;
+			skip_section = !parse_section(s, section, sizeof section);
+			if (skip_section) {
+				/* Its keys would be reported again, one by one. */
+				rc = ops_error_set(err, OPS_ECONFIG,
+						   "%s:%d: bad section header '%s'", path, lineno, s);
+				goto bad;
 			}
 			continue;
 		}
+		if (skip_section)
+			continue;
 		eq = strchr(s, '=');
 		if (!eq) {
 			rc = ops_error_set(err, OPS_ECONFIG, "%s:%d: expected 'key = value'",
 					   path, lineno);
-			goto out;
+			goto bad;
 		}
 		*eq = '\0';
 		key = trim(s);
 		if (!*key) {
 			rc = ops_error_set(err, OPS_ECONFIG, "%s:%d: expected 'key = value'",
 					   path, lineno);
-			goto out;
+			goto bad;
 		}
 		if (!section[0]) {
-			rc = ops_error_set(err, OPS_ECONFIG,
-					   "%s:%d: key '%s' outside any [section]", path, lineno, key);
-			goto out;
+			rc = ops_error_set(err, OPS_ECONFIG, "%s:%d: key '%s' outside any [section]",
+					   path, lineno, key);
+			goto bad;
 		}
 		free(full);
 		full = NULL;
@@ -642,10 +781,10 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 			else
 				rc = ops_error_set(err, OPS_ECONFIG, "%s:%d: unknown key '%s'",
 						   path, lineno, full);
-			goto out;
+			goto bad;
 		}
 		if ((rc = parse_value(eq + 1, &value, path, lineno, err)) != OPS_OK)
-			goto out;
+			goto bad;
 		free(origin);
 		origin = NULL;
 		if (asprintf(&origin, "%s:%d", path, lineno) < 0) {
@@ -656,19 +795,30 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
 		/* A key set twice in one file is usually an edit gone wrong: say
 		 * which line wins instead of silently taking the last. */
 		if (cfg->origin[idx] && strncmp(cfg->origin[idx], path, strlen(path)) == 0 &&
-		    cfg->origin[idx][strlen(path)] == ':')
-			ops_log_warn("%s: '%s' is set again (first at %s); this line wins",
-				     origin, full, cfg->origin[idx]);
+		    cfg->origin[idx][strlen(path)] == ':') {
+			ops_error_set(err, OPS_ECONFIG, "%s: '%s' is set again (first at %s)%s",
+				      origin, full, cfg->origin[idx],
+				      cfg->collect ? "" : "; this line wins");
+			if ((rc = warn_or_note(cfg, err)) != OPS_OK)
+				goto out;
+		}
 		if ((rc = store(cfg, idx, value, origin, err)) != OPS_OK) {
 			if (rc == OPS_ECONFIG)
 				ops_error_prefix(err, "%s:%d", path, lineno);
-			goto out;
+			goto bad;
 		}
+		errno = 0;
+		continue;
+bad:
+		/* A normal run stops at the first problem; a check notes it. */
+		if ((rc = problem(cfg, err)) != OPS_OK)
+			goto out;
 		errno = 0;
 	}
 	if (ferror(fp)) {
 		e = errno ? errno : EIO;
-		rc = ops_error_errno(err, e, "cannot read configuration", path);
+		ops_error_errno(err, e, "cannot read configuration", path);
+		rc = problem(cfg, err);
 	}
 out:
 	free(line);
@@ -757,6 +907,74 @@ static ops_code default_state_dir(ops_config *cfg, char *const *envp, ops_error 
 	return rc;
 }
 
+/* OPSCTL_SECTION_KEY of key k into buf. */
+static void own_name(const ops_key_def *k, char *buf, size_t len)
+{
+	size_t j;
+
+	snprintf(buf, len, OWN_PREFIX "%s", k->name);
+	for (j = OWN_PREFIX_LEN; buf[j]; j++)
+		buf[j] = buf[j] == '.' ? '_' : (char)toupper((unsigned char)buf[j]);
+}
+
+/* Is name (n bytes) one of the comma-separated list? */
+static int in_env_list(const char *list, const char *name, size_t n)
+{
+	return list && list_has(list, name, n);
+}
+
+/*
+ * A misspelt OPSCTL_DB_HOTS would otherwise be silently ignored, and the
+ * run would use another server than the operator meant: every variable with
+ * opsctl's prefix must be one opsctl reads.  A warning in a normal run (the
+ * variable may be meant for a newer opsctl), a problem in config check.
+ */
+static ops_code unknown_own_vars(ops_config *cfg, char *const *envp, ops_error *err)
+{
+	const char *known[NKEYS * 2 + 8];
+	char names[NKEYS][96];
+	size_t i, nk = 0;
+	ops_code rc;
+
+	for (i = 0; i < NKEYS; i++) {
+		own_name(&key_table[i], names[i], sizeof names[i]);
+		known[nk++] = names[i];
+	}
+	for (i = 0; other_own_vars[i]; i++)
+		known[nk++] = other_own_vars[i];
+	known[nk] = NULL;
+	for (; envp && *envp; envp++) {
+		const char *v = *envp, *eq = strchr(v, '=');
+		size_t n = eq ? (size_t)(eq - v) : strlen(v), j;
+		char name[128];
+		const char *sug;
+		int found = 0;
+		ops_error e;
+
+		if (strncmp(v, OWN_PREFIX, OWN_PREFIX_LEN) != 0 || n >= sizeof name ||
+		    strncmp(v, TEST_PREFIX, strlen(TEST_PREFIX)) == 0)
+			continue;
+		memcpy(name, v, n);
+		name[n] = '\0';
+		for (j = 0; j < nk && !found; j++)
+			found = strcmp(known[j], name) == 0;
+		for (j = 0; j < NKEYS && !found; j++)
+			found = in_env_list(key_table[j].env, name, n);
+		if (found)
+			continue;
+		sug = ops_suggest(name, known);
+		ops_error_set(&e, OPS_ECONFIG,
+			      "environment variable %s is not one of opsctl's%s%s%s", name,
+			      sug ? " (did you mean " : "", sug ? sug : "", sug ? "?)" : "");
+		if ((rc = warn_or_note(cfg, &e)) != OPS_OK) {
+			if (err)
+				*err = e;
+			return rc;
+		}
+	}
+	return OPS_OK;
+}
+
 ops_code ops_config_load_env(ops_config *cfg, char *const *envp, ops_error *err)
 {
 	size_t i;
@@ -769,13 +987,10 @@ ops_code ops_config_load_env(ops_config *cfg, char *const *envp, ops_error *err)
 		char own[128], from[128] = "";
 		const char *val;
 		ops_error e;
-		size_t j;
 
 		/* OPSCTL_DB_HOST, then the key's other OPSCTL_ names: the tool's
 		 * own variables override the file. */
-		snprintf(own, sizeof own, OWN_PREFIX "%s", k->name);
-		for (j = OWN_PREFIX_LEN; own[j]; j++)
-			own[j] = own[j] == '.' ? '_' : (char)toupper((unsigned char)own[j]);
+		own_name(k, own, sizeof own);
 		val = env_lookup(envp, own, strlen(own));
 		if (val && *val)
 			memcpy(from, own, sizeof own);
@@ -795,13 +1010,43 @@ ops_code ops_config_load_env(ops_config *cfg, char *const *envp, ops_error *err)
 				     ops_config_get(cfg, k->name));
 			continue;
 		}
-		if (rc != OPS_OK) {
+		if (rc != OPS_OK && (rc = problem(cfg, &e)) != OPS_OK) {
 			if (err)
 				*err = e;
 			return rc;
 		}
 	}
+	if ((rc = unknown_own_vars(cfg, envp, err)) != OPS_OK)
+		return rc;
 	return default_state_dir(cfg, envp, err);
+}
+
+void ops_config_check(ops_config *cfg)
+{
+	struct stat st;
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < NKEYS; i++) {
+		const ops_key_def *k = &key_table[i];
+		const char *v = cfg->value[i], *what = NULL;
+		ops_error e;
+
+		if (!v || !*v || (k->type != OPS_K_FILE && k->type != OPS_K_DIR))
+			continue;
+		if (stat(v, &st) != 0)
+			what = errno == ENOENT ? "does not exist" : strerror(errno);
+		else if (k->type == OPS_K_FILE && S_ISDIR(st.st_mode))
+			what = "is a directory, not a file";
+		else if (k->type == OPS_K_DIR && !S_ISDIR(st.st_mode))
+			what = "is not a directory";
+		if (!what)
+			continue;
+		ops_error_set(&e, OPS_ECONFIG, "%s: %s '%s' %s", cfg->origin[i], k->name, v, what);
+		if (problem(cfg, &e) != OPS_OK)
+			return;
+	}
 }
 
 ops_code ops_config_load_default(ops_config *cfg, const char *explicit_path,

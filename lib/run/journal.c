@@ -4,8 +4,8 @@
  * on an O_APPEND descriptor, which the kernel applies atomically to a local
  * file, so concurrent runs never interleave; a short write is reported
  * rather than completed with a second write that could land after someone
- * else's line.  It never rotates or trims the journal (cleanup rotate does)
- * and never reads it back.
+ * else's line.  It never rotates or trims the journal (logrotate does, see
+ * contrib/); `opsctl status` reads it back, one line at a time.
  *
  * Redaction errs on the side of masking: a value that merely looks like a
  * secret (any option or key whose name mentions password, secret, token, an
@@ -337,4 +337,155 @@ out:
 	free(dir);
 	cJSON_Delete(o);
 	return rc;
+}
+
+/* ---- reading it back ---- */
+
+static char *dup_member(const cJSON *o, const char *name)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(m) ? strdup(m->valuestring) : NULL;
+}
+
+static void last_clear(ops_journal_last *l)
+{
+	free(l->command);
+	free(l->target);
+	free(l->time);
+	free(l->status);
+	free(l->error);
+	free(l->last_success);
+	memset(l, 0, sizeof *l);
+}
+
+void ops_journal_last_free(ops_journal_last *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		last_clear(&v[i]);
+	free(v);
+}
+
+/* Keep line o as pair l's last run (lines are in time order: appended). */
+static int last_update(ops_journal_last *l, const cJSON *o)
+{
+	const cJSON *exit_m = cJSON_GetObjectItemCaseSensitive(o, "exit");
+	const cJSON *dur = cJSON_GetObjectItemCaseSensitive(o, "duration_seconds");
+	char *time = dup_member(o, "time"), *status = dup_member(o, "status");
+	char *error = dup_member(o, "error");
+
+	if (!time || !status) {
+		free(time);
+		free(status);
+		free(error);
+		return -1;
+	}
+	if (strcmp(status, "ok") == 0) {
+		free(l->last_success);
+		if (!(l->last_success = strdup(time))) {
+			free(time);
+			free(status);
+			free(error);
+			return -1;
+		}
+	}
+	free(l->time);
+	free(l->status);
+	free(l->error);
+	l->time = time;
+	l->status = status;
+	if (strcmp(status, "ok") == 0) {
+		free(error);
+		error = NULL;
+	}
+	l->error = error;
+	l->exit_status = cJSON_IsNumber(exit_m) ? exit_m->valueint : 0;
+	l->duration = cJSON_IsNumber(dur) ? dur->valuedouble : 0;
+	l->runs++;
+	return 0;
+}
+
+ops_code ops_journal_last_runs(const char *path, ops_journal_last **out, size_t *n,
+			       size_t *skipped, ops_error *err)
+{
+	ops_journal_last *v = NULL;
+	size_t nv = 0, cap = 0, bad = 0, i;
+	char *line = NULL;
+	size_t linecap = 0;
+	ssize_t len;
+	ops_code rc = OPS_OK;
+	FILE *fp;
+	int e;
+
+	*out = NULL;
+	*n = 0;
+	if (skipped)
+		*skipped = 0;
+	fp = fopen(path, "re");
+	if (!fp) {
+		e = errno;
+		if (e == ENOENT)
+			return OPS_OK;
+		return ops_error_errno(err, e, "cannot read the journal", path);
+	}
+	errno = 0;
+	while ((len = getline(&line, &linecap, fp)) != -1) {
+		cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
+		const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(o, "command");
+		const cJSON *tgt = cJSON_GetObjectItemCaseSensitive(o, "target");
+		const char *target = cJSON_IsString(tgt) ? tgt->valuestring : "";
+
+		if (!cJSON_IsString(cmd) ||
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "time")) ||
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "status"))) {
+			bad++;
+			cJSON_Delete(o);
+			continue;
+		}
+		for (i = 0; i < nv; i++)
+			if (strcmp(v[i].command, cmd->valuestring) == 0 &&
+			    strcmp(v[i].target, target) == 0)
+				break;
+		if (i == nv) {
+			if (nv == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				ops_journal_last *nvv = realloc(v, ncap * sizeof *v);
+
+				if (!nvv)
+					goto oom;
+				v = nvv;
+				cap = ncap;
+			}
+			memset(&v[nv], 0, sizeof v[nv]);
+			v[nv].command = strdup(cmd->valuestring);
+			v[nv].target = strdup(target);
+			nv++;
+			if (!v[i].command || !v[i].target)
+				goto oom;
+		}
+		if (last_update(&v[i], o) != 0)
+			goto oom;
+		cJSON_Delete(o);
+		continue;
+oom:
+		cJSON_Delete(o);
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	if (ferror(fp))
+		rc = ops_error_errno(err, errno ? errno : EIO, "cannot read the journal", path);
+out:
+	free(line);
+	fclose(fp);
+	if (rc != OPS_OK) {
+		ops_journal_last_free(v, nv);
+		return rc;
+	}
+	*out = v;
+	*n = nv;
+	if (skipped)
+		*skipped = bad;
+	return OPS_OK;
 }

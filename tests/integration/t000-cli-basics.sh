@@ -27,7 +27,7 @@ for sub in maintain vacuum analyze reindex connections bloat slow-queries config
 done
 if [ -z "${missing_sub:-}" ]; then ok "db --help lists every db subcommand"; else not_ok "db --help lists every db subcommand (missing:$missing_sub)"; diag_run; fi
 
-subs=$(sed -n '/^commands:/,/^$/p' "$OUT" | awk 'NR > 1 && NF { print $1 }')
+subs=$(sed -n '/^commands:/,/^$/p' "$OUT" | awk 'NR > 1 && /^    [a-z]/ { print $1 }')  # a wrapped summary's lines are indented further
 bad=""
 for sub in $subs; do
 	run "$OPSCTL" db "$sub" --help
@@ -58,6 +58,28 @@ for cmd in "db connections" "backup create" "vector backup" "vector rebuild" "db
 done
 wide=$(cat "$T/wide")
 if [ -z "$wide" ]; then ok "help is wrapped to 80 columns off a terminal"; else not_ok "help is wrapped to 80 columns off a terminal"; diag "$wide"; fi
+# $COLUMNS, when set, is the width (as argparse and less read it).
+: >"$T/wide"
+for cmd in "db connections" "backup create" "vector backup" "db migrate" "completion" ""; do
+	# shellcheck disable=SC2086
+	COLUMNS=60 "$OPSCTL" $cmd --help | awk -v c="$cmd" 'length > 60 && NF > 1 { print c ": " $0 }' >>"$T/wide"
+done
+wide=$(cat "$T/wide")
+if [ -z "$wide" ]; then ok "help is wrapped to \$COLUMNS (60)"; else not_ok "help is wrapped to \$COLUMNS (60)"; diag "$wide"; fi
+# A leaf's --help ends with its examples; a long command is continued with
+# a backslash, so that it still pastes into a shell whole.
+run "$OPSCTL" db migrate --help
+expect_out_contains "examples:" "a leaf's --help shows its examples"
+if sed -n '/^examples:/,/^$/p' "$OUT" | grep -v '^examples:' | tr -d '\n' | sed 's/ \\ */ /g' |
+	grep -qF 'opsctl db migrate 2.1 --dir /opt/rag-interface/deployment/database/migrations'; then
+	ok "a long example command is continued with a backslash, not cut"
+else not_ok "a long example command is continued with a backslash, not cut"; diag_run; fi
+# completion --help says where to put the script for each shell.
+run "$OPSCTL" completion --help
+for want in "/usr/share/bash-completion/completions/opsctl" "~/.config/fish/completions/opsctl.fish" \
+	'"${fpath[1]}/_opsctl"'; do
+	expect_out_contains "$want" "completion --help says how to install: $want"
+done
 run "$OPSCTL" db size --ouput json
 expect_error 64 "a misspelt global option after the command gets its suggestion" "did you mean '--output'"
 

@@ -6,18 +6,58 @@
 # Render a man page as plain text (no overstrike, no hyphenation).
 render() { mandoc -T ascii -O width=200 "$1" 2>/dev/null | sed 's/.\x08//g'; }
 
-for page in man/opsctl.1 man/opsctl-db.1 man/opsctl.conf.5; do
+# A page per command and per leaf (git's git-commit-graph(1) way): the leaves
+# that `opsctl __complete commands` lists, and each top-level command.
+pages="man/opsctl.1 man/opsctl.conf.5"
+for leaf in $("$OPSCTL" __complete commands | tr ' ' '-'); do pages="$pages man/opsctl-$leaf.1"; done
+for top in $("$OPSCTL" __complete commands | awk '{ print $1 }' | sort -u); do
+	case " $pages " in *" man/opsctl-$top.1 "*) ;; *) pages="$pages man/opsctl-$top.1" ;; esac
+done
+for page in $pages; do
 	if [ ! -f "$ROOT/$page" ]; then
 		not_ok "$page exists"
 		continue
 	fi
-	ok "$page exists"
 	lint=$(mandoc -Tlint -W warning "$ROOT/$page" 2>&1)
 	st=$?
-	if [ "$st" -eq 0 ] && [ -z "$lint" ]; then ok "mandoc -Tlint -W warning $page is clean"; else
+	if [ "$st" -eq 0 ] && [ -z "$lint" ]; then ok "$page exists and mandoc -Tlint -W warning is clean"; else
 		not_ok "mandoc -Tlint -W warning $page is clean (exit $st)"; diag "$lint"
 	fi
 done
+
+# Quotes: `opsctl backup` becomes \(oq...\(cq, never \(oq on both sides.
+bad=$(cd "$ROOT/man" && for f in *; do
+	o=$(grep -o '\\(oq' "$f" | wc -l) c=$(grep -o '\\(cq' "$f" | wc -l)
+	[ "$o" -eq "$c" ] || echo "$f: $o opening, $c closing"
+done)
+if [ -z "$bad" ]; then ok "every opening quote in the man pages is closed with \\(cq"
+else not_ok "every opening quote in the man pages is closed with \\(cq"; diag "$bad"; fi
+# SEE ALSO of opsctl(1) and opsctl.conf(5) name every top-level page.
+for page in opsctl.1 opsctl.conf.5; do
+	see=$(sed -n '/^\.SH SEE ALSO/,$p' "$ROOT/man/$page")
+	missing=""
+	for top in $("$OPSCTL" __complete commands | awk '{ print $1 }' | sort -u) help completion; do
+		grep -qF ".BR opsctl\\-$top (1)" <<<"$see" || missing="$missing $top"
+	done
+	if [ -z "$missing" ]; then ok "SEE ALSO of $page names every command's page"
+	else not_ok "SEE ALSO of $page names every command's page (missing:$missing)"; fi
+done
+see=$(sed -n '/^\.SH SEE ALSO/,$p' "$ROOT/man/opsctl-db.1")
+if grep -qF '.BR opsctl\-db\-vacuum (1)' <<<"$see" && grep -qF '.BR opsctl\-db\-maintain (1)' <<<"$see"; then
+	ok "SEE ALSO of opsctl-db(1) names its leaf pages"
+else not_ok "SEE ALSO of opsctl-db(1) names its leaf pages"; fi
+# opsctl.conf(5): each [section] once; environment lists read "A, B".
+dups=$(grep '^\.SS \[' "$ROOT/man/opsctl.conf.5" | sort | uniq -d)
+if [ -z "$dups" ]; then ok "opsctl.conf(5) has each section once"; else not_ok "opsctl.conf(5) has each section once (twice: $dups)"; fi
+if grep -qF 'OPSCTL_ENV, ENVIRONMENT' "$ROOT/man/opsctl.conf.5" && grep -qF 'OPSCTL_ENV, ENVIRONMENT' "$ROOT/man/opsctl.1" &&
+	! grep -E '^(Environment: |\.B )[A-Z_]+,[A-Z]' "$ROOT/man/opsctl.conf.5" "$ROOT/man/opsctl.1"; then
+	ok "environment variable lists are written 'A, B'"
+else not_ok "environment variable lists are written 'A, B'"; fi
+# Exit statuses: the README's table and opsctl(1) list the same codes.
+readme=$(sed -n '/^### Exit status/,/^## /p' "$ROOT/README.md" | grep -oE '^\| [0-9]+' | tr -d '| ' | sort -n | tr '\n' ' ')
+man=$(sed -n '/^\.SH EXIT STATUS/,/^\.SH /p' "$ROOT/man/opsctl.1" | grep -A1 '^\.TP' | grep -oE '^\.B [0-9]+' | tr -d '.B ' | sort -n | tr '\n' ' ')
+if [ -n "$man" ] && [ "$readme" = "$man" ]; then ok "README and opsctl(1) document the same exit statuses ($man)"
+else not_ok "README and opsctl(1) document the same exit statuses (README: $readme; opsctl(1): $man)"; fi
 
 # Every long option that --help prints is documented in the man page.
 check_help_in_man() {	# check_help_in_man PAGE DESC CMD...
@@ -37,7 +77,7 @@ if [ -f "$ROOT/man/opsctl.1" ]; then
 fi
 if [ -f "$ROOT/man/opsctl-db.1" ]; then
 	run "$OPSCTL" db --help
-	subs=$(sed -n '/^commands:/,/^$/p' "$OUT" | awk 'NR > 1 && NF { print $1 }')
+	subs=$(sed -n '/^commands:/,/^$/p' "$OUT" | awk 'NR > 1 && /^    [a-z]/ { print $1 }')  # a wrapped summary's lines are indented further
 	[ -n "$subs" ] || not_ok "db --help lists subcommands"
 	dbtext=$(render "$ROOT/man/opsctl-db.1")
 	for sub in $subs; do
@@ -70,6 +110,21 @@ else
 	run "$OPSCTL" help db
 	expect_rc 0 "opsctl help db exits 0"
 	expect_out_contains "maintain" "opsctl help db shows the page that describes maintain"
+	run "$OPSCTL" help db vacuum
+	expect_rc 0 "opsctl help db vacuum exits 0"
+	expect_out_contains "opsctl-db-vacuum" "opsctl help db vacuum shows opsctl-db-vacuum(1)"
+	run "$OPSCTL" help completion
+	expect_rc 0 "opsctl help completion exits 0"
+	expect_out_contains "opsctl-completion" "opsctl help completion shows opsctl-completion(1)"
+	for word in opsctl.conf conf; do
+		run "$OPSCTL" help "$word"
+		expect_rc 0 "opsctl help $word exits 0"
+		expect_out_contains "OPSCTL.CONF(5)" "opsctl help $word shows opsctl.conf(5)"
+	done
+	run "$OPSCTL" help db vacum
+	expect_error 64 "help for a misspelt subcommand suggests it" "'db vacum'" "did you mean 'db vacuum'"
+	run "$OPSCTL" help status x
+	expect_error 64 "help for a subcommand of a leaf" "'status' has no subcommands"
 fi
 
 # ---- completions ----
@@ -121,6 +176,14 @@ if [ -f "$ROOT/completions/opsctl.fish" ] && command -v fish >/dev/null; then
 		ok "fish completion offers maintain, migrate and task lists"
 	else
 		not_ok "fish completion offers maintain, migrate and task lists"; diag "$fout"
+	fi
+	# A value is described by the metavar, not by the option's whole sentence.
+	fout=$(fish -c "source '$ROOT/completions/opsctl.fish'; complete -C 'opsctl --output '; complete -C 'opsctl --outp'" 2>&1)
+	if grep -qx $'json\tFORMAT' <<<"$fout" && grep -qx $'text\tFORMAT' <<<"$fout" &&
+		grep -q $'^--output\twrite results' <<<"$fout"; then
+		ok "fish: enum values without the option's description, the option with it"
+	else
+		not_ok "fish: enum values without the option's description, the option with it"; diag "$fout"
 	fi
 else
 	skip "fish -n completions/opsctl.fish parses" "fish or the file missing"

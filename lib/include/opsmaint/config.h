@@ -16,6 +16,9 @@ OPS_API_BEGIN
 
 #include "opsmaint/error.h"
 
+/* The file read when neither --config nor $OPSCTL_CONFIG names one. */
+#define OPS_CONFIG_SYSTEM_FILE "/etc/opsctl/opsctl.conf"
+
 typedef enum ops_ktype {
 	OPS_K_STRING,
 	OPS_K_PATH,
@@ -24,7 +27,12 @@ typedef enum ops_ktype {
 	OPS_K_DURATION,	/* "90", "90s", "15m", "1h", "2d": stored as seconds */
 	OPS_K_ENUM,	/* one of allowed (comma-separated) */
 	OPS_K_LIST,	/* comma-separated; elements checked against allowed if set */
-	OPS_K_WINDOW	/* maintenance window spec, see window.h */
+	OPS_K_WINDOW,	/* maintenance window spec, see window.h */
+	OPS_K_SIZE,	/* bytes: "1048576", "512K", "16M", "8G", "1T" (1024-based; an
+			 * optional "iB" or "B" after the suffix); range min..max */
+	OPS_K_FILE,	/* a path like OPS_K_PATH whose file must exist when the key is
+			 * set (checked by ops_config_check, not on every load) */
+	OPS_K_DIR	/* the same for a directory */
 } ops_ktype;
 
 typedef struct ops_key_def {
@@ -32,7 +40,7 @@ typedef struct ops_key_def {
 	ops_ktype type;
 	const char *def;	/* default as text, NULL for none */
 	const char *allowed;	/* for ENUM/LIST, comma-separated, or NULL */
-	long min, max;		/* for INT and DURATION */
+	long min, max;		/* for INT, DURATION and SIZE */
 	const char *env;	/* environment variables, comma-separated, first wins; or NULL */
 	const char *help;	/* one sentence for opsctl.conf(5) */
 } ops_key_def;
@@ -66,6 +74,8 @@ ops_code ops_config_load_file(ops_config *cfg, const char *path, int must_exist,
  * them.  An empty variable counts as unset.  A bad value is OPS_ECONFIG
  * naming the variable, except a bad ENVIRONMENT, which belongs to other
  * tools: it is logged as a warning and general.environment keeps its value.
+ * An OPSCTL_ variable that is none of opsctl's (OPSCTL_DB_HOTS) is a warning
+ * naming the nearest one; OPSCTL_TEST_* belong to the test suite.
  * Last, when not root and general.state_dir is still unset, it becomes
  * $XDG_STATE_HOME/opsctl, else $HOME/.local/state/opsctl, with the origin
  * "default (XDG_STATE_HOME)" or "default (HOME)".
@@ -90,7 +100,7 @@ const char *ops_config_get(const ops_config *cfg, const char *key);
 const char *ops_config_origin(const ops_config *cfg, const char *key);
 /* Typed getters for a validated value; abort-free: return the default 0/false
  * when the key is unknown (a programming error caught by unit tests). */
-long ops_config_int(const ops_config *cfg, const char *key);	/* INT, DURATION (seconds) */
+long ops_config_int(const ops_config *cfg, const char *key);	/* INT, SIZE, DURATION (s) */
 int ops_config_bool(const ops_config *cfg, const char *key);
 
 /*
@@ -115,6 +125,26 @@ ops_code ops_parse_long(const char *text, long min, long max, long *out,
 ops_code ops_parse_int64(const char *text, long long min, long long max,
 			 long long *out, ops_error *err);
 ops_code ops_parse_bool(const char *text, int *out, ops_error *err);
+/* A size in bytes: digits, then optionally K, M, G or T (any case, powers of
+ * 1024) and an optional "iB" or "B"; "16M" is 16777216.  OPS_EUSAGE naming the
+ * text on anything else or on overflow. */
+ops_code ops_parse_size(const char *text, long long *bytes, ops_error *err);
+
+/* The file ops_config_load_file last read (NULL when none was): for
+ * `opsctl config show` and the messages that name where a value came from. */
+const char *ops_config_file(const ops_config *cfg);
+
+/*
+ * Strict checking for `opsctl config check`: after this call the loaders do
+ * not stop at the first problem but note every one (unknown key, bad value,
+ * bad line, a key set twice in one file, an OPSCTL_* variable that is none of
+ * opsctl's) and go on; what would be a warning in a normal run is a problem
+ * here.  ops_config_check() then adds the OPS_K_FILE and OPS_K_DIR keys whose
+ * file is missing.  The problems are one-line messages, in the order found.
+ */
+void ops_config_collect(ops_config *cfg);
+void ops_config_check(ops_config *cfg);
+char *const *ops_config_problems(const ops_config *cfg);	/* NULL-terminated */
 
 /*
  * Load everything in order: the system file (/etc/opsctl/opsctl.conf, missing

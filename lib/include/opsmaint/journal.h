@@ -44,5 +44,31 @@ ops_code ops_journal_append(const char *path, const ops_journal_entry *run, ops_
  */
 char *ops_redact_arg(const char *prev, const char *arg);
 
+/* The last run of one task on one target, as `opsctl status` shows it. */
+typedef struct ops_journal_last {
+	char *command;		/* "db maintain" */
+	char *target;		/* "" for none */
+	char *time;		/* the last run's "time" (RFC 3339 UTC) */
+	char *status;		/* "ok", "failed", "interrupted" */
+	int exit_status;
+	double duration;	/* seconds */
+	char *error;		/* the last run's error; NULL when it succeeded */
+	char *last_success;	/* time of the newest "ok" run; NULL if none */
+	long runs;		/* lines read for this task and target */
+} ops_journal_last;
+
+/*
+ * Read the journal at path line by line (memory grows with the number of
+ * task and target pairs, never with the journal's length) and return one
+ * entry per pair, in the order each pair first appears, in *out (*n of them;
+ * free with ops_journal_last_free).  A line that is not a journal object (a
+ * torn write, an editor's stray line) is skipped and counted in *skipped.  A
+ * missing journal is no runs: OPS_OK with *n = 0.  Unreadable: OPS_EPERM or
+ * OPS_EIO naming the path.
+ */
+ops_code ops_journal_last_runs(const char *path, ops_journal_last **out, size_t *n,
+			       size_t *skipped, ops_error *err);
+void ops_journal_last_free(ops_journal_last *v, size_t n);
+
 OPS_API_END
 #endif

@@ -1055,6 +1055,131 @@ TEST(parse_bool)
 	CHECK_INT(ops_parse_bool("2", &b, &err), OPS_EUSAGE);
 }
 
+TEST(parse_size)
+{
+	static const struct {
+		const char *text;
+		long long bytes;
+	} good[] = {
+		{"0", 0}, {"1048576", 1048576}, {"512K", 524288}, {"512k", 524288},
+		{"16M", 16777216}, {"16MiB", 16777216}, {"16mb", 16777216}, {"8G", 8589934592LL},
+		{"1T", 1099511627776LL}, {"100B", 100},
+	};
+	static const char *const bad[] = {"", "M", "16Q", "16 M", " 16M", "-1K", "1.5G",
+					  "16MM", "16Mi", "9223372036854775807K", "8191P", NULL};
+	long long v;
+	ops_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		v = -1;
+		CHECK_INT(ops_parse_size(good[i].text, &v, &err), OPS_OK);
+		CHECK_INT(v, good[i].bytes);
+	}
+	for (i = 0; bad[i]; i++)
+		CHECK_INT(ops_parse_size(bad[i], &v, &err), OPS_EUSAGE);
+	CHECK_STR(err.message,
+		  "'8191P' is not a size (examples: 1048576, 512K, 16M, 8G; K is 1024)");
+}
+
+TEST(size_keys_take_suffixes_and_plain_bytes)
+{
+	ops_config *cfg = ops_config_new();
+	ops_error err;
+
+	CHECK_INT(ops_config_key("backup.chunk_size")->type, OPS_K_SIZE);
+	CHECK_INT(ops_config_key("s3.part_size")->type, OPS_K_SIZE);
+	CHECK_INT(ops_config_key("vector.memory_budget")->type, OPS_K_SIZE);
+	CHECK_INT(ops_config_int(cfg, "backup.chunk_size"), 16777216);
+	CHECK_INT(ops_config_int(cfg, "vector.memory_budget"), 8589934592LL);
+	CHECK_INT(ops_config_set(cfg, "backup.chunk_size", "32M", "t", &err), OPS_OK);
+	CHECK_INT(ops_config_int(cfg, "backup.chunk_size"), 33554432);
+	CHECK_INT(ops_config_set(cfg, "backup.chunk_size", "2097152", "t", &err), OPS_OK);
+	CHECK_INT(ops_config_int(cfg, "backup.chunk_size"), 2097152);
+	CHECK_INT(ops_config_set(cfg, "s3.part_size", "4M", "t", &err), OPS_ECONFIG);
+	CHECK_STR(err.message, "bad value for 's3.part_size': '4M' is out of range "
+		  "5242880..1073741824 bytes");
+	CHECK_INT(ops_config_set(cfg, "vector.memory_budget", "512", "t", &err), OPS_ECONFIG);
+	CHECK_STR(err.message, "bad value for 'vector.memory_budget': '512' is out of range "
+		  "(1024 bytes or more)");
+	CHECK_INT(ops_config_set(cfg, "vector.memory_budget", "64G", "t", &err), OPS_OK);
+	CHECK_INT(ops_config_int(cfg, "vector.memory_budget"), 68719476736LL);
+	ops_config_free(cfg);
+}
+
+/* config check: every problem of a file and the environment, in order. */
+TEST(collect_notes_every_problem_and_goes_on)
+{
+	char *env[] = {"OPSCTL_DB_HOTS=x", "OPSCTL_DB_PORT=0", "OPSCTL_TEST_ANY=1",
+		       "OPSCTL_FAISS_PLUGIN=/p.so", "OPSCTL_BACKUP_KEY_FILE=/nonexistent/k", NULL};
+	const char *path;
+	char want[4400];
+	char *const *p;
+	ops_config *cfg;
+	ops_error err;
+	size_t n;
+
+	tmp_begin();
+	path = conf("c.conf", "[db]\nhots = a\nport = x\nhost = h1\nhost = h2\n"
+		    "[bad\nname = skipped\n[backup]\nchunk_size = 8M\nno equals\n");
+	cfg = ops_config_new();
+	ops_config_collect(cfg);
+	CHECK_INT(ops_config_load_file(cfg, path, 1, &err), OPS_OK);
+	CHECK_INT(ops_config_load_env(cfg, env, &err), OPS_OK);
+	ops_config_check(cfg);
+	p = ops_config_problems(cfg);
+	for (n = 0; p[n]; n++)
+		;
+	CHECK_INT(n, 8);
+	if (n == 8) {
+		snprintf(want, sizeof want, "%s:2: unknown key 'db.hots' (did you mean 'db.host'?)",
+			 path);
+		CHECK_STR(p[0], want);
+		snprintf(want, sizeof want,
+			 "%s:3: bad value for 'db.port': 'x' is not a whole number", path);
+		CHECK_STR(p[1], want);
+		snprintf(want, sizeof want, "%s:5: 'db.host' is set again (first at %s:4)", path,
+			 path);
+		CHECK_STR(p[2], want);
+		snprintf(want, sizeof want, "%s:6: bad section header '[bad'", path);
+		CHECK_STR(p[3], want);
+		snprintf(want, sizeof want, "%s:10: expected 'key = value'", path);
+		CHECK_STR(p[4], want);
+		CHECK_STR(p[5], "environment variable OPSCTL_DB_PORT: bad value for 'db.port': "
+			  "'0' is out of range 1..65535");
+		CHECK_STR(p[6], "environment variable OPSCTL_DB_HOTS is not one of opsctl's "
+			  "(did you mean OPSCTL_DB_HOST?)");
+		CHECK_STR(p[7], "OPSCTL_BACKUP_KEY_FILE: backup.encryption_key_file "
+			  "'/nonexistent/k' does not exist");
+	}
+	/* What was right still loaded; the later host won. */
+	CHECK_STR(ops_config_get(cfg, "db.host"), "h2");
+	CHECK_INT(ops_config_int(cfg, "backup.chunk_size"), 8388608);
+	CHECK_STR(ops_config_file(cfg), path);
+	ops_config_free(cfg);
+	tmp_end();
+}
+
+/* A normal run: the first problem stops it; an unknown OPSCTL_ variable
+ * only warns. */
+TEST(unknown_own_variable_warns_in_a_normal_run)
+{
+	char *env[] = {"OPSCTL_DB_HOTS=x", "OPSCTL_CONFIG=/x", "OPSCTL_TEST_Y=1", NULL};
+	ops_config *cfg = ops_config_new();
+	ops_error err;
+
+	ops_log_set_sink(keep_warning, NULL);
+	warnings = 0;
+	CHECK_INT(ops_config_load_env(cfg, env, &err), OPS_OK);
+	CHECK_INT(warnings, 1);
+	CHECK_STR(last_warning, "environment variable OPSCTL_DB_HOTS is not one of opsctl's "
+		  "(did you mean OPSCTL_DB_HOST?)");
+	CHECK(ops_config_file(cfg) == NULL);
+	CHECK(ops_config_problems(cfg)[0] == NULL);
+	ops_log_set_sink(NULL, NULL);
+	ops_config_free(cfg);
+}
+
 int main(void)
 {
 	RUN(defaults_come_from_the_key_table);
@@ -1083,5 +1208,9 @@ int main(void)
 	RUN(parse_long_ranges);
 	RUN(parse_int64);
 	RUN(parse_bool);
+	RUN(parse_size);
+	RUN(size_keys_take_suffixes_and_plain_bytes);
+	RUN(collect_notes_every_problem_and_goes_on);
+	RUN(unknown_own_variable_warns_in_a_normal_run);
 	return unit_done();
 }

@@ -308,6 +308,74 @@ TEST(append_errors)
 	CHECK_CONTAINS(err.message, "Is a directory");
 }
 
+/* status's reader: the last run and the last success per task and target,
+ * in first-seen order, past a torn line; a missing journal is no runs. */
+TEST(last_runs_per_task_and_target)
+{
+	char *argv[] = {"opsctl", "x", NULL};
+	ops_journal_entry run = {0};
+	ops_journal_last *v = NULL;
+	size_t n = 9, skipped = 9;
+	ops_error err;
+	char path[4200];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/last.jsonl", tmp);
+	CHECK_INT(ops_journal_last_runs(path, &v, &n, &skipped, &err), OPS_OK);
+	CHECK_INT(n, 0);
+	CHECK(v == NULL);
+	run.argc = 2;
+	run.argv = argv;
+	run.command = "backup";
+	run.target = "local:/b";
+	run.start.tv_sec = 1796000000;	/* 2026-11-30T00:53:20Z */
+	run.duration = 2.5;
+	CHECK_INT(ops_journal_append(path, &run, &err), OPS_OK);
+	run.command = "db maintain";
+	run.target = "chatbot_db";
+	CHECK_INT(ops_journal_append(path, &run, &err), OPS_OK);
+	f = fopen(path, "a");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("{\"time\": \"torn\n[]\n\n", f);
+		fclose(f);
+	}
+	run.command = "backup";
+	run.target = "local:/b";
+	run.start.tv_sec = 1796086400;	/* a day later, failed */
+	run.status = OPS_EUNAVAIL;
+	run.exit_status = 69;
+	run.error = "cannot connect";
+	run.duration = 0.25;
+	CHECK_INT(ops_journal_append(path, &run, &err), OPS_OK);
+	run.target = NULL;	/* same task, no target: its own row */
+	run.status = OPS_OK;
+	run.exit_status = 0;
+	CHECK_INT(ops_journal_append(path, &run, &err), OPS_OK);
+
+	CHECK_INT(ops_journal_last_runs(path, &v, &n, &skipped, &err), OPS_OK);
+	CHECK_INT(n, 3);
+	CHECK_INT(skipped, 3);
+	if (n == 3) {
+		CHECK_STR(v[0].command, "backup");
+		CHECK_STR(v[0].target, "local:/b");
+		CHECK_STR(v[0].time, "2026-12-01T00:53:20.000Z");
+		CHECK_STR(v[0].status, "failed");
+		CHECK_INT(v[0].exit_status, 69);
+		CHECK_STR(v[0].error, "cannot connect");
+		CHECK_STR(v[0].last_success, "2026-11-30T00:53:20.000Z");
+		CHECK_INT(v[0].runs, 2);
+		CHECK(v[0].duration > 0.24 && v[0].duration < 0.26);
+		CHECK_STR(v[1].command, "db maintain");
+		CHECK_STR(v[1].status, "ok");
+		CHECK(v[1].error == NULL);
+		CHECK_STR(v[1].last_success, "2026-11-30T00:53:20.000Z");
+		CHECK_STR(v[2].target, "");
+		CHECK_STR(v[2].status, "ok");
+	}
+	ops_journal_last_free(v, n);
+}
+
 int main(void)
 {
 	umask(022);
@@ -322,6 +390,7 @@ int main(void)
 	RUN(failed_run_appends_error_and_keeps_earlier_lines);
 	RUN(concurrent_appends_never_interleave);
 	RUN(append_errors);
+	RUN(last_runs_per_task_and_target);
 	unit_rmrf(tmp);
 	free(tmp);
 	return unit_done();
