@@ -112,6 +112,13 @@ static ops_code op_config(struct cli_inv *inv, const ops_run *run, cJSON **repor
 			  ops_error *err)
 {
 	ops_dbm_ctx ctx = DB_CTX(run);
+	ops_code rc;
+
+	if (cli_given(inv, "memory") &&
+	    (rc = ops_parse_size(cli_str(inv, "memory"), &ctx.memory_bytes, err)) != OPS_OK) {
+		ops_error_prefix(err, "--memory");
+		return rc;
+	}
 
 	return ops_dbm_config_review(&ctx, inv->target, report, err);
 }
@@ -290,6 +297,13 @@ static const struct cli_opt slow_opts[] = {
 
 static const struct cli_opt database_only_opts[] = { OPT_DATABASE, CLI_OPT_END };
 
+static const struct cli_opt config_opts[] = {
+	OPT_DATABASE,
+	CLI_OPT_STRING(0, "memory", "SIZE", "size the advice for SIZE of memory (16G, 64G), "
+		       "when the server's cannot be read from here"),
+	CLI_OPT_END
+};
+
 static const struct cli_opt integrity_opts[] = { OPT_DATABASE, OPT_VERBOSE, CLI_OPT_END };
 
 static const struct cli_opt content_opts[] = {
@@ -403,13 +417,15 @@ const struct cli_cmd cli_db_subs[] = {
 	 "extension must be preloaded and created in the database. PostgreSQL only."},
 	{.name = "config",
 	 .summary = "review memory and connection settings",
-	 .opts = database_only_opts,
+	 .opts = config_opts,
 	 .flags = CLI_EACH_DATABASE,
 	 .op = op_config,
 	 .description =
 	 "Shows shared_buffers, work_mem, maintenance_work_mem, effective_cache_size and "
-	 "max_connections (guide 000 section 2.3) beside recommendations for this machine's "
-	 "memory. PostgreSQL only."},
+	 "max_connections (guide 000 section 2.3) beside recommendations for the server's "
+	 "memory: --memory, else the server's own /proc/meminfo (readable by a superuser or "
+	 "pg_read_server_files), else this machine's when the server runs here; memory_from "
+	 "says which. Run from elsewhere without either, it names no sizes. PostgreSQL only."},
 	{.name = "health",
 	 .summary = "connections, long queries, replication lag, dead tuples, locks, wraparound",
 	 .opts = database_only_opts,

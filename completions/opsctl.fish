@@ -35,7 +35,7 @@ function __opsctl_argopts
         case 'opsctl db slow-queries'
             printf '%s\n' -d --database --limit --config --env -o --output
         case 'opsctl db config'
-            printf '%s\n' -d --database --config --env -o --output
+            printf '%s\n' -d --database --memory --config --env -o --output
         case 'opsctl db health'
             printf '%s\n' -d --database --config --env -o --output
         case 'opsctl db size'
@@ -233,6 +233,7 @@ complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -s q -l quiet -d 'p
 complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db config"' -l memory -x -d 'size the advice for SIZE of memory (16G, 64G), when the server\'s cannot be read from here'
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'

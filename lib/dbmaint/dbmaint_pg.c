@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -959,11 +960,50 @@ out:
 
 /* ---- settings review ---- */
 
+/*
+ * The memory the advice is sized for, and where the figure came from: the
+ * operator's --memory; the server's own /proc/meminfo (a superuser or
+ * pg_read_server_files may read it); this machine's, only when the server
+ * runs here (a socket or a loopback address).  0 when none: run from a
+ * bastion, the local memory would be the wrong machine's.
+ */
+static double server_memory(const ops_dbm_ctx *ctx, ops_db *db, const char **source)
+{
+	const char *host = PQhost(ops_db_handle(db));
+	ops_rows *rows = NULL;
+	ops_error e;
+	double kb = 0;
+
+	if (ctx->memory_bytes > 0) {
+		*source = "--memory";
+		return (double)ctx->memory_bytes;
+	}
+	if (ops_db_query(db, "SELECT pg_catalog.pg_read_file('/proc/meminfo', 0, 256)", 0, NULL,
+			 &rows, &e) == OPS_OK && ops_rows_value(rows, 0, 0)) {
+		const char *m = strstr(ops_rows_value(rows, 0, 0), "MemTotal:");
+
+		if (m && sscanf(m, "MemTotal: %lf kB", &kb) == 1 && kb > 0) {
+			ops_rows_free(rows);
+			*source = "the server (/proc/meminfo)";
+			return kb * 1024;
+		}
+	}
+	ops_rows_free(rows);
+	if (!host || !*host || host[0] == '/' || strcmp(host, "localhost") == 0 ||
+	    strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0) {
+		*source = "this machine (the server runs here)";
+		return (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+	}
+	*source = NULL;
+	return 0;
+}
+
 static ops_code pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 				  cJSON *report, ops_error *err)
 {
 	ops_rows *rows = NULL;
-	double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+	const char *source;
+	double mem = server_memory(ctx, db, &source);
 	double maxconn = 100;
 	cJSON *list;
 	ops_code rc;
@@ -983,7 +1023,16 @@ static ops_code pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 	for (i = 0; i < ops_rows_count(rows); i++)
 		if (strcmp(ops_rows_value(rows, i, 0), "max_connections") == 0)
 			maxconn = ops_rows_number(rows, i, 1);
-	cJSON_AddNumberToObject(report, "memory_bytes", mem);
+	if (source) {
+		cJSON_AddNumberToObject(report, "memory_bytes", mem);
+		cJSON_AddStringToObject(report, "memory_from", source);
+	} else {
+		cJSON_AddNullToObject(report, "memory_bytes");
+		cJSON_AddStringToObject(report, "memory_from", "unknown");
+		ops_log_warn("the memory of the server behind '%s' is unknown (not readable from "
+			     "here): no sizes are recommended; give --memory SIZE (e.g. 16G)",
+			     ops_db_name(db));
+	}
 	list = cJSON_AddArrayToObject(report, "settings");
 	for (i = 0; i < ops_rows_count(rows); i++) {
 		const char *name = ops_rows_value(rows, i, 0);
@@ -1011,11 +1060,18 @@ static ops_code pg_config_review(const ops_dbm_ctx *ctx, ops_db *db,
 				rec = 4194304;
 			why = "a quarter of memory shared by max_connections, at least 4 MiB";
 		}
-		if (ops_rows_value(rows, i, 5)) {
+		/* Whole bytes, rounded down to the 8 kB pages PostgreSQL counts in. */
+		rec = floor(rec / 8192) * 8192;
+		if (ops_rows_value(rows, i, 5) && source) {
 			cJSON_AddNumberToObject(s, "value_bytes", value);
 			cJSON_AddNumberToObject(s, "recommended_bytes", rec);
 			cJSON_AddStringToObject(s, "status", value * 2 < rec || value > rec * 2
 						? "review" : "ok");
+			cJSON_AddStringToObject(s, "recommendation", why);
+		} else if (ops_rows_value(rows, i, 5)) {
+			cJSON_AddNumberToObject(s, "value_bytes", value);
+			cJSON_AddNullToObject(s, "recommended_bytes");
+			cJSON_AddStringToObject(s, "status", "unknown");
 			cJSON_AddStringToObject(s, "recommendation", why);
 		} else {
 			cJSON_AddNullToObject(s, "value_bytes");

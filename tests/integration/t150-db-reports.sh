@@ -62,6 +62,17 @@ expect_json "db config --output json"
 expect_json_true '"recommend" in json.dumps(d).lower()' "db config gives recommendations"
 expect_json_true '"50" in json.dumps(d)' "db config shows the server's max_connections (50)"
 expect_journal_added 0 "db config writes no journal line"
+# Sized for the server's memory, and says where the figure came from.
+expect_json_true 'd["databases"][0]["memory_from"] == "the server (/proc/meminfo)" and d["databases"][0]["memory_bytes"] > 0' "db config reads the server's own memory (a superuser may)"
+expect_json_true 'all(s["recommended_bytes"] is None or (s["recommended_bytes"] == int(s["recommended_bytes"]) and s["recommended_bytes"] % 8192 == 0) for s in d["databases"][0]["settings"])' "recommendations are whole 8 kB pages, not fractional bytes"
+run "$OPSCTL" --output json db config --memory 16G -d t150
+expect_json_true 'd["databases"][0]["memory_from"] == "--memory" and d["databases"][0]["memory_bytes"] == 16 * 2**30' "--memory 16G: sized for 16 GiB"
+expect_json_true 'find(d["databases"][0]["settings"], "name", "shared_buffers")["recommended_bytes"] == 4 * 2**30' "--memory 16G: shared_buffers 4 GiB (25%)"
+run "$OPSCTL" db config --memory lots -d t150
+expect_error 64 "--memory lots: exit 64" "--memory"
+psql_q -d t150 "create role t150_ro login" >/dev/null 2>&1
+run env PGUSER=t150_ro "$OPSCTL" --output json db config -d t150
+expect_json_true 'd["databases"][0]["memory_from"] == "this machine (the server runs here)"' "a role that cannot read the server's file: this machine's memory, said so"
 
 run "$OPSCTL" db config -d "sqlite:$T/kh.db"
 expect_fail 64 "db config on SQLite: exit 64" "SQLite"

@@ -45,6 +45,7 @@ OPS_API_BEGIN
  */
 typedef struct ops_dbm_ctx {
 	const ops_run *run;
+	long long memory_bytes;	/* db config --memory; 0: ask the server */
 } ops_dbm_ctx;
 
 enum {
