@@ -563,6 +563,12 @@ done:
 	 */
 	figures = report ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(report, "_figures"), 1)
 			 : NULL;
+	/* A person who answered no changed their mind; nothing failed, and
+	 * monitoring must not see a failed run (nor a lost last success). */
+	if (task && rc == OPS_EDECLINED) {
+		ops_task_abandon(task);
+		task = NULL;
+	}
 	if (task) {
 		ops_error jerr;
 

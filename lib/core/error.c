@@ -25,6 +25,7 @@ static const struct {
 	[OPS_ELOCKED] = {75, "locked", "Another run of the same task holds its lock; try again later."},
 	[OPS_EPERM] = {77, "permission", "Permission was denied, by the operating system or by the server."},
 	[OPS_ECONFIG] = {78, "config", "The configuration is wrong: an unknown key, a bad value, or a required setting missing."},
+	[OPS_EDECLINED] = {1, "declined", "A confirmation question was answered no: nothing was changed, and the run is not recorded as a failure."},
 	[OPS_EINTR] = {130, "interrupted", "Interrupted by SIGINT (130) or SIGTERM (143, 128 plus the signal's number): the work in progress was undone, temporary files removed and the run journalled as interrupted."},
 };
 

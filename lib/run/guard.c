@@ -84,6 +84,6 @@ ops_code ops_run_permit(const ops_run *run, const char *what, const char *questi
 	if ((rc = ops_run_window_check(run, what, err)) != OPS_OK)
 		return rc;
 	if (!run->yes && run->confirm && !run->confirm(run->confirm_arg, question))
-		return ops_error_set(err, OPS_EFAIL, "%s cancelled; nothing was changed", what);
+		return ops_error_set(err, OPS_EDECLINED, "%s cancelled; nothing was changed", what);
 	return OPS_OK;
 }

@@ -78,7 +78,13 @@ expect_fail 1 "--full --yes outside the window: still refused (exit 1)" "outside
 if full_rewritten "$node"; then not_ok "--yes: documents is not rewritten"; else ok "--yes: documents is not rewritten"; fi
 # The question names the database and the table (answered by a pty).
 if command -v script >/dev/null; then
+	journal_mark
+	cp "$OPSCTL_STATE_DIR/opsctl.prom" "$T/prom.before" 2>/dev/null || : >"$T/prom.before"
 	printf 'n\n' | script -qec "$OPSCTL --env dev db vacuum --full --table documents -d t120" /dev/null >"$T/pty.out" 2>&1
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "VACUUM FULL cancelled; nothing was changed" "$T/pty.out"; then ok "answered no: exit 1, nothing was changed"; else not_ok "answered no: exit 1, nothing was changed (exit $rc)"; sed 's/^/#   /' "$T/pty.out"; fi
+	expect_journal_added 0 "answered no: not recorded as a failed run (no journal line)"
+	if cmp -s "$T/prom.before" "$OPSCTL_STATE_DIR/opsctl.prom" || { [ ! -s "$T/prom.before" ] && [ ! -e "$OPSCTL_STATE_DIR/opsctl.prom" ]; }; then ok "answered no: the textfile is untouched"; else not_ok "answered no: the textfile is untouched"; diff "$T/prom.before" "$OPSCTL_STATE_DIR/opsctl.prom" | sed 's/^/#   /'; fi
 	if grep -q "Run VACUUM FULL on t120 (public.documents)?" "$T/pty.out"; then ok "the question names the database and table"; else not_ok "the question names the database and table"; sed 's/^/#   /' "$T/pty.out"; fi
 	if full_rewritten "$node"; then not_ok "answered no: documents is not rewritten"; else ok "answered no: documents is not rewritten"; fi
 else

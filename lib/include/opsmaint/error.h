@@ -24,6 +24,7 @@ typedef enum ops_code {
 	OPS_EPERM,	/* permission denied: exit 77 */
 	OPS_ECONFIG,	/* configuration is wrong: exit 78 */
 	OPS_EINTR,	/* interrupted by a signal: exit 128 + signal (130, 143) */
+	OPS_EDECLINED,	/* a confirmation answered no: exit 1, nothing done or recorded */
 	OPS_CODE_COUNT
 } ops_code;
 

@@ -87,9 +87,10 @@ ops_code ops_run_window_check(const ops_run *run, const char *what, ops_error *e
  * DESIGN's one rule for destructive work (what: "VACUUM FULL", "restore",
  * "rebuild"): with run->force, go; otherwise only inside the window
  * (ops_run_window_check), and then only if run->confirm (when set) says yes
- * to question (run->yes answers it).  A no is OPS_EFAIL "WHAT cancelled;
- * nothing was changed".  The question names what and where: "Run VACUUM
- * FULL on chatbot_db (public.documents)?".
+ * to question (run->yes answers it).  A no is OPS_EDECLINED "WHAT cancelled;
+ * nothing was changed" (exit 1; not recorded as a failed run).  The
+ * question names what and where: "Run VACUUM FULL on chatbot_db
+ * (public.documents)?".
  */
 ops_code ops_run_permit(const ops_run *run, const char *what, const char *question,
 			ops_error *err);
