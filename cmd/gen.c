@@ -827,8 +827,22 @@ static void roff_exit_status(struct buf *b)
 
 	bputs(b, ".SH EXIT STATUS\n");
 	for (code = 0; code < OPS_CODE_COUNT; code++) {
-		bprintf(b, ".TP\n.B %d\n", ops_code_exit_status((ops_code)code));
-		roff_text(b, ops_code_description((ops_code)code));
+		int st = ops_code_exit_status((ops_code)code), other;
+
+		/* Several codes share a status (1: failed, declined): one entry,
+		 * its meanings one after the other. */
+		for (other = 0; other < code && ops_code_exit_status((ops_code)other) != st; other++)
+			;
+		if (other < code)
+			continue;
+		bprintf(b, ".TP\n.B %d\n", st);
+		for (other = code; other < OPS_CODE_COUNT; other++) {
+			if (ops_code_exit_status((ops_code)other) != st)
+				continue;
+			if (other != code)
+				bputs(b, " ");
+			roff_text(b, ops_code_description((ops_code)other));
+		}
 		bputs(b, "\n");
 	}
 }

@@ -124,7 +124,7 @@ TEST(permit_is_force_or_window_then_question)
 	CHECK_INT(asked, 0);
 	/* Inside: the question decides; off a terminal (no callback), yes. */
 	CHECK_INT(ops_config_set(cfg, "window.prod", "any", "test", &err), OPS_OK);
-	CHECK_INT(permit(cfg, 0, NOV(24, 12, 0), "purge", answers_no, &asked, "q?", &err), OPS_EFAIL);
+	CHECK_INT(permit(cfg, 0, NOV(24, 12, 0), "purge", answers_no, &asked, "q?", &err), OPS_EDECLINED);
 	CHECK_STR(err.message, "purge cancelled; nothing was changed");
 	CHECK_INT(asked, 1);
 	CHECK_INT(permit(cfg, 0, NOV(24, 12, 0), "purge", answers_yes, &asked, "q?", &err), OPS_OK);
