@@ -337,4 +337,4 @@ const struct cli_cmd cli_config_subs[] = {
 const char cli_config_description[] =
 	"Shows the effective configuration and where each value came from, and checks a "
 	"configuration for every problem at once. The keys themselves are described in "
-	"opsctl.conf(5).";
+	"opsctl.conf(5); PostgreSQL's own settings are reviewed by opsctl db config.";
