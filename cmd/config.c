@@ -102,7 +102,19 @@ static int needs_quotes(const char *v)
 	size_t n = strlen(v);
 
 	return n && (v[0] == ' ' || v[n - 1] == ' ' || v[0] == '"' || strstr(v, " #") ||
-		     strstr(v, " ;"));
+		     strstr(v, " ;") || strstr(v, "\t#") || strstr(v, "\t;"));
+}
+
+/* "..." with \" and \\ escaped, as the file's reader takes them back. */
+static void print_quoted(const char *v)
+{
+	putchar('"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			putchar('\\');
+		putchar(*v);
+	}
+	putchar('"');
 }
 
 /*
@@ -155,9 +167,12 @@ static void show_text(const struct cli_inv *inv, const cJSON *keys)
 				printf("# %s = (unset)\n", name + strlen(sec) + 1);
 				continue;
 			}
-			printf("%-*s = %s%s%s%*s  # %s\n", kw, name + strlen(sec) + 1,
-			       q ? "\"" : "", val, q ? "\"" : "",
-			       vw - (int)strlen(val) - (q ? 2 : 0) > 0
+			printf("%-*s = ", kw, name + strlen(sec) + 1);
+			if (q)
+				print_quoted(val);
+			else
+				fputs(val, stdout);
+			printf("%*s  # %s\n", vw - (int)strlen(val) - (q ? 2 : 0) > 0
 			       ? vw - (int)strlen(val) - (q ? 2 : 0) : 0, "", origin);
 		}
 	}
@@ -322,4 +337,4 @@ const struct cli_cmd cli_config_subs[] = {
 const char cli_config_description[] =
 	"Shows the effective configuration and where each value came from, and checks a "
 	"configuration for every problem at once. The keys themselves are described in "
-	"opsctl.conf(5).";
+	"opsctl.conf(5); PostgreSQL's own settings are reviewed by opsctl db config.";

@@ -6,11 +6,13 @@
  * Completion never scrapes --help; values known only at run time come from
  * `opsctl __complete KIND`.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "opsmaint/error.h"
@@ -1252,6 +1254,53 @@ out:
 	return rc;
 }
 
+/* Is opsctl-WORDS.1 the page of a command that exists (visible)? */
+static int page_is_current(const char *file)
+{
+	size_t i, j;
+	char name[128];
+
+	for (i = 0; cli_root.subs[i].name; i++) {
+		const struct cli_cmd *c = &cli_root.subs[i];
+
+		if (c->flags & CLI_HIDDEN)
+			continue;
+		snprintf(name, sizeof name, "opsctl-%s.1", c->name);
+		if (strcmp(name, file) == 0)
+			return 1;
+		for (j = 0; c->subs && c->subs[j].name; j++) {
+			snprintf(name, sizeof name, "opsctl-%s-%s.1", c->name, c->subs[j].name);
+			if (!(c->subs[j].flags & CLI_HIDDEN) && strcmp(name, file) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* A command renamed or removed leaves no page behind for `make install` to
+ * ship: every opsctl-*.1 in dir that no command writes goes. */
+static void remove_stale_pages(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		char *path;
+
+		if (strncmp(e->d_name, "opsctl-", 7) != 0 || n < 3 ||
+		    strcmp(e->d_name + n - 2, ".1") != 0 || page_is_current(e->d_name))
+			continue;
+		path = ops_path_join(dir, e->d_name);
+		if (path)
+			unlink(path);
+		free(path);
+	}
+	closedir(d);
+}
+
 int cli_gen_man(const char *dir)
 {
 	struct buf b = {0};
@@ -1288,6 +1337,8 @@ int cli_gen_man(const char *dir)
 		page_conf(&b);
 		rc = write_page(dir, "opsctl.conf.5", &b);
 	}
+	if (!rc)
+		remove_stale_pages(dir);
 	free(b.p);
 	return rc;
 }

@@ -25,6 +25,19 @@ for page in $pages; do
 	fi
 done
 
+# The generator removes the page of a command that no longer exists, and
+# nothing else.
+mkdir -p "$T/man"
+touch "$T/man/opsctl-gone.1" "$T/man/opsctl-db-gone.1" "$T/man/other.1"
+"$OPSCTL" __gen man "$T/man"
+if [ ! -e "$T/man/opsctl-gone.1" ] && [ ! -e "$T/man/opsctl-db-gone.1" ] && [ -e "$T/man/other.1" ] &&
+	[ -e "$T/man/opsctl-db-vacuum.1" ] && cmp -s "$T/man/opsctl-db-vacuum.1" "$ROOT/man/opsctl-db-vacuum.1"; then
+	ok "__gen man removes stale opsctl-*.1 pages, keeps the rest"
+else not_ok "__gen man removes stale opsctl-*.1 pages, keeps the rest"; ls "$T/man" | head | sed 's/^/#   /'; fi
+if [ "$(ls "$ROOT/man" | grep -c '^opsctl-')" -eq "$(ls "$T/man" | grep -c '^opsctl-')" ]; then
+	ok "man/ holds exactly the generated pages"
+else not_ok "man/ holds exactly the generated pages"; fi
+
 # Quotes: `opsctl backup` becomes \(oq...\(cq, never \(oq on both sides.
 bad=$(cd "$ROOT/man" && for f in *; do
 	o=$(grep -o '\\(oq' "$f" | wc -l) c=$(grep -o '\\(cq' "$f" | wc -l)

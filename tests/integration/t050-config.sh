@@ -51,6 +51,15 @@ run "$OPSCTL" --config "$T/roundtrip.conf" -o json config show db.host backup.ch
 expect_json_true 'find(d["keys"], "key", "db.host")["value"] == "db.example.com" and find(d["keys"], "key", "backup.chunk_size")["value"] == "32M"' \
 	"config show's text is a valid configuration file with the same values"
 
+# A value holding quotes and a comment character is quoted so that it reads
+# back the same.
+printf '[vector]\nfilter = "kind = \\"faq\\" # not a comment"\n' >"$T/quoted.conf"
+run "$OPSCTL" --config "$T/quoted.conf" config show vector.filter
+cp "$OUT" "$T/quoted-back.conf"
+run "$OPSCTL" --config "$T/quoted-back.conf" -o json config show vector.filter
+expect_json_true 'd["keys"][0]["value"] == "kind = \"faq\" # not a comment"' \
+	"a value with quotes and ' #' survives config show and reading back"
+
 run "$OPSCTL" --config "$cfg" -o json config show
 expect_json_true 'd["status"] == "ok" and d["config_file"] == "'"$cfg"'" and len(d["keys"]) == '"$want" \
 	"JSON: envelope, config_file and every key"
