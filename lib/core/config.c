@@ -555,12 +555,17 @@ static ops_code store(ops_config *cfg, long idx, const char *value,
 static const char *suggest_key(const char *name)
 {
 	const char *names[NKEYS + 1];
+	char lower[128];
 	size_t i;
 
+	/* Keys are lowercase: "[DB] Name" is db.name, whatever the distance. */
+	for (i = 0; name[i] && i < sizeof lower - 1; i++)
+		lower[i] = (char)tolower((unsigned char)name[i]);
+	lower[i] = '\0';
 	for (i = 0; i < NKEYS; i++)
 		names[i] = key_table[i].name;
 	names[NKEYS] = NULL;
-	return ops_suggest(name, names);
+	return ops_suggest(lower, names);
 }
 
 ops_code ops_config_set(ops_config *cfg, const char *key, const char *value,

@@ -265,6 +265,10 @@ static char *render(const cJSON *state)
 	list = calloc((size_t)cJSON_GetArraySize(tasks) + 1, sizeof *list);
 	if (!list)
 		return NULL;
+	/* Which opsctl wrote the file: an upgrade shows on the dashboard. */
+	sb_printf(&sb, "# HELP opsctl_build_info The opsctl that wrote this file.\n"
+		  "# TYPE opsctl_build_info gauge\nopsctl_build_info{version=\"%s\"} 1\n",
+		  OPS_VERSION);
 	cJSON_ArrayForEach(t, tasks)
 		if (cJSON_IsObject(t) && label_ok(entry_task(t)))
 			list[n++] = t;

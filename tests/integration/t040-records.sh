@@ -59,6 +59,7 @@ else
 fi
 expect_file_contains "$PROM" 'opsctl_last_exit_status{task="backup",target="local:' "the failure itself is in the textfile"
 if grep -q '^opsctl_last_exit_status{task="backup",.*} 1$' "$PROM"; then ok "its exit status 1"; else not_ok "its exit status 1"; diag "$(grep exit_status "$PROM")"; fi
+expect_file_contains "$PROM" 'opsctl_build_info{version="' "the textfile says which opsctl wrote it (opsctl_build_info)"
 if grep -q '^opsctl_figures_stale{task="backup",target="local:.*/store"} 1$' "$PROM"; then ok "the kept figures are marked stale (opsctl_figures_stale 1)"; else not_ok "the kept figures are marked stale"; diag "$(grep stale "$PROM")"; fi
 run "$OPSCTL" backup --type full
 if grep -q '^opsctl_figures_stale{task="backup",target="local:.*/store"} 0$' "$PROM"; then ok "a good run clears the mark (0)"; else not_ok "a good run clears the mark"; diag "$(grep stale "$PROM")"; fi

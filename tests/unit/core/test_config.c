@@ -246,6 +246,9 @@ TEST(file_errors_name_file_line_and_key)
 	expect_file_error("[db]\nhots = x\n",
 			  "2: unknown key 'db.hots' (did you mean 'db.host'?)");
 	expect_file_error("[db]\nzzzzzzzz = x\n", "2: unknown key 'db.zzzzzzzz'");
+	/* Keys are lowercase; another case is still a near miss. */
+	expect_file_error("[DB]\nName = x\n",
+			  "2: unknown key 'DB.Name' (did you mean 'db.name'?)");
 	expect_file_error("[nosuch]\nhost = x\n",
 			  "2: unknown key 'nosuch.host'");
 	expect_file_error("[db]\n\nport = 99999\n",
