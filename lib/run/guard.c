@@ -50,7 +50,7 @@ ops_code ops_run_window_check(const ops_run *run, const char *what, ops_error *e
 	/* "any" always contains the moment, so no next opening means "never". */
 	next = ops_window_next_open(w, now);
 	if (next && localtime_r(&next, &tm) &&
-	    strftime(when, sizeof when, "%a %Y-%m-%d %H:%M", &tm) > 0)
+	    strftime(when, sizeof when, "%a %Y-%m-%d %H:%M %Z", &tm) > 0)
 		ops_error_detail(err, "next window opens %s", when);
 	else
 		ops_error_detail(err, "%s is 'never': the window never opens", key);

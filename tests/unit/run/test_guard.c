@@ -65,19 +65,19 @@ TEST(check_uses_environment_window)
 	CHECK_INT(ops_run_window_check(run_at(&run, cfg, NOV(24, 12, 0)), "VACUUM FULL", &err), OPS_EFAIL);
 	CHECK_STR(err.message,
 		  "VACUUM FULL: outside the prod maintenance window (Sun 02:00-04:00, Sat 02:00-04:00)");
-	CHECK_STR(err.detail, "next window opens Sat 2026-11-28 02:00");
+	CHECK_STR(err.detail, "next window opens Sat 2026-11-28 02:00 UTC");
 	CHECK_STR(err.hint, "run inside the window, or use --force for emergency maintenance");
 	CHECK_INT(ops_run_window_check(run_at(&run, cfg, NOV(29, 3, 0)), "VACUUM FULL", &err), OPS_OK);
 	CHECK_INT(ops_run_window_check(run_at(&run, cfg, NOV(29, 4, 0)), NULL, &err), OPS_EFAIL);
 	CHECK_STR(err.message,
 		  "outside the prod maintenance window (Sun 02:00-04:00, Sat 02:00-04:00)");
-	CHECK_STR(err.detail, "next window opens Sat 2026-12-05 02:00");
+	CHECK_STR(err.detail, "next window opens Sat 2026-12-05 02:00 UTC");
 
 	CHECK_INT(ops_config_set(cfg, "general.environment", "staging", "test", &err), OPS_OK);
 	CHECK_INT(ops_run_window_check(run_at(&run, cfg, NOV(24, 21, 0)), "restore", &err), OPS_OK);
 	CHECK_INT(ops_run_window_check(run_at(&run, cfg, NOV(28, 21, 0)), "restore", &err), OPS_EFAIL);
 	CHECK_CONTAINS(err.message, "restore: outside the staging maintenance window (");
-	CHECK_STR(err.detail, "next window opens Sun 2026-11-29 10:00");
+	CHECK_STR(err.detail, "next window opens Sun 2026-11-29 10:00 UTC");
 
 	CHECK_INT(ops_config_set(cfg, "general.environment", "dev", "test", &err), OPS_OK);
 	CHECK_INT(ops_run_window_check(run_at(&run, cfg, NOV(24, 12, 0)), "restore", &err), OPS_OK);
