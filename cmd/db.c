@@ -56,6 +56,7 @@ static ops_code op_vacuum(struct cli_inv *inv, const ops_run *run, cJSON **repor
 	o.full = cli_flag(inv, "full");
 	o.analyze = !cli_flag(inv, "no-analyze");
 	o.jobs = (int)cli_num(inv, "jobs");
+	o.skip_locked = cli_flag(inv, "skip-locked");
 	o.tables = cli_list(inv, "table");
 	return ops_dbm_vacuum(&ctx, inv->target, &o, report, err);
 }
@@ -246,6 +247,8 @@ static const struct cli_opt vacuum_opts[] = {
 		    "vacuum N tables at once on N connections, like vacuumdb --jobs", .def = "1"),
 	OPT_TABLES("vacuum"),
 	CLI_OPT_FLAG(0, "no-analyze", "do not update planner statistics (plain VACUUM)"),
+	CLI_OPT_FLAG(0, "skip-locked", "skip tables another session holds a conflicting lock on, "
+		     "and report them, instead of waiting (PostgreSQL 12 and later)"),
 	OPT_VERBOSE,
 	OPT_DRY_RUN,
 	CLI_OPT_END

@@ -175,6 +175,7 @@ complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s y -l yes -d 'answer ye
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s j -l jobs -x -d 'vacuum N tables at once on N connections, like vacuumdb --jobs'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l table -x -d 'vacuum only TABLE (schema.table allowed); repeat or comma-separate for several'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l no-analyze -d 'do not update planner statistics (plain VACUUM)'
+complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l skip-locked -d 'skip tables another session holds a conflicting lock on, and report them, instead of waiting (PostgreSQL 12 and later)'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l dry-run -d 'show what would be done and change nothing'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'

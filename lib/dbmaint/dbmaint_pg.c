@@ -83,6 +83,7 @@ static ops_code rows_array(ops_db *db, const char *sql, int n, const char *const
 struct notices {
 	cJSON *messages;	/* all of them, with -v and JSON output; else NULL */
 	cJSON *denied;		/* tables skipped for lack of privilege */
+	cJSON *locked;		/* tables SKIP_LOCKED passed over */
 	int stream;		/* -v in text: each line as the server sends it */
 };
 
@@ -91,6 +92,7 @@ struct notices {
 static void notices_init(struct notices *n, const ops_run *run, cJSON *report)
 {
 	n->denied = cJSON_CreateArray();
+	n->locked = cJSON_CreateArray();
 	n->stream = run->verbose && run->output != OPS_OUT_JSON;
 	n->messages = run->verbose && !n->stream ? cJSON_AddArrayToObject(report, "messages")
 		      : NULL;
@@ -104,7 +106,11 @@ static void collect_notice(void *arg, const char *message)
 		ops_log_info("%s", message);
 	else if (n->messages)
 		cJSON_AddItemToArray(n->messages, cJSON_CreateString(message));
-	if ((strncmp(message, "skipping \"", 10) == 0 && !strstr(message, "only superuser")) ||
+	/* "skipping vacuum of \"t\" --- lock not available": SKIP_LOCKED's
+	 * doing, not a missing privilege. */
+	if (strstr(message, "lock not available"))
+		cJSON_AddItemToArray(n->locked, cJSON_CreateString(message));
+	else if ((strncmp(message, "skipping \"", 10) == 0 && !strstr(message, "only superuser")) ||
 	    strncmp(message, "permission denied to vacuum", 27) == 0 ||
 	    strncmp(message, "permission denied to analyze", 28) == 0)
 		cJSON_AddItemToArray(n->denied, cJSON_CreateString(message));
@@ -235,6 +241,8 @@ static char *vacuum_sql(const ops_vacuum_opts *o, int verbose, const char *table
 		strcat(opts, "FULL, ");
 	if (o->analyze)
 		strcat(opts, "ANALYZE, ");
+	if (o->skip_locked)
+		strcat(opts, "SKIP_LOCKED, ");
 	if (verbose)
 		strcat(opts, "VERBOSE, ");
 	if (*opts)
@@ -446,6 +454,12 @@ static ops_code pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target
 	cJSON_AddStringToObject(report, "operation", "vacuum");
 	cJSON_AddBoolToObject(report, "full", o.full);
 	cJSON_AddBoolToObject(report, "analyze", o.analyze);
+	if (o.skip_locked && ops_db_server_version(db) < 120000) {
+		o.skip_locked = 0;
+		cJSON_AddStringToObject(report, "note", "the server is older than PostgreSQL 12: "
+					"VACUUM without SKIP_LOCKED");
+	}
+	cJSON_AddBoolToObject(report, "skip_locked", o.skip_locked);
 	cJSON_AddNumberToObject(report, "jobs", o.jobs);
 	list = cJSON_AddArrayToObject(report, "tables");
 	notices_init(&notes, ctx->run, report);
@@ -500,9 +514,18 @@ static ops_code pg_vacuum(const ops_dbm_ctx *ctx, ops_db *db, const char *target
 		rc = vacuum_parallel(ctx, db, target, &o, tables, list, &notes, err);
 		ops_db_set_notice_handler(db, NULL, NULL);
 	}
+	if (cJSON_GetArraySize(notes.locked) > 0) {
+		ops_log_warn("VACUUM skipped %d locked table%s (--skip-locked): %s",
+			     cJSON_GetArraySize(notes.locked),
+			     cJSON_GetArraySize(notes.locked) == 1 ? "" : "s",
+			     cJSON_GetStringValue(cJSON_GetArrayItem(notes.locked, 0)));
+		cJSON_AddItemToObject(report, "skipped_locked", notes.locked);
+		notes.locked = NULL;
+	}
 	if (rc == OPS_OK)
 		rc = denied_error("VACUUM", &notes, report, err);
 out:
+	cJSON_Delete(notes.locked);
 	cJSON_Delete(notes.denied);
 	cJSON_Delete(skipped);
 	ops_strv_free(tables);
@@ -564,6 +587,7 @@ static ops_code pg_analyze(const ops_dbm_ctx *ctx, ops_db *db,
 		rc = denied_error("ANALYZE", &notes, report, err);
 out:
 	ops_db_set_notice_handler(db, NULL, NULL);
+	cJSON_Delete(notes.locked);
 	cJSON_Delete(notes.denied);
 	cJSON_Delete(skipped);
 	ops_strv_free(resolved);

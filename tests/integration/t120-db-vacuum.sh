@@ -119,6 +119,19 @@ expect_fail 1 "VACUUM FULL blocked longer than db.lock_timeout: exit 1" "lock ti
 if [ "$elapsed" -le 10 ]; then ok "it gave up after about a second (${elapsed}s)"; else not_ok "it gave up after about a second (${elapsed}s)"; fi
 pg_kill_test_sessions
 
+# --skip-locked: a table another session holds is skipped and named, not waited for.
+bg bash -c "(echo 'begin; lock table documents in exclusive mode; select 1;'; sleep 60) | PGAPPNAME=opsctl-test-locker psql -X -d t120"
+locking() { [ "$(psql_q -d t120 "select count(*) from pg_locks l join pg_stat_activity a using (pid) where a.application_name = 'opsctl-test-locker' and l.granted and l.mode = 'ExclusiveLock' and l.relation = 'public.documents'::regclass")" -ge 1 ]; }
+wait_for 10 locking || not_ok "a session holds an exclusive lock on documents"
+start=$(date +%s)
+run "$OPSCTL" --output json db vacuum --skip-locked --table documents --table queries -d t120
+elapsed=$(($(date +%s) - start))
+expect_rc 0 "--skip-locked with documents locked: exit 0"
+expect_json_true 'd["databases"][0]["skip_locked"] is True and len(d["databases"][0]["skipped_locked"]) == 1 and "documents" in d["databases"][0]["skipped_locked"][0]' "the locked table is named in skipped_locked"
+expect_err_contains "VACUUM skipped 1 locked table (--skip-locked)" "a warning line names it"
+if [ "$elapsed" -le 10 ]; then ok "it did not wait for the lock (${elapsed}s)"; else not_ok "it did not wait for the lock (${elapsed}s)"; fi
+pg_kill_test_sessions
+
 # -j: several tables at once on several connections.
 psql_q "create database t120_j" >/dev/null
 psql -XAtq -v ON_ERROR_STOP=1 -d t120_j >/dev/null <<'SQL'

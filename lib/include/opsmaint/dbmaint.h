@@ -72,6 +72,8 @@ typedef struct ops_vacuum_opts {
 	int full;		/* VACUUM FULL: window or force */
 	int analyze;		/* VACUUM (ANALYZE): default on */
 	int jobs;		/* >1: tables in parallel on that many connections */
+	int skip_locked;	/* SKIP_LOCKED (PostgreSQL 12+): a locked table is
+				 * skipped and reported, not waited for */
 	char *const *tables;	/* NULL: every table in the database */
 } ops_vacuum_opts;
 ops_code ops_dbm_vacuum(const ops_dbm_ctx *ctx, const char *target,
