@@ -22,8 +22,21 @@ typedef struct bk_item {
 	char *id;
 	ops_manifest *m;	/* NULL: no valid manifest */
 	ops_error why;		/* why m is NULL */
-	int has_manifest_key;
+	int has_manifest_key;	/* manifest.json or its copy */
+	/* The store's objects do not match the manifest (one missing, or a
+	 * size other than the manifest's): listed as "damaged", never good. */
+	int damaged;
+	char *damage;		/* why, when damaged */
 } bk_item;
+
+/* A backup to restore from: a readable manifest whose status is good
+ * (ops_manifest_is_good) and objects of the sizes it records. */
+int bk_item_good(const bk_item *it);
+/* Whether the objects of m match the store's listing (entries, sorted by
+ * key, as ops_store_list gives them): each member present with the size
+ * the manifest records; a size of -1 (unknown) matches any.  NULL when they
+ * do, else why not (allocated). */
+char *bk_objects_damage(const ops_manifest *m, const ops_store_entry *e, size_t n);
 
 /* Whether the first len bytes of s are a backup id ("20261124T010000Z-full",
  * "...-full-2"). */
@@ -105,6 +118,9 @@ void bk_progress(const ops_run *run, const char *label, long long bytes, long lo
  * finished well, then *rdb_path (allocated) is the dump to archive.
  */
 ops_code bk_redis_snapshot(const ops_config *cfg, char **rdb_path, cJSON *report, ops_error *err);
+/* backup.redis_url's Redis answers, with the credentials it will be
+ * asked with: checked before anything is dumped. */
+ops_code bk_redis_check(const ops_config *cfg, ops_error *err);
 
 /* "20261124T010000Z" for t. */
 void bk_stamp(double t, char out[32]);
