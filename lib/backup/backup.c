@@ -476,7 +476,8 @@ static ops_code readable_file(const char *key, const char *path, ops_error *err)
  * pg_dump fails now, with the exit status of its cause.  What only the
  * dump itself can find (a server refusing, a full disk) is left to it.
  */
-static ops_code preflight(const ops_backup_ctx *ctx, char **targets, ops_error *err)
+static ops_code preflight(const ops_backup_ctx *ctx, char **targets, int physical,
+			  ops_error *err)
 {
 	const ops_config *cfg = ctx->run->cfg;
 	char **files = ops_config_list(cfg, "backup.include_files");
@@ -489,6 +490,10 @@ static ops_code preflight(const ops_backup_ctx *ctx, char **targets, ops_error *
 		char *path = NULL;
 
 		rc = ops_db_target_kind(targets[i], &kind, &path, err);
+		if (rc == OPS_OK && kind == OPS_DB_SQLITE && physical)
+			rc = ops_error_set(err, OPS_ECONFIG, "backup.method = physical backs up a "
+					   "PostgreSQL cluster; '%s' is a SQLite database",
+					   targets[i]);
 		if (rc == OPS_OK && kind == OPS_DB_SQLITE)
 			rc = readable_file("backup.databases", path, err);
 		free(path);
@@ -669,7 +674,7 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 	targets = backup_targets(cfg, err);
 	if (!targets)
 		return err->code;
-	if ((rc = preflight(ctx, targets, err)) != OPS_OK)
+	if ((rc = preflight(ctx, targets, physical, err)) != OPS_OK)
 		goto out;
 	if ((rc = new_id(ctx, start, id, sizeof id, err)) != OPS_OK)
 		goto out;

@@ -238,6 +238,9 @@ fi
 OPSCTL_BACKUP_DATABASES="t260,sqlite:$T/gone.db" run "$OPSCTL" backup --type full
 expect_fail 78 "a SQLite database that is not there: exit 78" "gone.db"
 nodump "before any dump"
+OPSCTL_BACKUP_METHOD=physical OPSCTL_BACKUP_DATABASES="sqlite:$T/kh.db" run "$OPSCTL" backup --type full
+expect_fail 78 "backup.method = physical with a SQLite database: exit 78" "physical"
+nodump "before any dump"
 OPSCTL_BACKUP_VECTOR_INDEX=true OPSCTL_VECTOR_INDEX_PATH="$T/no.index" run "$OPSCTL" backup --type full
 expect_fail 1 "backup.vector_index with no index: exit 1" "no index"
 nodump "before any dump"
