@@ -189,6 +189,12 @@ ops_code bk_catalog_remove_partial(const ops_backup_ctx *ctx, cJSON *removed, op
 	return rc;
 }
 
+static void warn_unsealed(const char *id)
+{
+	ops_log_warn("manifest of backup '%s' has no checksum (written by an earlier version): "
+		     "an edit or damage to it cannot be detected", id);
+}
+
 ops_code bk_catalog_manifest(const ops_backup_ctx *ctx, const char *id, ops_manifest **m,
 			     ops_error *err)
 {
@@ -211,7 +217,10 @@ ops_code bk_catalog_manifest(const ops_backup_ctx *ctx, const char *id, ops_mani
 		ops_error_hint(err, "`opsctl backup list` shows the backups there are");
 		return OPS_EFAIL;
 	}
-	return ops_manifest_load(ctx->store, id, m, err);
+	rc = ops_manifest_load(ctx->store, id, m, err);
+	if (rc == OPS_OK && (*m)->unsealed)
+		warn_unsealed(id);
+	return rc;
 }
 
 /* ---- list, latest, pins ---- */
@@ -274,8 +283,11 @@ ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *e
 	rep = cJSON_CreateObject();
 	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
 	list = cJSON_AddArrayToObject(rep, "backups");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (v[i].m && v[i].m->unsealed)
+			warn_unsealed(v[i].id);
 		cJSON_AddItemToArray(list, item_json(&v[i]));
+	}
 	cJSON_AddNumberToObject(rep, "count", (double)n);
 	bk_items_free(v, n);
 	*report = rep;

@@ -51,7 +51,8 @@ ops_code bk_catalog_remove(const ops_backup_ctx *ctx, const char *id, ops_error 
  * failed; the caller holds the backup lock), their ids added to removed. */
 ops_code bk_catalog_remove_partial(const ops_backup_ctx *ctx, cJSON *removed, ops_error *err);
 /* The manifest of id: a malformed id is OPS_EUSAGE, no object under it
- * OPS_EFAIL "no backup 'ID' in STORE", objects but no manifest OPS_EDATA. */
+ * OPS_EFAIL "no backup 'ID' in STORE", objects but no manifest OPS_EDATA.
+ * One with no checksum is read with a warning that it is unprotected. */
 ops_code bk_catalog_manifest(const ops_backup_ctx *ctx, const char *id, ops_manifest **m,
 			     ops_error *err);
 

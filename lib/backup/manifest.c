@@ -647,9 +647,10 @@ ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
 	}
 	ops_manifest_free(copy_m);
 	if (ms == MF_UNSEALED) {
-		/* Written before manifests had checksums: readable, unprotected. */
-		ops_log_warn("manifest of backup '%s' has no checksum (written by an earlier "
-			     "version): an edit or damage to it cannot be detected", id);
+		/* Written before manifests had checksums: readable, unprotected.
+		 * The caller warns: a scan by every cron backup would repeat
+		 * it for each old backup until retention removes them. */
+		main_m->unsealed = 1;
 		*out = main_m;
 		return OPS_OK;
 	}

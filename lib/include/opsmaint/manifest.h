@@ -64,6 +64,9 @@ typedef struct ops_manifest {
 	size_t nfiles;
 	ops_manifest_table *tables;
 	size_t ntables;
+	/* Read from a manifest with no checksum (an earlier version's): an
+	 * edit to it could not be detected.  Saving it seals it. */
+	int unsealed;
 } ops_manifest;
 
 ops_manifest *ops_manifest_new(const char *id, const char *type);
@@ -105,8 +108,8 @@ ops_code ops_manifest_save(ops_store *store, const ops_manifest *m, ops_error *e
  * Read and validate ID/manifest.json, its checksum checked.  When it is
  * missing, fails its checksum or is otherwise damaged, the copy is used
  * (with a warning); neither good is OPS_EDATA.  A manifest with no checksum
- * (written before they existed) is read with a warning that it is
- * unprotected, unless a good copy exists.  A missing one is OPS_EDATA.
+ * (written before they existed) is read, marked unsealed for the caller to
+ * warn about, unless a good copy exists.  A missing one is OPS_EDATA.
  */
 ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
 			   ops_error *err);

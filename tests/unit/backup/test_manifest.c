@@ -187,7 +187,7 @@ TEST(a_checksum_and_a_copy)
 	/* The manifest edited: its copy is read. */
 	put(s, MKEY, bad);
 	CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_OK);
-	CHECK(back && back->members[0].size == 1234);
+	CHECK(back && back->members[0].size == 1234 && !back->unsealed);
 	ops_manifest_free(back);
 	back = NULL;
 	/* Lost: the copy again. */
@@ -223,6 +223,7 @@ TEST(a_checksum_and_a_copy)
 
 		put(s, MKEY, old);
 		CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_OK);
+		CHECK(back && back->unsealed);
 		ops_manifest_free(back);
 		back = NULL;
 		free(old);
