@@ -449,8 +449,8 @@ static char *only_occurrence(char *text, size_t len, const char *hex)
 static char *manifest_text(const ops_manifest *m, ops_error *err)
 {
 	cJSON *o = ops_manifest_to_json(m);
-	char *json = NULL, *text = NULL, *p;
-	char hex[65];
+	char *json = NULL, *text = NULL;
+	char hex[65], *p, *next;
 	size_t len;
 
 	if (o && cJSON_AddStringToObject(o, "checksum", zeros64))
@@ -465,9 +465,10 @@ static char *manifest_text(const ops_manifest *m, ops_error *err)
 	len = strlen(text);
 	ops_sha256_hex(text, len, hex);
 	/* The checksum is the last member: its zeros are the last ones. */
-	for (p = text + len - 64; p >= text && memcmp(p, zeros64, 64) != 0; p--)
-		;
-	if (p < text) {
+	for (p = NULL, next = memmem(text, len, zeros64, 64); next;
+	     next = memmem(next + 1, len - (size_t)(next + 1 - text), zeros64, 64))
+		p = next;
+	if (!p) {
 		free(text);
 		ops_error_set(err, OPS_EINTERNAL, "manifest checksum placeholder not found");
 		return NULL;
