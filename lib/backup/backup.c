@@ -458,9 +458,13 @@ static ops_code readable_file(const char *key, const char *path, ops_error *err)
 	struct stat st;
 	int fd;
 
-	if (stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR))
-		return ops_error_set(err, OPS_ECONFIG, "%s: '%s' does not exist", key, path);
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return ops_error_set(err, OPS_ECONFIG, "%s: '%s' does not exist", key,
+					     path);
+		return ops_error_errno(err, errno, "cannot read", path);
+	}
+	if (!S_ISREG(st.st_mode))
 		return ops_error_set(err, OPS_ECONFIG, "%s: '%s' is not a regular file", key,
 				     path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
