@@ -498,8 +498,14 @@ static ops_code preflight(const ops_backup_ctx *ctx, char **targets, int physica
 			rc = ops_error_set(err, OPS_ECONFIG, "backup.method = physical backs up a "
 					   "PostgreSQL cluster; '%s' is a SQLite database",
 					   targets[i]);
-		if (rc == OPS_OK && kind == OPS_DB_SQLITE)
-			rc = readable_file("backup.databases", path, err);
+		/* Opened as the copy will open it: the same error, the same
+		 * exit, before the first database is dumped rather than after. */
+		if (rc == OPS_OK && kind == OPS_DB_SQLITE) {
+			ops_db *db = NULL;
+
+			rc = ops_db_open(cfg, targets[i], &db, err);
+			ops_db_close(db);
+		}
 		free(path);
 	}
 	for (i = 0; rc == OPS_OK && files && files[i]; i++) {
