@@ -207,7 +207,12 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "back, which is the dump. The rows of every table are counted in the same snapshot the "
 	 "dump is taken in, so a later verify can demand exact equality. SQLite databases are copied "
 	 "with SQLite's online backup API. Files named by backup.include_files (guide 004: the .env "
-	 "and the compose file) join the archive under files/.\n\n"
+	 "and the compose file) join the archive under files/ by their own names (spaces and "
+	 "newlines included); two files of one name are refused.\n\n"
+	 "What the configuration can make fail is checked before anything is dumped: an include "
+	 "file that is missing or not a regular file (exit 78) or unreadable (77), a SQLite "
+	 "database that cannot be opened (1), backup.method = physical with a SQLite database "
+	 "(78), backup.vector_index with no index (1), Redis not answering (69).\n\n"
 	 "With backup.method = physical a full backup is instead a base backup of the whole "
 	 "cluster (pg_basebackup, with the WAL it needs), stored as base.tar/000001..., which with "
 	 "archived WAL allows point-in-time recovery.\n\n"
@@ -217,8 +222,14 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "failing if archiving is off or failing.\n\n"
 	 "Every backup gets ID/manifest.json, written last: id, type, method, databases, server and "
 	 "tool versions, start and stop times, WAL positions for physical backups, every member's "
-	 "size and SHA-256, the row counts and the status. A backup without a complete manifest is "
-	 "not a backup: it is never listed as good, and the next run removes it. After a full backup "
+	 "size and SHA-256, the row counts and the status, and a checksum of its own: the SHA-256 "
+	 "of the file as written with the checksum's 64 digits read as zeros (check it by hand "
+	 "with sed and sha256sum). A copy, ID/manifest.json.copy, is written after it. A manifest that "
+	 "is missing or fails its checksum is read from its copy, with a warning; with no good "
+	 "copy either, verify and restore exit 65. Manifests written before checksums existed are "
+	 "still read, with a warning that they are unprotected. A backup without a complete "
+	 "manifest is not a backup: it is never listed as good, and the next run removes it. "
+	 "After a full backup "
 	 "retention runs (see prune). Two backups never run at once: the second exits 75.\n\n"
 	 "With backup.encryption_key_file set, the archive is encrypted with AES-256-GCM in 64 KiB "
 	 "authenticated segments before it leaves the host; the key's fingerprint is recorded in the "
@@ -238,7 +249,12 @@ const struct cli_cmd cli_backup_subs[] = {
 	 .description =
 	 "Lists every backup in the store, oldest first: id, type, time (UTC), size, duration, "
 	 "status (complete, verified, verify-failed; incomplete for the leftovers of an interrupted "
-	 "run, invalid for a damaged manifest), whether it was verified and whether it is pinned.",
+	 "run, invalid for a manifest that neither it nor its copy can be read from, damaged when "
+	 "a stored object is missing or its size is not the manifest's, with the reason in "
+	 "\"error\"), whether it was verified and whether it is pinned. The sizes come from the "
+	 "store's listing (a stat locally, the S3 listing), so a truncated archive shows without "
+	 "reading it; a size S3 did not report is not counted as a difference. A damaged backup is "
+	 "never the latest good one, for verify, restore or retention.",
 	 .examples =
 	 "Backups in S3 as JSON\nopsctl --output json backup list --s3"},
 	{.name = "verify",
@@ -255,6 +271,8 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "SQLite copies get PRAGMA integrity_check and the same row counts. The temporary database "
 	 "is dropped unless --keep-temp. The result is recorded in the manifest (verified or "
 	 "verify-failed) and the journal.\n\n"
+	 "The archive's members must be the manifest's, each exactly once and in the order "
+	 "written: a member repeated, missing or not in the manifest is damage. "
 	 "Damage exits 65 naming the member; a row-count difference or failed restore exits 1; a "
 	 "verification failure never exits 0. Physical backups get the checksum pass only.",
 	 .examples =
@@ -276,7 +294,8 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "leaves the old database as it was. SQLite files are written beside the original and "
 	 "renamed over it. Files stored under files/ are written to STATE_DIR/restore/ID/ for "
 	 "review, as the guide advises, never over the live configuration.\n\n"
-	 "Every member is checked against its SHA-256 before anything is written. Archive members "
+	 "Every member is checked against its SHA-256, and the members against the manifest's list "
+	 "(each once, none missing, none extra), before anything is written. Archive members "
 	 "with absolute names, '..' or links are refused (exit 65). Runs only inside the "
 	 "maintenance window or with --force, and asks for confirmation on a terminal. Temporary "
 	 "databases opsctl marked as its own and left by a run that was killed are removed by the "

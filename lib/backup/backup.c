@@ -9,6 +9,7 @@
  * good one.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,7 +402,8 @@ out:
 	return rc;
 }
 
-/* Guide 001: the vector index snapshot beside the databases it indexes. */
+/* Guide 001: the vector index snapshot beside the databases it indexes
+ * (its presence checked by preflight). */
 static ops_code add_vector_index(struct full_run *run, ops_error *err)
 {
 	const char *path = ops_config_get(run->ctx->run->cfg, "vector.index_path");
@@ -410,16 +412,25 @@ static ops_code add_vector_index(struct full_run *run, ops_error *err)
 
 	if (!ops_config_bool(run->ctx->run->cfg, "backup.vector_index"))
 		return OPS_OK;
-	if (!path || access(path, R_OK) != 0)
-		return ops_error_set(err, OPS_EFAIL,
-				     "backup.vector_index is set but there is no index at '%s'",
-				     path ? path : "");
 	rc = ops_archive_add_file(run->aw, "vector/index.faiss", path, err);
 	if (rc == OPS_OK && asprintf(&mpath, "%s.manifest.json", path) >= 0 &&
 	    access(mpath, R_OK) == 0)
 		rc = ops_archive_add_file(run->aw, "vector/index.faiss.manifest.json", mpath, err);
 	free(mpath);
 	return rc;
+}
+
+/* "files/BASE": the member a file of backup.include_files becomes. */
+static ops_code include_member(const char *file, char *member, size_t len, ops_error *err)
+{
+	const char *base = strrchr(file, '/');
+
+	base = base ? base + 1 : file;
+	if ((size_t)snprintf(member, len, "files/%s", base) >= len ||
+	    !ops_archive_path_safe(member))
+		return ops_error_set(err, OPS_ECONFIG, "backup.include_files: '%s' does not "
+				     "name a file", file);
+	return OPS_OK;
 }
 
 static ops_code add_files(struct full_run *run, ops_error *err)
@@ -429,14 +440,99 @@ static ops_code add_files(struct full_run *run, ops_error *err)
 	size_t i;
 
 	for (i = 0; rc == OPS_OK && files && files[i]; i++) {
-		const char *base = strrchr(files[i], '/');
 		char member[600];
 
-		base = base ? base + 1 : files[i];
-		snprintf(member, sizeof member, "files/%s", base);
-		rc = ops_archive_add_file(run->aw, member, files[i], err);
+		rc = include_member(files[i], member, sizeof member, err);
+		if (rc == OPS_OK)
+			rc = ops_archive_add_file(run->aw, member, files[i], err);
 	}
 	ops_strv_free(files);
+	return rc;
+}
+
+/* A file the backup will read: there, a regular file, readable by us.
+ * Missing or not a file is the configuration's fault (78); unreadable is
+ * a permission (77). */
+static ops_code readable_file(const char *key, const char *path, ops_error *err)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return ops_error_set(err, OPS_ECONFIG, "%s: '%s' does not exist", key,
+					     path);
+		return ops_error_errno(err, errno, "cannot read", path);
+	}
+	if (!S_ISREG(st.st_mode))
+		return ops_error_set(err, OPS_ECONFIG, "%s: '%s' is not a regular file", key,
+				     path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ops_error_errno(err, errno, "cannot read", path);
+	close(fd);
+	return OPS_OK;
+}
+
+/*
+ * Everything the configuration can make a backup fail on, checked before
+ * the first byte is dumped: a backup that would fail after an hour of
+ * pg_dump fails now, with the exit status of its cause.  What only the
+ * dump itself can find (a server refusing, a full disk) is left to it.
+ */
+static ops_code preflight(const ops_backup_ctx *ctx, char **targets, int physical,
+			  ops_error *err)
+{
+	const ops_config *cfg = ctx->run->cfg;
+	char **files = ops_config_list(cfg, "backup.include_files");
+	const char *redis = ops_config_get(cfg, "backup.redis_url");
+	ops_code rc = OPS_OK;
+	size_t i, j;
+
+	for (i = 0; rc == OPS_OK && targets[i]; i++) {
+		ops_db_kind kind;
+		char *path = NULL;
+
+		rc = ops_db_target_kind(targets[i], &kind, &path, err);
+		if (rc == OPS_OK && kind == OPS_DB_SQLITE && physical)
+			rc = ops_error_set(err, OPS_ECONFIG, "backup.method = physical backs up a "
+					   "PostgreSQL cluster; '%s' is a SQLite database",
+					   targets[i]);
+		/* Opened as the copy will open it: the same error, the same
+		 * exit, before the first database is dumped rather than after. */
+		if (rc == OPS_OK && kind == OPS_DB_SQLITE) {
+			ops_db *db = NULL;
+
+			rc = ops_db_open(cfg, targets[i], &db, err);
+			ops_db_close(db);
+		}
+		free(path);
+	}
+	for (i = 0; rc == OPS_OK && files && files[i]; i++) {
+		char member[600], other[600];
+
+		rc = include_member(files[i], member, sizeof member, err);
+		if (rc == OPS_OK)
+			rc = readable_file("backup.include_files", files[i], err);
+		/* Two files of one name would be one member twice, which no
+		 * verify could tell apart. */
+		for (j = 0; rc == OPS_OK && j < i; j++)
+			if (include_member(files[j], other, sizeof other, err) == OPS_OK &&
+			    strcmp(member, other) == 0)
+				rc = ops_error_set(err, OPS_ECONFIG, "backup.include_files: '%s' "
+						   "and '%s' would both be stored as '%s'",
+						   files[j], files[i], member);
+	}
+	ops_strv_free(files);
+	if (rc == OPS_OK && ops_config_bool(cfg, "backup.vector_index")) {
+		const char *path = ops_config_get(cfg, "vector.index_path");
+
+		if (!path || access(path, R_OK) != 0)
+			rc = ops_error_set(err, OPS_EFAIL, "backup.vector_index is set but there "
+					   "is no index at '%s'", path ? path : "");
+	}
+	if (rc == OPS_OK && redis && *redis)
+		rc = bk_redis_check(cfg, err);
 	return rc;
 }
 
@@ -588,6 +684,8 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 	targets = backup_targets(cfg, err);
 	if (!targets)
 		return err->code;
+	if ((rc = preflight(ctx, targets, physical, err)) != OPS_OK)
+		goto out;
 	if ((rc = new_id(ctx, start, id, sizeof id, err)) != OPS_OK)
 		goto out;
 	snprintf(name, sizeof name, "backup%s%s", archive_suffix(compression),
@@ -759,14 +857,14 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	pruned = cJSON_AddArrayToObject(rep, "pruned");
 	walpruned = cJSON_AddArrayToObject(rep, "wal_pruned");
 	for (i = 0; i < n; i++)
-		if (v[i].m && ops_manifest_is_good(v[i].m))
+		if (bk_item_good(&v[i]))
 			newest_good = (ssize_t)i;
 	for (i = 0; rc == OPS_OK && i < n; i++) {
 		const ops_manifest *m = v[i].m;
 		const char *why = NULL;
 		char wk[16], mo[16];
 		double age;
-		int newest_week = 1, newest_month = 1, newer_good = 0;
+		int newest_week = 1, newest_month = 1, newer_good = 0, good = bk_item_good(&v[i]);
 		cJSON *e;
 
 		if ((rc = ops_cancel_check(err)) != OPS_OK)
@@ -787,7 +885,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		for (j = i + 1; j < n; j++) {
 			char wk2[16], mo2[16];
 
-			if (!v[j].m || !ops_manifest_is_good(v[j].m))
+			if (!bk_item_good(&v[j]))
 				continue;
 			newer_good = 1;
 			period_keys(v[j].m->start, wk2, mo2);
@@ -800,13 +898,14 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 			why = "pinned";
 		else if ((ssize_t)i == newest_good)
 			why = "newest good backup";
-		else if (!ops_manifest_is_good(m) && !newer_good)
-			why = "failed verification and no newer good backup";
+		else if (!good && !newer_good)
+			why = v[i].damaged ? "damaged and no newer good backup"
+					   : "failed verification and no newer good backup";
 		else if (age < daily)
 			why = "within daily retention";
-		else if (ops_manifest_is_good(m) && newest_week && age < weekly)
+		else if (good && newest_week && age < weekly)
 			why = "newest of its week, within weekly retention";
-		else if (ops_manifest_is_good(m) && newest_month && age < monthly)
+		else if (good && newest_month && age < monthly)
 			why = "newest of its month, within monthly retention";
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "id", v[i].id);

@@ -28,9 +28,43 @@ void bk_items_free(bk_item *v, size_t n)
 
 	for (i = 0; i < n; i++) {
 		free(v[i].id);
+		free(v[i].damage);
 		ops_manifest_free(v[i].m);
 	}
 	free(v);
+}
+
+int bk_item_good(const bk_item *it)
+{
+	return it->m && !it->damaged && ops_manifest_is_good(it->m);
+}
+
+static int cmp_entry_key(const void *k, const void *e)
+{
+	return strcmp(k, ((const ops_store_entry *)e)->key);
+}
+
+char *bk_objects_damage(const ops_manifest *m, const ops_store_entry *e, size_t n)
+{
+	char key[1200], *why = NULL;
+	const ops_store_entry *found;
+	size_t i;
+
+	for (i = 0; i < m->nmembers && !why; i++) {
+		const ops_manifest_member *mm = &m->members[i];
+
+		snprintf(key, sizeof key, "%s/%s", m->id, mm->name);
+		found = n ? bsearch(key, e, n, sizeof *e, cmp_entry_key) : NULL;
+		if (!found) {
+			if (asprintf(&why, "object '%s' is missing", key) < 0)
+				why = NULL;
+		} else if (found->size >= 0 && found->size != mm->size) {
+			if (asprintf(&why, "object '%s' is %lld bytes, the manifest says %lld",
+				     key, found->size, mm->size) < 0)
+				why = NULL;
+		}
+	}
+	return why;
 }
 
 /* "20261124T010000Z-full" or "...-full-2": the first len bytes of s. */
@@ -88,10 +122,10 @@ ops_code bk_catalog_scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout,
 			}
 			k++;
 		}
-		if (strcmp(slash, "/manifest.json") == 0)
+		if (strcmp(slash + 1, OPS_MANIFEST_NAME) == 0 ||
+		    strcmp(slash + 1, OPS_MANIFEST_COPY) == 0)
 			v[k - 1].has_manifest_key = 1;
 	}
-	ops_store_entries_free(e, n);
 	qsort(v, k, sizeof *v, cmp_items);
 	for (i = 0; i < k; i++) {
 		if (!v[i].has_manifest_key)
@@ -100,9 +134,15 @@ ops_code bk_catalog_scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout,
 		    v[i].why.code != OPS_EDATA) {
 			*err = v[i].why;
 			bk_items_free(v, k);
+			ops_store_entries_free(e, n);
 			return err->code;
 		}
+		/* The listing has every object's size: a truncated or missing
+		 * archive shows here, before any verify has read it. */
+		if (v[i].m && (v[i].damage = bk_objects_damage(v[i].m, e, n)))
+			v[i].damaged = 1;
 	}
+	ops_store_entries_free(e, n);
 	*out = v;
 	*nout = k;
 	return OPS_OK;
@@ -117,9 +157,13 @@ ops_code bk_catalog_remove(const ops_backup_ctx *ctx, const char *id, ops_error 
 
 	snprintf(prefix, sizeof prefix, "%s/", id);
 	rc = ops_store_list(ctx->store, prefix, &e, &n, err);
-	/* The manifest goes first: from then on this is not a backup. */
+	/* The manifest's copy goes first, then the manifest: from then on
+	 * this is not a backup.  Killed in between, it is still whole. */
 	for (i = 0; rc == OPS_OK && i < n; i++)
-		if (strcmp(e[i].key + strlen(prefix), "manifest.json") == 0)
+		if (strcmp(e[i].key + strlen(prefix), OPS_MANIFEST_COPY) == 0)
+			rc = ops_store_remove(ctx->store, e[i].key, err);
+	for (i = 0; rc == OPS_OK && i < n; i++)
+		if (strcmp(e[i].key + strlen(prefix), OPS_MANIFEST_NAME) == 0)
 			rc = ops_store_remove(ctx->store, e[i].key, err);
 	for (i = 0; rc == OPS_OK && i < n; i++)
 		rc = ops_store_remove(ctx->store, e[i].key, err);
@@ -145,6 +189,12 @@ ops_code bk_catalog_remove_partial(const ops_backup_ctx *ctx, cJSON *removed, op
 	return rc;
 }
 
+static void warn_unsealed(const char *id)
+{
+	ops_log_warn("manifest of backup '%s' has no checksum (written by an earlier version): "
+		     "an edit or damage to it cannot be detected", id);
+}
+
 ops_code bk_catalog_manifest(const ops_backup_ctx *ctx, const char *id, ops_manifest **m,
 			     ops_error *err)
 {
@@ -167,7 +217,10 @@ ops_code bk_catalog_manifest(const ops_backup_ctx *ctx, const char *id, ops_mani
 		ops_error_hint(err, "`opsctl backup list` shows the backups there are");
 		return OPS_EFAIL;
 	}
-	return ops_manifest_load(ctx->store, id, m, err);
+	rc = ops_manifest_load(ctx->store, id, m, err);
+	if (rc == OPS_OK && (*m)->unsealed)
+		warn_unsealed(id);
+	return rc;
 }
 
 /* ---- list, latest, pins ---- */
@@ -201,9 +254,14 @@ static cJSON *item_json(const bk_item *it)
 	cJSON_AddStringToObject(o, "time", when);
 	cJSON_AddNumberToObject(o, "size_bytes", (double)ops_manifest_size(it->m));
 	cJSON_AddNumberToObject(o, "duration_seconds", it->m->stop - it->m->start);
-	cJSON_AddStringToObject(o, "status", it->m->status);
+	/* Objects that do not match the manifest outrank what the last
+	 * verify said: the backup is "damaged" now, whatever it was. */
+	cJSON_AddStringToObject(o, "status", it->damaged ? "damaged" : it->m->status);
+	if (it->damaged)
+		cJSON_AddStringToObject(o, "error", it->damage);
 	/* A failed verification is the status "verify-failed". */
-	cJSON_AddBoolToObject(o, "verified", strcmp(it->m->status, "verified") == 0);
+	cJSON_AddBoolToObject(o, "verified",
+			      !it->damaged && strcmp(it->m->status, "verified") == 0);
 	cJSON_AddBoolToObject(o, "pinned", it->m->pinned);
 	dbs = cJSON_AddArrayToObject(o, "databases");
 	for (i = 0; it->m->databases && it->m->databases[i]; i++)
@@ -225,8 +283,11 @@ ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *e
 	rep = cJSON_CreateObject();
 	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
 	list = cJSON_AddArrayToObject(rep, "backups");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (v[i].m && v[i].m->unsealed)
+			warn_unsealed(v[i].id);
 		cJSON_AddItemToArray(list, item_json(&v[i]));
+	}
 	cJSON_AddNumberToObject(rep, "count", (double)n);
 	bk_items_free(v, n);
 	*report = rep;
@@ -248,7 +309,7 @@ ops_code ops_backup_newest(const ops_backup_ctx *ctx, int good_only, char **id, 
 	if (rc != OPS_OK)
 		return rc;
 	for (i = n; i-- > 0;)
-		if (v[i].m && (!good_only || ops_manifest_is_good(v[i].m))) {
+		if (v[i].m && (!good_only || bk_item_good(&v[i]))) {
 			*id = strdup(v[i].id);
 			break;
 		}

@@ -22,8 +22,21 @@ typedef struct bk_item {
 	char *id;
 	ops_manifest *m;	/* NULL: no valid manifest */
 	ops_error why;		/* why m is NULL */
-	int has_manifest_key;
+	int has_manifest_key;	/* manifest.json or its copy */
+	/* The store's objects do not match the manifest (one missing, or a
+	 * size other than the manifest's): listed as "damaged", never good. */
+	int damaged;
+	char *damage;		/* why, when damaged */
 } bk_item;
+
+/* A backup to restore from: a readable manifest whose status is good
+ * (ops_manifest_is_good) and objects of the sizes it records. */
+int bk_item_good(const bk_item *it);
+/* Whether the objects of m match the store's listing (entries, sorted by
+ * key, as ops_store_list gives them): each member present with the size
+ * the manifest records; a size of -1 (unknown) matches any.  NULL when they
+ * do, else why not (allocated). */
+char *bk_objects_damage(const ops_manifest *m, const ops_store_entry *e, size_t n);
 
 /* Whether the first len bytes of s are a backup id ("20261124T010000Z-full",
  * "...-full-2"). */
@@ -38,7 +51,8 @@ ops_code bk_catalog_remove(const ops_backup_ctx *ctx, const char *id, ops_error 
  * failed; the caller holds the backup lock), their ids added to removed. */
 ops_code bk_catalog_remove_partial(const ops_backup_ctx *ctx, cJSON *removed, ops_error *err);
 /* The manifest of id: a malformed id is OPS_EUSAGE, no object under it
- * OPS_EFAIL "no backup 'ID' in STORE", objects but no manifest OPS_EDATA. */
+ * OPS_EFAIL "no backup 'ID' in STORE", objects but no manifest OPS_EDATA.
+ * One with no checksum is read with a warning that it is unprotected. */
 ops_code bk_catalog_manifest(const ops_backup_ctx *ctx, const char *id, ops_manifest **m,
 			     ops_error *err);
 
@@ -105,6 +119,9 @@ void bk_progress(const ops_run *run, const char *label, long long bytes, long lo
  * finished well, then *rdb_path (allocated) is the dump to archive.
  */
 ops_code bk_redis_snapshot(const ops_config *cfg, char **rdb_path, cJSON *report, ops_error *err);
+/* backup.redis_url's Redis answers, with the credentials it will be
+ * asked with: checked before anything is dumped. */
+ops_code bk_redis_check(const ops_config *cfg, ops_error *err);
 
 /* "20261124T010000Z" for t. */
 void bk_stamp(double t, char out[32]);

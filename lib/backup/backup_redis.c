@@ -143,3 +143,12 @@ out:
 	ops_redis_close(r);
 	return rc;
 }
+
+ops_code bk_redis_check(const ops_config *cfg, ops_error *err)
+{
+	ops_redis *r = NULL;
+	ops_code rc = ops_redis_connect_config(cfg, "backup.redis_url", &r, err);
+
+	ops_redis_close(r);
+	return rc;
+}

@@ -27,14 +27,43 @@
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
 
-static const ops_manifest_file *find_file(const ops_manifest *m, const char *path)
+static ssize_t find_file(const ops_manifest *m, const char *path)
 {
 	size_t i;
 
 	for (i = 0; i < m->nfiles; i++)
 		if (strcmp(m->files[i].path, path) == 0)
-			return &m->files[i];
-	return NULL;
+			return (ssize_t)i;
+	return -1;
+}
+
+/*
+ * The archive's next member must be the manifest's next file: the members
+ * are the manifest's, each once, in the order they were written.  Order
+ * matters beyond the set: a dump's chunks are one stream, restored in the
+ * order they come.  A member out of place is named with what the manifest
+ * expected there, so a missing member is found where it should have been,
+ * not only by a count at the end.
+ */
+static ops_code member_in_place(const ops_manifest *m, size_t next, const char *path,
+				long long size, ops_error *err)
+{
+	ssize_t at = find_file(m, path);
+
+	if (at < 0)
+		return ops_error_set(err, OPS_EDATA,
+				     "archive member '%s' is not in the manifest", path);
+	if ((size_t)at < next)
+		return ops_error_set(err, OPS_EDATA,
+				     "archive member '%s' appears more than once", path);
+	if ((size_t)at != next)
+		return ops_error_set(err, OPS_EDATA, "archive member '%s' comes where the "
+				     "manifest lists '%s' (missing or out of order)", path,
+				     m->files[next].path);
+	if (m->files[at].size != size)
+		return ops_error_set(err, OPS_EDATA, "archive member '%s' is %lld bytes, "
+				     "the manifest says %lld", path, size, m->files[at].size);
+	return OPS_OK;
 }
 
 /* The database a NAME.dump stem belongs to, from the manifest. */
@@ -698,24 +727,30 @@ ops_code bk_pass_run(bk_pass *p, const unsigned char *key, ops_error *err)
 		rc = ops_archive_next(ar, &path, &size, &end, err);
 		if (rc != OPS_OK || end)
 			break;
-		mf = find_file(m, path);
-		if (!mf)
-			rc = ops_error_set(err, OPS_EDATA,
-					   "archive member '%s' is not in the manifest", path);
-		else if (mf->size != size)
-			rc = ops_error_set(err, OPS_EDATA, "archive member '%s' is %lld bytes, "
-					   "the manifest says %lld", path, size, mf->size);
-		else
+		if (seen == m->nfiles) {
+			rc = find_file(m, path) >= 0
+				? ops_error_set(err, OPS_EDATA, "archive member '%s' appears more "
+						"than once", path)
+				: ops_error_set(err, OPS_EDATA, "archive member '%s' is not in "
+						"the manifest", path);
+			break;
+		}
+		rc = member_in_place(m, seen, path, size, err);
+		mf = &m->files[seen];
+		if (rc == OPS_OK)
 			rc = one_member(p, ar, path, mf, err);
 		seen++;
 	}
+	/* Short of members is as damaged as a wrong one, and known before
+	 * the last database is restored or put in place. */
+	if (rc == OPS_OK && seen != m->nfiles)
+		rc = ops_error_set(err, OPS_EDATA, "archive of backup '%s' lacks member '%s' "
+				   "(it holds %zu of the %zu its manifest lists)", m->id,
+				   m->files[seen].path, seen, m->nfiles);
 	if (rc == OPS_OK)
 		finish_restore(p, 1, err);
 	else if (p->cur_stem)
 		finish_restore(p, 0, err);
-	if (rc == OPS_OK && seen != m->nfiles)
-		rc = ops_error_set(err, OPS_EDATA, "archive of backup '%s' holds %zu of the "
-				   "%zu members its manifest lists", m->id, seen, m->nfiles);
 	if (rc == OPS_OK)
 		rc = bk_in_drain(&in, err);
 	ops_archive_reader_free(ar);

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "opsmaint/archive.h"
 #include "opsmaint/config.h"
+#include "opsmaint/hash.h"
+#include "opsmaint/log.h"
 #include "opsmaint/manifest.h"
 
 #define MANIFEST_MAX (16u << 20)
@@ -104,7 +107,9 @@ ops_code ops_manifest_add_file(ops_manifest *m, const char *member, const char *
 {
 	ops_manifest_file *v;
 
-	if (!ops_store_key_valid(member) || !ops_store_key_valid(path))
+	/* A member name is a store key; a path inside the archive is any name
+	 * safe to extract ("files/my notes.txt"), not held to the key rule. */
+	if (!ops_store_key_valid(member) || !ops_archive_path_safe(path))
 		return ops_error_set(err, OPS_EUSAGE, "bad archive file name '%s'",
 				     path ? path : "");
 	if (!hex64(sha256_hex) || size < 0)
@@ -410,56 +415,159 @@ out:
 	return rc;
 }
 
-static char *manifest_key(const char *id)
+static char *manifest_key(const char *id, int copy)
 {
 	char *key = NULL;
 
-	if (asprintf(&key, "%s/manifest.json", id) < 0)
+	if (asprintf(&key, "%s/%s", id, copy ? OPS_MANIFEST_COPY : OPS_MANIFEST_NAME) < 0)
 		return NULL;
 	return key;
 }
 
-ops_code ops_manifest_save(ops_store *store, const ops_manifest *m, ops_error *err)
+static const char zeros64[] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+/* The one place in text where hex (64 digits) occurs, or NULL when it
+ * occurs nowhere or more than once. */
+static char *only_occurrence(char *text, size_t len, const char *hex)
+{
+	char *p = memmem(text, len, hex, 64), *again;
+
+	if (!p)
+		return NULL;
+	again = memmem(p + 1, len - (size_t)(p + 1 - text), hex, 64);
+	return again ? NULL : p;
+}
+
+/*
+ * The manifest's text with its checksum in place: the SHA-256 of the text
+ * as written with the checksum's own 64 digits read as zeros.  Byte for
+ * byte, not over a re-rendering, so a check needs no JSON printer that
+ * agrees with ours (sed and sha256sum do it) and any edit at all, even
+ * one that leaves valid JSON, is found.
+ */
+static char *manifest_text(const ops_manifest *m, ops_error *err)
 {
 	cJSON *o = ops_manifest_to_json(m);
-	char *text = o ? cJSON_Print(o) : NULL, *key = manifest_key(m->id);
-	ops_store_writer *w = NULL;
-	ops_code rc;
+	char *json = NULL, *text = NULL;
+	char hex[65], *p, *next;
+	size_t len;
 
+	if (o && cJSON_AddStringToObject(o, "checksum", zeros64))
+		json = cJSON_Print(o);
 	cJSON_Delete(o);
-	if (!text || !key) {
-		free(text);
-		free(key);
-		return ops_error_oom(err);
+	if (!json || asprintf(&text, "%s\n", json) < 0) {
+		free(json);
+		ops_error_oom(err);
+		return NULL;
 	}
-	rc = ops_store_put_begin(store, key, &w, err);
+	free(json);
+	len = strlen(text);
+	ops_sha256_hex(text, len, hex);
+	/* The checksum is the last member: its zeros are the last ones. */
+	for (p = NULL, next = memmem(text, len, zeros64, 64); next;
+	     next = memmem(next + 1, len - (size_t)(next + 1 - text), zeros64, 64))
+		p = next;
+	if (!p) {
+		free(text);
+		ops_error_set(err, OPS_EINTERNAL, "manifest checksum placeholder not found");
+		return NULL;
+	}
+	memcpy(p, hex, 64);
+	return text;
+}
+
+static ops_code put_text(ops_store *store, const char *key, const char *text, ops_error *err)
+{
+	ops_store_writer *w = NULL;
+	ops_code rc = ops_store_put_begin(store, key, &w, err);
+
 	if (rc == OPS_OK)
 		rc = ops_store_write(w, text, strlen(text), err);
-	if (rc == OPS_OK)
-		rc = ops_store_write(w, "\n", 1, err);
 	if (rc == OPS_OK)
 		rc = ops_store_put_commit(w, err);
 	else
 		ops_store_put_abort(w);
-	free(text);
-	free(key);
 	return rc;
 }
 
-ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
-			   ops_error *err)
+ops_code ops_manifest_save(ops_store *store, const ops_manifest *m, ops_error *err)
 {
-	char *key = manifest_key(id), *buf = NULL;
+	char *text = manifest_text(m, err), *key = manifest_key(m->id, 0);
+	char *copy = manifest_key(m->id, 1);
+	ops_code rc;
+
+	if (!text || !key || !copy) {
+		rc = text ? ops_error_oom(err) : err->code;
+		goto out;
+	}
+	/* The manifest first, its copy second: a copy alone is never the
+	 * leftover of a run that died before its manifest, only of a manifest
+	 * lost later. */
+	rc = put_text(store, key, text, err);
+	if (rc == OPS_OK)
+		rc = put_text(store, copy, text, err);
+out:
+	free(text);
+	free(key);
+	free(copy);
+	return rc;
+}
+
+/* How reading one of the two copies went. */
+enum { MF_GOOD, MF_UNSEALED, MF_MISSING, MF_DAMAGED };
+
+/* A manifest's checksum, when it has one: *sealed 1 and matching, or
+ * OPS_EDATA. */
+static ops_code check_seal(char *text, size_t len, const char *id, int *sealed, ops_error *err)
+{
+	cJSON *o = cJSON_ParseWithLength(text, len);
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "checksum");
+	char want[65], got[65], *at;
+	ops_code rc = OPS_OK;
+
+	*sealed = 0;
+	if (!c) {
+		cJSON_Delete(o);
+		return OPS_OK;
+	}
+	*sealed = 1;
+	if (!cJSON_IsString(c) || !hex64(c->valuestring)) {
+		cJSON_Delete(o);
+		return ops_error_set(err, OPS_EDATA, "manifest of backup '%s': its checksum is "
+				     "not 64 hex digits", id);
+	}
+	memcpy(want, c->valuestring, 65);
+	cJSON_Delete(o);
+	at = only_occurrence(text, len, want);
+	if (at) {
+		memcpy(at, zeros64, 64);
+		ops_sha256_hex(text, len, got);
+		memcpy(at, want, 64);
+	}
+	if (!at || strcmp(got, want) != 0)
+		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' does not match its "
+				   "checksum (edited or damaged)", id);
+	return rc;
+}
+
+/* One of the two: which of MF_* it is in *state; m set when readable. */
+static ops_code load_one(ops_store *store, const char *id, int copy, ops_manifest **out,
+			 int *state, ops_error *err)
+{
+	char *key = manifest_key(id, copy), *buf = NULL;
 	size_t len = 0, got = 0;
 	ops_store_reader *r = NULL;
+	int sealed = 0;
 	ops_code rc;
 
 	*out = NULL;
+	*state = MF_DAMAGED;
 	if (!key)
 		return ops_error_oom(err);
 	rc = ops_store_get_begin(store, key, &r, err);
 	if (rc == OPS_EFAIL) {
-		/* Without its manifest a backup is not a backup. */
+		*state = MF_MISSING;
 		rc = ops_error_set(err, OPS_EDATA, "backup '%s' has no manifest in %s", id,
 				   ops_store_describe(store));
 		goto out;
@@ -479,6 +587,8 @@ ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
 		rc = ops_error_set(err, OPS_EDATA, "manifest of backup '%s' is larger than "
 				   "%u bytes", id, MANIFEST_MAX);
 	if (rc == OPS_OK)
+		rc = check_seal(buf, len, id, &sealed, err);
+	if (rc == OPS_OK)
 		rc = ops_manifest_from_json(buf, len, out, err);
 	if (rc == OPS_OK && strcmp((*out)->id, id) != 0) {
 		rc = ops_error_set(err, OPS_EDATA, "manifest under '%s' names backup '%s'",
@@ -486,9 +596,72 @@ ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
 		ops_manifest_free(*out);
 		*out = NULL;
 	}
+	if (rc == OPS_OK)
+		*state = sealed ? MF_GOOD : MF_UNSEALED;
 out:
 	ops_store_get_end(r);
 	free(buf);
 	free(key);
 	return rc;
+}
+
+ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
+			   ops_error *err)
+{
+	ops_manifest *main_m = NULL, *copy_m = NULL;
+	ops_error cerr;
+	int ms, cs;
+	ops_code rc = load_one(store, id, 0, &main_m, &ms, err), crc;
+
+	*out = NULL;
+	if (ms == MF_GOOD) {
+		*out = main_m;
+		return OPS_OK;
+	}
+	/* The store could not be read: no verdict on either copy. */
+	if (rc != OPS_OK && rc != OPS_EDATA)
+		return rc;
+	crc = load_one(store, id, 1, &copy_m, &cs, &cerr);
+	if (crc != OPS_OK && crc != OPS_EDATA) {
+		ops_manifest_free(main_m);
+		*err = cerr;
+		return crc;
+	}
+	if (cs == MF_UNSEALED) {
+		/* Copies are written only with checksums. */
+		cs = MF_DAMAGED;
+		ops_error_set(&cerr, OPS_EDATA, "the copy of the manifest of backup '%s' has no "
+			      "checksum", id);
+	}
+	if (cs == MF_GOOD) {
+		if (ms == MF_MISSING)
+			ops_log_warn("backup '%s' has lost its manifest; using its copy (%s)", id,
+				     OPS_MANIFEST_COPY);
+		else if (ms == MF_UNSEALED)
+			ops_log_warn("manifest of backup '%s' has no checksum but its copy has; "
+				     "using the copy", id);
+		else
+			ops_log_warn("%s; using its copy (%s)", err->message, OPS_MANIFEST_COPY);
+		ops_manifest_free(main_m);
+		*out = copy_m;
+		return OPS_OK;
+	}
+	ops_manifest_free(copy_m);
+	if (ms == MF_UNSEALED) {
+		/* Written before manifests had checksums: readable, unprotected.
+		 * The caller warns: a scan by every cron backup would repeat
+		 * it for each old backup until retention removes them. */
+		main_m->unsealed = 1;
+		*out = main_m;
+		return OPS_OK;
+	}
+	if (ms == MF_MISSING && cs != MF_MISSING)
+		*err = cerr;	/* the copy's fault is the one to name */
+	else if (ms == MF_DAMAGED && cs == MF_DAMAGED) {
+		char first[sizeof err->message];
+
+		memcpy(first, err->message, sizeof first);
+		ops_error_set(err, OPS_EDATA, "%s; its copy is damaged too", first);
+	}
+	return OPS_EDATA;
 }

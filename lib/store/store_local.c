@@ -119,11 +119,13 @@ static int is_temp_name(const char *name)
 }
 
 /* A temp file whose writer is gone (killed mid-write) is removed when a
- * listing passes it (ops_temp_orphaned says when). */
-static void remove_if_stale(const char *path, const char *name, const struct stat *st)
+ * listing passes it (ops_temp_orphaned says when); 1 when it was. */
+static int remove_if_stale(const char *path, const char *name, const struct stat *st)
 {
-	if (ops_temp_orphaned(name, st->st_mtime) && unlink(path) == 0)
-		ops_log_warn("removed '%s', left by an interrupted write", path);
+	if (!ops_temp_orphaned(name, st->st_mtime) || unlink(path) != 0)
+		return 0;
+	ops_log_warn("removed '%s', left by an interrupted write", path);
+	return 1;
 }
 
 static ops_code local_put_begin(ops_store *store, const char *key, ops_store_writer **out,
@@ -182,7 +184,12 @@ static ops_code local_put_commit(ops_store_writer *writer, ops_error *err)
 	struct local_writer *w = (struct local_writer *)writer;
 	ops_code rc = ops_afile_commit(w->af, err);
 
-	free(w->dir);
+	/* A commit that failed (a full disk at fsync) leaves no object, so
+	 * no directory made for it either. */
+	if (rc != OPS_OK)
+		remove_empty_dirs(w->root, w->dir);
+	else
+		free(w->dir);
 	free(w);
 	return rc;
 }
@@ -285,13 +292,19 @@ static ops_code add_entry(struct listing *l, const char *key, const struct stat 
 	return OPS_OK;
 }
 
-/* Walk dir (the key prefix rel, "" at the root), collecting regular files. */
+/*
+ * Walk dir (the key prefix rel, "" at the root), collecting regular files.
+ * A directory the sweep of stale temps emptied goes too (*emptied set for
+ * the caller's), as a write that failed would have removed it: never one
+ * that still holds anything (rmdir refuses), never the root.
+ */
 static ops_code walk(const char *dir, const char *rel, const char *prefix,
-		     struct listing *l, ops_error *err)
+		     struct listing *l, int *emptied, ops_error *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	ops_code rc = OPS_OK;
+	int swept = 0;
 
 	if (!d)
 		return errno == ENOENT ? OPS_OK : ops_error_errno(err, errno, "cannot list", dir);
@@ -311,9 +324,9 @@ static ops_code walk(const char *dir, const char *rel, const char *prefix,
 			int could = strncmp(key, prefix, kl < pl ? kl : pl) == 0;
 
 			if (S_ISDIR(st.st_mode) && could)
-				rc = walk(path, key, prefix, l, err);
+				rc = walk(path, key, prefix, l, &swept, err);
 			else if (S_ISREG(st.st_mode) && is_temp_name(e->d_name))
-				remove_if_stale(path, e->d_name, &st);
+				swept |= remove_if_stale(path, e->d_name, &st);
 			else if (S_ISREG(st.st_mode) && could && kl >= pl && ops_store_key_valid(key))
 				rc = add_entry(l, key, &st, err);
 		}
@@ -321,6 +334,8 @@ static ops_code walk(const char *dir, const char *rel, const char *prefix,
 		free(key);
 	}
 	closedir(d);
+	if (swept && *rel && rmdir(dir) == 0)
+		*emptied = 1;
 	return rc;
 }
 
@@ -334,7 +349,8 @@ static ops_code local_list(ops_store *store, const char *prefix, ops_store_entry
 {
 	struct local_store *s = (struct local_store *)store;
 	struct listing l = {NULL, 0, 0};
-	ops_code rc = walk(s->root, "", prefix, &l, err);
+	int emptied = 0;
+	ops_code rc = walk(s->root, "", prefix, &l, &emptied, err);
 
 	if (rc != OPS_OK) {
 		ops_store_entries_free(l.v, l.n);

@@ -6,6 +6,9 @@
 # replaces a database only after pg_restore succeeded; SQLite files.
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/lib/pg.sh"
+# The manifest edits below are sealed again on purpose (a new checksum, the
+# copy rewritten): an edit alone is now refused as damage (t260).
+MF="$ROOT/tests/lib/manifest.py"
 pg_start || bail_out "PostgreSQL starts"
 pg_make_sample_db t200a || bail_out "sample database t200a"
 pg_make_sample_db t200b || bail_out "sample database t200b"
@@ -127,6 +130,7 @@ for t in m["tables"]:
         break
 json.dump(m, open(sys.argv[1], "w"))
 PY
+python3 "$MF" seal "$STORE/$ID/manifest.json"
 pg_log_mark
 run "$OPSCTL" backup verify -b "$ID"
 expect_fail 1 "a manifest table name that is SQL: verify exits 1, the table is missing" "is missing from the restored copy"
@@ -136,6 +140,7 @@ m = json.load(open(sys.argv[1]))
 m["databases"].append("ghost")
 json.dump(m, open(sys.argv[1], "w"))
 PY
+python3 "$MF" seal "$STORE/$ID/manifest.json"
 run "$OPSCTL" backup verify -b "$ID"
 expect_fail 65 "a database the manifest names but the archive lacks: verify exits 65 naming it" "database 'ghost'" "has nothing in its archive"
 if pg_log_since | grep -q "FROM (SELECT pg_catalog.current_setting"; then not_ok "the name from the manifest was never run as SQL"; else ok "the name from the manifest was never run as SQL"; fi
@@ -178,9 +183,9 @@ run "$OPSCTL" backup verify -b "$ID" --checksums-only
 expect_fail 65 "a truncated archive: verify exits 65"
 rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
 
-rm "$STORE/$ID/manifest.json"
+rm "$STORE/$ID/manifest.json" "$STORE/$ID/manifest.json.copy"
 run "$OPSCTL" backup verify -b "$ID"
-expect_fail 65 "a missing manifest: exit 65" "no manifest"
+expect_fail 65 "a missing manifest (and copy): exit 65" "no manifest"
 rm -rf "${STORE:?}/$ID" && cp -a "$T/pristine" "$STORE/$ID"
 
 # Hostile archives: a member that climbs out, an absolute name, a symlink
@@ -210,6 +215,7 @@ m = {"format": 1, "id": "20990101T000000Z-full", "type": "full", "status": "comp
                 "sha256": hashlib.sha256(data).hexdigest()}], "tables": []}
 open(d + "/manifest.json", "w").write(json.dumps(m))
 PY
+python3 "$MF" seal "$STORE/20990101T000000Z-full/manifest.json"
 }
 hostile dotdot
 run "$OPSCTL" backup restore 20990101T000000Z-full --force
@@ -385,6 +391,7 @@ m = json.load(open(p))
 m["start"] = time.time() - days * 86400; m["stop"] = m["start"] + 1
 json.dump(m, open(p, "w"))
 PY
+	python3 "$MF" seal "$STORE/$1/manifest.json"
 }
 age "$ID" 400
 age "$ID2" 380
@@ -408,6 +415,7 @@ m = json.load(open(p))
 m["status"] = "verify-failed"; m["start"] = time.time() - 500 * 86400; m["stop"] = m["start"] + 1
 json.dump(m, open(p, "w"))
 PY
+python3 "$MF" seal "$STORE/$FID/manifest.json"
 run "$OPSCTL" --output json backup prune --dry-run
 expect_json_true "find(d['kept'], 'id', '$FID')['reason'] == 'failed verification and no newer good backup'" "a failed backup with no newer good one is kept"
 run "$OPSCTL" backup pin "$ID2" --unpin

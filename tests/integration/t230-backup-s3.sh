@@ -59,7 +59,13 @@ with open(p, "r+b") as f:
 PY
 run "$OPSCTL" backup verify --s3 -b "$ID"
 expect_fail 65 "one flipped byte in the stored object: verify exits 65 naming the member" "t230.dump/"
+# A truncated object shows in the listing's sizes, before any verify.
+head -c 1000 "$T/object.keep" >"$OBJ"
+run "$OPSCTL" --output json backup list --s3
+expect_json_true "find(d['backups'], 'id', '$ID')['status'] == 'damaged' and '1000 bytes' in find(d['backups'], 'id', '$ID')['error']" "list --s3 shows a truncated object as damaged"
 cp "$T/object.keep" "$OBJ"
+run "$OPSCTL" --output json backup list --s3
+expect_json_true "find(d['backups'], 'id', '$ID')['status'] != 'damaged'" "and whole again once the object is"
 
 # Restore through S3.
 psql_q -d t230 "delete from queries" >/dev/null

@@ -17,6 +17,9 @@ OPS_API_BEGIN
 #include "opsmaint/store.h"
 
 #define OPS_MANIFEST_FORMAT 1
+/* BACKUP_ID/manifest.json and the copy written beside it. */
+#define OPS_MANIFEST_NAME "manifest.json"
+#define OPS_MANIFEST_COPY "manifest.json.copy"
 
 typedef struct ops_manifest_member {
 	char *name;		/* key relative to the backup, e.g. "chatbot_db.dump" */
@@ -61,6 +64,9 @@ typedef struct ops_manifest {
 	size_t nfiles;
 	ops_manifest_table *tables;
 	size_t ntables;
+	/* Read from a manifest with no checksum (an earlier version's): an
+	 * edit to it could not be detected.  Saving it seals it. */
+	int unsealed;
 } ops_manifest;
 
 ops_manifest *ops_manifest_new(const char *id, const char *type);
@@ -92,9 +98,19 @@ cJSON *ops_manifest_to_json(const ops_manifest *m);
 ops_code ops_manifest_from_json(const char *text, size_t len, ops_manifest **out,
 				ops_error *err);
 
-/* Write ID/manifest.json to the store (visible only once complete). */
+/*
+ * Write ID/manifest.json, then its copy ID/manifest.json.copy, each visible
+ * only once complete.  Both carry "checksum": the SHA-256 of the file as
+ * written with the checksum's own 64 digits read as zeros.
+ */
 ops_code ops_manifest_save(ops_store *store, const ops_manifest *m, ops_error *err);
-/* Read and validate ID/manifest.json; a missing one is OPS_EDATA. */
+/*
+ * Read and validate ID/manifest.json, its checksum checked.  When it is
+ * missing, fails its checksum or is otherwise damaged, the copy is used
+ * (with a warning); neither good is OPS_EDATA.  A manifest with no checksum
+ * (written before they existed) is read, marked unsealed for the caller to
+ * warn about, unless a good copy exists.  A missing one is OPS_EDATA.
+ */
 ops_code ops_manifest_load(ops_store *store, const char *id, ops_manifest **out,
 			   ops_error *err);
 

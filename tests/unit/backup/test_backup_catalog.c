@@ -239,6 +239,34 @@ TEST(partials_are_removed_and_nothing_else)
 	teardown(&f);
 }
 
+/* The store's listing against the manifest: a missing object or another
+ * size is damage; an unknown size (-1, an S3 listing it could not parse)
+ * is not. */
+TEST(objects_against_the_manifest)
+{
+	ops_manifest *m = ops_manifest_new("20261101T010000Z-full", "full");
+	ops_store_entry e[2] = {{"20261101T010000Z-full/backup.tar.zst", 7, 0},
+				{"20261101T010000Z-full/manifest.json", 100, 0}};
+	ops_error err;
+	char *why;
+
+	CHECK_INT(ops_manifest_add_member(m, "backup.tar.zst", 7, H1, &err), OPS_OK);
+	CHECK(bk_objects_damage(m, e, 2) == NULL);
+	e[0].size = -1;
+	CHECK(bk_objects_damage(m, e, 2) == NULL);
+	e[0].size = 5;
+	why = bk_objects_damage(m, e, 2);
+	CHECK(why && strstr(why, "is 5 bytes, the manifest says 7"));
+	free(why);
+	why = bk_objects_damage(m, e + 1, 1);
+	CHECK(why && strstr(why, "backup.tar.zst' is missing"));
+	free(why);
+	why = bk_objects_damage(m, NULL, 0);
+	CHECK(why != NULL);
+	free(why);
+	ops_manifest_free(m);
+}
+
 int main(void)
 {
 	RUN(backup_ids);
@@ -247,5 +275,6 @@ int main(void)
 	RUN(latest_of_an_empty_store_is_an_error);
 	RUN(pins);
 	RUN(partials_are_removed_and_nothing_else);
+	RUN(objects_against_the_manifest);
 	return unit_done();
 }

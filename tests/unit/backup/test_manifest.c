@@ -123,11 +123,147 @@ TEST(save_and_load_through_the_store)
 	free(root);
 }
 
+/* Replace the object key of store s with text. */
+static void put(ops_store *s, const char *key, const char *text)
+{
+	ops_store_writer *w = NULL;
+	ops_error err;
+
+	CHECK_INT(ops_store_put_begin(s, key, &w, &err), OPS_OK);
+	CHECK_INT(ops_store_write(w, text, strlen(text), &err), OPS_OK);
+	CHECK_INT(ops_store_put_commit(w, &err), OPS_OK);
+}
+
+/* The object key of store s, whole (allocated). */
+static char *get(ops_store *s, const char *key)
+{
+	ops_store_reader *r = NULL;
+	char *buf = calloc(1, 1 << 16);
+	size_t len = 0, got = 0;
+	ops_error err;
+
+	CHECK_INT(ops_store_get_begin(s, key, &r, &err), OPS_OK);
+	do {
+		CHECK_INT(ops_store_read(r, buf + len, (1 << 16) - 1 - len, &got, &err), OPS_OK);
+		len += got;
+	} while (got > 0);
+	ops_store_get_end(r);
+	return buf;
+}
+
+/* A valid-JSON edit of the first member's size (1234 -> 1235): the kind
+ * of change only the checksum can catch. */
+static char *edited(const char *text)
+{
+	char *copy = strdup(text), *p = strstr(copy, "1234");
+
+	CHECK(p != NULL);
+	if (p)
+		p[3] = '5';
+	return copy;
+}
+
+#define MID "20261124T010000Z-full"
+#define MKEY MID "/" OPS_MANIFEST_NAME
+#define CKEY MID "/" OPS_MANIFEST_COPY
+
+TEST(a_checksum_and_a_copy)
+{
+	char *dir = unit_tmpdir(), *root = ops_path_join(dir, "s"), *text, *copy, *bad;
+	ops_store *s = NULL;
+	ops_manifest *m = sample(), *back = NULL;
+	ops_store_entry st;
+	int found = 0;
+	ops_error err;
+
+	CHECK_INT(ops_store_open_local(root, &s, &err), OPS_OK);
+	CHECK_INT(ops_manifest_save(s, m, &err), OPS_OK);
+	text = get(s, MKEY);
+	copy = get(s, CKEY);
+	CHECK_STR(text, copy);
+	CHECK_CONTAINS(text, "\"checksum\"");
+	bad = edited(text);
+
+	/* The manifest edited: its copy is read. */
+	put(s, MKEY, bad);
+	CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_OK);
+	CHECK(back && back->members[0].size == 1234 && !back->unsealed);
+	ops_manifest_free(back);
+	back = NULL;
+	/* Lost: the copy again. */
+	CHECK_INT(ops_store_remove(s, MKEY, &err), OPS_OK);
+	CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_OK);
+	CHECK(back && back->members[0].size == 1234);
+	ops_manifest_free(back);
+	back = NULL;
+	/* Both edited, or one edited and no copy: a data error. */
+	put(s, MKEY, bad);
+	put(s, CKEY, bad);
+	CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_EDATA);
+	CHECK_CONTAINS(err.message, "does not match its checksum");
+	CHECK_CONTAINS(err.message, "its copy is damaged too");
+	CHECK(back == NULL);
+	CHECK_INT(ops_store_remove(s, CKEY, &err), OPS_OK);
+	CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_EDATA);
+	CHECK(back == NULL);
+	/* Whitespace is an edit too: the checksum is over the bytes. */
+	put(s, MKEY, text);
+	CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_OK);
+	ops_manifest_free(back);
+	back = NULL;
+	free(bad);
+	if (asprintf(&bad, " %s", text) > 0) {
+		put(s, MKEY, bad);
+		CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_EDATA);
+	}
+	/* Written before checksums: read (with a warning), no copy needed. */
+	{
+		cJSON *o = ops_manifest_to_json(m);
+		char *old = cJSON_Print(o);
+
+		put(s, MKEY, old);
+		CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_OK);
+		CHECK(back && back->unsealed);
+		ops_manifest_free(back);
+		back = NULL;
+		free(old);
+		cJSON_Delete(o);
+	}
+	CHECK_INT(ops_store_stat(s, CKEY, &st, &found, &err), OPS_OK);
+	CHECK(!found);
+	ops_store_free(s);
+	ops_manifest_free(m);
+	unit_rmrf(dir);
+	free(dir);
+	free(root);
+	free(text);
+	free(copy);
+	free(bad);
+}
+
+TEST(archive_paths_need_not_be_store_keys)
+{
+	ops_manifest *m = ops_manifest_new("x", "full");
+	ops_error err;
+
+	CHECK_INT(ops_manifest_add_file(m, "backup.tar", "files/my notes.txt", 1, H1, &err),
+		  OPS_OK);
+	CHECK_INT(ops_manifest_add_file(m, "backup.tar", "files/line\nbreak", 1, H1, &err),
+		  OPS_OK);
+	CHECK_INT(ops_manifest_add_file(m, "backup.tar", "files/../x", 1, H1, &err), OPS_EUSAGE);
+	CHECK_INT(ops_manifest_add_file(m, "backup.tar", "/abs", 1, H1, &err), OPS_EUSAGE);
+	CHECK_INT(ops_manifest_add_file(m, "a b.tar", "files/x", 1, H1, &err), OPS_EUSAGE);
+	CHECK_INT(m->nfiles, 2);
+	ops_manifest_free(m);
+}
+
 int main(void)
 {
 	RUN(round_trip);
 	RUN(bad_members_are_refused_when_built);
 	RUN(damaged_manifests_are_data_errors);
 	RUN(save_and_load_through_the_store);
+	RUN(a_checksum_and_a_copy);
+	RUN(archive_paths_need_not_be_store_keys);
 	return unit_done();
 }
