@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -240,6 +241,83 @@ TEST(file_sha256_stops_when_cancelled)
 	CHECK_INT(vidx_file_sha256(p("abc"), sha, &size, &err), OPS_OK);
 }
 
+/* Recall queries are the sample moved, not the stored vectors (an IVF
+ * index always finds those): each differs from its vector, stays nearer
+ * to it than to the others, keeps its id, is the same on every run, and
+ * lies on the unit sphere when the sample does. */
+TEST(noisy_queries)
+{
+	struct vx_sample s = VX_SAMPLE_INIT, q = VX_SAMPLE_INIT, q2 = VX_SAMPLE_INIT;
+	unsigned long long rng = 3;
+	float v[16];
+	ops_error err = {0};
+	size_t i, j, k, nearest_self = 0;
+	int unit, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		unit = pass == 1;
+		vx_sample_init(&s, 50, 1);
+		for (i = 0; i < 50; i++) {
+			double norm = 0;
+
+			for (j = 0; j < 16; j++) {
+				v[j] = (float)(vx_next_rand(&rng) % 1000) / 1000.0f;
+				norm += (double)v[j] * v[j];
+			}
+			for (j = 0; unit && j < 16; j++)
+				v[j] = (float)(v[j] / sqrt(norm));
+			CHECK_INT(vx_sample_add(&s, (long long)i + 100, v, 16), 0);
+		}
+		CHECK_INT(vx_noisy_queries(&s, &q, &err), OPS_OK);
+		CHECK_INT(vx_noisy_queries(&s, &q2, &err), OPS_OK);
+		CHECK_INT(q.n, 50);
+		CHECK_INT(q.d, 16);
+		CHECK(memcmp(q.x, q2.x, 50 * 16 * sizeof *q.x) == 0);
+		nearest_self = 0;
+		for (i = 0; i < q.n; i++) {
+			double best = INFINITY, self = 0, norm = 0;
+			size_t at = 0;
+
+			CHECK_INT(q.ids[i], s.ids[i]);
+			CHECK(memcmp(q.x + i * 16, s.x + i * 16, 16 * sizeof *q.x) != 0);
+			for (k = 0; k < s.n; k++) {
+				double dd = 0;
+
+				for (j = 0; j < 16; j++) {
+					double e = q.x[i * 16 + j] - s.x[k * 16 + j];
+
+					dd += e * e;
+				}
+				if (k == i)
+					self = dd;
+				if (dd < best) {
+					best = dd;
+					at = k;
+				}
+			}
+			CHECK(self > 0);
+			nearest_self += at == i;
+			for (j = 0; j < 16; j++)
+				norm += (double)q.x[i * 16 + j] * q.x[i * 16 + j];
+			if (unit)
+				CHECK(fabs(sqrt(norm) - 1.0) < 1e-4);
+		}
+		/* near their vectors, most nearest of all to it */
+		CHECK(nearest_self >= 25);
+		vx_sample_release(&s);
+		vx_sample_release(&q);
+		vx_sample_release(&q2);
+	}
+	/* One vector: no spread to scale by, still moved. */
+	vx_sample_init(&s, 1, 1);
+	CHECK_INT(vx_sample_add(&s, 7, v, 16), 0);
+	CHECK_INT(vx_noisy_queries(&s, &q, &err), OPS_OK);
+	CHECK_INT(q.n, 1);
+	CHECK(memcmp(q.x, s.x, 16 * sizeof *q.x) != 0);
+	vx_sample_release(&s);
+	vx_sample_release(&q);
+}
+
 int main(void)
 {
 	umask(022);
@@ -257,6 +335,7 @@ int main(void)
 	RUN(manifest_copy);
 	RUN(sweep_temps);
 	RUN(file_sha256_stops_when_cancelled);
+	RUN(noisy_queries);
 	unit_rmrf(tmp);
 	free(tmp);
 	return unit_done();
