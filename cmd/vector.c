@@ -329,7 +329,9 @@ const struct cli_cmd cli_vector_subs[] = {
 	 .lock = LOCK_INDEX,
 	 .flags = CLI_CHANGES,
 	 .description =
-	 "Removes the given ids from the index and swaps it in. Refused (exit 77) on a protected "
+	 "Removes the given ids from the index and swaps it in; when none of them is in the "
+	 "index, the index and its manifest are left as they are. Ids are whole numbers, 0 or "
+	 "more (anything else is exit 64). Refused (exit 77) on a protected "
 	 "store, vector.protected or an index path under general.protected_paths (guide 002: never "
 	 "purge the persistent main store). Without -f it runs only inside the environment's "
 	 "maintenance window (exit 1 outside it) and asks on a terminal.",

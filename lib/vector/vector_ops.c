@@ -531,8 +531,7 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 
 		if (ops_parse_int64(id_list[i], 0, LLONG_MAX, &v, &perr) != OPS_OK) {
 			free(ids);
-			return ops_error_set(err, OPS_EUSAGE, "--ids: %s (ids are whole numbers, "
-					     "0 or more)", perr.message);
+			return ops_error_set(err, OPS_EUSAGE, "--ids: not an id: %s", perr.message);
 		}
 		g = realloc(ids, (n + 1) * sizeof *g);
 		if (!g) {
@@ -566,6 +565,14 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	cJSON_AddNumberToObject(rep, "requested", (double)n);
 	cJSON_AddNumberToObject(rep, "removed", (double)removed);
 	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	/* Nothing removed, nothing to write: a rewrite would only change the
+	 * manifest's history and the file's times for readers that watch
+	 * them. */
+	cJSON_AddBoolToObject(rep, "written", removed > 0);
+	if (!removed) {
+		ops_log_info("none of the %zu ids is in the index; it is unchanged", n);
+		goto out;
+	}
 	rc = vidx_swap(f, path, &index, vidx_manifest_new(f, index, type, NULL, manifest), err);
 out:
 	if (index)

@@ -97,8 +97,10 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *queries_file,
 			 cJSON **report, ops_error *err);
 
-/* Guide 002's purge_documents: ids out of the index; OPS_EPERM on a
- * protected store (vector.protected or general.protected_paths). */
+/* Guide 002's purge_documents: ids (whole numbers, 0 or more; else
+ * OPS_EUSAGE) out of the index; OPS_EPERM on a protected store
+ * (vector.protected or general.protected_paths).  When none of them is in
+ * the index, nothing is written. */
 ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *ids, cJSON **report,
 			  ops_error *err);
 
