@@ -71,9 +71,11 @@ void vidx_describe(const struct vf_api *f, FaissIndex *index, char *out, size_t 
 
 /*
  * Put a new index in place of path: FAISS writes it to a temp file beside
- * path through a stream that hashes what it writes; the file is fsynced,
- * dropped from the page cache and read back from the disk to the same
- * digest, then the manifest is written naming both the new file's digest and the
+ * path through a stream that hashes what it writes (SHA-256 for the
+ * manifest, CRC-32C for the read-back) in whole blocks, unbuffered
+ * (O_DIRECT) where the file system takes it; the file is fsynced and read
+ * back from the disk, past the page cache, to the same CRC, then the
+ * manifest is written naming both the new file's digest and the
  * old one's, the file renamed over path, the directory fsynced, and the
  * manifest rewritten with the new digest alone.  A crash at any point
  * leaves a live index that its manifest accepts.  The caller keeps *index.
