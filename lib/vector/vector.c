@@ -752,6 +752,8 @@ out:
 	if (src) {
 		cJSON_DeleteItemFromObjectCaseSensitive(rep, "null_embeddings");
 		cJSON_AddNumberToObject(rep, "null_embeddings", (double)vsrc_nulls(src));
+		cJSON_DeleteItemFromObjectCaseSensitive(rep, "read_jobs");
+		cJSON_AddNumberToObject(rep, "read_jobs", vsrc_jobs(src));
 	}
 	vsrc_close(src);
 	return rc;

@@ -44,6 +44,9 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 		    ops_error *err);
 int vsrc_dim(const vsrc *s);		/* 0 until the first row */
 long long vsrc_nulls(const vsrc *s);	/* NULL embeddings skipped so far */
+/* The streams the table is read in (vector.read_jobs, or chosen from the
+ * free cores; 1 for a small table, a sample, SQLite). */
+int vsrc_jobs(const vsrc *s);
 /* "public.document_chunks.embedding (real[])" */
 const char *vsrc_describe(const vsrc *s);
 void vsrc_close(vsrc *s);
