@@ -1,5 +1,6 @@
 /*
- * Recall against exact search, one definition for every command that
+ * Samples of the source (a reservoir over one pass), and recall against
+ * exact search, one definition for every command that
  * states a recall (verify, rebuild, optimize, eval): the true top K of each
  * query is found by flat search over the source rows themselves, batch by
  * batch as they stream past, never by the index under test.  The queries
@@ -23,6 +24,68 @@
 /* Noise per dimension, as a share of the sample's spread in it: the query
  * lands beside its vector, not on it, so its neighbours are the data's. */
 #define NOISE_SHARE 0.5
+
+/* ---- samples ---- */
+
+unsigned long long vx_next_rand(unsigned long long *s)
+{
+	/* splitmix64: fixed seed, so a run is repeatable */
+	unsigned long long z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void vx_sample_init(struct vx_sample *s, size_t cap, unsigned long long seed)
+{
+	memset(s, 0, sizeof *s);
+	s->cap = cap;
+	s->rng = seed;
+}
+
+int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d)
+{
+	size_t slot;
+
+	s->seen++;
+	if (s->cap == 0)
+		return 0;
+	if (!s->ids) {
+		s->d = d;
+		s->ids = malloc(s->cap * sizeof *s->ids);
+		s->x = d > 0 ? malloc(s->cap * (size_t)d * sizeof *s->x) : NULL;
+		if (!s->ids || (d > 0 && !s->x)) {
+			free(s->ids);
+			free(s->x);
+			s->ids = NULL;
+			s->x = NULL;
+			return -1;
+		}
+	}
+	if (s->n < s->cap) {
+		slot = s->n++;
+	} else {
+		unsigned long long r = vx_next_rand(&s->rng) % (unsigned long long)s->seen;
+
+		if (r >= s->cap)
+			return 0;
+		slot = (size_t)r;
+	}
+	s->ids[slot] = id;
+	if (s->d > 0)
+		memcpy(s->x + slot * (size_t)s->d, v, (size_t)s->d * sizeof *v);
+	return 0;
+}
+
+void vx_sample_release(struct vx_sample *s)
+{
+	free(s->ids);
+	free(s->x);
+	vx_sample_init(s, 0, 0);
+}
+
+/* ---- recall ---- */
 
 static double gauss(unsigned long long *rng)
 {
