@@ -319,7 +319,7 @@ static ops_code check_recall(const ops_vector_ctx *ctx, const struct vf_api *f, 
 			 "against exact search over the source, for sampled vectors moved by noise");
 	params_text(params, ptext, sizeof ptext);
 	if (recall + 1e-9 < bar) {
-		add_finding(findings, "recall@10 is %.2f at %s, below vector.recall_bar %.2f "
+		add_finding(findings, "recall@10 is %.3f at %s, below vector.recall_bar %.2f "
 			    "(exact search over the source, %zu queries)", recall, ptext, bar,
 			    q.n);
 		*below = 1;
@@ -784,7 +784,7 @@ static ops_code rebuild_recall(struct build *b, cJSON *rep, cJSON *params, ops_e
 	params_text(params, ptext, sizeof ptext);
 	ops_log_info("recall@10 %.3f at %s (bar %.2f)", recall, ptext, bar);
 	if (recall + 1e-9 < bar) {
-		ops_error_set(err, OPS_EDATA, "the new %s index reaches recall@10 %.2f at best (%s), "
+		ops_error_set(err, OPS_EDATA, "the new %s index reaches recall@10 %.3f at best (%s), "
 			      "below vector.recall_bar %.2f; not replacing the live index",
 			      b->factory, recall, ptext, bar);
 		ops_error_hint(err, "choose a vector.factory that keeps more (fewer lists, Flat "
