@@ -224,9 +224,14 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "against the rows with an embedding (NULL embeddings are skipped and counted); the ids in "
 	 "the index against the ids of the rows, listing missing and orphan ids and counting them; "
 	 "and a sample of vector.sample source vectors searched, each of which an exact index must "
-	 "return at rank 1, an approximate one for at least vector.recall_bar percent of them. Any "
-	 "finding exits 1 and is named; an index of another dimension than its source is bad data, "
-	 "exit 65. The figures go to the journal and the Prometheus textfile "
+	 "return at rank 1. An approximate index (IVF, PQ, HNSW) is measured: its recall@10 against "
+	 "exact search over the source rows, at the nprobe or efSearch it is stored with (the file's "
+	 "nprobe, the manifest's efSearch), for the sampled vectors moved by a little noise (a "
+	 "stored vector always lies in its own IVF list, so searching for it proves nothing), must "
+	 "reach vector.recall_bar (90%); the report gives recall_at_10, k, the search parameters "
+	 "and the bar. Any finding exits 1 and is named; an index of another dimension than its "
+	 "source, or below the recall bar, is bad data, exit 65. The figures go to the journal and "
+	 "the Prometheus textfile "
 	 "(opsctl_vector_ntotal, opsctl_vector_missing_ids, opsctl_vector_orphan_ids, "
 	 "opsctl_vector_recall).",
 	 .examples =
@@ -242,15 +247,21 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "does: the rows of vector.table are streamed with COPY in binary (a large table as "
 	 "vector.read_jobs block ranges of one snapshot at once, in a fixed order, so the same table "
 	 "gives the same file), added in batches of -b vectors (an index that needs training, IVF, "
-	 "is first trained on a sample), and the new index must find a sample of its vectors before "
-	 "it is written to a temporary file (hashed as it is written), synced, read back from the "
-	 "disk to the same digest, and renamed over the live one with a manifest that accepts "
+	 "is first trained on a sample), and the new index must find a sample of its vectors, and "
+	 "an approximate one reach vector.recall_bar in recall@10 against exact search (measured "
+	 "as verify measures it; nprobe or efSearch is raised until it does, and stored in the "
+	 "index and its manifest; an index that cannot reach it is refused, exit 65, and the live "
+	 "one stays), before "
+	 "it is written to a temporary file (hashed as it is written, past the page cache where "
+	 "the file system allows), synced, read back from the disk to the same CRC-32C, and "
+	 "renamed over the live one with a manifest that accepts "
 	 "either file during the swap: the live index is never half-written. --backup copies the "
 	 "old index to "
 	 "vector.backup_dir first and removes copies older than -r days. Without -f it runs only "
 	 "inside the environment's maintenance window (exit 1 outside it) and asks on a terminal; "
 	 "the guide's quarterly cron line (--backup --force) runs unattended on any weekday. Two "
-	 "rebuilds never run at once (exit 75).",
+	 "rebuilds never run at once (exit 75). A directory it cannot write (the index's, or with "
+	 "--backup the backup's) is exit 77 before the table is read.",
 	 .examples =
 	 "Quarterly rebuild (guide 000)\n0 2 1 1,4,7,10 * opsctl vector rebuild --backup --force"},
 	{.name = "optimize",
@@ -319,7 +330,9 @@ const struct cli_cmd cli_vector_subs[] = {
 	 .lock = LOCK_INDEX,
 	 .flags = CLI_CHANGES,
 	 .description =
-	 "Removes the given ids from the index and swaps it in. Refused (exit 77) on a protected "
+	 "Removes the given ids from the index and swaps it in; when none of them is in the "
+	 "index, the index and its manifest are left as they are. Ids are whole numbers, 0 or "
+	 "more (anything else is exit 64). Refused (exit 77) on a protected "
 	 "store, vector.protected or an index path under general.protected_paths (guide 002: never "
 	 "purge the persistent main store). Without -f it runs only inside the environment's "
 	 "maintenance window (exit 1 outside it) and asks on a terminal.",

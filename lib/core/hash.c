@@ -1,8 +1,11 @@
 /*
  * SHA-256 helpers.  A thin wrapper so that callers do not each carry
- * EVP boilerplate and hex formatting.
+ * EVP boilerplate and hex formatting.  And CRC-32C, for checking that
+ * bytes read back as written without hashing them twice.
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <openssl/evp.h>
 
 #include "opsmaint/hash.h"
@@ -68,4 +71,61 @@ void ops_sha256_hex(const void *data, size_t len, char out[65])
 
 	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
 	to_hex(md, n, out);
+}
+
+/* ---- CRC-32C ---- */
+
+static uint32_t crc32c_table[256];
+
+static void crc32c_init(void)
+{
+	uint32_t i, c;
+	int k;
+
+	for (i = 0; i < 256; i++) {
+		for (c = i, k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+		crc32c_table[i] = c;
+	}
+}
+
+static uint32_t crc32c_soft(uint32_t crc, const unsigned char *p, size_t len)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, crc32c_init);
+	while (len--)
+		crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p, size_t len)
+{
+	uint64_t c = crc;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		c = _mm_crc32_u64(c, w);
+	}
+	crc = (uint32_t)c;
+	for (; len; p++, len--)
+		crc = _mm_crc32_u8(crc, *p);
+	return crc;
+}
+#endif
+
+uint32_t ops_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	crc = ~crc;
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc32c_sse42(crc, data, len);
+#endif
+	return ~crc32c_soft(crc, data, len);
 }

@@ -39,64 +39,6 @@ const char *vx_index_path(const ops_vector_ctx *ctx)
 	return ops_config_get(ctx->run->cfg, "vector.index_path");
 }
 
-unsigned long long vx_next_rand(unsigned long long *s)
-{
-	/* splitmix64: fixed seed, so a run is repeatable */
-	unsigned long long z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-void vx_sample_init(struct vx_sample *s, size_t cap, unsigned long long seed)
-{
-	memset(s, 0, sizeof *s);
-	s->cap = cap;
-	s->rng = seed;
-}
-
-int vx_sample_add(struct vx_sample *s, long long id, const float *v, int d)
-{
-	size_t slot;
-
-	s->seen++;
-	if (s->cap == 0)
-		return 0;
-	if (!s->ids) {
-		s->d = d;
-		s->ids = malloc(s->cap * sizeof *s->ids);
-		s->x = d > 0 ? malloc(s->cap * (size_t)d * sizeof *s->x) : NULL;
-		if (!s->ids || (d > 0 && !s->x)) {
-			free(s->ids);
-			free(s->x);
-			s->ids = NULL;
-			s->x = NULL;
-			return -1;
-		}
-	}
-	if (s->n < s->cap) {
-		slot = s->n++;
-	} else {
-		unsigned long long r = vx_next_rand(&s->rng) % (unsigned long long)s->seen;
-
-		if (r >= s->cap)
-			return 0;
-		slot = (size_t)r;
-	}
-	s->ids[slot] = id;
-	if (s->d > 0)
-		memcpy(s->x + slot * (size_t)s->d, v, (size_t)s->d * sizeof *v);
-	return 0;
-}
-
-void vx_sample_release(struct vx_sample *s)
-{
-	free(s->ids);
-	free(s->x);
-	vx_sample_init(s, 0, 0);
-}
-
 int vx_ids_reserve(long long **ids, size_t used, size_t more, size_t *cap)
 {
 	long long *grown;
@@ -315,29 +257,78 @@ static ops_code diff_ids(const long long *src, size_t nsrc, const long long *idx
 	return OPS_OK;
 }
 
+/* "nprobe 16", "efSearch 64", or what says the index was searched as it is. */
+static void params_text(const cJSON *params, char *out, size_t len)
+{
+	const cJSON *p = params ? params->child : NULL;
+
+	if (p && cJSON_IsNumber(p))
+		snprintf(out, len, "%s %g", p->string, p->valuedouble);
+	else
+		snprintf(out, len, "its own search parameters");
+}
+
+/* The bar, as a fraction: vector.recall_bar is a percent. */
+static double recall_bar(const ops_config *cfg)
+{
+	return (double)ops_config_int(cfg, "vector.recall_bar") / 100.0;
+}
+
 /*
- * Every sampled vector searched for itself: an exact index must find each
- * (vx_search_sample), an approximate one vector.recall_bar percent of them.
+ * The search check.  Every sampled vector is searched for itself: an exact
+ * index must find each at rank 1 (vx_search_sample), or it lost or damaged
+ * it; its recall is 1 by construction, so nothing more is spent on it.  An
+ * approximate index is measured: recall@10 against exact search over the
+ * source, for the sample moved by noise, at the search parameters it is
+ * stored with; below vector.recall_bar it is *below (bad data, exit 65).
  */
 static ops_code check_recall(const ops_vector_ctx *ctx, const struct vf_api *f, FaissIndex *index,
 			     const struct vx_sample *smp, int exact, cJSON *rep, cJSON *findings,
-			     ops_error *err)
+			     int *below, ops_error *err)
 {
-	int bar = exact ? 100 : (int)ops_config_int(ctx->run->cfg, "vector.recall_bar");
-	double seconds = 0, recall;
+	double bar = recall_bar(ctx->run->cfg), seconds = 0, recall;
+	const cJSON *manifest = cJSON_GetObjectItemCaseSensitive(rep, "manifest");
+	struct vx_sample q = VX_SAMPLE_INIT;
+	struct vx_truth t = {0};
+	cJSON *params = cJSON_CreateObject();
+	char ptext[64];
 	size_t hits = 0;
 	ops_code rc;
 
+	*below = 0;
+	if (!params)
+		return ops_error_oom(err);
 	if ((rc = vx_search_sample(f, index, smp, exact, &hits, &seconds, err)) != OPS_OK)
-		return rc;
-	recall = (double)hits / (double)smp->n;
+		goto out;
 	vx_report_found(rep, smp->n, hits, exact);
 	cJSON_AddNumberToObject(rep, "search_ms_per_query", 1000.0 * seconds / (double)smp->n);
-	if (recall * 100.0 + 1e-9 < bar)
-		add_finding(findings, "only %zu of %zu sampled vectors were found by searching for "
-			    "them (%s; bar %d%%)", hits, smp->n,
-			    exact ? "exact index: rank 1" : "approximate: top 10", bar);
-	return OPS_OK;
+	if (exact) {
+		if (hits != smp->n)
+			add_finding(findings, "only %zu of %zu sampled vectors were found at rank 1 "
+				    "by searching for them (an exact index must find each)", hits,
+				    smp->n);
+		vx_report_recall(rep, 1.0, smp->n, params, bar, "exact index: exact search");
+		goto out;
+	}
+	if ((rc = vx_search_params(f, index, manifest, params, err)) != OPS_OK ||
+	    (rc = vx_truth_noisy(ctx, f, smp, f->Index_metric_type(index) == METRIC_INNER_PRODUCT,
+				 &q, &t, err)) != OPS_OK ||
+	    (rc = vx_recall(f, index, &t, &recall, NULL, err)) != OPS_OK)
+		goto out;
+	vx_report_recall(rep, recall, q.n, params, bar,
+			 "against exact search over the source, for sampled vectors moved by noise");
+	params_text(params, ptext, sizeof ptext);
+	if (recall + 1e-9 < bar) {
+		add_finding(findings, "recall@10 is %.3f at %s, below vector.recall_bar %.2f "
+			    "(exact search over the source, %zu queries)", recall, ptext, bar,
+			    q.n);
+		*below = 1;
+	}
+out:
+	cJSON_Delete(params);
+	vx_sample_release(&q);
+	vx_truth_free(&t);
+	return rc;
 }
 
 /* One line naming every finding, for cron mail and CI logs: OPS_EFAIL, or
@@ -372,7 +363,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	struct vx_sample smp = VX_SAMPLE_INIT;
 	char sha[65], type[96];
 	double t0 = ops_clock();
-	int d, src_d = 0;
+	int d, src_d = 0, below = 0;
 	ops_code rc;
 
 	*report = NULL;
@@ -414,7 +405,8 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 		add_finding(findings, "%zu source rows are missing from the index and %zu "
 			    "index ids have no row", nmiss, norph);
 	if (smp.n) {
-		rc = check_recall(ctx, f, index, &smp, vx_is_exact(type), rep, findings, err);
+		rc = check_recall(ctx, f, index, &smp, vx_is_exact(type), rep, findings, &below,
+				  err);
 		if (rc != OPS_OK)
 			goto out;
 	}
@@ -424,15 +416,15 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	cJSON_AddNumberToObject(fig, "opsctl_vector_missing_ids", (double)nmiss);
 	cJSON_AddNumberToObject(fig, "opsctl_vector_orphan_ids", (double)norph);
 	if (smp.n) {
-		const cJSON *recall = cJSON_GetObjectItemCaseSensitive(rep, "self_recall");
+		const cJSON *recall = cJSON_GetObjectItemCaseSensitive(rep, "recall_at_10");
 
 		cJSON_AddNumberToObject(fig, "opsctl_vector_recall", cJSON_GetNumberValue(recall));
 	}
 	rc = findings_error(findings, err);
-	/* An index of another dimension than its source is bad data, like a
-	 * damaged file (DESIGN's exit 65), not a finding to fix by rebuilding
-	 * in place. */
-	if (rc == OPS_EFAIL && src_d && src_d != d)
+	/* An index of another dimension than its source, or one that does not
+	 * find what exact search finds, is bad data, like a damaged file
+	 * (DESIGN's exit 65), not a finding to fix by adding rows. */
+	if (rc == OPS_EFAIL && ((src_d && src_d != d) || below))
 		err->code = rc = OPS_EDATA;
 out:
 	if (index)
@@ -576,6 +568,10 @@ struct build {
 	size_t xcap;
 	FaissIndex *index;
 	struct vx_sample check;	/* searched for before the swap */
+	int measure;		/* recall is measured (approximate, to be swapped in) */
+	struct vx_sample q;	/* its queries, */
+	struct vx_truth truth;	/* their exact answers, */
+	int truth_live;		/* found while the rows are added (after training) */
 	double t0;
 };
 
@@ -620,10 +616,24 @@ static ops_code train_pass(struct build *b, vsrc *src, size_t n, ops_error *err)
 	if ((rc = ops_cancel_check(err)) != OPS_OK)
 		goto out;
 	ops_log_info("training %s on %zu vectors", b->factory, train.n);
-	if (b->f->Index_train(b->index, (idx_t)train.n, train.x) != 0)
+	if (b->f->Index_train(b->index, (idx_t)train.n, train.x) != 0) {
 		rc = vf_error(b->f, err, OPS_EFAIL, "training the index");
-	else
-		rc = ops_cancel_check(err);
+		goto out;
+	}
+	if ((rc = ops_cancel_check(err)) != OPS_OK)
+		goto out;
+	if (b->measure) {
+		/* The recall queries from the training sample, a uniform one
+		 * already at hand, so that their exact answers are found while
+		 * the rows are added, with no pass of their own. */
+		struct vx_sample view = train;
+
+		view.n = view.n < b->check.cap ? view.n : b->check.cap;
+		if ((rc = vx_noisy_queries(&view, &b->q, err)) == OPS_OK &&
+		    (rc = vx_truth_init(b->f, &b->truth, &b->q,
+					b->metric == METRIC_INNER_PRODUCT, err)) == OPS_OK)
+			b->truth_live = 1;
+	}
 out:
 	vx_sample_release(&train);
 	return rc;
@@ -643,6 +653,8 @@ static ops_code add_pass(struct build *b, vsrc *src, size_t n, ops_error *err)
 			return rc;
 		if (f->Index_add_with_ids(b->index, (idx_t)n, b->x, (const idx_t *)b->ids) != 0)
 			return vf_error(f, err, OPS_EFAIL, "adding vectors");
+		if (b->truth_live && (rc = vx_truth_add(&b->truth, b->ids, b->x, n, err)) != OPS_OK)
+			return rc;
 		for (i = 0; i < n; i++)
 			if (vx_sample_add(&b->check, b->ids[i], b->x + i * (size_t)d, d) != 0)
 				return ops_error_oom(err);
@@ -682,13 +694,16 @@ out:
 	if (src) {
 		cJSON_DeleteItemFromObjectCaseSensitive(rep, "null_embeddings");
 		cJSON_AddNumberToObject(rep, "null_embeddings", (double)vsrc_nulls(src));
+		cJSON_DeleteItemFromObjectCaseSensitive(rep, "read_jobs");
+		cJSON_AddNumberToObject(rep, "read_jobs", vsrc_jobs(src));
 	}
 	vsrc_close(src);
 	return rc;
 }
 
 /* The manifest of a rebuilt index: what it was built from, and when. */
-static cJSON *build_manifest(const struct build *b, const char *metric, const cJSON *rep)
+static cJSON *build_manifest(const struct build *b, const char *metric, const cJSON *params,
+			     const cJSON *rep)
 {
 	const char *source = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source"));
 	cJSON *m = vidx_manifest_new(b->f, b->index, b->factory, metric, NULL);
@@ -699,7 +714,8 @@ static cJSON *build_manifest(const struct build *b, const char *metric, const cJ
 	cJSON_AddNumberToObject(m, "source_rows", (double)b->rows);
 	cJSON_AddNumberToObject(m, "build_seconds", ops_clock() - b->t0);
 	cJSON_AddNumberToObject(m, "built_at", (double)time(NULL));
-	cJSON_AddObjectToObject(m, "search_parameters");
+	cJSON_AddItemToObject(m, "search_parameters",
+			      params ? cJSON_Duplicate(params, 1) : cJSON_CreateObject());
 	return m;
 }
 
@@ -727,8 +743,61 @@ static ops_code rebuild_factory(struct build *b, const ops_rebuild_opts *o, char
 }
 
 /*
- * The new index must find what it holds before it replaces anything; then
- * the old one is backed up when asked, and the new one swapped in.
+ * An approximate index's recall@10 against exact search, for queries that
+ * are not its own vectors, at the search parameters it will be stored with;
+ * raised (nprobe, efSearch) until it clears vector.recall_bar with a margin
+ * of two standard errors, so that verify's own sample, another one, does
+ * not fall below the bar where this one just passed.  Short of the bar at
+ * the most the parameter can search, the index is refused: OPS_EDATA, the
+ * live index untouched.  params gets what it is stored with.
+ */
+static ops_code rebuild_recall(struct build *b, cJSON *rep, cJSON *params, ops_error *err)
+{
+	const struct vf_api *f = b->f;
+	double bar = recall_bar(b->ctx->run->cfg), recall, reached, target;
+	const cJSON *np;
+	char ptext[64];
+	ops_code rc;
+
+	if (b->truth_live)
+		rc = vx_truth_finish(&b->truth, err);
+	else
+		rc = vx_truth_noisy(b->ctx, f, &b->check, b->metric == METRIC_INNER_PRODUCT, &b->q,
+				    &b->truth, err);
+	if (rc != OPS_OK || (rc = vx_search_params(f, b->index, NULL, params, err)) != OPS_OK ||
+	    (rc = vx_recall(f, b->index, &b->truth, &recall, NULL, err)) != OPS_OK)
+		return rc;
+	target = bar + 2.0 * sqrt(bar * (1.0 - bar) / (double)(b->q.n * VX_K));
+	if (target > 1.0)
+		target = 1.0;
+	if (recall < target) {
+		np = cJSON_GetObjectItemCaseSensitive(params, "nprobe");
+		rc = vx_tune(f, b->index, &b->truth, np ? np->valuedouble : 0, target, rep, params,
+			     &reached, err);
+		if (rc != OPS_OK)
+			return rc;
+		if (reached >= 0)
+			recall = reached;
+	}
+	vx_report_recall(rep, recall, b->q.n, params, bar,
+			 "against exact search over the source, for sampled vectors moved by noise");
+	params_text(params, ptext, sizeof ptext);
+	ops_log_info("recall@10 %.3f at %s (bar %.2f)", recall, ptext, bar);
+	if (recall + 1e-9 < bar) {
+		ops_error_set(err, OPS_EDATA, "the new %s index reaches recall@10 %.3f at best (%s), "
+			      "below vector.recall_bar %.2f; not replacing the live index",
+			      b->factory, recall, ptext, bar);
+		ops_error_hint(err, "choose a vector.factory that keeps more (fewer lists, Flat "
+			       "instead of PQ codes, a larger HNSW), or lower vector.recall_bar");
+		return OPS_EDATA;
+	}
+	return OPS_OK;
+}
+
+/*
+ * The new index must find what it holds, and an approximate one must reach
+ * vector.recall_bar, before it replaces anything; then the old one is
+ * backed up when asked, and the new one swapped in.
  */
 static ops_code check_and_swap(struct build *b, const ops_rebuild_opts *o, const char *path,
 			       cJSON *rep, ops_error *err)
@@ -737,34 +806,81 @@ static ops_code check_and_swap(struct build *b, const ops_rebuild_opts *o, const
 	int exact = vx_is_exact(b->factory);
 	double search_s = 0, ts;
 	size_t hits = 0;
-	cJSON *manifest, *fig;
+	cJSON *manifest, *fig, *params = cJSON_CreateObject();
 	ops_code rc;
 
+	if (!params)
+		return ops_error_oom(err);
 	rc = vx_search_sample(b->f, b->index, &b->check, exact, &hits, &search_s, err);
 	if (rc != OPS_OK)
-		return rc;
+		goto out;
 	ops_log_info("searched %zu sampled vectors in %.2f s", b->check.n, search_s);
 	cJSON_AddNumberToObject(rep, "ntotal", (double)b->rows);
 	cJSON_AddNumberToObject(rep, "dimension", b->f->Index_d(b->index));
 	vx_report_found(rep, b->check.n, hits, exact);
-	if (exact && hits != b->check.n)
-		return ops_error_set(err, OPS_EFAIL, "the new exact index found only %zu of %zu "
-				     "sampled vectors; not replacing", hits, b->check.n);
+	if (exact && hits != b->check.n) {
+		rc = ops_error_set(err, OPS_EFAIL, "the new exact index found only %zu of %zu "
+				   "sampled vectors; not replacing", hits, b->check.n);
+		goto out;
+	}
+	if (exact && !o->out_path)
+		vx_report_recall(rep, 1.0, b->check.n, params, recall_bar(cfg),
+				 "exact index: exact search");
+	if (b->measure && (rc = rebuild_recall(b, rep, params, err)) != OPS_OK)
+		goto out;
 	if (o->backup &&
 	    (rc = vx_backup_index(cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
-		return rc;
-	manifest = build_manifest(b, ops_config_get(cfg, "vector.metric"), rep);
-	if (!manifest)
-		return ops_error_oom(err);
+		goto out;
+	manifest = build_manifest(b, ops_config_get(cfg, "vector.metric"), params, rep);
+	if (!manifest) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
 	ts = ops_clock();
 	rc = vidx_swap(b->f, path, &b->index, manifest, err);
 	ops_log_info("written, synced, checked and swapped in %.2f s", ops_clock() - ts);
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - b->t0);
 	if (rc == OPS_OK) {
+		const cJSON *recall = cJSON_GetObjectItemCaseSensitive(rep, "recall_at_10");
+
 		fig = cJSON_AddObjectToObject(rep, "_figures");
 		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)b->rows);
 		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", ops_clock() - b->t0);
+		if (recall)
+			cJSON_AddNumberToObject(fig, "opsctl_vector_recall",
+						cJSON_GetNumberValue(recall));
 	}
+out:
+	cJSON_Delete(params);
+	return rc;
+}
+
+/*
+ * The directory the new index goes to (and the backup's, with --backup)
+ * must take a file, checked before the table is read: a rebuild that can
+ * only fail at its end must not first read the whole table.  The probe is
+ * a temp file of the swap's kind, removed at once.
+ */
+static ops_code may_write(const char *path, mode_t dmode, const char *what, ops_error *err)
+{
+	char *dir = ops_path_dir(path);
+	ops_afile *af = NULL;
+	ops_code rc;
+	int e;
+
+	if (!dir)
+		return ops_error_oom(err);
+	rc = ops_mkdir_p(dir, dmode, err);
+	if (rc == OPS_OK && (rc = ops_afile_open(path, 0600, &af, err)) != OPS_OK) {
+		e = errno;
+		ops_error_set(err, rc, "cannot write %s directory '%s': %s", what, dir,
+			      strerror(e));
+	}
+	if (rc != OPS_OK)
+		ops_error_hint(err, "it must be writable by opsctl's user; nothing was read or "
+			       "changed");
+	ops_afile_abort(af);
+	free(dir);
 	return rc;
 }
 
@@ -790,6 +906,16 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
+	if ((rc = may_write(path, 0755, "the index", err)) != OPS_OK)
+		goto out;
+	if (o->backup && access(path, F_OK) == 0) {
+		char *probe = ops_path_join(ops_config_get(cfg, "vector.backup_dir"), "index");
+
+		rc = probe ? may_write(probe, 0700, "the backup", err) : ops_error_oom(err);
+		free(probe);
+		if (rc != OPS_OK)
+			goto out;
+	}
 	if ((rc = rebuild_factory(&b, o, factory, sizeof factory, err)) != OPS_OK)
 		goto out;
 	cJSON_AddStringToObject(rep, "factory", factory);
@@ -807,10 +933,13 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	/* A smaller sample than verify's: on a large flat index each query
-	 * costs a full scan, and this is a sanity check before the swap. */
+	/* For an exact index a smaller sample than verify's: each query costs a
+	 * full scan, and this is a sanity check before the swap.  An
+	 * approximate one's recall is measured with verify's number of queries
+	 * (unless it is optimize's candidate, which optimize measures). */
 	vx_sample_init(&b.check, (size_t)ops_config_int(cfg, "vector.sample"), 7);
-	if (b.check.cap > 20)
+	b.measure = !vx_is_exact(factory) && !o->out_path;
+	if (!b.measure && b.check.cap > 20)
 		b.check.cap = 20;
 	if ((rc = build_index(&b, rep, err)) != OPS_OK)
 		goto out;
@@ -826,6 +955,8 @@ out:
 	if (b.index)
 		b.f->Index_free(b.index);
 	vx_sample_release(&b.check);
+	vx_sample_release(&b.q);
+	vx_truth_free(&b.truth);
 	free(b.ids);
 	free(b.x);
 	return rc;

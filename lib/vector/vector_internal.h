@@ -44,6 +44,9 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 		    ops_error *err);
 int vsrc_dim(const vsrc *s);		/* 0 until the first row */
 long long vsrc_nulls(const vsrc *s);	/* NULL embeddings skipped so far */
+/* The streams the table is read in (vector.read_jobs, or chosen from the
+ * free cores; 1 for a small table, a sample, SQLite). */
+int vsrc_jobs(const vsrc *s);
 /* "public.document_chunks.embedding (real[])" */
 const char *vsrc_describe(const vsrc *s);
 void vsrc_close(vsrc *s);
@@ -71,9 +74,11 @@ void vidx_describe(const struct vf_api *f, FaissIndex *index, char *out, size_t 
 
 /*
  * Put a new index in place of path: FAISS writes it to a temp file beside
- * path through a stream that hashes what it writes; the file is fsynced,
- * dropped from the page cache and read back from the disk to the same
- * digest, then the manifest is written naming both the new file's digest and the
+ * path through a stream that hashes what it writes (SHA-256 for the
+ * manifest, CRC-32C for the read-back) in whole blocks, unbuffered
+ * (O_DIRECT) where the file system takes it; the file is fsynced and read
+ * back from the disk, past the page cache, to the same CRC, then the
+ * manifest is written naming both the new file's digest and the
  * old one's, the file renamed over path, the directory fsynced, and the
  * manifest rewritten with the new digest alone.  A crash at any point
  * leaves a live index that its manifest accepts.  The caller keeps *index.
@@ -158,6 +163,74 @@ ops_code vx_search_sample(const struct vf_api *f, FaissIndex *index, const struc
  * approximate one among its top 10).
  */
 void vx_report_found(cJSON *rep, size_t searched, size_t found, int exact);
+/* ---- recall against exact search (vector_recall.c) ---- */
+
+#define VX_K 10		/* recall@K, the K every command states */
+
+/*
+ * Queries for a recall measurement: each sampled vector of s moved by
+ * gaussian noise of half the sample's spread in each dimension (and put
+ * back on the unit sphere when the sample's vectors all lie on it), ids
+ * kept.  Not the stored vectors themselves: an IVF index finds a stored
+ * vector in its own list at nprobe 1, whatever its recall.  Repeatable.
+ */
+ops_code vx_noisy_queries(const struct vx_sample *s, struct vx_sample *q, ops_error *err);
+
+/* The exact top VX_K of each query over rows offered in batches. */
+struct vx_truth {
+	const struct vf_api *f;
+	size_t nq;
+	int d, ip;
+	const float *q;		/* nq * d, the caller's */
+	long long *ids;		/* nq * VX_K, best first; -1: fewer rows */
+	float *score;		/* nq * VX_K; higher is better (L2 negated) */
+	long long *buf_ids;	/* rows waiting for the next flat search */
+	float *buf_x;
+	size_t nbuf;
+};
+
+ops_code vx_truth_init(const struct vf_api *f, struct vx_truth *t, const struct vx_sample *q,
+		       int ip, ops_error *err);
+/* Offer n rows; vx_truth_finish once after the last. */
+ops_code vx_truth_add(struct vx_truth *t, const long long *ids, const float *x, size_t n,
+		      ops_error *err);
+ops_code vx_truth_finish(struct vx_truth *t, ops_error *err);
+/* Every source row offered, in one pass, and finished. */
+ops_code vx_truth_source(const struct ops_vector_ctx *ctx, struct vx_truth *t, ops_error *err);
+void vx_truth_free(struct vx_truth *t);
+/* The usual measurement's first half: noisy queries of smp into q
+ * (vx_noisy_queries) and their truth over the source (vx_truth_source);
+ * the caller frees both, whatever is returned. */
+ops_code vx_truth_noisy(const struct ops_vector_ctx *ctx, const struct vf_api *f,
+			const struct vx_sample *smp, int ip, struct vx_sample *q,
+			struct vx_truth *t, ops_error *err);
+/* Mean recall@VX_K of index against t, one query at a time (lat: per-query
+ * milliseconds, when given). */
+ops_code vx_recall(const struct vf_api *f, FaissIndex *index, const struct vx_truth *t,
+		   double *recall, double *lat, ops_error *err);
+/*
+ * The search parameters index searches with, into params: nprobe as the
+ * file holds it (IVF); efSearch as manifest records it, applied to index
+ * (FAISS's C API cannot read it back from an HNSW).  Nothing for others.
+ */
+ops_code vx_search_params(const struct vf_api *f, FaissIndex *index, const cJSON *manifest,
+			  cJSON *params, ops_error *err);
+/*
+ * The search parameter (nprobe, efSearch) raised from from (at least 1 or
+ * 16), doubling up to nlist (1024 for efSearch), until recall@10 reaches
+ * target; the last value tried stays set and goes into params and rep
+ * (with "tuning", every value and its recall).  *reached is its recall, -1
+ * when the index has no such parameter (exact, or another kind).
+ */
+ops_code vx_tune(const struct vf_api *f, FaissIndex *index, const struct vx_truth *t,
+		 double from, double target, cJSON *rep, cJSON *params, double *reached,
+		 ops_error *err);
+/* The measurement in a report, named the same by every command:
+ * recall_at_10, k, recall_queries, recall_measured (how), search_parameters
+ * (what was searched with) and recall_bar (a fraction). */
+void vx_report_recall(cJSON *rep, double recall, size_t queries, const cJSON *params, double bar,
+		      const char *measured);
+
 /* Copy the live index and manifest to vector.backup_dir as
  * index_STAMP_TAG.faiss; remove copies older than retention_days. */
 ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *tag,

@@ -28,129 +28,7 @@
 #include "opsmaint/vector.h"
 #include "vector/vector_internal.h"
 
-#define K 10
 #define BATCH 4096
-
-/* ---- exact top-K over the source, for every query ---- */
-
-struct truth {
-	size_t nq;
-	int d, ip;
-	const float *q;
-	long long *ids;		/* nq * K, best first */
-	float *score;		/* nq * K; higher is better (L2 negated) */
-};
-
-static void truth_offer(struct truth *t, size_t qi, long long id, float sc)
-{
-	long long *ids = t->ids + qi * K;
-	float *s = t->score + qi * K;
-	int j = K - 1;
-
-	if (sc <= s[K - 1])
-		return;
-	while (j > 0 && s[j - 1] < sc) {
-		s[j] = s[j - 1];
-		ids[j] = ids[j - 1];
-		j--;
-	}
-	s[j] = sc;
-	ids[j] = id;
-}
-
-static ops_code exact_truth(const ops_vector_ctx *ctx, struct truth *t, ops_error *err)
-{
-	long long ids[BATCH];
-	float *x = NULL;
-	size_t xcap = 0, n, i, qi;
-	vsrc *src = NULL;
-	ops_code rc;
-
-	t->ids = malloc(t->nq * K * sizeof *t->ids);
-	t->score = malloc(t->nq * K * sizeof *t->score);
-	if (!t->ids || !t->score)
-		return ops_error_oom(err);
-	for (i = 0; i < t->nq * K; i++) {
-		t->ids[i] = -1;
-		t->score[i] = -INFINITY;
-	}
-	if ((rc = vsrc_open(ctx->run->cfg, ctx->database, 0, NULL, 0, &src, err)) != OPS_OK)
-		return rc;
-	while ((rc = vsrc_next(src, BATCH, ids, &x, &xcap, &n, err)) == OPS_OK && n > 0) {
-		if (vsrc_dim(src) != t->d) {
-			rc = ops_error_set(err, OPS_EDATA, "the queries have %d dimensions, %s %d",
-					   t->d, vsrc_describe(src), vsrc_dim(src));
-			break;
-		}
-		for (i = 0; i < n; i++) {
-			const float *v = x + i * (size_t)t->d;
-
-			for (qi = 0; qi < t->nq; qi++) {
-				const float *q = t->q + qi * (size_t)t->d;
-				float acc = 0;
-				int j;
-
-				if (t->ip) {
-					for (j = 0; j < t->d; j++)
-						acc += q[j] * v[j];
-				} else {
-					for (j = 0; j < t->d; j++)
-						acc -= (q[j] - v[j]) * (q[j] - v[j]);
-				}
-				truth_offer(t, qi, ids[i], acc);
-			}
-		}
-	}
-	vsrc_close(src);
-	free(x);
-	return rc;
-}
-
-static void truth_free(struct truth *t)
-{
-	free(t->ids);
-	free(t->score);
-}
-
-/* Mean recall@K of the index's answers against the exact ones, and the
- * per-query latencies (ms) when lat is given. */
-static ops_code measure(const struct vf_api *f, FaissIndex *index, const struct truth *t,
-			double *recall, double *lat, ops_error *err)
-{
-	idx_t labels[K];
-	float dist[K];
-	size_t qi, hit = 0, total = 0;
-	int a, b;
-
-	/* Untimed warm-up: the first searches pay for thread pools and page
-	 * faults, which are not the index's latency. */
-	for (qi = 0; lat && qi < t->nq && qi < 5; qi++)
-		f->Index_search(index, 1, t->q + qi * (size_t)t->d, K, dist, labels);
-	for (qi = 0; qi < t->nq; qi++) {
-		double t0;
-		ops_code rc = ops_cancel_check(err);
-
-		if (rc != OPS_OK)
-			return rc;
-		t0 = ops_clock();
-		if (f->Index_search(index, 1, t->q + qi * (size_t)t->d, K, dist, labels) != 0)
-			return vf_error(f, err, OPS_EDATA, "searching the index failed");
-		if (lat)
-			lat[qi] = (ops_clock() - t0) * 1000.0;
-		for (a = 0; a < K; a++) {
-			if (t->ids[qi * K + (size_t)a] < 0)
-				continue;
-			total++;
-			for (b = 0; b < K; b++)
-				if (labels[b] == t->ids[qi * K + (size_t)a]) {
-					hit++;
-					break;
-				}
-		}
-	}
-	*recall = total ? (double)hit / (double)total : 1.0;
-	return OPS_OK;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -233,58 +111,6 @@ static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long
 	return OPS_OK;
 }
 
-/* The lowest value of the search parameter that keeps recall@10 >= target. */
-static ops_code tune(const struct vf_api *f, FaissIndex *index, const struct truth *t,
-		     double target, cJSON *rep, cJSON *params, ops_error *err)
-{
-	FaissIndexIDMap *map = f->IndexIDMap_cast(index);
-	FaissIndex *inner = map ? f->IndexIDMap_sub_index(map) : index;
-	FaissIndexIVF *ivf = f->IndexIVF_cast(inner);
-	FaissParameterSpace *ps = NULL;
-	const char *name = ivf ? "nprobe" : "efSearch";
-	double value, best = -1, best_recall = 0, recall;
-	double max = ivf ? (double)f->IndexIVF_nlist(ivf) : 1024;
-	cJSON *tried = cJSON_AddArrayToObject(rep, "tuning");
-	ops_code rc = OPS_OK;
-
-	if (f->IndexFlat_cast(inner))
-		return OPS_OK;	/* exact: nothing to tune */
-	if (f->ParameterSpace_new(&ps) != 0)
-		return vf_error(f, err, OPS_EINTERNAL, "parameter space");
-	for (value = ivf ? 1 : 16; value <= max; value *= 2) {
-		cJSON *e;
-
-		if (f->ParameterSpace_set_index_parameter(ps, index, name, value) != 0) {
-			if (!ivf && value == 16) {
-				rc = OPS_OK;	/* neither IVF nor HNSW: leave it */
-				goto out;
-			}
-			rc = vf_error(f, err, OPS_EFAIL, "setting the search parameter");
-			goto out;
-		}
-		if ((rc = measure(f, index, t, &recall, NULL, err)) != OPS_OK)
-			goto out;
-		e = cJSON_CreateObject();
-		cJSON_AddNumberToObject(e, name, value);
-		cJSON_AddNumberToObject(e, "recall_at_10", recall);
-		cJSON_AddItemToArray(tried, e);
-		best = value;
-		best_recall = recall;
-		if (recall >= target)
-			break;
-	}
-	if (best > 0) {
-		f->ParameterSpace_set_index_parameter(ps, index, name, best);
-		cJSON_DeleteItemFromObjectCaseSensitive(params, name);
-		cJSON_AddNumberToObject(params, name, best);
-		cJSON_AddNumberToObject(rep, name, best);
-		cJSON_AddNumberToObject(rep, "recall_at_10", best_recall);
-	}
-out:
-	f->ParameterSpace_free(ps);
-	return rc;
-}
-
 /* The index type for n vectors of d dimensions within a memory budget,
  * the way autofaiss chooses: exact while it is small and fits, IVF with
  * about 4 sqrt(n) lists above, PQ codes when the vectors do not fit. */
@@ -330,9 +156,9 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	cJSON *rep, *brep = NULL, *before, *after, *m2 = NULL, *params, *cman = NULL;
 	long long *src_ids = NULL, old_bytes = 0, new_bytes = 0;
 	size_t nsrc = 0;
-	struct vx_sample q = VX_SAMPLE_INIT;
-	struct truth t = {0};
-	double *lat = NULL, r_old = 0, r_new = 0, p50_old, p50_new;
+	struct vx_sample smp = VX_SAMPLE_INIT, q = VX_SAMPLE_INIT;
+	struct vx_truth t = {0};
+	double *lat = NULL, r_old = 0, r_new = 0, p50_old, p50_new, reached;
 	char type_old[96], type_new[128], *cpath = NULL;
 	ops_rebuild_opts ro = {0};
 	struct stat st;
@@ -357,24 +183,21 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	vidx_describe(f, old, type_old, sizeof type_old);
 	if (stat(path, &st) == 0)
 		old_bytes = (long long)st.st_size;
-	if ((rc = source_pass(ctx, f->Index_d(old), 100, &src_ids, &nsrc, &q, err)) != OPS_OK)
+	if ((rc = source_pass(ctx, f->Index_d(old), 100, &src_ids, &nsrc, &smp, err)) != OPS_OK)
 		goto out;
-	if (!q.n) {
+	if (!smp.n) {
 		rc = ops_error_set(err, OPS_EFAIL,
 				   "the source has no vectors; nothing to optimize for");
 		goto out;
 	}
-	t.nq = q.n;
-	t.d = f->Index_d(old);
-	t.ip = f->Index_metric_type(old) == METRIC_INNER_PRODUCT;
-	t.q = q.x;
-	lat = calloc(q.n, sizeof *lat);
+	lat = calloc(smp.n, sizeof *lat);
 	if (!lat) {
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	if ((rc = exact_truth(ctx, &t, err)) != OPS_OK ||
-	    (rc = measure(f, old, &t, &r_old, lat, err)) != OPS_OK)
+	if ((rc = vx_truth_noisy(ctx, f, &smp, f->Index_metric_type(old) == METRIC_INNER_PRODUCT,
+				 &q, &t, err)) != OPS_OK ||
+	    (rc = vx_recall(f, old, &t, &r_old, lat, err)) != OPS_OK)
 		goto out;
 	before = quality(type_old, r_old, lat, q.n, old_bytes);
 	p50_old = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(before, "latency_ms_p50"));
@@ -382,7 +205,7 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	f->Index_free(old);
 	old = NULL;
 	/* The candidate: built and trained afresh beside the live index. */
-	choose_type(ctx->run->cfg, (long long)nsrc, t.d, type_new, sizeof type_new);
+	choose_type(ctx->run->cfg, (long long)nsrc, q.d, type_new, sizeof type_new);
 	if (asprintf(&cpath, "%s.candidate", path) < 0) {
 		cpath = NULL;
 		rc = ops_error_oom(err);
@@ -397,8 +220,8 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		goto out;
 	after = cJSON_CreateObject();
 	params = cJSON_AddObjectToObject(after, "search_parameters");
-	if ((rc = tune(f, cand, &t, 0.95, after, params, err)) != OPS_OK ||
-	    (rc = measure(f, cand, &t, &r_new, lat, err)) != OPS_OK) {
+	if ((rc = vx_tune(f, cand, &t, 1, 0.95, after, params, &reached, err)) != OPS_OK ||
+	    (rc = vx_recall(f, cand, &t, &r_new, lat, err)) != OPS_OK) {
 		cJSON_Delete(after);
 		goto out;
 	}
@@ -456,8 +279,9 @@ out:
 	free(cpath);
 	free(src_ids);
 	free(lat);
+	vx_sample_release(&smp);
 	vx_sample_release(&q);
-	truth_free(&t);
+	vx_truth_free(&t);
 	return rc;
 }
 
@@ -470,10 +294,10 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	cJSON *rep, *manifest = NULL, *m2, *params;
 	long long *src_ids = NULL, *orph = NULL, *idx_ids = NULL;
 	size_t nsrc = 0, nidx = 0, norph = 0, i, j, removed = 0;
-	struct vx_sample q = VX_SAMPLE_INIT;
-	struct truth t = {0};
+	struct vx_sample smp = VX_SAMPLE_INIT, q = VX_SAMPLE_INIT;
+	struct vx_truth t = {0};
 	char type[96];
-	double t0 = ops_clock();
+	double t0 = ops_clock(), reached;
 	ops_code rc;
 
 	*report = NULL;
@@ -499,7 +323,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	}
 	vidx_sweep_temps(path);
 	/* Defragment (guide 002): ids whose rows are gone leave the index. */
-	if ((rc = source_pass(ctx, f->Index_d(index), 100, &src_ids, &nsrc, &q, err)) != OPS_OK)
+	if ((rc = source_pass(ctx, f->Index_d(index), 100, &src_ids, &nsrc, &smp, err)) != OPS_OK)
 		goto out;
 	if ((rc = vidx_ids(f, index, &idx_ids, &nidx, err)) != OPS_OK)
 		goto out;
@@ -519,11 +343,9 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	cJSON_AddNumberToObject(rep, "orphans_removed", (double)removed);
 	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
 	/* Tune against exact search over the source. */
-	t.nq = q.n;
-	t.d = f->Index_d(index);
-	t.ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
-	t.q = q.x;
-	if (q.n && (rc = exact_truth(ctx, &t, err)) != OPS_OK)
+	if (smp.n && (rc = vx_truth_noisy(ctx, f, &smp,
+					  f->Index_metric_type(index) == METRIC_INNER_PRODUCT, &q,
+					  &t, err)) != OPS_OK)
 		goto out;
 	m2 = vidx_manifest_new(f, index, type, NULL, manifest);
 	params = cJSON_GetObjectItemCaseSensitive(m2, "search_parameters");
@@ -531,7 +353,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 		cJSON_DeleteItemFromObjectCaseSensitive(m2, "search_parameters");
 		params = cJSON_AddObjectToObject(m2, "search_parameters");
 	}
-	if (q.n && (rc = tune(f, index, &t, 0.95, rep, params, err)) != OPS_OK) {
+	if (q.n && (rc = vx_tune(f, index, &t, 1, 0.95, rep, params, &reached, err)) != OPS_OK) {
 		cJSON_Delete(m2);
 		goto out;
 	}
@@ -550,8 +372,9 @@ out:
 	free(src_ids);
 	free(idx_ids);
 	free(orph);
+	vx_sample_release(&smp);
 	vx_sample_release(&q);
-	truth_free(&t);
+	vx_truth_free(&t);
 	return rc;
 }
 
@@ -612,8 +435,9 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 	const struct vf_api *f = NULL;
 	const char *path = vx_index_path(ctx);
 	FaissIndex *index = NULL;
-	struct vx_sample q = VX_SAMPLE_INIT;
-	struct truth t = {0};
+	struct vx_sample smp = VX_SAMPLE_INIT, q = VX_SAMPLE_INIT;
+	struct vx_truth t = {0};
+	int ip;
 	long long *ids = NULL;
 	size_t nids = 0;
 	double recall = 0, *lat = NULL, total = 0;
@@ -632,31 +456,31 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 	vidx_describe(f, index, type, sizeof type);
 	cJSON_AddStringToObject(rep, "index", path);
 	cJSON_AddStringToObject(rep, "type", type);
-	if (queries_file && *queries_file)
-		rc = load_queries(queries_file, f->Index_d(index), &q, err);
-	else
-		rc = source_pass(ctx, f->Index_d(index), (size_t)queries, &ids, &nids, &q, err);
+	ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
+	if (queries_file && *queries_file) {
+		if ((rc = load_queries(queries_file, f->Index_d(index), &q, err)) == OPS_OK &&
+		    (rc = vx_truth_init(f, &t, &q, ip, err)) == OPS_OK)
+			rc = vx_truth_source(ctx, &t, err);
+	} else {
+		rc = source_pass(ctx, f->Index_d(index), (size_t)queries, &ids, &nids, &smp, err);
+		if (rc == OPS_OK)
+			rc = vx_truth_noisy(ctx, f, &smp, ip, &q, &t, err);
+	}
 	if (rc != OPS_OK)
 		goto out;
-	cJSON_AddStringToObject(rep, "queries_from",
-				queries_file && *queries_file ? queries_file : "source sample");
-	t.nq = q.n;
-	t.d = f->Index_d(index);
-	t.ip = f->Index_metric_type(index) == METRIC_INNER_PRODUCT;
-	t.q = q.x;
+	cJSON_AddStringToObject(rep, "queries_from", queries_file && *queries_file ? queries_file
+				: "source sample, moved by noise");
 	lat = calloc(q.n + 1, sizeof *lat);
 	if (!lat) {
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	if (q.n && (rc = exact_truth(ctx, &t, err)) != OPS_OK)
-		goto out;
-	if (q.n && (rc = measure(f, index, &t, &recall, lat, err)) != OPS_OK)
+	if (q.n && (rc = vx_recall(f, index, &t, &recall, lat, err)) != OPS_OK)
 		goto out;
 	for (i = 0; i < q.n; i++)
 		total += lat[i];
 	cJSON_AddNumberToObject(rep, "queries", (double)q.n);
-	cJSON_AddNumberToObject(rep, "k", K);
+	cJSON_AddNumberToObject(rep, "k", VX_K);
 	cJSON_AddNumberToObject(rep, "recall_at_10", recall);
 	cJSON_AddNumberToObject(rep, "latency_ms_p50", percentile(lat, q.n, 0.50));
 	cJSON_AddNumberToObject(rep, "latency_ms_p95", percentile(lat, q.n, 0.95));
@@ -669,8 +493,9 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 	}
 out:
 	f->Index_free(index);
+	vx_sample_release(&smp);
 	vx_sample_release(&q);
-	truth_free(&t);
+	vx_truth_free(&t);
 	free(ids);
 	free(lat);
 	return rc;
@@ -706,8 +531,7 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 
 		if (ops_parse_int64(id_list[i], 0, LLONG_MAX, &v, &perr) != OPS_OK) {
 			free(ids);
-			return ops_error_set(err, OPS_EUSAGE, "--ids: %s (ids are whole numbers, "
-					     "0 or more)", perr.message);
+			return ops_error_set(err, OPS_EUSAGE, "--ids: not an id: %s", perr.message);
 		}
 		g = realloc(ids, (n + 1) * sizeof *g);
 		if (!g) {
@@ -741,6 +565,14 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	cJSON_AddNumberToObject(rep, "requested", (double)n);
 	cJSON_AddNumberToObject(rep, "removed", (double)removed);
 	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	/* Nothing removed, nothing to write: a rewrite would only change the
+	 * manifest's history and the file's times for readers that watch
+	 * them. */
+	cJSON_AddBoolToObject(rep, "written", removed > 0);
+	if (!removed) {
+		ops_log_info("none of the %zu ids is in the index; it is unchanged", n);
+		goto out;
+	}
 	rc = vidx_swap(f, path, &index, vidx_manifest_new(f, index, type, NULL, manifest), err);
 out:
 	if (index)
@@ -1073,8 +905,8 @@ struct worker {
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	idx_t labels[K];
-	float dist[K];
+	idx_t labels[VX_K];
+	float dist[VX_K];
 	size_t i;
 
 	/* A cancelled run stops every client; run_load reports it. */
@@ -1084,7 +916,7 @@ static void *worker_main(void *arg)
 
 		const float *query = w->q->x + qi * (size_t)w->q->d;
 
-		if (w->f->Index_search(w->index, 1, query, K, dist, labels) != 0)
+		if (w->f->Index_search(w->index, 1, query, VX_K, dist, labels) != 0)
 			w->errors++;
 		w->lat[i] = (ops_clock() - t0) * 1000.0;
 	}

@@ -19,6 +19,7 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,9 @@
 #define QUEUE_DEPTH 4
 /* Below 8 MiB of heap one stream is as quick as several. */
 #define PARALLEL_MIN_PAGES 1024
+/* The most readers vector.read_jobs = 0 (chosen from the free cores)
+ * starts. */
+#define AUTO_JOBS_MAX 4
 /* How long a reader waits for the table's lock before the table is read
  * in one stream instead (see pg_start_readers). */
 #define READER_LOCK_TIMEOUT "SET LOCAL lock_timeout = '1s'"
@@ -279,10 +283,53 @@ static ops_code pg_fall_back(vsrc *s, const char *select, const char *why, ops_e
  * be had (max_connections reached, a server that cannot export snapshots),
  * the table is read in one stream, as it would be with read_jobs = 1.
  */
+/* Whether the server runs on this host: a socket, or a loopback name. */
+static int server_is_local(PGconn *pg)
+{
+	const char *h = pg ? PQhost(pg) : NULL;
+
+	return !h || !*h || *h == '/' || *h == '@' || strcmp(h, "localhost") == 0 ||
+	       strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0;
+}
+
+/*
+ * vector.read_jobs, or (0) as many readers as the cores free now can feed:
+ * the cores this process may run on (sched_getaffinity) less the 1-minute
+ * load average, of which the build's own adding takes about one, each
+ * reader's parsing about a third, and, when the server is on this host,
+ * each reader's COPY one more on the server's side.  On two idle cores
+ * with a local server that is one reader: two would only have the servers'
+ * backends and this process take turns on the same cores.
+ */
+static int reader_jobs(const ops_config *cfg, PGconn *pg)
+{
+	long want = ops_config_int(cfg, "vector.read_jobs");
+	double load = 0, spare, per;
+	cpu_set_t set;
+	FILE *f;
+	int cpus, jobs;
+
+	if (want > 0)
+		return (int)want;
+	cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+	if ((f = fopen("/proc/loadavg", "re"))) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = 0;
+		fclose(f);
+	}
+	spare = (double)cpus - load - 1.0;
+	per = server_is_local(pg) ? 1.33 : 0.33;
+	jobs = spare > per ? (int)(spare / per) : 1;
+	jobs = jobs < 1 ? 1 : jobs > AUTO_JOBS_MAX ? AUTO_JOBS_MAX : jobs;
+	ops_log_info("%d reader%s: %d cores, load %.2f, the server %s", jobs, jobs > 1 ? "s" : "",
+		     cpus, load, server_is_local(pg) ? "on this host" : "elsewhere");
+	return jobs;
+}
+
 static ops_code pg_start_readers(vsrc *s, const ops_config *cfg, const char *target,
 				 const char *qtable, const char *select, ops_error *err)
 {
-	int jobs = (int)ops_config_int(cfg, "vector.read_jobs"), i;
+	int jobs = s->extra ? 1 : reader_jobs(cfg, ops_db_handle(s->db)), i;
 	long long pages = 0;
 	ops_error why = {0};
 	ops_code rc;
@@ -1236,6 +1283,11 @@ long long vsrc_nulls(const vsrc *s)
 		pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
 	}
 	return n;
+}
+
+int vsrc_jobs(const vsrc *s)
+{
+	return s->nrd > 0 ? s->nrd : 1;
 }
 
 const char *vsrc_describe(const vsrc *s)

@@ -226,6 +226,26 @@ expect_fail 77 "purge on a protected store: exit 77" "protected store"
 if [ "$(sha256sum "$IDX")" = "$before" ]; then ok "the protected index is untouched"; else not_ok "the protected index is untouched"; fi
 run "$OPSCTL" vector purge --ids abc -f
 expect_fail 64 "purge of a non-numeric id: exit 64" "not an id"
+# Ids through the one integer parser: overflow and negatives are refused,
+# not clamped or wrapped to some other id; nothing is read or written.
+before=$(stat -c '%i %Y %s' "$IDX" "$IDX.manifest.json"; sha256sum "$IDX" "$IDX.manifest.json")
+run "$OPSCTL" vector purge --ids 99999999999999999999 -f
+expect_fail 64 "--ids 99999999999999999999 (over 64 bits): exit 64" "not an id" "too large"
+run "$OPSCTL" vector purge --ids -3 -f
+expect_fail 64 "--ids -3: exit 64" "not an id" "'-3'"
+run "$OPSCTL" vector purge --ids 1,x -f
+expect_fail 64 "--ids 1,x: exit 64 naming the bad one" "not an id" "'x'"
+# ids that are not in the index (50-52 are gone, 900000 never was): the
+# index and its manifest are not rewritten.
+sleep 1.1
+run "$OPSCTL" --output json vector purge --ids 50,51,900000 -f
+expect_rc 0 "purge of ids that are not in the index exits 0"
+expect_json_true 'd["removed"] == 0 and d["requested"] == 3 and d["written"] is False' "nothing removed, nothing written"
+if [ "$(stat -c '%i %Y %s' "$IDX" "$IDX.manifest.json"; sha256sum "$IDX" "$IDX.manifest.json")" = "$before" ]; then
+	ok "the index and its manifest keep their inode, mtime and bytes"
+else
+	not_ok "the index and its manifest are not rewritten when nothing is removed"
+fi
 
 # vector backup --dry-run (core/walk): the index is checked, no copy is
 # written, nothing is removed, and the report names what retention would

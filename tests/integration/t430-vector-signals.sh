@@ -23,7 +23,8 @@ from generate_series(1, 6000) g;
 SQL
 IDX="$T/idx/index.faiss"
 # A fixed factory: auto counts the rows first, and the slowed filter below
-# would slow the count too.
+# would slow the count too.  Two readers whatever the cores free (read_jobs
+# 0 would choose from them).
 cat >"$T/opsctl.conf" <<CONF
 [vector]
 database = $DB
@@ -31,6 +32,7 @@ index_path = $IDX
 backup_dir = $T/vbackups
 metric = l2
 factory = IDMap,Flat
+read_jobs = 2
 CONF
 export OPSCTL_CONFIG="$T/opsctl.conf"
 # 2 ms a row: each reader's 3000 rows take 6 s, so a signal lands mid-stream.

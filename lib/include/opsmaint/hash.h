@@ -8,6 +8,7 @@
 OPS_API_BEGIN
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct ops_sha256 ops_sha256;
 
@@ -19,6 +20,15 @@ void ops_sha256_free(ops_sha256 *h);
 
 /* One-shot digest of a buffer. */
 void ops_sha256_hex(const void *data, size_t len, char out[65]);
+
+/*
+ * CRC-32C (Castagnoli, as iSCSI and ext4 use it) of len bytes continuing
+ * crc (0 to start): a check that bytes came back as they went out, at
+ * memory speed (the CPU's crc32 instruction where it has one), where a
+ * second SHA-256 of the same bytes would cost far more.  Not a digest: it
+ * catches damage, not tampering.
+ */
+uint32_t ops_crc32c(uint32_t crc, const void *data, size_t len);
 
 OPS_API_END
 #endif

@@ -10,7 +10,10 @@
  * is missing).  Nothing here prints; reports are cJSON, with one vocabulary:
  * ntotal is an index's vector count, duration_seconds the duration of what
  * is reported, searched/found/self_recall the sampled vectors searched for
- * themselves, recall_at_10 recall against exact search.
+ * themselves, recall_at_10 recall against exact search over the source (k,
+ * recall_queries, recall_measured, search_parameters and recall_bar beside
+ * it).  Sampled queries are source vectors moved by noise, never the
+ * stored vectors themselves, which an IVF index always finds.
  *
  * A cancelled run (cancel.h) stops between batches, searches and writes
  * and returns OPS_EINTR through the same paths as any failure: temporary
@@ -39,9 +42,11 @@ typedef struct ops_vector_ctx {
  * loads, its dimension against the source's, ntotal against the rows with
  * an embedding, the two sets of ids (missing and orphan ids listed and
  * counted), and a sample of source vectors searched: each must be found at
- * rank 1 (exact indexes) or at least vector.recall_bar percent of them
- * (approximate).  A damaged file is OPS_EDATA; any finding OPS_EFAIL naming
- * each.
+ * rank 1 (exact indexes, whose recall is 1 by construction); an
+ * approximate index's recall@10 against exact search, at the search
+ * parameters it is stored with, must reach vector.recall_bar.  A damaged
+ * file, another dimension than the source's or recall below the bar is
+ * OPS_EDATA; any other finding OPS_EFAIL naming each.
  */
 ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error *err);
 
@@ -50,13 +55,20 @@ typedef struct ops_rebuild_opts {
 	int backup;		/* -B: copy the old index to vector.backup_dir first */
 	long retention_days;	/* -r: backups older than this are removed (30) */
 	const char *factory;	/* NULL: vector.factory */
-	const char *out_path;	/* NULL: replace the live index; else write here (optimize) */
+	const char *out_path;	/* NULL: replace the live index; else write here (optimize's
+				 * candidate, whose recall optimize measures itself) */
 } ops_rebuild_opts;
 
 /*
  * rebuild-vector-index.sh: stream the source in batches into a new index
  * (vector.factory; auto: exact up to vector.flat_max, IVF above, trained on
- * a sample), check it, back up the old one when asked, and swap.
+ * a sample), check it, back up the old one when asked, and swap.  The
+ * directories it writes are checked first (OPS_EPERM before the table is
+ * read).  An approximate index goes live only at recall@10 >=
+ * vector.recall_bar: nprobe/efSearch is raised until it clears the bar by
+ * two standard errors of the measurement (recorded in the index and its
+ * manifest's search_parameters), and an index that cannot reach it is
+ * OPS_EDATA, the live index untouched.
  */
 ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o, cJSON **report,
 			    ops_error *err);
@@ -85,8 +97,10 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *queries_file,
 			 cJSON **report, ops_error *err);
 
-/* Guide 002's purge_documents: ids out of the index; OPS_EPERM on a
- * protected store (vector.protected or general.protected_paths). */
+/* Guide 002's purge_documents: ids (whole numbers, 0 or more; else
+ * OPS_EUSAGE) out of the index; OPS_EPERM on a protected store
+ * (vector.protected or general.protected_paths).  When none of them is in
+ * the index, nothing is written. */
 ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *ids, cJSON **report,
 			  ops_error *err);
 

@@ -1,13 +1,13 @@
 /*
- * The vector helpers that need no FAISS and no database: the reservoir
- * sample's init/add/release (and that it picks what verify's own loop used
- * to pick, so verify's sample did not change), the exact-type test, the id
+ * The vector helpers that need no FAISS and no database: the exact-type
+ * test, the id
  * buffer, the manifest copy beside another index, the sweep of temps a
  * killed run left, and the streamed SHA-256 stopping on cancellation.
  * Index files themselves are t400-t430's.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -56,85 +56,6 @@ static pid_t dead_pid(void)
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 	return pid;
-}
-
-TEST(sample_init_add_release)
-{
-	struct vx_sample s = VX_SAMPLE_INIT;
-	float v[2] = {1, 2};
-	long long i;
-
-	vx_sample_init(&s, 3, 1);
-	for (i = 0; i < 10; i++) {
-		v[0] = (float)i;
-		CHECK_INT(vx_sample_add(&s, i, v, 2), 0);
-	}
-	CHECK_INT(s.n, 3);
-	CHECK_INT(s.seen, 10);
-	CHECK_INT(s.d, 2);
-	for (i = 0; i < (long long)s.n; i++)	/* each vector stayed with its id */
-		CHECK_INT((long long)s.x[i * 2], s.ids[i]);
-	vx_sample_release(&s);
-	CHECK(s.ids == NULL && s.x == NULL);
-	CHECK_INT(s.n, 0);
-	CHECK_INT(s.cap, 0);
-	vx_sample_release(&s);	/* twice is safe */
-	/* Added to after a release: counted, nothing kept, nothing leaked. */
-	CHECK_INT(vx_sample_add(&s, 1, v, 2), 0);
-	CHECK(s.ids == NULL);
-	CHECK_INT(s.n, 0);
-}
-
-TEST(sample_of_ids_only_is_uniform)
-{
-	struct vx_sample s;
-	double sum = 0;
-	size_t i, j;
-	int dup = 0;
-
-	vx_sample_init(&s, 100, 5);
-	for (i = 0; i < 10000; i++)
-		CHECK_INT(vx_sample_add(&s, (long long)i, NULL, 0), 0);
-	CHECK(s.x == NULL);
-	CHECK_INT(s.n, 100);
-	for (i = 0; i < s.n; i++) {
-		sum += (double)s.ids[i];
-		for (j = 0; j < i; j++)
-			dup += s.ids[i] == s.ids[j];
-	}
-	CHECK_INT(dup, 0);
-	/* The mean of 100 of 0..9999 drawn uniformly: 4999.5, sd about 289. */
-	CHECK(sum / 100 > 4000 && sum / 100 < 6000);
-	vx_sample_release(&s);
-}
-
-/* verify's id sample was an inline reservoir over the same generator; the
- * sample through vx_sample_add must be the very same ids. */
-TEST(sample_matches_verify_inline_reservoir)
-{
-	unsigned long long rng = 42;
-	long long pick[50];
-	size_t want = 50, ns = 0, nsrc = 0, i;
-	struct vx_sample s;
-
-	vx_sample_init(&s, want, 42);
-	for (i = 0; i < 5000; i++) {
-		long long id = (long long)(i * 7 + 3);
-
-		nsrc++;
-		if (ns < want) {
-			pick[ns++] = id;
-		} else {
-			unsigned long long r = vx_next_rand(&rng) % (unsigned long long)nsrc;
-
-			if (r < want)
-				pick[r] = id;
-		}
-		CHECK_INT(vx_sample_add(&s, id, NULL, 0), 0);
-	}
-	CHECK_INT(s.n, ns);
-	CHECK(memcmp(pick, s.ids, sizeof pick) == 0);
-	vx_sample_release(&s);
 }
 
 TEST(is_exact)
@@ -249,9 +170,6 @@ int main(void)
 		fprintf(stderr, "cannot create a temporary directory\n");
 		return 1;
 	}
-	RUN(sample_init_add_release);
-	RUN(sample_of_ids_only_is_uniform);
-	RUN(sample_matches_verify_inline_reservoir);
 	RUN(is_exact);
 	RUN(ids_reserve);
 	RUN(manifest_copy);
