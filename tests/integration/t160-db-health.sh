@@ -57,7 +57,7 @@ run "$OPSCTL" db health -d t160
 expect_rc 0 "text db health exits 0"
 expect_out_contains "wraparound" "text output names the checks"
 # The check_* plugin convention: the first line is the state, a summary and perfdata.
-if head -n 1 "$OUT" | grep -Eq "^DB HEALTH OK - 1 database, every check ok \| 't160/connections'=[0-9.]+%;80;95 .*'t160/wraparound'=[0-9]+;1200000000;1500000000$"; then
+if head -n 1 "$OUT" | grep -Eq "^DB HEALTH OK - 1 database, every check ok \| 't160/connections'=[0-9.]+%;80;95 .*'t160/wraparound'=[0-9]+;1200000000;1500000000 't160/invalid_indexes'=0;0;$"; then
 	ok "first line: DB HEALTH OK - summary | perfdata with thresholds"
 else
 	not_ok "first line: DB HEALTH OK - summary | perfdata with thresholds"; diag "$(head -n 1 "$OUT")"

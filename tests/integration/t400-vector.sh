@@ -493,9 +493,14 @@ done
 rm -f "$T"/idx/*.tmp.*
 
 # ---- two rebuilds at once ----
+# The lock is the index's: vector_index@ its path's safe bytes and a digest.
 mkdir -p "$OPSCTL_STATE_DIR/locks"
-bg flock "$OPSCTL_STATE_DIR/locks/vector_index.lock" sleep 60
-locked() { ! flock -n "$OPSCTL_STATE_DIR/locks/vector_index.lock" true; }
+slug=$(printf '%s' "$IDX" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-51)
+set -- "$OPSCTL_STATE_DIR"/locks/"vector_index@$slug"-*.lock
+if [ $# -eq 1 ] && [ -f "$1" ]; then ok "one lock file for the index ($(basename "$1"))"; else not_ok "one lock file for the index (found: $*)"; ls "$OPSCTL_STATE_DIR/locks" | sed 's/^/#   /'; fi
+INDEX_LOCK=$1
+bg flock "$INDEX_LOCK" sleep 60
+locked() { ! flock -n "$INDEX_LOCK" true; }
 wait_for 10 locked || not_ok "flock(1) holds the vector lock"
 run "$OPSCTL" vector rebuild --force
 expect_fail 75 "a second rebuild while one runs: exit 75" "already running"
