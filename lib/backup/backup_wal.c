@@ -19,6 +19,7 @@
 #include "opsmaint/archive.h"
 #include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
+#include "opsmaint/json.h"
 #include "opsmaint/log.h"
 
 #define SEGMENT_MAX (1u << 30)
@@ -182,7 +183,7 @@ ops_code ops_backup_wal_push(const ops_backup_ctx *ctx, const char *path, ops_er
 		cJSON_AddNullToObject(rec, "encryption");
 	}
 	cJSON_AddNumberToObject(rec, "time", ops_wall_clock());
-	text = cJSON_PrintUnformatted(rec);
+	text = ops_json_utf8(rec) == 0 ? cJSON_PrintUnformatted(rec) : NULL;
 	if (!text) {
 		rc = ops_error_oom(err);
 		goto out;

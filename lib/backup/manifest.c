@@ -11,6 +11,7 @@
 #include "opsmaint/archive.h"
 #include "opsmaint/config.h"
 #include "opsmaint/hash.h"
+#include "opsmaint/json.h"
 #include "opsmaint/log.h"
 #include "opsmaint/manifest.h"
 
@@ -295,14 +296,16 @@ static ops_code parse_members(ops_manifest *m, const cJSON *v, ops_error *err)
 		return ops_error_set(err, OPS_EDATA,
 				     "manifest: 'members' is missing or not a list");
 	cJSON_ArrayForEach(e, v) {
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
+		char *name = ops_json_raw_string(e, "name");
 		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
 		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "sha256");
 		ops_error merr;
+		int bad = !name || !cJSON_IsNumber(size) || !cJSON_IsString(sha) ||
+			  ops_manifest_add_member(m, name, (long long)size->valuedouble,
+						  sha->valuestring, &merr) != OPS_OK;
 
-		if (!cJSON_IsString(name) || !cJSON_IsNumber(size) || !cJSON_IsString(sha) ||
-		    ops_manifest_add_member(m, name->valuestring, (long long)size->valuedouble,
-					    sha->valuestring, &merr) != OPS_OK)
+		free(name);
+		if (bad)
 			return ops_error_set(err, OPS_EDATA, "manifest: member %zu is not a valid "
 					     "name, size and SHA-256", m->nmembers + 1);
 	}
@@ -315,17 +318,18 @@ static ops_code parse_contents(ops_manifest *m, const cJSON *o, ops_error *err)
 	const cJSON *e;
 
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "files")) {
-		const cJSON *mem = cJSON_GetObjectItemCaseSensitive(e, "member");
-		const cJSON *path = cJSON_GetObjectItemCaseSensitive(e, "path");
+		/* The exact bytes of names written as NAME_hex (core/json). */
+		char *mem = ops_json_raw_string(e, "member"), *path = ops_json_raw_string(e, "path");
 		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
 		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "sha256");
 		ops_error ferr;
+		int bad = !mem || !path || !cJSON_IsNumber(size) || !cJSON_IsString(sha) ||
+			  ops_manifest_add_file(m, mem, path, (long long)size->valuedouble,
+						sha->valuestring, &ferr) != OPS_OK;
 
-		if (!cJSON_IsString(mem) || !cJSON_IsString(path) || !cJSON_IsNumber(size) ||
-		    !cJSON_IsString(sha) ||
-		    ops_manifest_add_file(m, mem->valuestring, path->valuestring,
-					  (long long)size->valuedouble, sha->valuestring,
-					  &ferr) != OPS_OK)
+		free(mem);
+		free(path);
+		if (bad)
 			return ops_error_set(err, OPS_EDATA, "manifest: file %zu is not a valid "
 					     "name, size and SHA-256", m->nfiles + 1);
 	}
@@ -453,7 +457,10 @@ static char *manifest_text(const ops_manifest *m, ops_error *err)
 	char hex[65], *p, *next;
 	size_t len;
 
-	if (o && cJSON_AddStringToObject(o, "checksum", zeros64))
+	/* A file name in another encoding stays valid UTF-8 JSON, its exact
+	 * bytes beside it as NAME_hex (read back by the parser); the checksum
+	 * goes last, after any companion. */
+	if (o && ops_json_utf8(o) == 0 && cJSON_AddStringToObject(o, "checksum", zeros64))
 		json = cJSON_Print(o);
 	cJSON_Delete(o);
 	if (!json || asprintf(&text, "%s\n", json) < 0) {

@@ -19,6 +19,7 @@
 #include "opsmaint/cancel.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
+#include "opsmaint/json.h"
 #include "opsmaint/log.h"
 #include "vector/vector_internal.h"
 
@@ -317,7 +318,9 @@ void vidx_describe(const struct vf_api *f, FaissIndex *index, char *out, size_t 
 
 static ops_code write_manifest(const char *index_path, cJSON *m, ops_error *err)
 {
-	char *mpath = vidx_manifest_path(index_path), *text = cJSON_Print(m);
+	/* Valid UTF-8 whatever the path's bytes (core/json). */
+	char *mpath = vidx_manifest_path(index_path),
+	     *text = ops_json_utf8(m) == 0 ? cJSON_Print(m) : NULL;
 	ops_code rc;
 
 	if (!mpath || !text) {

@@ -234,4 +234,17 @@ else
 	skip "a directory the rebuild cannot write (9 checks)" "root, and no setpriv or no user nobody"
 fi
 
+# vector.table is resolved in db.schema (public): a document_chunks in another
+# schema (anyone with CREATE there can make one) does not stop the rebuild.
+psql -XAtq -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<'SQL' || not_ok "a second document_chunks in schema other"
+create schema other;
+create table other.document_chunks (id bigint primary key, embedding real[]);
+insert into other.document_chunks values (1, array_fill(0::real, array[32]));
+SQL
+mkdir -p "$T/schema"
+derive_conf "$T/opsctl.conf" "$T/schema.conf" "factory = Flat" "index_path = $T/schema/index.faiss"
+OPSCTL_CONFIG="$T/schema.conf" run "$OPSCTL" --output json vector rebuild --force
+expect_rc 0 "vector rebuild with document_chunks in two schemas: the default resolves in public"
+expect_json_true 'd["ntotal"] == 10000' "the index holds public.document_chunks' 10000 rows"
+
 done_testing

@@ -2,6 +2,7 @@
 #include "unit.h"
 #include "opsmaint/config.h"
 #include "opsmaint/fileio.h"
+#include "opsmaint/json.h"
 #include "opsmaint/manifest.h"
 
 #define H1 "0f09909d52d9bfdcf4e5d5f980834a21a63e19c60566775d0aa7894b4af2a1b3"
@@ -257,6 +258,35 @@ TEST(archive_paths_need_not_be_store_keys)
 	ops_manifest_free(m);
 }
 
+/* A file name in Latin-1: the manifest is valid UTF-8 JSON and the name
+ * comes back byte for byte (from files[].path_hex). */
+TEST(names_not_utf8_round_trip)
+{
+	char *dir = unit_tmpdir(), *root = ops_path_join(dir, "s"), *text;
+	ops_store *s = NULL;
+	ops_manifest *m = sample(), *back = NULL;
+	ops_error err;
+
+	CHECK_INT(ops_store_open_local(root, &s, &err), OPS_OK);
+	CHECK_INT(ops_manifest_add_file(m, "backup.tar", "files/caf\xe9.txt", 3, H1, &err), OPS_OK);
+	CHECK_INT(ops_manifest_save(s, m, &err), OPS_OK);
+	text = get(s, MKEY);
+	CHECK(text && ops_utf8_valid(text));
+	CHECK_CONTAINS(text, "\"path_hex\":\t\"66696c65732f636166e92e747874\"");
+	CHECK_INT(ops_manifest_load(s, MID, &back, &err), OPS_OK);
+	CHECK(back && back->nfiles == m->nfiles);
+	if (back && back->nfiles == m->nfiles) {
+		CHECK_STR(back->files[back->nfiles - 1].path, "files/caf\xe9.txt");
+		CHECK_STR(back->files[back->nfiles - 1].member, "backup.tar");
+	}
+	free(text);
+	ops_manifest_free(back);
+	ops_manifest_free(m);
+	ops_store_free(s);
+	free(root);
+	free(dir);
+}
+
 int main(void)
 {
 	RUN(round_trip);
@@ -264,6 +294,7 @@ int main(void)
 	RUN(damaged_manifests_are_data_errors);
 	RUN(save_and_load_through_the_store);
 	RUN(a_checksum_and_a_copy);
+	RUN(names_not_utf8_round_trip);
 	RUN(archive_paths_need_not_be_store_keys);
 	return unit_done();
 }
