@@ -31,17 +31,6 @@
 #define VERSION 1
 #define INFO "opsctl backup stream v1"
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 ops_code ops_crypt_load_key(const char *path, unsigned char key[OPS_CRYPT_KEY_LEN], ops_error *err)
 {
 	unsigned char buf[160];
@@ -93,7 +82,7 @@ ops_code ops_crypt_load_key(const char *path, unsigned char key[OPS_CRYPT_KEY_LE
 		len--;
 	if (len == 2 * OPS_CRYPT_KEY_LEN) {
 		for (i = 0; i < OPS_CRYPT_KEY_LEN; i++) {
-			int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+			int hi = ops_hex_digit(buf[2 * i]), lo = ops_hex_digit(buf[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				break;

@@ -129,3 +129,14 @@ uint32_t ops_crc32c(uint32_t crc, const void *data, size_t len)
 #endif
 	return ~crc32c_soft(crc, data, len);
 }
+
+int ops_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "opsmaint/hash.h"
 #include "opsmaint/json.h"
 
 int ops_utf8_seq_len(const unsigned char *s)
@@ -153,17 +154,6 @@ int ops_json_utf8(cJSON *root)
 	return root ? repair(NULL, root) : 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *ops_json_raw_string(const cJSON *obj, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -183,7 +173,7 @@ char *ops_json_raw_string(const cJSON *obj, const char *name)
 	if (!(out = malloc(n + 1)))
 		return NULL;
 	for (i = 0; i < n; i++) {
-		int hi = hexval(h->valuestring[2 * i]), lo = hexval(h->valuestring[2 * i + 1]);
+		int hi = ops_hex_digit(h->valuestring[2 * i]), lo = ops_hex_digit(h->valuestring[2 * i + 1]);
 
 		/* A damaged companion, or one hiding a NUL: the text is all we have. */
 		if (hi < 0 || lo < 0 || (hi | lo) == 0) {

@@ -21,6 +21,10 @@ void ops_sha256_free(ops_sha256 *h);
 /* One-shot digest of a buffer. */
 void ops_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* The value of one hex digit (either case), or -1: for reading back the hex
+ * this module and others write (digests, keys, NAME_hex). */
+int ops_hex_digit(int c);
+
 /*
  * CRC-32C (Castagnoli, as iSCSI and ext4 use it) of len bytes continuing
  * crc (0 to start): a check that bytes came back as they went out, at
