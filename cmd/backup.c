@@ -117,7 +117,8 @@ static ops_code op_wal_fetch(struct cli_inv *inv, const ops_run *run, cJSON **re
 
 static const struct cli_opt create_opts[] = {
 	OPT_CONFIG,
-	CLI_OPT_ENUM('t', "type", "TYPE", "full,wal,all", "backup type: full, wal, all", .def = "all"),
+	CLI_OPT_ENUM('t', "type", "TYPE", "full,wal,all", "backup type: full, wal, or all (full, plus WAL where archiving is set up; "
+		      "without it a warning, not a failure)", .def = "all"),
 	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500,
 		    "keep every backup for DAYS days (weekly and monthly ones longer)",
 		    .key = "backup.retention_daily"),

@@ -292,7 +292,7 @@ complete -c opsctl -n '__opsctl_at "opsctl backup"' -a wal-push -d 'store one WA
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a wal-fetch -d 'fetch one WAL segment (restore_command)'
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s c -l config -r -F -d 'configuration file (same as the global --config)'
-complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s t -l type -x -a 'full\tTYPE wal\tTYPE all\tTYPE' -d 'backup type: full, wal, all'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s t -l type -x -a 'full\tTYPE wal\tTYPE all\tTYPE' -d 'backup type: full, wal, or all (full, plus WAL where archiving is set up; without it a warning, not a failure)'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s r -l retention -x -d 'keep every backup for DAYS days (weekly and monthly ones longer)'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s n -l no-compress -d 'skip compression (backup.compression applies otherwise, zstd by default)'

@@ -755,6 +755,56 @@ out:
 	return rc;
 }
 
+/*
+ * Type "all" (the guides' default): the full backup is the work, plus WAL
+ * where archiving is set up.  A server without archive_mode, or a host with
+ * no PostgreSQL database, gets a warning line, "wal": {"status": "skipped"}
+ * and opsctl_backup_wal_archived 0, not a failed run that cron would mail
+ * every night.  Anything else (archiving configured but failing) still fails.
+ */
+static ops_code wal_if_configured(const ops_backup_ctx *ctx, cJSON *rep, cJSON *walrep,
+				  ops_error *err)
+{
+	cJSON *fig = cJSON_GetObjectItemCaseSensitive(rep, "_figures");
+	char **dbs = ops_config_list(ctx->run->cfg, "backup.databases");
+	ops_error werr;
+	ops_code rc;
+	size_t i;
+	int postgres = 0;
+
+	/* A host whose backups are SQLite files (guide 003) has no WAL. */
+	for (i = 0; dbs && dbs[i]; i++) {
+		ops_db_kind kind;
+
+		if (ops_db_target_kind(dbs[i], &kind, NULL, NULL) != OPS_OK ||
+		    kind == OPS_DB_POSTGRES)
+			postgres = 1;
+	}
+	ops_strv_free(dbs);
+	ops_error_clear(&werr);
+	if (i > 0 && !postgres)
+		rc = ops_error_set(&werr, OPS_EUSAGE, "backup.databases holds SQLite databases "
+				   "only; WAL archiving is PostgreSQL's");
+	else
+		rc = ops_backup_wal_ship(ctx, walrep, &werr);
+	if (!fig)
+		fig = cJSON_AddObjectToObject(rep, "_figures");
+	if (rc != OPS_ECONFIG && rc != OPS_EUSAGE) {
+		cJSON_AddNumberToObject(fig, "opsctl_backup_wal_archived", rc == OPS_OK);
+		if (rc != OPS_OK)
+			*err = werr;
+		return rc;
+	}
+	cJSON_AddStringToObject(walrep, "status", "skipped");
+	cJSON_AddStringToObject(walrep, "reason", werr.message);
+	if (werr.hint[0])
+		cJSON_AddStringToObject(walrep, "hint", werr.hint);
+	cJSON_AddNumberToObject(fig, "opsctl_backup_wal_archived", 0);
+	ops_log_warn("full backup done; WAL not archived: %s%s%s", werr.message,
+		     werr.hint[0] ? "; " : "", werr.hint);
+	return OPS_OK;
+}
+
 ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 			   cJSON **report, ops_error *err)
 {
@@ -784,7 +834,8 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 	}
 	if (rc == OPS_OK && wal) {
 		walrep = cJSON_AddObjectToObject(rep, "wal");
-		rc = ops_backup_wal_ship(ctx, walrep, err);
+		rc = full ? wal_if_configured(ctx, rep, walrep, err)
+			  : ops_backup_wal_ship(ctx, walrep, err);
 	}
 	return rc;
 }

@@ -47,6 +47,13 @@ if [ "$rc" -eq 74 ]; then ok "db maintain onto /dev/full exits 74"; else not_ok 
 expect_journal_added 1 "db maintain onto /dev/full is journalled"
 expect_journal_last '(j["status"] == "ok") == (j["exit"] == 0)' "journal: status and exit agree"
 
+# The default type (all) on a SQLite-only host (guide 003): the full backup,
+# and WAL skipped with a reason, not "no database given" (exit 78).
+run "$OPSCTL" --output json backup
+expect_rc 0 "backup (type all) on a SQLite-only host: exit 0"
+expect_json_true 'd["wal"]["status"] == "skipped" and "SQLite databases only" in d["wal"]["reason"]' "JSON: WAL skipped, because the databases are SQLite"
+if grep -q "no database given" "$ERR"; then not_ok "no 'no database given' with a hint for a -d backup lacks"; diag_run; else ok "no 'no database given' with a hint for a -d backup lacks"; fi
+
 # A failed backup keeps the last success's gauges.
 size=$(grep '^opsctl_backup_size_bytes{' "$PROM")
 printf '[general]\nenvironment = dev\n[backup]\ndir = %s/store\ndatabases = sqlite:%s/missing.db\n' "$T" "$T" >"$T/bad.conf"

@@ -343,6 +343,17 @@ if tar -tzf "$STORE/$GID/backup.tar.gz" | grep -q '^t200a.dump/000001$'; then ok
 OPSCTL_CONFIG="$T/gzip.conf" run "$OPSCTL" backup verify -b "$GID" --checksums-only
 expect_rc 0 "the gzip backup verifies"
 
+# The default type, all, on a server without WAL archiving (this test's
+# cluster): the full backup is the work; WAL is a warning, not a failure.
+run "$OPSCTL" --output json backup
+expect_rc 0 "backup (type all) without archiving: exit 0, the full backup was written"
+expect_json_true 'd["wal"]["status"] == "skipped" and "archive_mode is off" in d["wal"]["reason"] and "archive_command" in d["wal"]["hint"]' "JSON: wal skipped, the reason, and the setting to change"
+expect_err_contains "full backup done; WAL not archived: archive_mode is off" "a warning line says so"
+expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" 'opsctl_backup_wal_archived{task="backup",' "the textfile has opsctl_backup_wal_archived"
+if grep -q '^opsctl_backup_wal_archived{task="backup",.*} 0$' "$OPSCTL_STATE_DIR/opsctl.prom"; then ok "opsctl_backup_wal_archived 0"; else not_ok "opsctl_backup_wal_archived 0"; fi
+run "$OPSCTL" backup --type wal
+expect_fail 78 "backup --type wal, asked for explicitly, without archiving: exit 78" "archive_mode is off"
+
 # Two at once on one store: the second exits 75.  The lock is the store's
 # (backup@local_..., left by the runs above), not every store's.
 # The name: the target's safe bytes ('_' for others, at most 51 of them) and a digest.
