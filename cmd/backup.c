@@ -288,7 +288,8 @@ const struct cli_cmd cli_backup_subs[] = {
 	 .op = op_restore,
 	 .flags = CLI_CHANGES | CLI_STORE,
 	 .description =
-	 "Restores the databases of backup ID (all, or those chosen with -d) as restore_backup.sh "
+	 "Restores the databases of backup ID, or of the newest good one with ID latest (all, or "
+	 "those chosen with -d) as restore_backup.sh "
 	 "(guide 004) does, but safely: each is restored with pg_restore into a new database, and "
 	 "only when that succeeded are the old one renamed aside and the copy renamed to its name, "
 	 "both in one transaction, and then the old one dropped; a failed or interrupted restore "

@@ -179,16 +179,25 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
 	unsigned char key[OPS_CRYPT_KEY_LEN];
 	int have = 0;
 	bk_pass chk, p;
-	char q[512], sub[300], *restore_dir = NULL;
+	char q[512], sub[300], *restore_dir = NULL, *latest = NULL;
 	ops_code rc;
 	cJSON *rep = NULL;
 
 	*report = NULL;
 	memset(&chk, 0, sizeof chk);
 	memset(&p, 0, sizeof p);
+	/* "latest", as verify's default: the newest complete, good backup.
+	 * No backup id can be spelt so (they begin with the date). */
+	if (strcmp(id, "latest") == 0) {
+		if ((rc = ops_backup_latest(ctx, &latest, err)) != OPS_OK)
+			return rc;
+		id = latest;
+	}
 	rc = bk_pass_load(ctx, id, &m, err);
-	if (rc != OPS_OK)
+	if (rc != OPS_OK) {
+		free(latest);
 		return rc;
+	}
 	if (m->method && strcmp(m->method, "physical") == 0) {
 		rc = ops_error_set(err, OPS_EUSAGE, "backup '%s' is physical; restore it by "
 				   "extracting base.tar into an empty data directory", id);
@@ -238,5 +247,6 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
 out:
 	free(restore_dir);
 	ops_manifest_free(m);
+	free(latest);
 	return rc;
 }

@@ -245,6 +245,13 @@ if [ "$(counts t200a)" = "$before" ]; then ok "restore brings the rows back"; el
 expect_json_true 'find(d["databases"], "database", "t200b")["status"] == "skipped"' "databases not chosen are skipped"
 expect_json_true 'd["files_dir"].endswith("restore/'"$ID"'")' "files go to a review directory"
 if [ -f "$OPSCTL_STATE_DIR/restore/$ID/files/.env" ]; then ok "the .env is there for review"; else not_ok "the .env is there for review"; fi
+# "latest", as verify takes it: the newest good backup (a new one here:
+# the earlier ones were damaged on purpose above).
+run "$OPSCTL" --output json backup --type full
+LATEST=$(json_get 'd["id"]')
+run "$OPSCTL" --output json backup restore latest -d t200a --force
+expect_rc 0 "backup restore latest: exit 0"
+expect_json_true 'd["id"] == "'"$LATEST"'"' "restore latest restored the newest good backup ($LATEST)"
 # A session on the database: without --force the swap is refused and
 # nothing is lost; with --force the session is ended and the swap done.
 psql_q -d t200a "delete from queries" >/dev/null
