@@ -242,7 +242,7 @@ create table other.document_chunks (id bigint primary key, embedding real[]);
 insert into other.document_chunks values (1, array_fill(0::real, array[32]));
 SQL
 mkdir -p "$T/schema"
-derive_conf "$T/opsctl.conf" "$T/schema.conf" "factory = Flat" "index_path = $T/schema/index.faiss"
+derive_conf "$T/opsctl.conf" "$T/schema.conf" "factory = IDMap,Flat" "index_path = $T/schema/index.faiss"
 OPSCTL_CONFIG="$T/schema.conf" run "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "vector rebuild with document_chunks in two schemas: the default resolves in public"
 expect_json_true 'd["ntotal"] == 10000' "the index holds public.document_chunks' 10000 rows"
