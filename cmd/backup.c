@@ -331,8 +331,9 @@ const struct cli_cmd cli_backup_subs[] = {
 	 .lock = LOCK_BACKUPS,
 	 .flags = CLI_CHANGES | CLI_STORE,
 	 .description =
-	 "Marks backup ID as pinned in its manifest, so that retention never removes it (like "
-	 "WAL-G's permanent backups); --unpin returns it to normal retention.",
+	 "Marks backup ID (latest: the newest good one) as pinned in its manifest, so that "
+	 "retention never removes it (like WAL-G's permanent backups); --unpin returns it to "
+	 "normal retention.",
 	 .examples =
 	 "Keep the backup taken before a migration\nopsctl backup pin 20261124T010000Z-full"},
 	{.name = "monitoring",

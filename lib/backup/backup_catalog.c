@@ -324,17 +324,27 @@ ops_code ops_backup_pin(const ops_backup_ctx *ctx, const char *id, int pin,
 			cJSON **report, ops_error *err)
 {
 	ops_manifest *m = NULL;
+	char *latest = NULL;
 	ops_code rc;
 
 	*report = NULL;
+	/* "latest" as restore and verify take it: the newest good backup. */
+	if (strcmp(id, "latest") == 0) {
+		if ((rc = ops_backup_latest(ctx, &latest, err)) != OPS_OK)
+			return rc;
+		id = latest;
+	}
 	rc = bk_catalog_manifest(ctx, id, &m, err);
-	if (rc != OPS_OK)
+	if (rc != OPS_OK) {
+		free(latest);
 		return rc;
+	}
 	m->pinned = pin;
 	rc = ops_manifest_save(ctx->store, m, err);
 	*report = cJSON_CreateObject();
 	cJSON_AddStringToObject(*report, "id", id);
 	cJSON_AddBoolToObject(*report, "pinned", pin);
 	ops_manifest_free(m);
+	free(latest);
 	return rc;
 }

@@ -440,6 +440,14 @@ run "$OPSCTL" backup pin "$ID2" --unpin
 expect_rc 0 "--unpin exits 0"
 run "$OPSCTL" backup pin 20200101T000000Z-full
 expect_fail 1 "pin of an id that does not exist: exit 1" "no backup"
+# "latest": the newest good backup, as restore and verify take it.
+run "$OPSCTL" --output json backup --type full
+PID_LATEST=$(json_get 'd["id"]')
+run "$OPSCTL" --output json backup pin latest
+expect_rc 0 "backup pin latest: exit 0"
+expect_json_true 'd["id"] == "'"$PID_LATEST"'" and d["pinned"] is True' "pin latest pinned the newest good backup ($PID_LATEST)"
+run "$OPSCTL" backup pin latest --unpin
+expect_rc 0 "backup pin latest --unpin: exit 0"
 
 # ---- SQLite (guide 003) ----
 sqlite_make_sample_db "$T/kh.db"
