@@ -122,7 +122,6 @@ static int emit(const struct cli_inv *inv, int exit_code, double seconds, const 
 	if ((inv->cmd->flags & CLI_PLUGIN) &&
 	    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(report, "_summary"))) {
 		const char *perf = cJSON_GetStringValue(cJSON_GetObjectItem(report, "_perfdata"));
-
 		const cJSON *db;
 
 		if (printf("%s%s%s\n", cJSON_GetStringValue(cJSON_GetObjectItem(report, "_summary")),
@@ -228,8 +227,7 @@ static void run_context(const struct cli_inv *inv, ops_run *run)
 
 /* ---- the databases of -d, one op call each ---- */
 
-/* Each database's report in order; the first failure's error is the run's. */
-/* ---- monitoring checks (CLI_PLUGIN) ---- */
+/* Monitoring checks (CLI_PLUGIN): their state summed over the databases. */
 
 static const char *const plugin_states[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 
@@ -345,6 +343,7 @@ static ops_code plugin_finish(struct plugin_sum *ps, const struct cli_inv *inv, 
 	return OPS_EFAIL;
 }
 
+/* Each database's report in order; the first failure's error is the run's. */
 static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **targets,
 			      cJSON **out, ops_error *err)
 {

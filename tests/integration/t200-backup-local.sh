@@ -363,11 +363,8 @@ expect_fail 78 "backup --type wal, asked for explicitly, without archiving: exit
 
 # Two at once on one store: the second exits 75.  The lock is the store's
 # (backup@local_..., left by the runs above), not every store's.
-# The name: the target's safe bytes ('_' for others, at most 51 of them) and a digest.
-slug=$(printf '%s' "local:$STORE" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-51)
-set -- "$OPSCTL_STATE_DIR"/locks/"backup@$slug"-*.lock
-if [ $# -eq 1 ] && [ -f "$1" ]; then ok "one backup lock for the store ($(basename "$1"))"; else not_ok "one backup lock for the store (found: $*)"; ls "$OPSCTL_STATE_DIR/locks" | sed 's/^/#   /'; fi
-STORE_LOCK=$1
+expect_lock_file backup "local:$STORE" "one backup lock for the store"
+STORE_LOCK=$LOCK_FILE
 bg flock "$STORE_LOCK" sleep 60
 locked() { ! flock -n "$STORE_LOCK" true; }
 wait_for 10 locked || not_ok "flock(1) holds the store's backup lock"

@@ -23,18 +23,8 @@ select 'chunk ' || g, (select array_agg(v / norm)::real[] from (
 		select random() - 0.5 + g * 0 as v from generate_series(1, 32)) r) s)
 from generate_series(1, 3000) g;
 SQL
-# derive_conf SRC DST "key = value"...: SRC with those keys replaced (a key
-# set twice in one file is warned about, and the warning would be a second
-# stderr line).
-derive_conf() {
-	python3 - "$@" <<'PY'
-import sys
-src, dst, *lines = sys.argv[1:]
-keys = {l.split("=")[0].strip() for l in lines}
-kept = [l for l in open(src).read().splitlines() if "=" not in l or l.split("=")[0].strip() not in keys]
-open(dst, "w").write("\n".join(kept + lines) + "\n")
-PY
-}
+# Derived configurations (derive_conf, tests/lib/common.sh) replace the keys
+# they change: a key set twice is warned about, a second stderr line.
 
 IDX="$T/idx/index.faiss"
 cat >"$T/opsctl.conf" <<CONF
@@ -495,10 +485,8 @@ rm -f "$T"/idx/*.tmp.*
 # ---- two rebuilds at once ----
 # The lock is the index's: vector_index@ its path's safe bytes and a digest.
 mkdir -p "$OPSCTL_STATE_DIR/locks"
-slug=$(printf '%s' "$IDX" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-51)
-set -- "$OPSCTL_STATE_DIR"/locks/"vector_index@$slug"-*.lock
-if [ $# -eq 1 ] && [ -f "$1" ]; then ok "one lock file for the index ($(basename "$1"))"; else not_ok "one lock file for the index (found: $*)"; ls "$OPSCTL_STATE_DIR/locks" | sed 's/^/#   /'; fi
-INDEX_LOCK=$1
+expect_lock_file vector_index "$IDX" "one lock file for the index"
+INDEX_LOCK=$LOCK_FILE
 bg flock "$INDEX_LOCK" sleep 60
 locked() { ! flock -n "$INDEX_LOCK" true; }
 wait_for 10 locked || not_ok "flock(1) holds the vector lock"

@@ -25,15 +25,6 @@ insert into document_chunks
 select g, (select array_agg(random()::real) from generate_series(1, 32) where g > 0)
 from generate_series(1, 10000) g;
 SQL
-derive_conf() {	# derive_conf SRC DST "key = value"...: SRC with those keys replaced
-	python3 - "$@" <<'PY'
-import sys
-src, dst, *lines = sys.argv[1:]
-keys = {l.split("=")[0].strip() for l in lines}
-kept = [l for l in open(src).read().splitlines() if "=" not in l or l.split("=")[0].strip() not in keys]
-open(dst, "w").write("\n".join(kept + lines) + "\n")
-PY
-}
 IDX="$T/idx/index.faiss"
 cat >"$T/opsctl.conf" <<CONF
 [vector]

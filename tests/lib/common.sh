@@ -328,6 +328,30 @@ journal_count() {
 }
 # expect_journal_added N DESC: the journal grew by N lines since journal_mark.
 journal_mark() { JOURNAL_MARK=$(journal_count); }
+
+# derive_conf SRC DST "key = value"...: SRC with those keys replaced.
+derive_conf() {
+	python3 - "$@" <<'PY'
+import sys
+src, dst, *lines = sys.argv[1:]
+keys = {l.split("=")[0].strip() for l in lines}
+kept = [l for l in open(src).read().splitlines() if "=" not in l or l.split("=")[0].strip() not in keys]
+open(dst, "w").write("\n".join(kept + lines) + "\n")
+PY
+}
+
+# expect_lock_file TASK TARGET DESC: exactly one lock file of TASK on TARGET
+# (lib/run/lock.c's name: the target's safe bytes, '_' for the others, at
+# most 51 of them, then a digest), its path in LOCK_FILE.
+expect_lock_file() {
+	local slug
+	slug=$(printf '%s' "$2" | tr -c 'A-Za-z0-9._-' '_' | cut -c1-51)
+	local desc=$3
+	set -- "$OPSCTL_STATE_DIR"/locks/"$1@$slug"-*.lock
+	LOCK_FILE=$1
+	if [ $# -eq 1 ] && [ -f "$1" ]; then ok "$desc ($(basename "$1"))"; else
+		not_ok "$desc (found: $*)"; ls "$OPSCTL_STATE_DIR/locks" | sed 's/^/#   /'; fi
+}
 expect_journal_added() {
 	local want=$1 got
 	shift
