@@ -9,6 +9,7 @@
  */
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ extern "C" {
 #include <faiss/c_api/index_factory_c.h>
 #include <faiss/c_api/index_io_c.h>
 }
+#include "faiss_ext.h"
 
 namespace {
 
@@ -254,6 +256,27 @@ int faiss_IDSelectorBatch_new(FaissIDSelectorBatch **p_sel, size_t n, const idx_
 void faiss_IDSelector_free(FaissIDSelector *obj)
 {
 	delete reinterpret_cast<faiss::IDSelector *>(obj);
+}
+
+int opsctl_faiss_reserve(FaissIndex *index, idx_t n)
+{
+	return guarded([&] {
+		faiss::Index *i = idx(index);
+
+		if (n <= 0)
+			return;
+		if (auto *m = dynamic_cast<faiss::IndexIDMap *>(i)) {
+			m->id_map.reserve(m->id_map.size() + (size_t)n);
+			i = m->index;
+		}
+		if (auto *f = dynamic_cast<faiss::IndexFlatCodes *>(i)) {
+			size_t rows = (size_t)f->ntotal + (size_t)n;
+
+			if (f->code_size && rows > f->codes.max_size() / f->code_size)
+				throw std::bad_alloc();
+			f->codes.reserve(rows * f->code_size);
+		}
+	});
 }
 
 } // extern "C"

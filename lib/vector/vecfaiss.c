@@ -87,6 +87,7 @@ static void load(void)
 	}
 	VF_FUNCS(VF_RESOLVE)
 #undef VF_RESOLVE
+	*(void **)&api.reserve = dlsym(h, "opsctl_faiss_reserve");
 	loaded = 1;
 }
 

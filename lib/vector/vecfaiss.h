@@ -17,6 +17,7 @@
 #include <faiss/c_api/index_factory_c.h>
 #include <faiss/c_api/index_io_c.h>
 
+#include "faiss_ext.h"
 #include "opsmaint/error.h"
 
 #define VF_FUNCS(X) \
@@ -55,6 +56,8 @@ struct vf_api {
 #define VF_FIELD(name, sym) __typeof__(&sym) name;
 	VF_FUNCS(VF_FIELD)
 #undef VF_FIELD
+	/* Optional (faiss_ext.h): NULL when the plugin lacks it. */
+	__typeof__(&opsctl_faiss_reserve) reserve;
 };
 
 /*

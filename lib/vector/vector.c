@@ -666,6 +666,25 @@ static ops_code add_pass(struct build *b, vsrc *src, size_t n, ops_error *err)
 	return OPS_OK;
 }
 
+/*
+ * Room in the index for the rows about to be added, so that FAISS does not
+ * grow it by doubling: the count taken first (factory auto), else the
+ * planner's estimate.  Only an optimisation: failing is no error.
+ */
+static void reserve_rows(struct build *b, const vsrc *src)
+{
+	long long want = b->expected > 0 ? b->expected : vsrc_rows_estimate(src);
+	const char *from = b->expected > 0 ? "counted" : "the planner's estimate";
+
+	if (want <= 0 || !b->f->reserve)
+		return;
+	if (b->f->reserve(b->index, (idx_t)want) != 0)
+		ops_log_debug("no room reserved for %lld vectors (%s): %s", want, from,
+			      b->f->get_last_error());
+	else
+		ops_log_debug("room reserved for %lld vectors (%s)", want, from);
+}
+
 /* Make the index and fill it: one pass, or a training pass and then one. */
 static ops_code build_index(struct build *b, cJSON *rep, ops_error *err)
 {
@@ -689,6 +708,7 @@ static ops_code build_index(struct build *b, cJSON *rep, ops_error *err)
 		if (rc != OPS_OK || (rc = pass_open(b, &src, &n, err)) != OPS_OK)
 			goto out;
 	}
+	reserve_rows(b, src);
 	rc = add_pass(b, src, n, err);
 out:
 	if (src) {

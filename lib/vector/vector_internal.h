@@ -44,6 +44,10 @@ ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long
 		    ops_error *err);
 int vsrc_dim(const vsrc *s);		/* 0 until the first row */
 long long vsrc_nulls(const vsrc *s);	/* NULL embeddings skipped so far */
+/* The rows the database expects to read, at no cost (PostgreSQL's
+ * pg_class.reltuples: no filter applied, as of the last VACUUM or ANALYZE);
+ * 0 when it has no estimate (SQLite, a sample, a table never analyzed). */
+long long vsrc_rows_estimate(const vsrc *s);
 /* The streams the table is read in (vector.read_jobs, or chosen from the
  * free cores; 1 for a small table, a sample, SQLite). */
 int vsrc_jobs(const vsrc *s);

@@ -88,6 +88,7 @@ struct vsrc {
 	long long dim_row;	/* the row that fixed dim, for the error naming both */
 	pthread_mutex_t dim_mu;	/* guards fixing dim and dim_row together */
 	char *desc;
+	long long estimate;	/* the planner's row count (PostgreSQL), else 0 */
 	struct cstream one;	/* the single stream (PostgreSQL or SQLite) */
 	/* PostgreSQL, several block ranges at once */
 	struct reader *rd;
@@ -396,7 +397,9 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	rc = ops_db_query(s->db,
 			  "SELECT pg_catalog.format_type(a.atttypid, NULL),"
 			  " (SELECT pg_catalog.format_type(b.atttypid, NULL) FROM pg_catalog.pg_attribute b"
-			  "  WHERE b.attrelid = a.attrelid AND b.attname = $3 AND NOT b.attisdropped AND b.attnum > 0)"
+			  "  WHERE b.attrelid = a.attrelid AND b.attname = $3 AND NOT b.attisdropped AND b.attnum > 0),"
+			  " (SELECT LEAST(c.reltuples, 1e15)::bigint FROM pg_catalog.pg_class c"
+			  "  WHERE c.oid = a.attrelid)"
 			  " FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::pg_catalog.regclass"
 			  " AND a.attname = $2 AND NOT a.attisdropped AND a.attnum > 0",
 			  3, (const char *const[]){qtable, ecol, idcol}, &rows, err);
@@ -408,6 +411,9 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	}
 	type = ops_rows_value(rows, 0, 0);
 	idtype = ops_rows_value(rows, 0, 1);
+	/* -1 (never vacuumed or analyzed) or unreadable: no estimate. */
+	if (!s->extra && ops_rows_int64(rows, 0, 2, &s->estimate, &(ops_error){0}) != OPS_OK)
+		s->estimate = 0;
 	if (!idtype || !*idtype) {
 		rc = ops_error_set(err, OPS_EFAIL, "table %s has no column '%s'", qtable, idcol);
 		goto out;
@@ -1283,6 +1289,11 @@ long long vsrc_nulls(const vsrc *s)
 		pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
 	}
 	return n;
+}
+
+long long vsrc_rows_estimate(const vsrc *s)
+{
+	return s->estimate > 0 ? s->estimate : 0;
 }
 
 int vsrc_jobs(const vsrc *s)
