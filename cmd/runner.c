@@ -571,6 +571,9 @@ done:
 	if (task) {
 		ops_error jerr;
 
+		/* A check's WARNING or CRITICAL is its answer, not a failed run. */
+		if ((cmd->flags & CLI_PLUGIN) && (status == 1 || status == 2))
+			ops_task_set_outcome(task, status == 1 ? "warning" : "critical");
 		if (ops_task_finish(task, inv->argc, inv->argv, rc, status,
 				    rc == OPS_OK ? NULL : shown.message, figures, &jerr) != OPS_OK) {
 			/* The work is done; failing to record it still matters to

@@ -141,8 +141,8 @@ out:
 
 const char cli_status_description[] =
 	"Reads the journal (STATE_DIR/journal.jsonl) and prints the last run of every task "
-	"on every target: when it started (ISO 8601, UTC), its status (ok, failed or "
-	"interrupted), exit status and duration, and for a run that did not succeed its error "
+	"on every target: when it started (ISO 8601, UTC), its status (ok, failed, "
+	"interrupted, or a check's warning or critical), exit status and duration, and for a run that did not succeed its error "
 	"and when that task last succeeded on that target (never, if it has not). The journal "
 	"is read one line at a time, so its size does not matter; a line that cannot be read "
 	"is skipped and counted. No journal yet means no runs recorded, exit 0.\n\n"

@@ -243,6 +243,7 @@ static cJSON *run_to_json(const ops_journal_entry *run)
 	ms = (double)(long long)(run->duration * 1000.0 + 0.5);
 	if (!cJSON_AddNumberToObject(o, "duration_seconds", ms / 1000.0) ||
 	    !cJSON_AddStringToObject(o, "status", run->status == OPS_OK ? "ok" :
+						  run->outcome ? run->outcome :
 						  run->status == OPS_EINTR ? "interrupted" : "failed") ||
 	    !cJSON_AddNumberToObject(o, "exit", run->exit_status))
 		goto fail;
@@ -382,7 +383,8 @@ static int last_update(ops_journal_last *l, const cJSON *o)
 		free(error);
 		return -1;
 	}
-	if (strcmp(status, "ok") == 0) {
+	if (strcmp(status, "ok") == 0 || strcmp(status, "warning") == 0 ||
+	    strcmp(status, "critical") == 0) {
 		free(l->last_success);
 		if (!(l->last_success = strdup(time))) {
 			free(time);

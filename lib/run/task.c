@@ -25,6 +25,7 @@ struct ops_task {
 	size_t nlocks;
 	struct timespec start;
 	struct timespec mono;
+	const char *outcome;	/* ops_task_set_outcome's, a static string */
 };
 
 static void task_free(ops_task *t)
@@ -151,6 +152,7 @@ ops_code ops_task_finish(ops_task *t, int argc, char *const *argv,
 	run.status = status;
 	run.exit_status = exit_status;
 	run.error = error;
+	run.outcome = status != OPS_OK ? t->outcome : NULL;
 	run.figures = figures;
 
 	journal = ops_path_join(t->state_dir, "journal.jsonl");
@@ -171,7 +173,7 @@ ops_code ops_task_finish(ops_task *t, int argc, char *const *argv,
 	res.target = t->target;
 	res.start = (double)t->start.tv_sec + (double)t->start.tv_nsec / 1e9;
 	res.duration = run.duration;
-	res.success = status == OPS_OK;
+	res.success = status == OPS_OK || run.outcome;
 	res.exit_status = exit_status;
 	res.gauges = gauges;
 	rc2 = ops_metrics_record(state, t->metrics_file, &res, rc == OPS_OK ? err : &err2);
@@ -185,6 +187,12 @@ out:
 	free(state);
 	task_free(t);
 	return rc;
+}
+
+void ops_task_set_outcome(ops_task *t, const char *outcome)
+{
+	if (t)
+		t->outcome = outcome;
 }
 
 void ops_task_abandon(ops_task *t)

@@ -80,8 +80,18 @@ expect_json_true '"long_queries (warning)" in d["error"] and "t160/long_queries"
 printf '[health]\nlong_query = 1h\n' >"$T/longer.conf"
 run "$OPSCTL" --config "$T/longer.conf" --output json db health -d t160
 expect_rc 0 "the same query is under a 1 h threshold: exit 0"
+# A WARNING is the check's answer, not a failed run: the journal says
+# warning, and the figures it measured are fresh (stale 0, last success now).
+journal_mark
 run "$OPSCTL" --config "$T/long.conf" db health -d t160
 expect_rc 1 "text: exit 1 (WARNING)"
+expect_journal_last 'j["status"] == "warning" and j["exit"] == 1 and "long_queries" in j["error"]' "journal: status warning, exit 1, the finding as its error"
+expect_file_contains "$PROM" 'opsctl_figures_stale{task="db_health",target="t160"} 0' "textfile: a WARNING's figures are fresh (stale 0)"
+expect_file_contains "$PROM" 'opsctl_last_exit_status{task="db_health",target="t160"} 1' "textfile: exit status 1"
+expect_file_contains "$PROM" 'opsctl_db_health_state{task="db_health",target="t160"} 1' "textfile: state 1"
+last_run=$(sed -n 's/^opsctl_last_run_timestamp_seconds{task="db_health",target="t160"} //p' "$PROM")
+last_ok=$(sed -n 's/^opsctl_last_success_timestamp_seconds{task="db_health",target="t160"} //p' "$PROM")
+if [ -n "$last_run" ] && [ "$last_run" = "$last_ok" ]; then ok "textfile: the check ran, so its last success is this run"; else not_ok "textfile: last success is this run ($last_ok vs $last_run)"; fi
 if head -n 1 "$OUT" | grep -q "^DB HEALTH WARNING - database 't160' is degraded: long_queries (warning) | "; then ok "first line: DB HEALTH WARNING naming long_queries"; else not_ok "first line: DB HEALTH WARNING naming long_queries"; diag_run; fi
 if [ ! -s "$ERR" ]; then ok "a warning is the check's answer on stdout, no error line on stderr"; else not_ok "no error line on stderr for a warning"; diag_run; fi
 pg_kill_test_sessions
@@ -140,9 +150,11 @@ with open(sys.argv[1], "r+b") as f:
 PY
 run "$OPSCTL" db health -d "sqlite:$T/corrupt.db"
 expect_rc 2 "a damaged SQLite file: exit 2 (CRITICAL)"
+expect_journal_last 'j["status"] == "critical" and j["exit"] == 2' "journal: status critical, exit 2"
 if head -n 1 "$OUT" | grep -q "^DB HEALTH CRITICAL - database '.*corrupt.db' is critical: integrity (critical)"; then ok "first line: DB HEALTH CRITICAL"; else not_ok "first line: DB HEALTH CRITICAL"; diag_run; fi
 run "$OPSCTL" --output json db health -d "sqlite:$T/kh.db,postgresql://127.0.0.1:1/nope"
 expect_rc 3 "one database unreachable: exit 3 (UNKNOWN)"
+expect_journal_last 'j["status"] == "failed" and j["exit"] == 3' "journal: UNKNOWN is a check that could not run: failed, exit 3"
 expect_json_true 'd["state"] == "UNKNOWN" and [x["status"] for x in d["databases"]] == ["ok", "unknown"]' "JSON: state UNKNOWN, each database its own status"
 run "$OPSCTL" db health -d "sqlite:$T/corrupt.db,postgresql://127.0.0.1:1/nope"
 expect_rc 2 "CRITICAL outranks UNKNOWN: exit 2"

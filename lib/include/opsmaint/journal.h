@@ -30,6 +30,8 @@ typedef struct ops_journal_entry {
 	ops_code status;
 	int exit_status;
 	const char *error;		/* message when status != OPS_OK, or NULL */
+	const char *outcome;		/* a check that ran and found something: "warning",
+					 * "critical", the status written instead of "failed" */
 	const cJSON *figures;		/* may be NULL */
 } ops_journal_entry;
 
@@ -49,11 +51,12 @@ typedef struct ops_journal_last {
 	char *command;		/* "db maintain" */
 	char *target;		/* "" for none */
 	char *time;		/* the last run's "time" (RFC 3339 UTC) */
-	char *status;		/* "ok", "failed", "interrupted" */
+	char *status;		/* "ok", "warning", "critical", "failed", "interrupted" */
 	int exit_status;
 	double duration;	/* seconds */
 	char *error;		/* the last run's error; NULL when it succeeded */
-	char *last_success;	/* time of the newest "ok" run; NULL if none */
+	char *last_success;	/* time of the newest run that did its work ("ok", or a
+				 * check's "warning"/"critical"); NULL if none */
 	long runs;		/* lines read for this task and target */
 } ops_journal_last;
 

@@ -43,6 +43,15 @@ ops_code ops_task_finish(ops_task *task, int argc, char *const *argv,
 			 ops_code status, int exit_status, const char *error,
 			 const cJSON *figures, ops_error *err);
 
+/*
+ * The run is a check that ran and found something (a monitoring plugin's
+ * WARNING or CRITICAL: outcome "warning" or "critical"): finish records it
+ * under that status instead of "failed", as a success for the textfile (its
+ * figures were measured now, so they are not stale), with its exit status
+ * and error as given.
+ */
+void ops_task_set_outcome(ops_task *task, const char *outcome);
+
 /* Release without recording (dry runs); NULL accepted. */
 void ops_task_abandon(ops_task *task);
 

@@ -374,6 +374,37 @@ TEST(last_runs_per_task_and_target)
 		CHECK_STR(v[2].status, "ok");
 	}
 	ops_journal_last_free(v, n);
+
+	/* A check that ran and warned: its own status, a success all the same
+	 * (a journal of its own: last_line stops at the torn line above). */
+	snprintf(path, sizeof path, "%s/j4.jsonl", tmp);
+	run.command = "db health";
+	run.target = "chatbot_db";
+	run.start.tv_sec = 1796090000;
+	run.status = OPS_EFAIL;
+	run.exit_status = 1;
+	run.error = "DB HEALTH WARNING - long_queries (warning)";
+	run.outcome = "warning";
+	CHECK_INT(ops_journal_append(path, &run, &err), OPS_OK);
+	{
+		int lines;
+		cJSON *line = last_line(path, &lines);
+
+		CHECK(line != NULL);
+		CHECK_STR(str(line, "status"), "warning");
+		CHECK_INT(num(line, "exit"), 1);
+		CHECK_STR(str(line, "error"), "DB HEALTH WARNING - long_queries (warning)");
+		cJSON_Delete(line);
+	}
+	CHECK_INT(ops_journal_last_runs(path, &v, &n, &skipped, &err), OPS_OK);
+	CHECK_INT(n, 1);
+	if (n == 1) {
+		CHECK_STR(v[0].command, "db health");
+		CHECK_STR(v[0].status, "warning");
+		CHECK_STR(v[0].error, "DB HEALTH WARNING - long_queries (warning)");
+		CHECK_STR(v[0].last_success, v[0].time);
+	}
+	ops_journal_last_free(v, n);
 }
 
 int main(void)
