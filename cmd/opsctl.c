@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opsmaint/backup.h"
 #include "opsmaint/db.h"
 #include "opsmaint/log.h"
 #include "opsmaint/run.h"
@@ -265,12 +266,71 @@ static void print_leaves(const struct cli_cmd *cmd, const char *path)
 	}
 }
 
-/* Values only known at run time, printed one per line for the completers. */
+/* The backup ids of the local store that have a manifest (an incomplete or
+ * unreadable one is no use to restore, verify or pin).  S3 is not asked: a
+ * TAB must never wait on the network. */
+static void complete_backups(const struct cli_inv *inv)
+{
+	ops_store *store = NULL;
+	cJSON *rep = NULL;
+	const cJSON *b;
+	ops_backup_ctx ctx = {0};
+	ops_error err;
+
+	if (ops_backup_open_store(inv->cfg, 0, &store, &err) != OPS_OK)
+		return;
+	ctx.store = store;
+	if (ops_backup_list(&ctx, &rep, &err) == OPS_OK)
+		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(rep, "backups")) {
+			const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(b, "id"));
+			const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(b, "status"));
+
+			if (id && !(st && (strcmp(st, "incomplete") == 0 ||
+					   strcmp(st, "invalid") == 0)))
+				printf("%s\n", id);
+		}
+	cJSON_Delete(rep);
+	ops_store_free(store);
+}
+
+/* The tables the configuration names (db reindex's, content-check's and the
+ * vector source), each once.  The database is not asked: a TAB must not wait
+ * on a server or map libpq. */
+static void complete_tables(const struct cli_inv *inv)
+{
+	static const char *const keys[] = {"db.reindex_tables", "db.content_table",
+					   "vector.table", NULL};
+	char *seen[64];
+	size_t n = 0, i, k;
+
+	for (k = 0; keys[k]; k++) {
+		char **v = ops_config_list(inv->cfg, keys[k]);
+
+		for (i = 0; v && v[i]; i++) {
+			size_t j;
+
+			for (j = 0; j < n && strcmp(seen[j], v[i]) != 0; j++)
+				;
+			if (j < n || n == sizeof seen / sizeof seen[0] || !(seen[n] = strdup(v[i])))
+				continue;
+			printf("%s\n", seen[n++]);
+		}
+		ops_strv_free(v);
+	}
+	while (n)
+		free(seen[--n]);
+}
+
+/* Values only known at run time, printed one per line for the completers;
+ * an unknown kind prints nothing (an older completion script, a newer
+ * binary). */
 static int run_complete(struct cli_inv *inv)
 {
-	if (strcmp(inv->args[0], "commands") == 0)
+	const char *kind = inv->args[0];
+
+	if (strcmp(kind, "commands") == 0)
 		print_leaves(&cli_root, "");
-	if (strcmp(inv->args[0], "databases") == 0) {
+	if (strcmp(kind, "databases") == 0) {
 		char **dbs = NULL;
 		ops_error err;
 		size_t i;
@@ -282,6 +342,10 @@ static int run_complete(struct cli_inv *inv)
 				printf("%s\n", dbs[i]);
 		ops_strv_free(dbs);
 	}
+	if (strcmp(kind, "backups") == 0)
+		complete_backups(inv);
+	if (strcmp(kind, "tables") == 0)
+		complete_tables(inv);
 	return 0;
 }
 
