@@ -298,6 +298,10 @@ if [ -f "$ROOT/completions/opsctl.bash" ]; then
 	complete_bash opsctl db maintain --tasks=vacuum,analyze, | expect_offers bash "'--tasks=vacuum,analyze,' offers reindex only" \
 		"vacuum,analyze,reindex" "vacuum,analyze,vacuum vacuum,analyze,analyze vacuum,analyze,all"
 	complete_bash opsctl db maintain -t all, | expect_offers bash "'-t all,' offers nothing" "" "all,vacuum all,all"
+	complete_bash opsctl backup restore "" | expect_offers bash "'backup restore' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_bash opsctl backup pin "" | expect_offers bash "'backup pin' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_bash opsctl backup verify -b "" | expect_offers bash "'backup verify -b' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_bash opsctl backup verify --backup-id= | expect_offers bash "'backup verify --backup-id=' offers the backup ids" "latest $id1" ""
 	complete_bash opsctl db size -d "" | expect_offers bash "'-d' offers database names, *.db files and directories" \
 		"chatbot_db hub.db dir" "notes.txt opsctl.conf"
 	complete_bash opsctl db vacuum --table "" | expect_offers bash "'--table' offers the configured tables" "documents audit_log articles" ""
@@ -346,6 +350,9 @@ if [ -f "$ROOT/completions/_opsctl" ] && command -v zsh >/dev/null; then
 	complete_zsh opsctl db maintain -t vacuum, | expect_offers zsh "'-t vacuum,' offers the other tasks only" \
 		"vacuum,analyze vacuum,reindex" "vacuum,vacuum vacuum,all"
 	complete_zsh opsctl db maintain --tasks=all, | expect_offers zsh "'--tasks=all,' offers nothing" "" "--tasks=all,vacuum all,vacuum"
+	complete_zsh opsctl backup restore "" | expect_offers zsh "'backup restore' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_zsh opsctl backup pin "" | expect_offers zsh "'backup pin' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_zsh opsctl backup verify -b "" | expect_offers zsh "'backup verify -b' offers latest and the backup ids" "latest $id1 $id2" ""
 	complete_zsh opsctl db size -d "" | expect_offers zsh "'-d' offers database names, *.db files and directories" \
 		"chatbot_db hub.db dir/" "notes.txt"
 	complete_zsh opsctl db size -d sqlite:h | expect_offers zsh "'-d sqlite:h' offers sqlite:hub.db" "sqlite:hub.db" ""
@@ -362,6 +369,9 @@ if [ -f "$ROOT/completions/opsctl.fish" ] && command -v fish >/dev/null; then
 	complete_fish "opsctl db maintain -t vacuum," | expect_offers fish "'-t vacuum,' offers the other tasks only" \
 		"vacuum,analyze vacuum,reindex" "vacuum,vacuum vacuum,all"
 	complete_fish "opsctl db maintain --tasks=all," | expect_offers fish "'--tasks=all,' offers nothing" "" "--tasks=all,vacuum"
+	complete_fish "opsctl backup restore " | expect_offers fish "'backup restore' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_fish "opsctl backup pin " | expect_offers fish "'backup pin' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_fish "opsctl backup verify -b " | expect_offers fish "'backup verify -b' offers latest and the backup ids" "latest $id1 $id2" ""
 	complete_fish "opsctl db size -d " | expect_offers fish "'-d' offers database names, *.db files and directories" \
 		"chatbot_db hub.db dir/" "notes.txt"
 	complete_fish "opsctl db vacuum --table documents," | expect_offers fish "'--table documents,' offers the other tables" \
