@@ -21,6 +21,7 @@
 #include "opsmaint/run.h"
 #include "opsmaint/suggest.h"
 #include "opsmaint/task.h"
+#include "opsmaint/version.h"
 
 extern char **environ;
 
@@ -39,7 +40,9 @@ const struct cli_opt cli_global_opts[] = {
 		     "write results as text for people or json for programs", .def = "text"),
 	CLI_OPT_FLAG('q', "quiet", "print nothing but errors in text mode"),
 	CLI_OPT_FLAG('v', "verbose", "enable verbose output"),
-	CLI_OPT_FLAG(0, "version", "print the version and exit"),
+	CLI_OPT_FLAG('V', "version", "print the version, the libraries and their versions, and "
+		     "the features, and exit (with -v, libcurl and libarchive are loaded to read "
+		     "theirs)"),
 	CLI_OPT_END
 };
 
@@ -47,6 +50,7 @@ static int run_help(struct cli_inv *inv);
 static int run_completion(struct cli_inv *inv);
 static int run_gen(struct cli_inv *inv);
 static int run_complete(struct cli_inv *inv);
+static int run_version(struct cli_inv *inv);
 
 static const struct cli_opt status_opts[] = {
 	CLI_OPT_END
@@ -92,6 +96,9 @@ static const struct cli_cmd root_subs[] = {
 		     "opsctl completion zsh > \"${fpath[1]}/_opsctl\"\n"
 		     "Install for fish\n"
 		     "opsctl completion fish > ~/.config/fish/completions/opsctl.fish"},
+	/* git has both; `opsctl version` is what people type first. */
+	{.name = "version", .summary = "print the version (as --version)", .run = run_version,
+	 .flags = CLI_HIDDEN | CLI_NO_CONFIG},
 	{.name = "__gen", .summary = "generate documentation", .args = "KIND DIR",
 	 .min_args = 2, .max_args = 2, .run = run_gen, .flags = CLI_HIDDEN | CLI_NO_CONFIG},
 	{.name = "__complete", .summary = "values for shell completion", .args = "KIND",
@@ -236,6 +243,36 @@ static int run_completion(struct cli_inv *inv)
 		return ops_code_exit_status(OPS_EUSAGE);
 	}
 	return cli_gen_completion(stdout, shell);
+}
+
+/*
+ * --version, as curl -V: "opsctl VERSION", then the libraries (name,
+ * version, where the version was read) and the features; in JSON one object.
+ * Loads nothing more unless verbose (version.h).
+ */
+static int print_version(ops_outfmt out, int verbose)
+{
+	cJSON *rep = NULL;
+	ops_error err;
+	int status = 0;
+
+	if (ops_version_report(verbose, &rep, &err) != OPS_OK) {
+		fprintf(stderr, "opsctl: error: %s\n", err.message);
+		return ops_code_exit_status(err.code);
+	}
+	if (out == OPS_OUT_TEXT) {
+		printf("opsctl %s\n", OPS_VERSION);
+		cJSON_DeleteItemFromObjectCaseSensitive(rep, "version");
+	}
+	if (ops_output_render(stdout, rep, out, &err) != OPS_OK)
+		status = ops_code_exit_status(err.code);
+	cJSON_Delete(rep);
+	return status;
+}
+
+static int run_version(struct cli_inv *inv)
+{
+	return print_version(inv->out, inv->verbose);
 }
 
 static int run_gen(struct cli_inv *inv)
@@ -616,9 +653,12 @@ int main(int argc, char **argv)
 	}
 	free(gargs);
 	gargs = NULL;
-	if (cli_global(gvals, "version")->set) {	/* --version: nothing else is loaded */
-		printf("opsctl %s\n", OPS_VERSION);
-		status = finish_stdout(0);
+	if (cli_global(gvals, "version")->set) {	/* --version: no configuration is loaded */
+		const struct cli_val *o = cli_global(gvals, "output");
+
+		status = finish_stdout(print_version(o->set ? (ops_outfmt)ops_outfmt_parse(o->str)
+							    : OPS_OUT_TEXT,
+						     cli_global(gvals, "verbose")->num > 0));
 		goto out;
 	}
 	if (idx >= argc) {

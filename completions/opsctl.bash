@@ -3,7 +3,7 @@
 
 declare -gA _opsctl_subs=() _opsctl_opts=() _opsctl_argopts=() _opsctl_kind=() _opsctl_vals=() _opsctl_args=() _opsctl_argkind=() _opsctl_default=()
 _opsctl_subs['opsctl']='db backup vector config status help completion '
-_opsctl_opts['opsctl']='--config --env -o --output -q --quiet -v --verbose --version -h --help'
+_opsctl_opts['opsctl']='--config --env -o --output -q --quiet -v --verbose -V --version -h --help'
 _opsctl_kind['opsctl|--config']='file'
 _opsctl_kind['opsctl|--env']='values'
 _opsctl_vals['opsctl|--env']='dev staging prod'

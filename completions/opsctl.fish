@@ -215,7 +215,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -l env -x -a 'dev\tENV staging\tENV
 complete -c opsctl -n '__opsctl_at "opsctl"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl"' -s v -l verbose -d 'enable verbose output'
-complete -c opsctl -n '__opsctl_at "opsctl"' -l version -d 'print the version and exit'
+complete -c opsctl -n '__opsctl_at "opsctl"' -s V -l version -d 'print the version, the libraries and their versions, and the features, and exit (with -v, libcurl and libarchive are loaded to read theirs)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl db"' -a maintain -d 'run routine maintenance tasks (db-maintenance.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl db"' -a vacuum -d 'VACUUM ANALYZE; VACUUM FULL inside the window'
