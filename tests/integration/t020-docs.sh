@@ -140,6 +140,18 @@ else
 	expect_error 64 "help for a subcommand of a leaf" "'status' has no subcommands"
 fi
 
+# ---- the textfile's HELP lines ----
+# Every figure a task reports has its own HELP in lib/run/figures.def (the
+# fixed families are metrics.c's own; opsctl_schema_migrations is a table).
+fixed=$(grep -oE '^	\{"opsctl_[a-z0-9_]+"' "$ROOT/lib/run/metrics.c" | tr -d '\t{"' | tr '\n' ' ')
+missing=""
+for name in $(grep -rhoE '"opsctl_[a-z0-9_]+"' "$ROOT/lib" "$ROOT/cmd" | tr -d '"' | sort -u); do
+	case " $fixed opsctl_schema_migrations " in *" $name "*) continue ;; esac
+	grep -qF "FIGURE(\"$name\"," "$ROOT/lib/run/figures.def" || missing="$missing $name"
+done
+if [ -n "$fixed" ] && [ -z "$missing" ]; then ok "every figure written to the textfile has its HELP in lib/run/figures.def"
+else not_ok "every figure written to the textfile has its HELP in lib/run/figures.def (missing:$missing)"; fi
+
 # ---- completions ----
 for pair in bash:completions/opsctl.bash zsh:completions/_opsctl fish:completions/opsctl.fish; do
 	shell=${pair%%:*} file=${pair#*:}
