@@ -133,7 +133,8 @@ static const struct cli_opt create_opts[] = {
 static const struct cli_opt list_opts[] = { OPT_S3, CLI_OPT_END };
 
 static const struct cli_opt verify_opts[] = {
-	CLI_OPT_STRING('b', "backup-id", "ID", "backup ID to verify", .def = "latest"),
+	CLI_OPT_STRING('b', "backup-id", "ID", "backup ID to verify", .def = "latest",
+		       .complete = CLI_C_BACKUP),
 	CLI_OPT_STRING('t', "temp-db", "NAME", "temporary database name for the test restore",
 		       .key = "backup.verify_temp_db"),
 	CLI_OPT_FLAG(0, "keep-temp", "keep temporary database after verification"),
@@ -284,6 +285,7 @@ const struct cli_cmd cli_backup_subs[] = {
 	 .args = "ID",
 	 .min_args = 1,
 	 .max_args = 1,
+	 .args_complete = CLI_C_BACKUP,
 	 .opts = restore_opts,
 	 .op = op_restore,
 	 .flags = CLI_CHANGES | CLI_STORE,
@@ -326,6 +328,7 @@ const struct cli_cmd cli_backup_subs[] = {
 	 .args = "ID",
 	 .min_args = 1,
 	 .max_args = 1,
+	 .args_complete = CLI_C_BACKUP,
 	 .opts = pin_opts,
 	 .op = op_pin,
 	 .lock = LOCK_BACKUPS,

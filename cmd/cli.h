@@ -32,7 +32,9 @@ enum cli_complete {
 	CLI_C_VALUES,	/* the allowed list */
 	CLI_C_FILE,
 	CLI_C_DIR,
-	CLI_C_DATABASE,	/* `opsctl __complete databases` at run time */
+	CLI_C_DATABASE,	/* `opsctl __complete databases` at run time, and *.db files */
+	CLI_C_BACKUP,	/* `opsctl __complete backups` (the local store's ids) and latest */
+	CLI_C_TABLE,	/* `opsctl __complete tables [TARGET]`; a LIST completes comma lists */
 	CLI_C_COMMANDS,	/* the top-level command names (opsctl help) */
 	CLI_C_SHELLS	/* bash, zsh, fish (opsctl completion) */
 };

@@ -22,7 +22,8 @@
 	CLI_OPT_FORCE("run outside the maintenance window and without confirmation")
 #define OPT_TABLES(what) \
 	CLI_OPT_LIST(0, "table", "TABLE", \
-		     what " only TABLE (schema.table allowed); repeat or comma-separate for several")
+		     what " only TABLE (schema.table allowed); repeat or comma-separate for several", \
+		     .complete = CLI_C_TABLE)
 #define OPT_LIMIT \
 	CLI_OPT_INT(0, "limit", "N", 1, 1000, "show the top N", .def = "10")
 
@@ -329,7 +330,8 @@ static const struct cli_opt integrity_opts[] = { OPT_DATABASE, OPT_VERBOSE, CLI_
 
 static const struct cli_opt content_opts[] = {
 	OPT_DATABASE,
-	CLI_OPT_STRING(0, "table", "TABLE", "table to check", .key = "db.content_table"),
+	CLI_OPT_STRING(0, "table", "TABLE", "table to check", .key = "db.content_table",
+		       .complete = CLI_C_TABLE),
 	CLI_OPT_STRING(0, "column", "COLUMN", "column to check for empty and duplicate values",
 		       .key = "db.content_column"),
 	CLI_OPT_END

@@ -40,6 +40,12 @@ static void walk(const struct cli_cmd *cmd, const char *path, visit_fn fn, void 
 	}
 }
 
+/*
+ * The completers' name for what a value is: "values" (one of the allowed),
+ * "list" (a comma list of them), "file", "dir", "database" (names and *.db
+ * files), "backup" (ids and latest), "table" or "tables" (a comma list of
+ * them); NULL for free text.
+ */
 static const char *kind_name(enum cli_complete c, enum cli_type t)
 {
 	switch (c) {
@@ -51,9 +57,44 @@ static const char *kind_name(enum cli_complete c, enum cli_type t)
 		return "dir";
 	case CLI_C_DATABASE:
 		return "database";
+	case CLI_C_BACKUP:
+		return "backup";
+	case CLI_C_TABLE:
+		return t == CLI_LIST ? "tables" : "table";
 	default:
 		return NULL;
 	}
+}
+
+/* A positional argument completed at run time (or from files): its kind. */
+static const char *args_kind(const struct cli_cmd *cmd)
+{
+	switch (cmd->args_complete) {
+	case CLI_C_FILE:
+	case CLI_C_DIR:
+	case CLI_C_DATABASE:
+	case CLI_C_BACKUP:
+	case CLI_C_TABLE:
+		return kind_name(cmd->args_complete, CLI_STRING);
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The command a group runs when an option comes first (`opsctl backup
+ * --type full` is `backup create`), or NULL: the group's options are its
+ * default command's, and the completers move on to that command at the first
+ * option, as the parser does.
+ */
+static const struct cli_cmd *default_sub(const struct cli_cmd *cmd)
+{
+	size_t i;
+
+	for (i = 0; cmd->default_sub && cmd->subs && cmd->subs[i].name; i++)
+		if (strcmp(cmd->subs[i].name, cmd->default_sub) == 0)
+			return &cmd->subs[i];
+	return NULL;
 }
 
 /* Space-separated values for a command's positional arguments. */
@@ -157,12 +198,20 @@ static void bash_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 		bash_quote(fp, words);
 		fputc('\n', fp);
 	}
-	/* Options: the root has the global ones; every command has -h/--help. */
+	if (default_sub(cmd)) {
+		fputs("_opsctl_default[", fp);
+		bash_quote(fp, path);
+		fputs("]=", fp);
+		bash_quote(fp, default_sub(cmd)->name);
+		fputc('\n', fp);
+	}
+	/* Options: the root has the global ones; every command has -h/--help;
+	 * a group with a default command offers that command's. */
 	fputs("_opsctl_opts[", fp);
 	bash_quote(fp, path);
 	fputs("]=", fp);
 	words[0] = '\0';
-	for (o = completion_opts(cmd); o && o->name; o++) {
+	for (o = completion_opts(default_sub(cmd) ? default_sub(cmd) : cmd); o && o->name; o++) {
 		char one[80];
 
 		if (o->short_name)
@@ -225,21 +274,66 @@ static void bash_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 		bash_quote(fp, words);
 		fputc('\n', fp);
 	}
+	if (args_kind(cmd)) {
+		fputs("_opsctl_argkind[", fp);
+		bash_quote(fp, path);
+		fputs("]=", fp);
+		bash_quote(fp, args_kind(cmd));
+		fputc('\n', fp);
+	}
 }
 
 static const char bash_body[] =
+	"_opsctl_run() {\n"
+	"    \"${_opsctl_cmd:-opsctl}\" \"${_opsctl_cfg[@]}\" \"$@\" 2>/dev/null\n"
+	"}\n"
+	"\n"
+	"# A comma list: $1 the values, $2 the word; never a value the list already\n"
+	"# has, nor all after another value (or anything after all).\n"
+	"_opsctl_list() {\n"
+	"    local cur=$2 pre= v\n"
+	"    local -a out=()\n"
+	"    [[ $cur == *,* ]] && pre=${cur%,*},\n"
+	"    [[ ,$pre == *,all,* ]] && return\n"
+	"    for v in $1; do\n"
+	"        [[ -n $pre && ( $v == all || ,$pre == *,$v,* ) ]] && continue\n"
+	"        out+=(\"$v\")\n"
+	"    done\n"
+	"    COMPREPLY=($(compgen -P \"$pre\" -W \"${out[*]}\" -- \"${cur##*,}\"))\n"
+	"    compopt -o nospace 2>/dev/null\n"
+	"}\n"
+	"\n"
+	"# Database names, and the *.db files and directories -d takes as well\n"
+	"# (after sqlite: too).\n"
+	"_opsctl_database() {\n"
+	"    local word=$1 cur=$1 pre= f\n"
+	"    local IFS=$'\\n'\n"
+	"    COMPREPLY=($(compgen -W \"$(_opsctl_run __complete databases)\" -- \"$cur\"))\n"
+	"    if [[ $cur == sqlite:* ]]; then\n"
+	"        pre=sqlite: cur=${cur#sqlite:}\n"
+	"        compopt -o nospace 2>/dev/null\n"
+	"        for f in $(compgen -d -- \"$cur\"); do COMPREPLY+=(\"$pre$f/\"); done\n"
+	"        for f in $(compgen -f -X '!*.db' -- \"$cur\"); do [[ -d $f ]] || COMPREPLY+=(\"$pre$f \"); done\n"
+	"    else\n"
+	"        compopt -o filenames 2>/dev/null\n"
+	"        COMPREPLY+=($(compgen -d -- \"$cur\") $(compgen -f -X '!*.db' -- \"$cur\"))\n"
+	"    fi\n"
+	"    # bash splits sqlite:PATH and URIs at ':'; bash-completion puts them back.\n"
+	"    [[ $word == *:* ]] && declare -F __ltrim_colon_completions >/dev/null &&\n"
+	"        __ltrim_colon_completions \"$word\"\n"
+	"}\n"
+	"\n"
 	"_opsctl_value() {\n"
-	"    local key=$1 cur=$2 kind=${_opsctl_kind[$1]}\n"
+	"    local key=$1 cur=$2 kind=${_opsctl_kind[$1]:-$1}\n"
 	"    case $kind in\n"
 	"    values) COMPREPLY=($(compgen -W \"${_opsctl_vals[$key]}\" -- \"$cur\")) ;;\n"
-	"    list)\n"
-	"        local pre=\n"
-	"        [[ $cur == *,* ]] && pre=${cur%,*},\n"
-	"        COMPREPLY=($(compgen -P \"$pre\" -W \"${_opsctl_vals[$key]}\" -- \"${cur##*,}\"))\n"
-	"        compopt -o nospace 2>/dev/null ;;\n"
+	"    list) _opsctl_list \"${_opsctl_vals[$key]}\" \"$cur\" ;;\n"
 	"    file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
 	"    dir) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$cur\")) ;;\n"
-	"    database) COMPREPLY=($(compgen -W \"$(\"${_opsctl_cmd:-opsctl}\" __complete databases 2>/dev/null)\" -- \"$cur\")) ;;\n"
+	"    database) _opsctl_database \"$cur\" ;;\n"
+	"    backup) COMPREPLY=($(compgen -W \"latest $(_opsctl_run __complete backups)\" -- \"$cur\")) ;;\n"
+	"    table) COMPREPLY=($(compgen -W \"$(_opsctl_run __complete tables)\" -- \"$cur\")) ;;\n"
+	"    tables) _opsctl_list \"$(_opsctl_run __complete tables)\" \"$cur\" ;;\n"
 	"    *) COMPREPLY=() ;;\n"
 	"    esac\n"
 	"}\n"
@@ -253,19 +347,36 @@ static const char bash_body[] =
 	"        cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}\n"
 	"    fi\n"
 	"    local _opsctl_cmd=${words[0]}\n"
-	"    local cmdpath=opsctl w i skip=0\n"
+	"    local -a _opsctl_cfg=()\n"
+	"    local cmdpath=opsctl w i skip=0 opt=\n"
 	"    for ((i = 1; i < cword; i++)); do\n"
 	"        w=${words[i]}\n"
-	"        if ((skip)); then skip=0; continue; fi\n"
+	"        if ((skip)); then\n"
+	"            skip=0\n"
+	"            case $opt in\n"
+	"            --config) _opsctl_cfg=(--config \"$w\") ;;\n"
+	"            esac\n"
+	"            continue\n"
+	"        fi\n"
 	"        case $w in\n"
+	"        -*) [[ -n ${_opsctl_default[$cmdpath]+set} ]] && cmdpath=\"$cmdpath ${_opsctl_default[$cmdpath]}\" ;;\n"
+	"        esac\n"
+	"        case $w in\n"
+	"        --config=*) _opsctl_cfg=(--config \"${w#*=}\"); continue ;;\n"
 	"        --*=*) continue ;;\n"
-	"        -*) [[ \" ${_opsctl_argopts[$cmdpath]} \" == *\" $w \"* ]] && skip=1; continue ;;\n"
+	"        -*) [[ \" ${_opsctl_argopts[$cmdpath]} \" == *\" $w \"* ]] && skip=1 opt=$w; continue ;;\n"
 	"        esac\n"
 	"        if [[ -n ${_opsctl_subs[$cmdpath]+set} && \" ${_opsctl_subs[$cmdpath]} \" == *\" $w \"* ]]; then\n"
 	"            cmdpath=\"$cmdpath $w\"\n"
 	"        fi\n"
 	"    done\n"
-	"    if ((skip)); then _opsctl_value \"$cmdpath|$prev\" \"$cur\"; return; fi\n"
+	"    if ((skip)); then\n"
+	"        _opsctl_value \"$cmdpath|$prev\" \"$cur\"\n"
+	"        return\n"
+	"    fi\n"
+	"    if [[ $cur == -* && -n ${_opsctl_default[$cmdpath]+set} && $cur == *=* ]]; then\n"
+	"        cmdpath=\"$cmdpath ${_opsctl_default[$cmdpath]}\"\n"
+	"    fi\n"
 	"    if [[ $cur == --*=* ]]; then\n"
 	"        local opt=${cur%%=*}\n"
 	"        _opsctl_value \"$cmdpath|$opt\" \"${cur#*=}\"\n"
@@ -277,6 +388,9 @@ static const char bash_body[] =
 	"        COMPREPLY=($(compgen -W \"${_opsctl_subs[$cmdpath]}\" -- \"$cur\"))\n"
 	"    elif [[ -n ${_opsctl_args[$cmdpath]+set} ]]; then\n"
 	"        COMPREPLY=($(compgen -W \"${_opsctl_args[$cmdpath]}\" -- \"$cur\"))\n"
+	"    elif [[ -n ${_opsctl_argkind[$cmdpath]+set} ]]; then\n"
+	"        # A positional's kind stands for its own key in _opsctl_value.\n"
+	"        _opsctl_value \"${_opsctl_argkind[$cmdpath]}\" \"$cur\"\n"
 	"    fi\n"
 	"}\n"
 	"complete -F _opsctl opsctl\n";
@@ -286,7 +400,7 @@ static int gen_bash(FILE *fp)
 	fputs("# bash completion for opsctl\n"
 	      "# Generated by `opsctl completion bash` from the option tables; do not edit.\n\n"
 	      "declare -gA _opsctl_subs=() _opsctl_opts=() _opsctl_argopts=() _opsctl_kind=() "
-	      "_opsctl_vals=() _opsctl_args=()\n", fp);
+	      "_opsctl_vals=() _opsctl_args=() _opsctl_argkind=() _opsctl_default=()\n", fp);
 	walk(&cli_root, "opsctl", bash_visit, fp);
 	fputc('\n', fp);
 	fputs(bash_body, fp);
@@ -347,9 +461,11 @@ static void zsh_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 		zsh_assign(fp, "subs", path, words);
 		zsh_assign(fp, "subdesc", path, lines);
 	}
+	if (default_sub(cmd))
+		zsh_assign(fp, "default", path, default_sub(cmd)->name);
 	lines[0] = '\0';
 	words[0] = '\0';
-	for (o = completion_opts(cmd); o && o->name; o++) {
+	for (o = completion_opts(default_sub(cmd) ? default_sub(cmd) : cmd); o && o->name; o++) {
 		char name[64];
 
 		snprintf(name, sizeof name, "--%s", o->name);
@@ -390,32 +506,69 @@ static void zsh_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 	zsh_assign(fp, "optdesc", path, lines);
 	zsh_assign(fp, "argopts", path, words);
 	args_values(cmd, words, sizeof words);
-	if (words[0]) {
+	if (words[0])
 		zsh_assign(fp, "args", path, words);
-	}
+	if (args_kind(cmd))
+		zsh_assign(fp, "argkind", path, args_kind(cmd));
 }
 
 static const char zsh_body[] =
+	"_opsctl_run() {\n"
+	"    ${words[1]} $_opsctl_cfg \"$@\" 2>/dev/null\n"
+	"}\n"
+	"\n"
+	"# A comma list of $@: never a value the list already has, nor all after\n"
+	"# another value (or anything after all).\n"
+	"_opsctl_list() {\n"
+	"    local -a vals seen\n"
+	"    vals=($@)\n"
+	"    compset -P '*,'\n"
+	"    seen=(${(s:,:)${IPREFIX##*=}})\n"
+	"    if (( $#seen )); then\n"
+	"        (( ${seen[(Ie)all]} )) && return\n"
+	"        vals=(${vals:#all})\n"
+	"        vals=(${vals:|seen})\n"
+	"    fi\n"
+	"    compadd -S '' -q -- $vals\n"
+	"}\n"
+	"\n"
 	"_opsctl_value() {\n"
-	"    local key=$1 kind=${_opsctl_kind[$1]}\n"
+	"    local key=$1 kind=${_opsctl_kind[$1]:-$1}\n"
 	"    case $kind in\n"
 	"    values) compadd -- ${=_opsctl_vals[$key]} ;;\n"
-	"    list) compset -P '*,'; compadd -S '' -q -- ${=_opsctl_vals[$key]} ;;\n"
+	"    list) _opsctl_list ${=_opsctl_vals[$key]} ;;\n"
 	"    file) _files ;;\n"
 	"    dir) _files -/ ;;\n"
-	"    database) compadd -- ${(f)\"$(${words[1]} __complete databases 2>/dev/null)\"} ;;\n"
+	"    database)\n"
+	"        compadd -- ${(f)\"$(_opsctl_run __complete databases)\"}\n"
+	"        # -d takes *.db files as well (after sqlite: too).\n"
+	"        compset -P 'sqlite:'\n"
+	"        _files -g '*.db(-.)' ;;\n"
+	"    backup) compadd -- latest ${(f)\"$(_opsctl_run __complete backups)\"} ;;\n"
+	"    table) compadd -- ${(f)\"$(_opsctl_run __complete tables)\"} ;;\n"
+	"    tables) _opsctl_list ${(f)\"$(_opsctl_run __complete tables)\"} ;;\n"
 	"    esac\n"
 	"}\n"
 	"\n"
 	"_opsctl() {\n"
-	"    local cmdpath=opsctl w i skip=0 cur=${words[CURRENT]} prev=${words[CURRENT-1]}\n"
-	"    local -a items\n"
+	"    local cmdpath=opsctl w i skip=0 opt= cur=${words[CURRENT]} prev=${words[CURRENT-1]}\n"
+	"    local -a items _opsctl_cfg\n"
 	"    for ((i = 2; i < CURRENT; i++)); do\n"
 	"        w=${words[i]}\n"
-	"        if (( skip )); then skip=0; continue; fi\n"
+	"        if (( skip )); then\n"
+	"            skip=0\n"
+	"            case $opt in\n"
+	"            --config) _opsctl_cfg=(--config $w) ;;\n"
+	"            esac\n"
+	"            continue\n"
+	"        fi\n"
+	"        if [[ $w == -* ]] && (( ${+_opsctl_default[$cmdpath]} )); then\n"
+	"            cmdpath=\"$cmdpath ${_opsctl_default[$cmdpath]}\"\n"
+	"        fi\n"
 	"        case $w in\n"
+	"        --config=*) _opsctl_cfg=(--config ${w#*=}); continue ;;\n"
 	"        --*=*) continue ;;\n"
-	"        -*) [[ \" ${_opsctl_argopts[$cmdpath]} \" == *\" $w \"* ]] && skip=1; continue ;;\n"
+	"        -*) [[ \" ${_opsctl_argopts[$cmdpath]} \" == *\" $w \"* ]] && skip=1 opt=$w; continue ;;\n"
 	"        esac\n"
 	"        if (( ${+_opsctl_subs[$cmdpath]} )) && [[ \" ${_opsctl_subs[$cmdpath]} \" == *\" $w \"* ]]; then\n"
 	"            cmdpath=\"$cmdpath $w\"\n"
@@ -423,6 +576,7 @@ static const char zsh_body[] =
 	"    done\n"
 	"    if (( skip )); then _opsctl_value \"$cmdpath|$prev\"; return; fi\n"
 	"    if [[ $cur == --*=* ]]; then\n"
+	"        (( ${+_opsctl_default[$cmdpath]} )) && cmdpath=\"$cmdpath ${_opsctl_default[$cmdpath]}\"\n"
 	"        compset -P '*='\n"
 	"        _opsctl_value \"$cmdpath|${cur%%=*}\"\n"
 	"        return\n"
@@ -435,6 +589,9 @@ static const char zsh_body[] =
 	"        _describe -t commands 'command' items\n"
 	"    elif (( ${+_opsctl_args[$cmdpath]} )); then\n"
 	"        compadd -- ${=_opsctl_args[$cmdpath]}\n"
+	"    elif (( ${+_opsctl_argkind[$cmdpath]} )); then\n"
+	"        # A positional's kind stands for its own key in _opsctl_value.\n"
+	"        _opsctl_value ${_opsctl_argkind[$cmdpath]}\n"
 	"    fi\n"
 	"}\n"
 	"\n"
@@ -450,7 +607,7 @@ static int gen_zsh(FILE *fp)
 	      "# zsh completion for opsctl\n"
 	      "# Generated by `opsctl completion zsh` from the option tables; do not edit.\n\n"
 	      "typeset -gA _opsctl_subs _opsctl_subdesc _opsctl_optdesc _opsctl_argopts "
-	      "_opsctl_kind _opsctl_vals _opsctl_args\n", fp);
+	      "_opsctl_kind _opsctl_vals _opsctl_args _opsctl_argkind _opsctl_default\n", fp);
 	walk(&cli_root, "opsctl", zsh_visit, fp);
 	fputc('\n', fp);
 	fputs(zsh_body, fp);
@@ -490,8 +647,61 @@ static void fish_values(FILE *fp, const char *vals, const char *metavar)
 
 struct fish_state {
 	FILE *fp;
-	int pass;	/* 0: __opsctl_subs cases, 1: __opsctl_argopts cases, 2: complete lines */
+	/* 0: __opsctl_subs cases, 1: __opsctl_argopts cases, 2: __opsctl_default
+	 * cases, 3: complete lines */
+	int pass;
 };
+
+/* " -x -a '...'" (or " -r -F") for a value of this kind. */
+static void fish_kind(FILE *fp, const char *kind, const char *allowed, const char *metavar)
+{
+	char vals[512];
+
+	allowed_words(allowed, vals, sizeof vals);
+	if (!kind) {
+		fputs(" -x", fp);
+	} else if (strcmp(kind, "values") == 0) {
+		/* Each value described by the metavar (FORMAT), not by the
+		 * option's sentence, which fish would repeat beside every value. */
+		fish_values(fp, vals, metavar);
+	} else if (strcmp(kind, "list") == 0) {
+		fprintf(fp, " -x -a '(__opsctl_list %s %s)'", metavar ? metavar : "value", vals);
+	} else if (strcmp(kind, "file") == 0) {
+		fputs(" -r -F", fp);
+	} else if (strcmp(kind, "dir") == 0) {
+		fputs(" -x -a '(__fish_complete_directories)'", fp);
+	} else if (strcmp(kind, "database") == 0) {
+		/* Names, and the *.db files (and directories) -d takes too. */
+		fputs(" -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) "
+		      "(__opsctl_dbfiles)'", fp);
+	} else if (strcmp(kind, "backup") == 0) {
+		fputs(" -x -a '(__opsctl_label ID latest (__opsctl_run __complete backups))'", fp);
+	} else if (strcmp(kind, "table") == 0) {
+		fputs(" -x -a '(__opsctl_label TABLE (__opsctl_run __complete tables))'", fp);
+	} else if (strcmp(kind, "tables") == 0) {
+		fputs(" -x -a '(__opsctl_list TABLE (__opsctl_run __complete tables))'", fp);
+	} else {
+		fputs(" -x", fp);
+	}
+}
+
+/* The complete lines of the options opts, offered at path. */
+static void fish_opts(FILE *fp, const char *path, const struct cli_opt *opts)
+{
+	const struct cli_opt *o;
+
+	for (o = opts; o && o->name; o++) {
+		fprintf(fp, "complete -c opsctl -n '__opsctl_at \"%s\"'", path);
+		if (o->short_name)
+			fprintf(fp, " -s %c", o->short_name);
+		fprintf(fp, " -l %s", o->name);
+		if (o->type != CLI_FLAG)
+			fish_kind(fp, kind_name(o->complete, o->type), o->allowed, o->metavar);
+		fputs(" -d ", fp);
+		fish_quote(fp, o->help);
+		fputc('\n', fp);
+	}
+}
 
 static void fish_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 {
@@ -533,6 +743,14 @@ static void fish_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 		fputc('\n', fp);
 		return;
 	}
+	if (st->pass == 2) {
+		if (!default_sub(cmd))
+			return;
+		fputs("        case ", fp);
+		fish_quote(fp, path);
+		fprintf(fp, "\n            echo %s\n", default_sub(cmd)->name);
+		return;
+	}
 	for (i = 0; cmd->subs && cmd->subs[i].name; i++) {
 		if (cmd->subs[i].flags & CLI_HIDDEN)
 			continue;
@@ -541,45 +759,7 @@ static void fish_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 		fish_quote(fp, cmd->subs[i].summary);
 		fputc('\n', fp);
 	}
-	for (o = completion_opts(cmd); o && o->name; o++) {
-		fprintf(fp, "complete -c opsctl -n '__opsctl_at \"%s\"'", path);
-		if (o->short_name)
-			fprintf(fp, " -s %c", o->short_name);
-		fprintf(fp, " -l %s", o->name);
-		if (o->type != CLI_FLAG) {
-			char vals[512];
-
-			allowed_words(o->allowed, vals, sizeof vals);
-			switch (o->complete) {
-			case CLI_C_VALUES:
-				/* Each value described by the metavar (FORMAT), not
-				 * by the option's sentence, which fish would repeat
-				 * beside every value. */
-				if (o->type == CLI_ENUMLIST)
-					fprintf(fp, " -x -a '(__fish_complete_list , "
-						"\"printf %%s\\\\t%s\\\\n %s\")'",
-						o->metavar ? o->metavar : "value", vals);
-				else
-					fish_values(fp, vals, o->metavar);
-				break;
-			case CLI_C_FILE:
-				fputs(" -r -F", fp);
-				break;
-			case CLI_C_DIR:
-				fputs(" -x -a '(__fish_complete_directories)'", fp);
-				break;
-			case CLI_C_DATABASE:
-				fputs(" -x -a '(opsctl __complete databases 2>/dev/null)'", fp);
-				break;
-			default:
-				fputs(" -x", fp);
-				break;
-			}
-		}
-		fputs(" -d ", fp);
-		fish_quote(fp, o->help);
-		fputc('\n', fp);
-	}
+	fish_opts(fp, path, completion_opts(default_sub(cmd) ? default_sub(cmd) : cmd));
 	fprintf(fp, "complete -c opsctl -n '__opsctl_at \"%s\"' -s h -l help -d 'show this help message and exit'\n", path);
 	{
 		char words[512];
@@ -587,8 +767,105 @@ static void fish_visit(void *arg, const char *path, const struct cli_cmd *cmd)
 		args_values(cmd, words, sizeof words);
 		if (words[0])
 			fprintf(fp, "complete -c opsctl -n '__opsctl_at \"%s\"' -a '%s'\n", path, words);
+		if (args_kind(cmd)) {
+			fprintf(fp, "complete -c opsctl -n '__opsctl_at \"%s\"'", path);
+			fish_kind(fp, args_kind(cmd), NULL, cmd->args);
+			fputc('\n', fp);
+		}
 	}
 }
+
+static const char fish_body[] =
+	"# The value of the last of the options $argv on the line so far.\n"
+	"function __opsctl_opt\n"
+	"    set -l tokens (commandline -opc)\n"
+	"    set -l value\n"
+	"    for i in (seq 2 (count $tokens))\n"
+	"        for o in $argv\n"
+	"            if test \"$tokens[$i]\" = $o; and test $i -lt (count $tokens)\n"
+	"                set value $tokens[(math $i + 1)]\n"
+	"            else if string match -q -- \"$o=*\" $tokens[$i]\n"
+	"                set value (string replace -- \"$o=\" '' $tokens[$i])\n"
+	"            end\n"
+	"        end\n"
+	"    end\n"
+	"    test -n \"$value\"; and printf '%s\\n' $value\n"
+	"end\n\n"
+	"# Each of $argv[2..], described by $argv[1] (not by the option's sentence).\n"
+	"function __opsctl_label\n"
+	"    for v in $argv[2..]\n"
+	"        printf '%s\\t%s\\n' $v $argv[1]\n"
+	"    end\n"
+	"end\n\n"
+	"# The *.db files and directories -d takes besides names (after sqlite: too).\n"
+	"function __opsctl_dbfiles\n"
+	"    set -l tok (commandline -ct)\n"
+	"    set -l pre (string match -r -- '^sqlite:' \"$tok\")\n"
+	"    set tok (string replace -r -- '^sqlite:' '' \"$tok\")\n"
+	"    for f in $tok*/ $tok*.db\n"
+	"        printf '%s%s\\tFILE\\n' \"$pre\" $f\n"
+	"    end\n"
+	"end\n\n"
+	"# opsctl, with the --config of the line, for values known at run time.\n"
+	"function __opsctl_run\n"
+	"    set -l tokens (commandline -opc)\n"
+	"    set -l cfg (__opsctl_opt --config)\n"
+	"    test -n \"$cfg\"; and set cfg --config $cfg\n"
+	"    $tokens[1] $cfg $argv 2>/dev/null\n"
+	"end\n\n"
+	"# A comma list: $argv[1] describes the values $argv[2..]; never a value the\n"
+	"# list already has, nor all after another value (or anything after all).\n"
+	"function __opsctl_list\n"
+	"    set -l label $argv[1]\n"
+	"    set -e argv[1]\n"
+	"    set -l tok (string replace -r -- '^--?[^=]*=' '' (commandline -ct))\n"
+	"    set -l pre (string match -r -- '^.*,' \"$tok\")\n"
+	"    set -l seen (string split -n , -- \"$pre\")\n"
+	"    contains -- all $seen; and return\n"
+	"    for v in $argv\n"
+	"        if test -n \"$pre\"\n"
+	"            test \"$v\" = all; and continue\n"
+	"            contains -- $v $seen; and continue\n"
+	"        end\n"
+	"        printf '%s%s\\t%s\\n' \"$pre\" $v $label\n"
+	"    end\n"
+	"end\n\n"
+	"function __opsctl_path\n"
+	"    set -l tokens (commandline -opc)\n"
+	"    set -e tokens[1]\n"
+	"    set -l cmdpath opsctl\n"
+	"    set -l skip 0\n"
+	"    for t in $tokens\n"
+	"        if test $skip -eq 1\n"
+	"            set skip 0\n"
+	"            continue\n"
+	"        end\n"
+	"        switch $t\n"
+	"            case '-*'\n"
+	"                # An option at a group runs its default command.\n"
+	"                set -l def (__opsctl_default \"$cmdpath\")\n"
+	"                test -n \"$def\"; and set cmdpath \"$cmdpath $def\"\n"
+	"        end\n"
+	"        switch $t\n"
+	"            case '--*=*'\n"
+	"                continue\n"
+	"            case '-*'\n"
+	"                if contains -- $t (__opsctl_argopts \"$cmdpath\")\n"
+	"                    set skip 1\n"
+	"                end\n"
+	"                continue\n"
+	"        end\n"
+	"        if contains -- $t (__opsctl_subs \"$cmdpath\")\n"
+	"            set cmdpath \"$cmdpath $t\"\n"
+	"        end\n"
+	"    end\n"
+	"    echo $cmdpath\n"
+	"end\n\n"
+	"function __opsctl_at\n"
+	"    set -l p (__opsctl_path)\n"
+	"    test \"$p\" = \"$argv[1]\"\n"
+	"end\n\n"
+	"complete -c opsctl -f\n";
 
 static int gen_fish(FILE *fp)
 {
@@ -601,38 +878,12 @@ static int gen_fish(FILE *fp)
 	fputs("    end\nend\n\nfunction __opsctl_argopts\n    switch \"$argv[1]\"\n", fp);
 	st.pass = 1;
 	walk(&cli_root, "opsctl", fish_visit, &st);
-	fputs("    end\nend\n\n"
-	      "function __opsctl_path\n"
-	      "    set -l tokens (commandline -opc)\n"
-	      "    set -e tokens[1]\n"
-	      "    set -l cmdpath opsctl\n"
-	      "    set -l skip 0\n"
-	      "    for t in $tokens\n"
-	      "        if test $skip -eq 1\n"
-	      "            set skip 0\n"
-	      "            continue\n"
-	      "        end\n"
-	      "        switch $t\n"
-	      "            case '--*=*'\n"
-	      "                continue\n"
-	      "            case '-*'\n"
-	      "                if contains -- $t (__opsctl_argopts \"$cmdpath\")\n"
-	      "                    set skip 1\n"
-	      "                end\n"
-	      "                continue\n"
-	      "        end\n"
-	      "        if contains -- $t (__opsctl_subs \"$cmdpath\")\n"
-	      "            set cmdpath \"$cmdpath $t\"\n"
-	      "        end\n"
-	      "    end\n"
-	      "    echo $cmdpath\n"
-	      "end\n\n"
-	      "function __opsctl_at\n"
-	      "    set -l p (__opsctl_path)\n"
-	      "    test \"$p\" = \"$argv[1]\"\n"
-	      "end\n\n"
-	      "complete -c opsctl -f\n", fp);
+	fputs("    end\nend\n\nfunction __opsctl_default\n    switch \"$argv[1]\"\n", fp);
 	st.pass = 2;
+	walk(&cli_root, "opsctl", fish_visit, &st);
+	fputs("    end\nend\n\n", fp);
+	fputs(fish_body, fp);
+	st.pass = 3;
 	walk(&cli_root, "opsctl", fish_visit, &st);
 	return 0;
 }

@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "opsmaint/backup.h"
 #include "opsmaint/db.h"
 #include "opsmaint/log.h"
 #include "opsmaint/run.h"
 #include "opsmaint/suggest.h"
 #include "opsmaint/task.h"
+#include "opsmaint/version.h"
 
 extern char **environ;
 
@@ -38,7 +40,9 @@ const struct cli_opt cli_global_opts[] = {
 		     "write results as text for people or json for programs", .def = "text"),
 	CLI_OPT_FLAG('q', "quiet", "print nothing but errors in text mode"),
 	CLI_OPT_FLAG('v', "verbose", "enable verbose output"),
-	CLI_OPT_FLAG(0, "version", "print the version and exit"),
+	CLI_OPT_FLAG('V', "version", "print the version, the libraries and their versions, and "
+		     "the features, and exit (with -v, libcurl and libarchive are loaded to read "
+		     "theirs)"),
 	CLI_OPT_END
 };
 
@@ -46,6 +50,7 @@ static int run_help(struct cli_inv *inv);
 static int run_completion(struct cli_inv *inv);
 static int run_gen(struct cli_inv *inv);
 static int run_complete(struct cli_inv *inv);
+static int run_version(struct cli_inv *inv);
 
 static const struct cli_opt status_opts[] = {
 	CLI_OPT_END
@@ -91,6 +96,9 @@ static const struct cli_cmd root_subs[] = {
 		     "opsctl completion zsh > \"${fpath[1]}/_opsctl\"\n"
 		     "Install for fish\n"
 		     "opsctl completion fish > ~/.config/fish/completions/opsctl.fish"},
+	/* git has both; `opsctl version` is what people type first. */
+	{.name = "version", .summary = "print the version (as --version)", .run = run_version,
+	 .flags = CLI_HIDDEN | CLI_NO_CONFIG},
 	{.name = "__gen", .summary = "generate documentation", .args = "KIND DIR",
 	 .min_args = 2, .max_args = 2, .run = run_gen, .flags = CLI_HIDDEN | CLI_NO_CONFIG},
 	{.name = "__complete", .summary = "values for shell completion", .args = "KIND",
@@ -237,6 +245,36 @@ static int run_completion(struct cli_inv *inv)
 	return cli_gen_completion(stdout, shell);
 }
 
+/*
+ * --version, as curl -V: "opsctl VERSION", then the libraries (name,
+ * version, where the version was read) and the features; in JSON one object.
+ * Loads nothing more unless verbose (version.h).
+ */
+static int print_version(ops_outfmt out, int verbose)
+{
+	cJSON *rep = NULL;
+	ops_error err;
+	int status = 0;
+
+	if (ops_version_report(verbose, &rep, &err) != OPS_OK) {
+		fprintf(stderr, "opsctl: error: %s\n", err.message);
+		return ops_code_exit_status(err.code);
+	}
+	if (out == OPS_OUT_TEXT) {
+		printf("opsctl %s\n", OPS_VERSION);
+		cJSON_DeleteItemFromObjectCaseSensitive(rep, "version");
+	}
+	if (ops_output_render(stdout, rep, out, &err) != OPS_OK)
+		status = ops_code_exit_status(err.code);
+	cJSON_Delete(rep);
+	return status;
+}
+
+static int run_version(struct cli_inv *inv)
+{
+	return print_version(inv->out, inv->verbose);
+}
+
 static int run_gen(struct cli_inv *inv)
 {
 	if (strcmp(inv->args[0], "man") == 0)
@@ -265,12 +303,71 @@ static void print_leaves(const struct cli_cmd *cmd, const char *path)
 	}
 }
 
-/* Values only known at run time, printed one per line for the completers. */
+/* The backup ids of the local store that have a manifest (an incomplete or
+ * unreadable one is no use to restore, verify or pin).  S3 is not asked: a
+ * TAB must never wait on the network. */
+static void complete_backups(const struct cli_inv *inv)
+{
+	ops_store *store = NULL;
+	cJSON *rep = NULL;
+	const cJSON *b;
+	ops_backup_ctx ctx = {0};
+	ops_error err;
+
+	if (ops_backup_open_store(inv->cfg, 0, &store, &err) != OPS_OK)
+		return;
+	ctx.store = store;
+	if (ops_backup_list(&ctx, &rep, &err) == OPS_OK)
+		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(rep, "backups")) {
+			const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(b, "id"));
+			const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(b, "status"));
+
+			if (id && !(st && (strcmp(st, "incomplete") == 0 ||
+					   strcmp(st, "invalid") == 0)))
+				printf("%s\n", id);
+		}
+	cJSON_Delete(rep);
+	ops_store_free(store);
+}
+
+/* The tables the configuration names (db reindex's, content-check's and the
+ * vector source), each once.  The database is not asked: a TAB must not wait
+ * on a server or map libpq. */
+static void complete_tables(const struct cli_inv *inv)
+{
+	static const char *const keys[] = {"db.reindex_tables", "db.content_table",
+					   "vector.table", NULL};
+	char *seen[64];
+	size_t n = 0, i, k;
+
+	for (k = 0; keys[k]; k++) {
+		char **v = ops_config_list(inv->cfg, keys[k]);
+
+		for (i = 0; v && v[i]; i++) {
+			size_t j;
+
+			for (j = 0; j < n && strcmp(seen[j], v[i]) != 0; j++)
+				;
+			if (j < n || n == sizeof seen / sizeof seen[0] || !(seen[n] = strdup(v[i])))
+				continue;
+			printf("%s\n", seen[n++]);
+		}
+		ops_strv_free(v);
+	}
+	while (n)
+		free(seen[--n]);
+}
+
+/* Values only known at run time, printed one per line for the completers;
+ * an unknown kind prints nothing (an older completion script, a newer
+ * binary). */
 static int run_complete(struct cli_inv *inv)
 {
-	if (strcmp(inv->args[0], "commands") == 0)
+	const char *kind = inv->args[0];
+
+	if (strcmp(kind, "commands") == 0)
 		print_leaves(&cli_root, "");
-	if (strcmp(inv->args[0], "databases") == 0) {
+	if (strcmp(kind, "databases") == 0) {
 		char **dbs = NULL;
 		ops_error err;
 		size_t i;
@@ -282,6 +379,10 @@ static int run_complete(struct cli_inv *inv)
 				printf("%s\n", dbs[i]);
 		ops_strv_free(dbs);
 	}
+	if (strcmp(kind, "backups") == 0)
+		complete_backups(inv);
+	if (strcmp(kind, "tables") == 0)
+		complete_tables(inv);
 	return 0;
 }
 
@@ -552,9 +653,12 @@ int main(int argc, char **argv)
 	}
 	free(gargs);
 	gargs = NULL;
-	if (cli_global(gvals, "version")->set) {	/* --version: nothing else is loaded */
-		printf("opsctl %s\n", OPS_VERSION);
-		status = finish_stdout(0);
+	if (cli_global(gvals, "version")->set) {	/* --version: no configuration is loaded */
+		const struct cli_val *o = cli_global(gvals, "output");
+
+		status = finish_stdout(print_version(o->set ? (ops_outfmt)ops_outfmt_parse(o->str)
+							    : OPS_OUT_TEXT,
+						     cli_global(gvals, "verbose")->num > 0));
 		goto out;
 	}
 	if (idx >= argc) {

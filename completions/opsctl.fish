@@ -99,6 +99,72 @@ function __opsctl_argopts
     end
 end
 
+function __opsctl_default
+    switch "$argv[1]"
+        case 'opsctl backup'
+            echo create
+    end
+end
+
+# The value of the last of the options $argv on the line so far.
+function __opsctl_opt
+    set -l tokens (commandline -opc)
+    set -l value
+    for i in (seq 2 (count $tokens))
+        for o in $argv
+            if test "$tokens[$i]" = $o; and test $i -lt (count $tokens)
+                set value $tokens[(math $i + 1)]
+            else if string match -q -- "$o=*" $tokens[$i]
+                set value (string replace -- "$o=" '' $tokens[$i])
+            end
+        end
+    end
+    test -n "$value"; and printf '%s\n' $value
+end
+
+# Each of $argv[2..], described by $argv[1] (not by the option's sentence).
+function __opsctl_label
+    for v in $argv[2..]
+        printf '%s\t%s\n' $v $argv[1]
+    end
+end
+
+# The *.db files and directories -d takes besides names (after sqlite: too).
+function __opsctl_dbfiles
+    set -l tok (commandline -ct)
+    set -l pre (string match -r -- '^sqlite:' "$tok")
+    set tok (string replace -r -- '^sqlite:' '' "$tok")
+    for f in $tok*/ $tok*.db
+        printf '%s%s\tFILE\n' "$pre" $f
+    end
+end
+
+# opsctl, with the --config of the line, for values known at run time.
+function __opsctl_run
+    set -l tokens (commandline -opc)
+    set -l cfg (__opsctl_opt --config)
+    test -n "$cfg"; and set cfg --config $cfg
+    $tokens[1] $cfg $argv 2>/dev/null
+end
+
+# A comma list: $argv[1] describes the values $argv[2..]; never a value the
+# list already has, nor all after another value (or anything after all).
+function __opsctl_list
+    set -l label $argv[1]
+    set -e argv[1]
+    set -l tok (string replace -r -- '^--?[^=]*=' '' (commandline -ct))
+    set -l pre (string match -r -- '^.*,' "$tok")
+    set -l seen (string split -n , -- "$pre")
+    contains -- all $seen; and return
+    for v in $argv
+        if test -n "$pre"
+            test "$v" = all; and continue
+            contains -- $v $seen; and continue
+        end
+        printf '%s%s\t%s\n' "$pre" $v $label
+    end
+end
+
 function __opsctl_path
     set -l tokens (commandline -opc)
     set -e tokens[1]
@@ -108,6 +174,12 @@ function __opsctl_path
         if test $skip -eq 1
             set skip 0
             continue
+        end
+        switch $t
+            case '-*'
+                # An option at a group runs its default command.
+                set -l def (__opsctl_default "$cmdpath")
+                test -n "$def"; and set cmdpath "$cmdpath $def"
         end
         switch $t
             case '--*=*'
@@ -143,7 +215,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -l env -x -a 'dev\tENV staging\tENV
 complete -c opsctl -n '__opsctl_at "opsctl"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl"' -s v -l verbose -d 'enable verbose output'
-complete -c opsctl -n '__opsctl_at "opsctl"' -l version -d 'print the version and exit'
+complete -c opsctl -n '__opsctl_at "opsctl"' -s V -l version -d 'print the version, the libraries and their versions, and the features, and exit (with -v, libcurl and libarchive are loaded to read theirs)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl db"' -a maintain -d 'run routine maintenance tasks (db-maintenance.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl db"' -a vacuum -d 'VACUUM ANALYZE; VACUUM FULL inside the window'
@@ -159,8 +231,8 @@ complete -c opsctl -n '__opsctl_at "opsctl db"' -a integrity -d 'SQLite integrit
 complete -c opsctl -n '__opsctl_at "opsctl db"' -a content-check -d 'find empty and duplicate content rows'
 complete -c opsctl -n '__opsctl_at "opsctl db"' -a migrate -d 'apply schema migrations for VERSION (migrate_schema.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl db"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -s t -l tasks -x -a '(__fish_complete_list , "printf %s\\tTASKS\\n vacuum analyze reindex all")' -d 'comma-separated list of tasks: vacuum,analyze,reindex,all'
-complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -s t -l tasks -x -a '(__opsctl_list TASKS vacuum analyze reindex all)' -d 'comma-separated list of tasks: vacuum,analyze,reindex,all'
+complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -l dry-run -d 'show what would be done and change nothing'
 complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
@@ -168,12 +240,12 @@ complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -l env -x -a 'dev\tENV 
 complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db maintain"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l full -d 'VACUUM FULL: rewrite tables to return space to the system (maintenance window only)'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s f -l force -d 'run outside the maintenance window and without confirmation'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s j -l jobs -x -d 'vacuum N tables at once on N connections, like vacuumdb --jobs'
-complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l table -x -d 'vacuum only TABLE (schema.table allowed); repeat or comma-separate for several'
+complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l table -x -a '(__opsctl_list TABLE (__opsctl_run __complete tables))' -d 'vacuum only TABLE (schema.table allowed); repeat or comma-separate for several'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l no-analyze -d 'do not update planner statistics (plain VACUUM)'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l skip-locked -d 'skip tables another session holds a conflicting lock on, and report them, instead of waiting (PostgreSQL 12 and later)'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
@@ -183,16 +255,16 @@ complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -l env -x -a 'dev\tENV st
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db vacuum"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
-complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -l table -x -d 'analyze only TABLE (schema.table allowed); repeat or comma-separate for several'
+complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -l table -x -a '(__opsctl_list TABLE (__opsctl_run __complete tables))' -d 'analyze only TABLE (schema.table allowed); repeat or comma-separate for several'
 complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db analyze"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
-complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -l table -x -d 'reindex only TABLE (schema.table allowed); repeat or comma-separate for several'
+complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -l table -x -a '(__opsctl_list TABLE (__opsctl_run __complete tables))' -d 'reindex only TABLE (schema.table allowed); repeat or comma-separate for several'
 complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -l all -d 'REINDEX DATABASE: every index of the database'
 complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -l concurrently -d 'rebuild without blocking writes (PostgreSQL 12 and later); a plain REINDEX blocks writes, so it waits for the maintenance window'
 complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -s f -l force -d 'run outside the maintenance window and without confirmation'
@@ -204,7 +276,7 @@ complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -l env -x -a 'dev\tENV s
 complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db reindex"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db connections"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db connections"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db connections"' -l idle-for -x -d 'list sessions idle longer than DURATION (90s, 15m, 1h)'
 complete -c opsctl -n '__opsctl_at "opsctl db connections"' -l terminate -d 'terminate the sessions listed (never opsctl\'s own; maintenance window only)'
 complete -c opsctl -n '__opsctl_at "opsctl db connections"' -s f -l force -d 'run outside the maintenance window and without confirmation'
@@ -216,7 +288,7 @@ complete -c opsctl -n '__opsctl_at "opsctl db connections"' -l env -x -a 'dev\tE
 complete -c opsctl -n '__opsctl_at "opsctl db connections"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl db connections"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db connections"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db bloat"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db bloat"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db bloat"' -l limit -x -d 'show the top N'
 complete -c opsctl -n '__opsctl_at "opsctl db bloat"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl db bloat"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -224,7 +296,7 @@ complete -c opsctl -n '__opsctl_at "opsctl db bloat"' -s o -l output -x -a 'text
 complete -c opsctl -n '__opsctl_at "opsctl db bloat"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db bloat"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl db bloat"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -l limit -x -d 'show the top N'
 complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -l reset -d 'reset pg_stat_statements after reading, to start the next review period'
 complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
@@ -233,7 +305,7 @@ complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -s o -l output -x -
 complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl db slow-queries"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db config"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db config"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -l memory -x -d 'size the advice for SIZE of memory (16G, 64G), when the server\'s cannot be read from here'
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -241,29 +313,29 @@ complete -c opsctl -n '__opsctl_at "opsctl db config"' -s o -l output -x -a 'tex
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl db config"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db health"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db health"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db health"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl db health"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl db health"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl db health"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db health"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl db health"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db size"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db size"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db size"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl db size"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl db size"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl db size"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db size"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl db size"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db integrity"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db integrity"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db integrity"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl db integrity"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl db integrity"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl db integrity"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl db integrity"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db integrity"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
-complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -l table -x -d 'table to check'
+complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -l table -x -a '(__opsctl_label TABLE (__opsctl_run __complete tables))' -d 'table to check'
 complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -l column -x -d 'column to check for empty and duplicate values'
 complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -271,7 +343,7 @@ complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -s o -l output -x 
 complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl db content-check"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
 complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -l dir -x -a '(__fish_complete_directories)' -d 'directory holding vVERSION/*.sql'
 complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -l dry-run -d 'show what would be done and change nothing'
 complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
@@ -290,6 +362,16 @@ complete -c opsctl -n '__opsctl_at "opsctl backup"' -a monitoring -d 'back up Pr
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a s3-verify -d 'check S3 versioning and read back the newest backup (verify-s3-backup.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a wal-push -d 'store one WAL segment (archive_command)'
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a wal-fetch -d 'fetch one WAL segment (restore_command)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -s c -l config -r -F -d 'configuration file (same as the global --config)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -s t -l type -x -a 'full\tTYPE wal\tTYPE all\tTYPE' -d 'backup type: full, wal, or all (full, plus WAL where archiving is set up; without it a warning, not a failure)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -s r -l retention -x -d 'keep every backup for DAYS days (weekly and monthly ones longer)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -s n -l no-compress -d 'skip compression (backup.compression applies otherwise, zstd by default)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -s v -l verify -d 'verify every checksum of the backup after it is written'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s c -l config -r -F -d 'configuration file (same as the global --config)'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s t -l type -x -a 'full\tTYPE wal\tTYPE all\tTYPE' -d 'backup type: full, wal, or all (full, plus WAL where archiving is set up; without it a warning, not a failure)'
@@ -309,7 +391,7 @@ complete -c opsctl -n '__opsctl_at "opsctl backup list"' -s o -l output -x -a 't
 complete -c opsctl -n '__opsctl_at "opsctl backup list"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl backup list"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl backup list"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s b -l backup-id -x -d 'backup ID to verify'
+complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s b -l backup-id -x -a '(__opsctl_label ID latest (__opsctl_run __complete backups))' -d 'backup ID to verify'
 complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s t -l temp-db -x -d 'temporary database name for the test restore'
 complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -l keep-temp -d 'keep temporary database after verification'
 complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -l checksums-only -d 'check every SHA-256 but do not restore'
@@ -320,7 +402,7 @@ complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -l env -x -a 'dev\tEN
 complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'restore only NAME (without it, every database in the backup); repeat or comma-separate for several'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'restore only NAME (without it, every database in the backup); repeat or comma-separate for several'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s f -l force -d 'restore outside the maintenance window, without confirmation, closing open sessions'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
@@ -329,6 +411,7 @@ complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l env -x -a 'dev\tE
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -x -a '(__opsctl_label ID latest (__opsctl_run __complete backups))'
 complete -c opsctl -n '__opsctl_at "opsctl backup prune"' -s r -l retention -x -d 'keep every backup for DAYS days'
 complete -c opsctl -n '__opsctl_at "opsctl backup prune"' -l dry-run -d 'show what would be removed and remove nothing'
 complete -c opsctl -n '__opsctl_at "opsctl backup prune"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
@@ -346,8 +429,9 @@ complete -c opsctl -n '__opsctl_at "opsctl backup pin"' -s o -l output -x -a 'te
 complete -c opsctl -n '__opsctl_at "opsctl backup pin"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl backup pin"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl backup pin"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup pin"' -x -a '(__opsctl_label ID latest (__opsctl_run __complete backups))'
 complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s d -l destination -x -a '(__fish_complete_directories)' -d 'backup destination directory'
-complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s c -l components -x -a '(__fish_complete_list , "printf %s\\tLIST\\n prometheus grafana alertmanager all")' -d 'components to backup: prometheus,grafana,alertmanager,all'
+complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s c -l components -x -a '(__opsctl_list LIST prometheus grafana alertmanager all)' -d 'components to backup: prometheus,grafana,alertmanager,all'
 complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s r -l retention -x -d 'number of days to keep backups'
 complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -l dry-run -d 'show which old archives retention would remove, and write and remove nothing'
 complete -c opsctl -n '__opsctl_at "opsctl backup monitoring"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
@@ -369,6 +453,7 @@ complete -c opsctl -n '__opsctl_at "opsctl backup wal-push"' -s o -l output -x -
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-push"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-push"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-push"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl backup wal-push"' -r -F
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-fetch"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-fetch"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl backup wal-fetch"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -388,7 +473,7 @@ complete -c opsctl -n '__opsctl_at "opsctl vector"' -a bench -d 'stress and perf
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -a stats -d 'show the index\'s type, size and parameters'
 complete -c opsctl -n '__opsctl_at "opsctl vector"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s p -l path -r -F -d 'index path'
-complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (db.name when vector.database is unset)'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database holding the embeddings (db.name when vector.database is unset)'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -401,7 +486,7 @@ complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s f -l force -d 're
 complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s B -l backup -d 'backup current index before rebuilding'
 complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s n -l no-backup -d 'skip backup of current index'
 complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s r -l retention -x -d 'backup retention in days'
-complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (db.name when vector.database is unset)'
+complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database holding the embeddings (db.name when vector.database is unset)'
 complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl vector rebuild"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -412,7 +497,7 @@ complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s p -l path -r -F 
 complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s t -l type -x -a 'basic\tTYPE advanced\tTYPE' -d 'optimization type: basic, advanced'
 complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s B -l backup -d 'backup current index before optimization'
 complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s f -l force -d 'optimize outside the maintenance window and without confirmation'
-complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (db.name when vector.database is unset)'
+complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database holding the embeddings (db.name when vector.database is unset)'
 complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl vector optimize"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -431,7 +516,7 @@ complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s o -l output -x -a 
 complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl vector backup"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s b -l backup-id -x -d 'backup (file name in vector.backup_dir) to verify'
-complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (db.name when vector.database is unset)'
+complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database holding the embeddings (db.name when vector.database is unset)'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -441,7 +526,7 @@ complete -c opsctl -n '__opsctl_at "opsctl vector verify-backup"' -s h -l help -
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s p -l path -r -F -d 'index path'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s q -l queries -x -d 'number of queries sampled from the source'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s f -l queries-file -r -F -d 'test queries: a JSON array of embedding vectors (instead of a sample)'
-complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (db.name when vector.database is unset)'
+complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database holding the embeddings (db.name when vector.database is unset)'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl vector eval"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -458,7 +543,7 @@ complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s o -l output -x -a '
 complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl vector purge"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -s p -l path -r -F -d 'index path'
-complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (db.name when vector.database is unset)'
+complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database holding the embeddings (db.name when vector.database is unset)'
 complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl vector cache-rebuild"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
@@ -469,7 +554,7 @@ complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s p -l path -r -F -d 
 complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s c -l concurrency -x -d 'concurrent searching threads for the stress test'
 complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s n -l queries -x -d 'queries per thread'
 complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s o -l output-dir -x -a '(__fish_complete_directories)' -d 'where performance_results.json and stress_test_results.json go'
-complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'database holding the embeddings (db.name when vector.database is unset)'
+complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database holding the embeddings (db.name when vector.database is unset)'
 complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl vector bench"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'

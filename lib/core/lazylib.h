@@ -32,7 +32,7 @@
 	X(archive_entry_new) X(archive_entry_free) X(archive_entry_set_pathname) \
 	X(archive_entry_set_size) X(archive_entry_set_filetype) X(archive_entry_set_perm) \
 	X(archive_entry_set_mtime) X(archive_entry_pathname) X(archive_entry_size) \
-	X(archive_entry_filetype) X(archive_entry_hardlink)
+	X(archive_entry_filetype) X(archive_entry_hardlink) X(archive_version_details)
 
 struct ll_archive_api {
 #define LL_FIELD(sym) __typeof__(&sym) sym;
@@ -78,6 +78,7 @@ ops_code ll_archive(ops_error *err);
 #define archive_entry_set_perm (ll_archive_api.archive_entry_set_perm)
 #define archive_entry_set_mtime (ll_archive_api.archive_entry_set_mtime)
 #define archive_entry_pathname (ll_archive_api.archive_entry_pathname)
+#define archive_version_details (ll_archive_api.archive_version_details)
 #define archive_entry_size (ll_archive_api.archive_entry_size)
 #define archive_entry_filetype (ll_archive_api.archive_entry_filetype)
 #define archive_entry_hardlink (ll_archive_api.archive_entry_hardlink)
@@ -92,7 +93,7 @@ ops_code ll_archive(ops_error *err);
 #define LL_CURL_FUNCS(X) \
 	X(curl_global_init) X(curl_easy_init) X(curl_easy_cleanup) X(curl_easy_reset) \
 	X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) X(curl_easy_strerror) \
-	X(curl_slist_append) X(curl_slist_free_all)
+	X(curl_slist_append) X(curl_slist_free_all) X(curl_version)
 
 struct ll_curl_api {
 #define LL_FIELD(sym) __typeof__(&sym) sym;
@@ -117,6 +118,7 @@ ops_code ll_curl(ops_error *err);
 #define curl_easy_strerror (ll_curl_api.curl_easy_strerror)
 #define curl_slist_append (ll_curl_api.curl_slist_append)
 #define curl_slist_free_all (ll_curl_api.curl_slist_free_all)
+#define curl_version (ll_curl_api.curl_version)
 #endif
 #endif
 

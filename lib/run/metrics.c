@@ -45,6 +45,29 @@ static const struct family {
 };
 #define FAMILY_COUNT (sizeof families / sizeof families[0])
 
+/* The figures tasks report, each with its own HELP (figures.def). */
+static const struct figure {
+	const char *name;
+	const char *help;
+} figures[] = {
+#define FIGURE(n, h) {(n), (h)},
+#include "run/figures.def"
+#undef FIGURE
+};
+#define FIGURE_COUNT (sizeof figures / sizeof figures[0])
+
+/* A figure's HELP; a name figures.def does not know yet gets a generic one,
+ * which keeps the file valid for Prometheus. */
+static const char *figure_help(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < FIGURE_COUNT; i++)
+		if (strcmp(figures[i].name, name) == 0)
+			return figures[i].help;
+	return "Figure reported by the last run of an opsctl task.";
+}
+
 /* A growable string; oom is sticky so callers check once at the end. */
 struct sbuf {
 	char *buf;
@@ -293,8 +316,8 @@ static char *render(const cJSON *state)
 	if (!gnames)
 		sb.oom = 1;
 	for (f = 0; gnames && f < ng; f++) {
-		sb_printf(&sb, "# HELP %s Figure reported by the last run of an opsctl task.\n"
-			  "# TYPE %s gauge\n", gnames[f], gnames[f]);
+		sb_printf(&sb, "# HELP %s %s\n# TYPE %s gauge\n", gnames[f],
+			  figure_help(gnames[f]), gnames[f]);
 		for (i = 0; i < n; i++) {
 			v = cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetObjectItemCaseSensitive(list[i], "gauges"), gnames[f]);

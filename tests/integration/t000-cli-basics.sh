@@ -7,8 +7,35 @@
 
 run "$OPSCTL" --version
 expect_rc 0 "--version exits 0"
-if [ "$(cat "$OUT")" = "opsctl 0.1.0" ]; then ok "--version prints 'opsctl 0.1.0'"; else not_ok "--version prints 'opsctl 0.1.0'"; diag_run; fi
+if [ "$(head -n 1 "$OUT")" = "opsctl 0.1.0" ]; then ok "--version begins 'opsctl 0.1.0'"; else not_ok "--version begins 'opsctl 0.1.0'"; diag_run; fi
 expect_err_empty "--version writes nothing on stderr"
+# As curl -V: the libraries with their versions, and the features.
+missing=""
+for lib in libpq SQLite OpenSSL libcurl libarchive zstd FAISS; do
+	grep -qE "^ +$lib +[^ ]" "$OUT" || missing="$missing $lib"
+done
+if [ -z "$missing" ]; then ok "--version lists each library with its version"; else not_ok "--version lists each library with its version (missing:$missing)"; diag_run; fi
+if grep -qE '^ +libpq +[0-9]+\.[0-9]+ +run time$' "$OUT" && grep -qE '^ +SQLite +3\.[0-9.]+ +run time$' "$OUT"; then
+	ok "--version reads libpq's and SQLite's versions at run time"
+else not_ok "--version reads libpq's and SQLite's versions at run time"; diag_run; fi
+if grep -qE '^ +libcurl +[0-9.]+ +build$' "$OUT" && grep -qE '^ +FAISS .*loaded on first use$' "$OUT"; then
+	ok "--version names the lazily loaded libraries' build versions without loading them"
+else not_ok "--version names the lazily loaded libraries' build versions without loading them"; diag_run; fi
+expect_out_contains "features:" "--version lists the features"
+run "$OPSCTL" -v --version
+if grep -qE '^ +libcurl +[0-9.]+ +run time$' "$OUT" && grep -qE '^ +zstd +[0-9]+\.[0-9.]+ +run time$' "$OUT"; then
+	ok "-v --version loads libcurl and libarchive and reads their versions (zstd's through libarchive)"
+else not_ok "-v --version loads libcurl and libarchive and reads their versions"; diag_run; fi
+run "$OPSCTL" --output json --version
+expect_json_true 'd["version"] == "0.1.0" and {"name", "version", "source"} <= set(d["libraries"][0]) and "SQLite" in [l["name"] for l in d["libraries"]] and "S3 (AWS SigV4)" in d["features"]' \
+	"--output json --version: version, libraries and features"
+run "$OPSCTL" -V
+if [ "$RC" -eq 0 ] && [ "$(head -n 1 "$OUT")" = "opsctl 0.1.0" ]; then ok "-V is --version"; else not_ok "-V is --version"; diag_run; fi
+run "$OPSCTL" version
+if [ "$RC" -eq 0 ] && [ "$(head -n 1 "$OUT")" = "opsctl 0.1.0" ] && grep -q "libraries:" "$OUT"; then
+	ok "'opsctl version' is --version"; else not_ok "'opsctl version' is --version"; diag_run; fi
+run "$OPSCTL" version --output json
+expect_json_true 'd["version"] == "0.1.0"' "'opsctl version --output json' prints the JSON object"
 
 run "$OPSCTL" --help
 expect_rc 0 "--help exits 0"

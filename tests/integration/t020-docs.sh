@@ -140,6 +140,18 @@ else
 	expect_error 64 "help for a subcommand of a leaf" "'status' has no subcommands"
 fi
 
+# ---- the textfile's HELP lines ----
+# Every figure a task reports has its own HELP in lib/run/figures.def (the
+# fixed families are metrics.c's own; opsctl_schema_migrations is a table).
+fixed=$(grep -oE '^	\{"opsctl_[a-z0-9_]+"' "$ROOT/lib/run/metrics.c" | tr -d '\t{"' | tr '\n' ' ')
+missing=""
+for name in $(grep -rhoE '"opsctl_[a-z0-9_]+"' "$ROOT/lib" "$ROOT/cmd" | tr -d '"' | sort -u); do
+	case " $fixed opsctl_schema_migrations " in *" $name "*) continue ;; esac
+	grep -qF "FIGURE(\"$name\"," "$ROOT/lib/run/figures.def" || missing="$missing $name"
+done
+if [ -n "$fixed" ] && [ -z "$missing" ]; then ok "every figure written to the textfile has its HELP in lib/run/figures.def"
+else not_ok "every figure written to the textfile has its HELP in lib/run/figures.def (missing:$missing)"; fi
+
 # ---- completions ----
 for pair in bash:completions/opsctl.bash zsh:completions/_opsctl fish:completions/opsctl.fish; do
 	shell=${pair%%:*} file=${pair#*:}
@@ -244,5 +256,144 @@ if [ -f "$ROOT/completions/opsctl.bash" ]; then
 else
 	not_ok "completions/opsctl.bash exists"
 fi
+
+# ---- values known at run time, in all three shells ----
+# A store with two backups, a SQLite file and a directory beside other
+# files, and configured tables, all found through `opsctl __complete KIND`.
+mkdir -p "$T/cw/dir"
+sqlite3 "$T/cw/hub.db" "CREATE TABLE content (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO content (body) VALUES ('a');"
+touch "$T/cw/notes.txt"
+cat >"$T/cw/opsctl.conf" <<EOF
+[db]
+databases = chatbot_db
+reindex_tables = documents, audit_log
+content_table = articles
+[backup]
+databases = sqlite:$T/cw/hub.db
+EOF
+for i in 1 2; do "$OPSCTL" --config "$T/cw/opsctl.conf" backup --type full >/dev/null 2>&1; done
+ids=$("$OPSCTL" --config "$T/cw/opsctl.conf" __complete backups)
+if [ "$(wc -l <<<"$ids")" -eq 2 ] && grep -qE '^[0-9]{8}T[0-9]{6}Z-full' <<<"$ids"; then
+	ok "__complete backups lists the store's two backup ids"
+else not_ok "__complete backups lists the store's two backup ids"; diag "$ids"; fi
+id1=$(head -n 1 <<<"$ids")
+id2=$(tail -n 1 <<<"$ids")
+tables=$("$OPSCTL" --config "$T/cw/opsctl.conf" __complete tables | tr '\n' ' ')
+if [ "$tables" = "documents audit_log articles document_chunks " ]; then
+	ok "__complete tables lists the configured tables, each once"
+else not_ok "__complete tables lists the configured tables, each once"; diag "$tables"; fi
+run "$OPSCTL" __complete nosuchkind
+if [ "$RC" -eq 0 ] && [ ! -s "$OUT" ]; then ok "__complete of an unknown kind prints nothing, exit 0"
+else not_ok "__complete of an unknown kind prints nothing, exit 0"; diag_run; fi
+
+# expect_offers SHELL DESC "WANTED..." "UNWANTED..." < candidates, one a
+# line (a tab and a description may follow each)
+expect_offers() {
+	local sh=$1 desc=$2 want=$3 unwanted=$4 got w bad=""
+	got=$(cut -f1 | sed 's/ *$//')
+	for w in $want; do grep -qxF -- "$w" <<<"$got" || bad="$bad missing $w;"; done
+	for w in $unwanted; do grep -qxF -- "$w" <<<"$got" && bad="$bad offers $w;"; done
+	if [ -z "$bad" ]; then ok "$sh: $desc"; else not_ok "$sh: $desc ($bad)"; diag "$got"; fi
+}
+# `complete_SHELL ... | expect_offers ...`: the check must count in this shell.
+shopt -s lastpipe
+cd "$T/cw" || bail_out "cd $T/cw"
+export OPSCTL_CONFIG="$T/cw/opsctl.conf"
+if [ -f "$ROOT/completions/opsctl.bash" ]; then
+	complete_bash opsctl backup -- | expect_offers bash "'backup --' offers create's options" \
+		"--type --retention --s3 --no-compress --verify --help" ""
+	complete_bash opsctl backup --type "" | expect_offers bash "'backup --type' offers create's types" "full wal all" ""
+	complete_bash opsctl backup --type=w | expect_offers bash "'backup --type=w' offers wal" "wal" ""
+	complete_bash opsctl backup "" | expect_offers bash "'backup' still offers its subcommands" "create list restore" ""
+	complete_bash opsctl db maintain -t vacuum, | expect_offers bash "'-t vacuum,' offers the other tasks only" \
+		"vacuum,analyze vacuum,reindex" "vacuum,vacuum vacuum,all"
+	complete_bash opsctl db maintain --tasks=vacuum,analyze, | expect_offers bash "'--tasks=vacuum,analyze,' offers reindex only" \
+		"vacuum,analyze,reindex" "vacuum,analyze,vacuum vacuum,analyze,analyze vacuum,analyze,all"
+	complete_bash opsctl db maintain -t all, | expect_offers bash "'-t all,' offers nothing" "" "all,vacuum all,all"
+	complete_bash opsctl backup restore "" | expect_offers bash "'backup restore' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_bash opsctl backup pin "" | expect_offers bash "'backup pin' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_bash opsctl backup verify -b "" | expect_offers bash "'backup verify -b' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_bash opsctl backup verify --backup-id= | expect_offers bash "'backup verify --backup-id=' offers the backup ids" "latest $id1" ""
+	complete_bash opsctl db size -d "" | expect_offers bash "'-d' offers database names, *.db files and directories" \
+		"chatbot_db hub.db dir" "notes.txt opsctl.conf"
+	complete_bash opsctl db vacuum --table "" | expect_offers bash "'--table' offers the configured tables" "documents audit_log articles" ""
+	complete_bash opsctl db vacuum --table documents, | expect_offers bash "'--table documents,' offers the other tables" \
+		"documents,audit_log" "documents,documents"
+	complete_bash opsctl db content-check --table "" | expect_offers bash "content-check's '--table' offers the configured tables" "articles" ""
+fi
+
+if [ -f "$ROOT/completions/_opsctl" ] && command -v zsh >/dev/null; then
+	# compsys needs a terminal; its builtins are replaced by printers that
+	# do what they would (compset -P moves the matched prefix to IPREFIX).
+	complete_zsh() {	# complete_zsh WORD...: prints what would be offered
+		PATH="$ROOT:$PATH" zsh -f -c '
+			compadd() {
+				local -a a
+				a=("$@")
+				while (( $#a )) && [[ $a[1] == -* && $a[1] != -- ]]; do
+					[[ $a[1] == -[SPJ] ]] && shift a
+					shift a
+				done
+				[[ $a[1] == -- ]] && shift a
+				(( $#a )) && print -rl -- "${(@)a/#/$IPREFIX}"
+			}
+			compset() {
+				local m
+				[[ $1 == -P ]] || return 1
+				m=${(M)PREFIX##${~2}}
+				[[ -n $m ]] || return 1
+				IPREFIX+=$m
+				PREFIX=${PREFIX#$m}
+			}
+			_describe() { print -rl -- "${(@P)4}" | sed "s/:.*//"; }
+			_files() {
+				local f
+				for f in ${PREFIX}*(N/); do print -r -- "$IPREFIX$f/"; done
+				[[ $* == *.db* ]] && for f in ${PREFIX}*.db(N.); do print -r -- "$IPREFIX$f"; done
+			}
+			compdef() { :; }
+			source "$1"; shift
+			words=("$@"); CURRENT=$#; PREFIX=${words[CURRENT]}; IPREFIX=
+			_opsctl
+		' complete_zsh "$ROOT/completions/_opsctl" "$@" 2>&1
+	}
+	complete_zsh opsctl backup -- | expect_offers zsh "'backup --' offers create's options" "--type --retention --s3 --verify" ""
+	complete_zsh opsctl backup --type "" | expect_offers zsh "'backup --type' offers create's types" "full wal all" ""
+	complete_zsh opsctl db maintain -t vacuum, | expect_offers zsh "'-t vacuum,' offers the other tasks only" \
+		"vacuum,analyze vacuum,reindex" "vacuum,vacuum vacuum,all"
+	complete_zsh opsctl db maintain --tasks=all, | expect_offers zsh "'--tasks=all,' offers nothing" "" "--tasks=all,vacuum all,vacuum"
+	complete_zsh opsctl backup restore "" | expect_offers zsh "'backup restore' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_zsh opsctl backup pin "" | expect_offers zsh "'backup pin' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_zsh opsctl backup verify -b "" | expect_offers zsh "'backup verify -b' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_zsh opsctl db size -d "" | expect_offers zsh "'-d' offers database names, *.db files and directories" \
+		"chatbot_db hub.db dir/" "notes.txt"
+	complete_zsh opsctl db size -d sqlite:h | expect_offers zsh "'-d sqlite:h' offers sqlite:hub.db" "sqlite:hub.db" ""
+	complete_zsh opsctl db vacuum --table documents, | expect_offers zsh "'--table documents,' offers the other tables" \
+		"documents,audit_log documents,articles" "documents,documents"
+fi
+
+if [ -f "$ROOT/completions/opsctl.fish" ] && command -v fish >/dev/null; then
+	complete_fish() {	# complete_fish LINE: what fish offers, "value<TAB>description"
+		PATH="$ROOT:$PATH" fish -c "source '$ROOT/completions/opsctl.fish'; complete -C '$1'" </dev/null 2>&1
+	}
+	complete_fish "opsctl backup --" | expect_offers fish "'backup --' offers create's options" "--type --retention --s3 --verify" ""
+	complete_fish "opsctl backup --type " | expect_offers fish "'backup --type' offers create's types" "full wal all" ""
+	complete_fish "opsctl db maintain -t vacuum," | expect_offers fish "'-t vacuum,' offers the other tasks only" \
+		"vacuum,analyze vacuum,reindex" "vacuum,vacuum vacuum,all"
+	complete_fish "opsctl db maintain --tasks=all," | expect_offers fish "'--tasks=all,' offers nothing" "" "--tasks=all,vacuum"
+	complete_fish "opsctl backup restore " | expect_offers fish "'backup restore' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_fish "opsctl backup pin " | expect_offers fish "'backup pin' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_fish "opsctl backup verify -b " | expect_offers fish "'backup verify -b' offers latest and the backup ids" "latest $id1 $id2" ""
+	complete_fish "opsctl db size -d " | expect_offers fish "'-d' offers database names, *.db files and directories" \
+		"chatbot_db hub.db dir/" "notes.txt"
+	complete_fish "opsctl db vacuum --table documents," | expect_offers fish "'--table documents,' offers the other tables" \
+		"documents,audit_log documents,articles" "documents,documents"
+	# No value carries the option's sentence: each is labelled by a word.
+	got=$(complete_fish "opsctl backup verify -b "; complete_fish "opsctl db size -d "; complete_fish "opsctl db maintain -t ")
+	if grep -q $'\t.* ' <<<"$got"; then not_ok "fish: values are labelled by a word (ID, NAME, TASKS), not the option's help"; diag "$got"
+	else ok "fish: values are labelled by a word (ID, NAME, TASKS), not the option's help"; fi
+fi
+unset OPSCTL_CONFIG
+cd "$T" || bail_out "cd $T"
 
 done_testing

@@ -15,6 +15,8 @@
  *   opsctl_last_exit_status                exit status of the last run
  * plus any task gauges given (name -> value), written as
  *   NAME{task="...",target="..."} VALUE
+ * each family with the HELP that lib/run/figures.def gives its name (a
+ * generic one for a name it lacks).
  * `promtool check metrics` accepts the file.
  */
 #ifndef OPSMAINT_METRICS_H

@@ -153,6 +153,34 @@ TEST(first_success_writes_all_series)
 	cJSON_Delete(g);
 }
 
+/* Each figure has its own HELP from figures.def; one it does not know yet
+ * gets the generic text and the file stays valid. */
+TEST(figures_have_their_own_help)
+{
+	ops_task_result r;
+	ops_error err;
+	cJSON *g = cJSON_CreateObject();
+	const char *text;
+
+	cJSON_AddNumberToObject(g, "opsctl_backup_size_bytes", 1);
+	cJSON_AddNumberToObject(g, "opsctl_vector_recall", 0.98);
+	cJSON_AddNumberToObject(g, "opsctl_not_declared_yet", 2);
+	result(&r, "figures", 1795521600, 1, 0);
+	r.gauges = g;
+	ops_error_clear(&err);
+	CHECK_INT(ops_metrics_record(state, prom, &r, &err), OPS_OK);
+	text = slurp(prom);
+	CHECK_CONTAINS(text, "# HELP opsctl_backup_size_bytes Size of the last full backup as "
+		       "stored");
+	CHECK_CONTAINS(text, "# HELP opsctl_vector_recall Recall at 10 of the index");
+	CHECK_CONTAINS(text, "# HELP opsctl_not_declared_yet Figure reported by the last run of "
+		       "an opsctl task.\n");
+	CHECK(strstr(text, "# HELP opsctl_backup_size_bytes Figure reported") == NULL);
+	CHECK(grouped(text));
+	CHECK_PROMTOOL(prom);
+	cJSON_Delete(g);
+}
+
 TEST(failure_keeps_last_success_and_tasks_sanitised)
 {
 	ops_task_result r;
@@ -438,6 +466,7 @@ int main(void)
 	RUN(bad_task_name_and_paths);
 	RUN(corrupt_state_starts_afresh);
 	RUN(concurrent_processes_lose_no_task);
+	RUN(figures_have_their_own_help);
 	unit_rmrf(tmp);
 	free(tmp);
 	return unit_done();
