@@ -387,11 +387,19 @@ static int has_visible(const cJSON *obj)
 	return 0;
 }
 
+/* A member shown as a section of its own: a list or object with something
+ * to show. */
+static int is_section(const cJSON *m)
+{
+	return cJSON_IsObject(m) ? has_visible(m) : cJSON_IsArray(m) && cJSON_GetArraySize(m) > 0;
+}
+
 /*
- * Scalars as aligned "name: value" lines, sections (objects, arrays) headed
- * by their name and set off by a blank line from whatever precedes and
- * follows them at this level.
+ * Scalars (and empty lists and objects, "none") as aligned "name: value"
+ * lines, sections (objects, arrays) headed by their name and set off by a
+ * blank line from whatever precedes and follows them at this level.
  */
+
 static int render_object(FILE *fp, const cJSON *obj, int indent)
 {
 	const cJSON *m;
@@ -400,7 +408,7 @@ static int render_object(FILE *fp, const cJSON *obj, int indent)
 	int printed = 0, after_section = 0;
 
 	cJSON_ArrayForEach(m, obj) {
-		if (!m->string || is_internal(m) || is_container(m))
+		if (!m->string || is_internal(m) || is_section(m))
 			continue;
 		label(m->string, lab, sizeof lab);
 		if (width(lab) > keyw)
@@ -410,8 +418,11 @@ static int render_object(FILE *fp, const cJSON *obj, int indent)
 		if (!m->string || is_internal(m))
 			continue;
 		label(m->string, lab, sizeof lab);
-		if (!is_container(m)) {
-			const char *v = scalar_text(m->string, m, txt, sizeof txt);
+		if (!is_section(m)) {
+			/* An empty list or object is one line among the
+			 * scalars ("pruned: none"), not a section of its own. */
+			const char *v = is_container(m) ? "none"
+							: scalar_text(m->string, m, txt, sizeof txt);
 
 			if (after_section)
 				fputc('\n', fp);
@@ -433,15 +444,11 @@ static int render_object(FILE *fp, const cJSON *obj, int indent)
 		if (printed)
 			fputc('\n', fp);
 		pad(fp, (size_t)indent);
-		if (cJSON_IsObject(m) ? !has_visible(m) : cJSON_GetArraySize(m) == 0) {
-			fprintf(fp, "%s: none\n", lab);
-		} else {
-			fprintf(fp, "%s:\n", lab);
-			if (cJSON_IsObject(m) ? render_object(fp, m, indent + 2) :
-			    is_table(m) ? render_table(fp, m, indent + 2) :
-			    render_list(fp, m->string, m, indent + 2))
-				return -1;
-		}
+		fprintf(fp, "%s:\n", lab);
+		if (cJSON_IsObject(m) ? render_object(fp, m, indent + 2) :
+		    is_table(m) ? render_table(fp, m, indent + 2) :
+		    render_list(fp, m->string, m, indent + 2))
+			return -1;
 		printed = after_section = 1;
 	}
 	return 0;

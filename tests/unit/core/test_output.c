@@ -93,7 +93,7 @@ TEST(text_scalars)
 	CHECK_STR(line_with(out, "size:", line, sizeof line), "size:        1.5 KiB");
 	CHECK_STR(line_with(out, "duration", line, sizeof line), "duration:    2.50 s");
 	CHECK_STR(line_with(out, "dead", line, sizeof line), "dead %:      12");
-	CHECK_STR(line_with(out, "skipped", line, sizeof line), "skipped: none");
+	CHECK_STR(line_with(out, "skipped", line, sizeof line), "skipped:     none");
 	CHECK_CONTAINS(out, "\nwindow:\n  environment: prod\n  open:        no\n");
 	/* Key order is insertion order. */
 	CHECK(out && strstr(out, "database:") < strstr(out, "full:"));
@@ -122,7 +122,7 @@ TEST(text_whole_layout)
 		  "  documents             5\n"
 		  "  document_chunks  123456\n"
 		  "\n"
-		  "skipped: none\n"
+		  "skipped:     none\n"
 		  "\n"
 		  "window:\n"
 		  "  environment: prod\n"
@@ -350,6 +350,29 @@ TEST(long_cells_are_never_cut)
  * line between a section and the scalar after it; an object with only '_'
  * members is "none"; a table row with a nested value prints as a block.
  */
+/* Empty lists and objects are lines among the scalars, not sections: no
+ * blank lines around "pruned: none" (db vacuum's SQLite copy). */
+TEST(empty_containers_stay_in_the_block)
+{
+	cJSON *r = cJSON_CreateObject();
+	char *out;
+
+	cJSON_AddStringToObject(r, "backup_path", "/b/kh.db");
+	cJSON_AddArrayToObject(r, "pruned");
+	cJSON_AddNumberToObject(r, "pruned_size_bytes", 0);
+	cJSON_AddObjectToObject(r, "prune_errors");
+	cJSON_AddStringToObject(r, "operation", "vacuum");
+	out = render(r, OPS_OUT_TEXT);
+	CHECK_STR(out,
+		  "backup path:  /b/kh.db\n"
+		  "pruned:       none\n"
+		  "pruned size:  0 B\n"
+		  "prune errors: none\n"
+		  "operation:    vacuum\n");
+	free(out);
+	cJSON_Delete(r);
+}
+
 TEST(section_spacing_and_nested_cells)
 {
 	cJSON *r = cJSON_CreateObject(), *rows, *t, *sub, *x;
@@ -377,7 +400,7 @@ TEST(section_spacing_and_nested_cells)
 		  "  extra:\n"
 		  "    n: 1\n"
 		  "\n"
-		  "ratio: 0.50\n"
+		  "ratio:         0.50\n"
 		  "\n"
 		  "sub:\n"
 		  "  inner:\n"
@@ -548,6 +571,7 @@ int main(void)
 	RUN(json_round_trips_without_internal_members);
 	RUN(json_hides_internal_members_in_long_arrays);
 	RUN(long_cells_are_never_cut);
+	RUN(empty_containers_stay_in_the_block);
 	RUN(section_spacing_and_nested_cells);
 	RUN(top_level_scalars_and_lists);
 	RUN(numbers_in_text);
