@@ -9,7 +9,8 @@
 #define OPT_S3 \
 	CLI_OPT_FLAG('s', "s3", "use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir")
 #define OPT_CONFIG \
-	CLI_OPT_STRING('c', "config", "FILE", "configuration file (same as the global --config)", \
+	CLI_OPT_STRING('c', "config", "FILE", "configuration file: the global --config, taken " \
+		       "here too as backup-database.sh's -c", \
 		       .complete = CLI_C_FILE)
 
 /* The store is opened by the runner (CLI_STORE): inv->store. */
@@ -124,8 +125,10 @@ static const struct cli_opt create_opts[] = {
 		    .key = "backup.retention_daily"),
 	OPT_S3,
 	CLI_OPT_FLAG('n', "no-compress",
-		     "skip compression (backup.compression applies otherwise, zstd by default)"),
-	CLI_OPT_FLAG('v', "verify", "verify every checksum of the backup after it is written"),
+		     "store the archive uncompressed (backup.compression applies otherwise, zstd "
+		     "by default)"),
+	CLI_OPT_FLAG('v', "verify", "verify the backup's checksums after writing it (not "
+		     "verbose: use --verbose)"),
 	CLI_OPT_VERBOSE(0),
 	CLI_OPT_END
 };
@@ -170,10 +173,12 @@ static const struct cli_opt pin_opts[] = {
 };
 
 static const struct cli_opt monitoring_opts[] = {
-	CLI_OPT_STRING('d', "destination", "DIR", "backup destination directory",
+	CLI_OPT_STRING('d', "destination", "DIR", "directory the archives are written to (a "
+		       "directory, not a database)",
 		       .key = "backup.monitoring_dir", .complete = CLI_C_DIR),
 	CLI_OPT_ENUMLIST('c', "components", "LIST", "prometheus,grafana,alertmanager,all",
-			 "components to backup: prometheus,grafana,alertmanager,all", .def = "all"),
+			 "components to back up: prometheus,grafana,alertmanager,all (not --config)",
+			 .def = "all"),
 	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500, "number of days to keep backups", .def = "90"),
 	CLI_OPT_FLAG(0, "dry-run",
 		     "show which old archives retention would remove, and write and remove nothing"),
@@ -231,7 +236,9 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "still read, with a warning that they are unprotected. A backup without a complete "
 	 "manifest is not a backup: it is never listed as good, and the next run removes it. "
 	 "After a full backup "
-	 "retention runs (see prune). Two backups never run at once: the second exits 75.\n\n"
+	 "retention runs (see prune); in text it says how many backups it kept (the list, with "
+	 "each one's reason, with --verbose and in JSON). Two backups never run at once: the "
+	 "second exits 75.\n\n"
 	 "With backup.encryption_key_file set, the archive is encrypted with AES-256-GCM in 64 KiB "
 	 "authenticated segments before it leaves the host; the key's fingerprint is recorded in the "
 	 "manifest, and a key file readable by group or others is refused.\n\n"

@@ -829,6 +829,11 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 	 * fails (archiving off, say) does not also stop old backups going. */
 	if (rc == OPS_OK && full) {
 		rc = ops_backup_prune(ctx, o->retention_days, &prunerep, err);
+		/* Every backup kept, with its reason, on every nightly run is
+		 * cron mail nobody reads: in text a count (backups_kept), the
+		 * list with --verbose; programs always get it. */
+		if (prunerep && ctx->run->output == OPS_OUT_TEXT && !ctx->run->verbose)
+			cJSON_DeleteItemFromObjectCaseSensitive(prunerep, "kept");
 		if (prunerep)
 			cJSON_AddItemToObject(rep, "retention", prunerep);
 	}
@@ -974,6 +979,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	}
 	if (rc == OPS_OK)
 		rc = prune_wal(ctx, oldest_wal, now - daily, walpruned, err);
+	cJSON_AddNumberToObject(rep, "backups_kept", cJSON_GetArraySize(kept));
 	bk_items_free(v, n);
 	return rc;
 }

@@ -913,7 +913,7 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 		rc = err->code == OPS_OK ? OPS_EFAIL : err->code;
 	}
 	cJSON_AddNumberToObject(rep, "members_checked", (double)m->nfiles);
-	cJSON_AddNumberToObject(rep, "bytes_read", (double)ops_manifest_size(m));
+	cJSON_AddNumberToObject(rep, "read_bytes", (double)ops_manifest_size(m));
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	/* An interrupted verify found nothing either way. */
 	if (!ops_cancelled())

@@ -85,7 +85,7 @@ typedef struct ops_verify_opts {
  * A checksum mismatch or damaged archive is OPS_EDATA naming the member;
  * a row-count difference OPS_EFAIL naming the table.  Report: {"id",
  * "check", "databases":[{"database", "status": ok|failed|skipped, ...}],
- * "members_checked", "bytes_read", "duration_seconds", "status": ok|failed}.
+ * "members_checked", "read_bytes", "duration_seconds", "status": ok|failed}.
  */
 ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 			   cJSON **report, ops_error *err);
@@ -111,6 +111,9 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
  * than backup.retention_monthly, pinned backups, the newest good backup, a
  * failed one with no newer good one, and the WAL the oldest kept physical
  * backup needs.  Partial backups are removed.  ctx->dry_run reports only.
+ * Report: {"dry_run", "daily_days", "kept":[{"id", "reason"}...],
+ * "pruned":[...], "wal_pruned":[KEY...], "backups_kept": N}; create drops
+ * "kept" from its text report unless run->verbose.
  */
 ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **report,
 			  ops_error *err);
