@@ -351,9 +351,13 @@ const struct cli_cmd cli_backup_subs[] = {
 	 .description =
 	 "Backs up monitoring configuration as backup-monitoring-config.sh does: each chosen "
 	 "component's directory (backup.monitoring_paths) becomes DIR/monitoring_COMPONENT_"
-	 "YYYYMMDD_HHMMSS.tar.zst with a sha256sum-format .sha256 file beside it, and archives older "
-	 "than the retention period are removed. A configured directory that is missing is reported "
-	 "and makes the run exit 1 after the others are done.",
+	 "YYYYMMDDTHHMMSSZ.tar.zst (UTC, as backup ids) with a sha256sum-format .sha256 file beside "
+	 "it, and archives older than the retention period are removed, those named in local time "
+	 "by earlier versions (monitoring_COMPONENT_YYYYMMDD_HHMMSS.tar.zst) included. A configured "
+	 "directory that is missing is reported and makes the run exit 1 after the others are "
+	 "done.\n\n"
+	 "With --dry-run nothing is written or removed, not even DIR: the report names each "
+	 "archive it would write, whether DIR would be created, and what retention would remove.",
 	 .examples =
 	 "Back up all monitoring configuration\nopsctl backup monitoring -d /var/backups/monitoring"},
 	{.name = "s3-verify",

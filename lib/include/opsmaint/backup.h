@@ -151,8 +151,10 @@ ops_code ops_backup_s3_verify(const ops_backup_ctx *ctx, cJSON **report, ops_err
 /*
  * backup-monitoring-config.sh: the configuration of the chosen components
  * (backup.monitoring_paths) archived into dest as
- * monitoring_COMPONENT_YYYYMMDD_HHMMSS.tar.zst with a .sha256 beside it;
- * archives older than retention_days removed.
+ * monitoring_COMPONENT_YYYYMMDDTHHMMSSZ.tar.zst (UTC) with a .sha256 beside
+ * it; archives older than retention_days removed (the local-time names of
+ * earlier versions too).  run->dry_run writes and removes nothing and
+ * reports each "archive" it would write and "would_create_destination".
  */
 ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 			       char *const *components, long retention_days,
