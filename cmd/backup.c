@@ -55,10 +55,12 @@ static ops_code op_restore(struct cli_inv *inv, const ops_run *run, cJSON **repo
 			   ops_error *err)
 {
 	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
+	ops_restore_opts o = {0};
 
-	return ops_backup_restore(&ctx, inv->args[0],
-				  cli_given(inv, "database") ? cli_list(inv, "database") : NULL,
-				  report, err);
+	o.id = inv->args[0];
+	o.databases = cli_given(inv, "database") ? cli_list(inv, "database") : NULL;
+	o.as = cli_given(inv, "as") ? cli_str(inv, "as") : NULL;
+	return ops_backup_restore(&ctx, &o, report, err);
 }
 
 static ops_code op_prune(struct cli_inv *inv, const ops_run *run, cJSON **report,
@@ -150,8 +152,13 @@ static const struct cli_opt restore_opts[] = {
 	CLI_OPT_LIST('d', "database", "NAME",
 		     "restore only NAME (without it, every database in the backup); repeat or "
 		     "comma-separate for several", .complete = CLI_C_DATABASE),
+	CLI_OPT_STRING(0, "as", "NEWDB", "restore the one database (-d NAME, or the backup's "
+		       "only one) into NEWDB, a new database, or for SQLite a new file, beside "
+		       "the live one, which is left alone"),
 	CLI_OPT_FLAG('f', "force", "restore outside the maintenance window, without confirmation, "
 		     "closing open sessions"),
+	CLI_OPT_DRY_RUN("say what would be restored where and whether the real run would be "
+			"refused, and change nothing"),
 	OPT_S3,
 	CLI_OPT_VERBOSE('v'),
 	CLI_OPT_END
@@ -309,9 +316,31 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "maintenance window or with --force, and asks for confirmation on a terminal. Temporary "
 	 "databases opsctl marked as its own and left by a run that was killed are removed by the "
 	 "next restore or verify; an old database left renamed aside is reported with the commands "
-	 "that put it back.",
+	 "that put it back.\n\n"
+	 "A SQLite database is restored to the path its manifest records only when a configured "
+	 "backup database (backup.databases, else db.databases or db.name) names that file and it "
+	 "is not a protected path: the manifest's checksum shows it was not damaged, not who "
+	 "wrote it. Any other path is refused (exit 65) naming it, before anything is read; "
+	 "--as restores it to a file the operator names instead.\n\n"
+	 "--as NEWDB restores one database (the one -d chooses, or the backup's only one) next to "
+	 "the live one, which is never touched: a PostgreSQL database into the new database NEWDB "
+	 "(restored as a temporary copy, then renamed, with a comment saying which backup it came "
+	 "from), a SQLite database into the new file NEWDB (sqlite:PATH or PATH). A NEWDB that "
+	 "exists, database or file, is refused (exit 64) and so is a protected path (77). As "
+	 "nothing that exists is replaced, --as needs no maintenance window and asks nothing; "
+	 "stored files are checked, not written out. The output says where it went "
+	 "(restored_as).\n\n"
+	 "With --dry-run the archive is not read and nothing is changed: the report names each "
+	 "database, where it would go and whether that replaces a database or file that exists "
+	 "(action replace or create), where stored files would go, and whether the maintenance "
+	 "window would refuse the real run (a warning, exit 0). What would certainly refuse it "
+	 "(a database the backup lacks, an untrusted path, an existing --as target, a missing "
+	 "key) refuses the dry run with the same exit status.",
 	 .examples =
-	 "Restore one database from a backup, now\nopsctl backup restore 20261124T010000Z-full -d chatbot_db --force"},
+	 "Restore one database from a backup, now\nopsctl backup restore 20261124T010000Z-full -d chatbot_db --force\n"
+	 "Bring back yesterday's chatbot_db beside the live one, to copy rows from\n"
+	 "opsctl backup restore latest -d chatbot_db --as chatbot_db_yesterday\n"
+	 "See what a restore would replace\nopsctl backup restore latest --dry-run"},
 	{.name = "prune",
 	 .summary = "apply retention to backups and WAL",
 	 .opts = prune_opts,

@@ -53,7 +53,7 @@ function __opsctl_argopts
         case 'opsctl backup verify'
             printf '%s\n' -b --backup-id -t --temp-db --config --env -o --output
         case 'opsctl backup restore'
-            printf '%s\n' -d --database --config --env -o --output
+            printf '%s\n' -d --database --as --config --env -o --output
         case 'opsctl backup prune'
             printf '%s\n' -r --retention --config --env -o --output
         case 'opsctl backup pin'
@@ -321,7 +321,9 @@ complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s o -l output -x -a 
 complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s d -l database -x -a '(opsctl __complete databases 2>/dev/null)' -d 'restore only NAME (without it, every database in the backup); repeat or comma-separate for several'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l as -x -d 'restore the one database (-d NAME, or the backup\'s only one) into NEWDB, a new database, or for SQLite a new file, beside the live one, which is left alone'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s f -l force -d 'restore outside the maintenance window, without confirmation, closing open sessions'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l dry-run -d 'say what would be restored where and whether the real run would be refused, and change nothing'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'

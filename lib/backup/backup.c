@@ -564,7 +564,7 @@ static ops_code new_id(const ops_backup_ctx *ctx, double start, char *id, size_t
 	return ops_error_set(err, OPS_EFAIL, "no free backup id for %s", stamp);
 }
 
-static char **backup_targets(const ops_config *cfg, ops_error *err)
+char **bk_backup_targets(const ops_config *cfg, ops_error *err)
 {
 	char **list = ops_config_list(cfg, "backup.databases"), **targets = NULL;
 
@@ -681,7 +681,7 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 	run.chunk = (size_t)ops_config_int(cfg, "backup.chunk_size");
 	if ((rc = bk_load_key(cfg, key, &have_key, err)) != OPS_OK)
 		return rc;
-	targets = backup_targets(cfg, err);
+	targets = bk_backup_targets(cfg, err);
 	if (!targets)
 		return err->code;
 	if ((rc = preflight(ctx, targets, physical, err)) != OPS_OK)

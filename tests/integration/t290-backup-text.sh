@@ -41,7 +41,7 @@ if grep -q "not --config" <<<"$l"; then ok "monitoring -c says it is not --confi
 l=$(help_line backup verify -- '-b, --backup-id')
 if grep -q -- "--backup-id ID" <<<"$l"; then ok "verify -b takes ID"; else not_ok "verify -b takes ID"; diag "$l"; fi
 for c in restore pin; do
-	if "$OPSCTL" backup "$c" --help | grep -q "^usage: opsctl backup $c .*ID"; then ok "backup $c takes ID"; else not_ok "backup $c takes ID"; fi
+	if "$OPSCTL" backup "$c" --help | sed -n '1,/^$/p' | tr -s ' \n' '  ' | grep -q "^usage: opsctl backup $c .* ID "; then ok "backup $c takes ID"; else not_ok "backup $c takes ID"; fi
 done
 # The guides' flags still mean what they meant.
 run "$OPSCTL" --output json backup -v -n --type full
