@@ -131,6 +131,8 @@ static const struct cli_opt create_opts[] = {
 		     "by default)"),
 	CLI_OPT_FLAG('v', "verify", "verify the backup's checksums after writing it (not "
 		     "verbose: use --verbose)"),
+	CLI_OPT_DRY_RUN("say what would be dumped where, which WAL shipped and which backups "
+			"retention would remove, and write and remove nothing"),
 	CLI_OPT_VERBOSE(0),
 	CLI_OPT_END
 };
@@ -249,13 +251,20 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "With backup.encryption_key_file set, the archive is encrypted with AES-256-GCM in 64 KiB "
 	 "authenticated segments before it leaves the host; the key's fingerprint is recorded in the "
 	 "manifest, and a key file readable by group or others is refused.\n\n"
+	 "With --dry-run nothing is written or removed and no journal line is added: the report "
+	 "names the archive it would write, each database's member and current size, the other "
+	 "members (files/, redis/, vector/), the leftovers of interrupted runs and the backups "
+	 "retention would remove, and the WAL segments it would ship. What would certainly fail "
+	 "the real run (a missing include file, a database that cannot be opened, archiving off "
+	 "for --type wal) fails the dry run the same way, with the same exit status.\n\n"
 	 "Progress is shown on a terminal; cron runs are silent unless something fails. Every run "
 	 "appends a journal line and refreshes opsctl_backup_last_success_timestamp_seconds, "
 	 "opsctl_backup_size_bytes and opsctl_backup_duration_seconds in the Prometheus textfile.",
 	 .examples =
 	 "Daily full backup to S3 at 1 AM (guide 000)\n0 1 * * * opsctl backup --type full --s3\n"
 	 "Hourly WAL archiving\n0 * * * * opsctl backup --type wal --s3\n"
-	 "A full backup, its checksums verified straight away\nopsctl backup --type full --verify"},
+	 "A full backup, its checksums verified straight away\nopsctl backup --type full --verify\n"
+	 "What tonight's backup would write and remove\nopsctl backup --dry-run"},
 	{.name = "list",
 	 .summary = "list backups with size, duration and verification",
 	 .opts = list_opts,

@@ -297,6 +297,7 @@ complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s r -l retention -x 
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s n -l no-compress -d 'store the archive uncompressed (backup.compression applies otherwise, zstd by default)'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s v -l verify -d 'verify the backup\'s checksums after writing it (not verbose: use --verbose)'
+complete -c opsctl -n '__opsctl_at "opsctl backup create"' -l dry-run -d 'say what would be dumped where, which WAL shipped and which backups retention would remove, and write and remove nothing'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl backup create"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
