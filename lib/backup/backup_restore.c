@@ -16,7 +16,6 @@
  * names is a restore target only when the configuration names it too.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,17 +230,29 @@ static int chosen(char *const *databases, const char *db)
 	return !databases;
 }
 
-/* Whether SQLite path a and b name one file: each "inside" the other, as
- * the protected-path check resolves them (links and ".." included). */
+/* Whether SQLite paths a and b name one file: the same inode, or, for a
+ * file not there (yet), the same name in the same directory.  Anything
+ * that cannot be looked at is not the same. */
 static int same_file(const char *a, const char *b)
 {
-	char *pa[2] = {(char *)a, NULL}, *pb[2] = {(char *)b, NULL};
+	struct stat sa, sb;
+	const char *ba = strrchr(a, '/'), *bb = strrchr(b, '/');
+	char *da, *db;
+	int same;
 
 	if (strcmp(a, b) == 0)
 		return 1;
-	if (strlen(a) >= PATH_MAX || strlen(b) >= PATH_MAX)
-		return 0;	/* unresolvable: the check would say "inside" */
-	return ops_path_is_protected(a, pb) && ops_path_is_protected(b, pa);
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	if (strcmp(ba ? ba + 1 : a, bb ? bb + 1 : b) != 0)
+		return 0;
+	da = ops_path_dir(a);
+	db = ops_path_dir(b);
+	same = da && db && stat(da, &sa) == 0 && stat(db, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	free(da);
+	free(db);
+	return same;
 }
 
 /*

@@ -154,6 +154,10 @@ ln -s "$T" "$T/via"
 retarget "$T/via/restored/../kh.db"
 OPSCTL_CONFIG="$T/sqlite.conf" run "$OPSCTL" backup restore "$SID" --force
 expect_rc 0 "a manifest path that resolves to the configured file is trusted"
+rm -f "$T/kh.db"
+OPSCTL_CONFIG="$T/sqlite.conf" run "$OPSCTL" backup restore "$SID" --force
+expect_rc 0 "and so is it when the file is not there: the same name in the same directory"
+if [ "$(sqlite3 "$T/kh.db" "select count(*) from content")" = "$rows" ]; then ok "the configured file is restored"; else not_ok "the configured file is restored"; fi
 # A protected path, even one the configuration names too.
 retarget "$T/kh.db"
 printf '[backup]\ndatabases = sqlite:%s/kh.db\ndir = %s\n[general]\nprotected_paths = %s/kh.db\n' "$T" "$STORE" "$T" >"$T/prot.conf"
