@@ -9,7 +9,8 @@
 #define OPT_S3 \
 	CLI_OPT_FLAG('s', "s3", "use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir")
 #define OPT_CONFIG \
-	CLI_OPT_STRING('c', "config", "FILE", "configuration file (same as the global --config)", \
+	CLI_OPT_STRING('c', "config", "FILE", "configuration file: the global --config, taken " \
+		       "here too as backup-database.sh's -c", \
 		       .complete = CLI_C_FILE)
 
 /* The store is opened by the runner (CLI_STORE): inv->store. */
@@ -54,10 +55,12 @@ static ops_code op_restore(struct cli_inv *inv, const ops_run *run, cJSON **repo
 			   ops_error *err)
 {
 	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
+	ops_restore_opts o = {0};
 
-	return ops_backup_restore(&ctx, inv->args[0],
-				  cli_given(inv, "database") ? cli_list(inv, "database") : NULL,
-				  report, err);
+	o.id = inv->args[0];
+	o.databases = cli_given(inv, "database") ? cli_list(inv, "database") : NULL;
+	o.as = cli_given(inv, "as") ? cli_str(inv, "as") : NULL;
+	return ops_backup_restore(&ctx, &o, report, err);
 }
 
 static ops_code op_prune(struct cli_inv *inv, const ops_run *run, cJSON **report,
@@ -124,8 +127,12 @@ static const struct cli_opt create_opts[] = {
 		    .key = "backup.retention_daily"),
 	OPT_S3,
 	CLI_OPT_FLAG('n', "no-compress",
-		     "skip compression (backup.compression applies otherwise, zstd by default)"),
-	CLI_OPT_FLAG('v', "verify", "verify every checksum of the backup after it is written"),
+		     "store the archive uncompressed (backup.compression applies otherwise, zstd "
+		     "by default)"),
+	CLI_OPT_FLAG('v', "verify", "verify the backup's checksums after writing it (not "
+		     "verbose: use --verbose)"),
+	CLI_OPT_DRY_RUN("say what would be dumped where, which WAL shipped and which backups "
+			"retention would remove, and write and remove nothing"),
 	CLI_OPT_VERBOSE(0),
 	CLI_OPT_END
 };
@@ -148,8 +155,13 @@ static const struct cli_opt restore_opts[] = {
 	CLI_OPT_LIST('d', "database", "NAME",
 		     "restore only NAME (without it, every database in the backup); repeat or "
 		     "comma-separate for several", .complete = CLI_C_DATABASE),
+	CLI_OPT_STRING(0, "as", "NEWDB", "restore the one database (-d NAME, or the backup's "
+		       "only one) into NEWDB, a new database, or for SQLite a new file, beside "
+		       "the live one, which is left alone"),
 	CLI_OPT_FLAG('f', "force", "restore outside the maintenance window, without confirmation, "
 		     "closing open sessions"),
+	CLI_OPT_DRY_RUN("say what would be restored where and whether the real run would be "
+			"refused, and change nothing"),
 	OPT_S3,
 	CLI_OPT_VERBOSE('v'),
 	CLI_OPT_END
@@ -171,10 +183,12 @@ static const struct cli_opt pin_opts[] = {
 };
 
 static const struct cli_opt monitoring_opts[] = {
-	CLI_OPT_STRING('d', "destination", "DIR", "backup destination directory",
+	CLI_OPT_STRING('d', "destination", "DIR", "directory the archives are written to (a "
+		       "directory, not a database)",
 		       .key = "backup.monitoring_dir", .complete = CLI_C_DIR),
 	CLI_OPT_ENUMLIST('c', "components", "LIST", "prometheus,grafana,alertmanager,all",
-			 "components to backup: prometheus,grafana,alertmanager,all", .def = "all"),
+			 "components to back up: prometheus,grafana,alertmanager,all (not --config)",
+			 .def = "all"),
 	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500, "number of days to keep backups", .def = "90"),
 	CLI_OPT_FLAG(0, "dry-run",
 		     "show which old archives retention would remove, and write and remove nothing"),
@@ -232,17 +246,26 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "still read, with a warning that they are unprotected. A backup without a complete "
 	 "manifest is not a backup: it is never listed as good, and the next run removes it. "
 	 "After a full backup "
-	 "retention runs (see prune). Two backups never run at once: the second exits 75.\n\n"
+	 "retention runs (see prune); in text it says how many backups it kept (the list, with "
+	 "each one's reason, with --verbose and in JSON). Two backups never run at once: the "
+	 "second exits 75.\n\n"
 	 "With backup.encryption_key_file set, the archive is encrypted with AES-256-GCM in 64 KiB "
 	 "authenticated segments before it leaves the host; the key's fingerprint is recorded in the "
 	 "manifest, and a key file readable by group or others is refused.\n\n"
+	 "With --dry-run nothing is written or removed and no journal line is added: the report "
+	 "names the archive it would write, each database's member and current size, the other "
+	 "members (files/, redis/, vector/), the leftovers of interrupted runs and the backups "
+	 "retention would remove, and the WAL segments it would ship. What would certainly fail "
+	 "the real run (a missing include file, a database that cannot be opened, archiving off "
+	 "for --type wal) fails the dry run the same way, with the same exit status.\n\n"
 	 "Progress is shown on a terminal; cron runs are silent unless something fails. Every run "
 	 "appends a journal line and refreshes opsctl_backup_last_success_timestamp_seconds, "
 	 "opsctl_backup_size_bytes and opsctl_backup_duration_seconds in the Prometheus textfile.",
 	 .examples =
 	 "Daily full backup to S3 at 1 AM (guide 000)\n0 1 * * * opsctl backup --type full --s3\n"
 	 "Hourly WAL archiving\n0 * * * * opsctl backup --type wal --s3\n"
-	 "A full backup, its checksums verified straight away\nopsctl backup --type full --verify"},
+	 "A full backup, its checksums verified straight away\nopsctl backup --type full --verify\n"
+	 "What tonight's backup would write and remove\nopsctl backup --dry-run"},
 	{.name = "list",
 	 .summary = "list backups with size, duration and verification",
 	 .opts = list_opts,
@@ -304,9 +327,31 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "maintenance window or with --force, and asks for confirmation on a terminal. Temporary "
 	 "databases opsctl marked as its own and left by a run that was killed are removed by the "
 	 "next restore or verify; an old database left renamed aside is reported with the commands "
-	 "that put it back.",
+	 "that put it back.\n\n"
+	 "A SQLite database is restored to the path its manifest records only when a configured "
+	 "backup database (backup.databases, else db.databases or db.name) names that file and it "
+	 "is not a protected path: the manifest's checksum shows it was not damaged, not who "
+	 "wrote it. Any other path is refused (exit 65) naming it, before anything is read; "
+	 "--as restores it to a file the operator names instead.\n\n"
+	 "--as NEWDB restores one database (the one -d chooses, or the backup's only one) next to "
+	 "the live one, which is never touched: a PostgreSQL database into the new database NEWDB "
+	 "(restored as a temporary copy, then renamed, with a comment saying which backup it came "
+	 "from), a SQLite database into the new file NEWDB (sqlite:PATH or PATH). A NEWDB that "
+	 "exists, database or file, is refused (exit 64) and so is a protected path (77). As "
+	 "nothing that exists is replaced, --as needs no maintenance window and asks nothing; "
+	 "stored files are checked, not written out. The output says where it went "
+	 "(restored_as).\n\n"
+	 "With --dry-run the archive is not read and nothing is changed: the report names each "
+	 "database, where it would go and whether that replaces a database or file that exists "
+	 "(action replace or create), where stored files would go, and whether the maintenance "
+	 "window would refuse the real run (a warning, exit 0). What would certainly refuse it "
+	 "(a database the backup lacks, an untrusted path, an existing --as target, a missing "
+	 "key) refuses the dry run with the same exit status.",
 	 .examples =
-	 "Restore one database from a backup, now\nopsctl backup restore 20261124T010000Z-full -d chatbot_db --force"},
+	 "Restore one database from a backup, now\nopsctl backup restore 20261124T010000Z-full -d chatbot_db --force\n"
+	 "Bring back yesterday's chatbot_db beside the live one, to copy rows from\n"
+	 "opsctl backup restore latest -d chatbot_db --as chatbot_db_yesterday\n"
+	 "See what a restore would replace\nopsctl backup restore latest --dry-run"},
 	{.name = "prune",
 	 .summary = "apply retention to backups and WAL",
 	 .opts = prune_opts,
@@ -347,9 +392,13 @@ const struct cli_cmd cli_backup_subs[] = {
 	 .description =
 	 "Backs up monitoring configuration as backup-monitoring-config.sh does: each chosen "
 	 "component's directory (backup.monitoring_paths) becomes DIR/monitoring_COMPONENT_"
-	 "YYYYMMDD_HHMMSS.tar.zst with a sha256sum-format .sha256 file beside it, and archives older "
-	 "than the retention period are removed. A configured directory that is missing is reported "
-	 "and makes the run exit 1 after the others are done.",
+	 "YYYYMMDDTHHMMSSZ.tar.zst (UTC, as backup ids) with a sha256sum-format .sha256 file beside "
+	 "it, and archives older than the retention period are removed, those named in local time "
+	 "by earlier versions (monitoring_COMPONENT_YYYYMMDD_HHMMSS.tar.zst) included. A configured "
+	 "directory that is missing is reported and makes the run exit 1 after the others are "
+	 "done.\n\n"
+	 "With --dry-run nothing is written or removed, not even DIR: the report names each "
+	 "archive it would write, whether DIR would be created, and what retention would remove.",
 	 .examples =
 	 "Back up all monitoring configuration\nopsctl backup monitoring -d /var/backups/monitoring"},
 	{.name = "s3-verify",

@@ -564,7 +564,7 @@ static ops_code new_id(const ops_backup_ctx *ctx, double start, char *id, size_t
 	return ops_error_set(err, OPS_EFAIL, "no free backup id for %s", stamp);
 }
 
-static char **backup_targets(const ops_config *cfg, ops_error *err)
+char **bk_backup_targets(const ops_config *cfg, ops_error *err)
 {
 	char **list = ops_config_list(cfg, "backup.databases"), **targets = NULL;
 
@@ -681,7 +681,7 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 	run.chunk = (size_t)ops_config_int(cfg, "backup.chunk_size");
 	if ((rc = bk_load_key(cfg, key, &have_key, err)) != OPS_OK)
 		return rc;
-	targets = backup_targets(cfg, err);
+	targets = bk_backup_targets(cfg, err);
 	if (!targets)
 		return err->code;
 	if ((rc = preflight(ctx, targets, physical, err)) != OPS_OK)
@@ -756,6 +756,107 @@ out:
 }
 
 /*
+ * --dry-run: what a full backup would write, found as the real run finds it
+ * (the same preflight, every database opened, the key loaded), so that what
+ * would certainly fail the real run fails here with its own exit status.
+ * Sizes are the databases' as they stand, not the archive's, which only
+ * the dump can know.
+ */
+static ops_code plan_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJSON *report,
+			  ops_error *err)
+{
+	const ops_config *cfg = ctx->run->cfg;
+	const char *compression = o->no_compress ? "none"
+				  : ops_config_get(cfg, "backup.compression");
+	const char *redis = ops_config_get(cfg, "backup.redis_url");
+	int physical = strcmp(ops_config_get(cfg, "backup.method"), "physical") == 0, have_key = 0;
+	unsigned char key[OPS_CRYPT_KEY_LEN];
+	char id[96], object[200], member[600];
+	char **targets = NULL, **files = NULL;
+	cJSON *dbs, *others;
+	ops_code rc;
+	size_t i;
+
+	if ((rc = bk_load_key(cfg, key, &have_key, err)) != OPS_OK)
+		return rc;
+	explicit_bzero(key, sizeof key);	/* only its presence is needed */
+	if (!(targets = bk_backup_targets(cfg, err)))
+		return err->code;
+	if ((rc = preflight(ctx, targets, physical, err)) != OPS_OK ||
+	    (rc = new_id(ctx, ops_wall_clock(), id, sizeof id, err)) != OPS_OK)
+		goto out;
+	snprintf(object, sizeof object, "%s/backup%s%s", id, archive_suffix(compression),
+		 have_key ? ".enc" : "");
+	cJSON_AddStringToObject(report, "method", physical ? "physical" : "logical");
+	cJSON_AddStringToObject(report, "would_write", object);
+	cJSON_AddStringToObject(report, "compression", compression);
+	cJSON_AddBoolToObject(report, "encrypted", have_key);
+	dbs = cJSON_AddArrayToObject(report, "databases");
+	for (i = 0; rc == OPS_OK && targets[i] && (!physical || i == 0); i++) {
+		ops_db *db = NULL;
+		ops_rows *rows = NULL;
+		cJSON *d = cJSON_CreateObject();
+		long long size = -1;
+		char *stem = NULL;
+		struct stat st;
+
+		if ((rc = ops_db_open(cfg, targets[i], &db, err)) != OPS_OK) {
+			cJSON_Delete(d);
+			break;
+		}
+		cJSON_AddItemToArray(dbs, d);
+		/* Named as the real run names it: the file, the database the
+		 * server says (never a URI, which may hold a password). */
+		if (ops_db_kind_of(db) == OPS_DB_SQLITE) {
+			const char *base = strrchr(ops_db_path(db), '/');
+
+			stem = bk_member_stem(base ? base + 1 : ops_db_path(db));
+			snprintf(member, sizeof member, "%s%s", stem ? stem : "",
+				 stem && strlen(stem) >= 3 && strcmp(stem + strlen(stem) - 3, ".db") == 0
+				 ? "" : ".db");
+			if (stat(ops_db_path(db), &st) == 0)
+				size = (long long)st.st_size;
+			cJSON_AddStringToObject(d, "database", ops_db_path(db));
+			cJSON_AddStringToObject(d, "engine", "sqlite");
+		} else {
+			rc = ops_db_query(db, "SELECT pg_catalog.current_database(), pg_catalog."
+					  "pg_database_size(pg_catalog.current_database())", 0, NULL,
+					  &rows, err);
+			if (rc == OPS_OK)
+				rc = ops_rows_int64(rows, 0, 1, &size, err);
+			if (rc == OPS_OK)
+				stem = bk_member_stem(ops_rows_value(rows, 0, 0));
+			snprintf(member, sizeof member, physical ? "base.tar/000001..." :
+				 "%s.dump/000001...", stem ? stem : "");
+			cJSON_AddStringToObject(d, "database", physical ? "(cluster)" : rc == OPS_OK
+						? ops_rows_value(rows, 0, 0) : "");
+			cJSON_AddStringToObject(d, "engine", "postgresql");
+		}
+		cJSON_AddStringToObject(d, "member", member);
+		if (size >= 0)
+			cJSON_AddNumberToObject(d, "database_size_bytes", (double)size);
+		free(stem);
+		ops_rows_free(rows);
+		ops_db_close(db);
+	}
+	if (rc != OPS_OK)
+		goto out;
+	others = cJSON_AddArrayToObject(report, "other_members");
+	files = ops_config_list(cfg, "backup.include_files");
+	for (i = 0; files && files[i]; i++)
+		if (include_member(files[i], member, sizeof member, err) == OPS_OK)
+			cJSON_AddItemToArray(others, cJSON_CreateString(member));
+	if (ops_config_bool(cfg, "backup.vector_index"))
+		cJSON_AddItemToArray(others, cJSON_CreateString("vector/index.faiss"));
+	if (redis && *redis)
+		cJSON_AddItemToArray(others, cJSON_CreateString("redis/dump.rdb"));
+out:
+	ops_strv_free(files);
+	ops_strv_free(targets);
+	return rc;
+}
+
+/*
  * Type "all" (the guides' default): the full backup is the work, plus WAL
  * where archiving is set up.  A server without archive_mode, or a host with
  * no PostgreSQL database, gets a warning line, "wal": {"status": "skipped"}
@@ -821,14 +922,21 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 				     o->type);
 	cJSON_AddStringToObject(rep, "type", o->type);
 	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
+	if (ctx->run->dry_run)
+		cJSON_AddBoolToObject(rep, "dry_run", 1);
 	removed = cJSON_AddArrayToObject(rep, "removed_partial");
 	rc = bk_catalog_remove_partial(ctx, removed, err);
 	if (rc == OPS_OK && full)
-		rc = run_full(ctx, o, rep, err);
+		rc = ctx->run->dry_run ? plan_full(ctx, o, rep, err) : run_full(ctx, o, rep, err);
 	/* Retention right after the full backup, so that a WAL step that
 	 * fails (archiving off, say) does not also stop old backups going. */
 	if (rc == OPS_OK && full) {
 		rc = ops_backup_prune(ctx, o->retention_days, &prunerep, err);
+		/* Every backup kept, with its reason, on every nightly run is
+		 * cron mail nobody reads: in text a count (backups_kept), the
+		 * list with --verbose; programs always get it. */
+		if (prunerep && ctx->run->output == OPS_OUT_TEXT && !ctx->run->verbose)
+			cJSON_DeleteItemFromObjectCaseSensitive(prunerep, "kept");
 		if (prunerep)
 			cJSON_AddItemToObject(rep, "retention", prunerep);
 	}
@@ -974,6 +1082,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	}
 	if (rc == OPS_OK)
 		rc = prune_wal(ctx, oldest_wal, now - daily, walpruned, err);
+	cJSON_AddNumberToObject(rep, "backups_kept", cJSON_GetArraySize(kept));
 	bk_items_free(v, n);
 	return rc;
 }

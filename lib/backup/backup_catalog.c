@@ -180,8 +180,10 @@ ops_code bk_catalog_remove_partial(const ops_backup_ctx *ctx, cJSON *removed, op
 	for (i = 0; rc == OPS_OK && i < n; i++) {
 		if (v[i].has_manifest_key)
 			continue;
-		ops_log_warn("removing partial backup '%s' left by an interrupted run", v[i].id);
-		rc = bk_catalog_remove(ctx, v[i].id, err);
+		ops_log_warn("%s partial backup '%s' left by an interrupted run",
+			     ctx->run->dry_run ? "would remove" : "removing", v[i].id);
+		if (!ctx->run->dry_run)
+			rc = bk_catalog_remove(ctx, v[i].id, err);
 		if (rc == OPS_OK)
 			cJSON_AddItemToArray(removed, cJSON_CreateString(v[i].id));
 	}

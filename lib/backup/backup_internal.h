@@ -176,7 +176,10 @@ struct bk_pass {
 	const char *temp_db;		/* BK_PASS_VERIFY */
 	int keep_temp;			/* BK_PASS_VERIFY */
 	char *const *only;		/* BK_PASS_RESTORE: databases chosen, NULL all */
-	const char *restore_dir;	/* BK_PASS_RESTORE: where files/ go */
+	const char *restore_dir;	/* BK_PASS_RESTORE: where files/ go (NULL: checked only) */
+	/* BK_PASS_RESTORE with --as: the new database or file the one chosen
+	 * database goes to; the hooks put it there instead of in place. */
+	const char *as;
 	/* BK_PASS_RESTORE: put the restored copy of a PostgreSQL database in
 	 * place of target; on failure target is as it was and copy remains. */
 	ops_code (*pg_put)(bk_pass *p, const char *copy, const char *target, cJSON *rep,
@@ -197,6 +200,13 @@ struct bk_pass {
 	int failures;
 	ops_error first;
 };
+
+/* Whether database db of m is stored as a SQLite copy (else a dump). */
+int bk_db_is_sqlite(const ops_manifest *m, const char *db);
+
+/* The databases a backup takes: backup.databases, else db.databases, else
+ * db.name (NULL with err set when none is configured). */
+char **bk_backup_targets(const ops_config *cfg, ops_error *err);
 
 /* The manifest of backup id, checked to describe one archive that holds
  * every database it names. */

@@ -3,7 +3,8 @@
  * Alertmanager archived, one tar.zst per component, with a sha256sum-format
  * file beside each (so `sha256sum -c` checks it without opsctl), and old
  * archives removed after the retention period.  With --dry-run it writes
- * nothing: the sources are checked and retention names what it would remove.
+ * nothing: the sources are checked, and the report names the archives it
+ * would write and what retention would remove.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -70,20 +71,30 @@ static int add_one(const char *path, const struct stat *st, int type, struct FTW
 	return 0;
 }
 
+/*
+ * monitoring_COMPONENT_20261124T010000Z.tar.zst: UTC in ISO 8601's basic
+ * form, as backup ids are, so the host's time zone never changes a name.
+ * Archives named in local time (monitoring_C_20261124_010000.tar.zst, from
+ * earlier versions) still match retention's pattern and age out by mtime.
+ */
+static void archive_name(const char *component, char *out, size_t len)
+{
+	char stamp[32];
+
+	bk_stamp(ops_wall_clock(), stamp);
+	snprintf(out, len, "monitoring_%s_%s.tar.zst", component, stamp);
+}
+
 static ops_code archive_component(const ops_backup_ctx *ctx, const char *name, const char *src,
 				  const char *dest, cJSON *rep, ops_error *err)
 {
-	char stamp[32], fname[256], line[512];
+	char fname[256], line[512];
 	char *path = NULL, *sumpath = NULL;
 	struct afile_sink s = {0};
-	struct tm tm;
-	time_t now = time(NULL);
 	char hex[65];
 	ops_code rc;
 
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
-	snprintf(fname, sizeof fname, "monitoring_%s_%s.tar.zst", name, stamp);
+	archive_name(name, fname, sizeof fname);
 	path = ops_path_join(dest, fname);
 	if (!path || asprintf(&sumpath, "%s.sha256", path) < 0) {
 		free(path);
@@ -179,6 +190,8 @@ ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 	cJSON_AddBoolToObject(rep, "dry_run", ctx->run->dry_run);
 	list = cJSON_AddArrayToObject(rep, "components");
 	/* --dry-run writes nothing, not even the destination directory. */
+	if (ctx->run->dry_run)
+		cJSON_AddBoolToObject(rep, "would_create_destination", access(dest, F_OK) != 0);
 	rc = ctx->run->dry_run ? OPS_OK : ops_mkdir_p(dest, 0700, err);
 	if (rc != OPS_OK)
 		goto out;
@@ -210,8 +223,16 @@ ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 			cJSON_AddStringToObject(c, "status", "missing");
 			cJSON_AddStringToObject(c, "error", cerr.message);
 		} else if (ctx->run->dry_run) {
+			char fname[256], *path;
+
+			archive_name(name, fname, sizeof fname);
+			path = ops_path_join(dest, fname);
 			cJSON_AddStringToObject(c, "status", "ok");
 			cJSON_AddBoolToObject(c, "would_archive", 1);
+			/* Where the real run would write it (the second of the
+			 * real run decides the name's stamp). */
+			cJSON_AddStringToObject(c, "archive", path ? path : fname);
+			free(path);
 			continue;
 		} else if (archive_component(ctx, name, src, dest, c, &cerr) == OPS_OK) {
 			cJSON_AddStringToObject(c, "status", "ok");

@@ -455,8 +455,9 @@ static ops_code read_member(ops_archive_reader *ar, const char *path,
 
 /*
  * Where a SQLite member is written before it is checked or put in place:
- * beside the live file for a restore, so the rename stays on one file
- * system (a protected path is refused), in the state directory for verify.
+ * beside the live file (or the --as file) for a restore, so the rename stays
+ * on one file system (a protected path is refused), in the state directory
+ * for verify.
  */
 static ops_code sqlite_copy_path(bk_pass *p, const char *dbpath, char **tmp, ops_error *err)
 {
@@ -464,6 +465,8 @@ static ops_code sqlite_copy_path(bk_pass *p, const char *dbpath, char **tmp, ops
 	ops_code rc = OPS_OK;
 
 	*tmp = NULL;
+	if (p->mode == BK_PASS_RESTORE && p->as)
+		dbpath = p->as;
 	if (p->mode == BK_PASS_RESTORE) {
 		char **prot = ops_config_list(cfg, "general.protected_paths");
 		int is_prot = ops_path_is_protected(dbpath, prot);
@@ -570,6 +573,8 @@ static ops_code sqlite_member(bk_pass *p, ops_archive_reader *ar, const char *pa
 	/* Nothing replaces a live file once the run is cancelled. */
 	if (rc == OPS_OK && p->mode == BK_PASS_RESTORE && (rc = ops_cancel_check(err)) == OPS_OK)
 		rc = p->sqlite_put(p, tmp, dbpath, err);
+	if (rc == OPS_OK && p->mode == BK_PASS_RESTORE && p->as)
+		cJSON_AddStringToObject(rep, "restored_as", p->as);
 	if (rc == OPS_OK)
 		cJSON_AddStringToObject(rep, "status", "ok");
 	else if (rc != OPS_EDATA)
@@ -764,6 +769,17 @@ out_sig:
 	return rc;
 }
 
+int bk_db_is_sqlite(const ops_manifest *m, const char *db)
+{
+	size_t j;
+
+	for (j = 0; j < m->nfiles; j++)
+		if (!strchr(m->files[j].path, '/') && db_of_member(m, m->files[j].path) &&
+		    strcmp(db_of_member(m, m->files[j].path), db) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * A logical backup holds each database it names: a dump stream NAME.dump/
  * or a SQLite member NAME.db.  Otherwise verify would check, and restore
@@ -913,7 +929,7 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 		rc = err->code == OPS_OK ? OPS_EFAIL : err->code;
 	}
 	cJSON_AddNumberToObject(rep, "members_checked", (double)m->nfiles);
-	cJSON_AddNumberToObject(rep, "bytes_read", (double)ops_manifest_size(m));
+	cJSON_AddNumberToObject(rep, "read_bytes", (double)ops_manifest_size(m));
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	/* An interrupted verify found nothing either way. */
 	if (!ops_cancelled())

@@ -298,7 +298,9 @@ static ops_code ship_spool(const ops_backup_ctx *ctx, const char *spool, cJSON *
 	char **names = NULL;
 	size_t n = 0, i;
 	ops_code rc = OPS_OK;
-	cJSON *shipped = cJSON_AddArrayToObject(report, "shipped");
+	/* A dry run names the segments it would ship, and ships none. */
+	cJSON *shipped = cJSON_AddArrayToObject(report, ctx->run->dry_run ? "would_ship"
+						: "shipped");
 
 	if (!d)
 		return ops_error_errno(err, errno, "cannot open WAL spool", spool);
@@ -320,7 +322,9 @@ static ops_code ship_spool(const ops_backup_ctx *ctx, const char *spool, cJSON *
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof *names, cmp_str);
-	for (i = 0; rc == OPS_OK && i < n; i++) {
+	for (i = 0; rc == OPS_OK && i < n && ctx->run->dry_run; i++)
+		cJSON_AddItemToArray(shipped, cJSON_CreateString(names[i]));
+	for (i = 0; rc == OPS_OK && i < n && !ctx->run->dry_run; i++) {
 		char *path = ops_path_join(spool, names[i]);
 
 		if (path && (rc = ops_cancel_check(err)) == OPS_OK)
@@ -334,7 +338,7 @@ static ops_code ship_spool(const ops_backup_ctx *ctx, const char *spool, cJSON *
 			cJSON_AddItemToArray(shipped, cJSON_CreateString(names[i]));
 		free(path);
 	}
-	if (rc == OPS_OK && n)
+	if (rc == OPS_OK && n && !ctx->run->dry_run)
 		rc = ops_fsync_dir(spool, err);
 	for (i = 0; i < n; i++)
 		free(names[i]);
@@ -383,6 +387,11 @@ ops_code ops_backup_wal_ship(const ops_backup_ctx *ctx, cJSON *report, ops_error
 	cJSON_AddStringToObject(report, "archive_command", ops_rows_value(rows, 0, 1));
 	ops_rows_free(rows);
 	rows = NULL;
+	/* Archiving is on: the real run would switch segments and wait. */
+	if (ctx->run->dry_run) {
+		cJSON_AddBoolToObject(report, "would_switch_segment", 1);
+		goto out;
+	}
 	rc = ops_db_query(db, "SELECT pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())",
 			  0, NULL, &rows, err);
 	if (rc != OPS_OK)

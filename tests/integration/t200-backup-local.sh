@@ -456,7 +456,9 @@ expect_json_true 'd["databases"][0]["engine"] == "sqlite"' "engine sqlite"
 run "$OPSCTL" --output json backup verify -b "$SID"
 expect_rc 0 "the SQLite backup verifies (integrity_check and row counts)"
 sqlite3 "$T/kh.db" "delete from content"
-run "$OPSCTL" backup restore "$SID" --force
+# The configuration that took the backup names the file: only a file a
+# configured backup database names is a restore target (t270).
+OPSCTL_BACKUP_DATABASES="sqlite:$T/kh.db" run "$OPSCTL" backup restore "$SID" --force
 expect_rc 0 "the SQLite backup restores"
 if [ "$(sqlite3 "$T/kh.db" "select count(*) from content")" = "$rows" ]; then ok "SQLite rows are back"; else not_ok "SQLite rows are back"; fi
 # A writer that died with changes still in the WAL: restore empties the WAL
@@ -473,7 +475,7 @@ db.execute("create table junk (x)")
 os._exit(0)  # no close: the WAL keeps the changes
 PY
 if [ -s "$T/kh.db-wal" ]; then ok "a crashed writer left a WAL behind"; else not_ok "a crashed writer left a WAL behind"; fi
-run "$OPSCTL" backup restore "$SID" --force
+OPSCTL_BACKUP_DATABASES="sqlite:$T/kh.db" run "$OPSCTL" backup restore "$SID" --force
 expect_rc 0 "restore over a database with a pending WAL exits 0"
 if [ "$(sqlite3 "$T/kh.db" "select count(*) from content")" = "$rows" ] &&
 	[ -z "$(sqlite3 "$T/kh.db" "select name from sqlite_master where name = 'junk'")" ]; then
@@ -491,7 +493,7 @@ HID=$(json_get 'd["id"]')
 run "$OPSCTL" --output json backup verify -b "$HID"
 expect_json_true 'len(d["databases"]) == 1 and d["databases"][0]["database"].endswith("hub.db3") and d["databases"][0]["status"] == "ok"' "verify checks hub.db3 as a database"
 sqlite3 "$T/hub.db3" "delete from content"
-run "$OPSCTL" backup restore "$HID" --force
+OPSCTL_BACKUP_DATABASES="sqlite:$T/hub.db3" run "$OPSCTL" backup restore "$HID" --force
 expect_rc 0 "and restores it"
 if [ "$(sqlite3 "$T/hub.db3" "select count(*) from content")" = "$rows" ]; then ok "hub.db3's rows are back"; else not_ok "hub.db3's rows are back"; fi
 

@@ -31,6 +31,18 @@ if [ "$n" = 3 ]; then ok "three archives"; else not_ok "three archives (got $n)"
 if (cd "$DEST" && sha256sum -c --quiet ./*.sha256); then ok "sha256sum -c accepts every .sha256"; else not_ok "sha256sum -c accepts every .sha256"; fi
 a=$(ls "$DEST"/monitoring_prometheus_*.tar.zst)
 if tar --zstd -tf "$a" | sort | tr '\n' ' ' | grep -q "prometheus/prometheus.yml prometheus/rules/rag.yml"; then ok "the archive holds the configuration under COMPONENT/"; else not_ok "the archive holds the configuration"; tar --zstd -tf "$a" | sed 's/^/#   /'; fi
+# Names carry UTC in ISO 8601's basic form, as backup ids do, whatever TZ
+# says (the names used to be local time, unmarked).
+if ls "$DEST" | grep -Eq '^monitoring_prometheus_[0-9]{8}T[0-9]{6}Z\.tar\.zst$'; then ok "archive names are monitoring_COMPONENT_YYYYMMDDTHHMMSSZ.tar.zst"; else not_ok "archive names are monitoring_COMPONENT_YYYYMMDDTHHMMSSZ.tar.zst"; ls "$DEST" | sed 's/^/#   /'; fi
+TZDEST="$T/tzdest"
+before=$(date -u +%Y%m%dT%H%M%SZ)
+TZ=America/New_York run "$OPSCTL" --output json backup monitoring -d "$TZDEST" -c grafana
+after=$(date -u +%Y%m%dT%H%M%SZ)
+name=$(basename "$(json_get 'd["components"][0]["archive"]')")
+stamp=${name#monitoring_grafana_}
+stamp=${stamp%.tar.zst}
+if [[ "$stamp" > "$before" || "$stamp" == "$before" ]] && [[ "$stamp" < "$after" || "$stamp" == "$after" ]]; then ok "TZ=America/New_York: the name's stamp is UTC ($stamp)"; else not_ok "TZ=America/New_York: the name's stamp is UTC ($stamp not within $before..$after)"; fi
+if (cd "$TZDEST" && sha256sum -c --quiet "$name.sha256"); then ok "the .sha256 names the new file name"; else not_ok "the .sha256 names the new file name"; fi
 mkdir "$T/x" && tar --zstd -xf "$a" -C "$T/x"
 if cmp -s "$T/x/prometheus/prometheus.yml" "$SRC/prometheus/prometheus.yml"; then ok "contents are identical after extraction"; else not_ok "contents are identical after extraction"; fi
 
@@ -56,6 +68,12 @@ mv "$SRC/grafana.gone" "$SRC/grafana"
 old="$DEST/monitoring_prometheus_20200101_000000.tar.zst"
 printf 'old' >"$old"
 touch -d '100 days ago' "$old"
+oldnew="$DEST/monitoring_prometheus_20200101T000000Z.tar.zst"
+printf 'old' >"$oldnew"
+touch -d '100 days ago' "$oldnew"
+recentnew="$DEST/monitoring_grafana_20260101T000000Z.tar.zst"
+printf 'recent' >"$recentnew"
+touch -d '10 days ago' "$recentnew"
 recent="$DEST/monitoring_prometheus_20260101_000000.tar.zst"
 printf 'recent' >"$recent"
 touch -d '10 days ago' "$recent"
@@ -65,6 +83,7 @@ run "$OPSCTL" --output json backup monitoring -d "$DEST" -r 90
 expect_rc 0 "backup monitoring -r 90 exits 0"
 if [ ! -e "$old" ] && [ -e "$recent" ] && [ -e "$DEST/notes.txt" ]; then ok "only archives older than 90 days are removed"; else not_ok "only archives older than 90 days are removed"; ls -l "$DEST" | sed 's/^/#   /'; fi
 expect_json_true '"monitoring_prometheus_20200101_000000.tar.zst" in d["pruned"]' "the report names what was pruned"
+if [ ! -e "$oldnew" ] && [ -e "$recentnew" ]; then ok "retention ages out the UTC names the same way (old one gone, recent one kept)"; else not_ok "retention ages out the UTC names the same way"; ls -l "$DEST" | sed 's/^/#   /'; fi
 
 run "$OPSCTL" backup monitoring -d "$DEST" -r 0
 expect_error 64 "-r 0: exit 64" "retention"
@@ -76,6 +95,7 @@ run "$OPSCTL" --output json backup monitoring --dry-run -d "$DRY"
 expect_rc 0 "backup monitoring --dry-run exits 0"
 if [ ! -e "$DRY" ]; then ok "--dry-run does not create the destination"; else not_ok "--dry-run does not create the destination"; fi
 expect_json_true 'd["dry_run"] is True and all(c["status"] == "ok" and c["would_archive"] is True for c in d["components"]) and d["pruned"] == []' "--dry-run: every component would be archived, nothing to prune"
+expect_json_true 'd["would_create_destination"] is True and all(__import__("re").match(__import__("re").escape(d["destination"]) + "/monitoring_" + c["component"] + r"_[0-9]{8}T[0-9]{6}Z[.]tar[.]zst$", c["archive"]) for c in d["components"])' "--dry-run names the destination it would create and each archive it would write"
 rm -rf "$DEST" && mkdir -p "$DEST"
 mkold() { printf '%s' "$2" >"$DEST/$1"; touch -d "${3:-100} days ago" "$DEST/$1"; }
 mkold monitoring_grafana_20200101_000000.tar.zst 'old archive'

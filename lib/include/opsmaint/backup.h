@@ -85,10 +85,19 @@ typedef struct ops_verify_opts {
  * A checksum mismatch or damaged archive is OPS_EDATA naming the member;
  * a row-count difference OPS_EFAIL naming the table.  Report: {"id",
  * "check", "databases":[{"database", "status": ok|failed|skipped, ...}],
- * "members_checked", "bytes_read", "duration_seconds", "status": ok|failed}.
+ * "members_checked", "read_bytes", "duration_seconds", "status": ok|failed}.
  */
 ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 			   cJSON **report, ops_error *err);
+
+typedef struct ops_restore_opts {
+	const char *id;			/* a backup id, or "latest" */
+	char *const *databases;		/* -d: NULL for every database in the backup */
+	/* --as: restore the one database chosen (or the backup's only one)
+	 * into this new PostgreSQL database, or for SQLite this new file;
+	 * NULL: over the databases themselves. */
+	const char *as;
+} ops_restore_opts;
 
 /*
  * restore_backup.sh, safely: the whole archive's digests are checked first;
@@ -100,9 +109,23 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
  * database not yet swapped as it was.  Inside the maintenance window or
  * with run->force; asks run->confirm first.  Databases earlier restores or
  * verifies on this host left behind are removed or reported (verify too).
+ *
+ * A SQLite path is the manifest's: one that is not a database
+ * backup.databases (else db.databases, db.name) names, or that is a
+ * protected path, is OPS_EDATA naming it, before anything is read.
+ *
+ * With o->as nothing that exists is touched, so no window applies: the one
+ * database goes to a new database (a name that exists is OPS_EUSAGE naming
+ * it) or a new file (an existing file is OPS_EUSAGE, a protected path
+ * OPS_EPERM); files/ are only checked.  Report "restored_as".
+ *
+ * run->dry_run checks what the real run would refuse for certain (the
+ * backup, its manifest's paths, -d, --as, the key) and reports each
+ * database's "target" and "action" (replace, create) and the window
+ * (ops_run_would_permit) without reading the archive or changing anything.
  */
-ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
-			    char *const *databases, cJSON **report, ops_error *err);
+ops_code ops_backup_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
+			    cJSON **report, ops_error *err);
 
 /*
  * Retention (guide 000 section 5.1): keep everything younger than
@@ -111,6 +134,9 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const char *id,
  * than backup.retention_monthly, pinned backups, the newest good backup, a
  * failed one with no newer good one, and the WAL the oldest kept physical
  * backup needs.  Partial backups are removed.  ctx->dry_run reports only.
+ * Report: {"dry_run", "daily_days", "kept":[{"id", "reason"}...],
+ * "pruned":[...], "wal_pruned":[KEY...], "backups_kept": N}; create drops
+ * "kept" from its text report unless run->verbose.
  */
 ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **report,
 			  ops_error *err);
@@ -148,8 +174,10 @@ ops_code ops_backup_s3_verify(const ops_backup_ctx *ctx, cJSON **report, ops_err
 /*
  * backup-monitoring-config.sh: the configuration of the chosen components
  * (backup.monitoring_paths) archived into dest as
- * monitoring_COMPONENT_YYYYMMDD_HHMMSS.tar.zst with a .sha256 beside it;
- * archives older than retention_days removed.
+ * monitoring_COMPONENT_YYYYMMDDTHHMMSSZ.tar.zst (UTC) with a .sha256 beside
+ * it; archives older than retention_days removed (the local-time names of
+ * earlier versions too).  run->dry_run writes and removes nothing and
+ * reports each "archive" it would write and "would_create_destination".
  */
 ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 			       char *const *components, long retention_days,
