@@ -34,17 +34,26 @@ static ops_code op_verify(struct cli_inv *inv, const ops_run *run, cJSON **repor
 	return ops_vector_verify(&ctx, report, err);
 }
 
+/* -B 1, -n -1, neither 0 (the configured default); both is a usage error. */
+static ops_code backup_choice(struct cli_inv *inv, int *choice, ops_error *err)
+{
+	if (cli_flag(inv, "backup") && cli_flag(inv, "no-backup"))
+		return ops_error_set(err, OPS_EUSAGE,
+				     "--backup and --no-backup cannot be used together");
+	*choice = cli_flag(inv, "backup") ? 1 : cli_flag(inv, "no-backup") ? -1 : 0;
+	return OPS_OK;
+}
+
 static ops_code op_rebuild(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			   ops_error *err)
 {
 	ops_vector_ctx ctx = vector_ctx(inv, run);
 	ops_rebuild_opts o = {0};
 
-	if (cli_flag(inv, "backup") && cli_flag(inv, "no-backup"))
-		return ops_error_set(err, OPS_EUSAGE, "--backup and --no-backup cannot be used together");
+	if (backup_choice(inv, &o.backup, err) != OPS_OK)
+		return err->code;
 	o.batch = cli_num(inv, "batch-size");
-	o.backup = cli_flag(inv, "backup");
-	o.retention_days = cli_given(inv, "retention") ? cli_num(inv, "retention") : 0;
+	o.retention_days = cli_num(inv, "retention");
 	return ops_vector_rebuild(&ctx, &o, report, err);
 }
 
@@ -54,8 +63,9 @@ static ops_code op_optimize(struct cli_inv *inv, const ops_run *run, cJSON **rep
 	ops_vector_ctx ctx = vector_ctx(inv, run);
 	ops_optimize_opts o = {0};
 
+	if (backup_choice(inv, &o.backup, err) != OPS_OK)
+		return err->code;
 	o.type = cli_str(inv, "type");
-	o.backup = cli_flag(inv, "backup");
 	return ops_vector_optimize(&ctx, &o, report, err);
 }
 
@@ -128,13 +138,22 @@ static const struct cli_opt verify_opts[] = { OPT_PATH, OPT_DATABASE, OPT_VERBOS
 
 static const struct cli_opt rebuild_opts[] = {
 	OPT_PATH,
-	CLI_OPT_INT('b', "batch-size", "SIZE", 1, 1000000, "vectors added to the index per call",
-		    .def = "100"),
+	CLI_OPT_INT('b', "batch-size", "SIZE", 1, 1000000,
+		    "rows read and added to the index at a time; larger batches cost SIZE x "
+		    "dimension x 4 bytes of memory, smaller ones more FAISS calls", .def = "100"),
 	CLI_OPT_FLAG('f', "force",
-		     "rebuild outside the maintenance window and without confirmation"),
-	CLI_OPT_FLAG('B', "backup", "backup current index before rebuilding"),
-	CLI_OPT_FLAG('n', "no-backup", "skip backup of current index"),
-	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500, "backup retention in days", .def = "30"),
+		     "run outside the maintenance window too, and without asking"),
+	CLI_OPT_YES,
+	CLI_OPT_FLAG('B', "backup",
+		     "copy the live index to vector.backup_dir first, whatever "
+		     "vector.backup_before_rebuild says (its default: true)"),
+	CLI_OPT_FLAG('n', "no-backup",
+		     "do not copy the live index first, whatever vector.backup_before_rebuild says"),
+	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500,
+		    "after the copy, remove daily copies older than DAYS days (weekly ones 30 "
+		    "at least, pre-rebuild and pre-optimize ones 90)", .def = "30"),
+	CLI_OPT_DRY_RUN("say what a rebuild would read, build and back up, and whether the "
+			"window would let it run; change nothing"),
 	OPT_DATABASE,
 	OPT_VERBOSE,
 	CLI_OPT_END
@@ -146,9 +165,18 @@ static const struct cli_opt optimize_opts[] = {
 	OPT_PATH,
 	CLI_OPT_ENUM('t', "type", "TYPE", "basic,advanced", "optimization type: basic, advanced",
 		     .def = "basic"),
-	CLI_OPT_FLAG('B', "backup", "backup current index before optimization"),
+	CLI_OPT_FLAG('B', "backup",
+		     "copy the live index to vector.backup_dir first, whatever "
+		     "vector.backup_before_optimize says (its default: false)"),
+	CLI_OPT_FLAG('n', "no-backup",
+		     "do not copy the live index first, whatever vector.backup_before_optimize says"),
 	CLI_OPT_FLAG('f', "force",
-		     "optimize outside the maintenance window and without confirmation"),
+		     "run outside the maintenance window too, without asking, and (advanced) "
+		     "take the candidate even when it measures worse"),
+	CLI_OPT_YES,
+	CLI_OPT_DRY_RUN("say which orphan ids would go, what would be tuned or built, whether "
+			"a backup would be taken and whether the window would let it run; change "
+			"nothing"),
 	OPT_DATABASE,
 	OPT_VERBOSE,
 	CLI_OPT_END
@@ -156,9 +184,11 @@ static const struct cli_opt optimize_opts[] = {
 
 static const struct cli_opt backup_opts[] = {
 	OPT_PATH,
-	CLI_OPT_STRING('d', "destination", "DIR", "backup destination directory",
+	CLI_OPT_STRING('d', "destination", "DIR", "directory the copy of the index goes to",
 		       .key = "vector.backup_dir", .complete = CLI_C_DIR),
-	CLI_OPT_FLAG('c', "compress", "compress backup (zstd)"),
+	CLI_OPT_FLAG('c', "compress",
+		     "compress the copy with zstd (index_STAMP_TAG.faiss.zst; verify-backup "
+		     "reads it); without it the copy is stored as it is"),
 	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500,
 		    "keep daily copies DAYS days and the others at least as long; without it, "
 		    "guide 000 section 5.3: daily 7, weekly 30, pre-rebuild 90"),
@@ -169,7 +199,8 @@ static const struct cli_opt backup_opts[] = {
 };
 
 static const struct cli_opt verify_backup_opts[] = {
-	CLI_OPT_STRING('b', "backup-id", "ID", "backup (file name in vector.backup_dir) to verify",
+	CLI_OPT_STRING('b', "backup-id", "ID",
+		       "backup to verify: its file name in vector.backup_dir, or latest",
 		       .def = "latest"),
 	OPT_DATABASE,
 	OPT_VERBOSE,
@@ -178,9 +209,10 @@ static const struct cli_opt verify_backup_opts[] = {
 
 static const struct cli_opt eval_opts[] = {
 	OPT_PATH,
-	CLI_OPT_INT('q', "queries", "N", 1, 100000, "number of queries sampled from the source",
+	/* Long only: -q is the global --quiet and -f --force elsewhere. */
+	CLI_OPT_INT(0, "queries", "N", 1, 100000, "number of queries sampled from the source",
 		    .def = "100"),
-	CLI_OPT_STRING('f', "queries-file", "FILE",
+	CLI_OPT_STRING(0, "queries-file", "FILE",
 		       "test queries: a JSON array of embedding vectors (instead of a sample)",
 		       .complete = CLI_C_FILE),
 	OPT_DATABASE,
@@ -206,7 +238,10 @@ static const struct cli_opt bench_opts[] = {
 static const struct cli_opt purge_opts[] = {
 	OPT_PATH,
 	CLI_OPT_LIST(0, "ids", "IDS", "ids to remove from the index; repeat or comma-separate"),
-	CLI_OPT_FLAG('f', "force", "purge outside the maintenance window and without confirmation"),
+	CLI_OPT_FLAG('f', "force", "run outside the maintenance window too, and without asking"),
+	CLI_OPT_YES,
+	CLI_OPT_DRY_RUN("say which of the ids the index holds and would lose, and whether the "
+			"window would let it run; change nothing"),
 	OPT_VERBOSE,
 	CLI_OPT_END
 };
@@ -220,8 +255,9 @@ const struct cli_cmd cli_vector_subs[] = {
 	 .description =
 	 "Checks the FAISS index as verify_faiss_index.py does (guide 000 section 3.1), and more: "
 	 "the file's SHA-256 against its manifest before FAISS reads it (exit 65 when they differ, "
-	 "or when FAISS cannot read the file); the index's dimension against the source's; ntotal "
-	 "against the rows with an embedding (NULL embeddings are skipped and counted); the ids in "
+	 "or when the file is truncated, empty or no FAISS index, each said so); the index's "
+	 "dimension against the source's; its vectors against the rows with an embedding (NULL "
+	 "embeddings are skipped and counted); the ids in "
 	 "the index against the ids of the rows, listing missing and orphan ids and counting them; "
 	 "and a sample of vector.sample source vectors searched, each of which an exact index must "
 	 "return at rank 1. An approximate index (IVF, PQ, HNSW) is measured: its recall@10 against "
@@ -232,8 +268,8 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "and the bar. Any finding exits 1 and is named; an index of another dimension than its "
 	 "source, or below the recall bar, is bad data, exit 65. The figures go to the journal and "
 	 "the Prometheus textfile "
-	 "(opsctl_vector_ntotal, opsctl_vector_missing_ids, opsctl_vector_orphan_ids, "
-	 "opsctl_vector_recall).",
+	 "(opsctl_vector_index_vectors, opsctl_vector_missing_ids, opsctl_vector_orphan_ids, "
+	 "opsctl_vector_recall_at_10_ratio: recall@10, a fraction).",
 	 .examples =
 	 "Weekly check (guide 000)\nopsctl vector verify"},
 	{.name = "rebuild",
@@ -255,9 +291,14 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "it is written to a temporary file (hashed as it is written, past the page cache where "
 	 "the file system allows), synced, read back from the disk to the same CRC-32C, and "
 	 "renamed over the live one with a manifest that accepts "
-	 "either file during the swap: the live index is never half-written. --backup copies the "
-	 "old index to "
-	 "vector.backup_dir first and removes copies older than -r days. Without -f it runs only "
+	 "either file during the swap: the live index is never half-written. Before the swap the "
+	 "old index is copied to vector.backup_dir as index_YYYYMMDDTHHMMSSZ_pre-rebuild.faiss "
+	 "(UTC), as rebuild-vector-index.sh does unless told -n: vector.backup_before_rebuild "
+	 "(true) decides, -B/--backup or -n/--no-backup for one run (both at once is exit 64); "
+	 "then daily copies older than -r days are removed (weekly ones after 30 days at least, "
+	 "pre-rebuild and pre-optimize ones after 90). --dry-run names the source, its rows, the "
+	 "factory and whether a copy would be taken, and whether the window would refuse the "
+	 "real run, and writes nothing. Without -f it runs only "
 	 "inside the environment's maintenance window (exit 1 outside it) and asks on a terminal; "
 	 "the guide's quarterly cron line (--backup --force) runs unattended on any weekday. Two "
 	 "rebuilds never run at once (exit 75). A directory it cannot write (the index's, or with "
@@ -283,8 +324,15 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "on the same queries (recall@10 against exact search, latency p50 and p95, size). The "
 	 "candidate replaces the live index only when it is not worse (recall within half a point, "
 	 "median latency within 25% or 1 ms), or with --force; the report says what changed.\n\n"
+	 "The old index is copied to vector.backup_dir first "
+	 "(index_YYYYMMDDTHHMMSSZ_pre-optimize.faiss) only when asked, as "
+	 "optimize-vector-index.sh does: vector.backup_before_optimize (false), -B/--backup or "
+	 "-n/--no-backup for one run. --dry-run names the orphan ids that would go, the search "
+	 "parameter that would be tuned (basic) or the candidate's type (advanced), whether a "
+	 "copy would be taken and whether the window would refuse the real run, and writes "
+	 "nothing.\n\n"
 	 "Without -f it runs only inside the environment's maintenance window (exit 1 outside it) "
-	 "and asks on a terminal.",
+	 "and asks on a terminal (--yes answers).",
 	 .examples =
 	 "Monthly optimization, first Sunday at 02:00, inside the prod window (guide 000)\n"
 	 "0 2 * * 0 [ $(date +\\%d) -le 7 ] && opsctl vector optimize --backup"},
@@ -295,8 +343,10 @@ const struct cli_cmd cli_vector_subs[] = {
 	 .flags = CLI_CHANGES,
 	 .description =
 	 "Copies the index, after checking it loads and matches its manifest, and its manifest to "
-	 "the destination (vector.backup_dir) as index_YYYYMMDD_HHMMSS_daily.faiss (weekly on "
-	 "Sundays), compressed with zstd with -c, and applies guide 000 section 5.3's retention: "
+	 "the destination (vector.backup_dir) as index_YYYYMMDDTHHMMSSZ_daily.faiss, the time in "
+	 "UTC (weekly on Sundays; copies named index_YYYYMMDD_HHMMSS_TAG.faiss by earlier "
+	 "versions are kept and pruned by the same rules), compressed with zstd with -c, and "
+	 "applies guide 000 section 5.3's retention: "
 	 "daily copies 7 days, weekly ones 30, pre-rebuild and pre-optimize ones 90; -r DAYS sets "
 	 "the daily period and the least for the others.",
 	 .examples =
@@ -307,8 +357,9 @@ const struct cli_cmd cli_vector_subs[] = {
 	 .op = op_verify_backup,
 	 .flags = CLI_CHANGES,
 	 .description =
-	 "Restores the newest index backup (or -b NAME) into STATE_DIR/tmp, decompressing it if "
-	 "needed, and verifies it against the source exactly as `vector verify` does.",
+	 "Restores the newest index backup (or -b ID, its file name in vector.backup_dir) into "
+	 "STATE_DIR/tmp, decompressing it if needed, and verifies it against the source exactly "
+	 "as `vector verify` does; a damaged backup is exit 65 naming it.",
 	 .examples =
 	 "Monthly restore test (guide 000 section 5.3)\nopsctl vector verify-backup"},
 	{.name = "eval",
@@ -318,11 +369,12 @@ const struct cli_cmd cli_vector_subs[] = {
 	 .flags = CLI_CHANGES,
 	 .description =
 	 "Evaluates search quality: recall@10 of the index against exact search over the source "
-	 "rows, for the predefined test queries of -f FILE (a JSON array of embedding vectors, as "
-	 "evaluate_search_quality.py keeps them) or -q queries sampled from the source rows, and "
+	 "rows, for the predefined test queries of --queries-file FILE (a JSON array of embedding "
+	 "vectors, as evaluate_search_quality.py keeps them) or --queries N sampled from the "
+	 "source rows, and "
 	 "search latency percentiles (p50, p95, p99) and queries per second.",
 	 .examples =
-	 "Quarterly evaluation as JSON\nopsctl --output json vector eval -q 500"},
+	 "Quarterly evaluation as JSON\nopsctl --output json vector eval --queries 500"},
 	{.name = "purge",
 	 .summary = "remove ids from the index (guide 002 purge_documents)",
 	 .opts = purge_opts,
@@ -334,8 +386,10 @@ const struct cli_cmd cli_vector_subs[] = {
 	 "index, the index and its manifest are left as they are. Ids are whole numbers, 0 or "
 	 "more (anything else is exit 64). Refused (exit 77) on a protected "
 	 "store, vector.protected or an index path under general.protected_paths (guide 002: never "
-	 "purge the persistent main store). Without -f it runs only inside the environment's "
-	 "maintenance window (exit 1 outside it) and asks on a terminal.",
+	 "purge the persistent main store). --dry-run names the ids the index holds and would "
+	 "lose and those it does not hold, and whether the window would refuse the real run, and "
+	 "writes nothing. Without -f it runs only inside the environment's "
+	 "maintenance window (exit 1 outside it) and asks on a terminal (--yes answers).",
 	 .examples =
 	 "Remove two chunks from a test index\nopsctl vector purge -p /tmp/test.faiss --ids 17,18 -f"},
 	{.name = "cache-rebuild",
@@ -370,7 +424,9 @@ const struct cli_cmd cli_vector_subs[] = {
 	 .op = op_stats,
 	 .description =
 	 "Shows the index's type, dimension, metric, number of vectors, IVF lists and nprobe, file "
-	 "size and SHA-256, and its manifest.",
+	 "size and SHA-256, and its manifest, whose times (built_at, optimized_at) are ISO 8601 "
+	 "UTC. A file that is missing is exit 1; truncated, empty or not a FAISS index exit 65, "
+	 "saying which.",
 	 .examples =
 	 "Index statistics as JSON\nopsctl --output json vector stats"},
 	{0}

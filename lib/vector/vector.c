@@ -379,12 +379,13 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	ntotal = (long long)f->Index_ntotal(index);
 	cJSON_AddStringToObject(rep, "sha256", sha);
 	/* As stats shows it: what the file was checked against, or null. */
+	vidx_manifest_normalize(manifest);
 	cJSON_AddItemToObject(rep, "manifest", manifest ? manifest : cJSON_CreateNull());
 	manifest = NULL;
 	cJSON_AddStringToObject(rep, "type", type);
 	cJSON_AddNumberToObject(rep, "dimension", d);
 	cJSON_AddStringToObject(rep, "metric", vx_metric_name(f->Index_metric_type(index)));
-	cJSON_AddNumberToObject(rep, "ntotal", (double)ntotal);
+	cJSON_AddNumberToObject(rep, "vectors", (double)ntotal);
 	findings = cJSON_AddArrayToObject(rep, "findings");
 	if ((rc = vidx_ids(f, index, &idx_ids, &nidx, err)) != OPS_OK ||
 	    (rc = source_ids_sample(ctx, d, &src_ids, &nsrc, &smp, &src_d, rep, err)) != OPS_OK)
@@ -412,13 +413,13 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	}
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	fig = cJSON_AddObjectToObject(rep, "_figures");
-	cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)ntotal);
+	cJSON_AddNumberToObject(fig, "opsctl_vector_index_vectors", (double)ntotal);
 	cJSON_AddNumberToObject(fig, "opsctl_vector_missing_ids", (double)nmiss);
 	cJSON_AddNumberToObject(fig, "opsctl_vector_orphan_ids", (double)norph);
 	if (smp.n) {
 		const cJSON *recall = cJSON_GetObjectItemCaseSensitive(rep, "recall_at_10");
 
-		cJSON_AddNumberToObject(fig, "opsctl_vector_recall", cJSON_GetNumberValue(recall));
+		cJSON_AddNumberToObject(fig, "opsctl_vector_recall_at_10_ratio", cJSON_GetNumberValue(recall));
 	}
 	rc = findings_error(findings, err);
 	/* An index of another dimension than its source, or one that does not
@@ -451,6 +452,11 @@ ops_code vx_may_change(const ops_vector_ctx *ctx, const char *what, const char *
 }
 
 /* ---- rebuild ---- */
+
+int vx_want_backup(const ops_config *cfg, int choice, const char *key)
+{
+	return choice > 0 || (choice == 0 && ops_config_bool(cfg, key));
+}
 
 static ops_code choose_factory(const ops_config *cfg, long long n, char *out, size_t len)
 {
@@ -525,16 +531,15 @@ ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *ta
 			     long retention_days, cJSON *rep, ops_error *err)
 {
 	const char *dir = ops_config_get(cfg, "vector.backup_dir");
-	char stamp[32], name[128], *dest = NULL;
-	time_t now = time(NULL);
-	struct tm tm;
+	char stamp[OPS_TIME_ISO_SIZE], name[128], *dest = NULL;
 	ops_code rc;
 
 	if (access(path, F_OK) != 0)
 		return OPS_OK;	/* nothing to keep */
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &tm);
-	snprintf(name, sizeof name, "index_%s_%s.faiss", stamp, tag);
+	/* index_20261202T005529Z_daily.faiss: UTC, marked so, as every name
+	 * opsctl writes; copies named before (index_20261202_005529_daily)
+	 * match the same pattern and tags, so retention still prunes them. */
+	snprintf(name, sizeof name, "index_%s_%s.faiss", ops_time_stamp(time(NULL), stamp), tag);
 	if ((rc = ops_mkdir_p(dir, 0700, err)) != OPS_OK)
 		return rc;
 	dest = ops_path_join(dir, name);
@@ -727,13 +732,14 @@ static cJSON *build_manifest(const struct build *b, const char *metric, const cJ
 {
 	const char *source = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source"));
 	cJSON *m = vidx_manifest_new(b->f, b->index, b->factory, metric, NULL);
+	char stamp[OPS_TIME_ISO_SIZE];
 
 	if (!m)
 		return NULL;
 	cJSON_AddStringToObject(m, "source", source);
 	cJSON_AddNumberToObject(m, "source_rows", (double)b->rows);
 	cJSON_AddNumberToObject(m, "build_seconds", ops_clock() - b->t0);
-	cJSON_AddNumberToObject(m, "built_at", (double)time(NULL));
+	cJSON_AddStringToObject(m, "built_at", ops_time_iso(time(NULL), stamp));
 	cJSON_AddItemToObject(m, "search_parameters",
 			      params ? cJSON_Duplicate(params, 1) : cJSON_CreateObject());
 	return m;
@@ -820,7 +826,7 @@ static ops_code rebuild_recall(struct build *b, cJSON *rep, cJSON *params, ops_e
  * backed up when asked, and the new one swapped in.
  */
 static ops_code check_and_swap(struct build *b, const ops_rebuild_opts *o, const char *path,
-			       cJSON *rep, ops_error *err)
+			       int backup, cJSON *rep, ops_error *err)
 {
 	const ops_config *cfg = b->ctx->run->cfg;
 	int exact = vx_is_exact(b->factory);
@@ -835,7 +841,7 @@ static ops_code check_and_swap(struct build *b, const ops_rebuild_opts *o, const
 	if (rc != OPS_OK)
 		goto out;
 	ops_log_info("searched %zu sampled vectors in %.2f s", b->check.n, search_s);
-	cJSON_AddNumberToObject(rep, "ntotal", (double)b->rows);
+	cJSON_AddNumberToObject(rep, "vectors", (double)b->rows);
 	cJSON_AddNumberToObject(rep, "dimension", b->f->Index_d(b->index));
 	vx_report_found(rep, b->check.n, hits, exact);
 	if (exact && hits != b->check.n) {
@@ -848,7 +854,7 @@ static ops_code check_and_swap(struct build *b, const ops_rebuild_opts *o, const
 				 "exact index: exact search");
 	if (b->measure && (rc = rebuild_recall(b, rep, params, err)) != OPS_OK)
 		goto out;
-	if (o->backup &&
+	if (backup &&
 	    (rc = vx_backup_index(cfg, path, "pre-rebuild", o->retention_days, rep, err)) != OPS_OK)
 		goto out;
 	manifest = build_manifest(b, ops_config_get(cfg, "vector.metric"), params, rep);
@@ -864,10 +870,10 @@ static ops_code check_and_swap(struct build *b, const ops_rebuild_opts *o, const
 		const cJSON *recall = cJSON_GetObjectItemCaseSensitive(rep, "recall_at_10");
 
 		fig = cJSON_AddObjectToObject(rep, "_figures");
-		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal", (double)b->rows);
+		cJSON_AddNumberToObject(fig, "opsctl_vector_index_vectors", (double)b->rows);
 		cJSON_AddNumberToObject(fig, "opsctl_vector_build_seconds", ops_clock() - b->t0);
 		if (recall)
-			cJSON_AddNumberToObject(fig, "opsctl_vector_recall",
+			cJSON_AddNumberToObject(fig, "opsctl_vector_recall_at_10_ratio",
 						cJSON_GetNumberValue(recall));
 	}
 out:
@@ -904,17 +910,103 @@ static ops_code may_write(const char *path, mode_t dmode, const char *what, ops_
 	return rc;
 }
 
+/* Whether the directory that would take path can be written: path's own,
+ * or the nearest one that exists (the run creates the rest).  0, or the
+ * errno that says why not. */
+static int dir_unwritable(const char *path)
+{
+	char *dir = ops_path_dir(path), *up;
+	int e = 0;
+
+	while (dir && access(dir, F_OK) != 0 && strcmp(dir, "/") != 0 && strcmp(dir, ".") != 0) {
+		up = ops_path_dir(dir);
+		free(dir);
+		dir = up;
+	}
+	if (!dir)
+		e = ENOMEM;
+	else if (access(dir, W_OK) != 0)
+		e = errno;
+	free(dir);
+	return e;
+}
+
+/*
+ * --dry-run: what a rebuild would do, from the configuration, the source's
+ * own count of its rows and the files as they are: the source, the rows,
+ * the factory, whether the old index would be copied first (and what
+ * retention would then remove), and whether the window would let the real
+ * run through.  Nothing is written, not even a temporary file, and FAISS
+ * is not loaded.
+ */
+static ops_code rebuild_plan(const ops_vector_ctx *ctx, const char *path, int backup,
+			     const ops_rebuild_opts *o, cJSON *rep, ops_error *err)
+{
+	const ops_config *cfg = ctx->run->cfg;
+	static const long long no_row = -1;
+	long long rows = 0, nulls = 0;
+	char factory[128];
+	struct stat st;
+	int exists = stat(path, &st) == 0, e;
+	vsrc *src = NULL;
+	ops_code rc;
+
+	cJSON_AddBoolToObject(rep, "dry_run", 1);
+	/* Opened for at most one row, so that the source is named as the real
+	 * run names it (and a missing table or a column of another type is
+	 * the same error); the count is the database's. */
+	if ((rc = vsrc_open(cfg, ctx->database, 1, &no_row, 1, &src, err)) != OPS_OK)
+		return rc;
+	cJSON_AddStringToObject(rep, "source", vsrc_describe(src));
+	vsrc_close(src);
+	if ((rc = vsrc_count(cfg, ctx->database, 0, &rows, err)) != OPS_OK ||
+	    (rc = vsrc_count(cfg, ctx->database, 1, &nulls, err)) != OPS_OK)
+		return rc;
+	cJSON_AddNumberToObject(rep, "source_rows", (double)rows);
+	cJSON_AddNumberToObject(rep, "null_embeddings", (double)nulls);
+	if (rows == 0)
+		return ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; "
+				     "a rebuild would not replace the index");
+	choose_factory(cfg, rows, factory, sizeof factory);
+	cJSON_AddStringToObject(rep, "factory", factory);
+	cJSON_AddNumberToObject(rep, "batch_size", o->batch > 0 ? (double)o->batch : 100);
+	cJSON_AddBoolToObject(rep, "index_exists", exists);
+	if (exists)
+		cJSON_AddNumberToObject(rep, "index_size_bytes", (double)st.st_size);
+	if ((e = dir_unwritable(path)) != 0)
+		return ops_error_set(err, OPS_EPERM, "cannot write the index directory of '%s': %s",
+				     path, strerror(e));
+	cJSON_AddBoolToObject(rep, "would_backup", backup && exists);
+	if (backup && exists) {
+		cJSON_AddStringToObject(rep, "backup_dir", ops_config_get(cfg, "vector.backup_dir"));
+		if ((rc = vx_prune_backups(cfg, o->retention_days, 1, rep, err)) != OPS_OK)
+			return rc;
+	}
+	ops_run_would_permit(ctx->run, "rebuild", rep);
+	return OPS_OK;
+}
+
 ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o, cJSON **report,
 			    ops_error *err)
 {
 	const ops_config *cfg = ctx->run->cfg;
 	const char *path = o->out_path ? o->out_path : vx_index_path(ctx);
+	/* Optimize's candidate is a new file: nothing to keep a copy of. */
+	int backup = !o->out_path &&
+		     vx_want_backup(cfg, o->backup, "vector.backup_before_rebuild");
 	struct build b = {0};
 	char factory[128];
 	cJSON *rep;
 	ops_code rc;
 
 	*report = NULL;
+	if (ctx->run->dry_run && !o->out_path) {
+		*report = rep = cJSON_CreateObject();
+		if (!rep)
+			return ops_error_oom(err);
+		cJSON_AddStringToObject(rep, "index", path);
+		return rebuild_plan(ctx, path, backup, o, rep, err);
+	}
 	b.ctx = ctx;
 	b.batch = o->batch > 0 ? (size_t)o->batch : 100;
 	b.metric = strcmp(ops_config_get(cfg, "vector.metric"), "l2") == 0 ? METRIC_L2
@@ -928,7 +1020,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	cJSON_AddStringToObject(rep, "index", path);
 	if ((rc = may_write(path, 0755, "the index", err)) != OPS_OK)
 		goto out;
-	if (o->backup && access(path, F_OK) == 0) {
+	if (backup && access(path, F_OK) == 0) {
 		char *probe = ops_path_join(ops_config_get(cfg, "vector.backup_dir"), "index");
 
 		rc = probe ? may_write(probe, 0700, "the backup", err) : ops_error_oom(err);
@@ -970,7 +1062,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 				   "not replacing the index");
 		goto out;
 	}
-	rc = check_and_swap(&b, o, path, rep, err);
+	rc = check_and_swap(&b, o, path, backup, rep, err);
 out:
 	if (b.index)
 		b.f->Index_free(b.index);
@@ -1004,7 +1096,7 @@ ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *
 	cJSON_AddStringToObject(rep, "type", type);
 	cJSON_AddNumberToObject(rep, "dimension", f->Index_d(index));
 	cJSON_AddStringToObject(rep, "metric", vx_metric_name(f->Index_metric_type(index)));
-	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
 	cJSON_AddBoolToObject(rep, "trained", f->Index_is_trained(index));
 	{
 		FaissIndexIDMap *map = f->IndexIDMap_cast(index);
@@ -1019,6 +1111,7 @@ ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *
 		cJSON_AddNumberToObject(rep, "size_bytes", (double)st.st_size);
 	cJSON_AddStringToObject(rep, "sha256", sha);
 	if (manifest) {
+		vidx_manifest_normalize(manifest);
 		cJSON_AddItemToObject(rep, "manifest", manifest);
 		manifest = NULL;
 	} else {
@@ -1027,7 +1120,7 @@ ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *
 	{
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
 
-		cJSON_AddNumberToObject(fig, "opsctl_vector_ntotal",
+		cJSON_AddNumberToObject(fig, "opsctl_vector_index_vectors",
 					(double)f->Index_ntotal(index));
 	}
 	f->Index_free(index);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "opsmaint/cancel.h"
+#include "opsmaint/clock.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/json.h"
@@ -144,6 +145,58 @@ static ops_code read_manifest(const char *index_path, cJSON **out, ops_error *er
 	return rc;
 }
 
+/* What to do about an index that cannot be read. */
+static void hint_damaged(ops_error *err)
+{
+	ops_error_hint(err, "restore a copy from vector.backup_dir (opsctl vector verify-backup "
+		       "checks one) or rebuild it (opsctl vector rebuild)");
+}
+
+/*
+ * What FAISS's reader said about the file at path, as what is wrong with
+ * the file.  FAISS reports a short read as "read error in PATH: 4918 !=
+ * 640000 (No such file or directory)": element counts, and an errno left
+ * over from before (a short fread sets none), which must not reach the
+ * user as if the file were missing; an unknown header as "Index type 0x...
+ * not recognized".  Both are bad data (OPS_EDATA): the file is there and
+ * readable, but it is not a whole index.
+ */
+static ops_code unreadable(const char *path, const char *msg, ops_error *err)
+{
+	struct stat st;
+	long long size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+	char line[300];
+	const char *p;
+	size_t n;
+
+	if (size == 0)
+		ops_error_set(err, OPS_EDATA, "index '%s' is empty (0 bytes)", path);
+	else if (msg && strstr(msg, "read error"))
+		ops_error_set(err, OPS_EDATA, "index '%s' is truncated: the file ends (at %lld "
+			      "bytes) before the index it describes", path, size);
+	else if (msg && strstr(msg, "not recognized"))
+		ops_error_set(err, OPS_EDATA, "'%s' is not a FAISS index: its header names no "
+			      "index type FAISS knows", path);
+	else {
+		/* Anything else in FAISS's words, without its source location
+		 * ("Error in ... at file.cpp:527: ") and a trailing errno. */
+		p = msg && *msg ? msg : "unknown error";
+		if (strncmp(p, "Error in ", 9) == 0 && strstr(p, ".cpp:") &&
+		    strstr(strstr(p, ".cpp:"), ": "))
+			p = strstr(strstr(p, ".cpp:"), ": ") + 2;
+		snprintf(line, sizeof line, "%s", p);
+		for (n = 0; line[n]; n++)
+			if (line[n] == '\n' || line[n] == '\r')
+				line[n] = ' ';
+		n = strlen(line);
+		if (n && line[n - 1] == ')' && strrchr(line, '(') && strrchr(line, '(') > line)
+			strrchr(line, '(')[-1] = '\0';
+		ops_error_set(err, OPS_EDATA, "cannot read index '%s': %s", path, line);
+	}
+	hint_damaged(err);
+	return OPS_EDATA;
+}
+
 /*
  * FAISS's reader is not safe on damaged or hostile input.  A file with no
  * manifest to vouch for it is read first in a child process: if FAISS
@@ -204,12 +257,20 @@ static ops_code trial_read(const struct vf_api *f, const char *path, ops_error *
 			msg[n] = ' ';
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFSIGNALED(status))
-		return ops_error_set(err, OPS_EDATA, "cannot read the index: FAISS crashed on it "
-				     "(signal %d); '%s' is damaged", WTERMSIG(status), path);
-	if (WEXITSTATUS(status) != 0)
-		return ops_error_set(err, OPS_EDATA, "cannot read the index: %s", *msg ? msg
-				     : "FAISS refused it (more memory than its size allows)");
+	if (WIFSIGNALED(status)) {
+		ops_error_set(err, OPS_EDATA, "index '%s' is damaged: FAISS crashed reading it "
+			      "(signal %d)", path, WTERMSIG(status));
+		hint_damaged(err);
+		return OPS_EDATA;
+	}
+	if (WEXITSTATUS(status) != 0) {
+		if (*msg)
+			return unreadable(path, msg, err);
+		ops_error_set(err, OPS_EDATA, "index '%s' is damaged: its header asks for more "
+			      "memory than its size allows", path);
+		hint_damaged(err);
+		return OPS_EDATA;
+	}
 	return OPS_OK;
 }
 
@@ -218,16 +279,23 @@ ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, c
 {
 	cJSON *m = NULL;
 	char sha[65];
+	long long size = 0;
 	ops_code rc;
 
 	*out = NULL;
 	if (manifest)
 		*manifest = NULL;
-	if (access(path, F_OK) != 0)
-		return ops_error_set(err, OPS_EFAIL, "no index at '%s'", path);
+	if (access(path, F_OK) != 0) {
+		if (errno != ENOENT)
+			return ops_error_errno(err, errno, "cannot read index", path);
+		ops_error_set(err, OPS_EFAIL, "no index at '%s'", path);
+		ops_error_hint(err, "check vector.index_path (or -p PATH); opsctl vector rebuild "
+			       "creates it");
+		return OPS_EFAIL;
+	}
 	if ((rc = read_manifest(path, &m, err)) != OPS_OK)
 		return rc;
-	if ((rc = vidx_file_sha256(path, sha, NULL, err)) != OPS_OK) {
+	if ((rc = vidx_file_sha256(path, sha, &size, err)) != OPS_OK) {
 		cJSON_Delete(m);
 		return rc;
 	}
@@ -238,9 +306,19 @@ ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, c
 		prev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "previous_sha256"));
 
 		if (strcmp(sha, want) != 0 && !(prev && strcmp(sha, prev) == 0)) {
+			const cJSON *sz = cJSON_GetObjectItemCaseSensitive(m, "size_bytes");
+
+			/* A short file says more than a digest can: it was cut. */
+			if (cJSON_IsNumber(sz) && size < (long long)sz->valuedouble && !prev)
+				ops_error_set(err, OPS_EDATA, "index '%s' is truncated: %lld of the "
+					      "%.0f bytes its manifest records; it does not match "
+					      "its manifest's SHA-256", path, size, sz->valuedouble);
+			else
+				ops_error_set(err, OPS_EDATA, "index '%s' does not match its "
+					      "manifest's SHA-256: damaged or replaced", path);
+			hint_damaged(err);
 			cJSON_Delete(m);
-			return ops_error_set(err, OPS_EDATA, "index '%s' does not match its "
-					     "manifest's SHA-256: damaged or replaced", path);
+			return OPS_EDATA;
 		}
 		if (prev && strcmp(sha, prev) == 0)
 			ops_log_warn("index '%s' is the one before an interrupted swap; rebuild or "
@@ -251,7 +329,7 @@ ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, c
 	if (f->read_index_fname(path, 0, out) != 0) {
 		cJSON_Delete(m);
 		*out = NULL;
-		return vf_error(f, err, OPS_EDATA, "cannot read the index");
+		return unreadable(path, f->get_last_error(), err);
 	}
 	if (sha256)
 		memcpy(sha256, sha, 65);
@@ -347,19 +425,49 @@ cJSON *vidx_manifest_new(const struct vf_api *f, FaissIndex *index, const char *
 	cJSON_AddNumberToObject(m, "dimension", f->Index_d(index));
 	cJSON_AddStringToObject(m, "metric",
 				metric ? metric : vx_metric_name(f->Index_metric_type(index)));
-	cJSON_AddNumberToObject(m, "ntotal", (double)f->Index_ntotal(index));
+	cJSON_AddNumberToObject(m, "vectors", (double)f->Index_ntotal(index));
 	cJSON_AddStringToObject(m, "tool_version", OPS_VERSION);
 	cJSON_ArrayForEach(e, old) {
 		/* The count and the writer are this index's; the swap that
 		 * recorded previous_sha256 is over. */
 		if (!e->string || strcmp(e->string, "ntotal") == 0 ||
+		    strcmp(e->string, "vectors") == 0 ||
 		    strcmp(e->string, "tool_version") == 0 ||
 		    strcmp(e->string, "previous_sha256") == 0)
 			continue;
 		cJSON_DeleteItemFromObjectCaseSensitive(m, e->string);
 		cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
 	}
+	vidx_manifest_normalize(m);
 	return m;
+}
+
+void vx_add_time(cJSON *o, const char *name, time_t t)
+{
+	char buf[OPS_TIME_ISO_SIZE];
+
+	cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+	cJSON_AddStringToObject(o, name, ops_time_iso(t, buf));
+}
+
+void vidx_manifest_normalize(cJSON *m)
+{
+	static const char *const times[] = {"built_at", "optimized_at"};
+	cJSON *n;
+	size_t i;
+
+	if (!cJSON_IsObject(m))
+		return;
+	for (i = 0; i < sizeof times / sizeof times[0]; i++) {
+		n = cJSON_GetObjectItemCaseSensitive(m, times[i]);
+		if (cJSON_IsNumber(n) && n->valuedouble >= 0)
+			vx_add_time(m, times[i], (time_t)n->valuedouble);
+	}
+	n = cJSON_DetachItemFromObjectCaseSensitive(m, "ntotal");
+	if (n && !cJSON_GetObjectItemCaseSensitive(m, "vectors"))
+		cJSON_AddItemToObject(m, "vectors", n);
+	else
+		cJSON_Delete(n);
 }
 
 ops_code vidx_manifest_copy(const char *from, const char *to, ops_error *err)

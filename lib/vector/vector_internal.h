@@ -6,6 +6,7 @@
 #define OPSMAINT_VECTOR_INTERNAL_H
 
 #include <stddef.h>
+#include <time.h>
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
 #include "opsmaint/error.h"
@@ -97,13 +98,22 @@ ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_e
 /*
  * The fields every manifest records for index: format, type (the factory
  * string, or vidx_describe's), dimension, metric ("ip"/"l2"; NULL: the
- * index's), ntotal and tool_version; vidx_swap adds sha256 and size_bytes.
+ * index's), vectors (the count) and tool_version; vidx_swap adds sha256 and size_bytes.
  * With old (the manifest read with the index), everything else old records
  * is kept, and old's own format, type, dimension and metric win, so a
  * changed index keeps the history its build recorded.  NULL on OOM.
  */
 cJSON *vidx_manifest_new(const struct vf_api *f, FaissIndex *index, const char *type,
 			 const char *metric, const cJSON *old);
+
+/*
+ * A manifest in today's words, for a report or before it is rewritten:
+ * built_at and optimized_at as ISO 8601 UTC (files before issue 11 hold
+ * epoch seconds), and the vector count as vectors (they said ntotal).
+ */
+void vidx_manifest_normalize(cJSON *m);
+/* name = t as ISO 8601 UTC ("2026-12-02T00:50:54Z"), replacing name. */
+void vx_add_time(cJSON *o, const char *name, time_t t);
 
 /* The manifest of the index at from (when it has one) copied to be the
  * manifest of the index at to; to's own is removed when from has none. */
@@ -235,8 +245,13 @@ ops_code vx_tune(const struct vf_api *f, FaissIndex *index, const struct vx_trut
 void vx_report_recall(cJSON *rep, double recall, size_t queries, const cJSON *params, double bar,
 		      const char *measured);
 
+/* Whether to copy the live index first: choice 1 (-B) yes, -1 (-n) no, 0
+ * the configured default, key (vector.backup_before_rebuild/_optimize). */
+int vx_want_backup(const ops_config *cfg, int choice, const char *key);
+
 /* Copy the live index and manifest to vector.backup_dir as
- * index_STAMP_TAG.faiss; remove copies older than retention_days. */
+ * index_STAMP_TAG.faiss (STAMP: ops_time_stamp, UTC); remove copies older
+ * than retention_days. */
 ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *tag,
 			 long retention_days, cJSON *rep, ops_error *err);
 /* That retention alone (guide 000 section 5.3; days 0: daily 7, weekly 30,

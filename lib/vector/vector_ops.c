@@ -148,6 +148,41 @@ static cJSON *quality(const char *type, double recall, double *lat, size_t nq, l
 	return o;
 }
 
+/* Whether a backup would be taken, and where, in a dry run's report. */
+static void plan_backup(const ops_vector_ctx *ctx, int backup, cJSON *rep)
+{
+	cJSON_AddBoolToObject(rep, "would_backup", backup);
+	if (backup)
+		cJSON_AddStringToObject(rep, "backup_dir",
+					ops_config_get(ctx->run->cfg, "vector.backup_dir"));
+}
+
+/* --dry-run of -t advanced: the type a candidate would have, from the
+ * source's count and the memory budget; nothing built or measured. */
+static ops_code advanced_plan(const ops_vector_ctx *ctx, const struct vf_api *f,
+			      FaissIndex *old, const char *type_old, int backup, cJSON *rep,
+			      ops_error *err)
+{
+	long long rows = 0;
+	char type_new[128];
+	ops_code rc;
+
+	cJSON_AddBoolToObject(rep, "dry_run", 1);
+	cJSON_AddStringToObject(rep, "type", type_old);
+	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(old));
+	if ((rc = vsrc_count(ctx->run->cfg, ctx->database, 0, &rows, err)) != OPS_OK)
+		return rc;
+	cJSON_AddNumberToObject(rep, "source_rows", (double)rows);
+	choose_type(ctx->run->cfg, rows, f->Index_d(old), type_new, sizeof type_new);
+	cJSON_AddStringToObject(rep, "candidate_type", type_new);
+	cJSON_AddStringToObject(rep, "would", "build and train the candidate beside the live "
+				"index, measure both on the same queries, and swap it in only when "
+				"it is not worse (or with --force)");
+	plan_backup(ctx, backup, rep);
+	ops_run_would_permit(ctx->run, "optimize", rep);
+	return OPS_OK;
+}
+
 static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_opts *o,
 				  const struct vf_api *f, cJSON **report, ops_error *err)
 {
@@ -162,18 +197,19 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	char type_old[96], type_new[128], *cpath = NULL;
 	ops_rebuild_opts ro = {0};
 	struct stat st;
-	int better;
+	int better, backup = vx_want_backup(ctx->run->cfg, o->backup,
+					    "vector.backup_before_optimize");
 	ops_code rc;
 
-	{
+	if (!ctx->run->dry_run) {
 		char question[600];
 
 		snprintf(question, sizeof question,
 			 "Optimize %s (choose a type, retrain, swap if not worse)?", path);
 		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
 			return rc;
+		vidx_sweep_temps(path);
 	}
-	vidx_sweep_temps(path);
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
@@ -181,6 +217,10 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	if ((rc = vidx_load(f, path, &old, NULL, NULL, err)) != OPS_OK)
 		goto out;
 	vidx_describe(f, old, type_old, sizeof type_old);
+	if (ctx->run->dry_run) {
+		rc = advanced_plan(ctx, f, old, type_old, backup, rep, err);
+		goto out;
+	}
 	if (stat(path, &st) == 0)
 		old_bytes = (long long)st.st_size;
 	if ((rc = source_pass(ctx, f->Index_d(old), 100, &src_ids, &nsrc, &smp, err)) != OPS_OK)
@@ -249,7 +289,7 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		cJSON_Delete(params);
 		goto out;
 	}
-	if (o->backup &&
+	if (backup &&
 	    (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 0, rep, err)) != OPS_OK) {
 		cJSON_Delete(params);
 		goto out;
@@ -258,7 +298,7 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	cman = NULL;
 	cJSON_DeleteItemFromObjectCaseSensitive(m2, "search_parameters");
 	cJSON_AddItemToObject(m2, "search_parameters", params);
-	cJSON_AddNumberToObject(m2, "optimized_at", (double)time(NULL));
+	vx_add_time(m2, "optimized_at", time(NULL));
 	rc = vidx_swap(f, path, &cand, m2, err);
 	cJSON_AddStringToObject(rep, "decision", better ? "replaced: the candidate is not worse"
 				: "replaced (--force)");
@@ -298,6 +338,7 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 	struct vx_truth t = {0};
 	char type[96];
 	double t0 = ops_clock(), reached;
+	int backup = vx_want_backup(ctx->run->cfg, o->backup, "vector.backup_before_optimize");
 	ops_code rc;
 
 	*report = NULL;
@@ -313,15 +354,15 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 		goto out;
 	vidx_describe(f, index, type, sizeof type);
 	cJSON_AddStringToObject(rep, "type", type);
-	{
+	if (!ctx->run->dry_run) {
 		char question[600];
 
 		snprintf(question, sizeof question, "Optimize %s (remove orphan ids, tune search)?",
 			 path);
 		if ((rc = vx_may_change(ctx, "optimize", question, err)) != OPS_OK)
 			goto out;
+		vidx_sweep_temps(path);
 	}
-	vidx_sweep_temps(path);
 	/* Defragment (guide 002): ids whose rows are gone leave the index. */
 	if ((rc = source_pass(ctx, f->Index_d(index), 100, &src_ids, &nsrc, &smp, err)) != OPS_OK)
 		goto out;
@@ -338,10 +379,33 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 		if (i >= nsrc || src_ids[i] != idx_ids[j])
 			orph[norph++] = idx_ids[j];
 	}
+	if (ctx->run->dry_run) {
+		/* What would be removed and tuned; the tuning itself (searches
+		 * at rising nprobe) is left to the real run. */
+		cJSON *sp = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(rep, "dry_run", 1);
+		cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
+		cJSON_AddNumberToObject(rep, "orphans", (double)norph);
+		vx_list_some(rep, "orphan_sample", orph, norph);
+		if (sp && vx_search_params(f, index, manifest, sp, err) == OPS_OK &&
+		    sp->child) {
+			cJSON_AddStringToObject(rep, "would_tune", sp->child->string);
+			cJSON_AddItemToObject(rep, "search_parameters", sp);
+			sp = NULL;
+		} else {
+			cJSON_AddNullToObject(rep, "would_tune");
+		}
+		cJSON_Delete(sp);
+		plan_backup(ctx, backup, rep);
+		ops_run_would_permit(ctx->run, "optimize", rep);
+		rc = OPS_OK;
+		goto out;
+	}
 	if ((rc = remove_ids(f, index, orph, norph, &removed, err)) != OPS_OK)
 		goto out;
 	cJSON_AddNumberToObject(rep, "orphans_removed", (double)removed);
-	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
 	/* Tune against exact search over the source. */
 	if (smp.n && (rc = vx_truth_noisy(ctx, f, &smp,
 					  f->Index_metric_type(index) == METRIC_INNER_PRODUCT, &q,
@@ -357,12 +421,12 @@ ops_code ops_vector_optimize(const ops_vector_ctx *ctx, const ops_optimize_opts 
 		cJSON_Delete(m2);
 		goto out;
 	}
-	if (o->backup &&
+	if (backup &&
 	    (rc = vx_backup_index(ctx->run->cfg, path, "pre-optimize", 90, rep, err)) != OPS_OK) {
 		cJSON_Delete(m2);
 		goto out;
 	}
-	cJSON_AddNumberToObject(m2, "optimized_at", (double)time(NULL));
+	vx_add_time(m2, "optimized_at", time(NULL));
 	rc = vidx_swap(f, path, &index, m2, err);
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 out:
@@ -489,7 +553,7 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 	{
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
 
-		cJSON_AddNumberToObject(fig, "opsctl_vector_recall", recall);
+		cJSON_AddNumberToObject(fig, "opsctl_vector_recall_at_10_ratio", recall);
 	}
 out:
 	f->Index_free(index);
@@ -498,6 +562,43 @@ out:
 	vx_truth_free(&t);
 	free(ids);
 	free(lat);
+	return rc;
+}
+
+/* --dry-run of purge: which of the ids the index holds (those a real run
+ * would remove) and which it does not; nothing written. */
+static ops_code purge_plan(const ops_vector_ctx *ctx, const struct vf_api *f, FaissIndex *index,
+			   const long long *ids, size_t n, cJSON *rep, ops_error *err)
+{
+	long long *have = NULL, *hit = malloc((n + 1) * sizeof *hit),
+		  *miss = malloc((n + 1) * sizeof *miss);
+	size_t nhave = 0, nhit = 0, nmiss = 0, i;
+	ops_code rc;
+
+	if (!hit || !miss) {
+		rc = ops_error_oom(err);
+		goto out;
+	}
+	if ((rc = vidx_ids(f, index, &have, &nhave, err)) != OPS_OK)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (bsearch(&ids[i], have, nhave, sizeof *have, vx_cmp_ll))
+			hit[nhit++] = ids[i];
+		else
+			miss[nmiss++] = ids[i];
+	}
+	cJSON_AddBoolToObject(rep, "dry_run", 1);
+	cJSON_AddNumberToObject(rep, "requested", (double)n);
+	cJSON_AddNumberToObject(rep, "would_remove", (double)nhit);
+	vx_list_some(rep, "would_remove_ids", hit, nhit);
+	vx_list_some(rep, "not_in_index_ids", miss, nmiss);
+	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
+	cJSON_AddBoolToObject(rep, "would_write", nhit > 0);
+	ops_run_would_permit(ctx->run, "purge", rep);
+out:
+	free(have);
+	free(hit);
+	free(miss);
 	return rc;
 }
 
@@ -551,6 +652,10 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 	rep = cJSON_CreateObject();
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
+	if (ctx->run->dry_run) {
+		rc = purge_plan(ctx, f, index, ids, n, rep, err);
+		goto out;
+	}
 	{
 		char q[600];
 
@@ -564,7 +669,7 @@ ops_code ops_vector_purge(const ops_vector_ctx *ctx, char *const *id_list, cJSON
 		goto out;
 	cJSON_AddNumberToObject(rep, "requested", (double)n);
 	cJSON_AddNumberToObject(rep, "removed", (double)removed);
-	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
 	/* Nothing removed, nothing to write: a rewrite would only change the
 	 * manifest's history and the file's times for readers that watch
 	 * them. */
@@ -596,8 +701,6 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 
 	*report = rep;
 	localtime_r(&now, &tm);
-	if (access(path, R_OK) != 0)
-		return ops_error_set(err, OPS_EFAIL, "no index at '%s'", path);
 	/* The copy is checked before it is kept: a damaged index is not a backup. */
 	{
 		const struct vf_api *f = NULL;
@@ -606,7 +709,7 @@ ops_code ops_vector_backup(const ops_vector_ctx *ctx, const char *dest, int comp
 		if ((rc = vf_load(&f, err)) != OPS_OK ||
 		    (rc = vidx_load(f, path, &index, NULL, NULL, err)) != OPS_OK)
 			return rc;
-		cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+		cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
 		f->Index_free(index);
 	}
 	if (dest && *dest) {
@@ -666,6 +769,8 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 	cJSON *vrep = NULL;
 
 	*report = NULL;
+	if (id && strcmp(id, "latest") == 0)
+		id = NULL;
 	if (!d)
 		return ops_error_errno(err, errno, "cannot open the vector backup directory", dir);
 	while ((e = readdir(d))) {
@@ -721,6 +826,9 @@ ops_code ops_vector_verify_backup(const ops_vector_ctx *ctx, const char *id, cJS
 		goto out;
 	c2.path = tmp;
 	rc = ops_vector_verify(&c2, &vrep, err);
+	/* The error names the restored copy; say which backup it is. */
+	if (rc == OPS_EDATA)
+		ops_error_prefix(err, "backup '%s'", best);
 	*report = cJSON_CreateObject();
 	cJSON_AddStringToObject(*report, "backup", src);
 	if (vrep)
@@ -872,7 +980,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 				   "the cache is unchanged");
 		goto out;
 	}
-	cJSON_AddNumberToObject(rep, "ntotal", (double)f->Index_ntotal(index));
+	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(index));
 	m = vidx_manifest_new(f, index, "IDMap,Flat",
 			      ops_config_get(ctx->run->cfg, "vector.metric"), NULL);
 	if (!m) {
@@ -880,7 +988,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 		goto out;
 	}
 	cJSON_AddStringToObject(m, "role", "hot-chunk cache");
-	cJSON_AddNumberToObject(m, "built_at", (double)time(NULL));
+	vx_add_time(m, "built_at", time(NULL));
 	rc = vidx_swap(f, path, &index, m, err);
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 out:

@@ -40,24 +40,40 @@ export OPSCTL_FAISS_PLUGIN="$ROOT/opsctl-faiss.so"
 journal_mark
 run "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "vector rebuild --force exits 0"
-expect_json_true 'd["factory"] == "IDMap,Flat" and d["ntotal"] == 3000 and d["dimension"] == 32' "3000 vectors of 32 dimensions in IDMap,Flat"
+expect_json_true 'd["factory"] == "IDMap,Flat" and d["vectors"] == 3000 and d["dimension"] == 32' "3000 vectors of 32 dimensions in IDMap,Flat"
 expect_json_true 'd["found"] == d["searched"] == 20 and d["self_recall"] == 1.0 and d["found_within_top"] == 1' "the new index finds its sample at rank 1"
-expect_json_true 'isinstance(d["duration_seconds"], (int, float)) and not any(k in d for k in ("vectors", "seconds", "recall_at_1"))' "rebuild: ntotal and duration_seconds, the words every command uses"
+expect_json_true 'isinstance(d["duration_seconds"], (int, float)) and not any(k in d for k in ("ntotal", "seconds", "recall_at_1"))' "rebuild: vectors and duration_seconds, the words every command uses"
 expect_journal_added 1 "a journal line"
 if [ -f "$IDX" ] && [ -f "$IDX.manifest.json" ]; then ok "index and manifest written"; else not_ok "index and manifest written"; fi
 OUT_SAVE=$OUT; OUT="$IDX.manifest.json"
-expect_json_true 'd["ntotal"] == 3000 and d["dimension"] == 32 and d["metric"] == "ip" and "previous_sha256" not in d' "manifest: ntotal, dimension, metric; the swap finished"
+expect_json_true 'd["vectors"] == 3000 and d["dimension"] == 32 and d["metric"] == "ip" and "previous_sha256" not in d' "manifest: vectors, dimension, metric; the swap finished"
 expect_json_true "d['sha256'] == '$(sha256sum "$IDX" | cut -d' ' -f1)'" "manifest SHA-256 is the file's"
+expect_json_true '__import__("re").fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", d["built_at"]) and "ntotal" not in d' "manifest: built_at is ISO 8601 UTC, the count is vectors"
 OUT=$OUT_SAVE
 run "$OPSCTL" --output json vector stats
 expect_rc 0 "vector stats exits 0"
-expect_json_true 'd["type"] == "IDMap,Flat" and d["ntotal"] == 3000 and d["manifest"]["ntotal"] == 3000' "stats: type, ntotal, manifest"
+expect_json_true 'd["type"] == "IDMap,Flat" and d["vectors"] == 3000 and d["manifest"]["vectors"] == 3000' "stats: type, vectors, manifest"
 run "$OPSCTL" --output json vector verify
 expect_rc 0 "vector verify exits 0"
 expect_json_true 'd["missing_ids"] == 0 and d["orphan_ids"] == 0 and d["self_recall"] == 1.0 and d["findings"] == []' "no findings"
 expect_json_true 'd["found"] == d["searched"] == 100 and d["found_within_top"] == 1 and not any(k in d for k in ("found_at_rank_1", "recall_at_1", "seconds"))' "verify: every sampled vector found at rank 1, named as rebuild names it"
 expect_json_true "d['manifest']['sha256'] == d['sha256'] == '$(sha256sum "$IDX" | cut -d' ' -f1)'" "verify: the manifest it checked against, as stats shows it"
-expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" "opsctl_vector_ntotal{task=\"vector_verify\",target=\"$IDX\"} 3000" "the textfile has opsctl_vector_ntotal, labelled with the index"
+expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" "opsctl_vector_index_vectors{task=\"vector_verify\",target=\"$IDX\"} 3000" "the textfile has opsctl_vector_index_vectors, labelled with the index"
+expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" "opsctl_vector_recall_at_10_ratio{task=\"vector_verify\",target=\"$IDX\"} 1" "and the measured recall as opsctl_vector_recall_at_10_ratio (its k in its name)"
+if ! grep -qE '^opsctl_vector_(ntotal|recall)\{' "$OPSCTL_STATE_DIR/opsctl.prom"; then ok "no opsctl_vector_ntotal or bare opsctl_vector_recall"; else not_ok "the old metric names are gone"; grep -E '^opsctl_vector_(ntotal|recall)\{' "$OPSCTL_STATE_DIR/opsctl.prom" | sed 's/^/#   /'; fi
+# Times in text as in JSON: ISO 8601 UTC, never an epoch (issue 11).
+run "$OPSCTL" vector stats
+if grep -qE '^ *built at: +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "$OUT"; then ok "vector stats prints built at as ISO 8601 UTC"; else not_ok "vector stats prints built at as ISO 8601 UTC"; diag_run; fi
+# A manifest written before (epoch built_at, ntotal) is shown in today's words.
+cp "$IDX" "$T/oldm.faiss"
+python3 - "$IDX.manifest.json" "$T/oldm.faiss.manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["built_at"] = 1796172666; m["ntotal"] = m.pop("vectors")
+json.dump(m, open(sys.argv[2], "w"))
+PY
+run "$OPSCTL" --output json vector stats -p "$T/oldm.faiss"
+expect_json_true 'd["manifest"]["built_at"] == "2026-12-02T00:51:06Z" and d["manifest"]["vectors"] == 3000 and "ntotal" not in d["manifest"]' "an older manifest's epoch built_at and ntotal are shown as ISO 8601 and vectors"
 
 # ---- interoperability with Python faiss ----
 if $PY - "$IDX" "$DB" >"$T/py.out" 2>&1 <<'PY'
@@ -126,12 +142,45 @@ expect_fail 65 "one flipped byte in the index: verify exits 65" "does not match 
 cp "$T/keep.faiss" "$IDX"
 head -c 100000 /dev/urandom >"$T/random.faiss"
 run "$OPSCTL" vector verify -p "$T/random.faiss"
-expect_fail 65 "a file of random bytes (no manifest): exit 65, no crash" "cannot read the index"
+expect_fail 65 "a file of random bytes (no manifest): exit 65, no crash" "is not a FAISS index"
+# A damaged file is named for what is wrong with it, in every command that
+# reads an index, never with FAISS's source location or a stale errno
+# ("... 4918 != 640000 (No such file or directory)", issue 11).
 head -c 5000 "$IDX" >"$T/trunc.faiss"
-run "$OPSCTL" vector verify -p "$T/trunc.faiss"
-expect_fail 65 "a truncated index (no manifest): exit 65" "cannot read the index"
+: >"$T/empty.faiss"
+cp "$IDX" "$T/truncm.faiss"
+cp "$IDX.manifest.json" "$T/truncm.faiss.manifest.json"
+truncate -s 300000 "$T/truncm.faiss"
+for cmd in "stats" "verify" "eval --queries 5" "optimize --force" "purge --ids 1 --force" "backup -d $T/vb-trunc" \
+	"rebuild --dry-run"; do
+	# shellcheck disable=SC2086
+	run "$OPSCTL" vector $cmd -p "$T/trunc.faiss"
+	case $cmd in
+	"rebuild --dry-run") expect_rc 0 "vector rebuild --dry-run does not read the old index" ;;
+	*) expect_fail 65 "vector ${cmd%% *} of a truncated index (no manifest): exit 65 saying so" "index '$T/trunc.faiss' is truncated: the file ends (at 5000 bytes)" ;;
+	esac
+	if grep -qE 'No such file|index_read\.cpp|Error in ' "$ERR"; then not_ok "vector ${cmd%% *}: no FAISS source location or stale errno"; diag_run; fi
+done
+run "$OPSCTL" vector stats -p "$T/empty.faiss"
+expect_fail 65 "an empty file: exit 65 saying so" "index '$T/empty.faiss' is empty (0 bytes)"
+run "$OPSCTL" vector verify -p "$T/truncm.faiss"
+expect_fail 65 "a truncated index with its manifest: exit 65 with both sizes" "is truncated: 300000 of the" "bytes its manifest records"
+expect_err_contains "hint: restore a copy from vector.backup_dir" "with a hint on what to do"
+mkdir -p "$T/vbackups"
+cp "$T/trunc.faiss" "$T/vbackups/index_20991231T000000Z_daily.faiss"
+run "$OPSCTL" vector verify-backup -b index_20991231T000000Z_daily.faiss
+expect_fail 65 "verify-backup of a truncated backup: exit 65 naming the backup" "backup 'index_20991231T000000Z_daily.faiss'" "is truncated"
+rm -f "$T/vbackups/index_20991231T000000Z_daily.faiss"
 run "$OPSCTL" vector verify -p "$T/none.faiss"
-expect_fail 1 "no index at the path: exit 1" "no index"
+expect_fail 1 "no index at the path: exit 1 (DESIGN: the operation failed)" "no index at '$T/none.faiss'"
+expect_err_contains "hint: check vector.index_path" "with a hint"
+mkdir -p "$T/locked" && cp "$IDX" "$T/locked/index.faiss" && chmod 700 "$T/locked"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups env OPSCTL_STATE_DIR="$T/nobody-state" "$OPSCTL" vector stats -p "$T/locked/index.faiss"
+	expect_fail 77 "an index in a directory opsctl's user cannot enter: exit 77, not 'no index'" "cannot read index" "Permission denied"
+else
+	skip "an unreadable index: exit 77" "needs root and setpriv to run as another user"
+fi
 
 # ---- the index and the table disagree ----
 $PY - "$T/d16.faiss" <<'PY'
@@ -153,7 +202,7 @@ expect_err_contains "index ids have no row" "the error line names the finding"
 psql_q -d "$DB" "update document_chunks set embedding = null where id between 201 and 205" >/dev/null
 run "$OPSCTL" --output json vector rebuild --force --backup
 expect_rc 0 "rebuild with NULL embeddings exits 0"
-expect_json_true 'd["null_embeddings"] == 5 and d["ntotal"] == 2985' "5 NULL embeddings skipped and counted"
+expect_json_true 'd["null_embeddings"] == 5 and d["vectors"] == 2985' "5 NULL embeddings skipped and counted"
 expect_json_true 'd["backup"].endswith("_pre-rebuild.faiss")' "--backup copied the old index first"
 if ls "$T"/vbackups/index_*_pre-rebuild.faiss >/dev/null 2>&1; then ok "the backup is in vector.backup_dir"; else not_ok "the backup is in vector.backup_dir"; fi
 run "$OPSCTL" vector verify
@@ -161,7 +210,7 @@ expect_rc 0 "and the rebuilt index verifies"
 # An empty array holds no vector either, and verify must count it the same way.
 psql_q -d "$DB" "create table saved_206 as select embedding from document_chunks where id = 206; update document_chunks set embedding = '{}' where id = 206" >/dev/null
 run "$OPSCTL" --output json vector rebuild --force
-expect_json_true 'd["null_embeddings"] == 6 and d["ntotal"] == 2984' "an empty array is skipped and counted like NULL"
+expect_json_true 'd["null_embeddings"] == 6 and d["vectors"] == 2984' "an empty array is skipped and counted like NULL"
 run "$OPSCTL" --output json vector verify
 expect_rc 0 "and verify does not count it as a missing row"
 psql_q -d "$DB" "update document_chunks set embedding = (select embedding from saved_206) where id = 206; drop table saved_206" >/dev/null
@@ -213,7 +262,7 @@ cp "$T/opsctl.conf" "$T/b.conf"
 printf 'table = chunks_b\nembedding_column = emb\nindex_path = %s\n' "$T/b/index.faiss" >>"$T/b.conf"
 OPSCTL_CONFIG="$T/b.conf" run "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "bytea embeddings rebuild"
-expect_json_true 'd["ntotal"] == 500 and d["dimension"] == 24' "500 vectors of 24 dimensions from bytea"
+expect_json_true 'd["vectors"] == 500 and d["dimension"] == 24' "500 vectors of 24 dimensions from bytea"
 OPSCTL_CONFIG="$T/b.conf" run "$OPSCTL" vector verify
 expect_rc 0 "and verify"
 
@@ -240,7 +289,7 @@ metric = l2
 CONF
 OPSCTL_CONFIG="$T/lite.conf" run "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "a SQLite BLOB source rebuilds"
-expect_json_true 'd["ntotal"] == 300 and d["dimension"] == 16 and d["null_embeddings"] == 1' "300 vectors of 16 dimensions, the NULL one counted"
+expect_json_true 'd["vectors"] == 300 and d["dimension"] == 16 and d["null_embeddings"] == 1' "300 vectors of 16 dimensions, the NULL one counted"
 OPSCTL_CONFIG="$T/lite.conf" run "$OPSCTL" --output json vector verify
 expect_rc 0 "and verifies"
 expect_json_true 'd["null_embeddings"] == 1 and d["self_recall"] == 1.0' "verify counts the NULL and finds every sample"
@@ -248,7 +297,7 @@ expect_json_true 'd["null_embeddings"] == 1 and d["self_recall"] == 1.0' "verify
 sed 's/^table = chunks$/table = chunks_json/; s#^index_path = .*#index_path = '"$T"'/litej/index.faiss#' "$T/lite.conf" >"$T/litej.conf"
 OPSCTL_CONFIG="$T/litej.conf" run "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "a SQLite column of JSON text rebuilds"
-expect_json_true 'd["ntotal"] == 50 and d["dimension"] == 16' "50 vectors of 16 dimensions from JSON text"
+expect_json_true 'd["vectors"] == 50 and d["dimension"] == 16' "50 vectors of 16 dimensions from JSON text"
 OPSCTL_CONFIG="$T/litej.conf" run "$OPSCTL" vector verify
 expect_rc 0 "and verifies"
 
@@ -257,7 +306,7 @@ cp "$T/opsctl.conf" "$T/ivf.conf"
 printf 'flat_max = 1000\nindex_path = %s\n' "$T/ivf/index.faiss" >>"$T/ivf.conf"
 OPSCTL_CONFIG="$T/ivf.conf" run "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "auto above flat_max builds an IVF index"
-expect_json_true 'd["factory"].startswith("IVF") and d["ntotal"] == 2985' "trained IVF with every vector"
+expect_json_true 'd["factory"].startswith("IVF") and d["vectors"] == 2985' "trained IVF with every vector"
 OPSCTL_CONFIG="$T/ivf.conf" run "$OPSCTL" --output json vector verify
 expect_json_true 'd["type"].startswith("IVF") and d["missing_ids"] == 0' "verify reads the IVF ids"
 expect_json_true 'd["found_within_top"] == 10 and d["self_recall"] >= 0.9' "an approximate index is searched for its top 10, and says so"
@@ -286,7 +335,7 @@ SQL
 derive_conf "$T/opsctl.conf" "$T/v.conf" "table = chunks_v" "index_path = $T/v/index.faiss" "metric = l2"
 OPSCTL_CONFIG="$T/v.conf" run "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "pgvector's vector column rebuilds"
-expect_json_true 'd["ntotal"] == 400 and d["dimension"] == 24 and d["null_embeddings"] == 1 and d["source"].endswith("(pgv.vector)")' "400 vectors of 24 dimensions from pgv.vector, the NULL one counted"
+expect_json_true 'd["vectors"] == 400 and d["dimension"] == 24 and d["null_embeddings"] == 1 and d["source"].endswith("(pgv.vector)")' "400 vectors of 24 dimensions from pgv.vector, the NULL one counted"
 if $PY - "$T/v/index.faiss" >"$T/py.out" 2>&1 <<'PY'
 import sys, faiss, numpy as np
 idx = faiss.read_index(sys.argv[1])
@@ -334,7 +383,7 @@ for col in emb emb_j; do
 		"index_path = $T/t/$col.faiss" "metric = l2"
 	OPSCTL_CONFIG="$T/t.conf" run "$OPSCTL" --output json vector rebuild --force
 	expect_rc 0 "a $col column of '[0.25, ...]' text rebuilds"
-	expect_json_true 'd["ntotal"] == 200 and d["dimension"] == 8 and d["null_embeddings"] == 2' "200 vectors of 8 dimensions; NULL and '[]' skipped and counted"
+	expect_json_true 'd["vectors"] == 200 and d["dimension"] == 8 and d["null_embeddings"] == 2' "200 vectors of 8 dimensions; NULL and '[]' skipped and counted"
 	if pytext_check "$T/t/$col.faiss" >"$T/py.out" 2>&1; then ok "every value parsed exactly, under its row id"; else not_ok "text values parsed exactly"; sed 's/^/#   /' "$T/py.out"; fi
 	OPSCTL_CONFIG="$T/t.conf" run "$OPSCTL" vector verify
 	expect_rc 0 "and verifies"
@@ -365,7 +414,7 @@ export OPSCTL_CONFIG="$T/big.conf"
 pg_log_mark
 run timeout 120 "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "a large table rebuilds"
-expect_json_true 'd["ntotal"] == 6000 and d["dimension"] == 384' "6000 vectors of 384 dimensions"
+expect_json_true 'd["vectors"] == 6000 and d["dimension"] == 384' "6000 vectors of 384 dimensions"
 nranges=$(pg_log_since | grep -c "COPY (SELECT .* ctid >= '(")
 if [ "$nranges" -eq 2 ] && pg_log_since | grep -q "SET TRANSACTION SNAPSHOT"; then
 	ok "read as two block ranges of one exported snapshot"
@@ -437,7 +486,7 @@ derive_conf "$ONE_CONF_BASE" "$T/one.conf" "database = postgresql://t400_one@$PG
 	"index_path = $T/one/index.faiss" "factory = IDMap,Flat"
 OPSCTL_CONFIG="$T/one.conf" run timeout 120 "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "one connection allowed: the rebuild still works"
-expect_json_true 'd["ntotal"] == 6000' "with every vector"
+expect_json_true 'd["vectors"] == 6000' "with every vector"
 if grep -q "in one stream" "$ERR"; then ok "and a warning says the table was read in one stream"; else not_ok "a warning says the table was read in one stream"; diag_run; fi
 # A reader waits at most a second for the table's lock: a reader queued
 # behind an ACCESS EXCLUSIVE request that itself waits for another reader

@@ -35,14 +35,14 @@ psql_q -d "$DB" "delete from document_chunks where id <= 10" >/dev/null
 # ---- optimize ----
 run "$OPSCTL" --output json vector optimize --force --backup
 expect_rc 0 "vector optimize --force --backup exits 0"
-expect_json_true 'd["orphans_removed"] == 10 and d["ntotal"] == 3990' "the 10 ids whose rows are gone are removed"
+expect_json_true 'd["orphans_removed"] == 10 and d["vectors"] == 3990' "the 10 ids whose rows are gone are removed"
 expect_json_true 'd["optimization"] == "basic" and d["type"].startswith("IVF") and "index_type" not in d' "type is the index type, as stats says it; the optimization has its own name"
 expect_json_true 'd["recall_at_10"] >= 0.95 and 1 <= d["nprobe"] <= 32' "nprobe tuned to keep recall@10 >= 0.95"
 expect_json_true 'd["tuning"] == sorted(d["tuning"], key=lambda e: e["nprobe"]) and all(e["recall_at_10"] < 0.95 for e in d["tuning"][:-1])' "the lowest nprobe that reaches the bar was chosen"
 expect_json_true 'd["backup"].endswith("_pre-optimize.faiss")' "the old index was backed up first"
 nprobe=$(json_get 'd["nprobe"]')
 OUT_SAVE=$OUT; OUT="$IDX.manifest.json"
-expect_json_true "d['search_parameters']['nprobe'] == $nprobe and d['ntotal'] == 3990" "the manifest records nprobe and the new ntotal"
+expect_json_true "d['search_parameters']['nprobe'] == $nprobe and d['vectors'] == 3990" "the manifest records nprobe and the new ntotal"
 OUT=$OUT_SAVE
 run "$OPSCTL" --output json vector stats
 expect_json_true "d['nprobe'] == $nprobe" "the tuned nprobe is stored in the index file itself"
@@ -81,7 +81,7 @@ OPSCTL_CONFIG="$T/never.conf" run "$OPSCTL" --env prod vector rebuild -p "$T/oth
 expect_rc 0 "rebuild --backup --force runs outside the window (the quarterly cron line)"
 
 # ---- eval ----
-run "$OPSCTL" --output json vector eval -q 50
+run "$OPSCTL" --output json vector eval --queries 50
 expect_rc 0 "vector eval exits 0"
 expect_json_true 'd["queries"] == 50 and d["recall_at_10"] >= 0.95' "recall@10 on 50 queries"
 expect_json_true '0 < d["latency_ms_p50"] <= d["latency_ms_p95"] <= d["latency_ms_p99"] and d["qps"] > 0' "latency percentiles and QPS"
@@ -91,15 +91,20 @@ import json, random, sys
 random.seed(5)
 json.dump([[random.random() - 0.5 for _ in range(24)] for _ in range(20)], open(sys.argv[1], "w"))
 PY
-run "$OPSCTL" --output json vector eval -f "$T/queries.json"
-expect_rc 0 "vector eval -f FILE (predefined queries) exits 0"
+run "$OPSCTL" --output json vector eval --queries-file "$T/queries.json"
+expect_rc 0 "vector eval --queries-file FILE (predefined queries) exits 0"
 expect_json_true 'd["queries"] == 20 and d["queries_from"].endswith("queries.json") and d["recall_at_10"] >= 0.9' "20 queries from the file, recall@10 measured"
+for o in "-f $T/queries.json" "-q 5"; do
+	# shellcheck disable=SC2086
+	run "$OPSCTL" vector eval $o
+	[ "$RC" -eq 64 ] && ok "vector eval $o: exit 64 (-f and -q are --force and the global --quiet elsewhere)" || { not_ok "vector eval ${o%% *} is not a short option of eval"; diag_run; }
+done
 printf '[[1, 2, 3]]' >"$T/badq.json"
-run "$OPSCTL" vector eval -f "$T/badq.json"
+run "$OPSCTL" vector eval --queries-file "$T/badq.json"
 expect_fail 65 "a queries file of the wrong dimension: exit 65" "not a vector of 24 numbers"
 psql_q -d "$DB" "create table chunks8 (id bigint primary key, embedding real[]); insert into chunks8 select g, array_fill(0.5::real, array[8]) from generate_series(1, 50) g" >/dev/null
 { cat "$T/opsctl.conf"; echo "table = chunks8"; } >"$T/c8.conf"
-OPSCTL_CONFIG="$T/c8.conf" run "$OPSCTL" vector eval -f "$T/queries.json"
+OPSCTL_CONFIG="$T/c8.conf" run "$OPSCTL" vector eval --queries-file "$T/queries.json"
 expect_fail 65 "queries that fit the index but not the source: exit 65 naming both dimensions" "24 dimensions" "chunks8.embedding (real[]) 8"
 
 # ---- backup and verify-backup ----
@@ -107,8 +112,9 @@ run "$OPSCTL" --output json vector backup --compress
 expect_rc 0 "vector backup --compress exits 0"
 B=$(json_get 'd["backup"]')
 if [ -f "$B" ] && zstd -tq "$B"; then ok "the backup is a zstd file stock zstd accepts"; else not_ok "the backup is a zstd file"; fi
-run "$OPSCTL" --output json vector verify-backup
-expect_rc 0 "verify-backup restores the newest backup and verifies it"
+if [[ $(basename "$B") =~ ^index_[0-9]{8}T[0-9]{6}Z_(daily|weekly)\.faiss\.zst$ ]]; then ok "its name's time is UTC, ISO 8601 basic form ($(basename "$B"))"; else not_ok "the backup's name is index_YYYYMMDDTHHMMSSZ_TAG.faiss.zst ($B)"; fi
+run "$OPSCTL" --output json vector verify-backup -b latest
+expect_rc 0 "verify-backup -b latest (the default) restores the newest backup and verifies it"
 expect_json_true 'd["verified"] is True and d["verify"]["orphan_ids"] == 0' "verified against the source"
 psql_q -d "$DB" "delete from document_chunks where id <= 20" >/dev/null
 run "$OPSCTL" vector verify-backup
@@ -134,10 +140,17 @@ mk index_20200103_000000_weekly.faiss 20
 mk index_20200104_000000_weekly.faiss 40
 mk index_20200105_000000_pre-rebuild.faiss 60
 mk index_20200106_000000_pre-rebuild.faiss 100
+# The names written since issue 11 (UTC, ISO 8601 basic) by the same rules.
+mk index_20200101T000000Z_daily.faiss 10
+mk index_20200102T000000Z_daily.faiss 5
+mk index_20200104T000000Z_weekly.faiss 40
+mk index_20200105T000000Z_pre-optimize.faiss 60
+mk index_20200106T000000Z_pre-rebuild.faiss 100
 run "$OPSCTL" --output json vector backup
 expect_rc 0 "vector backup (without -r) exits 0"
-expect_json_true 'sorted(d["pruned"]) == ["index_20200101_000000_daily.faiss", "index_20200104_000000_weekly.faiss", "index_20200106_000000_pre-rebuild.faiss"]' "daily over 7 days, weekly over 30, pre-rebuild over 90 are pruned"
-if [ -e "$T/vbackups/index_20200102_000000_daily.faiss" ] && [ -e "$T/vbackups/index_20200103_000000_weekly.faiss" ] && [ -e "$T/vbackups/index_20200105_000000_pre-rebuild.faiss" ]; then ok "younger copies stay"; else not_ok "younger copies stay"; fi
+expect_json_true 'sorted(d["pruned"]) == ["index_20200101T000000Z_daily.faiss", "index_20200101_000000_daily.faiss", "index_20200104T000000Z_weekly.faiss", "index_20200104_000000_weekly.faiss", "index_20200106T000000Z_pre-rebuild.faiss", "index_20200106_000000_pre-rebuild.faiss"]' "daily over 7 days, weekly over 30, pre-rebuild over 90 are pruned, in the old names and the new"
+if [ -e "$T/vbackups/index_20200102_000000_daily.faiss" ] && [ -e "$T/vbackups/index_20200103_000000_weekly.faiss" ] && [ -e "$T/vbackups/index_20200105_000000_pre-rebuild.faiss" ] &&
+	[ -e "$T/vbackups/index_20200102T000000Z_daily.faiss" ] && [ -e "$T/vbackups/index_20200105T000000Z_pre-optimize.faiss" ]; then ok "younger copies stay, in both names"; else not_ok "younger copies stay"; ls "$T/vbackups" | sed 's/^/#   /'; fi
 rm -f "$T"/vbackups/index_2020*
 
 # ---- the hot-chunk cache (guide 002) ----
@@ -148,13 +161,13 @@ cp "$T/opsctl.conf" "$T/cache.conf"
 printf 'cache_query = SELECT chunk_id FROM retrievals GROUP BY chunk_id ORDER BY count(*) DESC\ncache_size = 25\n' >>"$T/cache.conf"
 OPSCTL_CONFIG="$T/cache.conf" run "$OPSCTL" --output json vector cache-rebuild
 expect_rc 0 "cache-rebuild exits 0"
-expect_json_true 'd["hot_chunks"] == 25 and d["ntotal"] == 25 and d["cache"].endswith("index.faiss.cache.faiss")' "the 25 most accessed chunks, in INDEX.cache.faiss"
+expect_json_true 'd["hot_chunks"] == 25 and d["vectors"] == 25 and d["cache"].endswith("index.faiss.cache.faiss")' "the 25 most accessed chunks, in INDEX.cache.faiss"
 python3 - "$IDX.cache.faiss.manifest.json" <<'PY' && ok "the cache has its manifest" || not_ok "the cache has its manifest"
 import json, sys
-m = json.load(open(sys.argv[1])); assert m["ntotal"] == 25 and m["role"] == "hot-chunk cache"
+m = json.load(open(sys.argv[1])); assert m["vectors"] == 25 and m["role"] == "hot-chunk cache"
 PY
 OPSCTL_CONFIG="$T/cache.conf" run "$OPSCTL" --output json vector stats -p "$IDX.cache.faiss"
-expect_json_true 'd["ntotal"] == 25 and d["type"] == "IDMap,Flat"' "the cache loads as an exact index of 25"
+expect_json_true 'd["vectors"] == 25 and d["type"] == "IDMap,Flat"' "the cache loads as an exact index of 25"
 
 # ---- stress and performance (guide 002) ----
 run "$OPSCTL" --output json vector bench -c 4 -n 50 -o "$T/bench"
@@ -178,20 +191,20 @@ expect_rc 0 "the backup with the index verifies"
 # ---- one vocabulary (issue 9): the same word means the same thing and type in
 # every vector command's JSON ----
 cat >"$T/vocab.py" <<'PY'
-import json, sys
-banned = {"vectors": "ntotal", "seconds": "duration_seconds", "recall_at_1": "self_recall",
+import json, re, sys
+banned = {"ntotal": "vectors", "seconds": "duration_seconds", "recall_at_1": "self_recall",
           "found_at_rank_1": "found", "result": "verified", "index_type": "type"}
 bad = []
 def walk(o, where):
     if isinstance(o, dict):
         for k, v in o.items():
-            if where.endswith(".manifest"):
-                continue	# the file's own fields, shown as stored
+            if k.endswith("_at") and not (isinstance(v, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", v)):
+                bad.append("%s.%s is not an ISO 8601 UTC time: %r" % (where, k, v))
             if k in banned:
                 bad.append("%s.%s (say %s)" % (where, k, banned[k]))
             if k.endswith("_seconds") and not isinstance(v, (int, float)):
                 bad.append("%s.%s is not a number" % (where, k))
-            if k in ("ntotal", "dimension", "searched", "found") and not isinstance(v, int):
+            if k in ("vectors", "dimension", "searched", "found") and not isinstance(v, int):
                 bad.append("%s.%s is not a whole number" % (where, k))
             if isinstance(v, str) and v.lower() in ("yes", "no", "true", "false"):
                 bad.append("%s.%s is the string %r, not a boolean" % (where, k, v))
@@ -204,7 +217,7 @@ print("\n".join(bad))
 sys.exit(1 if bad else 0)
 PY
 vocab_bad=""
-for cmd in "stats" "verify" "rebuild --force -p $T/vocab/index.faiss" "optimize --force" "eval -q 5" \
+for cmd in "stats" "verify" "rebuild --force -p $T/vocab/index.faiss" "optimize --force" "eval --queries 5" \
 	"backup" "verify-backup" "cache-rebuild" "bench -c 2 -n 5 -o $T/bench"; do
 	# shellcheck disable=SC2086
 	OPSCTL_CONFIG="$T/cache.conf" run "$OPSCTL" --output json vector $cmd
@@ -212,7 +225,7 @@ for cmd in "stats" "verify" "rebuild --force -p $T/vocab/index.faiss" "optimize 
 		vocab_bad="$vocab_bad$(cat "$T/vocab.out")"$'\n'
 	fi
 done
-if [ -z "$vocab_bad" ]; then ok "every vector command's JSON: ntotal, duration_seconds, self_recall, booleans"; else not_ok "vector JSON vocabulary"; diag "$vocab_bad"; fi
+if [ -z "$vocab_bad" ]; then ok "every vector command's JSON, manifests included: vectors, duration_seconds, self_recall, booleans, ISO 8601 times"; else not_ok "vector JSON vocabulary"; diag "$vocab_bad"; fi
 
 # ---- purge ----
 run "$OPSCTL" --output json vector purge --ids 50,51,52 -f
@@ -259,7 +272,7 @@ mk index_20200105_000000_pre-rebuild.faiss 60
 ls -la --time-style=+%s "$T/vbackups" >"$T/vb-before"
 run "$OPSCTL" --output json vector backup --dry-run
 expect_rc 0 "vector backup --dry-run exits 0"
-expect_json_true 'd["dry_run"] is True and d["would_backup"] is True and "backup" not in d and d["ntotal"] > 0' "--dry-run: the index was checked, no copy made"
+expect_json_true 'd["dry_run"] is True and d["would_backup"] is True and "backup" not in d and d["vectors"] > 0' "--dry-run: the index was checked, no copy made"
 expect_json_true 'sorted(d["pruned"]) == ["index_20200101_000000_daily.faiss", "index_20200101_000000_daily.faiss.manifest.json", "index_20200104_000000_weekly.faiss"] and d["pruned_size_bytes"] == 3' "--dry-run names the expired copies by the guide's rules"
 if ls -la --time-style=+%s "$T/vbackups" | cmp -s - "$T/vb-before"; then ok "--dry-run writes no copy and removes nothing"; else not_ok "--dry-run writes no copy and removes nothing"; diff "$T/vb-before" <(ls -la --time-style=+%s "$T/vbackups") | sed 's/^/#   /'; fi
 run "$OPSCTL" --output json vector backup --dry-run -d "$T/vb-new"
@@ -269,5 +282,85 @@ run "$OPSCTL" --output json vector backup -r 1
 expect_rc 0 "vector backup -r 1 exits 0"
 expect_json_true 'sorted(d["pruned"]) == ["index_20200101_000000_daily.faiss", "index_20200101_000000_daily.faiss.manifest.json", "index_20200102_000000_daily.faiss", "index_20200104_000000_weekly.faiss"] and d["prune_errors"] == []' "-r 1: daily copies over a day go, weekly and pre-rebuild ones keep their 30 and 90"
 if [ -e "$T/vbackups/index_20200105_000000_pre-rebuild.faiss" ] && [ -f "$(json_get 'd["backup"]')" ]; then ok "the pre-rebuild copy and the new backup stay"; else not_ok "the pre-rebuild copy and the new backup stay"; fi
+
+
+# ---- a copy of the live index before it is replaced (issue 11): rebuild
+# copies it unless -n, as rebuild-vector-index.sh (whose -n skips it) does:
+# vector.backup_before_rebuild, true; optimize only with -B, as
+# optimize-vector-index.sh: vector.backup_before_optimize, false ----
+BK="$T/bk/index.faiss"
+derive_conf "$T/opsctl.conf" "$T/bk.conf" "factory = IDMap,Flat" "backup_dir = $T/bkcopies"
+export OPSCTL_CONFIG="$T/bk.conf"
+copies() { find "$T/bkcopies" -name "index_*_pre-$1.faiss" 2>/dev/null | wc -l; }
+run "$OPSCTL" --output json vector rebuild -p "$BK" --force
+expect_json_true '"backup" not in d' "the first rebuild has no live index to copy"
+run "$OPSCTL" --output json vector rebuild -p "$BK" --force
+expect_rc 0 "rebuild over a live index, neither -B nor -n: exit 0"
+expect_json_true 'd.get("backup", "").endswith("_pre-rebuild.faiss")' "without -B or -n the live index is copied first (vector.backup_before_rebuild = true)"
+run "$OPSCTL" --output json vector rebuild -p "$BK" --force -n
+expect_json_true '"backup" not in d' "-n/--no-backup: no copy"
+run "$OPSCTL" --output json vector rebuild -p "$BK" --force --no-backup
+if [ "$(copies rebuild)" -eq 1 ]; then ok "one pre-rebuild copy for three rebuilds over a live index, two of them with -n"; else not_ok "one pre-rebuild copy (found $(copies rebuild))"; fi
+derive_conf "$T/bk.conf" "$T/bk-off.conf" "backup_before_rebuild = false"
+OPSCTL_CONFIG="$T/bk-off.conf" run "$OPSCTL" --output json vector rebuild -p "$BK" --force
+expect_json_true '"backup" not in d' "vector.backup_before_rebuild = false: no copy"
+OPSCTL_CONFIG="$T/bk-off.conf" run "$OPSCTL" --output json vector rebuild -p "$BK" --force -B
+expect_json_true 'd.get("backup", "").endswith("_pre-rebuild.faiss")' "-B copies whatever the key says"
+if [ "$(copies rebuild)" -eq 2 ]; then ok "and only -B added a copy"; else not_ok "only -B added a copy (found $(copies rebuild))"; fi
+before=$(sha256sum "$BK")
+for cmd in "rebuild" "optimize"; do
+	run "$OPSCTL" vector $cmd -p "$BK" --force -B -n
+	expect_fail 64 "vector $cmd -B with -n: exit 64" "--backup and --no-backup cannot be used together"
+done
+if [ "$(sha256sum "$BK")" = "$before" ]; then ok "and the index is untouched"; else not_ok "-B with -n leaves the index untouched"; fi
+run "$OPSCTL" --output json vector optimize -p "$BK" --force
+expect_rc 0 "optimize, neither -B nor -n: exit 0"
+expect_json_true '"backup" not in d' "optimize copies nothing by default (vector.backup_before_optimize = false)"
+derive_conf "$T/bk.conf" "$T/bk-opt.conf" "backup_before_optimize = true"
+OPSCTL_CONFIG="$T/bk-opt.conf" run "$OPSCTL" --output json vector optimize -p "$BK" --force
+expect_json_true 'd.get("backup", "").endswith("_pre-optimize.faiss")' "vector.backup_before_optimize = true: copied first"
+OPSCTL_CONFIG="$T/bk-opt.conf" run "$OPSCTL" --output json vector optimize -p "$BK" --force -n
+expect_json_true '"backup" not in d' "optimize -n: no copy, whatever the key says"
+if [ "$(copies optimize)" -eq 1 ]; then ok "one pre-optimize copy"; else not_ok "one pre-optimize copy (found $(copies optimize))"; fi
+run "$OPSCTL" vector rebuild --help
+if tr -s ' \n' ' ' <"$OUT" | grep -qF "vector.backup_before_rebuild says (its default: true)"; then ok "rebuild's help names the key and its default"; else not_ok "rebuild's help names the key and its default"; diag_run; fi
+export OPSCTL_CONFIG="$T/opsctl.conf"
+
+# ---- --dry-run (issue 11): what rebuild, optimize and purge would do,
+# whether the window would refuse the real run; nothing written, not even
+# a temp file, no journal line ----
+snap() { find "$T/idx" "$T/vbackups" -printf '%p %s %T@ %i\n' 2>/dev/null | sort; sha256sum "$IDX"; }
+snap >"$T/snap-before"
+journal_mark
+OPSCTL_CONFIG="$T/never.conf" run "$OPSCTL" --env prod --output json vector rebuild --dry-run
+expect_rc 0 "rebuild --dry-run outside the window: exit 0"
+expect_json_true 'd["dry_run"] is True and d["source"].startswith("public.document_chunks.embedding") and d["source_rows"] == 3980 and d["factory"] == "IVF32,Flat" and d["index_exists"] is True' "it names the source, its rows and the factory"
+expect_json_true 'd["would_backup"] is True and d["backup_dir"].endswith("/vbackups") and isinstance(d["pruned"], list)' "and the copy it would take first, with what retention would then remove"
+expect_json_true 'd["window"] == "closed" and "outside the prod maintenance window" in d["would_be_refused"]' "and that the window would refuse the real run"
+expect_err_contains "the real run would be refused" "a warning line says so too"
+OPSCTL_CONFIG="$T/never.conf" run "$OPSCTL" --env prod --output json vector rebuild --dry-run -n -f
+expect_json_true 'd["would_backup"] is False and d["window"] == "ignored (--force)"' "with -n no copy; with --force the window is ignored"
+run "$OPSCTL" vector rebuild --dry-run
+expect_rc 0 "rebuild --dry-run in text: exit 0"
+expect_out_contains "would backup:" "the text says whether a copy would be taken"
+run "$OPSCTL" --output json vector rebuild --dry-run -p "$T/newdir/sub/index.faiss"
+expect_json_true 'd["index_exists"] is False and d["would_backup"] is False' "a new path: nothing to copy"
+if [ ! -e "$T/newdir" ]; then ok "and its directory is not created"; else not_ok "rebuild --dry-run created a directory"; fi
+psql_q -d "$DB" "delete from document_chunks where id between 30 and 34" >/dev/null
+OPSCTL_CONFIG="$T/never.conf" run "$OPSCTL" --env prod --output json vector optimize --dry-run
+expect_rc 0 "optimize --dry-run outside the window: exit 0"
+expect_json_true 'd["dry_run"] is True and d["orphans"] == 5 and d["orphan_sample"] == [30, 31, 32, 33, 34] and d["window"] == "closed"' "it names the orphan ids it would remove, and the closed window"
+expect_json_true 'd["would_backup"] is False' "and that no copy would be taken (vector.backup_before_optimize = false)"
+run "$OPSCTL" --output json vector optimize --dry-run -t advanced -B
+expect_rc 0 "optimize -t advanced --dry-run: exit 0"
+expect_json_true 'd["candidate_type"] == "IDMap,Flat" and d["source_rows"] == 3975 and d["would_backup"] is True and d["window"] == "open"' "the candidate's type, the copy with -B, the open window"
+OPSCTL_CONFIG="$T/never.conf" run "$OPSCTL" --env prod --output json vector purge --dry-run --ids 60,61,900000
+expect_rc 0 "purge --dry-run outside the window: exit 0"
+expect_json_true 'd["would_remove"] == 2 and d["would_remove_ids"] == [60, 61] and d["not_in_index_ids"] == [900000] and d["would_write"] is True and d["window"] == "closed"' "it names the ids the index would lose, and those it does not hold"
+OPSCTL_CONFIG="$T/prot.conf" run "$OPSCTL" vector purge --dry-run --ids 60
+expect_fail 77 "purge --dry-run on a protected store: refused as the real run is (77)" "protected store"
+expect_journal_added 0 "no dry run wrote a journal line"
+snap >"$T/snap-after"
+if cmp -s "$T/snap-before" "$T/snap-after"; then ok "no dry run changed, added or removed a file (index, manifest, backups, temp files)"; else not_ok "dry runs changed files"; diff "$T/snap-before" "$T/snap-after" | sed 's/^/#   /'; fi
 
 done_testing

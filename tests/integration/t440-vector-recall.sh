@@ -88,7 +88,7 @@ expect_out_contains "nprobe" "and the search parameter"
 run "$OPSCTL" --output json vector verify
 expect_rc 0 "verify of the tuned index exits 0"
 expect_json_true "d['recall_at_10'] >= 0.9 and d['search_parameters'] == {'nprobe': $nprobe} and d['k'] == 10 and d['recall_bar'] == 0.9" "verify: recall@10 at the stored nprobe, k and the bar"
-expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" "opsctl_vector_recall{task=\"vector_verify\"" "opsctl_vector_recall is the measured recall"
+expect_file_contains "$OPSCTL_STATE_DIR/opsctl.prom" "opsctl_vector_recall_at_10_ratio{task=\"vector_verify\"" "opsctl_vector_recall_at_10_ratio is the measured recall"
 
 # An IVF index at nprobe 1 (Python faiss writes one as the guide's script
 # would): every stored vector is found in its own list, yet it fails.
@@ -236,6 +236,6 @@ mkdir -p "$T/schema"
 derive_conf "$T/opsctl.conf" "$T/schema.conf" "factory = IDMap,Flat" "index_path = $T/schema/index.faiss"
 OPSCTL_CONFIG="$T/schema.conf" run "$OPSCTL" --output json vector rebuild --force
 expect_rc 0 "vector rebuild with document_chunks in two schemas: the default resolves in public"
-expect_json_true 'd["ntotal"] == 10000' "the index holds public.document_chunks' 10000 rows"
+expect_json_true 'd["vectors"] == 10000' "the index holds public.document_chunks' 10000 rows"
 
 done_testing

@@ -3,13 +3,14 @@
  * verify an index against the rows it was built from, rebuild it from
  * them, and report on it.  The index's ids are the rows' ids, so search
  * results map back to rows.  Every index written gets PATH.manifest.json
- * (SHA-256, type, dimension, metric, ntotal, source, build time), and is put
+ * (SHA-256, type, dimension, metric, vectors, source, build time), and is put
  * in place by a swap that never leaves the live index half-written.
  *
  * FAISS itself is loaded on first use (an OPS_EUNAVAIL error when its plugin
  * is missing).  Nothing here prints; reports are cJSON, with one vocabulary:
- * ntotal is an index's vector count, duration_seconds the duration of what
- * is reported, searched/found/self_recall the sampled vectors searched for
+ * vectors is an index's vector count (FAISS's ntotal), duration_seconds
+ * the duration of what is reported, times (built_at, optimized_at) ISO 8601
+ * UTC, searched/found/self_recall the sampled vectors searched for
  * themselves, recall_at_10 recall against exact search over the source (k,
  * recall_queries, recall_measured, search_parameters and recall_bar beside
  * it).  Sampled queries are source vectors moved by noise, never the
@@ -39,7 +40,7 @@ typedef struct ops_vector_ctx {
 
 /*
  * verify_faiss_index.py: the file's checksum against its manifest, that it
- * loads, its dimension against the source's, ntotal against the rows with
+ * loads, its dimension against the source's, its vectors against the rows with
  * an embedding, the two sets of ids (missing and orphan ids listed and
  * counted), and a sample of source vectors searched: each must be found at
  * rank 1 (exact indexes, whose recall is 1 by construction); an
@@ -52,7 +53,8 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 
 typedef struct ops_rebuild_opts {
 	long batch;		/* -b: vectors added per call (100) */
-	int backup;		/* -B: copy the old index to vector.backup_dir first */
+	int backup;		/* copy the old index to vector.backup_dir first: 1 yes (-B),
+				 * -1 no (-n), 0 vector.backup_before_rebuild (true) */
 	long retention_days;	/* -r: backups older than this are removed (30) */
 	const char *factory;	/* NULL: vector.factory */
 	const char *out_path;	/* NULL: replace the live index; else write here (optimize's
@@ -75,7 +77,8 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 
 typedef struct ops_optimize_opts {
 	const char *type;	/* -t: "basic" or "advanced" */
-	int backup;		/* -B */
+	int backup;		/* 1 yes (-B), -1 no (-n), 0 vector.backup_before_optimize
+				 * (false) */
 } ops_optimize_opts;
 
 /*
@@ -128,7 +131,7 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, const char *outdir,
 			  cJSON **report, ops_error *err);
 
-/* Type, dimension, metric, ntotal, search parameters, file size, manifest. */
+/* Type, dimension, metric, vectors, search parameters, file size, manifest. */
 ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *err);
 
 OPS_API_END
