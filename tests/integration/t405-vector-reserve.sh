@@ -47,7 +47,7 @@ rebuild_said() {	# rebuild_said STRING DESC: the last rebuild's debug log has it
 rebuild_holds() {	# rebuild_holds N DESC
 	run "$OPSCTL" --output json vector rebuild --force
 	expect_rc 0 "$2: rebuild exits 0"
-	expect_json_true "d['ntotal'] == $1" "$2: the index holds the table's $1 rows"
+	expect_json_true "d['vectors'] == $1" "$2: the index holds the table's $1 rows"
 	cp "$ERR" "$T/rebuild.err"
 	run "$OPSCTL" --output json vector verify
 	expect_rc 0 "$2: verify finds nothing missing or extra"
