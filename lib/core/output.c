@@ -163,6 +163,12 @@ static const char *scalar_text(const char *name, const cJSON *v, char *buf, size
 			return ops_human_bytes(d, buf, len);
 		if (ends_with(name, "_seconds"))
 			return ops_human_seconds(d, buf, len);
+		/* A fraction reads as one at every value: "1.000", not "1"
+		 * beside "0.987" (recall_at_10, self_recall, *_ratio). */
+		if (ends_with(name, "_ratio") || strstr(name, "recall")) {
+			snprintf(buf, len, "%.3f", d);
+			return buf;
+		}
 		if (d == floor(d) && fabs(d) < 1e17)
 			snprintf(buf, len, "%.0f", d);
 		else if (fabs(d) >= 1e17 || fabs(d) < 0.01)

@@ -1184,11 +1184,11 @@ static ops_code check_connections(ops_db *db, struct checks *c, const void *arg,
 
 /*
  * A check that warns when its query counts any session, given as $1 the
- * threshold in seconds from the configuration key; fmt says so, given the
- * count and the threshold.
+ * threshold in seconds from the configuration key; the message is the count,
+ * one or many, and what they do longer than the threshold.
  */
 struct count_check {
-	const char *name, *key, *sql, *fmt;
+	const char *name, *key, *sql, *one, *many, *what;
 };
 
 /* 001: long-running queries (> 5 seconds). */
@@ -1198,7 +1198,7 @@ static const struct count_check long_queries = {
 	       "WHERE state = 'active' AND pid <> pg_catalog.pg_backend_pid() "
 	       "AND backend_type = 'client backend' AND pg_catalog.now() - query_start "
 	       "> pg_catalog.make_interval(secs => $1::double precision)",
-	.fmt = "%.0f queries running longer than %ld s",
+	.one = "query", .many = "queries", .what = "running longer than",
 };
 
 /* 001 daily: lock conflicts. */
@@ -1208,7 +1208,7 @@ static const struct count_check lock_waits = {
 	       "WHERE wait_event_type = 'Lock' "
 	       "AND pg_catalog.now() - COALESCE(query_start, state_change) "
 	       "> pg_catalog.make_interval(secs => $1::double precision)",
-	.fmt = "%.0f sessions waiting on a lock longer than %ld s",
+	.one = "session", .many = "sessions", .what = "waiting on a lock longer than",
 };
 
 static ops_code check_count(ops_db *db, struct checks *c, const void *arg, ops_error *err)
@@ -1216,12 +1216,13 @@ static ops_code check_count(ops_db *db, struct checks *c, const void *arg, ops_e
 	const struct count_check *k = arg;
 	long secs = ops_config_int(c->cfg, k->key);
 	double v = 0;
-	char msg[256];
+	char msg[256], limit[32];
 	ops_code rc;
 
 	if ((rc = value_of(db, k->sql, secs, &v, err)) != OPS_OK)
 		return rc;
-	snprintf(msg, sizeof msg, k->fmt, v, secs);
+	snprintf(msg, sizeof msg, "%.0f %s %s %s", v, v == 1 ? k->one : k->many, k->what,
+		 ops_human_seconds((double)secs, limit, sizeof limit));
 	add_check(c, k->name, v > 0 ? 1 : 0, v, (double)secs, (struct limits){"", 0, -1}, msg);
 	return OPS_OK;
 }

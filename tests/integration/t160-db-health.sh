@@ -72,6 +72,7 @@ printf '[health]\nlong_query = 1s\n' >"$T/long.conf"
 run "$OPSCTL" --config "$T/long.conf" --output json db health -d t160
 expect_rc 1 "a query running longer than health.long_query: exit 1"
 expect_json_true 'find(db(0)["checks"], "check", "long_queries")["status"] != "ok"' "long_queries is not ok"
+expect_json_true 'find(db(0)["checks"], "check", "long_queries")["message"] == "1 query running longer than 1.00 s"' "the message counts one query, in the singular, the threshold as a duration"
 expect_json_true 'd["status"] == "warning" and d["state"] == "WARNING"' "JSON status warning, state WARNING (a check that ran, not a failed run)"
 expect_json_true 'db(0)["health"] == "warning" and db(0)["status"] == "warning"' "JSON health and status name the level"
 expect_json_true '"long_queries (warning)" in d["error"] and "t160/long_queries" in d["perfdata"]' "the error names long_queries, the perfdata has it"

@@ -350,6 +350,26 @@ TEST(long_cells_are_never_cut)
  * line between a section and the scalar after it; an object with only '_'
  * members is "none"; a table row with a nested value prints as a block.
  */
+/* Fractions keep three decimals, an exact 1 too. */
+TEST(ratios_read_as_fractions)
+{
+	cJSON *r = cJSON_CreateObject();
+	char *out;
+
+	cJSON_AddNumberToObject(r, "recall_at_10", 1);
+	cJSON_AddNumberToObject(r, "self_recall", 0.98765);
+	cJSON_AddNumberToObject(r, "hit_ratio", 0.5);
+	cJSON_AddNumberToObject(r, "queries", 100);
+	out = render(r, OPS_OUT_TEXT);
+	CHECK_STR(out,
+		  "recall at 10: 1.000\n"
+		  "self recall:  0.988\n"
+		  "hit ratio:    0.500\n"
+		  "queries:      100\n");
+	free(out);
+	cJSON_Delete(r);
+}
+
 /* Empty lists and objects are lines among the scalars, not sections: no
  * blank lines around "pruned: none" (db vacuum's SQLite copy). */
 TEST(empty_containers_stay_in_the_block)
@@ -571,6 +591,7 @@ int main(void)
 	RUN(json_round_trips_without_internal_members);
 	RUN(json_hides_internal_members_in_long_arrays);
 	RUN(long_cells_are_never_cut);
+	RUN(ratios_read_as_fractions);
 	RUN(empty_containers_stay_in_the_block);
 	RUN(section_spacing_and_nested_cells);
 	RUN(top_level_scalars_and_lists);
