@@ -8,6 +8,7 @@
  */
 #include <limits.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,18 +101,25 @@ static cJSON *envelope(const struct cli_inv *inv, int exit_code, double seconds,
 	return env;
 }
 
+/* The first write error on stdout and its reason: once stdout's error flag
+ * is set, a later write fails with whatever errno was left behind. */
+static ops_error first_write_error;
+
 /* Render the report: in JSON the envelope, in text the figures alone (the
- * error has its line on stderr).  A write error is exit 74. */
+ * error has its line on stderr).  A write error is exit 74, and *werr says
+ * why (the disk is full, the reader went away). */
 static int emit(const struct cli_inv *inv, int exit_code, double seconds, const ops_error *e,
-		cJSON *report)
+		cJSON *report, ops_error *werr)
 {
-	ops_error werr;
 	cJSON *out;
 	int rc = 0;
 
+	ops_error_clear(werr);
 	if (inv->out == OPS_OUT_JSON) {
 		out = envelope(inv, exit_code, seconds, e, report);
-		if (!out || ops_output_render(stdout, out, OPS_OUT_JSON, &werr) != OPS_OK)
+		if (!out)
+			ops_error_oom(werr);
+		if (!out || ops_output_render(stdout, out, OPS_OUT_JSON, werr) != OPS_OK)
 			rc = ops_code_exit_status(OPS_EIO);
 		cJSON_Delete(out);
 		return rc;
@@ -125,12 +133,15 @@ static int emit(const struct cli_inv *inv, int exit_code, double seconds, const 
 		const cJSON *db;
 
 		if (printf("%s%s%s\n", cJSON_GetStringValue(cJSON_GetObjectItem(report, "_summary")),
-			   perf && *perf ? " | " : "", perf ? perf : "") < 0)
+			   perf && *perf ? " | " : "", perf ? perf : "") < 0) {
+			ops_error_set(werr, OPS_EIO, "write error on standard output: %s",
+				      strerror(errno ? errno : EIO));
 			return ops_code_exit_status(OPS_EIO);
+		}
 		/* Then each database as its own block, as other commands stream them. */
 		cJSON_ArrayForEach(db, cJSON_GetObjectItemCaseSensitive(report, "databases")) {
 			fputc('\n', stdout);
-			if (ops_output_render(stdout, db, OPS_OUT_TEXT, &werr) != OPS_OK)
+			if (ops_output_render(stdout, db, OPS_OUT_TEXT, werr) != OPS_OK)
 				return ops_code_exit_status(OPS_EIO);
 		}
 		return 0;
@@ -139,8 +150,20 @@ static int emit(const struct cli_inv *inv, int exit_code, double seconds, const 
 	cJSON_DeleteItemFromObjectCaseSensitive(report, "error");
 	if (!report->child)
 		return 0;
-	if (ops_output_render(stdout, report, OPS_OUT_TEXT, &werr) != OPS_OK)
+	if (ops_output_render(stdout, report, OPS_OUT_TEXT, werr) != OPS_OK)
 		rc = ops_code_exit_status(OPS_EIO);
+	return rc;
+}
+
+static int emit_noting(const struct cli_inv *inv, int exit_code, double seconds,
+		       const ops_error *e, cJSON *report, ops_error *werr)
+{
+	int rc = emit(inv, exit_code, seconds, e, report, werr);
+
+	if (rc != 0 && werr->code != OPS_OK && first_write_error.code == OPS_OK)
+		first_write_error = *werr;
+	else if (rc != 0 && first_write_error.code != OPS_OK)
+		*werr = first_write_error;
 	return rc;
 }
 
@@ -153,8 +176,11 @@ int cli_fail(const struct cli_inv *inv, const ops_error *err)
 	if (e.code == OPS_OK)
 		e.code = OPS_EFAIL;
 	status = cli_exit_status(e.code);
-	if (inv->out == OPS_OUT_JSON)
-		emit(inv, status, 0, &e, NULL);
+	if (inv->out == OPS_OUT_JSON) {
+		ops_error ignored;	/* the failure is reported; the write error is for finish_stdout */
+
+		emit_noting(inv, status, 0, &e, NULL, &ignored);
+	}
 	print_error(inv, &e);
 	return status;
 }
@@ -405,10 +431,11 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 		 * a check's status line comes first, so it waits for them all. */
 		if (inv->out == OPS_OUT_TEXT && !nothing_done && !inv->quiet && !plugin) {
 			cJSON *copy = cJSON_Duplicate(report, 1);
+			ops_error ignored;	/* stdout's error flag stays set for the final report */
 
 			if (i > 0)
 				fputc('\n', stdout);
-			emit(inv, 0, 0, NULL, copy);
+			emit_noting(inv, 0, 0, NULL, copy, &ignored);
 			cJSON_Delete(copy);
 		}
 		if (rc != OPS_OK)	/* each failing database its own line, in order */
@@ -502,7 +529,7 @@ int cli_run_task(struct cli_inv *inv)
 	ops_store *store = NULL;
 	char **targets = NULL, *target = NULL, *task_name = NULL;
 	cJSON *report = NULL, *figures;
-	ops_error err, shown;
+	ops_error err, shown, werr;
 	ops_code rc = OPS_OK;
 	int status, changes, shown_already = 0, write_failed = 0;
 
@@ -583,8 +610,12 @@ done:
 				status = ops_code_exit_status(jerr.code);
 		}
 	}
-	if (emit(inv, status, ops_clock() - t0, &shown, report) != 0 && status == 0) {
-		ops_error_set(&shown, OPS_EIO, "write error on standard output");
+	if (emit_noting(inv, status, ops_clock() - t0, &shown, report, &werr) != 0 &&
+	    status == 0) {
+		if (werr.code != OPS_OK)
+			shown = werr;
+		else
+			ops_error_set(&shown, OPS_EIO, "write error on standard output");
 		status = ops_code_exit_status(OPS_EIO);
 		rc = OPS_EIO;
 		write_failed = 1;

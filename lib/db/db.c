@@ -261,8 +261,17 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 		    strstr(e, "no pg_hba.conf entry")) {
 			ops_error_set(err, OPS_EPERM, "cannot connect to database '%s': %s",
 				      db->name, msg);
-			ops_error_hint(err, "put the password in ~/.pgpass (mode 0600) "
-				       "or the service file");
+			/* The fix depends on what the server refused. */
+			if (strstr(e, "role \"") && strstr(e, "does not exist"))
+				ops_error_hint(err, "connect as a role that exists (db.user, PGUSER, "
+					       "or the user in -d's URI), or create this one");
+			else if (strstr(e, "no pg_hba.conf entry"))
+				ops_error_hint(err, "the server's pg_hba.conf admits no such "
+					       "connection: add a line for this host, user and "
+					       "database, then reload PostgreSQL");
+			else
+				ops_error_hint(err, "put the password in ~/.pgpass (mode 0600) "
+					       "or the service file");
 			return OPS_EPERM;
 		}
 		v = PQhost(db->pg);

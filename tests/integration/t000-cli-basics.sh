@@ -202,13 +202,20 @@ RUN_CMD="opsctl db size -d sqlite:kh.db >/dev/full"
 RC=$?
 : >"$OUT"
 expect_rc 74 "stdout on a full disk (/dev/full): exit 74"
-expect_err_contains "write error" "stdout full: stderr says 'write error'"
+expect_err_contains "write error on standard output: No space left on device" "stdout full: stderr says 'write error' and why"
 expect_err_one_line "stdout full: one line on stderr"
 
 RUN_CMD="opsctl --output json db size -d sqlite:kh.db >/dev/full"
 "$OPSCTL" --output json db size -d "sqlite:$T/kh.db" >/dev/full 2>"$ERR"
 RC=$?
 expect_rc 74 "JSON to a full disk: exit 74"
+expect_err_contains "write error on standard output: No space left on device" "JSON to a full disk: the reason"
+
+RUN_CMD="opsctl db size -d sqlite:kh.db,sqlite:kh.db >/dev/full"
+"$OPSCTL" db size -d "sqlite:$T/kh.db,sqlite:$T/kh.db" >/dev/full 2>"$ERR"
+RC=$?
+expect_rc 74 "two databases to a full disk: exit 74"
+expect_err_contains "write error on standard output: No space left on device" "two databases to a full disk: the first write's reason, not a stale errno"
 
 RUN_CMD="opsctl --version >&-"
 "$OPSCTL" --version >&- 2>"$ERR"

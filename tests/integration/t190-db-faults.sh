@@ -146,6 +146,7 @@ run env PGUSER=t190_ro "$OPSCTL" db reindex --table documents --force -d t190
 expect_fail 77 "reindex by a role that does not own the table: exit 77 (permission)" "documents"
 run env PGUSER=nosuchrole_t190 "$OPSCTL" db size -d t190
 expect_fail 77 "a role that does not exist: exit 77 (authentication)" "nosuchrole_t190"
+expect_err_contains "hint: connect as a role that exists" "a role that does not exist: the hint is about the role, not a password"
 
 # ---- permission (77) ----
 # Root may write anywhere, so as root the run drops to the unprivileged user
