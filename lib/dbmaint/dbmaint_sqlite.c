@@ -211,6 +211,37 @@ out:
 	return code;
 }
 
+/*
+ * One problem per line of integrity_check's answer: a row may hold several
+ * lines, and the "*** in database main ***" lines only say which schema the
+ * following ones are about, which for one database file is always the same.
+ */
+static void add_problem_lines(cJSON *msgs, const char *text)
+{
+	const char *p = text ? text : "", *nl;
+
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		size_t len;
+		char *line;
+		cJSON *item;
+
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		len = (size_t)(nl - p);
+		while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' '))
+			len--;
+		if (len == 0 || (len > 8 && strncmp(p, "*** in ", 7) == 0 &&
+				 strncmp(p + len - 4, " ***", 4) == 0))
+			continue;
+		line = strndup(p, len);
+		item = line ? cJSON_CreateString(line) : NULL;
+		free(line);
+		if (item)
+			cJSON_AddItemToArray(msgs, item);
+	}
+}
+
 static ops_code lite_integrity(const ops_dbm_ctx *ctx, ops_db *db,
 				  cJSON *report, ops_error *err)
 {
@@ -235,12 +266,15 @@ static ops_code lite_integrity(const ops_dbm_ctx *ctx, ops_db *db,
 	cJSON_AddBoolToObject(report, "ok", ok);
 	msgs = cJSON_AddArrayToObject(report, "problems");
 	for (i = 0; !ok && i < ops_rows_count(rows); i++)
-		cJSON_AddItemToArray(msgs, cJSON_CreateString(ops_rows_value(rows, i, 0)
-							       ? ops_rows_value(rows, i, 0) : ""));
-	if (!ok)
-		rc = ops_error_set(err, OPS_EDATA, "integrity check failed for '%s': %s",
-				   ops_db_path(db), ops_rows_value(rows, 0, 0)
-				   ? ops_rows_value(rows, 0, 0) : "no result");
+		add_problem_lines(msgs, ops_rows_value(rows, i, 0));
+	if (!ok) {
+		const char *first = cJSON_GetStringValue(cJSON_GetArrayItem(msgs, 0));
+		int n = cJSON_GetArraySize(msgs);
+
+		rc = ops_error_set(err, OPS_EDATA, "integrity check failed for '%s': %d problem%s%s%s",
+				   ops_db_path(db), n, n == 1 ? "" : "s",
+				   first ? (n == 1 ? ": " : ", the first: ") : "", first ? first : "");
+	}
 	ops_rows_free(rows);
 	return rc;
 }
