@@ -461,8 +461,10 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 		cJSON_DeleteItemFromObjectCaseSensitive(one, "_figures");
 	}
 	if (figures) {
-		cJSON_AddNumberToObject(figures, "databases", (double)ops_strv_len(targets));
-		cJSON_AddNumberToObject(figures, "failed", nfailed);
+		/* Gauges too: a run over five databases that failed on one is
+		 * an alert of its own (the exit status says only "failed"). */
+		cJSON_AddNumberToObject(figures, "opsctl_databases", (double)ops_strv_len(targets));
+		cJSON_AddNumberToObject(figures, "opsctl_databases_failed", nfailed);
 	}
 	if (plugin)
 		return plugin_finish(&ps, inv, all, worst, err);

@@ -82,7 +82,7 @@ if [ "$n" -ge 30 ]; then ok "walked $n commands"; else not_ok "walked only $n co
 journal_mark
 run "$OPSCTL" --output json db maintain -d "sqlite:$T/hub.db"
 expect_rc 0 "db maintain in JSON mode"
-expect_journal_last 'j["figures"].get("databases") == 1 and j["figures"].get("failed") == 0' "JSON mode: the journal line keeps the figures"
+expect_journal_last 'j["figures"].get("opsctl_databases") == 1 and j["figures"].get("opsctl_databases_failed") == 0' "JSON mode: the journal line keeps the figures"
 
 # The envelope after the command, too.
 run "$OPSCTL" db size --output json

@@ -116,6 +116,8 @@ expect_json_true 'd["status"] == "failed" and [x["status"] for x in d["databases
 expect_json_true '"does not exist" in db(0)["error"]' "JSON: the failed database carries its error"
 run "$OPSCTL" db maintain -t analyze -d nope_t110,t110_a
 if [ "$(tail -n 1 "$OUT")" = "2 databases: 1 ok, 1 failed" ]; then ok "text: a summary line ends a run over several databases"; else not_ok "text: a summary line ends a run over several databases"; diag_run; fi
+expect_file_contains "$prom" 'opsctl_databases_failed{task="db_maintain",target="nope_t110,t110_a"} 1' "textfile: the databases that failed, a gauge to alert on"
+expect_file_contains "$prom" 'opsctl_databases{task="db_maintain",target="nope_t110,t110_a"} 2' "textfile: the databases the run worked on"
 
 # -v: the server's own progress messages.
 run "$OPSCTL" db maintain -v -t vacuum -d t110_a
