@@ -165,7 +165,7 @@ static const char *scalar_text(const char *name, const cJSON *v, char *buf, size
 			return ops_human_seconds(d, buf, len);
 		/* A fraction reads as one at every value: "1.000", not "1"
 		 * beside "0.987" (recall_at_10, self_recall, *_ratio). */
-		if (ends_with(name, "_ratio") || strstr(name, "recall")) {
+		if (ends_with(name, "_ratio") || (name && strstr(name, "recall"))) {
 			snprintf(buf, len, "%.3f", d);
 			return buf;
 		}

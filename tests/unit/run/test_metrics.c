@@ -163,7 +163,7 @@ TEST(figures_have_their_own_help)
 	const char *text;
 
 	cJSON_AddNumberToObject(g, "opsctl_backup_size_bytes", 1);
-	cJSON_AddNumberToObject(g, "opsctl_vector_recall", 0.98);
+	cJSON_AddNumberToObject(g, "opsctl_vector_recall_at_10_ratio", 0.98);
 	cJSON_AddNumberToObject(g, "opsctl_not_declared_yet", 2);
 	result(&r, "figures", 1795521600, 1, 0);
 	r.gauges = g;
@@ -172,7 +172,7 @@ TEST(figures_have_their_own_help)
 	text = slurp(prom);
 	CHECK_CONTAINS(text, "# HELP opsctl_backup_size_bytes Size of the last full backup as "
 		       "stored");
-	CHECK_CONTAINS(text, "# HELP opsctl_vector_recall Recall at 10 of the index");
+	CHECK_CONTAINS(text, "# HELP opsctl_vector_recall_at_10_ratio Recall at 10 of the index");
 	CHECK_CONTAINS(text, "# HELP opsctl_not_declared_yet Figure reported by the last run of "
 		       "an opsctl task.\n");
 	CHECK(strstr(text, "# HELP opsctl_backup_size_bytes Figure reported") == NULL);
