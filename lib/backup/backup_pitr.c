@@ -834,7 +834,8 @@ ops_code bk_pitr_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
 	if (targeted) {
 		cJSON_AddStringToObject(rep, "target_action",
 					o->target_action ? o->target_action : "pause");
-		cJSON_AddBoolToObject(rep, "target_inclusive", !o->target_exclusive);
+		if (!o->target_immediate)
+			cJSON_AddBoolToObject(rep, "target_inclusive", !o->target_exclusive);
 	}
 	if (*wal) {
 		cJSON_AddStringToObject(rep, "newest_wal", wal);
@@ -855,7 +856,6 @@ ops_code bk_pitr_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
 		cJSON_AddStringToObject(rep, "warning", warn);
 		ops_log_warn("%s", warn);
 	}
-	cJSON_AddStringToObject(rep, "restore_command", fetch);
 	lines = cJSON_AddArrayToObject(rep, "settings");
 	if ((rc = recovery_settings(o, fetch, norm, lines, err)) != OPS_OK)
 		goto out;

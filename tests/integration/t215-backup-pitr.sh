@@ -144,6 +144,15 @@ expect_err_contains "$NEWEST" "the warning names the newest archived segment ($N
 expect_out_contains "start command:" "text output gives the start command"
 expect_out_contains "recovery_target_time = '2998-12-31 23:00:00+00'" "text output shows the time as UTC"
 
+run_pg "$OPSCTL" --output json backup restore "$BID" --datadir "$W/r1" --target-immediate --target-action promote --dry-run
+expect_json_true 'd["settings"][-2:] == ["recovery_target = '"'immediate'"'", "recovery_target_action = '"'promote'"'"] and not any(l.startswith("recovery_target_inclusive") for l in d["settings"])' "--target-immediate: recovery_target = 'immediate', set after the emptied ones, and the action"
+run_pg "$OPSCTL" --output json backup restore "$BID" --datadir "$W/r1" --target-name before_b --target-exclusive --dry-run
+expect_json_true '"recovery_target_name = '"'before_b'"'" in d["settings"] and "recovery_target_inclusive = '"'off'"'" in d["settings"]' "--target-name with --target-exclusive: the name, inclusive off"
+# A store the environment chose is pinned in restore_command: the server
+# runs it with an environment of its own.
+run_pg env OPSCTL_BACKUP_DIR="$STORE" "$OPSCTL" --output json backup restore "$BID" --datadir "$W/r1" --dry-run
+expect_json_true 'd["settings"][0].startswith("restore_command = '"'env OPSCTL_BACKUP_DIR=$STORE "'") and d["settings"][0].endswith(" backup wal-fetch %f %p'"'"'")' "a store from OPSCTL_BACKUP_DIR is pinned in restore_command"
+
 # ---- recovery to the time between the batches ----
 journal_mark
 run_pg "$OPSCTL" --output json backup restore "$BID" --datadir "$W/r1" --target-time "$TA"
@@ -187,6 +196,15 @@ wait_for 30 sh -c "[ \"\$(psql -XAtq -p $PORT3 -c 'select pg_is_in_recovery()')\
 got=$(psql -XAtq -p "$PORT3" -c "select count(*) from t" 2>/dev/null)
 if [ "$got" = 1600 ]; then ok "both batches recovered, and the server is out of recovery"; else not_ok "both batches recovered (got '$got')"; tail -n 20 "$W/r2/recovery.log" | sed 's/^/#   /'; fi
 as_pg "$PGB/pg_ctl" -D "$W/r2" -m fast stop >/dev/null 2>&1
+
+# ---- text output of a real run ----
+run_pg "$OPSCTL" backup restore "$BID" --datadir "$W/r5" --target-immediate
+expect_rc 0 "restore to the end of the backup itself exits 0"
+expect_out_contains "start command:" "text: the start command"
+expect_out_contains "pg_wal_replay_resume()" "text: what to do once paused at the target"
+expect_out_contains "settings file:" "text: where the settings went"
+expect_out_not_contains "target inclusive" "text: no inclusive for an immediate target"
+[ -n "${T215_SHOW:-}" ] && sed 's/^/#   /' "$OUT"
 
 # ---- refusals found while extracting remove what was extracted ----
 run_pg "$OPSCTL" backup restore "$BID" --datadir "$W/r3" --target-lsn 0/1000000
