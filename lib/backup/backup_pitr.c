@@ -316,7 +316,7 @@ static ops_code datadir_usable(const ops_config *cfg, const char *dir, int *exis
 			       ops_error *err)
 {
 	char **prot = ops_config_list(cfg, "general.protected_paths");
-	int is_prot = ops_path_is_protected(dir, prot), empty = 1;
+	int is_prot = ops_path_is_protected(dir, prot), empty = 1, running;
 	char *pidfile, *parent;
 	struct stat st;
 	struct dirent *e;
@@ -348,9 +348,9 @@ static ops_code datadir_usable(const ops_config *cfg, const char *dir, int *exis
 	pidfile = ops_path_join(dir, "postmaster.pid");
 	if (!pidfile)
 		return ops_error_oom(err);
-	is_prot = access(pidfile, F_OK) == 0;
+	running = access(pidfile, F_OK) == 0;
 	free(pidfile);
-	if (is_prot) {
+	if (running) {
 		ops_error_set(err, OPS_EPERM, "--datadir %s is the data directory of a running "
 			      "server (postmaster.pid); not restoring into it", dir);
 		ops_error_hint(err, "restore into a new directory, or stop that server and move "
@@ -707,10 +707,9 @@ static ops_code check_request(const ops_restore_opts *o, const ops_manifest *m,
 		return ops_error_set(err, OPS_EUSAGE, "backup '%s' is %s: point-in-time recovery "
 				     "needs backup.method = physical", m->id,
 				     m->method ? m->method : "logical");
-	if (!o->datadir && targets + !!o->target_action + !!o->target_exclusive) {
+	if (!o->datadir && (targets || o->target_action || o->target_exclusive))
 		return ops_error_set(err, OPS_EUSAGE, "recovery targets need --datadir DIR, the "
 				     "new data directory recovery runs in");
-	}
 	if (!o->datadir) {
 		ops_error_set(err, OPS_EUSAGE, "backup '%s' is physical: it is restored into a new "
 			      "data directory (--datadir DIR)", m->id);

@@ -107,6 +107,9 @@ expect_error 64 "a target time before the backup ended: exit 64" "2000-01-01 00:
 run_pg "$OPSCTL" backup restore "$BID" --datadir "$W/r0" --target-time "yesterday noon"
 expect_error 64 "a target time that is not ISO 8601: exit 64" "not an ISO 8601 time"
 
+run_pg "$OPSCTL" backup restore "$BID" --datadir "$W/r0" --target-time 2026-02-30T10:00:00Z
+expect_error 64 "a day February does not have: exit 64" "not an ISO 8601 time"
+
 run_pg "$OPSCTL" backup restore "$LID" --datadir "$W/r0"
 expect_error 64 "a logical backup with --datadir: exit 64" "backup '$LID' is logical: point-in-time recovery needs backup.method = physical"
 run_pg "$OPSCTL" backup restore "$LID" --target-time "$TA"
