@@ -3,6 +3,8 @@
  * row and a few lines turning options into a library call; the store, the
  * lock, journal and output are the runner's (runner.c).
  */
+#include <stdlib.h>
+
 #include "cli.h"
 #include "opsmaint/backup.h"
 
@@ -56,11 +58,24 @@ static ops_code op_restore(struct cli_inv *inv, const ops_run *run, cJSON **repo
 {
 	ops_backup_ctx ctx = BACKUP_CTX(inv, run);
 	ops_restore_opts o = {0};
+	char *self;
+	ops_code rc;
 
 	o.id = inv->args[0];
 	o.databases = cli_given(inv, "database") ? cli_list(inv, "database") : NULL;
 	o.as = cli_given(inv, "as") ? cli_str(inv, "as") : NULL;
-	return ops_backup_restore(&ctx, &o, report, err);
+	o.datadir = cli_given(inv, "datadir") ? cli_str(inv, "datadir") : NULL;
+	o.target_time = cli_given(inv, "target-time") ? cli_str(inv, "target-time") : NULL;
+	o.target_lsn = cli_given(inv, "target-lsn") ? cli_str(inv, "target-lsn") : NULL;
+	o.target_name = cli_given(inv, "target-name") ? cli_str(inv, "target-name") : NULL;
+	o.target_immediate = cli_flag(inv, "target-immediate");
+	o.target_exclusive = cli_flag(inv, "target-exclusive");
+	o.target_action = cli_given(inv, "target-action") ? cli_str(inv, "target-action") : NULL;
+	/* restore_command runs this very binary, wherever PATH points later. */
+	o.program = self = realpath("/proc/self/exe", NULL);
+	rc = ops_backup_restore(&ctx, &o, report, err);
+	free(self);
+	return rc;
 }
 
 static ops_code op_prune(struct cli_inv *inv, const ops_run *run, cJSON **report,
@@ -160,6 +175,20 @@ static const struct cli_opt restore_opts[] = {
 		       "the live one, which is left alone"),
 	CLI_OPT_FLAG('f', "force", "restore outside the maintenance window, without confirmation, "
 		     "closing open sessions"),
+	CLI_OPT_STRING(0, "datadir", "DIR", "physical backup: the new or empty data directory "
+		       "to recover into (run as the user who will own it, never root)",
+		       .complete = CLI_C_DIR),
+	CLI_OPT_STRING(0, "target-time", "TIME", "physical backup: recover up to TIME, ISO 8601 "
+		       "with a zone (2026-12-02T10:15:00Z, ...+01:00)"),
+	CLI_OPT_STRING(0, "target-lsn", "LSN", "physical backup: recover up to WAL position LSN "
+		       "(0/3000028)"),
+	CLI_OPT_STRING(0, "target-name", "NAME", "physical backup: recover up to the restore "
+		       "point NAME (pg_create_restore_point)"),
+	CLI_OPT_FLAG(0, "target-immediate", "physical backup: recover only to the end of the "
+		     "base backup"),
+	CLI_OPT_FLAG(0, "target-exclusive", "stop just before the target, not just after it"),
+	CLI_OPT_ENUM(0, "target-action", "ACTION", "pause,promote,shutdown",
+		     "at the target: pause read-only (PostgreSQL's default), promote, or shutdown"),
 	CLI_OPT_DRY_RUN("say what would be restored where and whether the real run would be "
 			"refused, and change nothing"),
 	OPT_S3,
@@ -304,7 +333,8 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "Verify the latest backup\nopsctl backup verify\n"
 	 "Verify one backup and keep the restored copy to look at\nopsctl backup verify -b 20261124T010000Z-full --keep-temp"},
 	{.name = "restore",
-	 .summary = "restore databases from a backup (restore_backup.sh)",
+	 .summary = "restore databases from a backup (restore_backup.sh), or a physical one "
+		    "to a point in time",
 	 .args = "ID",
 	 .min_args = 1,
 	 .max_args = 1,
@@ -346,12 +376,50 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "(action replace or create), where stored files would go, and whether the maintenance "
 	 "window would refuse the real run (a warning, exit 0). What would certainly refuse it "
 	 "(a database the backup lacks, an untrusted path, an existing --as target, a missing "
-	 "key) refuses the dry run with the same exit status.",
+	 "key) refuses the dry run with the same exit status.\n\n"
+	 "POINT-IN-TIME RECOVERY. A physical backup (backup.method = physical) is the whole "
+	 "cluster: --datadir DIR restores it into a new data directory, as pgBackRest's restore "
+	 "--type=time does, and recovery replays archived WAL up to the target: --target-time "
+	 "TIME (ISO 8601 with a zone, such as 2026-12-02T10:15:00Z or 2026-12-02 11:15:00+01:00; a "
+	 "time without one is refused, exit 64, since the server would read it in its own zone), "
+	 "--target-lsn LSN, --target-name NAME (a restore point made with "
+	 "pg_create_restore_point) or --target-immediate (the end of the base backup itself); "
+	 "with none, to the end of the archived WAL. At the target the server pauses, read-only "
+	 "(--target-action pause, PostgreSQL's default), promotes or shuts down; "
+	 "--target-exclusive stops just before the target instead of just after it.\n\n"
+	 "DIR must be new (its parent exists) or empty: a directory with anything in it is "
+	 "refused (exit 64) and so is a running server's, with postmaster.pid (exit 77), naming "
+	 "it; nothing is ever emptied. Run it as the user the server will run as (postgres), "
+	 "who will own DIR: as root it is refused (exit 77), since PostgreSQL does not run as "
+	 "root. A target time before the backup's stop time (its manifest's) is refused naming "
+	 "both times (exit 64); one after the newest archived WAL segment is a warning naming "
+	 "that segment, since PostgreSQL stops where the archive ends. A target LSN before the "
+	 "backup's end (pg_basebackup's backup_manifest) is refused once extracted.\n\n"
+	 "base.tar is extracted with tar as it is read, each member checked against its SHA-256; "
+	 "DIR gets mode 0700. Then the base backup's own postgresql.auto.conf is kept and "
+	 "appended to: restore_command, which runs this opsctl by its absolute path with the "
+	 "configuration file of this run (and --s3, and the store settings that came from the "
+	 "environment as OPSCTL_* variables) as `backup wal-fetch %f %p`, and every "
+	 "recovery_target_* setting, the unused ones empty so that none the backup carried "
+	 "applies. recovery.signal is created. Damage, a refusal found while extracting or an "
+	 "interruption removes everything written, and DIR itself when this run made it. The "
+	 "server is not started: the output gives the command that starts it (pg_ctl of the "
+	 "backup's version) and what happens then; its postgresql.conf is the original's, so on "
+	 "a host where the original runs change port and archive_command first. No maintenance "
+	 "window applies: nothing that exists is replaced. --dry-run checks the same, reads no "
+	 "archive and reports the settings it would write.\n\n"
+	 "Without opsctl, with stock tools: stop PostgreSQL, empty the data directory, run `tar "
+	 "--zstd -xOf backup.tar.zst --wildcards 'base.tar/0*' | tar -x -C DATADIR`, set "
+	 "restore_command = 'opsctl backup wal-fetch %f %p' (and recovery_target_time) and create "
+	 "DATADIR/recovery.signal, then start it.",
 	 .examples =
 	 "Restore one database from a backup, now\nopsctl backup restore 20261124T010000Z-full -d chatbot_db --force\n"
 	 "Bring back yesterday's chatbot_db beside the live one, to copy rows from\n"
 	 "opsctl backup restore latest -d chatbot_db --as chatbot_db_yesterday\n"
-	 "See what a restore would replace\nopsctl backup restore latest --dry-run"},
+	 "See what a restore would replace\nopsctl backup restore latest --dry-run\n"
+	 "Recover the cluster as it was at 10:15 UTC into a new data directory, as postgres\n"
+	 "runuser -u postgres -- opsctl backup restore latest --datadir /var/lib/postgresql/15/pitr "
+	 "--target-time 2026-12-02T10:15:00Z"},
 	{.name = "prune",
 	 .summary = "apply retention to backups and WAL",
 	 .opts = prune_opts,
@@ -460,6 +528,10 @@ const char cli_backup_description[] =
 	"(and AWS_SESSION_TOKEN) or the AWS credentials file, never from the command line. Requests "
 	"are signed with AWS SigV4; large archives go up in multipart uploads whose every part's "
 	"ETag is checked; 5xx answers, 429 and timeouts are retried with backoff.\n\n"
-	"RESTORING A PHYSICAL BACKUP: stop PostgreSQL, empty the data directory, run `tar --zstd "
-	"-xOf backup.tar.zst --wildcards 'base.tar/0*' | tar -x -C DATADIR`, set restore_command = "
-	"'opsctl backup wal-fetch %f %p' and create DATADIR/recovery.signal, then start it.";
+	"RESTORING A PHYSICAL BACKUP: `opsctl backup restore ID --datadir DIR [--target-time "
+	"TIME]`, run as the server's user, writes a new data directory ready for point-in-time "
+	"recovery and prints the command that starts it (see opsctl-backup-restore(1)). With "
+	"stock tools instead: stop PostgreSQL, empty the data directory, run `tar --zstd -xOf "
+	"backup.tar.zst --wildcards 'base.tar/0*' | tar -x -C DATADIR`, set restore_command = "
+	"'opsctl backup wal-fetch %f %p' (and recovery_target_time = 'TIME') and create "
+	"DATADIR/recovery.signal, then start it.";

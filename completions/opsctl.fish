@@ -53,7 +53,7 @@ function __opsctl_argopts
         case 'opsctl backup verify'
             printf '%s\n' -b --backup-id -t --temp-db --config --env -o --output
         case 'opsctl backup restore'
-            printf '%s\n' -d --database --as --config --env -o --output
+            printf '%s\n' -d --database --as --datadir --target-time --target-lsn --target-name --target-action --config --env -o --output
         case 'opsctl backup prune'
             printf '%s\n' -r --retention --config --env -o --output
         case 'opsctl backup pin'
@@ -355,7 +355,7 @@ complete -c opsctl -n '__opsctl_at "opsctl db migrate"' -s h -l help -d 'show th
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a create -d 'back up databases, WAL and configured files (backup-database.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a list -d 'list backups with size, duration and verification'
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a verify -d 'verify a backup by checksums and a test restore (verify-db-backup.sh)'
-complete -c opsctl -n '__opsctl_at "opsctl backup"' -a restore -d 'restore databases from a backup (restore_backup.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl backup"' -a restore -d 'restore databases from a backup (restore_backup.sh), or a physical one to a point in time'
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a prune -d 'apply retention to backups and WAL'
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a pin -d 'keep a backup out of retention'
 complete -c opsctl -n '__opsctl_at "opsctl backup"' -a monitoring -d 'back up Prometheus, Grafana and Alertmanager configuration'
@@ -407,6 +407,13 @@ complete -c opsctl -n '__opsctl_at "opsctl backup verify"' -s h -l help -d 'show
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'restore only NAME (without it, every database in the backup); repeat or comma-separate for several'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l as -x -d 'restore the one database (-d NAME, or the backup\'s only one) into NEWDB, a new database, or for SQLite a new file, beside the live one, which is left alone'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s f -l force -d 'restore outside the maintenance window, without confirmation, closing open sessions'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l datadir -x -a '(__fish_complete_directories)' -d 'physical backup: the new or empty data directory to recover into (run as the user who will own it, never root)'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-time -x -d 'physical backup: recover up to TIME, ISO 8601 with a zone (2026-12-02T10:15:00Z, ...+01:00)'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-lsn -x -d 'physical backup: recover up to WAL position LSN (0/3000028)'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-name -x -d 'physical backup: recover up to the restore point NAME (pg_create_restore_point)'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-immediate -d 'physical backup: recover only to the end of the base backup'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-exclusive -d 'stop just before the target, not just after it'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-action -x -a 'pause\tACTION promote\tACTION shutdown\tACTION' -d 'at the target: pause read-only (PostgreSQL\'s default), promote, or shutdown'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l dry-run -d 'say what would be restored where and whether the real run would be refused, and change nothing'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'

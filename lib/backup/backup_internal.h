@@ -186,6 +186,12 @@ struct bk_pass {
 			   ops_error *err);
 	/* BK_PASS_RESTORE: put a SQLite copy, checked, in place of dbpath. */
 	ops_code (*sqlite_put)(bk_pass *p, const char *copy, const char *dbpath, ops_error *err);
+	/* BK_PASS_RESTORE of a physical backup: the base.tar/NNNNNN members,
+	 * in order, are the one tar stream pg_basebackup wrote; their bytes go
+	 * to base_sink as they are read (each member's digest is compared at
+	 * its end, so the consumer must be able to undo what it did). */
+	ops_sink_fn base_sink;
+	void *base_ctx;
 
 	/* The rest is the pass's own. */
 	ops_db *admin;			/* opened at the first database it makes */
@@ -224,5 +230,17 @@ ops_code bk_pass_key(const ops_backup_ctx *ctx, const ops_manifest *m,
  */
 ops_code bk_pass_run(bk_pass *p, const unsigned char *key, ops_error *err);
 void bk_pass_end(bk_pass *p);
+
+/* ---- point-in-time recovery of a physical backup (backup_pitr.c) ---- */
+
+/* Whether any of the options asks for point-in-time recovery. */
+int bk_pitr_asked(const ops_restore_opts *o);
+/*
+ * o->datadir (or a --target-* without it) for backup m (loaded, physical
+ * or not): checks everything that would refuse it, then, unless a dry run,
+ * extracts base.tar into the directory and writes the recovery settings.
+ */
+ops_code bk_pitr_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
+			 const ops_manifest *m, cJSON **report, ops_error *err);
 
 #endif

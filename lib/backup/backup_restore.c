@@ -455,10 +455,10 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o
 		free(latest);
 		return rc;
 	}
-	if (m->method && strcmp(m->method, "physical") == 0) {
-		rc = ops_error_set(err, OPS_EUSAGE, "backup '%s' is physical; restore it by "
-				   "extracting base.tar into an empty data directory", id);
-		ops_error_hint(err, "see RESTORING A PHYSICAL BACKUP in opsctl-backup(1)");
+	/* A physical backup is a whole cluster: it goes into a data directory
+	 * of its own (backup_pitr.c), never over databases. */
+	if (bk_pitr_asked(o) || (m->method && strcmp(m->method, "physical") == 0)) {
+		rc = bk_pitr_restore(ctx, o, m, report, err);
 		goto out;
 	}
 	if ((rc = chosen_exist(m, id, databases, err)) != OPS_OK)

@@ -673,6 +673,21 @@ static ops_code dump_member(bk_pass *p, ops_archive_reader *ar, const char *path
 	return feed_restore(p, ar, err);
 }
 
+/* A chunk of a physical backup's base.tar, handed on as it is read. */
+static ops_code base_member(bk_pass *p, ops_archive_reader *ar, ops_error *err)
+{
+	char buf[65536];
+	size_t got = 0;
+	ops_code rc;
+
+	do {
+		rc = ops_archive_read(ar, buf, sizeof buf, &got, err);
+		if (rc == OPS_OK && got)
+			rc = p->base_sink(p->base_ctx, buf, got, err);
+	} while (rc == OPS_OK && got > 0);
+	return rc;
+}
+
 /* One archive member, by kind, its digest compared with the manifest's. */
 static ops_code one_member(bk_pass *p, ops_archive_reader *ar, const char *path,
 			   const ops_manifest_file *mf, ops_error *err)
@@ -682,7 +697,9 @@ static ops_code one_member(bk_pass *p, ops_archive_reader *ar, const char *path,
 	char hex[65];
 	ops_code rc;
 
-	if (slash && slash - path > 5 && strncmp(slash - 5, ".dump", 5) == 0) {
+	if (p->base_sink && strncmp(path, "base.tar/", 9) == 0) {
+		rc = base_member(p, ar, err);
+	} else if (slash && slash - path > 5 && strncmp(slash - 5, ".dump", 5) == 0) {
 		rc = dump_member(p, ar, path, slash, err);
 	} else if (!slash && ((len > 3 && strcmp(path + len - 3, ".db") == 0) ||
 			      sqlite_db_of(p->m, path))) {

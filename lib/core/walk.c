@@ -495,7 +495,8 @@ static ops_code walk_from(struct walker *w, DIR *root_dir, const struct stat *ro
 	fr[0].d = root_dir;
 	fr[0].path_len = w->len;
 	fr[0].st = *root_st;
-	while (rc == OPS_OK && (rc = ops_cancel_check(w->err)) == OPS_OK) {
+	while (rc == OPS_OK &&
+	       (w->o->finish_on_cancel || (rc = ops_cancel_check(w->err)) == OPS_OK)) {
 		struct frame *top = &fr[n - 1];
 		struct dirent *de;
 		struct stat st;

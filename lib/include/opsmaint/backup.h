@@ -97,6 +97,25 @@ typedef struct ops_restore_opts {
 	 * into this new PostgreSQL database, or for SQLite this new file;
 	 * NULL: over the databases themselves. */
 	const char *as;
+	/*
+	 * Point-in-time recovery of a physical backup: datadir, a new or empty
+	 * directory, gets the base backup and the recovery settings; the
+	 * server is not started.  At most one target: target_time (ISO 8601
+	 * with a zone), target_lsn ("0/3000028"), target_name (a restore
+	 * point) or target_immediate (the end of the backup itself); none:
+	 * the end of the archived WAL.  target_exclusive stops just before the
+	 * target; target_action is pause (PostgreSQL's default, also NULL),
+	 * promote or shutdown.  program is the opsctl restore_command runs
+	 * (an absolute path; NULL: "opsctl" from PATH).
+	 */
+	const char *datadir;
+	const char *target_time;
+	const char *target_lsn;
+	const char *target_name;
+	int target_immediate;
+	int target_exclusive;
+	const char *target_action;
+	const char *program;
 } ops_restore_opts;
 
 /*
@@ -123,6 +142,23 @@ typedef struct ops_restore_opts {
  * backup, its manifest's paths, -d, --as, the key) and reports each
  * database's "target" and "action" (replace, create) and the window
  * (ops_run_would_permit) without reading the archive or changing anything.
+ *
+ * A physical backup is restored only with o->datadir (point-in-time
+ * recovery, no window: nothing that exists is replaced): not as root (the
+ * files would be root's, and PostgreSQL refuses root), into a directory
+ * that is absent (created 0700) or empty (a running server's postmaster.pid
+ * is OPS_EPERM, anything else in it OPS_EUSAGE).  A target time without a
+ * zone, or before the backup's stop time, is OPS_EUSAGE naming both times;
+ * one after the newest archived WAL segment is a warning naming it
+ * ("warning" in the report).  base.tar is extracted (stock tar, fed the
+ * checked members), then the base backup's postgresql.auto.conf gets
+ * restore_command (o->program backup wal-fetch, with the configuration file
+ * and store of this run) and every recovery_target_* setting appended,
+ * recovery.signal is created, and the report gives "start_command".  A
+ * target LSN before the backup's end (its backup_manifest) is OPS_EUSAGE;
+ * any failure removes what was extracted.  Targets or datadir with a
+ * logical backup are OPS_EUSAGE.  run->dry_run checks the same and reports
+ * what would be extracted and written.
  */
 ops_code ops_backup_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
 			    cJSON **report, ops_error *err);

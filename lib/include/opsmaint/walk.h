@@ -85,6 +85,9 @@ typedef struct ops_walk_opts {
 	int dry_run;
 	/* A root that does not exist is an empty tree, not an error. */
 	int missing_ok;
+	/* Not stopped by cancellation: for undoing what the run itself wrote
+	 * on its way out, where stopping halfway would leave half of it. */
+	int finish_on_cancel;
 	/*
 	 * Never removed nor entered, and a root at or under one is refused:
 	 * the NULL-terminated list (general.protected_paths), compared by
@@ -126,7 +129,7 @@ void ops_walk_opts_init(ops_walk_opts *o);
  * an error: an empty root or "/" (OPS_EUSAGE), a root at or under a
  * protected path or at the state directory (OPS_EPERM), a root that cannot
  * be opened as a directory.  Cancellation (ops_cancelled) is polled at
- * every entry: OPS_EINTR.  totals may be NULL.
+ * every entry: OPS_EINTR (unless finish_on_cancel).  totals may be NULL.
  */
 ops_code ops_walk_tree(const char *root, const ops_walk_opts *opts, ops_walk_totals *totals,
 		       ops_error *err);

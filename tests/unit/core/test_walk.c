@@ -632,6 +632,34 @@ TEST(cancellation_stops_the_walk)
 	ops_cancel_reset();
 }
 
+/* An undo on the way out of an interrupted run: it goes to the end. */
+TEST(finish_on_cancel_removes_everything_after_a_cancel)
+{
+	ops_walk_opts o;
+	ops_walk_totals t;
+	ops_error err;
+	struct rec r;
+	char b[64];
+	int i;
+
+	dir(p("t10b"));
+	dir(p("t10b/sub"));
+	for (i = 0; i < 10; i++) {
+		snprintf(b, sizeof b, "t10b/%sf%02d", i % 2 ? "sub/" : "", i);
+		put(p(b), "x", 0);
+	}
+	opts_rec(&o, &r);
+	o.finish_on_cancel = 1;
+	o.remove_empty_dirs = 1;
+	ops_cancel_request(SIGTERM);
+	CHECK_INT(ops_walk_tree(p("t10b"), &o, &t, &err), OPS_OK);
+	CHECK_INT(t.files, 10);
+	CHECK_INT(t.directories, 1);
+	CHECK(access(p("t10b/sub"), F_OK) != 0);
+	CHECK(access(p("t10b"), F_OK) == 0);
+	ops_cancel_reset();
+}
+
 /* levels nested directories named name under root, a file at the bottom;
  * built by descriptor, since the path outgrows PATH_MAX. */
 static void make_chain(const char *root, int levels, const char *name)
@@ -917,6 +945,7 @@ int main(void)
 	RUN(protected_paths_and_the_state_dir_are_refused);
 	RUN(a_missing_root);
 	RUN(cancellation_stops_the_walk);
+	RUN(finish_on_cancel_removes_everything_after_a_cancel);
 	RUN(deep_trees_cost_their_depth_and_stop_at_the_cap);
 	RUN(prune_reports_alike);
 	/* Skips are TAP lines of their own, as scripts/test counts them. */
