@@ -4,13 +4,15 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector config status help completion
+            printf '%s\n' db backup vector cache config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
             printf '%s\n' create list verify restore prune pin monitoring s3-verify wal-push wal-fetch
         case 'opsctl vector'
             printf '%s\n' verify rebuild optimize backup verify-backup eval purge cache-rebuild bench stats
+        case 'opsctl cache'
+            printf '%s\n' stats purge warm
         case 'opsctl config'
             printf '%s\n' show check
     end
@@ -86,6 +88,12 @@ function __opsctl_argopts
             printf '%s\n' -p --path -c --concurrency -n --queries -o --output-dir -d --database --config --env --output
         case 'opsctl vector stats'
             printf '%s\n' -p --path --config --env -o --output
+        case 'opsctl cache stats'
+            printf '%s\n' --config --env -o --output
+        case 'opsctl cache purge'
+            printf '%s\n' --pattern -b --batch-size --config --env -o --output
+        case 'opsctl cache warm'
+            printf '%s\n' --limit --rate --config --env -o --output
         case 'opsctl config show'
             printf '%s\n' --config --env -o --output
         case 'opsctl config check'
@@ -206,6 +214,7 @@ complete -c opsctl -f
 complete -c opsctl -n '__opsctl_at "opsctl"' -a db -d 'maintain PostgreSQL and SQLite databases'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a backup -d 'back up, verify and restore databases, locally and in S3'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a vector -d 'verify, rebuild and inspect the FAISS vector index'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a cache -d 'inspect, purge and warm the Redis cache'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
@@ -586,6 +595,38 @@ complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s o -l output -x -a '
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cache"' -a stats -d 'memory, hit ratio, persistence, slow log and largest keys of Redis'
+complete -c opsctl -n '__opsctl_at "opsctl cache"' -a purge -d 'remove keys by pattern, sweep expired keys, MEMORY PURGE (guides 001, 004)'
+complete -c opsctl -n '__opsctl_at "opsctl cache"' -a warm -d 'replay the most frequent recent queries to fill the cache (guide 001)'
+complete -c opsctl -n '__opsctl_at "opsctl cache"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cache stats"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl cache stats"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl cache stats"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl cache stats"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl cache stats"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl cache stats"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -l pattern -x -d 'remove the keys matching GLOB (Redis SCAN MATCH syntax: *, ?, [abc])'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -l expired -d 'sweep the keyspace (or --pattern\'s part of it) so that Redis drops the keys whose time to live has passed; nothing unexpired goes'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -l all -d 'remove every key of the database with FLUSHDB ASYNC; asks on a terminal, and needs --yes or --force off one'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -s b -l batch-size -x -d 'keys per SCAN and per UNLINK: larger batches finish sooner, smaller ones keep each command the server runs shorter'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -l dry-run -d 'count the keys that would go, and say whether the window would let the real run through; remove nothing'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -s f -l force -d 'run outside the maintenance window too, and without asking'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl cache purge"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -l limit -x -d 'replay at most the N most frequent queries'
+complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -l rate -x -d 'start at most N requests per second'
+complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -l dry-run -d 'list the queries that would be replayed; send nothing'
+complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
@@ -613,7 +654,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
