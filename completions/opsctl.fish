@@ -4,13 +4,15 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector config status help completion
+            printf '%s\n' db backup vector cleanup config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
             printf '%s\n' create list verify restore prune pin monitoring s3-verify wal-push wal-fetch
         case 'opsctl vector'
             printf '%s\n' verify rebuild optimize backup verify-backup eval purge cache-rebuild bench stats
+        case 'opsctl cleanup'
+            printf '%s\n' logs temp
         case 'opsctl config'
             printf '%s\n' show check
     end
@@ -86,6 +88,10 @@ function __opsctl_argopts
             printf '%s\n' -p --path -c --concurrency -n --queries -o --output-dir -d --database --config --env --output
         case 'opsctl vector stats'
             printf '%s\n' -p --path --config --env -o --output
+        case 'opsctl cleanup logs'
+            printf '%s\n' -d --days -p --path -t --type --config --env -o --output
+        case 'opsctl cleanup temp'
+            printf '%s\n' -d --days -p --path -t --type --config --env -o --output
         case 'opsctl config show'
             printf '%s\n' --config --env -o --output
         case 'opsctl config check'
@@ -206,6 +212,7 @@ complete -c opsctl -f
 complete -c opsctl -n '__opsctl_at "opsctl"' -a db -d 'maintain PostgreSQL and SQLite databases'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a backup -d 'back up, verify and restore databases, locally and in S3'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a vector -d 'verify, rebuild and inspect the FAISS vector index'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'remove old logs and temporary files, safely'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
@@ -579,6 +586,33 @@ complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s o -l output -x -a '
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl vector stats"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a logs -d 'remove old log files (cleanup-logs.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a temp -d 'remove old temporary files (cleanup-temp-files.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s d -l days -x -d 'remove logs older than DAYS days'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s p -l path -x -a '(__fish_complete_directories)' -d 'log directory path'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s t -l type -x -a '(__opsctl_list TYPE application system all)' -d 'log types to clean'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s f -l force -d 'do not ask for confirmation (protected paths and the cap still apply)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -l dry-run -d 'list what would go, with counts and bytes per type, and remove nothing'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s v -l verbose -d 'enable verbose output: list every file removed'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s d -l days -x -d 'remove files older than DAYS days (every type; without it cache files go after cleanup.cache_age)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s p -l path -x -a '(__fish_complete_directories)' -d 'temp directory path'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s t -l type -x -a '(__opsctl_list TYPE uploads processing cache all)' -d 'file types to clean'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s f -l force -d 'do not ask for confirmation (protected paths and the cap still apply)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -l dry-run -d 'list what would go, with counts and bytes per type, and remove nothing'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s v -l verbose -d 'enable verbose output: list every file removed'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
@@ -606,7 +640,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cleanup config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
