@@ -88,8 +88,9 @@ static const struct cli_opt temp_opts[] = {
 	"4 AM. --dry-run lists every file that would go, per type with counts and bytes, and " \
 	"says whether the cap would refuse the run. An entry that cannot be read or removed " \
 	"(an unreadable directory) is listed under problems, the rest is cleaned, and the run " \
-	"exits 1. Names are shown quoted in text (\\xNN for bytes that are not UTF-8, \\n for " \
-	"a newline); in JSON they are exact, with NAME_hex beside a name that is not UTF-8.\n\n" \
+	"exits 1. Names are shown quoted in text (\\xNN for a control character such as a " \
+	"newline and for a byte that is not UTF-8, \\\\ for a backslash); in JSON they are " \
+	"exact, with NAME_hex beside a name that is not UTF-8.\n\n" \
 	"The figures go to the journal and the Prometheus textfile: " \
 	"opsctl_cleanup_files_removed, opsctl_cleanup_bytes_removed, " \
 	"opsctl_cleanup_directories_removed, opsctl_cleanup_files_skipped_open and " \
