@@ -176,6 +176,8 @@ extern const struct cli_cmd cli_vector_subs[];
 extern const char cli_vector_description[];
 extern const struct cli_cmd cli_cache_subs[];
 extern const char cli_cache_description[];
+extern const struct cli_cmd cli_cleanup_subs[];
+extern const char cli_cleanup_description[];
 extern const struct cli_cmd cli_config_subs[];
 extern const char cli_config_description[];
 ops_code cli_op_status(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);

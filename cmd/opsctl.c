@@ -65,6 +65,8 @@ static const struct cli_cmd root_subs[] = {
 	 .subs = cli_vector_subs, .description = cli_vector_description},
 	{.name = "cache", .summary = "inspect, purge and warm the Redis cache",
 	 .subs = cli_cache_subs, .description = cli_cache_description},
+	{.name = "cleanup", .summary = "remove old logs and temporary files, safely",
+	 .subs = cli_cleanup_subs, .description = cli_cleanup_description},
 	{.name = "config", .summary = "show the effective configuration or check it for problems",
 	 .subs = cli_config_subs, .description = cli_config_description},
 	{.name = "status", .summary = "show the last run of every task from the journal",

@@ -4,7 +4,7 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector cache config status help completion
+            printf '%s\n' db backup vector cache cleanup config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
@@ -13,6 +13,8 @@ function __opsctl_subs
             printf '%s\n' verify rebuild optimize backup verify-backup eval purge cache-rebuild bench stats
         case 'opsctl cache'
             printf '%s\n' stats purge warm
+        case 'opsctl cleanup'
+            printf '%s\n' logs temp
         case 'opsctl config'
             printf '%s\n' show check
     end
@@ -94,6 +96,10 @@ function __opsctl_argopts
             printf '%s\n' --pattern -b --batch-size --config --env -o --output
         case 'opsctl cache warm'
             printf '%s\n' --limit --rate --config --env -o --output
+        case 'opsctl cleanup logs'
+            printf '%s\n' -d --days -p --path -t --type --config --env -o --output
+        case 'opsctl cleanup temp'
+            printf '%s\n' -d --days -p --path -t --type --config --env -o --output
         case 'opsctl config show'
             printf '%s\n' --config --env -o --output
         case 'opsctl config check'
@@ -215,6 +221,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a db -d 'maintain PostgreSQL and S
 complete -c opsctl -n '__opsctl_at "opsctl"' -a backup -d 'back up, verify and restore databases, locally and in S3'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a vector -d 'verify, rebuild and inspect the FAISS vector index'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a cache -d 'inspect, purge and warm the Redis cache'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'remove old logs and temporary files, safely'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
@@ -627,6 +634,33 @@ complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -l env -x -a 'dev\tENV s
 complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a logs -d 'remove old log files (cleanup-logs.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a temp -d 'remove old temporary files (cleanup-temp-files.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s d -l days -x -d 'remove logs older than DAYS days'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s p -l path -x -a '(__fish_complete_directories)' -d 'log directory path'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s t -l type -x -a '(__opsctl_list TYPE application system all)' -d 'log types to clean'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s f -l force -d 'do not ask for confirmation (protected paths and the cap still apply)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -l dry-run -d 'list what would go, with counts and bytes per type, and remove nothing'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s v -l verbose -d 'enable verbose output: list every file removed'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s d -l days -x -d 'remove files older than DAYS days (every type; without it cache files go after cleanup.cache_age)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s p -l path -x -a '(__fish_complete_directories)' -d 'temp directory path'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s t -l type -x -a '(__opsctl_list TYPE uploads processing cache all)' -d 'file types to clean'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s f -l force -d 'do not ask for confirmation (protected paths and the cap still apply)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -l dry-run -d 'list what would go, with counts and bytes per type, and remove nothing'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s v -l verbose -d 'enable verbose output: list every file removed'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
@@ -654,7 +688,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
