@@ -165,6 +165,73 @@ expect_file_contains "$prom" "# HELP opsctl_cleanup_data_rows_archived Rows" "..
 run "$OPSCTL" --output json cleanup data -d $DB
 expect_json_true "db()['rows_deleted'] == 0" "a second run deletes nothing"
 
+# ---- faults: a locked row, an unwritable store, a signal ----
+old_rows() { psql_q -d $DB "insert into chat_logs (session, message, created_at)
+	select 'old', 'again ' || g, now() - interval '200 days' - g * interval '1 minute'
+	from generate_series(1, $1) g"; }
+n_old() { count "select count(*) from chat_logs where created_at < now() - interval '90 days'"; }
+old_rows 300
+write_config "$T/lock.conf" <<'EOF'
+[cleanup]
+data_lock_timeout = 1s
+EOF
+cat >"$T/locker.sh" <<EOF
+#!/usr/bin/env bash
+export PGAPPNAME=opsctl-test-locker
+psql -XAtq -d $DB <<'SQL'
+begin;
+select id from chat_logs where created_at < now() - interval '90 days' order by ctid limit 1 for update;
+select pg_sleep(30);
+SQL
+EOF
+chmod +x "$T/locker.sh"
+bg "$T/locker.sh"
+LOCKER=$BG_PID
+locked() { [ "$(count "select count(*) from pg_stat_activity where application_name = 'opsctl-test-locker' and state = 'active'")" = 1 ]; }
+wait_for 10 locked || diag "the locking session did not start"
+before=$(n_old)
+t0=$(date +%s)
+run "$OPSCTL" --config "$T/lock.conf" cleanup data -d $DB -b 100 --rule chat_logs:created_at:90d:delete
+t1=$(date +%s)
+expect_fail 1 "a batch blocked by a row lock fails after cleanup.data_lock_timeout, naming the rule" \
+	"cleanup rule 'chat_logs:created_at:90d:delete'" "lock timeout"
+if [ $((t1 - t0)) -lt 10 ] && [ "$(n_old)" = "$before" ]; then ok "...within seconds, its batch rolled back ($before old rows still there)"
+else not_ok "blocked batch gave up quickly and rolled back ($((t1 - t0)) s, $(n_old) of $before left)"; fi
+bg_kill "$LOCKER"
+pg_kill_test_sessions
+
+psql_q -d $DB "insert into conversations (title, updated_at) select 'late ' || g, now() - interval '100 days' from generate_series(1, 10) g"
+conv_before=$(count "select count(*) from conversations")
+: >"$T/not-a-dir"
+write_config "$T/nostore.conf" <<EOF
+[backup]
+dir = $T/not-a-dir/store
+EOF
+run "$OPSCTL" --config "$T/nostore.conf" cleanup data -d $DB --rule conversations:updated_at:30d:archive
+if [ "$RC" -ne 0 ] && [ "$(count "select count(*) from conversations")" = "$conv_before" ]; then
+	ok "an archive that cannot be written deletes nothing (exit $RC)"
+else not_ok "an archive that cannot be written deletes nothing (exit $RC, $(count "select count(*) from conversations") of $conv_before rows left)"; diag_run; fi
+
+old_rows 20000
+before=$(n_old)
+journal_mark
+"$OPSCTL" cleanup data -d $DB -b 10 --rule chat_logs:created_at:90d:delete >"$T/sig.out" 2>"$T/sig.err" &
+SIGPID=$!
+started() { [ "$(n_old)" -lt $((before - 200)) ]; }
+wait_for 20 started || diag "the run did not start deleting"
+kill -TERM $SIGPID
+wait $SIGPID
+RC=$?
+after=$(n_old)
+if [ "$RC" = 143 ] && [ "$after" -gt 0 ] && [ $(((before - after) % 10)) = 0 ]; then
+	ok "SIGTERM stops the run between batches: exit 143, whole batches of 10 deleted ($((before - after))), $after left"
+else not_ok "SIGTERM stops between batches (exit $RC, $((before - after)) deleted, $after left)"; sed 's/^/#   /' "$T/sig.err"; fi
+expect_journal_last "j['status'] == 'interrupted' and j['figures'].get('opsctl_cleanup_data_rows_deleted') == $((before - after))" "the journal says interrupted, with the rows the finished batches deleted"
+idle=$(count "select count(*) from pg_stat_activity where application_name = 'opsctl' and state like 'idle in transaction%'")
+if [ "$idle" = 0 ]; then ok "no transaction is left open"; else not_ok "no transaction is left open ($idle)"; fi
+run "$OPSCTL" cleanup data -d $DB --rule chat_logs:created_at:90d:delete
+if [ "$RC" = 0 ] && [ "$(n_old)" = 0 ]; then ok "the next run finishes the job"; else not_ok "the next run finishes the job"; diag_run; fi
+
 # ---- SQLite: the knowledge hub's search_log, and an archive by rowid ----
 HUB="$T/knowledge_hub.db"
 sqlite_make_sample_db "$HUB" || bail_out "knowledge hub"
