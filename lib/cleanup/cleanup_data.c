@@ -485,6 +485,15 @@ static ops_code partitioned(struct job *j, const char *qt, int *yes, ops_error *
 	return rc;
 }
 
+/* Add or replace a number member. */
+static void set_num(cJSON *obj, const char *name, double v)
+{
+	if (cJSON_GetObjectItemCaseSensitive(obj, name))
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, name, cJSON_CreateNumber(v));
+	else
+		cJSON_AddNumberToObject(obj, name, v);
+}
+
 static void note(cJSON *one, const char *status, const char *text)
 {
 	cJSON_ReplaceItemInObjectCaseSensitive(one, "status", cJSON_CreateString(status));
@@ -534,8 +543,7 @@ static ops_code run_call(struct job *j, const ops_cleanup_data_rule *r, cJSON *o
 
 		/* 004's function returns the rows it removed, where it returns anything. */
 		if (v && ops_parse_int64(v, 0, 0, &k, &ignored) == OPS_OK)
-			cJSON_ReplaceItemInObjectCaseSensitive(one, "rows_deleted",
-							       cJSON_CreateNumber((double)k));
+			set_num(one, "rows_deleted", (double)k);
 		if (v)
 			cJSON_AddStringToObject(one, "returned", v);
 	}
@@ -621,10 +629,8 @@ static ops_code run_rule(struct job *j, const ops_cleanup_data_rule *r, cJSON *o
 	}
 	ops_run_progress(j->run, r->table, (double)deleted, 0, "rows", t0, 1);
 	/* What the finished batches removed is counted even after a failure. */
-	cJSON_ReplaceItemInObjectCaseSensitive(one, "rows_deleted",
-					       cJSON_CreateNumber((double)deleted));
-	cJSON_ReplaceItemInObjectCaseSensitive(one, "rows_archived",
-					       cJSON_CreateNumber((double)archived));
+	set_num(one, "rows_deleted", (double)deleted);
+	set_num(one, "rows_archived", (double)archived);
 	cJSON_AddNumberToObject(one, "batches", (double)batches);
 	if (rc != OPS_OK && rc != OPS_EINTR)
 		ops_error_prefix(err, "cleanup rule '%s'", r->text);
@@ -678,8 +684,10 @@ ops_code ops_cleanup_data(const ops_run *run, const char *target,
 	int skipped = 0, failed = 0;
 	cJSON *rep, *list, *fig;
 	ops_code rc, first = OPS_OK;
+	static const char *const counts[2] = {"rows_deleted", "rows_archived"};
 	ops_error e;
 	time_t now;
+	int k;
 	struct tm tm;
 	size_t i;
 
@@ -730,10 +738,6 @@ ops_code ops_cleanup_data(const ops_run *run, const char *target,
 					r->table);
 		cJSON_AddStringToObject(one, "action", action_name(r->action));
 		cJSON_AddStringToObject(one, "status", "ok");
-		if (!run->dry_run) {
-			cJSON_AddNumberToObject(one, "rows_deleted", 0);
-			cJSON_AddNumberToObject(one, "rows_archived", 0);
-		}
 		if (ops_cancelled()) {
 			rc = ops_cancel_check(err);
 			break;
@@ -747,6 +751,10 @@ ops_code ops_cleanup_data(const ops_run *run, const char *target,
 		total_would += count_of(one, "would_archive_rows");
 		if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(one, "status")), "skipped") == 0)
 			skipped++;
+		else if (!run->dry_run)	/* the counts of every rule that ran, 0 included */
+			for (k = 0; k < 2; k++)
+				if (!cJSON_GetObjectItemCaseSensitive(one, counts[k]))
+					cJSON_AddNumberToObject(one, counts[k], 0);
 		if (rc == OPS_OK)
 			continue;
 		cJSON_ReplaceItemInObjectCaseSensitive(one, "status", cJSON_CreateString("failed"));
