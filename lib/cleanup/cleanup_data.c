@@ -176,6 +176,7 @@ struct job {
 	char dbkey[96];		/* the database as a store key component */
 	char stamp[24];		/* 20261202T142500Z: the run's start */
 	long archives;		/* objects written in the run, for unique keys */
+	const char *rid;	/* SQLite: the rule's table's name for its rowid */
 };
 
 /* The cut-off as the column's engines compare it, in UTC. */
@@ -353,8 +354,9 @@ static ops_code delete_batch(struct job *j, const char *qt, const char *where,
 	if (j->pg ? asprintf(&sql, "WITH d AS (DELETE FROM %s WHERE ctid = ANY(ARRAY("
 			     "SELECT ctid FROM %s WHERE %s LIMIT %ld)) RETURNING 1) "
 			     "SELECT count(*) FROM d", qt, qt, where, j->batch) < 0
-		  : asprintf(&sql, "DELETE FROM %s WHERE rowid IN (SELECT rowid FROM %s "
-			     "WHERE %s LIMIT %ld) RETURNING 1", qt, qt, where, j->batch) < 0)
+		  : asprintf(&sql, "DELETE FROM %s WHERE %s IN (SELECT %s FROM %s "
+			     "WHERE %s LIMIT %ld) RETURNING 1", qt, j->rid, j->rid, qt, where,
+			     j->batch) < 0)
 		return ops_error_oom(err);
 	if ((rc = begin_batch(j, err)) == OPS_OK &&
 	    (rc = ops_db_query(j->db, sql, np, params, &rows, err)) == OPS_OK) {
@@ -393,8 +395,8 @@ static ops_code archive_batch(struct job *j, const ops_cleanup_data_rule *r, con
 	*n = 0;
 	if (j->pg ? asprintf(&sel, "SELECT ctid::text AS opsctl_ctid, t.* FROM %s t WHERE %s "
 			     "LIMIT %ld FOR UPDATE", qt, where, j->batch) < 0
-		  : asprintf(&sel, "SELECT rowid AS opsctl_rowid, * FROM %s WHERE %s "
-			     "ORDER BY rowid LIMIT %ld", qt, where, j->batch) < 0)
+		  : asprintf(&sel, "SELECT %s AS opsctl_rowid, * FROM %s WHERE %s "
+			     "ORDER BY %s LIMIT %ld", j->rid, qt, where, j->rid, j->batch) < 0)
 		return ops_error_oom(err);
 	if ((rc = begin_batch(j, err)) != OPS_OK ||
 	    (rc = ops_db_query(j->db, sel, np, params, &rows, err)) != OPS_OK)
@@ -407,27 +409,27 @@ static ops_code archive_batch(struct job *j, const ops_cleanup_data_rule *r, con
 		goto out;
 	if ((rc = ops_run_check_cancel(j->run, err)) != OPS_OK)
 		goto out;
-	/* Exactly the rows written: their addresses, locked since the SELECT. */
-	for (i = 0; i < count; i++) {
-		const char *v = ops_rows_value(rows, i, 0);
-		size_t need = used + strlen(v) + 4;
-
-		if (need + 2 > cap) {
-			char *nb;
-
-			cap = (need + 2) * 2;
-			if (!(nb = realloc(ids, cap))) {
-				rc = ops_error_oom(err);
-				goto out;
-			}
-			ids = nb;
-		}
-		used += (size_t)snprintf(ids + used, cap - used, j->pg ? "%s\"%s\"" : "%s%s",
-					 i ? "," : "", v);
-	}
 	if (j->pg) {
 		char *arr = NULL;
 
+		/* Exactly the rows written: their ctids, locked since the SELECT
+		 * (server text such as "(0,1)", sent as one array parameter). */
+		for (i = 0; i < count; i++) {
+			const char *v = ops_rows_value(rows, i, 0);
+			size_t need = used + strlen(v) + 4;
+
+			if (need + 2 > cap) {
+				char *nb;
+
+				cap = (need + 2) * 2;
+				if (!(nb = realloc(ids, cap))) {
+					rc = ops_error_oom(err);
+					goto out;
+				}
+				ids = nb;
+			}
+			used += (size_t)snprintf(ids + used, cap - used, "%s\"%s\"", i ? "," : "", v);
+		}
 		if (asprintf(&arr, "{%s}", ids) < 0 ||
 		    asprintf(&del, "WITH d AS (DELETE FROM %s WHERE ctid = ANY($1::pg_catalog.tid[]) "
 			     "RETURNING 1) SELECT count(*) FROM d", qt) < 0) {
@@ -441,14 +443,20 @@ static ops_code archive_batch(struct job *j, const ops_cleanup_data_rule *r, con
 		if (rc == OPS_OK)
 			rc = ops_rows_int64(drows, 0, 0, n, err);
 	} else {
-		if (asprintf(&del, "DELETE FROM %s WHERE rowid IN (%s) RETURNING 1", qt, ids) < 0) {
+		/* The same selection again: BEGIN IMMEDIATE has kept every other
+		 * writer out since the SELECT, so it names the same rows, and no
+		 * value read from the table is ever spliced into SQL. */
+		if (asprintf(&del, "DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s "
+			     "ORDER BY %s LIMIT %ld) RETURNING 1", qt, j->rid, j->rid, qt, where,
+			     j->rid, j->batch) < 0) {
 			rc = ops_error_oom(err);
 			goto out;
 		}
-		rc = ops_db_query(j->db, del, 0, NULL, &drows, err);
+		rc = ops_db_query(j->db, del, np, params, &drows, err);
 		if (rc == OPS_OK)
 			*n = ops_rows_count(drows);
 	}
+	/* A count that differs keeps the rows: archived twice is fine, lost is not. */
 	if (rc == OPS_OK && *n != count)
 		rc = ops_error_set(err, OPS_EFAIL, "%s: %d rows archived but %lld would be "
 				   "deleted; rolled back", r->table, count, *n);
@@ -465,6 +473,39 @@ out:
 	free(del);
 	free(ids);
 	return rc;
+}
+
+/*
+ * SQLite: a name that means the table's rowid.  A column may take the name
+ * rowid (or _rowid_, or oid) for itself, and a batch by that column could
+ * delete rows younger than the cut-off that share its value; so the first
+ * of the three no column shadows, and the rule fails when all three are.
+ */
+static ops_code pick_rowid(struct job *j, const ops_cleanup_data_rule *r, ops_error *err)
+{
+	static const char *const names[] = {"rowid", "_rowid_", "oid"};
+	const char *p[2] = {r->table, NULL};
+	ops_rows *rows = NULL;
+	ops_code rc;
+	size_t i;
+
+	j->rid = NULL;
+	for (i = 0; i < 3 && !j->rid; i++) {
+		p[1] = names[i];
+		rc = ops_db_query(j->db, "SELECT 1 FROM pragma_table_info(?1) "
+				  "WHERE lower(name) = ?2", 2, p, &rows, err);
+		if (rc != OPS_OK)
+			return rc;
+		if (ops_rows_count(rows) == 0)
+			j->rid = names[i];
+		ops_rows_free(rows);
+		rows = NULL;
+	}
+	if (!j->rid)
+		return ops_error_set(err, OPS_EFAIL, "cleanup rule '%s': %s has columns named "
+				     "rowid, _rowid_ and oid, so its rows cannot be addressed",
+				     r->text, r->table);
+	return OPS_OK;
 }
 
 /* 1 when the table is partitioned (PostgreSQL), whose ctids repeat. */
@@ -579,7 +620,8 @@ static ops_code run_rule(struct job *j, const ops_cleanup_data_rule *r, cJSON *o
 		*err = e;
 		return rc;
 	}
-	if ((rc = partitioned(j, qt, &part, err)) != OPS_OK)
+	if ((rc = partitioned(j, qt, &part, err)) != OPS_OK ||
+	    (!j->pg && (rc = pick_rowid(j, r, err)) != OPS_OK))
 		goto out;
 	if (part) {
 		rc = ops_error_set(err, OPS_EFAIL, "cleanup rule '%s': %s is partitioned; give "

@@ -238,7 +238,7 @@ sqlite_make_sample_db "$HUB" || bail_out "knowledge hub"
 sqlite3 "$HUB" "insert into search_log (user_id, query, created_at) values (1, 'fresh', datetime('now'));
 create table chat_logs (id integer primary key, message text, created_at text);
 with recursive n(i) as (select 0 union all select i + 1 from n where i < 364)
-insert into chat_logs (message, created_at) select 'm ' || i, datetime('now', '-' || i || ' days') from n;"
+insert into chat_logs (message, created_at) select 'm ' || i, datetime('now', '-' || i || ' days', '-1 hours') from n;"
 old_search=$(sqlite3 "$HUB" "select count(*) from search_log where created_at < datetime('now', '-90 days')")
 run "$OPSCTL" --output json cleanup data -d "sqlite:$HUB" -b 100 \
 	--rule search_log:created_at:90d:delete,chat_logs:created_at:90d:archive:hub-archive,'cleanup_expired_cache()'
@@ -248,14 +248,22 @@ if [ "$(sqlite3 "$HUB" "select count(*) from search_log where created_at < datet
 	ok "SQLite: old search_log rows ($old_search) deleted, the fresh one kept"
 else not_ok "SQLite: old search_log rows deleted"; fi
 expect_json_true "find(db()['rules'], 'table', 'search_log')['rows_deleted'] == $old_search and find(db()['rules'], 'table', 'search_log')['batches'] >= $((old_search / 100))" "SQLite: deleted in batches of 100"
-expect_json_true "find(db()['rules'], 'table', 'chat_logs')['rows_archived'] == 274" "SQLite: 274 chat logs archived"
-if [ "$(sqlite3 "$HUB" "select count(*) from chat_logs")" = 91 ]; then ok "SQLite: the archived rows are deleted, 91 kept"; else not_ok "SQLite: archived rows deleted"; fi
+expect_json_true "find(db()['rules'], 'table', 'chat_logs')['rows_archived'] == 275" "SQLite: 275 chat logs archived"
+if [ "$(sqlite3 "$HUB" "select count(*) from chat_logs")" = 90 ]; then ok "SQLite: the archived rows are deleted, 90 kept"; else not_ok "SQLite: archived rows deleted"; fi
 hubstore="$OPSCTL_STATE_DIR/backups/store/hub-archive/knowledge_hub"
 n=$(cat "$hubstore"/*.csv 2>/dev/null | python3 -c 'import csv,sys; print(sum(1 for r in csv.reader(sys.stdin) if r[0] != "id"))')
-if (cd "$hubstore" && sha256sum -c --quiet ./*.sha256 >/dev/null 2>&1) && [ "$n" = 274 ]; then
-	ok "SQLite: the archive under the rule's prefix verifies and holds 274 rows"
-else not_ok "SQLite: archive verifies and holds 274 rows ($n)"; fi
+if (cd "$hubstore" && sha256sum -c --quiet ./*.sha256 >/dev/null 2>&1) && [ "$n" = 275 ]; then
+	ok "SQLite: the archive under the rule's prefix verifies and holds 275 rows"
+else not_ok "SQLite: archive verifies and holds 275 rows ($n)"; fi
 expect_json_true "find(db()['rules'], 'function', 'cleanup_expired_cache')['status'] == 'skipped'" "SQLite: a function rule is skipped"
+# A column called rowid, shared by an old and a new row: only the old goes.
+sqlite3 "$HUB" "create table shadow (rowid text, created_at text);
+insert into shadow values ('a', '2020-01-01'), ('a', datetime('now')), ('b', '2020-01-02');"
+run "$OPSCTL" --output json cleanup data -d "sqlite:$HUB" --rule shadow:created_at:90d:delete
+if [ "$RC" = 0 ] && [ "$(sqlite3 "$HUB" "select count(*) from shadow where created_at >= datetime('now', '-1 day')")" = 1 ] &&
+	[ "$(sqlite3 "$HUB" "select count(*) from shadow")" = 1 ]; then
+	ok "SQLite: a column shadowing rowid does not take new rows with old ones"
+else not_ok "SQLite: a column shadowing rowid does not take new rows with old ones"; diag_run; fi
 
 check_error_style
 done_testing
