@@ -7,6 +7,7 @@
 # rules, the window, journal and metrics.
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/lib/pg.sh"
+. "$ROOT/tests/lib/s3.sh"
 pg_start || bail_out "PostgreSQL starts"
 export OPSCTL_ENV=dev
 DB=t620
@@ -231,6 +232,33 @@ idle=$(count "select count(*) from pg_stat_activity where application_name = 'op
 if [ "$idle" = 0 ]; then ok "no transaction is left open"; else not_ok "no transaction is left open ($idle)"; fi
 run "$OPSCTL" cleanup data -d $DB --rule chat_logs:created_at:90d:delete
 if [ "$RC" = 0 ] && [ "$(n_old)" = 0 ]; then ok "the next run finishes the job"; else not_ok "the next run finishes the job"; diag_run; fi
+
+# ---- archive into S3: every upload failing deletes nothing; then it lands ----
+if s3_start; then
+	write_config "$T/s3.conf" <<'EOF'
+[s3]
+prefix = rag
+retries = 1
+EOF
+	conv_before=$(count "select count(*) from conversations")
+	s3_fault_proxy every 1 || bail_out "the fault proxy starts"
+	run "$OPSCTL" --config "$T/s3.conf" cleanup data -d $DB --s3 --rule conversations:updated_at:30d:archive
+	if [ "$RC" -ne 0 ] && [ "$(count "select count(*) from conversations")" = "$conv_before" ]; then
+		ok "S3 answering 500 to every upload: the rule fails (exit $RC) and deletes nothing"
+	else not_ok "S3 failing: nothing deleted (exit $RC, $(count "select count(*) from conversations") of $conv_before left)"; diag_run; fi
+	s3_proxy_stop
+	run "$OPSCTL" --config "$T/s3.conf" --output json cleanup data -d $DB --s3 --rule conversations:updated_at:30d:archive
+	expect_json_true "find(db()['rules'], 'table', 'conversations')['rows_archived'] == 10" "with S3 back, the 10 rows are archived into the bucket"
+	key=$(json_get "d['databases'][0]['rules'][0]['archives'][0]['key']")
+	sum=$(json_get "d['databases'][0]['rules'][0]['archives'][0]['sha256']")
+	obj="$S3_DIR/opsctl-test/rag/$key._S3rver_object"
+	if [ -f "$obj" ] && [ "$(sha256sum <"$obj" | cut -d' ' -f1)" = "$sum" ] &&
+		grep -qF "$sum" "$S3_DIR/opsctl-test/rag/$key.sha256._S3rver_object"; then
+		ok "the S3 object's bytes match the SHA-256 in the report and in its .sha256 object"
+	else not_ok "S3 archive object and checksum"; find "$S3_DIR" -type f | sed 's/^/#   /' | head; fi
+else
+	skip "archive into S3" "s3rver does not start"
+fi
 
 # ---- SQLite: the knowledge hub's search_log, and an archive by rowid ----
 HUB="$T/knowledge_hub.db"
