@@ -14,7 +14,7 @@ function __opsctl_subs
         case 'opsctl cache'
             printf '%s\n' stats purge warm
         case 'opsctl cleanup'
-            printf '%s\n' logs temp
+            printf '%s\n' logs temp data
         case 'opsctl config'
             printf '%s\n' show check
     end
@@ -100,6 +100,8 @@ function __opsctl_argopts
             printf '%s\n' -d --days -p --path -t --type --config --env -o --output
         case 'opsctl cleanup temp'
             printf '%s\n' -d --days -p --path -t --type --config --env -o --output
+        case 'opsctl cleanup data'
+            printf '%s\n' -d --database --rule -b --batch-size --config --env -o --output
         case 'opsctl config show'
             printf '%s\n' --config --env -o --output
         case 'opsctl config check'
@@ -221,7 +223,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a db -d 'maintain PostgreSQL and S
 complete -c opsctl -n '__opsctl_at "opsctl"' -a backup -d 'back up, verify and restore databases, locally and in S3'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a vector -d 'verify, rebuild and inspect the FAISS vector index'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a cache -d 'inspect, purge and warm the Redis cache'
-complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'remove old logs and temporary files, safely'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'remove old logs, temporary files and rows, safely'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
@@ -636,6 +638,7 @@ complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s q -l quiet -d 'print 
 complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a logs -d 'remove old log files (cleanup-logs.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a temp -d 'remove old temporary files (cleanup-temp-files.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a data -d 'delete or archive old rows: chat logs, conversations, audit logs (guides 001, 003, 004)'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s d -l days -x -d 'remove logs older than DAYS days'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s p -l path -x -a '(__fish_complete_directories)' -d 'log directory path'
@@ -661,6 +664,19 @@ complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -l env -x -a 'dev\tENV
 complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup temp"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s d -l database -x -a '(__opsctl_label NAME (__opsctl_run __complete databases)) (__opsctl_dbfiles)' -d 'database name, postgresql:// URI, sqlite:PATH or FILE.db; a comma list runs each in turn; without it db.databases, else db.name'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -l rule -x -d 'apply RULE (TABLE:COLUMN:AGE:delete, TABLE:COLUMN:AGE:archive[:PREFIX] or FUNCTION()) instead of the configured rules; repeat or comma-separate'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s b -l batch-size -x -d 'rows deleted per transaction: smaller batches hold row locks for less time'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -l s3 -d 'write archived rows to the S3 store rather than the local one'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -l dry-run -d 'count the rows each rule would delete or archive, and say whether the window would let the real run through; change nothing'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s f -l force -d 'run outside the maintenance window too, and without asking'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
