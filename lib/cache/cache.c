@@ -18,6 +18,7 @@
 #include "cache/cache_internal.h"
 #include "opsmaint/clock.h"
 #include "opsmaint/config.h"
+#include "opsmaint/json.h"
 
 /* ---- shared ---- */
 
@@ -72,20 +73,6 @@ ops_code cx_info_field(ops_redis *r, const char *section, const char *name, doub
 }
 
 /* ---- findings ---- */
-
-static void add_problem(cJSON *problems, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void add_problem(cJSON *problems, const char *fmt, ...)
-{
-	char m[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m, sizeof m, fmt, ap);
-	va_end(ap);
-	cJSON_AddItemToArray(problems, cJSON_CreateString(m));
-}
 
 /* ---- the parts of the report ---- */
 
@@ -411,13 +398,13 @@ ops_code ops_cache_stats(const ops_run *run, cJSON **report, ops_error *err)
 	problems = cJSON_AddArrayToObject(rep, "problems");
 	/* A server that has just started has no ratio worth an alert yet. */
 	if (hits + misses > 0 && hits + misses >= min_lookups && hits / (hits + misses) < bar)
-		add_problem(problems, "cache hit ratio %.3f is below cache.hit_ratio_bar %.2f "
+		ops_json_add_stringf(problems, "cache hit ratio %.3f is below cache.hit_ratio_bar %.2f "
 			    "(%.0f hits, %.0f misses)", hits / (hits + misses), bar, hits, misses);
 	if (maxmem > 0 && used / maxmem > mem_bar)
-		add_problem(problems, "Redis uses %.0f%% of maxmemory, above cache.memory_bar %.0f%%",
+		ops_json_add_stringf(problems, "Redis uses %.0f%% of maxmemory, above cache.memory_bar %.0f%%",
 			    100 * used / maxmem, 100 * mem_bar);
 	if ((v = ops_redis_info_value(info, "rdb_last_bgsave_status")) && strcmp(v, "ok") != 0)
-		add_problem(problems, "the last background save failed (rdb_last_bgsave_status %s)",
+		ops_json_add_stringf(problems, "the last background save failed (rdb_last_bgsave_status %s)",
 			    v);
 
 	fig = cJSON_AddObjectToObject(rep, "_figures");

@@ -62,7 +62,7 @@ static int fd_writes(int infodir, const char *fd)
 /* One process's descriptors; -1 on OOM, 1 when they could not be read. */
 static int scan_pid(struct cl_open *o, int procfd, const char *pid)
 {
-	char path[64];
+	char path[sizeof ((struct dirent *)0)->d_name + 8];	/* NAME/fdinfo */
 	int fddir, infodir, rc = 0;
 	DIR *d;
 	struct dirent *de;

@@ -1,6 +1,7 @@
 /*
  * Valid UTF-8 in every JSON string opsctl writes; see opsmaint/json.h.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,4 +185,21 @@ char *ops_json_raw_string(const cJSON *obj, const char *name)
 	}
 	out[n] = '\0';
 	return out;
+}
+
+int ops_json_add_stringf(cJSON *arr, const char *fmt, ...)
+{
+	char m[300];
+	cJSON *item;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	item = cJSON_CreateString(m);
+	if (!item || !cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		return -1;
+	}
+	return 0;
 }

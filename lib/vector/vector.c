@@ -21,6 +21,7 @@
 #include "opsmaint/archive.h"
 #include "opsmaint/cancel.h"
 #include "opsmaint/fileio.h"
+#include "opsmaint/json.h"
 #include "opsmaint/log.h"
 #include "opsmaint/vector.h"
 #include "opsmaint/walk.h"
@@ -154,20 +155,6 @@ void vx_list_some(cJSON *rep, const char *name, const long long *v, size_t n)
 }
 
 /* ---- verify ---- */
-
-static void add_finding(cJSON *findings, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void add_finding(cJSON *findings, const char *fmt, ...)
-{
-	char m[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m, sizeof m, fmt, ap);
-	va_end(ap);
-	cJSON_AddItemToArray(findings, cJSON_CreateString(m));
-}
 
 /*
  * The source, cheaply: the ids of the rows with an embedding (not their
@@ -304,7 +291,7 @@ static ops_code check_recall(const ops_vector_ctx *ctx, const struct vf_api *f, 
 	cJSON_AddNumberToObject(rep, "search_ms_per_query", 1000.0 * seconds / (double)smp->n);
 	if (exact) {
 		if (hits != smp->n)
-			add_finding(findings, "only %zu of %zu sampled vectors were found at rank 1 "
+			ops_json_add_stringf(findings, "only %zu of %zu sampled vectors were found at rank 1 "
 				    "by searching for them (an exact index must find each)", hits,
 				    smp->n);
 		vx_report_recall(rep, 1.0, smp->n, params, bar, "exact index: exact search");
@@ -319,7 +306,7 @@ static ops_code check_recall(const ops_vector_ctx *ctx, const struct vf_api *f, 
 			 "against exact search over the source, for sampled vectors moved by noise");
 	params_text(params, ptext, sizeof ptext);
 	if (recall + 1e-9 < bar) {
-		add_finding(findings, "recall@10 is %.3f at %s, below vector.recall_bar %.2f "
+		ops_json_add_stringf(findings, "recall@10 is %.3f at %s, below vector.recall_bar %.2f "
 			    "(exact search over the source, %zu queries)", recall, ptext, bar,
 			    q.n);
 		*below = 1;
@@ -391,9 +378,9 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	    (rc = source_ids_sample(ctx, d, &src_ids, &nsrc, &smp, &src_d, rep, err)) != OPS_OK)
 		goto out;
 	if (src_d && src_d != d)
-		add_finding(findings, "index has %d dimensions, the source %d", d, src_d);
+		ops_json_add_stringf(findings, "index has %d dimensions, the source %d", d, src_d);
 	if ((long long)nsrc != ntotal)
-		add_finding(findings, "index holds %lld vectors, the source %zu rows with an "
+		ops_json_add_stringf(findings, "index holds %lld vectors, the source %zu rows with an "
 			    "embedding", ntotal, nsrc);
 	rc = diff_ids(src_ids, nsrc, idx_ids, nidx, &missing, &nmiss, &orphan, &norph, err);
 	if (rc != OPS_OK)
@@ -403,7 +390,7 @@ ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error 
 	vx_list_some(rep, "missing_sample", missing, nmiss);
 	vx_list_some(rep, "orphan_sample", orphan, norph);
 	if (nmiss || norph)
-		add_finding(findings, "%zu source rows are missing from the index and %zu "
+		ops_json_add_stringf(findings, "%zu source rows are missing from the index and %zu "
 			    "index ids have no row", nmiss, norph);
 	if (smp.n) {
 		rc = check_recall(ctx, f, index, &smp, vx_is_exact(type), rep, findings, &below,

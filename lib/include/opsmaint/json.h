@@ -38,6 +38,10 @@ int ops_json_utf8(cJSON *root);
  * NULL when the member is missing, not a string, or on OOM.
  */
 char *ops_json_raw_string(const cJSON *obj, const char *name);
+/* Append a printf-formatted string (at most 300 bytes) to array arr: the
+ * findings and problems lists of the reports.  0, or -1 on OOM. */
+int ops_json_add_stringf(cJSON *arr, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 OPS_API_END
 #endif

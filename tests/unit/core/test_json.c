@@ -80,11 +80,29 @@ TEST(damaged_companion_falls_back_to_text)
 	cJSON_Delete(o);
 }
 
+/* Formatted strings appended in order; a long one is cut at 299 bytes,
+ * never overrun. */
+TEST(add_stringf_appends_formatted)
+{
+	cJSON *a = cJSON_CreateArray();
+	char big[600];
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	CHECK_INT(ops_json_add_stringf(a, "%d missing ids", 3), 0);
+	CHECK_INT(ops_json_add_stringf(a, "%s", big), 0);
+	CHECK_INT(cJSON_GetArraySize(a), 2);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(a, 0)), "3 missing ids");
+	CHECK_INT((long)strlen(cJSON_GetStringValue(cJSON_GetArrayItem(a, 1))), 299);
+	cJSON_Delete(a);
+}
+
 int main(void)
 {
 	RUN(sequences);
 	RUN(repair_replaces_each_bad_byte);
 	RUN(tree_is_repaired_with_raw_bytes_beside);
 	RUN(damaged_companion_falls_back_to_text);
+	RUN(add_stringf_appends_formatted);
 	return unit_done();
 }
