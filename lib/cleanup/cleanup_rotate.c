@@ -8,9 +8,11 @@
  * the reload command deliberately avoids), mail, olddir and dateext.
  */
 #include <errno.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "opsmaint/cleanup_rotate.h"
@@ -104,6 +106,73 @@ static char *render_conf(const ops_config *cfg, char **globs)
 		return NULL;
 	}
 	return buf;
+}
+
+/*
+ * A rotation killed while compressing leaves LOG.P uncompressed (P is 1, or 2
+ * with delaycompress: logrotate never leaves that copy uncompressed) beside
+ * a partial LOG.P.EXT.  logrotate does not look for it: its next rotation of
+ * LOG shifts the partial file along and renames LOG over LOG.P, and that
+ * generation is gone.  So before logrotate runs, such a copy is compressed
+ * again (over the partial file, the source kept until the compressor has
+ * succeeded) and only then removed.
+ */
+static ops_code finish_one(const char *how, const char *copy, ops_error *err)
+{
+	char *out = NULL, *zst[] = {"zstd", "-q", "-f", (char *)copy, "-o", NULL, NULL};
+	char *gz[] = {"gzip", "-6", "-f", "-k", (char *)copy, NULL};
+	ops_proc *p = NULL;
+	ops_code rc;
+
+	if (strcmp(how, "zstd") == 0) {
+		if (asprintf(&out, "%s.zst", copy) < 0)
+			return ops_error_oom(err);
+		zst[5] = out;
+	}
+	rc = ops_proc_start(NULL, out ? zst : gz, NULL, 0, NULL, NULL, &p, err);
+	if (rc == OPS_OK)
+		rc = ops_proc_wait(p, err);
+	free(out);
+	if (rc == OPS_OK && unlink(copy) != 0)
+		rc = ops_error_errno(err, errno, "cannot remove", copy);
+	if (rc != OPS_OK)
+		ops_error_prefix(err, "cannot finish the interrupted compression of '%s'", copy);
+	return rc;
+}
+
+static ops_code finish_interrupted(const ops_run *run, char **globs, cJSON *list,
+				   ops_error *err)
+{
+	const char *how = ops_config_get(run->cfg, "cleanup.rotate_compress");
+	int pos = ops_config_bool(run->cfg, "cleanup.rotate_delay_compress") ? 2 : 1;
+	size_t i, j;
+	ops_code rc = OPS_OK;
+
+	if (strcmp(how, "none") == 0)
+		return OPS_OK;
+	for (i = 0; globs[i] && rc == OPS_OK; i++) {
+		glob_t g;
+
+		if (glob(globs[i], GLOB_NOSORT, NULL, &g) != 0)
+			continue;
+		for (j = 0; j < g.gl_pathc && rc == OPS_OK; j++) {
+			struct stat st;
+			char *copy = NULL;
+
+			if (asprintf(&copy, "%s.%d", g.gl_pathv[j], pos) < 0) {
+				rc = ops_error_oom(err);
+				break;
+			}
+			if (lstat(copy, &st) == 0 && S_ISREG(st.st_mode)) {
+				cJSON_AddItemToArray(list, cJSON_CreateString(copy));
+				if (!run->dry_run)
+					rc = finish_one(how, copy, err);
+			}
+			free(copy);
+		}
+		globfree(&g);
+	}
+	return rc;
 }
 
 /* logrotate's messages (-l FILE) into the report's lists. */
@@ -217,6 +286,11 @@ ops_code ops_cleanup_rotate(const ops_run *run, cJSON **report, ops_error *err)
 	cJSON_AddNumberToObject(rep, "keep", (double)ops_config_int(cfg, "cleanup.rotate_keep"));
 	cJSON_AddBoolToObject(rep, "forced", run->force);
 	cJSON_AddBoolToObject(rep, "dry_run", run->dry_run);
+
+	rc = finish_interrupted(run, globs, cJSON_AddArrayToObject(rep, "compression_finished"),
+				err);
+	if (rc != OPS_OK)
+		goto out;
 
 	argv[n++] = (char *)prog;
 	argv[n++] = "--verbose";

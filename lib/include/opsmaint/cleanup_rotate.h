@@ -16,7 +16,10 @@
  * The state file is logrotate's: it writes STATE.tmp (O_EXCL), fsyncs it and
  * renames it over STATE, so a crash at any moment leaves the old state or
  * the new one (verified with strace on logrotate 3.21; a stale STATE.tmp is
- * removed by the next run).
+ * removed by the next run).  A crash while logrotate compresses a copy leaves
+ * it uncompressed beside a partial compressed file, which logrotate's next
+ * rotation of that log would overwrite; the next run compresses such a copy
+ * again before logrotate starts (the report's compression_finished).
  *
  * copytruncate copies the live file and then truncates it: lines the
  * application writes after the copy has read its end and before the
