@@ -58,6 +58,22 @@ static ops_code check_globs(char **globs, ops_error *err)
 	return OPS_OK;
 }
 
+/* su USER GROUP: two names, nothing logrotate's parser could read otherwise. */
+static ops_code check_su(const char *su, ops_error *err)
+{
+	size_t a, b, c;
+
+	if (!su)
+		return OPS_OK;
+	a = strspn(su, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+	b = su[a] == ' ' ? strspn(su + a + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "0123456789._-") : 0;
+	c = a + 1 + b;
+	if (a == 0 || b == 0 || su[c] != '\0')
+		return bad_key(err, "cleanup.rotate_su", "'%s' is not USER GROUP", su);
+	return OPS_OK;
+}
+
 static const char *compress_lines(const char *how)
 {
 	if (strcmp(how, "zstd") == 0)
@@ -86,6 +102,8 @@ static char *render_conf(const ops_config *cfg, char **globs)
 	for (i = 0; globs[i]; i++)
 		fprintf(f, "\"%s\"\n", globs[i]);
 	fputs("{\n    missingok\n    notifempty\n    nomail\n    noolddir\n    nodateext\n", f);
+	if (ops_config_get(cfg, "cleanup.rotate_su"))
+		fprintf(f, "    su %s\n", ops_config_get(cfg, "cleanup.rotate_su"));
 	if (strcmp(interval, "none") == 0)
 		fprintf(f, "    size %lld\n", size);
 	else
@@ -249,7 +267,8 @@ ops_code ops_cleanup_rotate(const ops_run *run, cJSON **report, ops_error *err)
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	if ((rc = check_globs(globs, err)) != OPS_OK)
+	if ((rc = check_globs(globs, err)) != OPS_OK ||
+	    (rc = check_su(ops_config_get(cfg, "cleanup.rotate_su"), err)) != OPS_OK)
 		goto out;
 	if (access(prog, X_OK) != 0) {
 		rc = ops_error_set(err, OPS_EUNAVAIL, "logrotate not found at '%s'", prog);
@@ -326,9 +345,18 @@ ops_code ops_cleanup_rotate(const ops_run *run, cJSON **report, ops_error *err)
 	cJSON_AddNumberToObject(rep, "files_rotated", (double)cJSON_GetArraySize(rotated));
 	cJSON_AddNumberToObject(rep, "files_removed", (double)cJSON_GetArraySize(removed));
 	if (rc != OPS_OK && cJSON_GetArraySize(errors) > 0) {
-		/* logrotate's own words beat "logrotate failed (exit 1)". */
-		ops_error_set(err, OPS_EFAIL, "logrotate: %s",
-			      cJSON_GetStringValue(cJSON_GetArrayItem(errors, 0)));
+		/* logrotate's own words beat "logrotate failed (exit 1)", without
+		 * its advice about a configuration the operator does not write. */
+		const char *first = cJSON_GetStringValue(cJSON_GetArrayItem(errors, 0));
+		const char *su = strstr(first, " Set \"su\" directive");
+		int len = su ? (int)(su - first) : (int)strlen(first);
+
+		while (len > 0 && (first[len - 1] == '.' || first[len - 1] == ' '))
+			len--;
+		ops_error_set(err, OPS_EFAIL, "logrotate: %.*s", len, first);
+		if (su)
+			ops_error_hint(err, "Set cleanup.rotate_su to the user and group that own "
+				       "the log directory.");
 		if (cJSON_GetArraySize(errors) > 1)
 			ops_error_detail(err, "%d errors; the report lists them",
 					 cJSON_GetArraySize(errors));

@@ -256,6 +256,27 @@ done
 [ -z "$bad" ]
 check $? "after the kill and one more run every log's killed generation is whole in .1.gz${bad:+ (not:$bad)}"
 
+# ---- a group-writable log directory: logrotate's refusal, then su ----
+W="$T/wlogs"
+mkdir -p "$W"
+chown 65534:65534 "$W"
+chmod 775 "$W"
+fill "$W/w.log" 3000
+conf "$T/w.conf" "rotate_logs = $W/*.log"
+run "$OPSCTL" --config "$T/w.conf" cleanup rotate
+expect_fail 1 "a log logrotate refuses fails the run with logrotate's reason" \
+	"$W/w.log" "insecure permissions" "hint: Set cleanup.rotate_su"
+run "$OPSCTL" --config "$T/w.conf" cleanup rotate -o json
+expect_json_true 'd["status"] == "failed" and len(d["errors"]) == 1 and d["rotated"] == []' \
+	"JSON: the envelope and the report's errors list"
+conf "$T/w.conf" "rotate_logs = $W/*.log" "rotate_su = nobody $(id -gn 65534)"
+run "$OPSCTL" --config "$T/w.conf" cleanup rotate -o json
+expect_json_true 'd["status"] == "ok" and d["rotated"] == ["'"$W"'/w.log"]' \
+	"with cleanup.rotate_su the log is rotated as that user"
+conf "$T/w.conf" "rotate_logs = $W/*.log" "rotate_su = nobody"
+run "$OPSCTL" --config "$T/w.conf" cleanup rotate
+expect_error 78 "cleanup.rotate_su without a group is refused" "cleanup.rotate_su" "USER GROUP"
+
 # ---- bad configuration: exit 78 naming the key, nothing run ----
 B="$T/blogs"
 mkdir -p "$B"
