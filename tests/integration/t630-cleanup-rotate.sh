@@ -114,6 +114,9 @@ expect_json_true 'd["dry_run"] and d["forced"] and "'"$G"'/web.log" in d["rotate
 [ ! -e "$G/web.log.2.gz" ] && [ -s "$G/web.log" ] && cmp -s "$STATE" "$T/state.before"
 check $? "the dry run changed no log and not the state file"
 expect_journal_added 0 "a dry run is not journalled"
+run "$OPSCTL" --config "$T/gzip.conf" cleanup rotate --dry-run -v -o json
+expect_json_true 'any(l.startswith("considering log ") for l in d["logrotate_messages"])' \
+	"-v: the report carries logrotate's own messages"
 run "$OPSCTL" --config "$T/gzip.conf" cleanup rotate -f -o json
 expect_json_true '"'"$G"'/web.log" in d["rotated"]' "-f rotates a log under the size and interval"
 [ -f "$G/web.log.2.gz" ] && [ -f "$G/web.log.1.gz" ]
