@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "cleanup_data.h"
+#include "cleanup_rotate.h"
 #include "opsmaint/cleanup.h"
 
 #define OPT_VERBOSE \
@@ -133,12 +134,14 @@ const struct cli_cmd cli_cleanup_subs[] = {
 	 "Daily at 4 AM (guide 000 section 5.5)\n0 4 * * * opsctl cleanup temp\n"
 	 "Only the cache, as JSON\nopsctl --output json cleanup temp -t cache"},
 	CLI_CLEANUP_DATA_ROW,
+	CLI_CLEANUP_ROTATE_ROW,
 	{0}
 };
 
 const char cli_cleanup_description[] =
 	"Disk space taken back, with nothing precious lost (guide 000 sections 5.4 and 5.5, "
 	"guide 002 \"Disk Full\", guide 003's weekly cleanup): old logs and temporary files, "
-	"and old rows under the guides' retention rules (cleanup data). Which directories, names "
+	"old rows under the guides' retention rules (cleanup data), and log rotation through "
+	"Debian's logrotate (cleanup rotate). Which directories, names "
 	"and rules each one means comes from the [cleanup] keys of opsctl.conf(5), with the "
 	"guides' layout as the default.";

@@ -65,7 +65,7 @@ static const struct cli_cmd root_subs[] = {
 	 .subs = cli_vector_subs, .description = cli_vector_description},
 	{.name = "cache", .summary = "inspect, purge and warm the Redis cache",
 	 .subs = cli_cache_subs, .description = cli_cache_description},
-	{.name = "cleanup", .summary = "remove old logs, temporary files and rows, safely",
+	{.name = "cleanup", .summary = "rotate and remove old logs, temporary files and rows, safely",
 	 .subs = cli_cleanup_subs, .description = cli_cleanup_description},
 	{.name = "config", .summary = "show the effective configuration or check it for problems",
 	 .subs = cli_config_subs, .description = cli_config_description},

@@ -14,7 +14,7 @@ function __opsctl_subs
         case 'opsctl cache'
             printf '%s\n' stats purge warm
         case 'opsctl cleanup'
-            printf '%s\n' logs temp data
+            printf '%s\n' logs temp data rotate
         case 'opsctl config'
             printf '%s\n' show check
     end
@@ -102,6 +102,8 @@ function __opsctl_argopts
             printf '%s\n' -d --days -p --path -t --type --config --env -o --output
         case 'opsctl cleanup data'
             printf '%s\n' -d --database --rule -b --batch-size --config --env -o --output
+        case 'opsctl cleanup rotate'
+            printf '%s\n' --config --env -o --output
         case 'opsctl config show'
             printf '%s\n' --config --env -o --output
         case 'opsctl config check'
@@ -223,7 +225,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a db -d 'maintain PostgreSQL and S
 complete -c opsctl -n '__opsctl_at "opsctl"' -a backup -d 'back up, verify and restore databases, locally and in S3'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a vector -d 'verify, rebuild and inspect the FAISS vector index'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a cache -d 'inspect, purge and warm the Redis cache'
-complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'remove old logs, temporary files and rows, safely'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'rotate and remove old logs, temporary files and rows, safely'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
@@ -639,6 +641,7 @@ complete -c opsctl -n '__opsctl_at "opsctl cache warm"' -s h -l help -d 'show th
 complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a logs -d 'remove old log files (cleanup-logs.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a temp -d 'remove old temporary files (cleanup-temp-files.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a data -d 'delete or archive old rows: chat logs, conversations, audit logs (guides 001, 003, 004)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -a rotate -d 'rotate, compress and prune the configured logs with logrotate (guides 000, 002, 003)'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s d -l days -x -d 'remove logs older than DAYS days'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup logs"' -s p -l path -x -a '(__fish_complete_directories)' -d 'log directory path'
@@ -677,6 +680,14 @@ complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -l env -x -a 'dev\tENV
 complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup data"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s f -l force -d 'rotate every non-empty log now, whatever its size and age (logrotate -f, guide 000\'s weekly logrotate -f)'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -l dry-run -d 'ask logrotate what it would rotate and remove (logrotate -d); change nothing, the state file included'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
