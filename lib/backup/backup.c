@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
+#include "opsmaint/clock.h"
 #include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
@@ -544,7 +545,7 @@ static ops_code new_id(const ops_backup_ctx *ctx, double start, char *id, size_t
 	char stamp[32];
 	int n;
 
-	bk_stamp(start, stamp);
+	ops_time_stamp((time_t)start, stamp);
 	for (n = 1; n < 100; n++) {
 		ops_store_entry *e = NULL;
 		size_t count = 0;

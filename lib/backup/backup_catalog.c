@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "backup/backup_internal.h"
+#include "opsmaint/clock.h"
 #include "opsmaint/log.h"
 
 static int cmp_items(const void *a, const void *b)
@@ -227,15 +228,6 @@ ops_code bk_catalog_manifest(const ops_backup_ctx *ctx, const char *id, ops_mani
 
 /* ---- list, latest, pins ---- */
 
-static void iso_time(double t, char out[32])
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static cJSON *item_json(const bk_item *it)
 {
 	cJSON *o = cJSON_CreateObject(), *dbs;
@@ -252,7 +244,7 @@ static cJSON *item_json(const bk_item *it)
 	}
 	cJSON_AddStringToObject(o, "type", it->m->type);
 	cJSON_AddStringToObject(o, "method", it->m->method ? it->m->method : "logical");
-	iso_time(it->m->start, when);
+	ops_time_iso((time_t)it->m->start, when);
 	cJSON_AddStringToObject(o, "time", when);
 	cJSON_AddNumberToObject(o, "size_bytes", (double)ops_manifest_size(it->m));
 	cJSON_AddNumberToObject(o, "duration_seconds", it->m->stop - it->m->start);

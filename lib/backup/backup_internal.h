@@ -124,7 +124,6 @@ ops_code bk_redis_snapshot(const ops_config *cfg, char **rdb_path, cJSON *report
 ops_code bk_redis_check(const ops_config *cfg, ops_error *err);
 
 /* "20261124T010000Z" for t. */
-void bk_stamp(double t, char out[32]);
 
 /* ---- databases restore and verify make on the server (backup_tempdb.c) ---- */
 

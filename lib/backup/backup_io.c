@@ -18,15 +18,6 @@
 
 #define CIPHER_BLOCK (1u << 20)
 
-void bk_stamp(double t, char out[32])
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(out, 32, "%Y%m%dT%H%M%SZ", &tm);
-}
-
 void bk_progress(const ops_run *run, const char *label, long long bytes, long long total,
 		 double started, int final)
 {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "backup/backup_internal.h"
+#include "opsmaint/clock.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/walk.h"
 
@@ -81,7 +82,7 @@ static void archive_name(const char *component, char *out, size_t len)
 {
 	char stamp[32];
 
-	bk_stamp(ops_wall_clock(), stamp);
+	ops_time_stamp((time_t)ops_wall_clock(), stamp);
 	snprintf(out, len, "monitoring_%s_%s.tar.zst", component, stamp);
 }
 

@@ -174,7 +174,7 @@ struct job {
 	long lock_ms;
 	ops_store *store;	/* opened at the first archive batch */
 	char dbkey[96];		/* the database as a store key component */
-	char stamp[24];		/* 20261202T142500Z: the run's start */
+	char stamp[OPS_TIME_ISO_SIZE];	/* 20261202T142500Z: the run's start */
 	long archives;		/* objects written in the run, for unique keys */
 	const char *rid;	/* SQLite: the rule's table's name for its rowid */
 };
@@ -730,7 +730,6 @@ ops_code ops_cleanup_data(const ops_run *run, const char *target,
 	ops_error e;
 	time_t now;
 	int k;
-	struct tm tm;
 	size_t i;
 
 	*report = NULL;
@@ -744,8 +743,7 @@ ops_code ops_cleanup_data(const ops_run *run, const char *target,
 	j.batch = o->batch > 0 ? o->batch : ops_config_int(run->cfg, "cleanup.data_batch");
 	j.lock_ms = ops_config_int(run->cfg, "cleanup.data_lock_timeout") * 1000;
 	now = ops_run_now(run);
-	gmtime_r(&now, &tm);
-	strftime(j.stamp, sizeof j.stamp, "%Y%m%dT%H%M%SZ", &tm);
+	ops_time_stamp(now, j.stamp);
 	if ((rc = ops_db_open(run->cfg, target, &j.db, err)) != OPS_OK)
 		goto out;
 	j.pg = ops_db_kind_of(j.db) == OPS_DB_POSTGRES;
