@@ -160,9 +160,9 @@ static int emit_noting(const struct cli_inv *inv, int exit_code, double seconds,
 {
 	int rc = emit(inv, exit_code, seconds, e, report, werr);
 
-	if (rc != 0 && werr->code != OPS_OK && first_write_error.code == OPS_OK)
+	if (rc != 0 && first_write_error.code == OPS_OK)
 		first_write_error = *werr;
-	else if (rc != 0 && first_write_error.code != OPS_OK)
+	else if (rc != 0)
 		*werr = first_write_error;
 	return rc;
 }
