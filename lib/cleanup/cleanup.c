@@ -731,8 +731,12 @@ ops_code ops_cleanup_files(const ops_cleanup_req *req, cJSON **report, ops_error
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	if ((rc = pass(&c, protected, 0, err)) != OPS_OK)
+	if ((rc = pass(&c, protected, 0, err)) != OPS_OK) {
+		/* Interrupted: what went is gone, and the record says how much. */
+		if (rc == OPS_EINTR)
+			goto report;
 		goto out;
+	}
 	totals(&c, &files, &bytes, &dirs, &errors, &open);
 	if (c.capped) {
 		rc = ops_error_set(err, OPS_EFAIL,

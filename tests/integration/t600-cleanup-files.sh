@@ -314,6 +314,39 @@ else
 	skip "the terminal question (4 checks)" "no script(1)"
 fi
 
+# ---- SIGTERM mid-walk: what went is gone, the rest stays, the record says so ----
+SIG="$T/sig"
+mkdir -p "$SIG"
+python3 - "$SIG" <<'PY'
+import os, sys, time
+old = time.time() - 40 * 86400
+for d in range(40):
+    os.makedirs(f"{sys.argv[1]}/d{d:02}")
+    for i in range(1000):
+        p = f"{sys.argv[1]}/d{d:02}/f{i:04}.log"
+        open(p, "w").close()
+        os.utime(p, (old, old))
+open(f"{sys.argv[1]}/new.log", "w").close()
+PY
+sig_left() { find "$SIG" -name 'f*.log' | wc -l; }
+journal_mark
+OPSCTL_CLEANUP_MAX_FILES=0 "$OPSCTL" cleanup logs -p "$SIG" -t application -f >"$T/sig.out" 2>"$T/sig.err" &
+SIGPID=$!
+sig_started() { [ "$(sig_left)" -lt 39000 ]; }
+wait_for 30 sig_started || diag "the run did not start removing"
+kill -TERM $SIGPID
+wait $SIGPID
+RC=$?
+left=$(sig_left)
+if [ "$RC" = 143 ] && [ "$left" -gt 0 ] && [ "$left" -lt 40000 ]; then
+	ok "SIGTERM mid-walk: exit 143, $((40000 - left)) removed, $left left"
+else not_ok "SIGTERM mid-walk: exit 143 with part removed (exit $RC, $left of 40000 left)"; sed 's/^/#   /' "$T/sig.err"; fi
+expect_journal_last "j['status'] == 'interrupted' and j['exit'] == 143 and j['figures'].get('opsctl_cleanup_files_removed') == $((40000 - left))" \
+	"the journal says interrupted, with the files that did go"
+if [ -f "$SIG/new.log" ]; then ok "SIGTERM: the new log is untouched"; else not_ok "SIGTERM: the new log is untouched"; fi
+run env OPSCTL_CLEANUP_MAX_FILES=0 "$OPSCTL" cleanup logs -p "$SIG" -t application -f
+if [ "$RC" = 0 ] && [ "$(sig_left)" = 0 ] && [ -f "$SIG/new.log" ]; then ok "the next run takes the lock and finishes the job"; else not_ok "the next run finishes the job"; diag_run; fi
+
 # ---- cleanup temp: 24 hours, cache 7 days, empty directories ----
 rm -rf "$TMPD"
 mkdir -p "$TMPD/uploads/u1" "$TMPD/uploads/u2" "$TMPD/processing" "$TMPD/cache" "$TMPD/other"
