@@ -430,19 +430,9 @@ ops_code ops_cache_stats(const ops_run *run, cJSON **report, ops_error *err)
 
 	/* One line naming every problem, for cron mail and CI logs. */
 	if (cJSON_GetArraySize(problems) > 0) {
-		char line[sizeof err->message] = "";
-		const cJSON *p;
-		size_t n = 0;
+		char line[sizeof err->message];
 
-		cJSON_ArrayForEach(p, problems) {
-			int w = snprintf(line + n, sizeof line - n, "%s%s", n ? "; " : "",
-					 p->valuestring);
-
-			if (w < 0 || (size_t)w >= sizeof line - n)
-				break;
-			n += (size_t)w;
-		}
-		rc = ops_error_set(err, OPS_EFAIL, "%s", line);
+		rc = ops_error_set(err, OPS_EFAIL, "%s", ops_json_join(problems, line, sizeof line));
 	}
 out:
 	ops_redis_reply_free(ls);

@@ -203,3 +203,27 @@ int ops_json_add_stringf(cJSON *arr, const char *fmt, ...)
 	}
 	return 0;
 }
+
+char *ops_json_join(const cJSON *arr, char *buf, size_t len)
+{
+	const cJSON *item;
+	size_t used = 0;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	cJSON_ArrayForEach(item, arr) {
+		int w;
+
+		if (!cJSON_IsString(item) || !item->valuestring)
+			continue;
+		w = snprintf(buf + used, len - used, "%s%s", used ? "; " : "", item->valuestring);
+		if (w < 0 || (size_t)w >= len - used) {
+			if (used > 0)	/* a later item that does not fit is left out whole */
+				buf[used] = '\0';
+			break;
+		}
+		used += (size_t)w;
+	}
+	return buf;
+}

@@ -322,21 +322,11 @@ out:
  * OPS_OK when there is none. */
 static ops_code findings_error(const cJSON *findings, ops_error *err)
 {
-	char line[sizeof err->message] = "";
-	const cJSON *fd;
-	size_t used = 0;
+	char line[sizeof err->message];
 
 	if (cJSON_GetArraySize(findings) == 0)
 		return OPS_OK;
-	cJSON_ArrayForEach(fd, findings) {
-		int w = snprintf(line + used, sizeof line - used, "%s%s", used ? "; " : "",
-				 fd->valuestring);
-
-		if (w < 0 || (size_t)w >= sizeof line - used)
-			break;
-		used += (size_t)w;
-	}
-	return ops_error_set(err, OPS_EFAIL, "%s", line);
+	return ops_error_set(err, OPS_EFAIL, "%s", ops_json_join(findings, line, sizeof line));
 }
 
 ops_code ops_vector_verify(const ops_vector_ctx *ctx, cJSON **report, ops_error *err)

@@ -42,6 +42,10 @@ char *ops_json_raw_string(const cJSON *obj, const char *name);
  * findings and problems lists of the reports.  0, or -1 on OOM. */
 int ops_json_add_stringf(cJSON *arr, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The strings of array arr joined by "; " into buf (len bytes): one line
+ * naming every finding, for cron mail and CI logs.  Items after the first
+ * that do not fit are left out whole; a first one too long is cut.  buf. */
+char *ops_json_join(const cJSON *arr, char *buf, size_t len);
 
 OPS_API_END
 #endif

@@ -97,6 +97,24 @@ TEST(add_stringf_appends_formatted)
 	cJSON_Delete(a);
 }
 
+/* Whole items only: one that does not fit is left out, not cut. */
+TEST(join_keeps_whole_items)
+{
+	cJSON *a = cJSON_CreateArray();
+	char buf[20];
+
+	ops_json_add_stringf(a, "one");
+	ops_json_add_stringf(a, "two");
+	ops_json_add_stringf(a, "a third too long");
+	CHECK_STR(ops_json_join(a, buf, sizeof buf), "one; two");
+	CHECK_STR(ops_json_join(cJSON_GetArrayItem(a, 5), buf, sizeof buf), "");
+	cJSON_Delete(a);
+	a = cJSON_CreateArray();
+	ops_json_add_stringf(a, "a first finding longer than the buffer");
+	CHECK_STR(ops_json_join(a, buf, sizeof buf), "a first finding lon");
+	cJSON_Delete(a);
+}
+
 int main(void)
 {
 	RUN(sequences);
@@ -104,5 +122,6 @@ int main(void)
 	RUN(tree_is_repaired_with_raw_bytes_beside);
 	RUN(damaged_companion_falls_back_to_text);
 	RUN(add_stringf_appends_formatted);
+	RUN(join_keeps_whole_items);
 	return unit_done();
 }
