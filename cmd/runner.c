@@ -446,17 +446,12 @@ static ops_code each_database(struct cli_inv *inv, const ops_run *run, char **ta
 	/* Each database's own figures, summed over the run's databases (their
 	 * series is the run's target, "a,b"). */
 	cJSON_ArrayForEach(one, list) {
-		const cJSON *f;
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(one, "_figures");
 
-		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(one, "_figures")) {
-			cJSON *sum = cJSON_GetObjectItemCaseSensitive(figures, f->string);
-
-			if (!cJSON_IsNumber(f) || !f->string)
-				continue;
-			if (sum)
-				cJSON_SetNumberValue(sum, sum->valuedouble + f->valuedouble);
-			else
-				cJSON_AddNumberToObject(figures, f->string, f->valuedouble);
+		if (figures && ops_task_figures_add(figures, f) != 0) {
+			/* Out of memory: no figures rather than wrong ones. */
+			cJSON_DeleteItemFromObjectCaseSensitive(all, "_figures");
+			figures = NULL;
 		}
 		cJSON_DeleteItemFromObjectCaseSensitive(one, "_figures");
 	}

@@ -187,7 +187,9 @@ static const char *entry_task(const cJSON *entry)
 	return t ? t : entry->string;
 }
 
-static void sb_sample(struct sbuf *sb, const char *name, const cJSON *entry, double v)
+/* One sample; label and value add a third label (a labelled gauge's), or are NULL. */
+static void sb_sample(struct sbuf *sb, const char *name, const cJSON *entry, const char *label,
+		      const char *value, double v)
 {
 	const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "target"));
 	char num[64];
@@ -199,7 +201,40 @@ static void sb_sample(struct sbuf *sb, const char *name, const cJSON *entry, dou
 		sb_printf(sb, "\",target=\"");
 		sb_label_value(sb, target);
 	}
+	if (label) {
+		sb_printf(sb, "\",%s=\"", label);
+		sb_label_value(sb, value);
+	}
 	sb_printf(sb, "\"} %s\n", num);
+}
+
+/*
+ * A labelled gauge, {"LABEL": {"VALUE": number, ...}}: one series per
+ * value, for figures counted per item of a run (a retention rule, a
+ * credential).  Its one member's name is the label; NULL when g is not one.
+ */
+static const cJSON *labelled(const cJSON *g)
+{
+	const cJSON *values = g && cJSON_IsObject(g) ? g->child : NULL;
+
+	if (!values || values->next || !cJSON_IsObject(values) || !label_ok(values->string) ||
+	    strcmp(values->string, "task") == 0 || strcmp(values->string, "target") == 0 ||
+	    strncmp(values->string, "__", 2) == 0)
+		return NULL;
+	return values;
+}
+
+static void sb_gauge(struct sbuf *sb, const char *name, const cJSON *entry, const cJSON *g)
+{
+	const cJSON *values = labelled(g), *v;
+
+	if (cJSON_IsNumber(g)) {
+		sb_sample(sb, name, entry, NULL, NULL, g->valuedouble);
+		return;
+	}
+	cJSON_ArrayForEach(v, values)
+		if (cJSON_IsNumber(v) && v->string)
+			sb_sample(sb, name, entry, values->string, v->string, v->valuedouble);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -238,7 +273,7 @@ static const char **gauge_names(const cJSON *const *tasks, size_t ntasks,
 
 	for (i = 0; i < ntasks; i++) {
 		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(tasks[i], "gauges")) {
-			if (!cJSON_IsNumber(g) || !metric_name_ok(g->string) ||
+			if ((!cJSON_IsNumber(g) && !labelled(g)) || !metric_name_ok(g->string) ||
 			    is_fixed_family(g->string))
 				continue;
 			for (j = 0; j < n && strcmp(names[j], g->string) != 0; j++)
@@ -309,7 +344,7 @@ static char *render(const cJSON *state)
 					  families[f].name);
 				header = 1;
 			}
-			sb_sample(&sb, families[f].name, list[i], v->valuedouble);
+			sb_sample(&sb, families[f].name, list[i], NULL, NULL, v->valuedouble);
 		}
 	}
 	gnames = gauge_names(list, n, &ng);
@@ -321,8 +356,7 @@ static char *render(const cJSON *state)
 		for (i = 0; i < n; i++) {
 			v = cJSON_GetObjectItemCaseSensitive(
 				cJSON_GetObjectItemCaseSensitive(list[i], "gauges"), gnames[f]);
-			if (cJSON_IsNumber(v))
-				sb_sample(&sb, gnames[f], list[i], v->valuedouble);
+			sb_gauge(&sb, gnames[f], list[i], v);
 		}
 	}
 	if (!sb.buf && !sb.oom) {
@@ -338,7 +372,27 @@ static char *render(const cJSON *state)
 	return sb.buf;
 }
 
-/* The task's new gauges: valid names and numbers only. */
+/* A labelled gauge's numbers only, under its label. */
+static cJSON *clean_labelled(const cJSON *values)
+{
+	cJSON *out = cJSON_CreateObject(), *in = out ? cJSON_AddObjectToObject(out, values->string)
+						    : NULL;
+	const cJSON *v;
+
+	if (!in) {
+		cJSON_Delete(out);
+		return NULL;
+	}
+	cJSON_ArrayForEach(v, values)
+		if (cJSON_IsNumber(v) && v->string && !cJSON_AddNumberToObject(in, v->string,
+									      v->valuedouble)) {
+			cJSON_Delete(out);
+			return NULL;
+		}
+	return out;
+}
+
+/* The task's new gauges: valid names, and numbers or labelled numbers only. */
 static cJSON *clean_gauges(const cJSON *given, const char *task)
 {
 	cJSON *out = cJSON_CreateObject(), *n;
@@ -347,14 +401,14 @@ static cJSON *clean_gauges(const cJSON *given, const char *task)
 	if (!out)
 		return NULL;
 	cJSON_ArrayForEach(g, given) {
-		if (!cJSON_IsNumber(g) || !metric_name_ok(g->string) ||
+		if ((!cJSON_IsNumber(g) && !labelled(g)) || !metric_name_ok(g->string) ||
 		    is_fixed_family(g->string)) {
-			ops_log_warn("metrics: gauge '%s' of task '%s' skipped: not a number, "
-				     "or not a name of letters, digits and '_'",
-				     g->string ? g->string : "", task);
+			ops_log_warn("metrics: gauge '%s' of task '%s' skipped: not a number nor "
+				     "{\"LABEL\": {\"VALUE\": number}}, or not a name of letters, "
+				     "digits and '_'", g->string ? g->string : "", task);
 			continue;
 		}
-		n = cJSON_CreateNumber(g->valuedouble);
+		n = cJSON_IsNumber(g) ? cJSON_CreateNumber(g->valuedouble) : clean_labelled(labelled(g));
 		if (!n || !cJSON_AddItemToObject(out, g->string, n)) {
 			cJSON_Delete(n);
 			cJSON_Delete(out);

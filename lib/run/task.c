@@ -125,6 +125,59 @@ ops_code ops_task_begin(const ops_config *cfg, const ops_task_spec *spec, ops_ta
 	return OPS_OK;
 }
 
+/* n added to into[name], created at 0 when absent; -1 when out of memory. */
+static int add_number(cJSON *into, const char *name, double n)
+{
+	cJSON *sum = cJSON_GetObjectItemCaseSensitive(into, name);
+
+	if (cJSON_IsNumber(sum)) {
+		cJSON_SetNumberValue(sum, sum->valuedouble + n);
+		return 0;
+	}
+	if (sum)
+		return 0;	/* another shape under that name: not the same figure */
+	return cJSON_AddNumberToObject(into, name, n) ? 0 : -1;
+}
+
+/* A labelled figure, {"LABEL": {"VALUE": n}}, added value by value. */
+static int add_labelled(cJSON *into, const char *name, const cJSON *values)
+{
+	cJSON *to = cJSON_GetObjectItemCaseSensitive(into, name), *tv;
+	const cJSON *v;
+
+	if (!to && !(to = cJSON_AddObjectToObject(into, name)))
+		return -1;
+	tv = cJSON_IsObject(to) ? cJSON_GetObjectItemCaseSensitive(to, values->string) : NULL;
+	if (cJSON_IsObject(to) && !tv && !(tv = cJSON_AddObjectToObject(to, values->string)))
+		return -1;
+	if (!cJSON_IsObject(tv))
+		return 0;	/* another shape under that name: not the same figure */
+	cJSON_ArrayForEach(v, values)
+		if (cJSON_IsNumber(v) && v->string && add_number(tv, v->string, v->valuedouble) != 0)
+			return -1;
+	return 0;
+}
+
+int ops_task_figures_add(cJSON *into, const cJSON *figures)
+{
+	const cJSON *f, *values;
+
+	cJSON_ArrayForEach(f, figures) {
+		if (!f->string)
+			continue;
+		if (cJSON_IsNumber(f)) {
+			if (add_number(into, f->string, f->valuedouble) != 0)
+				return -1;
+			continue;
+		}
+		values = cJSON_IsObject(f) ? f->child : NULL;
+		if (values && !values->next && cJSON_IsObject(values) && values->string &&
+		    add_labelled(into, f->string, values) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 ops_code ops_task_finish(ops_task *t, int argc, char *const *argv,
 			 ops_code status, int exit_status, const char *error,
 			 const cJSON *figures, ops_error *err)
@@ -165,9 +218,17 @@ ops_code ops_task_finish(ops_task *t, int argc, char *const *argv,
 	rc = ops_journal_append(journal, &run, err);
 
 	cJSON_ArrayForEach(it, figures) {
-		if (cJSON_IsNumber(it) && it->string &&
-		    strncmp(it->string, "opsctl_", 7) == 0)
+		if (!it->string || strncmp(it->string, "opsctl_", 7) != 0)
+			continue;
+		if (cJSON_IsNumber(it)) {
 			cJSON_AddNumberToObject(gauges, it->string, it->valuedouble);
+		} else if (cJSON_IsObject(it)) {
+			/* A labelled gauge; ops_metrics_record checks its shape. */
+			cJSON *copy = cJSON_Duplicate(it, 1);
+
+			if (!copy || !cJSON_AddItemToObject(gauges, it->string, copy))
+				cJSON_Delete(copy);
+		}
 	}
 	res.task = t->label;
 	res.target = t->target;

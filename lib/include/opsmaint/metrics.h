@@ -15,6 +15,9 @@
  *   opsctl_last_exit_status                exit status of the last run
  * plus any task gauges given (name -> value), written as
  *   NAME{task="...",target="..."} VALUE
+ * and labelled gauges (name -> {"LABEL": {"VALUE": number, ...}}), figures
+ * counted per item of a run (a retention rule, a credential), written as
+ *   NAME{task="...",target="...",LABEL="VALUE"} number
  * each family with the HELP that lib/run/figures.def gives its name (a
  * generic one for a name it lacks).
  * `promtool check metrics` accepts the file.
@@ -35,9 +38,10 @@ typedef struct ops_task_result {
 	double duration;	/* seconds */
 	int success;
 	int exit_status;
-	/* object of metric-name -> number; names must match
-	 * [a-zA-Z_][a-zA-Z0-9_]* (promtool's lint
-	 * refuses ':'; such names are skipped with a warning); may be NULL */
+	/* object of metric-name -> number, or -> {"LABEL": {"VALUE": number}};
+	 * names and LABEL must match [a-zA-Z_][a-zA-Z0-9_]* (promtool's lint
+	 * refuses ':'; such names are skipped with a warning); LABEL may not be
+	 * task, target or start with "__"; may be NULL */
 	const cJSON *gauges;
 } ops_task_result;
 

@@ -35,13 +35,22 @@ ops_code ops_task_begin(const ops_config *cfg, const ops_task_spec *spec, ops_ta
 
 /*
  * Record the outcome and free the task.  figures (may be NULL) go into the
- * journal line; its numeric members named opsctl_* also become gauges in the
+ * journal line; its members named opsctl_* that are numbers, or labelled
+ * numbers {"LABEL": {"VALUE": n}} (see metrics.h), also become gauges in the
  * textfile.  Returns the first bookkeeping failure (the run's own status is
  * not changed by it; the caller decides how to report both).
  */
 ops_code ops_task_finish(ops_task *task, int argc, char *const *argv,
 			 ops_code status, int exit_status, const char *error,
 			 const cJSON *figures, ops_error *err);
+
+/*
+ * Add figures to into, as a run over several targets reports them: numbers
+ * summed by name, labelled numbers ({"LABEL": {"VALUE": n}}) by name and
+ * value; other members left out.  -1 when out of memory (into is then
+ * partly added to).
+ */
+int ops_task_figures_add(cJSON *into, const cJSON *figures);
 
 /*
  * The run is a check that ran and found something (a monitoring plugin's

@@ -329,6 +329,69 @@ TEST(bad_gauges_skipped_with_warning)
 	cJSON_Delete(g);
 }
 
+TEST(labelled_gauges_one_series_per_value)
+{
+	ops_task_result r;
+	ops_error err;
+	cJSON *g = cJSON_CreateObject(), *per, *rule, *bad;
+	const char *text, *h, *a, *b;
+
+	per = cJSON_AddObjectToObject(g, "opsctl_rule_rows_deleted");
+	rule = cJSON_AddObjectToObject(per, "rule");
+	cJSON_AddNumberToObject(rule, "chat_logs", 120);
+	cJSON_AddNumberToObject(rule, "cleanup_expired_cache()", 3);
+	cJSON_AddNumberToObject(rule, "say \"hi\"\\", 1);	/* escaped as a label value */
+	cJSON_AddStringToObject(rule, "not_a_number", "x");	/* dropped, the rest kept */
+	/* Shapes that are not a labelled gauge: skipped with a warning. */
+	bad = cJSON_AddObjectToObject(g, "opsctl_two_labels");
+	cJSON_AddObjectToObject(bad, "a");
+	cJSON_AddObjectToObject(bad, "b");
+	bad = cJSON_AddObjectToObject(g, "opsctl_label_task");
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(bad, "task"), "x", 1);
+	bad = cJSON_AddObjectToObject(g, "opsctl_bad_label");
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(bad, "bad-label"), "x", 1);
+	cJSON_AddNumberToObject(g, "opsctl_plain", 2);
+	result(&r, "cleanup_data", 1795700300, 1, 0);
+	r.target = "chatbot_db";
+	r.gauges = g;
+	warnings = 0;
+	ops_log_set_sink(sink, NULL);
+	CHECK_INT(ops_metrics_record(state, prom, &r, &err), OPS_OK);
+	ops_log_set_sink(NULL, NULL);
+	CHECK_INT(warnings, 3);
+	text = slurp(prom);
+	h = strstr(text, "# TYPE opsctl_rule_rows_deleted gauge\n");
+	a = strstr(text, "opsctl_rule_rows_deleted{task=\"cleanup_data\",target=\"chatbot_db\","
+		   "rule=\"chat_logs\"} 120\n");
+	b = strstr(text, "opsctl_rule_rows_deleted{task=\"cleanup_data\",target=\"chatbot_db\","
+		   "rule=\"cleanup_expired_cache()\"} 3\n");
+	CHECK(h && a && b && h < a && h < b);
+	CHECK_INT(count(text, "# TYPE opsctl_rule_rows_deleted gauge"), 1);
+	CHECK_CONTAINS(text, "rule=\"say \\\"hi\\\"\\\\\"} 1\n");
+	CHECK(strstr(text, "not_a_number") == NULL);
+	CHECK(strstr(text, "opsctl_two_labels") == NULL);
+	CHECK(strstr(text, "opsctl_label_task") == NULL);
+	CHECK(strstr(text, "opsctl_bad_label") == NULL);
+	CHECK_CONTAINS(text, "opsctl_plain{task=\"cleanup_data\",target=\"chatbot_db\"} 2\n");
+	CHECK(grouped(text));
+	CHECK_PROMTOOL(prom);
+	/* A failed run replaces what it measured: the labelled gauge as a whole. */
+	cJSON_Delete(g);
+	g = cJSON_CreateObject();
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(
+		g, "opsctl_rule_rows_deleted"), "rule"), "chat_logs", 7);
+	result(&r, "cleanup_data", 1795700400, 0, 1);
+	r.target = "chatbot_db";
+	r.gauges = g;
+	CHECK_INT(ops_metrics_record(state, prom, &r, &err), OPS_OK);
+	text = slurp(prom);
+	CHECK_CONTAINS(text, "rule=\"chat_logs\"} 7\n");
+	CHECK(strstr(text, "cleanup_expired_cache()") == NULL);
+	CHECK_CONTAINS(text, "opsctl_plain{task=\"cleanup_data\",target=\"chatbot_db\"} 2\n");
+	CHECK_PROMTOOL(prom);
+	cJSON_Delete(g);
+}
+
 TEST(state_file_holds_tasks)
 {
 	cJSON *s = cJSON_Parse(slurp(state)), *t;
@@ -462,6 +525,7 @@ int main(void)
 	RUN(an_untouched_series_reads_back_the_same);
 	RUN(gauges_of_several_tasks_grouped_by_family);
 	RUN(bad_gauges_skipped_with_warning);
+	RUN(labelled_gauges_one_series_per_value);
 	RUN(state_file_holds_tasks);
 	RUN(bad_task_name_and_paths);
 	RUN(corrupt_state_starts_afresh);

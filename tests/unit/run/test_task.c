@@ -112,8 +112,35 @@ TEST(metrics_file_setting_moves_the_textfile)
 	free(dir);
 }
 
+TEST(figures_of_several_targets_added)
+{
+	cJSON *into = cJSON_CreateObject();
+	cJSON *a = cJSON_Parse("{\"opsctl_n\": 2, \"opsctl_per\": {\"rule\": {\"x\": 1, \"y\": 2}},"
+			       " \"note\": \"text\", \"opsctl_bad\": {\"a\": {}, \"b\": {}}}");
+	cJSON *b = cJSON_Parse("{\"opsctl_n\": 3, \"opsctl_per\": {\"rule\": {\"y\": 5, \"z\": 1}},"
+			       " \"opsctl_m\": 1}");
+	cJSON *c = cJSON_Parse("{\"opsctl_n\": {\"rule\": {\"x\": 1}}, \"opsctl_per\": 4}");
+	char *text;
+
+	CHECK(into && a && b && c);
+	CHECK_INT(ops_task_figures_add(into, a), 0);
+	CHECK_INT(ops_task_figures_add(into, b), 0);
+	/* A figure of another shape under a name already added is left out. */
+	CHECK_INT(ops_task_figures_add(into, c), 0);
+	CHECK_INT(ops_task_figures_add(into, NULL), 0);
+	text = cJSON_PrintUnformatted(into);
+	CHECK_STR(text, "{\"opsctl_n\":5,\"opsctl_per\":{\"rule\":{\"x\":1,\"y\":7,\"z\":1}},"
+		  "\"opsctl_m\":1}");
+	free(text);
+	cJSON_Delete(into);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(c);
+}
+
 int main(void)
 {
+	RUN(figures_of_several_targets_added);
 	RUN(second_run_of_a_task_is_locked_out);
 	RUN(finish_writes_journal_and_textfile);
 	RUN(metrics_file_setting_moves_the_textfile);
