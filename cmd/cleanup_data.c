@@ -62,7 +62,9 @@ const char cli_cleanup_data_description[] =
 	"and says whether the window would let the real run through. The report gives each "
 	"rule's rows deleted and archived, batches and archive objects; the journal and the "
 	"textfile get opsctl_cleanup_data_rows_deleted, opsctl_cleanup_data_rows_archived, "
-	"opsctl_cleanup_data_rules_skipped and opsctl_cleanup_data_rules_failed.";
+	"opsctl_cleanup_data_rules_skipped and opsctl_cleanup_data_rules_failed, and per rule "
+	"opsctl_cleanup_data_rule_rows_deleted and opsctl_cleanup_data_rule_rows_archived, "
+	"labelled rule=\"TABLE\" (or \"FUNCTION()\").";
 
 const char cli_cleanup_data_examples[] =
 	"Count what the guides' retention would remove\nopsctl cleanup data --dry-run\n"

@@ -161,6 +161,13 @@ expect_journal_last "j['command'] == 'cleanup data' and j['figures']['opsctl_cle
 prom="$OPSCTL_STATE_DIR/opsctl.prom"
 expect_file_contains "$prom" "opsctl_cleanup_data_rows_deleted{task=\"cleanup_data\",target=\"$DB\"} $total" "the textfile has opsctl_cleanup_data_rows_deleted"
 expect_file_contains "$prom" "# HELP opsctl_cleanup_data_rows_archived Rows" "...with its own HELP"
+expect_journal_last "j['figures']['opsctl_cleanup_data_rule_rows_deleted']['rule'] == {'chat_logs': $old_chat, 'conversations': $old_conv, 'error_audit_logs': $old_audit, 'cleanup_expired_cache()': 10} and j['figures']['opsctl_cleanup_data_rule_rows_archived']['rule']['conversations'] == $old_conv" \
+	"the journal has the counts per rule (skipped rules left out)"
+expect_file_contains "$prom" "opsctl_cleanup_data_rule_rows_deleted{task=\"cleanup_data\",target=\"$DB\",rule=\"chat_logs\"} $old_chat" "the textfile has the rows deleted per rule, labelled by table"
+expect_file_contains "$prom" "opsctl_cleanup_data_rule_rows_deleted{task=\"cleanup_data\",target=\"$DB\",rule=\"cleanup_expired_cache()\"} 10" "...and by function"
+expect_file_contains "$prom" "opsctl_cleanup_data_rule_rows_archived{task=\"cleanup_data\",target=\"$DB\",rule=\"conversations\"} $old_conv" "...and the rows archived per rule"
+if command -v promtool >/dev/null && promtool check metrics < "$prom" >/dev/null 2>&1; then ok "promtool accepts the textfile with labelled gauges"
+else not_ok "promtool accepts the textfile"; promtool check metrics < "$prom" 2>&1 | head -3 | sed 's/^/#   /'; fi
 
 # A second run finds nothing old left.
 run "$OPSCTL" --output json cleanup data -d $DB
