@@ -1,0 +1,193 @@
+/*
+ * The keys domain's private interface (rotate-keys, issue 13).
+ *
+ * A credential ("cred") is one secret some system checks and the
+ * application holds: a PostgreSQL login role (or an alternating pair), a
+ * Redis ACL user, an API key, a JWT signing secret.  keys.c runs every
+ * credential through one protocol, the four steps of AWS Secrets Manager's
+ * rotation with a durable record between them:
+ *
+ *   create   a new random secret, PENDING, sealed into the state directory
+ *            before anything else sees it (so a crash can resume with it)
+ *   set      the system that checks it accepts PENDING too (or instead,
+ *            where it cannot hold two: a single PostgreSQL role)
+ *   test     a real login / check with PENDING on that system
+ *   deliver  the application's secret store (the env file, Vault) gets
+ *            PENDING; then the reload command and the health URL must pass
+ *   promote  PENDING becomes CURRENT, the old one PREVIOUS until
+ *            keys.grace_period ends; a later run retires it on the system
+ *
+ * A failed test, reload or health check rolls back: the store gets the old
+ * value again, the system stops accepting PENDING, the state returns to
+ * CURRENT.  A run killed anywhere resumes at the recorded phase on the next
+ * run (every step can be repeated).  The state never holds a secret in
+ * clear: fingerprints (HMAC-SHA256 under the seal key) and times only; the
+ * sealed PENDING and the sealed value it replaces (for the rollback) exist
+ * only while a rotation is under way.
+ *
+ * A driver is the part that knows one kind of system.  Drivers never print,
+ * never log a secret and never put one on argv: they get and give secrets as
+ * keys_secret, which keys.c wipes.
+ */
+#ifndef KEYS_INTERNAL_H
+#define KEYS_INTERNAL_H
+
+#include <stddef.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+#include "opsmaint/config.h"
+#include "opsmaint/error.h"
+#include "opsmaint/keys.h"
+#include "opsmaint/run.h"
+
+/* ---- secrets in memory ---- */
+
+/* A secret's bytes, NUL-terminated text (a password, a key, a PEM).  Freed
+ * only with keys_secret_wipe, which cleanses it. */
+typedef struct keys_secret {
+	char *text;
+	size_t len;
+} keys_secret;
+
+void keys_secret_wipe(keys_secret *s);
+/* A random password: n bytes from OpenSSL's RNG as URL-safe base64 without
+ * padding (n = 32: 43 characters, only [A-Za-z0-9_-], safe in an env file,
+ * a URI and a shell word). */
+ops_code keys_secret_random(size_t n, keys_secret *out, ops_error *err);
+ops_code keys_secret_dup(const char *text, keys_secret *out, ops_error *err);
+
+/* ---- the env file (keys_envfile.c) ---- */
+
+/*
+ * A KEY=VALUE file as docker compose, podman-compose and systemd read it:
+ * comments, blank lines, `export KEY=VALUE`, single- and double-quoted
+ * values.  Rewritten with every other line, comment and the order kept byte
+ * for byte; a changed value is written unquoted when it needs no quotes,
+ * else in single quotes.
+ */
+typedef struct keys_envfile keys_envfile;
+
+/*
+ * Read path.  OPS_EPERM (exit 77) when it is readable or writable by group
+ * or others (a secrets file must be 0600 or 0400), OPS_ECONFIG when missing
+ * or not a regular file, OPS_EDATA naming the line for a line it cannot
+ * parse (nothing is rewritten then).
+ */
+ops_code keys_envfile_load(const char *path, keys_envfile **out, ops_error *err);
+void keys_envfile_free(keys_envfile *f);	/* cleanses the values */
+/* The value of name (unquoted), or NULL when the file does not set it. */
+const char *keys_envfile_get(const keys_envfile *f, const char *name);
+/* Set name (appended at the end when absent); value NULL removes the line. */
+ops_code keys_envfile_set(keys_envfile *f, const char *name, const char *value, ops_error *err);
+/*
+ * Write the file back atomically (temporary file in the same directory,
+ * fsync, rename, fsync of the directory) with the original's mode and
+ * owner.  Unchanged content is not rewritten.
+ */
+ops_code keys_envfile_save(keys_envfile *f, ops_error *err);
+
+/* ---- Vault KV v2 (keys_vault.c) ---- */
+
+typedef struct keys_vault keys_vault;
+
+/* From keys.vault_addr, keys.vault_mount, keys.vault_token_file or
+ * $VAULT_TOKEN (never argv); OPS_ECONFIG when not configured. */
+ops_code keys_vault_open(const ops_config *cfg, keys_vault **out, ops_error *err);
+void keys_vault_free(keys_vault *v);
+/*
+ * Read the secret at path (its latest version): *data an object of strings,
+ * *version its version (0 when the path has none yet: *data is then an
+ * empty object).
+ */
+ops_code keys_vault_read(keys_vault *v, const char *path, cJSON **data, long *version,
+			 ops_error *err);
+/*
+ * Write data as a new version with check-and-set cas (the version read;
+ * 0: only when none exists).  A lost race (Vault's "check-and-set
+ * parameter did not match") is OPS_ELOCKED (exit 75: try later), so a
+ * concurrent writer is never overwritten.  Unreachable: OPS_EUNAVAIL;
+ * 403: OPS_EPERM; other answers OPS_EFAIL with Vault's "errors" text.
+ */
+ops_code keys_vault_write(keys_vault *v, const char *path, const cJSON *data, long cas,
+			  long *new_version, ops_error *err);
+
+/* ---- credentials ---- */
+
+typedef enum keys_type {
+	KEYS_DATABASE = 1,	/* -t database: PostgreSQL roles and Redis users */
+	KEYS_API_KEYS = 2,	/* -t api-keys */
+	KEYS_JWT = 4		/* -t jwt-secret */
+} keys_type;
+
+typedef struct keys_cred keys_cred;
+typedef struct keys_driver keys_driver;
+
+/* What delivers a credential: NAME=VALUE pairs for the env file (and the
+ * same names in Vault).  Values are secrets or not (a user name). */
+typedef struct keys_values {
+	char *name[4];
+	keys_secret value[4];
+	size_t n;
+} keys_values;
+
+ops_code keys_values_add(keys_values *v, const char *name, const char *value, ops_error *err);
+void keys_values_wipe(keys_values *v);
+
+struct keys_cred {
+	const keys_driver *driver;
+	keys_type type;
+	char *id;		/* stable, for the state file: "database:rag_app@rag_db" */
+	char *display;		/* for people: "PostgreSQL role rag_app on rag_db" */
+	char *spec;		/* the configuration item as written */
+	/* Parsed from the spec by the driver (keys_spec.c fills the common ones). */
+	char *target;		/* database name, or NULL: the configured one */
+	char *role[2];		/* role or roles; [1] non-NULL: alternating */
+	char *var;		/* env variable holding the secret */
+	char *user_var;		/* alternating: env variable naming the current role */
+	char *extra;		/* driver-specific remainder of the spec */
+	long max_age;		/* seconds: due when CURRENT is older */
+	const ops_run *run;
+	void *priv;		/* the driver's connection, opened lazily */
+};
+
+struct keys_driver {
+	const char *kind;	/* "postgres", "redis", "api-key", "jwt-hs256" */
+	keys_type type;
+	/* Parse c->spec into c's fields (OPS_ECONFIG naming the item). */
+	ops_code (*parse)(keys_cred *c, ops_error *err);
+	/* The secret the application holds now, as the store has it (for the
+	 * fingerprint and the rollback); values has the store's current pairs. */
+	ops_code (*current)(keys_cred *c, const keys_values *store, keys_secret *out,
+			    ops_error *err);
+	/* A new secret; NULL: keys_secret_random(keys.password_bytes). */
+	ops_code (*generate)(keys_cred *c, keys_secret *out, ops_error *err);
+	/* The system accepts pending (and still current where it can hold two). */
+	ops_code (*set)(keys_cred *c, const keys_secret *pending, const keys_values *store,
+			ops_error *err);
+	/* A real login with pending.  NULL: nothing to test (a file the
+	 * application alone reads). */
+	ops_code (*test)(keys_cred *c, const keys_secret *pending, const keys_values *store,
+			 ops_error *err);
+	/* The pairs that deliver pending to the application's store. */
+	ops_code (*deliver)(keys_cred *c, const keys_secret *pending, const keys_values *store,
+			    keys_values *out, ops_error *err);
+	/* Rollback: the system no longer accepts pending; current still works. */
+	ops_code (*unset)(keys_cred *c, const keys_secret *pending, const keys_secret *current,
+			  const keys_values *store, ops_error *err);
+	/* After the grace period: the previous secret, known by its
+	 * fingerprint's record (prev_hint, driver-written at promote), stops
+	 * working.  NULL: nothing to do (the store no longer has it). */
+	ops_code (*retire)(keys_cred *c, const char *prev_hint, const keys_values *store,
+			   ops_error *err);
+	/* At promote: a hint the driver needs to retire later (the idle role's
+	 * name, the key row's id), never a secret; NULL for none. */
+	char *(*retire_hint)(keys_cred *c, const keys_values *store);
+	void (*close)(keys_cred *c);	/* free priv */
+};
+
+extern const keys_driver keys_driver_postgres;
+extern const keys_driver keys_driver_redis;
+extern const keys_driver keys_driver_api_key_env;
+extern const keys_driver keys_driver_jwt_hs256;
+
+#endif
