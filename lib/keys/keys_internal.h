@@ -63,27 +63,34 @@ ops_code keys_secret_dup(const char *text, keys_secret *out, ops_error *err);
  * A KEY=VALUE file as docker compose, podman-compose and systemd read it:
  * comments, blank lines, `export KEY=VALUE`, single- and double-quoted
  * values.  Rewritten with every other line, comment and the order kept byte
- * for byte; a changed value is written unquoted when it needs no quotes,
- * else in single quotes.
+ * for byte; a changed value is written unquoted when it is only
+ * [A-Za-z0-9_./:@+=-], else in single quotes, and in double quotes with
+ * \\ \" \$ \n \r escapes when it holds a single quote or a line break (or
+ * ends in a backslash).
  */
 typedef struct keys_envfile keys_envfile;
 
 /*
  * Read path.  OPS_EPERM (exit 77) when it is readable or writable by group
- * or others (a secrets file must be 0600 or 0400), OPS_ECONFIG when missing
- * or not a regular file, OPS_EDATA naming the line for a line it cannot
- * parse (nothing is rewritten then).
+ * or others (a secrets file must be 0600 or 0400) or a symbolic link,
+ * OPS_ECONFIG when missing or not a regular file, OPS_EDATA over 1 MiB or
+ * naming the line and variable (never the value) for a line it cannot
+ * parse (nothing is rewritten then).  Of duplicate names the last counts.
  */
 ops_code keys_envfile_load(const char *path, keys_envfile **out, ops_error *err);
 void keys_envfile_free(keys_envfile *f);	/* cleanses the values */
 /* The value of name (unquoted), or NULL when the file does not set it. */
 const char *keys_envfile_get(const keys_envfile *f, const char *name);
-/* Set name (appended at the end when absent); value NULL removes the line. */
+/* Set name (its last line; appended at the end when absent); value NULL
+ * removes every line setting it.  A name not [A-Za-z_][A-Za-z0-9_]* is
+ * OPS_EINTERNAL. */
 ops_code keys_envfile_set(keys_envfile *f, const char *name, const char *value, ops_error *err);
 /*
  * Write the file back atomically (temporary file in the same directory,
  * fsync, rename, fsync of the directory) with the original's mode and
- * owner.  Unchanged content is not rewritten.
+ * owner, set before the first byte.  Unchanged content is not rewritten.
+ * A file changed on disk since load is OPS_ELOCKED (load it again); on any
+ * failure the file is as it was and no temporary file remains.
  */
 ops_code keys_envfile_save(keys_envfile *f, ops_error *err);
 
@@ -102,14 +109,18 @@ ops_code keys_read_private(const char *path, const char *what, size_t max, char 
 
 typedef struct keys_vault keys_vault;
 
-/* From keys.vault_addr, keys.vault_mount, keys.vault_token_file or
- * $VAULT_TOKEN (never argv); OPS_ECONFIG when not configured. */
+/* From keys.vault_addr, keys.vault_mount, keys.vault_namespace (sent as
+ * X-Vault-Namespace), keys.vault_ca_file, and the token: $VAULT_TOKEN as the
+ * vault CLI reads it, else keys.vault_token_file (checked as the env file:
+ * a link or a group/other mode is OPS_EPERM); never argv.  OPS_ECONFIG when
+ * not configured or no token is found. */
 ops_code keys_vault_open(const ops_config *cfg, keys_vault **out, ops_error *err);
 void keys_vault_free(keys_vault *v);
 /*
- * Read the secret at path (its latest version): *data an object of strings,
- * *version its version (0 when the path has none yet: *data is then an
- * empty object).
+ * Read the secret at path (its latest version): *data an object of strings
+ * (the caller's, to wipe), *version its version (0 when the path has none
+ * yet: *data is then an empty object; a deleted latest version keeps its
+ * number, which the next write's cas must name).  Errors as for write.
  */
 ops_code keys_vault_read(keys_vault *v, const char *path, cJSON **data, long *version,
 			 ops_error *err);
@@ -117,8 +128,9 @@ ops_code keys_vault_read(keys_vault *v, const char *path, cJSON **data, long *ve
  * Write data as a new version with check-and-set cas (the version read;
  * 0: only when none exists).  A lost race (Vault's "check-and-set
  * parameter did not match") is OPS_ELOCKED (exit 75: try later), so a
- * concurrent writer is never overwritten.  Unreachable: OPS_EUNAVAIL;
- * 403: OPS_EPERM; other answers OPS_EFAIL with Vault's "errors" text.
+ * concurrent writer is never overwritten.  Unreachable, or 503 (sealed,
+ * standby): OPS_EUNAVAIL; 401/403: OPS_EPERM; other answers OPS_EFAIL with
+ * Vault's "errors" text.  Messages name MOUNT/PATH, never a value or the token.
  */
 ops_code keys_vault_write(keys_vault *v, const char *path, const cJSON *data, long cas,
 			  long *new_version, ops_error *err);
