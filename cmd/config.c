@@ -26,15 +26,21 @@ static const char *section_of(const char *key, char *buf, size_t len)
 }
 
 /* The value as it may be shown: a secret-looking key's value is "***", a
- * URI's password or a conninfo password=... is masked. */
+ * URI's password or a conninfo password=... is masked.  Only free text can
+ * hold a secret: a duration, a path or a list of variable names under a
+ * secret-looking name (keys.jwt_token_lifetime, keys.vault_token_file,
+ * keys.api_keys) is shown, so that `config show` reads back as the same
+ * configuration. */
 static char *shown_value(const char *key, const char *value)
 {
 	char opt[96];
 	const char *dot = strchr(key, '.');
+	const ops_key_def *def = ops_config_key(key);
 
 	if (!value)
 		return NULL;
-	snprintf(opt, sizeof opt, "--%s", dot ? dot + 1 : key);
+	snprintf(opt, sizeof opt, "--%s", def && def->type != OPS_K_STRING ? "value"
+		 : dot ? dot + 1 : key);
 	return ops_redact_arg(opt, value);
 }
 
