@@ -174,6 +174,8 @@ extern const struct cli_cmd cli_backup_subs[];
 extern const char cli_backup_description[];
 extern const struct cli_cmd cli_vector_subs[];
 extern const char cli_vector_description[];
+extern const struct cli_cmd cli_keys_subs[];
+extern const char cli_keys_description[];
 extern const struct cli_cmd cli_cache_subs[];
 extern const char cli_cache_description[];
 extern const struct cli_cmd cli_cleanup_subs[];

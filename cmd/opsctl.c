@@ -67,6 +67,8 @@ static const struct cli_cmd root_subs[] = {
 	 .subs = cli_cache_subs, .description = cli_cache_description},
 	{.name = "cleanup", .summary = "rotate and remove old logs, temporary files and rows, safely",
 	 .subs = cli_cleanup_subs, .description = cli_cleanup_description},
+	{.name = "rotate-keys", .summary = "rotate credentials without locking the application out",
+	 .subs = cli_keys_subs, .default_sub = "rotate", .description = cli_keys_description},
 	{.name = "config", .summary = "show the effective configuration or check it for problems",
 	 .subs = cli_config_subs, .description = cli_config_description},
 	{.name = "status", .summary = "show the last run of every task from the journal",
@@ -597,7 +599,17 @@ static ops_code load_config(struct cli_inv *inv, ops_error *err)
 	for (o = inv->cmd->opts; o && o->name; o++) {
 		const struct cli_val *v = &inv->vals[o - inv->cmd->opts];
 
-		if (strcmp(o->name, "config") != 0 || !v->set)
+		if (!v->set)
+			continue;
+		/* A guide script's own -e/--environment is the global --env. */
+		if (strcmp(o->name, "environment") == 0) {
+			if (env->set && strcmp(v->str, env->str) != 0)
+				return ops_error_set(err, OPS_EUSAGE, "--env and --environment "
+						     "name different environments");
+			env = v;
+			continue;
+		}
+		if (strcmp(o->name, "config") != 0)
 			continue;
 		if (conf->set && strcmp(v->str, conf->str) != 0)
 			return ops_error_set(err, OPS_EUSAGE,

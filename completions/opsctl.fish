@@ -4,7 +4,7 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector cache cleanup config status help completion
+            printf '%s\n' db backup vector cache cleanup rotate-keys config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
@@ -15,6 +15,8 @@ function __opsctl_subs
             printf '%s\n' stats purge warm
         case 'opsctl cleanup'
             printf '%s\n' logs temp data rotate
+        case 'opsctl rotate-keys'
+            printf '%s\n' rotate restore status
         case 'opsctl config'
             printf '%s\n' show check
     end
@@ -104,6 +106,12 @@ function __opsctl_argopts
             printf '%s\n' -d --database --rule -b --batch-size --config --env -o --output
         case 'opsctl cleanup rotate'
             printf '%s\n' --config --env -o --output
+        case 'opsctl rotate-keys rotate'
+            printf '%s\n' -t --type -e --environment --config --env -o --output
+        case 'opsctl rotate-keys restore'
+            printf '%s\n' -t --type -e --environment --config --env -o --output
+        case 'opsctl rotate-keys status'
+            printf '%s\n' -t --type --config --env -o --output
         case 'opsctl config show'
             printf '%s\n' --config --env -o --output
         case 'opsctl config check'
@@ -121,6 +129,8 @@ function __opsctl_default
     switch "$argv[1]"
         case 'opsctl backup'
             echo create
+        case 'opsctl rotate-keys'
+            echo rotate
     end
 end
 
@@ -226,6 +236,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a backup -d 'back up, verify and r
 complete -c opsctl -n '__opsctl_at "opsctl"' -a vector -d 'verify, rebuild and inspect the FAISS vector index'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a cache -d 'inspect, purge and warm the Redis cache'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'rotate and remove old logs, temporary files and rows, safely'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a rotate-keys -d 'rotate credentials without locking the application out'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
@@ -688,6 +699,57 @@ complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -l env -x -a 'dev\tE
 complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -a rotate -d 'rotate database, Redis, API-key and JWT credentials (rotate-keys.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -a restore -d 'set the credentials back to a set saved by rotate-keys -b'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -a status -d 'each credential\'s phase, age and whether it is due'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s t -l type -x -a '(__opsctl_list TYPE database api-keys jwt-secret all)' -d 'credential types to rotate'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s e -l environment -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies (the global --env)'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s f -l force -d 'rotate outside the maintenance window too, and without asking'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s b -l backup -d 'save the current credentials, encrypted, before anything changes'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -l all -d 'every credential type (rotate-keys.sh --all, the quarterly cron line): the same as -t all'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -l due -d 'rotate only the credentials older than their type\'s maximum age (keys.database_max_age, ...), for a daily cron line'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -l dry-run -d 'print the plan: what each credential would go through, and whether the window would let the run through; change nothing'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -s t -l type -x -a '(__opsctl_list TYPE database api-keys jwt-secret all)' -d 'credential types to rotate'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -s e -l environment -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies (the global --env)'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -s f -l force -d 'rotate outside the maintenance window too, and without asking'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -s b -l backup -d 'save the current credentials, encrypted, before anything changes'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -l all -d 'every credential type (rotate-keys.sh --all, the quarterly cron line): the same as -t all'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -l due -d 'rotate only the credentials older than their type\'s maximum age (keys.database_max_age, ...), for a daily cron line'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -l dry-run -d 'print the plan: what each credential would go through, and whether the window would let the run through; change nothing'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys rotate"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s t -l type -x -a '(__opsctl_list TYPE database api-keys jwt-secret all)' -d 'credential types to rotate'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -l all -d 'every credential type (rotate-keys.sh --all, the quarterly cron line): the same as -t all'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s e -l environment -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies (the global --env)'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s f -l force -d 'restore outside the maintenance window too, and without asking'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -l dry-run -d 'print which credentials the backup would set back; change nothing'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s t -l type -x -a '(__opsctl_list TYPE database api-keys jwt-secret all)' -d 'credential types to rotate'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -l all -d 'every credential type (rotate-keys.sh --all, the quarterly cron line): the same as -t all'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
@@ -715,7 +777,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'

@@ -154,13 +154,17 @@ typedef struct keys_values {
 	size_t n;
 } keys_values;
 
+/* Add a pair; value NULL means "remove the variable" in a change. */
 ops_code keys_values_add(keys_values *v, const char *name, const char *value, ops_error *err);
+/* The value of name, NULL when absent (or to be removed). */
+const char *keys_values_get(const keys_values *v, const char *name);
 void keys_values_wipe(keys_values *v);
 
 struct keys_cred {
 	const keys_driver *driver;
 	keys_type type;
 	char *id;		/* stable, for the state file: "database:rag_app@rag_db" */
+	char *file;		/* the id as a file name (keys_spec.c makes it) */
 	char *display;		/* for people: "PostgreSQL role rag_app on rag_db" */
 	char *spec;		/* the configuration item as written */
 	/* Parsed from the spec by the driver (keys_spec.c fills the common ones). */
@@ -170,6 +174,7 @@ struct keys_cred {
 	char *user_var;		/* alternating: env variable naming the current role */
 	char *extra;		/* driver-specific remainder of the spec */
 	long max_age;		/* seconds: due when CURRENT is older */
+	long grace;		/* seconds PREVIOUS keeps working (keys.grace_period) */
 	const ops_run *run;
 	void *priv;		/* the driver's connection, opened lazily */
 };
@@ -179,13 +184,18 @@ struct keys_driver {
 	keys_type type;
 	/* Parse c->spec into c's fields (OPS_ECONFIG naming the item). */
 	ops_code (*parse)(keys_cred *c, ops_error *err);
+	/* Before anything changes, for every credential of the run: it can be
+	 * rotated (the server answers, the role or user exists).  NULL: nothing
+	 * to check beyond current(). */
+	ops_code (*check)(keys_cred *c, const keys_values *store, ops_error *err);
 	/* The secret the application holds now, as the store has it (for the
 	 * fingerprint and the rollback); values has the store's current pairs. */
 	ops_code (*current)(keys_cred *c, const keys_values *store, keys_secret *out,
 			    ops_error *err);
 	/* A new secret; NULL: keys_secret_random(keys.password_bytes). */
 	ops_code (*generate)(keys_cred *c, keys_secret *out, ops_error *err);
-	/* The system accepts pending (and still current where it can hold two). */
+	/* The system accepts pending (and still current where it can hold two).
+	 * NULL: nothing checks it but the application (an API key, a JWT secret). */
 	ops_code (*set)(keys_cred *c, const keys_secret *pending, const keys_values *store,
 			ops_error *err);
 	/* A real login with pending.  NULL: nothing to test (a file the
@@ -203,11 +213,60 @@ struct keys_driver {
 	 * working.  NULL: nothing to do (the store no longer has it). */
 	ops_code (*retire)(keys_cred *c, const char *prev_hint, const keys_values *store,
 			   ops_error *err);
+	/* With retire: variables the store drops then (VAR_PREVIOUS), as
+	 * pairs with value NULL.  NULL: none. */
+	ops_code (*retire_store)(keys_cred *c, keys_values *out, ops_error *err);
 	/* At promote: a hint the driver needs to retire later (the idle role's
 	 * name, the key row's id), never a secret; NULL for none. */
 	char *(*retire_hint)(keys_cred *c, const keys_values *store);
 	void (*close)(keys_cred *c);	/* free priv */
 };
+
+/* ---- state between runs (keys_state.c) ---- */
+
+#define KEYS_FP_SIZE 17
+
+/* The seal key: keys.seal_key_file, or STATE_DIR/keys/seal.key made on first use. */
+ops_code keys_seal_key(const ops_config *cfg, unsigned char key[32], ops_error *err);
+/* 16 hex digits of HMAC-SHA256(seal key, context || secret); "" when out of memory. */
+void keys_fingerprint(const unsigned char key[32], const char *secret, char out[KEYS_FP_SIZE]);
+/* STATE_DIR/keys/FILE.WHAT.sealed: text sealed under key, written atomically, 0600. */
+ops_code keys_seal(const ops_config *cfg, const unsigned char key[32], const keys_cred *c,
+		   const char *what, const char *text, ops_error *err);
+ops_code keys_unseal(const ops_config *cfg, const unsigned char key[32], const keys_cred *c,
+		     const char *what, keys_secret *out, ops_error *err);
+void keys_unlink_sealed(const ops_config *cfg, const keys_cred *c, const char *what);
+/* The same for any path (the -b backups); key_name names the key in errors. */
+ops_code keys_seal_file(const unsigned char key[32], const char *path, const char *text,
+			ops_error *err);
+ops_code keys_unseal_file(const unsigned char key[32], const char *path, const char *key_name,
+			  keys_secret *out, ops_error *err);
+/* cJSON_Delete after cleansing every string in j (it held secrets). */
+void keys_json_wipe_delete(cJSON *j);
+/* The credential's state object ({"id", "phase": "current"} when it has none yet). */
+ops_code keys_state_load(const ops_config *cfg, const keys_cred *c, cJSON **out, ops_error *err);
+ops_code keys_state_save(const ops_config *cfg, const keys_cred *c, const cJSON *st,
+			 ops_error *err);
+
+/* ---- -b and restore (keys_backup.c) ---- */
+
+/* Seal set ({"created", "env_file", "credentials": {ID: {VAR: value}}}) as a
+ * new backup; id gets "keys-STAMP". */
+ops_code keys_backup_save(const ops_config *cfg, const cJSON *set, char id[64], ops_error *err);
+/* The backup want ("keys-STAMP", or NULL/"latest": the newest); free *set
+ * with keys_json_wipe_delete. */
+ops_code keys_backup_load(const ops_config *cfg, const char *want, cJSON **set, char id[64],
+			  ops_error *err);
+
+/* ---- the configured credentials (keys_spec.c) ---- */
+
+/* The credentials of types (a KEYS_* mask, 0: all), NULL-terminated, each
+ * parsed by its driver.  OPS_ECONFIG naming the first bad item. */
+ops_code keys_creds_load(const ops_run *run, unsigned types, keys_cred ***out, ops_error *err);
+void keys_creds_free(keys_cred **creds);
+/* "rag_app@db" -> "rag_app_db": [A-Za-z0-9._-] kept, others '_', plus a
+ * short hash of the whole when anything was replaced (no two ids collide). */
+char *keys_file_name(const char *id);
 
 extern const keys_driver keys_driver_postgres;
 extern const keys_driver keys_driver_redis;

@@ -34,6 +34,9 @@ typedef struct ops_keys_req {
 	unsigned types;		/* OPS_KEYS_T_*; 0: all */
 	int due_only;		/* --due: only credentials older than their max age */
 	int backup;		/* -b: save the current credentials, encrypted, first */
+	/* restore: rotate to the values of this -b backup ("keys-STAMP" or
+	 * "latest") instead of new random ones; NULL for a rotation */
+	const char *restore;
 } ops_keys_req;
 
 /*
@@ -47,6 +50,13 @@ typedef struct ops_keys_req {
  * system was unreachable (the state says where to resume).
  */
 ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err);
+
+/*
+ * With req->restore: the same protocol, each credential of the backup
+ * rotated to its saved value (set, test, deliver, reload, health), so that
+ * the systems and the env file agree again; credentials the backup lacks
+ * are left alone.
+ */
 
 /* The configured credentials, their state, age and whether they are due;
  * changes nothing. */

@@ -1,0 +1,186 @@
+/*
+ * `opsctl rotate-keys`: the front end of lib/keys.  rotate-keys.sh's flags
+ * (guide 000 section 8.3) on the default subcommand, so that the guide's
+ * `rotate-keys.sh --all` and `--type database` are `opsctl rotate-keys --all`
+ * and `opsctl rotate-keys --type database`.  -e/--environment is the global
+ * --env under the guide's name (cmd/opsctl.c reads it with the config).
+ */
+#include <string.h>
+
+#include "cli.h"
+#include "opsmaint/keys.h"
+
+static unsigned types_of(struct cli_inv *inv)
+{
+	char **t = cli_list(inv, "type");
+	unsigned m = 0;
+
+	if (cli_flag(inv, "all"))
+		return 0;
+	for (; t && *t; t++) {
+		if (strcmp(*t, "all") == 0)
+			return 0;
+		if (strcmp(*t, "database") == 0)
+			m |= OPS_KEYS_T_DATABASE;
+		else if (strcmp(*t, "api-keys") == 0)
+			m |= OPS_KEYS_T_API_KEYS;
+		else if (strcmp(*t, "jwt-secret") == 0)
+			m |= OPS_KEYS_T_JWT;
+	}
+	return m;
+}
+
+static ops_code op_rotate(struct cli_inv *inv, const ops_run *run, cJSON **report,
+			  ops_error *err)
+{
+	ops_keys_req req = {0};
+
+	req.run = run;
+	req.types = types_of(inv);
+	req.due_only = cli_flag(inv, "due");
+	req.backup = cli_flag(inv, "backup");
+	return ops_keys_rotate(&req, report, err);
+}
+
+static ops_code op_restore(struct cli_inv *inv, const ops_run *run, cJSON **report,
+			   ops_error *err)
+{
+	ops_keys_req req = {0};
+
+	req.run = run;
+	req.types = types_of(inv);
+	req.restore = inv->nargs > 0 ? inv->args[0] : "latest";
+	return ops_keys_rotate(&req, report, err);
+}
+
+static ops_code op_status(struct cli_inv *inv, const ops_run *run, cJSON **report,
+			  ops_error *err)
+{
+	ops_keys_req req = {0};
+
+	req.run = run;
+	req.types = types_of(inv);
+	return ops_keys_status(&req, report, err);
+}
+
+#define OPT_TYPE \
+	CLI_OPT_ENUMLIST('t', "type", "TYPE", "database,api-keys,jwt-secret,all", \
+			 "credential types to rotate", .def = "all")
+#define OPT_ALL \
+	CLI_OPT_FLAG(0, "all", "every credential type (rotate-keys.sh --all, the quarterly cron " \
+		     "line): the same as -t all")
+#define OPT_ENVIRONMENT \
+	CLI_OPT_ENUM('e', "environment", "ENV", "dev,staging,prod", \
+		     "environment whose maintenance window applies (the global --env)", \
+		     .key = "general.environment")
+
+/* rotate-keys.sh's usage block, flag for flag, and what cron needs. */
+static const struct cli_opt rotate_opts[] = {
+	OPT_TYPE,
+	OPT_ENVIRONMENT,
+	CLI_OPT_FORCE("rotate outside the maintenance window too, and without asking"),
+	CLI_OPT_FLAG('b', "backup", "save the current credentials, encrypted, before anything "
+		     "changes"),
+	OPT_ALL,
+	CLI_OPT_FLAG(0, "due", "rotate only the credentials older than their type's maximum "
+		     "age (keys.database_max_age, ...), for a daily cron line"),
+	CLI_OPT_DRY_RUN("print the plan: what each credential would go through, and whether the "
+			"window would let the run through; change nothing"),
+	CLI_OPT_YES,
+	CLI_OPT_VERBOSE('v'),
+	CLI_OPT_END
+};
+
+static const struct cli_opt restore_opts[] = {
+	OPT_TYPE,
+	OPT_ALL,
+	OPT_ENVIRONMENT,
+	CLI_OPT_FORCE("restore outside the maintenance window too, and without asking"),
+	CLI_OPT_DRY_RUN("print which credentials the backup would set back; change nothing"),
+	CLI_OPT_YES,
+	CLI_OPT_VERBOSE('v'),
+	CLI_OPT_END
+};
+
+static const struct cli_opt status_opts[] = {
+	OPT_TYPE,
+	OPT_ALL,
+	CLI_OPT_VERBOSE('v'),
+	CLI_OPT_END
+};
+
+const struct cli_cmd cli_keys_subs[] = {
+	{.name = "rotate",
+	 .summary = "rotate database, Redis, API-key and JWT credentials (rotate-keys.sh)",
+	 .opts = rotate_opts,
+	 .op = op_rotate,
+	 .task = "rotate-keys",
+	 .lock = "rotate-keys",
+	 .flags = CLI_CHANGES,
+	 .description =
+	 "Rotates the credentials named in [keys], as rotate-keys.sh does (guide 000 section "
+	 "4.5), on a schedule guide 001 sets (database passwords every 180 days, API keys 90). "
+	 "`opsctl rotate-keys` with no subcommand is the same command.\n\n"
+	 "Each credential goes through one protocol, AWS Secrets Manager's four steps with a "
+	 "record between them: a new random secret from OpenSSL's RNG is created and sealed in "
+	 "the state directory (PENDING); the system that checks it is told (ALTER ROLE with a "
+	 "SCRAM verifier computed here, so the server never sees the password; ACL SETUSER, which "
+	 "keeps the old password valid too); a real login tests it; the env file gets it in one "
+	 "atomic rewrite (mode and owner kept, every other line untouched); "
+	 "keys.reload_command runs and keys.health_url must answer 2xx; only then is PENDING "
+	 "promoted to CURRENT and the old secret kept as PREVIOUS until keys.grace_period ends. "
+	 "A later run retires PREVIOUS. A failed test, reload or health check rolls back: the "
+	 "env file gets its old values, the system stops accepting the new secret.\n\n"
+	 "A run killed at any step is resumed by the next run, from the recorded phase, with the "
+	 "sealed secret: never replaced by a new one. Two alternating roles (keys.database "
+	 "ROLE_A/ROLE_B) let live connections and new logins work throughout; a single role is "
+	 "changed in place, so a client that reconnects between the change and the reload fails "
+	 "once.\n\n"
+	 "No secret appears on a command line, in the environment of the commands it runs, in "
+	 "the output, the journal, the metrics or an error message; the state keeps HMAC "
+	 "fingerprints only. The textfile gets opsctl_keys_credential_age_seconds per credential "
+	 "(labelled credential=ID) so that an overdue one can alert, and opsctl_keys_rotated, "
+	 "opsctl_keys_failed, opsctl_keys_retired and opsctl_keys_due.\n\n"
+	 "Rotation changes what the application logs in with, so it runs inside the "
+	 "environment's maintenance window unless -f, and asks on a terminal (--yes answers).",
+	 .examples =
+	 "See the plan first\nopsctl rotate-keys --all --dry-run\n"
+	 "The quarterly rotation of guide 000, unattended\nopsctl rotate-keys --all -f\n"
+	 "Only database passwords\nopsctl rotate-keys --type database\n"
+	 "A daily cron line: rotate what is due, in the window\nopsctl rotate-keys --due --yes"},
+	{.name = "restore",
+	 .summary = "set the credentials back to a set saved by rotate-keys -b",
+	 .args = "[ID]",
+	 .max_args = 1,
+	 .opts = restore_opts,
+	 .op = op_restore,
+	 .task = "rotate-keys restore",
+	 .lock = "rotate-keys",
+	 .flags = CLI_CHANGES,
+	 .description =
+	 "Brings back the credentials `rotate-keys -b` saved (ID keys-YYYYMMDDTHHMMSSZ from its "
+	 "report, or latest, the default). Each credential of the backup goes through the same "
+	 "protocol as a rotation, with the saved value instead of a new random one: the system "
+	 "that checks it is set and tested, the env file rewritten, the application reloaded and "
+	 "checked, and the value it replaces kept as PREVIOUS for the grace period; so the "
+	 "databases and the env file agree again and nothing is locked out on the way. "
+	 "Credentials the backup lacks are left alone. A credential in the middle of a rotation "
+	 "must be finished first (run rotate-keys). The backups are in "
+	 "STATE_DIR/keys/backups, encrypted with keys.backup_key_file (else "
+	 "backup.encryption_key_file, else the seal key).",
+	 .examples = "Undo the last rotation\nopsctl rotate-keys restore latest -f"},
+	{.name = "status",
+	 .summary = "each credential's phase, age and whether it is due",
+	 .opts = status_opts,
+	 .op = op_status,
+	 .description =
+	 "Lists the configured credentials with the phase of their rotation (current, or where "
+	 "an interrupted rotation stopped), when opsctl last rotated them, their maximum age and "
+	 "whether they are due. Reads the state and the env file; changes nothing.",
+	 .examples = "Which credentials are due?\nopsctl rotate-keys status"},
+	{0}
+};
+
+const char cli_keys_description[] =
+	"Credential rotation that never locks the application out (guide 000 section 4.5, "
+	"guide 001's rotation schedule, guide 004's .env).";
