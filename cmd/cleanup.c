@@ -96,7 +96,9 @@ static const struct cli_opt temp_opts[] = {
 	"The figures go to the journal and the Prometheus textfile: " \
 	"opsctl_cleanup_files_removed, opsctl_cleanup_bytes_removed, " \
 	"opsctl_cleanup_directories_removed, opsctl_cleanup_files_skipped_open and " \
-	"opsctl_cleanup_errors. One run per task and directory at a time (exit 75)."
+	"opsctl_cleanup_errors, their target the directory as an absolute path (-p logs from " \
+	"/srv/hub and -p /srv/hub/logs are one series). One run per task and directory at a " \
+	"time, the directory compared the same way (exit 75)."
 
 const struct cli_cmd cli_cleanup_subs[] = {
 	{.name = "logs",
