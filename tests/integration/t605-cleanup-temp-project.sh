@@ -83,4 +83,11 @@ bg_kill "$locker"
 run "$OPSCTL" cleanup temp -p proj -t uploads
 expect_rc 0 "once it is free, the run goes ahead"
 
+# ---- the documentation says it ----
+run "$OPSCTL" cleanup temp --help
+if tr -s ' \n' ' ' <"$OUT" | grep -qF -- "--type TYPE file types to clean: a comma list of uploads,processing,cache,all (default: all)"; then
+	ok "--help lists the -t values, from the option's row"; else not_ok "--help lists the -t values, from the option's row"; diag_run; fi
+if grep -q 'a comma list of uploads,processing,cache,all' "$ROOT/man/opsctl-cleanup-temp.1"; then
+	ok "and so does the man page"; else not_ok "and so does the man page"; fi
+
 done_testing
