@@ -181,6 +181,20 @@ bg_kill "$locker"
 run "$OPSCTL" cleanup temp -p proj -t uploads
 expect_rc 0 "once it is free, the run goes ahead"
 
+# ---- make demo shows it ----
+if missing=$(missing_tool sqlite3); then
+	skip "the demo's cleanup temp step (3 checks)" "$missing not installed"
+else
+	run env -u OPSCTL_STATE_DIR "$ROOT/scripts/demo" "$T/demo"
+	expect_rc 0 "scripts/demo exits 0"
+	expect_out_contains "opsctl cleanup temp -p $T/demo/app -t scratch,pycache" "the demo runs guide 003's weekly cleanup as cleanup temp"
+	if [ ! -e "$T/demo/app/export.tmp" ] && [ ! -e "$T/demo/app/search/__pycache__" ] &&
+		[ -f "$T/demo/app/today.tmp" ] && [ -f "$T/demo/app/search/index.py" ] &&
+		grep -q '"command":"cleanup temp".*"opsctl_cleanup_files_removed":2' "$T/demo/state/journal.jsonl"; then
+		ok "it removes the old *.tmp and the __pycache__, keeps the rest, and journals 2 files"
+	else not_ok "it removes the old *.tmp and the __pycache__, keeps the rest, and journals 2 files"; diag_run; fi
+fi
+
 # ---- the documentation says it ----
 run "$OPSCTL" cleanup temp --help
 if tr -s ' \n' ' ' <"$OUT" | grep -qF -- "--type TYPE file types to clean: a comma list of uploads,processing,cache,scratch,pycache,all (default: all)"; then
