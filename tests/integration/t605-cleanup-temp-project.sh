@@ -207,6 +207,8 @@ if grep -q 'scratch' "$ROOT/completions/opsctl.bash" && grep -q 'pycache' "$ROOT
 if grep -q 'scratch,pycache' "$ROOT/man/opsctl-cleanup-temp.1" && grep -q 'weekly_cleanup' "$ROOT/man/opsctl-cleanup-temp.1"; then
 	ok "the man page gives guide 003's weekly_cleanup as cleanup temp -t scratch,pycache"; else
 	not_ok "the man page gives guide 003's weekly_cleanup as cleanup temp -t scratch,pycache"; fi
+if grep -q 'cleanup temp -p /opt/app -t scratch,pycache' "$ROOT/README.md" && grep -q 'weekly_cleanup' "$ROOT/README.md"; then
+	ok "the README gives it too"; else not_ok "the README gives it too"; fi
 if grep -q '^\.B pycache_age' "$ROOT/man/opsctl.conf.5" && grep -q '^\.B scratch_patterns' "$ROOT/man/opsctl.conf.5"; then
 	ok "opsctl.conf(5) documents the new keys"; else not_ok "opsctl.conf(5) documents the new keys"; fi
 
