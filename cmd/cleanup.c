@@ -59,11 +59,11 @@ static const struct cli_opt logs_opts[] = {
 static const struct cli_opt temp_opts[] = {
 	CLI_OPT_INT('d', "days", "DAYS", 0, 36500,
 		    "remove files older than DAYS days (every type; without it cache files "
-		    "go after cleanup.cache_age)", .def = "1"),
+		    "go after cleanup.cache_age, pycache after cleanup.pycache_age)", .def = "1"),
 	CLI_OPT_STRING('p', "path", "DIR", "temp directory path", .key = "cleanup.temp_dir",
 		       .complete = CLI_C_DIR),
-	CLI_OPT_ENUMLIST('t', "type", "TYPE", "uploads,processing,cache,all", "file types to clean",
-			 .def = "all"),
+	CLI_OPT_ENUMLIST('t', "type", "TYPE", "uploads,processing,cache,scratch,pycache,all",
+			 "file types to clean", .def = "all"),
 	OPT_FORCE,
 	CLI_OPT_YES,
 	OPT_DRY_RUN,
@@ -96,7 +96,9 @@ static const struct cli_opt temp_opts[] = {
 	"The figures go to the journal and the Prometheus textfile: " \
 	"opsctl_cleanup_files_removed, opsctl_cleanup_bytes_removed, " \
 	"opsctl_cleanup_directories_removed, opsctl_cleanup_files_skipped_open and " \
-	"opsctl_cleanup_errors. One run per task and directory at a time (exit 75)."
+	"opsctl_cleanup_errors, their target the directory as an absolute path (-p logs from " \
+	"/srv/hub and -p /srv/hub/logs are one series). One run per task and directory at a " \
+	"time, the directory compared the same way (exit 75)."
 
 const struct cli_cmd cli_cleanup_subs[] = {
 	{.name = "logs",
@@ -129,10 +131,23 @@ const struct cli_cmd cli_cleanup_subs[] = {
 	 "(processing/) older than -d DAYS days (1), and cached files (cache/) older than "
 	 "cleanup.cache_age (7 days), or -d DAYS when it is given. Each type's names are chosen "
 	 "by cleanup.TYPE_patterns (* by default). Directories below a type's directory that "
-	 "are empty once their files are gone, and old enough, are removed too.\n\n" SAFETY,
+	 "are empty once their files are gone, and old enough, are removed too.\n\n"
+	 "Guide 003's weekly_cleanup.sh adds two types over the whole tree (the other types' "
+	 "directories are left to them): scratch, files named *.tmp "
+	 "(cleanup.scratch_patterns) older than -d DAYS days anywhere below "
+	 "cleanup.scratch_dir (the root itself), no directory removed; and pycache, every "
+	 "__pycache__ directory removed whole whatever its age (cleanup.pycache_age 0, or -d "
+	 "DAYS when it is given): each entry inside it, then the directory once empty. A "
+	 "directory of any other name is never removed by pycache, a file in it open for "
+	 "writing keeps it, and a link in it goes as a name. Both are part of -t all. "
+	 "opsctl cleanup temp -p DIR -t scratch,pycache is guide 003's weekly_cleanup.sh run "
+	 "in the project directory DIR.\n\n"
+	 SAFETY,
 	 .examples =
 	 "Daily at 4 AM (guide 000 section 5.5)\n0 4 * * * opsctl cleanup temp\n"
-	 "Only the cache, as JSON\nopsctl --output json cleanup temp -t cache"},
+	 "Only the cache, as JSON\nopsctl --output json cleanup temp -t cache\n"
+	 "Guide 003's weekly_cleanup.sh (*.tmp older than a day, every __pycache__)\n"
+	 "opsctl cleanup temp -p /opt/app -t scratch,pycache"},
 	CLI_CLEANUP_DATA_ROW,
 	CLI_CLEANUP_ROTATE_ROW,
 	{0}

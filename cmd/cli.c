@@ -563,6 +563,12 @@ static void help_opt_line(FILE *fp, const struct cli_opt *o, int width)
 		def = ops_config_key(o->key)->def;
 	if (def && !*def)
 		def = NULL;
+	/* The values from the row that the parser checks, as completion offers
+	 * them: a value added to the row is in --help too. */
+	if (n > 0 && (size_t)n < sizeof text && o->allowed &&
+	    (o->type == CLI_ENUM || o->type == CLI_ENUMLIST))
+		n += snprintf(text + n, sizeof text - (size_t)n, ": %s%s",
+			      o->type == CLI_ENUMLIST ? "a comma list of " : "one of ", o->allowed);
 	if (n > 0 && (size_t)n < sizeof text && (def || o->key))
 		snprintf(text + n, sizeof text - (size_t)n, " (%s%s%s%s%s)",
 			 def ? "default: " : "", def ? def : "",

@@ -1028,6 +1028,10 @@ static void roff_options(struct buf *b, const struct cli_opt *opts, int with_hel
 			bprintf(b, ".B \\-\\-%s", o->name);
 		bputs(b, "\n");
 		roff_text(b, o->help);
+		if (o->allowed && (o->type == CLI_ENUM || o->type == CLI_ENUMLIST)) {
+			bputs(b, o->type == CLI_ENUMLIST ? ": a comma list of " : ": one of ");
+			roff_text(b, o->allowed);
+		}
 		if (o->def) {
 			bputs(b, "; default: ");
 			roff_text(b, o->def);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -20,6 +21,7 @@
 #include "opsmaint/cancel.h"
 #include "opsmaint/clock.h"
 #include "opsmaint/db.h"
+#include "opsmaint/fileio.h"
 #include "opsmaint/journal.h"
 #include "opsmaint/log.h"
 #include "opsmaint/task.h"
@@ -516,6 +518,23 @@ static char *joined(char **v)
 	return out;
 }
 
+/*
+ * -p as one name however it was typed: a directory (cleanup logs and temp)
+ * by its absolute path, so that "logs" and "/srv/hub/logs" are one series
+ * and one lock.  Anything else (vector's index file, a path that is not
+ * there) as given.
+ */
+static char *path_target(const char *path)
+{
+	char abs[PATH_MAX];
+	struct stat st;
+
+	if (*path && stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    ops_path_resolve(path, abs, sizeof abs) == 0)
+		return strdup(abs);
+	return strdup(path);
+}
+
 int cli_run_task(struct cli_inv *inv)
 {
 	const struct cli_cmd *cmd = inv->cmd;
@@ -544,7 +563,7 @@ int cli_run_task(struct cli_inv *inv)
 		inv->store = store;
 		target = rc == OPS_OK ? strdup(ops_store_describe(store)) : NULL;
 	} else if (cli_has_opt(inv, "path") && cli_str(inv, "path")) {
-		target = strdup(cli_str(inv, "path"));
+		target = path_target(cli_str(inv, "path"));
 	}
 	if (rc != OPS_OK)
 		goto done;

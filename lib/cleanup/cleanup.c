@@ -31,22 +31,35 @@
 struct type_def {
 	const char *name;
 	ops_cleanup_kind kind;
-	const char *dir_key;		/* relative to the root; "." the root itself */
-	const char *patterns_key;
+	const char *dir_key;		/* relative to the root; "." (or NULL) the root itself */
+	const char *patterns_key;	/* NULL: every name */
 	const char *age_key;		/* its own age when -d is not given; NULL: -d's default */
 	int remove_empty_dirs;		/* temp trees hold per-upload directories */
+	/* Only what lies inside a directory of this name, and those directories
+	 * once emptied: never an empty directory of another name. */
+	const char *within;
 };
 
 static const struct type_def type_defs[] = {
-	{"application", OPS_CLEANUP_LOGS, "cleanup.application_dir", "cleanup.application_patterns",
-	 NULL, 0},
-	{"system", OPS_CLEANUP_LOGS, "cleanup.system_dir", "cleanup.system_patterns", NULL, 0},
-	{"uploads", OPS_CLEANUP_TEMP, "cleanup.uploads_dir", "cleanup.uploads_patterns", NULL, 1},
-	{"processing", OPS_CLEANUP_TEMP, "cleanup.processing_dir", "cleanup.processing_patterns",
-	 NULL, 1},
+	{.name = "application", .kind = OPS_CLEANUP_LOGS, .dir_key = "cleanup.application_dir",
+	 .patterns_key = "cleanup.application_patterns"},
+	{.name = "system", .kind = OPS_CLEANUP_LOGS, .dir_key = "cleanup.system_dir",
+	 .patterns_key = "cleanup.system_patterns"},
+	{.name = "uploads", .kind = OPS_CLEANUP_TEMP, .dir_key = "cleanup.uploads_dir",
+	 .patterns_key = "cleanup.uploads_patterns", .remove_empty_dirs = 1},
+	{.name = "processing", .kind = OPS_CLEANUP_TEMP, .dir_key = "cleanup.processing_dir",
+	 .patterns_key = "cleanup.processing_patterns", .remove_empty_dirs = 1},
 	/* 000 section 5.5: cached files 7 days, the rest 24 hours. */
-	{"cache", OPS_CLEANUP_TEMP, "cleanup.cache_dir", "cleanup.cache_patterns",
-	 "cleanup.cache_age", 1},
+	{.name = "cache", .kind = OPS_CLEANUP_TEMP, .dir_key = "cleanup.cache_dir",
+	 .patterns_key = "cleanup.cache_patterns", .age_key = "cleanup.cache_age",
+	 .remove_empty_dirs = 1},
+	/* 003 weekly_cleanup.sh: find . -name "*.tmp" -mtime +1 -delete */
+	{.name = "scratch", .kind = OPS_CLEANUP_TEMP, .dir_key = "cleanup.scratch_dir",
+	 .patterns_key = "cleanup.scratch_patterns"},
+	/* 003 weekly_cleanup.sh: find . -name __pycache__ -type d -exec rm -rf {} +,
+	 * whatever the age (cleanup.pycache_age 0), anywhere below the root. */
+	{.name = "pycache", .kind = OPS_CLEANUP_TEMP, .age_key = "cleanup.pycache_age",
+	 .remove_empty_dirs = 1, .within = "__pycache__"},
 };
 #define NTYPES (sizeof type_defs / sizeof type_defs[0])
 
@@ -339,11 +352,34 @@ static int skip_note(struct cl *c, const ops_walk_entry *e, const char *reason)
 	return list_add(c, c->skipped, e->path, reason);
 }
 
+/*
+ * 1 when e lies inside a directory called name below the root (rel's
+ * directory components), or is one itself when it is a directory.  The
+ * root's own name does not count: the operator chose the root, the type
+ * chooses inside it.
+ */
+static int inside_named(const ops_walk_entry *e, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = e->rel, *slash;
+
+	for (;;) {
+		slash = strchr(p, '/');
+		if (!slash)	/* the last component: the entry itself */
+			return e->type == OPS_WALK_DIR && strcmp(p, name) == 0;
+		if ((size_t)(slash - p) == n && strncmp(p, name, n) == 0)
+			return 1;
+		p = slash + 1;
+	}
+}
+
 static int cl_select(void *arg, const ops_walk_entry *e)
 {
 	struct cl *c = arg;
 	pid_t pid;
 
+	if (c->cur->def->within && !inside_named(e, c->cur->def->within))
+		return 0;
 	if (e->type == OPS_WALK_DIR)
 		return 1;
 	if ((pid = cl_open_holder(&c->open, e->st->st_dev, e->st->st_ino))) {
@@ -438,7 +474,8 @@ static ops_code pass(struct cl *c, char **protected, int dry, ops_error *err)
 		 * to running programs and stay. */
 		o.types = OPS_WALK_FILE | OPS_WALK_SYMLINK;
 		o.patterns = j->patterns;
-		o.older_than = now - j->age;
+		/* 0 is any age: a __pycache__ written this second goes too. */
+		o.older_than = j->age > 0 ? now - j->age : 0;
 		o.remove_empty_dirs = j->def->remove_empty_dirs;
 		o.dry_run = dry;
 		o.protected_paths = protected;
@@ -513,7 +550,7 @@ static ops_code plan(struct cl *c, const char *root, ops_error *err)
 		return rc;
 	for (i = 0; i < NTYPES; i++) {
 		const struct type_def *d = &type_defs[i];
-		const char *sub = ops_config_get(cfg, d->dir_key);
+		const char *sub = d->dir_key ? ops_config_get(cfg, d->dir_key) : NULL;
 		struct job *j;
 
 		if (d->kind != r->kind)
@@ -534,8 +571,7 @@ static ops_code plan(struct cl *c, const char *root, ops_error *err)
 		}
 		if (!j->dir)
 			return ops_error_oom(err);
-		j->patterns = ops_config_list(cfg, d->patterns_key);
-		if (!j->patterns)
+		if (d->patterns_key && !(j->patterns = ops_config_list(cfg, d->patterns_key)))
 			return ops_error_oom(err);
 		j->age = (d->age_key && !r->days_given) ? ops_config_int(cfg, d->age_key)
 			: r->days * 86400L;
@@ -544,7 +580,8 @@ static ops_code plan(struct cl *c, const char *root, ops_error *err)
 			j->missing = stat(j->dir, &j->st) != 0;
 			continue;
 		}
-		if ((rc = check_dir(c, j->dir, d->dir_key, 0, &j->missing, &j->st, err)) != OPS_OK)
+		if ((rc = check_dir(c, j->dir, d->dir_key ? d->dir_key : root_key, 0, &j->missing,
+				    &j->st, err)) != OPS_OK)
 			return rc;
 	}
 	return OPS_OK;

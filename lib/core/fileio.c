@@ -405,8 +405,7 @@ static int append_tail(char *buf, size_t size, const char *tail)
 	return 0;
 }
 
-/* realpath of path, or of its nearest existing parent plus the rest. */
-static int resolve(const char *path, char *out, size_t size)
+int ops_path_resolve(const char *path, char *out, size_t size)
 {
 	char abs[PATH_MAX], head[PATH_MAX], real[PATH_MAX];
 	char *slash;
@@ -452,12 +451,12 @@ int ops_path_is_protected(const char *path, char *const *protected_paths)
 	if (!protected_paths || !protected_paths[0])
 		return 0;
 	/* When the path cannot be resolved, refusing is the safe answer. */
-	if (!path || resolve(path, rp, sizeof rp) < 0)
+	if (!path || ops_path_resolve(path, rp, sizeof rp) < 0)
 		return 1;
 	for (; *protected_paths; protected_paths++) {
 		if (!**protected_paths)
 			continue;
-		if (resolve(*protected_paths, pp, sizeof pp) < 0)
+		if (ops_path_resolve(*protected_paths, pp, sizeof pp) < 0)
 			return 1;
 		n = strlen(pp);
 		if (strcmp(pp, "/") == 0)

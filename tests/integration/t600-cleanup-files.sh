@@ -365,8 +365,8 @@ expect_gone "uploads and processing files older than a day go, and the emptied o
 	"$TMPD/uploads/u1/a.pdf" "$TMPD/processing/p.tmp" "$TMPD/cache/c8" "$TMPD/uploads/u1"
 expect_kept "fresh uploads, cache younger than 7 days and other directories stay" \
 	"$TMPD/uploads/u2/b.pdf" "$TMPD/cache/c3" "$TMPD/other/o" "$TMPD/uploads" "$TMPD/cache"
-expect_json_true '[(t["type"], t["days"], t["files"]) for t in d["types"]] == [("uploads", 1, 1), ("processing", 1, 1), ("cache", 7, 1)] and d["directories"] == 1' \
-	"per type: uploads 1 day, processing 1 day, cache 7 days; one directory"
+expect_json_true '[(t["type"], t["days"], t["files"]) for t in d["types"]] == [("uploads", 1, 1), ("processing", 1, 1), ("cache", 7, 1), ("scratch", 1, 0), ("pycache", 0, 0)] and d["directories"] == 1' \
+	"per type: uploads 1 day, processing 1 day, cache 7 days, scratch 1 day, pycache any age; one directory"
 run "$OPSCTL" cleanup temp -d 2 -t cache -f
 expect_rc 0 "cleanup temp -d 2 -t cache exits 0"
 expect_gone "-d applies to the cache too" "$TMPD/cache/c3"

@@ -25,7 +25,8 @@ OPS_API_BEGIN
 
 typedef enum ops_cleanup_kind {
 	OPS_CLEANUP_LOGS = 0,	/* types application, system under cleanup.log_dir */
-	OPS_CLEANUP_TEMP	/* types uploads, processing, cache under cleanup.temp_dir */
+	OPS_CLEANUP_TEMP	/* types uploads, processing, cache, scratch (003's *.tmp) and
+				 * pycache (003's __pycache__) under cleanup.temp_dir */
 } ops_cleanup_kind;
 
 typedef struct ops_cleanup_req {
@@ -37,8 +38,9 @@ typedef struct ops_cleanup_req {
 	const char *path;
 	/* Type names ("application", "cache", "all"); NULL or empty: all. */
 	char *const *types;
-	/* Files older than days * 24 h go.  days_given 0: the kind's defaults
-	 * (logs: days; temp: days, and cleanup.cache_days for cache). */
+	/* Files older than days * 24 h go (0: any age).  days_given 0: the kind's
+	 * defaults (logs: days; temp: days, cleanup.cache_age for cache and
+	 * cleanup.pycache_age for pycache). */
 	long days;
 	int days_given;
 } ops_cleanup_req;

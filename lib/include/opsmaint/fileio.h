@@ -50,6 +50,14 @@ char *ops_path_dir(const char *path);
 char *ops_path_join(const char *dir, const char *name);
 
 /*
+ * The absolute form of path in out: realpath(3) of its longest existing
+ * prefix, the rest appended with "." and ".." taken lexically, so that
+ * "logs", "./logs/" and "/srv/hub/logs" name one directory alike, existing
+ * or not.  0, or -1 when it does not fit or a prefix cannot be resolved.
+ */
+int ops_path_resolve(const char *path, char *out, size_t size);
+
+/*
  * 1 when name (a directory entry) is a temporary file of the "NAME.tmp.PID"
  * or "NAME.tmp.PID.SUFFIX" form this library writes and its writer is gone:
  * no process PID runs on this host, and the file (last written at mtime)

@@ -373,6 +373,39 @@ TEST(path_is_protected)
 	CHECK_INT(ops_path_is_protected(other, root), 1);
 }
 
+/* One name for a directory however it was typed: the journal's target and
+ * the lock of `cleanup -p` are keyed by it. */
+TEST(path_resolve)
+{
+	char real[PATH_MAX], want[PATH_MAX + 16], out[PATH_MAX], cwd[PATH_MAX], small[8];
+
+	CHECK(realpath(tmp, real) != NULL);
+	CHECK(mkdir(p("r"), 0755) == 0);
+	CHECK(mkdir(p("r/logs"), 0755) == 0);
+	CHECK(symlink(p("r/logs"), p("r/via")) == 0);
+	snprintf(want, sizeof want, "%s/r/logs", real);
+	CHECK_INT(ops_path_resolve(p("r/logs"), out, sizeof out), 0);
+	CHECK_STR(out, want);
+	CHECK_INT(ops_path_resolve(p("r/./logs/"), out, sizeof out), 0);
+	CHECK_STR(out, want);
+	CHECK_INT(ops_path_resolve(p("r/via"), out, sizeof out), 0);
+	CHECK_STR(out, want);
+	CHECK(getcwd(cwd, sizeof cwd) != NULL);
+	CHECK(chdir(p("r")) == 0);
+	CHECK_INT(ops_path_resolve("logs", out, sizeof out), 0);
+	CHECK_STR(out, want);
+	CHECK_INT(ops_path_resolve("./via/../logs", out, sizeof out), 0);
+	CHECK_STR(out, want);
+	/* A missing tail is appended, "." and ".." taken lexically. */
+	snprintf(want, sizeof want, "%s/r/logs/new", real);
+	CHECK_INT(ops_path_resolve("nothere/../logs/./new", out, sizeof out), 0);
+	CHECK_STR(out, want);
+	CHECK(chdir(cwd) == 0);
+	CHECK_INT(ops_path_resolve("/", out, sizeof out), 0);
+	CHECK_STR(out, "/");
+	CHECK_INT(ops_path_resolve(p("r/logs"), small, sizeof small), -1);
+}
+
 /* A pid that ran and is gone: a child that has exited and been reaped. */
 static pid_t dead_pid(void)
 {
@@ -433,6 +466,7 @@ int main(void)
 	RUN(read_file_grows_buffer_past_4k);
 	RUN(path_join);
 	RUN(path_is_protected);
+	RUN(path_resolve);
 	RUN(temp_orphaned);
 	unit_rmrf(tmp);
 	free(tmp);
