@@ -5,36 +5,56 @@
  * blocks on a full pipe nobody reads.
  *
  * A child starts with no blocked signals and default dispositions whatever
- * the parent blocks (the CLI waits for SIGINT/SIGTERM in a thread), and is
- * sent SIGTERM when the run is cancelled (cancel.h), so an interrupted
- * backup does not leave pg_dump running.
+ * the parent blocks (the CLI waits for SIGINT/SIGTERM in a thread), in a
+ * process group of its own, and that group is sent SIGTERM when the run is
+ * cancelled (cancel.h), so an interrupted backup does not leave pg_dump
+ * running, nor a warm-up script its curl.  Its own group means a terminal's
+ * Ctrl-C reaches opsctl alone, which stops the child through cancellation:
+ * one path for a signal from the terminal, from kill(1) and from a timeout.
+ *
+ * Waiting sleeps in poll(2) on a pidfd (the child's exit) and an eventfd
+ * (the cancel hook), so a deadline costs no polling loop; a kernel without
+ * pidfd_open (before 5.3) falls back to checking every 50 ms.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "opsmaint/cancel.h"
+#include "opsmaint/clock.h"
 #include "opsmaint/proc.h"
 
 extern char **environ;
 
 #define STDERR_KEEP (64u << 10)
+/* Without a pidfd, how often the child is checked for. */
+#define FALLBACK_POLL_MS 50
 
 struct ops_proc {
-	pid_t pid;
+	pid_t pid;		/* and its process group's id */
 	int cancel_hook;	/* -1 when none */
 	int err_fd;
+	int pid_fd;		/* readable once the child exits; -1 without pidfd_open */
+	int wake_fd;		/* eventfd the cancel hook writes to wake a waiter */
 	char *name;
 	char *err_text;
 };
+
+/* How a wait ended. */
+enum ending { EXITED, TIMED_OUT, CANCELLED, KILLED };
 
 /* The program's path: dir/name, or the first PATH entry holding it. */
 static char *find_program(const char *dir, const char *name)
@@ -98,28 +118,108 @@ static char **merged_env(char *const add[])
 static void terminate_child(void *arg)
 {
 	ops_proc *p = arg;
+	uint64_t one = 1;
 
-	kill(p->pid, SIGTERM);
+	kill(-p->pid, SIGTERM);
+	/* The waiter gives the group its grace, then SIGKILL. */
+	if (write(p->wake_fd, &one, sizeof one) < 0) {
+		/* The counter is full: the waiter is already woken. */
+	}
+}
+
+static int child_exited(const ops_proc *p)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof si);
+	return waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == p->pid;
+}
+
+/* Milliseconds from now until the monotonic time `at`, for poll. */
+static int ms_until(double at)
+{
+	double ms = (at - ops_clock()) * 1000.0 + 1.0;
+
+	return ms <= 0 ? 0 : ms >= INT_MAX ? INT_MAX : (int)ms;
 }
 
 /*
- * Wait for the child to end without reaping it, drop the cancel hook, then
- * reap: while the hook can run, the pid stays a zombie that no new process
- * can be given.
+ * Wait, without reaping, until the child exits.  With timeout_ms > 0 a
+ * child still running then is sent SIGTERM (its whole group); so is one
+ * whose run is cancelled (the hook did that already); either way SIGKILL
+ * follows OPS_PROC_GRACE_MS later.  `ending` is KILLED when the caller
+ * has sent SIGTERM already (ops_proc_kill).
  */
-static int reap(ops_proc *p)
+static enum ending await_exit(ops_proc *p, long timeout_ms, enum ending ending)
 {
-	siginfo_t si;
+	double deadline = timeout_ms > 0 ? ops_clock() + (double)timeout_ms / 1000.0 : 0;
+	double kill_at = ending == EXITED ? 0 : ops_clock() + OPS_PROC_GRACE_MS / 1000.0;
+	int killed = 0;
+
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = p->pid_fd, .events = POLLIN},
+					{.fd = p->wake_fd, .events = POLLIN}};
+		uint64_t drained;
+		int wait_ms = -1;
+
+		if (child_exited(p))
+			break;
+		if (ending == EXITED && (ops_cancelled() ||
+					 (deadline > 0 && ops_clock() >= deadline))) {
+			ending = ops_cancelled() ? CANCELLED : TIMED_OUT;
+			kill(-p->pid, SIGTERM);
+			kill_at = ops_clock() + OPS_PROC_GRACE_MS / 1000.0;
+		}
+		if (ending != EXITED && !killed && ops_clock() >= kill_at) {
+			kill(-p->pid, SIGKILL);
+			killed = 1;
+		}
+		if (ending != EXITED && !killed)
+			wait_ms = ms_until(kill_at);
+		else if (ending == EXITED && deadline > 0)
+			wait_ms = ms_until(deadline);
+		if (p->pid_fd < 0 && (wait_ms < 0 || wait_ms > FALLBACK_POLL_MS))
+			wait_ms = FALLBACK_POLL_MS;
+		/* poll skips a negative fd; EINTR just goes round again. */
+		if (poll(fds, 2, wait_ms) > 0 && (fds[1].revents & POLLIN)) {
+			if (read(p->wake_fd, &drained, sizeof drained) < 0) {
+				/* Nothing left to drain: another round finds out why. */
+			}
+		}
+	}
+	return ending;
+}
+
+/*
+ * Wait for the child to end without reaping it, end what is left of its
+ * group when it was stopped, drop the cancel hook, then reap: while the
+ * hook can run, the pid stays a zombie, so neither it nor its group id can
+ * be given to a new process.
+ */
+static int reap(ops_proc *p, long timeout_ms, enum ending *ending)
+{
 	int status = 0;
 
-	memset(&si, 0, sizeof si);
-	while (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
-		;
+	*ending = await_exit(p, timeout_ms, *ending);
+	/* The leader is gone; what it started and left behind is not kept. */
+	if (*ending != EXITED)
+		kill(-p->pid, SIGKILL);
 	ops_cancel_hook_remove(p->cancel_hook);
 	p->cancel_hook = -1;
 	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return status;
+}
+
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	return -1;
+#endif
 }
 
 ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add[],
@@ -141,8 +241,10 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 		return ops_error_set(err, OPS_EUNAVAIL, "%s not found in PATH", argv[0]);
 	}
 	p = calloc(1, sizeof *p);
-	if (p)
+	if (p) {
 		p->cancel_hook = -1;
+		p->err_fd = p->pid_fd = p->wake_fd = -1;
+	}
 	env = merged_env(env_add);
 	if (!p || !env || !(p->name = strdup(argv[0]))) {
 		code = ops_error_oom(err);
@@ -151,6 +253,11 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 	p->err_fd = memfd_create("opsctl-child-stderr", MFD_CLOEXEC);
 	if (p->err_fd < 0) {
 		code = ops_error_set(err, OPS_EINTERNAL, "cannot create a buffer for standard error: %s", strerror(errno));
+		goto fail;
+	}
+	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->wake_fd < 0) {
+		code = ops_error_set(err, OPS_EINTERNAL, "cannot create an eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	if (((pipes & OPS_PROC_PIPE_IN) && pipe2(inp, O_CLOEXEC) != 0) ||
@@ -178,7 +285,9 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 	sigaddset(&dfl, SIGHUP);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+				 POSIX_SPAWN_SETPGROUP);
 	rc = posix_spawn(&p->pid, prog, &fa, &attr, argv, env);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
@@ -190,6 +299,7 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 		close(inp[0]);
 	if (outp[1] >= 0)
 		close(outp[1]);
+	p->pid_fd = open_pidfd(p->pid);
 	p->cancel_hook = ops_cancel_hook_add(terminate_child, p);
 	if (in_fd)
 		*in_fd = inp[1];
@@ -208,8 +318,10 @@ fail:
 		close(outp[0]);
 		close(outp[1]);
 	}
-	if (p && p->err_fd > 0)
+	if (p && p->err_fd >= 0)
 		close(p->err_fd);
+	if (p && p->wake_fd >= 0)
+		close(p->wake_fd);
 	if (p)
 		free(p->name);
 	free(p);
@@ -241,18 +353,34 @@ static void proc_free(ops_proc *p)
 {
 	ops_cancel_hook_remove(p->cancel_hook);
 	close(p->err_fd);
+	close(p->wake_fd);
+	if (p->pid_fd >= 0)
+		close(p->pid_fd);
 	free(p->err_text);
 	free(p->name);
 	free(p);
 }
 
-ops_code ops_proc_wait(ops_proc *p, ops_error *err)
+ops_code ops_proc_wait_timeout(ops_proc *p, long timeout_ms, ops_error *err)
 {
+	enum ending ending = EXITED;
 	int status;
 	ops_code rc = OPS_OK;
 
-	status = reap(p);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	status = reap(p, timeout_ms, &ending);
+	if (ending == TIMED_OUT) {
+		const char *text = ops_proc_stderr(p);
+
+		rc = ops_error_set(err, OPS_EFAIL, "%s timed out after %g s", p->name,
+				   (double)timeout_ms / 1000.0);
+		if (*text)
+			ops_error_detail(err, "%s", text);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		rc = OPS_OK;
+	} else if (ops_cancelled()) {
+		/* Stopped because the run was: that is the error, not the signal. */
+		rc = ops_cancel_check(err);
+	} else {
 		const char *text = ops_proc_stderr(p), *last = strrchr(text, '\n');
 		char how[64];
 
@@ -270,12 +398,19 @@ ops_code ops_proc_wait(ops_proc *p, ops_error *err)
 	return rc;
 }
 
+ops_code ops_proc_wait(ops_proc *p, ops_error *err)
+{
+	return ops_proc_wait_timeout(p, 0, err);
+}
+
 void ops_proc_kill(ops_proc *p)
 {
+	enum ending ending = KILLED;
+
 	if (!p)
 		return;
-	kill(p->pid, SIGTERM);
-	reap(p);
+	kill(-p->pid, SIGTERM);
+	reap(p, 0, &ending);
 	proc_free(p);
 }
 
