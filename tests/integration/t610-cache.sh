@@ -334,6 +334,56 @@ if [ "$(sed -n 2p "$REC")" = '--q|pricing; rm -rf $HOME' ] && [ "$(wc -l <"$REC"
 else
 	not_ok "the command got the queries as arguments"; sed 's/^/#   /' "$REC"
 fi
+# A command stuck on one query: stopped at cache.warm_timeout with whatever
+# it started, counted failed, and the other queries still go.
+cat >"$T/stuck.sh" <<'SH'
+#!/bin/sh
+if [ "$1" = 'what is RAG?' ] || [ -n "${STUCK_ALL:-}" ]; then
+	sleep 30 &
+	echo $! >"$STUCK_PID"
+	wait
+fi
+printf '%s\n' "$1" >>"$STUCK_REC"
+SH
+chmod +x "$T/stuck.sh"
+export STUCK_PID="$T/stuck.pid" STUCK_REC="$T/stuck.rec"
+# running PID: a live process (a zombie nobody reaps has ended).
+running() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; }
+stopped() { ! running "$1"; }
+conf "redis://127.0.0.1:$P_PLAIN" "warm_database = $T/app.db" "warm_command = $T/stuck.sh" "warm_timeout = 1s"
+journal_mark
+t0=$(date +%s%N)
+run "$OPSCTL" --output json cache warm --rate 100
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$ms" -lt 20000 ]; then ok "a warm command stuck on one query ends within the bound (${ms} ms for a 1 s timeout, < 20 s)"; else
+	not_ok "a stuck warm command ends within 20 s (took $ms ms)"; fi
+expect_rc 1 "...and the run exits 1, as for any failed query"
+expect_json_true 'd["failed"] == 1 and d["warmed"] == 4' "...the stuck query counted failed, the other 4 warmed"
+expect_json_true 'find(d["queries"], "query", "what is RAG?")["result"].endswith("stuck.sh timed out after 1 s")' "...its result names the timeout"
+expect_json_true '"stuck.sh timed out after 1 s" in d["error"]' "...and so does the error line"
+if [ "$(wc -l <"$STUCK_REC")" -eq 4 ] && [ -s "$STUCK_PID" ] && wait_for 2 stopped "$(cat "$STUCK_PID")"; then
+	ok "the queries after it ran, and the command's own child (sleep 30) was stopped with it"
+else not_ok "the queries after it ran and its child was stopped"; fi
+expect_journal_last 'j["status"] == "failed" and j["figures"]["opsctl_cache_warm_failed"] == 1 and j["figures"]["opsctl_cache_warm_queries"] == 4' "the journal has the figures"
+
+# SIGTERM while a command runs: it is stopped, the run ends as interrupted.
+conf "redis://127.0.0.1:$P_PLAIN" "warm_database = $T/app.db" "warm_command = $T/stuck.sh" "warm_timeout = 60s"
+rm -f "$STUCK_PID" "$STUCK_REC"
+journal_mark
+STUCK_ALL=1 "$OPSCTL" cache warm --rate 100 >"$T/term.out" 2>"$T/term.err" &
+WPID=$!
+wait_for 10 test -s "$STUCK_PID" || diag "the warm command did not start"
+t0=$(date +%s%N)
+kill -TERM "$WPID"
+wait "$WPID"
+RC=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$RC" = 143 ] && [ "$ms" -lt 5000 ]; then ok "SIGTERM while a warm command runs: exit 143 after ${ms} ms"; else
+	not_ok "SIGTERM while a warm command runs: exit 143 at once (exit $RC after $ms ms)"; sed 's/^/#   /' "$T/term.err"; fi
+if wait_for 2 stopped "$(cat "$STUCK_PID")"; then ok "...and the command's child (sleep 30) was stopped too"; else
+	not_ok "the command's child (sleep 30) was stopped too"; fi
+expect_journal_last 'j["status"] == "interrupted" and j["exit"] == 143' "...journalled as interrupted"
+
 conf "redis://127.0.0.1:$P_PLAIN" "warm_database = $T/app.db" "warm_command = $T/record.sh" "warm_url = http://127.0.0.1:$PEER/warm"
 run "$OPSCTL" cache warm
 expect_error 78 "both warm_url and warm_command set is exit 78" "both"
