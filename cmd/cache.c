@@ -125,7 +125,10 @@ const struct cli_cmd cli_cache_subs[] = {
 	 "window unless -f (exit 1 outside it) and asks on a terminal (--yes answers). "
 	 "--dry-run counts the keys that would go (a pattern's by SCAN, which may count a key "
 	 "twice while Redis resizes its table) and says whether the window would let the real "
-	 "run through. An ACL user needs +scan +unlink +memory|purge +info (and +dbsize "
+	 "run through. SIGINT or SIGTERM stops a purge between batches: the UNLINK in flight is "
+	 "finished and counted, the run exits 130 or 143, and the journal records it as "
+	 "interrupted with opsctl_cache_purged_keys, the keys that did go; the next run removes "
+	 "the rest. An ACL user needs +scan +unlink +memory|purge +info (and +dbsize "
 	 "+flushdb for --all).",
 	 .examples =
 	 "Remove stale embedding-cache entries\nopsctl cache purge --pattern 'emb:*' --force\n"
