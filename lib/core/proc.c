@@ -115,12 +115,20 @@ static char **merged_env(char *const add[])
 	return env;
 }
 
+/* SIGTERM to the group; SIGCONT after it, as systemd does, so that a child
+ * stopped (SIGTTIN from a terminal it may not read) handles it now. */
+static void term_group(pid_t pgid)
+{
+	kill(-pgid, SIGTERM);
+	kill(-pgid, SIGCONT);
+}
+
 static void terminate_child(void *arg)
 {
 	ops_proc *p = arg;
 	uint64_t one = 1;
 
-	kill(-p->pid, SIGTERM);
+	term_group(p->pid);
 	/* The waiter gives the group its grace, then SIGKILL. */
 	if (write(p->wake_fd, &one, sizeof one) < 0) {
 		/* The counter is full: the waiter is already woken. */
@@ -168,7 +176,7 @@ static enum ending await_exit(ops_proc *p, long timeout_ms, enum ending ending)
 		if (ending == EXITED && (ops_cancelled() ||
 					 (deadline > 0 && ops_clock() >= deadline))) {
 			ending = ops_cancelled() ? CANCELLED : TIMED_OUT;
-			kill(-p->pid, SIGTERM);
+			term_group(p->pid);
 			kill_at = ops_clock() + OPS_PROC_GRACE_MS / 1000.0;
 		}
 		if (ending != EXITED && !killed && ops_clock() >= kill_at) {
@@ -409,7 +417,7 @@ void ops_proc_kill(ops_proc *p)
 
 	if (!p)
 		return;
-	kill(-p->pid, SIGTERM);
+	term_group(p->pid);
 	reap(p, 0, &ending);
 	proc_free(p);
 }

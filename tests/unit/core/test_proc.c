@@ -187,6 +187,25 @@ TEST(sigkill_after_the_grace_reaches_the_whole_group)
 	unlink(file);
 }
 
+/* Stopped (as by SIGTTIN, reading a terminal from its own group): SIGCONT
+ * follows the SIGTERM, so it ends now rather than at the SIGKILL. */
+TEST(a_stopped_child_gets_its_sigterm_at_once)
+{
+	char *argv[] = {"sleep", "30", NULL};
+	ops_proc *p = NULL;
+	ops_error err;
+	double t0;
+
+	ops_error_clear(&err);
+	CHECK_INT(ops_proc_start(NULL, argv, NULL, 0, NULL, NULL, &p, &err), OPS_OK);
+	if (!p)
+		return;
+	kill(ops_proc_pid(p), SIGSTOP);
+	t0 = ops_clock();
+	CHECK_INT(ops_proc_wait_timeout(p, 200, &err), OPS_EFAIL);
+	CHECK(ops_clock() - t0 < OPS_PROC_GRACE_MS / 1000.0 - 0.5);
+}
+
 TEST(kill_ends_a_child_that_ignores_sigterm)
 {
 	ops_proc *p = start_sh("trap '' TERM; while :; do sleep 1; done");
@@ -274,6 +293,7 @@ int main(void)
 	RUN(stderr_is_kept_when_timed_out);
 	RUN(the_child_has_its_own_process_group);
 	RUN(sigkill_after_the_grace_reaches_the_whole_group);
+	RUN(a_stopped_child_gets_its_sigterm_at_once);
 	RUN(kill_ends_a_child_that_ignores_sigterm);
 	RUN(a_cancelled_run_stops_the_child);
 	RUN(a_child_started_after_the_request_is_stopped);
