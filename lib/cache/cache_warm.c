@@ -168,7 +168,8 @@ static ops_code run_command(struct warm *w, const char *q, char *result, size_t 
 	}
 	if (!replaced)
 		argv[n] = (char *)q;
-	rc = ops_proc_start(NULL, argv, NULL, 0, NULL, NULL, &p, err);
+	/* A script's own children stop with it at the timeout. */
+	rc = ops_proc_start(NULL, argv, NULL, OPS_PROC_OWN_GROUP, NULL, NULL, &p, err);
 	free(argv);
 	if (rc != OPS_OK)
 		return rc;
