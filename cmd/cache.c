@@ -125,7 +125,10 @@ const struct cli_cmd cli_cache_subs[] = {
 	 "window unless -f (exit 1 outside it) and asks on a terminal (--yes answers). "
 	 "--dry-run counts the keys that would go (a pattern's by SCAN, which may count a key "
 	 "twice while Redis resizes its table) and says whether the window would let the real "
-	 "run through. An ACL user needs +scan +unlink +memory|purge +info (and +dbsize "
+	 "run through. SIGINT or SIGTERM stops a purge between batches: the UNLINK in flight is "
+	 "finished and counted, the run exits 130 or 143, and the journal records it as "
+	 "interrupted with opsctl_cache_purged_keys, the keys that did go; the next run removes "
+	 "the rest. An ACL user needs +scan +unlink +memory|purge +info (and +dbsize "
 	 "+flushdb for --all).",
 	 .examples =
 	 "Remove stale embedding-cache entries\nopsctl cache purge --pattern 'emb:*' --force\n"
@@ -145,11 +148,14 @@ const struct cli_cmd cli_cache_subs[] = {
 	 "first, through the application, which fills its cache as real traffic would: either "
 	 "an HTTP POST of {\"query\": TEXT} to cache.warm_url (a 2xx answer counts as warmed; "
 	 "cache.warm_timeout per request), or cache.warm_command, an argv run without a shell "
-	 "with {query} replaced by the query (exit 0 counts). At most --limit queries "
+	 "with {query} replaced by the query (exit 0 counts; a run longer than "
+	 "cache.warm_timeout, default 30 s, is stopped with SIGTERM to its process group and "
+	 "SIGKILL 2 s later, and counts as failed: 'NAME timed out after N s'). At most --limit queries "
 	 "(cache.warm_limit, guide 001: the top 100), at most --rate requests started per "
 	 "second (cache.warm_rate). A failed request is counted and the run goes on, then exits "
 	 "1 naming the first failure; an endpoint that cannot be reached at all ends the run "
-	 "(exit 69). --dry-run lists the queries and sends nothing. The journal and the textfile "
+	 "(exit 69); SIGINT or SIGTERM stops the command in flight as a timeout does and ends "
+	 "the run (exit 130 or 143, journalled as interrupted). --dry-run lists the queries and sends nothing. The journal and the textfile "
 	 "get opsctl_cache_warm_queries and opsctl_cache_warm_failed.",
 	 .examples =
 	 "After a Redis restart (guide 001)\nopsctl cache warm\n"

@@ -28,6 +28,7 @@ struct warm {
 	ops_http *http;
 	const char *url;
 	char **command;		/* cache.warm_command, or NULL */
+	long timeout_ms;	/* cache.warm_timeout: one request, one command run */
 };
 
 /* "scheme://host:port" of url: what messages and reports may show of it
@@ -140,7 +141,11 @@ static ops_code send_http(struct warm *w, const char *q, char *result, size_t le
 	return rc;
 }
 
-/* One command: OPS_OK with *ok for its exit; an error when it cannot start. */
+/*
+ * One command: OPS_OK with *ok for its exit; an error when it cannot start
+ * or the run was interrupted.  One stuck past cache.warm_timeout is stopped
+ * (its process group) and counted failed, and the next query goes on.
+ */
 static ops_code run_command(struct warm *w, const char *q, char *result, size_t len, int *ok,
 			    ops_error *err)
 {
@@ -163,12 +168,18 @@ static ops_code run_command(struct warm *w, const char *q, char *result, size_t 
 	}
 	if (!replaced)
 		argv[n] = (char *)q;
-	rc = ops_proc_start(NULL, argv, NULL, 0, NULL, NULL, &p, err);
+	/* A script's own children stop with it at the timeout. */
+	rc = ops_proc_start(NULL, argv, NULL, OPS_PROC_OWN_GROUP, NULL, NULL, &p, err);
 	free(argv);
 	if (rc != OPS_OK)
 		return rc;
 	ops_error_clear(&sub);
-	*ok = ops_proc_wait(p, &sub) == OPS_OK;
+	rc = ops_proc_wait_timeout(p, w->timeout_ms, &sub);
+	if (rc == OPS_EINTR) {
+		*err = sub;
+		return rc;
+	}
+	*ok = rc == OPS_OK;
 	/* The command's own message can be long; the report keeps its start. */
 	snprintf(result, len, "%.*s", (int)(len - 1), *ok ? "exit 0" : sub.message);
 	return OPS_OK;
@@ -195,7 +206,8 @@ ops_code ops_cache_warm(const ops_run *run, const ops_cache_warm_opts *o, cJSON 
 	const ops_config *cfg = run->cfg;
 	long limit = o->limit > 0 ? o->limit : ops_config_int(cfg, "cache.warm_limit");
 	long rate = o->rate > 0 ? o->rate : ops_config_int(cfg, "cache.warm_rate");
-	struct warm w = {.run = run, .url = ops_config_get(cfg, "cache.warm_url")};
+	struct warm w = {.run = run, .url = ops_config_get(cfg, "cache.warm_url"),
+			 .timeout_ms = ops_config_int(cfg, "cache.warm_timeout") * 1000};
 	char **queries = NULL, where[300], first[400] = "";
 	cJSON *rep = cJSON_CreateObject(), *list, *fig;
 	double t0 = ops_clock();
@@ -244,7 +256,7 @@ ops_code ops_cache_warm(const ops_run *run, const ops_cache_warm_opts *o, cJSON 
 
 		ops_http_opts_init(&ho);
 		ho.name = "cache";
-		ho.timeout = (double)ops_config_int(cfg, "cache.warm_timeout");
+		ho.timeout = (double)w.timeout_ms / 1000.0;
 		if ((rc = ops_http_new(&ho, &w.http, err)) != OPS_OK)
 			goto out;
 	}

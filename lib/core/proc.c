@@ -5,12 +5,14 @@
  * blocks on a full pipe nobody reads.
  *
  * A child starts with no blocked signals and default dispositions whatever
- * the parent blocks (the CLI waits for SIGINT/SIGTERM in a thread), in a
- * process group of its own, and that group is sent SIGTERM when the run is
- * cancelled (cancel.h), so an interrupted backup does not leave pg_dump
- * running, nor a warm-up script its curl.  Its own group means a terminal's
- * Ctrl-C reaches opsctl alone, which stops the child through cancellation:
- * one path for a signal from the terminal, from kill(1) and from a timeout.
+ * the parent blocks (the CLI waits for SIGINT/SIGTERM in a thread), and is
+ * sent SIGTERM when the run is cancelled (cancel.h), so an interrupted
+ * backup does not leave pg_dump running.  With OPS_PROC_OWN_GROUP it gets a
+ * process group of its own and the signals go to that group, so a warm-up
+ * script's curl stops with it; a terminal's Ctrl-C then reaches opsctl
+ * alone, which stops the child through cancellation.  Not the default: a
+ * SIGKILL to opsctl's own group (a supervisor's, t630's) would no longer
+ * reach the child.
  *
  * Waiting sleeps in poll(2) on a pidfd (the child's exit) and an eventfd
  * (the cancel hook), so a deadline costs no polling loop; a kernel without
@@ -44,7 +46,8 @@ extern char **environ;
 #define FALLBACK_POLL_MS 50
 
 struct ops_proc {
-	pid_t pid;		/* and its process group's id */
+	pid_t pid;		/* and its process group's id with own_group */
+	int own_group;
 	int cancel_hook;	/* -1 when none */
 	int err_fd;
 	int pid_fd;		/* readable once the child exits; -1 without pidfd_open */
@@ -115,12 +118,25 @@ static char **merged_env(char *const add[])
 	return env;
 }
 
+static void signal_child(const ops_proc *p, int sig)
+{
+	kill(p->own_group ? -p->pid : p->pid, sig);
+}
+
+/* SIGCONT after SIGTERM, as systemd does, so that a child stopped (SIGTTIN
+ * from a terminal its own group may not read) handles it now. */
+static void term_group(const ops_proc *p)
+{
+	signal_child(p, SIGTERM);
+	signal_child(p, SIGCONT);
+}
+
 static void terminate_child(void *arg)
 {
 	ops_proc *p = arg;
 	uint64_t one = 1;
 
-	kill(-p->pid, SIGTERM);
+	term_group(p);
 	/* The waiter gives the group its grace, then SIGKILL. */
 	if (write(p->wake_fd, &one, sizeof one) < 0) {
 		/* The counter is full: the waiter is already woken. */
@@ -168,11 +184,11 @@ static enum ending await_exit(ops_proc *p, long timeout_ms, enum ending ending)
 		if (ending == EXITED && (ops_cancelled() ||
 					 (deadline > 0 && ops_clock() >= deadline))) {
 			ending = ops_cancelled() ? CANCELLED : TIMED_OUT;
-			kill(-p->pid, SIGTERM);
+			term_group(p);
 			kill_at = ops_clock() + OPS_PROC_GRACE_MS / 1000.0;
 		}
 		if (ending != EXITED && !killed && ops_clock() >= kill_at) {
-			kill(-p->pid, SIGKILL);
+			signal_child(p, SIGKILL);
 			killed = 1;
 		}
 		if (ending != EXITED && !killed)
@@ -203,7 +219,7 @@ static int reap(ops_proc *p, long timeout_ms, enum ending *ending)
 
 	*ending = await_exit(p, timeout_ms, *ending);
 	/* The leader is gone; what it started and left behind is not kept. */
-	if (*ending != EXITED)
+	if (*ending != EXITED && p->own_group)
 		kill(-p->pid, SIGKILL);
 	ops_cancel_hook_remove(p->cancel_hook);
 	p->cancel_hook = -1;
@@ -287,7 +303,8 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-				 POSIX_SPAWN_SETPGROUP);
+				 ((pipes & OPS_PROC_OWN_GROUP) ? POSIX_SPAWN_SETPGROUP : 0));
+	p->own_group = (pipes & OPS_PROC_OWN_GROUP) != 0;
 	rc = posix_spawn(&p->pid, prog, &fa, &attr, argv, env);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
@@ -409,7 +426,7 @@ void ops_proc_kill(ops_proc *p)
 
 	if (!p)
 		return;
-	kill(-p->pid, SIGTERM);
+	term_group(p);
 	reap(p, 0, &ending);
 	proc_free(p);
 }

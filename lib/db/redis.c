@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct ops_redis {
 	redisReader *reader;
 	long timeout_ms;
 	int broken;		/* a transport error left the reply stream unknown */
+	atomic_int finish_on_cancel;	/* the cancel hook runs on another thread */
 	char where[320];	/* "HOST:PORT" or the socket path */
 	char user[128];
 };
@@ -360,7 +362,14 @@ static void shut_hook(void *arg)
 	ops_redis *r = arg;
 
 	/* A blocked poll or read returns; the caller sees the cancel flag. */
-	shutdown(r->fd, SHUT_RDWR);
+	if (!atomic_load(&r->finish_on_cancel))
+		shutdown(r->fd, SHUT_RDWR);
+}
+
+/* Whether the command in flight is to give up now. */
+static int stop_now(ops_redis *r)
+{
+	return ops_cancelled() && !atomic_load(&r->finish_on_cancel);
 }
 
 static ops_code sock_open(ops_redis *r, int family, ops_error *err)
@@ -392,7 +401,7 @@ static int wait_fd(ops_redis *r, short events, double deadline)
 		double left = deadline - ops_clock();
 		int n;
 
-		if (ops_cancelled())
+		if (stop_now(r))
 			return -1;
 		if (left <= 0)
 			return 0;
@@ -400,7 +409,7 @@ static int wait_fd(ops_redis *r, short events, double deadline)
 		 * table that was full. */
 		n = poll(&p, 1, left > 1.0 ? 1000 : (int)(left * 1000) + 1);
 		if (n > 0 || (n < 0 && errno != EINTR))
-			return ops_cancelled() ? -1 : 1;
+			return stop_now(r) ? -1 : 1;
 	}
 }
 
@@ -844,6 +853,11 @@ static ops_code read_reply(ops_redis *r, ops_redis_reply **reply, double deadlin
 		if (redisReaderFeed(r->reader, buf, got) != REDIS_OK)
 			return lost(r, ops_error_oom(err), err);
 	}
+}
+
+void ops_redis_finish_on_cancel(ops_redis *r, int on)
+{
+	atomic_store(&r->finish_on_cancel, on != 0);
 }
 
 ops_code ops_redis_command(ops_redis *r, int argc, const char *const *argv,

@@ -206,6 +206,84 @@ run "$OPSCTL" --output json cache purge --all --yes
 expect_rc 0 "--all --yes: FLUSHDB ASYNC"
 if [ "$("${PLAIN[@]}" dbsize)" -eq 0 ]; then ok "...empties the database"; else not_ok "--all empties the database"; fi
 
+# ---- purge stopped by SIGTERM: what went is counted, the rest stays ----
+# A proxy between opsctl and Redis holds back the reply to the 50th UNLINK
+# after passing the command on, so the signal lands exactly where a count
+# can be lost: the keys go on the server while opsctl waits for the reply.
+cat >"$T/hold.py" <<'PY'
+import os, socket, sys, threading, time
+port_file, upstream, hold_at, held_file = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+def serve(c):
+    u = socket.create_connection(("127.0.0.1", upstream))
+    st = {"unlinks": 0, "hold": False}
+    def up():
+        while (b := c.recv(65536)):
+            if b"UNLINK" in b.upper():
+                st["unlinks"] += 1
+                st["hold"] = st["unlinks"] == hold_at
+            u.sendall(b)
+        u.shutdown(socket.SHUT_WR)
+    threading.Thread(target=up, daemon=True).start()
+    while (b := u.recv(65536)):
+        if st["hold"]:
+            st["hold"] = False
+            open(held_file, "w").close()
+            time.sleep(3)
+        try:
+            c.sendall(b)
+        except OSError:
+            break
+    c.close()
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+open(port_file + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(port_file + ".tmp", port_file)
+while True:
+    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
+PY
+bg python3 "$T/hold.py" "$T/hold.port" "$P_PLAIN" 50 "$T/held"
+wait_for 10 test -s "$T/hold.port" || bail_out "the holding proxy starts"
+"${PLAIN[@]}" debug populate 100000 cache >/dev/null
+"${PLAIN[@]}" debug populate 100000 keep >/dev/null
+"${PLAIN[@]}" mset cachex:1 a xcache:1 b cache c >/dev/null
+n_before=$("${PLAIN[@]}" dbsize)
+conf "redis://127.0.0.1:$(cat "$T/hold.port")"
+journal_mark
+"$OPSCTL" cache purge --pattern 'cache:*' >"$T/sig.out" 2>"$T/sig.err" &
+SIGPID=$!
+wait_for 30 test -e "$T/held" || diag "the 50th UNLINK was not reached"
+kill -TERM "$SIGPID"
+wait "$SIGPID"
+RC=$?
+n_after=$("${PLAIN[@]}" dbsize)
+gone=$((n_before - n_after))
+if [ "$RC" = 143 ] && [ "$gone" -gt 0 ] && [ "$(count 'cache:*')" -gt 0 ]; then
+	ok "SIGTERM mid-purge: exit 143, $gone of 100,000 keys gone, the rest still there"
+else
+	not_ok "SIGTERM mid-purge: exit 143 with part removed (exit $RC, $gone gone)"
+	sed 's/^/#   /' "$T/sig.err"
+fi
+expect_journal_added 1 "the interrupted purge is journalled"
+expect_journal_last "j['status'] == 'interrupted' and j['exit'] == 143 and j['figures'].get('opsctl_cache_purged_keys') == $gone" \
+	"the journal says interrupted, with every key that went (DBSIZE fell by $gone, the held batch included)"
+if [ "$(count 'keep:*')" -eq 100000 ] && [ "$("${PLAIN[@]}" mget cachex:1 xcache:1 cache | tr '\n' ' ')" = "a b c " ]; then
+	ok "SIGTERM: every key outside the pattern is still there"
+else
+	not_ok "SIGTERM: every key outside the pattern is still there"
+fi
+conf "redis://127.0.0.1:$P_PLAIN"
+left=$(count 'cache:*')
+run "$OPSCTL" --output json cache purge --pattern 'cache:*'
+expect_rc 0 "the next run takes the lock and purges the rest"
+expect_json_true "d['removed_keys'] == $left" "...removing the $left keys left"
+if [ "$(count 'cache:*')" -eq 0 ] && [ "$("${PLAIN[@]}" dbsize)" -eq 100003 ]; then
+	ok "...and only those"
+else
+	not_ok "the rerun removed exactly the rest (cache:* $(count 'cache:*'), all $("${PLAIN[@]}" dbsize))"
+fi
+"${PLAIN[@]}" flushall >/dev/null
+
 # ---- AUTH, ACL users, TLS, and the failures ----
 conf "redis://127.0.0.1:$P_AUTH"
 REDISCLI_AUTH="$PW" run "$OPSCTL" --output json cache stats
@@ -334,6 +412,56 @@ if [ "$(sed -n 2p "$REC")" = '--q|pricing; rm -rf $HOME' ] && [ "$(wc -l <"$REC"
 else
 	not_ok "the command got the queries as arguments"; sed 's/^/#   /' "$REC"
 fi
+# A command stuck on one query: stopped at cache.warm_timeout with whatever
+# it started, counted failed, and the other queries still go.
+cat >"$T/stuck.sh" <<'SH'
+#!/bin/sh
+if [ "$1" = 'what is RAG?' ] || [ -n "${STUCK_ALL:-}" ]; then
+	sleep 30 &
+	echo $! >"$STUCK_PID"
+	wait
+fi
+printf '%s\n' "$1" >>"$STUCK_REC"
+SH
+chmod +x "$T/stuck.sh"
+export STUCK_PID="$T/stuck.pid" STUCK_REC="$T/stuck.rec"
+# running PID: a live process (a zombie nobody reaps has ended).
+running() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${s#Z}" = "$s" ]; }
+stopped() { ! running "$1"; }
+conf "redis://127.0.0.1:$P_PLAIN" "warm_database = $T/app.db" "warm_command = $T/stuck.sh" "warm_timeout = 1s"
+journal_mark
+t0=$(date +%s%N)
+run "$OPSCTL" --output json cache warm --rate 100
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$ms" -lt 20000 ]; then ok "a warm command stuck on one query ends within the bound (${ms} ms for a 1 s timeout, < 20 s)"; else
+	not_ok "a stuck warm command ends within 20 s (took $ms ms)"; fi
+expect_rc 1 "...and the run exits 1, as for any failed query"
+expect_json_true 'd["failed"] == 1 and d["warmed"] == 4' "...the stuck query counted failed, the other 4 warmed"
+expect_json_true 'find(d["queries"], "query", "what is RAG?")["result"].endswith("stuck.sh timed out after 1 s")' "...its result names the timeout"
+expect_json_true '"stuck.sh timed out after 1 s" in d["error"]' "...and so does the error line"
+if [ "$(wc -l <"$STUCK_REC")" -eq 4 ] && [ -s "$STUCK_PID" ] && wait_for 2 stopped "$(cat "$STUCK_PID")"; then
+	ok "the queries after it ran, and the command's own child (sleep 30) was stopped with it"
+else not_ok "the queries after it ran and its child was stopped"; fi
+expect_journal_last 'j["status"] == "failed" and j["figures"]["opsctl_cache_warm_failed"] == 1 and j["figures"]["opsctl_cache_warm_queries"] == 4' "the journal has the figures"
+
+# SIGTERM while a command runs: it is stopped, the run ends as interrupted.
+conf "redis://127.0.0.1:$P_PLAIN" "warm_database = $T/app.db" "warm_command = $T/stuck.sh" "warm_timeout = 60s"
+rm -f "$STUCK_PID" "$STUCK_REC"
+journal_mark
+STUCK_ALL=1 "$OPSCTL" cache warm --rate 100 >"$T/term.out" 2>"$T/term.err" &
+WPID=$!
+wait_for 10 test -s "$STUCK_PID" || diag "the warm command did not start"
+t0=$(date +%s%N)
+kill -TERM "$WPID"
+wait "$WPID"
+RC=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$RC" = 143 ] && [ "$ms" -lt 5000 ]; then ok "SIGTERM while a warm command runs: exit 143 after ${ms} ms"; else
+	not_ok "SIGTERM while a warm command runs: exit 143 at once (exit $RC after $ms ms)"; sed 's/^/#   /' "$T/term.err"; fi
+if wait_for 2 stopped "$(cat "$STUCK_PID")"; then ok "...and the command's child (sleep 30) was stopped too"; else
+	not_ok "the command's child (sleep 30) was stopped too"; fi
+expect_journal_last 'j["status"] == "interrupted" and j["exit"] == 143' "...journalled as interrupted"
+
 conf "redis://127.0.0.1:$P_PLAIN" "warm_database = $T/app.db" "warm_command = $T/record.sh" "warm_url = http://127.0.0.1:$PEER/warm"
 run "$OPSCTL" cache warm
 expect_error 78 "both warm_url and warm_command set is exit 78" "both"

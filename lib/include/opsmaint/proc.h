@@ -5,10 +5,8 @@
  * NAME=VALUE additions (so connection settings and secrets stay off argv);
  * standard error is kept in memory so that a failure can show it.
  *
- * Each child runs in a process group of its own: a deadline or a cancelled
- * run (cancel.h) stops the child and whatever it started, SIGTERM to the
- * group first and SIGKILL OPS_PROC_GRACE_MS later.  A terminal's Ctrl-C
- * reaches opsctl only, which stops the child by that same cancellation.
+ * A deadline or a cancelled run (cancel.h) stops the child: SIGTERM first,
+ * SIGKILL OPS_PROC_GRACE_MS later.
  */
 #ifndef OPSMAINT_PROC_H
 #define OPSMAINT_PROC_H
@@ -20,14 +18,23 @@ OPS_API_BEGIN
 
 typedef struct ops_proc ops_proc;
 
-enum { OPS_PROC_PIPE_IN = 1, OPS_PROC_PIPE_OUT = 2 };
+/*
+ * OPS_PROC_OWN_GROUP: the child gets a process group of its own and every
+ * signal above goes to that group, so what it started (a script's own
+ * children) stops with it.  A terminal's Ctrl-C then reaches opsctl alone,
+ * which stops the child through cancellation; but a SIGKILL sent to
+ * opsctl's group no longer reaches it.  For commands an operator configures
+ * (cache.warm_command), which may be scripts.
+ */
+enum { OPS_PROC_PIPE_IN = 1, OPS_PROC_PIPE_OUT = 2, OPS_PROC_OWN_GROUP = 4 };
 
 /* Between SIGTERM to a child's group and SIGKILL: time to remove its own
  * temporary files, short enough that a stuck child cannot hold the run. */
 #define OPS_PROC_GRACE_MS 2000
 
 /*
- * Start argv[0] (searched in dir when dir is set, else in PATH).  pipes:
+ * Start argv[0] (searched in dir when dir is set, else in PATH).  pipes
+ * (flags, OPS_PROC_OWN_GROUP above among them):
  * OPS_PROC_PIPE_IN gives *in_fd to write its standard input,
  * OPS_PROC_PIPE_OUT gives *out_fd to read its standard output; otherwise
  * they are /dev/null.  A program that cannot be found is OPS_EUNAVAIL
@@ -40,14 +47,14 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
  * Wait for the child and free p.  OPS_OK when it exited 0; otherwise
  * OPS_EFAIL "NAME failed (exit N): <last line of its stderr>" with the
  * whole stderr (trimmed) in the detail.  A run cancelled meanwhile stops
- * the child (its group: SIGTERM, then SIGKILL after the grace) and is
+ * the child (SIGTERM, then SIGKILL after the grace) and is
  * OPS_EINTR unless the child still exited 0.  Read *out_fd to its end
  * first: a child blocked on a full pipe never exits.
  */
 ops_code ops_proc_wait(ops_proc *p, ops_error *err);
 /*
  * The same with a deadline, timeout_ms after the call (0: none): a child
- * still running then has its group sent SIGTERM, then SIGKILL after the
+ * still running then is sent SIGTERM, then SIGKILL after the
  * grace, and the result is OPS_EFAIL "NAME timed out after N s", its
  * stderr in the detail.  No polling: the wait sleeps until the child exits,
  * the deadline passes or the run is cancelled.
@@ -55,7 +62,7 @@ ops_code ops_proc_wait(ops_proc *p, ops_error *err);
 ops_code ops_proc_wait_timeout(ops_proc *p, long timeout_ms, ops_error *err);
 /* Its standard error so far (NUL-terminated, valid until wait). */
 const char *ops_proc_stderr(ops_proc *p);
-/* Stop the child (its group: SIGTERM, SIGKILL after the grace) and reap it;
+/* Stop the child (SIGTERM, SIGKILL after the grace) and reap it;
  * for error paths.  NULL accepted. */
 void ops_proc_kill(ops_proc *p);
 pid_t ops_proc_pid(const ops_proc *p);

@@ -22,7 +22,8 @@
  *   - bounded waits: connecting (and the TLS handshake) within the connect
  *     timeout, each command's whole reply within the command timeout;
  *   - cancellation (cancel.h): while a connection is open, a cancel request
- *     shuts its socket down, so a blocked read returns OPS_EINTR at once.
+ *     shuts its socket down, so a blocked read returns OPS_EINTR at once
+ *     (unless ops_redis_finish_on_cancel, below).
  *
  * Errors: a refused, unreachable or silent server is OPS_EUNAVAIL (exit
  * 69); a wrong password, an unknown or disabled user, a NOAUTH or NOPERM
@@ -111,6 +112,15 @@ typedef struct ops_redis_reply {
 	size_t elements;
 	struct ops_redis_reply **element;
 } ops_redis_reply;
+
+/*
+ * With on, a cancel request no longer cuts short the command in flight: its
+ * reply is still read (within the command timeout), and the next command
+ * is refused with OPS_EINTR.  For a caller that counts what its commands
+ * change (UNLINK's reply): a command cut short may still run on the server,
+ * and its change would go unreported.
+ */
+void ops_redis_finish_on_cancel(ops_redis *r, int on);
 
 /*
  * Send one command, argv[0 .. argc) with lengths argvlen (binary-safe; NULL:

@@ -17,16 +17,21 @@
 #include "opsmaint/proc.h"
 #include "unit.h"
 
-static ops_proc *start_sh(const char *script)
+static ops_proc *start_sh_with(const char *script, unsigned flags)
 {
 	char *argv[] = {"sh", "-c", (char *)script, NULL};
 	ops_proc *p = NULL;
 	ops_error err;
 
 	ops_error_clear(&err);
-	if (ops_proc_start(NULL, argv, NULL, 0, NULL, NULL, &p, &err) != OPS_OK)
+	if (ops_proc_start(NULL, argv, NULL, flags, NULL, NULL, &p, &err) != OPS_OK)
 		fprintf(stderr, "cannot start sh: %s\n", err.message);
 	return p;
+}
+
+static ops_proc *start_sh(const char *script)
+{
+	return start_sh_with(script, 0);
 }
 
 /* Gone, or a zombie nobody reaps (a container's init may not): not running. */
@@ -143,9 +148,9 @@ TEST(stderr_is_kept_when_timed_out)
 	CHECK_STR(err.detail, "warming up");
 }
 
-TEST(the_child_has_its_own_process_group)
+TEST(own_group_is_asked_for)
 {
-	ops_proc *p = start_sh("sleep 30");
+	ops_proc *p = start_sh_with("sleep 30", OPS_PROC_OWN_GROUP);
 	ops_error err;
 
 	ops_error_clear(&err);
@@ -154,10 +159,17 @@ TEST(the_child_has_its_own_process_group)
 	CHECK_INT(getpgid(ops_proc_pid(p)), ops_proc_pid(p));
 	CHECK(getpgid(ops_proc_pid(p)) != getpgrp());
 	CHECK_INT(ops_proc_wait_timeout(p, 100, &err), OPS_EFAIL);
+	/* Without it the child stays in ours, where a SIGKILL to our group
+	 * reaches it too; the deadline still stops it. */
+	if (!(p = start_sh("sleep 30")))
+		return;
+	CHECK_INT(getpgid(ops_proc_pid(p)), getpgrp());
+	CHECK_INT(ops_proc_wait_timeout(p, 100, &err), OPS_EFAIL);
+	CHECK_STR(err.message, "sh timed out after 0.1 s");
 }
 
 /* A child that ignores SIGTERM, and its own child: SIGKILL after the grace
- * reaches both. */
+ * reaches both (OPS_PROC_OWN_GROUP). */
 TEST(sigkill_after_the_grace_reaches_the_whole_group)
 {
 	char file[] = "/tmp/opsctl-test-proc-XXXXXX", script[200];
@@ -173,7 +185,7 @@ TEST(sigkill_after_the_grace_reaches_the_whole_group)
 		return;
 	close(fd);
 	snprintf(script, sizeof script, "trap '' TERM; sleep 30 & echo $! >%s; wait; wait", file);
-	if (!(p = start_sh(script)))
+	if (!(p = start_sh_with(script, OPS_PROC_OWN_GROUP)))
 		return;
 	grandchild = read_pid(file);
 	CHECK(grandchild > 0);
@@ -185,6 +197,25 @@ TEST(sigkill_after_the_grace_reaches_the_whole_group)
 	CHECK_CONTAINS(err.message, "timed out after 0.2 s");
 	CHECK(grandchild > 0 && ended_soon(grandchild));
 	unlink(file);
+}
+
+/* Stopped (as by SIGTTIN, reading a terminal from its own group): SIGCONT
+ * follows the SIGTERM, so it ends now rather than at the SIGKILL. */
+TEST(a_stopped_child_gets_its_sigterm_at_once)
+{
+	char *argv[] = {"sleep", "30", NULL};
+	ops_proc *p = NULL;
+	ops_error err;
+	double t0;
+
+	ops_error_clear(&err);
+	CHECK_INT(ops_proc_start(NULL, argv, NULL, 0, NULL, NULL, &p, &err), OPS_OK);
+	if (!p)
+		return;
+	kill(ops_proc_pid(p), SIGSTOP);
+	t0 = ops_clock();
+	CHECK_INT(ops_proc_wait_timeout(p, 200, &err), OPS_EFAIL);
+	CHECK(ops_clock() - t0 < OPS_PROC_GRACE_MS / 1000.0 - 0.5);
 }
 
 TEST(kill_ends_a_child_that_ignores_sigterm)
@@ -212,8 +243,9 @@ static void *cancel_soon(void *arg)
 	return NULL;
 }
 
-/* A SIGTERM to opsctl while it waits: the child stops, the wait is EINTR,
- * with a deadline or without one. */
+/* A SIGTERM to opsctl while it waits: the child stops (with what it
+ * started, in its own group), the wait is EINTR, with a deadline or without
+ * one. */
 TEST(a_cancelled_run_stops_the_child)
 {
 	long timeouts[] = {0, 60000};
@@ -234,7 +266,7 @@ TEST(a_cancelled_run_stops_the_child)
 			return;
 		close(fd);
 		snprintf(script, sizeof script, "sleep 30 & echo $! >%s; wait", file);
-		if (!(p = start_sh(script)))
+		if (!(p = start_sh_with(script, OPS_PROC_OWN_GROUP)))
 			return;
 		grandchild = read_pid(file);
 		t0 = ops_clock();
@@ -272,8 +304,9 @@ int main(void)
 	RUN(an_exit_before_the_deadline_is_not_waited_out);
 	RUN(exit_codes_and_stderr_are_kept);
 	RUN(stderr_is_kept_when_timed_out);
-	RUN(the_child_has_its_own_process_group);
+	RUN(own_group_is_asked_for);
 	RUN(sigkill_after_the_grace_reaches_the_whole_group);
+	RUN(a_stopped_child_gets_its_sigterm_at_once);
 	RUN(kill_ends_a_child_that_ignores_sigterm);
 	RUN(a_cancelled_run_stops_the_child);
 	RUN(a_child_started_after_the_request_is_stopped);

@@ -225,11 +225,12 @@ TEST(cancelling_wakes_a_blocked_read_at_once)
 }
 
 /* A one-connection server that answers PING, then sends `script` to the
- * next command, then waits for the client to hang up. */
+ * next command (delay_ms later), then waits for the client to hang up. */
 struct scripted {
 	int fd;
 	const char *script;
 	size_t len;
+	int delay_ms;
 	pthread_t th;
 	char url[64];
 };
@@ -243,24 +244,32 @@ static void *scripted_main(void *arg)
 	if (c < 0)
 		return NULL;
 	if (read(c, buf, sizeof buf) > 0 && write(c, "+PONG\r\n", 7) == 7 &&
-	    read(c, buf, sizeof buf) > 0 && write(c, s->script, s->len) == (ssize_t)s->len)
+	    read(c, buf, sizeof buf) > 0 && usleep((useconds_t)s->delay_ms * 1000) == 0 &&
+	    write(c, s->script, s->len) == (ssize_t)s->len)
 		while (read(c, buf, sizeof buf) > 0)
 			;
 	close(c);
 	return NULL;
 }
 
-static int scripted_start(struct scripted *s, const char *script, size_t len)
+static int scripted_start_delayed(struct scripted *s, const char *script, size_t len,
+				  int delay_ms)
 {
 	int port = 0;
 
 	s->script = script;
 	s->len = len;
+	s->delay_ms = delay_ms;
 	s->fd = listener(&port);
 	if (s->fd < 0)
 		return -1;
 	url_of(s->url, sizeof s->url, "redis", port, "");
 	return pthread_create(&s->th, NULL, scripted_main, s);
+}
+
+static int scripted_start(struct scripted *s, const char *script, size_t len)
+{
+	return scripted_start_delayed(s, script, len, 0);
 }
 
 /* After the client closed its connection. */
@@ -337,6 +346,42 @@ TEST(a_malformed_reply_loses_the_connection)
 	CHECK_CONTAINS(err.message, "was lost");
 	ops_redis_close(r);
 	scripted_stop(&s);
+}
+
+/* A caller that counts what its commands change: the reply in flight at
+ * a cancel request is still read, and only the next command is refused. */
+TEST(finish_on_cancel_reads_the_reply_in_flight)
+{
+	static const char script[] = ":42\r\n";
+	static const char *const argv[] = {"TEST"};
+	ops_redis_options o = {.timeout_ms = 5000};
+	struct scripted s;
+	ops_redis *r = NULL;
+	ops_redis_reply *rep = NULL;
+	pthread_t th;
+	double t0;
+	ops_error err;
+
+	CHECK_INT(scripted_start_delayed(&s, script, sizeof script - 1, 500), 0);
+	o.url = s.url;
+	CHECK_INT(ops_redis_connect(&o, &r, &err), OPS_OK);
+	if (!r) {
+		scripted_stop(&s);
+		return;
+	}
+	ops_redis_finish_on_cancel(r, 1);
+	t0 = ops_clock();
+	pthread_create(&th, NULL, cancel_later, NULL);
+	CHECK_INT(ops_redis_command(r, 1, argv, NULL, &rep, &err), OPS_OK);
+	pthread_join(th, NULL);
+	CHECK(ops_clock() - t0 >= 0.45);
+	CHECK(rep && rep->type == OPS_REDIS_INTEGER && rep->integer == 42);
+	ops_redis_reply_free(rep);
+	CHECK_INT(ops_redis_call(r, NULL, &err, "PING", NULL), OPS_EINTR);
+	CHECK_CONTAINS(err.message, "interrupted by SIGTERM");
+	ops_redis_close(r);
+	scripted_stop(&s);
+	ops_cancel_reset();
 }
 
 static ops_config *config_with_url(const char *url, const char *origin)
@@ -789,6 +834,7 @@ int main(void)
 	RUN(cancelling_wakes_a_blocked_read_at_once);
 	RUN(replies_are_parsed_into_owned_binary_safe_trees);
 	RUN(a_malformed_reply_loses_the_connection);
+	RUN(finish_on_cancel_reads_the_reply_in_flight);
 	RUN(a_password_in_the_url_is_taken_from_the_environment_only);
 	RUN(the_tls_settings_are_checked_before_a_byte_is_sent);
 	for (i = 0; need[i] && !missing; i++)
