@@ -398,8 +398,10 @@ static ops_code reload(struct eng *e, ops_error *err)
 		ops_strv_free(argv);
 		return OPS_OK;
 	}
-	/* The child gets no secret: it reads the env file itself. */
-	rc = ops_proc_start(NULL, argv, NULL, 0, NULL, NULL, &p, err);
+	/* The child gets no secret: it reads the env file itself.  Its own
+	 * process group, so that a timeout also stops what it started
+	 * (podman-compose's podman, a script's children). */
+	rc = ops_proc_start(NULL, argv, NULL, OPS_PROC_OWN_GROUP, NULL, NULL, &p, err);
 	if (rc == OPS_OK)
 		rc = ops_proc_wait_timeout(p, ops_config_int(e->cfg, "keys.reload_timeout") * 1000L,
 					   err);
