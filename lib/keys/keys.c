@@ -53,6 +53,7 @@ struct eng {
 	unsigned char key[OPS_CRYPT_KEY_LEN];
 	int have_key;
 	keys_envfile *env;
+	keys_vault *vault;	/* keys.vault_addr set: a second store, written first */
 	struct item *items;
 	size_t n;
 	time_t now;
@@ -238,7 +239,7 @@ out:
 		OPENSSL_cleanse(text, strlen(text));
 		free(text);
 	}
-	cJSON_Delete(rb);	/* holds old values: cJSON cannot wipe them, keep it short-lived */
+	keys_json_wipe_delete(rb);
 	free(hint);
 	keys_secret_wipe(&cur);
 	keys_values_wipe(&chg);
@@ -282,7 +283,7 @@ static ops_code unset(struct eng *e, struct item *it, ops_error *err)
 		if (rc == OPS_OK)
 			rc = it->c->driver->unset(it->c, &it->pending, &cur, &store, err);
 		keys_secret_wipe(&cur);
-		cJSON_Delete(rb);
+		keys_json_wipe_delete(rb);
 		keys_values_wipe(&store);
 		if (rc != OPS_OK)
 			return rc;
@@ -348,32 +349,97 @@ static ops_code stage1(struct eng *e, struct item *it, ops_error *err)
 
 /* ---- deliver, reload, promote ---- */
 
+/*
+ * changes ({NAME: value or null}) into Vault's keys.vault_path as one new
+ * version, check-and-set against the version just read, so that a
+ * concurrent writer is never overwritten (exit 75 then).  Vault is written
+ * before the env file: a run that stops between them left Vault ahead, and
+ * the rerun writes the same values again.
+ */
+static ops_code vault_apply(struct eng *e, const cJSON *changes, ops_error *err)
+{
+	const char *path = ops_config_get(e->cfg, "keys.vault_path");
+	cJSON *data = NULL;
+	const cJSON *c;
+	long version = 0, nv = 0;
+	ops_code rc;
+
+	if (!e->vault || !changes || !changes->child)
+		return OPS_OK;
+	if ((rc = keys_vault_read(e->vault, path, &data, &version, err)) != OPS_OK)
+		return rc;
+	cJSON_ArrayForEach(c, changes) {
+		cJSON *have = cJSON_GetObjectItemCaseSensitive(data, c->string);
+
+		if (cJSON_IsNull(c)) {
+			if (have)
+				cJSON_DeleteItemFromObjectCaseSensitive(data, c->string);
+			continue;
+		}
+		if (put(data, c->string, cJSON_CreateString(c->valuestring)) != 0) {
+			keys_json_wipe_delete(data);
+			return ops_error_oom(err);
+		}
+	}
+	rc = keys_vault_write(e->vault, path, data, version, &nv, err);
+	keys_json_wipe_delete(data);
+	return rc;
+}
+
+/* A keys_values change list as {NAME: value or null}; NULL when out of memory. */
+static cJSON *changes_json(const keys_values *chg, cJSON *into)
+{
+	size_t k;
+
+	for (k = 0; into && k < chg->n; k++) {
+		cJSON *v = chg->value[k].text ? cJSON_CreateString(chg->value[k].text)
+					      : cJSON_CreateNull();
+
+		if (put(into, chg->name[k], v) != 0) {
+			keys_json_wipe_delete(into);
+			return NULL;
+		}
+	}
+	return into;
+}
+
 /* Every tested credential's values into the env file, one rewrite. */
 static ops_code deliver_all(struct eng *e, ops_error *err)
 {
+	cJSON *all = cJSON_CreateObject();
 	size_t i, k;
 	int any = 0;
-	ops_code rc;
+	ops_code rc = OPS_OK;
 
-	for (i = 0; i < e->n; i++) {
+	if (!all)
+		return ops_error_oom(err);
+	for (i = 0; i < e->n && rc == OPS_OK; i++) {
 		struct item *it = &e->items[i];
 		keys_values store, chg = {0};
 
 		if (!it->active || strcmp(it->phase, "tested") != 0)
 			continue;
 		if ((rc = store_values(e, it->c, &store, err)) != OPS_OK)
-			return rc;
+			break;
 		rc = it->c->driver->deliver(it->c, &it->pending, &store, &chg, err);
-		for (k = 0; rc == OPS_OK && k < chg.n; k++)
-			rc = keys_envfile_set(e->env, chg.name[k], chg.value[k].text, err);
+		if (rc == OPS_OK && !changes_json(&chg, all)) {
+			all = NULL;
+			rc = ops_error_oom(err);
+		}
 		keys_values_wipe(&chg);
 		keys_values_wipe(&store);
-		if (rc != OPS_OK)
-			return rc;
 		any = 1;
 	}
-	if (!any)
-		return OPS_OK;
+	if (rc == OPS_OK && any)
+		rc = vault_apply(e, all, err);
+	for (k = 0; rc == OPS_OK && all && k < (size_t)cJSON_GetArraySize(all); k++) {
+		const cJSON *v = cJSON_GetArrayItem(all, (int)k);
+
+		rc = keys_envfile_set(e->env, v->string, cJSON_GetStringValue(v), err);
+	}
+	keys_json_wipe_delete(all);
+	if (rc != OPS_OK || !any)
+		return rc;
 	if ((rc = keys_envfile_save(e->env, err)) != OPS_OK)
 		return rc;
 	for (i = 0; i < e->n; i++) {
@@ -482,7 +548,10 @@ static void rollback_delivered(struct eng *e)
 				ops_log_warn("rollback of %s: %s", it->c->display, err.message);
 			changed = 1;
 		}
-		cJSON_Delete(rb);
+		ops_error_clear(&err);
+		if (vault_apply(e, rb, &err) != OPS_OK)
+			ops_log_warn("rollback of %s in Vault: %s", it->c->display, err.message);
+		keys_json_wipe_delete(rb);
 	}
 	if (!changed)
 		return;
@@ -598,6 +667,12 @@ static ops_code retire_due(struct eng *e, ops_error *err)
 						&store, err) : OPS_OK;
 		if (rc == OPS_OK && it->c->driver->retire_store)
 			rc = it->c->driver->retire_store(it->c, &chg, err);
+		if (rc == OPS_OK && chg.n) {
+			cJSON *cj = changes_json(&chg, cJSON_CreateObject());
+
+			rc = cj ? vault_apply(e, cj, err) : ops_error_oom(err);
+			keys_json_wipe_delete(cj);
+		}
 		for (k = 0; rc == OPS_OK && k < chg.n; k++)
 			if (keys_envfile_get(e->env, chg.name[k])) {
 				rc = keys_envfile_set(e->env, chg.name[k], chg.value[k].text, err);
@@ -832,6 +907,18 @@ static ops_code start(struct eng *e, const ops_keys_req *req, keys_cred ***creds
 	env_path = ops_config_get(e->cfg, "keys.env_file");
 	if ((rc = keys_envfile_load(env_path, &e->env, err)) != OPS_OK)
 		return rc;
+	{
+		const char *addr = ops_config_get(e->cfg, "keys.vault_addr");
+
+		const char *vpath = ops_config_get(e->cfg, "keys.vault_path");
+
+		if (addr && *addr && (!vpath || !*vpath))
+			return ops_error_set(err, OPS_ECONFIG, "keys.vault_addr is set but "
+					     "keys.vault_path is not: which secret should hold the "
+					     "credentials?");
+		if (addr && *addr && (rc = keys_vault_open(e->cfg, &e->vault, err)) != OPS_OK)
+			return rc;
+	}
 	if (!(*rep = cJSON_CreateObject()) || !cJSON_AddStringToObject(*rep, "env_file", env_path) ||
 	    !(*list = cJSON_AddArrayToObject(*rep, "credentials")))
 		return ops_error_oom(err);
@@ -848,6 +935,7 @@ static void finish(struct eng *e, keys_cred **creds)
 	}
 	free(e->items);
 	keys_envfile_free(e->env);
+	keys_vault_free(e->vault);
 	keys_creds_free(creds);
 	OPENSSL_cleanse(e->key, sizeof e->key);
 }

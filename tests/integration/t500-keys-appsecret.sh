@@ -261,6 +261,49 @@ run "$OPSCTL" rotate-keys restore latest -f
 expect_error 65 "a backup under another key: exit 65, nothing changed" "does not open"
 conf
 
+# ---- Vault KV v2 as a second store (tests/lib/vault_peer.py: no Vault server can be installed here) ----
+VTOKEN="hvs.t500-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+echo "$VTOKEN" >>"$SECRETS"
+VAULT_PEER_TOKEN=$VTOKEN bg python3 "$ROOT/tests/lib/vault_peer.py" "$T/vports" plain
+wait_for 10 test -s "$T/vports" || bail_out "the Vault peer starts"
+VURL="http://127.0.0.1:$(awk '$1 == "plain" { print $2 }' "$T/vports")"
+vault_val() { curl -s "$VURL/_peer/state" | python3 -c "
+import json, sys
+versions = json.load(sys.stdin)['store'].get('secret/rag-interface/app') or [{}]
+print(versions[-1].get('data', {}).get('$1', ''))
+"; }
+conf "vault_addr = $VURL" "vault_path = rag-interface/app"
+export VAULT_TOKEN=$VTOKEN
+run "$OPSCTL" --output json rotate-keys -t api-keys -f
+expect_rc 0 "rotate-keys with keys.vault_addr set exits 0"
+remember
+if [ -n "$(vault_val API_KEY)" ] && [ "$(vault_val API_KEY)" = "$(val API_KEY)" ] && [ "$(vault_val API_KEY_PREVIOUS)" = "$(val API_KEY_PREVIOUS)" ]; then
+	ok "Vault's secret holds the same API_KEY and API_KEY_PREVIOUS as the env file"
+else not_ok "Vault got the new key (vault '$(vault_val API_KEY | cut -c1-6)...', env '$(val API_KEY | cut -c1-6)...')"; curl -s "$VURL/_peer/state" | head -c 600 | sed 's/^/#   /'; fi
+cp -p "$ENVF" "$T/env.before"
+vault_before=$(vault_val API_KEY)
+touch "$T/reload-fails"
+run "$OPSCTL" --output json rotate-keys -t api-keys -f
+rm -f "$T/reload-fails"
+expect_rc 1 "a failing reload with Vault configured: exit 1"
+if [ "$(vault_val API_KEY)" = "$vault_before" ] && cmp -s "$ENVF" "$T/env.before"; then
+	ok "...and both Vault and the env file are rolled back"
+else not_ok "Vault rolled back"; fi
+# Three 503s: core/http retries a 503 twice before it gives up.
+curl -s -X POST "$VURL/_peer/fail?status=503&n=3" >/dev/null
+run "$OPSCTL" --output json rotate-keys -t api-keys -f
+expect_rc 69 "Vault sealed (503) when the values are delivered: exit 69"
+if cmp -s "$ENVF" "$T/env.before"; then ok "...the env file was not changed"; else not_ok "env file untouched when Vault refused"; fi
+run "$OPSCTL" --output json rotate-keys status
+expect_json_true "find(d['credentials'], 'credential', 'api-key:API_KEY')['phase'] == 'tested'" "...and the record waits at 'tested'"
+run "$OPSCTL" --output json rotate-keys -t api-keys -f
+expect_rc 0 "the rerun delivers to both and finishes"
+remember
+if [ "$(vault_val API_KEY)" = "$(val API_KEY)" ] && [ "$(val API_KEY)" != "$vault_before" ]; then ok "...Vault and the env file agree on the new key"; else not_ok "Vault and env agree after the rerun"; fi
+no_secret_in "neither the Vault token nor any key in the outputs, journal or state" "$OUT" "$ERR" "$OPSCTL_STATE_DIR" "$T/error-lines"
+unset VAULT_TOKEN
+conf
+
 # ---- bad input ----
 chmod 644 "$ENVF"
 run "$OPSCTL" rotate-keys -f
