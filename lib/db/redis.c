@@ -1183,7 +1183,7 @@ static ops_code connect_config(const ops_config *cfg, const char *url_key, const
 	if (as_user) {
 		o.user = as_user;
 		o.password = as_password;
-		o.password_source = "the caller";
+		o.password_source = "the login test";
 	} else if (has_password) {
 		o.password_source = origin;
 	} else if (auth && *auth) {
