@@ -46,16 +46,6 @@ struct pg_priv {
 	char *was_current;	/* alternating: the role PENDING's role replaces */
 };
 
-static const char *store_get(const keys_values *store, const char *name)
-{
-	size_t i;
-
-	for (i = 0; store && name && i < store->n; i++)
-		if (store->name[i] && strcmp(store->name[i], name) == 0)
-			return store->value[i].text;
-	return NULL;
-}
-
 static int secret_is(const char *text, const keys_secret *s)
 {
 	size_t n = text ? strlen(text) : 0;
@@ -300,7 +290,7 @@ static const char *other_role(const keys_cred *c, const char *role)
 static ops_code named_role(keys_cred *c, const keys_values *store, const char **out,
 			   ops_error *err)
 {
-	const char *cur = store_get(store, c->user_var);
+	const char *cur = keys_values_get(store, c->user_var);
 
 	*out = NULL;
 	if (!cur)
@@ -333,7 +323,7 @@ static ops_code pending_role(keys_cred *c, const keys_secret *pending, const key
 		return OPS_OK;
 	if ((rc = named_role(c, store, &named, err)) != OPS_OK)
 		return rc;
-	*out = pending && secret_is(store_get(store, c->var), pending) ? named
+	*out = pending && secret_is(keys_values_get(store, c->var), pending) ? named
 	       : other_role(c, named);
 	if (!(p = priv_of(c)))
 		return ops_error_oom(err);
@@ -343,10 +333,23 @@ static ops_code pending_role(keys_cred *c, const keys_secret *pending, const key
 	return OPS_OK;
 }
 
+/* Before anything changes: the server answers, the roles exist, USER_VAR
+ * names one of the pair. */
+static ops_code pg_check(keys_cred *c, const keys_values *store, ops_error *err)
+{
+	const char *named;
+	ops_db *db;
+	ops_code rc;
+
+	if ((rc = admin(c, &db, err)) != OPS_OK)
+		return rc;
+	return c->role[1] ? named_role(c, store, &named, err) : OPS_OK;
+}
+
 static ops_code pg_current(keys_cred *c, const keys_values *store, keys_secret *out,
 			   ops_error *err)
 {
-	const char *v = store_get(store, c->var);
+	const char *v = keys_values_get(store, c->var);
 
 	if (!v)
 		return not_in_store(c, c->var, err);
@@ -441,6 +444,12 @@ static ops_code pg_unset(keys_cred *c, const keys_secret *pending, const keys_se
 	return alter_password(c, role, NULL, 0, err);
 }
 
+/*
+ * Called when the rotation is created, with the store as it is before it
+ * (keys.c), after deliver() has worked out PENDING's role: the other one of
+ * the pair is the role to retire.  "" for one role: nothing to retire (NULL
+ * would be out of memory).
+ */
 static char *pg_retire_hint(keys_cred *c, const keys_values *store)
 {
 	struct pg_priv *p = c->priv;
@@ -448,15 +457,13 @@ static char *pg_retire_hint(keys_cred *c, const keys_values *store)
 	ops_error e;
 
 	if (!c->role[1])
-		return NULL;
+		return strdup("");
 	if (p && p->was_current)
 		return strdup(p->was_current);
-	/* A resumed run that skipped set and deliver: the store it read has
-	 * been delivered, so USER_VAR names PENDING's role already. */
 	ops_error_clear(&e);
 	if (named_role(c, store, &named, &e) != OPS_OK)
-		return NULL;
-	return strdup(other_role(c, named));
+		return strdup("");
+	return strdup(named);
 }
 
 static ops_code pg_retire(keys_cred *c, const char *prev_hint, const keys_values *store,
@@ -500,6 +507,7 @@ const keys_driver keys_driver_postgres = {
 	.kind = "postgres",
 	.type = KEYS_DATABASE,
 	.parse = pg_parse,
+	.check = pg_check,
 	.current = pg_current,
 	.generate = NULL,
 	.set = pg_set,

@@ -37,16 +37,6 @@ struct redis_priv {
 	char old_hash[65];	/* SHA-256 of the password PENDING replaces; "" unknown */
 };
 
-static const char *store_get(const keys_values *store, const char *name)
-{
-	size_t i;
-
-	for (i = 0; store && name && i < store->n; i++)
-		if (store->name[i] && strcmp(store->name[i], name) == 0)
-			return store->value[i].text;
-	return NULL;
-}
-
 static int secret_is(const char *text, const keys_secret *s)
 {
 	size_t n = text ? strlen(text) : 0;
@@ -240,16 +230,24 @@ static ops_code setuser(keys_cred *c, int on, char prefix, const char *value, in
 static void note_old(keys_cred *c, const keys_secret *pending, const keys_values *store)
 {
 	struct redis_priv *p = priv_of(c);
-	const char *old = store_get(store, c->var);
+	const char *old = keys_values_get(store, c->var);
 
 	if (p && old && !secret_is(old, pending))
 		ops_sha256_hex(old, strlen(old), p->old_hash);
 }
 
+/* Before anything changes: the server answers and the user exists. */
+static ops_code redis_check(keys_cred *c, const keys_values *store, ops_error *err)
+{
+	ops_redis *r;
+
+	return admin(c, &r, err);
+}
+
 static ops_code redis_current(keys_cred *c, const keys_values *store, keys_secret *out,
 			      ops_error *err)
 {
-	const char *v = store_get(store, c->var);
+	const char *v = keys_values_get(store, c->var);
 
 	if (!v)
 		return not_in_store(c, c->var, err);
@@ -299,94 +297,54 @@ static ops_code redis_unset(keys_cred *c, const keys_secret *pending, const keys
 	return setuser(c, 0, '<', pending->text, 1, err);
 }
 
-static int is_hash(const char *s, size_t n)
+static int is_hash(const char *s)
 {
-	return n == 64 && strspn(s, "0123456789abcdef") >= 64;
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
+/*
+ * Called when the rotation is created, with the store as it is before it
+ * (keys.c): the hash of the password the store holds, which PENDING
+ * replaces.  "" when there is none (NULL would be out of memory).
+ */
 static char *redis_retire_hint(keys_cred *c, const keys_values *store)
 {
 	struct redis_priv *p = c->priv;
-	const char *cur = store_get(store, c->var);
-	ops_redis *r;
-	ops_redis_reply *rep = NULL;
-	char keep[65], *out = NULL, *o;
-	size_t i, j;
-	ops_error e;
+	const char *cur = keys_values_get(store, c->var);
+	char hash[65];
 
 	if (p && p->old_hash[0])
 		return strdup(p->old_hash);
-	/*
-	 * A resumed run that skipped set and deliver: the store it read holds
-	 * PENDING already, so every other password of the user is an old one
-	 * (ACL GETUSER lists their hashes).
-	 */
-	ops_error_clear(&e);
-	if (!cur || admin(c, &r, &e) != OPS_OK ||
-	    ops_redis_call(r, &rep, &e, "ACL", "GETUSER", c->role[0], NULL) != OPS_OK)
-		return NULL;
-	ops_sha256_hex(cur, strlen(cur), keep);
-	for (i = 0; rep->type == OPS_REDIS_ARRAY && i + 1 < rep->elements; i += 2) {
-		const ops_redis_reply *k = rep->element[i], *v = rep->element[i + 1];
-
-		if (!k->str || strcmp(k->str, "passwords") != 0 || v->type != OPS_REDIS_ARRAY)
-			continue;
-		/* "hash,hash,...": 65 bytes a hash with its comma or NUL. */
-		if (!(out = calloc(v->elements + 1, 65)))
-			break;
-		for (o = out, j = 0; j < v->elements; j++) {
-			const ops_redis_reply *h = v->element[j];
-
-			if (!h->str || !is_hash(h->str, h->len) || strcmp(h->str, keep) == 0)
-				continue;
-			if (o != out)
-				*o++ = ',';
-			memcpy(o, h->str, 64);
-			o += 64;
-		}
-		if (!*out) {
-			free(out);
-			out = NULL;
-		}
-	}
-	ops_redis_reply_free(rep);
-	return out;
+	if (!cur)
+		return strdup("");
+	ops_sha256_hex(cur, strlen(cur), hash);
+	return strdup(hash);
 }
 
 static ops_code redis_retire(keys_cred *c, const char *prev_hint, const keys_values *store,
 			     ops_error *err)
 {
-	const char *cur = store_get(store, c->var), *h;
-	char keep[65], one[65];
-	ops_code rc;
+	const char *cur = keys_values_get(store, c->var);
+	char keep[65];
 
 	if (!prev_hint || !*prev_hint)
 		return OPS_OK;
+	if (!is_hash(prev_hint))
+		return ops_error_set(err, OPS_EFAIL, "the recorded password hash to retire for %s "
+				     "is not a SHA-256", c->display);
 	if (!cur)
 		return not_in_store(c, c->var, err);
 	ops_sha256_hex(cur, strlen(cur), keep);
-	for (h = prev_hint; *h; h += *h == ',') {
-		size_t n = strcspn(h, ",");
-
-		if (!is_hash(h, n))
-			return ops_error_set(err, OPS_EFAIL, "the recorded password hash to retire "
-					     "for %s is not a SHA-256", c->display);
-		memcpy(one, h, 64);
-		one[64] = '\0';
-		h += n;
-		/* Never the password the application holds now: that would lock
-		 * it out, whatever the record says. */
-		if (strcmp(one, keep) == 0) {
-			ops_error_set(err, OPS_EFAIL, "not retiring a password of Redis user "
-				      "'%s': it is the one %s holds now", c->role[0], c->var);
-			ops_error_hint(err, "The state of %s may be stale; check %s in the env "
-				       "file.", c->id, c->var);
-			return OPS_EFAIL;
-		}
-		if ((rc = setuser(c, 0, '!', one, 1, err)) != OPS_OK)
-			return rc;
+	/* Never the password the application holds now: that would lock it
+	 * out, whatever the record says. */
+	if (strcmp(prev_hint, keep) == 0) {
+		ops_error_set(err, OPS_EFAIL, "not retiring a password of Redis user '%s': it is "
+			      "the one %s holds now", c->role[0], c->var);
+		ops_error_hint(err, "The state of %s may be stale; check %s in the env file.",
+			       c->id, c->var);
+		return OPS_EFAIL;
 	}
-	return OPS_OK;
+	return setuser(c, 0, '!', prev_hint, 1, err);
 }
 
 static void redis_close(keys_cred *c)
@@ -404,6 +362,7 @@ const keys_driver keys_driver_redis = {
 	.kind = "redis",
 	.type = KEYS_DATABASE,
 	.parse = redis_parse,
+	.check = redis_check,
 	.current = redis_current,
 	.generate = NULL,
 	.set = redis_set,
