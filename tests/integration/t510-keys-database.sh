@@ -150,8 +150,8 @@ pid=$!
 : >"$T/cmdlines"
 while kill -0 "$pid" 2>/dev/null; do
 	for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
-		tr '\0' ' ' <"/proc/$p/cmdline" >>"$T/cmdlines" 2>/dev/null && echo >>"$T/cmdlines"
-		tr '\0' '\n' <"/proc/$p/environ" >>"$T/cmdlines" 2>/dev/null
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" >>"$T/cmdlines" && echo >>"$T/cmdlines"
+		tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" >>"$T/cmdlines"
 	done
 	sleep 0.02
 done
