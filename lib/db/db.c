@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,10 +210,11 @@ static ops_code pg_set(ops_db *db, const char *name, const char *value, ops_erro
 	return rc;
 }
 
-static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
-			ops_error *err)
+/* as_user/as_password: a login test (ops_db_open_as), NULL otherwise. */
+static ops_code pg_open(const ops_config *cfg, const char *target, const char *as_user,
+			const char *as_password, ops_db *db, ops_error *err)
 {
-	const char *keys[10], *vals[10];
+	const char *keys[12], *vals[12];
 	char timeout[32], msg[512], where[300];
 	int n = 0;
 	const char *host = cfg ? ops_config_get(cfg, "db.host") : NULL;
@@ -240,6 +242,11 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 	 * defaults from the configuration and the environment (PGUSER...):
 	 * libpq lets an expanded dbname override the keywords before it. */
 	keys[n] = "dbname"; vals[n++] = target;
+	/* After dbname: a login test is as this user, whatever a URI says. */
+	if (as_user) {
+		keys[n] = "user"; vals[n++] = as_user;
+		keys[n] = "password"; vals[n++] = as_password;
+	}
 	keys[n] = NULL; vals[n] = NULL;
 
 	/* Only a URI is expanded; a plain name is a name even if it holds '='. */
@@ -259,6 +266,10 @@ static ops_code pg_open(const ops_config *cfg, const char *target, ops_db *db,
 		    strstr(e, "no password supplied") ||
 		    (strstr(e, "role \"") && strstr(e, "does not exist")) ||
 		    strstr(e, "no pg_hba.conf entry")) {
+			if (as_user)
+				return ops_error_set(err, OPS_EPERM,
+						     "cannot connect to database '%s' as '%s': %s",
+						     db->name, as_user, msg);
 			ops_error_set(err, OPS_EPERM, "cannot connect to database '%s': %s",
 				      db->name, msg);
 			/* The fix depends on what the server refused. */
@@ -396,8 +407,8 @@ static void cancel_hook(void *arg)
 	ops_db_cancel(arg);
 }
 
-static ops_code db_open(const ops_config *cfg, const char *target, int cleanup, ops_db **out,
-			ops_error *err)
+static ops_code db_open(const ops_config *cfg, const char *target, const char *as_user,
+			const char *as_password, int cleanup, ops_db **out, ops_error *err)
 {
 	ops_db *db;
 	ops_code rc;
@@ -420,7 +431,13 @@ static ops_code db_open(const ops_config *cfg, const char *target, int cleanup, 
 		db_free(db);
 		return ops_error_oom(err);
 	}
-	rc = kind == OPS_DB_SQLITE ? lite_open(path, db, err) : pg_open(cfg, target, db, err);
+	if (as_user && kind != OPS_DB_POSTGRES) {
+		db_free(db);
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a PostgreSQL database: "
+				     "SQLite has no logins", target);
+	}
+	rc = kind == OPS_DB_SQLITE ? lite_open(path, db, err)
+				   : pg_open(cfg, target, as_user, as_password, db, err);
 	if (rc != OPS_OK) {
 		db_free(db);
 		return rc;
@@ -436,13 +453,24 @@ static ops_code db_open(const ops_config *cfg, const char *target, int cleanup, 
 ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
 		     ops_error *err)
 {
-	return db_open(cfg, target, 0, out, err);
+	return db_open(cfg, target, NULL, NULL, 0, out, err);
+}
+
+ops_code ops_db_open_as(const ops_config *cfg, const char *target, const char *user,
+			const char *password, ops_db **out, ops_error *err)
+{
+	*out = NULL;
+	/* libpq takes an empty keyword as unset and would fall back to
+	 * PGPASSWORD and ~/.pgpass: a test of this password must use it. */
+	if (!user || !*user || !password || !*password)
+		return ops_error_set(err, OPS_EUSAGE, "a login test needs a user and a password");
+	return db_open(cfg, target, user, password, 0, out, err);
 }
 
 ops_code ops_db_open_cleanup(const ops_config *cfg, const char *target, ops_db **out,
 			     ops_error *err)
 {
-	return db_open(cfg, target, 1, out, err);
+	return db_open(cfg, target, NULL, NULL, 1, out, err);
 }
 
 void ops_db_set_cleanup(ops_db *db)
@@ -708,6 +736,59 @@ char *ops_db_quote_ident(const ops_db *db, const char *ident)
 	q[o++] = '"';
 	q[o] = '\0';
 	return q;
+}
+
+char *ops_db_quote_literal(const ops_db *db, const char *text)
+{
+	size_t n = strlen(text), i, o = 0;
+	char *q;
+
+	if (db && db->kind == OPS_DB_POSTGRES && db->pg) {
+		char *pq = PQescapeLiteral(db->pg, text, n);
+		char *copy = pq ? strdup(pq) : NULL;
+
+		/* The literal may be a password verifier: leave no copy behind. */
+		if (pq) {
+			OPENSSL_cleanse(pq, strlen(pq));
+			PQfreemem(pq);
+		}
+		return copy;
+	}
+	q = malloc(2 * n + 3);
+	if (!q)
+		return NULL;
+	q[o++] = '\'';
+	for (i = 0; i < n; i++) {
+		if (text[i] == '\'')
+			q[o++] = '\'';
+		q[o++] = text[i];
+	}
+	q[o++] = '\'';
+	q[o] = '\0';
+	return q;
+}
+
+ops_code ops_db_password_verifier(ops_db *db, const char *role, const char *password,
+				  char **verifier, ops_error *err)
+{
+	char *v, msg[512];
+
+	*verifier = NULL;
+	if (db->kind != OPS_DB_POSTGRES)
+		return ops_error_set(err, OPS_EUSAGE, "'%s' is not a PostgreSQL database: "
+				     "SQLite has no roles", db->name);
+	/* The algorithm named, libpq asks the server nothing: the salt and
+	 * the 4096 iterations are computed here. */
+	v = PQencryptPasswordConn(db->pg, password, role, "scram-sha-256");
+	if (!v) {
+		first_line(PQerrorMessage(db->pg), msg, sizeof msg);
+		return ops_error_set(err, OPS_EFAIL, "cannot compute the password verifier of "
+				     "role '%s': %s", role, *msg ? msg : "out of memory");
+	}
+	*verifier = strdup(v);
+	OPENSSL_cleanse(v, strlen(v));
+	PQfreemem(v);
+	return *verifier ? OPS_OK : ops_error_oom(err);
 }
 
 ops_code ops_db_resolve_table(ops_db *db, const char *name, const char *in_schema, char **out,

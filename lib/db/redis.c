@@ -1146,8 +1146,9 @@ static const char *config_path(const ops_config *cfg, const char *key)
 	return v && *v ? v : NULL;
 }
 
-ops_code ops_redis_connect_config(const ops_config *cfg, const char *url_key, ops_redis **out,
-				  ops_error *err)
+/* as_user/as_password: a login test (ops_redis_connect_config_as), NULL otherwise. */
+static ops_code connect_config(const ops_config *cfg, const char *url_key, const char *as_user,
+			       const char *as_password, ops_redis **out, ops_error *err)
 {
 	const char *url = ops_config_get(cfg, url_key);
 	const char *origin = ops_config_origin(cfg, url_key);
@@ -1179,7 +1180,11 @@ ops_code ops_redis_connect_config(const ops_config *cfg, const char *url_key, op
 				     "'%s' from %s holds a password; set REDISCLI_AUTH, "
 				     "or the URL in %s", url_key, origin, var);
 	}
-	if (has_password) {
+	if (as_user) {
+		o.user = as_user;
+		o.password = as_password;
+		o.password_source = "the login test";
+	} else if (has_password) {
 		o.password_source = origin;
 	} else if (auth && *auth) {
 		o.password = auth;
@@ -1192,6 +1197,22 @@ ops_code ops_redis_connect_config(const ops_config *cfg, const char *url_key, op
 	o.connect_timeout_ms = ops_config_int(cfg, "redis.connect_timeout") * 1000;
 	o.timeout_ms = ops_config_int(cfg, "redis.timeout") * 1000;
 	return ops_redis_connect(&o, out, err);
+}
+
+ops_code ops_redis_connect_config(const ops_config *cfg, const char *url_key, ops_redis **out,
+				  ops_error *err)
+{
+	return connect_config(cfg, url_key, NULL, NULL, out, err);
+}
+
+ops_code ops_redis_connect_config_as(const ops_config *cfg, const char *url_key,
+				     const char *user, const char *password, ops_redis **out,
+				     ops_error *err)
+{
+	*out = NULL;
+	if (!user || !*user || !password || !*password)
+		return ops_error_set(err, OPS_EUSAGE, "a login test needs a user and a password");
+	return connect_config(cfg, url_key, user, password, out, err);
 }
 
 /* ---- typed helpers ---- */

@@ -16,6 +16,8 @@ static const struct source {
 	const keys_driver *driver;
 	const char *max_age_key;
 } sources[] = {
+	{"keys.database", &keys_driver_postgres, "keys.database_max_age"},
+	{"keys.redis", &keys_driver_redis, "keys.database_max_age"},
 	{"keys.api_keys", &keys_driver_api_key_env, "keys.api_keys_max_age"},
 	{"keys.jwt", &keys_driver_jwt_hs256, "keys.jwt_max_age"},
 };

@@ -63,6 +63,18 @@ ops_code ops_db_open(const ops_config *cfg, const char *target, ops_db **out,
 void ops_db_close(ops_db *db);
 
 /*
+ * A login test: ops_db_open as user with password (rotate-keys proving a new
+ * password works), whatever the configuration, PGUSER or a URI target say
+ * about the user.  The password goes to libpq as its "password" keyword
+ * only: never into a conninfo string, the environment, a log line or a
+ * message, and ~/.pgpass and PGPASSWORD are not consulted.  A refused login
+ * is OPS_EPERM "cannot connect to database 'x' as 'user': ..."; an empty
+ * user or password is OPS_EUSAGE, as is an SQLite target.
+ */
+ops_code ops_db_open_as(const ops_config *cfg, const char *target, const char *user,
+			const char *password, ops_db **out, ops_error *err);
+
+/*
  * Work that must still be done when the run has been cancelled, and must not
  * be cut short by it: ROLLBACK of the transaction in progress, dropping a
  * temporary database, renaming a database back into its place.  A cleanup
@@ -140,6 +152,23 @@ ops_code ops_db_query_number(ops_db *db, const char *sql, int nparams, const cha
 
 /* Quote one identifier ("a""b").  Newly allocated; NULL on OOM. */
 char *ops_db_quote_ident(const ops_db *db, const char *ident);
+/*
+ * Quote text as a string literal ('it''s'; E'...' where PostgreSQL needs
+ * it), for the few statements that take no parameters (ALTER ROLE ...
+ * PASSWORD).  Newly allocated; NULL on OOM.
+ */
+char *ops_db_quote_literal(const ops_db *db, const char *text);
+
+/*
+ * The SCRAM-SHA-256 verifier of password for role, computed client-side
+ * (PQencryptPasswordConn with its salt and iterations), for
+ * "ALTER ROLE r PASSWORD 'verifier'": the server, and its log with
+ * log_statement = all, see the verifier, never the password.  *verifier is
+ * newly allocated; the caller cleanses (OPENSSL_cleanse) and frees it.
+ * PostgreSQL only: SQLite is OPS_EUSAGE.
+ */
+ops_code ops_db_password_verifier(ops_db *db, const char *role, const char *password,
+				  char **verifier, ops_error *err);
 
 /*
  * A table named by a user ("name", or "schema.name" on PostgreSQL), looked

@@ -84,6 +84,17 @@ ops_code ops_redis_connect(const ops_redis_options *opt, ops_redis **out, ops_er
 ops_code ops_redis_connect_config(const ops_config *cfg, const char *url_key, ops_redis **out,
 				  ops_error *err);
 
+/*
+ * A login test: the same server, TLS settings and timeouts as
+ * ops_redis_connect_config, authenticated as user with password (AUTH USER
+ * PASSWORD), whatever the URL and REDISCLI_AUTH say.  A refused password is
+ * OPS_EPERM naming the user, never the password; an empty user or password
+ * is OPS_EUSAGE.
+ */
+ops_code ops_redis_connect_config_as(const ops_config *cfg, const char *url_key,
+				     const char *user, const char *password, ops_redis **out,
+				     ops_error *err);
+
 /* Close and free; NULL is accepted. */
 void ops_redis_close(ops_redis *r);
 

@@ -299,6 +299,38 @@ TEST(a_cancelled_run_stops_the_statement_but_not_cleanup)
 	free(path);
 }
 
+/* rotate-keys's pieces: literals for the statements that take no
+ * parameters, and the PostgreSQL-only login test and verifier (t510 runs
+ * them against a server). */
+TEST(literals_quote_and_logins_are_postgresql_only)
+{
+	char *path = path_in("login.db"), *lit, *verifier = (char *)"x";
+	ops_db *db = NULL;
+	ops_error err;
+
+	make_db(path, "CREATE TABLE t (x)");
+	lit = ops_db_quote_literal(NULL, "it's");
+	CHECK_STR(lit, "'it''s'");
+	free(lit);
+	CHECK_INT(ops_db_open_as(NULL, path, "app", "pw", &db, &err), OPS_EUSAGE);
+	CHECK_CONTAINS(err.message, "SQLite has no logins");
+	CHECK(db == NULL);
+	/* An empty password would let libpq fall back to PGPASSWORD or
+	 * ~/.pgpass: never a test of the new one. */
+	CHECK_INT(ops_db_open_as(NULL, "rag_db", "app", "", &db, &err), OPS_EUSAGE);
+	CHECK_INT(ops_db_open_as(NULL, "rag_db", "", "pw", &db, &err), OPS_EUSAGE);
+	CHECK(db == NULL);
+	CHECK_INT(ops_db_open(NULL, path, &db, &err), OPS_OK);
+	lit = ops_db_quote_literal(db, "a'b");
+	CHECK_STR(lit, "'a''b'");
+	free(lit);
+	CHECK_INT(ops_db_password_verifier(db, "app", "pw", &verifier, &err), OPS_EUSAGE);
+	CHECK(verifier == NULL);
+	CHECK(!strstr(err.message, "pw"));
+	ops_db_close(db);
+	free(path);
+}
+
 int main(void)
 {
 	int rc;
@@ -312,6 +344,7 @@ int main(void)
 	RUN(table_names_are_looked_up_as_names);
 	RUN(sqlite_copy_is_consistent_and_never_overwrites);
 	RUN(a_cancelled_run_stops_the_statement_but_not_cleanup);
+	RUN(literals_quote_and_logins_are_postgresql_only);
 	rc = unit_done();
 	unit_rmrf(tmp);
 	free(tmp);

@@ -440,6 +440,22 @@ TEST(a_password_in_the_url_is_taken_from_the_environment_only)
 	CHECK(r == NULL);
 }
 
+TEST(a_login_test_needs_a_user_and_a_password)
+{
+	ops_config *cfg = config_with_url("redis://127.0.0.1:1", "opsctl.conf:3");
+	ops_redis *r = NULL;
+	ops_error err;
+
+	CHECK_INT(ops_redis_connect_config_as(cfg, "backup.redis_url", "app", "", &r, &err),
+		  OPS_EUSAGE);
+	CHECK_INT(ops_redis_connect_config_as(cfg, "backup.redis_url", NULL, "pw", &r, &err),
+		  OPS_EUSAGE);
+	CHECK_INT(ops_redis_connect_config_as(cfg, "cache.redis_url", "app", "pw", &r, &err),
+		  OPS_ECONFIG);
+	CHECK(r == NULL);
+	ops_config_free(cfg);
+}
+
 TEST(the_tls_settings_are_checked_before_a_byte_is_sent)
 {
 	int port = 0, fd = listener(&port);
@@ -705,6 +721,37 @@ TEST(live_an_acl_user)
 	ops_redis_close(r);
 }
 
+/* rotate-keys's login test: the configured server as another user, whatever
+ * REDISCLI_AUTH says (it holds the administrator's password). */
+TEST(live_a_login_test_as_a_user_of_the_configured_server)
+{
+	const char *url = env("OPSCTL_TEST_REDIS_AUTH_URL");
+	const char *user = env("OPSCTL_TEST_REDIS_ACL_USER");
+	const char *pw = env("OPSCTL_TEST_REDIS_ACL_PASSWORD");
+	ops_config *cfg = config_with_url(url, "opsctl.conf:3");
+	ops_redis *r = NULL;
+	ops_redis_reply *rep = NULL;
+	ops_error err;
+
+	setenv("REDISCLI_AUTH", env("OPSCTL_TEST_REDIS_PASSWORD"), 1);
+	CHECK_INT(ops_redis_connect_config_as(cfg, "backup.redis_url", user, pw, &r, &err),
+		  OPS_OK);
+	if (r) {
+		CHECK_INT(ops_redis_call(r, &rep, &err, "ACL", "WHOAMI", NULL), OPS_OK);
+		CHECK(rep && rep->str && strcmp(rep->str, user) == 0);
+		ops_redis_reply_free(rep);
+		ops_redis_close(r);
+		r = NULL;
+	}
+	CHECK_INT(ops_redis_connect_config_as(cfg, "backup.redis_url", user, "not-the-new-one",
+					      &r, &err), OPS_EPERM);
+	CHECK_CONTAINS(err.message, user);
+	CHECK(!strstr(err.message, "not-the-new-one"));
+	CHECK(r == NULL);
+	unsetenv("REDISCLI_AUTH");
+	ops_config_free(cfg);
+}
+
 TEST(live_the_password_in_a_url_is_percent_decoded)
 {
 	/* t191 gives the ACL user a password with '@', '/' and ':' in it. */
@@ -836,6 +883,7 @@ int main(void)
 	RUN(a_malformed_reply_loses_the_connection);
 	RUN(finish_on_cancel_reads_the_reply_in_flight);
 	RUN(a_password_in_the_url_is_taken_from_the_environment_only);
+	RUN(a_login_test_needs_a_user_and_a_password);
 	RUN(the_tls_settings_are_checked_before_a_byte_is_sent);
 	for (i = 0; need[i] && !missing; i++)
 		if (!env(need[i]))
@@ -853,6 +901,7 @@ int main(void)
 	RUN(live_a_unix_socket);
 	RUN(live_requirepass_and_a_wrong_password);
 	RUN(live_an_acl_user);
+	RUN(live_a_login_test_as_a_user_of_the_configured_server);
 	RUN(live_the_password_in_a_url_is_percent_decoded);
 	RUN(live_tls_with_the_right_ca_and_an_acl_user);
 	RUN(live_tls_refuses_an_unknown_ca_and_a_wrong_name);
