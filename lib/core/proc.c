@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -89,8 +90,31 @@ static char *find_program(const char *dir, const char *name)
 	return NULL;
 }
 
-/* environ with each NAME=VALUE of add replacing or joining NAME. */
-static char **merged_env(char *const add[])
+/*
+ * Variables that carry a credential by their name (PGPASSWORD, VAULT_TOKEN,
+ * AWS_SECRET_ACCESS_KEY, REDISCLI_AUTH, ...): left out of the environment
+ * of a child started with OPS_PROC_NO_SECRETS.
+ */
+static int secret_variable(const char *s, size_t len)
+{
+	static const char *const words[] = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL",
+					    "PRIVATE", "APIKEY", "API_KEY", "AUTH", NULL};
+	const char *const *w;
+	size_t wl, i;
+
+	for (w = words; *w; w++) {
+		wl = strlen(*w);
+		for (i = 0; i + wl <= len; i++)
+			if (strncasecmp(s + i, *w, wl) == 0)
+				return 1;
+	}
+	/* AWS_SECRET_ACCESS_KEY is caught above; SOMETHING_KEY by its end. */
+	return len > 4 && strncasecmp(s + len - 4, "_KEY", 4) == 0;
+}
+
+/* environ with each NAME=VALUE of add replacing or joining NAME; with
+ * no_secrets, without the variables secret_variable names. */
+static char **merged_env(char *const add[], int no_secrets)
 {
 	size_t n = 0, k = 0, i, j;
 	char **env;
@@ -110,7 +134,7 @@ static char **merged_env(char *const add[])
 		for (j = 0; add && add[j]; j++)
 			if (strncmp(add[j], environ[i], len) == 0 && add[j][len] == '=')
 				replaced = 1;
-		if (!replaced)
+		if (!replaced && !(no_secrets && secret_variable(environ[i], len)))
 			env[k++] = environ[i];
 	}
 	for (j = 0; add && add[j]; j++)
@@ -261,7 +285,7 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 		p->cancel_hook = -1;
 		p->err_fd = p->pid_fd = p->wake_fd = -1;
 	}
-	env = merged_env(env_add);
+	env = merged_env(env_add, (pipes & OPS_PROC_NO_SECRETS) != 0);
 	if (!p || !env || !(p->name = strdup(argv[0]))) {
 		code = ops_error_oom(err);
 		goto fail;

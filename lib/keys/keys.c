@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -464,10 +466,12 @@ static ops_code reload(struct eng *e, ops_error *err)
 		ops_strv_free(argv);
 		return OPS_OK;
 	}
-	/* The child gets no secret: it reads the env file itself.  Its own
-	 * process group, so that a timeout also stops what it started
-	 * (podman-compose's podman, a script's children). */
-	rc = ops_proc_start(NULL, argv, NULL, OPS_PROC_OWN_GROUP, NULL, NULL, &p, err);
+	/* The child gets no secret, not even opsctl's own (VAULT_TOKEN,
+	 * REDISCLI_AUTH): it reads the env file itself.  Its own process group,
+	 * so that a timeout also stops what it started (podman-compose's
+	 * podman, a script's children). */
+	rc = ops_proc_start(NULL, argv, NULL, OPS_PROC_OWN_GROUP | OPS_PROC_NO_SECRETS, NULL, NULL,
+			    &p, err);
 	if (rc == OPS_OK)
 		rc = ops_proc_wait_timeout(p, ops_config_int(e->cfg, "keys.reload_timeout") * 1000L,
 					   err);
@@ -883,6 +887,21 @@ static ops_code add_figures(struct eng *e, cJSON *rep)
 	return OPS_OK;
 }
 
+/*
+ * From here this process holds secrets: no core dump may write them to
+ * disk (RLIMIT_CORE 0, which the reload command inherits too), and no
+ * other process of this user may read its memory (not dumpable: ptrace and
+ * /proc/PID/mem are refused).  For the rest of the process's life: opsctl
+ * runs one command.
+ */
+static void no_core_dumps(void)
+{
+	struct rlimit zero = {0, 0};
+
+	(void)setrlimit(RLIMIT_CORE, &zero);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 static ops_code start(struct eng *e, const ops_keys_req *req, keys_cred ***creds, cJSON **rep,
 		      cJSON **list, ops_error *err)
 {
@@ -890,6 +909,7 @@ static ops_code start(struct eng *e, const ops_keys_req *req, keys_cred ***creds
 	ops_code rc;
 
 	memset(e, 0, sizeof *e);
+	no_core_dumps();
 	e->req = req;
 	e->run = req->run;
 	e->cfg = req->run->cfg;

@@ -13,23 +13,10 @@
 
 #include "keys/keys_internal.h"
 
-static int env_name_ok(const char *s)
-{
-	const char *p;
-
-	if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
-		return 0;
-	for (p = s + 1; *p; p++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return 0;
-	return p - s <= 200;
-}
-
 static ops_code set_names(keys_cred *c, const char *var, const char *kind, const char *what,
 			  ops_error *err)
 {
-	if (!env_name_ok(var))
+	if (!keys_env_name_valid(var, strlen(var)) || strlen(var) > 200)
 		return ops_error_set(err, OPS_ECONFIG, "'%s' is not %s: VAR must be an environment "
 				     "variable name ([A-Za-z_][A-Za-z0-9_]*)", c->spec, what);
 	if (!(c->var = strdup(var)) || asprintf(&c->id, "%s:%s", kind, var) < 0 ||

@@ -448,14 +448,21 @@ static char *encode(const char *value, size_t *len)
 	return out;
 }
 
-static int valid_name(const char *name)
+int keys_env_name_valid(const char *s, size_t n)
 {
-	if (!name || !name_start((unsigned char)*name))
+	size_t i;
+
+	if (!s || n == 0 || !name_start((unsigned char)s[0]))
 		return 0;
-	for (name++; *name; name++)
-		if (!name_char((unsigned char)*name) || *name == '.')
+	for (i = 1; i < n; i++)
+		if (!name_char((unsigned char)s[i]) || s[i] == '.')
 			return 0;
 	return 1;
+}
+
+static int valid_name(const char *name)
+{
+	return name && keys_env_name_valid(name, strlen(name));
 }
 
 static ops_code set_value(struct rec *r, const char *value, ops_error *err)

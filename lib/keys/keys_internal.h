@@ -79,6 +79,9 @@ typedef struct keys_envfile keys_envfile;
  */
 ops_code keys_envfile_load(const char *path, keys_envfile **out, ops_error *err);
 void keys_envfile_free(keys_envfile *f);	/* cleanses the values */
+/* 1 when s[0..n) is a variable name the file may set ([A-Za-z_][A-Za-z0-9_]*):
+ * what every driver checks its spec's VAR items with. */
+int keys_env_name_valid(const char *s, size_t n);
 /* The value of name (unquoted), or NULL when the file does not set it. */
 const char *keys_envfile_get(const keys_envfile *f, const char *name);
 /* Set name (its last line; appended at the end when absent); value NULL
@@ -216,8 +219,11 @@ struct keys_driver {
 	/* With retire: variables the store drops then (VAR_PREVIOUS), as
 	 * pairs with value NULL.  NULL: none. */
 	ops_code (*retire_store)(keys_cred *c, keys_values *out, ops_error *err);
-	/* At promote: a hint the driver needs to retire later (the idle role's
-	 * name, the key row's id), never a secret; NULL for none. */
+	/* What the driver will need to retire today's CURRENT once it is PREVIOUS
+	 * (the role the store names now, a key row's id, a password's hash),
+	 * never a secret.  Called when a rotation is created, with the store as it
+	 * is before any change, and kept in the state until the retirement; ""
+	 * for none (NULL is out of memory). */
 	char *(*retire_hint)(keys_cred *c, const keys_values *store);
 	void (*close)(keys_cred *c);	/* free priv */
 };

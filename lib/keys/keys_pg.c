@@ -53,19 +53,6 @@ static int secret_is(const char *text, const keys_secret *s)
 	return text && s && s->text && n == s->len && CRYPTO_memcmp(text, s->text, n) == 0;
 }
 
-static int valid_env_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return 0;
-	return 1;
-}
-
 /* An identifier as PostgreSQL writes one unquoted (quoted here all the
  * same): what a role created by CREATE ROLE rag_app is called. */
 static int valid_role(const char *s, size_t n)
@@ -126,9 +113,9 @@ static ops_code pg_parse(keys_cred *c, ops_error *err)
 	var = colon + 1;
 	uvar = strchr(var, ':');
 	n = uvar ? (size_t)(uvar - var) : strlen(var);
-	if (!valid_env_name(var, n))
+	if (!keys_env_name_valid(var, n))
 		return bad_item(c, err, "not a variable name:", var, n);
-	if (uvar && !valid_env_name(uvar + 1, strlen(uvar + 1)))
+	if (uvar && !keys_env_name_valid(uvar + 1, strlen(uvar + 1)))
 		return bad_item(c, err, "not a variable name:", uvar + 1, strlen(uvar + 1));
 	if (slash && !uvar)
 		return bad_item(c, err, "two roles need a USER_VAR naming the current one",

@@ -44,19 +44,6 @@ static int secret_is(const char *text, const keys_secret *s)
 	return text && s && s->text && n == s->len && CRYPTO_memcmp(text, s->text, n) == 0;
 }
 
-static int valid_env_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return 0;
-	return 1;
-}
-
 static int valid_user(const char *s, size_t n)
 {
 	return n > 0 && n <= USER_MAX &&
@@ -75,7 +62,7 @@ static ops_code redis_parse(keys_cred *c, ops_error *err)
 	const char *s = c->spec, *colon = strchr(s, ':');
 	size_t ulen = colon ? (size_t)(colon - s) : strlen(s);
 
-	if (!colon || !valid_env_name(colon + 1, strlen(colon + 1)) || !valid_user(s, ulen)) {
+	if (!colon || !keys_env_name_valid(colon + 1, strlen(colon + 1)) || !valid_user(s, ulen)) {
 		if (colon && valid_user(s, ulen))
 			ops_error_set(err, OPS_ECONFIG, "item '%s': not a variable name '%s'", s,
 				      colon + 1);

@@ -40,6 +40,9 @@ write_env
 cat >"$T/reload.sh" <<EOF
 #!/bin/sh
 echo "reload \$*" >>"$T/reload.log"
+ulimit -c >"$T/reload.core"
+env >"$T/reload.env"
+tr '\\0' ' ' </proc/\$\$/cmdline >"$T/reload.cmdline"
 [ -e "$T/reload-sleeps" ] && sleep 3
 [ -e "$T/reload-fails" ] && { echo "api: restart failed" >&2; exit 3; }
 exit 0
@@ -125,7 +128,8 @@ expect_json_true "d['window'] in ('open', 'closed')" "-e/--environment is accept
 # ---- a rotation ----
 journal_mark
 stat -c '%a %U' "$ENVF" >"$T/mode.before"
-run "$OPSCTL" --output json rotate-keys --all -f
+# Core dumps allowed for opsctl itself, so that the check below sees opsctl turn them off.
+run sh -c 'ulimit -c unlimited && exec "$@"' sh "$OPSCTL" --output json rotate-keys --all -f
 expect_rc 0 "rotate-keys --all -f exits 0"
 remember
 new_api=$(val API_KEY) new_jwt=$(val JWT_SECRET)
@@ -141,6 +145,8 @@ if cmp -s "$T/rest.before" "$T/rest.after"; then ok "every other line, comment a
 else not_ok "other lines untouched"; diff "$T/rest.before" "$T/rest.after" | sed 's/^/#   /'; fi
 if [ "$(stat -c '%a %U' "$ENVF")" = "$(cat "$T/mode.before")" ]; then ok "the env file keeps its mode and owner ($(cat "$T/mode.before"))"
 else not_ok "mode and owner kept ($(stat -c '%a %U' "$ENVF"))"; fi
+if [ "$(cat "$T/reload.core")" = 0 ]; then ok "rotate-keys runs without core dumps (the reload command inherits ulimit -c 0)"
+else not_ok "core dumps off (ulimit -c in the child: $(cat "$T/reload.core"))"; fi
 if [ "$(grep -c '^reload api$' "$T/reload.log")" = 1 ]; then ok "the reload command ran once for both credentials, as an argv"
 else not_ok "the reload ran once"; cat "$T/reload.log" | sed 's/^/#   /'; fi
 expect_json_true "d['rotated'] == 2 and all(c['outcome'] == 'rotated' and c['phase'] == 'current' for c in d['credentials'])" "the report says both were rotated"
@@ -301,6 +307,10 @@ expect_rc 0 "the rerun delivers to both and finishes"
 remember
 if [ "$(vault_val API_KEY)" = "$(val API_KEY)" ] && [ "$(val API_KEY)" != "$vault_before" ]; then ok "...Vault and the env file agree on the new key"; else not_ok "Vault and env agree after the rerun"; fi
 no_secret_in "neither the Vault token nor any key in the outputs, journal or state" "$OUT" "$ERR" "$OPSCTL_STATE_DIR" "$T/error-lines"
+if [ -s "$T/reload.env" ] && ! grep -q VAULT_TOKEN "$T/reload.env" && grep -q '^PATH=' "$T/reload.env"; then
+	ok "the reload command's environment has no VAULT_TOKEN (opsctl had one), the rest is there"
+else not_ok "VAULT_TOKEN kept out of the reload command's environment"; fi
+no_secret_in "no secret in the reload command's environment or command line" "$T/reload.env" "$T/reload.cmdline"
 unset VAULT_TOKEN
 conf
 

@@ -26,7 +26,16 @@ typedef struct ops_proc ops_proc;
  * opsctl's group no longer reaches it.  For commands an operator configures
  * (cache.warm_command), which may be scripts.
  */
-enum { OPS_PROC_PIPE_IN = 1, OPS_PROC_PIPE_OUT = 2, OPS_PROC_OWN_GROUP = 4 };
+/*
+ * OPS_PROC_NO_SECRETS: the child's environment leaves out every variable
+ * whose name says it carries a credential (PASSWORD, PASSWD, SECRET, TOKEN,
+ * CREDENTIAL, PRIVATE, APIKEY, API_KEY or AUTH in it, or ending in _KEY:
+ * PGPASSWORD, VAULT_TOKEN, REDISCLI_AUTH, AWS_SECRET_ACCESS_KEY); env_add
+ * still adds what the child is meant to get.  For commands an operator
+ * configures, which need none of opsctl's own credentials.
+ */
+enum { OPS_PROC_PIPE_IN = 1, OPS_PROC_PIPE_OUT = 2, OPS_PROC_OWN_GROUP = 4,
+       OPS_PROC_NO_SECRETS = 8 };
 
 /* Between SIGTERM to a child's group and SIGKILL: time to remove its own
  * temporary files, short enough that a stuck child cannot hold the run. */

@@ -14,6 +14,7 @@
 
 #include "opsmaint/cancel.h"
 #include "opsmaint/clock.h"
+#include "opsmaint/fileio.h"
 #include "opsmaint/proc.h"
 #include "unit.h"
 
@@ -298,6 +299,52 @@ TEST(a_child_started_after_the_request_is_stopped)
 	ops_cancel_reset();
 }
 
+TEST(no_secrets_leaves_credentials_out_of_the_childs_environment)
+{
+	static const char *const set[][2] = {
+		{"PGPASSWORD", "pg-secret"}, {"VAULT_TOKEN", "hvs.x"}, {"REDISCLI_AUTH", "r-secret"},
+		{"AWS_SECRET_ACCESS_KEY", "aws-secret"}, {"MY_API_KEY", "k"}, {"DB_PASSWD", "p"},
+		{"KEEP_PATHLIKE", "kept"}, {"LANG_T", "C"},
+	};
+	char *argv[] = {"sh", "-c", "env > \"$OUT\"", NULL};
+	char *add[] = {"ADDED_PASSWORD=given", NULL};
+	char path[512], *text = NULL, env_out[600], *dir = unit_tmpdir();
+	ops_proc *p = NULL;
+	ops_error err;
+	size_t i;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof path, "%s/child.env", dir);
+	snprintf(env_out, sizeof env_out, "OUT=%s", path);
+	for (i = 0; i < sizeof set / sizeof set[0]; i++)
+		setenv(set[i][0], set[i][1], 1);
+	putenv(env_out);
+	ops_error_clear(&err);
+	CHECK_INT(ops_proc_start(NULL, argv, add, OPS_PROC_NO_SECRETS, NULL, NULL, &p, &err), OPS_OK);
+	CHECK_INT(ops_proc_wait_timeout(p, 10000, &err), OPS_OK);
+	CHECK_INT(ops_read_file(path, 1 << 20, &text, NULL, &err), OPS_OK);
+	for (i = 0; text && i < 6; i++)
+		CHECK(strstr(text, set[i][0]) == NULL);
+	CHECK(text && strstr(text, "KEEP_PATHLIKE=kept") != NULL);
+	CHECK(text && strstr(text, "LANG_T=C") != NULL);
+	/* What the caller adds on purpose still goes. */
+	CHECK(text && strstr(text, "ADDED_PASSWORD=given") != NULL);
+	free(text);
+	text = NULL;
+	/* Without the flag the environment is passed whole. */
+	CHECK_INT(ops_proc_start(NULL, argv, NULL, 0, NULL, NULL, &p, &err), OPS_OK);
+	CHECK_INT(ops_proc_wait_timeout(p, 10000, &err), OPS_OK);
+	CHECK_INT(ops_read_file(path, 1 << 20, &text, NULL, &err), OPS_OK);
+	CHECK(text && strstr(text, "PGPASSWORD=pg-secret") != NULL);
+	free(text);
+	for (i = 0; i < sizeof set / sizeof set[0]; i++)
+		unsetenv(set[i][0]);
+	unsetenv("OUT");
+	unit_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	RUN(sleep_is_stopped_at_the_deadline);
@@ -310,5 +357,6 @@ int main(void)
 	RUN(kill_ends_a_child_that_ignores_sigterm);
 	RUN(a_cancelled_run_stops_the_child);
 	RUN(a_child_started_after_the_request_is_stopped);
+	RUN(no_secrets_leaves_credentials_out_of_the_childs_environment);
 	return unit_done();
 }
