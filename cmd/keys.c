@@ -39,6 +39,7 @@ static ops_code op_rotate(struct cli_inv *inv, const ops_run *run, cJSON **repor
 	req.types = types_of(inv);
 	req.due_only = cli_flag(inv, "due");
 	req.backup = cli_flag(inv, "backup");
+	req.end_grace = cli_flag(inv, "end-grace");
 	return ops_keys_rotate(&req, report, err);
 }
 
@@ -50,6 +51,7 @@ static ops_code op_restore(struct cli_inv *inv, const ops_run *run, cJSON **repo
 	req.run = run;
 	req.types = types_of(inv);
 	req.restore = inv->nargs > 0 ? inv->args[0] : "latest";
+	req.end_grace = cli_flag(inv, "end-grace");
 	return ops_keys_rotate(&req, report, err);
 }
 
@@ -69,6 +71,9 @@ static ops_code op_status(struct cli_inv *inv, const ops_run *run, cJSON **repor
 #define OPT_ALL \
 	CLI_OPT_FLAG(0, "all", "every credential type (rotate-keys.sh --all, the quarterly cron " \
 		     "line): the same as -t all")
+#define OPT_END_GRACE \
+	CLI_OPT_FLAG(0, "end-grace", "rotate a credential whose previous secret is still in its " \
+		     "grace period too, retiring that previous secret first")
 #define OPT_ENVIRONMENT \
 	CLI_OPT_ENUM('e', "environment", "ENV", "dev,staging,prod", \
 		     "environment whose maintenance window applies (the global --env)", \
@@ -84,6 +89,7 @@ static const struct cli_opt rotate_opts[] = {
 	OPT_ALL,
 	CLI_OPT_FLAG(0, "due", "rotate only the credentials older than their type's maximum "
 		     "age (keys.database_max_age, ...), for a daily cron line"),
+	OPT_END_GRACE,
 	CLI_OPT_DRY_RUN("print the plan: what each credential would go through, and whether the "
 			"window would let the run through; change nothing"),
 	CLI_OPT_YES,
@@ -95,6 +101,7 @@ static const struct cli_opt restore_opts[] = {
 	OPT_TYPE,
 	OPT_ALL,
 	OPT_ENVIRONMENT,
+	OPT_END_GRACE,
 	CLI_OPT_FORCE("restore outside the maintenance window too, and without asking"),
 	CLI_OPT_DRY_RUN("print which credentials the backup would set back; change nothing"),
 	CLI_OPT_YES,
@@ -129,7 +136,9 @@ const struct cli_cmd cli_keys_subs[] = {
 	 "atomic rewrite (mode and owner kept, every other line untouched); "
 	 "keys.reload_command runs and keys.health_url must answer 2xx; only then is PENDING "
 	 "promoted to CURRENT and the old secret kept as PREVIOUS until keys.grace_period ends. "
-	 "A later run retires PREVIOUS. A failed test, reload or health check rolls back: the "
+	 "A later run retires PREVIOUS; until then the credential is not rotated again (exit 1 "
+	 "naming it), since that would end early the grace of a secret clients may still hold, "
+	 "unless --end-grace retires it first. A failed test, reload or health check rolls back: the "
 	 "env file gets its old values, the system stops accepting the new secret.\n\n"
 	 "A run killed at any step is resumed by the next run, from the recorded phase, with the "
 	 "sealed secret: never replaced by a new one. Two alternating roles (keys.database "

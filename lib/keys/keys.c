@@ -607,6 +607,16 @@ static ops_code promote(struct eng *e, struct item *it, ops_error *err)
 		return rc;
 	keys_unlink_sealed(e->cfg, it->c, "pending");
 	keys_unlink_sealed(e->cfg, it->c, "rollback");
+	{
+		char iso[OPS_TIME_ISO_SIZE];
+		time_t after = e->now + it->c->grace;
+
+		/* The entry describes the credential as the run leaves it. */
+		put(it->one, "age_seconds", cJSON_CreateNumber(0));
+		put(it->one, "rotated_at", cJSON_CreateString(ops_time_iso(e->now, iso)));
+		put(it->one, "due", cJSON_CreateFalse());
+		put(it->one, "previous_retires_at", cJSON_CreateString(ops_time_iso(after, iso)));
+	}
 	put(it->one, "outcome", cJSON_CreateString("rotated"));
 	e->rotated++;
 	return OPS_OK;
@@ -628,8 +638,12 @@ static ops_code stage3(struct eng *e, ops_error *err)
 	if (rc == OPS_EINTR)
 		return rc;	/* at "delivered": the next run reloads and checks again */
 	if (rc != OPS_OK) {
-		ops_log_error("%s; rolling back", err->message);
+		/* One error line: the final one says it was rolled back. */
+		char why[OPS_ERROR_MSG_MAX];
+
 		rollback_delivered(e);
+		snprintf(why, sizeof why, "%s", err->message);
+		ops_error_set(err, rc, "%.440s; the rotation was rolled back", why);
 		for (i = 0; i < e->n; i++)
 			if (e->items[i].active && strcmp(e->items[i].phase, "current") == 0)
 				item_failed(e, &e->items[i], rc, err);
@@ -647,6 +661,14 @@ static ops_code stage3(struct eng *e, ops_error *err)
 
 /* ---- retire ---- */
 
+/* A PREVIOUS whose grace period has not ended yet. */
+static int in_grace(const struct eng *e, const struct item *it)
+{
+	double after = state_num(it->st, "previous", "retire_after", -1);
+
+	return after >= 0 && after > (double)e->now;
+}
+
 static ops_code retire_due(struct eng *e, ops_error *err)
 {
 	size_t i, k;
@@ -658,7 +680,9 @@ static ops_code retire_due(struct eng *e, ops_error *err)
 		keys_values store, chg = {0};
 		double after = state_num(it->st, "previous", "retire_after", -1);
 
-		if (strcmp(it->phase, "current") != 0 || after < 0 || after > (double)e->now)
+		/* --end-grace: the previous of a credential about to be rotated goes now. */
+		if (strcmp(it->phase, "current") != 0 || after < 0 ||
+		    (after > (double)e->now && !(e->req->end_grace && it->active)))
 			continue;
 		if (e->run->dry_run) {
 			put(it->one, "would_retire_previous", cJSON_CreateTrue());
@@ -801,7 +825,8 @@ static ops_code preflight(struct eng *e, ops_error *err)
 		keys_secret_wipe(&cur);
 		keys_values_wipe(&store);
 	}
-	if (rc != OPS_OK && rc != OPS_EINTR)
+	/* The driver's own advice (CREATE ROLE ...) comes first when it gave one. */
+	if (rc != OPS_OK && rc != OPS_EINTR && !err->hint[0])
 		ops_error_hint(err, "Nothing was changed.");
 	return rc;
 }
@@ -920,8 +945,8 @@ static ops_code start(struct eng *e, const ops_keys_req *req, keys_cred ***creds
 		rc = ops_error_set(err, OPS_ECONFIG, "no credentials to rotate are configured%s",
 				   req->types ? " for the types given" : "");
 		ops_error_hint(err, "Name them in [keys]: database (ROLE@DATABASE:PASSWORD_VAR), "
-			       "redis (USER:PASSWORD_VAR), api_keys (VAR), jwt (hs256:VAR); see "
-			       "opsctl.conf(5).");
+			       "redis (USER:PASSWORD_VAR), api_keys (VAR, or table:TABLE:NAME:VAR), "
+			       "jwt (hs256:VAR); see opsctl.conf(5).");
 		return rc;
 	}
 	env_path = ops_config_get(e->cfg, "keys.env_file");
@@ -986,12 +1011,15 @@ ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err
 	cJSON *rep = NULL, *list;
 	char question[300];
 	size_t i, todo = 0;
+	int grace_block = 0;
+	char grace_first[300] = "";
 	ops_code rc;
 
 	*report = NULL;
 	if ((rc = start(&e, req, &creds, &rep, &list, err)) != OPS_OK)
 		goto out;
-	/* What this run does to each: resume, rotate, or leave (not due). */
+	/* What this run does to each: resume, rotate, or leave (not due, or
+	 * its previous secret still in its grace period). */
 	for (i = 0; i < e.n; i++) {
 		struct item *it = &e.items[i];
 		double age = age_of(&e, it);
@@ -999,13 +1027,28 @@ ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err
 		if (strcmp(it->phase, "current") != 0) {
 			it->active = 1;
 			put(it->one, "action", cJSON_CreateString("resume"));
-		} else if (req->restore || !req->due_only || age < 0 ||
-			   age >= (double)it->c->max_age) {
-			it->active = 1;
-			put(it->one, "action", cJSON_CreateString(req->restore ? "restore" : "rotate"));
-		} else {
+		} else if (req->due_only && !req->restore && age >= 0 &&
+			   age < (double)it->c->max_age) {
 			put(it->one, "action", cJSON_CreateString("none: not due"));
 			put(it->one, "outcome", cJSON_CreateString("not due"));
+		} else if (in_grace(&e, it) && !req->end_grace) {
+			/*
+			 * One PREVIOUS per credential: rotating again now would end
+			 * the grace of the one clients may still hold (for two
+			 * alternating roles, the role they log in as).
+			 */
+			char iso[OPS_TIME_ISO_SIZE], why[96];
+
+			ops_time_iso((time_t)state_num(it->st, "previous", "retire_after", 0), iso);
+			snprintf(why, sizeof why, "none: the previous secret is valid until %s", iso);
+			put(it->one, "action", cJSON_CreateString(why));
+			put(it->one, "outcome", cJSON_CreateString("in its grace period"));
+			if (!grace_block++)
+				snprintf(grace_first, sizeof grace_first, "%s (until %s)",
+					 it->c->display, iso);
+		} else {
+			it->active = 1;
+			put(it->one, "action", cJSON_CreateString(req->restore ? "restore" : "rotate"));
 		}
 		todo += (size_t)it->active;
 	}
@@ -1069,6 +1112,13 @@ ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err
 		*err = e.first_err;
 		if (e.failed > 1)
 			ops_error_prefix(err, "%ld credentials failed; the first", e.failed);
+	} else if (grace_block) {
+		rc = ops_error_set(err, OPS_EFAIL, "%d credential%s not rotated: the previous secret "
+				   "is still in its grace period: %s%s", grace_block,
+				   grace_block == 1 ? "" : "s", grace_first,
+				   grace_block > 1 ? " and more" : "");
+		ops_error_hint(err, "Rotate it once keys.grace_period has passed, or now with "
+			       "--end-grace, which retires the previous secret first.");
 	}
 report:
 	if (add_figures(&e, rep) != OPS_OK) {

@@ -158,6 +158,13 @@ expect_file_contains "$prom" 'opsctl_keys_credential_age_seconds{task="rotate_ke
 no_secret_in "no secret, old or new, in the output, the journal, the textfile or the state directory" \
 	"$OUT" "$ERR" "$OPSCTL_STATE_DIR"
 
+cp -p "$ENVF" "$T/env.rotated"
+run "$OPSCTL" rotate-keys --all -f
+expect_fail 1 "rotating again within the grace period: exit 1" "grace period" "API key API_KEY"
+run "$OPSCTL" --output json rotate-keys --all -f
+expect_json_true "all(c['outcome'] == 'in its grace period' and c['action'].startswith('none: the previous secret is valid until') for c in d['credentials'])" \
+	"...each credential says until when its previous secret is valid"
+if cmp -s "$ENVF" "$T/env.rotated"; then ok "...and nothing changed: the previous keys keep their grace"; else not_ok "nothing changed within the grace period"; fi
 run "$OPSCTL" --output json rotate-keys --due -f
 expect_rc 0 "--due right after a rotation exits 0"
 expect_json_true "d['rotated'] == 0 and all(c['outcome'] == 'not due' for c in d['credentials'])" "...and rotates nothing: nothing is due"
@@ -203,7 +210,7 @@ conf
 for phase in created set tested delivered; do
 	cp -p "$ENVF" "$T/env.before"
 	api_before=$(val API_KEY)
-	run env OPSCTL_TEST_KEYS_CRASH_AFTER=$phase "$OPSCTL" rotate-keys -t api-keys -f
+	run env OPSCTL_TEST_KEYS_CRASH_AFTER=$phase "$OPSCTL" rotate-keys -t api-keys -f --end-grace
 	if [ "$RC" = 137 ]; then ok "killed after '$phase' (exit 137)"; else not_ok "killed after '$phase' (exit $RC)"; diag_run; fi
 	if [ "$(stat -c %a "$ENVF")" = 600 ] && [ -n "$(val API_KEY)" ] && [ -n "$(val POSTGRES_HOST)" ]; then
 		ok "after the kill the env file is whole, parseable and 0600"
@@ -243,7 +250,7 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/backup.key"
 chmod 600 "$T/backup.key"
 conf "backup_key_file = $T/backup.key"
 before_b=$(val API_KEY)
-run "$OPSCTL" --output json rotate-keys -t api-keys -b -f
+run "$OPSCTL" --output json rotate-keys -t api-keys -b -f --end-grace
 expect_rc 0 "rotate-keys -b exits 0"
 remember
 bid=$(json_get "d['backup']")
@@ -252,7 +259,7 @@ if [ -f "$OPSCTL_STATE_DIR/keys/backups/$bid.sealed" ] && [ "$(stat -c %a "$OPSC
 	ok "the backup $bid is in STATE_DIR/keys/backups, mode 0600"
 else not_ok "the backup file ($bid)"; fi
 no_secret_in "the backup holds no secret in clear" "$OPSCTL_STATE_DIR/keys/backups"
-run "$OPSCTL" --output json rotate-keys restore "$bid" -t api-keys -f
+run "$OPSCTL" --output json rotate-keys restore "$bid" -t api-keys -f --end-grace
 expect_rc 0 "rotate-keys restore $bid exits 0"
 if [ "$(val API_KEY)" = "$before_b" ] && [ "$(val API_KEY_PREVIOUS)" = "$after_b" ]; then
 	ok "restore sets the saved key back, the one it replaces kept as API_KEY_PREVIOUS"
@@ -280,7 +287,7 @@ print(versions[-1].get('data', {}).get('$1', ''))
 "; }
 conf "vault_addr = $VURL" "vault_path = rag-interface/app"
 export VAULT_TOKEN=$VTOKEN
-run "$OPSCTL" --output json rotate-keys -t api-keys -f
+run "$OPSCTL" --output json rotate-keys -t api-keys -f --end-grace
 expect_rc 0 "rotate-keys with keys.vault_addr set exits 0"
 remember
 if [ -n "$(vault_val API_KEY)" ] && [ "$(vault_val API_KEY)" = "$(val API_KEY)" ] && [ "$(vault_val API_KEY_PREVIOUS)" = "$(val API_KEY_PREVIOUS)" ]; then
@@ -289,20 +296,22 @@ else not_ok "Vault got the new key (vault '$(vault_val API_KEY | cut -c1-6)...',
 cp -p "$ENVF" "$T/env.before"
 vault_before=$(vault_val API_KEY)
 touch "$T/reload-fails"
-run "$OPSCTL" --output json rotate-keys -t api-keys -f
+run "$OPSCTL" --output json rotate-keys -t api-keys -f --end-grace
 rm -f "$T/reload-fails"
 expect_rc 1 "a failing reload with Vault configured: exit 1"
-if [ "$(vault_val API_KEY)" = "$vault_before" ] && cmp -s "$ENVF" "$T/env.before"; then
+# (--end-grace retired API_KEY_PREVIOUS first: that is not undone, the rotation is.)
+if [ "$(vault_val API_KEY)" = "$vault_before" ] && [ "$(val API_KEY)" = "$vault_before" ]; then
 	ok "...and both Vault and the env file are rolled back"
 else not_ok "Vault rolled back"; fi
 # Three 503s: core/http retries a 503 twice before it gives up.
+cp -p "$ENVF" "$T/env.before"
 curl -s -X POST "$VURL/_peer/fail?status=503&n=3" >/dev/null
-run "$OPSCTL" --output json rotate-keys -t api-keys -f
+run "$OPSCTL" --output json rotate-keys -t api-keys -f --end-grace
 expect_rc 69 "Vault sealed (503) when the values are delivered: exit 69"
 if cmp -s "$ENVF" "$T/env.before"; then ok "...the env file was not changed"; else not_ok "env file untouched when Vault refused"; fi
 run "$OPSCTL" --output json rotate-keys status
 expect_json_true "find(d['credentials'], 'credential', 'api-key:API_KEY')['phase'] == 'tested'" "...and the record waits at 'tested'"
-run "$OPSCTL" --output json rotate-keys -t api-keys -f
+run "$OPSCTL" --output json rotate-keys -t api-keys -f --end-grace
 expect_rc 0 "the rerun delivers to both and finishes"
 remember
 if [ "$(vault_val API_KEY)" = "$(val API_KEY)" ] && [ "$(val API_KEY)" != "$vault_before" ]; then ok "...Vault and the env file agree on the new key"; else not_ok "Vault and env agree after the rerun"; fi

@@ -34,6 +34,10 @@ typedef struct ops_keys_req {
 	unsigned types;		/* OPS_KEYS_T_*; 0: all */
 	int due_only;		/* --due: only credentials older than their max age */
 	int backup;		/* -b: save the current credentials, encrypted, first */
+	/* A credential whose PREVIOUS is still in its grace period is not
+	 * rotated (OPS_EFAIL naming it) unless end_grace: then PREVIOUS is
+	 * retired first. */
+	int end_grace;
 	/* restore: rotate to the values of this -b backup ("keys-STAMP" or
 	 * "latest") instead of new random ones; NULL for a rotation */
 	const char *restore;
