@@ -277,6 +277,7 @@ char *keys_file_name(const char *id);
 extern const keys_driver keys_driver_postgres;
 extern const keys_driver keys_driver_redis;
 extern const keys_driver keys_driver_api_key_env;
+extern const keys_driver keys_driver_api_key_table;
 extern const keys_driver keys_driver_jwt_hs256;
 
 #endif

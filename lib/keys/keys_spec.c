@@ -2,7 +2,9 @@
  * The configured credentials: each item of keys.database, keys.redis,
  * keys.api_keys and keys.jwt becomes a keys_cred that its driver parses.
  * The order is the configuration's (database roles, Redis users, API keys,
- * JWT secrets), which is also the order a run rotates them in.
+ * JWT secrets), which is also the order a run rotates them in.  An API key
+ * is an env variable (VAR) or a row of a key table (table:...), told apart
+ * by the prefix, which no variable name can have.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +17,23 @@ static const struct source {
 	const char *key;
 	const keys_driver *driver;
 	const char *max_age_key;
+	/* Items beginning with prefix go to the other driver (of the same type). */
+	const char *prefix;
+	const keys_driver *prefixed;
 } sources[] = {
-	{"keys.database", &keys_driver_postgres, "keys.database_max_age"},
-	{"keys.redis", &keys_driver_redis, "keys.database_max_age"},
-	{"keys.api_keys", &keys_driver_api_key_env, "keys.api_keys_max_age"},
-	{"keys.jwt", &keys_driver_jwt_hs256, "keys.jwt_max_age"},
+	{"keys.database", &keys_driver_postgres, "keys.database_max_age", NULL, NULL},
+	{"keys.redis", &keys_driver_redis, "keys.database_max_age", NULL, NULL},
+	{"keys.api_keys", &keys_driver_api_key_env, "keys.api_keys_max_age",
+	 "table:", &keys_driver_api_key_table},
+	{"keys.jwt", &keys_driver_jwt_hs256, "keys.jwt_max_age", NULL, NULL},
 };
+
+static const keys_driver *driver_of(const struct source *src, const char *item)
+{
+	if (src->prefix && strncmp(item, src->prefix, strlen(src->prefix)) == 0)
+		return src->prefixed;
+	return src->driver;
+}
 
 char *keys_file_name(const char *id)
 {
@@ -108,8 +121,8 @@ ops_code keys_creds_load(const ops_run *run, unsigned types, keys_cred ***out, o
 			list = nl;
 			list[n++] = c;
 			list[n] = NULL;
-			c->driver = sources[s].driver;
-			c->type = (keys_type)sources[s].driver->type;
+			c->driver = driver_of(&sources[s], items[i]);
+			c->type = (keys_type)c->driver->type;
 			c->run = run;
 			c->max_age = ops_config_int(run->cfg, sources[s].max_age_key);
 			c->grace = ops_config_int(run->cfg, "keys.grace_period");
