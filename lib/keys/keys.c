@@ -179,6 +179,21 @@ static ops_code create(struct eng *e, struct item *it, ops_error *err)
 		return rc;
 	if ((rc = c->driver->current(c, &store, &cur, err)) != OPS_OK)
 		goto out;
+	/* Rotating again within the grace period: the record has one PREVIOUS
+	 * slot and promote() overwrites it, so the one there now would never be
+	 * retired (a Redis user would keep that password for good).  Retire it
+	 * on its system first; the store's VAR_PREVIOUS is overwritten anyway.
+	 * Saved with the phase below; a crash before that repeats it harmlessly. */
+	if (cJSON_GetObjectItemCaseSensitive(it->st, "previous") && c->driver->retire) {
+		if ((rc = c->driver->retire(c, state_str(it->st, "previous", "retire_hint"), &store,
+					    err)) != OPS_OK) {
+			ops_error_prefix(err, "retiring the previous %s early", c->display);
+			goto out;
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(it->st, "previous");
+		put(it->one, "retired_previous", cJSON_CreateTrue());
+		e->retired++;
+	}
 	if (it->given.text)
 		rc = keys_secret_dup(it->given.text, &it->pending, err);
 	else if (c->driver->generate)
