@@ -9,69 +9,14 @@
 # environment of the reload command it runs; a role or user that does not
 # exist is a clear error with nothing changed.
 #
-# Its own cluster, not the runner's shared one: pg_hba.conf must ask these
-# roles for a SCRAM password (the shared cluster trusts everyone, where any
-# password would "work").
+# Its own cluster, not the runner's shared one (tests/lib/keys_db.sh):
+# pg_hba.conf must ask these roles for a SCRAM password.
 . "$(dirname "$0")/../lib/common.sh"
-. "$ROOT/tests/lib/pg.sh"
+. "$ROOT/tests/lib/keys_db.sh"
 tool=$(missing_tool redis-server redis-cli psql) && bail_out "$tool (scripts/setup)"
-if ! "$OPSCTL" rotate-keys --help >/dev/null 2>&1; then
-	skip "rotate-keys end to end" "this opsctl has no rotate-keys command yet"
-	done_testing
-fi
-
-unset OPSCTL_TEST_PG_STARTED
-pg_start || bail_out "a private PostgreSQL cluster starts"
-_pg_as sh -c "cat > '$PG_TEST_DIR/data/pg_hba.conf'" <<'HBA'
-local all all trust
-host all postgres 127.0.0.1/32 trust
-host all all 127.0.0.1/32 scram-sha-256
-HBA
-psql_q "select pg_reload_conf()" >/dev/null || bail_out "pg_hba.conf reloaded"
-
-# The harness's own passwords go in with log_statement off, so that any
-# password found in the log later was put there by opsctl.
-quiet_sql() { PGOPTIONS='-c log_statement=none' psql -XAtq -v ON_ERROR_STOP=1 "$@"; }
-OLD_A=olda-$$-x7Qz OLD_B=oldb-$$-p2Lm OLD_S=olds-$$-k9Wv OLD_R=oldr-$$-m4Tn ADMIN_PW=adm-$$-r5Hs
-psql_q "create database rag_db" >/dev/null || bail_out "rag_db created"
-quiet_sql -d rag_db >/dev/null <<SQL || bail_out "guide 004's roles created"
-create role app_rw nologin;
-grant connect on database rag_db to app_rw;
-grant usage on schema public to app_rw;
-create role rot_a login password '$OLD_A' in role app_rw;
-create role rot_b login password '$OLD_B' in role app_rw;
-create role single_app login password '$OLD_S';
-grant connect on database rag_db to single_app;
-SQL
-
-# login ROLE PASSWORD: a real login over TCP (SCRAM), as the application does.
-login() {
-	PGPASSWORD=$2 PGCONNECT_TIMEOUT=5 psql -XAtq -h 127.0.0.1 -p "$PGPORT" -U "$1" -d rag_db \
-		-c 'select current_user' >/dev/null 2>&1
-}
-login rot_a "$OLD_A" && login rot_b "$OLD_B" && login single_app "$OLD_S" ||
-	bail_out "the roles log in with their first passwords"
-login rot_a wrong-password && bail_out "pg_hba.conf asks for a password"
-
-# ---- Redis: requirepass for the administrator, an ACL user for the application ----
-RPORT=$(pg_free_port)
-mkdir -p "$T/redis"
-cat >"$T/redis/redis.conf" <<CONF
-port $RPORT
-bind 127.0.0.1
-dir $T/redis
-save ""
-appendonly no
-slowlog-log-slower-than 0
-requirepass $ADMIN_PW
-user app on >$OLD_R ~* +@all
-CONF
-bg redis-server "$T/redis/redis.conf"
-RCLI=(env REDISCLI_AUTH="$ADMIN_PW" redis-cli -p "$RPORT")
-wait_for 10 "${RCLI[@]}" ping || bail_out "redis-server starts"
-rlogin() { [ "$(REDISCLI_AUTH=$2 redis-cli -p "$RPORT" --user "$1" ping 2>/dev/null)" = PONG ]; }
-rlogin app "$OLD_R" || bail_out "the Redis user logs in with its first password"
-export REDISCLI_AUTH=$ADMIN_PW
+# Redis: requirepass for the administrator, an ACL user for the application.
+keys_db_start rag_db || bail_out "PostgreSQL (SCRAM) and Redis start with guide 004's roles"
+RCLI=(rcli)
 
 # ---- the env file and the configuration ----
 ENVF="$T/app/.env"
