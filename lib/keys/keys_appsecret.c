@@ -13,7 +13,7 @@
 
 #include "keys/keys_internal.h"
 
-static int env_name_ok(const char *s)
+int keys_env_name_ok(const char *s)
 {
 	const char *p;
 
@@ -29,7 +29,7 @@ static int env_name_ok(const char *s)
 static ops_code set_names(keys_cred *c, const char *var, const char *kind, const char *what,
 			  ops_error *err)
 {
-	if (!env_name_ok(var))
+	if (!keys_env_name_ok(var))
 		return ops_error_set(err, OPS_ECONFIG, "'%s' is not %s: VAR must be an environment "
 				     "variable name ([A-Za-z_][A-Za-z0-9_]*)", c->spec, what);
 	if (!(c->var = strdup(var)) || asprintf(&c->id, "%s:%s", kind, var) < 0 ||

@@ -56,6 +56,12 @@ void keys_secret_wipe(keys_secret *s);
  * a URI and a shell word). */
 ops_code keys_secret_random(size_t n, keys_secret *out, ops_error *err);
 ops_code keys_secret_dup(const char *text, keys_secret *out, ops_error *err);
+/* n bytes as base64url without padding (RFC 4648 section 5, as JOSE writes
+ * it) into out, which holds KEYS_B64URL_LEN(n) + 1; returns the length. */
+#define KEYS_B64URL_LEN(n) (((n) * 4 + 2) / 3)
+size_t keys_b64url(const unsigned char *raw, size_t n, char *out);
+/* An environment variable name: [A-Za-z_][A-Za-z0-9_]*, at most 200. */
+int keys_env_name_ok(const char *s);
 
 /* ---- the env file (keys_envfile.c) ---- */
 
