@@ -274,9 +274,17 @@ void keys_creds_free(keys_cred **creds);
  * short hash of the whole when anything was replaced (no two ids collide). */
 char *keys_file_name(const char *id);
 
+/* ---- JWT key pairs (keys_jwt.c) ---- */
+
+/* The RFC 7638 thumbprint of a public JWK (kty RSA or EC and its required
+ * members), base64url: the kid.  -1 when a member is missing. */
+int keys_jwk_thumbprint(const cJSON *jwk, char kid[44]);
+
 extern const keys_driver keys_driver_postgres;
 extern const keys_driver keys_driver_redis;
 extern const keys_driver keys_driver_api_key_env;
 extern const keys_driver keys_driver_jwt_hs256;
+extern const keys_driver keys_driver_jwt_rs256;
+extern const keys_driver keys_driver_jwt_es256;
 
 #endif
