@@ -469,8 +469,9 @@ static ops_code write_key(keys_cred *c, const char *kid, const char *pem, const 
 	if ((rc = ops_afile_open(path, 0600, &af, err)) != OPS_OK)
 		goto out;
 	fd = ops_afile_fd(af);
+	/* Only root can give a file away; at 0600 the group reads nothing. */
 	if (fchmod(fd, 0600) != 0 ||
-	    ((owner->st_uid != geteuid() || owner->st_gid != getegid()) &&
+	    (geteuid() == 0 && (owner->st_uid != 0 || owner->st_gid != getegid()) &&
 	     fchown(fd, owner->st_uid, owner->st_gid) != 0)) {
 		rc = ops_error_errno(err, errno, "cannot set the mode and owner of",
 				     ops_afile_temp_path(af));

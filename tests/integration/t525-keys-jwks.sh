@@ -268,6 +268,21 @@ if [ "$(kids "$RS")" = "$rs3" ] && [ ! -e "$RS/$rs_kid.pem" ] && [ ! -e "$RS/$rs
 	ok "both older keys leave the JWKS and their files are deleted (none outlives the grace period)"
 else not_ok "older keys retired ($(kids "$RS"); $(ls "$RS" | tr '\n' ' '))"; fi
 
+# ---- the new key file is the application's, as the one it replaces ----
+if [ "$(id -u)" = 0 ]; then
+	chown 65534:65534 "$(val JWT_SIGNING_KEY_FILE)"
+	run "$OPSCTL" --output json rotate-keys -t jwt-secret -f
+	remember
+	if [ "$RC" = 0 ] && [ "$(stat -c %u:%g:%a "$(val JWT_SIGNING_KEY_FILE)")" = 65534:65534:600 ]; then
+		ok "the new key file gets the owner and group of the one it replaces (65534), mode 0600"
+	else not_ok "owner carried over (exit $RC, $(stat -c %u:%g:%a "$(val JWT_SIGNING_KEY_FILE)"))"; fi
+	wait_retire
+	run "$OPSCTL" --output json rotate-keys --due -f
+	rs3=$(val JWT_SIGNING_KEY_KID)
+else
+	skip "the new key file keeps the application's owner" "needs root to chown"
+fi
+
 # ---- a failing reload takes the new kid and its file back ----
 cp -p "$ENVF" "$T/env.before"
 ls "$RS" "$ES" >"$T/files.before"
