@@ -946,7 +946,7 @@ static ops_code start(struct eng *e, const ops_keys_req *req, keys_cred ***creds
 				   req->types ? " for the types given" : "");
 		ops_error_hint(err, "Name them in [keys]: database (ROLE@DATABASE:PASSWORD_VAR), "
 			       "redis (USER:PASSWORD_VAR), api_keys (VAR, or table:TABLE:NAME:VAR), "
-			       "jwt (hs256:VAR); see opsctl.conf(5).");
+			       "jwt (hs256:VAR, rs256:DIR or es256:DIR); see opsctl.conf(5).");
 		return rc;
 	}
 	env_path = ops_config_get(e->cfg, "keys.env_file");

@@ -37,8 +37,8 @@ static ops_code jwt_parse(keys_cred *c, ops_error *err)
 	long life;
 
 	if (strncmp(c->spec, "hs256:", 6) != 0)
-		return ops_error_set(err, OPS_ECONFIG, "'%s' is not a JWT secret: write hs256:VAR "
-				     "(RS256 and ES256 key pairs are not rotated yet)", c->spec);
+		return ops_error_set(err, OPS_ECONFIG, "'%s' is not a JWT secret: write hs256:VAR, "
+				     "rs256:DIR[:VAR] or es256:DIR[:VAR]", c->spec);
 	/* Tokens signed with the old secret verify for as long as they live. */
 	life = ops_config_int(c->run->cfg, "keys.jwt_token_lifetime");
 	if (life > c->grace)

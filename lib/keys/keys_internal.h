@@ -56,6 +56,10 @@ void keys_secret_wipe(keys_secret *s);
  * a URI and a shell word). */
 ops_code keys_secret_random(size_t n, keys_secret *out, ops_error *err);
 ops_code keys_secret_dup(const char *text, keys_secret *out, ops_error *err);
+/* n bytes as base64url without padding (RFC 4648 section 5, as JOSE writes
+ * it) into out, which holds KEYS_B64URL_LEN(n) + 1; returns the length. */
+#define KEYS_B64URL_LEN(n) (((n) * 4 + 2) / 3)
+size_t keys_b64url(const unsigned char *raw, size_t n, char *out);
 
 /* ---- the env file (keys_envfile.c) ---- */
 
@@ -274,10 +278,18 @@ void keys_creds_free(keys_cred **creds);
  * short hash of the whole when anything was replaced (no two ids collide). */
 char *keys_file_name(const char *id);
 
+/* ---- JWT key pairs (keys_jwt.c) ---- */
+
+/* The RFC 7638 thumbprint of a public JWK (kty RSA or EC and its required
+ * members), base64url: the kid.  -1 when a member is missing. */
+int keys_jwk_thumbprint(const cJSON *jwk, char kid[44]);
+
 extern const keys_driver keys_driver_postgres;
 extern const keys_driver keys_driver_redis;
 extern const keys_driver keys_driver_api_key_env;
 extern const keys_driver keys_driver_api_key_table;
 extern const keys_driver keys_driver_jwt_hs256;
+extern const keys_driver keys_driver_jwt_rs256;
+extern const keys_driver keys_driver_jwt_es256;
 
 #endif

@@ -13,25 +13,44 @@
 #include "keys/keys_internal.h"
 #include "opsmaint/hash.h"
 
-static const struct source {
-	const char *key;
-	const keys_driver *driver;
-	const char *max_age_key;
-	/* Items beginning with prefix go to the other driver (of the same type). */
+/* keys.jwt items name their algorithm first; the rest are HS256's, whose
+ * parse refuses what it does not know. */
+static const struct by_prefix {
 	const char *prefix;
-	const keys_driver *prefixed;
-} sources[] = {
-	{"keys.database", &keys_driver_postgres, "keys.database_max_age", NULL, NULL},
-	{"keys.redis", &keys_driver_redis, "keys.database_max_age", NULL, NULL},
-	{"keys.api_keys", &keys_driver_api_key_env, "keys.api_keys_max_age",
-	 "table:", &keys_driver_api_key_table},
-	{"keys.jwt", &keys_driver_jwt_hs256, "keys.jwt_max_age", NULL, NULL},
+	const keys_driver *driver;
+} jwt_pairs[] = {
+	{.prefix = "rs256:", .driver = &keys_driver_jwt_rs256},
+	{.prefix = "es256:", .driver = &keys_driver_jwt_es256},
+	{.prefix = NULL},
+};
+/* keys.api_keys items: table:... are rows of a key table, the rest env variables. */
+static const struct by_prefix api_key_tables[] = {
+	{.prefix = "table:", .driver = &keys_driver_api_key_table},
+	{.prefix = NULL},
 };
 
-static const keys_driver *driver_of(const struct source *src, const char *item)
+static const struct source {
+	const char *key;
+	const keys_driver *driver;	/* an item no by_prefix entry claims */
+	const char *max_age_key;
+	const struct by_prefix *by_prefix;
+} sources[] = {
+	{.key = "keys.database", .driver = &keys_driver_postgres,
+	 .max_age_key = "keys.database_max_age"},
+	{.key = "keys.redis", .driver = &keys_driver_redis, .max_age_key = "keys.database_max_age"},
+	{.key = "keys.api_keys", .driver = &keys_driver_api_key_env,
+	 .max_age_key = "keys.api_keys_max_age", .by_prefix = api_key_tables},
+	{.key = "keys.jwt", .driver = &keys_driver_jwt_hs256, .max_age_key = "keys.jwt_max_age",
+	 .by_prefix = jwt_pairs},
+};
+
+static const keys_driver *driver_for(const struct source *src, const char *item)
 {
-	if (src->prefix && strncmp(item, src->prefix, strlen(src->prefix)) == 0)
-		return src->prefixed;
+	const struct by_prefix *b;
+
+	for (b = src->by_prefix; b && b->prefix; b++)
+		if (strncmp(item, b->prefix, strlen(b->prefix)) == 0)
+			return b->driver;
 	return src->driver;
 }
 
@@ -121,7 +140,7 @@ ops_code keys_creds_load(const ops_run *run, unsigned types, keys_cred ***out, o
 			list = nl;
 			list[n++] = c;
 			list[n] = NULL;
-			c->driver = driver_of(&sources[s], items[i]);
+			c->driver = driver_for(&sources[s], items[i]);
 			c->type = (keys_type)c->driver->type;
 			c->run = run;
 			c->max_age = ops_config_int(run->cfg, sources[s].max_age_key);

@@ -52,40 +52,45 @@ ops_code keys_secret_dup(const char *text, keys_secret *out, ops_error *err)
 	return OPS_OK;
 }
 
-ops_code keys_secret_random(size_t n, keys_secret *out, ops_error *err)
+size_t keys_b64url(const unsigned char *raw, size_t n, char *out)
 {
 	static const char b64url[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned char raw[256];
-	size_t i, o = 0, len;
+	size_t i, o = 0;
 	unsigned v;
 
-	if (n == 0 || n > sizeof raw)
-		return ops_error_set(err, OPS_EINTERNAL, "bad secret length %zu", n);
-	if (RAND_bytes(raw, (int)n) != 1)
-		return ops_error_set(err, OPS_EINTERNAL, "OpenSSL's random generator failed");
-	len = (n * 4 + 2) / 3;
-	out->text = malloc(len + 1);
-	if (!out->text) {
-		OPENSSL_cleanse(raw, sizeof raw);
-		return ops_error_oom(err);
-	}
-	/* Base64url without padding, 6 bits a character. */
+	/* 6 bits a character, no padding. */
 	for (i = 0; i < n; i += 3) {
 		v = (unsigned)raw[i] << 16;
 		if (i + 1 < n)
 			v |= (unsigned)raw[i + 1] << 8;
 		if (i + 2 < n)
 			v |= raw[i + 2];
-		out->text[o++] = b64url[(v >> 18) & 63];
-		out->text[o++] = b64url[(v >> 12) & 63];
+		out[o++] = b64url[(v >> 18) & 63];
+		out[o++] = b64url[(v >> 12) & 63];
 		if (i + 1 < n)
-			out->text[o++] = b64url[(v >> 6) & 63];
+			out[o++] = b64url[(v >> 6) & 63];
 		if (i + 2 < n)
-			out->text[o++] = b64url[v & 63];
+			out[o++] = b64url[v & 63];
 	}
-	out->text[o] = '\0';
-	out->len = o;
+	out[o] = '\0';
+	return o;
+}
+
+ops_code keys_secret_random(size_t n, keys_secret *out, ops_error *err)
+{
+	unsigned char raw[256];
+
+	if (n == 0 || n > sizeof raw)
+		return ops_error_set(err, OPS_EINTERNAL, "bad secret length %zu", n);
+	if (RAND_bytes(raw, (int)n) != 1)
+		return ops_error_set(err, OPS_EINTERNAL, "OpenSSL's random generator failed");
+	out->text = malloc(KEYS_B64URL_LEN(n) + 1);
+	if (!out->text) {
+		OPENSSL_cleanse(raw, sizeof raw);
+		return ops_error_oom(err);
+	}
+	out->len = keys_b64url(raw, n, out->text);
 	OPENSSL_cleanse(raw, sizeof raw);
 	return OPS_OK;
 }
