@@ -329,11 +329,12 @@ TEST(jwt_good)
 TEST(jwt_bad)
 {
 	CHECK(fails("keys.jwt", "JWT_SECRET",
-		    "keys.jwt: 'JWT_SECRET' is not a JWT secret: write hs256:VAR (RS256 and ES256 "
-		    "key pairs are not rotated yet)", NULL));
+		    "keys.jwt: 'JWT_SECRET' is not a JWT secret: write hs256:VAR, rs256:DIR[:VAR] or "
+		    "es256:DIR[:VAR]", NULL));
+	/* A key pair's directory is a path, and an absolute one. */
 	CHECK(fails("keys.jwt", "rs256:JWT_KEY",
-		    "keys.jwt: 'rs256:JWT_KEY' is not a JWT secret: write hs256:VAR (RS256 and "
-		    "ES256 key pairs are not rotated yet)", NULL));
+		    "keys.jwt: 'rs256:JWT_KEY': DIR must be an absolute path; write rs256:DIR[:VAR]",
+		    NULL));
 	CHECK(fails("keys.jwt", "hs256:1X",
 		    "keys.jwt: 'hs256:1X' is not the JWT secret: VAR must be an environment "
 		    "variable name ([A-Za-z_][A-Za-z0-9_]*)", NULL));
