@@ -45,6 +45,7 @@ struct item {
 	keys_secret rollback;	/* JSON {VAR: old value or null} */
 	keys_secret given;	/* restore: the value to rotate to instead of a new one */
 	int active;		/* being rotated in this run */
+	int blocked;		/* would be, but its PREVIOUS is in its grace period */
 	int failed;
 };
 
@@ -815,7 +816,9 @@ static ops_code preflight(struct eng *e, ops_error *err)
 		keys_values store;
 		keys_secret cur = {0};
 
-		if (!it->active || strcmp(it->phase, "current") != 0)
+		/* A credential held back by its grace period is checked too: a
+		 * broken item is the first thing to report. */
+		if ((!it->active && !it->blocked) || strcmp(it->phase, "current") != 0)
 			continue;
 		if ((rc = store_values(e, it->c, &store, err)) != OPS_OK)
 			return rc;
@@ -1043,6 +1046,7 @@ ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err
 			snprintf(why, sizeof why, "none: the previous secret is valid until %s", iso);
 			put(it->one, "action", cJSON_CreateString(why));
 			put(it->one, "outcome", cJSON_CreateString("in its grace period"));
+			it->blocked = 1;
 			if (!grace_block++)
 				snprintf(grace_first, sizeof grace_first, "%s (until %s)",
 					 it->c->display, iso);

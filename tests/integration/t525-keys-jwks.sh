@@ -253,19 +253,25 @@ run "$OPSCTL" --output json rotate-keys -t jwt-secret -f
 expect_rc 0 "a second rotation exits 0"
 remember
 rs2=$(val JWT_SIGNING_KEY_KID)
-# ...and a third inside the grace period of the second.
+# ...and a third inside the grace period of the second: refused, since it
+# would end early the grace of the key tokens may still carry.
 run "$OPSCTL" --output json rotate-keys -t jwt-secret -f
-expect_rc 0 "a third rotation inside the second's grace period exits 0"
+expect_rc 1 "a third rotation inside the second's grace period is refused (exit 1)"
+if [ "$(kids "$RS")" = "$rs_kid $rs2" ] && [ -f "$RS/$rs_kid.pem" ]; then
+	ok "...and both keys stay published while their tokens may live"
+else not_ok "two kids published ($(kids "$RS"))"; fi
+run "$OPSCTL" --output json rotate-keys -t jwt-secret -f --end-grace
+expect_rc 0 "--end-grace rotates it now"
 remember
 rs3=$(val JWT_SIGNING_KEY_KID)
-if [ "$(kids "$RS")" = "$rs_kid $rs2 $rs3" ] && [ -f "$RS/$rs_kid.pem" ] && [ -f "$RS/$rs2.pem" ]; then
-	ok "all three keys are published while their tokens may live"
-else not_ok "three kids published ($(kids "$RS"))"; fi
+if [ "$(kids "$RS")" = "$rs2 $rs3" ] && [ ! -e "$RS/$rs_kid.pem" ] && [ -f "$RS/$rs2.pem" ]; then
+	ok "...retiring the oldest key first: the JWKS holds the previous and the new one"
+else not_ok "end-grace retired the oldest ($(kids "$RS"); $(ls "$RS" | tr '\n' ' '))"; fi
 wait_retire
 run "$OPSCTL" --output json rotate-keys --due -f
 expect_rc 0 "the retiring run exits 0"
 if [ "$(kids "$RS")" = "$rs3" ] && [ ! -e "$RS/$rs_kid.pem" ] && [ ! -e "$RS/$rs2.pem" ] && [ -f "$RS/$rs3.pem" ]; then
-	ok "both older keys leave the JWKS and their files are deleted (none outlives the grace period)"
+	ok "the older keys leave the JWKS and their files are deleted (none outlives the grace period)"
 else not_ok "older keys retired ($(kids "$RS"); $(ls "$RS" | tr '\n' ' '))"; fi
 
 # ---- the new key file is the application's, as the one it replaces ----
@@ -304,7 +310,7 @@ for item in "rs256:$RS:JWT_SIGNING_KEY_FILE" "es256:$ES:ES_KEY_FILE"; do
 	for phase in created set tested delivered; do
 		before=$(val "$var")
 		ls "$dir" >"$T/files.before"
-		run env OPSCTL_TEST_KEYS_CRASH_AFTER=$phase "$OPSCTL" rotate-keys -t jwt-secret -f
+		run env OPSCTL_TEST_KEYS_CRASH_AFTER=$phase "$OPSCTL" rotate-keys -t jwt-secret -f --end-grace
 		remember
 		if [ "$RC" = 137 ]; then ok "${item%%:*}: killed after '$phase' (exit 137)"; else not_ok "killed after '$phase' (exit $RC)"; diag_run; fi
 		if current_published "$dir" "$var" && [ "$(kid_of "$(val "$var")")" = "$(val "${var%_FILE}_KID")" ]; then
@@ -329,10 +335,14 @@ no_secret_in "no private key line in the state directory after the crashes" "$OP
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/backup.key"
 chmod 600 "$T/backup.key"
 conf "backup_key_file = $T/backup.key"
-run "$OPSCTL" --output json rotate-keys -t jwt-secret -b -f
+run "$OPSCTL" --output json rotate-keys -t jwt-secret -b -f --end-grace
 expect_rc 0 "rotate-keys -b exits 0"
 remember
 bid=$(json_get "d['backup']")
+# The grace period over and the previous keys retired, so that the refused
+# restore below is the only thing that could change anything.
+wait_retire
+run "$OPSCTL" rotate-keys --due -f
 cp -p "$ENVF" "$T/env.before"
 ls "$RS" "$ES" >"$T/files.before"
 run "$OPSCTL" --output json rotate-keys restore "$bid" -t jwt-secret -f
