@@ -222,7 +222,7 @@ for phase in created set tested delivered; do
 	else not_ok "env file state after '$phase'"; fi
 	run "$OPSCTL" --output json rotate-keys status
 	expect_json_true "find(d['credentials'], 'credential', 'api-key:API_KEY')['phase'] == '$phase'" "status shows the rotation left at '$phase'"
-	run "$OPSCTL" --output json rotate-keys -t api-keys -f
+	run env OPSCTL_LOG_LEVEL=debug "$OPSCTL" -v --output json rotate-keys -t api-keys -f
 	expect_rc 0 "the rerun after '$phase' finishes (exit 0)"
 	expect_json_true "d['credentials'][0]['resumed_from'] == '$phase' and d['credentials'][0]['outcome'] == 'rotated'" "...resuming from '$phase', not starting afresh"
 	expect_err_contains "resuming" "...and says so on stderr"
@@ -232,6 +232,7 @@ for phase in created set tested delivered; do
 	else not_ok "rotated once after the resume"; fi
 done
 no_secret_in "no secret in the state directory after the crashes (only sealed)" "$OPSCTL_STATE_DIR"/keys/*.json "$OPSCTL_STATE_DIR/journal.jsonl"
+no_secret_in "no secret in the last rerun's output with -v and debug logging" "$OUT" "$ERR"
 
 # ---- two rotations at once ----
 touch "$T/reload-sleeps"

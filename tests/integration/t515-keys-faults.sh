@@ -146,8 +146,11 @@ check $? "...the idle role $idle has a new password (PENDING), the env file stil
 _pg_as "$PG_BIN/pg_ctl" -D "$PG_TEST_DIR/data" -m fast -w stop >/dev/null 2>&1
 ! "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"
 check $? "PostgreSQL is stopped"
-run "$OPSCTL" --output json rotate-keys -t database -f --end-grace
+# With -v and debug logging: the most an operator can ask to see of a failing run.
+run env OPSCTL_LOG_LEVEL=debug "$OPSCTL" -v --output json rotate-keys -t database -f --end-grace
 expect_rc 69 "the rerun with PostgreSQL down: exit 69 (a service unreachable)"
+! grep -qF -f "$SECRETS" "$OUT" "$ERR"
+check $? "...and with -v and debug logging, no password in its output or error lines"
 expect_json_true "find(d['credentials'], 'credential', '$PAIR')['resumed_from'] == 'set'" "...it resumed the rotation left at 'set'"
 cmp -s <(envval DB_USER; envval DB_PASSWORD) <(echo "$cur_user"; echo "$cur_pw")
 check $? "...the env file still holds the current database credential"
