@@ -55,6 +55,17 @@ static ops_code op_restore(struct cli_inv *inv, const ops_run *run, cJSON **repo
 	return ops_keys_rotate(&req, report, err);
 }
 
+static ops_code op_abort(struct cli_inv *inv, const ops_run *run, cJSON **report,
+			 ops_error *err)
+{
+	ops_keys_req req = {0};
+
+	req.run = run;
+	req.types = types_of(inv);
+	req.abort = 1;
+	return ops_keys_rotate(&req, report, err);
+}
+
 static ops_code op_status(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			  ops_error *err)
 {
@@ -104,6 +115,17 @@ static const struct cli_opt restore_opts[] = {
 	OPT_END_GRACE,
 	CLI_OPT_FORCE("restore outside the maintenance window too, and without asking"),
 	CLI_OPT_DRY_RUN("print which credentials the backup would set back; change nothing"),
+	CLI_OPT_YES,
+	CLI_OPT_VERBOSE('v'),
+	CLI_OPT_END
+};
+
+static const struct cli_opt abort_opts[] = {
+	OPT_TYPE,
+	OPT_ALL,
+	OPT_ENVIRONMENT,
+	CLI_OPT_FORCE("roll back outside the maintenance window too, and without asking"),
+	CLI_OPT_DRY_RUN("list the rotations under way that would be rolled back; change nothing"),
 	CLI_OPT_YES,
 	CLI_OPT_VERBOSE('v'),
 	CLI_OPT_END
@@ -190,6 +212,23 @@ const struct cli_cmd cli_keys_subs[] = {
 	 "STATE_DIR/keys/backups, encrypted with keys.backup_key_file (else "
 	 "backup.encryption_key_file, else the seal key).",
 	 .examples = "Undo the last rotation\nopsctl rotate-keys restore latest -f"},
+	{.name = "abort",
+	 .summary = "roll back the rotations a killed or failing run left under way",
+	 .opts = abort_opts,
+	 .op = op_abort,
+	 .task = "rotate-keys abort",
+	 .lock = "rotate-keys",
+	 .flags = CLI_CHANGES,
+	 .description =
+	 "A rotation a run left in the middle (rotate-keys status shows its phase: created, set, "
+	 "tested or delivered) is resumed by the next `rotate-keys`. When it cannot finish (the "
+	 "server keeps refusing the new password, a role was dropped), abort takes it back "
+	 "instead, as a failed reload would: a credential already delivered gets its old values "
+	 "in the env file (and Vault) and the application is reloaded, then every system stops "
+	 "accepting the new secret and the record returns to CURRENT. Credentials with no "
+	 "rotation under way are left alone.",
+	 .examples = "See what is under way\nopsctl rotate-keys status\n"
+		     "Take it back\nopsctl rotate-keys abort -f"},
 	{.name = "status",
 	 .summary = "each credential's phase, age and whether it is due",
 	 .opts = status_opts,

@@ -16,7 +16,7 @@ function __opsctl_subs
         case 'opsctl cleanup'
             printf '%s\n' logs temp data rotate
         case 'opsctl rotate-keys'
-            printf '%s\n' rotate restore status
+            printf '%s\n' rotate restore abort status
         case 'opsctl config'
             printf '%s\n' show check
     end
@@ -109,6 +109,8 @@ function __opsctl_argopts
         case 'opsctl rotate-keys rotate'
             printf '%s\n' -t --type -e --environment --config --env -o --output
         case 'opsctl rotate-keys restore'
+            printf '%s\n' -t --type -e --environment --config --env -o --output
+        case 'opsctl rotate-keys abort'
             printf '%s\n' -t --type -e --environment --config --env -o --output
         case 'opsctl rotate-keys status'
             printf '%s\n' -t --type --config --env -o --output
@@ -701,6 +703,7 @@ complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s q -l quiet -d 'pr
 complete -c opsctl -n '__opsctl_at "opsctl cleanup rotate"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -a rotate -d 'rotate database, Redis, API-key and JWT credentials (rotate-keys.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -a restore -d 'set the credentials back to a set saved by rotate-keys -b'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -a abort -d 'roll back the rotations a killed or failing run left under way'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -a status -d 'each credential\'s phase, age and whether it is due'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s t -l type -x -a '(__opsctl_list TYPE database api-keys jwt-secret all)' -d 'credential types to rotate'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys"' -s e -l environment -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies (the global --env)'
@@ -745,6 +748,18 @@ complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -l env -x -a 'd
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys restore"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -s t -l type -x -a '(__opsctl_list TYPE database api-keys jwt-secret all)' -d 'credential types to rotate'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -l all -d 'every credential type (rotate-keys.sh --all, the quarterly cron line): the same as -t all'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -s e -l environment -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies (the global --env)'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -s f -l force -d 'roll back outside the maintenance window too, and without asking'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -l dry-run -d 'list the rotations under way that would be rolled back; change nothing'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl rotate-keys abort"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s t -l type -x -a '(__opsctl_list TYPE database api-keys jwt-secret all)' -d 'credential types to rotate'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -l all -d 'every credential type (rotate-keys.sh --all, the quarterly cron line): the same as -t all'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'

@@ -60,7 +60,7 @@ struct eng {
 	struct item *items;
 	size_t n;
 	time_t now;
-	long rotated, failed, resumed, retired, due;
+	long rotated, failed, resumed, retired, due, aborted;
 	ops_code first;
 	ops_error first_err;
 };
@@ -251,16 +251,23 @@ out:
 }
 
 /* A half-done rotation's secrets, back from the seal. */
-static ops_code resume(struct eng *e, struct item *it, ops_error *err)
+static ops_code unseal_item(struct eng *e, struct item *it, const char *what, ops_error *err)
 {
 	ops_code rc;
 
 	if ((rc = keys_unseal(e->cfg, e->key, it->c, "pending", &it->pending, err)) != OPS_OK ||
-	    (rc = keys_unseal(e->cfg, e->key, it->c, "rollback", &it->rollback, err)) != OPS_OK) {
-		ops_error_prefix(err, "cannot resume the rotation of %s left at phase '%s'",
+	    (rc = keys_unseal(e->cfg, e->key, it->c, "rollback", &it->rollback, err)) != OPS_OK)
+		ops_error_prefix(err, "cannot %s the rotation of %s left at phase '%s'", what,
 				 it->c->display, it->phase);
+	return rc;
+}
+
+static ops_code resume(struct eng *e, struct item *it, ops_error *err)
+{
+	ops_code rc;
+
+	if ((rc = unseal_item(e, it, "resume", err)) != OPS_OK)
 		return rc;
-	}
 	ops_log_warn("%s: resuming the rotation a run left at phase '%s'", it->c->display, it->phase);
 	e->resumed++;
 	return put(it->one, "resumed_from", cJSON_CreateString(it->phase)) ? ops_error_oom(err)
@@ -656,6 +663,58 @@ static ops_code stage3(struct eng *e, ops_error *err)
 		if (it->active && strcmp(it->phase, "delivered") == 0 &&
 		    (rc = promote(e, it, err)) != OPS_OK)
 			return rc;
+	}
+	return OPS_OK;
+}
+
+/* ---- abort ---- */
+
+/*
+ * rotate-keys abort: every rotation under way goes back to its CURRENT, as a
+ * failed reload would have taken it: the store's old values (and a reload)
+ * for those already delivered, then each system stops accepting PENDING.
+ * For a rotation that cannot finish (a set that fails every time); one that
+ * can is better resumed.
+ */
+static ops_code abort_all(struct eng *e, ops_error *err)
+{
+	size_t i;
+	ops_code rc;
+
+	for (i = 0; i < e->n; i++) {
+		struct item *it = &e->items[i];
+		ops_error ierr;
+
+		if (!it->active)
+			continue;
+		ops_error_clear(&ierr);
+		if ((rc = unseal_item(e, it, "abort", &ierr)) != OPS_OK)
+			item_failed(e, it, rc, &ierr);
+	}
+	rollback_delivered(e);
+	for (i = 0; i < e->n; i++) {
+		struct item *it = &e->items[i];
+		ops_error ierr;
+
+		if (!it->active)
+			continue;
+		ops_error_clear(&ierr);
+		if (strcmp(it->phase, "current") != 0 && (rc = unset(e, it, &ierr)) != OPS_OK) {
+			item_failed(e, it, rc, &ierr);
+			continue;
+		}
+		if (strcmp(it->phase, "current") == 0) {
+			e->aborted++;
+			continue;
+		}
+		/* rollback_delivered could not write the env file back. */
+		ops_error_set(&ierr, OPS_EFAIL, "%s: the env file could not be written back; the "
+			      "rotation stays at phase '%s'", it->c->display, it->phase);
+		item_failed(e, it, OPS_EFAIL, &ierr);
+	}
+	if (e->first != OPS_OK) {
+		*err = e->first_err;
+		return e->first;
 	}
 	return OPS_OK;
 }
@@ -1056,6 +1115,27 @@ ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err
 		}
 		todo += (size_t)it->active;
 	}
+	if (req->abort) {
+		for (todo = 0, i = 0; i < e.n; i++) {
+			struct item *it = &e.items[i];
+
+			it->active = strcmp(it->phase, "current") != 0;
+			put(it->one, "action", cJSON_CreateString(it->active ? "abort"
+								  : "none: no rotation under way"));
+			todo += (size_t)it->active;
+		}
+		if (req->run->dry_run) {
+			ops_run_would_permit(req->run, "rotate-keys abort", rep);
+			goto report;
+		}
+		if (todo && (rc = ops_run_permit(req->run, "rotate-keys abort", "Roll back the "
+						 "rotations under way?", err)) != OPS_OK)
+			goto out;
+		if ((rc = keys_seal_key(e.cfg, e.key, err)) != OPS_OK)
+			goto out;
+		rc = abort_all(&e, err);
+		goto report;
+	}
 	/* A restore in the middle of a rotation would mix two protocols' records. */
 	if (req->restore) {
 		for (i = 0; i < e.n; i++)
@@ -1132,6 +1212,8 @@ report:
 	cJSON_AddNumberToObject(rep, "rotated", (double)e.rotated);
 	cJSON_AddNumberToObject(rep, "failed", (double)e.failed);
 	cJSON_AddNumberToObject(rep, "retired", (double)e.retired);
+	if (req->abort)
+		cJSON_AddNumberToObject(rep, "rolled_back", (double)e.aborted);
 	*report = rep;
 	rep = NULL;
 out:

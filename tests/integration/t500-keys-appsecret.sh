@@ -234,6 +234,29 @@ done
 no_secret_in "no secret in the state directory after the crashes (only sealed)" "$OPSCTL_STATE_DIR"/keys/*.json "$OPSCTL_STATE_DIR/journal.jsonl"
 no_secret_in "no secret in the last rerun's output with -v and debug logging" "$OUT" "$ERR"
 
+# ---- abort: a rotation left under way is taken back instead of resumed ----
+for phase in set delivered; do
+	cp -p "$ENVF" "$T/env.before"
+	run env OPSCTL_TEST_KEYS_CRASH_AFTER=$phase "$OPSCTL" rotate-keys -t api-keys -f --end-grace
+	[ "$phase" = delivered ] && remember
+	: >"$T/reload.log"
+	run "$OPSCTL" --output json rotate-keys abort -f
+	expect_rc 0 "rotate-keys abort after a kill at '$phase' exits 0"
+	expect_json_true "d['rolled_back'] == 1 and find(d['credentials'], 'credential', 'api-key:API_KEY')['outcome'] == 'rolled back' and find(d['credentials'], 'credential', 'jwt-secret:JWT_SECRET')['action'] == 'none: no rotation under way'" \
+		"...it rolls back the one under way and leaves the other alone"
+	if [ "$(val API_KEY)" = "$(grep '^API_KEY=' "$T/env.before" | cut -d= -f2-)" ] && ! ls "$OPSCTL_STATE_DIR/keys/" | grep -q sealed; then
+		ok "...the env file's key is the one before the rotation, no sealed secret is left"
+	else not_ok "abort after '$phase' restored the key"; fi
+	if [ "$phase" = delivered ]; then
+		if grep -q reload "$T/reload.log"; then ok "...and the application was reloaded to read it back"; else not_ok "abort after delivery reloads"; fi
+	fi
+	run "$OPSCTL" --output json rotate-keys status
+	expect_json_true "find(d['credentials'], 'credential', 'api-key:API_KEY')['phase'] == 'current'" "...the record is back at current"
+done
+run "$OPSCTL" --output json rotate-keys abort -f
+expect_rc 0 "abort with nothing under way exits 0"
+expect_json_true "d['rolled_back'] == 0" "...and rolls back nothing"
+
 # ---- two rotations at once ----
 touch "$T/reload-sleeps"
 rm -f "$T/reload.log"

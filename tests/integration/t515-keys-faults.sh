@@ -174,6 +174,22 @@ login "$cur_user" "$cur_pw"
 check $? "the old credential ($cur_user) still logs in during the grace period"
 rm -f "$T/delivered.env"
 
+# ---- abort: a rotation killed after 'set' is taken back on the server ----
+sleep 2.1	# the last rotation's grace period
+idle=$(idle_role) cur_user=$(envval DB_USER) cur_pw=$(envval DB_PASSWORD)
+acl_before=$(rcli acl getuser app | grep -c '^[0-9a-f]\{64\}$')
+run env OPSCTL_TEST_KEYS_CRASH_AFTER=set "$OPSCTL" rotate-keys -t database -f --end-grace
+[ "$(verifier "$idle")" != NULL ]
+check $? "killed after 'set': the idle role $idle has the new password"
+run "$OPSCTL" --output json rotate-keys abort -t database -f
+expect_rc 0 "rotate-keys abort exits 0"
+[ "$(verifier "$idle")" = NULL ] && [ "$(envval DB_USER)" = "$cur_user" ] && login "$cur_user" "$cur_pw"
+check $? "...the idle role's password is NULL again, and the env file's $cur_user still logs in"
+[ "$(state_phase "$PAIR")" = current ]
+check $? "...and the record is back at current"
+[ "$(rcli acl getuser app | grep -c '^[0-9a-f]\{64\}$')" -le "$acl_before" ]
+check $? "...the Redis user holds no password the abort left behind"
+
 # ---- kill -9 after every phase, for the pair and for the Redis user ----
 # The credentials are rotated one after another: a kill after a phase stops
 # the first credential there and leaves the next one earlier (after

@@ -38,6 +38,9 @@ typedef struct ops_keys_req {
 	 * rotated (OPS_EFAIL naming it) unless end_grace: then PREVIOUS is
 	 * retired first. */
 	int end_grace;
+	/* abort: roll back every rotation under way (any phase before promote)
+	 * instead of resuming it; nothing new is rotated */
+	int abort;
 	/* restore: rotate to the values of this -b backup ("keys-STAMP" or
 	 * "latest") instead of new random ones; NULL for a rotation */
 	const char *restore;
