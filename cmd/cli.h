@@ -174,6 +174,11 @@ extern const struct cli_cmd cli_backup_subs[];
 extern const char cli_backup_description[];
 extern const struct cli_cmd cli_vector_subs[];
 extern const char cli_vector_description[];
+/* opsctl scan: one command with options (cmd/scan.c) */
+extern const struct cli_opt cli_scan_opts[];
+extern const char cli_scan_description[];
+extern const char cli_scan_examples[];
+ops_code cli_op_scan(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 extern const struct cli_cmd cli_keys_subs[];
 extern const char cli_keys_description[];
 extern const struct cli_cmd cli_cache_subs[];

@@ -4,7 +4,7 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector cache cleanup rotate-keys config status help completion
+            printf '%s\n' db backup vector cache cleanup rotate-keys scan config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
@@ -114,6 +114,8 @@ function __opsctl_argopts
             printf '%s\n' -t --type -e --environment --config --env -o --output
         case 'opsctl rotate-keys status'
             printf '%s\n' -t --type --config --env -o --output
+        case 'opsctl scan'
+            printf '%s\n' -t --type -o --output -s --severity --format --baseline --config --env
         case 'opsctl config show'
             printf '%s\n' --config --env -o --output
         case 'opsctl config check'
@@ -239,6 +241,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a vector -d 'verify, rebuild and i
 complete -c opsctl -n '__opsctl_at "opsctl"' -a cache -d 'inspect, purge and warm the Redis cache'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'rotate and remove old logs, temporary files and rows, safely'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a rotate-keys -d 'rotate credentials without locking the application out'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a scan -d 'security findings of the deployment, for people and CI (security-scan.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
@@ -768,6 +771,17 @@ complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -l env -x -a 'de
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -s t -l type -x -a '(__opsctl_list TYPE container code infra api all)' -d 'scan types'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -s o -l output -r -F -d 'output file for results'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -s s -l severity -x -a 'critical\tLEVEL high\tLEVEL medium\tLEVEL low\tLEVEL info\tLEVEL' -d 'minimum severity to report and to fail on'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -l format -x -a 'json\tFORMAT sarif\tFORMAT' -d 'the results file\'s format: opsctl\'s JSON, or SARIF 2.1.0 for GitHub code scanning'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -l baseline -r -F -d 'accepted findings: FINGERPRINT [YYYY-MM-DD] REASON per line'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -l exit-zero -d 'exit 0 even when findings at or above the floor remain (report-only runs); errors still fail'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
@@ -795,7 +809,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
