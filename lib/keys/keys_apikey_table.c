@@ -35,7 +35,6 @@
 #include "opsmaint/config.h"
 #include "opsmaint/db.h"
 
-#define IDENT_MAX 63
 #define NAME_MAX_LEN 200
 #define HASH_HEX_MAX (EVP_MAX_MD_SIZE * 2 + 1)
 
@@ -51,16 +50,9 @@ struct table_priv {
 #define GRAMMAR "Write table:TABLE[@DATABASE]:NAME:VAR (the row named NAME in TABLE holds " \
 		"the hash of the key VAR holds in the env file)."
 
-static const char *cfg_get(const keys_cred *c, const char *key)
-{
-	const char *v = c->run && c->run->cfg ? ops_config_get(c->run->cfg, key) : NULL;
-
-	return v && *v ? v : NULL;
-}
-
 static const char *database_of(const keys_cred *c)
 {
-	return c->target ? c->target : cfg_get(c, "db.name");
+	return c->target ? c->target : keys_cfg(c, "db.name");
 }
 
 static int valid_env_name(const char *s, size_t n)
@@ -76,31 +68,15 @@ static int valid_env_name(const char *s, size_t n)
 	return 1;
 }
 
-/* An identifier as PostgreSQL and SQLite write one unquoted (it is quoted
- * all the same). */
-static int valid_ident(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > IDENT_MAX ||
-	    !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '$'))
-			return 0;
-	return 1;
-}
-
 /* TABLE or SCHEMA.TABLE. */
 static int valid_table(const char *s, size_t n)
 {
 	const char *dot = memchr(s, '.', n);
 
 	if (!dot)
-		return valid_ident(s, n);
-	return valid_ident(s, (size_t)(dot - s)) &&
-	       valid_ident(dot + 1, n - (size_t)(dot + 1 - s));
+		return keys_sql_ident_valid(s, n);
+	return keys_sql_ident_valid(s, (size_t)(dot - s)) &&
+	       keys_sql_ident_valid(dot + 1, n - (size_t)(dot + 1 - s));
 }
 
 static int valid_key_name(const char *s, size_t n)
@@ -142,7 +118,7 @@ static ops_code check_columns(keys_cred *c, ops_error *err)
 				       "the columns of the key table in this order.");
 		}
 		for (i = 0; rc == OPS_OK && i < n; i++)
-			if (!valid_ident(v[i], strlen(v[i])))
+			if (!keys_sql_ident_valid(v[i], strlen(v[i])))
 				rc = ops_error_set(err, OPS_ECONFIG, "%s: not a column name '%s'",
 						   keys[k], v[i]);
 		ops_strv_free(v);
@@ -207,7 +183,7 @@ static ops_code table_parse(keys_cred *c, ops_error *err)
 static ops_code key_hash(const keys_cred *c, const char *text, char out[HASH_HEX_MAX],
 			 ops_error *err)
 {
-	const char *alg = cfg_get(c, "keys.api_key_hash");
+	const char *alg = keys_cfg(c, "keys.api_key_hash");
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0, i;
 	static const char hex[] = "0123456789abcdef";
@@ -225,7 +201,7 @@ static ops_code key_hash(const keys_cred *c, const char *text, char out[HASH_HEX
 
 static ops_code not_in_store(const keys_cred *c, ops_error *err)
 {
-	const char *file = cfg_get(c, "keys.env_file");
+	const char *file = keys_cfg(c, "keys.env_file");
 
 	ops_error_set(err, OPS_ECONFIG, "%s is not set in the env file '%s'", c->var,
 		      file ? file : "(keys.env_file unset)");
@@ -278,7 +254,7 @@ static ops_code open_table(keys_cred *c, struct table_priv **out, ops_error *err
 	}
 	if ((rc = ops_db_open(c->run->cfg, db, &p->db, err)) != OPS_OK)
 		goto out;
-	if ((rc = ops_db_resolve_table(p->db, c->extra, cfg_get(c, "db.schema"), &p->qtable,
+	if ((rc = ops_db_resolve_table(p->db, c->extra, keys_cfg(c, "db.schema"), &p->qtable,
 				       err)) != OPS_OK) {
 		ops_error_prefix(err, "%s", c->display);
 		goto out;
@@ -390,7 +366,7 @@ static ops_code table_check(keys_cred *c, const keys_values *store, ops_error *e
 		ops_error_hint(err, "The row named %s must hold the %s hex of %s's value, with "
 			       "revoked_at unset and expires_at unset or ahead (keys.api_key_columns, "
 			       "keys.api_key_hash).", c->role[0],
-			       cfg_get(c, "keys.api_key_hash") ? cfg_get(c, "keys.api_key_hash")
+			       keys_cfg(c, "keys.api_key_hash") ? keys_cfg(c, "keys.api_key_hash")
 							       : "sha256", c->var);
 		return OPS_ECONFIG;
 	}

@@ -274,6 +274,16 @@ ops_code keys_backup_load(const ops_config *cfg, const char *want, cJSON **set, 
  * parsed by its driver.  OPS_ECONFIG naming the first bad item. */
 ops_code keys_creds_load(const ops_run *run, unsigned types, keys_cred ***out, ops_error *err);
 void keys_creds_free(keys_cred **creds);
+/* Helpers the drivers share. */
+/* A configuration value, NULL when unset or empty. */
+const char *keys_cfg(const keys_cred *c, const char *key);
+/* An identifier as PostgreSQL and SQLite write one unquoted, at most 63
+ * bytes (it is quoted all the same): a role, a table, a column. */
+int keys_sql_ident_valid(const char *s, size_t n);
+/* OPS_ECONFIG: name is not set in the env file, with a hint naming the
+ * credential and the configuration list (items_key) that named name. */
+ops_code keys_missing_var(const keys_cred *c, const char *name, const char *items_key,
+			  ops_error *err);
 /* "rag_app@db" -> "rag_app_db": [A-Za-z0-9._-] kept, others '_', plus a
  * short hash of the whole when anything was replaced (no two ids collide). */
 char *keys_file_name(const char *id);

@@ -36,7 +36,6 @@
 #include "opsmaint/db.h"
 
 /* PostgreSQL's NAMEDATALEN - 1. */
-#define ROLE_MAX 63
 /* The login test's waits between tries, seconds: about 2 s in all, for a
  * replica or a pooler (PgBouncer's auth_query) to see the new password. */
 static const double test_waits[] = {0.1, 0.2, 0.4, 0.6, 0.8};
@@ -53,33 +52,10 @@ static int secret_is(const char *text, const keys_secret *s)
 	return text && s && s->text && n == s->len && CRYPTO_memcmp(text, s->text, n) == 0;
 }
 
-/* An identifier as PostgreSQL writes one unquoted (quoted here all the
- * same): what a role created by CREATE ROLE rag_app is called. */
-static int valid_role(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > ROLE_MAX ||
-	    !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '$'))
-			return 0;
-	return 1;
-}
-
-static const char *cfg_get(const keys_cred *c, const char *key)
-{
-	const char *v = c->run && c->run->cfg ? ops_config_get(c->run->cfg, key) : NULL;
-
-	return v && *v ? v : NULL;
-}
-
 /* The database the roles log in to: ROLE@DB, else db.name. */
 static const char *database_of(const keys_cred *c)
 {
-	return c->target ? c->target : cfg_get(c, "db.name");
+	return c->target ? c->target : keys_cfg(c, "db.name");
 }
 
 #define PG_GRAMMAR "Write ROLE[@DATABASE]:PASSWORD_VAR, or " \
@@ -130,7 +106,7 @@ static ops_code pg_parse(keys_cred *c, ops_error *err)
 		size_t len = r == 0 ? (slash ? (size_t)(slash - s) : rlen)
 				    : rlen - (size_t)(slash + 1 - s);
 
-		if (!valid_role(p, len))
+		if (!keys_sql_ident_valid(p, len))
 			return bad_item(c, err, "not a role name (letters, digits, _ and $, "
 					"at most 63 bytes):", p, len);
 		if (!(c->role[r] = strndup(p, len)))
@@ -154,16 +130,6 @@ static ops_code pg_parse(keys_cred *c, ops_error *err)
 		return ops_error_oom(err);
 	}
 	return OPS_OK;
-}
-
-static ops_code not_in_store(const keys_cred *c, const char *name, ops_error *err)
-{
-	const char *file = cfg_get(c, "keys.env_file");
-
-	ops_error_set(err, OPS_ECONFIG, "%s is not set in the env file '%s'", name,
-		      file ? file : "(keys.env_file unset)");
-	ops_error_hint(err, "Add %s=... for %s, or correct keys.database.", name, c->display);
-	return OPS_ECONFIG;
 }
 
 static struct pg_priv *priv_of(keys_cred *c)
@@ -281,7 +247,7 @@ static ops_code named_role(keys_cred *c, const keys_values *store, const char **
 
 	*out = NULL;
 	if (!cur)
-		return not_in_store(c, c->user_var, err);
+		return keys_missing_var(c, c->user_var, "keys.database", err);
 	if (strcmp(cur, c->role[0]) != 0 && strcmp(cur, c->role[1]) != 0) {
 		ops_error_set(err, OPS_ECONFIG, "%s names role '%s', which is neither %s nor %s",
 			      c->user_var, cur, c->role[0], c->role[1]);
@@ -339,7 +305,7 @@ static ops_code pg_current(keys_cred *c, const keys_values *store, keys_secret *
 	const char *v = keys_values_get(store, c->var);
 
 	if (!v)
-		return not_in_store(c, c->var, err);
+		return keys_missing_var(c, c->var, "keys.database", err);
 	return keys_secret_dup(v, out, err);
 }
 

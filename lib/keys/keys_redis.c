@@ -50,13 +50,6 @@ static int valid_user(const char *s, size_t n)
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") >= n;
 }
 
-static const char *cfg_get(const keys_cred *c, const char *key)
-{
-	const char *v = c->run && c->run->cfg ? ops_config_get(c->run->cfg, key) : NULL;
-
-	return v && *v ? v : NULL;
-}
-
 static ops_code redis_parse(keys_cred *c, ops_error *err)
 {
 	const char *s = c->spec, *colon = strchr(s, ':');
@@ -89,16 +82,6 @@ static ops_code redis_parse(keys_cred *c, ops_error *err)
 	return OPS_OK;
 }
 
-static ops_code not_in_store(const keys_cred *c, const char *name, ops_error *err)
-{
-	const char *file = cfg_get(c, "keys.env_file");
-
-	ops_error_set(err, OPS_ECONFIG, "%s is not set in the env file '%s'", name,
-		      file ? file : "(keys.env_file unset)");
-	ops_error_hint(err, "Add %s=... for %s, or correct keys.redis.", name, c->display);
-	return OPS_ECONFIG;
-}
-
 static struct redis_priv *priv_of(keys_cred *c)
 {
 	if (!c->priv)
@@ -114,7 +97,7 @@ static const char *url_key_of(const keys_cred *c)
 	size_t i;
 
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		if (cfg_get(c, keys[i]))
+		if (keys_cfg(c, keys[i]))
 			return keys[i];
 	return NULL;
 }
@@ -237,7 +220,7 @@ static ops_code redis_current(keys_cred *c, const keys_values *store, keys_secre
 	const char *v = keys_values_get(store, c->var);
 
 	if (!v)
-		return not_in_store(c, c->var, err);
+		return keys_missing_var(c, c->var, "keys.redis", err);
 	return keys_secret_dup(v, out, err);
 }
 
@@ -320,7 +303,7 @@ static ops_code redis_retire(keys_cred *c, const char *prev_hint, const keys_val
 		return ops_error_set(err, OPS_EFAIL, "the recorded password hash to retire for %s "
 				     "is not a SHA-256", c->display);
 	if (!cur)
-		return not_in_store(c, c->var, err);
+		return keys_missing_var(c, c->var, "keys.redis", err);
 	ops_sha256_hex(cur, strlen(cur), keep);
 	/* Never the password the application holds now: that would lock it
 	 * out, whatever the record says. */

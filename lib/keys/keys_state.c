@@ -136,6 +136,40 @@ void keys_values_wipe(keys_values *v)
 	v->n = 0;
 }
 
+/* ---- helpers the drivers share ---- */
+
+const char *keys_cfg(const keys_cred *c, const char *key)
+{
+	const char *v = c->run && c->run->cfg ? ops_config_get(c->run->cfg, key) : NULL;
+
+	return v && *v ? v : NULL;
+}
+
+int keys_sql_ident_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 63 ||
+	    !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '$'))
+			return 0;
+	return 1;
+}
+
+ops_code keys_missing_var(const keys_cred *c, const char *name, const char *items_key,
+			  ops_error *err)
+{
+	const char *file = keys_cfg(c, "keys.env_file");
+
+	ops_error_set(err, OPS_ECONFIG, "%s is not set in the env file '%s'", name,
+		      file ? file : "(keys.env_file unset)");
+	ops_error_hint(err, "Add %s=... for %s, or correct %s.", name, c->display, items_key);
+	return OPS_ECONFIG;
+}
+
 /* ---- the seal key ---- */
 
 static char *keys_dir(const ops_config *cfg)
