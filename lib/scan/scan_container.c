@@ -808,7 +808,7 @@ static ops_code search_dir(ct *c, const char *dir, int depth, const char *const 
 		n++;
 	}
 	closedir(d);
-	if (rc == OPS_OK)
+	if (rc == OPS_OK && n > 1)
 		qsort(names, n, sizeof *names, cmp_names);
 	for (i = 0; i < n; i++) {
 		struct stat st;
