@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+extern char **environ;
+
 #include "scan/scan_internal.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/proc.h"
@@ -151,7 +153,9 @@ static int secret_value(const char *name, size_t name_len, const char *value, ch
 		/* the rest of a URL may be long; what matters is the name and the password */
 		return 1;
 	}
-	if (!name_says_secret(name, name_len))
+	/* POSTGRES_PASSWORD_FILE=/run/secrets/db: where the secret is, not the secret */
+	if (!name_says_secret(name, name_len) || value[0] == '/' ||
+	    (name_len > 5 && strncasecmp(name + name_len - 5, "_FILE", 5) == 0))
 		return 0;
 	scan_redact(value, strlen(value), red, sizeof red);
 	snprintf(ev, ev_size, "%.*s=%s", (int)name_len, name, red);
@@ -912,7 +916,8 @@ static ops_code merge_trivy(ct *c, const char *path, const char *image)
 		return scan_unreachable(c->s, "container", path, &rerr, c->err);
 	}
 	artifact = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "ArtifactName"));
-	snprintf(target, sizeof target, "image %s", artifact ? artifact : image ? image : path);
+	/* the image asked about; a report made elsewhere names its own */
+	snprintf(target, sizeof target, "image %s", image ? image : artifact ? artifact : path);
 	cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(doc, "Results")) {
 		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(res, "Vulnerabilities")) {
 			const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "VulnerabilityID"));
@@ -967,7 +972,8 @@ static ops_code run_trivy(ct *c, const char *image)
 			"--output", tmp, (char *)image, NULL};
 	ops_proc *p = NULL;
 	ops_error why = {0};
-	char what[320];
+	char what[320], *keep[64], **e;
+	size_t n_keep = 0;
 	ops_code rc;
 	int fd;
 
@@ -977,9 +983,15 @@ static ops_code run_trivy(ct *c, const char *image)
 	close(fd);
 	snprintf(tsec, sizeof tsec, "%lds", timeout);
 	snprintf(what, sizeof what, "trivy image %s", image);
-	if (ops_proc_start(NULL, argv, NULL, OPS_PROC_NO_SECRETS | OPS_PROC_OWN_GROUP, NULL, NULL, &p,
+	/* trivy needs none of opsctl's credentials, only its own (TRIVY_PASSWORD
+	 * for a private registry), which NO_SECRETS would drop */
+	for (e = environ; *e && n_keep + 1 < sizeof keep / sizeof keep[0]; e++)
+		if (strncmp(*e, "TRIVY_", 6) == 0)
+			keep[n_keep++] = *e;
+	keep[n_keep] = NULL;
+	if (ops_proc_start(NULL, argv, keep, OPS_PROC_NO_SECRETS | OPS_PROC_OWN_GROUP, NULL, NULL, &p,
 			   &why) == OPS_OK &&
-	    ops_proc_wait_timeout(p, (timeout + 10) * 1000L, &why) == OPS_OK)
+	    ops_proc_wait_timeout(p, (timeout + 5) * 1000L, &why) == OPS_OK)
 		rc = merge_trivy(c, tmp, image);
 	else
 		rc = scan_unreachable(c->s, "container", what, &why, c->err);

@@ -91,6 +91,7 @@ services:
       - "127.0.0.1:5432:5432"
     environment:
       - POSTGRES_PASSWORD=\${POSTGRES_PASSWORD}
+      - POSTGRES_PASSWORD_FILE=/run/secrets/db_password
     volumes:
       - pgdata:/var/lib/postgresql/data
     healthcheck:
@@ -277,5 +278,43 @@ printf '[scan]\ncompose_files = %s\ndockerfiles = %s\ntrivy_json = %s\n' "$T/goo
 run "$OPSCTL" --config "$T/tb.conf" --output json scan -t container -o "$T/tb.json" -s low
 expect_json_true 'any("trivy-broken.json" in u for u in (d["data"] if "data" in d else d)["unreachable"])' \
 	"a truncated trivy report is an unreachable finding, not a crash"
+
+# ---- trivy itself: a stand-in on PATH that writes the fixture where --output says ----
+mkdir -p fakebin
+cat >fakebin/trivy <<EOF
+#!/bin/sh
+echo "\$*" >>"$T/trivy-argv"
+env >"$T/trivy-env"
+[ -n "\${TRIVY_HANG:-}" ] && exec sleep 60
+while [ \$# -gt 0 ]; do
+	[ "\$1" = --output ] && cp "$FIX/trivy-image.json" "\$2"
+	shift
+done
+exit 0
+EOF
+chmod +x fakebin/trivy
+PATH="$T/fakebin:$PATH" PGPASSWORD=pgSecretNotForTrivy TRIVY_PASSWORD=registry-pass \
+	run "$OPSCTL" --config "$T/good.conf" --output json scan -t container -o "$T/ft.json" -s low --exit-zero
+expect_rc 0 "trivy on PATH: exit 0 with --exit-zero"
+expect_file_contains "$T/trivy-argv" "image --quiet --format json --timeout 300s --output" "trivy image --format json is run"
+expect_file_contains "$T/trivy-argv" "ghcr.io/example/rag-api:1.4.2@sha256:" "...for the compose file's image"
+expect_file_contains "$T/trivy-argv" "python:3.12-slim@sha256:" "...and the Containerfile's base image"
+expect_json_true 'sorted(set(f["target"] for f in d["findings"] if f["rule"] == "container.trivy")) == ["image ghcr.io/example/rag-api:1.4.2@'$DIGEST'", "image postgres:16.4@'$DIGEST'", "image python:3.12-slim@'$DIGEST'"]' \
+	"each image's report merged under that image's name"
+expect_json_true 'len([f for f in d["findings"] if f["rule"] == "container.trivy"]) == 9' \
+	"...three vulnerabilities each, once"
+run grep -c . "$T/trivy-argv"
+expect_out_contains "3" "three images, each asked about once (postgres, rag-api, python)"
+if grep -q pgSecretNotForTrivy "$T/trivy-env"; then not_ok "trivy does not get opsctl's credentials"; else ok "trivy does not get opsctl's credentials"; fi
+expect_file_contains "$T/trivy-env" "TRIVY_PASSWORD=registry-pass" "trivy keeps its own TRIVY_ variables"
+printf '[scan]\ncompose_files = %s\ndockerfiles = %s\ntrivy_timeout = 1s\n' "$T/good" "$T/good" >"$T/th.conf"
+start=$(date +%s)
+PATH="$T/fakebin:$PATH" TRIVY_HANG=1 \
+	run "$OPSCTL" --config "$T/th.conf" --output json scan -t container -o "$T/th.json" -s info --exit-zero
+took=$(( $(date +%s) - start ))
+expect_rc 0 "a trivy that hangs: exit 0"
+if [ "$took" -lt 40 ]; then ok "...stopped after its timeout (${took}s)"; else not_ok "...stopped after its timeout (${took}s)"; fi
+expect_json_true 'any("trivy image" in u and "timed out" in u for u in d["unreachable"])' \
+	"...and reported as an unreachable finding naming trivy and the image"
 
 done_testing
