@@ -8,7 +8,9 @@
  * node its line, resolves anchors and aliases; merge keys ("<<: *base") are
  * followed here.  Not followed: compose's include:, extends: and variable
  * interpolation (an image "${IMAGE}" is not judged, an environment value
- * "${VAR}" is a reference, not a secret).
+ * "${VAR}" is a reference, not a secret).  Dockerfiles are read line by
+ * line with continuations; heredocs (RUN <<EOF) are not understood, so a
+ * line inside one that looks like an instruction is read as one.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -647,21 +649,30 @@ static ops_code dockerfile_add(ct *c, const char *file, const char *target, long
 	return OPS_OK;
 }
 
-static int is_stage(char **stages, size_t n, const char *name)
+/* A named build stage ("FROM x AS build") and the USER it ended with, which
+ * a later "FROM build" inherits. */
+typedef struct stage {
+	char *name;
+	char user[128];
+	long user_line;
+} stage;
+
+static stage *find_stage(stage *stages, size_t n, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (strcasecmp(stages[i], name) == 0)
-			return 1;
-	return 0;
+		if (strcasecmp(stages[i].name, name) == 0)
+			return &stages[i];
+	return NULL;
 }
 
 static ops_code check_dockerfile(ct *c, const char *file)
 {
 	ops_error rerr = {0};
 	char *text = NULL, *p, *next, *line = NULL, target[320];
-	char *stages[32], user[128] = "";
+	char user[128] = "";
+	stage stages[32], *cur = NULL, *base;
 	size_t len, n_stages = 0, cap = 0, i;
 	long lineno = 0, start = 0, user_line = 0, from_line = 0;
 	ops_code rc = OPS_OK;
@@ -725,15 +736,26 @@ static ops_code check_dockerfile(ct *c, const char *file)
 				else if (strcasecmp(w, "AS") == 0)
 					as = strtok_r(NULL, " \t", &save);
 			}
+			if (cur) {
+				snprintf(cur->user, sizeof cur->user, "%s", user);
+				cur->user_line = user_line;
+			}
 			user[0] = '\0';
 			user_line = 0;
 			from_line = start;
-			if (image && !is_stage(stages, n_stages, image))
+			cur = NULL;
+			if (image && (base = find_stage(stages, n_stages, image))) {
+				snprintf(user, sizeof user, "%s", base->user);
+				user_line = base->user_line;
+			} else if (image) {
 				rc = check_image(c, image, target, file, start);
-			if (as && n_stages < sizeof stages / sizeof stages[0] && !(stages[n_stages] = strdup(as)))
-				rc = ops_error_oom(c->err);
-			else if (as && n_stages < sizeof stages / sizeof stages[0])
-				n_stages++;
+			}
+			if (as && n_stages < sizeof stages / sizeof stages[0]) {
+				if (!(stages[n_stages].name = strdup(as)))
+					rc = ops_error_oom(c->err);
+				else
+					cur = &stages[n_stages++];
+			}
 		} else if (strcasecmp(instr, "USER") == 0) {
 			snprintf(user, sizeof user, "%s", args);
 			user[strcspn(user, " \t")] = '\0';
@@ -755,7 +777,7 @@ static ops_code check_dockerfile(ct *c, const char *file)
 		rc = report(c, "container.user.root", target, file, user[0] ? user_line : from_line, ev, NULL);
 	}
 	for (i = 0; i < n_stages; i++)
-		free(stages[i]);
+		free(stages[i].name);
 	free(line);
 	free(text);
 	return rc;

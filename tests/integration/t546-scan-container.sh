@@ -110,6 +110,13 @@ ENV API_TOKEN=\${API_TOKEN} LOG_LEVEL=info
 ARG DB_PASSWORD
 USER 10001:10001
 EOF
+# the final stage inherits the USER of the named stage it starts from
+cat >good/worker.dockerfile <<EOF
+FROM python:3.12-slim@$DIGEST AS runtime
+USER 10001
+FROM runtime
+CMD ["python", "-m", "worker"]
+EOF
 SECRETS="sk-plantedComposeKey1234567890 pl4ntedUrlPassword plantedDockerToken123456 plantedArgPassword99"
 
 write_config "$T/bad.conf" <<EOF
