@@ -27,11 +27,11 @@ SOVERSION  := 0
 CC         ?= cc
 CXX        ?= g++
 PKG_CONFIG ?= pkg-config
-PKGS       := libpq sqlite3 libcjson libcrypto libssl libarchive libcurl hiredis
+PKGS       := libpq sqlite3 libcjson libcrypto libssl libarchive libcurl hiredis yaml-0.1
 # libarchive and libcurl are compiled against but loaded on first use
 # (lib/core/lazylib.c), so that commands which need neither do not pay for their
 # three dozen dependencies at start-up.
-PKGS_LINKED := libpq sqlite3 libcjson libcrypto libssl hiredis
+PKGS_LINKED := libpq sqlite3 libcjson libcrypto libssl hiredis yaml-0.1
 
 # Debian's hardening flags (dpkg-buildflags with hardening=+all; gcc on
 # Debian already defaults to PIE).
