@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "scan/scan_internal.h"
+#include "opsmaint/output.h"
 
 /* ---- the run ---- */
 
@@ -88,8 +89,14 @@ ops_code ops_scan(const ops_scan_req *req, cJSON **report, ops_error *err)
 			continue;
 		n[sev]++;
 		if (sev >= (int)req->floor) {
+			cJSON *copy = cJSON_Duplicate(f, 1);
+
 			above++;
-			cJSON_AddItemToArray(shown, cJSON_Duplicate(f, 1));
+			/* On a terminal the remediation is a paragraph a finding: with -v,
+			 * and always in JSON and the results file. */
+			if (copy && req->run->output == OPS_OUT_TEXT && !req->run->verbose)
+				cJSON_DeleteItemFromObjectCaseSensitive(copy, "remediation");
+			cJSON_AddItemToArray(shown, copy);
 		}
 	}
 	for (i = OPS_SEV_CRITICAL + 1; i-- > 0;)
