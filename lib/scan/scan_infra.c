@@ -347,7 +347,7 @@ static ops_code redis_checks(scan_ctx *s, ops_redis *rd, const char *server, ops
 	ops_redis_reply *acl = NULL, *rep = NULL;
 	ops_error e = {0};
 	ops_code rc = OPS_OK;
-	char *v = NULL, target[400];
+	char *v = NULL, target[1024];
 	size_t i, u;
 
 	/* Users: ACL LIST shows each user's password state and rules. */
@@ -422,8 +422,10 @@ static ops_code redis_checks(scan_ctx *s, ops_redis *rd, const char *server, ops
 		for (k = 0; dangerous[i][0][k] && k < sizeof lower - 1; k++)
 			lower[k] = (char)(dangerous[i][0][k] | 0x20);
 		lower[k] = '\0';
-		if (ops_redis_call(rd, &rep, &e, "COMMAND", "INFO", lower, NULL) != OPS_OK)
+		if (ops_redis_call(rd, &rep, &e, "COMMAND", "INFO", lower, NULL) != OPS_OK) {
+			rc = unchecked(s, server, "the dangerous commands (COMMAND INFO)", &e, err);
 			break;
+		}
 		k = rep->type == OPS_REDIS_ARRAY && rep->elements == 1 &&
 		    rep->element[0]->type == OPS_REDIS_ARRAY;
 		ops_redis_reply_free(rep);
@@ -451,9 +453,14 @@ static ops_code redis_checks(scan_ctx *s, ops_redis *rd, const char *server, ops
 			argv[argc++] = user;
 			for (j = 0; j < 4 && dangerous[i][j]; j++)
 				argv[argc++] = dangerous[i][j];
-			if (ops_redis_command(rd, argc, argv, NULL, &rep, &e) != OPS_OK)
-				break;
-			if (rep->type == OPS_REDIS_STATUS && strlen(users) + strlen(user) + 3 < sizeof users)
+			if (ops_redis_command(rd, argc, argv, NULL, &rep, &e) != OPS_OK) {
+				rc = unchecked(s, server, "the dangerous commands (ACL DRYRUN)", &e, err);
+				goto out;
+			}
+			/* +OK: allowed; a text reply: refused; an error (Redis 6 has no
+			 * DRYRUN, or no right to it): counted as allowed, not assumed safe. */
+			if ((rep->type == OPS_REDIS_STATUS || rep->type == OPS_REDIS_ERROR) &&
+			    strlen(users) + strlen(user) + 3 < sizeof users)
 				snprintf(users + strlen(users), sizeof users - strlen(users), "%s%s",
 					 *users ? ", " : "", user);
 			ops_redis_reply_free(rep);

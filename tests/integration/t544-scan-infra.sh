@@ -53,6 +53,8 @@ install -m 600 -o postgres -g postgres "$T/pg_hba.weak" "$DATA/pg_hba.conf" 2>/d
 printf "password_encryption = md5\nlog_connections = off\n" >>"$DATA/postgresql.conf"
 psql_q "select pg_reload_conf()" >/dev/null
 psql_q "create role admin login superuser" &&
+	psql_q "create role manager login createrole" &&
+	psql_q "create role viewer login" &&
 	psql_q "create database user_management_db" &&
 	psql_q -d user_management_db "grant create on schema public to public" &&
 	psql_q -d user_management_db "create table users (id serial primary key, username text not null,
@@ -158,6 +160,7 @@ infra.pg.hba-weak-auth medium
 infra.pg.log-connections-off low
 infra.pg.password-encryption medium
 infra.pg.privileged-role high
+infra.pg.privileged-role high
 infra.pg.public-schema-create medium
 infra.pg.ssl-off high
 infra.redis.dangerous-command medium
@@ -169,7 +172,7 @@ infra.redis.protected-mode-off high
 infra.redis.tls-off medium
 WANT
 if diff "$T/weak.want" "$T/weak.got" >"$T/weak.diff"; then
-	ok "each planted problem found once, at its severity (30 findings)"
+	ok "each planted problem found once, at its severity (31 findings)"
 else
 	not_ok "each planted problem found once, at its severity"
 	sed 's/^/#   /' "$T/weak.diff"
@@ -181,7 +184,7 @@ expect_json_true 'all(all(k in f and f[k] != "" for k in ("rule","severity","tit
 expect_json_true 'len({f["fingerprint"] for f in d["findings"]}) == len(d["findings"])' "fingerprints are distinct"
 expect_json_true 'find(d["findings"], "rule", "infra.pg.hba-trust")["target"].startswith("postgresql://127.0.0.1:") and "pg_hba.conf line 2: host all all 127.0.0.1/255.255.255.255 trust" in [f["evidence"] for f in d["findings"]]' "a pg_hba finding names the server and the rule's line"
 expect_json_true '[f["target"].split(" user ")[1] for f in d["findings"] if f["rule"] == "infra.access.inactive-user"] == ["bob", "carol"] and find(d["findings"], "rule", "infra.access.admin-user")["target"].endswith("/user_management_db user root")' "access review: bob never logged in, carol 120 days ago, root is admin"
-expect_json_true 'find(d["findings"], "rule", "infra.pg.privileged-role")["target"].endswith(" role admin")' "the superuser login role admin (not postgres)"
+expect_json_true 'sorted((f["target"].rsplit(" ", 1)[1], f["evidence"]) for f in d["findings"] if f["rule"] == "infra.pg.privileged-role") == [("admin", "login role admin has SUPERUSER"), ("manager", "login role manager has CREATEROLE")]' "the SUPERUSER and CREATEROLE login roles (not postgres, not viewer)"
 expect_json_true 'sorted(f["target"].rsplit(" ", 1)[1] for f in d["findings"] if f["rule"] == "infra.redis.dangerous-command") == ["CONFIG", "FLUSHALL", "FLUSHDB", "KEYS"]' "FLUSHALL, FLUSHDB, CONFIG, KEYS available (DEBUG is off by default)"
 expect_json_true 'find(d["findings"], "rule", "infra.cert.expired")["file"].endswith("expired.pem") and "FIRE-4512" in find(d["findings"], "target", "lynis FIRE-4512")["evidence"]' "the expired certificate's file; a Lynis warning by its test id"
 OUT=$OUT_SAVE
@@ -191,8 +194,16 @@ expect_rc 1 "-s critical: the critical findings fail the run (exit 1)"
 expect_out_contains "infra.redis.no-password" "the text output names the Redis finding"
 run env PATH="$T/bin:$PATH" "$OPSCTL" --output json scan -t infra -o "$T/weak3.json" -s critical
 expect_json_true 'all(f["severity"] == "critical" for f in d["findings"]) and len(d["findings"]) == 3' "JSON: -s critical shows the 3 critical findings"
-[ "$(findings "$T/weak3.json" | wc -l)" -eq 30 ]
+[ "$(findings "$T/weak3.json" | wc -l)" -eq 31 ]
 check $? "the results file has every finding whatever the floor"
+
+# A role that may not read pg_hba_file_rules: said, not taken for a clean result.
+sed 's/^databases = .*/&\nuser = viewer/' "$OPSCTL_CONFIG" >"$T/viewer.conf"
+OPSCTL_CONFIG="$T/viewer.conf" run env PATH="$T/bin:$PATH" "$OPSCTL" scan -t infra -o "$T/viewer.json" -s low --exit-zero
+expect_rc 0 "scan as a role without pg_read_all_settings-like rights still runs"
+[ "${T544_DEBUG:-}" ] && python3 -c 'import json,sys; [print("#", f["rule"], f["target"], f["evidence"]) for f in json.load(open(sys.argv[1]))["findings"]]' "$T/viewer.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); u=[f for f in d["findings"] if f["rule"]=="infra.unchecked"]; sys.exit(not (sorted(f["evidence"].split(":")[0] for f in u) == ["cannot check pg_hba.conf (pg_hba_file_rules)", "cannot check the users table (username, roles, status, last_login_at)"] and all("permission denied" in f["evidence"] and f["severity"] == "info" for f in u) and not [f for f in d["findings"] if f["rule"].startswith("infra.pg.hba")]))' "$T/viewer.json"
+check $? "pg_hba.conf and the users table unreadable to the role: an infra.unchecked info finding for each, saying why"
 
 # Lynis not installed: nothing; scan.lynis = yes: an unreachable finding.
 run env PATH="/usr/bin:/bin" "$OPSCTL" scan -t infra -o "$T/nolynis.json" -s low --exit-zero
@@ -219,7 +230,7 @@ chmod 600 "$DATA/server.key"
 printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\npassword_encryption = scram-sha-256\nlog_connections = on\n" >>"$DATA/postgresql.conf"
 psql_q "select pg_reload_conf()" >/dev/null
 sleep 1
-psql_q "drop role admin" &&
+psql_q "drop role admin" && psql_q "drop role manager" &&
 	psql_q "alter role postgres password '$PG_PW'" &&
 	psql_q -d user_management_db "revoke create on schema public from public" &&
 	psql_q -d user_management_db "delete from users where username <> 'alice'" || bail_out "hardening the database"
@@ -262,3 +273,4 @@ check $? "the hardened twin: no finding at all"
 check $? "no password in the results files or the output"
 
 done_testing
+
