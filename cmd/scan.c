@@ -16,6 +16,16 @@ ops_code cli_op_scan(struct cli_inv *inv, const ops_run *run, cJSON **report, op
 	int sev = ops_severity_parse(cli_str(inv, "severity"));
 	ops_code rc;
 
+	if (cli_flag(inv, "list-rules")) {
+		cJSON *rules = ops_scan_rules_json();
+
+		if (!rules || !(*report = cJSON_CreateObject())) {
+			cJSON_Delete(rules);
+			return ops_error_oom(err);
+		}
+		cJSON_AddItemToObject(*report, "rules", rules);
+		return OPS_OK;
+	}
 	req.run = run;
 	for (; t && *t; t++) {
 		if (strcmp(*t, "all") == 0) {
@@ -50,6 +60,8 @@ const struct cli_opt cli_scan_opts[] = {
 		     "scanning", .def = "json"),
 	CLI_OPT_STRING(0, "baseline", "FILE", "accepted findings: FINGERPRINT [YYYY-MM-DD] REASON "
 		       "per line", .key = "scan.baseline", .complete = CLI_C_FILE),
+	CLI_OPT_FLAG(0, "list-rules", "list every rule the checks can report (id, severity, "
+		     "title, help) and scan nothing"),
 	CLI_OPT_FLAG(0, "exit-zero", "exit 0 even when findings at or above the floor remain "
 		     "(report-only runs); errors still fail"),
 	CLI_OPT_VERBOSE('v'),
@@ -70,7 +82,8 @@ const char cli_scan_description[] =
 	"GitHub code scanning. The terminal gets the findings at or above -s (default high), and "
 	"the run exits 1 when any remains (--exit-zero: 0). The baseline file (--baseline, "
 	"scan.baseline) accepts findings by fingerprint, with a reason and an optional last day; "
-	"an expired entry is reported and its finding counts again.\n\n"
+	"an expired entry is reported and its finding counts again. --list-rules lists every rule "
+	"with its default severity and help.\n\n"
 	"A server or URL that cannot be reached is an info finding naming it (scan.unreachable = "
 	"fail: exit 69); nothing waits longer than its timeout. The textfile gets "
 	"opsctl_scan_findings{severity=...} and opsctl_scan_findings_at_or_above_floor.";

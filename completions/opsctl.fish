@@ -776,6 +776,7 @@ complete -c opsctl -n '__opsctl_at "opsctl scan"' -s o -l output -r -F -d 'outpu
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -s s -l severity -x -a 'critical\tLEVEL high\tLEVEL medium\tLEVEL low\tLEVEL info\tLEVEL' -d 'minimum severity to report and to fail on'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -l format -x -a 'json\tFORMAT sarif\tFORMAT' -d 'the results file\'s format: opsctl\'s JSON, or SARIF 2.1.0 for GitHub code scanning'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -l baseline -r -F -d 'accepted findings: FINGERPRINT [YYYY-MM-DD] REASON per line'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -l list-rules -d 'list every rule the checks can report (id, severity, title, help) and scan nothing'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -l exit-zero -d 'exit 0 even when findings at or above the floor remain (report-only runs); errors still fail'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'

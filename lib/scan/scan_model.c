@@ -42,6 +42,30 @@ const scan_rule *scan_rules(void)
 	return rules;
 }
 
+cJSON *ops_scan_rules_json(void)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const scan_rule *r;
+
+	for (r = rules; arr && r->id; r++) {
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		if (!cJSON_AddStringToObject(o, "rule", r->id) ||
+		    !cJSON_AddStringToObject(o, "severity", ops_severity_name(r->severity)) ||
+		    !cJSON_AddStringToObject(o, "title", r->title) ||
+		    !cJSON_AddStringToObject(o, "help", r->help)) {
+			cJSON_Delete(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 const scan_rule *scan_rule_find(const char *id)
 {
 	const scan_rule *r;

@@ -67,5 +67,9 @@ typedef struct ops_scan_req {
  */
 ops_code ops_scan(const ops_scan_req *req, cJSON **report, ops_error *err);
 
+/* Every rule the checks can report (id, severity, title, help), for
+ * `scan --list-rules` and for writing a baseline; NULL when out of memory. */
+cJSON *ops_scan_rules_json(void);
+
 OPS_API_END
 #endif
