@@ -143,8 +143,15 @@ ops_code scan_apply_baseline(scan_ctx *s, cJSON *rep, ops_error *err)
 		cJSON_AddNumberToObject(rep, "suppressed", 0);
 		return OPS_OK;
 	}
-	if ((rc = ops_read_file(path, BASELINE_MAX, &text, NULL, err)) != OPS_OK)
-		return rc == OPS_EIO ? ops_error_set(err, OPS_ECONFIG, "%s", err->message) : rc;
+	if ((rc = ops_read_file(path, BASELINE_MAX, &text, NULL, err)) != OPS_OK) {
+		char why[OPS_ERROR_MSG_MAX];
+
+		if (rc != OPS_EIO)
+			return rc;
+		/* The baseline is configuration: a missing one is exit 78, with the reason. */
+		snprintf(why, sizeof why, "%s", err->message);
+		return ops_error_set(err, OPS_ECONFIG, "baseline: %.480s", why);
+	}
 	if ((rc = parse_baseline(path, text, &list, &n, err)) != OPS_OK)
 		goto out;
 	gmtime_r(&now, &tm);
