@@ -417,6 +417,14 @@ ops_code scan_api(scan_ctx *s, ops_error *err)
 	if (!https && strncasecmp(a.url, "http://", 7) != 0)
 		return ops_error_set(err, OPS_ECONFIG, "scan.api_url '%s' is not an http:// or https:// URL",
 				     a.url);
+	{
+		const char *auth = a.url + (https ? 8 : 7);
+
+		/* The URL is every finding's target: credentials in it would be in the results. */
+		if (memchr(auth, '@', strcspn(auth, "/?#")))
+			return ops_error_set(err, OPS_ECONFIG,
+					     "scan.api_url holds credentials (user:password@): give the bare URL");
+	}
 	ops_http_opts_init(&a.o);
 	a.o.name = "scan api";
 	a.o.connect_timeout = t;

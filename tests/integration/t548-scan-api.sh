@@ -58,7 +58,13 @@ if (cd "$P" &&
 else
 	not_ok "the test CA and certificates"
 	sed 's/^/#   /' "$T/openssl.log"
-	done_testing
+	printf '[scan]\napi_url = https://admin:Hunter2Hunter2@localhost:%s/\n' "$(port hardened)" >"$T/cred.conf"
+run env OPSCTL_CONFIG="$T/cred.conf" "$OPSCTL" scan -t api -o "$T/cred.json"
+expect_error 78 "credentials in scan.api_url: exit 78" "credentials"
+! grep -qF Hunter2Hunter2 "$OUT" "$ERR" && [ ! -e "$T/cred.json" ]
+check $? "...the password is not echoed and no results file is written"
+
+done_testing
 fi
 
 bg python3 "$ROOT/tests/lib/api_peer.py" "$T/ports" "$P"
@@ -212,5 +218,11 @@ check $? "...and no results file"
 printf '[scan]\napi_url = ftp://x.example/\n' >"$T/ftp.conf"
 run env OPSCTL_CONFIG="$T/ftp.conf" "$OPSCTL" scan -t api -o "$T/ftp.json"
 expect_error 78 "an ftp:// scan.api_url: exit 78" "ftp://"
+
+printf '[scan]\napi_url = https://admin:Hunter2Hunter2@localhost:%s/\n' "$(port hardened)" >"$T/cred.conf"
+run env OPSCTL_CONFIG="$T/cred.conf" "$OPSCTL" scan -t api -o "$T/cred.json"
+expect_error 78 "credentials in scan.api_url: exit 78" "credentials"
+! grep -qF Hunter2Hunter2 "$OUT" "$ERR" && [ ! -e "$T/cred.json" ]
+check $? "...the password is not echoed and no results file is written"
 
 done_testing
