@@ -635,7 +635,13 @@ static const char *setup(ops_http *h, const ops_http_req *req, const char *metho
 	SET(CURLOPT_ERRORBUFFER, errbuf);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (https && h->o.tls_legacy_only) {
+		SET(CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_0 | CURL_SSLVERSION_MAX_TLSv1_1));
+		/* OpenSSL 3 refuses TLS < 1.2 below level 0 whatever the version range says. */
+		SET(CURLOPT_SSL_CIPHER_LIST, "DEFAULT:@SECLEVEL=0");
+	} else {
+		SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	}
 	if (h->ca_file)
 		SET(CURLOPT_CAINFO, h->ca_file);
 	if (h->ca_path)

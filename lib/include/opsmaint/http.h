@@ -81,6 +81,12 @@ typedef struct ops_http_opts {
 	int trace;
 	/* Record the server certificate's expiry in ops_http_resp.cert_expiry (https). */
 	int cert_expiry;
+	/*
+	 * Offer only TLS 1.0 and 1.1 (https), at OpenSSL's security level 0 so
+	 * that they can be offered at all: for a scan checking that a server
+	 * refuses them.  The peer and its host name are still verified.
+	 */
+	int tls_legacy_only;
 } ops_http_opts;
 
 /* Fill o with the defaults given in parentheses above. */
