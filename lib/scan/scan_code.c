@@ -962,7 +962,7 @@ ops_code scan_code(scan_ctx *s, ops_error *err)
 	c.err = err;
 	c.max_size = ops_config_int(scan_cfg(s), "scan.code_max_file_size");
 	for (i = 0; i < P_COUNT; i++) {
-		if (regcomp(&c.re[i], pat_src[i], REG_EXTENDED | (i == P_ASSIGN ? REG_ICASE : 0)) != 0) {
+		if (regcomp(&c.re[i], pat_src[i], REG_EXTENDED | (i == P_ASSIGN || i == P_AWS_SECRET ? REG_ICASE : 0)) != 0) {
 			while (i-- > 0)
 				regfree(&c.re[i]);
 			return ops_error_set(err, OPS_EINTERNAL, "scan code: pattern %zu does not compile", i);
