@@ -12,6 +12,7 @@
  * memmem finds one of the literals every pattern starts with (private-key
  * header, AKIA, eyJ, ghp_, ...), which is most of the time none.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -43,7 +44,7 @@ extern char **environ;
 #define BANDIT_OUT_MAX (64L << 20)
 
 enum pat {
-	P_PRIVKEY, P_AWS_ID, P_AWS_SECRET, P_JWT, P_TOKEN, P_ASSIGN, P_COUNT
+	P_PRIVKEY, P_AWS_ID, P_AWS_SECRET, P_JWT, P_TOKEN, P_COUNT
 };
 
 static const char *const pat_src[P_COUNT] = {
@@ -56,17 +57,13 @@ static const char *const pat_src[P_COUNT] = {
 		    "|(xox[abposr]-[A-Za-z0-9-]{10,})|(glpat-[A-Za-z0-9_-]{20,})"
 		    "|(sk_live_[A-Za-z0-9]{24,})|(AIza[A-Za-z0-9_-]{35})"
 		    "|(hooks\\.slack\\.com/services/T[A-Za-z0-9_/]{20,}))",
-	/* NAME = VALUE or NAME: VALUE where the name says secret; VALUE is
-	 * judged by secret_like() before it is reported. */
-	[P_ASSIGN] = "([A-Za-z0-9_.-]*(password|passwd|pwd|secret|token|api_?key|apikey|"
-		     "access_?key|private_?key|credential|auth)[A-Za-z0-9_.-]*)[\"']?"
-		     "[[:space:]]*[:=][[:space:]]*[\"']?([^\"'[:space:],;]+)",
 };
 
-/* The literals that must be on a line for any pattern above but P_ASSIGN to
- * match it ("secret" in its three usual cases for P_AWS_SECRET). */
+/* The literals that must be on a line for any pattern above to
+ * match it (P_AWS_SECRET's "access key" in its usual spellings). */
 static const char *const triggers[] = {
-	"-----BEGIN ", "AKIA", "ASIA", "ecret", "ECRET", "eyJ", "ghp_", "gho_", "ghu_", "ghs_",
+	"-----BEGIN ", "AKIA", "ASIA", "ccess_key", "ccesskey", "ccessKey", "CCESS_KEY", "CCESSKEY",
+	"eyJ", "ghp_", "gho_", "ghu_", "ghs_",
 	"ghr_", "github_pat_", "xox", "glpat-", "sk_live_", "AIza", "hooks.slack.com", NULL
 };
 
@@ -309,27 +306,93 @@ static void aws_hold(struct pending *p, const char *what, long line, long col, c
 
 /* ---- one line ---- */
 
-/* One of P_TOKEN's literals (triggers[] from "ghp_" on) is in the line. */
-static int has_token_literal(const char *line, size_t len)
+/* One of triggers[] from first up to (not including) last is in the line. */
+static int has_literal(const char *line, size_t len, const char *first, const char *last)
 {
 	const char *const *t;
 
-	for (t = triggers; *t && strcmp(*t, "ghp_") != 0; t++)
+	for (t = triggers; *t && strcmp(*t, first) != 0; t++)
 		;
-	for (; *t; t++)
+	for (; *t && (!last || strcmp(*t, last) != 0); t++)
 		if (memmem(line, len, *t, strlen(*t)))
 			return 1;
 	return 0;
 }
 
+static int name_char(int ch)
+{
+	return isalnum(ch) || ch == '_' || ch == '.' || ch == '-';
+}
+
+/*
+ * NAME = VALUE or NAME: VALUE (quotes around either allowed) where NAME
+ * says it is a secret: the value's place, or 0.  Parsed by hand rather
+ * than with a regex: a config file is read line by line, and glibc's
+ * regexec, trying a pattern that starts with [A-Za-z0-9_.-]* at every byte
+ * of every line, made config files twenty times slower than the rest.
+ */
+static int assignment(const char *line, size_t len, size_t *name, size_t *name_len,
+		      size_t *val, size_t *val_len)
+{
+	static const char *const words[] = {"password", "passwd", "pwd", "secret", "token",
+					    "apikey", "api_key", "accesskey", "access_key",
+					    "privatekey", "private_key", "credential", "auth", NULL};
+	size_t i = 0, ns, ne, v;
+
+	while (i < len) {
+		const char *const *w;
+		int hit = 0;
+
+		while (i < len && !name_char((unsigned char)line[i]))
+			i++;
+		ns = i;
+		while (i < len && name_char((unsigned char)line[i]))
+			i++;
+		ne = i;
+		v = ne;
+		if (v < len && (line[v] == '"' || line[v] == '\''))
+			v++;
+		while (v < len && (line[v] == ' ' || line[v] == '\t'))
+			v++;
+		if (v >= len || (line[v] != '=' && line[v] != ':'))
+			continue;
+		/* A NAME followed by = or :, the rare case: now its words. */
+		for (w = words; *w && !hit; w++) {
+			size_t wl = strlen(*w), k;
+
+			for (k = ns; k + wl <= ne && !hit; k++)
+				hit = strncasecmp(line + k, *w, wl) == 0;
+		}
+		if (!hit)
+			continue;
+		v++;
+		while (v < len && (line[v] == ' ' || line[v] == '\t'))
+			v++;
+		if (v < len && (line[v] == '"' || line[v] == '\''))
+			v++;
+		*name = ns;
+		*name_len = ne - ns;
+		*val = v;
+		while (v < len && !strchr("\"' \t,;", line[v]))
+			v++;
+		*val_len = v - *val;
+		return *val_len > 0;
+	}
+	return 0;
+}
+
 /* line is NUL-terminated (its '\n' replaced). */
-static ops_code scan_line(struct code *c, char *line, size_t len, long lineno, ops_error *err)
+static ops_code scan_line(struct code *c, char *line, size_t len, long lineno, int is_hit,
+			  ops_error *err)
 {
 	regmatch_t m[6];
 	ops_code rc;
 	int specific = 0;
+	size_t ns, nl, vs, vl;
 	char red[96], ev[200];
 
+	if (!is_hit)
+		goto assign;
 	if ((rc = aws_flush(c, lineno, 0, err)) != OPS_OK)
 		return rc;
 	if (memmem(line, len, "-----BEGIN ", 11) && regexec(&c->re[P_PRIVKEY], line, 1, m, 0) == 0) {
@@ -351,8 +414,7 @@ static ops_code scan_line(struct code *c, char *line, size_t len, long lineno, o
 		aws_hold(&c->aws_id, "", lineno, m[2].rm_so + 1, line + m[2].rm_so,
 			 (size_t)(m[2].rm_eo - m[2].rm_so));
 	}
-	if ((memmem(line, len, "ecret", 5) || memmem(line, len, "ECRET", 5)) &&
-	    regexec(&c->re[P_AWS_SECRET], line, 2, m, 0) == 0) {
+	if (has_literal(line, len, "ccess_key", "eyJ") && regexec(&c->re[P_AWS_SECRET], line, 2, m, 0) == 0) {
 		size_t n = (size_t)(m[1].rm_eo - m[1].rm_so);
 
 		specific = 1;
@@ -373,7 +435,7 @@ static ops_code scan_line(struct code *c, char *line, size_t len, long lineno, o
 					line + m[1].rm_so, n, line, err)) != OPS_OK)
 			return rc;
 	}
-	if (has_token_literal(line, len) && regexec(&c->re[P_TOKEN], line, 2, m, 0) == 0) {
+	if (has_literal(line, len, "ghp_", NULL) && regexec(&c->re[P_TOKEN], line, 2, m, 0) == 0) {
 		size_t n = (size_t)(m[1].rm_eo - m[1].rm_so);
 
 		specific = 1;
@@ -382,32 +444,25 @@ static ops_code scan_line(struct code *c, char *line, size_t len, long lineno, o
 					line + m[1].rm_so, n, line, err)) != OPS_OK)
 			return rc;
 	}
+assign:
 	if (!specific && c->is_config && (memchr(line, '=', len) || memchr(line, ':', len)) &&
-	    regexec(&c->re[P_ASSIGN], line, 4, m, 0) == 0) {
-		size_t n = (size_t)(m[3].rm_eo - m[3].rm_so);
-
-		if (secret_like(line + m[3].rm_so, n)) {
-			scan_redact(line + m[3].rm_so, n, red, sizeof red);
-			snprintf(ev, sizeof ev, "%.*s=%s", (int)(m[1].rm_eo - m[1].rm_so) > 64 ? 64
-				 : (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so, red);
-			if ((rc = report_secret(c, "code.secret.assignment", -1, lineno,
-						m[1].rm_so + 1, ev, line + m[3].rm_so, n, line,
-						err)) != OPS_OK)
-				return rc;
-		}
+	    assignment(line, len, &ns, &nl, &vs, &vl) && secret_like(line + vs, vl)) {
+		scan_redact(line + vs, vl, red, sizeof red);
+		snprintf(ev, sizeof ev, "%.*s=%s", nl > 64 ? 64 : (int)nl, line + ns, red);
+		if ((rc = report_secret(c, "code.secret.assignment", -1, lineno, (long)ns + 1, ev,
+					line + vs, vl, line, err)) != OPS_OK)
+			return rc;
 	}
+
 	return OPS_OK;
 }
 
-/* Some trigger literal (or, in a config file, '=' or ':') in [p, end):
- * the next one's address, or NULL. */
+/* Some trigger literal in [p, end): the next one's address, or NULL. */
 static const char *next_hit(const struct code *c, const char *p, const char *end)
 {
 	const char *best = NULL, *h;
 	const char *const *t;
 
-	if (c->is_config)
-		return p < end ? p : NULL;	/* configs are read line by line */
 	for (t = triggers; *t; t++) {
 		size_t tl = strlen(*t), span = (size_t)(end - p);
 
@@ -446,6 +501,8 @@ static ops_code scan_fd(struct code *c, int fd, ops_error *err)
 	while (!eof) {
 		ssize_t r = read(fd, c->buf + have, CODE_BUF - have);
 		char *p, *end, *stop;
+		const char *hit;
+		int hit_known;
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -469,11 +526,20 @@ static ops_code scan_fd(struct code *c, int fd, ops_error *err)
 		stop = eof ? end : memrchr(c->buf, '\n', have);
 		stop = stop ? (eof ? end : stop + 1) : end;
 		p = c->buf;
+		hit = NULL;
+		hit_known = 0;
 		while (p < stop) {
-			const char *h = next_hit(c, p, stop), *ls, *le;
+			const char *h, *ls, *le;
 			char save;
 
-			if (!h)
+			if (!hit_known || (hit && hit < p)) {
+				hit = next_hit(c, p, stop);
+				hit_known = 1;
+			}
+			/* A config file: every line (for NAME = VALUE); else hit lines only. */
+			if (c->is_config)
+				h = p;
+			else if (!(h = hit))
 				break;
 			ls = memrchr(p, '\n', (size_t)(h - p));
 			ls = ls ? ls + 1 : p;
@@ -483,7 +549,8 @@ static ops_code scan_fd(struct code *c, int fd, ops_error *err)
 			/* le <= buf + CODE_BUF: the buffer has room for this NUL. */
 			save = *le;
 			*(char *)le = '\0';
-			rc = scan_line(c, (char *)ls, (size_t)(le - ls), line, err);
+			rc = scan_line(c, (char *)ls, (size_t)(le - ls), line,
+				       hit && hit >= ls && hit < le, err);
 			*(char *)le = save;
 			if (rc != OPS_OK)
 				return rc;
@@ -962,7 +1029,7 @@ ops_code scan_code(scan_ctx *s, ops_error *err)
 	c.err = err;
 	c.max_size = ops_config_int(scan_cfg(s), "scan.code_max_file_size");
 	for (i = 0; i < P_COUNT; i++) {
-		if (regcomp(&c.re[i], pat_src[i], REG_EXTENDED | (i == P_ASSIGN || i == P_AWS_SECRET ? REG_ICASE : 0)) != 0) {
+		if (regcomp(&c.re[i], pat_src[i], REG_EXTENDED | (i == P_AWS_SECRET ? REG_ICASE : 0)) != 0) {
 			while (i-- > 0)
 				regfree(&c.re[i]);
 			return ops_error_set(err, OPS_EINTERNAL, "scan code: pattern %zu does not compile", i);
