@@ -97,6 +97,7 @@ struct code {
 	regex_t re[P_COUNT];
 	int re_ok;
 	struct allow allow;
+	unsigned char bigram[65536 / 8];	/* the triggers' first two bytes */
 	long long max_size;
 	char *buf;
 	ops_code rc;		/* the first hard error in a walk callback */
@@ -457,22 +458,32 @@ assign:
 	return OPS_OK;
 }
 
-/* Some trigger literal in [p, end): the next one's address, or NULL. */
+/*
+ * Some trigger literal in [p, end): the next one's address, or NULL.  One
+ * pass with a table of the triggers' first two bytes (bigram[]), each
+ * candidate then compared: a memmem per trigger would read the data twenty
+ * times, which made the scan four times slower than grep.
+ */
 static const char *next_hit(const struct code *c, const char *p, const char *end)
 {
-	const char *best = NULL, *h;
-	const char *const *t;
+	const unsigned char *q = (const unsigned char *)p, *e = (const unsigned char *)end;
 
-	for (t = triggers; *t; t++) {
-		size_t tl = strlen(*t), span = (size_t)(end - p);
+	for (; q + 1 < e; q++) {
+		unsigned k = (unsigned)q[0] << 8 | q[1];
 
-		/* Only an earlier hit than the best so far matters. */
-		if (best && (size_t)(best - p) + tl < span)
-			span = (size_t)(best - p) + tl;
-		if ((h = memmem(p, span, *t, tl)) && (!best || h < best))
-			best = h;
+		if (c->bigram[k >> 3] & (1u << (k & 7))) {
+			const char *const *t;
+
+			for (t = triggers; *t; t++) {
+				size_t tl = strlen(*t);
+
+				if ((unsigned char)(*t)[0] == q[0] && (unsigned char)(*t)[1] == q[1] &&
+				    (size_t)(e - q) >= tl && memcmp(q, *t, tl) == 0)
+					return (const char *)q;
+			}
+		}
 	}
-	return best;
+	return NULL;
 }
 
 static long count_nl(const char *p, const char *end)
@@ -1036,6 +1047,15 @@ ops_code scan_code(scan_ctx *s, ops_error *err)
 		}
 	}
 	c.re_ok = 1;
+	{
+		const char *const *t;
+
+		for (t = triggers; *t; t++) {
+			unsigned k = (unsigned)(unsigned char)(*t)[0] << 8 | (unsigned char)(*t)[1];
+
+			c.bigram[k >> 3] |= (unsigned char)(1u << (k & 7));
+		}
+	}
 	if (!(c.buf = malloc(CODE_BUF + 1))) {
 		rc = ops_error_oom(err);
 		goto out;
