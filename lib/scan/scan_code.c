@@ -147,7 +147,7 @@ static int secret_like(const char *v, size_t n)
 	    memchr(v, '$', n) || memchr(v, '{', n))
 		return 0;
 	for (p = placeholders; *p; p++)
-		if (strlen(*p) == n && strncasecmp(*p, v, n) == 0)
+		if (((*p)[0] | 0x20) == (v[0] | 0x20) && strlen(*p) == n && strncasecmp(*p, v, n) == 0)
 			return 0;
 	if (n >= 8 && strspn(v, "xX*") == n)
 		return 0;
@@ -335,14 +335,18 @@ static int name_char(int ch)
 static int assignment(const char *line, size_t len, size_t *name, size_t *name_len,
 		      size_t *val, size_t *val_len)
 {
-	static const char *const words[] = {"password", "passwd", "pwd", "secret", "token",
-					    "apikey", "api_key", "accesskey", "access_key",
-					    "privatekey", "private_key", "credential", "auth", NULL};
+#define W(x) {x, sizeof x - 1}
+	static const struct { const char *w; size_t l; } words[] = {
+		W("password"), W("passwd"), W("pwd"), W("secret"), W("token"), W("apikey"),
+		W("api_key"), W("accesskey"), W("access_key"), W("privatekey"), W("private_key"),
+		W("credential"), W("auth"), {NULL, 0}
+	};
+#undef W
 	size_t i = 0, ns, ne, v;
 
 	while (i < len) {
-		const char *const *w;
 		int hit = 0;
+		size_t wi;
 
 		while (i < len && !name_char((unsigned char)line[i]))
 			i++;
@@ -358,11 +362,12 @@ static int assignment(const char *line, size_t len, size_t *name, size_t *name_l
 		if (v >= len || (line[v] != '=' && line[v] != ':'))
 			continue;
 		/* A NAME followed by = or :, the rare case: now its words. */
-		for (w = words; *w && !hit; w++) {
-			size_t wl = strlen(*w), k;
+		for (wi = 0; words[wi].w && !hit; wi++) {
+			size_t wl = words[wi].l, k;
 
 			for (k = ns; k + wl <= ne && !hit; k++)
-				hit = strncasecmp(line + k, *w, wl) == 0;
+				hit = (line[k] | 0x20) == words[wi].w[0] &&
+				      strncasecmp(line + k, words[wi].w, wl) == 0;
 		}
 		if (!hit)
 			continue;
@@ -374,7 +379,8 @@ static int assignment(const char *line, size_t len, size_t *name, size_t *name_l
 		*name = ns;
 		*name_len = ne - ns;
 		*val = v;
-		while (v < len && !strchr("\"' \t,;", line[v]))
+		while (v < len && line[v] != '"' && line[v] != '\'' && line[v] != ' ' &&
+		       line[v] != '\t' && line[v] != ',' && line[v] != ';')
 			v++;
 		*val_len = v - *val;
 		return *val_len > 0;
@@ -475,10 +481,12 @@ static const char *next_hit(const struct code *c, const char *p, const char *end
 			const char *const *t;
 
 			for (t = triggers; *t; t++) {
-				size_t tl = strlen(*t);
+				size_t tl;
 
-				if ((unsigned char)(*t)[0] == q[0] && (unsigned char)(*t)[1] == q[1] &&
-				    (size_t)(e - q) >= tl && memcmp(q, *t, tl) == 0)
+				if ((unsigned char)(*t)[0] != q[0] || (unsigned char)(*t)[1] != q[1])
+					continue;
+				tl = strlen(*t);
+				if ((size_t)(e - q) >= tl && memcmp(q, *t, tl) == 0)
 					return (const char *)q;
 			}
 		}
