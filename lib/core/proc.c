@@ -93,9 +93,9 @@ static char *find_program(const char *dir, const char *name)
 /*
  * Variables that carry a credential by their name (PGPASSWORD, VAULT_TOKEN,
  * AWS_SECRET_ACCESS_KEY, REDISCLI_AUTH, ...): left out of the environment
- * of a child started with OPS_PROC_NO_SECRETS.
+ * of a child started with OPS_PROC_NO_SECRETS, and reported by `scan -t code`.
  */
-static int secret_variable(const char *s, size_t len)
+int ops_proc_secret_name(const char *s, size_t len)
 {
 	static const char *const words[] = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL",
 					    "PRIVATE", "APIKEY", "API_KEY", "AUTH", NULL};
@@ -113,7 +113,7 @@ static int secret_variable(const char *s, size_t len)
 }
 
 /* environ with each NAME=VALUE of add replacing or joining NAME; with
- * no_secrets, without the variables secret_variable names. */
+ * no_secrets, without the variables ops_proc_secret_name names. */
 static char **merged_env(char *const add[], int no_secrets)
 {
 	size_t n = 0, k = 0, i, j;
@@ -134,7 +134,7 @@ static char **merged_env(char *const add[], int no_secrets)
 		for (j = 0; add && add[j]; j++)
 			if (strncmp(add[j], environ[i], len) == 0 && add[j][len] == '=')
 				replaced = 1;
-		if (!replaced && !(no_secrets && secret_variable(environ[i], len)))
+		if (!replaced && !(no_secrets && ops_proc_secret_name(environ[i], len)))
 			env[k++] = environ[i];
 	}
 	for (j = 0; add && add[j]; j++)

@@ -76,5 +76,9 @@ const char *ops_proc_stderr(ops_proc *p);
 void ops_proc_kill(ops_proc *p);
 pid_t ops_proc_pid(const ops_proc *p);
 
+/* 1 when the variable name s (len bytes, no '=') says it carries a
+ * credential, by the rule of OPS_PROC_NO_SECRETS above. */
+int ops_proc_secret_name(const char *s, size_t len);
+
 OPS_API_END
 #endif
