@@ -9,8 +9,9 @@
  * removes nothing.  Each file is read through one fixed buffer, so memory
  * stays flat whatever the tree.  The regexes are POSIX (REG_EXTENDED),
  * compiled once; to stay near grep's speed, a line reaches them only when
- * memmem finds one of the literals every pattern starts with (private-key
- * header, AKIA, eyJ, ghp_, ...), which is most of the time none.
+ * one pass over the buffer finds one of the literals the patterns contain
+ * (private-key header, AKIA, eyJ, ghp_, ...), which is most of the time
+ * none.  Config files are also read line by line for NAME = VALUE settings.
  */
 #include <ctype.h>
 #include <errno.h>
