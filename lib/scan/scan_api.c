@@ -103,8 +103,8 @@ static const char *tls_rule(const char *reason)
 
 static ops_code check_expiry(struct api *a, time_t expiry, ops_error *err)
 {
-	long warn = ops_config_int(scan_cfg(a->s), "scan.api_cert_warn_days");
-	long crit = ops_config_int(scan_cfg(a->s), "scan.api_cert_crit_days");
+	long warn = ops_config_int(scan_cfg(a->s), "scan.cert_warn_days");
+	long crit = ops_config_int(scan_cfg(a->s), "scan.cert_crit_days");
 	double days;
 	char ev[160], when[32];
 	struct tm tm;

@@ -182,7 +182,7 @@ for c in expired:api.tls.cert-expired:critical otherhost:api.tls.hostname-mismat
 	[ "$rules" = "$rule" ]
 	check $? "...and nothing else (got: $(echo $rules))"
 done
-conf expiring2 "https://localhost:$(port expiring)" "api_cert_crit_days = 2"
+conf expiring2 "https://localhost:$(port expiring)" "cert_crit_days = 2"
 scan expiring2
 once "$T/expiring2.json" api.tls.cert-expiring medium "expiring in 3 days with crit 2, warn 30: medium"
 
