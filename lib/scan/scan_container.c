@@ -93,24 +93,6 @@ static ops_code remember_image(ct *c, const char *image)
 
 /* ---- what counts as a secret, an image reference, a root user ---- */
 
-static int name_says_secret(const char *name, size_t len)
-{
-	static const char *const words[] = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY",
-					    "API_KEY", "PRIVATE", "CREDENTIAL", "ACCESS_KEY", NULL};
-	char up[128];
-	size_t i;
-
-	if (len >= sizeof up)
-		len = sizeof up - 1;
-	for (i = 0; i < len; i++)
-		up[i] = (char)toupper((unsigned char)name[i]);
-	up[len] = '\0';
-	for (i = 0; words[i]; i++)
-		if (strstr(up, words[i]))
-			return 1;
-	return len > 4 && strcmp(up + len - 4, "_KEY") == 0;
-}
-
 /* "${VAR}", "$VAR", "${VAR:-x}": filled in at deploy time, not a secret in the file. */
 static int is_reference(const char *v)
 {
@@ -156,7 +138,7 @@ static int secret_value(const char *name, size_t name_len, const char *value, ch
 		return 1;
 	}
 	/* POSTGRES_PASSWORD_FILE=/run/secrets/db: where the secret is, not the secret */
-	if (!name_says_secret(name, name_len) || value[0] == '/' ||
+	if (!ops_proc_secret_name(name, name_len) || value[0] == '/' ||
 	    (name_len > 5 && strncasecmp(name + name_len - 5, "_FILE", 5) == 0))
 		return 0;
 	scan_redact(value, strlen(value), red, sizeof red);
