@@ -574,7 +574,10 @@ static ops_code check_certs(scan_ctx *s, ops_error *err)
 
 /* ---- file permissions ---- */
 
-static ops_code check_dir(scan_ctx *s, const char *what, const char *path, ops_error *err)
+/* readable_ok: a directory others may list by design (opsctl's state
+ * directory holds the textfile node_exporter reads); only writing is checked. */
+static ops_code check_dir(scan_ctx *s, const char *what, const char *path, int readable_ok,
+			  ops_error *err)
 {
 	struct stat st;
 
@@ -584,7 +587,7 @@ static ops_code check_dir(scan_ctx *s, const char *what, const char *path, ops_e
 		return add(s, "infra.perm.world-writable", -1, path, path, NULL, err,
 			   "%s mode %04o: anyone may replace what is in it", what,
 			   (unsigned)(st.st_mode & 07777));
-	if (st.st_mode & (S_IROTH | S_IXOTH))
+	if (!readable_ok && (st.st_mode & (S_IROTH | S_IXOTH)))
 		return add(s, "infra.perm.dir-open", -1, path, path, NULL, err,
 			   "%s mode %04o: other users may read it", what,
 			   (unsigned)(st.st_mode & 07777));
@@ -602,11 +605,21 @@ static ops_code check_files(scan_ctx *s, ops_error *err)
 	struct stat st;
 	ops_code rc;
 
-	if ((rc = check_dir(s, "the state directory", state, err)) != OPS_OK)
+	/* The state directory is 0755 by design (the textfile, metrics.json);
+	 * what in it must stay private has its own 0700 directory: keys/ (sealed
+	 * rotations, the seal key) and backups/. */
+	if ((rc = check_dir(s, "the state directory", state, 1, err)) != OPS_OK)
 		return rc;
-	if ((!bdir || !*bdir) && state && (def = ops_path_join(state, "backups/store")))
+	if (state && (def = ops_path_join(state, "keys"))) {
+		rc = check_dir(s, "rotate-keys' directory", def, 0, err);
+		free(def);
+		def = NULL;
+		if (rc != OPS_OK)
+			return rc;
+	}
+	if ((!bdir || !*bdir) && state && (def = ops_path_join(state, "backups")))
 		bdir = def;
-	rc = check_dir(s, "the backup directory", bdir, err);
+	rc = check_dir(s, "the backup directory", bdir, 0, err);
 	if (rc == OPS_OK && bdir && stat(bdir, &st) == 0 && (!key || !*key))
 		rc = add(s, "infra.backup.unencrypted", -1, bdir, NULL, NULL, err,
 			 "backup.encryption_key_file is not set: backups are stored unencrypted");

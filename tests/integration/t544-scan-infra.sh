@@ -268,6 +268,18 @@ python3 -c 'import json,sys; [print(f["rule"], f["severity"], f["target"], f["ev
 check $? "the hardened twin: no finding at all"
 [ -s "$T/hard.got" ] && sed 's/^/#   /' "$T/hard.got"
 
+# ---- the state directory is 0755 by design; its keys/ and backups/ are not ----
+chmod 755 "$OPSCTL_STATE_DIR"
+mkdir -p "$OPSCTL_STATE_DIR/keys" && chmod 755 "$OPSCTL_STATE_DIR/keys"
+PGPASSWORD=$PG_PW REDISCLI_AUTH=$SCAN_PW run env PATH="$T/bin:$PATH" "$OPSCTL" scan -t infra -o "$T/perm.json" -s info --exit-zero
+python3 - "$T/perm.json" "$OPSCTL_STATE_DIR" <<'PY'
+import json, sys
+f = [x for x in json.load(open(sys.argv[1]))["findings"] if x["rule"].startswith("infra.perm")]
+assert [(x["rule"], x["target"]) for x in f] == [("infra.perm.dir-open", sys.argv[2] + "/keys")], f
+PY
+check $? "a 0755 state directory is no finding (the textfile lives there), a 0755 keys/ below it is infra.perm.dir-open"
+chmod 700 "$OPSCTL_STATE_DIR/keys"
+
 # ---- no secret anywhere ----
 ! grep -qF -e "$SCAN_PW" -e "$DEF_PW" -e "$PG_PW" "$T"/*.json "$OUT" "$ERR"
 check $? "no password in the results files or the output"

@@ -155,10 +155,9 @@ api_timeout = 3s
 EOF
 	chmod 600 "$T/$1.conf"
 }
-# opsctl makes its state directory 0755 on first use (journal, lock, metrics)
-# and infra reports that as infra.perm.dir-open: made 0700 here, so that
-# every run sees the same deployment.
-mkdir -p "$OPSCTL_STATE_DIR" && chmod 700 "$OPSCTL_STATE_DIR"
+# opsctl makes its state directory 0755 on first use (the metrics textfile
+# must be readable); infra accepts that, so two scans of one deployment
+# agree whether the state directory existed before the first or not.
 conf weak "$P_WEAK" expired deploy-weak repo-weak leaky
 conf hard "$P_HARD" good deploy-hard repo-hard hardened
 
