@@ -135,6 +135,11 @@ struct cli_cmd {
 					 * (connections --terminate) */
 	unsigned flags;
 	const char *description;	/* man page prose (roff-free text; paragraphs split by \n\n) */
+	/* A man page section listing items the library declares (scan's rules):
+	 * its title, and a function giving a JSON array of {"name", "text"}
+	 * objects (caller frees), or NULL. */
+	const char *man_list_title;
+	cJSON *(*man_list)(void);
 	const char *examples;		/* lines "comment\ncommand" pairs, see gen.c */
 };
 
@@ -179,6 +184,7 @@ extern const struct cli_opt cli_scan_opts[];
 extern const char cli_scan_description[];
 extern const char cli_scan_examples[];
 ops_code cli_op_scan(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
+cJSON *cli_scan_rules_list(void);
 extern const struct cli_cmd cli_keys_subs[];
 extern const char cli_keys_description[];
 extern const struct cli_cmd cli_cache_subs[];

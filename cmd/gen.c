@@ -1251,6 +1251,29 @@ static void see_also_top(struct buf *b)
  * opsctl-db-vacuum(1), or opsctl-status(1) for a command without a group;
  * `opsctl help db vacuum` opens it.
  */
+/* The command's man_list as a section of tagged paragraphs. */
+static void roff_list(struct buf *b, const struct cli_cmd *cmd)
+{
+	cJSON *items, *it;
+
+	if (!cmd->man_list || !(items = cmd->man_list()))
+		return;
+	bprintf(b, ".SH %s\n", cmd->man_list_title ? cmd->man_list_title : "LIST");
+	cJSON_ArrayForEach(it, items) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+		const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "text"));
+
+		if (!name || !text)
+			continue;
+		bputs(b, ".TP\n.B ");
+		roff_text(b, name);
+		bputs(b, "\n");
+		roff_text(b, text);
+		bputs(b, "\n");
+	}
+	cJSON_Delete(items);
+}
+
 static void page_leaf(struct buf *b, const struct cli_cmd *group, const struct cli_cmd *cmd)
 {
 	char name[96], words[96];
@@ -1274,6 +1297,7 @@ static void page_leaf(struct buf *b, const struct cli_cmd *group, const struct c
 		 "go before or after the command; see\n.BR opsctl (1).\n");
 	bputs(b, ".SH OPTIONS\n");
 	roff_options(b, cmd->opts, 1);
+	roff_list(b, cmd);
 	roff_exit_status(b);
 	bputs(b, ".SH ENVIRONMENT\nSee\n.BR opsctl (1)\nand\n.BR opsctl.conf (5).\n");
 	if (cmd->examples) {

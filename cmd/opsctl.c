@@ -71,6 +71,7 @@ static const struct cli_cmd root_subs[] = {
 	 .subs = cli_keys_subs, .default_sub = "rotate", .description = cli_keys_description},
 	{.name = "scan", .summary = "security findings of the deployment, for people and CI (security-scan.sh)",
 	 .opts = cli_scan_opts, .op = cli_op_scan, .flags = CLI_RECORD,
+	 .man_list_title = "RULES", .man_list = cli_scan_rules_list,
 	 .description = cli_scan_description, .examples = cli_scan_examples},
 	{.name = "config", .summary = "show the effective configuration or check it for problems",
 	 .subs = cli_config_subs, .description = cli_config_description},

@@ -3,6 +3,8 @@
  * (guide 000 section 8.3).  Its -o/--output is the results file, as the
  * guide has it; the global -o/--output text|json gives way here (DESIGN).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -67,6 +69,38 @@ const struct cli_opt cli_scan_opts[] = {
 	CLI_OPT_VERBOSE('v'),
 	CLI_OPT_END
 };
+
+/* The rules for the man page: "code.secret.aws-access-key (critical)" and its title and help. */
+cJSON *cli_scan_rules_list(void)
+{
+	cJSON *rules = ops_scan_rules_json(), *out = cJSON_CreateArray(), *r;
+
+	if (!rules || !out) {
+		cJSON_Delete(rules);
+		cJSON_Delete(out);
+		return NULL;
+	}
+	cJSON_ArrayForEach(r, rules) {
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "rule"));
+		const char *sev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "severity"));
+		const char *title = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "title"));
+		const char *help = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "help"));
+		cJSON *o = cJSON_CreateObject();
+		char name[160], *text = NULL;
+
+		snprintf(name, sizeof name, "%s (%s)", id, sev);
+		if (!o || !cJSON_AddItemToArray(out, o) || asprintf(&text, "%s. %s", title, help) < 0) {
+			cJSON_Delete(rules);
+			cJSON_Delete(out);
+			return NULL;
+		}
+		cJSON_AddStringToObject(o, "name", name);
+		cJSON_AddStringToObject(o, "text", text);
+		free(text);
+	}
+	cJSON_Delete(rules);
+	return out;
+}
 
 const char cli_scan_description[] =
 	"Scans the deployment as security-scan.sh does (guide 000 sections 4.4 and 8.3), with "
