@@ -9,8 +9,8 @@
  * prints, never decides the exit status and never applies the floor (the
  * results file has every finding, the floor decides what fails the run).
  * Every rule it can report is declared once in scan_rules.def (id, default
- * severity, title, help), which SARIF's rules[] is made from; scan_add
- * refuses an undeclared rule id (a bug: OPS_EINTERNAL).
+ * severity, title, help), which SARIF's rules[] and the man page are made
+ * from; scan_add refuses an undeclared rule id (a bug: OPS_EINTERNAL).
  */
 #ifndef SCAN_INTERNAL_H
 #define SCAN_INTERNAL_H
