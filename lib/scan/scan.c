@@ -52,6 +52,33 @@ static void sort_findings(cJSON *arr)
 	cJSON_Delete(sorted);
 }
 
+/*
+ * A finding as a terminal shows it without -v: one table row of severity,
+ * rule and where (FILE:LINE, or the target); the evidence and remediation
+ * are in the results file, in JSON, and with -v.
+ */
+static cJSON *brief(const cJSON *f)
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "file"));
+	const cJSON *line = cJSON_GetObjectItemCaseSensitive(f, "line");
+	char where[600];
+
+	if (!o)
+		return NULL;
+	if (file && cJSON_IsNumber(line))
+		snprintf(where, sizeof where, "%s:%ld", file, (long)line->valuedouble);
+	else
+		snprintf(where, sizeof where, "%s", file ? file : cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(f, "target")));
+	cJSON_AddStringToObject(o, "severity", cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(f, "severity")));
+	cJSON_AddStringToObject(o, "rule", cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(f, "rule")));
+	cJSON_AddStringToObject(o, "where", where);
+	return o;
+}
+
 ops_code ops_scan(const ops_scan_req *req, cJSON **report, ops_error *err)
 {
 	scan_ctx *s = NULL;
@@ -89,14 +116,9 @@ ops_code ops_scan(const ops_scan_req *req, cJSON **report, ops_error *err)
 			continue;
 		n[sev]++;
 		if (sev >= (int)req->floor) {
-			cJSON *copy = cJSON_Duplicate(f, 1);
-
 			above++;
-			/* On a terminal the remediation is a paragraph a finding: with -v,
-			 * and always in JSON and the results file. */
-			if (copy && req->run->output == OPS_OUT_TEXT && !req->run->verbose)
-				cJSON_DeleteItemFromObjectCaseSensitive(copy, "remediation");
-			cJSON_AddItemToArray(shown, copy);
+			cJSON_AddItemToArray(shown, req->run->output == OPS_OUT_TEXT && !req->run->verbose
+					     ? brief(f) : cJSON_Duplicate(f, 1));
 		}
 	}
 	for (i = OPS_SEV_CRITICAL + 1; i-- > 0;)

@@ -67,6 +67,11 @@ if ! grep -qF 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' "$T/first.json" "$OUT" 
 	ok "no planted secret appears in clear in the results or the output"
 else not_ok "secrets redacted"; fi
 
+expect_out_contains "severity  rule" "on a terminal the findings are one table: severity, rule, where"
+expect_out_contains "app/settings.py:" "...where is FILE:LINE"
+expect_out_not_contains "remediation" "...and the remediation paragraphs wait for -v"
+run "$OPSCTL" -v scan -t code -s low -o "$T/v.json"
+expect_out_contains "remediation" "-v shows each finding whole, remediation included"
 run "$OPSCTL" scan -t code -s low -o "$T/second.json"
 $PY - "$T/first.json" "$T/second.json" <<'PY'
 import json, sys
