@@ -5,6 +5,7 @@
  * results with ruleId, level, message, locations and partialFingerprints).
  */
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +243,48 @@ static cJSON *sarif_rules(void)
 	return arr;
 }
 
+/* "postgresql://db.example:5432/chatbot_db" -> "opsctl-scan/postgresql_db.example_5432_chatbot_db":
+ * [A-Za-z0-9._-] kept, runs of anything else one '_'. */
+static void pseudo_path(const char *target, char *out, size_t size)
+{
+	size_t o = (size_t)snprintf(out, size, "opsctl-scan/");
+	int gap = 0;
+
+	for (; *target && o + 2 < size; target++) {
+		unsigned char c = (unsigned char)*target;
+
+		if (isalnum(c) || c == '.' || c == '-' || c == '_') {
+			if (gap && out[o - 1] != '/')
+				out[o++] = '_';
+			out[o++] = (char)c;
+			gap = 0;
+		} else {
+			gap = 1;
+		}
+	}
+	out[o] = '\0';
+	if (o == strlen("opsctl-scan/") && o + 8 < size)
+		strcat(out, "deployment");
+}
+
+/* path relative to the working directory when below it; else pseudo_path's. */
+static void repo_path(const char *path, char *out, size_t size)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+
+	if (path[0] != '/') {
+		snprintf(out, size, "%s", path[0] == '.' && path[1] == '/' ? path + 2 : path);
+		return;
+	}
+	if (getcwd(cwd, sizeof cwd) && (n = strlen(cwd)) > 1 && strncmp(path, cwd, n) == 0 &&
+	    path[n] == '/' && path[n + 1]) {
+		snprintf(out, size, "%s", path + n + 1);
+		return;
+	}
+	pseudo_path(path, out, size);
+}
+
 static cJSON *sarif_result(const cJSON *f)
 {
 	const char *get[] = {"rule", "severity", "title", "target", "evidence", "file", "fingerprint"};
@@ -268,9 +311,23 @@ static cJSON *sarif_result(const cJSON *f)
 	loc = cJSON_CreateObject();
 	cJSON_AddItemToArray(locs, loc);
 	if (v[5]) {
+		char rel[PATH_MAX + 16];
+
+		/* Repository-relative, as code scanning wants: a path below the
+		 * directory the scan ran in loses that prefix; one outside it
+		 * (pg_hba.conf, a certificate) becomes opsctl-scan/..., its real path
+		 * kept as a logical location. */
+		repo_path(v[5], rel, sizeof rel);
 		phys = cJSON_AddObjectToObject(loc, "physicalLocation");
 		art = cJSON_AddObjectToObject(phys, "artifactLocation");
-		cJSON_AddStringToObject(art, "uri", v[5]);
+		cJSON_AddStringToObject(art, "uri", rel);
+		if (strcmp(rel, v[5]) != 0 && v[5][0] == '/') {
+			cJSON *lls = cJSON_AddArrayToObject(loc, "logicalLocations"), *ll = cJSON_CreateObject();
+
+			cJSON_AddItemToArray(lls, ll);
+			cJSON_AddStringToObject(ll, "fullyQualifiedName", v[5]);
+			cJSON_AddStringToObject(ll, "kind", "resource");
+		}
 		if (cJSON_IsNumber(line) && line->valuedouble >= 1) {
 			reg = cJSON_AddObjectToObject(phys, "region");
 			cJSON_AddNumberToObject(reg, "startLine", line->valuedouble);
@@ -278,9 +335,22 @@ static cJSON *sarif_result(const cJSON *f)
 				cJSON_AddNumberToObject(reg, "startColumn", col->valuedouble);
 		}
 	} else {
-		/* Not a file: a server, a URL, a role; named as a logical location. */
-		cJSON *lls = cJSON_AddArrayToObject(loc, "logicalLocations"), *ll = cJSON_CreateObject();
+		/*
+		 * Not a file: a server, a URL, a role.  GitHub code scanning refuses
+		 * a result without a physical location (locationFromSarifResult), so
+		 * it gets a repository-relative path made of its target,
+		 * "opsctl-scan/postgresql_db.example_5432_chatbot_db", and the
+		 * target itself as a logical location.
+		 */
+		cJSON *lls, *ll;
+		char uri[300];
 
+		pseudo_path(v[3] ? v[3] : "", uri, sizeof uri);
+		phys = cJSON_AddObjectToObject(loc, "physicalLocation");
+		art = cJSON_AddObjectToObject(phys, "artifactLocation");
+		cJSON_AddStringToObject(art, "uri", uri);
+		lls = cJSON_AddArrayToObject(loc, "logicalLocations");
+		ll = cJSON_CreateObject();
 		cJSON_AddItemToArray(lls, ll);
 		cJSON_AddStringToObject(ll, "fullyQualifiedName", v[3] ? v[3] : "");
 		cJSON_AddStringToObject(ll, "kind", "resource");

@@ -262,8 +262,11 @@ for l in open(sys.argv[3]):
     assert got.count(l.split()[0]) == 1, l
 for r in run["results"]:
     assert r["ruleId"] in ids and r["partialFingerprints"] and r["locations"], r
+    # GitHub code scanning refuses a result without a repository-relative physical location.
+    uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri and "://" not in uri and not uri.startswith("/"), uri
 PY
-check $? "the SARIF file validates against the SARIF 2.1.0 schema and has each planted rule once"
+check $? "the SARIF file validates against the SARIF 2.1.0 schema, has each planted rule once, and every result (servers, URLs, files outside the tree too) a repository-relative physical location, as GitHub code scanning needs"
 no_secret_in "...and no planted secret in it" "$T/weak.sarif" "$OUT" "$ERR"
 
 # ---- the hardened twin: none of the planted rules ----
