@@ -7,6 +7,7 @@
 # skips them (saying why) when these URLs are not exported; here each case
 # is one check, run plain and under ASan/UBSan/LSan.
 . "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/tls.sh"
 
 tool=$(missing_tool openssl python3) &&
 	bail_out "$tool is needed to make the test CA and run the peer"
@@ -15,46 +16,13 @@ UNIT="$ROOT/build/unit/core/test_http"
 
 # ---- a test CA and its certificates ----
 P="$T/tls"
-mkdir -p "$P/db" "$P/cadir"
-: >"$P/db/index"
-echo 01 >"$P/db/serial"
-cat >"$P/ca.cnf" <<'EOF'
-[ca]
-default_ca = test
-[test]
-database = db/index
-serial = db/serial
-new_certs_dir = db
-default_md = sha256
-policy = any
-copy_extensions = none
-unique_subject = no
-[any]
-commonName = supplied
-[loopback]
-subjectAltName = DNS:localhost,IP:127.0.0.1
-[otherhost]
-subjectAltName = DNS:other.example
-[client]
-extendedKeyUsage = clientAuth
-EOF
-# sign NAME CN EXTENSIONS [STARTDATE ENDDATE]: NAME.key and NAME.pem signed by the CA.
-sign() {
-	local name=$1 cn=$2 ext=$3 dates=(-days 30)
-	[ $# -eq 5 ] && dates=(-startdate "$4" -enddate "$5")
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$name.key" \
-		-out "$name.csr" -subj "/CN=$cn" &&
-		openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in "$name.csr" \
-			-out "$name.pem" -extensions "$ext" -notext "${dates[@]}"
-}
-if (cd "$P" &&
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
-		-out ca.pem -days 60 -subj "/CN=opsctl test CA" &&
-	sign good localhost loopback &&
-	sign expired localhost loopback 20200101000000Z 20200102000000Z &&
-	sign otherhost other.example otherhost &&
-	sign client opsctl-client client &&
-	cp ca.pem cadir/ && openssl rehash cadir) >"$T/openssl.log" 2>&1; then
+mkdir -p "$P/cadir"
+if { tls_ca "$P" "opsctl test CA" &&
+	tls_sign "$P" good localhost loopback &&
+	tls_sign "$P" expired localhost loopback 20200101000000Z 20200102000000Z &&
+	tls_sign "$P" otherhost other.example otherhost &&
+	tls_sign "$P" client opsctl-client client &&
+	cp "$P/ca.pem" "$P/cadir/" && openssl rehash "$P/cadir"; } 2>"$T/openssl.log" >&2; then
 	ok "a test CA signed a good, an expired, an other-host and a client certificate"
 else
 	not_ok "the test CA and certificates"

@@ -7,64 +7,19 @@
 # HTTP with and without a redirect, and unreachable APIs (closed port, a
 # listener that never answers) that must end in time.
 . "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/tls.sh"
 
 tool=$(missing_tool openssl python3) &&
 	bail_out "$tool is needed to make the test CA and run the API peer"
 
 # ---- a test CA and its certificates ----
 P="$T/tls"
-mkdir -p "$P/db"
-: >"$P/db/index"
-echo 01 >"$P/db/serial"
-cat >"$P/ca.cnf" <<'EOF'
-[ca]
-default_ca = test
-[test]
-database = db/index
-serial = db/serial
-new_certs_dir = db
-default_md = sha256
-policy = any
-copy_extensions = none
-unique_subject = no
-[any]
-commonName = supplied
-[loopback]
-subjectAltName = DNS:localhost,IP:127.0.0.1
-[otherhost]
-subjectAltName = DNS:other.example
-EOF
-# sign NAME CN EXTENSIONS [STARTDATE ENDDATE]: NAME.key and NAME.pem signed by the CA.
-sign() {
-	local name=$1 cn=$2 ext=$3 dates=(-days 90)
-	[ $# -eq 5 ] && dates=(-startdate "$4" -enddate "$5")
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$name.key" \
-		-out "$name.csr" -subj "/CN=$cn" &&
-		openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in "$name.csr" \
-			-out "$name.pem" -extensions "$ext" -notext "${dates[@]}"
-}
-if (cd "$P" &&
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
-		-out ca.pem -days 365 -subj "/CN=opsctl test CA" &&
-	sign good localhost loopback &&
-	sign expired localhost loopback 20200101000000Z 20200102000000Z &&
-	sign otherhost other.example otherhost &&
-	sign expiring localhost loopback "$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" \
-		"$(date -u -d '+3 days' +%Y%m%d%H%M%SZ)" &&
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout selfsigned.key -out selfsigned.pem -days 30 -subj /CN=localhost \
-		-addext subjectAltName=DNS:localhost,IP:127.0.0.1) >"$T/openssl.log" 2>&1; then
+if tls_peer_set "$P" "opsctl test CA" 2>"$T/openssl.log"; then
 	ok "a test CA signed good, expired, other-host and expiring certificates; one self-signed"
 else
 	not_ok "the test CA and certificates"
 	sed 's/^/#   /' "$T/openssl.log"
-	printf '[scan]\napi_url = https://admin:Hunter2Hunter2@localhost:%s/\n' "$(port hardened)" >"$T/cred.conf"
-run env OPSCTL_CONFIG="$T/cred.conf" "$OPSCTL" scan -t api -o "$T/cred.json"
-expect_error 78 "credentials in scan.api_url: exit 78" "credentials"
-! grep -qF Hunter2Hunter2 "$OUT" "$ERR" && [ ! -e "$T/cred.json" ]
-check $? "...the password is not echoed and no results file is written"
-
-done_testing
+	done_testing
 fi
 
 bg python3 "$ROOT/tests/lib/api_peer.py" "$T/ports" "$P"

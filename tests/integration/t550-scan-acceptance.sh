@@ -10,6 +10,7 @@
 # none of the planted rules.  The set-ups are t544's (cluster, Redis),
 # t548's (test CA, tests/lib/api_peer.py) and t540's (schema).
 . "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/tls.sh"
 . "$ROOT/tests/lib/pg.sh"
 tool=$(missing_tool redis-server redis-cli openssl psql python3 npm) && bail_out "$tool (scripts/setup)"
 SCHEMA="$(npm root -g 2>/dev/null)/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json"
@@ -32,49 +33,8 @@ SECRETS=("$AKID" "$ASK" "$ENV_PW" "$PG_PW" "$REDIS_PW" "$API_SECRET")
 
 # ---- a test CA and its certificates (t548's) ----
 P="$T/tls"
-mkdir -p "$P/db"
-: >"$P/db/index"
-echo 01 >"$P/db/serial"
-cat >"$P/ca.cnf" <<'EOF'
-[ca]
-default_ca = test
-[test]
-database = db/index
-serial = db/serial
-new_certs_dir = db
-default_md = sha256
-policy = any
-copy_extensions = none
-unique_subject = no
-[any]
-commonName = supplied
-[loopback]
-subjectAltName = DNS:localhost,IP:127.0.0.1
-[otherhost]
-subjectAltName = DNS:other.example
-EOF
-sign() {	# sign NAME CN EXTENSIONS [STARTDATE ENDDATE]
-	local name=$1 cn=$2 ext=$3 dates=(-days 90)
-	[ $# -eq 5 ] && dates=(-startdate "$4" -enddate "$5")
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$name.key" \
-		-out "$name.csr" -subj "/CN=$cn" &&
-		openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in "$name.csr" \
-			-out "$name.pem" -extensions "$ext" -notext "${dates[@]}"
-}
-# api_peer.py serves every profile, so it needs every certificate.
-(cd "$P" &&
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
-		-out ca.pem -days 365 -subj "/CN=opsctl t550 CA" &&
-	sign good localhost loopback &&
-	sign expired localhost loopback 20200101000000Z 20200102000000Z &&
-	sign otherhost other.example otherhost &&
-	sign expiring localhost loopback "$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" \
-		"$(date -u -d '+3 days' +%Y%m%d%H%M%SZ)" &&
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout selfsigned.key -out selfsigned.pem -days 30 -subj /CN=localhost \
-		-addext subjectAltName=DNS:localhost,IP:127.0.0.1) >"$T/openssl.log" 2>&1 ||
+tls_peer_set "$P" "opsctl t550 CA" 2>"$T/openssl.log" ||
 	{ sed 's/^/#   /' "$T/openssl.log"; bail_out "openssl makes the test CA and certificates"; }
-chmod 600 "$P"/*.key
 
 # ---- the API (t548's peer): "leaky" has no HSTS, "hardened" has it ----
 bg python3 "$ROOT/tests/lib/api_peer.py" "$T/ports" "$P"
