@@ -1066,13 +1066,23 @@ ops_code ops_keys_status(const ops_keys_req *req, cJSON **report, ops_error *err
 	return rc;
 }
 
+/* The credentials this run acts on. */
+static size_t count_active(const struct eng *e)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->n; i++)
+		n += (size_t)e->items[i].active;
+	return n;
+}
+
 ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err)
 {
 	struct eng e;
 	keys_cred **creds = NULL;
 	cJSON *rep = NULL, *list;
 	char question[300];
-	size_t i, todo = 0;
+	size_t i, acting;
 	int grace_block = 0;
 	char grace_first[300] = "";
 	ops_code rc;
@@ -1080,6 +1090,27 @@ ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err
 	*report = NULL;
 	if ((rc = start(&e, req, &creds, &rep, &list, err)) != OPS_OK)
 		goto out;
+	if (req->abort) {
+		for (i = 0; i < e.n; i++) {
+			struct item *it = &e.items[i];
+
+			it->active = strcmp(it->phase, "current") != 0;
+			put(it->one, "action", cJSON_CreateString(it->active ? "abort"
+								  : "none: no rotation under way"));
+		}
+		acting = count_active(&e);
+		if (req->run->dry_run) {
+			ops_run_would_permit(req->run, "rotate-keys abort", rep);
+			goto report;
+		}
+		if (acting && (rc = ops_run_permit(req->run, "rotate-keys abort", "Roll back the "
+						 "rotations under way?", err)) != OPS_OK)
+			goto out;
+		if ((rc = keys_seal_key(e.cfg, e.key, err)) != OPS_OK)
+			goto out;
+		rc = abort_all(&e, err);
+		goto report;
+	}
 	/* What this run does to each: resume, rotate, or leave (not due, or
 	 * its previous secret still in its grace period). */
 	for (i = 0; i < e.n; i++) {
@@ -1113,29 +1144,8 @@ ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err
 			it->active = 1;
 			put(it->one, "action", cJSON_CreateString(req->restore ? "restore" : "rotate"));
 		}
-		todo += (size_t)it->active;
 	}
-	if (req->abort) {
-		for (todo = 0, i = 0; i < e.n; i++) {
-			struct item *it = &e.items[i];
-
-			it->active = strcmp(it->phase, "current") != 0;
-			put(it->one, "action", cJSON_CreateString(it->active ? "abort"
-								  : "none: no rotation under way"));
-			todo += (size_t)it->active;
-		}
-		if (req->run->dry_run) {
-			ops_run_would_permit(req->run, "rotate-keys abort", rep);
-			goto report;
-		}
-		if (todo && (rc = ops_run_permit(req->run, "rotate-keys abort", "Roll back the "
-						 "rotations under way?", err)) != OPS_OK)
-			goto out;
-		if ((rc = keys_seal_key(e.cfg, e.key, err)) != OPS_OK)
-			goto out;
-		rc = abort_all(&e, err);
-		goto report;
-	}
+	acting = count_active(&e);
 	/* A restore in the middle of a rotation would mix two protocols' records. */
 	if (req->restore) {
 		for (i = 0; i < e.n; i++)
@@ -1147,8 +1157,7 @@ ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err
 			}
 		if ((rc = load_restore(&e, rep, err)) != OPS_OK)
 			goto out;
-		for (todo = 0, i = 0; i < e.n; i++)
-			todo += (size_t)e.items[i].active;
+		acting = count_active(&e);
 	}
 	if ((rc = preflight(&e, err)) != OPS_OK)
 		goto out;
@@ -1158,9 +1167,9 @@ ops_code ops_keys_rotate(const ops_keys_req *req, cJSON **report, ops_error *err
 		goto report;
 	}
 	snprintf(question, sizeof question, "%s %zu credential%s in %s?",
-		 req->restore ? "Restore" : "Rotate", todo, todo == 1 ? "" : "s",
+		 req->restore ? "Restore" : "Rotate", acting, acting == 1 ? "" : "s",
 		 ops_config_get(e.cfg, "general.environment"));
-	if (todo && (rc = ops_run_permit(req->run, "rotate-keys", question, err)) != OPS_OK)
+	if (acting && (rc = ops_run_permit(req->run, "rotate-keys", question, err)) != OPS_OK)
 		goto out;
 	if ((rc = keys_seal_key(e.cfg, e.key, err)) != OPS_OK)
 		goto out;
