@@ -257,6 +257,30 @@ run "$OPSCTL" --output json rotate-keys abort -f
 expect_rc 0 "abort with nothing under way exits 0"
 expect_json_true "d['rolled_back'] == 0" "...and rolls back nothing"
 
+# ---- SIGTERM while the application reloads: the record says where, the next run finishes ----
+touch "$T/reload-sleeps"
+rm -f "$T/reload.log"
+journal_mark
+"$OPSCTL" rotate-keys -t api-keys -f --end-grace >"$T/term.out" 2>"$T/term.err" </dev/null &
+term_pid=$!
+wait_for 10 test -s "$T/reload.log" || diag "the rotation did not reach its reload"
+kill -TERM "$term_pid"
+wait "$term_pid"
+term_rc=$?
+rm -f "$T/reload-sleeps"
+[ "$term_rc" = 143 ]
+check $? "SIGTERM during the reload: exit 143"
+expect_journal_added 1 "...one journal line"
+expect_journal_last "j['status'] == 'interrupted'" "...saying the run was interrupted"
+run "$OPSCTL" --output json rotate-keys status
+expect_json_true "find(d['credentials'], 'credential', 'api-key:API_KEY')['phase'] == 'delivered'" "...the record waits at 'delivered' (the env file has the new key, the old one still works)"
+if ! find "$APP" "$OPSCTL_STATE_DIR" -name '*.tmp.*' | grep -q .; then ok "...and no temporary file is left in the env file's directory or the state"
+else not_ok "no temporary file left after SIGTERM"; find "$APP" "$OPSCTL_STATE_DIR" -name '*.tmp.*' | sed 's/^/#   /'; fi
+run "$OPSCTL" --output json rotate-keys -t api-keys -f
+expect_rc 0 "the next run finishes"
+expect_json_true "d['credentials'][0]['resumed_from'] == 'delivered' and d['credentials'][0]['outcome'] == 'rotated'" "...reloading and promoting what the interrupted run delivered"
+remember
+
 # ---- two rotations at once ----
 touch "$T/reload-sleeps"
 rm -f "$T/reload.log"
