@@ -42,22 +42,7 @@ SH
 chmod 755 "$T/reload.sh"
 export RELOAD_LOG="$T/reload.log"
 
-conf() {	# conf DATABASE_ITEMS REDIS_ITEMS
-	cat >"$T/opsctl.conf" <<CONF
-[db]
-host = 127.0.0.1
-port = $PGPORT
-user = postgres
-name = rag_db
-[keys]
-env_file = $ENVF
-database = $1
-redis = $2
-redis_url = redis://127.0.0.1:$RPORT
-grace_period = 2s
-reload_command = $T/reload.sh
-CONF
-}
+conf() { keys_conf "$@"; }
 export OPSCTL_CONFIG="$T/opsctl.conf" OPSCTL_ENV=dev
 conf "rot_a/rot_b@rag_db:DB_PASSWORD:DB_USER, single_app@rag_db:SINGLE_PASSWORD" "app:REDIS_PASSWORD"
 

@@ -61,22 +61,8 @@ exit 0
 EOF
 chmod 755 "$T/reload.sh"
 
-conf() {	# conf DATABASE_ITEMS REDIS_ITEMS
-	cat >"$T/opsctl.conf" <<CONF
-[db]
-host = 127.0.0.1
-port = $PGPORT
-user = postgres
-name = rag_db
-[keys]
-env_file = $ENVF
-database = $1
-redis = $2
-redis_url = redis://127.0.0.1:$RPORT
-grace_period = 2s
-reload_command = $T/reload.sh,api
-CONF
-}
+KEYS_RELOAD="$T/reload.sh,api"
+conf() { keys_conf "$@"; }
 export OPSCTL_CONFIG="$T/opsctl.conf" OPSCTL_ENV=dev
 conf "rot_a/rot_b@rag_db:DB_PASSWORD:DB_USER" "app:REDIS_PASSWORD"
 

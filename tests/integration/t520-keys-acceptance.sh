@@ -52,23 +52,8 @@ echo "reload \$(date +%s.%N) \$(tr '\\0' ' ' </proc/\$\$/cmdline)" >>"$T/reload.
 sleep 0.2
 EOF
 chmod 755 "$T/reload.sh"
-cat >"$T/opsctl.conf" <<CONF
-[db]
-host = 127.0.0.1
-port = $PGPORT
-user = postgres
-name = rag_integration_db
-[keys]
-env_file = $ENVF
-database = rot_a/rot_b@rag_integration_db:DB_PASSWORD:DB_USER
-redis = app:REDIS_PASSWORD
-redis_url = redis://127.0.0.1:$RPORT
-api_keys = API_KEY
-jwt = hs256:JWT_SECRET
-jwt_token_lifetime = 0
-grace_period = 2s
-reload_command = $T/reload.sh
-CONF
+keys_conf "rot_a/rot_b@rag_integration_db:DB_PASSWORD:DB_USER" "app:REDIS_PASSWORD" \
+	"api_keys = API_KEY" "jwt = hs256:JWT_SECRET" "jwt_token_lifetime = 0"
 export OPSCTL_CONFIG="$T/opsctl.conf" OPSCTL_ENV=dev
 
 # ---- the application ----

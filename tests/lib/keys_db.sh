@@ -19,6 +19,12 @@
 # quiet_sql ARGS...        psql with log_statement off: the harness's own
 #                          passwords never reach the server log, so one
 #                          found there later was put there by opsctl
+# keys_conf DB_ITEMS REDIS_ITEMS [LINE...]
+#                          $T/opsctl.conf for rotate-keys on these servers:
+#                          [db] as postgres on KEYS_DB, [keys] with env_file
+#                          $ENVF, the items, redis_url, grace_period 2s,
+#                          reload_command $T/reload.sh (KEYS_RELOAD to change
+#                          it), then each LINE appended to [keys]
 . "$ROOT/tests/lib/pg.sh"
 
 quiet_sql() { PGOPTIONS='-c log_statement=none' psql -XAtq -v ON_ERROR_STOP=1 "$@"; }
@@ -79,4 +85,26 @@ SQL
 	RPORT=$(pg_free_port)
 	keys_redis_start && rlogin app "$OLD_R" || return 1
 	export REDISCLI_AUTH=$ADMIN_PW
+}
+
+keys_conf() {
+	local db_items=$1 redis_items=$2 l
+	shift 2
+	{
+		cat <<CONF
+[db]
+host = 127.0.0.1
+port = $PGPORT
+user = postgres
+name = $KEYS_DB
+[keys]
+env_file = $ENVF
+database = $db_items
+redis = $redis_items
+redis_url = redis://127.0.0.1:$RPORT
+grace_period = 2s
+reload_command = ${KEYS_RELOAD:-$T/reload.sh}
+CONF
+		for l in "$@"; do echo "$l"; done
+	} >"$T/opsctl.conf"
 }
