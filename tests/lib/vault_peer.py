@@ -41,11 +41,11 @@ import datetime
 import http.server
 import json
 import os
-import socketserver
-import ssl
 import sys
 import threading
 import urllib.parse
+
+import peer_listen
 
 lock = threading.Lock()
 store = {}          # "MOUNT/PATH" -> list of {"data", "created_time"}
@@ -174,52 +174,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, context):
-        self.context = context
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    def finish_request(self, request, client_address):
-        # The handshake in the connection's own thread: a client that
-        # refuses our certificate must not hold up the others.
-        if self.context:
-            try:
-                request = self.context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-        super().finish_request(request, client_address)
-
-    def handle_error(self, request, client_address):
-        pass
-
-
 def main():
     global TOKEN
     TOKEN = os.environ.get("VAULT_PEER_TOKEN")
     if len(sys.argv) < 3 or not TOKEN:
         sys.exit(__doc__)
-    ports_file, servers = sys.argv[1], []
-    for spec in sys.argv[2:]:
-        fields = spec.split(":")
-        context = None
-        if len(fields) == 3:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(fields[1], fields[2])
-        elif len(fields) != 1:
-            sys.exit("vault_peer.py: bad listener '%s'\n%s" % (spec, __doc__))
-        servers.append((fields[0], Server(context)))
-    with open(ports_file + ".tmp", "w") as f:
-        for name, server in servers:
-            f.write("%s %d\n" % (name, server.server_address[1]))
-    os.rename(ports_file + ".tmp", ports_file)
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for _, s in servers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    peer_listen.serve(Handler, sys.argv[1], sys.argv[2:], "vault_peer.py", __doc__)
 
 
 main()
