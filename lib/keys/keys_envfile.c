@@ -27,6 +27,7 @@
 
 #include "keys_internal.h"
 #include "opsmaint/fileio.h"
+#include "opsmaint/secret.h"
 
 /* An env file is a few dozen lines; anything this large is not one. */
 #define ENVFILE_MAX (1024 * 1024)
@@ -77,87 +78,6 @@ void keys_envfile_free(keys_envfile *f)
 	free(f->recs);
 	free(f->path);
 	free(f);
-}
-
-ops_code keys_read_private(const char *path, const char *what, size_t max, char **text,
-			   size_t *len, struct stat *st, ops_error *err)
-{
-	size_t got = 0;
-	ssize_t n;
-	char *buf;
-	int fd;
-
-	*text = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-
-		if (e == ELOOP) {
-			/* A secrets file behind a link could be swapped for another file. */
-			ops_error_set(err, OPS_EPERM, "%s '%s' is a symbolic link", what, path);
-			ops_error_hint(err, "Name the file itself, not a link to it.");
-			return OPS_EPERM;
-		}
-		if (e == ENOENT || e == ENOTDIR)
-			return ops_error_set(err, OPS_ECONFIG, "%s '%s' does not exist", what, path);
-		return ops_error_errno(err, e, "cannot open", path);
-	}
-	if (fstat(fd, st) < 0) {
-		int e = errno;
-
-		close(fd);
-		return ops_error_errno(err, e, "cannot stat", path);
-	}
-	if (!S_ISREG(st->st_mode)) {
-		close(fd);
-		return ops_error_set(err, OPS_ECONFIG, "%s '%s' is not a regular file", what, path);
-	}
-	if (st->st_mode & 077) {
-		close(fd);
-		ops_error_set(err, OPS_EPERM, "%s '%s' is mode %04o; must be 0600 (or 0400)", what,
-			      path, (unsigned)(st->st_mode & 07777));
-		ops_error_hint(err, "chmod 600 %s", path);
-		return OPS_EPERM;
-	}
-	if ((unsigned long long)st->st_size > max) {
-		close(fd);
-		return ops_error_set(err, OPS_EDATA, "%s '%s' is larger than %zu bytes", what, path,
-				     max);
-	}
-	/* Sized once from stat and never grown: realloc would leave copies of
-	 * the secrets behind in freed memory. */
-	buf = malloc((size_t)st->st_size + 2);
-	if (!buf) {
-		close(fd);
-		return ops_error_oom(err);
-	}
-	for (;;) {
-		n = read(fd, buf + got, (size_t)st->st_size + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (got > (size_t)st->st_size)
-			break;
-	}
-	if (n < 0) {
-		int e = errno;
-
-		close(fd);
-		wipe_free(buf, got);
-		return ops_error_errno(err, e, "cannot read", path);
-	}
-	close(fd);
-	if (got > (size_t)st->st_size) {
-		wipe_free(buf, got);
-		return ops_error_set(err, OPS_EDATA, "%s '%s' grew while it was read", what, path);
-	}
-	buf[got] = '\0';
-	*text = buf;
-	*len = got;
-	return OPS_OK;
 }
 
 /* ---- parsing ---- */
@@ -355,7 +275,7 @@ ops_code keys_envfile_load(const char *path, keys_envfile **out, ops_error *err)
 		free(f);
 		return ops_error_oom(err);
 	}
-	rc = keys_read_private(path, "env file", ENVFILE_MAX, &text, &len, &f->st, err);
+	rc = ops_read_private_file(path, "env file", ENVFILE_MAX, &text, &len, &f->st, err);
 	if (rc != OPS_OK) {
 		keys_envfile_free(f);
 		return rc;

@@ -101,16 +101,6 @@ ops_code keys_envfile_set(keys_envfile *f, const char *name, const char *value, 
  */
 ops_code keys_envfile_save(keys_envfile *f, ops_error *err);
 
-/*
- * Read a secrets file (the env file, the Vault token file): opened without
- * following a symbolic link (a link is OPS_EPERM), a regular file (missing
- * or not one: OPS_ECONFIG), no group or other permission bits (OPS_EPERM
- * naming the mode), at most max bytes (OPS_EDATA).  what names it in
- * messages ("env file").  *text is NUL-terminated, *len bytes: cleanse it
- * before freeing; *st is what fstat saw.
- */
-ops_code keys_read_private(const char *path, const char *what, size_t max, char **text,
-			   size_t *len, struct stat *st, ops_error *err);
 
 /* ---- Vault KV v2 (keys_vault.c) ---- */
 

@@ -38,6 +38,7 @@
 #include <openssl/pem.h>
 
 #include "keys/keys_internal.h"
+#include "opsmaint/secret.h"
 #include "opsmaint/fileio.h"
 
 #define KEY_MAX (64 * 1024)
@@ -322,7 +323,7 @@ static ops_code read_current(keys_cred *c, const keys_values *store, char **text
 		return ops_error_set(err, OPS_ECONFIG, "%s is not set in %s; set it to the private "
 				     "key file in use first (openssl genpkey makes one)", c->var,
 				     ops_config_get(c->run->cfg, "keys.env_file"));
-	return keys_read_private(path, "JWT signing key", KEY_MAX, text, len, st, err);
+	return ops_read_private_file(path, "JWT signing key", KEY_MAX, text, len, st, err);
 }
 
 /* The kid of the key the env file names now: the one never removed. */
@@ -456,7 +457,7 @@ static ops_code write_key(keys_cred *c, const char *kid, const char *pem, const 
 	if (!path)
 		return ops_error_oom(err);
 	if (lstat(path, &st) == 0) {
-		rc = keys_read_private(path, "JWT signing key", KEY_MAX, &text, &len, &st, err);
+		rc = ops_read_private_file(path, "JWT signing key", KEY_MAX, &text, &len, &st, err);
 		if (rc == OPS_OK && (pem_kid(c, text, have) != 0 || strcmp(have, kid) != 0))
 			rc = ops_error_set(err, OPS_EDATA, "'%s' exists and holds another key", path);
 		if (text) {

@@ -20,10 +20,10 @@
 #include <openssl/crypto.h>
 
 #include "keys_internal.h"
+#include "opsmaint/secret.h"
 #include "opsmaint/http.h"
 
 /* A token is about 100 bytes; a file far larger is not a token file. */
-#define TOKEN_MAX 16384
 
 struct keys_vault {
 	ops_http *http;
@@ -56,40 +56,8 @@ void keys_vault_free(keys_vault *v)
 /* The token from $VAULT_TOKEN (as the vault CLI reads it), else the token file. */
 static ops_code load_token(const ops_config *cfg, char **out, ops_error *err)
 {
-	const char *env = getenv("VAULT_TOKEN"), *file = ops_config_get(cfg, "keys.vault_token_file");
-	struct stat st;
-	size_t len, i;
-	char *text;
-	ops_code rc;
-
-	*out = NULL;
-	if (env && *env) {
-		*out = strdup(env);
-		return *out ? OPS_OK : ops_error_oom(err);
-	}
-	if (!file || !*file) {
-		ops_error_set(err, OPS_ECONFIG, "no Vault token: VAULT_TOKEN is unset and keys.vault_token_file is not set");
-		ops_error_hint(err, "Put the token in a file of mode 0600 and name it in keys.vault_token_file.");
-		return OPS_ECONFIG;
-	}
-	rc = keys_read_private(file, "Vault token file", TOKEN_MAX, &text, &len, &st, err);
-	if (rc != OPS_OK)
-		return rc;
-	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ' ||
-		       text[len - 1] == '\t'))
-		text[--len] = '\0';
-	/* A header value cannot hold a line break or other control bytes. */
-	for (i = 0; i < len; i++)
-		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-			break;
-	if (len == 0 || i < len) {
-		OPENSSL_cleanse(text, len);
-		free(text);
-		return ops_error_set(err, OPS_ECONFIG, "Vault token file '%s' %s", file,
-				     len ? "holds more than one line" : "is empty");
-	}
-	*out = text;
-	return OPS_OK;
+	return ops_secret_load("VAULT_TOKEN", ops_config_get(cfg, "keys.vault_token_file"),
+			       "keys.vault_token_file", "Vault token", out, err);
 }
 
 ops_code keys_vault_open(const ops_config *cfg, keys_vault **out, ops_error *err)
