@@ -65,6 +65,11 @@ void health_raise(health_result *r, int state, const char *fmt, ...)
 void health_perf(health_result *r, const char *label, double value, const char *uom,
 		 double warn, double crit, double min, double max);
 
+/* The same for a figure that is bad when low (days left on a certificate,
+ * a hit ratio): warn and crit are written as ranges "W:" and "C:". */
+void health_perf_low(health_result *r, const char *label, double value, const char *uom,
+		     double warn, double crit, double min, double max);
+
 /* The component's report object: add its own figures here (shared
  * vocabulary: *_seconds, *_bytes, *_pct, *_count). */
 cJSON *health_report(health_result *r);
