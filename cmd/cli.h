@@ -191,6 +191,13 @@ extern const struct cli_cmd cli_cache_subs[];
 extern const char cli_cache_description[];
 extern const struct cli_cmd cli_cleanup_subs[];
 extern const char cli_cleanup_description[];
+extern const struct cli_cmd cli_alerts_subs[];
+extern const char cli_alerts_description[];
+/* opsctl health: one command with options (cmd/health.c) */
+extern const struct cli_opt cli_health_opts[];
+extern const char cli_health_description[];
+extern const char cli_health_examples[];
+ops_code cli_op_health(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 extern const struct cli_cmd cli_config_subs[];
 extern const char cli_config_description[];
 ops_code cli_op_status(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);

@@ -73,6 +73,8 @@ static const struct cli_cmd root_subs[] = {
 	 .opts = cli_scan_opts, .op = cli_op_scan, .flags = CLI_RECORD,
 	 .man_list_title = "RULES", .man_list = cli_scan_rules_list,
 	 .description = cli_scan_description, .examples = cli_scan_examples},
+	{.name = "alerts", .summary = "send alerts and prove each channel delivers them (test-alerts.sh)",
+	 .subs = cli_alerts_subs, .description = cli_alerts_description},
 	{.name = "config", .summary = "show the effective configuration or check it for problems",
 	 .subs = cli_config_subs, .description = cli_config_description},
 	{.name = "status", .summary = "show the last run of every task from the journal",
