@@ -18,6 +18,11 @@
  * and message, and is wiped once the requests are done.  URLs are shown as
  * origin and path: a query string or user information may be a credential.
  *
+ * Each report has "url" (as shown), the perfdata labels with their values
+ * (api_time, api_cert_days; llm_time, llm_error_rate: health_perf puts them
+ * there), and api's "http_status", llm's "api", "samples", "failed",
+ * "models" (how many the endpoint lists) and "model".
+ *
  * Not done here: following redirects (a health endpoint that redirects is
  * answering 3xx, reported as such), or sending a completion to the model (it
  * costs money on every run; listing the models proves the key and the
@@ -208,7 +213,6 @@ ops_code health_api(const health_ctx *ctx, health_result *r, ops_error *err)
 		goto out;
 	}
 	cJSON_AddNumberToObject(rep, "http_status", (double)resp.status);
-	cJSON_AddNumberToObject(rep, "response_seconds", resp.seconds);
 	health_perf(r, "api_time", resp.seconds, "s", warn, crit, 0, NAN);
 	health_figure(r, "opsctl_health_api_response_seconds", resp.seconds);
 	if (resp.status < 200 || resp.status > 299)
@@ -226,7 +230,6 @@ ops_code health_api(const health_ctx *ctx, health_result *r, ops_error *err)
 		 * (possibly pinned) time. */
 		long days = (long)floor(difftime(resp.cert_expiry, time(NULL)) / 86400);
 
-		cJSON_AddNumberToObject(rep, "cert_days_left", (double)days);
 		health_perf_low(r, "api_cert_days", (double)days, "", (double)cert_warn,
 				(double)cert_crit, NAN, NAN);
 		if (days <= cert_crit)
@@ -434,7 +437,6 @@ ops_code health_llm(const health_ctx *ctx, health_result *r, ops_error *err)
 		qsort(times, (size_t)answered_n, sizeof times[0], cmp_double);
 		median = answered_n % 2 ? times[answered_n / 2]
 			: (times[answered_n / 2 - 1] + times[answered_n / 2]) / 2;
-		cJSON_AddNumberToObject(rep, "response_seconds", median);
 		health_perf(r, "llm_time", median, "s", warn, crit, 0, NAN);
 		health_figure(r, "opsctl_health_llm_response_seconds", median);
 	}
