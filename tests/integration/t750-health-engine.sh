@@ -6,6 +6,7 @@
 # locked), and guide 002's auto-restart (after N CRITICAL runs, at most M an
 # hour, an argv without a shell and without credentials).
 . "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/health.sh"
 tool=$(missing_tool python3 promtool) && bail_out "$tool (scripts/setup)"
 
 PROM="$OPSCTL_STATE_DIR/opsctl.prom"
@@ -26,25 +27,12 @@ conf warn.conf "disk_paths = $T/data" "disk_warn_pct = 1" "disk_critical_pct = 1
 conf crit.conf "disk_paths = $T/data" "disk_warn_pct = 1" "disk_critical_pct = 1" \
 	"inode_warn_pct = 100" "inode_critical_pct = 100"
 conf none.conf "disk_paths ="
-# The perfdata of the first line: 'label'=value[UOM];warn;crit;min;max items.
-perf_ok() {
-	head -n 1 "$OUT" | python3 -c '
-import re, sys
-line = sys.stdin.read().rstrip("\n")
-if " | " not in line: sys.exit(1)
-perf = line.split(" | ", 1)[1]
-item = re.compile(r"^\x27[a-z0-9_.]+\x27=-?[0-9.]+(s|%|B|KB|MB|GB|TB|c)?(;(-?[0-9.]+:?)?){0,4}$")
-items = perf.split(" ")
-sys.exit(0 if items and all(item.match(i) for i in items) else 1)'
-}
-
 # ---- the three states, as a monitoring system reads them ----
 run "$OPSCTL" --config ok.conf health -c disk
 expect_rc 0 "disk below its thresholds: exit 0"
 head -n 1 "$OUT" | grep -q "^OPSCTL HEALTH OK - 1 component ok (disk) | "
 check $? "first line: OPSCTL HEALTH OK naming the component"
-perf_ok
-check $? "perfdata: every item 'label'=value[UOM];warn;crit;min;max"
+expect_perf_valid "perfdata: every item 'label'=value[UOM];warn;crit;min;max"
 expect_out_contains "disk" "a line per component after the status line"
 expect_err_empty "OK: nothing on stderr"
 
@@ -52,8 +40,7 @@ run "$OPSCTL" --config warn.conf health -c disk
 expect_rc 1 "disk above health.disk_warn_pct: exit 1 (WARNING)"
 head -n 1 "$OUT" | grep -q "^OPSCTL HEALTH WARNING - disk: "
 check $? "first line: OPSCTL HEALTH WARNING - disk: ..."
-perf_ok
-check $? "perfdata still valid at WARNING"
+expect_perf_valid "perfdata still valid at WARNING"
 
 run "$OPSCTL" --config crit.conf health -c disk
 expect_rc 2 "disk above health.disk_critical_pct: exit 2 (CRITICAL)"
