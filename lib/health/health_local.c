@@ -533,8 +533,10 @@ static ops_code scan_file(const health_ctx *ctx, health_result *r, const char *p
 		free(rotated);
 		return rc;
 	}
+	/* Left for the next run: by the cap, or a last line not yet ended. */
 	if (st.st_size > offset)
-		cJSON_AddNumberToObject(o, "pending_bytes", (double)(st.st_size - offset));
+		cJSON_AddNumberToObject(o, s->budget == 0 ? "pending_bytes" : "partial_line_bytes",
+					(double)(st.st_size - offset));
 	st_new = state_new(&st, offset);
 save:
 	close(fd);
@@ -635,6 +637,9 @@ ops_code health_logs(const health_ctx *ctx, health_result *r, ops_error *err)
 	}
 	cJSON_AddNumberToObject(rep, "errors_count", (double)total);
 	cJSON_AddNumberToObject(rep, "pending_files_count", (double)pending);
+	if (pending)
+		cJSON_AddStringToObject(rep, "note", "health.max_body reached: the rest is read by "
+					"the next run");
 	health_perf(r, "logs_errors", (double)total, "", (double)warn, (double)crit, 0, NAN);
 	if (total > crit)
 		health_raise(r, OPS_HEALTH_CRITICAL, "%ld new error lines", total);
