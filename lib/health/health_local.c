@@ -32,6 +32,7 @@
 #include "health_internal.h"
 #include "opsmaint/clock.h"
 #include "opsmaint/config.h"
+#include "opsmaint/hash.h"
 #include "opsmaint/json.h"
 #include "opsmaint/redis.h"
 
@@ -268,6 +269,9 @@ ops_code health_disk(const health_ctx *ctx, health_result *r, ops_error *err)
 
 #define LOG_SAMPLES 5
 #define LOG_SAMPLE_LEN 200
+/* Bytes at a log's start remembered (as a hash) to tell the same file from
+ * a new one that was given the inode of a deleted one. */
+#define LOG_HEAD_LEN 64
 
 typedef struct log_scan {
 	char *const *patterns;
@@ -401,10 +405,35 @@ static int state_same(const cJSON *o, const struct stat *st)
 	       strcmp(ino->valuestring, i) == 0;
 }
 
-static cJSON *state_new(const struct stat *st, off_t offset)
+/* The hash of fd's first len bytes into hex; 0, or -1 when it has fewer. */
+static int head_hash(int fd, size_t len, char hex[65])
+{
+	char buf[LOG_HEAD_LEN];
+
+	if (len > sizeof buf || pread(fd, buf, len, 0) != (ssize_t)len)
+		return -1;
+	ops_sha256_hex(buf, len, hex);
+	return 0;
+}
+
+/* The file still begins as it did: not replaced by one that took its inode. */
+static int head_same(int fd, const cJSON *o)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "head");
+	double len = state_num(o, "head_len");
+	char hex[65];
+
+	if (len <= 0)
+		return 1;
+	return cJSON_IsString(h) && head_hash(fd, (size_t)len, hex) == 0 &&
+	       strcmp(hex, h->valuestring) == 0;
+}
+
+static cJSON *state_new(int fd, const struct stat *st, off_t offset)
 {
 	cJSON *o = cJSON_CreateObject();
-	char d[32], i[32];
+	char d[32], i[32], hex[65];
+	size_t hl = st->st_size < LOG_HEAD_LEN ? (size_t)st->st_size : LOG_HEAD_LEN;
 
 	if (!o)
 		return NULL;
@@ -414,6 +443,10 @@ static cJSON *state_new(const struct stat *st, off_t offset)
 	cJSON_AddStringToObject(o, "ino", i);
 	cJSON_AddNumberToObject(o, "offset", (double)offset);
 	cJSON_AddNumberToObject(o, "size", (double)st->st_size);
+	if (hl > 0 && head_hash(fd, hl, hex) == 0) {
+		cJSON_AddStringToObject(o, "head", hex);
+		cJSON_AddNumberToObject(o, "head_len", (double)hl);
+	}
 	return o;
 }
 
@@ -492,8 +525,11 @@ static ops_code scan_file(const health_ctx *ctx, health_result *r, const char *p
 		}
 	} else if (state_same(old, &st)) {
 		offset = (off_t)state_num(old, "offset");
-		if (offset < 0 || st.st_size < offset) {
-			/* copytruncate: the same file, shorter than where we were. */
+		if (offset < 0 || st.st_size < offset || !head_same(fd, old)) {
+			/* copytruncate: the same file, shorter than where we were,
+			 * or already longer again but no longer beginning as it did
+			 * (which also catches a new file given a deleted one's
+			 * inode). */
 			cJSON_AddStringToObject(o, "status", "truncated");
 			offset = 0;
 		} else {
@@ -508,7 +544,6 @@ static ops_code scan_file(const health_ctx *ctx, health_result *r, const char *p
 			if (ooff < 0 || ost.st_size < ooff)
 				ooff = 0;
 			rc = scan_fd(ofd, rotated, ost.st_size, &ooff, s, err);
-			close(ofd);
 			cJSON_AddStringToObject(o, "rotated_from", rotated);
 			if (rc == OPS_OK && ooff < ost.st_size && s->budget == 0) {
 				/* The cap came first: keep the old file's place, and
@@ -516,9 +551,11 @@ static ops_code scan_file(const health_ctx *ctx, health_result *r, const char *p
 				cJSON_AddStringToObject(o, "status", "rotated");
 				cJSON_AddNumberToObject(o, "pending_bytes",
 							(double)(ost.st_size - ooff) + (double)st.st_size);
-				st_new = state_new(&ost, ooff);
+				st_new = state_new(ofd, &ost, ooff);
+				close(ofd);
 				goto save;
 			}
+			close(ofd);
 		} else {
 			cJSON_AddStringToObject(o, "rotated_from", "");
 			cJSON_AddStringToObject(o, "note", "rotated; the old file was not found beside it");
@@ -537,7 +574,7 @@ static ops_code scan_file(const health_ctx *ctx, health_result *r, const char *p
 	if (st.st_size > offset)
 		cJSON_AddNumberToObject(o, s->budget == 0 ? "pending_bytes" : "partial_line_bytes",
 					(double)(st.st_size - offset));
-	st_new = state_new(&st, offset);
+	st_new = state_new(fd, &st, offset);
 save:
 	close(fd);
 	free(rotated);
@@ -629,10 +666,16 @@ ops_code health_logs(const health_ctx *ctx, health_result *r, ops_error *err)
 	}
 	if (rc != OPS_OK)
 		goto out;
-	/* Forget files no longer named (a glob's file deleted). */
+	/* Forget a file that is gone (a glob's file deleted), unless a literal
+	 * path names it: that one may be between a rotation and its
+	 * recreation.  A file merely left out of health.log_files for a while
+	 * keeps its place, so putting it back does not count its past again. */
 	for (it = ctx->state ? ctx->state->child : NULL; it; it = next) {
+		struct stat st;
+
 		next = it->next;
-		if (!cJSON_GetObjectItemCaseSensitive(seen, it->string))
+		if (!cJSON_GetObjectItemCaseSensitive(seen, it->string) &&
+		    (!it->string || (stat(it->string, &st) != 0 && errno == ENOENT)))
 			cJSON_Delete(cJSON_DetachItemViaPointer(ctx->state, it));
 	}
 	cJSON_AddNumberToObject(rep, "errors_count", (double)total);
