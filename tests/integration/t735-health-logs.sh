@@ -120,7 +120,8 @@ while [ $runs -lt 10 ]; do
 	[ $runs -eq 1 ] && expect_json_true "$B[\"pending_bytes\"] > 0 and \"next run\" in $LG[\"note\"]" "the rest is left for the next run, said in the report"
 done
 [ $total -eq 100 ] && ok "over $runs runs, all 100 lines counted once" || not_ok "over $runs runs, $total of 100 lines counted"
-[ $capped -eq 0 ] && ok "no run read more than health.max_body" || not_ok "a run read more than health.max_body"
+[ $capped -eq 0 ] && [ $runs -gt 3 ] && ok "no run read more than health.max_body ($runs runs for 4000 bytes)" ||
+	not_ok "no run read more than health.max_body (capped $capped, $runs runs for 4000 bytes)"
 # A long history seen for the first time: only its last max_body bytes.
 conf "log_files = $L/old.log" 'max_body = 1024' 'log_warn = 1000' 'log_critical = 1000'
 python3 -c 'print("\n".join("ERROR old %04d padded to forty bytes...." % i for i in range(100)))' >"$L/old.log"
@@ -142,8 +143,8 @@ run "$OPSCTL" --output json health -c logs
 expect_json_true "$LG[\"errors_count\"] == 0" "files left out of health.log_files for a few runs: their past is not counted again"
 rm -f "$L/b.log"
 run "$OPSCTL" --output json health -c logs
-if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if sys.argv[2] not in d["components"]["logs"]["data"] else 1)' \
-	"$OPSCTL_STATE_DIR/health/state.json" "$L/b.log"; then
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); l=d["components"]["logs"]["data"]; sys.exit(0 if sys.argv[2] not in l and sys.argv[3] in l else 1)' \
+	"$OPSCTL_STATE_DIR/health/state.json" "$L/b.log" "$L/a.log"; then
 	ok "a deleted file's position is dropped from the state"
 else
 	not_ok "a deleted file's position is dropped from the state"
