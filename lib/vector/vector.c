@@ -1104,3 +1104,138 @@ ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *
 	cJSON_Delete(manifest);
 	return OPS_OK;
 }
+
+/* ---- the quick check (opsctl health) ---- */
+
+/* "2026-12-02T00:50:54Z" as seconds since the epoch; -1 when it is not one. */
+static time_t iso_seconds(const char *s)
+{
+	struct tm tm = {0};
+	char z = 0;
+
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+/* The file against its manifest: size, then (when asked or needed) the
+ * digest.  Findings go into findings; only cancellation and OOM return. */
+static ops_code check_against_manifest(const char *path, const struct stat *st,
+				       const cJSON *m, time_t m_mtime, long long hash_max,
+				       cJSON *rep, cJSON *findings, ops_error *err)
+{
+	const cJSON *sz = cJSON_GetObjectItemCaseSensitive(m, "size_bytes");
+	const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "sha256"));
+	const char *prev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m,
+										 "previous_sha256"));
+	int newer = st->st_mtime > m_mtime;
+	char sha[65];
+	long long size = 0;
+	ops_code rc;
+
+	/* Mid-swap (previous_sha256 set) the size is either file's. */
+	if (cJSON_IsNumber(sz) && !prev && (long long)sz->valuedouble != (long long)st->st_size)
+		ops_json_add_stringf(findings, "index is %lld bytes, its manifest says %.0f: "
+				     "damaged or replaced", (long long)st->st_size, sz->valuedouble);
+	if (!(hash_max < 0 || (long long)st->st_size <= hash_max || newer)) {
+		cJSON_AddBoolToObject(rep, "sha256_checked", 0);
+		return OPS_OK;
+	}
+	if ((rc = vidx_file_sha256(path, sha, &size, err)) != OPS_OK) {
+		if (rc == OPS_EINTR || rc == OPS_EINTERNAL)
+			return rc;
+		ops_json_add_stringf(findings, "%s", err->message);
+		ops_error_clear(err);
+		cJSON_AddBoolToObject(rep, "sha256_checked", 0);
+		return OPS_OK;
+	}
+	cJSON_AddBoolToObject(rep, "sha256_checked", 1);
+	if (want && strcmp(sha, want) != 0 && !(prev && strcmp(sha, prev) == 0))
+		ops_json_add_stringf(findings, "index does not match its manifest's SHA-256%s",
+				     newer ? " (modified after its manifest was written)"
+				     : ": damaged");
+	return OPS_OK;
+}
+
+ops_code ops_vector_check(const ops_vector_ctx *ctx, long long hash_max, cJSON **report,
+			  ops_error *err)
+{
+	const char *path = vx_index_path(ctx);
+	cJSON *rep, *findings, *m = NULL;
+	char *mpath = NULL;
+	struct stat st, mst;
+	time_t now = ops_run_now(ctx->run), built = -1;
+	long long rows = 0;
+	ops_error e2 = {0};
+	ops_code rc = OPS_OK;
+	int fd;
+
+	*report = rep = cJSON_CreateObject();
+	if (!rep)
+		return ops_error_oom(err);
+	cJSON_AddStringToObject(rep, "index", path ? path : "");
+	if (!path || !*path)
+		return ops_error_set(err, OPS_ECONFIG, "vector.index_path is not set");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			return ops_error_errno(err, errno, "cannot read index", path);
+		return ops_error_set(err, OPS_EFAIL, "no index at '%s'", path);
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = ops_error_errno(err, errno, "cannot read index", path);
+		close(fd);
+		return rc;
+	}
+	close(fd);
+	cJSON_AddNumberToObject(rep, "size_bytes", (double)st.st_size);
+	vx_add_time(rep, "modified_at", st.st_mtime);
+	findings = cJSON_AddArrayToObject(rep, "findings");
+	if (vidx_read_manifest(path, &m, &e2) != OPS_OK) {
+		ops_json_add_stringf(findings, "%s", e2.message);
+		m = NULL;
+	}
+	if (m && (mpath = vidx_manifest_path(path)) && stat(mpath, &mst) == 0) {
+		const cJSON *v;
+
+		rc = check_against_manifest(path, &st, m, mst.st_mtime, hash_max, rep, findings,
+					    err);
+		if (rc != OPS_OK)
+			goto out;
+		vidx_manifest_normalize(m);
+		v = cJSON_GetObjectItemCaseSensitive(m, "vectors");
+		if (cJSON_IsNumber(v))
+			cJSON_AddNumberToObject(rep, "vectors", v->valuedouble);
+		built = iso_seconds(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m,
+											 "built_at")));
+		if (built < 0)
+			built = mst.st_mtime;
+	} else {
+		cJSON_AddBoolToObject(rep, "sha256_checked", 0);
+	}
+	if (built < 0)
+		built = st.st_mtime;
+	cJSON_AddNumberToObject(rep, "age_seconds", now > built ? (double)(now - built) : 0);
+	cJSON_AddItemToObject(rep, "manifest", m ? m : cJSON_CreateNull());
+	m = NULL;
+	/* The rows are the database's to answer for: a failure to count is
+	 * said in the report, beside what the file showed. */
+	ops_error_clear(&e2);
+	if ((rc = vsrc_count(ctx->run->cfg, ctx->database, 0, &rows, &e2)) == OPS_OK) {
+		cJSON_AddNumberToObject(rep, "rows", (double)rows);
+	} else if (rc == OPS_EINTR) {
+		*err = e2;
+		goto out;
+	} else {
+		cJSON_AddStringToObject(rep, "rows_error", e2.message);
+		cJSON_AddStringToObject(rep, "rows_code", ops_code_name(rc));
+		rc = OPS_OK;
+	}
+out:
+	cJSON_Delete(m);
+	free(mpath);
+	return rc;
+}

@@ -117,7 +117,7 @@ ops_code vidx_file_sha256(const char *path, char out[65], long long *size, ops_e
 	return rc;
 }
 
-static ops_code read_manifest(const char *index_path, cJSON **out, ops_error *err)
+ops_code vidx_read_manifest(const char *index_path, cJSON **out, ops_error *err)
 {
 	char *mpath = vidx_manifest_path(index_path), *text = NULL;
 	size_t len = 0;
@@ -293,7 +293,7 @@ ops_code vidx_load(const struct vf_api *f, const char *path, FaissIndex **out, c
 			       "creates it");
 		return OPS_EFAIL;
 	}
-	if ((rc = read_manifest(path, &m, err)) != OPS_OK)
+	if ((rc = vidx_read_manifest(path, &m, err)) != OPS_OK)
 		return rc;
 	if ((rc = vidx_file_sha256(path, sha, &size, err)) != OPS_OK) {
 		cJSON_Delete(m);
@@ -694,7 +694,7 @@ static int old_digest(const char *path, char old[65], ops_error *err)
 
 	if (access(path, F_OK) != 0)
 		return 0;
-	if (read_manifest(path, &oldm, &ignored) == OPS_OK && oldm)
+	if (vidx_read_manifest(path, &oldm, &ignored) == OPS_OK && oldm)
 		osha = cJSON_GetObjectItemCaseSensitive(oldm, "sha256");
 	if (cJSON_IsString(osha) && !cJSON_GetObjectItemCaseSensitive(oldm, "previous_sha256")) {
 		snprintf(old, 65, "%s", osha->valuestring);

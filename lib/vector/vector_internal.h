@@ -60,6 +60,9 @@ void vsrc_close(vsrc *s);
 
 /* The manifest written beside an index: PATH.manifest.json. */
 char *vidx_manifest_path(const char *index_path);
+/* The manifest of the index at index_path, parsed (*out NULL when there is
+ * none); one that is not a JSON object with a sha256 is OPS_EDATA. */
+ops_code vidx_read_manifest(const char *index_path, cJSON **out, ops_error *err);
 
 /*
  * Load an index.  With a manifest, the file's SHA-256 must match it (or the

@@ -131,6 +131,27 @@ ops_code ops_vector_cache_rebuild(const ops_vector_ctx *ctx, cJSON **report, ops
 ops_code ops_vector_bench(const ops_vector_ctx *ctx, int threads, int queries, const char *outdir,
 			  cJSON **report, ops_error *err);
 
+/*
+ * The index checked without loading FAISS, for a monitoring check (opsctl
+ * health), in the time a stat and one count take: the file present and
+ * readable; its manifest (PATH.manifest.json); the file's size against the
+ * manifest's size_bytes; its SHA-256 against the manifest's when the file
+ * is at most hash_max bytes (hash_max < 0: always), and whatever its size
+ * when it was modified after its manifest (every swap writes the manifest
+ * last, so a newer file was replaced behind it, and only the digest can
+ * say whether it is the same); the source's rows with an embedding.
+ * Report: {"index", "size_bytes", "modified_at", "manifest" (as stats shows
+ * it, or null), "sha256_checked", "findings" (a damaged manifest, a size or
+ * digest that does not match: the index cannot be trusted), "vectors" (the
+ * manifest's count), "age_seconds" (since the manifest's built_at, else
+ * since the manifest, else the file, was written), "rows" or, when they
+ * could not be counted, "rows_error" and "rows_code"}.  Errors: no index
+ * (OPS_EFAIL "no index at 'PATH'"), an unreadable one (OPS_EPERM, OPS_EIO),
+ * cancellation; the report is filled as far as it got.
+ */
+ops_code ops_vector_check(const ops_vector_ctx *ctx, long long hash_max, cJSON **report,
+			  ops_error *err);
+
 /* Type, dimension, metric, vectors, search parameters, file size, manifest. */
 ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *err);
 
