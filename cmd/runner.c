@@ -112,43 +112,46 @@ static ops_error first_write_error;
  * of each component's state and reason, and with -v every figure; then
  * what the check did besides (its notification, a restart).
  */
+static int opt_flag(const struct cli_inv *inv, const char *name)
+{
+	return cli_has_opt(inv, name) && cli_flag(inv, name);
+}
+
 static int emit_check_items(const struct cli_inv *inv, const cJSON *report, ops_error *werr)
 {
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(report, "components"), *it;
 	static const char *const extras[] = {"notification", "restart", NULL};
-	cJSON *out = cJSON_CreateObject(), *table;
+	cJSON *out = cJSON_CreateObject();
 	int rc = 0;
 	size_t k;
 
-	if (!cJSON_IsArray(items)) {
+	if (!cJSON_IsArray(items) || !out) {
 		cJSON_Delete(out);
 		return 0;
 	}
-	table = out ? cJSON_AddArrayToObject(out, "components") : NULL;
-	cJSON_ArrayForEach(it, items) {
-		cJSON *row = inv->verbose ? cJSON_Duplicate(it, 1) : cJSON_CreateObject();
-
-		if (!row)
-			continue;
-		if (!inv->verbose) {
-			cJSON_AddItemToObject(row, "component",
-					      cJSON_Duplicate(cJSON_GetObjectItem(it, "component"), 0));
-			cJSON_AddItemToObject(row, "state",
-					      cJSON_Duplicate(cJSON_GetObjectItem(it, "state"), 0));
-			cJSON_AddItemToObject(row, "summary",
-					      cJSON_Duplicate(cJSON_GetObjectItem(it, "summary"), 0));
-		}
-		cJSON_AddItemToArray(table, row);
-	}
+	/* One line each, name, state, reason, however long the reason: a
+	 * table too wide for the terminal would turn into blocks. */
+	fputc('\n', stdout);
+	if (inv->verbose || opt_flag(inv, "verbose"))	/* every figure of each, as blocks */
+		cJSON_AddItemToObject(out, "components", cJSON_Duplicate(items, 1));
+	else
+		cJSON_ArrayForEach(it, items)
+			printf("%-8s %-8s  %s\n",
+			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "component")),
+			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "state")),
+			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "summary")));
 	for (k = 0; extras[k]; k++) {
 		const cJSON *x = cJSON_GetObjectItemCaseSensitive(report, extras[k]);
 
-		if (cJSON_IsObject(x) && out)
+		if (cJSON_IsObject(x))
 			cJSON_AddItemToObject(out, extras[k], cJSON_Duplicate(x, 1));
 	}
-	fputc('\n', stdout);
-	if (!out || ops_output_render(stdout, out, OPS_OUT_TEXT, werr) != OPS_OK)
-		rc = ops_code_exit_status(OPS_EIO);
+	if (out->child) {
+		if (!inv->verbose && !opt_flag(inv, "verbose"))
+			fputc('\n', stdout);
+		if (ops_output_render(stdout, out, OPS_OUT_TEXT, werr) != OPS_OK)
+			rc = ops_code_exit_status(OPS_EIO);
+	}
 	cJSON_Delete(out);
 	return rc;
 }
@@ -293,10 +296,6 @@ static void draw_progress(void *arg, const ops_progress *p)
 	fflush(stderr);
 }
 
-static int opt_flag(const struct cli_inv *inv, const char *name)
-{
-	return cli_has_opt(inv, name) && cli_flag(inv, name);
-}
 
 static void run_context(const struct cli_inv *inv, ops_run *run)
 {
