@@ -118,6 +118,8 @@ static ops_code post(struct am *am, const char *step, cJSON *alerts, char *detai
 				   r.status, *why ? ": " : "", why);
 	} else if (rc == OPS_OK) {
 		snprintf(detail, dsize, "HTTP 200");
+	} else {
+		snprintf(detail, dsize, "no answer: %.150s", err->message);
 	}
 	ops_http_resp_release(&r);
 	return rc;

@@ -130,8 +130,10 @@ static ops_code post(ops_http *h, const char *url, const alerts_msg *m, const ch
 	rc = alerts_webhook_json(h, "POST", url, 0, action, ev, &r, err);
 	/* The body held the routing key. */
 	cJSON_Delete(ev);
-	if (rc != OPS_OK)
+	if (rc != OPS_OK) {
+		snprintf(detail, dsize, "no answer: %.150s", err->message);
 		goto out;
+	}
 	if (r.status != 202) {
 		refusal(&r, key, why, sizeof why);
 		snprintf(detail, dsize, "HTTP %ld%s%s", r.status, *why ? " " : "", why);

@@ -8,6 +8,7 @@
 # sent to once, TLS verified (wrong host and expired certificates named),
 # and the webhook URL and routing key in no output, log or journal line.
 . "$(dirname "$0")/../lib/common.sh"
+. "$ROOT/tests/lib/alerts.sh"
 . "$ROOT/tests/lib/tls.sh"
 
 HOST=$(hostname)
@@ -60,24 +61,6 @@ sys.exit(0 if eval(sys.argv[1]) else 1)
 		[ -s "$T/rec_err" ] && diag "$(tail -n 1 "$T/rec_err")"
 		since | head -c 2000 | sed 's/^/#     /'
 	fi
-}
-
-# A channel that fails: exit N, one "opsctl: error: " line with every
-# substring, the other stderr lines being the dispatcher's per-channel
-# warnings (a partial report on stdout is allowed).
-expect_alert_fail() {	# expect_alert_fail N DESC SUBSTRING...
-	local want=$1 desc=$2 s bad="" line
-	shift 2
-	[ "$RC" -eq "$want" ] || bad="exit $RC, expected $want"
-	line=$(grep '^opsctl: error: ' "$ERR")
-	[ "$(grep -c '^opsctl: error: ' "$ERR")" -eq 1 ] || bad="${bad:+$bad; }not one error line"
-	[ -z "$(grep -v -e '^opsctl: error: ' -e '^opsctl: warning: alert to [a-z]* not delivered: ' -e '^hint: ' "$ERR")" ] ||
-		bad="${bad:+$bad; }other lines on stderr"
-	for s in "$@"; do
-		grep -qiF -- "$s" <<<"$line" || bad="${bad:+$bad; }the error lacks '$s'"
-	done
-	if [ -z "$bad" ]; then ok "$desc"; else not_ok "$desc ($bad)"; diag_run; fi
-	printf '%s\n' "$line" >>"$T/error-lines"
 }
 
 # ---- the peer itself refuses what the services refuse ----
