@@ -85,6 +85,11 @@ struct cli_opt {
 	CLI_OPT_FLAG(0, "dry-run", what)
 #define CLI_OPT_FORCE(what) \
 	CLI_OPT_FLAG('f', "force", what)
+/* A guide script's own -e/--environment: the global --env under the
+ * script's name (opsctl.c maps it); what says what it selects. */
+#define CLI_OPT_ENVIRONMENT(what) \
+	CLI_OPT_ENUM('e', "environment", "ENV", "dev,staging,prod", what, \
+		     .key = "general.environment")
 /* Answers the questions, nothing more: -f/--force keeps the guides' meaning
  * (outside the window too); --yes alone still waits for the window. */
 #define CLI_OPT_YES \
@@ -141,6 +146,9 @@ struct cli_cmd {
 	const char *man_list_title;
 	cJSON *(*man_list)(void);
 	const char *examples;		/* lines "comment\ncommand" pairs, see gen.c */
+	/* CLI_PLUGIN: the status line's first words ("OPSCTL HEALTH"); NULL: the
+	 * command path in capitals ("DB HEALTH"). */
+	const char *plugin_name;
 };
 
 /* A parsed option value. */

@@ -107,6 +107,52 @@ static cJSON *envelope(const struct cli_inv *inv, int exit_code, double seconds,
  * is set, a later write fails with whatever errno was left behind. */
 static ops_error first_write_error;
 
+/*
+ * A check over components (opsctl health): after the status line, a table
+ * of each component's state and reason, and with -v every figure; then
+ * what the check did besides (its notification, a restart).
+ */
+static int emit_check_items(const struct cli_inv *inv, const cJSON *report, ops_error *werr)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(report, "components"), *it;
+	static const char *const extras[] = {"notification", "restart", NULL};
+	cJSON *out = cJSON_CreateObject(), *table;
+	int rc = 0;
+	size_t k;
+
+	if (!cJSON_IsArray(items)) {
+		cJSON_Delete(out);
+		return 0;
+	}
+	table = out ? cJSON_AddArrayToObject(out, "components") : NULL;
+	cJSON_ArrayForEach(it, items) {
+		cJSON *row = inv->verbose ? cJSON_Duplicate(it, 1) : cJSON_CreateObject();
+
+		if (!row)
+			continue;
+		if (!inv->verbose) {
+			cJSON_AddItemToObject(row, "component",
+					      cJSON_Duplicate(cJSON_GetObjectItem(it, "component"), 0));
+			cJSON_AddItemToObject(row, "state",
+					      cJSON_Duplicate(cJSON_GetObjectItem(it, "state"), 0));
+			cJSON_AddItemToObject(row, "summary",
+					      cJSON_Duplicate(cJSON_GetObjectItem(it, "summary"), 0));
+		}
+		cJSON_AddItemToArray(table, row);
+	}
+	for (k = 0; extras[k]; k++) {
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(report, extras[k]);
+
+		if (cJSON_IsObject(x) && out)
+			cJSON_AddItemToObject(out, extras[k], cJSON_Duplicate(x, 1));
+	}
+	fputc('\n', stdout);
+	if (!out || ops_output_render(stdout, out, OPS_OUT_TEXT, werr) != OPS_OK)
+		rc = ops_code_exit_status(OPS_EIO);
+	cJSON_Delete(out);
+	return rc;
+}
+
 /* Render the report: in JSON the envelope, in text the figures alone (the
  * error has its line on stderr).  A write error is exit 74, and *werr says
  * why (the disk is full, the reader went away). */
@@ -146,7 +192,7 @@ static int emit(const struct cli_inv *inv, int exit_code, double seconds, const 
 			if (ops_output_render(stdout, db, OPS_OUT_TEXT, werr) != OPS_OK)
 				return ops_code_exit_status(OPS_EIO);
 		}
-		return 0;
+		return emit_check_items(inv, report, werr);
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
 	cJSON_DeleteItemFromObjectCaseSensitive(report, "error");
@@ -178,6 +224,23 @@ int cli_fail(const struct cli_inv *inv, const ops_error *err)
 	if (e.code == OPS_OK)
 		e.code = OPS_EFAIL;
 	status = cli_exit_status(e.code);
+	/* A check that cannot start (its configuration, say) is UNKNOWN to the
+	 * monitoring system that runs it, which knows no exit status above 3
+	 * and reads the first line of stdout.  A usage error stays 64: the
+	 * command line is wrong, not the system. */
+	if (inv->cmd && (inv->cmd->flags & CLI_PLUGIN) && e.code != OPS_EUSAGE &&
+	    !ops_cancelled()) {
+		status = 3;
+		if (inv->out == OPS_OUT_TEXT) {
+			char name[64], *p;
+
+			snprintf(name, sizeof name, "%s", inv->cmd->plugin_name ? inv->cmd->plugin_name
+				 : inv->name ? inv->name : "check");
+			for (p = name; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+			printf("%s UNKNOWN - %s\n", name, e.message);
+		}
+	}
 	if (inv->out == OPS_OUT_JSON) {
 		ops_error ignored;	/* the failure is reported; the write error is for finish_stdout */
 
