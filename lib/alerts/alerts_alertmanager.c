@@ -13,9 +13,12 @@
  * problem (alertname, instance, environment, dedup_key) with the labels
  * they fired with, since the severity it was raised at is not known here.
  *
- * A firing alert has no endsAt: Alertmanager resolves it by itself after
- * its resolve_timeout unless it is posted again.  No silences, no API v1
- * (removed in Alertmanager 0.27), no cluster peers beyond the one URL.
+ * A firing alert ends alerts.alertmanager_ends_after (25 h) from now:
+ * Alertmanager resolves an alert without endsAt after its resolve_timeout
+ * (5 minutes), and telling the receivers so would be a false recovery,
+ * since opsctl health does not post a lasting problem again before
+ * health.notify_repeat (24 h).  No silences, no API v1 (removed in
+ * Alertmanager 0.27), no cluster peers beyond the one URL.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +43,7 @@ static int configured(const ops_config *cfg)
 
 struct am {
 	ops_http *h;
+	long ends_after;	/* alerts.alertmanager_ends_after: a firing alert's endsAt - now */
 	char *alerts_url;	/* BASE/api/v2/alerts */
 	double deadline;	/* of the polls, on ops_clock() */
 	char test_id[40];	/* "" unless a test */
@@ -64,12 +68,14 @@ static cJSON *labels_of(const alerts_msg *m, const struct am *am)
 	return l;
 }
 
-/* [{"labels", "annotations", "startsAt"[, "endsAt"]}] for m; ends: 0 or endsAt. */
+/* [{"labels", "annotations", "startsAt", "endsAt"}] for m; ends: the endsAt of a recovery, 0 when firing. */
 static cJSON *alerts_of(const alerts_msg *m, const struct am *am, time_t ends)
 {
 	cJSON *arr = cJSON_CreateArray(), *one = cJSON_CreateObject(), *l = labels_of(m, am), *an;
 	char when[OPS_TIME_ISO_SIZE];
 
+	if (!ends && am->ends_after > 0)
+		ends = m->at + am->ends_after;
 	if (!arr || !one || !l) {
 		cJSON_Delete(arr);
 		cJSON_Delete(one);
@@ -341,6 +347,7 @@ static ops_code send(const ops_run *run, const alerts_msg *m, int test, cJSON *o
 	if ((rc = alerts_webhook_open(run, "alerts alertmanager", &am.h, err)) != OPS_OK)
 		goto out;
 	am.deadline = ops_clock() + (double)ops_config_int(run->cfg, "alerts.timeout");
+	am.ends_after = ops_config_int(run->cfg, "alerts.alertmanager_ends_after");
 	if (test) {
 		/* Unique per run, so that no earlier test's alert passes for this one. */
 		snprintf(am.test_id, sizeof am.test_id, "%llx-%ld",

@@ -133,6 +133,14 @@ assert "the second line" in an["description"] and "opsctl health" in an["descrip
 assert a[0]["startsAt"] and a[0]["status"]["state"] == "active", a[0]
 PY
 check $? "Alertmanager lists it, active, with the labels (no test label) and annotations"
+python3 - "$T/held.json" <<'PY'
+import datetime, json, sys
+a = json.load(open(sys.argv[1]))[0]
+t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+held = (t(a["endsAt"]) - t(a["startsAt"])).total_seconds()
+sys.exit(0 if abs(held - 25 * 3600) < 5 else "endsAt - startsAt = %s s" % held)
+PY
+check $? "it ends 25 h after it started (alerts.alertmanager_ends_after), not after Alertmanager's 5-minute resolve_timeout"
 run "$OPSCTL" "${C[@]}" -o json alerts send -c alertmanager -m "api: healthy again" --resolved \
 	--name T710Problem --about health
 expect_rc 0 "the recovery (sent with the default severity, warning) is delivered"
