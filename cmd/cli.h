@@ -85,6 +85,11 @@ struct cli_opt {
 	CLI_OPT_FLAG(0, "dry-run", what)
 #define CLI_OPT_FORCE(what) \
 	CLI_OPT_FLAG('f', "force", what)
+/* A guide script's own -e/--environment: the global --env under the
+ * script's name (opsctl.c maps it); what says what it selects. */
+#define CLI_OPT_ENVIRONMENT(what) \
+	CLI_OPT_ENUM('e', "environment", "ENV", "dev,staging,prod", what, \
+		     .key = "general.environment")
 /* Answers the questions, nothing more: -f/--force keeps the guides' meaning
  * (outside the window too); --yes alone still waits for the window. */
 #define CLI_OPT_YES \
@@ -191,6 +196,13 @@ extern const struct cli_cmd cli_cache_subs[];
 extern const char cli_cache_description[];
 extern const struct cli_cmd cli_cleanup_subs[];
 extern const char cli_cleanup_description[];
+extern const struct cli_cmd cli_alerts_subs[];
+extern const char cli_alerts_description[];
+/* opsctl health: one command with options (cmd/health.c) */
+extern const struct cli_opt cli_health_opts[];
+extern const char cli_health_description[];
+extern const char cli_health_examples[];
+ops_code cli_op_health(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 extern const struct cli_cmd cli_config_subs[];
 extern const char cli_config_description[];
 ops_code cli_op_status(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);

@@ -85,10 +85,9 @@ static ops_code op_status(struct cli_inv *inv, const ops_run *run, cJSON **repor
 #define OPT_END_GRACE \
 	CLI_OPT_FLAG(0, "end-grace", "rotate a credential whose previous secret is still in its " \
 		     "grace period too, retiring that previous secret first")
+
 #define OPT_ENVIRONMENT \
-	CLI_OPT_ENUM('e', "environment", "ENV", "dev,staging,prod", \
-		     "environment whose maintenance window applies (the global --env)", \
-		     .key = "general.environment")
+	CLI_OPT_ENVIRONMENT("environment whose maintenance window applies (the global --env)")
 
 /* rotate-keys.sh's usage block, flag for flag, and what cron needs. */
 static const struct cli_opt rotate_opts[] = {

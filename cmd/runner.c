@@ -107,6 +107,52 @@ static cJSON *envelope(const struct cli_inv *inv, int exit_code, double seconds,
  * is set, a later write fails with whatever errno was left behind. */
 static ops_error first_write_error;
 
+/*
+ * A check over components (opsctl health): after the status line, a table
+ * of each component's state and reason, and with -v every figure; then
+ * what the check did besides (its notification, a restart).
+ */
+static int emit_check_items(const struct cli_inv *inv, const cJSON *report, ops_error *werr)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(report, "components"), *it;
+	static const char *const extras[] = {"notification", "restart", NULL};
+	cJSON *out = cJSON_CreateObject(), *table;
+	int rc = 0;
+	size_t k;
+
+	if (!cJSON_IsArray(items)) {
+		cJSON_Delete(out);
+		return 0;
+	}
+	table = out ? cJSON_AddArrayToObject(out, "components") : NULL;
+	cJSON_ArrayForEach(it, items) {
+		cJSON *row = inv->verbose ? cJSON_Duplicate(it, 1) : cJSON_CreateObject();
+
+		if (!row)
+			continue;
+		if (!inv->verbose) {
+			cJSON_AddItemToObject(row, "component",
+					      cJSON_Duplicate(cJSON_GetObjectItem(it, "component"), 0));
+			cJSON_AddItemToObject(row, "state",
+					      cJSON_Duplicate(cJSON_GetObjectItem(it, "state"), 0));
+			cJSON_AddItemToObject(row, "summary",
+					      cJSON_Duplicate(cJSON_GetObjectItem(it, "summary"), 0));
+		}
+		cJSON_AddItemToArray(table, row);
+	}
+	for (k = 0; extras[k]; k++) {
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(report, extras[k]);
+
+		if (cJSON_IsObject(x) && out)
+			cJSON_AddItemToObject(out, extras[k], cJSON_Duplicate(x, 1));
+	}
+	fputc('\n', stdout);
+	if (!out || ops_output_render(stdout, out, OPS_OUT_TEXT, werr) != OPS_OK)
+		rc = ops_code_exit_status(OPS_EIO);
+	cJSON_Delete(out);
+	return rc;
+}
+
 /* Render the report: in JSON the envelope, in text the figures alone (the
  * error has its line on stderr).  A write error is exit 74, and *werr says
  * why (the disk is full, the reader went away). */
@@ -146,7 +192,7 @@ static int emit(const struct cli_inv *inv, int exit_code, double seconds, const 
 			if (ops_output_render(stdout, db, OPS_OUT_TEXT, werr) != OPS_OK)
 				return ops_code_exit_status(OPS_EIO);
 		}
-		return 0;
+		return emit_check_items(inv, report, werr);
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(report, "status");
 	cJSON_DeleteItemFromObjectCaseSensitive(report, "error");

@@ -4,7 +4,7 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector cache cleanup rotate-keys scan config status help completion
+            printf '%s\n' db backup vector cache cleanup rotate-keys scan health alerts config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
@@ -17,6 +17,8 @@ function __opsctl_subs
             printf '%s\n' logs temp data rotate
         case 'opsctl rotate-keys'
             printf '%s\n' rotate restore abort status
+        case 'opsctl alerts'
+            printf '%s\n' test send
         case 'opsctl config'
             printf '%s\n' show check
     end
@@ -116,6 +118,12 @@ function __opsctl_argopts
             printf '%s\n' -t --type --config --env -o --output
         case 'opsctl scan'
             printf '%s\n' -t --type -o --output -s --severity --format --baseline --config --env
+        case 'opsctl health'
+            printf '%s\n' -c --component -e --environment --config --env -o --output
+        case 'opsctl alerts test'
+            printf '%s\n' -c --channels -m --message -s --severity --config --env -o --output
+        case 'opsctl alerts send'
+            printf '%s\n' -c --channels -m --message -s --severity --detail --name --about --dedup-key --config --env -o --output
         case 'opsctl config show'
             printf '%s\n' --config --env -o --output
         case 'opsctl config check'
@@ -242,6 +250,8 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a cache -d 'inspect, purge and war
 complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'rotate and remove old logs, temporary files and rows, safely'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a rotate-keys -d 'rotate credentials without locking the application out'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a scan -d 'security findings of the deployment, for people and CI (security-scan.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a health -d 'check the whole system, as a monitoring plugin (health-check.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a alerts -d 'send alerts and prove each channel delivers them (test-alerts.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
@@ -783,6 +793,42 @@ complete -c opsctl -n '__opsctl_at "opsctl scan"' -l config -r -F -d 'read confi
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -s c -l component -x -a '(__opsctl_list COMP api db vector llm redis disk logs backups all)' -d 'components to check; all is every configured one'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -s e -l environment -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment the check is for: it names the alerts of -n (the global --env)'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -s n -l notify -d 'send a notification through the alert channels when the state is not OK: once per problem, again after health.notify_repeat, and once on recovery'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -l full -d 'the slower checks too: a vector search self-test and table bloat (guide 001\'s health-check.sh --full)'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl health"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a test -d 'send a test alert to each channel and prove it arrived (test-alerts.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a send -d 'send an alert (for scripts and failed runs) or its recovery'
+complete -c opsctl -n '__opsctl_at "opsctl alerts"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl alerts test"' -s c -l channels -x -a '(__opsctl_list CHANNELS email slack pagerduty alertmanager all)' -d 'channels to test; all is every configured one'
+complete -c opsctl -n '__opsctl_at "opsctl alerts test"' -s m -l message -x -d 'custom test message'
+complete -c opsctl -n '__opsctl_at "opsctl alerts test"' -s s -l severity -x -a 'critical\tLEVEL warning\tLEVEL info\tLEVEL' -d 'alert severity of the test'
+complete -c opsctl -n '__opsctl_at "opsctl alerts test"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl alerts test"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl alerts test"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl alerts test"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl alerts test"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl alerts test"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s c -l channels -x -a '(__opsctl_list CHANNELS email slack pagerduty alertmanager all)' -d 'channels to notify; all is every configured one'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s m -l message -x -d 'the alert\'s one line (required)'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s s -l severity -x -a 'critical\tLEVEL warning\tLEVEL info\tLEVEL' -d 'alert severity'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -l detail -x -d 'more lines for the body (the error\'s detail)'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -l name -x -d 'stable name of the problem: Alertmanager\'s alertname and the base of the dedup key'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -l about -x -d 'the command the alert is about, as the message names it (backup)'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -l dedup-key -x -d 'the key that makes a later --resolved close this alert (default opsctl-NAME-HOST-ENVIRONMENT)'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -l resolved -d 'send the recovery notice of the problem NAME names'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
@@ -810,7 +856,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health alerts config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'

@@ -81,7 +81,7 @@ cJSON *health_report(health_result *r);
  */
 void health_skip(health_result *r, const char *why);
 
-/* A textfile gauge of the run ("opsctl_health_api_response_seconds");
+/* A textfile gauge of the run, named opsctl_health_COMPONENT_WHAT;
  * every name needs a HELP line in lib/run/figures.def. */
 void health_figure(health_result *r, const char *name, double value);
 

@@ -41,6 +41,8 @@ for _v in $(compgen -e); do
 done
 unset _v
 unset PGPASSWORD PGPASSFILE PGSERVICE PGSERVICEFILE PGOPTIONS PGAPPNAME PGSSLMODE PGCONNECT_TIMEOUT
+# The alert channels and the LLM check read these: a developer's own must not reach a test.
+unset SMTP_PASSWORD SLACK_WEBHOOK_URL PAGERDUTY_ROUTING_KEY LLM_API_KEY OPENAI_API_KEY
 export OPSCTL_STATE_DIR="$T/state"
 export TZ=UTC LC_ALL=C.UTF-8 LANG=C.UTF-8
 export MANPAGER=cat PAGER=cat MANWIDTH=80
