@@ -76,9 +76,13 @@ static ops_code send(const ops_run *run, const alerts_msg *m, int test, cJSON *o
 	o.to = to;
 	o.timeout = (double)ops_config_int(cfg, "alerts.timeout");
 	rc = ops_smtp_send(&o, m->subject, m->text, &res, err);
-	/* The server's last word, refusal or not: never a secret of ours. */
-	if (res.reply[0] && !cJSON_AddStringToObject(out, "detail", res.reply) && rc == OPS_OK)
-		rc = ops_error_oom(err);
+	/*
+	 * The server's answer to the message, or its refusal; not the last
+	 * line of a dialogue cut short on our side ("250 HELP" of an EHLO
+	 * without STARTTLS, "220 Ready to start TLS" before a bad certificate).
+	 */
+	if ((rc == OPS_OK || res.code >= 400) && res.reply[0])
+		cJSON_AddStringToObject(out, "detail", res.reply);
 out:
 	ops_secret_free(password);
 	free(default_from);

@@ -6,8 +6,10 @@ usage: smtp_peer.py --dir DIR --ports FILE [--user U --password-file F]
 
 LISTENER is one of
   NAME:starttls:CERT:KEY   STARTTLS offered and required before AUTH and MAIL
+  NAME:login:CERT:KEY      the same with AUTH LOGIN only (no PLAIN)
   NAME:smtps:CERT:KEY      TLS from the first byte (implicit TLS, port 465 style)
   NAME:plain               no TLS at all: no STARTTLS offered, AUTH refused
+  NAME:stall               accepts the connection and never says a word
 Each listens on 127.0.0.1 with a port of the kernel's choosing; FILE gets one
 "NAME PORT" line each, written atomically once all listen.
 
@@ -146,9 +148,9 @@ async def main():
     for spec in ARGS.listeners:
         fields = spec.split(":")
         name, mode = fields[0], fields[1] if len(fields) > 1 else ""
-        if mode in ("starttls", "smtps") and len(fields) == 4:
+        if mode in ("starttls", "login", "smtps") and len(fields) == 4:
             ctx = server_context(fields[2], fields[3])
-        elif mode == "plain" and len(fields) == 2:
+        elif mode in ("plain", "stall") and len(fields) == 2:
             ctx = None
         else:
             sys.exit("smtp_peer: bad listener '%s'" % spec)
@@ -159,12 +161,16 @@ async def main():
             kw = dict(hostname="peer.test", timeout=30,
                       authenticator=authenticator(name) if ARGS.user is not None else None,
                       auth_require_tls=not implicit)
-            if mode == "starttls":
+            if mode in ("starttls", "login"):
                 kw.update(tls_context=ctx, require_starttls=True)
-            if ARGS.user is None:
-                kw["auth_callback"] = None
+            if mode == "login":
+                kw["auth_exclude_mechanism"] = ["PLAIN"]
             return Peer(name, Handler(name, implicit), **kw)
 
+        if mode == "stall":
+            def factory(name=name):
+                note(name, "connect")
+                return asyncio.Protocol()
         server = await loop.create_server(factory, "127.0.0.1", 0,
                                           ssl=ctx if implicit else None)
         servers.append((name, server))
