@@ -35,6 +35,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "opsmaint/cancel.h"
 #include "opsmaint/clock.h"
 #include "opsmaint/smtp.h"
 
@@ -51,6 +52,7 @@ struct talk {
 	int quitting;		/* QUIT sent: its 221 is not the answer to the message */
 	int plain_ok;		/* tls none: connections only to loopback */
 	int refused_address;	/* the open-socket check refused a non-loopback address */
+	int cancelled;		/* SIGINT/SIGTERM arrived during the exchange */
 	const char *msg;	/* the message, read by libcurl */
 	size_t len, off;
 };
@@ -307,6 +309,19 @@ static int trace_cb(CURL *c, curl_infotype type, char *data, size_t size, void *
 	return 0;
 }
 
+/* A signal ends the exchange at once, as it ends an HTTP request. */
+static int progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct talk *t = arg;
+
+	if (ops_cancelled()) {
+		t->cancelled = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static int loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
@@ -340,6 +355,8 @@ static ops_code exchange_error(CURL *c, CURLcode cc, const char *reason, const s
 	long os_errno = 0;
 	ops_code rc;
 
+	if (t->cancelled)
+		return ops_cancel_check(err);
 	switch (cc) {
 	case CURLE_LOGIN_DENIED:
 		return ops_error_set(err, OPS_EPERM, "SMTP %s: AUTH refused: %s", where,
@@ -474,6 +491,9 @@ ops_code ops_smtp_send(const ops_smtp_opts *o, const char *subject, const char *
 		SET(CURLOPT_CAINFO, o->ca_file);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)ceil(timeout * 1000));
 	SET(CURLOPT_TIMEOUT_MS, (long)ceil(timeout * 1000));
+	SET(CURLOPT_NOPROGRESS, 0L);
+	SET(CURLOPT_XFERINFOFUNCTION, progress_cb);
+	SET(CURLOPT_XFERINFODATA, &t);
 	SET(CURLOPT_OPENSOCKETFUNCTION, open_cb);
 	SET(CURLOPT_OPENSOCKETDATA, &t);
 	if (o->user) {

@@ -213,6 +213,22 @@ expect_fail 1 "a server that never answers: exit 1 naming the timeout" "no answe
 if [ $(($(date +%s) - start)) -le 4 ]; then ok "alerts.timeout bounds it (1s)"; else
 	not_ok "alerts.timeout bounds it (took $(($(date +%s) - start))s)"; fi
 
+# SIGTERM ends a stalled exchange at once, not after alerts.timeout.
+conf "$T/c.conf" "smtp://localhost:$(port stall)" "timeout=30s"
+start=$(date +%s)
+"$OPSCTL" -q --config "$T/c.conf" alerts test -c email >"$OUT" 2>"$ERR" </dev/null &
+pid=$!
+wait_for 5 grep -q connect "$MAIL/stall.log"
+sleep 0.3
+kill -TERM "$pid"
+wait "$pid"
+RC=$?
+RUN_CMD="opsctl alerts test -c email, SIGTERM while the server is silent"
+keep
+expect_rc 143 "SIGTERM during a silent exchange: exit 143"
+if [ $(($(date +%s) - start)) -le 5 ]; then ok "SIGTERM ends it at once, not after the 30s timeout"; else
+	not_ok "SIGTERM ends it at once (took $(($(date +%s) - start))s)"; fi
+
 # Plain SMTP elsewhere than loopback is refused before connecting.
 conf "$T/c.conf" "smtp://192.0.2.1:25" "smtp_tls=none" "smtp_user="
 fail_case "smtp_tls = none to a non-loopback host" "plain SMTP only to a loopback address"
