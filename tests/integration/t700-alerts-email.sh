@@ -220,6 +220,13 @@ start=$(date +%s)
 pid=$!
 wait_for 5 grep -q connect "$MAIL/stall.log"
 sleep 0.3
+# What ps would show of it while it holds the password in memory.
+tr '\0' ' ' <"/proc/$pid/cmdline" >"$T/argv" 2>/dev/null
+if [ -s "$T/argv" ] && ! grep -qF -- "$PASSWORD" "$T/argv"; then
+	ok "the password is not in the running process's argv"
+else
+	not_ok "the password is not in the running process's argv ($(cat "$T/argv"))"
+fi
 kill -TERM "$pid"
 wait "$pid"
 RC=$?
