@@ -359,9 +359,13 @@ static ops_code exchange_error(CURL *c, CURLcode cc, const char *reason, const s
 		return ops_cancel_check(err);
 	switch (cc) {
 	case CURLE_LOGIN_DENIED:
+		/* Also "no mechanism in common", after the EHLO's 250. */
 		return ops_error_set(err, OPS_EPERM, "SMTP %s: AUTH refused: %s", where,
-				     t->code ? t->reply : reason);
+				     t->code >= 400 ? t->reply : reason);
 	case CURLE_USE_SSL_FAILED:
+		if (strcmp(t->step, "STARTTLS") == 0 && t->code >= 400)
+			return ops_error_set(err, OPS_EUNAVAIL, "SMTP %s refused STARTTLS: %s; "
+					     "nothing sent without TLS", where, t->reply);
 		return ops_error_set(err, OPS_EUNAVAIL,
 				     "SMTP %s offers no STARTTLS: nothing sent without TLS", where);
 	case CURLE_PEER_FAILED_VERIFICATION:

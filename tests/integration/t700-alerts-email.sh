@@ -121,7 +121,7 @@ expect_mail '"t700 disk /var/lib almost full" in body and ("host: " + os.environ
 	"its body has the message, the host and the environment"
 expect_mail 'm["mail_from"] == "opsctl@" + os.environ["HOST"] and e["from"].addresses[0].addr_spec == m["mail_from"]' \
 	"without alerts.email_from the sender is opsctl@HOST"
-if saw starttls "STARTTLS" && ! grep -v '(TLS)' "$MAIL/starttls.log" | grep -q '^MAIL FROM'; then
+if saw starttls "C: STARTTLS" && ! grep -v '(TLS)' "$MAIL/starttls.log" | grep -q '^MAIL FROM'; then
 	ok "the server saw STARTTLS, and MAIL FROM only inside TLS"
 else
 	not_ok "the server saw STARTTLS, and MAIL FROM only inside TLS"
@@ -181,11 +181,23 @@ rm -f "$MAIL/control.json"
 conf "$T/c.conf" "smtp://localhost:$(port plain)"
 fail_case "a server without STARTTLS" "offers no STARTTLS" "nothing sent without TLS"
 # The one MAIL FROM there is the smtp_tls = none relay run's, before these.
-if [ "$(grep -c '^MAIL FROM' "$MAIL/plain.log")" -eq 1 ] && ! saw plain "AUTH"; then
-	ok "the server without STARTTLS saw no MAIL FROM and no AUTH from the refused runs"
+if [ "$(grep -c '^C: MAIL FROM' "$MAIL/plain.log")" -eq 1 ] && ! saw plain "AUTH"; then
+	ok "the client sent the server without STARTTLS no MAIL FROM and no AUTH"
 else
-	not_ok "the server without STARTTLS saw no MAIL FROM and no AUTH from the refused runs"
+	not_ok "the client sent the server without STARTTLS no MAIL FROM and no AUTH"
 	sed 's/^/#   /' "$MAIL/plain.log"
+fi
+
+echo '{"refuse_starttls": "454 4.7.0 TLS not available due to temporary reason"}' >"$MAIL/control.json"
+conf "$T/c.conf" "smtp://localhost:$(port starttls)"
+mail_from_before=$(grep -c '^C: MAIL FROM' "$MAIL/starttls.log")
+fail_case "a server that refuses STARTTLS" "refused STARTTLS: 454 4.7.0" "nothing sent without TLS"
+rm -f "$MAIL/control.json"
+if [ "$(grep -c '^C: MAIL FROM' "$MAIL/starttls.log")" -eq "$mail_from_before" ]; then
+	ok "after the refused STARTTLS the client sent no MAIL FROM"
+else
+	not_ok "after the refused STARTTLS the client sent no MAIL FROM"
+	tail -n 12 "$MAIL/starttls.log" | sed 's/^/#   /'
 fi
 
 conf "$T/c.conf" "smtp://localhost:$(port otherca)"

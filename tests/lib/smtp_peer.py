@@ -21,13 +21,15 @@ Every message received is stored as DIR/mail-N.json: {"listener",
 "mail_from", "rcpt_tos", "data", "tls", "auth_user"}.  DIR/NAME.log records
 what each listener saw, one event a line ("connect", "EHLO name",
 "STARTTLS", "AUTH PLAIN ok|refused", "MAIL FROM:<a>", "RCPT TO:<b> 250|550",
-"DATA 250"); never a credential.
+"DATA 250"), and as "C: VERB" every command the client sent (the
+addresses of MAIL and RCPT, the mechanism of AUTH); never a credential.
 
 Switches, read from DIR/control.json at each command, so that a test changes
 them between runs without a restart:
   {"refuse_auth": "454 4.7.0 Temporary authentication failure",
    "refuse_rcpt": {"nobody@example.org": "550 5.1.1 <nobody@example.org>: user unknown"},
-   "refuse_data": "554 5.6.0 message refused"}
+   "refuse_data": "554 5.6.0 message refused",
+   "refuse_starttls": "454 4.7.0 TLS not available"}
 """
 import argparse
 import asyncio
@@ -127,12 +129,43 @@ class Peer(SMTP):
         super().__init__(*args, **kwargs)
 
     def connection_made(self, transport):
-        if getattr(self, "_original_transport", None) is None and self.transport is None:
+        first = getattr(self, "_original_transport", None) is None and self.transport is None
+        if first:
             note(self.listener, "connect")
         super().connection_made(transport)
+        if first:
+            self._watch_commands()
+
+    def _watch_commands(self):
+        """Every command line the client sent, as "C: ...", before any check
+        of the server's own (a MAIL sent before STARTTLS is recorded even
+        though the server refuses it).  Only verbs, and the addresses of MAIL
+        and RCPT: never an AUTH argument, nor AUTH LOGIN's answers."""
+        reader = self._reader
+        readuntil = reader.readuntil
+
+        async def watched(*args):
+            line = await readuntil(*args)
+            if args:    # the message data (readuntil(b"\r\n")), not a command
+                return line
+            words = line.decode("ascii", "replace").strip().split(" ", 1)
+            verb = words[0].upper()
+            if verb in ("MAIL", "RCPT"):
+                note(self.listener, "C: " + line.decode("ascii", "replace").strip())
+            elif verb in ("EHLO", "HELO", "STARTTLS", "DATA", "QUIT", "RSET", "NOOP"):
+                note(self.listener, "C: " + verb)
+            elif verb == "AUTH":
+                note(self.listener, "C: AUTH " + (words[1].split(" ")[0] if len(words) > 1 else ""))
+            return line
+        # aiosmtpd reads commands with readuntil(), AUTH LOGIN's answers with
+        # readline(): those are never seen here.
+        reader.readuntil = watched
 
     async def smtp_STARTTLS(self, arg):
-        note(self.listener, "STARTTLS")
+        refusal = control().get("refuse_starttls")
+        note(self.listener, "STARTTLS" + (" refused" if refusal else ""))
+        if refusal:
+            return await self.push(refusal)
         return await super().smtp_STARTTLS(arg)
 
 
