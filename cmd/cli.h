@@ -146,6 +146,9 @@ struct cli_cmd {
 	const char *man_list_title;
 	cJSON *(*man_list)(void);
 	const char *examples;		/* lines "comment\ncommand" pairs, see gen.c */
+	/* CLI_PLUGIN: the status line's first words ("OPSCTL HEALTH"); NULL: the
+	 * command path in capitals ("DB HEALTH"). */
+	const char *plugin_name;
 };
 
 /* A parsed option value. */

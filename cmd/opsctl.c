@@ -75,6 +75,7 @@ static const struct cli_cmd root_subs[] = {
 	 .description = cli_scan_description, .examples = cli_scan_examples},
 	{.name = "health", .summary = "check the whole system, as a monitoring plugin (health-check.sh)",
 	 .opts = cli_health_opts, .op = cli_op_health, .flags = CLI_RECORD | CLI_PLUGIN,
+	 .plugin_name = "OPSCTL HEALTH",
 	 .description = cli_health_description, .examples = cli_health_examples},
 	{.name = "alerts", .summary = "send alerts and prove each channel delivers them (test-alerts.sh)",
 	 .subs = cli_alerts_subs, .description = cli_alerts_description},

@@ -224,6 +224,23 @@ int cli_fail(const struct cli_inv *inv, const ops_error *err)
 	if (e.code == OPS_OK)
 		e.code = OPS_EFAIL;
 	status = cli_exit_status(e.code);
+	/* A check that cannot start (its configuration, say) is UNKNOWN to the
+	 * monitoring system that runs it, which knows no exit status above 3
+	 * and reads the first line of stdout.  A usage error stays 64: the
+	 * command line is wrong, not the system. */
+	if (inv->cmd && (inv->cmd->flags & CLI_PLUGIN) && e.code != OPS_EUSAGE &&
+	    !ops_cancelled()) {
+		status = 3;
+		if (inv->out == OPS_OUT_TEXT) {
+			char name[64], *p;
+
+			snprintf(name, sizeof name, "%s", inv->cmd->plugin_name ? inv->cmd->plugin_name
+				 : inv->name ? inv->name : "check");
+			for (p = name; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+			printf("%s UNKNOWN - %s\n", name, e.message);
+		}
+	}
 	if (inv->out == OPS_OUT_JSON) {
 		ops_error ignored;	/* the failure is reported; the write error is for finish_stdout */
 

@@ -325,7 +325,8 @@ ops_code ops_cache_stats(const ops_run *run, cJSON **report, ops_error *err)
 	double bar = (double)ops_config_int(cfg, "cache.hit_ratio_bar") / 100;
 	double min_lookups = (double)ops_config_int(cfg, "cache.hit_ratio_min_lookups");
 	double mem_bar = (double)ops_config_int(cfg, "cache.memory_bar") / 100;
-	double used, maxmem, hits, misses, frag, keys, expires;
+	double frag, keys, expires;
+	ops_redis_usage u;
 	ops_redis_info *info = NULL;
 	ops_redis_reply *ls = NULL;
 	ops_redis *r = NULL;
@@ -345,14 +346,13 @@ ops_code ops_cache_stats(const ops_run *run, cJSON **report, ops_error *err)
 	if ((v = ops_redis_info_value(info, "redis_version")))
 		cJSON_AddStringToObject(rep, "redis_version", v);
 	add_info_int(rep, "uptime_seconds", info, "uptime_in_seconds");
-	used = cx_info_number(info, "used_memory");
-	maxmem = cx_info_number(info, "maxmemory");
+	ops_redis_info_usage(info, &u);
 	add_info_int(rep, "used_memory_bytes", info, "used_memory");
 	add_info_int(rep, "used_memory_rss_bytes", info, "used_memory_rss");
 	add_info_int(rep, "used_memory_peak_bytes", info, "used_memory_peak");
 	add_info_int(rep, "maxmemory_bytes", info, "maxmemory");
-	if (maxmem > 0 && used >= 0)
-		cJSON_AddNumberToObject(rep, "memory_used_ratio", used / maxmem);
+	if (u.memory_ratio >= 0)
+		cJSON_AddNumberToObject(rep, "memory_used_ratio", u.memory_ratio);
 	else
 		cJSON_AddNullToObject(rep, "memory_used_ratio");
 	cJSON_AddNumberToObject(rep, "memory_used_bar", mem_bar);
@@ -364,13 +364,10 @@ ops_code ops_cache_stats(const ops_run *run, cJSON **report, ops_error *err)
 	else
 		cJSON_AddNullToObject(rep, "fragmentation_ratio");
 	add_keyspace(rep, info, &keys, &expires);
-	hits = cx_info_number(info, "keyspace_hits");
-	misses = cx_info_number(info, "keyspace_misses");
 	add_info_int(rep, "keyspace_hits", info, "keyspace_hits");
 	add_info_int(rep, "keyspace_misses", info, "keyspace_misses");
-	/* Before the first lookup there is no ratio to judge. */
-	if (hits >= 0 && misses >= 0 && hits + misses > 0)
-		cJSON_AddNumberToObject(rep, "hit_ratio", hits / (hits + misses));
+	if (u.hit_ratio >= 0)
+		cJSON_AddNumberToObject(rep, "hit_ratio", u.hit_ratio);
 	else
 		cJSON_AddNullToObject(rep, "hit_ratio");
 	cJSON_AddNumberToObject(rep, "hit_ratio_bar", bar);
@@ -396,24 +393,23 @@ ops_code ops_cache_stats(const ops_run *run, cJSON **report, ops_error *err)
 		goto out;
 
 	problems = cJSON_AddArrayToObject(rep, "problems");
-	/* A server that has just started has no ratio worth an alert yet. */
-	if (hits + misses > 0 && hits + misses >= min_lookups && hits / (hits + misses) < bar)
+	if (ops_redis_usage_hit_ratio_judged(&u, min_lookups) && u.hit_ratio < bar)
 		ops_json_add_stringf(problems, "cache hit ratio %.3f is below cache.hit_ratio_bar %.2f "
-			    "(%.0f hits, %.0f misses)", hits / (hits + misses), bar, hits, misses);
-	if (maxmem > 0 && used / maxmem > mem_bar)
+			    "(%.0f hits, %.0f misses)", u.hit_ratio, bar, u.hits, u.misses);
+	if (u.memory_ratio > mem_bar)
 		ops_json_add_stringf(problems, "Redis uses %.0f%% of maxmemory, above cache.memory_bar %.0f%%",
-			    100 * used / maxmem, 100 * mem_bar);
+			    100 * u.memory_ratio, 100 * mem_bar);
 	if ((v = ops_redis_info_value(info, "rdb_last_bgsave_status")) && strcmp(v, "ok") != 0)
 		ops_json_add_stringf(problems, "the last background save failed (rdb_last_bgsave_status %s)",
 			    v);
 
 	fig = cJSON_AddObjectToObject(rep, "_figures");
-	if (hits + misses > 0)
-		cJSON_AddNumberToObject(fig, "opsctl_cache_hit_ratio", hits / (hits + misses));
-	if (used >= 0)
-		cJSON_AddNumberToObject(fig, "opsctl_cache_used_memory_bytes", used);
-	if (maxmem > 0 && used >= 0)
-		cJSON_AddNumberToObject(fig, "opsctl_cache_memory_used_ratio", used / maxmem);
+	if (u.hit_ratio >= 0)
+		cJSON_AddNumberToObject(fig, "opsctl_cache_hit_ratio", u.hit_ratio);
+	if (u.used_memory >= 0)
+		cJSON_AddNumberToObject(fig, "opsctl_cache_used_memory_bytes", u.used_memory);
+	if (u.memory_ratio >= 0)
+		cJSON_AddNumberToObject(fig, "opsctl_cache_memory_used_ratio", u.memory_ratio);
 	if (frag >= 0)
 		cJSON_AddNumberToObject(fig, "opsctl_cache_fragmentation_ratio", frag);
 	cJSON_AddNumberToObject(fig, "opsctl_cache_keys", keys);

@@ -1146,9 +1146,11 @@ static const char *config_path(const ops_config *cfg, const char *key)
 	return v && *v ? v : NULL;
 }
 
-/* as_user/as_password: a login test (ops_redis_connect_config_as), NULL otherwise. */
+/* as_user/as_password: a login test (ops_redis_connect_config_as), NULL otherwise.
+ * max_ms: a cap on both timeouts, 0 for none. */
 static ops_code connect_config(const ops_config *cfg, const char *url_key, const char *as_user,
-			       const char *as_password, ops_redis **out, ops_error *err)
+			       const char *as_password, long max_ms, ops_redis **out,
+			       ops_error *err)
 {
 	const char *url = ops_config_get(cfg, url_key);
 	const char *origin = ops_config_origin(cfg, url_key);
@@ -1196,13 +1198,23 @@ static ops_code connect_config(const ops_config *cfg, const char *url_key, const
 	o.tls_key_file = config_path(cfg, "redis.tls_key_file");
 	o.connect_timeout_ms = ops_config_int(cfg, "redis.connect_timeout") * 1000;
 	o.timeout_ms = ops_config_int(cfg, "redis.timeout") * 1000;
+	if (max_ms > 0 && o.connect_timeout_ms > max_ms)
+		o.connect_timeout_ms = max_ms;
+	if (max_ms > 0 && o.timeout_ms > max_ms)
+		o.timeout_ms = max_ms;
 	return ops_redis_connect(&o, out, err);
 }
 
 ops_code ops_redis_connect_config(const ops_config *cfg, const char *url_key, ops_redis **out,
 				  ops_error *err)
 {
-	return connect_config(cfg, url_key, NULL, NULL, out, err);
+	return connect_config(cfg, url_key, NULL, NULL, 0, out, err);
+}
+
+ops_code ops_redis_connect_config_within(const ops_config *cfg, const char *url_key,
+					 long max_ms, ops_redis **out, ops_error *err)
+{
+	return connect_config(cfg, url_key, NULL, NULL, max_ms > 0 ? max_ms : 0, out, err);
 }
 
 ops_code ops_redis_connect_config_as(const ops_config *cfg, const char *url_key,
@@ -1212,7 +1224,7 @@ ops_code ops_redis_connect_config_as(const ops_config *cfg, const char *url_key,
 	*out = NULL;
 	if (!user || !*user || !password || !*password)
 		return ops_error_set(err, OPS_EUSAGE, "a login test needs a user and a password");
-	return connect_config(cfg, url_key, user, password, out, err);
+	return connect_config(cfg, url_key, user, password, 0, out, err);
 }
 
 /* ---- typed helpers ---- */
@@ -1300,6 +1312,31 @@ int ops_redis_info_number(const ops_redis_info *info, const char *name, double *
 		return 0;
 	*out = d;
 	return 1;
+}
+
+static double info_or_minus1(const ops_redis_info *info, const char *name)
+{
+	double d;
+
+	return ops_redis_info_number(info, name, &d) ? d : -1;
+}
+
+void ops_redis_info_usage(const ops_redis_info *info, ops_redis_usage *u)
+{
+	u->used_memory = info_or_minus1(info, "used_memory");
+	u->maxmemory = info_or_minus1(info, "maxmemory");
+	u->memory_ratio = u->maxmemory > 0 && u->used_memory >= 0 ? u->used_memory / u->maxmemory
+								  : -1;
+	u->hits = info_or_minus1(info, "keyspace_hits");
+	u->misses = info_or_minus1(info, "keyspace_misses");
+	u->lookups = u->hits >= 0 && u->misses >= 0 ? u->hits + u->misses : -1;
+	/* Before the first lookup there is no ratio. */
+	u->hit_ratio = u->lookups > 0 ? u->hits / u->lookups : -1;
+}
+
+int ops_redis_usage_hit_ratio_judged(const ops_redis_usage *u, double min_lookups)
+{
+	return u->lookups > 0 && u->lookups >= min_lookups;
 }
 
 void ops_redis_info_free(ops_redis_info *info)

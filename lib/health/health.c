@@ -8,8 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +23,6 @@
 
 #define STATE_MAX (4 * 1024 * 1024)
 
-struct health_result {
-	int state;
-	int skipped;
-	char why[256];		/* health_skip's reason */
-	char summary[1024];	/* the reasons, ", " between them */
-	char perf[2048];
-	cJSON *report;		/* the component's own figures */
-	cJSON *figures;		/* textfile gauges */
-};
 
 struct component {
 	unsigned bit;
@@ -63,19 +52,6 @@ static const int run_order[NCOMP] = {5, 6, 4, 1, 7, 2, 0, 3};
 
 static const char *const state_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 
-/* Worst first as the plugins aggregate: CRITICAL, UNKNOWN, WARNING, OK. */
-static int rank(int state)
-{
-	static const int r[] = {0, 1, 3, 2};
-
-	return r[state & 3];
-}
-
-static int worse(int a, int b)
-{
-	return rank(b) > rank(a) ? b : a;
-}
-
 ops_code ops_health_parse_components(char *const *names, unsigned *mask, ops_error *err)
 {
 	size_t i, k;
@@ -97,117 +73,6 @@ ops_code ops_health_parse_components(char *const *names, unsigned *mask, ops_err
 	if (!*mask)
 		*mask = OPS_HEALTH_ALL;
 	return OPS_OK;
-}
-
-/* ---- what components call ---- */
-
-double health_time_left(const health_ctx *ctx, double cap)
-{
-	double left = ctx->deadline - ops_clock();
-
-	if (cap <= 0)
-		cap = (double)ops_config_int(ctx->cfg, "health.check_timeout");
-	if (left > cap)
-		left = cap;
-	return left < 0.1 ? 0.1 : left;
-}
-
-static void appendf(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	size_t used = strlen(buf);
-
-	if (used + 1 < size)
-		vsnprintf(buf + used, size - used, fmt, ap);
-}
-
-static void append(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	appendf(buf, size, fmt, ap);
-	va_end(ap);
-}
-
-void health_raise(health_result *r, int state, const char *fmt, ...)
-{
-	va_list ap;
-
-	r->state = worse(r->state, state & 3);
-	if (*r->summary)
-		append(r->summary, sizeof r->summary, ", ");
-	va_start(ap, fmt);
-	appendf(r->summary, sizeof r->summary, fmt, ap);
-	va_end(ap);
-}
-
-/* A number as perfdata writes it: no exponent, no trailing zeros. */
-static void perf_num(char *buf, size_t size, double v)
-{
-	char *p;
-
-	if (isnan(v)) {
-		*buf = '\0';
-		return;
-	}
-	snprintf(buf, size, "%.6f", v);
-	p = buf + strlen(buf) - 1;
-	while (p > buf && *p == '0')
-		*p-- = '\0';
-	if (*p == '.')
-		*p = '\0';
-}
-
-static void perf_item(health_result *r, const char *label, double value, const char *uom,
-		      double warn, double crit, double min, double max, int low)
-{
-	char v[48], w[48], c[48], lo[48], hi[48];
-
-	perf_num(v, sizeof v, value);
-	perf_num(w, sizeof w, warn);
-	perf_num(c, sizeof c, crit);
-	perf_num(lo, sizeof lo, min);
-	perf_num(hi, sizeof hi, max);
-	/* A lower bound is the range "N:" (alert when below N). */
-	if (low && *w)
-		strcat(w, ":");
-	if (low && *c)
-		strcat(c, ":");
-	append(r->perf, sizeof r->perf, "%s'%s'=%s%s;%s;%s;%s;%s", *r->perf ? " " : "", label, v,
-	       uom ? uom : "", w, c, lo, hi);
-	if (!isnan(value))
-		cJSON_AddNumberToObject(r->report, label, value);
-}
-
-void health_perf(health_result *r, const char *label, double value, const char *uom,
-		 double warn, double crit, double min, double max)
-{
-	perf_item(r, label, value, uom, warn, crit, min, max, 0);
-}
-
-void health_perf_low(health_result *r, const char *label, double value, const char *uom,
-		     double warn, double crit, double min, double max)
-{
-	perf_item(r, label, value, uom, warn, crit, min, max, 1);
-}
-
-cJSON *health_report(health_result *r)
-{
-	return r->report;
-}
-
-void health_skip(health_result *r, const char *why)
-{
-	r->skipped = 1;
-	snprintf(r->why, sizeof r->why, "%s", why ? why : "not configured");
-}
-
-void health_figure(health_result *r, const char *name, double value)
-{
-	cJSON_DeleteItemFromObjectCaseSensitive(r->figures, name);
-	cJSON_AddNumberToObject(r->figures, name, value);
 }
 
 /* ---- the state kept between runs ---- */
@@ -447,7 +312,7 @@ static cJSON *auto_restart(const ops_run *run, cJSON *state_root, cJSON *state_c
 		double n = num_member(cs, "critical_runs", 0);
 
 		if (n >= (double)after)
-			append(reason, sizeof reason, "%s%s CRITICAL for %.0f runs", *reason ? ", " : "",
+			health_append(reason, sizeof reason, "%s%s CRITICAL for %.0f runs", *reason ? ", " : "",
 			       which[i], n);
 	}
 	if (!*reason)
@@ -494,7 +359,7 @@ static void fingerprint(const struct outcome *o, char *buf, size_t size)
 	*buf = '\0';
 	for (k = 0; k < NCOMP; k++)
 		if (o[k].ran && !o[k].skipped && o[k].state != OPS_HEALTH_OK)
-			append(buf, size, "%s%s=%s", *buf ? "," : "", components[k].name,
+			health_append(buf, size, "%s%s=%s", *buf ? "," : "", components[k].name,
 			       state_names[o[k].state]);
 }
 
@@ -674,13 +539,13 @@ ops_code ops_health_check(const ops_run *run, const ops_health_opts *o, cJSON **
 			continue;
 		}
 		checked++;
-		overall = worse(overall, oc->state);
+		overall = health_worse(overall, oc->state);
 		if (by_comp)
 			cJSON_AddNumberToObject(by_comp, components[k].name, oc->state);
 		if (*oc->perf)
-			append(perf, sizeof perf, "%s%s", *perf ? " " : "", oc->perf);
+			health_append(perf, sizeof perf, "%s%s", *perf ? " " : "", oc->perf);
 		if (oc->state != OPS_HEALTH_OK)
-			append(detail, sizeof detail, "%s: %s %s\n", components[k].name,
+			health_append(detail, sizeof detail, "%s: %s %s\n", components[k].name,
 			       state_names[oc->state], oc->summary);
 		/* How long each has been CRITICAL, for the restart rule. */
 		cs = object_member(comp_states, components[k].name);
@@ -703,15 +568,15 @@ ops_code ops_health_check(const ops_run *run, const ops_health_opts *o, cJSON **
 			 checked == 1 ? "" : "s");
 		for (k = 0, i = 0; k < NCOMP; k++)
 			if (out[k].ran && !out[k].skipped)
-				append(line, sizeof line, "%s%s", i++ ? ", " : " (", components[k].name);
-		append(line, sizeof line, ")");
+				health_append(line, sizeof line, "%s%s", i++ ? ", " : " (", components[k].name);
+		health_append(line, sizeof line, ")");
 	} else {
 		snprintf(line, sizeof line, "OPSCTL HEALTH %s - ", state_names[overall]);
 		/* The worst first, so that a truncated line still names them. */
 		for (int s = 0, n = 0, order[] = {2, 3, 1}; s < 3; s++)
 			for (k = 0; k < NCOMP; k++)
 				if (out[k].ran && !out[k].skipped && out[k].state == order[s])
-					append(line, sizeof line, "%s%s: %s", n++ ? "; " : "",
+					health_append(line, sizeof line, "%s%s: %s", n++ ? "; " : "",
 					       components[k].name, out[k].summary);
 	}
 

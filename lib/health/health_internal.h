@@ -38,7 +38,17 @@ typedef struct health_ctx {
 	cJSON *state;
 } health_ctx;
 
-typedef struct health_result health_result;
+/* One component's outcome, filled through the functions below
+ * (health_result.c); the engine reads it. */
+typedef struct health_result {
+	int state;
+	int skipped;
+	char why[256];		/* health_skip's reason */
+	char summary[1024];	/* the reasons, ", " between them */
+	char perf[2048];
+	cJSON *report;		/* the component's own figures */
+	cJSON *figures;		/* textfile gauges */
+} health_result;
 
 /*
  * Seconds the component may still spend: the least of cap (its own
@@ -84,6 +94,12 @@ void health_skip(health_result *r, const char *why);
 /* A textfile gauge of the run, named opsctl_health_COMPONENT_WHAT;
  * every name needs a HELP line in lib/run/figures.def. */
 void health_figure(health_result *r, const char *name, double value);
+
+/* The worse of two plugin states (CRITICAL > UNKNOWN > WARNING > OK). */
+int health_worse(int a, int b);
+/* printf at the end of buf's string, never past size. */
+void health_append(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 typedef ops_code (*health_fn)(const health_ctx *ctx, health_result *r, ops_error *err);
 

@@ -24,6 +24,7 @@ each.  All listeners answer the same paths:
   /redirect/N               302 to /redirect/N-1; /redirect/0 is 200
   /redirect-to?url=U        302 to U
   /hooks/...                200; stands for a webhook whose path is a secret
+  /slow/MS                  200 "ok" after MS milliseconds
 """
 import email.utils
 import hashlib
@@ -145,6 +146,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif head == "redirect-to":
             self.answer(302, b"", [("Location", query.get("url", "/ok"))])
         elif head == "hooks":
+            self.answer(200, b"ok\n")
+        elif head == "slow" and len(parts) == 2:
+            time.sleep(int(parts[1]) / 1000)
             self.answer(200, b"ok\n")
         else:
             self.answer(404, b"no such path\n")

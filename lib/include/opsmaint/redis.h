@@ -85,6 +85,15 @@ ops_code ops_redis_connect_config(const ops_config *cfg, const char *url_key, op
 				  ops_error *err);
 
 /*
+ * The same with both [redis] timeouts cut to at most max_ms (0: not cut),
+ * for a caller with a time budget of its own (`opsctl health`): a check
+ * must not wait redis.connect_timeout for a server that is down when its
+ * run has less left than that.
+ */
+ops_code ops_redis_connect_config_within(const ops_config *cfg, const char *url_key,
+					 long max_ms, ops_redis **out, ops_error *err);
+
+/*
  * A login test: the same server, TLS settings and timeouts as
  * ops_redis_connect_config, authenticated as user with password (AUTH USER
  * PASSWORD), whatever the URL and REDISCLI_AUTH say.  A refused password is
@@ -185,6 +194,30 @@ const char *ops_redis_info_value(const ops_redis_info *info, const char *name);
 /* A field as a number: 1 and *out set when present and wholly numeric, else 0. */
 int ops_redis_info_number(const ops_redis_info *info, const char *name, double *out);
 void ops_redis_info_free(ops_redis_info *info);
+
+/*
+ * What INFO says about memory and the keyspace lookups, for `cache stats`
+ * and `opsctl health` to judge against their bars alike.  A figure the
+ * reply lacks is -1; a ratio that cannot be computed is -1 too.
+ */
+typedef struct ops_redis_usage {
+	double used_memory;	/* bytes */
+	double maxmemory;	/* bytes; 0: no limit */
+	double memory_ratio;	/* used_memory / maxmemory; -1 with no limit */
+	double hits;		/* keyspace_hits since the server started */
+	double misses;		/* keyspace_misses */
+	double lookups;		/* hits + misses; -1 when either is missing */
+	double hit_ratio;	/* hits / lookups; -1 before the first lookup */
+} ops_redis_usage;
+
+void ops_redis_info_usage(const ops_redis_info *info, ops_redis_usage *u);
+
+/*
+ * The hit ratio is worth judging: at least min_lookups lookups (and at least
+ * one), so that a server that has just restarted, or is being warmed, is not
+ * reported for its first few misses.
+ */
+int ops_redis_usage_hit_ratio_judged(const ops_redis_usage *u, double min_lookups);
 
 /*
  * CONFIG GET param: *value is a newly allocated copy.  A parameter the server

@@ -396,6 +396,68 @@ static ops_config *config_with_url(const char *url, const char *origin)
 	return cfg;
 }
 
+/* A health check with 0.3 s left does not wait redis.connect_timeout (10 s). */
+TEST(connect_config_within_cuts_the_configured_timeouts)
+{
+	int port = 0, fd = listener(&port);
+	char url[128];
+	ops_config *cfg;
+	ops_redis *r = NULL;
+	double t0;
+	ops_error err;
+
+	CHECK(fd >= 0);
+	url_of(url, sizeof url, "redis", port, "");
+	cfg = config_with_url(url, "test");
+	CHECK(cfg != NULL);
+	if (!cfg)
+		return;
+	t0 = ops_clock();
+	CHECK_INT(ops_redis_connect_config_within(cfg, "backup.redis_url", 300, &r, &err),
+		  OPS_EUNAVAIL);
+	CHECK(r == NULL);
+	CHECK_CONTAINS(err.message, "within 0.3 s");
+	CHECK(ops_clock() - t0 < 3);
+	ops_config_free(cfg);
+	close(fd);
+}
+
+static ops_redis_info info_of(ops_redis_info_field *f, size_t n)
+{
+	ops_redis_info info = {.count = n, .field = f};
+
+	return info;
+}
+
+/* The figures cache stats and health judge alike. */
+TEST(usage_from_info)
+{
+	ops_redis_info_field full[] = {
+		{"memory", "used_memory", "800"}, {"memory", "maxmemory", "1000"},
+		{"stats", "keyspace_hits", "30"}, {"stats", "keyspace_misses", "10"}};
+	ops_redis_info_field fresh[] = {
+		{"memory", "used_memory", "800"}, {"memory", "maxmemory", "0"},
+		{"stats", "keyspace_hits", "0"}, {"stats", "keyspace_misses", "0"}};
+	ops_redis_info_field bare[] = {{"memory", "used_memory_human", "1.02M"}};
+	ops_redis_info info = info_of(full, 4);
+	ops_redis_usage u;
+
+	ops_redis_info_usage(&info, &u);
+	CHECK(u.used_memory == 800 && u.maxmemory == 1000 && u.memory_ratio == 0.8);
+	CHECK(u.hits == 30 && u.misses == 10 && u.lookups == 40 && u.hit_ratio == 0.75);
+	CHECK(ops_redis_usage_hit_ratio_judged(&u, 40));
+	CHECK(!ops_redis_usage_hit_ratio_judged(&u, 41));
+	/* maxmemory 0 is no limit; no lookup yet is no ratio, whatever the bar. */
+	info = info_of(fresh, 4);
+	ops_redis_info_usage(&info, &u);
+	CHECK(u.memory_ratio == -1 && u.lookups == 0 && u.hit_ratio == -1);
+	CHECK(!ops_redis_usage_hit_ratio_judged(&u, 0));
+	info = info_of(bare, 1);
+	ops_redis_info_usage(&info, &u);
+	CHECK(u.used_memory == -1 && u.memory_ratio == -1 && u.lookups == -1 &&
+	      u.hit_ratio == -1);
+}
+
 TEST(a_password_in_the_url_is_taken_from_the_environment_only)
 {
 	char url[160];
@@ -884,6 +946,8 @@ int main(void)
 	RUN(finish_on_cancel_reads_the_reply_in_flight);
 	RUN(a_password_in_the_url_is_taken_from_the_environment_only);
 	RUN(a_login_test_needs_a_user_and_a_password);
+	RUN(connect_config_within_cuts_the_configured_timeouts);
+	RUN(usage_from_info);
 	RUN(the_tls_settings_are_checked_before_a_byte_is_sent);
 	for (i = 0; need[i] && !missing; i++)
 		if (!env(need[i]))
