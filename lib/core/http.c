@@ -24,6 +24,7 @@
 
 #define LL_WANT_CURL
 #include "core/lazylib.h"
+#include "core/curl_internal.h"
 #include <openssl/x509.h>
 
 #include "opsmaint/cancel.h"
@@ -709,8 +710,7 @@ static const char *setup(ops_http *h, const ops_http_req *req, const char *metho
 	return refused;
 }
 
-/* Why a certificate did not verify, in words an operator can act on. */
-static void tls_cause(CURL *c, const char *reason, char *out, size_t size)
+void core_tls_cause(CURL *c, const char *reason, char *out, size_t size)
 {
 	long vr = 0;
 
@@ -773,7 +773,7 @@ static ops_code transfer_error(ops_http *h, CURLcode cc, const char *reason, con
 				     pfx, origin, reason);
 	switch (cc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
-		tls_cause(h->curl, reason, cause, sizeof cause);
+		core_tls_cause(h->curl, reason, cause, sizeof cause);
 		rc = ops_error_set(err, OPS_EUNAVAIL, "%scannot verify the TLS certificate of '%s': %s",
 				   pfx, origin, cause);
 		ops_error_detail(err, "%s", reason);

@@ -7,7 +7,7 @@
  * calls ll_archive()/ll_curl() once at its entry points to load the library
  * (an OPS_EUNAVAIL error naming it when it is missing), and then calls the
  * usual names, which the macros below route through the table.  Only
- * core/http.c uses libcurl.  Internal to libopsmaint.
+ * core/http.c and core/smtp.c use libcurl.  Internal to libopsmaint.
  */
 #ifndef OPSMAINT_LAZYLIB_H
 #define OPSMAINT_LAZYLIB_H

@@ -5,13 +5,16 @@
  * TLS: smtp:// upgrades with STARTTLS and refuses to go on without it
  * (CURLUSESSL_ALL), smtps:// is TLS from the first byte; the server's
  * certificate and host name are always verified, against ca_file or the
- * system's store.  Plain SMTP only when tls is OPS_SMTP_TLS_NONE, which a
- * caller sets only for a relay on the loopback interface.
+ * system's store.  Plain SMTP only when tls is OPS_SMTP_TLS_NONE, and then
+ * only to the loopback interface: the address connected to is checked, a
+ * name that resolves elsewhere is OPS_ECONFIG before any byte is sent.
  *
  * Proof of delivery is the server's reply to the end of the message data
  * (250); every other step's reply code is checked too, and a failure names
- * the step and the server's reply ("RCPT TO <ops@example.org>: 550 5.1.1
- * user unknown", "AUTH: 535 authentication failed"), never the password.
+ * the step and the server's reply ("SMTP HOST:PORT refused RCPT
+ * TO:<ops@example.org>: 550 5.1.1 user unknown", "SMTP HOST:PORT: AUTH
+ * refused: 535 5.7.8 ..."), never the password.  No retry: a message the
+ * server may have queued is not sent twice.
  *
  * Errors: unreachable, timed out, TLS handshake or certificate failures
  * OPS_EUNAVAIL (the message says which, "certificate has expired",
@@ -40,7 +43,7 @@ typedef struct ops_smtp_opts {
 	const char *from;		/* envelope sender and From: address */
 	char *const *to;		/* NULL-terminated recipients */
 	double timeout;			/* seconds for the whole exchange (0: 30) */
-	const char *helo;		/* EHLO name; NULL: libcurl's */
+	const char *helo;		/* EHLO name; NULL: libcurl's (the host name) */
 } ops_smtp_opts;
 
 typedef struct ops_smtp_result {
