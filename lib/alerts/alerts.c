@@ -14,7 +14,6 @@
 #include "alerts_internal.h"
 #include "opsmaint/clock.h"
 #include "opsmaint/config.h"
-#include "opsmaint/http.h"
 #include "opsmaint/log.h"
 
 /* The order channels are tried and reported in. */
@@ -81,24 +80,6 @@ unsigned ops_alerts_configured(const ops_config *cfg, unsigned mask)
 		if ((mask & (1u << i)) && channel_configured(channels[i], cfg))
 			out |= 1u << i;
 	return out;
-}
-
-void alerts_http_opts(const ops_config *cfg, const char *name, ops_http_opts *o)
-{
-	double t = (double)ops_config_int(cfg, "alerts.timeout");
-
-	ops_http_opts_init(o);
-	o->name = name;
-	o->connect_timeout = t;
-	o->timeout = t;
-	o->stall_timeout = t;
-	o->max_body = 256 * 1024;
-	/* One more attempt, which core/http makes only for a request that never
-	 * left (refused, DNS, TLS): a notification that may have arrived is not
-	 * sent twice, since two pages for one problem are noise. */
-	o->retries = 1;
-	o->backoff = 0.5;
-	o->ca_file = ops_config_get(cfg, "alerts.ca_file");
 }
 
 static const char *severity_name(ops_alert_severity s)
@@ -261,7 +242,9 @@ static ops_code dispatch(const ops_run *run, unsigned mask, const ops_alert *a, 
 			cJSON_AddStringToObject(one, "error", line);
 			add_failure(failures, sizeof failures, channel_names[i], line);
 			failed++;
-			ops_log_warn("alert to %s not delivered: %s", channel_names[i], line);
+			/* The run's error line names every failed channel: once is
+			 * enough, and -v shows each as it happens. */
+			ops_log_info("alert to %s not delivered: %s", channel_names[i], line);
 		}
 		cJSON_AddItemToArray(list, one);
 	}

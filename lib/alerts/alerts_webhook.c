@@ -8,6 +8,25 @@
 #include <string.h>
 
 #include "alerts_webhook.h"
+#include "opsmaint/config.h"
+
+void alerts_http_opts(const ops_config *cfg, const char *name, ops_http_opts *o)
+{
+	double t = (double)ops_config_int(cfg, "alerts.timeout");
+
+	ops_http_opts_init(o);
+	o->name = name;
+	o->connect_timeout = t;
+	o->timeout = t;
+	o->stall_timeout = t;
+	o->max_body = 256 * 1024;
+	/* One more attempt, which core/http makes only for a request that never
+	 * left (refused, DNS, TLS): a notification that may have arrived is not
+	 * sent twice, since two pages for one problem are noise. */
+	o->retries = 1;
+	o->backoff = 0.5;
+	o->ca_file = ops_config_get(cfg, "alerts.ca_file");
+}
 
 ops_code alerts_webhook_open(const ops_run *run, const char *name, ops_http **h, ops_error *err)
 {
