@@ -9,6 +9,9 @@
 . "$ROOT/tests/lib/health.sh"
 tool=$(missing_tool python3 promtool) && bail_out "$tool (scripts/setup)"
 
+# No database either: the runner's shared cluster exports PG*, which
+# configure the db component through db.name's PGDATABASE.
+unset PGDATABASE PGHOST PGPORT PGUSER
 PROM="$OPSCTL_STATE_DIR/opsctl.prom"
 mkdir -p "$T/data"
 # conf FILE LINE...: an opsctl.conf whose [health] has the lines given.
