@@ -11,11 +11,6 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/lib/alerts.sh"
 
-AM_BIN=/usr/bin/prometheus-alertmanager
-if [ ! -x "$AM_BIN" ]; then
-	skip "Alertmanager tests" "prometheus-alertmanager is not installed (scripts/setup)"
-	done_testing
-fi
 HOST=$(hostname)
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -28,47 +23,8 @@ bg python3 "$ROOT/tests/lib/alert_peer.py" "$T/ports" "$REC" /services/unused un
 wait_for 10 test -s "$T/ports" || { sed 's/^/#   /' "$BG_LOG"; bail_out "the alert peer starts"; }
 PEER=$(awk '$1 == "plain" { print $2 }' "$T/ports")
 
-AM_PORT=$(free_port)
-AM="http://127.0.0.1:$AM_PORT"
-mkdir -p "$T/am"
-cat >"$T/am/alertmanager.yml" <<EOF
-route:
-  receiver: peer
-  group_by: [alertname, test_id]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: peer
-    webhook_configs:
-      - url: http://127.0.0.1:$PEER/am-webhook
-        send_resolved: true
-EOF
-bg "$AM_BIN" --config.file="$T/am/alertmanager.yml" --storage.path="$T/am/data" \
-	--web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn
-AM_LOG=$BG_LOG
-am_get() {	# am_get PATH: the body, or failure
-	python3 -c '
-import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=5) as f:
-    sys.stdout.write(f.read().decode())
-' "$AM$1"
-}
-if wait_for 30 am_get /-/ready; then
-	ok "Alertmanager $("$AM_BIN" --version 2>&1 | awk 'NR == 1 { print $3 }') is ready on 127.0.0.1:$AM_PORT"
-else
-	sed 's/^/#   /' "$AM_LOG"
-	bail_out "Alertmanager starts"
-fi
-received() {	# received STATUS: Alertmanager's count of alerts received with that status
-	am_get /metrics | awk -v s="$1" '$1 ~ "^alertmanager_alerts_received_total\\{status=\"" s "\",version=\"v2\"\\}" { print $2 }'
-}
-# listed FILTER...: the alerts Alertmanager lists, as JSON on stdout
-listed() {
-	local q="" f
-	for f in "$@"; do q="$q&filter=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$f")"; done
-	am_get "/api/v2/alerts?${q#&}"
-}
+am_start "http://127.0.0.1:$PEER/am-webhook"
+ok "Alertmanager $AM_VERSION is ready on 127.0.0.1:$AM_PORT"
 
 write_config "$T/opsctl.conf" <<EOF
 [general]
