@@ -208,12 +208,14 @@ ops_code health_api(const health_ctx *ctx, health_result *r, ops_error *err)
 	rc = get_once(ctx, &ep, NULL, &resp, &answered, why, sizeof why, err);
 	if (rc != OPS_OK)
 		goto out;
+	/* The time spent is perfdata even without an answer: a graph of it
+	 * shows the stall as the spike it was, as check_http's does. */
+	health_perf(r, "api_time", resp.seconds, "s", warn, crit, 0, NAN);
 	if (!answered) {
 		health_raise(r, OPS_HEALTH_CRITICAL, "%s", why);
 		goto out;
 	}
 	cJSON_AddNumberToObject(rep, "http_status", (double)resp.status);
-	health_perf(r, "api_time", resp.seconds, "s", warn, crit, 0, NAN);
 	health_figure(r, "opsctl_health_api_response_seconds", resp.seconds);
 	if (resp.status < 200 || resp.status > 299)
 		health_raise(r, OPS_HEALTH_CRITICAL, "HTTP %ld", resp.status);
