@@ -160,4 +160,11 @@ expect_json_true 'd["restart"]["status"] == "failed" and "exit 1" in d["restart"
 	"a restart command that fails: reported failed with its exit"
 expect_rc 2 "the check's own state is still the exit status"
 
+# ---- make demo shows guide 003's daily health check ----
+run env -u OPSCTL_STATE_DIR "$ROOT/scripts/demo" "$T/demo"
+expect_rc 0 "scripts/demo exits 0"
+grep -q "^OPSCTL HEALTH [A-Z]* - .*'logs_errors'=1;" "$OUT" &&
+	grep -q "^OPSCTL HEALTH [A-Z]* - .*'logs_errors'=0;" "$OUT"
+check $? "the demo's health runs: one new ERROR line, then none since"
+
 done_testing
