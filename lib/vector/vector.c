@@ -510,18 +510,35 @@ ops_code vx_backup_index(const ops_config *cfg, const char *path, const char *ta
 	const char *dir = ops_config_get(cfg, "vector.backup_dir");
 	char stamp[OPS_TIME_ISO_SIZE], name[128], *dest = NULL;
 	ops_code rc;
+	int n;
 
 	if (access(path, F_OK) != 0)
 		return OPS_OK;	/* nothing to keep */
 	/* index_20261202T005529Z_daily.faiss: UTC, marked so, as every name
 	 * opsctl writes; copies named before (index_20261202_005529_daily)
-	 * match the same pattern and tags, so retention still prunes them. */
-	snprintf(name, sizeof name, "index_%s_%s.faiss", ops_time_stamp(time(NULL), stamp), tag);
+	 * match the same pattern and tags, so retention still prunes them.
+	 * A second copy in the same second (two rebuilds in a row) is
+	 * index_..._daily-2.faiss, as backup ids get "-2": the copy is
+	 * written by rename, which would otherwise replace the first. */
+	ops_time_stamp(time(NULL), stamp);
 	if ((rc = ops_mkdir_p(dir, 0700, err)) != OPS_OK)
 		return rc;
-	dest = ops_path_join(dir, name);
-	if (!dest) {
-		rc = ops_error_oom(err);
+	for (n = 1; n < 100; n++) {
+		if (n == 1)
+			snprintf(name, sizeof name, "index_%s_%s.faiss", stamp, tag);
+		else
+			snprintf(name, sizeof name, "index_%s_%s-%d.faiss", stamp, tag, n);
+		free(dest);
+		if (!(dest = ops_path_join(dir, name))) {
+			rc = ops_error_oom(err);
+			goto out;
+		}
+		if (access(dest, F_OK) != 0 && errno == ENOENT)
+			break;
+	}
+	if (n == 100) {
+		rc = ops_error_set(err, OPS_EFAIL, "no free name for an index copy in '%s' (%s)",
+				   dir, stamp);
 		goto out;
 	}
 	rc = ops_archive_copy_file(path, dest, "none", err);

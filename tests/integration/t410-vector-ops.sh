@@ -291,7 +291,7 @@ if [ -e "$T/vbackups/index_20200105_000000_pre-rebuild.faiss" ] && [ -f "$(json_
 BK="$T/bk/index.faiss"
 derive_conf "$T/opsctl.conf" "$T/bk.conf" "factory = IDMap,Flat" "backup_dir = $T/bkcopies"
 export OPSCTL_CONFIG="$T/bk.conf"
-copies() { find "$T/bkcopies" -name "index_*_pre-$1.faiss" 2>/dev/null | wc -l; }
+copies() { find "$T/bkcopies" -name "index_*_pre-$1*.faiss" 2>/dev/null | wc -l; }
 run "$OPSCTL" --output json vector rebuild -p "$BK" --force
 expect_json_true '"backup" not in d' "the first rebuild has no live index to copy"
 run "$OPSCTL" --output json vector rebuild -p "$BK" --force
@@ -305,7 +305,7 @@ derive_conf "$T/bk.conf" "$T/bk-off.conf" "backup_before_rebuild = false"
 OPSCTL_CONFIG="$T/bk-off.conf" run "$OPSCTL" --output json vector rebuild -p "$BK" --force
 expect_json_true '"backup" not in d' "vector.backup_before_rebuild = false: no copy"
 OPSCTL_CONFIG="$T/bk-off.conf" run "$OPSCTL" --output json vector rebuild -p "$BK" --force -B
-expect_json_true 'd.get("backup", "").endswith("_pre-rebuild.faiss")' "-B copies whatever the key says"
+expect_json_true 're.search(r"_pre-rebuild(-[0-9]+)?\.faiss$", d.get("backup", ""))' "-B copies whatever the key says (-2 when the copy before it fell in the same second)"
 if [ "$(copies rebuild)" -eq 2 ]; then ok "and only -B added a copy"; else not_ok "only -B added a copy (found $(copies rebuild))"; fi
 before=$(sha256sum "$BK")
 for cmd in "rebuild" "optimize"; do
@@ -322,6 +322,17 @@ expect_json_true 'd.get("backup", "").endswith("_pre-optimize.faiss")' "vector.b
 OPSCTL_CONFIG="$T/bk-opt.conf" run "$OPSCTL" --output json vector optimize -p "$BK" --force -n
 expect_json_true '"backup" not in d' "optimize -n: no copy, whatever the key says"
 if [ "$(copies optimize)" -eq 1 ]; then ok "one pre-optimize copy"; else not_ok "one pre-optimize copy (found $(copies optimize))"; fi
+# A copy taken in the same second as another gets "-2" and leaves the first
+# as it was: two rebuilds in a row used to leave one copy.  The next ten
+# seconds' names are taken beforehand, so the run falls on one of them.
+now=$(date -u +%s)
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	echo "taken $i" >"$T/bkcopies/index_$(date -u -d "@$((now + i))" +%Y%m%dT%H%M%SZ)_pre-rebuild.faiss"
+done
+OPSCTL_CONFIG="$T/bk.conf" run "$OPSCTL" --output json vector rebuild -p "$BK" --force
+expect_json_true 'd.get("backup", "").endswith("_pre-rebuild-2.faiss")' "a copy in a second that already has one: named -2"
+if [ "$(cat "$T"/bkcopies/index_*Z_pre-rebuild.faiss 2>/dev/null | grep -c '^taken ')" -eq 10 ] && [ -s "$(json_get 'd["backup"]').manifest.json" ]; then ok "the copy there first is left as it was, the new one has its manifest"; else not_ok "a same-second copy replaced the first, or lacks its manifest"; fi
+rm -f "$T"/bkcopies/index_*Z_pre-rebuild.faiss "$T"/bkcopies/index_*Z_pre-rebuild-2.faiss*
 run "$OPSCTL" vector rebuild --help
 if tr -s ' \n' ' ' <"$OUT" | grep -qF "vector.backup_before_rebuild says (its default: true)"; then ok "rebuild's help names the key and its default"; else not_ok "rebuild's help names the key and its default"; diag_run; fi
 export OPSCTL_CONFIG="$T/opsctl.conf"

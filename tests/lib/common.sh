@@ -272,7 +272,7 @@ expect_json_true() {
 	local expr=$1
 	shift
 	if python3 -c '
-import json, sys
+import json, re, sys
 d = json.load(open(sys.argv[2]))
 def db(i=0): return d["databases"][i]
 def find(lst, key, value):
