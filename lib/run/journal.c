@@ -409,20 +409,16 @@ static int last_update(ops_journal_last *l, const cJSON *o)
 	return 0;
 }
 
-ops_code ops_journal_last_runs(const char *path, ops_journal_last **out, size_t *n,
-			       size_t *skipped, ops_error *err)
+ops_code ops_journal_each(const char *path, ops_journal_fn fn, void *arg, size_t *skipped,
+			  ops_error *err)
 {
-	ops_journal_last *v = NULL;
-	size_t nv = 0, cap = 0, bad = 0, i;
 	char *line = NULL;
-	size_t linecap = 0;
+	size_t linecap = 0, bad = 0;
 	ssize_t len;
 	ops_code rc = OPS_OK;
 	FILE *fp;
 	int e;
 
-	*out = NULL;
-	*n = 0;
 	if (skipped)
 		*skipped = 0;
 	fp = fopen(path, "re");
@@ -435,59 +431,80 @@ ops_code ops_journal_last_runs(const char *path, ops_journal_last **out, size_t 
 	errno = 0;
 	while ((len = getline(&line, &linecap, fp)) != -1) {
 		cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
-		const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(o, "command");
-		const cJSON *tgt = cJSON_GetObjectItemCaseSensitive(o, "target");
-		const char *target = cJSON_IsString(tgt) ? tgt->valuestring : "";
 
-		if (!cJSON_IsString(cmd) ||
+		if (!cJSON_IsObject(o) ||
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "command")) ||
 		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "time")) ||
 		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "status"))) {
 			bad++;
 			cJSON_Delete(o);
 			continue;
 		}
-		for (i = 0; i < nv; i++)
-			if (strcmp(v[i].command, cmd->valuestring) == 0 &&
-			    strcmp(v[i].target, target) == 0)
-				break;
-		if (i == nv) {
-			if (nv == cap) {
-				size_t ncap = cap ? cap * 2 : 16;
-				ops_journal_last *nvv = realloc(v, ncap * sizeof *v);
-
-				if (!nvv)
-					goto oom;
-				v = nvv;
-				cap = ncap;
-			}
-			memset(&v[nv], 0, sizeof v[nv]);
-			v[nv].command = strdup(cmd->valuestring);
-			v[nv].target = strdup(target);
-			nv++;
-			if (!v[i].command || !v[i].target)
-				goto oom;
-		}
-		if (last_update(&v[i], o) != 0)
-			goto oom;
+		rc = fn(arg, o, err);
 		cJSON_Delete(o);
-		continue;
-oom:
-		cJSON_Delete(o);
-		rc = ops_error_oom(err);
-		goto out;
+		if (rc != OPS_OK)
+			goto out;
 	}
 	if (ferror(fp))
 		rc = ops_error_errno(err, errno ? errno : EIO, "cannot read the journal", path);
 out:
 	free(line);
 	fclose(fp);
-	if (rc != OPS_OK) {
-		ops_journal_last_free(v, nv);
-		return rc;
-	}
-	*out = v;
-	*n = nv;
 	if (skipped)
 		*skipped = bad;
+	return rc;
+}
+
+struct last_runs {
+	ops_journal_last *v;
+	size_t n, cap;
+};
+
+static ops_code last_line(void *arg, const cJSON *o, ops_error *err)
+{
+	struct last_runs *lr = arg;
+	const cJSON *tgt = cJSON_GetObjectItemCaseSensitive(o, "target");
+	const char *cmd = cJSON_GetObjectItemCaseSensitive(o, "command")->valuestring;
+	const char *target = cJSON_IsString(tgt) ? tgt->valuestring : "";
+	size_t i;
+
+	for (i = 0; i < lr->n; i++)
+		if (strcmp(lr->v[i].command, cmd) == 0 && strcmp(lr->v[i].target, target) == 0)
+			break;
+	if (i == lr->n) {
+		if (lr->n == lr->cap) {
+			size_t ncap = lr->cap ? lr->cap * 2 : 16;
+			ops_journal_last *nv = realloc(lr->v, ncap * sizeof *nv);
+
+			if (!nv)
+				return ops_error_oom(err);
+			lr->v = nv;
+			lr->cap = ncap;
+		}
+		memset(&lr->v[i], 0, sizeof lr->v[i]);
+		lr->n++;
+		lr->v[i].command = strdup(cmd);
+		lr->v[i].target = strdup(target);
+		if (!lr->v[i].command || !lr->v[i].target)
+			return ops_error_oom(err);
+	}
+	return last_update(&lr->v[i], o) == 0 ? OPS_OK : ops_error_oom(err);
+}
+
+ops_code ops_journal_last_runs(const char *path, ops_journal_last **out, size_t *n,
+			       size_t *skipped, ops_error *err)
+{
+	struct last_runs lr = {0};
+	ops_code rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = ops_journal_each(path, last_line, &lr, skipped, err);
+	if (rc != OPS_OK) {
+		ops_journal_last_free(lr.v, lr.n);
+		return rc;
+	}
+	*out = lr.v;
+	*n = lr.n;
 	return OPS_OK;
 }

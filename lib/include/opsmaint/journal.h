@@ -73,5 +73,17 @@ ops_code ops_journal_last_runs(const char *path, ops_journal_last **out, size_t 
 			       size_t *skipped, ops_error *err);
 void ops_journal_last_free(ops_journal_last *v, size_t n);
 
+/*
+ * The reader both of the above and `opsctl report` share: call fn with each
+ * line of the journal at path that is a journal object (with string
+ * "command", "time" and "status"), in file order, one line in memory at a
+ * time; other lines are skipped and counted in *skipped.  fn returning
+ * anything but OPS_OK stops the reading with that code.  A missing journal
+ * is no lines (OPS_OK); unreadable: OPS_EPERM or OPS_EIO naming the path.
+ */
+typedef ops_code (*ops_journal_fn)(void *arg, const cJSON *line, ops_error *err);
+ops_code ops_journal_each(const char *path, ops_journal_fn fn, void *arg, size_t *skipped,
+			  ops_error *err);
+
 OPS_API_END
 #endif
