@@ -208,6 +208,11 @@ extern const char cli_health_examples[];
 ops_code cli_op_health(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 extern const struct cli_cmd cli_config_subs[];
 extern const char cli_config_description[];
+/* opsctl report: one command with options (cmd/report.c) */
+extern const struct cli_opt cli_report_opts[];
+extern const char cli_report_description[];
+extern const char cli_report_examples[];
+ops_code cli_op_report(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 ops_code cli_op_status(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 extern const char cli_status_description[];
 

@@ -24,6 +24,7 @@
 #include "opsmaint/fileio.h"
 #include "opsmaint/journal.h"
 #include "opsmaint/log.h"
+#include "opsmaint/report.h"
 #include "opsmaint/task.h"
 
 /* Envelope members, in this order, in every command's JSON. */
@@ -686,6 +687,16 @@ done:
 			print_error(inv, &jerr);
 			if (status == 0)
 				status = ops_code_exit_status(jerr.code);
+		}
+		/* The report's history: a sample of every recorded run.  It is
+		 * a convenience on top of the record; it never fails the run. */
+		if (ops_config_bool(inv->cfg, "report.history")) {
+			double took = ops_clock() - t0;
+			ops_error herr;
+
+			if (ops_history_record(inv->cfg, task_name, target, ops_wall_clock() - took,
+					       took, figures, &herr) != OPS_OK)
+				ops_log_warn("history not recorded: %s", herr.message);
 		}
 	}
 	if (emit_noting(inv, status, ops_clock() - t0, &shown, report, &werr) != 0 &&

@@ -4,7 +4,7 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector cache cleanup rotate-keys scan health alerts config status help completion
+            printf '%s\n' db backup vector cache cleanup rotate-keys scan health report alerts config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
@@ -120,6 +120,8 @@ function __opsctl_argopts
             printf '%s\n' -t --type -o --output -s --severity --format --baseline --config --env
         case 'opsctl health'
             printf '%s\n' -c --component -e --environment --config --env -o --output
+        case 'opsctl report'
+            printf '%s\n' --since --period-days --format -o --output --fail-on --config --env
         case 'opsctl alerts test'
             printf '%s\n' -c --channels -m --message -s --severity --config --env -o --output
         case 'opsctl alerts send'
@@ -251,6 +253,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a cleanup -d 'rotate and remove ol
 complete -c opsctl -n '__opsctl_at "opsctl"' -a rotate-keys -d 'rotate credentials without locking the application out'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a scan -d 'security findings of the deployment, for people and CI (security-scan.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a health -d 'check the whole system, as a monitoring plugin (health-check.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a report -d 'maintenance report: tasks, capacity, trends and leaks, log errors'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a alerts -d 'send alerts and prove each channel delivers them (test-alerts.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
@@ -803,6 +806,16 @@ complete -c opsctl -n '__opsctl_at "opsctl health"' -l env -x -a 'dev\tENV stagi
 complete -c opsctl -n '__opsctl_at "opsctl health"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl health"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl health"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -l since -x -d 'start of the period: a duration back from now (30d, 12h) or a date (2026-11-01)'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -l period-days -x -d 'the period in days back from now, when --since is not given'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -l format -x -a 'text\tFORMAT json\tFORMAT markdown\tFORMAT html\tFORMAT' -d 'the document: text with aligned columns, the report\'s JSON, Markdown tables, or HTML with charts'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -s o -l output -r -F -d 'write the document to FILE (atomically, mode 0644) instead of standard output; a directory (DIR/) gets the guides\' names'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -l fail-on -x -a 'warning\tSEVERITY critical\tSEVERITY' -d 'exit 1 when a finding at or above SEVERITY exists (default: exit 0 whatever the findings)'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl report"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a test -d 'send a test alert to each channel and prove it arrived (test-alerts.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a send -d 'send an alert (for scripts and failed runs) or its recovery'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -s h -l help -d 'show this help message and exit'
@@ -856,7 +869,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health alerts config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health report alerts config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
