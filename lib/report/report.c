@@ -131,7 +131,10 @@ static cJSON *series_json(const rp_series *s)
 		cJSON *pt;
 
 		if (width > 0) {
-			edge = t0 + width * (floor((s->t[i] - t0) / width) + 1);
+			double b = floor((s->t[i] - t0) / width);
+
+			/* the last bucket takes the end of the series */
+			edge = b >= SERIES_MAX - 1 ? INFINITY : t0 + width * (b + 1);
 			while (i < s->n && (s->t[i] < edge || k == 0)) {
 				st += s->t[i];
 				sv += s->v[i++];
