@@ -95,8 +95,14 @@ ops_code cli_op_report(struct cli_inv *inv, const ops_run *run, cJSON **report, 
 	if (rc == OPS_OK && out) {
 		if (!(path = output_path(out, format, o.until)))
 			rc = ops_error_oom(err);
-		else
-			rc = ops_write_file_atomic(path, doc, len, 0644, err);
+		else {
+			char *dir = ops_path_dir(path);
+
+			rc = dir ? ops_mkdir_p(dir, 0755, err) : ops_error_oom(err);
+			if (rc == OPS_OK)
+				rc = ops_write_file_atomic(path, doc, len, 0644, err);
+			free(dir);
+		}
 	}
 	if (rc != OPS_OK)
 		goto out;

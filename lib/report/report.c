@@ -30,7 +30,8 @@
 
 /* ---- time ---- */
 
-void rp_add_time(cJSON *o, const char *name, double t)
+/* "2026-12-03T06:00:00Z" added to o under name; null for t <= 0. */
+static void rp_add_time(cJSON *o, const char *name, double t)
 {
 	char buf[OPS_TIME_ISO_SIZE];
 
@@ -505,78 +506,96 @@ static double disk_size(sqlite3 *db, const char *labels, time_t since, time_t un
 	return size;
 }
 
-static ops_code build_capacity(sqlite3 *db, const ops_report_opts *o, const struct limits *lim,
-			       cJSON *out, cJSON *findings, ops_error *err)
+/* One pass over the sources' series: fn adds one entry per series to
+ * p->out (and its findings); -1 from fn is out of memory. */
+struct pass {
+	sqlite3 *db;
+	const ops_report_opts *o;
+	const struct limits *lim;
+	cJSON *out, *findings;
+};
+typedef int (*entry_fn)(const struct pass *p, const struct source *src, const rp_series *s);
+
+static ops_code each_series(const struct pass *p, const struct source *srcs, size_t nsrcs,
+			    entry_fn fn, ops_error *err)
 {
 	size_t si, i, n;
 	ops_code rc;
 
-	for (si = 0; si < sizeof capacity_sources / sizeof capacity_sources[0]; si++) {
-		const struct source *src = &capacity_sources[si];
+	for (si = 0; si < nsrcs; si++) {
 		rp_series *v = NULL;
 
-		rc = rp_history_series(db, src->metric, o->since, o->until, &v, &n, err);
+		rc = rp_history_series(p->db, srcs[si].metric, p->o->since, p->o->until, &v, &n, err);
 		if (rc != OPS_OK)
 			return rc;
-		for (i = 0; i < n; i++) {
-			const rp_series *s = &v[i];
-			cJSON *e = cJSON_CreateObject();
-			char name[256], a[48], b[48];
-			double cur = s->v[s->n - 1], size = NAN, fill = NAN, days = NAN;
-			ops_fit f;
-			int fitted = ops_fit_linear(s->t, s->v, s->n, &f) == 0;
-
-			if (!e) {
-				rp_series_free(v, n);
-				return ops_error_oom(err);
-			}
-			cJSON_AddItemToArray(out, e);
-			cJSON_AddStringToObject(e, "kind", src->kind);
-			cJSON_AddStringToObject(e, "name", entry_name(src, s, name, sizeof name));
-			cJSON_AddStringToObject(e, "unit", src->unit);
-			cJSON_AddNumberToObject(e, "current", cur);
-			add_num_or_null(e, "growth_per_day", fitted ? f.slope * DAY : NAN);
-			add_num_or_null(e, "r2", fitted ? f.r2 : NAN);
-			cJSON_AddNumberToObject(e, "samples", (double)s->n);
-			if (strcmp(src->kind, "disk") == 0) {
-				size = disk_size(db, s->labels, o->since, o->until);
-				add_num_or_null(e, "size", size);
-				add_num_or_null(e, "free", size - cur);
-				/* Rising for sure (the interval above 0), judged on enough
-				 * samples: then the day the fitted line meets the size. */
-				if (fitted && enough(s, lim) && isfinite(size) && f.ci_lo > 0 &&
-				    ops_fit_reach(&f, size, &fill) == 0) {
-					days = (fill - (double)o->until) / DAY;
-					if (days < 0)
-						days = 0;
-				}
-			}
-			if (isfinite(days)) {
-				char date[16];
-				time_t ft = (time_t)fill;
-				struct tm tm;
-
-				gmtime_r(&ft, &tm);
-				strftime(date, sizeof date, "%Y-%m-%d", &tm);
-				cJSON_AddStringToObject(e, "fill_date", date);
-				cJSON_AddNumberToObject(e, "days_to_full", floor(days * 10 + 0.5) / 10);
-				if (days <= (double)lim->warn_days)
-					finding(findings, days <= (double)lim->crit_days ? "critical"
-						: "warning", "disk_fill", name,
-						"%s fills in %.1f days (%s) at %s a day; %s free of %s",
-						name, days, date, shuman(src->unit, f.slope * DAY, a,
-									 sizeof a),
-						human(src->unit, size - cur, b, sizeof b),
-						human(src->unit, size, (char[48]){0}, 48));
-			} else {
-				cJSON_AddNullToObject(e, "fill_date");
-				cJSON_AddNullToObject(e, "days_to_full");
-			}
-			cJSON_AddItemToObject(e, "series", series_json(s));
-		}
+		for (i = 0; i < n && rc == OPS_OK; i++)
+			if (fn(p, &srcs[si], &v[i]) != 0)
+				rc = ops_error_oom(err);
 		rp_series_free(v, n);
+		if (rc != OPS_OK)
+			return rc;
 	}
 	return OPS_OK;
+}
+
+static int capacity_entry(const struct pass *p, const struct source *src, const rp_series *s)
+{
+	const ops_report_opts *o = p->o;
+	const struct limits *lim = p->lim;
+	cJSON *findings = p->findings;
+	sqlite3 *db = p->db;
+	cJSON *e = cJSON_CreateObject();
+	char name[256], a[48], b[48];
+	double cur = s->v[s->n - 1], size = NAN, fill = NAN, days = NAN;
+	ops_fit f;
+	int fitted = ops_fit_linear(s->t, s->v, s->n, &f) == 0;
+
+	if (!e)
+		return -1;
+	cJSON_AddItemToArray(p->out, e);
+	cJSON_AddStringToObject(e, "kind", src->kind);
+	cJSON_AddStringToObject(e, "name", entry_name(src, s, name, sizeof name));
+	cJSON_AddStringToObject(e, "unit", src->unit);
+	cJSON_AddNumberToObject(e, "current", cur);
+	add_num_or_null(e, "growth_per_day", fitted ? f.slope * DAY : NAN);
+	add_num_or_null(e, "r2", fitted ? f.r2 : NAN);
+	cJSON_AddNumberToObject(e, "samples", (double)s->n);
+	if (strcmp(src->kind, "disk") == 0) {
+		size = disk_size(db, s->labels, o->since, o->until);
+		add_num_or_null(e, "size", size);
+		add_num_or_null(e, "free", size - cur);
+		/* Rising for sure (the interval above 0), judged on enough
+		 * samples: then the day the fitted line meets the size. */
+		if (fitted && enough(s, lim) && isfinite(size) && f.ci_lo > 0 &&
+		    ops_fit_reach(&f, size, &fill) == 0) {
+			days = (fill - (double)o->until) / DAY;
+			if (days < 0)
+				days = 0;
+		}
+	}
+	if (isfinite(days)) {
+		char date[16];
+		time_t ft = (time_t)fill;
+		struct tm tm;
+
+		gmtime_r(&ft, &tm);
+		strftime(date, sizeof date, "%Y-%m-%d", &tm);
+		cJSON_AddStringToObject(e, "fill_date", date);
+		cJSON_AddNumberToObject(e, "days_to_full", floor(days * 10 + 0.5) / 10);
+		if (days <= (double)lim->warn_days)
+			finding(findings, days <= (double)lim->crit_days ? "critical"
+				: "warning", "disk_fill", name,
+				"%s fills in %.1f days (%s) at %s a day; %s free of %s",
+				name, days, date, shuman(src->unit, f.slope * DAY, a,
+							 sizeof a),
+				human(src->unit, size - cur, b, sizeof b),
+				human(src->unit, size, (char[48]){0}, 48));
+	} else {
+		cJSON_AddNullToObject(e, "fill_date");
+		cJSON_AddNullToObject(e, "days_to_full");
+	}
+	cJSON_AddItemToObject(e, "series", series_json(s));
+	return 0;
 }
 
 /* ---- trends ---- */
@@ -597,67 +616,51 @@ static const char *verdict(const struct source *src, const rp_series *s, const o
 	return up ? bad : down ? "improving" : "steady";
 }
 
-static ops_code build_trends(sqlite3 *db, const ops_report_opts *o, const struct limits *lim,
-			     cJSON *out, cJSON *findings, ops_error *err)
+static int trend_entry(const struct pass *p, const struct source *src, const rp_series *s)
 {
-	size_t si, i, n;
-	ops_code rc;
+	const struct limits *lim = p->lim;
+	cJSON *findings = p->findings;
+	cJSON *e = cJSON_CreateObject(), *ci;
+	char name[256], a[48], lo[48], hi[48];
+	ops_fit f;
+	int fitted = ops_fit_linear(s->t, s->v, s->n, &f) == 0;
+	double rel = fitted && f.v_mean != 0 ? f.slope * DAY / fabs(f.v_mean) : 0;
+	const char *vd = verdict(src, s, &f, fitted, rel * 100, lim);
 
-	for (si = 0; si < sizeof trend_sources / sizeof trend_sources[0]; si++) {
-		const struct source *src = &trend_sources[si];
-		rp_series *v = NULL;
-
-		rc = rp_history_series(db, src->metric, o->since, o->until, &v, &n, err);
-		if (rc != OPS_OK)
-			return rc;
-		for (i = 0; i < n; i++) {
-			const rp_series *s = &v[i];
-			cJSON *e = cJSON_CreateObject(), *ci;
-			char name[256], a[48], lo[48], hi[48];
-			ops_fit f;
-			int fitted = ops_fit_linear(s->t, s->v, s->n, &f) == 0;
-			double rel = fitted && f.v_mean != 0 ? f.slope * DAY / fabs(f.v_mean) : 0;
-			const char *vd = verdict(src, s, &f, fitted, rel * 100, lim);
-
-			if (!e) {
-				rp_series_free(v, n);
-				return ops_error_oom(err);
-			}
-			cJSON_AddItemToArray(out, e);
-			cJSON_AddStringToObject(e, "kind", src->kind);
-			cJSON_AddStringToObject(e, "name", entry_name(src, s, name, sizeof name));
-			cJSON_AddStringToObject(e, "metric", src->metric);
-			cJSON_AddStringToObject(e, "unit", src->unit);
-			add_num_or_null(e, "slope_per_day", fitted ? f.slope * DAY : NAN);
-			if (fitted && isfinite(f.ci_lo)) {
-				ci = cJSON_AddArrayToObject(e, "slope_ci95");
-				cJSON_AddItemToArray(ci, cJSON_CreateNumber(f.ci_lo * DAY));
-				cJSON_AddItemToArray(ci, cJSON_CreateNumber(f.ci_hi * DAY));
-			} else {
-				cJSON_AddNullToObject(e, "slope_ci95");
-			}
-			add_num_or_null(e, "relative_per_day", fitted ? rel : NAN);
-			add_num_or_null(e, "r2", fitted ? f.r2 : NAN);
-			cJSON_AddNumberToObject(e, "samples", (double)s->n);
-			cJSON_AddStringToObject(e, "verdict", vd);
-			cJSON_AddItemToObject(e, "series", series_json(s));
-			if (strcmp(vd, "leak") == 0 || strcmp(vd, "regression") == 0)
-				finding(findings, "warning", vd, name,
-					"%s %s %s %s a day (%+.2f%% of its mean, 95%% interval %s to "
-					"%s, r2 %.2f, %zu samples): %s",
-					name, strcmp(src->kind, "memory") == 0 ? "memory" :
-					strcmp(src->kind, "recall") == 0 ? "recall" :
-					strcmp(src->kind, "backup_duration") == 0 ? "backup duration" :
-					"latency", f.slope < 0 ? "falls" : "grows",
-					shuman(src->unit, fabs(f.slope) * DAY, a, sizeof a), rel * 100,
-					shuman(src->unit, f.ci_lo * DAY, lo, sizeof lo),
-					shuman(src->unit, f.ci_hi * DAY, hi, sizeof hi), f.r2, s->n,
-					strcmp(vd, "leak") == 0 ? "a slow memory leak"
-								 : "a performance regression");
-		}
-		rp_series_free(v, n);
+	if (!e)
+		return -1;
+	cJSON_AddItemToArray(p->out, e);
+	cJSON_AddStringToObject(e, "kind", src->kind);
+	cJSON_AddStringToObject(e, "name", entry_name(src, s, name, sizeof name));
+	cJSON_AddStringToObject(e, "metric", src->metric);
+	cJSON_AddStringToObject(e, "unit", src->unit);
+	add_num_or_null(e, "slope_per_day", fitted ? f.slope * DAY : NAN);
+	if (fitted && isfinite(f.ci_lo)) {
+		ci = cJSON_AddArrayToObject(e, "slope_ci95");
+		cJSON_AddItemToArray(ci, cJSON_CreateNumber(f.ci_lo * DAY));
+		cJSON_AddItemToArray(ci, cJSON_CreateNumber(f.ci_hi * DAY));
+	} else {
+		cJSON_AddNullToObject(e, "slope_ci95");
 	}
-	return OPS_OK;
+	add_num_or_null(e, "relative_per_day", fitted ? rel : NAN);
+	add_num_or_null(e, "r2", fitted ? f.r2 : NAN);
+	cJSON_AddNumberToObject(e, "samples", (double)s->n);
+	cJSON_AddStringToObject(e, "verdict", vd);
+	cJSON_AddItemToObject(e, "series", series_json(s));
+	if (strcmp(vd, "leak") == 0 || strcmp(vd, "regression") == 0)
+		finding(findings, "warning", vd, name,
+			"%s %s %s %s a day (%+.2f%% of its mean, 95%% interval %s to "
+			"%s, r2 %.2f, %zu samples): %s",
+			name, strcmp(src->kind, "memory") == 0 ? "memory" :
+			strcmp(src->kind, "recall") == 0 ? "recall" :
+			strcmp(src->kind, "backup_duration") == 0 ? "backup duration" :
+			"latency", f.slope < 0 ? "falls" : "grows",
+			shuman(src->unit, fabs(f.slope) * DAY, a, sizeof a), rel * 100,
+			shuman(src->unit, f.ci_lo * DAY, lo, sizeof lo),
+			shuman(src->unit, f.ci_hi * DAY, hi, sizeof hi), f.r2, s->n,
+			strcmp(vd, "leak") == 0 ? "a slow memory leak"
+						 : "a performance regression");
+	return 0;
 }
 
 /* ---- the whole ---- */
@@ -758,11 +761,17 @@ ops_code ops_report_build(const ops_run *run, const ops_report_opts *opts, cJSON
 	rc = build_tasks(journal, &ts, cJSON_AddArrayToObject(r, "tasks"), findings, &skipped, err);
 	if (rc == OPS_OK)
 		rc = rp_history_open_read(hpath, &db, err);
-	if (rc == OPS_OK)
-		rc = build_capacity(db, &o, &lim, cJSON_AddArrayToObject(r, "capacity"), findings,
-				    err);
-	if (rc == OPS_OK)
-		rc = build_trends(db, &o, &lim, cJSON_AddArrayToObject(r, "trends"), findings, err);
+	if (rc == OPS_OK) {
+		struct pass p = {.db = db, .o = &o, .lim = &lim, .findings = findings,
+				 .out = cJSON_AddArrayToObject(r, "capacity")};
+
+		rc = each_series(&p, capacity_sources, sizeof capacity_sources /
+				 sizeof capacity_sources[0], capacity_entry, err);
+		p.out = cJSON_AddArrayToObject(r, "trends");
+		if (rc == OPS_OK)
+			rc = each_series(&p, trend_sources, sizeof trend_sources /
+					 sizeof trend_sources[0], trend_entry, err);
+	}
 	if (rc == OPS_OK) {
 		cJSON *la = cJSON_AddArrayToObject(r, "logs"), *l;
 

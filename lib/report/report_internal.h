@@ -41,7 +41,4 @@ const char *rp_label(const char *labels, const char *key, char *buf, size_t size
 ops_code rp_logs_analyse(char *const *files, time_t since, long long max_bytes, cJSON *logs,
 			 ops_error *err);
 
-/* "2026-12-03T06:00:00Z" added to o under name; null for t <= 0. */
-void rp_add_time(cJSON *o, const char *name, double t);
-
 #endif

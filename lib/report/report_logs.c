@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "opsmaint/clock.h"
 #include "opsmaint/report.h"
 #include "report/report_internal.h"
 
@@ -151,7 +152,7 @@ static ops_code analyse(const char *path, time_t since, long long max_bytes, cJS
 	struct kind *slots = calloc(SLOTS, sizeof *slots);
 	cJSON *o = cJSON_CreateObject(), *kinds;
 	long errors = 0, other = 0, nk = 0, i;
-	char *line = NULL, kbuf[KIND_MAX + 8];
+	char *line = NULL, kbuf[KIND_MAX + 8], tbuf[OPS_TIME_ISO_SIZE];
 	size_t cap = 0;
 	ssize_t len;
 	struct stat st;
@@ -221,7 +222,7 @@ static ops_code analyse(const char *path, time_t since, long long max_bytes, cJS
 			slots[nk++] = slots[i];
 	qsort(slots, (size_t)nk, sizeof *slots, by_count);
 	cJSON_AddNumberToObject(o, "errors", (double)errors);
-	rp_add_time(o, "since", (double)since);
+	cJSON_AddStringToObject(o, "since", ops_time_iso(since, tbuf));
 	cJSON_AddBoolToObject(o, "partial", partial);
 	cJSON_AddNumberToObject(o, "distinct_kinds", (double)nk + (other ? 1 : 0));
 	kinds = cJSON_AddArrayToObject(o, "kinds");

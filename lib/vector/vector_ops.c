@@ -554,6 +554,9 @@ ops_code ops_vector_eval(const ops_vector_ctx *ctx, int queries, const char *que
 		cJSON *fig = cJSON_AddObjectToObject(rep, "_figures");
 
 		cJSON_AddNumberToObject(fig, "opsctl_vector_recall_at_10_ratio", recall);
+		/* the report's search latency trend (lib/report) */
+		cJSON_AddNumberToObject(fig, "opsctl_vector_search_seconds",
+					percentile(lat, q.n, 0.50) / 1000.0);
 	}
 out:
 	f->Index_free(index);
