@@ -1255,10 +1255,14 @@ ops_code ops_schedule_check(const ops_run *run, const ops_sched_opts *o, cJSON *
 		cJSON_AddNumberToObject(fig, "opsctl_schedule_problems", nproblems);
 	}
 	if (nproblems) {
-		rc = ops_error_set(err, OPS_EFAIL, "%d schedule problem%s: %s%s", nproblems,
-				   nproblems == 1 ? "" : "s",
-				   cJSON_GetStringValue(cJSON_GetArrayItem(problems, 0)),
-				   nproblems > 1 ? "; ..." : "");
+		if (nproblems == 1)
+			rc = ops_error_set(err, OPS_EFAIL, "schedule problem: %s",
+					   cJSON_GetStringValue(cJSON_GetArrayItem(problems, 0)));
+		else
+			rc = ops_error_set(err, OPS_EFAIL, "%d schedule problems: %s, and %d more",
+					   nproblems,
+					   cJSON_GetStringValue(cJSON_GetArrayItem(problems, 0)),
+					   nproblems - 1);
 		ops_error_hint(err, "opsctl schedule check lists each; opsctl schedule install "
 			       "puts the configured jobs back");
 	}
