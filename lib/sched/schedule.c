@@ -1141,7 +1141,7 @@ static const char *human_age(double seconds, char *buf, size_t len)
 {
 	long s = (long)seconds;
 
-	if (s >= 2 * 86400)
+	if (s >= 86400)
 		snprintf(buf, len, "%ld d %ld h", s / 86400, s % 86400 / 3600);
 	else if (s >= 3600)
 		snprintf(buf, len, "%ld h %ld min", s / 3600, s % 3600 / 60);
