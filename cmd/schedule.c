@@ -35,34 +35,36 @@ static ops_code op_show(struct cli_inv *inv, const ops_run *run, cJSON **report,
 	return ops_schedule_show(run, report, err);
 }
 
-static ops_code op_install(struct cli_inv *inv, const ops_run *run, cJSON **report,
-			   ops_error *err)
+typedef ops_code (*sched_fn)(const ops_run *run, const ops_sched_opts *o, cJSON **report,
+			    ops_error *err);
+
+/* install and remove need --cron or --systemd; check takes either or none. */
+static ops_code with_kind(struct cli_inv *inv, const ops_run *run, cJSON **report,
+			  ops_error *err, int need, sched_fn fn)
 {
 	ops_sched_opts o;
 
-	if (kind_of(inv, 1, &o, err) != OPS_OK)
+	if (kind_of(inv, need, &o, err) != OPS_OK)
 		return err->code;
-	return ops_schedule_install(run, &o, report, err);
+	return fn(run, &o, report, err);
+}
+
+static ops_code op_install(struct cli_inv *inv, const ops_run *run, cJSON **report,
+			   ops_error *err)
+{
+	return with_kind(inv, run, report, err, 1, ops_schedule_install);
 }
 
 static ops_code op_remove(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			  ops_error *err)
 {
-	ops_sched_opts o;
-
-	if (kind_of(inv, 1, &o, err) != OPS_OK)
-		return err->code;
-	return ops_schedule_remove(run, &o, report, err);
+	return with_kind(inv, run, report, err, 1, ops_schedule_remove);
 }
 
 static ops_code op_check(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			 ops_error *err)
 {
-	ops_sched_opts o;
-
-	if (kind_of(inv, 0, &o, err) != OPS_OK)
-		return err->code;
-	return ops_schedule_check(run, &o, report, err);
+	return with_kind(inv, run, report, err, 0, ops_schedule_check);
 }
 
 #define OPT_CRON(what) CLI_OPT_FLAG(0, "cron", what)
