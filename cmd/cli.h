@@ -206,6 +206,8 @@ extern const struct cli_opt cli_health_opts[];
 extern const char cli_health_description[];
 extern const char cli_health_examples[];
 ops_code cli_op_health(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
+extern const struct cli_cmd cli_schedule_subs[];
+extern const char cli_schedule_description[];
 extern const struct cli_cmd cli_config_subs[];
 extern const char cli_config_description[];
 /* opsctl report: one command with options (cmd/report.c) */

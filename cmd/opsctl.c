@@ -82,6 +82,8 @@ static const struct cli_cmd root_subs[] = {
 	 .description = cli_report_description, .examples = cli_report_examples},
 	{.name = "alerts", .summary = "send alerts and prove each channel delivers them (test-alerts.sh)",
 	 .subs = cli_alerts_subs, .description = cli_alerts_description},
+	{.name = "schedule", .summary = "show, install and check the maintenance schedule as cron lines or systemd timers",
+	 .subs = cli_schedule_subs, .default_sub = "show", .description = cli_schedule_description},
 	{.name = "config", .summary = "show the effective configuration or check it for problems",
 	 .subs = cli_config_subs, .description = cli_config_description},
 	{.name = "status", .summary = "show the last run of every task from the journal",

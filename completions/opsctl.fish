@@ -4,7 +4,7 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector cache cleanup rotate-keys scan health report alerts config status help completion
+            printf '%s\n' db backup vector cache cleanup rotate-keys scan health report alerts schedule config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
@@ -19,6 +19,8 @@ function __opsctl_subs
             printf '%s\n' rotate restore abort status
         case 'opsctl alerts'
             printf '%s\n' test send
+        case 'opsctl schedule'
+            printf '%s\n' show install remove check
         case 'opsctl config'
             printf '%s\n' show check
     end
@@ -126,6 +128,14 @@ function __opsctl_argopts
             printf '%s\n' -c --channels -m --message -s --severity --config --env -o --output
         case 'opsctl alerts send'
             printf '%s\n' -c --channels -m --message -s --severity --detail --name --about --dedup-key --config --env -o --output
+        case 'opsctl schedule show'
+            printf '%s\n' --config --env -o --output
+        case 'opsctl schedule install'
+            printf '%s\n' --root --config --env -o --output
+        case 'opsctl schedule remove'
+            printf '%s\n' --root --config --env -o --output
+        case 'opsctl schedule check'
+            printf '%s\n' --root --config --env -o --output
         case 'opsctl config show'
             printf '%s\n' --config --env -o --output
         case 'opsctl config check'
@@ -145,6 +155,8 @@ function __opsctl_default
             echo create
         case 'opsctl rotate-keys'
             echo rotate
+        case 'opsctl schedule'
+            echo show
     end
 end
 
@@ -255,6 +267,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a scan -d 'security findings of th
 complete -c opsctl -n '__opsctl_at "opsctl"' -a health -d 'check the whole system, as a monitoring plugin (health-check.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a report -d 'maintenance report: tasks, capacity, trends and leaks, log errors'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a alerts -d 'send alerts and prove each channel delivers them (test-alerts.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a schedule -d 'show, install and check the maintenance schedule as cron lines or systemd timers'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a status -d 'show the last run of every task from the journal'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a help -d 'show the manual page of a command'
@@ -842,6 +855,50 @@ complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -l env -x -a 'dev\tENV 
 complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl alerts send"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -a show -d 'show every job, when it runs, what it runs and its next run'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -a install -d 'install the jobs as cron lines or systemd timers (setup_maintenance_automation.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -a remove -d 'disable and remove what schedule install wrote'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -a check -d 'compare the installed schedule with the configuration, and find late jobs'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl schedule"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl schedule show"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl schedule show"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl schedule show"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl schedule show"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl schedule show"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl schedule show"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -l cron -d 'install as cron lines: schedule.cron_file as root, else your crontab'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -l systemd -d 'install as systemd service and timer units in schedule.unit_dir, enabled'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -l root -x -a '(__fish_complete_directories)' -d 'work on the systemd units below DIR (an image or a test root), through systemctl --root'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -l dry-run -d 'say which files would change, and change nothing'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl schedule install"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl schedule remove"' -l cron -d 'remove the cron file or crontab block install --cron wrote'
+complete -c opsctl -n '__opsctl_at "opsctl schedule remove"' -l systemd -d 'disable and remove the units install --systemd wrote'
+complete -c opsctl -n '__opsctl_at "opsctl schedule remove"' -l root -x -a '(__fish_complete_directories)' -d 'work on the systemd units below DIR (an image or a test root), through systemctl --root'
+complete -c opsctl -n '__opsctl_at "opsctl schedule remove"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl schedule remove"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl schedule remove"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl schedule remove"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl schedule remove"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl schedule remove"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl schedule check"' -l cron -d 'check the cron lines only'
+complete -c opsctl -n '__opsctl_at "opsctl schedule check"' -l systemd -d 'check the systemd timers only'
+complete -c opsctl -n '__opsctl_at "opsctl schedule check"' -l root -x -a '(__fish_complete_directories)' -d 'work on the systemd units below DIR (an image or a test root), through systemctl --root'
+complete -c opsctl -n '__opsctl_at "opsctl schedule check"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl schedule check"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl schedule check"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl schedule check"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl schedule check"' -s v -l verbose -d 'enable verbose output'
+complete -c opsctl -n '__opsctl_at "opsctl schedule check"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a show -d 'print every key\'s effective value and where it came from'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -a check -d 'check the configuration strictly and list every problem (exit 78 if any)'
 complete -c opsctl -n '__opsctl_at "opsctl config"' -s h -l help -d 'show this help message and exit'
@@ -869,7 +926,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health report alerts config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health report alerts schedule config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
