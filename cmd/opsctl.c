@@ -77,6 +77,11 @@ static const struct cli_cmd root_subs[] = {
 	 .opts = cli_health_opts, .op = cli_op_health, .flags = CLI_RECORD | CLI_PLUGIN,
 	 .plugin_name = "OPSCTL HEALTH",
 	 .description = cli_health_description, .examples = cli_health_examples},
+	{.name = "run", .summary = "run a tier's maintenance tasks in order (run_maintenance.sh)",
+	 .args = "TIER", .max_args = 1, .args_complete = CLI_C_VALUES,
+	 .args_allowed = "daily,weekly,monthly,quarterly", .args_default = "daily",
+	 .opts = cli_run_opts, .op = cli_op_run, .flags = CLI_CHANGES | CLI_ARG_TARGET,
+	 .description = cli_run_description, .examples = cli_run_examples},
 	{.name = "alerts", .summary = "send alerts and prove each channel delivers them (test-alerts.sh)",
 	 .subs = cli_alerts_subs, .description = cli_alerts_description},
 	{.name = "config", .summary = "show the effective configuration or check it for problems",
@@ -589,6 +594,26 @@ static ops_code check_args(const struct cli_inv *inv, ops_error *err)
 	if (cmd->max_args >= 0 && inv->nargs > cmd->max_args)
 		return ops_error_set(err, OPS_EUSAGE, "'%s' takes no argument '%s'",
 				     inv->name, inv->args[cmd->max_args]);
+	if (cmd->args_allowed && inv->nargs > 0) {
+		char **allowed = ops_split_list(cmd->args_allowed);
+		const char *best;
+		size_t i;
+
+		if (!allowed)
+			return ops_error_oom(err);
+		for (i = 0; allowed[i] && strcmp(allowed[i], inv->args[0]) != 0; i++)
+			;
+		if (!allowed[i]) {
+			best = ops_suggest(inv->args[0], (const char *const *)allowed);
+			ops_error_set(err, OPS_EUSAGE, "'%s': unknown %s '%s'%s%s%s; expected one of %s",
+				      inv->name, cmd->args ? cmd->args : "argument", inv->args[0],
+				      best ? " (did you mean '" : "", best ? best : "",
+				      best ? "'?)" : "", cmd->args_allowed);
+			ops_strv_free(allowed);
+			return OPS_EUSAGE;
+		}
+		ops_strv_free(allowed);
+	}
 	return OPS_OK;
 }
 
