@@ -445,13 +445,16 @@ const char *ops_proc_stderr(ops_proc *p)
 	char *text;
 
 	if (p->cap) {
+		size_t skip;
+
 		drain_capture(p);
-		text = realloc(p->err_text, p->cap_len + 1);
+		skip = p->cap_len > CAPTURE_KEEP ? p->cap_len - CAPTURE_KEEP : 0;
+		text = realloc(p->err_text, p->cap_len - skip + 1);
 		if (!text)
 			return "";
 		p->err_text = text;
-		memcpy(text, p->cap, p->cap_len);
-		n = (ssize_t)p->cap_len;
+		memcpy(text, p->cap + skip, p->cap_len - skip);
+		n = (ssize_t)(p->cap_len - skip);
 		text[n] = '\0';
 		while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 			text[--n] = '\0';

@@ -139,18 +139,18 @@ expect_error 78 "an unknown command in run.weekly: exit 78 naming the key and th
 	"run.weekly" "vectr" "did you mean 'vector'"
 expect_journal_added 1 "a bad task: no task ran; the tier's own failed line only"
 expect_journal_last 'j["command"] == "run" and j["exit"] == 78' "journal: the tier failed with 78 (monitoring sees it)"
-conf bad2.conf never "db size -d $HUB --frobnicate"
-run "$OPSCTL" --config bad2.conf run weekly
-expect_error 78 "an unknown option in run.weekly: exit 78 naming the key" "run.weekly" "frobnicate"
-conf bad3.conf never "db size -d $HUB; \"db size"
-run "$OPSCTL" --config bad3.conf run weekly
-expect_error 78 "an unterminated quote in run.weekly: exit 78" "run.weekly" "unterminated quote"
-conf bad4.conf never "run daily"
-run "$OPSCTL" --config bad4.conf run weekly
-expect_error 78 "a tier inside a tier: exit 78" "run.weekly" "'run' cannot be a task"
-conf bad5.conf never "db"
-run "$OPSCTL" --config bad5.conf run weekly
-expect_error 78 "a group without its command: exit 78" "run.weekly" "needs a command"
+# bad_weekly DESC VALUE SUBSTRING...: run.weekly = VALUE is exit 78 saying each.
+bad_weekly() {
+	local desc=$1 value=$2
+	shift 2
+	conf bad.conf never "$value"
+	run "$OPSCTL" --config bad.conf run weekly
+	expect_error 78 "$desc" run.weekly "$@"
+}
+bad_weekly "an unknown option in run.weekly: exit 78 naming the key" "db size -d $HUB --frobnicate" "frobnicate"
+bad_weekly "an unterminated quote in run.weekly: exit 78" "db size -d $HUB; \"db size" "unterminated quote"
+bad_weekly "a tier inside a tier: exit 78" "run daily" "'run' cannot be a task"
+bad_weekly "a group without its command: exit 78" "db" "needs a command"
 conf bad6.conf never "db size" "task_timeout = 0"
 run "$OPSCTL" --config bad6.conf run weekly
 expect_error 78 "run.task_timeout 0: exit 78 naming the key" "run.task_timeout"
