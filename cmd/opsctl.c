@@ -78,7 +78,7 @@ static const struct cli_cmd root_subs[] = {
 	 .plugin_name = "OPSCTL HEALTH",
 	 .description = cli_health_description, .examples = cli_health_examples},
 	{.name = "run", .summary = "run a tier's maintenance tasks in order (run_maintenance.sh)",
-	 .args = "TIER", .max_args = 1, .args_complete = CLI_C_VALUES,
+	 .args = "[TIER]", .max_args = 1, .args_complete = CLI_C_VALUES,
 	 .args_allowed = "daily,weekly,monthly,quarterly", .args_default = "daily",
 	 .opts = cli_run_opts, .op = cli_op_run, .flags = CLI_CHANGES | CLI_ARG_TARGET,
 	 .description = cli_run_description, .examples = cli_run_examples},
@@ -604,9 +604,14 @@ static ops_code check_args(const struct cli_inv *inv, ops_error *err)
 		for (i = 0; allowed[i] && strcmp(allowed[i], inv->args[0]) != 0; i++)
 			;
 		if (!allowed[i]) {
+			char what[32];	/* "TIER" of "[TIER]" */
+
+			snprintf(what, sizeof what, "%s", cmd->args ? cmd->args + (*cmd->args == '[')
+				 : "argument");
+			what[strcspn(what, "]")] = '\0';
 			best = ops_suggest(inv->args[0], (const char *const *)allowed);
 			ops_error_set(err, OPS_EUSAGE, "'%s': unknown %s '%s'%s%s%s; expected one of %s",
-				      inv->name, cmd->args ? cmd->args : "argument", inv->args[0],
+				      inv->name, what, inv->args[0],
 				      best ? " (did you mean '" : "", best ? best : "",
 				      best ? "'?)" : "", cmd->args_allowed);
 			ops_strv_free(allowed);
