@@ -120,7 +120,10 @@ enum {
 	CLI_PLUGIN = 1 << 6,
 	/* Read-only, but monitored: journals and refreshes metrics (its figures
 	 * are what an alert reads) without taking the task lock. */
-	CLI_RECORD = 1 << 7
+	CLI_RECORD = 1 << 7,
+	/* The positional argument (or args_default) is the run's target: its
+	 * lock, journal line and metric series (run weekly). */
+	CLI_ARG_TARGET = 1 << 8
 };
 
 struct cli_cmd {
@@ -129,6 +132,11 @@ struct cli_cmd {
 	const char *args;		/* positional synopsis, e.g. "VERSION", or NULL */
 	int min_args, max_args;		/* max -1 for unlimited */
 	enum cli_complete args_complete;
+	/* CLI_C_VALUES: the comma list a positional argument must be one of
+	 * (anything else is a usage error naming the nearest), and the value
+	 * when none is given. */
+	const char *args_allowed;
+	const char *args_default;
 	const struct cli_opt *opts;	/* terminated by CLI_OPT_END; -h/--help is implicit */
 	const struct cli_cmd *subs;	/* terminated by {0}; NULL for a leaf */
 	const char *default_sub;	/* run when no subcommand word is given */
@@ -217,6 +225,11 @@ extern const char cli_report_examples[];
 ops_code cli_op_report(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 ops_code cli_op_status(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 extern const char cli_status_description[];
+/* opsctl run TIER (cmd/run.c) */
+extern const struct cli_opt cli_run_opts[];
+extern const char cli_run_description[];
+extern const char cli_run_examples[];
+ops_code cli_op_run(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 
 /*
  * Option values for op functions; abort on a name the table lacks (a bug).

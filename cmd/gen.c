@@ -97,6 +97,8 @@ static const struct cli_cmd *default_sub(const struct cli_cmd *cmd)
 	return NULL;
 }
 
+static void allowed_words(const char *allowed, char *buf, size_t len);
+
 /* Space-separated values for a command's positional arguments. */
 static void args_values(const struct cli_cmd *cmd, char *buf, size_t len)
 {
@@ -105,6 +107,8 @@ static void args_values(const struct cli_cmd *cmd, char *buf, size_t len)
 	buf[0] = '\0';
 	if (cmd->args_complete == CLI_C_SHELLS) {
 		snprintf(buf, len, "bash zsh fish");
+	} else if (cmd->args_complete == CLI_C_VALUES) {
+		allowed_words(cmd->args_allowed, buf, len);
 	} else if (cmd->args_complete == CLI_C_COMMANDS) {
 		for (i = 0; cli_root.subs[i].name; i++) {
 			int w;

@@ -80,6 +80,11 @@ static const struct cli_cmd root_subs[] = {
 	{.name = "report", .summary = "maintenance report: tasks, capacity, trends and leaks, log errors",
 	 .opts = cli_report_opts, .op = cli_op_report, .flags = CLI_RECORD,
 	 .description = cli_report_description, .examples = cli_report_examples},
+	{.name = "run", .summary = "run a tier's maintenance tasks in order (run_maintenance.sh)",
+	 .args = "[TIER]", .max_args = 1, .args_complete = CLI_C_VALUES,
+	 .args_allowed = "daily,weekly,monthly,quarterly", .args_default = "daily",
+	 .opts = cli_run_opts, .op = cli_op_run, .flags = CLI_CHANGES | CLI_ARG_TARGET,
+	 .description = cli_run_description, .examples = cli_run_examples},
 	{.name = "alerts", .summary = "send alerts and prove each channel delivers them (test-alerts.sh)",
 	 .subs = cli_alerts_subs, .description = cli_alerts_description},
 	{.name = "schedule", .summary = "show, install and check the maintenance schedule as cron lines or systemd timers",
@@ -594,6 +599,31 @@ static ops_code check_args(const struct cli_inv *inv, ops_error *err)
 	if (cmd->max_args >= 0 && inv->nargs > cmd->max_args)
 		return ops_error_set(err, OPS_EUSAGE, "'%s' takes no argument '%s'",
 				     inv->name, inv->args[cmd->max_args]);
+	if (cmd->args_allowed && inv->nargs > 0) {
+		char **allowed = ops_split_list(cmd->args_allowed);
+		const char *best;
+		size_t i;
+
+		if (!allowed)
+			return ops_error_oom(err);
+		for (i = 0; allowed[i] && strcmp(allowed[i], inv->args[0]) != 0; i++)
+			;
+		if (!allowed[i]) {
+			char what[32];	/* "TIER" of "[TIER]" */
+
+			snprintf(what, sizeof what, "%s", cmd->args ? cmd->args + (*cmd->args == '[')
+				 : "argument");
+			what[strcspn(what, "]")] = '\0';
+			best = ops_suggest(inv->args[0], (const char *const *)allowed);
+			ops_error_set(err, OPS_EUSAGE, "'%s': unknown %s '%s'%s%s%s; expected one of %s",
+				      inv->name, what, inv->args[0],
+				      best ? " (did you mean '" : "", best ? best : "",
+				      best ? "'?)" : "", cmd->args_allowed);
+			ops_strv_free(allowed);
+			return OPS_EUSAGE;
+		}
+		ops_strv_free(allowed);
+	}
 	return OPS_OK;
 }
 

@@ -625,6 +625,9 @@ int cli_run_task(struct cli_inv *inv)
 					   opt_flag(inv, "s3"), &store, &err);
 		inv->store = store;
 		target = rc == OPS_OK ? strdup(ops_store_describe(store)) : NULL;
+	} else if (cmd->flags & CLI_ARG_TARGET) {
+		target = inv->nargs ? strdup(inv->args[0]) :
+			 cmd->args_default ? strdup(cmd->args_default) : NULL;
 	} else if (cli_has_opt(inv, "path") && cli_str(inv, "path")) {
 		target = path_target(cli_str(inv, "path"));
 	}

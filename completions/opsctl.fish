@@ -4,7 +4,7 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector cache cleanup rotate-keys scan health report alerts schedule config status help completion
+            printf '%s\n' db backup vector cache cleanup rotate-keys scan health report run alerts schedule config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
@@ -124,6 +124,8 @@ function __opsctl_argopts
             printf '%s\n' -c --component -e --environment --config --env -o --output
         case 'opsctl report'
             printf '%s\n' --since --period-days --format -o --output --fail-on --config --env
+        case 'opsctl run'
+            printf '%s\n' --config --env -o --output
         case 'opsctl alerts test'
             printf '%s\n' -c --channels -m --message -s --severity --config --env -o --output
         case 'opsctl alerts send'
@@ -266,6 +268,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a rotate-keys -d 'rotate credentia
 complete -c opsctl -n '__opsctl_at "opsctl"' -a scan -d 'security findings of the deployment, for people and CI (security-scan.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a health -d 'check the whole system, as a monitoring plugin (health-check.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a report -d 'maintenance report: tasks, capacity, trends and leaks, log errors'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a run -d 'run a tier\'s maintenance tasks in order (run_maintenance.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a alerts -d 'send alerts and prove each channel delivers them (test-alerts.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a schedule -d 'show, install and check the maintenance schedule as cron lines or systemd timers'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
@@ -829,6 +832,15 @@ complete -c opsctl -n '__opsctl_at "opsctl report"' -l env -x -a 'dev\tENV stagi
 complete -c opsctl -n '__opsctl_at "opsctl report"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl report"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl report"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl run"' -s f -l force -d 'run the destructive tasks outside the maintenance window too, passing --force to them'
+complete -c opsctl -n '__opsctl_at "opsctl run"' -l dry-run -d 'show each task\'s command line and whether the window would skip it; run nothing'
+complete -c opsctl -n '__opsctl_at "opsctl run"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl run"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl run"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl run"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl run"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl run"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl run"' -a 'daily weekly monthly quarterly'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a test -d 'send a test alert to each channel and prove it arrived (test-alerts.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a send -d 'send an alert (for scripts and failed runs) or its recovery'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -s h -l help -d 'show this help message and exit'
@@ -926,7 +938,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health report alerts schedule config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health report run alerts schedule config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'

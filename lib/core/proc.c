@@ -43,6 +43,7 @@
 extern char **environ;
 
 #define STDERR_KEEP (64u << 10)
+#define CAPTURE_KEEP (64u << 10)
 /* Without a pidfd, how often the child is checked for. */
 #define FALLBACK_POLL_MS 50
 
@@ -55,6 +56,15 @@ struct ops_proc {
 	int wake_fd;		/* eventfd the cancel hook writes to wake a waiter */
 	char *name;
 	char *err_text;
+	/* OPS_PROC_CAPTURE: the read end of the output pipe (-1 once at its
+	 * end), and the last CAPTURE_KEEP bytes read from it */
+	int cap_fd;
+	char *cap;
+	size_t cap_len;
+	/* Set by the cancel hook once it has sent SIGTERM: the waiter does
+	 * not send a second one, which an opsctl child takes for "exit now,
+	 * without cleaning up" (cmd/opsctl.c). */
+	int termed;
 };
 
 /* How a wait ended. */
@@ -160,6 +170,7 @@ static void terminate_child(void *arg)
 	ops_proc *p = arg;
 	uint64_t one = 1;
 
+	__atomic_store_n(&p->termed, 1, __ATOMIC_SEQ_CST);
 	term_group(p);
 	/* The waiter gives the group its grace, then SIGKILL. */
 	if (write(p->wake_fd, &one, sizeof one) < 0) {
@@ -184,6 +195,35 @@ static int ms_until(double at)
 	return ms <= 0 ? 0 : ms >= INT_MAX ? INT_MAX : (int)ms;
 }
 
+/* What the output pipe holds now, keeping the last CAPTURE_KEEP bytes
+ * (the buffer is twice that, so the tail moves down once per 64 KiB). */
+static void drain_capture(ops_proc *p)
+{
+	char buf[8192];
+	ssize_t n;
+
+	while (p->cap_fd >= 0) {
+		n = read(p->cap_fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || errno != EAGAIN) {	/* its end, or broken */
+				close(p->cap_fd);
+				p->cap_fd = -1;
+			}
+			return;
+		}
+		if (p->cap_len + (size_t)n > 2 * CAPTURE_KEEP) {
+			size_t keep = CAPTURE_KEEP - (size_t)n;
+
+			memmove(p->cap, p->cap + p->cap_len - keep, keep);
+			p->cap_len = keep;
+		}
+		memcpy(p->cap + p->cap_len, buf, (size_t)n);
+		p->cap_len += (size_t)n;
+	}
+}
+
 /*
  * Wait, without reaping, until the child exits.  With timeout_ms > 0 a
  * child still running then is sent SIGTERM (its whole group); so is one
@@ -198,8 +238,9 @@ static enum ending await_exit(ops_proc *p, long timeout_ms, enum ending ending)
 	int killed = 0;
 
 	for (;;) {
-		struct pollfd fds[2] = {{.fd = p->pid_fd, .events = POLLIN},
-					{.fd = p->wake_fd, .events = POLLIN}};
+		struct pollfd fds[3] = {{.fd = p->pid_fd, .events = POLLIN},
+					{.fd = p->wake_fd, .events = POLLIN},
+					{.fd = p->cap_fd, .events = POLLIN}};
 		uint64_t drained;
 		int wait_ms = -1;
 
@@ -208,7 +249,8 @@ static enum ending await_exit(ops_proc *p, long timeout_ms, enum ending ending)
 		if (ending == EXITED && (ops_cancelled() ||
 					 (deadline > 0 && ops_clock() >= deadline))) {
 			ending = ops_cancelled() ? CANCELLED : TIMED_OUT;
-			term_group(p);
+			if (!__atomic_exchange_n(&p->termed, 1, __ATOMIC_SEQ_CST))
+				term_group(p);
 			kill_at = ops_clock() + OPS_PROC_GRACE_MS / 1000.0;
 		}
 		if (ending != EXITED && !killed && ops_clock() >= kill_at) {
@@ -222,12 +264,17 @@ static enum ending await_exit(ops_proc *p, long timeout_ms, enum ending ending)
 		if (p->pid_fd < 0 && (wait_ms < 0 || wait_ms > FALLBACK_POLL_MS))
 			wait_ms = FALLBACK_POLL_MS;
 		/* poll skips a negative fd; EINTR just goes round again. */
-		if (poll(fds, 2, wait_ms) > 0 && (fds[1].revents & POLLIN)) {
+		if (poll(fds, 3, wait_ms) > 0 && (fds[1].revents & POLLIN)) {
 			if (read(p->wake_fd, &drained, sizeof drained) < 0) {
 				/* Nothing left to drain: another round finds out why. */
 			}
 		}
+		if (fds[2].revents)
+			drain_capture(p);
 	}
+	/* What it wrote before it exited; a grandchild that kept the pipe
+	 * open is not waited for. */
+	drain_capture(p);
 	return ending;
 }
 
@@ -269,7 +316,7 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
-	int inp[2] = {-1, -1}, outp[2] = {-1, -1}, rc;
+	int inp[2] = {-1, -1}, outp[2] = {-1, -1}, capp[2] = {-1, -1}, rc;
 	char *prog = find_program(dir, argv[0]), **env = NULL;
 	ops_proc *p = NULL;
 	ops_code code = OPS_OK;
@@ -283,7 +330,7 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 	p = calloc(1, sizeof *p);
 	if (p) {
 		p->cancel_hook = -1;
-		p->err_fd = p->pid_fd = p->wake_fd = -1;
+		p->err_fd = p->pid_fd = p->wake_fd = p->cap_fd = -1;
 	}
 	env = merged_env(env_add, (pipes & OPS_PROC_NO_SECRETS) != 0);
 	if (!p || !env || !(p->name = strdup(argv[0]))) {
@@ -300,8 +347,14 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 		code = ops_error_set(err, OPS_EINTERNAL, "cannot create an eventfd: %s", strerror(errno));
 		goto fail;
 	}
+	if ((pipes & OPS_PROC_CAPTURE) && !(p->cap = malloc(2 * CAPTURE_KEEP))) {
+		code = ops_error_oom(err);
+		goto fail;
+	}
 	if (((pipes & OPS_PROC_PIPE_IN) && pipe2(inp, O_CLOEXEC) != 0) ||
-	    ((pipes & OPS_PROC_PIPE_OUT) && pipe2(outp, O_CLOEXEC) != 0)) {
+	    ((pipes & OPS_PROC_PIPE_OUT) && pipe2(outp, O_CLOEXEC) != 0) ||
+	    ((pipes & OPS_PROC_CAPTURE) && (pipe2(capp, O_CLOEXEC) != 0 ||
+					     fcntl(capp[0], F_SETFL, O_NONBLOCK) != 0))) {
 		code = ops_error_set(err, OPS_EINTERNAL, "cannot create a pipe: %s", strerror(errno));
 		goto fail;
 	}
@@ -312,9 +365,11 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	if (pipes & OPS_PROC_PIPE_OUT)
 		posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	else if (pipes & OPS_PROC_CAPTURE)
+		posix_spawn_file_actions_adddup2(&fa, capp[1], 1);
 	else
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p->err_fd, 2);
+	posix_spawn_file_actions_adddup2(&fa, (pipes & OPS_PROC_CAPTURE) ? capp[1] : p->err_fd, 2);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigemptyset(&dfl);
@@ -340,6 +395,12 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 		close(inp[0]);
 	if (outp[1] >= 0)
 		close(outp[1]);
+	if (capp[1] >= 0) {
+		/* Only the reading end is non-blocking: the child writes as to
+		 * any pipe, waiting when it is full. */
+		close(capp[1]);
+		p->cap_fd = capp[0];
+	}
 	p->pid_fd = open_pidfd(p->pid);
 	p->cancel_hook = ops_cancel_hook_add(terminate_child, p);
 	if (in_fd)
@@ -359,6 +420,12 @@ fail:
 		close(outp[0]);
 		close(outp[1]);
 	}
+	if (capp[0] >= 0) {
+		close(capp[0]);
+		close(capp[1]);
+	}
+	if (p)
+		free(p->cap);
 	if (p && p->err_fd >= 0)
 		close(p->err_fd);
 	if (p && p->wake_fd >= 0)
@@ -377,6 +444,22 @@ const char *ops_proc_stderr(ops_proc *p)
 	ssize_t n;
 	char *text;
 
+	if (p->cap) {
+		size_t skip;
+
+		drain_capture(p);
+		skip = p->cap_len > CAPTURE_KEEP ? p->cap_len - CAPTURE_KEEP : 0;
+		text = realloc(p->err_text, p->cap_len - skip + 1);
+		if (!text)
+			return "";
+		p->err_text = text;
+		memcpy(text, p->cap + skip, p->cap_len - skip);
+		n = (ssize_t)(p->cap_len - skip);
+		text[n] = '\0';
+		while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+			text[--n] = '\0';
+		return text;
+	}
 	from = size > (off_t)STDERR_KEEP ? size - (off_t)STDERR_KEEP : 0;
 	text = realloc(p->err_text, (size_t)(size - from) + 1);
 	if (!text)
@@ -397,18 +480,28 @@ static void proc_free(ops_proc *p)
 	close(p->wake_fd);
 	if (p->pid_fd >= 0)
 		close(p->pid_fd);
+	if (p->cap_fd >= 0)
+		close(p->cap_fd);
+	free(p->cap);
 	free(p->err_text);
 	free(p->name);
 	free(p);
 }
 
-ops_code ops_proc_wait_timeout(ops_proc *p, long timeout_ms, ops_error *err)
+ops_code ops_proc_wait_exit(ops_proc *p, long timeout_ms, int *exit_status, int *timed_out,
+			    char **output, ops_error *err)
 {
 	enum ending ending = EXITED;
 	int status;
 	ops_code rc = OPS_OK;
 
 	status = reap(p, timeout_ms, &ending);
+	if (output)
+		*output = strdup(ops_proc_stderr(p));
+	if (exit_status)
+		*exit_status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	if (timed_out)
+		*timed_out = ending == TIMED_OUT;
 	if (ending == TIMED_OUT) {
 		const char *text = ops_proc_stderr(p);
 
@@ -437,6 +530,11 @@ ops_code ops_proc_wait_timeout(ops_proc *p, long timeout_ms, ops_error *err)
 	}
 	proc_free(p);
 	return rc;
+}
+
+ops_code ops_proc_wait_timeout(ops_proc *p, long timeout_ms, ops_error *err)
+{
+	return ops_proc_wait_exit(p, timeout_ms, NULL, NULL, NULL, err);
 }
 
 ops_code ops_proc_wait(ops_proc *p, ops_error *err)

@@ -34,8 +34,14 @@ typedef struct ops_proc ops_proc;
  * still adds what the child is meant to get.  For commands an operator
  * configures, which need none of opsctl's own credentials.
  */
+/*
+ * OPS_PROC_CAPTURE: standard output and standard error both go to a pipe
+ * that the wait reads as the child writes, keeping the last 64 KiB, which
+ * ops_proc_stderr then returns: what a person would have seen on the
+ * terminal, bounded however much the child prints.  Not with PIPE_OUT.
+ */
 enum { OPS_PROC_PIPE_IN = 1, OPS_PROC_PIPE_OUT = 2, OPS_PROC_OWN_GROUP = 4,
-       OPS_PROC_NO_SECRETS = 8 };
+       OPS_PROC_NO_SECRETS = 8, OPS_PROC_CAPTURE = 16 };
 
 /* Between SIGTERM to a child's group and SIGKILL: time to remove its own
  * temporary files, short enough that a stuck child cannot hold the run. */
@@ -69,6 +75,15 @@ ops_code ops_proc_wait(ops_proc *p, ops_error *err);
  * the deadline passes or the run is cancelled.
  */
 ops_code ops_proc_wait_timeout(ops_proc *p, long timeout_ms, ops_error *err);
+/*
+ * The same, also saying how the child ended: *exit_status its exit status,
+ * or 128 + N when a signal N ended it (as a shell says); *timed_out 1 when
+ * the deadline stopped it; *output a copy of what ops_proc_stderr returns
+ * at the end (caller frees; NULL when out of memory).  Any pointer may be
+ * NULL.
+ */
+ops_code ops_proc_wait_exit(ops_proc *p, long timeout_ms, int *exit_status, int *timed_out,
+			    char **output, ops_error *err);
 /* Its standard error so far (NUL-terminated, valid until wait). */
 const char *ops_proc_stderr(ops_proc *p);
 /* Stop the child (SIGTERM, SIGKILL after the grace) and reap it;

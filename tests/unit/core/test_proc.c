@@ -345,6 +345,63 @@ TEST(no_secrets_leaves_credentials_out_of_the_childs_environment)
 	free(dir);
 }
 
+/* OPS_PROC_CAPTURE: stdout and stderr in one stream, the last 64 KiB of a
+ * flood kept, the exit status and the timeout said apart. */
+TEST(capture_keeps_both_streams_and_the_exit)
+{
+	ops_proc *p = start_sh_with("echo out; echo err >&2; echo last; exit 4", OPS_PROC_CAPTURE);
+	char *output = NULL;
+	int status = -1, timed_out = -1;
+	ops_error err;
+
+	ops_error_clear(&err);
+	if (!p)
+		return;
+	CHECK_INT(ops_proc_wait_exit(p, 10000, &status, &timed_out, &output, &err), OPS_EFAIL);
+	CHECK_INT(status, 4);
+	CHECK_INT(timed_out, 0);
+	CHECK_STR(output ? output : "", "out\nerr\nlast");
+	CHECK_STR(err.message, "sh failed (exit 4): last");
+	free(output);
+}
+
+TEST(capture_is_bounded_and_never_blocks_the_child)
+{
+	/* 1 MiB of output: the child would block on a full pipe nobody reads. */
+	ops_proc *p = start_sh_with("i=0; while [ $i -lt 16384 ]; do "
+				    "echo 'line of sixty-three characters, padded out to that width ok'; "
+				    "i=$((i+1)); done; echo END", OPS_PROC_CAPTURE);
+	char *output = NULL;
+	int status = -1;
+	ops_error err;
+
+	ops_error_clear(&err);
+	if (!p)
+		return;
+	CHECK_INT(ops_proc_wait_exit(p, 30000, &status, NULL, &output, &err), OPS_OK);
+	CHECK_INT(status, 0);
+	CHECK(output && strlen(output) <= 64u << 10 && strlen(output) > 60u << 10);
+	CHECK(output && strcmp(output + strlen(output) - 4, "\nEND") == 0);
+	free(output);
+}
+
+TEST(capture_says_timed_out)
+{
+	ops_proc *p = start_sh_with("echo started; sleep 30", OPS_PROC_CAPTURE);
+	char *output = NULL;
+	int status = -1, timed_out = 0;
+	ops_error err;
+
+	ops_error_clear(&err);
+	if (!p)
+		return;
+	CHECK_INT(ops_proc_wait_exit(p, 300, &status, &timed_out, &output, &err), OPS_EFAIL);
+	CHECK_INT(timed_out, 1);
+	CHECK_INT(status, 128 + SIGTERM);
+	CHECK_STR(output ? output : "", "started");
+	free(output);
+}
+
 int main(void)
 {
 	RUN(sleep_is_stopped_at_the_deadline);
@@ -358,5 +415,8 @@ int main(void)
 	RUN(a_cancelled_run_stops_the_child);
 	RUN(a_child_started_after_the_request_is_stopped);
 	RUN(no_secrets_leaves_credentials_out_of_the_childs_environment);
+	RUN(capture_keeps_both_streams_and_the_exit);
+	RUN(capture_is_bounded_and_never_blocks_the_child);
+	RUN(capture_says_timed_out);
 	return unit_done();
 }
