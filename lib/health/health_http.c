@@ -37,6 +37,7 @@
 #include "health_internal.h"
 #include "opsmaint/clock.h"
 #include "opsmaint/http.h"
+#include "opsmaint/json.h"
 #include "opsmaint/secret.h"
 
 /* Where the engine's timeouts and caps come from, for both components. */
@@ -172,6 +173,44 @@ static ops_code get_once(const health_ctx *ctx, const struct endpoint *ep,
 	return rc;
 }
 
+/*
+ * The start of an error answer's body, for the reason: "HTTP 503: database
+ * unavailable".  At most 80 bytes, each run of white space or control bytes
+ * one space, never a UTF-8 character cut; "" when the body is empty.  What
+ * the plugin output cannot carry ('|') is the output's to replace.
+ */
+static void body_excerpt(const ops_http_resp *resp, char *out, size_t size)
+{
+	size_t i, o = 0, max = size < 81 ? size - 1 : 80;
+	char *fixed;
+
+	*out = '\0';
+	for (i = 0; resp->body && i < resp->len && o < max; i++) {
+		unsigned char c = (unsigned char)resp->body[i];
+
+		if (c <= 0x20 || c == 0x7f) {
+			if (o > 0 && out[o - 1] != ' ')
+				out[o++] = ' ';
+			continue;
+		}
+		out[o++] = (char)c;
+	}
+	if (i < resp->len)	/* cut: drop a partial UTF-8 character */
+		while (o > 0 && ((unsigned char)out[o - 1] & 0x80)) {
+			unsigned char c = (unsigned char)out[--o];
+
+			if (c & 0x40)
+				break;
+		}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	if ((fixed = ops_utf8_repair(out)) != NULL) {
+		snprintf(out, size, "%s", fixed);
+		free(fixed);
+	}
+}
+
 static int within(const char *hay, size_t len, const char *needle)
 {
 	return hay && memmem(hay, len, needle, strlen(needle)) != NULL;
@@ -217,8 +256,11 @@ ops_code health_api(const health_ctx *ctx, health_result *r, ops_error *err)
 	}
 	cJSON_AddNumberToObject(rep, "http_status", (double)resp.status);
 	health_figure(r, "opsctl_health_api_response_seconds", resp.seconds);
-	if (resp.status < 200 || resp.status > 299)
-		health_raise(r, OPS_HEALTH_CRITICAL, "HTTP %ld", resp.status);
+	if (resp.status < 200 || resp.status > 299) {
+		body_excerpt(&resp, why, sizeof why);
+		health_raise(r, OPS_HEALTH_CRITICAL, "HTTP %ld%s%s", resp.status, *why ? ": " : "",
+			     why);
+	}
 	else if (expect && *expect && !within(resp.body, resp.len, expect))
 		health_raise(r, OPS_HEALTH_CRITICAL, "answer lacks '%s'", expect);
 	if (resp.seconds > crit)
@@ -416,8 +458,12 @@ ops_code health_llm(const health_ctx *ctx, health_result *r, ops_error *err)
 			snprintf(last_cause, sizeof last_cause, "HTTP %ld: %s", resp.status,
 				 kind == LLM_OPENAI ? "key refused" : "authentication required");
 		} else if (resp.status < 200 || resp.status > 299) {
+			char excerpt[96];
+
 			failed++;
-			snprintf(last_cause, sizeof last_cause, "HTTP %ld", resp.status);
+			body_excerpt(&resp, excerpt, sizeof excerpt);
+			snprintf(last_cause, sizeof last_cause, "HTTP %ld%s%s", resp.status,
+				 *excerpt ? ": " : "", excerpt);
 		} else {
 			int m = listed_models(kind, resp.body, model, &found);
 
