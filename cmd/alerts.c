@@ -97,7 +97,9 @@ const char cli_alerts_description[] =
 	"with the body ok, PagerDuty's 202 with status success, Alertmanager's 200 (and, for a "
 	"test, the alert read back from its API). Exit status 0 when every channel asked for "
 	"delivered, 1 when any failed (each channel's line names why), 78 when none is "
-	"configured.";
+	"configured or the configuration of one cannot be used (a URL that is not http(s), "
+	"alerts.ca_file unreadable: the error names the key, and the value unless it is a "
+	"credential).";
 
 const struct cli_cmd cli_alerts_subs[] = {
 	{.name = "test",

@@ -373,6 +373,6 @@ out:
 }
 
 const alerts_channel alerts_alertmanager = {
-	.bit = OPS_ALERT_ALERTMANAGER, .name = "alertmanager", .configured = configured,
-	.send = send
+	.bit = OPS_ALERT_ALERTMANAGER, .name = "alertmanager",
+	.key = "alerts.alertmanager_url", .configured = configured, .send = send
 };

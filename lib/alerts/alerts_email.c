@@ -91,5 +91,6 @@ out:
 }
 
 const alerts_channel alerts_email = {
-	.bit = OPS_ALERT_EMAIL, .name = "email", .configured = configured, .send = send
+	.bit = OPS_ALERT_EMAIL, .name = "email", .key = "alerts.smtp_url",
+	.configured = configured, .send = send
 };

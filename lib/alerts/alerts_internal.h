@@ -27,6 +27,10 @@ typedef struct alerts_msg {
 typedef struct alerts_channel {
 	unsigned bit;			/* OPS_ALERT_EMAIL ... */
 	const char *name;		/* "email" */
+	/* What configures the destination, for an error about it: a key
+	 * ("alerts.alertmanager_url"), or the places a secret one comes from. */
+	const char *key;
+	int secret;			/* the destination is a credential: never shown */
 	/* 1 when the configuration names this channel's destination. */
 	int (*configured)(const ops_config *cfg);
 	/*

@@ -28,11 +28,14 @@
  * costs money on every run; listing the models proves the key and the
  * server, and that the configured model is served).
  */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "health_internal.h"
 #include "opsmaint/clock.h"
@@ -43,6 +46,8 @@
 /* Where the engine's timeouts and caps come from, for both components. */
 struct endpoint {
 	const char *name;	/* "health 'api'", for core/http's log lines */
+	const char *key;	/* the key of the URL, which errors name: "health.api_url" */
+	const char *value;	/* its value as configured */
 	const char *url;
 	double limit;		/* seconds this request may take */
 	size_t max_body;
@@ -124,6 +129,40 @@ static void no_answer(const struct endpoint *ep, const ops_http_resp *resp, cons
 	}
 }
 
+#define CA_KEY "health.api_ca_file"
+
+/*
+ * A configuration the request cannot use, as one line naming the key and
+ * its value (as shown_url shows it): "health.api_url: 'ftp://host/health'
+ * is not an http:// or https:// URL", "health.api_ca_file: cannot read
+ * '/etc/ssl/x.pem': No such file or directory".  what: the problem, after
+ * the value.
+ */
+static ops_code url_error(const struct endpoint *ep, const char *what, ops_error *err)
+{
+	char *shown = shown_url(ep->value);
+
+	ops_error_set(err, OPS_ECONFIG, "%s: '%s' %s", ep->key, shown ? shown : "", what);
+	free(shown);
+	return OPS_ECONFIG;
+}
+
+/* Before any request: the URL is http(s) with a host, an https one's CA file readable. */
+static ops_code endpoint_check(const health_ctx *ctx, const struct endpoint *ep, ops_error *err)
+{
+	const char *ca = ops_config_get(ctx->cfg, CA_KEY), *v = ep->value, *host;
+
+	if (strncasecmp(v, "http://", 7) != 0 && !is_https(v))
+		return url_error(ep, "is not an http:// or https:// URL", err);
+	host = strstr(v, "://") + 3;
+	if (strcspn(host, "/?#") == 0)
+		return url_error(ep, "has no host", err);
+	if (is_https(v) && ca && *ca && access(ca, R_OK) != 0)
+		return ops_error_set(err, OPS_ECONFIG, "%s: cannot read '%s': %s", CA_KEY, ca,
+				     strerror(errno));
+	return OPS_OK;
+}
+
 /*
  * One GET.  OPS_OK with *answered set when a complete HTTP answer came; OPS_OK
  * with *answered clear and why filled when the endpoint is at fault (down,
@@ -147,7 +186,7 @@ static ops_code get_once(const health_ctx *ctx, const struct endpoint *ep,
 	o.connect_timeout = o.timeout = o.stall_timeout = ep->limit;
 	o.max_body = ep->max_body;
 	o.retries = 0;
-	o.ca_file = ops_config_get(ctx->cfg, "health.api_ca_file");
+	o.ca_file = ops_config_get(ctx->cfg, CA_KEY);
 	o.cert_expiry = ep->https;
 	if ((rc = ops_http_new(&o, &h, err)) != OPS_OK)
 		return rc;
@@ -168,6 +207,14 @@ static ops_code get_once(const health_ctx *ctx, const struct endpoint *ep,
 		no_answer(ep, resp, &e, why, why_size);
 		return OPS_OK;
 	}
+	/* A configuration core/http could not use: named by its key. */
+	if (rc == OPS_ECONFIG && resp->failure == OPS_HTTP_F_TLS)
+		return ops_error_set(err, rc, "%s: cannot use '%s': %s", CA_KEY,
+				     o.ca_file ? o.ca_file : "", *resp->reason ? resp->reason
+				     : e.message);
+	if (rc == OPS_ECONFIG)
+		return url_error(ep, strstr(e.message, "malformed") ? "is not a valid URL"
+				 : e.message, err);
 	if (err)
 		*err = e;
 	return rc;
@@ -225,7 +272,8 @@ ops_code health_api(const health_ctx *ctx, health_result *r, ops_error *err)
 	double crit = (double)ops_config_int(cfg, "health.api_critical_ms") / 1000;
 	long cert_warn = ops_config_int(cfg, "health.cert_warn_days");
 	long cert_crit = ops_config_int(cfg, "health.cert_critical_days");
-	struct endpoint ep = {.name = "health 'api'", .url = url};
+	struct endpoint ep = {.name = "health 'api'", .key = "health.api_url", .value = url,
+			      .url = url};
 	cJSON *rep = health_report(r);
 	ops_http_resp resp;
 	char why[400], *shown;
@@ -236,6 +284,8 @@ ops_code health_api(const health_ctx *ctx, health_result *r, ops_error *err)
 		health_skip(r, "health.api_url is not set");
 		return OPS_OK;
 	}
+	if ((rc = endpoint_check(ctx, &ep, err)) != OPS_OK)
+		return rc;
 	ep.https = is_https(url);
 	ep.limit = health_time_left(ctx, (double)ops_config_int(cfg, "health.check_timeout"));
 	ep.max_body = (size_t)ops_config_int(cfg, "health.max_body");
@@ -378,7 +428,7 @@ ops_code health_llm(const health_ctx *ctx, health_result *r, ops_error *err)
 	double warn = (double)ops_config_int(cfg, "health.llm_warn_ms") / 1000;
 	double crit = (double)ops_config_int(cfg, "health.llm_critical_ms") / 1000;
 	long samples = ops_config_int(cfg, "health.llm_samples");
-	struct endpoint ep = {.name = "health 'llm'"};
+	struct endpoint ep = {.name = "health 'llm'", .key = "health.llm_url"};
 	cJSON *rep = health_report(r);
 	char *key = NULL, *auth = NULL, *url = NULL, *shown = NULL;
 	const char *headers[2] = {NULL, NULL};
@@ -393,6 +443,9 @@ ops_code health_llm(const health_ctx *ctx, health_result *r, ops_error *err)
 		health_skip(r, "health.llm_url is not set");
 		return OPS_OK;
 	}
+	ep.value = base;
+	if ((rc = endpoint_check(ctx, &ep, err)) != OPS_OK)
+		return rc;
 	if (kind == LLM_OPENAI) {
 		if ((rc = llm_key(cfg, &key, err)) != OPS_OK)
 			return rc;

@@ -209,6 +209,21 @@ tls_conf other "$OTHER" "$P/ca.pem"
 r --config "$T/other.conf" alerts test -c slack
 expect_alert_fail 1 "a certificate for another host fails naming the host name" "slack" "another host name"
 
+# ---- a configuration opsctl cannot use: exit 78, the key named ----
+tls_conf noca "$GOOD" "$T/no-such-ca.pem"
+r --config "$T/noca.conf" alerts test -c slack
+expect_alert_fail 78 "an alerts.ca_file that does not exist: exit 78, naming the key and the file" \
+	"alerts.ca_file: cannot read '$T/no-such-ca.pem'"
+derive_conf "$T/opsctl.conf" "$T/pdurl.conf" "pagerduty_url = ftp://127.0.0.1:$PLAIN/v2/enqueue"
+r --config "$T/pdurl.conf" alerts test -c pagerduty
+expect_alert_fail 78 "a pagerduty_url that is not http(s): exit 78, naming the key and the value" \
+	"alerts.pagerduty_url ('ftp://127.0.0.1:$PLAIN/v2/enqueue')" "not an http:// or https:// URL"
+secret_file ftp.url "ftp://127.0.0.1:$PLAIN$HOOK_PATH"
+derive_conf "$T/opsctl.conf" "$T/ftphook.conf" "slack_webhook_file = $T/ftp.url"
+r --config "$T/ftphook.conf" alerts test -c slack
+expect_alert_fail 78 "a Slack webhook URL that is not http(s): exit 78, naming where it comes from, not the URL" \
+	"SLACK_WEBHOOK_URL or alerts.slack_webhook_file" "not an http:// or https:// URL"
+
 # ---- the secrets are nowhere ----
 {
 	cat "$ALL"

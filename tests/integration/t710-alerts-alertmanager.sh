@@ -126,6 +126,11 @@ expect_json_true '[(s["step"], s["status"]) for s in d["channels"][0]["steps"]] 
 [ "$(echo "$el >= 1.5 && $el < 6" | bc)" = 1 ]; check $? "the read-back polls until alerts.timeout (2 s) and no longer (${el}s)"
 derive_conf "$T/opsctl.conf" "$T/noscheme.conf" "alertmanager_url = 127.0.0.1:$AM_PORT"
 run "$OPSCTL" --config "$T/noscheme.conf" alerts test -c alertmanager
-expect_alert_fail 1 "a URL without http:// is named as such" "alertmanager" "not an http:// or https:// URL"
+expect_alert_fail 78 "a URL without http:// is a configuration error naming the key and the value" \
+	"alertmanager" "alerts.alertmanager_url ('127.0.0.1:$AM_PORT')" "not an http:// or https:// URL"
+derive_conf "$T/opsctl.conf" "$T/badurl.conf" "alertmanager_url = http://[::1:$AM_PORT/"
+run "$OPSCTL" --config "$T/badurl.conf" alerts test -c alertmanager
+expect_alert_fail 78 "a URL that does not parse: exit 78, naming the key and the value" \
+	"alerts.alertmanager_url ('http://[::1:$AM_PORT/')" "malformed URL"
 
 done_testing
