@@ -259,7 +259,10 @@ static ops_code dispatch(const ops_run *run, unsigned mask, const ops_alert *a, 
 		}
 		ops_error_clear(&e);
 		t0 = ops_clock();
-		rc = c->send(run, &m, test, one, &e);
+		if (c->incomplete && c->incomplete(run->cfg))
+			rc = ops_error_set(&e, OPS_ECONFIG, "%s", c->incomplete(run->cfg));
+		else
+			rc = c->send(run, &m, test, one, &e);
 		cJSON_AddNumberToObject(one, "duration_seconds",
 					(double)(long long)((ops_clock() - t0) * 1000.0 + 0.5) / 1000.0);
 		cJSON_DeleteItemFromObjectCaseSensitive(one, "status");

@@ -186,6 +186,19 @@ expect_rc 1 "slack failing, pagerduty delivered: exit 1"
 expect_json_true 'find(d["channels"], "channel", "slack")["status"] == "failed" and find(d["channels"], "channel", "pagerduty")["status"] == "delivered"' \
 	"JSON: slack failed, pagerduty still delivered"
 
+# ---- email half configured: never skipped in silence ----
+derive_conf "$T/opsctl.conf" "$T/halfmail.conf" "email_to = ops@example.org"
+mark
+r --config "$T/halfmail.conf" -o json alerts test
+expect_rc 78 "all, with alerts.email_to but no alerts.smtp_url: exit 78"
+expect_json_true 'find(d["channels"], "channel", "email")["status"] == "failed" and find(d["channels"], "channel", "email")["error"].startswith("alerts.smtp_url is not set")' \
+	"JSON: email failed, naming the missing alerts.smtp_url"
+expect_json_true 'find(d["channels"], "channel", "slack")["status"] == "delivered" and find(d["channels"], "channel", "pagerduty")["status"] == "delivered"' \
+	"JSON: slack and pagerduty were still delivered"
+expect_json_true '"alerts.smtp_url is not set" in d["error"]' "the run's error names the missing key"
+r "${C[@]}" -o json alerts test -c slack
+expect_rc 0 "neither email key: email is not asked for, slack delivered, exit 0"
+
 # ---- TLS: verified against alerts.ca_file, failures named ----
 tls_conf() {	# tls_conf FILE PORT [CA]
 	secret_file "$1.url" "https://localhost:$2$HOOK_PATH"
