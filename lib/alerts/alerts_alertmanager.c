@@ -131,6 +131,27 @@ static ops_code post(struct am *am, const char *step, cJSON *alerts, char *detai
 	return rc;
 }
 
+/* name="value" with value's '"', '\\' and newlines escaped as Alertmanager's matchers read them. */
+static char *matcher(const char *name, const char *value)
+{
+	size_t n = strlen(name), o = n + 2, i;
+	char *out = malloc(n + 2 * strlen(value) + 4);
+
+	if (!out)
+		return NULL;
+	memcpy(out, name, n);
+	out[n] = '=';
+	out[n + 1] = '"';
+	for (i = 0; value[i]; i++) {
+		if (value[i] == '"' || value[i] == '\\' || value[i] == '\n')
+			out[o++] = '\\';
+		out[o++] = value[i] == '\n' ? 'n' : value[i];
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
 /*
  * The active alerts whose labels match m's alertname, instance,
  * environment and dedup_key (and test_id for a test): *list, an array.
@@ -154,9 +175,9 @@ static ops_code list(struct am *am, const alerts_msg *m, const char *step, cJSON
 	for (i = 0; i < 5 && rc == OPS_OK; i++) {
 		if (!*values[i])
 			continue;
-		/* Label matchers as amtool writes them: name="value", quotes escaped. */
-		if (asprintf(&filter, "%s=\"%s\"", names[i], values[i]) < 0) {
-			filter = NULL;
+		/* Label matchers as amtool writes them: name="value", the value's
+		 * '"' and '\\' escaped, else a quote in it ends the matcher. */
+		if (!(filter = matcher(names[i], values[i]))) {
 			rc = ops_error_oom(err);
 		} else if (!(esc = ops_http_escape(filter, "")) ||
 			   asprintf(&q, "%s%sfilter=%s", url, strchr(url, '?') ? "&" : "?", esc) < 0) {

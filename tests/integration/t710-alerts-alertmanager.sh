@@ -107,6 +107,22 @@ run "$OPSCTL" "${C[@]}" -o json alerts send -c alertmanager -m "again" --resolve
 expect_rc 0 "a second recovery is still delivered"
 expect_json_true 'd["channels"][0]["resolved_alerts"] == 0' "and says that nothing was held"
 
+# ---- label values with '"' and '\' (item: matchers escape them) ----
+QN='T710 "quoted" back\slash'
+run "$OPSCTL" "${C[@]}" alerts send -c alertmanager -s warning -m "a name with a quote" --name "$QN"
+expect_rc 0 "a problem whose name has a quote and a backslash is delivered"
+n=$(listed 'alertname="T710 \"quoted\" back\\slash"' | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 1 ]; check $? "Alertmanager lists it under that name ($n listed)"
+run "$OPSCTL" "${C[@]}" -o json alerts send -c alertmanager -m "better" --resolved --name "$QN"
+expect_rc 0 "its recovery is delivered: the read of the held alerts escapes the quote and the backslash"
+expect_json_true 'd["channels"][0]["resolved_alerts"] == 1' "it found and resolved the one alert held"
+n=$(listed 'alertname="T710 \"quoted\" back\\slash"' | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 0 ]; check $? "Alertmanager no longer lists it ($n listed)"
+run "$OPSCTL" "${C[@]}" -o json alerts send -c alertmanager -m "a key with a quote" --name T710Key --dedup-key 'k"710\x'
+expect_rc 0 "a dedup key with a quote and a backslash is delivered"
+run "$OPSCTL" "${C[@]}" -o json alerts send -c alertmanager -m "over" --resolved --name T710Key --dedup-key 'k"710\x'
+expect_json_true 'd["exit_code"] == 0 and d["channels"][0]["resolved_alerts"] == 1' "and its recovery resolves it"
+
 # ---- failures ----
 DEAD=$(free_port)
 derive_conf "$T/opsctl.conf" "$T/dead.conf" "alertmanager_url = http://127.0.0.1:$DEAD"
