@@ -112,7 +112,7 @@ const struct cli_cmd cli_alerts_subs[] = {
 	 "to each configured channel of -c, and proves its delivery: PagerDuty's trigger is "
 	 "followed by a resolve with the same dedup key, so nobody is paged for a test; "
 	 "Alertmanager's alert is read back from GET /api/v2/alerts and then resolved with "
-	 "endsAt. Each channel's outcome is reported: delivered, or failed with the reason "
+	 "endsAt (resolved even when the read-back fails, so that a test never stays firing). Each channel's outcome is reported: delivered, or failed with the reason "
 	 "(the server's reply code, a certificate that does not verify, a timeout).",
 	 .examples = "The monthly check of every configured channel\nopsctl alerts test\n"
 		     "Email and Slack only, with a message of your own\n"

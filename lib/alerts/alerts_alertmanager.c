@@ -9,7 +9,8 @@
  *
  * A test proves the round trip: post, read it back from the list (polled
  * within alerts.timeout, matched by test_id), resolve it, and see it leave
- * the list.  A recovery resolves the alerts Alertmanager holds for the
+ * the list.  A read-back that fails still resolves it: a test alert never
+ * stays firing until its endsAt.  A recovery resolves the alerts Alertmanager holds for the
  * problem (alertname, instance, environment, dedup_key) with the labels
  * they fired with, since the severity it was raised at is not known here.
  *
@@ -327,8 +328,26 @@ static ops_code round_trip(struct am *am, const alerts_msg *m, cJSON *out, ops_e
 	alerts_webhook_step(out, "read back", rc == OPS_OK ? "delivered" : "failed", detail);
 	snprintf(summary + strlen(summary), sizeof summary - strlen(summary), "; read back %s",
 		 detail);
-	if (rc != OPS_OK)
+	if (rc != OPS_OK) {
+		/* Alertmanager took the alert: whatever the read-back saw (a list
+		 * it could not give, a filter that missed), the test alert is
+		 * ended now, never left firing until its endsAt. */
+		ops_error read_err = *err, e2;
+
+		ops_error_clear(&e2);
+		body = alerts_of(m, am, time(NULL));
+		if (!body)
+			return ops_error_oom(err);
+		if (post(am, "resolve", body, detail, sizeof detail, &e2) == OPS_OK)
+			snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+				 ", ended without the read-back");
+		cJSON_Delete(body);
+		alerts_webhook_step(out, "resolve", e2.code == OPS_OK ? "delivered" : "failed", detail);
+		snprintf(summary + strlen(summary), sizeof summary - strlen(summary), "; resolve %s",
+			 detail);
+		*err = read_err;
 		goto out;
+	}
 	body = alerts_of(m, am, time(NULL));
 	if (!body)
 		return ops_error_oom(err);
