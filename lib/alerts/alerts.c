@@ -117,8 +117,8 @@ static ops_code compose(const ops_run *run, const ops_alert *a, alerts_msg *m, c
 	m->at = ops_run_now(run);
 	*dedup = NULL;
 	if (!a->dedup_key &&
-	    asprintf(dedup, "opsctl-%s-%s-%s", a->name ? a->name : "alert", m->host,
-		     m->environment) < 0)
+	    asprintf(dedup, "opsctl-%s-%s%s%s-%s", a->name ? a->name : "alert",
+		     a->scope ? a->scope : "", a->scope ? "-" : "", m->host, m->environment) < 0)
 		return ops_error_oom(err);
 	m->dedup_key = a->dedup_key ? a->dedup_key : *dedup;
 	upper(sev, sizeof sev, m->severity);
