@@ -97,7 +97,9 @@ const char cli_alerts_description[] =
 	"with the body ok, PagerDuty's 202 with status success, Alertmanager's 200 (and, for a "
 	"test, the alert read back from its API). Exit status 0 when every channel asked for "
 	"delivered, 1 when any failed (each channel's line names why), 78 when none is "
-	"configured.";
+	"configured or the configuration of one cannot be used (a URL that is not http(s), "
+	"alerts.ca_file unreadable: the error names the key, and the value unless it is a "
+	"credential).";
 
 const struct cli_cmd cli_alerts_subs[] = {
 	{.name = "test",
@@ -110,7 +112,7 @@ const struct cli_cmd cli_alerts_subs[] = {
 	 "to each configured channel of -c, and proves its delivery: PagerDuty's trigger is "
 	 "followed by a resolve with the same dedup key, so nobody is paged for a test; "
 	 "Alertmanager's alert is read back from GET /api/v2/alerts and then resolved with "
-	 "endsAt. Each channel's outcome is reported: delivered, or failed with the reason "
+	 "endsAt (resolved even when the read-back fails, so that a test never stays firing). Each channel's outcome is reported: delivered, or failed with the reason "
 	 "(the server's reply code, a certificate that does not verify, a timeout).",
 	 .examples = "The monthly check of every configured channel\nopsctl alerts test\n"
 		     "Email and Slack only, with a message of your own\n"

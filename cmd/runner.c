@@ -109,6 +109,34 @@ static cJSON *envelope(const struct cli_inv *inv, int exit_code, double seconds,
 static ops_error first_write_error;
 
 /*
+ * The text of a monitoring check's output, in place: a monitoring system
+ * reads everything after the first '|' of a line as perfdata and each
+ * newline as the start of another line, so a message that came from a
+ * server (an HTTP body, a Redis error, a log line) gets '/' for '|' and a
+ * space for each control character.  The perfdata itself is never passed
+ * here.
+ */
+static void plugin_text(char *s)
+{
+	for (; s && *s; s++)
+		if (*s == '|')
+			*s = '/';
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+/* plugin_text() on every string of item, members and elements included. */
+static void plugin_tree(cJSON *item)
+{
+	cJSON *c;
+
+	if (cJSON_IsString(item))
+		plugin_text(item->valuestring);
+	cJSON_ArrayForEach(c, item)
+		plugin_tree(c);
+}
+
+/*
  * A check over components (opsctl health): after the status line, a table
  * of each component's state and reason, and with -v every figure; then
  * what the check did besides (its notification, a restart).
@@ -133,20 +161,27 @@ static int emit_check_items(const struct cli_inv *inv, const cJSON *report, ops_
 	/* One line each, name, state, reason, however long the reason: a
 	 * table too wide for the terminal would turn into blocks. */
 	fputc('\n', stdout);
-	if (inv->verbose || opt_flag(inv, "verbose"))	/* every figure of each, as blocks */
+	if (inv->verbose || opt_flag(inv, "verbose")) {	/* every figure of each, as blocks */
 		cJSON_AddItemToObject(out, "components", cJSON_Duplicate(items, 1));
-	else
-		cJSON_ArrayForEach(it, items)
+	} else {
+		cJSON_ArrayForEach(it, items) {
+			char *why = strdup(cJSON_GetStringValue(cJSON_GetObjectItem(it, "summary"))
+					   ? cJSON_GetStringValue(cJSON_GetObjectItem(it, "summary")) : "");
+
+			plugin_text(why);
 			printf("%-8s %-8s  %s\n",
 			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "component")),
-			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "state")),
-			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "summary")));
+			       cJSON_GetStringValue(cJSON_GetObjectItem(it, "state")), why ? why : "");
+			free(why);
+		}
+	}
 	for (k = 0; extras[k]; k++) {
 		const cJSON *x = cJSON_GetObjectItemCaseSensitive(report, extras[k]);
 
 		if (cJSON_IsObject(x))
 			cJSON_AddItemToObject(out, extras[k], cJSON_Duplicate(x, 1));
 	}
+	plugin_tree(out);
 	if (out->child) {
 		if (!inv->verbose && !opt_flag(inv, "verbose"))
 			fputc('\n', stdout);
@@ -182,10 +217,14 @@ static int emit(const struct cli_inv *inv, int exit_code, double seconds, const 
 	if ((inv->cmd->flags & CLI_PLUGIN) &&
 	    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(report, "_summary"))) {
 		const char *perf = cJSON_GetStringValue(cJSON_GetObjectItem(report, "_perfdata"));
-		const cJSON *db;
+		char *line = strdup(cJSON_GetStringValue(cJSON_GetObjectItem(report, "_summary")));
+		cJSON *db;
+		int n;
 
-		if (printf("%s%s%s\n", cJSON_GetStringValue(cJSON_GetObjectItem(report, "_summary")),
-			   perf && *perf ? " | " : "", perf ? perf : "") < 0) {
+		plugin_text(line);
+		n = line ? printf("%s%s%s\n", line, perf && *perf ? " | " : "", perf ? perf : "") : -1;
+		free(line);
+		if (n < 0) {
 			ops_error_set(werr, OPS_EIO, "write error on standard output: %s",
 				      strerror(errno ? errno : EIO));
 			return ops_code_exit_status(OPS_EIO);
@@ -193,6 +232,7 @@ static int emit(const struct cli_inv *inv, int exit_code, double seconds, const 
 		/* Then each database as its own block, as other commands stream them. */
 		cJSON_ArrayForEach(db, cJSON_GetObjectItemCaseSensitive(report, "databases")) {
 			fputc('\n', stdout);
+			plugin_tree(db);
 			if (ops_output_render(stdout, db, OPS_OUT_TEXT, werr) != OPS_OK)
 				return ops_code_exit_status(OPS_EIO);
 		}
@@ -236,13 +276,15 @@ int cli_fail(const struct cli_inv *inv, const ops_error *err)
 	    !ops_cancelled()) {
 		status = 3;
 		if (inv->out == OPS_OUT_TEXT) {
-			char name[64], *p;
+			char name[64], why[sizeof e.message], *p;
 
 			snprintf(name, sizeof name, "%s", inv->cmd->plugin_name ? inv->cmd->plugin_name
 				 : inv->name ? inv->name : "check");
 			for (p = name; *p; p++)
 				*p = (char)toupper((unsigned char)*p);
-			printf("%s UNKNOWN - %s\n", name, e.message);
+			snprintf(why, sizeof why, "%s", e.message);
+			plugin_text(why);
+			printf("%s UNKNOWN - %s\n", name, why);
 		}
 	}
 	if (inv->out == OPS_OUT_JSON) {

@@ -5,6 +5,7 @@
  * proved ends up in one report; the run fails when any configured channel
  * could not prove delivery.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +117,8 @@ static ops_code compose(const ops_run *run, const ops_alert *a, alerts_msg *m, c
 	m->at = ops_run_now(run);
 	*dedup = NULL;
 	if (!a->dedup_key &&
-	    asprintf(dedup, "opsctl-%s-%s-%s", a->name ? a->name : "alert", m->host,
-		     m->environment) < 0)
+	    asprintf(dedup, "opsctl-%s-%s%s%s-%s", a->name ? a->name : "alert",
+		     a->scope ? a->scope : "", a->scope ? "-" : "", m->host, m->environment) < 0)
 		return ops_error_oom(err);
 	m->dedup_key = a->dedup_key ? a->dedup_key : *dedup;
 	upper(sev, sizeof sev, m->severity);
@@ -158,11 +159,45 @@ static void add_failure(char *buf, size_t size, const char *channel, const char 
 	snprintf(buf + used, size - used, "%s%s (%s)", used ? ", " : "", channel, why);
 }
 
+/*
+ * A configuration a channel could not use (OPS_ECONFIG), named by its key:
+ * "alerts.alertmanager_url ('ftp://am/'): post: 'ftp...' is not an
+ * http:// or https:// URL", "alerts.ca_file: cannot use the CA
+ * certificates ...".  The value is shown unless it is a credential or may
+ * hold one (user information, a query).
+ */
+static void name_key(const alerts_channel *c, const ops_config *cfg, char *line, size_t size)
+{
+	const char *key = strstr(line, "CA certificates") ? "alerts.ca_file"
+			  : strstr(line, "URL") ? c->key : NULL;
+	const char *v = key && strncmp(key, "alerts.", 7) == 0 ? ops_config_get(cfg, key) : NULL;
+	char *was;
+
+	if (!key || strstr(line, key) || !(was = strdup(line)))
+		return;
+	if (v && !c->secret && key == c->key && !strpbrk(v, "@?#"))
+		snprintf(line, size, "%s ('%s'): %s", key, v, was);
+	else
+		snprintf(line, size, "%s: %s", key, was);
+	free(was);
+}
+
+/* alerts.ca_file, when set, must be readable before anything is sent. */
+static ops_code ca_check(const ops_config *cfg, ops_error *err)
+{
+	const char *ca = ops_config_get(cfg, "alerts.ca_file");
+
+	if (ca && *ca && access(ca, R_OK) != 0)
+		return ops_error_set(err, OPS_ECONFIG, "alerts.ca_file: cannot read '%s': %s", ca,
+				     strerror(errno));
+	return OPS_OK;
+}
+
 static ops_code dispatch(const ops_run *run, unsigned mask, const ops_alert *a, int test,
 			 cJSON **report, ops_error *err)
 {
 	unsigned configured = ops_alerts_configured(run->cfg, mask);
-	int explicit = mask != OPS_ALERT_ALL, delivered = 0, failed = 0;
+	int explicit = mask != OPS_ALERT_ALL, delivered = 0, failed = 0, misconfigured = 0;
 	cJSON *rep, *list, *figs, *per;
 	char host[256], *dedup = NULL, failures[1024] = "", nothing[512] = "";
 	alerts_msg m;
@@ -181,6 +216,8 @@ static ops_code dispatch(const ops_run *run, unsigned mask, const ops_alert *a, 
 			       "files of mode 0600 or the environment.");
 		return OPS_ECONFIG;
 	}
+	if ((rc = ca_check(run->cfg, err)) != OPS_OK)
+		return rc;
 	rc = compose(run, a, &m, host, sizeof host, &dedup, err);
 	rep = cJSON_CreateObject();
 	list = rep ? cJSON_AddArrayToObject(rep, "channels") : NULL;
@@ -222,7 +259,10 @@ static ops_code dispatch(const ops_run *run, unsigned mask, const ops_alert *a, 
 		}
 		ops_error_clear(&e);
 		t0 = ops_clock();
-		rc = c->send(run, &m, test, one, &e);
+		if (c->incomplete && c->incomplete(run->cfg))
+			rc = ops_error_set(&e, OPS_ECONFIG, "%s", c->incomplete(run->cfg));
+		else
+			rc = c->send(run, &m, test, one, &e);
 		cJSON_AddNumberToObject(one, "duration_seconds",
 					(double)(long long)((ops_clock() - t0) * 1000.0 + 0.5) / 1000.0);
 		cJSON_DeleteItemFromObjectCaseSensitive(one, "status");
@@ -238,6 +278,10 @@ static ops_code dispatch(const ops_run *run, unsigned mask, const ops_alert *a, 
 
 			snprintf(line, sizeof line, "%s", e.message[0] ? e.message : ops_code_name(rc));
 			line[strcspn(line, "\n")] = '\0';
+			if (rc == OPS_ECONFIG) {
+				name_key(c, run->cfg, line, sizeof line);
+				misconfigured++;
+			}
 			cJSON_AddStringToObject(one, "status", "failed");
 			cJSON_AddStringToObject(one, "error", line);
 			add_failure(failures, sizeof failures, channel_names[i], line);
@@ -277,8 +321,11 @@ static ops_code dispatch(const ops_run *run, unsigned mask, const ops_alert *a, 
 	*report = rep;
 	if (ops_cancelled())
 		return ops_cancel_check(err);
+	/* A channel the configuration does not let opsctl use is the
+	 * configuration's fault (78), whatever the others did. */
 	if (failed)
-		return ops_error_set(err, OPS_EFAIL, "alert not delivered to %s", failures);
+		return ops_error_set(err, misconfigured ? OPS_ECONFIG : OPS_EFAIL,
+				     "alert not delivered to %s", failures);
 	return OPS_OK;
 }
 

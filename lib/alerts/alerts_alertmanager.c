@@ -9,7 +9,8 @@
  *
  * A test proves the round trip: post, read it back from the list (polled
  * within alerts.timeout, matched by test_id), resolve it, and see it leave
- * the list.  A recovery resolves the alerts Alertmanager holds for the
+ * the list.  A read-back that fails still resolves it: a test alert never
+ * stays firing until its endsAt.  A recovery resolves the alerts Alertmanager holds for the
  * problem (alertname, instance, environment, dedup_key) with the labels
  * they fired with, since the severity it was raised at is not known here.
  *
@@ -131,6 +132,27 @@ static ops_code post(struct am *am, const char *step, cJSON *alerts, char *detai
 	return rc;
 }
 
+/* name="value" with value's '"', '\\' and newlines escaped as Alertmanager's matchers read them. */
+static char *matcher(const char *name, const char *value)
+{
+	size_t n = strlen(name), o = n + 2, i;
+	char *out = malloc(n + 2 * strlen(value) + 4);
+
+	if (!out)
+		return NULL;
+	memcpy(out, name, n);
+	out[n] = '=';
+	out[n + 1] = '"';
+	for (i = 0; value[i]; i++) {
+		if (value[i] == '"' || value[i] == '\\' || value[i] == '\n')
+			out[o++] = '\\';
+		out[o++] = value[i] == '\n' ? 'n' : value[i];
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
 /*
  * The active alerts whose labels match m's alertname, instance,
  * environment and dedup_key (and test_id for a test): *list, an array.
@@ -154,9 +176,9 @@ static ops_code list(struct am *am, const alerts_msg *m, const char *step, cJSON
 	for (i = 0; i < 5 && rc == OPS_OK; i++) {
 		if (!*values[i])
 			continue;
-		/* Label matchers as amtool writes them: name="value", quotes escaped. */
-		if (asprintf(&filter, "%s=\"%s\"", names[i], values[i]) < 0) {
-			filter = NULL;
+		/* Label matchers as amtool writes them: name="value", the value's
+		 * '"' and '\\' escaped, else a quote in it ends the matcher. */
+		if (!(filter = matcher(names[i], values[i]))) {
 			rc = ops_error_oom(err);
 		} else if (!(esc = ops_http_escape(filter, "")) ||
 			   asprintf(&q, "%s%sfilter=%s", url, strchr(url, '?') ? "&" : "?", esc) < 0) {
@@ -306,8 +328,26 @@ static ops_code round_trip(struct am *am, const alerts_msg *m, cJSON *out, ops_e
 	alerts_webhook_step(out, "read back", rc == OPS_OK ? "delivered" : "failed", detail);
 	snprintf(summary + strlen(summary), sizeof summary - strlen(summary), "; read back %s",
 		 detail);
-	if (rc != OPS_OK)
+	if (rc != OPS_OK) {
+		/* Alertmanager took the alert: whatever the read-back saw (a list
+		 * it could not give, a filter that missed), the test alert is
+		 * ended now, never left firing until its endsAt. */
+		ops_error read_err = *err, e2;
+
+		ops_error_clear(&e2);
+		body = alerts_of(m, am, time(NULL));
+		if (!body)
+			return ops_error_oom(err);
+		if (post(am, "resolve", body, detail, sizeof detail, &e2) == OPS_OK)
+			snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+				 ", ended without the read-back");
+		cJSON_Delete(body);
+		alerts_webhook_step(out, "resolve", e2.code == OPS_OK ? "delivered" : "failed", detail);
+		snprintf(summary + strlen(summary), sizeof summary - strlen(summary), "; resolve %s",
+			 detail);
+		*err = read_err;
 		goto out;
+	}
 	body = alerts_of(m, am, time(NULL));
 	if (!body)
 		return ops_error_oom(err);
@@ -373,6 +413,6 @@ out:
 }
 
 const alerts_channel alerts_alertmanager = {
-	.bit = OPS_ALERT_ALERTMANAGER, .name = "alertmanager", .configured = configured,
-	.send = send
+	.bit = OPS_ALERT_ALERTMANAGER, .name = "alertmanager",
+	.key = "alerts.alertmanager_url", .configured = configured, .send = send
 };

@@ -19,18 +19,37 @@
 #include "opsmaint/secret.h"
 #include "opsmaint/smtp.h"
 
-static int configured(const ops_config *cfg)
+static int has_url(const ops_config *cfg)
 {
 	const char *url = ops_config_get(cfg, "alerts.smtp_url");
-	char **to;
-	int yes;
 
-	if (!url || !*url)
-		return 0;
-	to = ops_config_list(cfg, "alerts.email_to");
-	yes = to && to[0];
+	return url && *url;
+}
+
+static int has_to(const ops_config *cfg)
+{
+	char **to = ops_config_list(cfg, "alerts.email_to");
+	int yes = to && to[0];
+
 	ops_strv_free(to);
 	return yes;
+}
+
+/* Either key set configures the channel; both are needed to use it. */
+static int configured(const ops_config *cfg)
+{
+	return has_url(cfg) || has_to(cfg);
+}
+
+static const char *incomplete(const ops_config *cfg)
+{
+	int url = has_url(cfg), to = has_to(cfg);
+
+	if (url && !to)
+		return "alerts.email_to is not set, but alerts.smtp_url is: email alerts need both";
+	if (to && !url)
+		return "alerts.smtp_url is not set, but alerts.email_to is: email alerts need both";
+	return NULL;
 }
 
 static ops_code send(const ops_run *run, const alerts_msg *m, int test, cJSON *out, ops_error *err)
@@ -91,5 +110,6 @@ out:
 }
 
 const alerts_channel alerts_email = {
-	.bit = OPS_ALERT_EMAIL, .name = "email", .configured = configured, .send = send
+	.bit = OPS_ALERT_EMAIL, .name = "email", .key = "alerts.smtp_url",
+	.configured = configured, .incomplete = incomplete, .send = send
 };

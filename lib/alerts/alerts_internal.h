@@ -27,8 +27,20 @@ typedef struct alerts_msg {
 typedef struct alerts_channel {
 	unsigned bit;			/* OPS_ALERT_EMAIL ... */
 	const char *name;		/* "email" */
-	/* 1 when the configuration names this channel's destination. */
+	/* What configures the destination, for an error about it: a key
+	 * ("alerts.alertmanager_url"), or the places a secret one comes from. */
+	const char *key;
+	int secret;			/* the destination is a credential: never shown */
+	/* 1 when the configuration names this channel's destination, even
+	 * in part (a key set, another it needs missing). */
 	int (*configured)(const ops_config *cfg);
+	/*
+	 * NULL when the channel's keys are complete, else the one line naming
+	 * what is missing ("alerts.email_to is not set, but alerts.smtp_url
+	 * is"): the channel fails as misconfigured, never skipped in silence.
+	 * May be NULL when one key configures the channel.
+	 */
+	const char *(*incomplete)(const ops_config *cfg);
 	/*
 	 * Deliver m.  test: also do the channel's proof steps (PagerDuty
 	 * resolve, Alertmanager read-back then resolve).  Fills out with

@@ -201,5 +201,6 @@ out:
 }
 
 const alerts_channel alerts_pagerduty = {
-	.bit = OPS_ALERT_PAGERDUTY, .name = "pagerduty", .configured = configured, .send = send
+	.bit = OPS_ALERT_PAGERDUTY, .name = "pagerduty", .key = "alerts.pagerduty_url",
+	.configured = configured, .send = send
 };

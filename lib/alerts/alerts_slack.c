@@ -110,5 +110,7 @@ out:
 }
 
 const alerts_channel alerts_slack = {
-	.bit = OPS_ALERT_SLACK, .name = "slack", .configured = configured, .send = send
+	.bit = OPS_ALERT_SLACK, .name = "slack",
+	.key = "SLACK_WEBHOOK_URL or alerts.slack_webhook_file", .secret = 1,
+	.configured = configured, .send = send
 };

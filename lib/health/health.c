@@ -364,29 +364,79 @@ static void fingerprint(const struct outcome *o, char *buf, size_t size)
 }
 
 /*
- * -n: notify when the problem starts, changes or has lasted
- * health.notify_repeat, and once when it ends.  What was sent is
- * remembered only when at least one channel delivered it, so that a run
- * that could reach nobody tries again next time.
+ * The components a run checks, as -n keys what it notified: "all", or the
+ * names in report order ("db", "api,llm").  Two cron lines checking
+ * different sets have two problems, each notified and resolved on its own.
  */
-static cJSON *notify(const ops_run *run, cJSON *state_root, int state, const char *line,
-		     const char *detail, const char *fp)
+static void set_name(unsigned mask, char *buf, size_t size)
 {
-	cJSON *ns = object_member(state_root, "notification"), *out = cJSON_CreateObject(), *rep = NULL;
+	size_t k;
+
+	*buf = '\0';
+	if (mask == OPS_HEALTH_ALL) {
+		snprintf(buf, size, "all");
+		return;
+	}
+	for (k = 0; k < NCOMP; k++)
+		if (mask & components[k].bit)
+			health_append(buf, size, "%s%s", *buf ? "," : "", components[k].name);
+}
+
+/*
+ * What -n notified for the set: state_root.notifications[set].  The one
+ * "notification" of earlier versions was that of whatever set ran; it is
+ * taken as the default set's, "all", the guides' cron line.
+ */
+static cJSON *notified_state(cJSON *state_root, const char *set)
+{
+	cJSON *sets, *old = cJSON_GetObjectItemCaseSensitive(state_root, "notification");
+
+	sets = object_member(state_root, "notifications");
+	if (!sets)
+		return NULL;
+	if (old) {
+		cJSON_DetachItemViaPointer(state_root, old);
+		if (cJSON_IsObject(old) && !cJSON_GetObjectItemCaseSensitive(sets, "all"))
+			cJSON_AddItemToObject(sets, "all", old);
+		else
+			cJSON_Delete(old);
+	}
+	return object_member(sets, set);
+}
+
+/*
+ * -n: notify when the problem starts, changes or has lasted
+ * health.notify_repeat, and once when it ends, each set of components
+ * (set_name) on its own.  What was sent is remembered only when at least
+ * one channel delivered it, so that a run that could reach nobody tries
+ * again next time.  "status": sent, resolved, already notified, not needed
+ * or failed.
+ */
+static cJSON *notify(const ops_run *run, cJSON *state_root, unsigned mask, int state,
+		     const char *line, const char *detail, const char *fp)
+{
+	char set[128];
+	cJSON *ns, *out = cJSON_CreateObject(), *rep = NULL;
 	char **names = ops_config_list(run->cfg, "health.notify_channels");
-	const char *last_fp = cJSON_GetStringValue(cJSON_GetObjectItem(ns, "fingerprint"));
-	int open = cJSON_IsTrue(cJSON_GetObjectItem(ns, "open"));
-	double sent_at = num_member(ns, "sent_at", 0);
+	const char *last_fp;
+	int open;
+	double sent_at;
 	long repeat = ops_config_int(run->cfg, "health.notify_repeat");
 	time_t now = ops_run_now(run);
 	const char *why = NULL;
 	ops_alert a = {0};
-	unsigned mask;
+	unsigned channels;
 	ops_error e;
 	ops_code rc;
 
+	set_name(mask, set, sizeof set);
+	ns = notified_state(state_root, set);
+	last_fp = cJSON_GetStringValue(cJSON_GetObjectItem(ns, "fingerprint"));
+	open = cJSON_IsTrue(cJSON_GetObjectItem(ns, "open"));
+	sent_at = num_member(ns, "sent_at", 0);
 	if (!out || !ns)
 		goto done;
+	cJSON_AddStringToObject(out, "set", set);
 	if (state == OPS_HEALTH_OK) {
 		if (!open) {
 			cJSON_AddStringToObject(out, "status", "not needed");
@@ -406,20 +456,25 @@ static cJSON *notify(const ops_run *run, cJSON *state_root, int state, const cha
 		goto done;
 	}
 	ops_error_clear(&e);
-	if (ops_alerts_parse_channels(names, &mask, &e) != OPS_OK) {
+	cJSON_AddStringToObject(out, "reason", why);
+	if (ops_alerts_parse_channels(names, &channels, &e) != OPS_OK) {
 		cJSON_AddStringToObject(out, "status", "failed");
 		cJSON_AddStringToObject(out, "error", e.message);
+		ops_log_warn("health: notification not delivered: %s", e.message);
 		goto done;
 	}
 	a.name = "OpsctlHealth";
+	/* The default set keeps the key of earlier versions. */
+	a.scope = strcmp(set, "all") == 0 ? NULL : set;
 	a.summary = line;
 	a.detail = detail;
 	a.command = "health";
 	a.severity = state == OPS_HEALTH_CRITICAL ? OPS_ALERT_CRITICAL : OPS_ALERT_WARNING;
-	rc = ops_alerts_send(run, mask, &a, &rep, &e);
-	cJSON_AddStringToObject(out, "reason", why);
+	rc = ops_alerts_send(run, channels, &a, &rep, &e);
 	if (rep && cJSON_GetNumberValue(cJSON_GetObjectItem(rep, "delivered")) > 0) {
-		cJSON_AddStringToObject(out, "status", rc == OPS_OK ? "sent" : "partly sent");
+		/* Delivered somewhere: remembered, even if a channel failed
+		 * (its error and the warning say which). */
+		cJSON_AddStringToObject(out, "status", a.resolved ? "resolved" : "sent");
 		set_num(ns, "sent_at", (double)now);
 		set_str(ns, "fingerprint", a.resolved ? "" : fp);
 		cJSON_DeleteItemFromObjectCaseSensitive(ns, "open");
@@ -430,7 +485,7 @@ static cJSON *notify(const ops_run *run, cJSON *state_root, int state, const cha
 	if (rc != OPS_OK) {
 		e.message[strcspn(e.message, "\n")] = '\0';
 		cJSON_AddStringToObject(out, "error", e.message);
-		ops_log_warn("health: notification %s", e.message);
+		ops_log_warn("health: notification not delivered: %s", e.message);
 	}
 	if (rep) {
 		cJSON *ch = cJSON_DetachItemFromObjectCaseSensitive(rep, "channels");
@@ -582,14 +637,14 @@ ops_code ops_health_check(const ops_run *run, const ops_health_opts *o, cJSON **
 
 	fingerprint(out, fp, sizeof fp);
 	{
-		cJSON *n = o->notify ? notify(run, sf.root, overall, line, *detail ? detail : NULL,
-					      fp) : NULL;
+		cJSON *n = o->notify ? notify(run, sf.root, mask, overall, line,
+					      *detail ? detail : NULL, fp) : NULL;
 		cJSON *r = auto_restart(run, sf.root, comp_states);
 		const char *nst = n ? cJSON_GetStringValue(cJSON_GetObjectItem(n, "status")) : NULL;
 		const char *rst = r ? cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")) : NULL;
 
 		cJSON_AddNumberToObject(figures, "opsctl_health_notifications_sent",
-					nst && (strcmp(nst, "sent") == 0 || strcmp(nst, "partly sent") == 0));
+					nst && (strcmp(nst, "sent") == 0 || strcmp(nst, "resolved") == 0));
 		cJSON_AddNumberToObject(figures, "opsctl_health_restarts",
 					rst && strcmp(rst, "skipped") != 0);
 		if (n)

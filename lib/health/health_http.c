@@ -28,20 +28,26 @@
  * costs money on every run; listing the models proves the key and the
  * server, and that the configured model is served).
  */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "health_internal.h"
 #include "opsmaint/clock.h"
 #include "opsmaint/http.h"
+#include "opsmaint/json.h"
 #include "opsmaint/secret.h"
 
 /* Where the engine's timeouts and caps come from, for both components. */
 struct endpoint {
 	const char *name;	/* "health 'api'", for core/http's log lines */
+	const char *key;	/* the key of the URL, which errors name: "health.api_url" */
+	const char *value;	/* its value as configured */
 	const char *url;
 	double limit;		/* seconds this request may take */
 	size_t max_body;
@@ -123,6 +129,40 @@ static void no_answer(const struct endpoint *ep, const ops_http_resp *resp, cons
 	}
 }
 
+#define CA_KEY "health.api_ca_file"
+
+/*
+ * A configuration the request cannot use, as one line naming the key and
+ * its value (as shown_url shows it): "health.api_url: 'ftp://host/health'
+ * is not an http:// or https:// URL", "health.api_ca_file: cannot read
+ * '/etc/ssl/x.pem': No such file or directory".  what: the problem, after
+ * the value.
+ */
+static ops_code url_error(const struct endpoint *ep, const char *what, ops_error *err)
+{
+	char *shown = shown_url(ep->value);
+
+	ops_error_set(err, OPS_ECONFIG, "%s: '%s' %s", ep->key, shown ? shown : "", what);
+	free(shown);
+	return OPS_ECONFIG;
+}
+
+/* Before any request: the URL is http(s) with a host, an https one's CA file readable. */
+static ops_code endpoint_check(const health_ctx *ctx, const struct endpoint *ep, ops_error *err)
+{
+	const char *ca = ops_config_get(ctx->cfg, CA_KEY), *v = ep->value, *host;
+
+	if (strncasecmp(v, "http://", 7) != 0 && !is_https(v))
+		return url_error(ep, "is not an http:// or https:// URL", err);
+	host = strstr(v, "://") + 3;
+	if (strcspn(host, "/?#") == 0)
+		return url_error(ep, "has no host", err);
+	if (is_https(v) && ca && *ca && access(ca, R_OK) != 0)
+		return ops_error_set(err, OPS_ECONFIG, "%s: cannot read '%s': %s", CA_KEY, ca,
+				     strerror(errno));
+	return OPS_OK;
+}
+
 /*
  * One GET.  OPS_OK with *answered set when a complete HTTP answer came; OPS_OK
  * with *answered clear and why filled when the endpoint is at fault (down,
@@ -146,7 +186,7 @@ static ops_code get_once(const health_ctx *ctx, const struct endpoint *ep,
 	o.connect_timeout = o.timeout = o.stall_timeout = ep->limit;
 	o.max_body = ep->max_body;
 	o.retries = 0;
-	o.ca_file = ops_config_get(ctx->cfg, "health.api_ca_file");
+	o.ca_file = ops_config_get(ctx->cfg, CA_KEY);
 	o.cert_expiry = ep->https;
 	if ((rc = ops_http_new(&o, &h, err)) != OPS_OK)
 		return rc;
@@ -167,9 +207,55 @@ static ops_code get_once(const health_ctx *ctx, const struct endpoint *ep,
 		no_answer(ep, resp, &e, why, why_size);
 		return OPS_OK;
 	}
+	/* A configuration core/http could not use: named by its key. */
+	if (rc == OPS_ECONFIG && resp->failure == OPS_HTTP_F_TLS)
+		return ops_error_set(err, rc, "%s: cannot use '%s': %s", CA_KEY,
+				     o.ca_file ? o.ca_file : "", *resp->reason ? resp->reason
+				     : e.message);
+	if (rc == OPS_ECONFIG)
+		return url_error(ep, strstr(e.message, "malformed") ? "is not a valid URL"
+				 : e.message, err);
 	if (err)
 		*err = e;
 	return rc;
+}
+
+/*
+ * The start of an error answer's body, for the reason: "HTTP 503: database
+ * unavailable".  At most 80 bytes, each run of white space or control bytes
+ * one space, never a UTF-8 character cut; "" when the body is empty.  What
+ * the plugin output cannot carry ('|') is the output's to replace.
+ */
+static void body_excerpt(const ops_http_resp *resp, char *out, size_t size)
+{
+	size_t i, o = 0, max = size < 81 ? size - 1 : 80;
+	char *fixed;
+
+	*out = '\0';
+	for (i = 0; resp->body && i < resp->len && o < max; i++) {
+		unsigned char c = (unsigned char)resp->body[i];
+
+		if (c <= 0x20 || c == 0x7f) {
+			if (o > 0 && out[o - 1] != ' ')
+				out[o++] = ' ';
+			continue;
+		}
+		out[o++] = (char)c;
+	}
+	if (i < resp->len)	/* cut: drop a partial UTF-8 character */
+		while (o > 0 && ((unsigned char)out[o - 1] & 0x80)) {
+			unsigned char c = (unsigned char)out[--o];
+
+			if (c & 0x40)
+				break;
+		}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	if ((fixed = ops_utf8_repair(out)) != NULL) {
+		snprintf(out, size, "%s", fixed);
+		free(fixed);
+	}
 }
 
 static int within(const char *hay, size_t len, const char *needle)
@@ -186,7 +272,8 @@ ops_code health_api(const health_ctx *ctx, health_result *r, ops_error *err)
 	double crit = (double)ops_config_int(cfg, "health.api_critical_ms") / 1000;
 	long cert_warn = ops_config_int(cfg, "health.cert_warn_days");
 	long cert_crit = ops_config_int(cfg, "health.cert_critical_days");
-	struct endpoint ep = {.name = "health 'api'", .url = url};
+	struct endpoint ep = {.name = "health 'api'", .key = "health.api_url", .value = url,
+			      .url = url};
 	cJSON *rep = health_report(r);
 	ops_http_resp resp;
 	char why[400], *shown;
@@ -197,6 +284,8 @@ ops_code health_api(const health_ctx *ctx, health_result *r, ops_error *err)
 		health_skip(r, "health.api_url is not set");
 		return OPS_OK;
 	}
+	if ((rc = endpoint_check(ctx, &ep, err)) != OPS_OK)
+		return rc;
 	ep.https = is_https(url);
 	ep.limit = health_time_left(ctx, (double)ops_config_int(cfg, "health.check_timeout"));
 	ep.max_body = (size_t)ops_config_int(cfg, "health.max_body");
@@ -217,8 +306,11 @@ ops_code health_api(const health_ctx *ctx, health_result *r, ops_error *err)
 	}
 	cJSON_AddNumberToObject(rep, "http_status", (double)resp.status);
 	health_figure(r, "opsctl_health_api_response_seconds", resp.seconds);
-	if (resp.status < 200 || resp.status > 299)
-		health_raise(r, OPS_HEALTH_CRITICAL, "HTTP %ld", resp.status);
+	if (resp.status < 200 || resp.status > 299) {
+		body_excerpt(&resp, why, sizeof why);
+		health_raise(r, OPS_HEALTH_CRITICAL, "HTTP %ld%s%s", resp.status, *why ? ": " : "",
+			     why);
+	}
 	else if (expect && *expect && !within(resp.body, resp.len, expect))
 		health_raise(r, OPS_HEALTH_CRITICAL, "answer lacks '%s'", expect);
 	if (resp.seconds > crit)
@@ -336,7 +428,7 @@ ops_code health_llm(const health_ctx *ctx, health_result *r, ops_error *err)
 	double warn = (double)ops_config_int(cfg, "health.llm_warn_ms") / 1000;
 	double crit = (double)ops_config_int(cfg, "health.llm_critical_ms") / 1000;
 	long samples = ops_config_int(cfg, "health.llm_samples");
-	struct endpoint ep = {.name = "health 'llm'"};
+	struct endpoint ep = {.name = "health 'llm'", .key = "health.llm_url"};
 	cJSON *rep = health_report(r);
 	char *key = NULL, *auth = NULL, *url = NULL, *shown = NULL;
 	const char *headers[2] = {NULL, NULL};
@@ -351,6 +443,9 @@ ops_code health_llm(const health_ctx *ctx, health_result *r, ops_error *err)
 		health_skip(r, "health.llm_url is not set");
 		return OPS_OK;
 	}
+	ep.value = base;
+	if ((rc = endpoint_check(ctx, &ep, err)) != OPS_OK)
+		return rc;
 	if (kind == LLM_OPENAI) {
 		if ((rc = llm_key(cfg, &key, err)) != OPS_OK)
 			return rc;
@@ -416,8 +511,12 @@ ops_code health_llm(const health_ctx *ctx, health_result *r, ops_error *err)
 			snprintf(last_cause, sizeof last_cause, "HTTP %ld: %s", resp.status,
 				 kind == LLM_OPENAI ? "key refused" : "authentication required");
 		} else if (resp.status < 200 || resp.status > 299) {
+			char excerpt[96];
+
 			failed++;
-			snprintf(last_cause, sizeof last_cause, "HTTP %ld", resp.status);
+			body_excerpt(&resp, excerpt, sizeof excerpt);
+			snprintf(last_cause, sizeof last_cause, "HTTP %ld%s%s", resp.status,
+				 *excerpt ? ": " : "", excerpt);
 		} else {
 			int m = listed_models(kind, resp.body, model, &found);
 

@@ -86,7 +86,8 @@ expect_mail() {	# expect_mail EXPR DESC
 }
 # saw LISTENER TEXT: the server's record of that listener has TEXT.
 saw() { grep -qF -- "$2" "$MAIL/$1.log"; }
-# fail_case DESC SUBSTRING...: exit 1, the error line on stderr naming them
+# fail_case DESC SUBSTRING...: exit 1 (FAIL_RC: a configuration opsctl cannot
+# use is 78), the error line on stderr naming them
 # (with -q: the one line), the JSON report saying failed, nothing stored.
 fail_case() {
 	local desc=$1 before
@@ -94,10 +95,10 @@ fail_case() {
 	before=$(mails)
 	run "$OPSCTL" -q --config "$T/c.conf" alerts test -c email
 	keep
-	expect_fail 1 "$desc: exit 1 and one error line naming the cause" "$@"
+	expect_fail "${FAIL_RC:-1}" "$desc: exit ${FAIL_RC:-1} and one error line naming the cause" "$@"
 	run "$OPSCTL" --config "$T/c.conf" -o json alerts test -c email
 	keep
-	expect_json_true 'd["status"] == "failed" and d["exit_code"] == 1 and d["channels"][0]["status"] == "failed" and d["failed"] == 1' \
+	expect_json_true 'd["status"] == "failed" and d["exit_code"] == '"${FAIL_RC:-1}"' and d["channels"][0]["status"] == "failed" and d["failed"] == 1' \
 		"$desc: JSON says failed"
 	if [ "$(mails)" -eq "$before" ]; then ok "$desc: the server stored nothing"; else
 		not_ok "$desc: the server stored nothing ($(mails) messages, $before before)"; fi
@@ -250,21 +251,36 @@ if [ $(($(date +%s) - start)) -le 5 ]; then ok "SIGTERM ends it at once, not aft
 
 # Plain SMTP elsewhere than loopback is refused before connecting.
 conf "$T/c.conf" "smtp://192.0.2.1:25" "smtp_tls=none" "smtp_user="
-fail_case "smtp_tls = none to a non-loopback host" "plain SMTP only to a loopback address"
+FAIL_RC=78 fail_case "smtp_tls = none to a non-loopback host" "plain SMTP only to a loopback address"
 
 # ---- the password's own problems, named without it ----
 conf "$T/c.conf" "smtp://localhost:$(port starttls)" "smtp_password_file="
-fail_case "no password anywhere" "SMTP_PASSWORD is unset" "alerts.smtp_password_file"
+FAIL_RC=78 fail_case "no password anywhere" "SMTP_PASSWORD is unset" "alerts.smtp_password_file"
 cp "$T/smtp.pw" "$T/open.pw"
 chmod 644 "$T/open.pw"
 conf "$T/c.conf" "smtp://localhost:$(port starttls)" "smtp_password_file=$T/open.pw"
 fail_case "a password file readable by others" "$T/open.pw"
 
-# ---- not configured ----
+# ---- half configured: the missing key named, exit 78 ----
 conf "$T/c.conf" "smtp://localhost:$(port starttls)" "email_to="
+n0=$(mails)
 run "$OPSCTL" --config "$T/c.conf" alerts test -c email
 keep
-expect_error 78 "email_to empty: the email channel is not configured (exit 78)" "alerts.email_to"
+expect_fail 78 "smtp_url without email_to: exit 78, naming the missing key" \
+	"alerts.email_to is not set, but alerts.smtp_url is"
+conf "$T/c.conf" ""
+run "$OPSCTL" --config "$T/c.conf" alerts test
+keep
+expect_fail 78 "email_to without smtp_url, under all: exit 78, naming the missing key" \
+	"alerts.smtp_url is not set, but alerts.email_to is"
+run "$OPSCTL" --config "$T/c.conf" -o json alerts test
+expect_json_true 'find(d["channels"], "channel", "email")["status"] == "failed" and "alerts.smtp_url is not set" in find(d["channels"], "channel", "email")["error"]' \
+	"JSON: the email channel failed, its error naming alerts.smtp_url"
+[ "$(mails)" -eq "$n0" ]; check $? "no mail was sent by a half-configured channel"
+conf "$T/c.conf" "" "email_to=" "smtp_user=" "smtp_password_file="
+run "$OPSCTL" --config "$T/c.conf" alerts test -c email
+keep
+expect_error 78 "neither key: the email channel is not configured (exit 78)" "no alert channel is configured" "alerts.smtp_url and alerts.email_to"
 
 # ---- the password is nowhere ----
 cat "$PEER_LOG" "$MAIL"/*.log "$MAIL"/mail-*.json >"$T/server-side"

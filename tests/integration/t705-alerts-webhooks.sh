@@ -186,6 +186,19 @@ expect_rc 1 "slack failing, pagerduty delivered: exit 1"
 expect_json_true 'find(d["channels"], "channel", "slack")["status"] == "failed" and find(d["channels"], "channel", "pagerduty")["status"] == "delivered"' \
 	"JSON: slack failed, pagerduty still delivered"
 
+# ---- email half configured: never skipped in silence ----
+derive_conf "$T/opsctl.conf" "$T/halfmail.conf" "email_to = ops@example.org"
+mark
+r --config "$T/halfmail.conf" -o json alerts test
+expect_rc 78 "all, with alerts.email_to but no alerts.smtp_url: exit 78"
+expect_json_true 'find(d["channels"], "channel", "email")["status"] == "failed" and find(d["channels"], "channel", "email")["error"].startswith("alerts.smtp_url is not set")' \
+	"JSON: email failed, naming the missing alerts.smtp_url"
+expect_json_true 'find(d["channels"], "channel", "slack")["status"] == "delivered" and find(d["channels"], "channel", "pagerduty")["status"] == "delivered"' \
+	"JSON: slack and pagerduty were still delivered"
+expect_json_true '"alerts.smtp_url is not set" in d["error"]' "the run's error names the missing key"
+r "${C[@]}" -o json alerts test -c slack
+expect_rc 0 "neither email key: email is not asked for, slack delivered, exit 0"
+
 # ---- TLS: verified against alerts.ca_file, failures named ----
 tls_conf() {	# tls_conf FILE PORT [CA]
 	secret_file "$1.url" "https://localhost:$2$HOOK_PATH"
@@ -208,6 +221,21 @@ expect_alert_fail 1 "an expired certificate fails naming it expired" "slack" "ex
 tls_conf other "$OTHER" "$P/ca.pem"
 r --config "$T/other.conf" alerts test -c slack
 expect_alert_fail 1 "a certificate for another host fails naming the host name" "slack" "another host name"
+
+# ---- a configuration opsctl cannot use: exit 78, the key named ----
+tls_conf noca "$GOOD" "$T/no-such-ca.pem"
+r --config "$T/noca.conf" alerts test -c slack
+expect_alert_fail 78 "an alerts.ca_file that does not exist: exit 78, naming the key and the file" \
+	"alerts.ca_file: cannot read '$T/no-such-ca.pem'"
+derive_conf "$T/opsctl.conf" "$T/pdurl.conf" "pagerduty_url = ftp://127.0.0.1:$PLAIN/v2/enqueue"
+r --config "$T/pdurl.conf" alerts test -c pagerduty
+expect_alert_fail 78 "a pagerduty_url that is not http(s): exit 78, naming the key and the value" \
+	"alerts.pagerduty_url ('ftp://127.0.0.1:$PLAIN/v2/enqueue')" "not an http:// or https:// URL"
+secret_file ftp.url "ftp://127.0.0.1:$PLAIN$HOOK_PATH"
+derive_conf "$T/opsctl.conf" "$T/ftphook.conf" "slack_webhook_file = $T/ftp.url"
+r --config "$T/ftphook.conf" alerts test -c slack
+expect_alert_fail 78 "a Slack webhook URL that is not http(s): exit 78, naming where it comes from, not the URL" \
+	"SLACK_WEBHOOK_URL or alerts.slack_webhook_file" "not an http:// or https:// URL"
 
 # ---- the secrets are nowhere ----
 {

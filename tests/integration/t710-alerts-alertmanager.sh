@@ -107,6 +107,43 @@ run "$OPSCTL" "${C[@]}" -o json alerts send -c alertmanager -m "again" --resolve
 expect_rc 0 "a second recovery is still delivered"
 expect_json_true 'd["channels"][0]["resolved_alerts"] == 0' "and says that nothing was held"
 
+# ---- label values with '"' and '\' (item: matchers escape them) ----
+QN='T710 "quoted" back\slash'
+run "$OPSCTL" "${C[@]}" alerts send -c alertmanager -s warning -m "a name with a quote" --name "$QN"
+expect_rc 0 "a problem whose name has a quote and a backslash is delivered"
+n=$(listed 'alertname="T710 \"quoted\" back\\slash"' | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 1 ]; check $? "Alertmanager lists it under that name ($n listed)"
+run "$OPSCTL" "${C[@]}" -o json alerts send -c alertmanager -m "better" --resolved --name "$QN"
+expect_rc 0 "its recovery is delivered: the read of the held alerts escapes the quote and the backslash"
+expect_json_true 'd["channels"][0]["resolved_alerts"] == 1' "it found and resolved the one alert held"
+n=$(listed 'alertname="T710 \"quoted\" back\\slash"' | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 0 ]; check $? "Alertmanager no longer lists it ($n listed)"
+run "$OPSCTL" "${C[@]}" -o json alerts send -c alertmanager -m "a key with a quote" --name T710Key --dedup-key 'k"710\x'
+expect_rc 0 "a dedup key with a quote and a backslash is delivered"
+run "$OPSCTL" "${C[@]}" -o json alerts send -c alertmanager -m "over" --resolved --name T710Key --dedup-key 'k"710\x'
+expect_json_true 'd["exit_code"] == 0 and d["channels"][0]["resolved_alerts"] == 1' "and its recovery resolves it"
+
+# ---- the read-back fails: the test alert is ended all the same ----
+PLOG="$T/proxy.log"
+: >"$PLOG"
+bg python3 "$ROOT/tests/lib/am_readback_proxy.py" "$T/proxy.ports" "$AM_PORT" "$PLOG"
+wait_for 10 test -s "$T/proxy.ports" || { sed 's/^/#   /' "$BG_LOG"; bail_out "the read-back proxy starts"; }
+PROXY=$(awk '$1 == "proxy" { print $2 }' "$T/proxy.ports")
+derive_conf "$T/opsctl.conf" "$T/proxy.conf" "alertmanager_url = http://127.0.0.1:$PROXY" "timeout = 2s"
+f0=$(received firing) r0=$(received resolved)
+run "$OPSCTL" --config "$T/proxy.conf" -o json alerts test -c alertmanager
+expect_alert_fail 1 "a list of alerts that fails (HTTP 503): the test fails naming the read-back" \
+	"alertmanager" "read back" "HTTP 503"
+expect_json_true '[(s["step"], s["status"]) for s in d["channels"][0]["steps"]] == [("post", "delivered"), ("read back", "failed"), ("resolve", "delivered")]' \
+	"JSON: post delivered, read back failed, resolve delivered"
+PID=$(json_get 'd["channels"][0]["test_id"]')
+grep -q "^GET /api/v2/alerts 503" "$PLOG"; check $? "the proxy refused the read-back"
+f1=$(received firing) r1=$(received resolved)
+[ "$((f1 - f0))" -eq 1 ] && [ "$((r1 - r0))" -eq 1 ]
+check $? "Alertmanager received the test alert and its resolution (firing $f0 -> $f1, resolved $r0 -> $r1)"
+n=$(listed "test_id=\"$PID\"" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 0 ]; check $? "the test alert is not left firing in Alertmanager ($n active with test_id $PID)"
+
 # ---- failures ----
 DEAD=$(free_port)
 derive_conf "$T/opsctl.conf" "$T/dead.conf" "alertmanager_url = http://127.0.0.1:$DEAD"
@@ -121,11 +158,16 @@ run "$OPSCTL" --config "$T/hole.conf" -o json alerts test -c alertmanager
 el=$(echo "$(date +%s.%N) - $t0" | bc)
 expect_alert_fail 1 "an Alertmanager that accepts but never lists the alert fails the read-back" \
 	"alertmanager" "read back" "not in Alertmanager's list"
-expect_json_true '[(s["step"], s["status"]) for s in d["channels"][0]["steps"]] == [("post", "delivered"), ("read back", "failed")]' \
-	"JSON: post delivered, read back failed, no resolve"
+expect_json_true '[(s["step"], s["status"]) for s in d["channels"][0]["steps"]] == [("post", "delivered"), ("read back", "failed"), ("resolve", "delivered")]' \
+	"JSON: post delivered, read back failed, and the alert resolved all the same"
 [ "$(echo "$el >= 1.5 && $el < 6" | bc)" = 1 ]; check $? "the read-back polls until alerts.timeout (2 s) and no longer (${el}s)"
 derive_conf "$T/opsctl.conf" "$T/noscheme.conf" "alertmanager_url = 127.0.0.1:$AM_PORT"
 run "$OPSCTL" --config "$T/noscheme.conf" alerts test -c alertmanager
-expect_alert_fail 1 "a URL without http:// is named as such" "alertmanager" "not an http:// or https:// URL"
+expect_alert_fail 78 "a URL without http:// is a configuration error naming the key and the value" \
+	"alertmanager" "alerts.alertmanager_url ('127.0.0.1:$AM_PORT')" "not an http:// or https:// URL"
+derive_conf "$T/opsctl.conf" "$T/badurl.conf" "alertmanager_url = http://[::1:$AM_PORT/"
+run "$OPSCTL" --config "$T/badurl.conf" alerts test -c alertmanager
+expect_alert_fail 78 "a URL that does not parse: exit 78, naming the key and the value" \
+	"alerts.alertmanager_url ('http://[::1:$AM_PORT/')" "malformed URL"
 
 done_testing

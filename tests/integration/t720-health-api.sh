@@ -148,12 +148,37 @@ hc
 expect_health 2 CRITICAL "a CA the system does not trust, none configured: CRITICAL" "unknown CA"
 
 # ---- what opsctl cannot use: UNKNOWN ----
+# Each error names the key and its value, on one line.
 conf "api_url = https://127.0.0.1:$(port good)/ok" "api_ca_file = $T/no-such-ca.pem"
 hc
-expect_health 3 UNKNOWN "an unreadable api_ca_file is UNKNOWN" "no-such-ca.pem"
+expect_health 3 UNKNOWN "an unreadable api_ca_file is UNKNOWN, naming the key and the file" \
+	"health.api_ca_file: cannot read '$T/no-such-ca.pem': No such file or directory"
+echo "not a certificate" >"$T/garbage.pem"
+conf "api_url = https://127.0.0.1:$(port good)/ok" "api_ca_file = $T/garbage.pem"
+hc
+expect_health 3 UNKNOWN "an api_ca_file that holds no certificate is UNKNOWN, naming the key and the file" \
+	"health.api_ca_file: cannot use '$T/garbage.pem'"
 conf "api_url = ftp://127.0.0.1/health"
 hc
-expect_health 3 UNKNOWN "a URL that is not http(s) is UNKNOWN" "not an http:// or https:// URL"
+expect_health 3 UNKNOWN "a URL that is not http(s) is UNKNOWN, naming the key and the value" \
+	"health.api_url: 'ftp://127.0.0.1/health' is not an http:// or https:// URL"
+conf "api_url = http://[::1/health"
+hc
+expect_health 3 UNKNOWN "a URL that does not parse is UNKNOWN, naming the key and the value" \
+	"health.api_url: 'http://[::1/health' is not a valid URL"
+conf "api_url = http:///health"
+hc
+expect_health 3 UNKNOWN "a URL without a host is UNKNOWN, naming the key" "health.api_url: 'http:///health' has no host"
+conf "api_url = ftp://monitor:pw-t720-bad@127.0.0.1/health?token=tok-t720-bad"
+hc
+expect_health 3 UNKNOWN "a bad URL with a password: the value is shown without it" \
+	"health.api_url: 'ftp://127.0.0.1/health' is not"
+if grep -qE 'pw-t720-bad|tok-t720-bad' "$OUT" "$ERR"; then not_ok "... its password and token are in no output"; else
+	ok "... its password and token are in no output"; fi
+conf "llm_url = ftp://127.0.0.1/v1"
+LLM_API_KEY=t720-key run "$OPSCTL" --config "$T/c.conf" health -c llm
+expect_health 3 UNKNOWN "an llm_url that is not http(s) is UNKNOWN, naming its key and value" \
+	"health.llm_url: 'ftp://127.0.0.1/v1' is not an http:// or https:// URL"
 conf
 hc
 expect_health 3 UNKNOWN "api asked for by name but health.api_url unset: UNKNOWN" "health.api_url is not set"

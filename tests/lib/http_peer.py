@@ -12,7 +12,7 @@ each.  All listeners answer the same paths:
   /ok                       200 "ok"
   /echo                     200, a JSON account of the request: method, path,
                             headers, body length and SHA-256 (chunked bodies too)
-  /status/N                 HTTP N with a short body
+  /status/N?body=TEXT       HTTP N with a short body (TEXT when given)
   /stall                    reads the request, then never answers (60 s)
   /flood                    200 and an endless body, without Content-Length
   /flood-headers            an endless stream of header lines
@@ -90,7 +90,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif head == "status" and len(parts) == 2:
             code = int(parts[1])
             # 204 and 304 answers have no body (RFC 9110).
-            self.answer(code, b"" if code in (204, 304) else b"status %d\n" % code)
+            body = query["body"].encode() if "body" in query else b"status %d\n" % code
+            self.answer(code, b"" if code in (204, 304) else body)
         elif head == "stall":
             time.sleep(60)
             self.close_connection = True

@@ -68,6 +68,11 @@ typedef struct ops_alert {
 	/* The same problem keeps the same key across runs (PagerDuty dedup_key,
 	 * an Alertmanager label); NULL: "opsctl-NAME-HOST-ENVIRONMENT". */
 	const char *dedup_key;
+	/* Which part of the system the problem is about, when one name covers
+	 * several independent problems (opsctl health -c api and -c db): the
+	 * default key becomes "opsctl-NAME-SCOPE-HOST-ENVIRONMENT", so that
+	 * one's recovery never closes the other's.  NULL: none. */
+	const char *scope;
 } ops_alert;
 
 /* "email,slack" (and "alertmanager", "all") into channel bits; OPS_EUSAGE
