@@ -548,7 +548,9 @@ static int capacity_entry(const struct pass *p, const struct source *src, const 
 	char name[256], a[48], b[48];
 	double cur = s->v[s->n - 1], size = NAN, fill = NAN, days = NAN;
 	ops_fit f;
-	int fitted = ops_fit_linear(s->t, s->v, s->n, &f) == 0;
+	/* A growth a day is only said of samples that span a day at least:
+	 * two runs a minute apart would extrapolate noise into gigabytes. */
+	int fitted = enough(s, lim) && ops_fit_linear(s->t, s->v, s->n, &f) == 0;
 
 	if (!e)
 		return -1;
@@ -566,7 +568,7 @@ static int capacity_entry(const struct pass *p, const struct source *src, const 
 		add_num_or_null(e, "free", size - cur);
 		/* Rising for sure (the interval above 0), judged on enough
 		 * samples: then the day the fitted line meets the size. */
-		if (fitted && enough(s, lim) && isfinite(size) && f.ci_lo > 0 &&
+		if (fitted && isfinite(size) && f.ci_lo > 0 &&
 		    ops_fit_reach(&f, size, &fill) == 0) {
 			days = (fill - (double)o->until) / DAY;
 			if (days < 0)

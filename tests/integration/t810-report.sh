@@ -20,8 +20,11 @@ sqlite_make "$T/hub.db"
 # ---- real runs: two good, one failing ----
 run "$OPSCTL" db size -d "$T/hub.db"
 expect_rc 0 "db size ok"
+head -c 64M /dev/zero >"$T/grown"	# the disk grows between the runs' samples
+sync "$T/grown"; sleep 1.2	# a second apart: a time axis to fit on
 run "$OPSCTL" db integrity -d "$T/hub.db"
 expect_rc 0 "db integrity ok"
+rm -f "$T/grown"
 printf 'this is not a database, only text long enough to be read as a header of one....' >"$T/broken.db"
 run "$OPSCTL" db integrity -d "$T/broken.db"
 check "$([ "$RC" -ne 0 ]; echo $?)" "db integrity of a file that is not a database fails ($RC)"
@@ -54,6 +57,7 @@ expect_json_true "find($L['kinds'], 'kind', 'ERROR upload \"…\" failed for use
 expect_json_true "find($L['kinds'], 'count', 3)['example'].endswith('10.0.0.1:5432')" "a kind keeps a raw example line"
 expect_json_true "any(f['kind'] == 'logs' and f['severity'] == 'info' for f in d['findings'])" "a log with errors: an info finding"
 expect_json_true "find(d['capacity'], 'name', '$T')['kind'] == 'disk'" "the disk of health.disk_paths, sampled by the runs"
+expect_json_true "all(c['growth_per_day'] is None and c['fill_date'] is None for c in d['capacity'])" "samples seconds apart: no growth a day is extrapolated from them"
 expect_json_true "'_figures' not in d" "no _figures in the JSON"
 
 # ---- the report's own journal line ----
