@@ -81,6 +81,14 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
+/* open, then text escaped ("-" when NULL), then close. */
+static void put(FILE *f, const char *open, const char *text, const char *close)
+{
+	fputs(open, f);
+	esc(f, text ? text : "-");
+	fputs(close, f);
+}
+
 static const char *str(const cJSON *o, const char *name)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -186,20 +194,17 @@ static const char *value_text(unit u, double v, char *buf, size_t len)
 	return buf;
 }
 
-/* A rate per day with its sign: "+1.0 GiB/day". */
+/* A rate per day with its sign: "+1.0 GiB/day"; "-" when there is none. */
 static const char *rate_text(unit u, double v, char *buf, size_t len)
 {
 	char tmp[32];
 
-	if (!isfinite(v)) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	if (u == U_RATIO)
+	if (u == U_RATIO && isfinite(v))
 		snprintf(tmp, sizeof tmp, "%.4f", fabs(v));
 	else
 		value_text(u, fabs(v), tmp, sizeof tmp);
-	snprintf(buf, len, "%s%s/day", v < 0 ? "-" : "+", tmp);
+	snprintf(buf, len, "%s%s%s", !isfinite(v) ? "" : v < 0 ? "-" : "+", tmp,
+		 isfinite(v) ? "/day" : "");
 	return buf;
 }
 
@@ -371,6 +376,8 @@ typedef struct line_spec {
 	double limit;
 	const char *limit_label;
 	double t_end;		/* the time axis reaches at least this (or NAN) */
+	double mark_t;		/* a dotted vertical line here (or NAN) ... */
+	const char *mark_label;	/* ... labelled so */
 } line_spec;
 
 typedef struct plot {
@@ -511,6 +518,14 @@ static void line_chart(html *w, const line_spec *s)
 		esc(f, s->limit_label);
 		fputs("</text>\n", f);
 	}
+	if (isfinite(s->mark_t) && s->mark_t >= g.x0 && s->mark_t <= g.x1) {
+		fprintf(f, "<path class=\"mark\" d=\"M%.1f %.1fV%.1f\" stroke=\"#b71c1c\" "
+			"stroke-width=\"1.5\" stroke-dasharray=\"2 3\" fill=\"none\"/>"
+			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#b71c1c\">",
+			px(&g, s->mark_t), PT, CH - PB, px(&g, s->mark_t) - 4, CH - PB - 6);
+		esc(f, s->mark_label);
+		fputs("</text>\n", f);
+	}
 	if (s->has_fit)
 		fprintf(f, "<path class=\"fit\" d=\"M%.1f %.1fL%.1f %.1f\" stroke=\"#e65100\" "
 			"stroke-width=\"2\" stroke-dasharray=\"6 4\" fill=\"none\"/>\n",
@@ -570,18 +585,11 @@ static void section_findings(html *w, const cJSON *arr)
 				esc(f, sev ? sev : "unknown");
 			}
 			fputs("</span> ", f);
-			if (str(it, "kind")) {
-				fputs("<span class=\"kind\">", f);
-				esc(f, str(it, "kind"));
-				fputs("</span> ", f);
-			}
-			if (str(it, "subject")) {
-				fputs("<strong>", f);
-				esc(f, str(it, "subject"));
-				fputs("</strong>: ", f);
-			}
-			esc(f, str(it, "text"));
-			fputs("</li>\n", f);
+			if (str(it, "kind"))
+				put(f, "<span class=\"kind\">", str(it, "kind"), "</span> ");
+			if (str(it, "subject"))
+				put(f, "<strong>", str(it, "subject"), "</strong>: ");
+			put(f, "", str(it, "text"), "</li>\n");
 		}
 	}
 	fputs("</ul>\n</section>\n", f);
@@ -594,9 +602,7 @@ static void td_num(FILE *f, double v)
 
 static void td_text(FILE *f, const char *s)
 {
-	fputs("<td>", f);
-	esc(f, s ? s : "-");
-	fputs("</td>", f);
+	put(f, "<td>", s, "</td>");
 }
 
 /* The stacked bars of task runs: one row per task, a segment per status. */
@@ -712,9 +718,8 @@ static void section_tasks(html *w, const cJSON *arr)
 		td_num(f, num0(it, "interrupted") + num0(it, "skipped") + num0(it, "warning") +
 			  num0(it, "critical"));
 		td_text(f, str(it, "last_run"));
-		fprintf(f, "<td class=\"st-%s\">", ls && !strcmp(ls, "ok") ? "ok" : "bad");
-		esc(f, ls ? ls : "-");
-		fputs("</td>", f);
+		put(f, ls && !strcmp(ls, "ok") ? "<td class=\"st-ok\">" : "<td class=\"st-bad\">", ls,
+		    "</td>");
 		td_text(f, num(it, "mean_duration_seconds", &mean) ?
 			   value_text(U_SECONDS, mean, a, sizeof a) : NULL);
 		fputs("</tr>\n", f);
@@ -727,17 +732,11 @@ static void section_tasks(html *w, const cJSON *arr)
 		fputs("<h3>Failures</h3>\n<ul class=\"failures\">\n", f);
 		cJSON_ArrayForEach(it, arr) {
 			cJSON_ArrayForEach(fl, cJSON_GetObjectItemCaseSensitive(it, "failures")) {
-				fputs("<li><span class=\"when\">", f);
-				esc(f, str(fl, "time") ? str(fl, "time") : "-");
-				fputs("</span> <strong>", f);
-				esc(f, str(it, "task") ? str(it, "task") : "-");
-				if (str(it, "target")) {
-					fputc(' ', f);
-					esc(f, str(it, "target"));
-				}
-				fputs("</strong>: <code>", f);
-				esc(f, str(fl, "error"));
-				fputs("</code></li>\n", f);
+				put(f, "<li><span class=\"when\">", str(fl, "time"), "</span> ");
+				put(f, "<strong>", str(it, "task"), "");
+				if (str(it, "target"))
+					put(f, " ", str(it, "target"), "");
+				put(f, "</strong>: <code>", str(fl, "error"), "</code></li>\n");
 			}
 		}
 		fputs("</ul>\n", f);
@@ -745,23 +744,32 @@ static void section_tasks(html *w, const cJSON *arr)
 	fputs("</section>\n", f);
 }
 
-static void no_chart(FILE *f, int n, int bad)
+/* An entry without two usable samples: its caption as a paragraph and why
+ * there is no chart.  Frees p. */
+static int no_chart(FILE *f, const char *caption, pt *p, int n, int bad)
 {
+	put(f, "<p>", caption, "</p>\n");
 	fprintf(f, "<p class=\"nochart\">No chart: %d usable sample%s", n, n == 1 ? "" : "s");
 	if (bad)
 		fprintf(f, " (%d left out: not finite or not a time)", bad);
 	fputs(", two are needed.</p>\n", f);
+	free(p);
+	return 0;
+}
+
+/* A chart of the n samples p, nothing else on it yet. */
+static void spec_init(line_spec *s, const char *title, const char *caption, unit u,
+		      const pt *p, int n)
+{
+	*s = (line_spec){.title = title, .caption = caption, .u = u, .p = p, .n = n,
+			 .t_end = NAN, .mark_t = NAN};
 }
 
 static void entry_heading(FILE *f, const char *kind, const char *name)
 {
-	fputs("<h3>", f);
-	esc(f, name ? name : "-");
-	if (kind) {
-		fputs(" <span class=\"kind\">", f);
-		esc(f, kind);
-		fputs("</span>", f);
-	}
+	put(f, "<h3>", name, "");
+	if (kind)
+		put(f, " <span class=\"kind\">", kind, "</span>");
 	fputs("</h3>\n", f);
 }
 
@@ -771,8 +779,8 @@ static int capacity_entry(html *w, const cJSON *e, double until)
 	const char *kind = str(e, "kind"), *name = str(e, "name"), *fill = str(e, "fill_date");
 	unit u = unit_of(str(e, "unit"));
 	double cur = NAN, g = NAN, size = NAN, free_ = NAN, r2 = NAN, days = NAN, tf = NAN, cap;
-	char title[512], cap_text[1024], fit_label[128], lim[96], a[48], b[48], c[48];
-	line_spec s = {0};
+	char title[512], cap_text[1024], fit_label[128], lim[96], mark[64], a[48], b[48], c[48];
+	line_spec s;
 	int n, bad, oom = 0;
 	pt *p;
 
@@ -806,19 +814,9 @@ static int capacity_entry(html *w, const cJSON *e, double until)
 	snprintf(title, sizeof title, "Size of %s%s%s%s over time", name ? name : "-",
 		 kind ? " (" : "", kind ? kind : "", kind ? ")" : "");
 
-	if (n < 2) {
-		fputs("<p>", f);
-		esc(f, cap_text);
-		fputs("</p>\n", f);
-		no_chart(f, n, bad);
-		free(p);
-		return 0;
-	}
-	s.title = title;
-	s.caption = cap_text;
-	s.u = u;
-	s.p = p;
-	s.n = n;
+	if (n < 2)
+		return no_chart(f, cap_text, p, n, bad);
+	spec_init(&s, title, cap_text, u, p, n);
 	s.zero = 1;
 	s.t_end = until;
 	if (isfinite(cur) && isfinite(g)) {
@@ -842,6 +840,11 @@ static int capacity_entry(html *w, const cJSON *e, double until)
 		s.has_fit = fabs(s.fv0) <= V_MAX && fabs(s.fv1) <= V_MAX;
 		snprintf(fit_label, sizeof fit_label, "projection %s", rate_text(u, g, a, sizeof a));
 		s.fit_label = fit_label;
+		if (s.has_fit && end == tf) {
+			s.mark_t = tf;
+			snprintf(mark, sizeof mark, "full %s", date_of(tf, a, sizeof a));
+			s.mark_label = mark;
+		}
 	}
 	if (isfinite(size) && size > 0) {
 		s.has_limit = 1;
@@ -915,7 +918,7 @@ static int trend_entry(html *w, const cJSON *e)
 	unit u = unit_of(str(e, "unit"));
 	double slope = NAN, rel = NAN, r2 = NAN;
 	char title[512], cap[1024], fit_label[128], a[48], b[48];
-	line_spec s = {0};
+	line_spec s;
 	int n, bad, oom = 0, i;
 	pt *p;
 
@@ -937,33 +940,17 @@ static int trend_entry(html *w, const cJSON *e)
 	snprintf(b, sizeof b, ", %.0f samples.", num0(e, "samples"));
 	strncat(cap, b, sizeof cap - strlen(cap) - 1);
 
-	fputs("<h3>", f);
-	esc(f, name ? name : "-");
-	fputs(" <span class=\"kind\">", f);
-	esc(f, str(e, "metric") ? str(e, "metric") : trend_what(str(e, "kind")));
-	fputs("</span> ", f);
-	fprintf(f, "<span class=\"verdict v-%s\">",
+	entry_heading(f, str(e, "metric") ? str(e, "metric") : trend_what(str(e, "kind")), name);
+	fprintf(f, "<p class=\"verdict-line\">Verdict: <span class=\"verdict v-%s\">",
 		verdict && (!strcmp(verdict, "leak") || !strcmp(verdict, "regression")) ? "bad" : "ok");
-	esc(f, verdict ? verdict : "no verdict");
-	fputs("</span></h3>\n", f);
+	put(f, "", verdict ? verdict : "no verdict", "</span></p>\n");
 
 	p = series_points(cJSON_GetObjectItemCaseSensitive(e, "series"), &n, &bad, &oom);
 	if (oom)
 		return -1;
-	if (n < 2) {
-		fputs("<p>", f);
-		esc(f, cap);
-		fputs("</p>\n", f);
-		no_chart(f, n, bad);
-		free(p);
-		return 0;
-	}
-	s.title = title;
-	s.caption = cap;
-	s.u = u;
-	s.p = p;
-	s.n = n;
-	s.t_end = NAN;
+	if (n < 2)
+		return no_chart(f, cap, p, n, bad);
+	spec_init(&s, title, cap, u, p, n);
 	if (isfinite(slope) && !(verdict && !strcmp(verdict, "too_few_samples"))) {
 		double mt = 0, mv = 0;
 
@@ -1012,14 +999,11 @@ static void section_logs(html *w, const cJSON *arr)
 		return;
 	}
 	cJSON_ArrayForEach(e, arr) {
-		fputs("<h3><code>", f);
-		esc(f, str(e, "file") ? str(e, "file") : "-");
-		fprintf(f, "</code> <span class=\"kind\">%.0f error line%s", num0(e, "errors"),
+		put(f, "<h3><code>", str(e, "file"), "</code>");
+		fprintf(f, " <span class=\"kind\">%.0f error line%s", num0(e, "errors"),
 			num0(e, "errors") == 1 ? "" : "s");
-		if (str(e, "since")) {
-			fputs(" since ", f);
-			esc(f, str(e, "since"));
-		}
+		if (str(e, "since"))
+			put(f, " since ", str(e, "since"), "");
 		fputs("</span></h3>\n", f);
 		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e, "kinds")) == 0) {
 			fputs("<p class=\"none\">No error kinds.</p>\n", f);
@@ -1031,9 +1015,7 @@ static void section_logs(html *w, const cJSON *arr)
 			fputs("<tr>", f);
 			td_num(f, num0(k, "count"));
 			td_text(f, str(k, "kind"));
-			fputs("<td><code>", f);
-			esc(f, str(k, "example") ? str(k, "example") : "-");
-			fputs("</code></td></tr>\n", f);
+			put(f, "<td><code>", str(k, "example"), "</code></td></tr>\n");
 		}
 		fputs("</tbody>\n</table>\n", f);
 	}

@@ -123,7 +123,7 @@ static cJSON *trend(const char *kind, const char *name, const char *unit, double
 
 	cJSON_AddStringToObject(t, "kind", kind);
 	cJSON_AddStringToObject(t, "name", name);
-	cJSON_AddStringToObject(t, "metric", "opsctl_service_memory_bytes");
+	cJSON_AddStringToObject(t, "metric", kind);
 	cJSON_AddStringToObject(t, "unit", unit);
 	cJSON_AddNumberToObject(t, "slope_per_day", slope);
 	cJSON_AddItemToArray(ci, cJSON_CreateNumber(slope * 0.8));
@@ -286,7 +286,7 @@ static int count(const char *hay, const char *needle)
 }
 
 /* Every coordinate attribute holds a number (a path only numbers and
- * M/L/H): no "nan", "inf" or "e+300" reached the SVG. */
+ * M/L/H/V): no "nan", "inf" or "e+300" reached the SVG. */
 static int coords_clean(const char *html)
 {
 	static const char *const attr[] = {
@@ -301,7 +301,7 @@ static int coords_clean(const char *html)
 		while ((p = strstr(p, attr[i]))) {
 			p += strlen(attr[i]);
 			for (; *p && *p != '"'; p++)
-				if (!strchr(i == 0 ? "0123456789.-MLH " : "0123456789.-", *p)) {
+				if (!strchr(i == 0 ? "0123456789.-MLHV " : "0123456789.-", *p)) {
 					fprintf(stderr, "bad coordinate in %s: %.40s\n", attr[i], p);
 					return 0;
 				}
@@ -376,17 +376,24 @@ static void page_rules(const char *html)
 	CHECK(coords_clean(html));
 }
 
+/* Render fixture r (then freed) under name, checked by page_rules. */
+static char *render_page(cJSON *r, const char *name)
+{
+	char *html = render(r, name);
+
+	cJSON_Delete(r);
+	if (html)
+		page_rules(html);
+	return html;
+}
+
 TEST(full_report_draws_a_chart_per_series)
 {
-	cJSON *r = fixture_full();
-	char *html = render(r, "full");
+	char *html = render_page(fixture_full(), "full");
 	const char *find;
 
-	if (!html) {
-		cJSON_Delete(r);
+	if (!html)
 		return;
-	}
-	page_rules(html);
 	/* tasks, disk, database, index; memory, backup duration */
 	CHECK_INT(count(html, "<svg "), 6);
 	CHECK_INT(count(html, "class=\"series\""), 5);
@@ -395,6 +402,8 @@ TEST(full_report_draws_a_chart_per_series)
 	/* projections: 3 capacity, 2 trends; one disk size line */
 	CHECK_INT(count(html, "class=\"fit\""), 5);
 	CHECK_INT(count(html, "class=\"limit\""), 1);
+	CHECK_INT(count(html, "class=\"mark\""), 1);
+	CHECK_CONTAINS(html, ">full 2026-12-23</text>");
 	CHECK_CONTAINS(html, "disk size 465.7 GiB");
 	CHECK_CONTAINS(html, "full on 2026-12-23 (in 19.6 days)");
 	/* tick labels in human units and dates */
@@ -422,16 +431,13 @@ TEST(full_report_draws_a_chart_per_series)
 	CHECK_INT(count(html, "&lt;script&gt;"), 2);
 	CHECK(!strstr(html, "no data in this report"));
 	free(html);
-	cJSON_Delete(r);
 }
 
 TEST(empty_report_is_a_page_saying_so)
 {
-	cJSON *r = fixture_empty(), *bare = cJSON_CreateObject();
-	char *html = render(r, "empty"), *h2;
+	char *html = render_page(fixture_empty(), "empty"), *h2;
 
 	if (html) {
-		page_rules(html);
 		CHECK_INT(count(html, "<svg "), 0);
 		CHECK_CONTAINS(html, "There is no data in this report");
 		CHECK_CONTAINS(html, "No findings");
@@ -440,28 +446,21 @@ TEST(empty_report_is_a_page_saying_so)
 		CHECK_CONTAINS(html, "<a href=\"#capacity\">Capacity</a> (0)");
 	}
 	/* an object with no members at all: the same page, no period */
-	h2 = render(bare, "bare");
+	h2 = render_page(cJSON_CreateObject(), "bare");
 	if (h2) {
-		page_rules(h2);
 		CHECK_CONTAINS(h2, "There is no data in this report");
 		CHECK_CONTAINS(h2, "Period: not stated");
 	}
 	free(html);
 	free(h2);
-	cJSON_Delete(r);
-	cJSON_Delete(bare);
 }
 
 TEST(hostile_values_render_inert)
 {
-	cJSON *r = fixture_hostile();
-	char *html = render(r, "hostile");
+	char *html = render_page(fixture_hostile(), "hostile");
 
-	if (!html) {
-		cJSON_Delete(r);
+	if (!html)
 		return;
-	}
-	page_rules(html);
 	/* flat, same second, far fill; NaN among good points, huge */
 	CHECK_INT(count(html, "<svg "), 5);
 	/* one point, only NaN, not a series (tasks: no runs, no chart) */
@@ -484,7 +483,6 @@ TEST(hostile_values_render_inert)
 	/* the unknown severity is shown, escaped, not dropped */
 	CHECK_CONTAINS(html, "<li class=\"sev-other\"><span class=\"badge\">&lt;script&gt;");
 	free(html);
-	cJSON_Delete(r);
 }
 
 TEST(wrong_shapes_are_errors)
