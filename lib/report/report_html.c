@@ -824,7 +824,7 @@ static int capacity_entry(html *w, const cJSON *e, double until)
 
 		/* To the fill date, or the end of the period; a fill date
 		 * far beyond the samples would squash them into a corner. */
-		cap = last + fmax(4 * span, 180 * DAY);
+		cap = last + fmax(4 * span, 30 * DAY);
 		end = isfinite(tf) ? tf : (isfinite(until) && until > last ? until : last);
 		if (end > cap) {
 			end = cap;
