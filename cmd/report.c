@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/report.h"
+#include "opsmaint/report_html.h"
 
 /* DIR/ as guides 003 and 002 name their reports, dated by the period's end. */
 static char *output_path(const char *out, const char *format, time_t until)
@@ -48,12 +49,8 @@ static ops_code render(const cJSON *rep, const char *format, char **doc, size_t 
 
 	*doc = NULL;
 	*len = 0;
-	if (strcmp(format, "html") == 0) {
-		/* INTEGRATOR: the HTML renderer (brief rh, lib/report/report_html.c):
-		 * return ops_report_html(rep, doc, len, err); */
-		return ops_error_set(err, OPS_EFAIL, "--format html: the HTML renderer is not "
-				     "built yet");
-	}
+	if (strcmp(format, "html") == 0)
+		return ops_report_html(rep, doc, len, err);
 	if (!(fp = open_memstream(doc, len)))
 		return ops_error_oom(err);
 	rc = ops_report_render(fp, rep, fmt, err);
