@@ -204,5 +204,7 @@ const char cli_report_examples[] =
 	"opsctl report --since 30d --format json -o reports/\n"
 	"The week as Markdown for the team's wiki\n"
 	"opsctl report --since 7d --format markdown -o weekly.md\n"
+	"One page with charts, to mail or print (no script, font or URL in it)\n"
+	"opsctl report --format html -o reports/\n"
 	"Fail a CI step when something is critical\n"
 	"opsctl report --fail-on critical";
