@@ -511,9 +511,9 @@ ops_code ops_dashboards_update(const ops_run *run, const ops_dash_opts *o, cJSON
 	int nbad = 0;
 	ops_code rc;
 
-	*report = rep = cJSON_CreateObject();
-	if (!rep)
-		return ops_error_oom(err);
+	/* What the command line or the configuration gets wrong fails before
+	 * there is anything to report. */
+	*report = NULL;
 	rc = resolve_dir(run->cfg, o->source, o->source_given, "dashboards.source", "source", 1,
 			 source, err);
 	if (rc == OPS_OK && !api)
@@ -521,12 +521,6 @@ ops_code ops_dashboards_update(const ops_run *run, const ops_dash_opts *o, cJSON
 				 "dashboards.destination", "destination", 0, dest, err);
 	if (rc != OPS_OK)
 		return rc;
-	if (!cJSON_AddStringToObject(rep, "source", source) ||
-	    !cJSON_AddStringToObject(rep, api ? "grafana" : "destination",
-				     api ? ops_config_get(run->cfg, "dashboards.grafana_url") : dest) ||
-	    !cJSON_AddStringToObject(rep, "mode", api ? "api" : "files") ||
-	    !cJSON_AddBoolToObject(rep, "dry_run", run->dry_run))
-		return ops_error_oom(err);
 	if (!api && strcmp(source, dest) == 0)
 		return ops_error_set(err, o->source_given || o->destination_given ? OPS_EUSAGE : OPS_ECONFIG,
 				     "source and destination are the same directory '%s'", source);
@@ -534,19 +528,28 @@ ops_code ops_dashboards_update(const ops_run *run, const ops_dash_opts *o, cJSON
 		return rc;
 	if ((rc = dash_load(source, 0, &src, err)) != OPS_OK) {
 		ops_error_prefix(err, "source");
-		goto out;
-	}
-	if (!cJSON_AddBoolToObject(rep, "datasources_checked", ds.checked) ||
-	    !cJSON_AddArrayToObject(rep, "dashboards") || !cJSON_AddArrayToObject(rep, "panel_changes") ||
-	    !(invalid = cJSON_AddArrayToObject(rep, "invalid")) || !cJSON_AddArrayToObject(rep, "problems")) {
-		rc = ops_error_oom(err);
-		goto out;
+		dash_ds_free(&ds);
+		return rc;
 	}
 	if (src.n == 0) {
 		rc = ops_error_set(err, OPS_EDATA, "no dashboards (*.json) in the source '%s'", source);
 		ops_error_hint(err, "an empty set is refused rather than taken to mean removing every "
 			       "installed dashboard; nothing was changed");
-		goto out;
+		dash_ds_free(&ds);
+		return rc;
+	}
+	*report = rep = cJSON_CreateObject();
+	if (!rep || !cJSON_AddStringToObject(rep, "source", source) ||
+	    !cJSON_AddStringToObject(rep, api ? "grafana" : "destination",
+				     api ? ops_config_get(run->cfg, "dashboards.grafana_url") : dest) ||
+	    !cJSON_AddStringToObject(rep, "mode", api ? "api" : "files") ||
+	    !cJSON_AddBoolToObject(rep, "dry_run", run->dry_run) ||
+	    !cJSON_AddBoolToObject(rep, "datasources_checked", ds.checked) ||
+	    !cJSON_AddArrayToObject(rep, "dashboards") || !cJSON_AddArrayToObject(rep, "panel_changes") ||
+	    !(invalid = cJSON_AddArrayToObject(rep, "invalid")) || !cJSON_AddArrayToObject(rep, "problems")) {
+		dash_set_free(&src);
+		dash_ds_free(&ds);
+		return ops_error_oom(err);
 	}
 	nbad = dash_validate(&src, &ds, invalid);
 	if (nbad < 0) {
