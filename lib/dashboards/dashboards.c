@@ -506,6 +506,7 @@ ops_code ops_dashboards_update(const ops_run *run, const ops_dash_opts *o, cJSON
 	char source[4096], dest[4096];
 	dash_set src = {0};
 	dash_ds ds = {0};
+	dash_api *ap = NULL;
 	cJSON *rep, *invalid;
 	long counts[5] = {0, 0, 0, 0, 0};
 	int nbad = 0;
@@ -526,9 +527,14 @@ ops_code ops_dashboards_update(const ops_run *run, const ops_dash_opts *o, cJSON
 				     "source and destination are the same directory '%s'", source);
 	if ((rc = dash_ds_load(run->cfg, &ds, err)) != OPS_OK)
 		return rc;
+	if (api && (rc = dash_api_open(run, &ap, err)) != OPS_OK) {
+		dash_ds_free(&ds);
+		return rc;
+	}
 	if ((rc = dash_load(source, 0, &src, err)) != OPS_OK) {
 		ops_error_prefix(err, "source");
 		dash_ds_free(&ds);
+		dash_api_close(ap);
 		return rc;
 	}
 	if (src.n == 0) {
@@ -536,6 +542,7 @@ ops_code ops_dashboards_update(const ops_run *run, const ops_dash_opts *o, cJSON
 		ops_error_hint(err, "an empty set is refused rather than taken to mean removing every "
 			       "installed dashboard; nothing was changed");
 		dash_ds_free(&ds);
+		dash_api_close(ap);
 		return rc;
 	}
 	*report = rep = cJSON_CreateObject();
@@ -549,6 +556,7 @@ ops_code ops_dashboards_update(const ops_run *run, const ops_dash_opts *o, cJSON
 	    !(invalid = cJSON_AddArrayToObject(rep, "invalid")) || !cJSON_AddArrayToObject(rep, "problems")) {
 		dash_set_free(&src);
 		dash_ds_free(&ds);
+		dash_api_close(ap);
 		return ops_error_oom(err);
 	}
 	nbad = dash_validate(&src, &ds, invalid);
@@ -568,7 +576,7 @@ ops_code ops_dashboards_update(const ops_run *run, const ops_dash_opts *o, cJSON
 		goto out;
 	}
 	if (api)
-		rc = dash_api_update(run, o, &src, rep, counts, err);
+		rc = dash_api_update(run, ap, o, &src, rep, counts, err);
 	else
 		rc = files_update(run, o, dest, &src, rep, counts, err);
 out:
@@ -585,5 +593,6 @@ out:
 		rc = ops_error_oom(err);
 	dash_set_free(&src);
 	dash_ds_free(&ds);
+	dash_api_close(ap);
 	return rc;
 }

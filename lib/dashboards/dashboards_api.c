@@ -22,7 +22,7 @@
 #include "opsmaint/log.h"
 #include "opsmaint/secret.h"
 
-struct api {
+struct dash_api {
 	const ops_run *run;
 	ops_http *h;
 	char *base;		/* grafana_url without a trailing '/' */
@@ -30,6 +30,8 @@ struct api {
 	const char *folder_uid;	/* NULL: General */
 	char *folder_buf;
 };
+
+static ops_code api_open(struct dash_api *a, const ops_run *run, ops_error *err);
 
 /* Grafana's own words from an error answer ({"message": ...}), cut to one line. */
 static void said(const ops_http_resp *r, char *out, size_t len)
@@ -46,7 +48,7 @@ static void said(const ops_http_resp *r, char *out, size_t len)
 	cJSON_Delete(j);
 }
 
-static ops_code refused(const struct api *a, const ops_http_resp *r, const char *what,
+static ops_code refused(const struct dash_api *a, const ops_http_resp *r, const char *what,
 			ops_error *err)
 {
 	char why[300];
@@ -75,7 +77,7 @@ static ops_code refused(const struct api *a, const ops_http_resp *r, const char 
 	return code;
 }
 
-static ops_code call(struct api *a, const char *method, const char *path, const char *body,
+static ops_code call(struct dash_api *a, const char *method, const char *path, const char *body,
 		     const char *what, ops_http_resp *r, ops_error *err)
 {
 	const char *headers[] = {a->auth, "Accept: application/json",
@@ -100,7 +102,7 @@ static ops_code call(struct api *a, const char *method, const char *path, const 
 }
 
 /* GET a JSON answer; *out NULL on 404. */
-static ops_code get_json(struct api *a, const char *path, const char *what, cJSON **out,
+static ops_code get_json(struct dash_api *a, const char *path, const char *what, cJSON **out,
 			 ops_error *err)
 {
 	ops_http_resp r = {0};
@@ -120,7 +122,7 @@ static ops_code get_json(struct api *a, const char *path, const char *what, cJSO
 }
 
 /* dashboards.folder: a uid or a title, looked up in /api/folders. */
-static ops_code find_folder(struct api *a, const char *want, ops_error *err)
+static ops_code find_folder(struct dash_api *a, const char *want, ops_error *err)
 {
 	cJSON *list = NULL;
 	const cJSON *f;
@@ -146,7 +148,23 @@ static ops_code find_folder(struct api *a, const char *want, ops_error *err)
 	return OPS_OK;
 }
 
-static ops_code api_open(struct api *a, const ops_run *run, ops_error *err)
+ops_code dash_api_open(const ops_run *run, struct dash_api **out, ops_error *err)
+{
+	struct dash_api *a = calloc(1, sizeof *a);
+	ops_code rc;
+
+	*out = a;
+	if (!a)
+		return ops_error_oom(err);
+	rc = api_open(a, run, err);
+	if (rc != OPS_OK) {
+		dash_api_close(a);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static ops_code api_open(struct dash_api *a, const ops_run *run, ops_error *err)
 {
 	const ops_config *cfg = run->cfg;
 	const char *url = ops_config_get(cfg, "dashboards.grafana_url");
@@ -187,12 +205,15 @@ static ops_code api_open(struct api *a, const ops_run *run, ops_error *err)
 	return rc;
 }
 
-static void api_close(struct api *a)
+void dash_api_close(struct dash_api *a)
 {
+	if (!a)
+		return;
 	ops_http_free(a->h);
 	ops_secret_free(a->auth);
 	free(a->base);
 	free(a->folder_buf);
+	free(a);
 }
 
 static char *uid_path(const char *uid)
@@ -206,7 +227,7 @@ static char *uid_path(const char *uid)
 }
 
 /* Save one dashboard and read it back: the version must be the one answered. */
-static ops_code save(struct api *a, const dash *d, const char *source, cJSON *row, ops_error *err)
+static ops_code save(struct dash_api *a, const dash *d, const char *source, cJSON *row, ops_error *err)
 {
 	cJSON *body = cJSON_CreateObject(), *copy = cJSON_Duplicate(d->json, 1), *ans = NULL, *back = NULL;
 	char what[300], msg[600], *text = NULL, *path = uid_path(d->uid);
@@ -264,7 +285,7 @@ out:
 }
 
 /* -b in api mode: the versions Grafana holds of what is about to change, archived. */
-static ops_code backup_current(struct api *a, cJSON **olds, const dash_set *set, cJSON *rep,
+static ops_code backup_current(struct dash_api *a, cJSON **olds, const dash_set *set, cJSON *rep,
 			       ops_error *err)
 {
 	char *base = ops_path_join(ops_config_get(a->run->cfg, "general.state_dir"), "dashboards");
@@ -305,16 +326,16 @@ static ops_code backup_current(struct api *a, cJSON **olds, const dash_set *set,
 	return rc;
 }
 
-ops_code dash_api_update(const ops_run *run, const ops_dash_opts *o, dash_set *set,
-			 cJSON *rep, long counts[4], ops_error *err)
+ops_code dash_api_update(const ops_run *run, struct dash_api *ap, const ops_dash_opts *o,
+			 dash_set *set, cJSON *rep, long counts[4], ops_error *err)
 {
 	cJSON *rows = cJSON_GetObjectItemCaseSensitive(rep, "dashboards");
 	cJSON *pchanges = cJSON_GetObjectItemCaseSensitive(rep, "panel_changes");
 	cJSON **olds = calloc(set->n ? set->n : 1, sizeof *olds);
 	cJSON **rowv = calloc(set->n ? set->n : 1, sizeof *rowv);
 	int *act = calloc(set->n ? set->n : 1, sizeof *act);
-	struct api a;
-	ops_code rc;
+	struct dash_api *a = ap;
+	ops_code rc = OPS_OK;
 	size_t i;
 
 	if (!olds || !rowv || !act) {
@@ -323,9 +344,8 @@ ops_code dash_api_update(const ops_run *run, const ops_dash_opts *o, dash_set *s
 		free(act);
 		return ops_error_oom(err);
 	}
-	rc = api_open(&a, run, err);
-	if (rc == OPS_OK && a.folder_uid)
-		cJSON_AddStringToObject(rep, "folder_uid", a.folder_uid);
+	if (a->folder_uid)
+		cJSON_AddStringToObject(rep, "folder_uid", a->folder_uid);
 	for (i = 0; rc == OPS_OK && i < set->n; i++) {
 		dash *d = &set->v[i];
 		char what[300], summary[160] = "", *path = uid_path(d->uid);
@@ -333,7 +353,7 @@ ops_code dash_api_update(const ops_run *run, const ops_dash_opts *o, dash_set *s
 		int differs = 1;
 
 		snprintf(what, sizeof what, "reading dashboard '%s'", d->uid);
-		rc = path ? get_json(&a, path, what, &got, err) : ops_error_oom(err);
+		rc = path ? get_json(a, path, what, &got, err) : ops_error_oom(err);
 		free(path);
 		if (rc != OPS_OK)
 			break;
@@ -349,10 +369,10 @@ ops_code dash_api_update(const ops_run *run, const ops_dash_opts *o, dash_set *s
 				break;
 			}
 			/* In another folder: saved again, into the configured one. */
-			if (strcmp(fu ? fu : "", a.folder_uid ? a.folder_uid : "") != 0) {
+			if (strcmp(fu ? fu : "", a->folder_uid ? a->folder_uid : "") != 0) {
 				snprintf(summary + strlen(summary), sizeof summary - strlen(summary),
 					 "%sto folder %s", summary[0] ? ", " : "",
-					 a.folder_uid ? a.folder_uid : "General");
+					 a->folder_uid ? a->folder_uid : "General");
 				differs = 1;
 			}
 			olds[i] = cJSON_Duplicate(cur, 1);
@@ -365,13 +385,13 @@ ops_code dash_api_update(const ops_run *run, const ops_dash_opts *o, dash_set *s
 			rc = ops_error_oom(err);
 	}
 	if (rc == OPS_OK && !run->dry_run)
-		rc = dash_confirm(run, counts[0], counts[1], 0, a.base, err);
+		rc = dash_confirm(run, counts[0], counts[1], 0, a->base, err);
 	if (rc == OPS_OK && !run->dry_run && o->backup && counts[1] > 0)
-		rc = backup_current(&a, olds, set, rep, err);
+		rc = backup_current(a, olds, set, rep, err);
 	for (i = 0; rc == OPS_OK && !run->dry_run && i < set->n; i++) {
 		if (!act[i])
 			continue;
-		rc = save(&a, &set->v[i], cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source")),
+		rc = save(a, &set->v[i], cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "source")),
 			  rowv[i], err);
 		if (rc == OPS_OK) {
 			counts[3]++;
@@ -387,6 +407,5 @@ ops_code dash_api_update(const ops_run *run, const ops_dash_opts *o, dash_set *s
 	free(olds);
 	free(rowv);
 	free(act);
-	api_close(&a);
 	return rc;
 }

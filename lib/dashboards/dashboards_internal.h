@@ -88,12 +88,17 @@ ops_code dash_backup_dir(const ops_run *run, const char *name, const char *dir, 
 			 ops_error *err);
 
 /*
- * Api mode: plan against Grafana and (unless run->dry_run) post what is new
- * or changed, reading each back.  set is valid.  counts: new, changed,
- * unchanged, installed, in that order.
+ * Api mode.  dash_api_open: the URL, the token (GRAFANA_TOKEN or
+ * dashboards.grafana_token_file) and the folder of dashboards.folder, looked
+ * up; errors before anything is reported.  dash_api_update: plan against
+ * Grafana and (unless run->dry_run) post what is new or changed, reading
+ * each back.  set is valid.  counts: new, changed, unchanged, installed.
  */
-ops_code dash_api_update(const ops_run *run, const ops_dash_opts *o, dash_set *set,
-			 cJSON *rep, long counts[4], ops_error *err);
+typedef struct dash_api dash_api;
+ops_code dash_api_open(const ops_run *run, dash_api **out, ops_error *err);
+void dash_api_close(dash_api *a);
+ops_code dash_api_update(const ops_run *run, dash_api *a, const ops_dash_opts *o,
+			 dash_set *set, cJSON *rep, long counts[4], ops_error *err);
 
 /* Ask run->confirm about the changes, unless forced or answered; OPS_EDECLINED on a no. */
 ops_code dash_confirm(const ops_run *run, long add, long change, long remove, const char *where,
