@@ -165,22 +165,6 @@ static int ds_add(dash_ds *ds, const char *name, const char *uid, const char *ty
 	return 0;
 }
 
-static const char *yscalar(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(doc, p->value);
-
-		if (k && k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
-			return v && v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
-	}
-	return NULL;
-}
-
 static yaml_node_t *ynode(yaml_document_t *doc, yaml_node_t *map, const char *key)
 {
 	yaml_node_pair_t *p;
@@ -194,6 +178,13 @@ static yaml_node_t *ynode(yaml_document_t *doc, yaml_node_t *map, const char *ke
 			return yaml_document_get_node(doc, p->value);
 	}
 	return NULL;
+}
+
+static const char *yscalar(yaml_document_t *doc, yaml_node_t *map, const char *key)
+{
+	yaml_node_t *v = ynode(doc, map, key);
+
+	return v && v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
 }
 
 /* Grafana's provisioning datasources file: datasources: [{name, uid, type}...]. */
@@ -640,6 +631,16 @@ static int same_panel(const cJSON *a, const cJSON *b)
 	return ta && tb && strcmp(ta, tb) == 0;
 }
 
+/* The index of p's counterpart in l (by id, else title), l->n when none. */
+static size_t find_panel(const struct pl *l, const cJSON *p)
+{
+	size_t k;
+
+	for (k = 0; k < l->n && !same_panel(l->p[k], p); k++)
+		;
+	return k;
+}
+
 /* A panel's own content: a row's nested panels are compared as panels of their own. */
 static int panel_differs(const cJSON *a, const cJSON *b)
 {
@@ -691,8 +692,7 @@ int dash_diff(const char *uid, const cJSON *old, const cJSON *new_, cJSON *panel
 		goto out;
 	}
 	for (i = 0; i < pb.n; i++) {
-		for (k = 0; k < pa.n && !same_panel(pa.p[k], pb.p[i]); k++)
-			;
+		k = find_panel(&pa, pb.p[i]);
 		if (k == pa.n) {
 			added++;
 			if (note(panel_changes, uid, "added", pb.p[i]) != 0)
@@ -710,13 +710,11 @@ int dash_diff(const char *uid, const cJSON *old, const cJSON *new_, cJSON *panel
 		}
 	}
 	for (k = 0; k < pa.n; k++) {
-		for (i = 0; i < pb.n && !same_panel(pa.p[k], pb.p[i]); i++)
-			;
-		if (i == pb.n) {
-			removed++;
-			if (note(panel_changes, uid, "removed", pa.p[k]) != 0)
-				goto out;
-		}
+		if (find_panel(&pb, pa.p[k]) < pb.n)
+			continue;
+		removed++;
+		if (note(panel_changes, uid, "removed", pa.p[k]) != 0)
+			goto out;
 	}
 	if (added || removed || changed)
 		snprintf(summary, len, "panels +%ld -%ld ~%ld", added, removed, changed);
