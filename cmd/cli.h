@@ -225,6 +225,12 @@ extern const char cli_report_examples[];
 ops_code cli_op_report(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 ops_code cli_op_status(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 extern const char cli_status_description[];
+/* opsctl dashboards: one command with options (cmd/dashboards.c) */
+extern const struct cli_opt cli_dashboards_opts[];
+extern const char cli_dashboards_description[];
+extern const char cli_dashboards_examples[];
+ops_code cli_op_dashboards(struct cli_inv *inv, const ops_run *run, cJSON **report,
+			   ops_error *err);
 /* opsctl run TIER (cmd/run.c) */
 extern const struct cli_opt cli_run_opts[];
 extern const char cli_run_description[];

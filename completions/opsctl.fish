@@ -4,7 +4,7 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector cache cleanup rotate-keys scan health report run alerts schedule config status help completion
+            printf '%s\n' db backup vector cache cleanup rotate-keys scan health report run dashboards alerts schedule config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
@@ -126,6 +126,8 @@ function __opsctl_argopts
             printf '%s\n' --since --period-days --format -o --output --fail-on --config --env
         case 'opsctl run'
             printf '%s\n' --config --env -o --output
+        case 'opsctl dashboards'
+            printf '%s\n' -s --source -d --destination --config --env -o --output
         case 'opsctl alerts test'
             printf '%s\n' -c --channels -m --message -s --severity --config --env -o --output
         case 'opsctl alerts send'
@@ -269,6 +271,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a scan -d 'security findings of th
 complete -c opsctl -n '__opsctl_at "opsctl"' -a health -d 'check the whole system, as a monitoring plugin (health-check.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a report -d 'maintenance report: tasks, capacity, trends and leaks, log errors'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a run -d 'run a tier\'s maintenance tasks in order (run_maintenance.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a dashboards -d 'validate and install Grafana dashboards from version control (update-dashboards.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a alerts -d 'send alerts and prove each channel delivers them (test-alerts.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a schedule -d 'show, install and check the maintenance schedule as cron lines or systemd timers'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
@@ -841,6 +844,18 @@ complete -c opsctl -n '__opsctl_at "opsctl run"' -s o -l output -x -a 'text\tFOR
 complete -c opsctl -n '__opsctl_at "opsctl run"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl run"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl run"' -a 'daily weekly monthly quarterly'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s s -l source -x -a '(__fish_complete_directories)' -d 'source directory for dashboards'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s d -l destination -x -a '(__fish_complete_directories)' -d 'Grafana dashboards directory'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s b -l backup -d 'backup current dashboards (into backup.monitoring_dir, as backup monitoring does) before installing'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s f -l force -d 'force update without confirmation'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s y -l yes -d 'answer yes to the confirmation question (the maintenance window still applies; --force overrides it)'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -l dry-run -d 'validate and show what would change, and change nothing'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a test -d 'send a test alert to each channel and prove it arrived (test-alerts.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a send -d 'send an alert (for scripts and failed runs) or its recovery'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -s h -l help -d 'show this help message and exit'
@@ -938,7 +953,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health report run alerts schedule config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health report run dashboards alerts schedule config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'

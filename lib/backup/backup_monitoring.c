@@ -86,8 +86,8 @@ static void archive_name(const char *component, char *out, size_t len)
 	snprintf(out, len, "monitoring_%s_%s.tar.zst", component, stamp);
 }
 
-static ops_code archive_component(const ops_backup_ctx *ctx, const char *name, const char *src,
-				  const char *dest, cJSON *rep, ops_error *err)
+ops_code ops_backup_monitoring_dir(const ops_backup_ctx *ctx, const char *name, const char *src,
+				   const char *dest, cJSON *rep, ops_error *err)
 {
 	char fname[256], line[512];
 	char *path = NULL, *sumpath = NULL;
@@ -235,7 +235,7 @@ ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 			cJSON_AddStringToObject(c, "archive", path ? path : fname);
 			free(path);
 			continue;
-		} else if (archive_component(ctx, name, src, dest, c, &cerr) == OPS_OK) {
+		} else if (ops_backup_monitoring_dir(ctx, name, src, dest, c, &cerr) == OPS_OK) {
 			cJSON_AddStringToObject(c, "status", "ok");
 			continue;
 		} else {

@@ -219,5 +219,15 @@ ops_code ops_backup_monitoring(const ops_backup_ctx *ctx, const char *dest,
 			       char *const *components, long retention_days,
 			       cJSON **report, ops_error *err);
 
+/*
+ * One directory archived as `backup monitoring` archives a component (so
+ * that `dashboards -b` keeps its copy beside them, under the same retention):
+ * dest/monitoring_NAME_YYYYMMDDTHHMMSSZ.tar.zst with its .sha256; dest must
+ * exist.  Adds to rep "archive" (its path), "files", "skipped" (links and
+ * other non-regular entries, never followed), "size_bytes" and "sha256".
+ */
+ops_code ops_backup_monitoring_dir(const ops_backup_ctx *ctx, const char *name, const char *src,
+				   const char *dest, cJSON *rep, ops_error *err);
+
 OPS_API_END
 #endif
