@@ -46,97 +46,34 @@ int bk_pitr_asked(const ops_restore_opts *o)
 	       o->target_immediate || o->target_exclusive || o->target_action;
 }
 
-/* Exactly n digits at s, as a number. */
-static int digits(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 1;
-}
-
 /*
  * ISO 8601 with a zone, as an operator or psql writes it:
  * "2026-12-02T10:15:30Z", "2026-12-02 10:15:30.25+01:00",
- * "2026-12-02 10:15:30.123456+00".  *t is seconds since the epoch; norm
- * the same instant in UTC as PostgreSQL reads it.  0, or -1 when it is not
- * such a time, -2 when only the zone is missing: PostgreSQL would read a
- * zoneless time in the recovered server's zone, which is nobody's choice.
+ * "2026-12-02 10:15:30.123456+00", "2026-12-02 10:15+01".  *t is seconds
+ * since the epoch; norm the same instant in UTC as PostgreSQL reads it (to
+ * the microsecond, its precision).  0, or -1 when it is not such a time, -2
+ * when only the zone is missing: PostgreSQL would read a zoneless time in
+ * the recovered server's zone, which is nobody's choice.
  */
 static int parse_time(const char *s, double *t, char *norm, size_t len)
 {
-	struct tm tm, chk;
-	int y, mo, d, h, mi, sec = 0, zh = 0, zm = 0, sign = 0;
-	char frac[8] = "";
-	const char *p = s;
-	time_t base;
+	ops_time_parsed p;
+	struct tm tm;
+	int r = ops_time_parse_iso(s, OPS_TIME_SPACE | OPS_TIME_NO_SECONDS, &p);
+	int k = p.frac_digits > 6 ? 6 : p.frac_digits, i;
+	long micro = p.nsec;
 
-	memset(&tm, 0, sizeof tm);
-	if (!digits(p, 4, &y) || p[4] != '-' || !digits(p + 5, 2, &mo) || p[7] != '-' ||
-	    !digits(p + 8, 2, &d) || (p[10] != 'T' && p[10] != 't' && p[10] != ' ') ||
-	    !digits(p + 11, 2, &h) || p[13] != ':' || !digits(p + 14, 2, &mi))
+	if (r != OPS_TIME_OK)
+		return r == OPS_TIME_NO_ZONE ? -2 : -1;
+	if (!gmtime_r(&p.t, &tm))
 		return -1;
-	p += 16;
-	if (*p == ':') {
-		if (!digits(p + 1, 2, &sec))
-			return -1;
-		p += 3;
-		if (*p == '.' || *p == ',') {
-			size_t k = strspn(p + 1, "0123456789");
-
-			if (k == 0 || k > 9)
-				return -1;
-			snprintf(frac, sizeof frac, "%.*s", (int)(k > 6 ? 6 : k), p + 1);
-			p += 1 + k;
-		}
-	}
-	if (*p == '\0')
-		return -2;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		if (!digits(p + 1, 2, &zh))
-			return -1;
-		p += 3;
-		if (*p == ':')
-			p++;
-		if (*p && !digits(p, 2, &zm))
-			return -1;
-		p += *p ? 2 : 0;
-	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 ||
-	    zh > 15 || zm > 59)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	base = timegm(&tm);
-	/* 2026-02-30 would come back as March. */
-	if (base == (time_t)-1 || !gmtime_r(&base, &chk) || chk.tm_mday != d)
-		return -1;
-	base -= sign * (zh * 3600 + zm * 60);
-	if (!gmtime_r(&base, &chk))
-		return -1;
-	{
-		double fv = 0, scale = 1;	/* not strtod: the locale's decimal point */
-		const char *f;
-
-		for (f = frac; *f; f++, scale *= 10)
-			fv = fv * 10 + (*f - '0');
-		*t = (double)base + fv / scale;
-	}
-	strftime(norm, len, "%Y-%m-%d %H:%M:%S", &chk);
-	if (*frac)
-		snprintf(norm + strlen(norm), len - strlen(norm), ".%s", frac);
+	*t = (double)p.t + (double)p.nsec / 1e9;
+	strftime(norm, len, "%Y-%m-%d %H:%M:%S", &tm);
+	/* The digits as written, cut to six: no rounding through a double. */
+	for (i = k; i < 9; i++)
+		micro /= 10;
+	if (k)
+		snprintf(norm + strlen(norm), len - strlen(norm), ".%0*ld", k, micro);
 	snprintf(norm + strlen(norm), len - strlen(norm), "+00");
 	return 0;
 }

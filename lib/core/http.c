@@ -539,9 +539,7 @@ static int transient_curl(CURLcode cc)
  */
 static double retry_after(const char *v)
 {
-	static const char *const forms[] = {
-		"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"};
-	size_t i;
+	time_t t;
 
 	if (!v)
 		return -1;
@@ -559,17 +557,10 @@ static double retry_after(const char *v)
 			s = INT_MAX;
 		return (double)s;
 	}
-	for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
-		struct tm tm;
-		const char *end;
+	if (ops_time_parse_http(v, &t) == 0) {
+		double d = (double)t - ops_wall_clock();
 
-		memset(&tm, 0, sizeof tm);
-		end = strptime(v, forms[i], &tm);
-		if (end && (*end == '\0' || *end == ' ')) {
-			double d = (double)timegm(&tm) - ops_wall_clock();
-
-			return d > 0 ? d : 0;
-		}
+		return d > 0 ? d : 0;
 	}
 	return -1;
 }

@@ -41,29 +41,14 @@ static void rp_add_time(cJSON *o, const char *name, double t)
 		cJSON_AddNullToObject(o, name);
 }
 
-/* "2026-12-03", "2026-12-03T06:00:00Z", "2026-12-03T06:00:00.123Z" and
- * "2026-12-03 06:00:00" as UTC; -1 when it is none of them. */
+/* "2026-12-03", "2026-12-03T06:00:00Z", "2026-12-03T06:00:00.123+01:00" or
+ * "2026-12-03 06:00:00" (no zone: UTC); -1 when it is none of them. */
 static time_t parse_date(const char *s)
 {
-	struct tm tm = {0};
-	const char *end;
+	ops_time_parsed p;
 
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (!end)
-		return -1;
-	if (*end == 'T' || *end == ' ') {
-		end = strptime(end + 1, "%H:%M:%S", &tm);
-		if (!end)
-			return -1;
-		if (*end == '.')
-			for (end++; *end >= '0' && *end <= '9'; end++)
-				;
-		if (*end == 'Z')
-			end++;
-	}
-	if (*end)
-		return -1;
-	return timegm(&tm);
+	return ops_time_parse_iso(s, OPS_TIME_DATE_ONLY | OPS_TIME_SPACE | OPS_TIME_ASSUME_UTC,
+				  &p) == OPS_TIME_OK ? p.t : -1;
 }
 
 ops_code ops_report_parse_since(const char *text, time_t now, time_t *since, ops_error *err)
@@ -77,7 +62,7 @@ ops_code ops_report_parse_since(const char *text, time_t now, time_t *since, ops
 		*since = now - secs;
 		return OPS_OK;
 	}
-	t = text ? parse_date(text) : -1;
+	t = parse_date(text);
 	if (t < 0) {
 		ops_error_set(err, OPS_EUSAGE, "--since '%s': not a duration (30d, 12h) or a "
 			      "date (2026-11-01)", text ? text : "");
@@ -228,9 +213,7 @@ struct tasks {
 static double line_time(const cJSON *o)
 {
 	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "time"));
-	time_t t = s ? parse_date(s) : -1;
-
-	return (double)t;
+	return (double)parse_date(s);
 }
 
 static ops_code task_line(void *arg, const cJSON *o, ops_error *err)

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "opsmaint/clock.h"
 #include "opsmaint/json.h"
 #include "opsmaint/output.h"
 #include "opsmaint/report_html.h"
@@ -117,19 +118,11 @@ static double num0(const cJSON *o, const char *name)
 /* "2026-12-23" or "2026-12-03T06:00:00Z" as seconds, or NAN. */
 static double day_or_time(const char *s)
 {
-	struct tm tm = {0};
-	int hh = 0, mm = 0, ss = 0;
+	ops_time_parsed p;
 
-	if (!s || sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+	if (ops_time_parse_iso(s, OPS_TIME_DATE_ONLY | OPS_TIME_ASSUME_UTC, &p) != OPS_TIME_OK)
 		return NAN;
-	if (s[10] == 'T' && sscanf(s + 11, "%2d:%2d:%2d", &hh, &mm, &ss) != 3)
-		return NAN;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	return (double)timegm(&tm);
+	return (double)p.t;
 }
 
 static const char *date_of(double t, char *buf, size_t len)

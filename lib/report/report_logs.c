@@ -44,23 +44,20 @@ static int is_error_line(const char *s)
 	return 0;
 }
 
-/* A leading "[2026-12-03 06:00:00,123]" or "2026-12-03T06:00:00Z": its time
- * and the rest of the line after it; -1 when the line has none. */
+/* A leading "[2026-12-03 06:00:00,123]" or "2026-12-03T06:00:00+01:00": its
+ * time (no zone: UTC) and the rest of the line after it; -1 when the line
+ * has none. */
 static time_t leading_time(const char *s, const char **rest)
 {
-	struct tm tm = {0};
-	const char *p = s, *end;
+	ops_time_parsed p;
 
-	while (*p == ' ' || *p == '[')
-		p++;
-	if (!(end = strptime(p, "%Y-%m-%d", &tm)) || (*end != 'T' && *end != ' '))
+	while (*s == ' ' || *s == '[')
+		s++;
+	if (ops_time_parse_iso(s, OPS_TIME_SPACE | OPS_TIME_ASSUME_UTC | OPS_TIME_TRAILING,
+			       &p) != OPS_TIME_OK)
 		return -1;
-	if (!(end = strptime(end + 1, "%H:%M:%S", &tm)))
-		return -1;
-	while (*end && strchr(".,0123456789Z+:]", *end))
-		end++;
-	*rest = end;
-	return timegm(&tm);
+	*rest = p.end + (*p.end == ']');
+	return p.t;
 }
 
 static int hexish(const char *s, size_t n)

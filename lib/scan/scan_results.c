@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "scan/scan_internal.h"
+#include "opsmaint/clock.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/json.h"
 
@@ -40,18 +41,17 @@ static int is_hex32(const char *s, size_t n)
 	return 1;
 }
 
+/* A real YYYY-MM-DD (no 2026-02-30) in the n characters at s. */
 static int is_date(const char *s, size_t n)
 {
-	struct tm tm = {0};
+	ops_time_parsed p;
 	char buf[11];
-	const char *end;
 
 	if (n != 10)
 		return 0;
 	memcpy(buf, s, 10);
 	buf[10] = '\0';
-	end = strptime(buf, "%Y-%m-%d", &tm);
-	return end && *end == '\0';
+	return ops_time_parse_iso(buf, OPS_TIME_DATE_ONLY, &p) == OPS_TIME_OK;
 }
 
 /* Parse text into entries; OPS_ECONFIG naming path:line. */

@@ -23,6 +23,7 @@
 
 #include <openssl/evp.h>
 
+#include "opsmaint/clock.h"
 #include "opsmaint/config.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/http.h"
@@ -168,24 +169,20 @@ static const char *where(const struct s3_store *s)
 	return s->base.description;
 }
 
+/* An HTTP-date header ("Wed, 02 Dec 2026 10:15:30 GMT"); 0 when unreadable. */
 static time_t parse_rfc1123(const char *s)
 {
-	struct tm tm;
+	time_t t;
 
-	memset(&tm, 0, sizeof tm);
-	if (!strptime(s, "%a, %d %b %Y %H:%M:%S", &tm))
-		return 0;
-	return timegm(&tm);
+	return ops_time_parse_http(s, &t) == 0 ? t : 0;
 }
 
+/* A time in S3's XML ("2026-12-02T10:15:30.000Z"); 0 when unreadable. */
 static time_t parse_iso8601(const char *s)
 {
-	struct tm tm;
+	ops_time_parsed p;
 
-	memset(&tm, 0, sizeof tm);
-	if (!strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-		return 0;
-	return timegm(&tm);
+	return ops_time_parse_iso(s, 0, &p) == OPS_TIME_OK ? p.t : 0;
 }
 
 /*

@@ -20,6 +20,7 @@
 
 #include "opsmaint/archive.h"
 #include "opsmaint/cancel.h"
+#include "opsmaint/clock.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/json.h"
 #include "opsmaint/log.h"
@@ -1127,15 +1128,9 @@ ops_code ops_vector_stats(const ops_vector_ctx *ctx, cJSON **report, ops_error *
 /* "2026-12-02T00:50:54Z" as seconds since the epoch; -1 when it is not one. */
 static time_t iso_seconds(const char *s)
 {
-	struct tm tm = {0};
-	char z = 0;
+	ops_time_parsed p;
 
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 || z != 'Z')
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return timegm(&tm);
+	return ops_time_parse_iso(s, 0, &p) == OPS_TIME_OK ? p.t : -1;
 }
 
 /* The file against its manifest: size, then (when asked or needed) the

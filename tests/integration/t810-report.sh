@@ -100,7 +100,10 @@ run "$OPSCTL" --output json report --format markdown -o "$T/reports/"
 expect_json_true "d['file'] == '$T/reports/maintenance_report_$today.md' and 'findings' in d" "JSON output with -o: the envelope names the file"
 
 # ---- bad input: 64, one line, nothing written ----
-for bad in yesterday 30x 2026-13-01 -5d 2999-01-01; do
+# 2025-02-29 and 2025-11-1 are read strictly (no February 29 in 2025, no
+# one-digit day), not as March 1 and November 1.
+for bad in yesterday 30x 2026-13-01 -5d 2999-01-01 2025-02-29 2025-11-1 2025-11-01T00:00:00Zjunk \
+	2025-11-01T24:00:00Z 2025-11-01T00:00:00+16:00; do
 	run "$OPSCTL" report --since "$bad" -o "$T/bad.txt"
 	expect_error 64 "--since $bad: exit 64" "--since"
 done
@@ -124,6 +127,8 @@ run "$OPSCTL" --output json report --since 12h
 expect_json_true "d['period_days'] == 0.5" "--since 12h: half a day"
 run "$OPSCTL" --output json report --since "$(date -u -d '-3 days' +%Y-%m-%d)"
 expect_json_true "3 <= d['period_days'] < 4.1" "--since DATE: from that midnight UTC"
+run "$OPSCTL" --output json report --since "$(date -u -d '-3 days' +%Y-%m-%d)T00:00:00+12:00"
+expect_json_true "3.5 <= d['period_days'] < 4.6" "--since TIME+12:00: the offset applied (noon UTC the day before)"
 run "$OPSCTL" --output json report --period-days 2
 expect_json_true "d['period_days'] == 2" "--period-days 2"
 
@@ -150,6 +155,18 @@ PY
 run "$OPSCTL" --output json report
 expect_json_true "find(d['tasks'], 'task', 'cleanup logs')['runs'] == 0 and find(d['tasks'], 'task', 'cleanup logs')['failures'] == []" "a failure before the period is not counted"
 expect_json_true "[f['subject'] for f in d['findings'] if f['kind'] == 'stale'] == ['cleanup logs /var/log/app']" "a task that ran before the period and not in it is stale"
+
+# ---- log line times with an offset: the instant they name ----
+# The "-05:00" line is an hour old, the "+05:00" one three hours: read as UTC,
+# their clock text would put them 6 h back and 2 h ahead.
+{
+	echo "$(date -u -d '-6 hours' '+%Y-%m-%dT%H:%M:%S')-05:00 ERROR west of Greenwich"
+	echo "$(date -u -d '+2 hours' '+%Y-%m-%dT%H:%M:%S.123+05:00') ERROR east of Greenwich"
+} >"$T/logs/zone.log"
+run "$OPSCTL" --output json report --since 2h
+Z="find(d['logs'], 'file', '$T/logs/zone.log')"
+expect_json_true "$Z['errors'] == 1 and $Z['kinds'][0]['kind'] == 'ERROR west of Greenwich'" "log times with offsets: only the line within the last 2 h counted"
+rm -f "$T/logs/zone.log"
 
 check_error_style
 done_testing
