@@ -566,9 +566,12 @@ static ops_code crontab_read(char **others, char **block, ops_error *err)
 	ops_error e;
 
 	*others = *block = NULL;
-	/* No crontab yet is "crontab -l" failing: an empty one. */
+	/* No crontab yet is "crontab -l" failing with "no crontab for USER":
+	 * an empty one.  Any other failure (a spool it cannot read, a
+	 * crontab(1) refused by cron.allow) stops here: reading it as empty
+	 * would replace the user's own lines with our block alone. */
 	if (run_prog(argv, NULL, &text, &e) != OPS_OK) {
-		if (e.code == OPS_EUNAVAIL)
+		if (e.code == OPS_EUNAVAIL || !strstr(e.message, "no crontab for"))
 			return *err = e, err->code;
 		text = NULL;
 	}
