@@ -225,6 +225,11 @@ extern const char cli_report_examples[];
 ops_code cli_op_report(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 ops_code cli_op_status(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 extern const char cli_status_description[];
+/* opsctl deps: one command with options (cmd/deps.c) */
+extern const struct cli_opt cli_deps_opts[];
+extern const char cli_deps_description[];
+extern const char cli_deps_examples[];
+ops_code cli_op_deps(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 /* opsctl run TIER (cmd/run.c) */
 extern const struct cli_opt cli_run_opts[];
 extern const char cli_run_description[];

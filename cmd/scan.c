@@ -36,7 +36,8 @@ ops_code cli_op_scan(struct cli_inv *inv, const ops_run *run, cJSON **report, op
 		}
 		req.types |= strcmp(*t, "container") == 0 ? OPS_SCAN_T_CONTAINER
 			: strcmp(*t, "code") == 0 ? OPS_SCAN_T_CODE
-			: strcmp(*t, "infra") == 0 ? OPS_SCAN_T_INFRA : OPS_SCAN_T_API;
+			: strcmp(*t, "infra") == 0 ? OPS_SCAN_T_INFRA
+			: strcmp(*t, "dependencies") == 0 ? OPS_SCAN_T_DEPENDENCIES : OPS_SCAN_T_API;
 	}
 	req.floor = sev < 0 ? OPS_SEV_HIGH : (ops_severity)sev;
 	req.output_file = cli_str(inv, "output");
@@ -51,7 +52,8 @@ ops_code cli_op_scan(struct cli_inv *inv, const ops_run *run, cJSON **report, op
 
 /* security-scan.sh's usage block, flag for flag, and what CI needs. */
 const struct cli_opt cli_scan_opts[] = {
-	CLI_OPT_ENUMLIST('t', "type", "TYPE", "container,code,infra,api,all", "scan types",
+	CLI_OPT_ENUMLIST('t', "type", "TYPE", "container,code,infra,api,dependencies,all",
+			 "scan types (dependencies: the advisories of opsctl deps)",
 			 .def = "all"),
 	CLI_OPT_STRING('o', "output", "FILE", "output file for results", .key = "scan.output",
 		       .complete = CLI_C_FILE),
