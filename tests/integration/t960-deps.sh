@@ -12,65 +12,7 @@
 . "$ROOT/tests/lib/deps.sh"
 tool=$(missing_tool python3 npm curl) && bail_out "$tool (scripts/setup)"
 
-deps_npm_start || bail_out "Verdaccio did not start (tests/npm: run scripts/setup)"
-deps_npm_publish leftpad-lite 1.0.0 || bail_out "npm publish failed"
-deps_npm_publish @acme/widget 0.4.1 || bail_out "npm publish failed"
-
-P="$T/app"
-mkdir -p "$P"
-cat >"$P/package.json" <<'EOF'
-{
-  "name": "app",
-  "version": "1.0.0",
-  "private": true,
-  "dependencies": {
-    "leftpad-lite": "^1.0.0",
-    "@acme/widget": "~0.4.1"
-  }
-}
-EOF
-# npm's own lock, made while only the old versions exist
-(cd "$P" && npm install --package-lock-only --registry "$NPM_REG/" >"$T/npm-lock.log" 2>&1) ||
-	bail_out "npm install --package-lock-only failed: $(tail -n 3 "$T/npm-lock.log")"
-deps_npm_publish leftpad-lite 1.0.1 1.1.0 2.0.0 || bail_out "npm publish failed"
-deps_npm_publish @acme/widget 0.4.3 0.5.0 || bail_out "npm publish failed"
-
-for v in 2.30.0 2.31.0 2.32.0 2.33.0rc1 3.0.0 3.1.0b1; do deps_pypi_add Requests_Lite $v; done
-deps_pypi_add requests-lite 2.32.1 yanked
-for v in 1.0.0 1.0.1 1.1.0; do deps_pypi_add hashpkg $v; done
-for v in 0.4.1 0.4.3 0.5.0; do deps_pypi_add zeropkg $v; done
-deps_pypi_start || bail_out "the simple index did not start"
-
-mapfile -t H <<<"$(deps_sha hashpkg 1.0.0)"
-printf '%s\n' '# the application' \
-	'Requests_Lite[socks]==2.30.0 ; python_version >= "3.8"  # the HTTP client' \
-	'-r requirements-dev.txt' 'flask>=2.0' >"$P/requirements.txt"
-printf '%s\n' "hashpkg==1.0.0 \\" "    --hash=sha256:${H[0]} \\" "    --hash=sha256:${H[1]}" \
-	'    # via -r requirements.in' 'zeropkg==0.4.1' >"$P/requirements-dev.txt"
-
-NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-deps_osv GHSA-dp01.json '{"id":"GHSA-dp01-0001-0001","modified":"'"$NOW"'","aliases":["CVE-2099-0001"],
- "summary":"requests-lite leaks the proxy credentials","affected":[{"package":{"ecosystem":"PyPI","name":"requests-lite"},
- "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.31.0"}]}],
- "database_specific":{"severity":"HIGH"}}]}'
-deps_osv npm-leftpad.json '{"id":"GHSA-dp02-0002-0002","modified":"'"$NOW"'","summary":"leftpad-lite prototype pollution",
- "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
- "affected":[{"package":{"ecosystem":"npm","name":"leftpad-lite"},
- "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.0.1"}]}]}]}'
-deps_osv zero-old.json '{"id":"PYSEC-dp03","modified":"'"$NOW"'","summary":"zeropkg before 0.4.1",
- "affected":[{"package":{"ecosystem":"PyPI","name":"zeropkg"},
- "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"last_affected":"0.4.0"}]}]}]}'
-deps_osv other.json '{"id":"GHSA-dp04","modified":"2020-01-01T00:00:00Z","summary":"another package",
- "affected":[{"package":{"ecosystem":"npm","name":"requests-lite"},"versions":["2.30.0"]}]}'
-
-export OPSCTL_CONFIG="$T/opsctl.conf"
-cat >"$OPSCTL_CONFIG" <<EOF
-[deps]
-project_dir = $P
-pypi_index = $PYPI
-npm_registry = $NPM_REG
-advisories_dir = $T/osv
-EOF
+deps_fixture || bail_out "the registries did not start (scripts/setup: tests/npm)"
 D() { echo "find(d[\"dependencies\"], \"package\", \"$1\")"; }
 BEFORE=$(tree_sum "$P")
 

@@ -8,7 +8,8 @@
 #   deps_pypi_start       a PEP 503 simple index: $T/pypi/simple/NAME/index.html
 #                         over real wheels and sdists built here (real
 #                         sha256), served by python3 -m http.server; sets PYPI
-#   deps_pypi_add NAME VERSION [yanked]   one wheel and one sdist of NAME
+#   deps_pypi_add NAME VERSION [yanked|nohash]   one wheel and one sdist of NAME
+#                         (yanked, or listed without their sha256)
 #   deps_pypi_index       (re)writes every simple/NAME/index.html
 #   deps_osv FILE JSON    writes an OSV advisory into $T/osv
 
@@ -77,11 +78,12 @@ deps_npm_publish() {
 	done
 }
 
-deps_pypi_add() {	# deps_pypi_add NAME VERSION [yanked]
+deps_pypi_add() {	# deps_pypi_add NAME VERSION [yanked|nohash]
 	python3 - "$T/pypi" "$@" <<'PY'
 import hashlib, io, json, os, re, sys, tarfile, zipfile
 root, name, version = sys.argv[1:4]
-yanked = len(sys.argv) > 4
+yanked = sys.argv[4:] == ["yanked"]
+nohash = sys.argv[4:] == ["nohash"]
 norm = re.sub(r"[-_.]+", "-", name).lower()
 dist = re.sub(r"[-_.]+", "_", name)
 os.makedirs(f"{root}/files", exist_ok=True)
@@ -101,7 +103,7 @@ db = f"{root}/files.json"
 entries = json.load(open(db)) if os.path.exists(db) else []
 for fn in (whl, sdist):
     sha = hashlib.sha256(open(f"{root}/files/{fn}", "rb").read()).hexdigest()
-    entries.append({"project": norm, "filename": fn, "sha256": sha, "yanked": yanked})
+    entries.append({"project": norm, "filename": fn, "sha256": None if nohash else sha, "yanked": yanked})
 json.dump(entries, open(db, "w"))
 PY
 }
@@ -118,7 +120,8 @@ for proj, files in by.items():
     rows = []
     for e in files:
         y = ' data-yanked=""' if e["yanked"] else ""
-        rows.append(f'    <a href="../../files/{e["filename"]}#sha256={e["sha256"]}"{y}>{e["filename"]}</a><br/>')
+        frag = f'#sha256={e["sha256"]}' if e["sha256"] else ""
+        rows.append(f'    <a href="../../files/{e["filename"]}{frag}"{y}>{e["filename"]}</a><br/>')
     open(f"{root}/simple/{proj}/index.html", "w").write(
         "<!DOCTYPE html>\n<html>\n  <head><meta name=\"pypi:repository-version\" content=\"1.0\">"
         f"<title>Links for {proj}</title></head>\n  <body>\n" + "\n".join(rows) + "\n  </body>\n</html>\n")
@@ -132,7 +135,7 @@ import json, re, sys
 norm = re.sub(r"[-_.]+", "-", sys.argv[2]).lower()
 for e in json.load(open(sys.argv[1])):
     if e["project"] == norm and e["filename"].split("-")[1].replace(".tar.gz", "") == sys.argv[3]:
-        print(e["sha256"])' "$T/pypi/files.json" "$1" "$2"
+        print(e["sha256"] or "")' "$T/pypi/files.json" "$1" "$2"
 }
 
 deps_pypi_start() {
@@ -158,4 +161,67 @@ deps_osv() {	# deps_osv FILE JSON
 # A sha256 of every file under DIR (path and content), to prove nothing changed.
 tree_sum() {
 	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+# deps_fixture: the project every deps test works on, $P, and $OPSCTL_CONFIG
+# pointing deps at the registries and $T/osv.  Python: Requests_Lite pinned
+# at 2.30.0 (a high advisory, fixed in 2.31.0) with extras, a marker and a
+# comment; an -r include with a hashed pin (hashpkg) and a 0.x pin (zeropkg);
+# flask unpinned and unknown to the index.  Node: leftpad-lite ^1.0.0 locked
+# at 1.0.0 (a critical advisory, fixed in 1.0.1) and @acme/widget ~0.4.1.
+deps_fixture() {
+	deps_npm_start || return 1
+	deps_npm_publish leftpad-lite 1.0.0 || return 1
+	deps_npm_publish @acme/widget 0.4.1 || return 1
+
+	P="$T/app"
+	mkdir -p "$P"
+	cat >"$P/package.json" <<'EOF'
+{
+  "name": "app",
+  "version": "1.0.0",
+  "private": true,
+  "dependencies": {
+    "leftpad-lite": "^1.0.0",
+    "@acme/widget": "~0.4.1"
+  }
+}
+EOF
+	# npm's own lock, made while only the old versions exist
+	(cd "$P" && npm install --package-lock-only --registry "$NPM_REG/" >"$T/npm-lock.log" 2>&1) ||
+		{ tail -n 3 "$T/npm-lock.log" >&2; return 1; }
+	deps_npm_publish leftpad-lite 1.0.1 1.1.0 2.0.0 || return 1
+	deps_npm_publish @acme/widget 0.4.3 0.5.0 || return 1
+
+	for v in 2.30.0 2.31.0 2.32.0 2.33.0rc1 3.0.0 3.1.0b1; do deps_pypi_add Requests_Lite $v; done
+	deps_pypi_add requests-lite 2.32.1 yanked
+	for v in 1.0.0 1.0.1 1.1.0; do deps_pypi_add hashpkg $v; done
+	for v in 0.4.1 0.4.3 0.5.0; do deps_pypi_add zeropkg $v; done
+	deps_pypi_start || return 1
+
+	mapfile -t H <<<"$(deps_sha hashpkg 1.0.0)"
+	printf '%s\n' '# the application' \
+		'Requests_Lite[socks]==2.30.0 ; python_version >= "3.8"  # the HTTP client' \
+		'-r requirements-dev.txt' 'flask>=2.0' >"$P/requirements.txt"
+	printf '%s\n' "hashpkg==1.0.0 \\" "    --hash=sha256:${H[0]} \\" "    --hash=sha256:${H[1]}" \
+		'    # via -r requirements.in' 'zeropkg==0.4.1' >"$P/requirements-dev.txt"
+
+	NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	deps_osv GHSA-dp01.json '{"id":"GHSA-dp01-0001-0001","modified":"'"$NOW"'","aliases":["CVE-2099-0001"],
+	 "summary":"requests-lite leaks the proxy credentials","affected":[{"package":{"ecosystem":"PyPI","name":"requests-lite"},
+	 "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.31.0"}]}],
+	 "database_specific":{"severity":"HIGH"}}]}'
+	deps_osv npm-leftpad.json '{"id":"GHSA-dp02-0002-0002","modified":"'"$NOW"'","summary":"leftpad-lite prototype pollution",
+	 "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+	 "affected":[{"package":{"ecosystem":"npm","name":"leftpad-lite"},
+	 "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.0.1"}]}]}]}'
+	deps_osv zero-old.json '{"id":"PYSEC-dp03","modified":"'"$NOW"'","summary":"zeropkg before 0.4.1",
+	 "affected":[{"package":{"ecosystem":"PyPI","name":"zeropkg"},
+	 "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"last_affected":"0.4.0"}]}]}]}'
+	deps_osv other.json '{"id":"GHSA-dp04","modified":"2020-01-01T00:00:00Z","summary":"another package",
+	 "affected":[{"package":{"ecosystem":"npm","name":"requests-lite"},"versions":["2.30.0"]}]}'
+
+	export OPSCTL_CONFIG="$T/opsctl.conf"
+	printf '%s\n' '[deps]' "project_dir = $P" "pypi_index = $PYPI" "npm_registry = $NPM_REG" \
+		"advisories_dir = $T/osv" >"$OPSCTL_CONFIG"
 }
