@@ -36,19 +36,6 @@
 /* The ecosystems, in the order their manifests are reported. */
 static const deps_eco *const ecos[] = {&deps_eco_python, &deps_eco_node, NULL};
 
-#define MANIFEST_MAX (16u << 20)
-
-struct deps_ctx {
-	const ops_run *run;
-	const ops_config *cfg;
-	char root[PATH_MAX];
-	deps_manifest **ms;
-	size_t nm;
-	deps_dep **deps;
-	size_t nd;
-	ops_http *http;
-	cJSON *cache;		/* url -> {"body", "ctype"} or {"missing": true} */
-};
 
 int ops_deps_type_parse(const char *word)
 {
@@ -63,240 +50,20 @@ int ops_deps_type_parse(const char *word)
 	return -1;
 }
 
-const ops_run *deps_run(const deps_ctx *c)
+/* rel (relative to the project directory) as a manifest of the ecosystem that claims its name. */
+static ops_code add_manifest(deps_ctx *c, const char *rel, deps_manifest **out, ops_error *err)
 {
-	return c->run;
-}
-
-const ops_config *deps_cfg(const deps_ctx *c)
-{
-	return c->cfg;
-}
-
-void deps_strv_free(char **v)
-{
-	char **p;
-
-	for (p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
-void deps_refuse(deps_dep *d, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (d->update_to) {
-		free(d->refused);
-		d->refused = s;
-	} else {
-		free(d->why_not);
-		d->why_not = s;
-	}
-}
-
-deps_dep *deps_add(deps_ctx *c, deps_manifest *m, long line, const char *name,
-		   const char *key, const char *current, const char *spec)
-{
-	deps_dep *d = calloc(1, sizeof *d), **grown;
-
-	if (!d)
-		return NULL;
-	d->eco = m->eco;
-	d->m = m;
-	d->line = line;
-	d->name = strdup(name);
-	d->key = strdup(key);
-	d->current = current ? strdup(current) : NULL;
-	d->spec = strdup(spec ? spec : "");
-	d->findings = cJSON_CreateArray();
-	grown = realloc(c->deps, (c->nd + 1) * sizeof *grown);
-	if (!d->name || !d->key || (current && !d->current) || !d->spec || !d->findings || !grown) {
-		free(d->name);
-		free(d->key);
-		free(d->current);
-		free(d->spec);
-		cJSON_Delete(d->findings);
-		free(d);
-		if (grown)
-			c->deps = grown;
-		return NULL;
-	}
-	c->deps = grown;
-	c->deps[c->nd++] = d;
-	return d;
-}
-
-deps_dep **deps_all(deps_ctx *c, size_t *n)
-{
-	*n = c->nd;
-	return c->deps;
-}
-
-const char *deps_eol(const deps_manifest *m)
-{
-	const char *nl = memchr(m->data, '\n', m->len);
-
-	return nl && nl > m->data && nl[-1] == '\r' ? "\r\n" : "\n";
-}
-
-static void manifest_free(deps_manifest *m)
-{
-	if (!m)
-		return;
-	free(m->rel);
-	free(m->path);
-	free(m->data);
-	free(m->new_data);
-	free(m);
-}
-
-static void dep_free(deps_dep *d)
-{
-	free(d->name);
-	free(d->key);
-	free(d->current);
-	free(d->spec);
-	free(d->why_not);
-	free(d->allowed);
-	free(d->latest);
-	free(d->update_to);
-	free(d->refused);
-	cJSON_Delete(d->findings);
-	cJSON_Delete(d->update_data);
-	free(d);
-}
-
-static void ctx_free(deps_ctx *c)
-{
-	size_t i;
-
-	if (!c)
-		return;
-	for (i = 0; i < c->nm; i++)
-		manifest_free(c->ms[i]);
-	free(c->ms);
-	for (i = 0; i < c->nd; i++)
-		dep_free(c->deps[i]);
-	free(c->deps);
-	ops_http_free(c->http);
-	cJSON_Delete(c->cache);
-	free(c);
-}
-
-/* ---- the manifests, inside the project directory only ---- */
-
-static int inside(const char *root, const char *path)
-{
-	size_t n = strlen(root);
-
-	return strncmp(path, root, n) == 0 && (path[n] == '/' || (n == 1 && root[0] == '/'));
-}
-
-/*
- * rel (relative to base, a directory inside the root) as a manifest of the
- * run: resolved through every link, refused when that lands outside the
- * root, read whole.  *out NULL when its name is no ecosystem's.
- */
-static ops_code add_manifest(deps_ctx *c, const char *base, const char *rel, const char *key,
-			     deps_manifest **out, ops_error *err)
-{
-	char joined[PATH_MAX * 2], real[PATH_MAX];
 	const char *bn = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-	deps_manifest *m, **grown;
 	const deps_eco *const *e;
 	int role = 0;
-	size_t i;
-	ops_code rc;
 
-	*out = NULL;
 	for (e = ecos; *e && !(*e)->claims(bn, &role); e++)
 		;
 	if (!*e)
-		return ops_error_set(err, OPS_ECONFIG, "%s: '%s' is not a manifest deps reads "
-				     "(requirements*.txt, pyproject.toml, poetry.lock, package.json, "
-				     "package-lock.json)", key, rel);
-	snprintf(joined, sizeof joined, "%s/%s", rel[0] == '/' ? "" : base, rel);
-	if (!realpath(joined, real)) {
-		rc = ops_error_errno(err, errno, "cannot read manifest", joined);
-		if (rc == OPS_EIO || errno == ENOENT)
-			err->code = rc = OPS_EDATA;
-		return rc;
-	}
-	if (!inside(c->root, real))
-		return ops_error_set(err, OPS_ECONFIG, "manifest '%s' resolves to '%s', outside the "
-				     "project directory '%s' (deps.project_dir)", rel, real, c->root);
-	for (i = 0; i < c->nm; i++)
-		if (strcmp(c->ms[i]->path, real) == 0)
-			return OPS_OK;
-	if (!(m = calloc(1, sizeof *m)) || !(m->path = strdup(real)) ||
-	    !(m->rel = strdup(real + strlen(c->root) + (strlen(c->root) > 1)))) {
-		manifest_free(m);
-		return ops_error_oom(err);
-	}
-	m->eco = *e;
-	m->role = role;
-	if ((rc = ops_read_file(real, MANIFEST_MAX, &m->data, &m->len, err)) != OPS_OK) {
-		ops_error_prefix(err, "manifest");
-		if (rc == OPS_EIO)
-			err->code = rc = OPS_EDATA;
-		manifest_free(m);
-		return rc;
-	}
-	if (memchr(m->data, '\0', m->len)) {
-		rc = ops_error_set(err, OPS_EDATA, "manifest '%s' is not a text file", m->rel);
-		manifest_free(m);
-		return rc;
-	}
-	if (!(grown = realloc(c->ms, (c->nm + 1) * sizeof *grown))) {
-		manifest_free(m);
-		return ops_error_oom(err);
-	}
-	c->ms = grown;
-	c->ms[c->nm++] = m;
-	*out = m;
-	return OPS_OK;
-}
-
-ops_code deps_include(deps_ctx *c, const deps_manifest *from, long line, const char *rel,
-		      ops_error *err)
-{
-	char *dir = ops_path_dir(from->path);
-	deps_manifest *m;
-	ops_code rc;
-
-	if (!dir)
-		return ops_error_oom(err);
-	if (!*rel)
-		rc = ops_error_set(err, OPS_EDATA, "%s:%ld: -r without a file", from->rel, line);
-	else
-		rc = add_manifest(c, dir, rel, "deps.manifests", &m, err);
-	if (rc != OPS_OK && rc != OPS_EINTERNAL)
-		ops_error_prefix(err, "%s:%ld", from->rel, line);
-	free(dir);
-	return rc;
-}
-
-deps_manifest *deps_sibling(deps_ctx *c, const deps_manifest *m, const char *base)
-{
-	char *dir = ops_path_dir(m->path), *want;
-	deps_manifest *found = NULL;
-	size_t i;
-
-	if (!dir)
-		return NULL;
-	want = ops_path_join(dir, base);
-	for (i = 0; want && i < c->nm; i++)
-		if (strcmp(c->ms[i]->path, want) == 0)
-			found = c->ms[i];
-	free(want);
-	free(dir);
-	return found;
+		return ops_error_set(err, OPS_ECONFIG, "deps.manifests: '%s' is not a manifest deps "
+				     "reads (requirements*.txt, pyproject.toml, poetry.lock, "
+				     "package.json, package-lock.json)", rel);
+	return deps_manifest_add(c, c->root, rel, *e, role, out, err);
 }
 
 static ops_code find_manifests(deps_ctx *c, ops_error *err)
@@ -310,7 +77,7 @@ static ops_code find_manifests(deps_ctx *c, ops_error *err)
 
 	if (list && *list) {
 		for (i = 0; list[i] && rc == OPS_OK; i++)
-			rc = add_manifest(c, c->root, list[i], "deps.manifests", &m, err);
+			rc = add_manifest(c, list[i], &m, err);
 		ops_strv_free(list);
 		return rc;
 	}
@@ -324,8 +91,7 @@ static ops_code find_manifests(deps_ctx *c, ops_error *err)
 		if (glob(pat, 0, NULL, &g) != 0)
 			continue;
 		for (k = 0; k < g.gl_pathc && rc == OPS_OK; k++)
-			rc = add_manifest(c, c->root, g.gl_pathv[k] + strlen(c->root) + 1,
-					  "deps.manifests", &m, err);
+			rc = add_manifest(c, g.gl_pathv[k] + strlen(c->root) + 1, &m, err);
 		globfree(&g);
 	}
 	return rc;
@@ -351,18 +117,18 @@ static ops_code open_ctx(const ops_run *run, deps_ctx **out, ops_error *err)
 				     dir && *dir ? dir : ".");
 		if (rc != OPS_EPERM)
 			err->code = rc = OPS_ECONFIG;
-		ctx_free(c);
+		deps_ctx_free(c);
 		return rc;
 	}
 	if ((rc = find_manifests(c, err)) != OPS_OK) {
-		ctx_free(c);
+		deps_ctx_free(c);
 		return rc;
 	}
 	/* includes (-r) are appended as they are met, and read in their turn */
 	for (i = 0; i < c->nm && rc == OPS_OK; i++)
 		rc = c->ms[i]->eco->read(c, c->ms[i], err);
 	if (rc != OPS_OK) {
-		ctx_free(c);
+		deps_ctx_free(c);
 		return rc;
 	}
 	*out = c;
@@ -370,70 +136,6 @@ static ops_code open_ctx(const ops_run *run, deps_ctx **out, ops_error *err)
 }
 
 /* ---- registries ---- */
-
-ops_code deps_http_get(deps_ctx *c, const char *url, const char *accept, const char *what,
-		       char **body, char **ctype, ops_error *err)
-{
-	const cJSON *hit = cJSON_GetObjectItemCaseSensitive(c->cache, url);
-	char acc[300];
-	const char *headers[] = {acc, NULL};
-	ops_http_req req = {0};
-	ops_http_resp resp = {0};
-	ops_code rc;
-	cJSON *entry;
-
-	*body = *ctype = NULL;
-	if (!hit) {
-		if (!c->http) {
-			ops_http_opts o;
-
-			ops_http_opts_init(&o);
-			o.name = "deps";
-			o.timeout = (double)ops_config_int(c->cfg, "deps.registry_timeout");
-			o.max_body = 64u << 20;
-			o.max_redirects = 3;
-			if ((rc = ops_http_new(&o, &c->http, err)) != OPS_OK)
-				return rc;
-		}
-		snprintf(acc, sizeof acc, "Accept: %s", accept);
-		req.url = url;
-		req.headers = headers;
-		req.what = what;
-		if ((rc = ops_http_request(c->http, &req, &resp, err)) != OPS_OK) {
-			ops_http_resp_release(&resp);
-			return rc;
-		}
-		if (!(entry = cJSON_AddObjectToObject(c->cache, url))) {
-			ops_http_resp_release(&resp);
-			return ops_error_oom(err);
-		}
-		cJSON_AddNumberToObject(entry, "status", (double)resp.status);
-		cJSON_AddStringToObject(entry, "body", resp.body ? resp.body : "");
-		cJSON_AddStringToObject(entry, "ctype",
-					ops_http_resp_header(&resp, "Content-Type") ?
-					ops_http_resp_header(&resp, "Content-Type") : "");
-		ops_http_resp_release(&resp);
-		hit = entry;
-	}
-	{
-		long status = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(hit, "status"));
-
-		if (status == 404 || status == 410)
-			return ops_error_set(err, OPS_EFAIL, "%s: not found (HTTP %ld)", what, status);
-		if (status < 200 || status > 299)
-			return ops_error_set(err, OPS_EUNAVAIL, "%s: the registry answered HTTP %ld",
-					     what, status);
-	}
-	*body = strdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hit, "body")));
-	*ctype = strdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hit, "ctype")));
-	if (!*body || !*ctype) {
-		free(*body);
-		free(*ctype);
-		*body = *ctype = NULL;
-		return ops_error_oom(err);
-	}
-	return OPS_OK;
-}
 
 /* Versions for every dep: allowed and latest; a package the registry does
  * not know is noted on it, an unreachable registry ends the run. */
@@ -843,7 +545,7 @@ ops_code ops_deps(const ops_deps_req *req, cJSON **report, ops_error *err)
 	if ((rc = open_ctx(req->run, &c, err)) != OPS_OK)
 		return rc;
 	if (!(rep = cJSON_CreateObject())) {
-		ctx_free(c);
+		deps_ctx_free(c);
 		return ops_error_oom(err);
 	}
 	cJSON_AddStringToObject(rep, "project_dir", c->root);
@@ -983,7 +685,7 @@ out:
 	cJSON_Delete(warnings);
 	cJSON_Delete(rep);
 	deps_osv_free(osv);
-	ctx_free(c);
+	deps_ctx_free(c);
 	return rc;
 }
 
@@ -1003,7 +705,7 @@ ops_code ops_deps_findings(const ops_run *run, cJSON **out, ops_error *err)
 	if ((rc = open_ctx(run, &c, err)) != OPS_OK)
 		return rc;
 	if ((rc = deps_osv_load(advdir, ops_run_now(run), &osv, &age, &count, err)) != OPS_OK) {
-		ctx_free(c);
+		deps_ctx_free(c);
 		return rc;
 	}
 	match_advisories(c, osv);
@@ -1018,6 +720,6 @@ ops_code ops_deps_findings(const ops_run *run, cJSON **out, ops_error *err)
 		}
 	}
 	deps_osv_free(osv);
-	ctx_free(c);
+	deps_ctx_free(c);
 	return rc;
 }

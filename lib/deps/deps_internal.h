@@ -130,7 +130,29 @@ struct deps_eco {
 extern const deps_eco deps_eco_python;
 extern const deps_eco deps_eco_node;
 
-/* ---- services of deps.c to the ecosystems ---- */
+/* ---- the run's state and the services to the ecosystems (deps_model.c) ---- */
+
+struct deps_ctx {
+	const ops_run *run;
+	const ops_config *cfg;
+	char root[4096];	/* the project directory, resolved */
+	deps_manifest **ms;
+	size_t nm;
+	deps_dep **deps;
+	size_t nd;
+	ops_http *http;
+	cJSON *cache;		/* url -> {"status", "body", "ctype"} */
+};
+
+void deps_ctx_free(deps_ctx *c);
+/*
+ * rel (relative to base, a directory inside the root) as a manifest of eco
+ * with role: resolved through every link, refused when that lands outside
+ * the root (OPS_ECONFIG), read whole (OPS_EDATA when it cannot be); *out
+ * NULL when it is already one of the run's.
+ */
+ops_code deps_manifest_add(deps_ctx *c, const char *base, const char *rel, const deps_eco *eco,
+			   int role, deps_manifest **out, ops_error *err);
 
 const ops_run *deps_run(const deps_ctx *c);
 const ops_config *deps_cfg(const deps_ctx *c);
