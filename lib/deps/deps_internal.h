@@ -14,6 +14,7 @@
 #define DEPS_INTERNAL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <cjson/cJSON.h>
 #include "opsmaint/config.h"
 #include "opsmaint/deps.h"
@@ -177,6 +178,13 @@ ops_code deps_http_get(deps_ctx *c, const char *url, const char *accept, const c
 		       char **body, char **ctype, ops_error *err);
 /* m->data as lines: the end of line used ("\n" or "\r\n"). */
 const char *deps_eol(const deps_manifest *m);
+/*
+ * The end of a rewrite written to a memstream f over out/len: the rest of
+ * m->data from pos, then f closed; m->new_data takes out when changed, else
+ * out is freed.
+ */
+ops_code deps_rewrite_done(deps_manifest *m, FILE *f, char **out, size_t *len, size_t pos,
+			   int changed, ops_error *err);
 /* Set a refusal reason (printf). */
 void deps_refuse(deps_dep *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void deps_strv_free(char **v);

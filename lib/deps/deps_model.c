@@ -36,6 +36,25 @@ void deps_strv_free(char **v)
 	free(v);
 }
 
+ops_code deps_rewrite_done(deps_manifest *m, FILE *f, char **out, size_t *len, size_t pos,
+			   int changed, ops_error *err)
+{
+	fwrite(m->data + pos, 1, m->len - pos, f);
+	if (fclose(f) != 0) {
+		free(*out);
+		*out = NULL;
+		return ops_error_oom(err);
+	}
+	if (changed) {
+		m->new_data = *out;
+		m->new_len = *len;
+	} else {
+		free(*out);
+	}
+	*out = NULL;
+	return OPS_OK;
+}
+
 void deps_refuse(deps_dep *d, const char *fmt, ...)
 {
 	va_list ap;

@@ -745,18 +745,7 @@ static ops_code py_rewrite(deps_ctx *c, deps_manifest *m, ops_error *err)
 		pos = d->text_off + d->text_len;
 		changed = 1;
 	}
-	fwrite(m->data + pos, 1, m->len - pos, f);
-	if (fclose(f) != 0) {
-		free(out);
-		return ops_error_oom(err);
-	}
-	if (changed) {
-		m->new_data = out;
-		m->new_len = len;
-	} else {
-		free(out);
-	}
-	return OPS_OK;
+	return deps_rewrite_done(m, f, &out, &len, pos, changed, err);
 }
 
 const deps_eco deps_eco_python = {

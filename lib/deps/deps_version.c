@@ -181,22 +181,31 @@ static int cmp_long(long a, long b)
 	return a < b ? -1 : a > b;
 }
 
-/* Local labels: segment by segment; a number beats a word, words compare
- * case-insensitively (already lowered), more segments win a tie. */
-static int cmp_local(const char *a, const char *b)
+/*
+ * Dot-separated identifiers one by one: two numbers by value (leading
+ * zeros aside), a number against a word by num_vs_word (PEP 440's local
+ * labels: a number is greater, 1; semver's pre-releases: smaller, -1), two
+ * words by their bytes; when all before are equal, more identifiers win.
+ */
+static int cmp_idents(const char *a, const char *b, int num_vs_word)
 {
-	if (!*a || !*b)
-		return *a ? 1 : *b ? -1 : 0;
 	while (*a && *b) {
 		size_t la = strcspn(a, "."), lb = strcspn(b, ".");
 		int na = strspn(a, "0123456789") == la, nb = strspn(b, "0123456789") == lb;
 		int c;
 
-		if (na && nb)
-			c = cmp_long(strtol(a, NULL, 10), strtol(b, NULL, 10));
-		else if (na != nb)
-			c = na ? 1 : -1;
-		else {
+		if (na && nb) {
+			const char *x = a, *y = b;
+			size_t lx = la, ly = lb;
+
+			while (lx > 1 && *x == '0')
+				x++, lx--;
+			while (ly > 1 && *y == '0')
+				y++, ly--;
+			c = lx != ly ? cmp_long((long)lx, (long)ly) : strncmp(x, y, lx);
+		} else if (na != nb) {
+			c = na ? num_vs_word : -num_vs_word;
+		} else {
 			c = strncmp(a, b, la < lb ? la : lb);
 			if (!c)
 				c = cmp_long((long)la, (long)lb);
@@ -207,6 +216,14 @@ static int cmp_local(const char *a, const char *b)
 		b += lb + (b[lb] == '.');
 	}
 	return *a ? 1 : *b ? -1 : 0;
+}
+
+/* Local labels (already lowered); no label sorts below any. */
+static int cmp_local(const char *a, const char *b)
+{
+	if (!*a || !*b)
+		return *a ? 1 : *b ? -1 : 0;
+	return cmp_idents(a, b, 1);
 }
 
 int deps_pep440_cmp_parsed(const deps_pep440 *a, const deps_pep440 *b)
@@ -346,32 +363,13 @@ int deps_semver_parse(const char *s, deps_semver *v)
 	return *p ? -1 : 0;
 }
 
-/* semver 11.4: identifiers one by one; numeric ones numerically and below
- * alphanumeric ones; a longer set wins when all before are equal. */
+/* semver 11.4: a release beats its pre-releases; numeric identifiers are
+ * below alphanumeric ones. */
 static int cmp_pre(const char *a, const char *b)
 {
 	if (!*a || !*b)
-		return *a ? -1 : *b ? 1 : 0;	/* a release beats its pre-releases */
-	while (*a && *b) {
-		size_t la = strcspn(a, "."), lb = strcspn(b, ".");
-		int na = strspn(a, "0123456789") == la, nb = strspn(b, "0123456789") == lb;
-		int c;
-
-		if (na && nb)
-			c = la != lb ? cmp_long((long)la, (long)lb) : strncmp(a, b, la);
-		else if (na != nb)
-			c = na ? -1 : 1;
-		else {
-			c = strncmp(a, b, la < lb ? la : lb);
-			if (!c)
-				c = cmp_long((long)la, (long)lb);
-		}
-		if (c)
-			return c < 0 ? -1 : 1;
-		a += la + (a[la] == '.');
-		b += lb + (b[lb] == '.');
-	}
-	return *a ? 1 : *b ? -1 : 0;
+		return *a ? -1 : *b ? 1 : 0;
+	return cmp_idents(a, b, -1);
 }
 
 int deps_semver_cmp_parsed(const deps_semver *a, const deps_semver *b)
