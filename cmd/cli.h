@@ -231,6 +231,11 @@ extern const char cli_dashboards_description[];
 extern const char cli_dashboards_examples[];
 ops_code cli_op_dashboards(struct cli_inv *inv, const ops_run *run, cJSON **report,
 			   ops_error *err);
+/* opsctl deps: one command with options (cmd/deps.c) */
+extern const struct cli_opt cli_deps_opts[];
+extern const char cli_deps_description[];
+extern const char cli_deps_examples[];
+ops_code cli_op_deps(struct cli_inv *inv, const ops_run *run, cJSON **report, ops_error *err);
 /* opsctl run TIER (cmd/run.c) */
 extern const struct cli_opt cli_run_opts[];
 extern const char cli_run_description[];

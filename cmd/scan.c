@@ -36,7 +36,8 @@ ops_code cli_op_scan(struct cli_inv *inv, const ops_run *run, cJSON **report, op
 		}
 		req.types |= strcmp(*t, "container") == 0 ? OPS_SCAN_T_CONTAINER
 			: strcmp(*t, "code") == 0 ? OPS_SCAN_T_CODE
-			: strcmp(*t, "infra") == 0 ? OPS_SCAN_T_INFRA : OPS_SCAN_T_API;
+			: strcmp(*t, "infra") == 0 ? OPS_SCAN_T_INFRA
+			: strcmp(*t, "dependencies") == 0 ? OPS_SCAN_T_DEPENDENCIES : OPS_SCAN_T_API;
 	}
 	req.floor = sev < 0 ? OPS_SEV_HIGH : (ops_severity)sev;
 	req.output_file = cli_str(inv, "output");
@@ -51,7 +52,8 @@ ops_code cli_op_scan(struct cli_inv *inv, const ops_run *run, cJSON **report, op
 
 /* security-scan.sh's usage block, flag for flag, and what CI needs. */
 const struct cli_opt cli_scan_opts[] = {
-	CLI_OPT_ENUMLIST('t', "type", "TYPE", "container,code,infra,api,all", "scan types",
+	CLI_OPT_ENUMLIST('t', "type", "TYPE", "container,code,infra,api,dependencies,all",
+			 "scan types (dependencies: the advisories of opsctl deps)",
 			 .def = "all"),
 	CLI_OPT_STRING('o', "output", "FILE", "output file for results", .key = "scan.output",
 		       .complete = CLI_C_FILE),
@@ -107,8 +109,10 @@ const char cli_scan_description[] =
 	"guide 003's monthly security audit and guide 004's certificate check and access review: "
 	"code (secrets in the tree, world-writable and group-readable secret files, sensitive "
 	"variables in the environment), infra (PostgreSQL and Redis hardening, users, "
-	"certificates, file permissions), container (compose files and Dockerfiles) and api (TLS "
-	"and headers of the configured API).\n\n"
+	"certificates, file permissions), container (compose files and Dockerfiles), api (TLS "
+	"and headers of the configured API) and dependencies (the OSV advisories that affect "
+	"the versions the application's manifests pin, as opsctl-deps(1) finds them; under all "
+	"only when deps.project_dir is set).\n\n"
 	"Every finding has a rule id, a severity (critical, high, medium, low, info), a target, "
 	"evidence with secrets redacted, a remediation and a fingerprint that stays the same "
 	"from run to run. The results file (-o, default security-scan-results.json) gets every "

@@ -4,7 +4,7 @@
 function __opsctl_subs
     switch "$argv[1]"
         case 'opsctl'
-            printf '%s\n' db backup vector cache cleanup rotate-keys scan health report run dashboards alerts schedule config status help completion
+            printf '%s\n' db backup vector cache cleanup rotate-keys scan health report run dashboards deps alerts schedule config status help completion
         case 'opsctl db'
             printf '%s\n' maintain vacuum analyze reindex connections bloat slow-queries config health size integrity content-check migrate
         case 'opsctl backup'
@@ -128,6 +128,8 @@ function __opsctl_argopts
             printf '%s\n' --config --env -o --output
         case 'opsctl dashboards'
             printf '%s\n' -s --source -d --destination --config --env -o --output
+        case 'opsctl deps'
+            printf '%s\n' -t --type --config --env -o --output
         case 'opsctl alerts test'
             printf '%s\n' -c --channels -m --message -s --severity --config --env -o --output
         case 'opsctl alerts send'
@@ -272,6 +274,7 @@ complete -c opsctl -n '__opsctl_at "opsctl"' -a health -d 'check the whole syste
 complete -c opsctl -n '__opsctl_at "opsctl"' -a report -d 'maintenance report: tasks, capacity, trends and leaks, log errors'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a run -d 'run a tier\'s maintenance tasks in order (run_maintenance.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a dashboards -d 'validate and install Grafana dashboards from version control (update-dashboards.sh)'
+complete -c opsctl -n '__opsctl_at "opsctl"' -a deps -d 'check and update the application\'s dependencies (update-dependencies.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a alerts -d 'send alerts and prove each channel delivers them (test-alerts.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a schedule -d 'show, install and check the maintenance schedule as cron lines or systemd timers'
 complete -c opsctl -n '__opsctl_at "opsctl"' -a config -d 'show the effective configuration or check it for problems'
@@ -803,7 +806,7 @@ complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -l env -x -a 'de
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl rotate-keys status"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl scan"' -s t -l type -x -a '(__opsctl_list TYPE container code infra api all)' -d 'scan types'
+complete -c opsctl -n '__opsctl_at "opsctl scan"' -s t -l type -x -a '(__opsctl_list TYPE container code infra api dependencies all)' -d 'scan types (dependencies: the advisories of opsctl deps)'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -s o -l output -r -F -d 'output file for results'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -s s -l severity -x -a 'critical\tLEVEL high\tLEVEL medium\tLEVEL low\tLEVEL info\tLEVEL' -d 'minimum severity to report and to fail on'
 complete -c opsctl -n '__opsctl_at "opsctl scan"' -l format -x -a 'json\tFORMAT sarif\tFORMAT' -d 'the results file\'s format: opsctl\'s JSON, or SARIF 2.1.0 for GitHub code scanning'
@@ -856,6 +859,17 @@ complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -l env -x -a 'dev\tENV s
 complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
 complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl dashboards"' -s h -l help -d 'show this help message and exit'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -s t -l type -x -a 'minor\tTYPE major\tTYPE all\tTYPE' -d 'update type: minor (patch and minor), major (any newer release), all (major and pre-releases)'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -s c -l check-only -d 'check for updates and advisories without applying'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -s s -l security-only -d 'only update packages whose new version fixes an advisory'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -s b -l backup -d 'back up the manifests first, into STATE_DIR/deps/'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -s y -l yes -d 'update without asking first on a terminal (from cron it never asks)'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -s q -l quiet -d 'print nothing but errors in text mode'
+complete -c opsctl -n '__opsctl_at "opsctl deps"' -s h -l help -d 'show this help message and exit'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a test -d 'send a test alert to each channel and prove it arrived (test-alerts.sh)'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -a send -d 'send an alert (for scripts and failed runs) or its recovery'
 complete -c opsctl -n '__opsctl_at "opsctl alerts"' -s h -l help -d 'show this help message and exit'
@@ -953,7 +967,7 @@ complete -c opsctl -n '__opsctl_at "opsctl help"' -s o -l output -x -a 'text\tFO
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s q -l quiet -d 'print nothing but errors in text mode'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s v -l verbose -d 'enable verbose output'
 complete -c opsctl -n '__opsctl_at "opsctl help"' -s h -l help -d 'show this help message and exit'
-complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health report run dashboards alerts schedule config status help completion'
+complete -c opsctl -n '__opsctl_at "opsctl help"' -a 'db backup vector cache cleanup rotate-keys scan health report run dashboards deps alerts schedule config status help completion'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l config -r -F -d 'read configuration from FILE instead of /etc/opsctl/opsctl.conf or $OPSCTL_CONFIG'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -l env -x -a 'dev\tENV staging\tENV prod\tENV' -d 'environment whose maintenance window applies'
 complete -c opsctl -n '__opsctl_at "opsctl completion"' -s o -l output -x -a 'text\tFORMAT json\tFORMAT' -d 'write results as text for people or json for programs'

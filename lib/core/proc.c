@@ -313,6 +313,13 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 			unsigned pipes, int *in_fd, int *out_fd, ops_proc **out,
 			ops_error *err)
 {
+	return ops_proc_start_in(NULL, dir, argv, env_add, pipes, in_fd, out_fd, out, err);
+}
+
+ops_code ops_proc_start_in(const char *cwd, const char *dir, char *const argv[],
+			   char *const env_add[], unsigned pipes, int *in_fd, int *out_fd,
+			   ops_proc **out, ops_error *err)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
@@ -370,6 +377,8 @@ ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add
 	else
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, (pipes & OPS_PROC_CAPTURE) ? capp[1] : p->err_fd, 2);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigemptyset(&dfl);

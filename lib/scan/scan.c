@@ -23,6 +23,7 @@ static const struct type {
 	{OPS_SCAN_T_CODE, "code", scan_code},
 	{OPS_SCAN_T_INFRA, "infra", scan_infra},
 	{OPS_SCAN_T_API, "api", scan_api},
+	{OPS_SCAN_T_DEPENDENCIES, "dependencies", scan_dependencies},
 };
 
 static int sev_of(const cJSON *f)

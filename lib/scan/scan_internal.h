@@ -88,6 +88,8 @@ ops_code scan_code(scan_ctx *s, ops_error *err);
 ops_code scan_infra(scan_ctx *s, ops_error *err);
 ops_code scan_container(scan_ctx *s, ops_error *err);
 ops_code scan_api(scan_ctx *s, ops_error *err);
+/* The OSV advisories of the application's dependencies (deps.h). */
+ops_code scan_dependencies(scan_ctx *s, ops_error *err);
 
 /* ---- results (scan_results.c) ---- */
 

@@ -25,7 +25,7 @@ run "$OPSCTL" scan -s severe
 expect_error 64 "-s severe: exit 64" "severe"
 
 run "$OPSCTL" --output json scan --list-rules
-expect_json_true "len(d['rules']) >= 20 and all(r['rule'].split('.')[0] in ('code', 'infra', 'container', 'api') and r['severity'] in ('critical', 'high', 'medium', 'low', 'info') and r['title'] and r['help'] for r in d['rules'])" \
+expect_json_true "len(d['rules']) >= 20 and all(r['rule'].split('.')[0] in ('code', 'infra', 'container', 'api', 'dependencies') and r['severity'] in ('critical', 'high', 'medium', 'low', 'info') and r['title'] and r['help'] for r in d['rules'])" \
 	"--list-rules lists every rule with its type, severity, title and help"
 [ ! -e "$T/security-scan-results.json" ]
 check $? "...and scans nothing (no results file)"

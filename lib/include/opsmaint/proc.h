@@ -58,6 +58,11 @@ enum { OPS_PROC_PIPE_IN = 1, OPS_PROC_PIPE_OUT = 2, OPS_PROC_OWN_GROUP = 4,
 ops_code ops_proc_start(const char *dir, char *const argv[], char *const env_add[],
 			unsigned pipes, int *in_fd, int *out_fd, ops_proc **out,
 			ops_error *err);
+/* The same, the child starting in directory cwd (NULL: opsctl's own).
+ * argv[0] is still found from opsctl's own directory or PATH. */
+ops_code ops_proc_start_in(const char *cwd, const char *dir, char *const argv[],
+			   char *const env_add[], unsigned pipes, int *in_fd, int *out_fd,
+			   ops_proc **out, ops_error *err);
 /*
  * Wait for the child and free p.  OPS_OK when it exited 0; otherwise
  * OPS_EFAIL "NAME failed (exit N): <last line of its stderr>" with the

@@ -24,7 +24,8 @@ enum {
 	OPS_SCAN_T_CONTAINER = 1,
 	OPS_SCAN_T_CODE = 2,
 	OPS_SCAN_T_INFRA = 4,
-	OPS_SCAN_T_API = 8
+	OPS_SCAN_T_API = 8,
+	OPS_SCAN_T_DEPENDENCIES = 16	/* the advisories of `opsctl deps` (deps.h) */
 };
 
 /* Severities, ordered: a floor keeps what is at or above it. */
