@@ -34,7 +34,7 @@
 #include "opsmaint/proc.h"
 
 /* The ecosystems, in the order their manifests are reported. */
-static const deps_eco *const ecos[] = {&deps_eco_python, &deps_eco_node, NULL};
+static const deps_eco *const ecos[] = {&deps_eco_python, &deps_eco_node, &deps_eco_image, NULL};
 
 
 int ops_deps_type_parse(const char *word)
@@ -62,7 +62,8 @@ static ops_code add_manifest(deps_ctx *c, const char *rel, deps_manifest **out, 
 	if (!*e)
 		return ops_error_set(err, OPS_ECONFIG, "deps.manifests: '%s' is not a manifest deps "
 				     "reads (requirements*.txt, pyproject.toml, poetry.lock, "
-				     "package.json, package-lock.json)", rel);
+				     "package.json, package-lock.json, *compose*.yml, *compose*.yaml)",
+				     rel);
 	return deps_manifest_add(c, c->root, rel, *e, role, out, err);
 }
 
@@ -70,7 +71,9 @@ static ops_code find_manifests(deps_ctx *c, ops_error *err)
 {
 	char **list = ops_config_list(c->cfg, "deps.manifests");
 	static const char *const defaults[] = {"requirements*.txt", "pyproject.toml", "poetry.lock",
-					       "package.json", "package-lock.json", NULL};
+					       "package.json", "package-lock.json", "compose.yaml",
+					       "compose.yml", "docker-compose.yml",
+					       "docker-compose.yaml", NULL};
 	ops_code rc = OPS_OK;
 	size_t i;
 	deps_manifest *m;
@@ -175,6 +178,12 @@ static ops_code fetch_versions(deps_ctx *c, int type, ops_error *err)
 		if (d->allowed)
 			d->kind = d->eco->scheme->kind(d->current, d->allowed);
 		deps_strv_free(v);
+		if (d->eco->settle && (rc = d->eco->settle(c, d, err)) != OPS_OK) {
+			if (rc != OPS_EFAIL)
+				return rc;
+			deps_refuse(d, "%s", err->message);
+			ops_error_clear(err);
+		}
 	}
 	return OPS_OK;
 }

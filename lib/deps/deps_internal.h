@@ -7,8 +7,8 @@
  * One ecosystem is one module behind deps_eco (deps_python.c, deps_npm.c):
  * which manifest names it claims, how it reads them into deps, how it
  * fetches a package's versions from its registry, how it prepares an
- * update (hashes, integrity) and how it rewrites a manifest.  A third
- * (container images from compose files) is one more table row.
+ * update (hashes, integrity) and how it rewrites a manifest.  The third,
+ * container images of compose files (deps_image.c), is one more row.
  */
 #ifndef DEPS_INTERNAL_H
 #define DEPS_INTERNAL_H
@@ -24,7 +24,8 @@
 
 /* ---- versions (deps_version.c) ---- */
 
-typedef enum deps_kind { DEPS_NONE = 0, DEPS_PATCH, DEPS_MINOR, DEPS_MAJOR } deps_kind;
+/* DEPS_DIGEST: the same tag, now another image (deps_image.c) */
+typedef enum deps_kind { DEPS_NONE = 0, DEPS_PATCH, DEPS_MINOR, DEPS_MAJOR, DEPS_DIGEST } deps_kind;
 
 #define DEPS_PEP440_MAX_REL 12
 typedef struct deps_pep440 {
@@ -126,10 +127,14 @@ struct deps_eco {
 	ops_code (*prepare)(deps_ctx *c, deps_dep *d, ops_error *err);
 	/* m->new_data from m->data and the deps in m with update_to set. */
 	ops_code (*rewrite)(deps_ctx *c, deps_manifest *m, ops_error *err);
+	/* Optional: after the versions are chosen, the ecosystem's own say
+	 * (an image's digest drift when no newer tag is allowed). */
+	ops_code (*settle)(deps_ctx *c, deps_dep *d, ops_error *err);
 };
 
 extern const deps_eco deps_eco_python;
 extern const deps_eco deps_eco_node;
+extern const deps_eco deps_eco_image;
 
 /* ---- the run's state and the services to the ecosystems (deps_model.c) ---- */
 
@@ -172,6 +177,8 @@ deps_manifest *deps_sibling(deps_ctx *c, const deps_manifest *m, const char *bas
  */
 ops_code deps_include(deps_ctx *c, const deps_manifest *from, long line, const char *rel,
 		      ops_error *err);
+/* The run's HTTP client (c->http), made on first use. */
+ops_code deps_http_client(deps_ctx *c, ops_error *err);
 /* GET url with accept; the body (NUL-terminated) and its Content-Type;
  * 404 is OPS_EFAIL "NAME not found in REGISTRY". Cached for the run. */
 ops_code deps_http_get(deps_ctx *c, const char *url, const char *accept, const char *what,

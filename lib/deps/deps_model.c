@@ -258,6 +258,20 @@ deps_manifest *deps_sibling(deps_ctx *c, const deps_manifest *m, const char *bas
 	return found;
 }
 
+ops_code deps_http_client(deps_ctx *c, ops_error *err)
+{
+	ops_http_opts o;
+
+	if (c->http)
+		return OPS_OK;
+	ops_http_opts_init(&o);
+	o.name = "deps";
+	o.timeout = (double)ops_config_int(c->cfg, "deps.registry_timeout");
+	o.max_body = 64u << 20;
+	o.max_redirects = 3;
+	return ops_http_new(&o, &c->http, err);
+}
+
 ops_code deps_http_get(deps_ctx *c, const char *url, const char *accept, const char *what,
 		       char **body, char **ctype, ops_error *err)
 {
@@ -271,17 +285,8 @@ ops_code deps_http_get(deps_ctx *c, const char *url, const char *accept, const c
 
 	*body = *ctype = NULL;
 	if (!hit) {
-		if (!c->http) {
-			ops_http_opts o;
-
-			ops_http_opts_init(&o);
-			o.name = "deps";
-			o.timeout = (double)ops_config_int(c->cfg, "deps.registry_timeout");
-			o.max_body = 64u << 20;
-			o.max_redirects = 3;
-			if ((rc = ops_http_new(&o, &c->http, err)) != OPS_OK)
-				return rc;
-		}
+		if ((rc = deps_http_client(c, err)) != OPS_OK)
+			return rc;
 		snprintf(acc, sizeof acc, "Accept: %s", accept);
 		req.url = url;
 		req.headers = headers;

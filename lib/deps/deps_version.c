@@ -419,7 +419,7 @@ deps_kind deps_semver_kind(const char *from, const char *to)
 
 const char *deps_kind_name(deps_kind k)
 {
-	static const char *const names[] = {"none", "patch", "minor", "major"};
+	static const char *const names[] = {"none", "patch", "minor", "major", "digest"};
 
 	return names[k];
 }

@@ -225,3 +225,81 @@ EOF
 	printf '%s\n' '[deps]' "project_dir = $P" "pypi_index = $PYPI" "npm_registry = $NPM_REG" \
 		"advisories_dir = $T/osv" >"$OPSCTL_CONFIG"
 }
+
+# deps_registry_start NAME [USER PASSWORD]: a real OCI registry (Debian's
+# docker-registry, distribution 2.8) on a free loopback port with its storage
+# in $T/registry-NAME; with USER and PASSWORD it asks for them (htpasswd auth,
+# bcrypt by htpasswd -B).  Sets REG_URL (http://127.0.0.1:PORT).
+deps_registry_start() {
+	local name=$1 user=${2:-} pass=${3:-} port tries dir="$T/registry-$1" auth=""
+	command -v docker-registry >/dev/null || { echo "# docker-registry missing: run scripts/setup" >&2; return 1; }
+	mkdir -p "$dir/storage"
+	if [ -n "$user" ]; then
+		htpasswd -Bbn "$user" "$pass" >"$dir/htpasswd" || return 1
+		auth=$(printf 'auth:\n  htpasswd:\n    realm: test\n    path: %s\n' "$dir/htpasswd")
+	fi
+	for tries in 1 2 3 4 5; do
+		port=$(_deps_free_port) || return 1
+		cat >"$dir/config.yml" <<EOF
+version: 0.1
+log: { level: error, accesslog: { disabled: true } }
+storage:
+  filesystem: { rootdirectory: $dir/storage }
+  delete: { enabled: true }
+http:
+  addr: 127.0.0.1:$port
+$auth
+EOF
+		bg docker-registry serve "$dir/config.yml"
+		if wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; then
+			REG_URL="http://127.0.0.1:$port"
+			return 0
+		fi
+		bg_kill "$BG_PID"
+	done
+	return 1
+}
+
+# deps_image_push URL REPO TAG [SEED [USER:PASSWORD]]: one tiny image (a config
+# blob and a layer blob, uploaded through the registry API, then a Docker v2
+# manifest) under TAG; SEED (default TAG) makes its content, so its digest.
+# Prints the manifest's digest (sha256:...).
+deps_image_push() {
+	python3 - "$@" <<'PY'
+import base64, hashlib, io, json, sys, tarfile, urllib.request
+url, repo, tag = sys.argv[1:4]
+seed = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else tag
+auth = {}
+if len(sys.argv) > 5:
+    auth = {"Authorization": "Basic " + base64.b64encode(sys.argv[5].encode()).decode()}
+def req(method, u, data=None, headers=None):
+    h = dict(auth)
+    h.update(headers or {})
+    return urllib.request.urlopen(urllib.request.Request(
+        u if u.startswith("http") else url + u, data=data, method=method, headers=h))
+def blob(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    loc = req("POST", "/v2/%s/blobs/uploads/" % repo).headers["Location"]
+    req("PUT", loc + ("&" if "?" in loc else "?") + "digest=" + d, data,
+        {"Content-Type": "application/octet-stream"})
+    return {"digest": d, "size": len(data)}
+tar = io.BytesIO()
+with tarfile.open(fileobj=tar, mode="w") as t:
+    body = ("image %s %s\n" % (repo, seed)).encode()
+    info = tarfile.TarInfo("etc/version")
+    info.size = len(body)
+    t.addfile(info, io.BytesIO(body))
+layer = tar.getvalue()
+config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": {"seed": seed}},
+                     "rootfs": {"type": "layers",
+                                "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}).encode()
+c, l = blob(config), blob(layer)
+m = json.dumps({"schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": dict(mediaType="application/vnd.docker.container.image.v1+json", **c),
+                "layers": [dict(mediaType="application/vnd.docker.image.rootfs.diff.tar", **l)]}).encode()
+r = req("PUT", "/v2/%s/manifests/%s" % (repo, tag), m,
+        {"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"})
+print(r.headers["Docker-Content-Digest"])
+PY
+}
