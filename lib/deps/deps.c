@@ -7,7 +7,7 @@
  * install and test commands and, when either fails, writes every manifest
  * back as it was, byte for byte.
  *
- * Not here: the manifests' syntax (deps_python.c, deps_npm.c), version
+ * Not here: the manifests' syntax (deps_python.c, deps_npm.c, deps_image.c), version
  * rules (deps_version.c), advisories (deps_osv.c).  Not done: installing
  * packages itself (the configured install command does), transitive
  * dependencies of a lock file, and the maintenance window (an update
