@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "dashboards/dashboards_internal.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
 #include "opsmaint/walk.h"
+#include "opsmaint/yaml.h"
 
 /* ---- reading a tree ---- */
 
@@ -165,82 +165,37 @@ static int ds_add(dash_ds *ds, const char *name, const char *uid, const char *ty
 	return 0;
 }
 
-static yaml_node_t *ynode(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(doc, p->key);
-
-		if (k && k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(doc, p->value);
-	}
-	return NULL;
-}
-
-static const char *yscalar(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_t *v = ynode(doc, map, key);
-
-	return v && v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
-}
-
 /* Grafana's provisioning datasources file: datasources: [{name, uid, type}...]. */
 static ops_code ds_load_yaml(const char *file, dash_ds *ds, ops_error *err)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *list;
-	yaml_node_item_t *it;
-	char *text = NULL;
-	size_t len;
+	const ops_yaml_node *list, *e;
+	ops_yaml *doc = NULL;
+	const char *name;
 	ops_code rc;
+	size_t i;
 
-	rc = ops_read_file(file, 4L * 1024 * 1024, &text, &len, err);
-	if (rc != OPS_OK) {
+	if ((rc = ops_yaml_load_file(file, 0, &doc, err)) != OPS_OK) {
+		if (rc == OPS_EINTERNAL)
+			return rc;
 		ops_error_prefix(err, "dashboards.datasources_file");
 		err->code = OPS_ECONFIG;
 		return OPS_ECONFIG;
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		free(text);
-		return ops_error_oom(err);
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = ops_error_set(err, OPS_ECONFIG, "dashboards.datasources_file '%s': line %ld: %s",
-				   file, (long)parser.problem_mark.line + 1,
-				   parser.problem ? parser.problem : "not YAML");
-		yaml_parser_delete(&parser);
-		free(text);
-		return rc;
-	}
-	list = ynode(&doc, yaml_document_get_root_node(&doc), "datasources");
-	if (!list || list->type != YAML_SEQUENCE_NODE) {
+	list = ops_yaml_get(doc, ops_yaml_root(doc), "datasources");
+	if (ops_yaml_type_of(list) != OPS_YAML_SEQUENCE)
 		rc = ops_error_set(err, OPS_ECONFIG,
 				   "dashboards.datasources_file '%s': no datasources: list (not a Grafana provisioning file)",
 				   file);
-	} else {
-		for (it = list->data.sequence.items.start; rc == OPS_OK && it < list->data.sequence.items.top;
-		     it++) {
-			yaml_node_t *e = yaml_document_get_node(&doc, *it);
-			const char *name = yscalar(&doc, e, "name");
-
-			if (!name) {
-				rc = ops_error_set(err, OPS_ECONFIG,
-						   "dashboards.datasources_file '%s': line %ld: a datasource without a name",
-						   file, e ? (long)e->start_mark.line + 1 : 0L);
-				break;
-			}
-			if (ds_add(ds, name, yscalar(&doc, e, "uid"), yscalar(&doc, e, "type")) != 0)
-				rc = ops_error_oom(err);
-		}
+	for (i = 0; rc == OPS_OK && (e = ops_yaml_item(doc, list, i)); i++) {
+		if (!(name = ops_yaml_scalar(ops_yaml_get(doc, e, "name"))))
+			rc = ops_error_set(err, OPS_ECONFIG,
+					   "dashboards.datasources_file '%s': line %ld: a datasource without a name",
+					   file, ops_yaml_line(e));
+		else if (ds_add(ds, name, ops_yaml_scalar(ops_yaml_get(doc, e, "uid")),
+				ops_yaml_scalar(ops_yaml_get(doc, e, "type"))) != 0)
+			rc = ops_error_oom(err);
 	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	free(text);
+	ops_yaml_free(doc);
 	return rc;
 }
 

@@ -27,12 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 #include <openssl/evp.h>
 
 #include "deps/deps_internal.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/hash.h"
+#include "opsmaint/yaml.h"
 
 #define IMG_TAG_PAGES 100
 #define IMG_TAG_PAGE "50"	/* tags asked per page (Link: rel="next" for more) */
@@ -225,55 +225,32 @@ static int same_shape(const tagv *a, const tagv *b)
 
 static ops_code image_read(deps_ctx *c, deps_manifest *m, ops_error *err)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root, *svcs = NULL;
-	yaml_node_pair_t *p, *q;
-	ops_code rc = OPS_OK;
+	const ops_yaml_node *svcs, *svc, *k, *v, *unused;
+	ops_yaml *doc = NULL;
+	ops_code rc;
+	size_t i, j;
 
-	if (!yaml_parser_initialize(&parser))
-		return ops_error_oom(err);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)m->data, m->len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = ops_error_set(err, OPS_EDATA, "%s:%ld: not YAML: %s", m->rel,
-				   (long)parser.problem_mark.line + 1,
-				   parser.problem ? parser.problem : "unreadable");
-		yaml_parser_delete(&parser);
+	if ((rc = ops_yaml_load_mem(m->rel, m->data, m->len, &doc, err)) != OPS_OK)
 		return rc;
-	}
-	root = yaml_document_get_root_node(&doc);
-	if (root && root->type == YAML_MAPPING_NODE)
-		for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(&doc, p->key);
-
-			if (k && k->type == YAML_SCALAR_NODE &&
-			    !strcmp((const char *)k->data.scalar.value, "services"))
-				svcs = yaml_document_get_node(&doc, p->value);
-		}
-	if (!svcs || svcs->type != YAML_MAPPING_NODE) {
+	svcs = ops_yaml_get(doc, ops_yaml_root(doc), "services");
+	if (ops_yaml_type_of(svcs) != OPS_YAML_MAPPING) {
 		rc = ops_error_set(err, OPS_EDATA, "%s: no services: mapping (not a compose file)",
 				   m->rel);
 		goto out;
 	}
-	for (p = svcs->data.mapping.pairs.start; rc == OPS_OK && p < svcs->data.mapping.pairs.top; p++) {
-		yaml_node_t *svc = yaml_document_get_node(&doc, p->value);
-
-		if (!svc || svc->type != YAML_MAPPING_NODE)
-			continue;
-		for (q = svc->data.mapping.pairs.start; q < svc->data.mapping.pairs.top; q++) {
-			yaml_node_t *k = yaml_document_get_node(&doc, q->key);
-			yaml_node_t *v = yaml_document_get_node(&doc, q->value);
-			const char *s, *why = NULL;
+	for (i = 0; rc == OPS_OK && ops_yaml_pair(doc, svcs, i, &unused, &svc) == 0; i++) {
+		/* each image: key the service itself has (merge keys are not read) */
+		for (j = 0; ops_yaml_pair(doc, svc, j, &k, &v) == 0; j++) {
+			const char *s = ops_yaml_scalar(v), *why = NULL;
 			long line;
 			img_ref r;
 			deps_dep *d;
 			char key[520];
 
-			if (!k || k->type != YAML_SCALAR_NODE ||
-			    strcmp((const char *)k->data.scalar.value, "image") != 0)
+			if (!ops_yaml_scalar(k) || strcmp(ops_yaml_scalar(k), "image") != 0)
 				continue;
-			line = v ? (long)v->start_mark.line + 1 : (long)k->start_mark.line + 1;
-			if (!v || v->type != YAML_SCALAR_NODE || !*(s = (const char *)v->data.scalar.value)) {
+			line = ops_yaml_line(v ? v : k);
+			if (!s || !*s) {
 				rc = ops_error_set(err, OPS_EDATA, "%s:%ld: image: is not a string", m->rel,
 						   line);
 				break;
@@ -300,8 +277,7 @@ static ops_code image_read(deps_ctx *c, deps_manifest *m, ops_error *err)
 		}
 	}
 out:
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	ops_yaml_free(doc);
 	return rc;
 }
 
@@ -423,7 +399,7 @@ static ops_code bearer(deps_ctx *c, const char *chal, const char *repo, const ch
 		       const char *what, char *out, size_t size, ops_error *err)
 {
 	char realm[1024], service[256], scope[512], *url = NULL, *es = NULL, *esc = NULL;
-	char auth[1100];
+	char auth[2100];	/* "Authorization: " and creds (up to 2048) */
 	const char *headers[] = {"Accept: application/json", creds[0] ? auth : NULL, NULL};
 	ops_http_req req = {0};
 	ops_http_resp resp = {0};

@@ -4,9 +4,9 @@
  * guide 004 runs podman-compose from /opt/rag-interface/deployment/podman),
  * and, when trivy is on PATH, its vulnerability report for each image.
  *
- * Compose files are read with libyaml's document loader, which gives every
- * node its line, resolves anchors and aliases; merge keys ("<<: *base") are
- * followed here.  Not followed: compose's include:, extends: and variable
+ * Compose files are read with the library's YAML reader (yaml.h), which
+ * gives every node its line, resolves anchors and aliases and follows merge
+ * keys ("<<: *base").  Not followed: compose's include:, extends: and variable
  * interpolation (an image "${IMAGE}" is not judged, an environment value
  * "${VAR}" is a reference, not a secret).  Dockerfiles are read line by
  * line with continuations; heredocs (RUN <<EOF) are not understood, so a
@@ -22,20 +22,18 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 extern char **environ;
 
 #include "scan/scan_internal.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/proc.h"
+#include "opsmaint/yaml.h"
 
 /* A compose file or Dockerfile larger than this is not a real one. */
 #define CT_FILE_MAX (4L << 20)
 /* Directories below a configured one that are searched for the files. */
 #define CT_DEPTH_MAX 4
-/* "<<" chains followed (an alias may point back at its own mapping). */
-#define CT_MERGE_MAX 8
 
 static const char *const compose_names[] = {
 	"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml",
@@ -194,70 +192,14 @@ static int is_root_user(const char *u)
 
 typedef struct yfile {
 	ct *c;
-	yaml_document_t *doc;
+	const ops_yaml *doc;
 	const char *file;
 	char target[320];	/* "compose.yaml service api" */
 } yfile;
 
-static yaml_node_t *ynode(yfile *y, int idx)
+static const ops_yaml_node *yget(yfile *y, const ops_yaml_node *m, const char *key)
 {
-	return idx ? yaml_document_get_node(y->doc, idx) : NULL;
-}
-
-static const char *yscalar(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static long yline(yaml_node_t *n)
-{
-	return n ? (long)n->start_mark.line + 1 : 0;
-}
-
-/* The value of key in mapping m, following merge keys ("<<"). */
-static yaml_node_t *yget_depth(yfile *y, yaml_node_t *m, const char *key, int depth)
-{
-	yaml_node_pair_t *p;
-
-	if (!m || m->type != YAML_MAPPING_NODE || depth > CT_MERGE_MAX)
-		return NULL;
-	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		const char *k = yscalar(ynode(y, p->key));
-
-		if (k && strcmp(k, key) == 0)
-			return ynode(y, p->value);
-	}
-	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		const char *k = yscalar(ynode(y, p->key));
-		yaml_node_t *v = ynode(y, p->value), *found = NULL;
-
-		if (!k || strcmp(k, "<<") != 0 || !v)
-			continue;
-		if (v->type == YAML_MAPPING_NODE) {
-			found = yget_depth(y, v, key, depth + 1);
-		} else if (v->type == YAML_SEQUENCE_NODE) {
-			yaml_node_item_t *it;
-
-			for (it = v->data.sequence.items.start; !found && it < v->data.sequence.items.top; it++)
-				found = yget_depth(y, ynode(y, *it), key, depth + 1);
-		}
-		if (found)
-			return found;
-	}
-	return NULL;
-}
-
-static yaml_node_t *yget(yfile *y, yaml_node_t *m, const char *key)
-{
-	return yget_depth(y, m, key, 0);
-}
-
-static int ytrue(yaml_node_t *n)
-{
-	const char *v = yscalar(n);
-
-	return v && (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-		     strcasecmp(v, "on") == 0);
+	return ops_yaml_get(y->doc, m, key);
 }
 
 static ops_code compose_env_entry(yfile *y, const char *name, size_t name_len, const char *value,
@@ -271,33 +213,26 @@ static ops_code compose_env_entry(yfile *y, const char *name, size_t name_len, c
 	return report(y->c, "container.secret.environment", y->target, y->file, line, ev, fp);
 }
 
-static ops_code compose_environment(yfile *y, yaml_node_t *env)
+static ops_code compose_environment(yfile *y, const ops_yaml_node *env)
 {
 	ops_code rc = OPS_OK;
+	size_t i;
 
-	if (!env)
-		return OPS_OK;
-	if (env->type == YAML_MAPPING_NODE) {
-		yaml_node_pair_t *p;
+	for (i = 0; rc == OPS_OK && i < ops_yaml_len(env); i++) {
+		const ops_yaml_node *k, *v;
+		const char *name, *value, *eq;
 
-		for (p = env->data.mapping.pairs.start; rc == OPS_OK && p < env->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = ynode(y, p->key), *v = ynode(y, p->value);
-			const char *name = yscalar(k), *value = yscalar(v);
-
-			if (name && value && !(v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-					       strcmp(value, "null") == 0))
-				rc = compose_env_entry(y, name, strlen(name), value, yline(k));
+		if (ops_yaml_pair(y->doc, env, i, &k, &v) == 0) {
+			name = ops_yaml_scalar(k);
+			value = ops_yaml_scalar(v);
+			if (name && value && !ops_yaml_null(v))
+				rc = compose_env_entry(y, name, strlen(name), value, ops_yaml_line(k));
+			continue;
 		}
-	} else if (env->type == YAML_SEQUENCE_NODE) {
-		yaml_node_item_t *it;
-
-		for (it = env->data.sequence.items.start; rc == OPS_OK && it < env->data.sequence.items.top; it++) {
-			yaml_node_t *n = ynode(y, *it);
-			const char *e = yscalar(n), *eq = e ? strchr(e, '=') : NULL;
-
-			if (eq)
-				rc = compose_env_entry(y, e, (size_t)(eq - e), eq + 1, yline(n));
-		}
+		v = ops_yaml_item(y->doc, env, i);
+		value = ops_yaml_scalar(v);
+		if (value && (eq = strchr(value, '=')))
+			rc = compose_env_entry(y, value, (size_t)(eq - value), eq + 1, ops_yaml_line(v));
 	}
 	return rc;
 }
@@ -373,30 +308,30 @@ static ops_code compose_port_short(yfile *y, const char *spec, long line)
 	return port_published(y, store, spec, line);
 }
 
-static ops_code compose_ports(yfile *y, yaml_node_t *ports)
+static ops_code compose_ports(yfile *y, const ops_yaml_node *ports)
 {
-	yaml_node_item_t *it;
 	ops_code rc = OPS_OK;
+	size_t i;
 
-	if (!ports || ports->type != YAML_SEQUENCE_NODE)
+	if (ops_yaml_type_of(ports) != OPS_YAML_SEQUENCE)
 		return OPS_OK;
-	for (it = ports->data.sequence.items.start; rc == OPS_OK && it < ports->data.sequence.items.top; it++) {
-		yaml_node_t *n = ynode(y, *it);
-		const char *spec = yscalar(n), *target, *ip;
+	for (i = 0; rc == OPS_OK && i < ops_yaml_len(ports); i++) {
+		const ops_yaml_node *n = ops_yaml_item(y->doc, ports, i);
+		const char *spec = ops_yaml_scalar(n), *target, *ip;
 		char text[128];
 
 		if (spec) {
-			rc = compose_port_short(y, spec, yline(n));
+			rc = compose_port_short(y, spec, ops_yaml_line(n));
 			continue;
 		}
-		target = yscalar(yget(y, n, "target"));
-		ip = yscalar(yget(y, n, "host_ip"));
+		target = ops_yaml_scalar(yget(y, n, "target"));
+		ip = ops_yaml_scalar(yget(y, n, "host_ip"));
 		if (!target || !store_of(strtol(target, NULL, 10)) || (ip && !all_addresses(ip, strlen(ip))))
 			continue;
 		snprintf(text, sizeof text, "%s%s%s:%s", ip ? ip : "", ip ? ":" : "",
-			 yscalar(yget(y, n, "published")) ? yscalar(yget(y, n, "published")) : "",
+			 ops_yaml_scalar(yget(y, n, "published")) ? ops_yaml_scalar(yget(y, n, "published")) : "",
 			 target);
-		rc = port_published(y, store_of(strtol(target, NULL, 10)), text, yline(n));
+		rc = port_published(y, store_of(strtol(target, NULL, 10)), text, ops_yaml_line(n));
 	}
 	return rc;
 }
@@ -414,67 +349,68 @@ static int is_engine_socket(const char *src, size_t len)
 	return 0;
 }
 
-static ops_code compose_volumes(yfile *y, yaml_node_t *vols)
+static ops_code compose_volumes(yfile *y, const ops_yaml_node *vols)
 {
-	yaml_node_item_t *it;
 	ops_code rc = OPS_OK;
+	size_t i;
 
-	if (!vols || vols->type != YAML_SEQUENCE_NODE)
+	if (ops_yaml_type_of(vols) != OPS_YAML_SEQUENCE)
 		return OPS_OK;
-	for (it = vols->data.sequence.items.start; rc == OPS_OK && it < vols->data.sequence.items.top; it++) {
-		yaml_node_t *n = ynode(y, *it);
-		const char *v = yscalar(n), *src = v;
+	for (i = 0; rc == OPS_OK && i < ops_yaml_len(vols); i++) {
+		const ops_yaml_node *n = ops_yaml_item(y->doc, vols, i);
+		const char *v = ops_yaml_scalar(n), *src = v;
 		size_t len;
 		char ev[320];
 
 		if (!v)
-			src = yscalar(yget(y, n, "source"));
+			src = ops_yaml_scalar(yget(y, n, "source"));
 		if (!src)
 			continue;
 		len = v ? strcspn(src, ":") : strlen(src);
 		if (!is_engine_socket(src, len))
 			continue;
 		snprintf(ev, sizeof ev, "volumes: %.*s mounted", (int)len, src);
-		rc = report(y->c, "container.compose.socket-mount", y->target, y->file, yline(n), ev, src);
+		rc = report(y->c, "container.compose.socket-mount", y->target, y->file, ops_yaml_line(n), ev, src);
 	}
 	return rc;
 }
 
-static int has_limits(yfile *y, yaml_node_t *svc)
+static int has_limits(yfile *y, const ops_yaml_node *svc)
 {
-	yaml_node_t *lim = yget(y, yget(y, yget(y, svc, "deploy"), "resources"), "limits");
+	const ops_yaml_node *lim = yget(y, yget(y, yget(y, svc, "deploy"), "resources"), "limits");
 
-	return (lim && lim->type == YAML_MAPPING_NODE && lim->data.mapping.pairs.top > lim->data.mapping.pairs.start) ||
+	return (ops_yaml_type_of(lim) == OPS_YAML_MAPPING && ops_yaml_len(lim) > 0) ||
 	       yget(y, svc, "mem_limit") || yget(y, svc, "cpus") || yget(y, svc, "memory");
 }
 
-static ops_code compose_service(yfile *y, const char *name, yaml_node_t *key, yaml_node_t *svc)
+static ops_code compose_service(yfile *y, const char *name, const ops_yaml_node *key,
+			       const ops_yaml_node *svc)
 {
 	ct *c = y->c;
-	yaml_node_t *n;
+	const ops_yaml_node *n;
 	const char *v;
 	char ev[320];
 	ops_code rc;
 
 	snprintf(y->target, sizeof y->target, "%s service %s", y->file, name);
-	if ((v = yscalar(n = yget(y, svc, "image"))) &&
-	    (rc = check_image(c, v, y->target, y->file, yline(n))) != OPS_OK)
+	if ((v = ops_yaml_scalar(n = yget(y, svc, "image"))) &&
+	    (rc = check_image(c, v, y->target, y->file, ops_yaml_line(n))) != OPS_OK)
 		return rc;
-	if (ytrue(n = yget(y, svc, "privileged")) &&
-	    (rc = report(c, "container.compose.privileged", y->target, y->file, yline(n),
+	if (ops_yaml_true(n = yget(y, svc, "privileged")) &&
+	    (rc = report(c, "container.compose.privileged", y->target, y->file, ops_yaml_line(n),
 			 "privileged: true", NULL)) != OPS_OK)
 		return rc;
 	n = yget(y, svc, "user");
-	v = yscalar(n);
+	v = ops_yaml_scalar(n);
 	if (!v || !*v || is_root_user(v)) {
 		snprintf(ev, sizeof ev, v && *v ? "user: %s" : "no user: (the image's, root unless it sets USER)",
 			 v ? v : "");
-		if ((rc = report(c, "container.user.root", y->target, y->file, n ? yline(n) : yline(key),
+		if ((rc = report(c, "container.user.root", y->target, y->file, n ? ops_yaml_line(n) : ops_yaml_line(key),
 				 ev, NULL)) != OPS_OK)
 			return rc;
 	}
-	if ((v = yscalar(n = yget(y, svc, "network_mode"))) && strcmp(v, "host") == 0 &&
-	    (rc = report(c, "container.compose.host-network", y->target, y->file, yline(n),
+	if ((v = ops_yaml_scalar(n = yget(y, svc, "network_mode"))) && strcmp(v, "host") == 0 &&
+	    (rc = report(c, "container.compose.host-network", y->target, y->file, ops_yaml_line(n),
 			 "network_mode: host", NULL)) != OPS_OK)
 		return rc;
 	if ((rc = compose_volumes(y, yget(y, svc, "volumes"))) != OPS_OK ||
@@ -482,70 +418,49 @@ static ops_code compose_service(yfile *y, const char *name, yaml_node_t *key, ya
 	    (rc = compose_ports(y, yget(y, svc, "ports"))) != OPS_OK)
 		return rc;
 	n = yget(y, svc, "healthcheck");
-	if ((!n || ytrue(yget(y, n, "disable"))) &&
-	    (rc = report(c, "container.compose.no-healthcheck", y->target, y->file, n ? yline(n) : yline(key),
+	if ((!n || ops_yaml_true(yget(y, n, "disable"))) &&
+	    (rc = report(c, "container.compose.no-healthcheck", y->target, y->file, n ? ops_yaml_line(n) : ops_yaml_line(key),
 			 n ? "healthcheck: disable: true" : "no healthcheck:", NULL)) != OPS_OK)
 		return rc;
 	if (!has_limits(y, svc) &&
-	    (rc = report(c, "container.compose.no-limits", y->target, y->file, yline(key),
+	    (rc = report(c, "container.compose.no-limits", y->target, y->file, ops_yaml_line(key),
 			 "no deploy.resources.limits, mem_limit or cpus", NULL)) != OPS_OK)
 		return rc;
 	return OPS_OK;
 }
 
-static ops_code unreadable(ct *c, const char *file, const char *fmt, const char *detail, long line)
+static ops_code unreadable(ct *c, const char *file, const char *why_text)
 {
 	ops_error why = {0};
 
-	if (line > 0)
-		ops_error_set(&why, OPS_EFAIL, "line %ld: %s", line, detail);
-	else
-		ops_error_set(&why, OPS_EFAIL, fmt, detail);
+	ops_error_set(&why, OPS_EFAIL, "%s", why_text);
 	return scan_unreachable(c->s, "container", file, &why, c->err);
 }
 
 static ops_code check_compose(ct *c, const char *file)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yfile y = {.c = c, .file = file, .doc = &doc};
-	yaml_node_t *root, *services;
-	yaml_node_pair_t *p;
+	ops_yaml *doc = NULL;
+	yfile y = {.c = c, .file = file};
+	const ops_yaml_node *root, *services, *k, *v;
 	ops_error rerr = {0};
-	char *text = NULL;
-	size_t len;
 	ops_code rc = OPS_OK;
+	size_t i;
 
-	if (ops_read_file(file, CT_FILE_MAX, &text, &len, &rerr) != OPS_OK)
-		return scan_unreachable(c->s, "container", file, &rerr, c->err);
-	if (!yaml_parser_initialize(&parser)) {
-		free(text);
-		return ops_error_oom(c->err);
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = unreadable(c, file, "%s", parser.problem ? parser.problem : "not YAML",
-				(long)parser.problem_mark.line + 1);
-		yaml_parser_delete(&parser);
-		free(text);
-		return rc;
-	}
+	if ((rc = ops_yaml_load_file(file, CT_FILE_MAX, &doc, &rerr)) != OPS_OK)
+		return rc == OPS_EINTERNAL ? ops_error_oom(c->err)
+					   : scan_unreachable(c->s, "container", file, &rerr, c->err);
+	y.doc = doc;
 	c->files++;
-	root = yaml_document_get_root_node(&doc);
+	root = ops_yaml_root(doc);
 	services = yget(&y, root, "services");
-	if (services && services->type == YAML_MAPPING_NODE) {
-		for (p = services->data.mapping.pairs.start; rc == OPS_OK && p < services->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = ynode(&y, p->key), *v = ynode(&y, p->value);
-
-			if (yscalar(k) && v && v->type == YAML_MAPPING_NODE)
-				rc = compose_service(&y, yscalar(k), k, v);
-		}
+	if (ops_yaml_type_of(services) == OPS_YAML_MAPPING) {
+		for (i = 0; rc == OPS_OK && ops_yaml_pair(doc, services, i, &k, &v) == 0; i++)
+			if (ops_yaml_scalar(k) && ops_yaml_type_of(v) == OPS_YAML_MAPPING)
+				rc = compose_service(&y, ops_yaml_scalar(k), k, v);
 	} else if (root) {
-		rc = unreadable(c, file, "%s", "no services: mapping (not a compose file)", 0);
+		rc = unreadable(c, file, "no services: mapping (not a compose file)");
 	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	free(text);
+	ops_yaml_free(doc);
 	return rc;
 }
 

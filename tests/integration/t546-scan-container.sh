@@ -75,6 +75,8 @@ services:
     environment:
       OPENAI_API_KEY: \${OPENAI_API_KEY}
       LOG_LEVEL: info
+      DB_PASSWORD: ~
+      REDIS_PASSWORD:
     ports:
       - "8000:8000"
     healthcheck:
@@ -256,8 +258,8 @@ run "$OPSCTL" --config "$T/broken.conf" --output json scan -t container -o "$T/b
 expect_rc 0 "malformed and missing compose files are info findings: exit 0"
 expect_json_true 'len([f for f in (d["data"] if "data" in d else d)["findings"] if f["rule"] == "container.unreachable"]) == 2' \
 	"two container.unreachable findings"
-expect_json_true 'any("broken.yaml" in u and "line" in u for u in (d["data"] if "data" in d else d)["unreachable"])' \
-	"the malformed file is named with its line"
+expect_json_true 'any("broken.yaml:4:1: not YAML: " in u for u in (d["data"] if "data" in d else d)["unreachable"])' \
+	"the malformed file is named with its line and column"
 printf '[scan]\nunreachable = fail\ncompose_files = %s\n' "$T/missing-compose.yaml" >"$T/fail.conf"
 run "$OPSCTL" --config "$T/fail.conf" scan -t container -o "$T/fail.json"
 expect_error 69 "scan.unreachable = fail and a missing compose file: exit 69 naming it" "missing-compose.yaml"

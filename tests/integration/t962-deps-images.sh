@@ -123,7 +123,7 @@ OPSCTL_CONFIG="$T/bad.conf" run "$OPSCTL" deps -c
 expect_fail 65 "image: not a string" "compose.yaml:3:" "not a string"
 printf 'services:\n  a:\n    image: "x\n' >"$T/bad/compose.yaml"
 OPSCTL_CONFIG="$T/bad.conf" run "$OPSCTL" deps -c
-expect_fail 65 "not YAML" "compose.yaml:" "not YAML"
+expect_fail 65 "not YAML: file, line and column" "compose.yaml:4:1: not YAML: "
 printf 'services:\n  a:\n    image: localhost:5000/app:1.2.3\n' >"$T/bad/compose.yaml"
 sed -i "s|^image_registries = .*|image_registries = localhost:5000|" "$T/bad.conf"
 OPSCTL_CONFIG="$T/bad.conf" run "$OPSCTL" deps -c

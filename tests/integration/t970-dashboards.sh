@@ -214,9 +214,13 @@ datasources:
   - name: Prometheus
     uid: prom-main
     type: prometheus
-  - name: Tempo
+  - &tempo
+    name: Tempo
     uid: tempo1
     type: tempo
+  - <<: *tempo
+    name: Tempo EU
+    uid: tempo-eu
 EOF
 printf '%s\n' '[dashboards]' "source = $S" "destination = $D" "datasources_file = $T/datasources.yaml" \
 	'[backup]' "monitoring_dir = $B" >"$OPSCTL_CONFIG"
@@ -227,10 +231,13 @@ run "$OPSCTL" --output json dashboards -f
 expect_rc 0 "names and uids of the datasources file resolve"
 dash "$S/bad.json" typ "Type" '[{"id": 1, "title": "T", "datasource": {"type": "loki", "uid": "tempo1"}}]'
 invalid "a reference whose type differs from the datasources file's" "bad.json" "is of type tempo, not loki"
+dash "$S/bad.json" typ "Type" '[{"id": 1, "title": "T", "datasource": {"type": "loki", "uid": "tempo-eu"}}]'
+invalid "a datasource's type from a merge key (<<: *anchor) is read" "bad.json" "is of type tempo, not loki"
 rm "$S/bad.json"
 printf 'datasources:\n  - name: [unclosed\n' >"$T/datasources.yaml"
 run "$OPSCTL" dashboards -f
-expect_error 78 "a datasources file that is not YAML: exit 78 naming the key" "dashboards.datasources_file"
+expect_error 78 "a datasources file that is not YAML: exit 78 naming the key, file, line and column" \
+	"dashboards.datasources_file: $T/datasources.yaml:3:1: not YAML: "
 printf 'apiVersion: 1\n' >"$T/datasources.yaml"
 run "$OPSCTL" dashboards -f
 expect_error 78 "a YAML file without datasources: exit 78" "no datasources: list"
