@@ -185,10 +185,12 @@ static long long stem_size(const ops_manifest *m, const char *stem)
 }
 
 /*
- * pg_restore -j reads a seekable file, never a pipe.  Measured (tests/bench/
- * backup-restore): from a spool file pg_restore -j2 beats one pg_restore fed
- * by the stream once a dump is some tens of MiB, and below that the extra
- * write costs more than the second job saves; hence backup.restore_spool_min.
+ * pg_restore -j reads a seekable file, never a pipe, so a parallel restore
+ * first spools the whole dump, and the spool is time in which nothing is
+ * restored.  Measured on 2 cores (tests/bench/backup-restore-results.md):
+ * spool + pg_restore -j2 took 2x the stream at 48 MB and tied with it at
+ * 416 MB, so by default (backup.restore_spool_min 1G) only large dumps are
+ * spooled; more cores and more tables move the break-even down.
  */
 static int spool_wanted(bk_pass *p, const char *stem)
 {
