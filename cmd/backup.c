@@ -71,6 +71,7 @@ static ops_code op_restore(struct cli_inv *inv, const ops_run *run, cJSON **repo
 	o.target_immediate = cli_flag(inv, "target-immediate");
 	o.target_exclusive = cli_flag(inv, "target-exclusive");
 	o.target_action = cli_given(inv, "target-action") ? cli_str(inv, "target-action") : NULL;
+	o.start_port = cli_given(inv, "start") ? (int)cli_num(inv, "start") : 0;
 	/* restore_command runs this very binary, wherever PATH points later. */
 	o.program = self = realpath("/proc/self/exe", NULL);
 	rc = ops_backup_restore(&ctx, &o, report, err);
@@ -189,6 +190,9 @@ static const struct cli_opt restore_opts[] = {
 	CLI_OPT_FLAG(0, "target-exclusive", "stop just before the target, not just after it"),
 	CLI_OPT_ENUM(0, "target-action", "ACTION", "pause,promote,shutdown",
 		     "at the target: pause read-only (PostgreSQL's default), promote, or shutdown"),
+	CLI_OPT_INT(0, "start", "PORT", 1024, 65535, "physical backup: start the recovered "
+		    "server on 127.0.0.1:PORT, wait until recovery reaches its target, check it "
+		    "and leave it running"),
 	CLI_OPT_DRY_RUN("say what would be restored where and whether the real run would be "
 			"refused, and change nothing"),
 	OPT_S3,

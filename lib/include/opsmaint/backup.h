@@ -116,6 +116,14 @@ typedef struct ops_restore_opts {
 	int target_exclusive;
 	const char *target_action;
 	const char *program;
+	/*
+	 * start_port (0: not started): once the settings are written, start the
+	 * recovered server on 127.0.0.1:start_port (no Unix socket, archiving
+	 * off), wait (backup.recovery_timeout) until recovery is paused at the
+	 * target or the server is promoted, check that it answers, and report
+	 * where replay stopped.  The server is left running.
+	 */
+	int start_port;
 } ops_restore_opts;
 
 /*
