@@ -1,10 +1,11 @@
 /*
- * restore_backup.sh, made safe: the whole archive is checked first, then
- * each chosen database is restored into a copy of its own (the pass in
- * backup_verify.c, restoring into opsctl_restore_PID) that replaces the old
- * database only once pg_restore has succeeded; SQLite files are written
- * beside the original and renamed over it.  A failed or interrupted restore
- * loses nothing: the old database or file is as it was.
+ * restore_backup.sh, made safe, reading the archive once: each chosen
+ * database is restored into a copy of its own (the pass in backup_verify.c,
+ * restoring into opsctl_restore_PID[_N]) while every digest is checked, and
+ * the copies replace the old databases only once the whole archive has
+ * matched (bk_pass_commit); SQLite files are written beside the original
+ * and renamed over it.  A failed or interrupted restore loses nothing: the
+ * old database or file is as it was.
  *
  * It never runs outside the maintenance window without --force, and never
  * writes stored files (files/) over the live configuration: they go to a

@@ -115,6 +115,13 @@ json.dump(manifest, open(d + "/manifest.json", "w"), indent="\t")
 PY
 	python3 "$MF" seal "$STORE/$ID/manifest.json"
 }
+edit_manifest() {	# edit_manifest EXPR: EXPR over the manifest m, then sealed again
+	python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+json.dump(m, open(sys.argv[1], "w"), indent="\t")' "$STORE/$ID/manifest.json" "$1"
+	python3 "$MF" seal "$STORE/$ID/manifest.json"
+}
 FIRST=$(python3 -c 'import json,sys; print([f["path"] for f in json.load(open(sys.argv[1]))["files"] if f["path"].startswith("t265a.dump/")][0])' "$STORE/$ID/manifest.json")
 LASTA=$(python3 -c 'import json,sys; print([f["path"] for f in json.load(open(sys.argv[1]))["files"] if f["path"].startswith("t265a.dump/")][-1])' "$STORE/$ID/manifest.json")
 LASTB=$(python3 -c 'import json,sys; print([f["path"] for f in json.load(open(sys.argv[1]))["files"] if f["path"].startswith("t265b.dump/")][-1])' "$STORE/$ID/manifest.json")
@@ -152,27 +159,13 @@ for mode in stream spool; do
 	untouched "$mode, truncated archive"
 	pristine
 	# A wrong manifest: t265a's first digest edited, the manifest sealed again.
-	python3 - "$STORE/$ID/manifest.json" "$FIRST" <<'PY'
-import json, sys
-m = json.load(open(sys.argv[1]))
-for f in m["files"]:
-    if f["path"] == sys.argv[2]:
-        f["sha256"] = "0" * 64
-json.dump(m, open(sys.argv[1], "w"), indent="\t")
-PY
-	python3 "$MF" seal "$STORE/$ID/manifest.json"
+	edit_manifest '[f.update(sha256="0" * 64) for f in m["files"] if f["path"] == "'"$FIRST"'"]'
 	run "$OPSCTL" backup restore "$ID" --force
 	expect_fail 65 "$mode: a manifest with a wrong member digest: restore exits 65" "nothing was restored" "$FIRST"
 	untouched "$mode, wrong manifest digest"
 	pristine
 	# A manifest whose object digest is wrong: found only at the very end.
-	python3 - "$STORE/$ID/manifest.json" <<'PY'
-import json, sys
-m = json.load(open(sys.argv[1]))
-m["members"][0]["sha256"] = "f" * 64
-json.dump(m, open(sys.argv[1], "w"), indent="\t")
-PY
-	python3 "$MF" seal "$STORE/$ID/manifest.json"
+	edit_manifest 'm["members"][0].update(sha256="f" * 64)'
 	run "$OPSCTL" backup restore "$ID" --force
 	expect_fail 65 "$mode: a manifest with a wrong object digest: restore exits 65" "nothing was restored" "does not match its SHA-256"
 	untouched "$mode, wrong object digest"
