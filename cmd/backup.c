@@ -71,6 +71,7 @@ static ops_code op_restore(struct cli_inv *inv, const ops_run *run, cJSON **repo
 	o.target_immediate = cli_flag(inv, "target-immediate");
 	o.target_exclusive = cli_flag(inv, "target-exclusive");
 	o.target_action = cli_given(inv, "target-action") ? cli_str(inv, "target-action") : NULL;
+	o.start_port = cli_given(inv, "start") ? (int)cli_num(inv, "start") : 0;
 	/* restore_command runs this very binary, wherever PATH points later. */
 	o.program = self = realpath("/proc/self/exe", NULL);
 	rc = ops_backup_restore(&ctx, &o, report, err);
@@ -189,6 +190,9 @@ static const struct cli_opt restore_opts[] = {
 	CLI_OPT_FLAG(0, "target-exclusive", "stop just before the target, not just after it"),
 	CLI_OPT_ENUM(0, "target-action", "ACTION", "pause,promote,shutdown",
 		     "at the target: pause read-only (PostgreSQL's default), promote, or shutdown"),
+	CLI_OPT_INT(0, "start", "PORT", 1024, 65535, "physical backup: start the recovered "
+		    "server on 127.0.0.1:PORT, wait until recovery reaches its target, check it "
+		    "and leave it running"),
 	CLI_OPT_DRY_RUN("say what would be restored where and whether the real run would be "
 			"refused, and change nothing"),
 	OPT_S3,
@@ -351,8 +355,19 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "leaves the old database as it was. SQLite files are written beside the original and "
 	 "renamed over it. Files stored under files/ are written to STATE_DIR/restore/ID/ for "
 	 "review, as the guide advises, never over the live configuration.\n\n"
-	 "Every member is checked against its SHA-256, and the members against the manifest's list "
-	 "(each once, none missing, none extra), before anything is written. Archive members "
+	 "The archive is read once. Every member is checked against its SHA-256 as it streams "
+	 "into pg_restore (or into the spool below), and the members against the manifest's list "
+	 "(each once, none missing, none extra); each database goes into a copy of its own and "
+	 "files are staged, and nothing is put in place before the last digest, the archive "
+	 "object's, has matched: damage anywhere drops every copy and the stage (exit 65, "
+	 "\"nothing was restored\"). A PostgreSQL dump of at least backup.restore_spool_min "
+	 "(1G) is first spooled to an unnamed file in STATE_DIR/tmp (its free space checked; with "
+	 "too little room it streams instead) and restored with pg_restore -j "
+	 "backup.restore_jobs (default: one job per core); a smaller one streams into one "
+	 "pg_restore, which measured as fast on 2 cores. Each restore records its time per GB "
+	 "restored (restored_bytes, restore_seconds_per_gigabyte; the figures "
+	 "opsctl_restore_seconds_per_gigabyte, _seconds and _bytes), as verify does for its test "
+	 "restore, and `opsctl report` shows the expected restore time from them. Archive members "
 	 "with absolute names, '..' or links are refused (exit 65). Runs only inside the "
 	 "maintenance window or with --force, and asks for confirmation on a terminal. Temporary "
 	 "databases opsctl marked as its own and left by a run that was killed are removed by the "
@@ -402,10 +417,19 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "environment as OPSCTL_* variables) as `backup wal-fetch %f %p`, and every "
 	 "recovery_target_* setting, the unused ones empty so that none the backup carried "
 	 "applies. recovery.signal is created. Damage, a refusal found while extracting or an "
-	 "interruption removes everything written, and DIR itself when this run made it. The "
-	 "server is not started: the output gives the command that starts it (pg_ctl of the "
-	 "backup's version) and what happens then; its postgresql.conf is the original's, so on "
-	 "a host where the original runs change port and archive_command first. No maintenance "
+	 "interruption removes everything written, and DIR itself when this run made it. Without "
+	 "--start the server is not started: the output gives the command that starts it (pg_ctl "
+	 "of the backup's version) and what happens then; its postgresql.conf is the original's, "
+	 "so on a host where the original runs change port and archive_command first. With "
+	 "--start PORT opsctl starts it itself on 127.0.0.1:PORT (no Unix socket, archive_mode "
+	 "off, so it cannot meet the original server or its archive), waits until replay is "
+	 "paused at the target or the server is promoted (no target, or --target-action "
+	 "promote) for at most backup.recovery_timeout, asks it where replay stopped and "
+	 "reports recovery.state, recovery.replayed_to and recovery.seconds; the server is left "
+	 "running. A server that does not start or stops before the target (recovery ended "
+	 "before the target) fails the run (exit 1) with the reason from DIR/recovery.log, and "
+	 "one still replaying at the timeout is stopped; --start with --target-action shutdown is "
+	 "refused (exit 64). No maintenance "
 	 "window applies: nothing that exists is replaced. --dry-run checks the same, reads no "
 	 "archive and reports the settings it would write.\n\n"
 	 "Without opsctl, with stock tools: stop PostgreSQL, empty the data directory, run `tar "

@@ -63,7 +63,7 @@ function __opsctl_argopts
         case 'opsctl backup verify'
             printf '%s\n' -b --backup-id -t --temp-db --config --env -o --output
         case 'opsctl backup restore'
-            printf '%s\n' -d --database --as --datadir --target-time --target-lsn --target-name --target-action --config --env -o --output
+            printf '%s\n' -d --database --as --datadir --target-time --target-lsn --target-name --target-action --start --config --env -o --output
         case 'opsctl backup prune'
             printf '%s\n' -r --retention --config --env -o --output
         case 'opsctl backup pin'
@@ -485,6 +485,7 @@ complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-name -x -d
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-immediate -d 'physical backup: recover only to the end of the base backup'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-exclusive -d 'stop just before the target, not just after it'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l target-action -x -a 'pause\tACTION promote\tACTION shutdown\tACTION' -d 'at the target: pause read-only (PostgreSQL\'s default), promote, or shutdown'
+complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l start -x -d 'physical backup: start the recovered server on 127.0.0.1:PORT, wait until recovery reaches its target, check it and leave it running'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -l dry-run -d 'say what would be restored where and whether the real run would be refused, and change nothing'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s s -l s3 -d 'use the S3 store ([s3] in opsctl.conf) instead of the local backup.dir'
 complete -c opsctl -n '__opsctl_at "opsctl backup restore"' -s v -l verbose -d 'enable verbose output: each step, and the server\'s own progress messages, as they happen'

@@ -193,6 +193,24 @@ struct bk_pass {
 	void *base_ctx;
 
 	/* The rest is the pass's own. */
+	/* BK_PASS_RESTORE: what the pass made and checked, put in place by
+	 * bk_pass_commit only once the whole archive has been read and every
+	 * digest, the object's last, has matched; dropped otherwise. */
+	struct bk_pending {
+		char *copy;		/* temporary database or SQLite file */
+		char *target;		/* the database it replaces */
+		int sqlite;
+		cJSON *rep;		/* its entry for dbs, status still to come */
+	} *pending;
+	size_t npending;
+	char *stage_dir;		/* files/ and redis/ written here first */
+	char **staged;			/* their member paths, under stage_dir */
+	int copies;			/* temporary databases made: their names */
+	/* The dump being restored from a spool file (pg_restore -j): */
+	int spool_fd;			/* -1: streamed into pg_restore's stdin */
+	char *spool_path;		/* named spool file, when O_TMPFILE is not had */
+	int jobs;			/* pg_restore -j for the spool */
+	long long restored_bytes;	/* size of the copies made (RTO per GB) */
 	ops_db *admin;			/* opened at the first database it makes */
 	char *cur_stem;			/* "chatbot_db.dump" */
 	char *cur_db;			/* its database name */
@@ -228,7 +246,15 @@ ops_code bk_pass_key(const ops_backup_ctx *ctx, const ops_manifest *m,
  * what the pass holds.
  */
 ops_code bk_pass_run(bk_pass *p, const unsigned char *key, ops_error *err);
+/* BK_PASS_RESTORE after a pass that returned OPS_OK: every pending copy put
+ * in place through the hooks, in archive order (a failure is counted, the
+ * others still go), the staged files moved to restore_dir. */
+void bk_pass_commit(bk_pass *p);
+/* Frees what the pass holds; what it made and did not commit is dropped. */
 void bk_pass_end(bk_pass *p);
+/* The restore time (RTO) of a restore or verify that made copies of
+ * bytes in seconds: in rep, and as figures for the journal and textfile. */
+void bk_report_rto(cJSON *rep, double seconds, long long bytes);
 
 /* ---- point-in-time recovery of a physical backup (backup_pitr.c) ---- */
 

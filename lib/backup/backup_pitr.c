@@ -43,7 +43,8 @@ struct pitr {
 int bk_pitr_asked(const ops_restore_opts *o)
 {
 	return o->datadir || o->target_time || o->target_lsn || o->target_name ||
-	       o->target_immediate || o->target_exclusive || o->target_action;
+	       o->target_immediate || o->target_exclusive || o->target_action ||
+	       o->start_port;
 }
 
 /*
@@ -407,11 +408,12 @@ static ops_code recovery_settings(const ops_restore_opts *o, const char *fetch,
 
 /* pg_ctl of the backup's major version: backup.pg_bindir, else Debian's
  * place for it when it is there, else from PATH. */
-static char *start_command(const ops_config *cfg, const ops_manifest *m, const char *dir)
+/* The pg_ctl of backup.pg_bindir, else of the backup's server version
+ * where Debian puts it, else "pg_ctl" from PATH (allocated). */
+static char *pg_ctl_path(const ops_config *cfg, const ops_manifest *m)
 {
 	const char *bindir = ops_config_get(cfg, "backup.pg_bindir");
-	char guess[64], *ctl = NULL, *cmd = NULL, *log = ops_path_join(dir, "recovery.log");
-	char *wdir = shell_word(dir), *wlog = log ? shell_word(log) : NULL, *wctl;
+	char guess[64], *ctl = NULL;
 
 	if ((!bindir || !*bindir) && m->server_version) {
 		snprintf(guess, sizeof guess, "/usr/lib/postgresql/%ld/bin",
@@ -424,7 +426,15 @@ static char *start_command(const ops_config *cfg, const ops_manifest *m, const c
 		free(ctl);
 		ctl = NULL;
 	}
-	wctl = shell_word(ctl ? ctl : "pg_ctl");
+	return ctl ? ctl : strdup("pg_ctl");
+}
+
+static char *start_command(const ops_config *cfg, const ops_manifest *m, const char *dir)
+{
+	char *ctl = pg_ctl_path(cfg, m), *cmd = NULL, *log = ops_path_join(dir, "recovery.log");
+	char *wdir = shell_word(dir), *wlog = log ? shell_word(log) : NULL, *wctl;
+
+	wctl = ctl ? shell_word(ctl) : NULL;
 	if (!wdir || !wlog || !wctl || asprintf(&cmd, "%s -D %s -l %s start", wctl, wdir, wlog) < 0)
 		cmd = NULL;
 	free(ctl);
@@ -631,6 +641,156 @@ static const char *next_step(const ops_restore_opts *o, int target)
 	       "the original server runs on this host";
 }
 
+/* The last line of dir/recovery.log that says why the server stopped. */
+static void log_reason(const char *dir, char *out, size_t len)
+{
+	char *path = ops_path_join(dir, "recovery.log"), line[512];
+	FILE *fp = path ? fopen(path, "re") : NULL;
+
+	snprintf(out, len, "see %s", path ? path : "recovery.log");
+	/* "2026-12-03 07:25:08.119 UTC [18902] FATAL:  could not ...": the
+	 * message only, the server's prefix and level left out. */
+	while (fp && fgets(line, sizeof line, fp)) {
+		char *at = strstr(line, "FATAL:");
+
+		if (!at)
+			at = strstr(line, "PANIC:");
+		if (!at)
+			continue;
+		at += 6;
+		at += strspn(at, " ");
+		at[strcspn(at, "\n")] = '\0';
+		snprintf(out, len, "%s", at);
+	}
+	if (fp)
+		fclose(fp);
+	free(path);
+}
+
+/*
+ * --start: the recovered server started on 127.0.0.1:PORT (its own
+ * postgresql.conf is the original's: port, sockets and archiving are
+ * overridden so that it cannot meet the original server or its archive),
+ * waited for until replay is paused at the target or the server promoted,
+ * then asked where replay stopped.  A server that stops on the way
+ * (recovery ended before the target) fails the run with its log's reason;
+ * one still replaying at backup.recovery_timeout is stopped.
+ */
+static ops_code recover(const ops_backup_ctx *ctx, const ops_restore_opts *o,
+			const ops_manifest *m, const char *dir, int targeted, cJSON *rep,
+			ops_error *err)
+{
+	const ops_config *cfg = ctx->run->cfg;
+	int promote = !targeted || (o->target_action && strcmp(o->target_action, "promote") == 0);
+	double t0 = ops_clock(), limit = (double)ops_config_int(cfg, "backup.recovery_timeout");
+	char *ctl = pg_ctl_path(cfg, m), *log = ops_path_join(dir, "recovery.log"), *target = NULL;
+	char opts[160], tmo[32], why[512], *state = NULL;
+	char *start[] = {ctl, "-D", (char *)dir, "-l", log, "-w", "-t", tmo, "-o", opts, "start",
+			 NULL};
+	char *stop[] = {ctl, "-D", (char *)dir, "-m", "fast", "stop", NULL};
+	ops_proc *proc = NULL;
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	ops_error ignored;
+	ops_code rc;
+	cJSON *r;
+
+	if (!ctl || !log || asprintf(&target, "postgresql://127.0.0.1:%d/postgres",
+				     o->start_port) < 0) {
+		free(ctl);
+		free(log);
+		return ops_error_oom(err);
+	}
+	snprintf(opts, sizeof opts, "-p %d -c listen_addresses=127.0.0.1 "
+		 "-c unix_socket_directories='' -c archive_mode=off", o->start_port);
+	snprintf(tmo, sizeof tmo, "%ld", (long)limit);
+	ops_log_info("starting the recovered server on 127.0.0.1:%d", o->start_port);
+	rc = ops_proc_start(NULL, start, NULL, OPS_PROC_CAPTURE, NULL, NULL, &proc, err);
+	if (rc == OPS_OK)
+		rc = ops_proc_wait(proc, err);
+	if (rc != OPS_OK) {
+		log_reason(dir, why, sizeof why);
+		ops_error_set(err, OPS_EFAIL, "the recovered server did not start on port %d: %s",
+			      o->start_port, why);
+		goto out;
+	}
+	r = cJSON_AddObjectToObject(rep, "recovery");
+	cJSON_AddNumberToObject(r, "port", o->start_port);
+	/* Until replay is paused at the target, or the server is promoted. */
+	for (;;) {
+		const char *st;
+
+		ops_rows_free(rows);
+		rows = NULL;
+		if ((rc = ops_cancel_check(err)) != OPS_OK)
+			break;
+		if (!db && ops_db_open(cfg, target, &db, &ignored) != OPS_OK)
+			db = NULL;
+		if (db && ops_db_query(db, "SELECT CASE WHEN NOT pg_catalog.pg_is_in_recovery()"
+				       " THEN 'promoted' ELSE"
+				       " pg_catalog.pg_get_wal_replay_pause_state() END,"
+				       " pg_catalog.pg_last_xact_replay_timestamp()::text",
+				       0, NULL, &rows, &ignored) != OPS_OK) {
+			ops_db_close(db);
+			db = NULL;
+		}
+		st = db && ops_rows_count(rows) == 1 ? ops_rows_value(rows, 0, 0) : NULL;
+		if (st && (strcmp(st, promote ? "promoted" : "paused") == 0)) {
+			free(state);
+			state = strdup(st);
+			break;
+		}
+		if (!db) {
+			char pid[4096];
+
+			snprintf(pid, sizeof pid, "%s/postmaster.pid", dir);
+			if (access(pid, F_OK) != 0) {
+				log_reason(dir, why, sizeof why);
+				rc = ops_error_set(err, OPS_EFAIL, "the recovered server stopped "
+						   "before reaching the target: %s", why);
+				break;
+			}
+		}
+		if (ops_clock() - t0 > limit) {
+			rc = ops_error_set(err, OPS_EFAIL, "recovery did not reach its target "
+					   "within backup.recovery_timeout (%.0f s); the server "
+					   "is stopped", limit);
+			break;
+		}
+		usleep(200000);
+	}
+	if (rc == OPS_OK) {
+		const char *at = ops_rows_value(rows, 0, 1);
+
+		cJSON_AddStringToObject(r, "state", state);
+		if (at)
+			cJSON_AddStringToObject(r, "replayed_to", at);
+		else
+			cJSON_AddNullToObject(r, "replayed_to");
+		cJSON_AddNumberToObject(r, "seconds", ops_clock() - t0);
+		cJSON_AddStringToObject(rep, "then", promote
+					? "the server is running and open for writes on a new "
+					  "timeline; stop it with pg_ctl -D DIR stop"
+					: "the server is running, paused read-only at the target: "
+					  "check the data, then SELECT pg_wal_replay_resume() opens "
+					  "it for writes");
+	} else {
+		ops_proc *sp = NULL;
+
+		if (ops_proc_start(NULL, stop, NULL, OPS_PROC_CAPTURE, NULL, NULL, &sp,
+				   &ignored) == OPS_OK)
+			ops_proc_wait(sp, &ignored);
+	}
+out:
+	ops_rows_free(rows);
+	ops_db_close(db);
+	free(state);
+	free(target);
+	free(ctl);
+	free(log);
+	return rc;
+}
+
 /* Every refusal that needs neither the directory nor the store. */
 static ops_code check_request(const ops_restore_opts *o, const ops_manifest *m,
 			      double *t, char *norm, size_t len, ops_error *err)
@@ -669,6 +829,9 @@ static ops_code check_request(const ops_restore_opts *o, const ops_manifest *m,
 	    strcmp(o->target_action, "promote") != 0 && strcmp(o->target_action, "shutdown") != 0)
 		return ops_error_set(err, OPS_EUSAGE, "--target-action '%s' is not one of pause, "
 				     "promote, shutdown", o->target_action);
+	if (o->start_port && o->target_action && strcmp(o->target_action, "shutdown") == 0)
+		return ops_error_set(err, OPS_EUSAGE, "--start waits for a server that stays up; "
+				     "--target-action shutdown stops it at the target");
 	if (o->target_exclusive && (!targets || o->target_immediate))
 		return ops_error_set(err, OPS_EUSAGE, "--target-exclusive needs --target-time, "
 				     "--target-lsn or --target-name");
@@ -835,7 +998,10 @@ ops_code bk_pitr_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
 	}
 	cJSON_AddNumberToObject(rep, "size_bytes", (double)ops_manifest_size(m));
 	cJSON_AddStringToObject(rep, "start_command", start);
-	cJSON_AddStringToObject(rep, "then", next_step(o, targeted));
+	if (o->start_port)
+		rc = recover(ctx, o, m, x.dir, targeted, rep, err);
+	else
+		cJSON_AddStringToObject(rep, "then", next_step(o, targeted));
 out:
 	free(x.dir);
 	free(fetch);

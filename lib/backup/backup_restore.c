@@ -1,10 +1,11 @@
 /*
- * restore_backup.sh, made safe: the whole archive is checked first, then
- * each chosen database is restored into a copy of its own (the pass in
- * backup_verify.c, restoring into opsctl_restore_PID) that replaces the old
- * database only once pg_restore has succeeded; SQLite files are written
- * beside the original and renamed over it.  A failed or interrupted restore
- * loses nothing: the old database or file is as it was.
+ * restore_backup.sh, made safe, reading the archive once: each chosen
+ * database is restored into a copy of its own (the pass in backup_verify.c,
+ * restoring into opsctl_restore_PID[_N]) while every digest is checked, and
+ * the copies replace the old databases only once the whole archive has
+ * matched (bk_pass_commit); SQLite files are written beside the original
+ * and renamed over it.  A failed or interrupted restore loses nothing: the
+ * old database or file is as it was.
  *
  * It never runs outside the maintenance window without --force, and never
  * writes stored files (files/) over the live configuration: they go to a
@@ -360,16 +361,25 @@ static ops_code as_database(const ops_manifest *m, const char *id, char *const *
 	return OPS_EUSAGE;
 }
 
-/* One pass of mode over the archive; a counted failure becomes the error,
- * dflt when it had none. */
-static ops_code run_pass(bk_pass *p, const unsigned char *key, ops_code dflt, ops_error *err)
+/*
+ * The one pass over the archive: every database restored into a copy and
+ * every file staged while the digests are checked, and all of it put in
+ * place only once the last digest, the object's, has matched.  A pass that
+ * fails has put nothing in place; a counted failure (one database) becomes
+ * the error.
+ */
+static ops_code run_pass(bk_pass *p, const unsigned char *key, ops_error *err)
 {
 	ops_code rc = bk_pass_run(p, key, err);
 
+	if (rc == OPS_OK)
+		bk_pass_commit(p);
+	else if (rc != OPS_EINTR)
+		ops_error_prefix(err, "nothing was restored");
 	bk_pass_end(p);
 	if (rc == OPS_OK && p->failures) {
 		*err = p->first;
-		rc = err->code == OPS_OK ? dflt : err->code;
+		rc = err->code == OPS_OK ? OPS_EFAIL : err->code;
 	}
 	return rc;
 }
@@ -433,15 +443,15 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o
 	ops_manifest *m = NULL;
 	unsigned char key[OPS_CRYPT_KEY_LEN];
 	int have = 0;
-	bk_pass chk, p;
+	bk_pass p;
 	char q[512], sub[300], *restore_dir = NULL, *latest = NULL, *as = NULL;
 	char *const *databases = o->databases;
 	const char *id = o->id, *as_db = NULL;
 	ops_code rc;
 	cJSON *rep = NULL;
+	double t0;
 
 	*report = NULL;
-	memset(&chk, 0, sizeof chk);
 	memset(&p, 0, sizeof p);
 	/* "latest", as verify's default: the newest complete, good backup.
 	 * No backup id can be spelt so (they begin with the date). */
@@ -505,21 +515,7 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o
 		if ((rc = ops_run_permit(ctx->run, "restore", q, err)) != OPS_OK)
 			goto out;
 	}
-	/* Every member, its name and its digest, and the object's digest are
-	 * checked in a first pass, so that damage or a hostile name anywhere
-	 * in the archive stops the restore before anything is written. */
-	chk.ctx = ctx;
-	chk.m = m;
-	chk.mode = BK_PASS_CHECKSUMS;
-	chk.report = rep;
-	chk.dbs = cJSON_CreateArray();
-	rc = run_pass(&chk, have ? key : NULL, OPS_EDATA, err);
-	cJSON_Delete(chk.dbs);
-	if (rc != OPS_OK) {
-		if (rc != OPS_EINTR)
-			ops_error_prefix(err, "nothing was restored");
-		goto out;
-	}
+	t0 = ops_clock();	/* the restore time: not the prompt's */
 	p.ctx = ctx;
 	p.m = m;
 	p.mode = BK_PASS_RESTORE;
@@ -530,7 +526,9 @@ ops_code ops_backup_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o
 	p.pg_put = as ? rename_as : swap_into_place;
 	p.sqlite_put = as ? sqlite_put_as : sqlite_put;
 	p.dbs = cJSON_AddArrayToObject(rep, "databases");
-	rc = run_pass(&p, have ? key : NULL, OPS_EFAIL, err);
+	rc = run_pass(&p, have ? key : NULL, err);
+	if (rc == OPS_OK)
+		bk_report_rto(rep, ops_clock() - t0, p.restored_bytes);
 	if (restore_dir && access(restore_dir, F_OK) == 0)
 		cJSON_AddStringToObject(rep, "files_dir", restore_dir);
 out:

@@ -202,13 +202,68 @@ struct task {
 	char *last_status;
 	cJSON *failures;	/* newest FAILURES_MAX */
 	long nfailures;
+	double db_size, db_size_time;	/* newest opsctl_db_size_bytes */
 };
 
 struct tasks {
 	struct task *v;
 	size_t n, cap;
 	time_t since, until;
+	cJSON *rto;		/* the newest restore time measured (restore_time) */
+	double rto_time;
 };
+
+/* A restore's or verify's time per GB (backup_verify.c), the newest kept. */
+static void note_rto(struct tasks *ts, const cJSON *o, const char *cmd, const char *tgt,
+		     double t)
+{
+	const cJSON *fig = cJSON_GetObjectItemCaseSensitive(o, "figures");
+	const cJSON *spg = cJSON_GetObjectItemCaseSensitive(fig,
+							    "opsctl_restore_seconds_per_gigabyte");
+	const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(fig, "opsctl_restore_bytes");
+	const cJSON *secs = cJSON_GetObjectItemCaseSensitive(fig, "opsctl_restore_seconds");
+	cJSON *r;
+
+	if (!cJSON_IsNumber(spg) || !cJSON_IsNumber(bytes) || !cJSON_IsNumber(secs) ||
+	    t < ts->rto_time || !(r = cJSON_CreateObject()))
+		return;
+	cJSON_AddStringToObject(r, "task", cmd);
+	if (*tgt)
+		cJSON_AddStringToObject(r, "target", tgt);
+	rp_add_time(r, "time", t);
+	cJSON_AddNumberToObject(r, "seconds_per_gigabyte", spg->valuedouble);
+	cJSON_AddNumberToObject(r, "restored_bytes", bytes->valuedouble);
+	cJSON_AddNumberToObject(r, "seconds", secs->valuedouble);
+	cJSON_Delete(ts->rto);
+	ts->rto = r;
+	ts->rto_time = t;
+}
+
+/*
+ * The expected restore time: the newest time per GB times the databases'
+ * size now (the newest `db size` of each), or, with no db size run in the
+ * journal, the size that restore made.
+ */
+static void add_restore_time(cJSON *r, struct tasks *ts)
+{
+	double size = 0;
+	size_t i;
+	cJSON *rto = ts->rto;
+
+	if (!rto)
+		return;
+	ts->rto = NULL;
+	for (i = 0; i < ts->n; i++)
+		size += ts->v[i].db_size;
+	cJSON_AddStringToObject(rto, "size_from", size > 0 ? "db size" : "the restore");
+	if (size <= 0)
+		size = cJSON_GetNumberValue(cJSON_GetObjectItem(rto, "restored_bytes"));
+	cJSON_AddNumberToObject(rto, "database_bytes", size);
+	cJSON_AddNumberToObject(rto, "expected_seconds",
+				cJSON_GetNumberValue(cJSON_GetObjectItem(rto, "seconds_per_gigabyte")) *
+				size / 1e9);
+	cJSON_AddItemToObject(r, "restore_time", rto);
+}
 
 static double line_time(const cJSON *o)
 {
@@ -253,6 +308,16 @@ static ops_code task_line(void *arg, const cJSON *o, ops_error *err)
 			return ops_error_oom(err);
 	}
 	k = &ts->v[i];
+	if (strcmp(status, "ok") == 0) {
+		const cJSON *sz = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(o, "figures"), "opsctl_db_size_bytes");
+
+		note_rto(ts, o, cmd, tgt, t);
+		if (cJSON_IsNumber(sz) && t >= k->db_size_time) {
+			k->db_size = sz->valuedouble;
+			k->db_size_time = t;
+		}
+	}
 	if (t < (double)ts->since) {
 		if (t > k->before)
 			k->before = t;
@@ -313,6 +378,8 @@ static void tasks_free(struct tasks *ts)
 		cJSON_Delete(ts->v[i].failures);
 	}
 	free(ts->v);
+	cJSON_Delete(ts->rto);
+	ts->rto = NULL;
 }
 
 static int by_command(const void *a, const void *b)
@@ -779,6 +846,7 @@ ops_code ops_report_build(const ops_run *run, const ops_report_opts *opts, cJSON
 	}
 	if (rc != OPS_OK)
 		goto out;
+	add_restore_time(r, &ts);
 	sort_findings(findings);
 	cJSON_AddNumberToObject(r, "journal_skipped_lines", (double)skipped);
 	fig = cJSON_AddObjectToObject(r, "_figures");

@@ -280,6 +280,21 @@ static void render_logs(FILE *fp, const cJSON *r, int md)
 	}
 }
 
+/* The newest restore time per GB and what it means for the databases now. */
+static void render_restore_time(FILE *fp, const cJSON *r, int md)
+{
+	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(r, "restore_time");
+	char a[48], b[48];
+
+	if (!rt)
+		return;
+	heading(fp, md, "Restore time");
+	fprintf(fp, "%sexpected restore time %s for %s (%s), at %.1f s per GB measured by %s "
+		"at %s\n", md ? "" : "  ", amount("seconds", num(rt, "expected_seconds"), a, 48),
+		amount("bytes", num(rt, "database_bytes"), b, 48), str(rt, "size_from"),
+		num(rt, "seconds_per_gigabyte"), str(rt, "task"), str(rt, "time"));
+}
+
 ops_code ops_report_render(FILE *fp, const cJSON *report, ops_report_format fmt,
 			   ops_error *err)
 {
@@ -298,6 +313,7 @@ ops_code ops_report_render(FILE *fp, const cJSON *report, ops_report_format fmt,
 	render_tasks(fp, report, md);
 	render_capacity(fp, report, md);
 	render_trends(fp, report, md);
+	render_restore_time(fp, report, md);
 	render_logs(fp, report, md);
 	if (num(report, "journal_skipped_lines") > 0)
 		fprintf(fp, "\n%.0f journal lines could not be read and were skipped\n",

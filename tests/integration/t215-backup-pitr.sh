@@ -200,6 +200,34 @@ got=$(psql -XAtq -p "$PORT3" -c "select count(*) from t" 2>/dev/null)
 if [ "$got" = 1600 ]; then ok "both batches recovered, and the server is out of recovery"; else not_ok "both batches recovered (got '$got')"; tail -n 20 "$W/r2/recovery.log" | sed 's/^/#   /'; fi
 as_pg "$PGB/pg_ctl" -D "$W/r2" -m fast stop >/dev/null 2>&1
 
+# ---- --start: opsctl starts the recovered server, waits, checks (issue 18) ----
+PORT4=$(pg_free_port)
+run_pg "$OPSCTL" --output json backup restore "$BID" --datadir "$W/r6" --target-time "$TA" --start "$PORT4"
+expect_rc 0 "--start: restore to a target time, started and waited for, exits 0"
+at_exit "runuser -u postgres -- $PGB/pg_ctl -D $W/r6 -m immediate stop"
+expect_json_true 'd["recovery"]["state"] == "paused" and d["recovery"]["port"] == '"$PORT4"' and d["recovery"]["replayed_to"] is not None and "pg_wal_replay_resume" in d["then"]' "--start: the report says recovery paused at the target, where replay stopped"
+got=$(psql -XAtq -h 127.0.0.1 -p "$PORT4" -c "select string_agg(batch || '=' || n, ',' order by batch) from (select batch, count(*) n from t group by batch) s" 2>/dev/null)
+if [ "$got" = "A=1000,base=100" ]; then ok "--start: the running server holds batch A and not batch B"; else not_ok "--start: the running server holds batch A and not batch B (got '$got')"; tail -n 20 "$W/r6/recovery.log" | sed 's/^/#   /'; fi
+if [ "$(psql -XAtq -h 127.0.0.1 -p "$PORT4" -c "show archive_mode")" = off ]; then ok "--start: archiving is off in the recovered server"; else not_ok "--start: archiving is off in the recovered server"; fi
+as_pg "$PGB/pg_ctl" -D "$W/r6" -m fast stop >/dev/null 2>&1
+PORT5=$(pg_free_port)
+run_pg "$OPSCTL" --output json backup restore "$BID" --datadir "$W/r7" --target-time "$TA" --target-action promote --start "$PORT5"
+expect_rc 0 "--start with --target-action promote exits 0"
+at_exit "runuser -u postgres -- $PGB/pg_ctl -D $W/r7 -m immediate stop"
+expect_json_true 'd["recovery"]["state"] == "promoted"' "--start promote: the report says promoted"
+if psql -XAtq -h 127.0.0.1 -p "$PORT5" -c "insert into t (batch) values ('after')" >/dev/null 2>&1 &&
+	[ "$(psql -XAtq -h 127.0.0.1 -p "$PORT5" -c "select count(*) from t where batch <> 'after'")" = 1100 ]; then ok "--start promote: open for writes, with the rows up to the target"; else not_ok "--start promote: open for writes, with the rows up to the target"; fi
+as_pg "$PGB/pg_ctl" -D "$W/r7" -m fast stop >/dev/null 2>&1
+run_pg "$OPSCTL" backup restore "$BID" --datadir "$W/r8" --target-time "$TA" --target-action shutdown --start "$PORT5"
+expect_fail 64 "--start with --target-action shutdown: exit 64" "--target-action shutdown"
+[ ! -e "$W/r8" ] && ok "and nothing was extracted" || not_ok "and nothing was extracted"
+run_pg "$OPSCTL" backup restore "$BID" --datadir "$W/r8" --start 80
+expect_fail 64 "--start 80 (a port below 1024): exit 64" "--start"
+# A port taken by the original server: the start fails, the reason is named.
+run_pg "$OPSCTL" backup restore "$BID" --datadir "$W/r9" --target-time "$TA" --start "$PORT"
+expect_fail 1 "--start on a port in use: exit 1" "did not start on port $PORT"
+if ! as_pg "$PGB/pg_ctl" -D "$W/r9" status >/dev/null 2>&1; then ok "and no server of it is left running"; else not_ok "and no server of it is left running"; as_pg "$PGB/pg_ctl" -D "$W/r9" -m immediate stop; fi
+
 # ---- text output of a real run ----
 run_pg "$OPSCTL" backup restore "$BID" --datadir "$W/r5" --target-immediate
 expect_rc 0 "restore to the end of the backup itself exits 0"

@@ -116,13 +116,24 @@ typedef struct ops_restore_opts {
 	int target_exclusive;
 	const char *target_action;
 	const char *program;
+	/*
+	 * start_port (0: not started): once the settings are written, start the
+	 * recovered server on 127.0.0.1:start_port (no Unix socket, archiving
+	 * off), wait (backup.recovery_timeout) until recovery is paused at the
+	 * target or the server is promoted, check that it answers, and report
+	 * where replay stopped ("recovery" in the report).  The server is left
+	 * running.
+	 */
+	int start_port;
 } ops_restore_opts;
 
 /*
- * restore_backup.sh, safely: the whole archive's digests are checked first;
- * then each database (NULL: all in the backup) is restored with pg_restore
- * into a new database that takes the old one's name, in one transaction,
- * only once pg_restore succeeded, and the old one is dropped after; SQLite
+ * restore_backup.sh, safely, reading the archive once: each database (NULL:
+ * all in the backup) is restored with pg_restore (-j backup.restore_jobs
+ * from a spool file for a dump of backup.restore_spool_min or more) into a
+ * copy of its own while every digest is checked; only once the last digest
+ * has matched does each copy take the old one's name, in one transaction,
+ * and the old one is dropped after; SQLite
  * files are written beside the original and renamed over it; files/ go to
  * STATE_DIR/restore/ID for review.  A failure or cancellation leaves every
  * database not yet swapped as it was.  Inside the maintenance window or
