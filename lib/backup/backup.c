@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,55 @@ static ops_code count_rows(ops_db *db, const char *dbname, ops_manifest *m, ops_
 	return rc;
 }
 
+/*
+ * The row counts run on the connection that exported the dump's snapshot,
+ * in a thread of their own while pg_dump streams: the same snapshot, so the
+ * counts are exact for what the dump holds (a row committed after it is in
+ * neither), and the extra scan per table overlaps the dump instead of
+ * delaying its start.  The main thread does not touch the connection until
+ * the thread is joined.
+ */
+struct row_counter {
+	ops_db *db;
+	const char *dbname;
+	ops_manifest *m;
+	ops_code rc;
+	ops_error err;
+	pthread_t th;
+	int started;
+};
+
+static void *row_counter_main(void *arg)
+{
+	struct row_counter *c = arg;
+
+	ops_error_clear(&c->err);
+	c->rc = count_rows(c->db, c->dbname, c->m, &c->err);
+	return NULL;
+}
+
+static ops_code row_counter_start(struct row_counter *c, ops_error *err)
+{
+	if (pthread_create(&c->th, NULL, row_counter_main, c) != 0)
+		return ops_error_set(err, OPS_EINTERNAL, "cannot start the row-count thread");
+	c->started = 1;
+	return OPS_OK;
+}
+
+/* The counts' outcome; rc is the caller's so far, kept when it failed first. */
+static ops_code row_counter_join(struct row_counter *c, ops_code rc, ops_error *err)
+{
+	if (!c->started)
+		return rc;
+	pthread_join(c->th, NULL);
+	c->started = 0;
+	if (rc == OPS_OK && c->rc != OPS_OK) {
+		*err = c->err;
+		rc = c->rc;
+	}
+	return rc;
+}
+
 static ops_code add_db_name(ops_manifest *m, const char *name, ops_error *err)
 {
 	size_t n = ops_strv_len(m->databases);
@@ -121,9 +171,11 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	int argc = 0, fd = -1, is_uri = strstr(target, "://") != NULL;
 	long long total = 0;
 	double t0 = ops_clock();
+	struct row_counter counter;
 	ops_code rc;
 	cJSON *rep;
 
+	memset(&counter, 0, sizeof counter);
 	rc = ops_db_open(cfg, target, &db, err);
 	if (rc != OPS_OK)
 		return rc;
@@ -141,9 +193,6 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	snprintf(dbname, sizeof dbname, "%s", ops_rows_value(rows, 0, 1));
 	if (!run->m->server_version)
 		ops_manifest_set(&run->m->server_version, ops_rows_value(rows, 0, 2), err);
-	rc = count_rows(db, dbname, run->m, err);
-	if (rc != OPS_OK)
-		goto out;
 	stem = bk_member_stem(dbname);
 	env = bk_pg_env(cfg, is_uri ? NULL : target);
 	if (!stem || !env) {
@@ -166,13 +215,20 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 			    OPS_PROC_PIPE_OUT, NULL, &fd, &proc, err);
 	if (rc != OPS_OK)
 		goto out;
-	rc = ops_archive_add_stream(run->aw, member, fd, run->chunk, &total, err);
+	counter.db = db;
+	counter.dbname = dbname;
+	counter.m = run->m;
+	rc = row_counter_start(&counter, err);
+	if (rc == OPS_OK)
+		rc = ops_archive_add_stream(run->aw, member, fd, run->chunk, &total, err);
 	close(fd);
 	if (rc != OPS_OK) {
 		ops_proc_kill(proc);
+		rc = row_counter_join(&counter, rc, err);
 		goto out;
 	}
 	rc = ops_proc_wait(proc, err);
+	rc = row_counter_join(&counter, rc, err);
 	if (rc == OPS_OK && total == 0)
 		rc = ops_error_set(err, OPS_EFAIL, "pg_dump of '%s' wrote nothing", dbname);
 	if (rc != OPS_OK)
