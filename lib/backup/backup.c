@@ -147,6 +147,11 @@ static ops_code row_counter_join(struct row_counter *c, ops_code rc, ops_error *
 	return rc;
 }
 
+static ops_code counter_started(void *arg, ops_error *err)
+{
+	return row_counter_start(arg, err);
+}
+
 static ops_code add_db_name(ops_manifest *m, const char *name, ops_error *err)
 {
 	size_t n = ops_strv_len(m->databases);
@@ -172,21 +177,30 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	long long total = 0;
 	double t0 = ops_clock();
 	struct row_counter counter;
+	long long dbsize = 0;
+	long threshold;
 	ops_code rc;
-	cJSON *rep;
+	cJSON *rep = cJSON_CreateObject();
 
 	memset(&counter, 0, sizeof counter);
+	if (!rep)
+		return ops_error_oom(err);
 	rc = ops_db_open(cfg, target, &db, err);
-	if (rc != OPS_OK)
+	if (rc != OPS_OK) {
+		cJSON_Delete(rep);
 		return rc;
+	}
 	/* The dump and the row counts share one snapshot, so verify can
 	 * demand exact equality. */
 	rc = ops_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
 	if (rc == OPS_OK)
 		rc = ops_db_query(db, "SELECT pg_catalog.pg_export_snapshot(),"
 				  " pg_catalog.current_database(),"
-				  " pg_catalog.current_setting('server_version')",
+				  " pg_catalog.current_setting('server_version'),"
+				  " pg_catalog.pg_database_size(pg_catalog.current_database())",
 				  0, NULL, &rows, err);
+	if (rc == OPS_OK)
+		rc = ops_rows_int64(rows, 0, 3, &dbsize, err);
 	if (rc != OPS_OK)
 		goto out;
 	snprintf(snapshot, sizeof snapshot, "--snapshot=%s", ops_rows_value(rows, 0, 0));
@@ -199,6 +213,24 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 		rc = ops_error_oom(err);
 		goto out;
 	}
+	counter.db = db;
+	counter.dbname = dbname;
+	counter.m = run->m;
+	threshold = ops_config_int(cfg, "backup.parallel_threshold");
+	if (threshold > 0 && dbsize >= threshold) {
+		int jobs = bk_dump_jobs(cfg);
+
+		snprintf(member, sizeof member, "%s.dir", stem);
+		ops_log_info("dumping database '%s' (%lld bytes) with pg_dump -j %d", dbname,
+			     dbsize, jobs);
+		rc = bk_dump_dir(cfg, run->aw, stem, target, snapshot, jobs, &total,
+				 counter_started, &counter, err);
+		rc = row_counter_join(&counter, rc, err);
+		cJSON_AddNumberToObject(rep, "dump_jobs", jobs);
+		cJSON_AddStringToObject(rep, "format", "directory");
+		goto dumped;
+	}
+	cJSON_AddStringToObject(rep, "format", "custom");
 	snprintf(member, sizeof member, "%s.dump", stem);
 	argv[argc++] = "pg_dump";
 	argv[argc++] = "--format=custom";
@@ -215,9 +247,6 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 			    OPS_PROC_PIPE_OUT, NULL, &fd, &proc, err);
 	if (rc != OPS_OK)
 		goto out;
-	counter.db = db;
-	counter.dbname = dbname;
-	counter.m = run->m;
 	rc = row_counter_start(&counter, err);
 	if (rc == OPS_OK)
 		rc = ops_archive_add_stream(run->aw, member, fd, run->chunk, &total, err);
@@ -229,21 +258,23 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	}
 	rc = ops_proc_wait(proc, err);
 	rc = row_counter_join(&counter, rc, err);
+dumped:
 	if (rc == OPS_OK && total == 0)
 		rc = ops_error_set(err, OPS_EFAIL, "pg_dump of '%s' wrote nothing", dbname);
 	if (rc != OPS_OK)
 		goto out;
 	rc = ops_db_exec(db, "COMMIT", err);
-	rep = cJSON_CreateObject();
 	cJSON_AddStringToObject(rep, "database", dbname);
 	cJSON_AddStringToObject(rep, "engine", "postgresql");
 	cJSON_AddStringToObject(rep, "member", member);
 	cJSON_AddNumberToObject(rep, "size_bytes", (double)total);
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
+	rep = NULL;
 	if (rc == OPS_OK)
 		rc = add_db_name(run->m, dbname, err);
 out:
+	cJSON_Delete(rep);
 	ops_rows_free(rows);
 	ops_db_close(db);
 	ops_strv_free(env);
