@@ -41,7 +41,7 @@ count() { psql_q -d "$1" "select count(*) from events"; }
 bg psql -XAtq -d t265 -c "call writer()"
 WRITER=$BG_PID
 start=$(count t265)
-wait_for 10 test "$(count t265)" -gt "$((start + 20))" || bail_out "the writer commits rows"
+wait_for 30 test "$(count t265)" -gt "$((start + 20))" || bail_out "the writer commits rows"
 before=$(count t265)
 run "$OPSCTL" --output json backup --type full
 expect_rc 0 "a full backup while rows are being committed"
