@@ -862,6 +862,8 @@ static ops_code plan_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, c
 	char id[96], object[200], member[600];
 	char **targets = NULL, **files = NULL;
 	cJSON *dbs, *others;
+	long threshold = ops_config_int(cfg, "backup.parallel_threshold");
+	int parallel = 0;
 	ops_code rc;
 	size_t i;
 
@@ -914,13 +916,17 @@ static ops_code plan_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, c
 				rc = ops_rows_int64(rows, 0, 1, &size, err);
 			if (rc == OPS_OK)
 				stem = bk_member_stem(ops_rows_value(rows, 0, 0));
-			snprintf(member, sizeof member, physical ? "base.tar/000001..." :
-				 "%s.dump/000001...", stem ? stem : "");
+			parallel = !physical && size >= 0 && threshold > 0 && size >= threshold;
+			snprintf(member, sizeof member, physical ? "base.tar/000001..." : parallel
+				 ? "%s.dir/..." : "%s.dump/000001...", stem ? stem : "");
 			cJSON_AddStringToObject(d, "database", physical ? "(cluster)" : rc == OPS_OK
 						? ops_rows_value(rows, 0, 0) : "");
 			cJSON_AddStringToObject(d, "engine", "postgresql");
 		}
 		cJSON_AddStringToObject(d, "member", member);
+		if (parallel)
+			cJSON_AddNumberToObject(d, "dump_jobs", bk_dump_jobs(cfg));
+		parallel = 0;
 		if (size >= 0)
 			cJSON_AddNumberToObject(d, "database_size_bytes", (double)size);
 		free(stem);
