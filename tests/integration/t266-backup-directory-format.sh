@@ -5,7 +5,8 @@
 # state directory; verify (a test restore with pg_restore -j) passes; restore
 # --as gives the same rows; the stock-tool recipe of opsctl-backup(1)
 # restores it by hand; a damaged member fails verify naming it (65) and
-# leaves no temporary database; bad values of the new keys exit 78.
+# leaves no temporary database; SIGTERM mid-dump exits 143 leaving no spool,
+# no manifest and no pg_dump; bad values of the new keys exit 78.
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/lib/pg.sh"
 pg_start || bail_out "PostgreSQL starts"
@@ -95,6 +96,30 @@ expect_err_contains "$DAMAGED" "the error names the damaged member ($DAMAGED)"
 expect_err_contains "SHA-256" "the error says the digest does not match"
 if [ "$(psql_q "select count(*) from pg_database where datname = 't266_verify'")" = 0 ]; then ok "no temporary database is left"; else not_ok "no temporary database is left"; fi
 if [ -z "$(ls -A "$OPSCTL_STATE_DIR/tmp" 2>/dev/null)" ]; then ok "no spool is left after the damaged verify"; else not_ok "no spool is left after the damaged verify"; fi
+
+# SIGTERM while the directory dump runs: pg_dump (here one that has written
+# its files and lingers, its output still open) is stopped, the spool is
+# removed, no backup is left that could pass for a good one.
+mkdir -p "$T/slowbin"
+cat >"$T/slowbin/pg_dump" <<EOF
+#!/bin/sh
+"$(command -v pg_dump)" "\$@" || exit \$?
+echo \$\$ >"$T/dumped.tmp" && mv "$T/dumped.tmp" "$T/dumped"
+exec sleep 60
+EOF
+chmod +x "$T/slowbin/pg_dump"
+before=$(ls "$STORE" | sort)
+OPSCTL_PG_BINDIR="$T/slowbin" "$OPSCTL" backup --type full >"$T/term.out" 2>"$T/term.err" &
+victim=$!
+wait_for 30 test -e "$T/dumped" || bail_out "the slow pg_dump has written its files"
+kill -TERM "$victim"
+wait "$victim"
+RC=$?
+if [ "$RC" = 143 ]; then ok "SIGTERM during the directory dump exits 143"; else not_ok "SIGTERM during the directory dump exits 143 (got $RC)"; diag "$(cat "$T/term.err")"; fi
+if [ -z "$(ls -A "$OPSCTL_STATE_DIR/tmp" 2>/dev/null)" ]; then ok "the interrupted dump leaves no spool"; else not_ok "the interrupted dump leaves no spool ($(ls "$OPSCTL_STATE_DIR/tmp"))"; fi
+new_ids=$(comm -13 <(echo "$before") <(ls "$STORE" | sort))
+if [ -z "$new_ids" ] || ! ls "$STORE/$new_ids/manifest.json" >/dev/null 2>&1; then ok "no manifest for the interrupted backup"; else not_ok "no manifest for the interrupted backup"; fi
+if ! kill -0 "$(cat "$T/dumped")" 2>/dev/null; then ok "the slow pg_dump is gone"; else not_ok "the slow pg_dump is gone"; fi
 
 # The new keys' bad values.
 printf '[backup]\ndir = %s\nparallel_threshold = lots\n' "$STORE" >"$T/bad1.conf"
