@@ -5,7 +5,8 @@
 # row every few milliseconds from before the backup until after it; the
 # manifest's count is the count of the restored copy exactly, and smaller
 # than the live count when the backup ends (rows committed during the dump
-# are not counted); verify, which compares them, passes.
+# are not counted); verify, which compares them, passes.  The same for a
+# directory-format backup (pg_dump -j, backup.parallel_threshold).
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/lib/pg.sh"
 pg_start || bail_out "PostgreSQL starts"
@@ -46,12 +47,22 @@ before=$(count t265)
 run "$OPSCTL" --output json backup --type full
 expect_rc 0 "a full backup while rows are being committed"
 after=$(count t265)
+ID=$(json_get 'd["id"]')
+# The same in directory format (pg_dump -j, its workers in the snapshot).
+run env OPSCTL_BACKUP_PARALLEL_THRESHOLD=1k "$OPSCTL" --output json backup --type full
+expect_rc 0 "a directory-format backup while rows are being committed"
+expect_json_true 'd["databases"][0]["format"] == "directory"' "JSON: it is the directory format"
+after2=$(count t265)
+ID2=$(json_get 'd["id"]')
 psql_q -d t265 "update stop_flag set stop = true" >/dev/null
 wait "$WRITER" 2>/dev/null
-ID=$(json_get 'd["id"]')
-manifest=$(python3 -c 'import json,sys
+rows_of() {
+	python3 -c 'import json,sys
 m = json.load(open(sys.argv[1]))
-print([t["rows"] for t in m["tables"] if t["database"] == "t265" and t["table"] == "public.events"][0])' "$STORE/$ID/manifest.json" 2>/dev/null)
+print([t["rows"] for t in m["tables"] if t["database"] == "t265" and t["table"] == "public.events"][0])' "$STORE/$1/manifest.json" 2>/dev/null
+}
+manifest=$(rows_of "$ID")
+manifest2=$(rows_of "$ID2")
 diag "rows: $before before the backup, $manifest in the manifest, $after when it ended"
 if [[ "$manifest" =~ ^[0-9]+$ ]] && [ "$manifest" -ge "$before" ] && [ "$manifest" -lt "$after" ]; then
 	ok "the manifest counts the rows at the dump's snapshot: not those committed while it ran"
@@ -68,6 +79,15 @@ if [ "$(psql_q -d t265_copy "select count(*) from stop_flag")" = 1 ]; then ok "t
 run "$OPSCTL" --output json backup verify -b "$ID"
 expect_rc 0 "verify (a test restore comparing every table's count with the manifest) passes"
 expect_json_true 'd["status"] == "ok"' "JSON: verify ok"
+
+diag "directory format: $manifest2 in the manifest, $after2 when it ended"
+if [[ "$manifest2" =~ ^[0-9]+$ ]] && [ "$manifest2" -ge "$after" ] && [ "$manifest2" -lt "$after2" ]; then
+	ok "directory format: the manifest counts the rows at the dump's snapshot"
+else
+	not_ok "directory format: the manifest counts the rows at the dump's snapshot ($after <= $manifest2 < $after2)"
+fi
+run "$OPSCTL" --output json backup verify -b "$ID2"
+expect_rc 0 "verify of the directory-format backup (counts of the pg_restore -j copy against the manifest) passes"
 
 # Damage the manifest's count by one: verify must notice, so the counts
 # compared above are really compared.
