@@ -179,6 +179,7 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	struct row_counter counter;
 	long long dbsize = 0;
 	long threshold;
+	int jobs = 0;
 	ops_code rc;
 	cJSON *rep = cJSON_CreateObject();
 
@@ -218,19 +219,15 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	counter.m = run->m;
 	threshold = ops_config_int(cfg, "backup.parallel_threshold");
 	if (threshold > 0 && dbsize >= threshold) {
-		int jobs = bk_dump_jobs(cfg);
-
+		jobs = bk_dump_jobs(cfg);
 		snprintf(member, sizeof member, "%s.dir", stem);
 		ops_log_info("dumping database '%s' (%lld bytes) with pg_dump -j %d", dbname,
 			     dbsize, jobs);
 		rc = bk_dump_dir(cfg, run->aw, stem, target, snapshot, jobs, &total,
 				 counter_started, &counter, err);
 		rc = row_counter_join(&counter, rc, err);
-		cJSON_AddNumberToObject(rep, "dump_jobs", jobs);
-		cJSON_AddStringToObject(rep, "format", "directory");
 		goto dumped;
 	}
-	cJSON_AddStringToObject(rep, "format", "custom");
 	snprintf(member, sizeof member, "%s.dump", stem);
 	argv[argc++] = "pg_dump";
 	argv[argc++] = "--format=custom";
@@ -267,6 +264,9 @@ dumped:
 	cJSON_AddStringToObject(rep, "database", dbname);
 	cJSON_AddStringToObject(rep, "engine", "postgresql");
 	cJSON_AddStringToObject(rep, "member", member);
+	cJSON_AddStringToObject(rep, "format", jobs ? "directory" : "custom");
+	if (jobs)
+		cJSON_AddNumberToObject(rep, "dump_jobs", jobs);
 	cJSON_AddNumberToObject(rep, "size_bytes", (double)total);
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
