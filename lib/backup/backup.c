@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,60 @@ static ops_code count_rows(ops_db *db, const char *dbname, ops_manifest *m, ops_
 	return rc;
 }
 
+/*
+ * The row counts run on the connection that exported the dump's snapshot,
+ * in a thread of their own while pg_dump streams: the same snapshot, so the
+ * counts are exact for what the dump holds (a row committed after it is in
+ * neither), and the extra scan per table overlaps the dump instead of
+ * delaying its start.  The main thread does not touch the connection until
+ * the thread is joined.
+ */
+struct row_counter {
+	ops_db *db;
+	const char *dbname;
+	ops_manifest *m;
+	ops_code rc;
+	ops_error err;
+	pthread_t th;
+	int started;
+};
+
+static void *row_counter_main(void *arg)
+{
+	struct row_counter *c = arg;
+
+	ops_error_clear(&c->err);
+	c->rc = count_rows(c->db, c->dbname, c->m, &c->err);
+	return NULL;
+}
+
+static ops_code row_counter_start(struct row_counter *c, ops_error *err)
+{
+	if (pthread_create(&c->th, NULL, row_counter_main, c) != 0)
+		return ops_error_set(err, OPS_EINTERNAL, "cannot start the row-count thread");
+	c->started = 1;
+	return OPS_OK;
+}
+
+/* The counts' outcome; rc is the caller's so far, kept when it failed first. */
+static ops_code row_counter_join(struct row_counter *c, ops_code rc, ops_error *err)
+{
+	if (!c->started)
+		return rc;
+	pthread_join(c->th, NULL);
+	c->started = 0;
+	if (rc == OPS_OK && c->rc != OPS_OK) {
+		*err = c->err;
+		rc = c->rc;
+	}
+	return rc;
+}
+
+static ops_code counter_started(void *arg, ops_error *err)
+{
+	return row_counter_start(arg, err);
+}
+
 static ops_code add_db_name(ops_manifest *m, const char *name, ops_error *err)
 {
 	size_t n = ops_strv_len(m->databases);
@@ -121,34 +176,57 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 	int argc = 0, fd = -1, is_uri = strstr(target, "://") != NULL;
 	long long total = 0;
 	double t0 = ops_clock();
+	struct row_counter counter;
+	long long dbsize = 0;
+	long threshold;
+	int jobs = 0;
 	ops_code rc;
-	cJSON *rep;
+	cJSON *rep = cJSON_CreateObject();
 
+	memset(&counter, 0, sizeof counter);
+	if (!rep)
+		return ops_error_oom(err);
 	rc = ops_db_open(cfg, target, &db, err);
-	if (rc != OPS_OK)
+	if (rc != OPS_OK) {
+		cJSON_Delete(rep);
 		return rc;
+	}
 	/* The dump and the row counts share one snapshot, so verify can
 	 * demand exact equality. */
 	rc = ops_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", err);
 	if (rc == OPS_OK)
 		rc = ops_db_query(db, "SELECT pg_catalog.pg_export_snapshot(),"
 				  " pg_catalog.current_database(),"
-				  " pg_catalog.current_setting('server_version')",
+				  " pg_catalog.current_setting('server_version'),"
+				  " pg_catalog.pg_database_size(pg_catalog.current_database())",
 				  0, NULL, &rows, err);
+	if (rc == OPS_OK)
+		rc = ops_rows_int64(rows, 0, 3, &dbsize, err);
 	if (rc != OPS_OK)
 		goto out;
 	snprintf(snapshot, sizeof snapshot, "--snapshot=%s", ops_rows_value(rows, 0, 0));
 	snprintf(dbname, sizeof dbname, "%s", ops_rows_value(rows, 0, 1));
 	if (!run->m->server_version)
 		ops_manifest_set(&run->m->server_version, ops_rows_value(rows, 0, 2), err);
-	rc = count_rows(db, dbname, run->m, err);
-	if (rc != OPS_OK)
-		goto out;
 	stem = bk_member_stem(dbname);
 	env = bk_pg_env(cfg, is_uri ? NULL : target);
 	if (!stem || !env) {
 		rc = ops_error_oom(err);
 		goto out;
+	}
+	counter.db = db;
+	counter.dbname = dbname;
+	counter.m = run->m;
+	threshold = ops_config_int(cfg, "backup.parallel_threshold");
+	if (threshold > 0 && dbsize >= threshold) {
+		jobs = bk_jobs(cfg, "backup.dump_jobs");
+		snprintf(member, sizeof member, "%s.dir", stem);
+		ops_log_info("dumping database '%s' (%lld bytes) with pg_dump -j %d", dbname,
+			     dbsize, jobs);
+		rc = bk_dump_dir(cfg, run->aw, stem, target, snapshot, jobs, &total,
+				 counter_started, &counter, err);
+		rc = row_counter_join(&counter, rc, err);
+		goto dumped;
 	}
 	snprintf(member, sizeof member, "%s.dump", stem);
 	argv[argc++] = "pg_dump";
@@ -166,28 +244,37 @@ static ops_code dump_postgres(struct full_run *run, const char *target, ops_erro
 			    OPS_PROC_PIPE_OUT, NULL, &fd, &proc, err);
 	if (rc != OPS_OK)
 		goto out;
-	rc = ops_archive_add_stream(run->aw, member, fd, run->chunk, &total, err);
+	rc = row_counter_start(&counter, err);
+	if (rc == OPS_OK)
+		rc = ops_archive_add_stream(run->aw, member, fd, run->chunk, &total, err);
 	close(fd);
 	if (rc != OPS_OK) {
 		ops_proc_kill(proc);
+		rc = row_counter_join(&counter, rc, err);
 		goto out;
 	}
 	rc = ops_proc_wait(proc, err);
+	rc = row_counter_join(&counter, rc, err);
+dumped:
 	if (rc == OPS_OK && total == 0)
 		rc = ops_error_set(err, OPS_EFAIL, "pg_dump of '%s' wrote nothing", dbname);
 	if (rc != OPS_OK)
 		goto out;
 	rc = ops_db_exec(db, "COMMIT", err);
-	rep = cJSON_CreateObject();
 	cJSON_AddStringToObject(rep, "database", dbname);
 	cJSON_AddStringToObject(rep, "engine", "postgresql");
 	cJSON_AddStringToObject(rep, "member", member);
+	cJSON_AddStringToObject(rep, "format", jobs ? "directory" : "custom");
+	if (jobs)
+		cJSON_AddNumberToObject(rep, "dump_jobs", jobs);
 	cJSON_AddNumberToObject(rep, "size_bytes", (double)total);
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
+	rep = NULL;
 	if (rc == OPS_OK)
 		rc = add_db_name(run->m, dbname, err);
 out:
+	cJSON_Delete(rep);
 	ops_rows_free(rows);
 	ops_db_close(db);
 	ops_strv_free(env);
@@ -775,6 +862,8 @@ static ops_code plan_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, c
 	char id[96], object[200], member[600];
 	char **targets = NULL, **files = NULL;
 	cJSON *dbs, *others;
+	long threshold = ops_config_int(cfg, "backup.parallel_threshold");
+	int parallel = 0;
 	ops_code rc;
 	size_t i;
 
@@ -827,13 +916,17 @@ static ops_code plan_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, c
 				rc = ops_rows_int64(rows, 0, 1, &size, err);
 			if (rc == OPS_OK)
 				stem = bk_member_stem(ops_rows_value(rows, 0, 0));
-			snprintf(member, sizeof member, physical ? "base.tar/000001..." :
-				 "%s.dump/000001...", stem ? stem : "");
+			parallel = !physical && size >= 0 && threshold > 0 && size >= threshold;
+			snprintf(member, sizeof member, physical ? "base.tar/000001..." : parallel
+				 ? "%s.dir/..." : "%s.dump/000001...", stem ? stem : "");
 			cJSON_AddStringToObject(d, "database", physical ? "(cluster)" : rc == OPS_OK
 						? ops_rows_value(rows, 0, 0) : "");
 			cJSON_AddStringToObject(d, "engine", "postgresql");
 		}
 		cJSON_AddStringToObject(d, "member", member);
+		if (parallel)
+			cJSON_AddNumberToObject(d, "dump_jobs", bk_jobs(cfg, "backup.dump_jobs"));
+		parallel = 0;
 		if (size >= 0)
 			cJSON_AddNumberToObject(d, "database_size_bytes", (double)size);
 		free(stem);

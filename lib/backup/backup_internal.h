@@ -110,6 +110,25 @@ char **bk_pg_env(const ops_config *cfg, const char *dbname);
 /* A database name as an archive member stem: unsafe bytes become '_'. */
 char *bk_member_stem(const char *dbname);
 
+/* ---- directory-format dumps (backup_dir.c) ---- */
+
+/* A jobs key (backup.dump_jobs, backup.restore_jobs): 0 is one per online CPU. */
+int bk_jobs(const ops_config *cfg, const char *key);
+/* STATE_DIR/tmp/WHAT-PID, new and empty (a leftover with our pid removed);
+ * free *out. */
+ops_code bk_spool_new(const ops_config *cfg, const char *what, char **out, ops_error *err);
+/* A spool directory and the files in it (it has no subdirectories). */
+void bk_spool_remove(const char *dir);
+/* Called once pg_dump has started (it has imported the snapshot by the
+ * time it writes anything): the row counts start here. */
+typedef ops_code (*bk_dump_started_fn)(void *ctx, ops_error *err);
+/* pg_dump -Fd -j jobs of target in the snapshot (snapshot_arg is
+ * "--snapshot=ID"), each file stored as STEM.dir/FILE once closed, toc.dat
+ * last; *total gets the bytes stored. */
+ops_code bk_dump_dir(const ops_config *cfg, ops_archive_writer *aw, const char *stem,
+		     const char *target, const char *snapshot_arg, int jobs, long long *total,
+		     bk_dump_started_fn started, void *started_ctx, ops_error *err);
+
 /* Progress line on stderr: "\r  LABEL  12.3 MiB  45.6 MiB/s". */
 void bk_progress(const ops_run *run, const char *label, long long bytes, long long total,
 		 double started, int final);
@@ -162,6 +181,15 @@ ops_code bk_tempdb_drop(ops_db *db, const char *name, ops_error *err);
 ops_code bk_tempdb_sweep(ops_db *db, cJSON *report, ops_error *err);
 
 /* ---- one pass over a backup's archive (backup_verify.c) ---- */
+struct bk_pass;
+/* A member NAME.dir/FILE written into the spool (BK_PASS_VERIFY and
+ * RESTORE; read past otherwise); the digest is the caller's to compare. */
+ops_code bk_dir_member_write(struct bk_pass *p, ops_archive_reader *ar, const char *file,
+			     ops_error *err);
+/* pg_restore -Fd -j into database into from the gathered spool, started
+ * (argv_head: pg_restore and its options up to --dbname, NULL-ended). */
+ops_code bk_dir_restore_start(struct bk_pass *p, char *const *argv_head, ops_error *err);
+
 
 enum bk_pass_mode { BK_PASS_CHECKSUMS, BK_PASS_VERIFY, BK_PASS_RESTORE };
 
@@ -219,6 +247,9 @@ struct bk_pass {
 	int to_restore;			/* pg_restore's stdin */
 	int skipping;			/* a database not chosen */
 	int stream_failed;		/* pg_restore stopped early */
+	char *cur_spool;		/* NAME.dir/: where its files gather (backup_dir.c) */
+	char *dir_argv[8];		/* its pg_restore, up to --dbname */
+	char dir_dbarg[96];
 	ops_error stream_err;
 	int failures;
 	ops_error first;

@@ -75,7 +75,8 @@ static const char *db_of_stem(const ops_manifest *m, const char *stem)
 	for (i = 0; m->databases && m->databases[i]; i++) {
 		char *s = bk_member_stem(m->databases[i]);
 		int same = s && strncmp(s, stem, strlen(s)) == 0 &&
-			   strcmp(stem + strlen(s), ".dump") == 0;
+			   (strcmp(stem + strlen(s), ".dump") == 0 ||
+			    strcmp(stem + strlen(s), ".dir") == 0);
 
 		free(s);
 		if (same)
@@ -196,13 +197,8 @@ static int spool_wanted(bk_pass *p, const char *stem)
 {
 	const ops_config *cfg = p->ctx->run->cfg;
 
-	if (!p->jobs) {
-		long j = ops_config_int(cfg, "backup.restore_jobs");
-
-		if (j <= 0)
-			j = sysconf(_SC_NPROCESSORS_ONLN);
-		p->jobs = j > 0 ? (int)j : 1;
-	}
+	if (!p->jobs)
+		p->jobs = bk_jobs(cfg, "backup.restore_jobs");
 	return p->jobs > 1 && stem_size(p->m, stem) >= ops_config_int(cfg, "backup.restore_spool_min");
 }
 
@@ -304,6 +300,13 @@ static ops_code spool_restore(bk_pass *p, ops_error *err)
 	return rc;
 }
 
+static int is_dir_stem(const char *stem)
+{
+	size_t n = strlen(stem);
+
+	return n > 4 && strcmp(stem + n - 4, ".dir") == 0;
+}
+
 static ops_code start_restore(bk_pass *p, const char *stem, ops_error *err)
 {
 	const ops_config *cfg = p->ctx->run->cfg;
@@ -355,12 +358,22 @@ static ops_code start_restore(bk_pass *p, const char *stem, ops_error *err)
 	env = bk_pg_env(cfg, into);
 	if (!env || !p->cur_into)
 		rc = ops_error_oom(err);
-	if (rc == OPS_OK && spool_wanted(p, stem))
-		rc = spool_open(p, stem, err);
-	if (rc == OPS_OK && p->spool_fd < 0) {
-		ops_log_info("restoring '%s' into database '%s'", dbname, into);
-		rc = ops_proc_start(ops_config_get(cfg, "backup.pg_bindir"), argv, env,
-				    OPS_PROC_PIPE_IN, &p->to_restore, NULL, &p->proc, err);
+	if (rc == OPS_OK && is_dir_stem(stem)) {
+		/* pg_restore -Fd runs at the end, on all of the files. */
+		memcpy(p->dir_argv, argv, sizeof p->dir_argv);
+		p->dir_argv[argc - 1] = p->dir_dbarg;
+		snprintf(p->dir_dbarg, sizeof p->dir_dbarg, "%s", dbarg);
+		rc = bk_spool_new(cfg, "restore", &p->cur_spool, err);
+	} else {
+		/* A custom-format stream: spooled for pg_restore -j when large
+		 * (spool_wanted), else straight into one pg_restore. */
+		if (rc == OPS_OK && spool_wanted(p, stem))
+			rc = spool_open(p, stem, err);
+		if (rc == OPS_OK && p->spool_fd < 0) {
+			ops_log_info("restoring '%s' into database '%s'", dbname, into);
+			rc = ops_proc_start(ops_config_get(cfg, "backup.pg_bindir"), argv, env,
+					    OPS_PROC_PIPE_IN, &p->to_restore, NULL, &p->proc, err);
+		}
 	}
 	ops_strv_free(env);
 	if (rc != OPS_OK) {
@@ -555,6 +568,10 @@ static ops_code finish_restore(bk_pass *p, int ok_so_far, ops_error *err)
 	if (p->to_restore >= 0)
 		close(p->to_restore);
 	p->to_restore = -1;
+	/* A directory-format dump is complete and checked: restore it now. */
+	if (p->cur_spool && ok_so_far && !p->stream_failed &&
+	    bk_dir_restore_start(p, p->dir_argv, &p->stream_err) != OPS_OK)
+		p->stream_failed = 1;
 	if (p->stream_failed) {
 		spool_close(p);
 		bk_tempdb_drop(p->admin, p->cur_into, &ignored);
@@ -610,6 +627,9 @@ static ops_code finish_restore(bk_pass *p, int ok_so_far, ops_error *err)
 out:
 	if (rep)
 		cJSON_AddItemToArray(p->dbs, rep);
+	bk_spool_remove(p->cur_spool);
+	free(p->cur_spool);
+	p->cur_spool = NULL;
 	free(p->cur_stem);
 	free(p->cur_db);
 	free(p->cur_into);
@@ -868,30 +888,49 @@ static ops_code feed_restore(bk_pass *p, ops_archive_reader *ar, ops_error *err)
 	return rc;
 }
 
-/* A PostgreSQL dump stream's chunk (NAME.dump/NNNNNN): a new stream ends the
- * one before and starts its pg_restore, then the chunk is fed to it. */
-static ops_code dump_member(bk_pass *p, ops_archive_reader *ar, const char *path,
-			    const char *slash, ops_error *err)
+/* A member of a database's dump (NAME.dump/NNNNNN or NAME.dir/FILE): a new
+ * stem ends the database before and starts its restore.  Not OPS_OK only
+ * when the pass must end. */
+static ops_code enter_stem(bk_pass *p, const char *path, const char *slash, ops_error *err)
 {
 	char stem[300];
 	ops_code rc;
 
 	snprintf(stem, sizeof stem, "%.*s", (int)(slash - path), path);
-	if (!p->cur_stem || strcmp(p->cur_stem, stem) != 0) {
-		finish_restore(p, 1, err);
-		rc = start_restore(p, stem, err);
-		if (rc != OPS_OK) {
-			cJSON *rep = cJSON_CreateObject();
+	if (p->cur_stem && strcmp(p->cur_stem, stem) == 0)
+		return OPS_OK;
+	finish_restore(p, 1, err);
+	rc = start_restore(p, stem, err);
+	if (rc != OPS_OK) {
+		cJSON *rep = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(rep, "database", p->cur_db ? p->cur_db : stem);
-			note_failure(p, rep, err);
-			cJSON_AddItemToArray(p->dbs, rep);
-			if (rc == OPS_EDATA || rc == OPS_EINTR)
-				return rc;
-			p->skipping = 2;	/* read past the rest of it */
-		}
+		cJSON_AddStringToObject(rep, "database", p->cur_db ? p->cur_db : stem);
+		note_failure(p, rep, err);
+		cJSON_AddItemToArray(p->dbs, rep);
+		if (rc == OPS_EDATA || rc == OPS_EINTR)
+			return rc;
+		p->skipping = 2;	/* read past the rest of it */
 	}
-	return feed_restore(p, ar, err);
+	return OPS_OK;
+}
+
+/* A PostgreSQL dump stream's chunk (NAME.dump/NNNNNN), fed to its pg_restore. */
+static ops_code dump_member(bk_pass *p, ops_archive_reader *ar, const char *path,
+			    const char *slash, ops_error *err)
+{
+	ops_code rc = enter_stem(p, path, slash, err);
+
+	return rc != OPS_OK ? rc : feed_restore(p, ar, err);
+}
+
+/* A file of a directory-format dump (NAME.dir/FILE): gathered in the
+ * spool; pg_restore runs on them when the database's members end. */
+static ops_code dir_member(bk_pass *p, ops_archive_reader *ar, const char *path,
+			   const char *slash, ops_error *err)
+{
+	ops_code rc = enter_stem(p, path, slash, err);
+
+	return rc != OPS_OK ? rc : bk_dir_member_write(p, ar, slash + 1, err);
 }
 
 /* A chunk of a physical backup's base.tar, handed on as it is read. */
@@ -922,6 +961,8 @@ static ops_code one_member(bk_pass *p, ops_archive_reader *ar, const char *path,
 		rc = base_member(p, ar, err);
 	} else if (slash && slash - path > 5 && strncmp(slash - 5, ".dump", 5) == 0) {
 		rc = dump_member(p, ar, path, slash, err);
+	} else if (slash && slash - path > 4 && strncmp(slash - 4, ".dir", 4) == 0) {
+		rc = dir_member(p, ar, path, slash, err);
 	} else if (!slash && ((len > 3 && strcmp(path + len - 3, ".db") == 0) ||
 			      sqlite_db_of(p->m, path))) {
 		finish_restore(p, 1, err);
@@ -1185,6 +1226,9 @@ void bk_pass_end(bk_pass *p)
 	p->npending = 0;
 	stage_remove(p);
 	ops_db_close(p->admin);
+	bk_spool_remove(p->cur_spool);
+	free(p->cur_spool);
+	p->cur_spool = NULL;
 	free(p->cur_stem);
 	free(p->cur_db);
 	free(p->cur_into);

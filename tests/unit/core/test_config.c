@@ -1099,6 +1099,14 @@ TEST(size_keys_take_suffixes_and_plain_bytes)
 	CHECK_INT(ops_config_int(cfg, "backup.chunk_size"), 33554432);
 	CHECK_INT(ops_config_set(cfg, "backup.chunk_size", "2097152", "t", &err), OPS_OK);
 	CHECK_INT(ops_config_int(cfg, "backup.chunk_size"), 2097152);
+	/* issue 18: 1G by default, 0 (off) to as large as a disk goes */
+	CHECK_INT(ops_config_int(cfg, "backup.parallel_threshold"), 1073741824);
+	CHECK_INT(ops_config_set(cfg, "backup.parallel_threshold", "0", "t", &err), OPS_OK);
+	CHECK_INT(ops_config_int(cfg, "backup.parallel_threshold"), 0);
+	CHECK_INT(ops_config_set(cfg, "backup.parallel_threshold", "4T", "t", &err), OPS_OK);
+	CHECK_INT(ops_config_int(cfg, "backup.parallel_threshold"), 4398046511104LL);
+	CHECK_INT(ops_config_set(cfg, "backup.parallel_threshold", "lots", "t", &err), OPS_ECONFIG);
+	CHECK_INT(ops_config_set(cfg, "backup.dump_jobs", "65", "t", &err), OPS_ECONFIG);
 	CHECK_INT(ops_config_set(cfg, "s3.part_size", "4M", "t", &err), OPS_ECONFIG);
 	CHECK_STR(err.message, "bad value for 's3.part_size': '4M' is out of range "
 		  "5242880..1073741824 bytes");
