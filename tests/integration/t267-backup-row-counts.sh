@@ -10,12 +10,12 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$ROOT/tests/lib/pg.sh"
 pg_start || bail_out "PostgreSQL starts"
-at_exit 'for d in t265 t265_copy; do PGOPTIONS="-c client_min_messages=warning" psql_q "drop database if exists $d"; done'
-PGOPTIONS="-c client_min_messages=warning" psql_q "drop database if exists t265" >/dev/null
-psql_q "create database t265" >/dev/null || bail_out "create database t265"
+at_exit 'for d in t267 t267_copy; do PGOPTIONS="-c client_min_messages=warning" psql_q "drop database if exists $d"; done'
+PGOPTIONS="-c client_min_messages=warning" psql_q "drop database if exists t267" >/dev/null
+psql_q "create database t267" >/dev/null || bail_out "create database t267"
 # Big enough that the dump takes a while; the writer's procedure commits
 # each row and stops when told to (or after 60 s, whatever happens here).
-psql_q -d t265 "create table events (id bigserial primary key, payload text);
+psql_q -d t267 "create table events (id bigserial primary key, payload text);
 create table stop_flag (stop boolean);
 insert into stop_flag values (false);
 insert into events (payload) select repeat(md5(g::text), 8) from generate_series(1, 400000) g;
@@ -34,32 +34,32 @@ STORE="$T/store"
 cat >"$T/opsctl.conf" <<EOF
 [backup]
 dir = $STORE
-databases = t265
+databases = t267
 EOF
 export OPSCTL_CONFIG="$T/opsctl.conf"
 count() { psql_q -d "$1" "select count(*) from events"; }
 
-bg psql -XAtq -d t265 -c "call writer()"
+bg psql -XAtq -d t267 -c "call writer()"
 WRITER=$BG_PID
-start=$(count t265)
-wait_for 30 test "$(count t265)" -gt "$((start + 20))" || bail_out "the writer commits rows"
-before=$(count t265)
+start=$(count t267)
+wait_for 30 test "$(count t267)" -gt "$((start + 20))" || bail_out "the writer commits rows"
+before=$(count t267)
 run "$OPSCTL" --output json backup --type full
 expect_rc 0 "a full backup while rows are being committed"
-after=$(count t265)
+after=$(count t267)
 ID=$(json_get 'd["id"]')
 # The same in directory format (pg_dump -j, its workers in the snapshot).
 run env OPSCTL_BACKUP_PARALLEL_THRESHOLD=1k "$OPSCTL" --output json backup --type full
 expect_rc 0 "a directory-format backup while rows are being committed"
 expect_json_true 'd["databases"][0]["format"] == "directory"' "JSON: it is the directory format"
-after2=$(count t265)
+after2=$(count t267)
 ID2=$(json_get 'd["id"]')
-psql_q -d t265 "update stop_flag set stop = true" >/dev/null
+psql_q -d t267 "update stop_flag set stop = true" >/dev/null
 wait "$WRITER" 2>/dev/null
 rows_of() {
 	python3 -c 'import json,sys
 m = json.load(open(sys.argv[1]))
-print([t["rows"] for t in m["tables"] if t["database"] == "t265" and t["table"] == "public.events"][0])' "$STORE/$1/manifest.json" 2>/dev/null
+print([t["rows"] for t in m["tables"] if t["database"] == "t267" and t["table"] == "public.events"][0])' "$STORE/$1/manifest.json" 2>/dev/null
 }
 manifest=$(rows_of "$ID")
 manifest2=$(rows_of "$ID2")
@@ -70,11 +70,11 @@ else
 	not_ok "the manifest counts the rows at the dump's snapshot ($before <= $manifest < $after)"
 fi
 
-run "$OPSCTL" backup restore "$ID" -d t265 --as t265_copy
-expect_rc 0 "restore --as t265_copy"
-copy=$(count t265_copy 2>/dev/null)
+run "$OPSCTL" backup restore "$ID" -d t267 --as t267_copy
+expect_rc 0 "restore --as t267_copy"
+copy=$(count t267_copy 2>/dev/null)
 if [ "$copy" = "$manifest" ]; then ok "the restored copy holds exactly the manifest's count ($copy)"; else not_ok "the restored copy holds exactly the manifest's count (copy $copy, manifest $manifest)"; fi
-if [ "$(psql_q -d t265_copy "select count(*) from stop_flag")" = 1 ]; then ok "the other table's count is there too"; else not_ok "the other table's count is there too"; fi
+if [ "$(psql_q -d t267_copy "select count(*) from stop_flag")" = 1 ]; then ok "the other table's count is there too"; else not_ok "the other table's count is there too"; fi
 
 run "$OPSCTL" --output json backup verify -b "$ID"
 expect_rc 0 "verify (a test restore comparing every table's count with the manifest) passes"
