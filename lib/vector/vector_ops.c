@@ -120,9 +120,10 @@ static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long
  * PQ codes of m bytes (m dividing d, from d/2 down to 8).  An IVF kind's
  * memory is its codes and ids (8 bytes a vector) with a tenth to spare for
  * lists that outgrow the room reserved for them, its centroids, PQ's
- * precomputed tables (L2 only), and the training sample held while it is
- * trained: up to 100,000 vectors, fewer when that is what fits, never
- * fewer than 10 a list or 1,000 (or n): k-means needs a few points a list.
+ * precomputed tables (L2 only), and the training sample, counted twice
+ * (FAISS computes its residuals beside it): up to 100,000 vectors, fewer
+ * when that is what fits, never fewer than 10 a list or 1,000 (or n):
+ * k-means needs a few points a list.
  */
 #define PLAN_TRAIN_MAX 100000
 #define PLAN_TRAIN_MIN 1000
@@ -149,9 +150,10 @@ static long long plan_kind(long long n, int d, long nlist, long code, int pq, in
 	if (pq && l2)
 		bytes += (double)nlist * pq * 256 * 4;
 	p->index_bytes = bytes > 9e18 ? (long long)9e18 : (long long)bytes;
-	room = (budget - p->index_bytes) / ((long long)d * 4);
+	/* Twice the sample: FAISS trains on the residuals, a copy of it. */
+	room = (budget - p->index_bytes) / ((long long)d * 8);
 	p->train = room >= most ? most : room >= least ? room : least;
-	p->train_bytes = p->train * d * 4;
+	p->train_bytes = p->train * d * 8;
 	return p->index_bytes + p->train_bytes;
 }
 

@@ -60,13 +60,13 @@ expect_json_true 'd["type"] == "IDMap,Flat"' "the live index is now exact"
 run "$OPSCTL" vector verify
 expect_rc 0 "and verifies"
 cp "$T/opsctl.conf" "$T/tiny.conf"
-# 300,000 bytes: the exact index (415 KB) does not fit; IVF with a byte a
+# 400,000 bytes: the exact index (415 KB) does not fit; IVF with a byte a
 # dimension (8-bit scalar codes) and a smaller training sample does.
-printf 'memory_budget = 300000\n' >>"$T/tiny.conf"
+printf 'memory_budget = 400000\n' >>"$T/tiny.conf"
 cp "$IDX" "$IDX.flat" && cp "$IDX.manifest.json" "$IDX.flat.manifest"
 OPSCTL_CONFIG="$T/tiny.conf" run "$OPSCTL" --output json vector optimize -t advanced
 expect_rc 0 "optimize -t advanced with a small memory budget exits 0"
-expect_json_true 'd["after"]["type"] == "IVF128,SQ8" and d["memory_plan"]["memory_bytes"] <= 300000 and d["memory_plan"]["training_vectors"] < 3990 and [r["type"] for r in d["memory_plan"]["rejected"]] == ["IDMap,Flat", "IVF128,Flat"]' "the most exact type whose codes, centroids and training sample fit is chosen"
+expect_json_true 'd["after"]["type"] == "IVF128,SQ8" and d["memory_plan"]["memory_bytes"] <= 400000 and d["memory_plan"]["training_vectors"] < 3990 and [r["type"] for r in d["memory_plan"]["rejected"]] == ["IDMap,Flat", "IVF128,Flat"]' "the most exact type whose codes, centroids and training sample fit is chosen"
 expect_json_true 'd["before"]["measured"] is False and "recall_at_10" not in d["before"] and d["after"]["recall_at_10"] >= 0.9 and d["decision"].startswith("replaced: the live index does not fit vector.memory_budget")' "a live index larger than the budget is not loaded; the candidate reaching vector.recall_bar replaces it"
 cp "$T/opsctl.conf" "$T/tinier.conf"
 printf 'memory_budget = 50000\n' >>"$T/tinier.conf"

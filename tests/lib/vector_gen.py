@@ -1,4 +1,4 @@
-# Clustered embeddings for tests/bench/vector-scale, as PostgreSQL binary COPY
+# Clustered embeddings for tests/bench/vector-scale and t445, as PostgreSQL binary COPY
 # on stdout: (id bigint, embedding bytea of little-endian float32).
 # Like real embeddings they have a low intrinsic dimension: a point is one of
 # C cluster centres plus a point of a 32-dimensional subspace of its cluster
