@@ -291,7 +291,7 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	size_t nsrc = 0;
 	struct vx_sample smp = VX_SAMPLE_INIT, q = VX_SAMPLE_INIT;
 	struct vx_truth t = {0};
-	double *lat = NULL, r_old = 0, r_new = 0, p50_old = 0, p50_new, reached;
+	double *lat = NULL, r_old = 0, r_new = 0, p50_old = 0, p50_new, reached, target;
 	char type_old[96], type_new[128], *cpath = NULL;
 	const char *mname;
 	ops_rebuild_opts ro = {0};
@@ -406,7 +406,10 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		goto out;
 	after = cJSON_CreateObject();
 	params = cJSON_AddObjectToObject(after, "search_parameters");
-	if ((rc = vx_tune(f, cand, &t, 1, 0.95, after, params, &reached, err)) != OPS_OK ||
+	/* 0.95 with two standard errors of this measurement to spare, so that
+	 * another sample of queries (verify's, eval's) does not fall below it. */
+	target = 0.95 + 2.0 * sqrt(0.95 * 0.05 / (double)(q.n * VX_K));
+	if ((rc = vx_tune(f, cand, &t, 1, target, after, params, &reached, err)) != OPS_OK ||
 	    (rc = vx_recall(f, cand, &t, &r_new, lat, err)) != OPS_OK) {
 		cJSON_Delete(after);
 		goto out;

@@ -36,20 +36,29 @@ factory = IDMap,Flat
 backup_before_rebuild = false
 CONF
 export OPSCTL_CONFIG="$T/opsctl.conf"
-export OPSCTL_FAISS_PLUGIN="$ROOT/opsctl-faiss.so"
+export OPSCTL_FAISS_PLUGIN="$(dirname "$OPSCTL")/opsctl-faiss.so"
 BUDGET=$((64 * 1048576))
 { cat "$T/opsctl.conf"; echo "memory_budget = 64M"; } >"$T/budget.conf"
 { cat "$T/opsctl.conf"; echo "memory_budget = 1M"; } >"$T/tiny.conf"
 
-# rss_kib FILE: the peak RSS /usr/bin/time -v wrote to FILE.
-rss_kib() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
+# rss_below FILE BYTES DESC: the peak RSS /usr/bin/time -v wrote to FILE is
+# at most BYTES.
+rss_below() {
+	local kib
+	kib=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$1")
+	if [ -n "$kib" ] && [ "$((kib * 1024))" -le "$2" ]; then
+		ok "$3 (peak RSS $kib KiB, at most $(($2 / 1024)) KiB)"
+	else
+		not_ok "$3 (peak RSS ${kib:-?} KiB, more than $(($2 / 1024)) KiB)"
+	fi
+}
 
 run "$OPSCTL" vector rebuild --force
 expect_rc 0 "the exact live index is built"
 size=$(stat -c %s "$IDX")
 if [ "$size" -gt "$BUDGET" ]; then ok "the exact index ($size bytes) is larger than the 64 MiB budget"; else not_ok "the exact index ($size bytes) is larger than the 64 MiB budget"; fi
 
-if nm -D --defined-only "$ROOT/opsctl-faiss.so" | grep -qw opsctl_faiss_reserve_lists; then
+if nm -D --defined-only "$OPSCTL_FAISS_PLUGIN" | grep -qw opsctl_faiss_reserve_lists; then
 	ok "the FAISS plugin exports opsctl_faiss_reserve_lists"
 else
 	not_ok "the FAISS plugin exports opsctl_faiss_reserve_lists"
@@ -64,12 +73,7 @@ expect_json_true '[r["type"] for r in d["memory_plan"]["rejected"]] == ["IDMap,F
 	"dry run: the exact and IVF,Flat types rejected, each needing more than the budget"
 expect_json_true 'd["memory_plan"]["index_bytes"] + d["memory_plan"]["training_bytes"] == d["memory_plan"]["memory_bytes"] and 5120 <= d["memory_plan"]["training_vectors"] < 50000 and d["memory_plan"]["training_bytes"] == d["memory_plan"]["training_vectors"] * 384 * 8' \
 	"dry run: the training sample is cut to what fits beside the codes (10 a list at least)"
-dry=$(rss_kib "$T/time.dry")
-if [ -n "$dry" ] && [ "$((dry * 1024))" -lt "$size" ]; then
-	ok "dry run: peak RSS ${dry} KiB, below the live index's $size bytes (it is not loaded)"
-else
-	not_ok "dry run: peak RSS ${dry:-?} KiB, below the live index's $size bytes (it is not loaded)"
-fi
+rss_below "$T/time.dry" "$((size - 1))" "dry run: the live index is not loaded"
 
 # ---- the real run: built, measured and swapped within the budget ----
 before=$(sha256sum <"$IDX")
@@ -82,13 +86,8 @@ expect_json_true 'd["after"]["recall_at_10"] >= 0.95 and d["after"]["size_bytes"
 	"the candidate reaches recall@10 0.95 against exact search and its file is within the budget"
 expect_json_true 'd["not_worse"] is True and d["decision"].startswith("replaced: the live index does not fit vector.memory_budget")' \
 	"it replaces the live index, saying why"
-peak=$(rss_kib "$T/time.opt")
 # The process itself (libpq, OpenBLAS, FAISS, buffers) is the margin: 64 MiB here, 256 at 2M.
-if [ -n "$peak" ] && [ "$((peak * 1024))" -le "$((BUDGET + 64 * 1048576))" ]; then
-	ok "peak RSS ${peak} KiB within the budget + 64 MiB"
-else
-	not_ok "peak RSS ${peak:-?} KiB within the budget + 64 MiB ($(( (BUDGET + 64 * 1048576) / 1024 )) KiB)"
-fi
+rss_below "$T/time.opt" "$((BUDGET + 64 * 1048576))" "the run stays within the budget + 64 MiB"
 if [ "$(sha256sum <"$IDX")" != "$before" ] && [ ! -e "$IDX.candidate" ]; then
 	ok "the live index was replaced and no candidate is left"
 else
