@@ -18,6 +18,7 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/invlists/InvertedLists.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_factory.h>
@@ -275,6 +276,36 @@ int opsctl_faiss_reserve(FaissIndex *index, idx_t n)
 			if (f->code_size && rows > f->codes.max_size() / f->code_size)
 				throw std::bad_alloc();
 			f->codes.reserve(rows * f->code_size);
+		}
+	});
+}
+
+int opsctl_faiss_reserve_lists(FaissIndex *index, idx_t ns, const float *x, idx_t n)
+{
+	return guarded([&] {
+		faiss::Index *i = idx(index);
+
+		if (auto *m = dynamic_cast<faiss::IndexIDMap *>(i))
+			i = m->index;
+		auto *ivf = dynamic_cast<faiss::IndexIVF *>(i);
+		if (!ivf || ns <= 0 || n <= 0 || !ivf->is_trained)
+			return;
+		auto *al = dynamic_cast<faiss::ArrayInvertedLists *>(ivf->invlists);
+		if (!al)
+			return;
+		std::vector<faiss::Index::idx_t> list((size_t)ns);
+		std::vector<size_t> count(ivf->nlist, 0);
+
+		ivf->quantizer->assign(ns, x, list.data());
+		for (auto l : list)
+			if (l >= 0)
+				count[(size_t)l]++;
+		for (size_t l = 0; l < ivf->nlist; l++) {
+			size_t want = (size_t)((double)count[l] / (double)ns * (double)n * 1.1) + 8;
+
+			want += al->ids[l].size();
+			al->ids[l].reserve(want);
+			al->codes[l].reserve(want * al->code_size);
 		}
 	});
 }

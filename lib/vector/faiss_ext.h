@@ -22,6 +22,17 @@ extern "C" {
  */
 int opsctl_faiss_reserve(FaissIndex *index, idx_t n);
 
+/*
+ * Room in each inverted list of a trained IVF index (bare or under an
+ * IDMap) for its share of n vectors, the share estimated by assigning the
+ * ns vectors x (the training sample) to the lists, plus a tenth: the lists
+ * then grow by doubling only where the estimate fell short, instead of
+ * ending, as doubling does, with about 1.4 times the codes' size allocated.
+ * Any other kind of index is left as it is.  0, or non-zero (and
+ * faiss_get_last_error) when the memory could not be had.
+ */
+int opsctl_faiss_reserve_lists(FaissIndex *index, idx_t ns, const float *x, idx_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -88,6 +88,7 @@ static void load(void)
 	VF_FUNCS(VF_RESOLVE)
 #undef VF_RESOLVE
 	*(void **)&api.reserve = dlsym(h, "opsctl_faiss_reserve");
+	*(void **)&api.reserve_lists = dlsym(h, "opsctl_faiss_reserve_lists");
 	loaded = 1;
 }
 

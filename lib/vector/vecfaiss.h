@@ -58,6 +58,7 @@ struct vf_api {
 #undef VF_FIELD
 	/* Optional (faiss_ext.h): NULL when the plugin lacks it. */
 	__typeof__(&opsctl_faiss_reserve) reserve;
+	__typeof__(&opsctl_faiss_reserve_lists) reserve_lists;
 };
 
 /*

@@ -562,6 +562,7 @@ struct build {
 	FaissMetricType metric;
 	size_t batch;
 	long long expected;	/* rows counted first (factory auto), else 0 */
+	size_t train;		/* the training sample's size; 0: the default */
 	long long rows;		/* vectors added */
 	long long *ids;		/* one batch */
 	float *x;
@@ -595,8 +596,10 @@ static ops_code pass_open(struct build *b, vsrc **src, size_t *n, ops_error *err
  */
 static ops_code train_pass(struct build *b, vsrc *src, size_t n, ops_error *err)
 {
-	/* Enough for k-means: 256 points per list at most. */
-	size_t cap = b->expected > 0 && b->expected < 100000 ? (size_t)b->expected : 100000, i;
+	/* Enough for k-means: 256 points per list at most; fewer when the
+	 * caller's memory plan says so. */
+	size_t most = b->train > 0 ? b->train : 100000, i;
+	size_t cap = b->expected > 0 && (size_t)b->expected < most ? (size_t)b->expected : most;
 	struct vx_sample train;
 	ops_code rc = OPS_OK;
 	int d = vsrc_dim(src);
@@ -622,6 +625,14 @@ static ops_code train_pass(struct build *b, vsrc *src, size_t n, ops_error *err)
 	}
 	if ((rc = ops_cancel_check(err)) != OPS_OK)
 		goto out;
+	if (b->f->reserve_lists) {
+		long long want = b->expected > 0 ? b->expected : vsrc_rows_estimate(src);
+
+		if (want > 0 && b->f->reserve_lists(b->index, (idx_t)train.n, train.x,
+						    (idx_t)want) != 0)
+			ops_log_debug("no room reserved in the lists for %lld vectors: %s", want,
+				      b->f->get_last_error());
+	}
 	if (b->measure) {
 		/* The recall queries from the training sample, a uniform one
 		 * already at hand, so that their exact answers are found while
@@ -1004,6 +1015,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 	}
 	b.ctx = ctx;
 	b.batch = o->batch > 0 ? (size_t)o->batch : 100;
+	b.train = o->train > 0 ? (size_t)o->train : 0;
 	b.metric = strcmp(ops_config_get(cfg, "vector.metric"), "l2") == 0 ? METRIC_L2
 		: METRIC_INNER_PRODUCT;
 	b.t0 = ops_clock();

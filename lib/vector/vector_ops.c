@@ -25,6 +25,7 @@
 #include "opsmaint/db.h"
 #include "opsmaint/fileio.h"
 #include "opsmaint/log.h"
+#include "opsmaint/output.h"
 #include "opsmaint/vector.h"
 #include "vector/vector_internal.h"
 
@@ -111,29 +112,126 @@ static ops_code remove_ids(const struct vf_api *f, FaissIndex *index, const long
 	return OPS_OK;
 }
 
-/* The index type for n vectors of d dimensions within a memory budget,
- * the way autofaiss chooses: exact while it is small and fits, IVF with
- * about 4 sqrt(n) lists above, PQ codes when the vectors do not fit. */
-static void choose_type(const ops_config *cfg, long long n, int d, char *out, size_t len)
+/*
+ * The index for n vectors of d dimensions within vector.memory_budget, the
+ * way autofaiss chooses: the most exact kind whose memory fits.  Exact while
+ * it is small (vector.flat_max) and fits; else IVF with about 4 sqrt(n)
+ * lists holding whole vectors, 8-bit scalar codes (a byte a dimension), or
+ * PQ codes of m bytes (m dividing d, from d/2 down to 8).  An IVF kind's
+ * memory is its codes and ids (8 bytes a vector) with a tenth to spare for
+ * lists that outgrow the room reserved for them, its centroids, PQ's
+ * precomputed tables (L2 only), and the training sample, counted twice
+ * (FAISS computes its residuals beside it): up to 100,000 vectors, fewer
+ * when that is what fits, never fewer than 10 a list or 1,000 (or n):
+ * k-means needs a few points a list.
+ */
+#define PLAN_TRAIN_MAX 100000
+#define PLAN_TRAIN_MIN 1000
+#define PLAN_PQ_MIN 8
+
+struct vplan {
+	char type[64];
+	long long index_bytes;	/* codes, ids, centroids, tables */
+	long long train;	/* training vectors (0: exact, none) */
+	long long train_bytes;
+};
+
+static long long plan_kind(long long n, int d, long nlist, long code, int pq, int l2,
+			   long long budget, struct vplan *p)
 {
-	long long budget = ops_config_int(cfg, "vector.memory_budget");
-	long long flat = n * (long long)d * 4 + n * 8;
+	long long most = n < PLAN_TRAIN_MAX ? n : PLAN_TRAIN_MAX;
+	long long least = (long long)nlist * 10 > PLAN_TRAIN_MIN ? (long long)nlist * 10
+			  : PLAN_TRAIN_MIN, room;
+	double bytes = (double)n * (double)(code + 8) * 1.1 + (double)nlist * d * 4;
+
+	if (least > n)
+		least = n;
+
+	if (pq && l2)
+		bytes += (double)nlist * pq * 256 * 4;
+	p->index_bytes = bytes > 9e18 ? (long long)9e18 : (long long)bytes;
+	/* Twice the sample: FAISS trains on the residuals, a copy of it. */
+	room = (budget - p->index_bytes) / ((long long)d * 8);
+	p->train = room >= most ? most : room >= least ? room : least;
+	p->train_bytes = p->train * d * 8;
+	return p->index_bytes + p->train_bytes;
+}
+
+static ops_code choose_type(const ops_config *cfg, long long n, int d, struct vplan *out,
+			    cJSON *rep, ops_error *err)
+{
+	long long budget = ops_config_int(cfg, "vector.memory_budget"), need = 0;
+	int l2 = strcmp(ops_config_get(cfg, "vector.metric"), "l2") == 0, m, i, nk = 0;
+	int kinds[64];
 	long nlist = 1;
-	int m;
+	cJSON *plan = rep ? cJSON_AddObjectToObject(rep, "memory_plan") : NULL;
+	cJSON *rej = plan ? cJSON_AddArrayToObject(plan, "rejected") : NULL;
+	struct vplan p;
+	char hb[32], hn[32];
 
 	while ((double)nlist * 2 <= 4.0 * sqrt((double)n) && nlist < 65536)
 		nlist *= 2;
-	if (n <= ops_config_int(cfg, "vector.flat_max") && flat <= budget) {
-		snprintf(out, len, "IDMap,Flat");
-	} else if (flat <= budget) {
-		snprintf(out, len, "IVF%ld,Flat", nlist);
-	} else {
-		/* The most bytes per vector that fit, dividing d. */
-		for (m = d < 64 ? d : 64; m > 1; m--)
-			if (d % m == 0 && n * (long long)(m + 8) <= budget)
-				break;
-		snprintf(out, len, "IVF%ld,PQ%d", nlist, m);
+	cJSON_AddNumberToObject(plan, "budget_bytes", (double)budget);
+	memset(&p, 0, sizeof p);
+	/* Exact: whole vectors and ids, reserved up front, no training. */
+	snprintf(p.type, sizeof p.type, "IDMap,Flat");
+	p.index_bytes = n * ((long long)d * 4 + 8);
+	need = p.index_bytes;
+	if (n <= ops_config_int(cfg, "vector.flat_max") && need <= budget)
+		goto fits;
+	if (rej && need > budget) {
+		cJSON *r = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(r, "type", p.type);
+		cJSON_AddNumberToObject(r, "memory_bytes", (double)need);
+		cJSON_AddItemToArray(rej, r);
 	}
+	kinds[nk++] = -2;	/* IVF,Flat */
+	kinds[nk++] = -1;	/* IVF,SQ8 */
+	for (m = d / 2; m >= PLAN_PQ_MIN && nk < (int)(sizeof kinds / sizeof *kinds); m--)
+		if (d % m == 0)
+			kinds[nk++] = m;
+	for (i = 0; i < nk; i++) {
+		m = kinds[i];
+		if (m == -2) {
+			snprintf(p.type, sizeof p.type, "IVF%ld,Flat", nlist);
+			need = plan_kind(n, d, nlist, (long)d * 4, 0, l2, budget, &p);
+		} else if (m == -1) {
+			snprintf(p.type, sizeof p.type, "IVF%ld,SQ8", nlist);
+			need = plan_kind(n, d, nlist, d, 0, l2, budget, &p);
+		} else {
+			snprintf(p.type, sizeof p.type, "IVF%ld,PQ%d", nlist, m);
+			need = plan_kind(n, d, nlist, m, m, l2, budget, &p);
+		}
+		if (need <= budget)
+			goto fits;
+		if (rej) {
+			cJSON *r = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(r, "type", p.type);
+			cJSON_AddNumberToObject(r, "memory_bytes", (double)need);
+			cJSON_AddItemToArray(rej, r);
+		}
+	}
+	ops_human_bytes((double)budget, hb, sizeof hb);
+	ops_human_bytes((double)need, hn, sizeof hn);
+	ops_error_set(err, OPS_ECONFIG, "vector.memory_budget %s is too small for any index of "
+		      "%lld vectors of %d dimensions: the smallest, %s, needs %s", hb, n, d,
+		      p.type, hn);
+	ops_error_hint(err, "raise vector.memory_budget (codes, ids, centroids and a training "
+		       "sample of %lld vectors must fit), or index fewer rows (vector.filter)",
+		       p.train);
+	return OPS_ECONFIG;
+fits:
+	*out = p;
+	if (plan) {
+		cJSON_AddStringToObject(plan, "type", p.type);
+		cJSON_AddNumberToObject(plan, "index_bytes", (double)p.index_bytes);
+		cJSON_AddNumberToObject(plan, "training_vectors", (double)p.train);
+		cJSON_AddNumberToObject(plan, "training_bytes", (double)p.train_bytes);
+		cJSON_AddNumberToObject(plan, "memory_bytes", (double)need);
+	}
+	return OPS_OK;
 }
 
 static cJSON *quality(const char *type, double recall, double *lat, size_t nq, long long bytes)
@@ -159,22 +257,22 @@ static void plan_backup(const ops_vector_ctx *ctx, int backup, cJSON *rep)
 
 /* --dry-run of -t advanced: the type a candidate would have, from the
  * source's count and the memory budget; nothing built or measured. */
-static ops_code advanced_plan(const ops_vector_ctx *ctx, const struct vf_api *f,
-			      FaissIndex *old, const char *type_old, int backup, cJSON *rep,
-			      ops_error *err)
+static ops_code advanced_plan(const ops_vector_ctx *ctx, int d, double vectors,
+			      const char *type_old, int backup, cJSON *rep, ops_error *err)
 {
 	long long rows = 0;
-	char type_new[128];
+	struct vplan plan;
 	ops_code rc;
 
 	cJSON_AddBoolToObject(rep, "dry_run", 1);
 	cJSON_AddStringToObject(rep, "type", type_old);
-	cJSON_AddNumberToObject(rep, "vectors", (double)f->Index_ntotal(old));
+	cJSON_AddNumberToObject(rep, "vectors", vectors);
 	if ((rc = vsrc_count(ctx->run->cfg, ctx->database, 0, &rows, err)) != OPS_OK)
 		return rc;
 	cJSON_AddNumberToObject(rep, "source_rows", (double)rows);
-	choose_type(ctx->run->cfg, rows, f->Index_d(old), type_new, sizeof type_new);
-	cJSON_AddStringToObject(rep, "candidate_type", type_new);
+	if ((rc = choose_type(ctx->run->cfg, rows, d, &plan, rep, err)) != OPS_OK)
+		return rc;
+	cJSON_AddStringToObject(rep, "candidate_type", plan.type);
 	cJSON_AddStringToObject(rep, "would", "build and train the candidate beside the live "
 				"index, measure both on the same queries, and swap it in only when "
 				"it is not worse (or with --force)");
@@ -193,10 +291,16 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	size_t nsrc = 0;
 	struct vx_sample smp = VX_SAMPLE_INIT, q = VX_SAMPLE_INIT;
 	struct vx_truth t = {0};
-	double *lat = NULL, r_old = 0, r_new = 0, p50_old, p50_new, reached;
+	double *lat = NULL, r_old = 0, r_new = 0, p50_old = 0, p50_new, reached, target;
 	char type_old[96], type_new[128], *cpath = NULL;
+	const char *mname;
 	ops_rebuild_opts ro = {0};
+	struct vplan plan;
 	struct stat st;
+	long long budget = ops_config_int(ctx->run->cfg, "vector.memory_budget");
+	double vectors = 0, bar = (double)ops_config_int(ctx->run->cfg, "vector.recall_bar") / 100;
+	int big = 0, d = 0, ip = 1;
+	cJSON *oman = NULL;
 	int better, backup = vx_want_backup(ctx->run->cfg, o->backup,
 					    "vector.backup_before_optimize");
 	ops_code rc;
@@ -214,16 +318,45 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	*report = rep;
 	cJSON_AddStringToObject(rep, "index", path);
 	cJSON_AddStringToObject(rep, "optimization", "advanced");
-	if ((rc = vidx_load(f, path, &old, NULL, NULL, err)) != OPS_OK)
-		goto out;
-	vidx_describe(f, old, type_old, sizeof type_old);
-	if (ctx->run->dry_run) {
-		rc = advanced_plan(ctx, f, old, type_old, backup, rep, err);
-		goto out;
-	}
 	if (stat(path, &st) == 0)
 		old_bytes = (long long)st.st_size;
-	if ((rc = source_pass(ctx, f->Index_d(old), 100, &src_ids, &nsrc, &smp, err)) != OPS_OK)
+	/* A live index larger than the budget is not loaded to be measured:
+	 * that alone would take the memory the budget forbids.  Its manifest
+	 * says what it is. */
+	big = old_bytes > budget;
+	if (big) {
+		if ((rc = vidx_read_manifest(path, &oman, err)) != OPS_OK)
+			goto out;
+		d = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(oman, "dimension"));
+		vectors = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(oman, "vectors"));
+		snprintf(type_old, sizeof type_old, "%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(oman, "type"))
+				 ?: "unknown");
+		mname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(oman, "metric"));
+		ip = strcmp(mname ? mname : ops_config_get(ctx->run->cfg, "vector.metric"),
+			    "l2") != 0;
+		if (d <= 0) {
+			char hs[32];
+
+			rc = ops_error_set(err, OPS_EDATA, "the index '%s' (%s) is larger than "
+					   "vector.memory_budget and its manifest does not give "
+					   "its dimension", path,
+					   ops_human_bytes((double)old_bytes, hs, sizeof hs));
+			goto out;
+		}
+	} else {
+		if ((rc = vidx_load(f, path, &old, NULL, NULL, err)) != OPS_OK)
+			goto out;
+		vidx_describe(f, old, type_old, sizeof type_old);
+		d = f->Index_d(old);
+		vectors = (double)f->Index_ntotal(old);
+		ip = f->Index_metric_type(old) == METRIC_INNER_PRODUCT;
+	}
+	if (ctx->run->dry_run) {
+		rc = advanced_plan(ctx, d, vectors, type_old, backup, rep, err);
+		goto out;
+	}
+	if ((rc = source_pass(ctx, d, 100, &src_ids, &nsrc, &smp, err)) != OPS_OK)
 		goto out;
 	if (!smp.n) {
 		rc = ops_error_set(err, OPS_EFAIL,
@@ -235,23 +368,36 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	if ((rc = vx_truth_noisy(ctx, f, &smp, f->Index_metric_type(old) == METRIC_INNER_PRODUCT,
-				 &q, &t, err)) != OPS_OK ||
-	    (rc = vx_recall(f, old, &t, &r_old, lat, err)) != OPS_OK)
+	if ((rc = vx_truth_noisy(ctx, f, &smp, ip, &q, &t, err)) != OPS_OK)
 		goto out;
-	before = quality(type_old, r_old, lat, q.n, old_bytes);
-	p50_old = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(before, "latency_ms_p50"));
+	if (old) {
+		if ((rc = vx_recall(f, old, &t, &r_old, lat, err)) != OPS_OK)
+			goto out;
+		before = quality(type_old, r_old, lat, q.n, old_bytes);
+		p50_old = cJSON_GetNumberValue(
+			cJSON_GetObjectItemCaseSensitive(before, "latency_ms_p50"));
+		f->Index_free(old);
+		old = NULL;
+	} else {
+		before = cJSON_CreateObject();
+		cJSON_AddStringToObject(before, "type", type_old);
+		cJSON_AddNumberToObject(before, "size_bytes", (double)old_bytes);
+		cJSON_AddBoolToObject(before, "measured", 0);
+		cJSON_AddStringToObject(before, "why", "larger than vector.memory_budget: not "
+					"loaded");
+	}
 	cJSON_AddItemToObject(rep, "before", before);
-	f->Index_free(old);
-	old = NULL;
 	/* The candidate: built and trained afresh beside the live index. */
-	choose_type(ctx->run->cfg, (long long)nsrc, q.d, type_new, sizeof type_new);
+	if ((rc = choose_type(ctx->run->cfg, (long long)nsrc, q.d, &plan, rep, err)) != OPS_OK)
+		goto out;
+	snprintf(type_new, sizeof type_new, "%s", plan.type);
 	if (asprintf(&cpath, "%s.candidate", path) < 0) {
 		cpath = NULL;
 		rc = ops_error_oom(err);
 		goto out;
 	}
 	ro.batch = 1000;
+	ro.train = plan.train;
 	ro.factory = type_new;
 	ro.out_path = cpath;
 	rc = ops_vector_rebuild(ctx, &ro, &brep, err);
@@ -260,7 +406,10 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 		goto out;
 	after = cJSON_CreateObject();
 	params = cJSON_AddObjectToObject(after, "search_parameters");
-	if ((rc = vx_tune(f, cand, &t, 1, 0.95, after, params, &reached, err)) != OPS_OK ||
+	/* 0.95 with two standard errors of this measurement to spare, so that
+	 * another sample of queries (verify's, eval's) does not fall below it. */
+	target = 0.95 + 2.0 * sqrt(0.95 * 0.05 / (double)(q.n * VX_K));
+	if ((rc = vx_tune(f, cand, &t, 1, target, after, params, &reached, err)) != OPS_OK ||
 	    (rc = vx_recall(f, cand, &t, &r_new, lat, err)) != OPS_OK) {
 		cJSON_Delete(after);
 		goto out;
@@ -281,10 +430,16 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	/* Not worse: recall within half a point, and median latency within 25%
 	 * or 1 ms (below a millisecond, search is not what a RAG answer waits
 	 * on; the median, because one scheduling hiccup moves a p95 of 100). */
-	better = r_new + 0.005 >= r_old && (p50_new <= p50_old * 1.25 || p50_new <= p50_old + 1.0);
+	if (big)
+		better = r_new + 1e-9 >= bar;	/* nothing measured to compare with */
+	else
+		better = r_new + 0.005 >= r_old &&
+			 (p50_new <= p50_old * 1.25 || p50_new <= p50_old + 1.0);
 	cJSON_AddBoolToObject(rep, "not_worse", better);
 	if (!better && !ctx->run->force) {
-		cJSON_AddStringToObject(rep, "decision", "kept the current index: the candidate is "
+		cJSON_AddStringToObject(rep, "decision", big ? "kept the current index: the "
+					"candidate is below vector.recall_bar (use --force to "
+					"take it)" : "kept the current index: the candidate is "
 					"worse (use --force to take it)");
 		cJSON_Delete(params);
 		goto out;
@@ -300,8 +455,10 @@ static ops_code optimize_advanced(const ops_vector_ctx *ctx, const ops_optimize_
 	cJSON_AddItemToObject(m2, "search_parameters", params);
 	vx_add_time(m2, "optimized_at", time(NULL));
 	rc = vidx_swap(f, path, &cand, m2, err);
-	cJSON_AddStringToObject(rep, "decision", better ? "replaced: the candidate is not worse"
-				: "replaced (--force)");
+	cJSON_AddStringToObject(rep, "decision", !better ? "replaced (--force)" : big ?
+				"replaced: the live index does not fit vector.memory_budget and "
+				"the candidate reaches vector.recall_bar" :
+				"replaced: the candidate is not worse");
 out:
 	if (old)
 		f->Index_free(old);
@@ -316,6 +473,7 @@ out:
 		free(cm);
 	}
 	cJSON_Delete(cman);
+	cJSON_Delete(oman);
 	free(cpath);
 	free(src_ids);
 	free(lat);

@@ -60,12 +60,21 @@ expect_json_true 'd["type"] == "IDMap,Flat"' "the live index is now exact"
 run "$OPSCTL" vector verify
 expect_rc 0 "and verifies"
 cp "$T/opsctl.conf" "$T/tiny.conf"
-printf 'memory_budget = 50000\n' >>"$T/tiny.conf"
-before=$(sha256sum "$IDX")
+# 400,000 bytes: the exact index (415 KB) does not fit; IVF with a byte a
+# dimension (8-bit scalar codes) and a smaller training sample does.
+printf 'memory_budget = 400000\n' >>"$T/tiny.conf"
+cp "$IDX" "$IDX.flat" && cp "$IDX.manifest.json" "$IDX.flat.manifest"
 OPSCTL_CONFIG="$T/tiny.conf" run "$OPSCTL" --output json vector optimize -t advanced
-expect_rc 0 "optimize -t advanced with a tiny memory budget exits 0"
-expect_json_true '",PQ" in d["after"]["type"] and d["not_worse"] is False and d["decision"].startswith("kept")' "a PQ candidate that loses recall is not taken"
+expect_rc 0 "optimize -t advanced with a small memory budget exits 0"
+expect_json_true 'd["after"]["type"] == "IVF128,SQ8" and d["memory_plan"]["memory_bytes"] <= 400000 and d["memory_plan"]["training_vectors"] < 3990 and [r["type"] for r in d["memory_plan"]["rejected"]] == ["IDMap,Flat", "IVF128,Flat"]' "the most exact type whose codes, centroids and training sample fit is chosen"
+expect_json_true 'd["before"]["measured"] is False and "recall_at_10" not in d["before"] and d["after"]["recall_at_10"] >= 0.9 and d["decision"].startswith("replaced: the live index does not fit vector.memory_budget")' "a live index larger than the budget is not loaded; the candidate reaching vector.recall_bar replaces it"
+cp "$T/opsctl.conf" "$T/tinier.conf"
+printf 'memory_budget = 50000\n' >>"$T/tinier.conf"
+before=$(sha256sum "$IDX")
+OPSCTL_CONFIG="$T/tinier.conf" run "$OPSCTL" vector optimize -t advanced
+expect_fail 78 "a budget too small for any index: exit 78" "vector.memory_budget 48.8 KiB is too small for any index of 3990 vectors of 24 dimensions"
 if [ "$(sha256sum "$IDX")" = "$before" ] && [ ! -e "$IDX.candidate" ]; then ok "the live index is unchanged and the candidate removed"; else not_ok "the live index is unchanged and the candidate removed"; fi
+cp "$IDX.flat" "$IDX" && cp "$IDX.flat.manifest" "$IDX.manifest.json" && rm -f "$IDX.flat" "$IDX.flat.manifest"
 
 # ---- the maintenance window (guide 000 section 1.3): changing the live index
 # outside it takes --force, as the guide's quarterly cron line has ----

@@ -59,6 +59,7 @@ typedef struct ops_rebuild_opts {
 	const char *factory;	/* NULL: vector.factory */
 	const char *out_path;	/* NULL: replace the live index; else write here (optimize's
 				 * candidate, whose recall optimize measures itself) */
+	long train;		/* vectors an IVF index is trained on; 0: up to 100,000 */
 } ops_rebuild_opts;
 
 /*
