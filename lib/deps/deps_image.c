@@ -702,15 +702,13 @@ static ops_code image_rewrite(deps_ctx *c, deps_manifest *m, ops_error *err)
 		return ops_error_oom(err);
 	for (i = 0; i < n; i++) {
 		deps_dep *d = all[i];
-		const char *at = m->data, *eol, *v, *why, *dg;
-		long ln;
+		const char *at, *eol, *v, *why, *dg;
 		img_ref r;
 
 		if (d->m != m || !d->update_to || d->refused || ref_parse(d->spec, &r, &why))
 			continue;
 		dg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d->update_data, "digest"));
-		for (ln = d->line; ln > 1 && (at = strchr(at, '\n')); ln--)
-			at++;
+		at = deps_line_start(m, d->line);
 		eol = at ? strchr(at, '\n') : NULL;
 		if (!eol)
 			eol = m->data + m->len;

@@ -192,6 +192,8 @@ const char *deps_eol(const deps_manifest *m);
  */
 ops_code deps_rewrite_done(deps_manifest *m, FILE *f, char **out, size_t *len, size_t pos,
 			   int changed, ops_error *err);
+/* The start of line (1-based) in m->data, or NULL past its end. */
+const char *deps_line_start(const deps_manifest *m, long line);
 /* Set a refusal reason (printf). */
 void deps_refuse(deps_dep *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void deps_strv_free(char **v);

@@ -36,6 +36,16 @@ void deps_strv_free(char **v)
 	free(v);
 }
 
+const char *deps_line_start(const deps_manifest *m, long line)
+{
+	const char *at = m->data;
+
+	for (; at && line > 1; line--)
+		if ((at = strchr(at, '\n')))
+			at++;
+	return at;
+}
+
 ops_code deps_rewrite_done(deps_manifest *m, FILE *f, char **out, size_t *len, size_t pos,
 			   int changed, ops_error *err)
 {

@@ -453,14 +453,11 @@ static ops_code rewrite_package(deps_ctx *c, deps_manifest *m, ops_error *err)
 		deps_dep *d = all[i];
 		char pat[600], *range;
 		const char *at, *q;
-		long ln;
 
 		if (d->m != m || !d->update_to || d->refused || !(range = new_range(d)))
 			continue;
 		/* "name" on its line, then ':' and the range string */
-		ln = d->line;
-		for (at = m->data; ln > 1 && (at = strchr(at, '\n')); ln--)
-			at++;
+		at = deps_line_start(m, d->line);
 		snprintf(pat, sizeof pat, "\"%s\"", d->name);
 		if (!at || !(at = strstr(at, pat)) || (size_t)(at - m->data) < pos ||
 		    !(q = strchr(at + strlen(pat), '"')) || strncmp(q + 1, d->spec, strlen(d->spec)) != 0 ||
