@@ -136,8 +136,10 @@ static ops_code op_wal_fetch(struct cli_inv *inv, const ops_run *run, cJSON **re
 
 static const struct cli_opt create_opts[] = {
 	OPT_CONFIG,
-	CLI_OPT_ENUM('t', "type", "TYPE", "full,wal,all", "backup type: full, wal, or all (full, plus WAL where archiving is set up; "
-		      "without it a warning, not a failure)", .def = "all"),
+	CLI_OPT_ENUM('t', "type", "TYPE", "full,incr,diff,wal,all", "backup type: full, wal, or all "
+		      "(full, plus WAL where archiving is set up; without it a warning, not a "
+		      "failure); with backup.method = physical also incr (the files changed since "
+		      "the last backup) or diff (since the last full one)", .def = "all"),
 	CLI_OPT_INT('r', "retention", "DAYS", 1, 36500,
 		    "keep every backup for DAYS days (weekly and monthly ones longer)",
 		    .key = "backup.retention_daily"),
@@ -270,6 +272,19 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "With backup.method = physical a full backup is instead a base backup of the whole "
 	 "cluster (pg_basebackup, with the WAL it needs), stored as base.tar/000001..., which with "
 	 "archived WAL allows point-in-time recovery.\n\n"
+	 "Physical backups can be incremental (--type incr: only the files changed since the "
+	 "newest physical backup) or differential (--type diff: since the newest physical full "
+	 "one), as pgBackRest's are. pg_basebackup still sends every file; opsctl stores a file "
+	 "only when its size or modification time differ from the prior backup's, or that time is "
+	 "not before the second the prior backup began (the server's clock), and hashes the files "
+	 "it leaves out as they pass: one whose content differs from the prior's fails the backup "
+	 "(exit 65, naming the file) rather than be recorded as unchanged. The manifest lists every "
+	 "file of the data directory with its size, time, SHA-256 and the backup holding its "
+	 "bytes, and names the prior backup. With no physical full backup to build on (or one of "
+	 "another cluster, or encrypted with another key) a full backup is taken instead, with a "
+	 "warning. A restore of an incremental or differential backup extracts the chain, the full "
+	 "backup first, removes what the last one does not list and checks every file's size and "
+	 "SHA-256; retention keeps every backup a kept one builds on.\n\n"
 	 "A wal backup ships completed WAL segments: those archive_command left in "
 	 "backup.wal_spool, or, without a spool, it switches to a new segment and waits until "
 	 "PostgreSQL's archiver (archive_command = 'opsctl backup wal-push %p') has stored it, "
@@ -303,6 +318,8 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "Daily full backup to S3 at 1 AM (guide 000)\n0 1 * * * opsctl backup --type full --s3\n"
 	 "Hourly WAL archiving\n0 * * * * opsctl backup --type wal --s3\n"
 	 "A full backup, its checksums verified straight away\nopsctl backup --type full --verify\n"
+	 "Physical backups: full on Sundays, incremental the other nights\n"
+	 "0 1 * * 0 opsctl backup --type full\n0 1 * * 1-6 opsctl backup --type incr\n"
 	 "What tonight's backup would write and remove\nopsctl backup --dry-run"},
 	{.name = "list",
 	 .summary = "list backups with size, duration and verification",

@@ -65,6 +65,7 @@ struct full_run {
 	cJSON *dbs;
 	const char *object;	/* the archive's key */
 	size_t chunk;
+	const ops_manifest *prior;	/* physical incr/diff: what it builds on */
 };
 
 static ops_code count_rows(ops_db *db, const char *dbname, ops_manifest *m, ops_error *err)
@@ -425,15 +426,30 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 	int fd = -1, is_uri = strstr(target, "://") != NULL;
 	double t0 = ops_clock();
 	ops_code rc;
-	cJSON *rep;
+	cJSON *rep = NULL;
 
 	rc = ops_db_open(cfg, target, &db, err);
+	/* The server's clock before the copy begins: the next incremental
+	 * copies every file modified at or after this second. */
 	if (rc == OPS_OK)
-		rc = ops_db_query(db, "SELECT pg_catalog.current_setting('server_version')",
+		rc = ops_db_query(db, "SELECT pg_catalog.current_setting('server_version'),"
+				  " (SELECT system_identifier::text FROM pg_catalog.pg_control_system()),"
+				  " extract(epoch FROM pg_catalog.clock_timestamp())::text",
 				  0, NULL, &rows, err);
 	if (rc != OPS_OK)
 		goto out;
-	ops_manifest_set(&run->m->server_version, ops_rows_value(rows, 0, 0), err);
+	if (ops_manifest_set(&run->m->server_version, ops_rows_value(rows, 0, 0), err) != OPS_OK ||
+	    ops_manifest_set(&run->m->system_id, ops_rows_value(rows, 0, 1), err) != OPS_OK) {
+		rc = err->code;
+		goto out;
+	}
+	run->m->clock_start = strtod(ops_rows_value(rows, 0, 2), NULL);
+	if (run->prior && strcmp(run->prior->system_id, run->m->system_id) != 0) {
+		rc = ops_error_set(err, OPS_EFAIL, "the server is no longer the cluster backup "
+				   "%s was taken of (system identifier %s, now %s)", run->prior->id,
+				   run->prior->system_id, run->m->system_id);
+		goto out;
+	}
 	if (is_uri) {
 		argv[7] = "--dbname";
 		argv[8] = (char *)target;
@@ -443,12 +459,18 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 		rc = ops_error_oom(err);
 		goto out;
 	}
-	ops_log_info("taking a base backup of the cluster");
+	if (run->prior)
+		ops_log_info("taking a base backup of the cluster, storing the files changed "
+			     "since backup %s", run->prior->id);
+	else
+		ops_log_info("taking a base backup of the cluster");
 	rc = ops_proc_start(ops_config_get(cfg, "backup.pg_bindir"), argv, env,
 			    OPS_PROC_PIPE_OUT, NULL, &fd, &proc, err);
 	if (rc != OPS_OK)
 		goto out;
-	rc = ops_archive_add_stream(run->aw, "base.tar", fd, run->chunk, &total, err);
+	rep = cJSON_CreateObject();
+	rc = rep ? bk_physical_copy(run->aw, "base.tar", fd, run->chunk, run->m, run->prior, rep,
+				    &total, err) : ops_error_oom(err);
 	close(fd);
 	if (rc != OPS_OK) {
 		ops_proc_kill(proc);
@@ -473,7 +495,6 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 		goto out;
 	}
 	rc = add_db_name(run->m, "(cluster)", err);
-	rep = cJSON_CreateObject();
 	cJSON_AddStringToObject(rep, "database", "(cluster)");
 	cJSON_AddStringToObject(rep, "engine", "postgresql");
 	cJSON_AddStringToObject(rep, "member", "base.tar");
@@ -482,7 +503,9 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 	cJSON_AddStringToObject(rep, "wal_stop", run->m->wal_stop);
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);
 	cJSON_AddItemToArray(run->dbs, rep);
+	rep = NULL;
 out:
+	cJSON_Delete(rep);
 	ops_rows_free(rows);
 	ops_db_close(db);
 	ops_strv_free(env);
@@ -624,10 +647,11 @@ static ops_code preflight(const ops_backup_ctx *ctx, char **targets, int physica
 	return rc;
 }
 
-/* Backup ids sort by time: "20261124T010000Z-full"; a second backup in
- * the same second gets "-2", "-3", ... */
-static ops_code new_id(const ops_backup_ctx *ctx, double start, char *id, size_t len,
-		       ops_error *err)
+/* Backup ids sort by time: "20261124T010000Z-full" (kind "incr" and
+ * "diff" for physical incremental and differential ones); a second backup
+ * in the same second gets "-2", "-3", ... */
+static ops_code new_id(const ops_backup_ctx *ctx, double start, const char *kind, char *id,
+		       size_t len, ops_error *err)
 {
 	char stamp[32];
 	int n;
@@ -639,9 +663,9 @@ static ops_code new_id(const ops_backup_ctx *ctx, double start, char *id, size_t
 		char prefix[160];
 
 		if (n == 1)
-			snprintf(id, len, "%s-full", stamp);
+			snprintf(id, len, "%s-%s", stamp, kind);
 		else
-			snprintf(id, len, "%s-full-%d", stamp, n);
+			snprintf(id, len, "%s-%s-%d", stamp, kind, n);
 		snprintf(prefix, sizeof prefix, "%s/", id);
 		if (ops_store_list(ctx->store, prefix, &e, &count, err) != OPS_OK)
 			return err->code;
@@ -662,6 +686,42 @@ char **bk_backup_targets(const ops_config *cfg, ops_error *err)
 	if (ops_db_targets(cfg, NULL, &targets, err) != OPS_OK)
 		return NULL;
 	return targets;
+}
+
+/*
+ * What a run of type incr or diff takes: the same with the prior backup it
+ * builds on, or, when there is none it can build on, a full backup with a
+ * warning saying why (pgBackRest does the same), so that the first nightly
+ * incremental after setting up a store is not a failure.
+ */
+static ops_code resolve_kind(const ops_backup_ctx *ctx, const char *type, const char *target,
+			     const char *key_id, const char **kind, ops_manifest **prior,
+			     ops_error *err)
+{
+	ops_db *db = NULL;
+	ops_rows *rows = NULL;
+	char why[512];
+	ops_code rc;
+
+	*kind = "full";
+	*prior = NULL;
+	if (strcmp(type, "incr") != 0 && strcmp(type, "diff") != 0)
+		return OPS_OK;
+	rc = ops_db_open(ctx->run->cfg, target, &db, err);
+	if (rc == OPS_OK)
+		rc = ops_db_query(db, "SELECT system_identifier::text FROM "
+				  "pg_catalog.pg_control_system()", 0, NULL, &rows, err);
+	if (rc == OPS_OK)
+		rc = bk_physical_prior(ctx, type, ops_rows_value(rows, 0, 0), key_id, prior, why,
+				       sizeof why, err);
+	if (rc == OPS_OK && *prior)
+		*kind = type;
+	else if (rc == OPS_OK)
+		ops_log_warn("%s; taking a full backup instead of %s one", why,
+			     strcmp(type, "incr") == 0 ? "an incremental" : "a differential");
+	ops_rows_free(rows);
+	ops_db_close(db);
+	return rc;
 }
 
 /* Every member of a full backup into run->aw, which is then closed. */
@@ -705,16 +765,18 @@ static ops_code fill_archive(struct full_run *run, char **targets, int physical,
 }
 
 /* The manifest a full backup starts with: everything but its contents. */
-static ops_code start_manifest(struct full_run *run, const char *id, double start, int physical,
-			       const char *compression, const unsigned char *key, ops_error *err)
+static ops_code start_manifest(struct full_run *run, const char *id, const char *kind,
+			       double start, int physical, const char *compression,
+			       const unsigned char *key, ops_error *err)
 {
 	char key_id[17];
 
-	run->m = ops_manifest_new(id, "full");
+	run->m = ops_manifest_new(id, kind);
 	if (!run->m)
 		return ops_error_oom(err);
 	run->m->start = start;
-	if (ops_manifest_set(&run->m->method, physical ? "physical" : "logical", err) != OPS_OK ||
+	if (ops_manifest_set(&run->m->prior, run->prior ? run->prior->id : NULL, err) != OPS_OK ||
+	    ops_manifest_set(&run->m->method, physical ? "physical" : "logical", err) != OPS_OK ||
 	    ops_manifest_set(&run->m->compression, compression, err) != OPS_OK ||
 	    ops_manifest_set(&run->m->tool_version, OPS_VERSION, err) != OPS_OK)
 		return err->code;
@@ -753,7 +815,7 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 				  : ops_config_get(cfg, "backup.compression");
 	int physical = strcmp(ops_config_get(cfg, "backup.method"), "physical") == 0, have_key = 0;
 	unsigned char key[OPS_CRYPT_KEY_LEN];
-	char id[96], object[160], name[64], hex[65];
+	char id[96], object[160], name[64], hex[65], key_id[17];
 	struct full_run run;
 	bk_out out;
 	char **targets = NULL;
@@ -761,6 +823,8 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 	ops_code rc;
 	size_t i, n = 0;
 	const ops_archive_entry *ents;
+	const char *kind = "full";
+	ops_manifest *prior = NULL;
 
 	memset(&run, 0, sizeof run);
 	memset(&out, 0, sizeof out);
@@ -774,17 +838,26 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 		return err->code;
 	if ((rc = preflight(ctx, targets, physical, err)) != OPS_OK)
 		goto out;
-	if ((rc = new_id(ctx, start, id, sizeof id, err)) != OPS_OK)
+	if (have_key)
+		ops_crypt_key_id(key, key_id);
+	if ((rc = resolve_kind(ctx, o->type, targets[0], have_key ? key_id : NULL, &kind, &prior,
+			       err)) != OPS_OK)
+		goto out;
+	run.prior = prior;
+	if ((rc = new_id(ctx, start, kind, id, sizeof id, err)) != OPS_OK)
 		goto out;
 	snprintf(name, sizeof name, "backup%s%s", archive_suffix(compression),
 		 have_key ? ".enc" : "");
 	snprintf(object, sizeof object, "%s/%s", id, name);
 	run.dbs = cJSON_AddArrayToObject(report, "databases");
-	rc = run.dbs ? start_manifest(&run, id, start, physical, compression,
+	rc = run.dbs ? start_manifest(&run, id, kind, start, physical, compression,
 				      have_key ? key : NULL, err) : ops_error_oom(err);
 	if (rc != OPS_OK)
 		goto out;
 	cJSON_AddStringToObject(report, "id", id);
+	cJSON_AddStringToObject(report, "backup_type", kind);
+	if (prior)
+		cJSON_AddStringToObject(report, "prior", prior->id);
 	cJSON_AddStringToObject(report, "method", physical ? "physical" : "logical");
 	ops_log_info("backup %s into %s", id, ops_store_describe(ctx->store));
 	if ((rc = bk_out_begin(ctx, object, have_key ? key : NULL, &out, err)) != OPS_OK)
@@ -839,6 +912,7 @@ out_clean:
 out:
 	ops_archive_writer_free(run.aw);
 	ops_manifest_free(run.m);
+	ops_manifest_free(prior);
 	ops_strv_free(targets);
 	return rc;
 }
@@ -866,15 +940,25 @@ static ops_code plan_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, c
 	int parallel = 0;
 	ops_code rc;
 	size_t i;
+	char key_id[17];
+	const char *kind = "full";
+	ops_manifest *prior = NULL;
 
 	if ((rc = bk_load_key(cfg, key, &have_key, err)) != OPS_OK)
 		return rc;
-	explicit_bzero(key, sizeof key);	/* only its presence is needed */
+	if (have_key)
+		ops_crypt_key_id(key, key_id);
+	explicit_bzero(key, sizeof key);	/* only its presence and id are needed */
 	if (!(targets = bk_backup_targets(cfg, err)))
 		return err->code;
 	if ((rc = preflight(ctx, targets, physical, err)) != OPS_OK ||
-	    (rc = new_id(ctx, ops_wall_clock(), id, sizeof id, err)) != OPS_OK)
+	    (rc = resolve_kind(ctx, o->type, targets[0], have_key ? key_id : NULL, &kind, &prior,
+			       err)) != OPS_OK ||
+	    (rc = new_id(ctx, ops_wall_clock(), kind, id, sizeof id, err)) != OPS_OK)
 		goto out;
+	cJSON_AddStringToObject(report, "backup_type", kind);
+	if (prior)
+		cJSON_AddStringToObject(report, "prior", prior->id);
 	snprintf(object, sizeof object, "%s/backup%s%s", id, archive_suffix(compression),
 		 have_key ? ".enc" : "");
 	cJSON_AddStringToObject(report, "method", physical ? "physical" : "logical");
@@ -945,6 +1029,7 @@ static ops_code plan_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, c
 	if (redis && *redis)
 		cJSON_AddItemToArray(others, cJSON_CreateString("redis/dump.rdb"));
 out:
+	ops_manifest_free(prior);
 	ops_strv_free(files);
 	ops_strv_free(targets);
 	return rc;
@@ -1003,7 +1088,8 @@ static ops_code wal_if_configured(const ops_backup_ctx *ctx, cJSON *rep, cJSON *
 ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 			   cJSON **report, ops_error *err)
 {
-	int full = strcmp(o->type, "full") == 0 || strcmp(o->type, "all") == 0;
+	int incr = strcmp(o->type, "incr") == 0 || strcmp(o->type, "diff") == 0;
+	int full = strcmp(o->type, "full") == 0 || strcmp(o->type, "all") == 0 || incr;
 	int wal = strcmp(o->type, "wal") == 0 || strcmp(o->type, "all") == 0;
 	cJSON *rep = cJSON_CreateObject(), *removed, *walrep, *prunerep = NULL;
 	ops_code rc;
@@ -1012,8 +1098,11 @@ ops_code ops_backup_create(const ops_backup_ctx *ctx, const ops_backup_opts *o,
 	if (!rep)
 		return ops_error_oom(err);
 	if (!full && !wal)
-		return ops_error_set(err, OPS_EUSAGE, "unknown backup type '%s' (full, wal or all)",
-				     o->type);
+		return ops_error_set(err, OPS_EUSAGE, "unknown backup type '%s' (full, incr, diff, "
+				     "wal or all)", o->type);
+	if (incr && strcmp(ops_config_get(ctx->run->cfg, "backup.method"), "physical") != 0)
+		return ops_error_set(err, OPS_EUSAGE, "backup type '%s' needs backup.method = "
+				     "physical: a logical dump is always whole", o->type);
 	cJSON_AddStringToObject(rep, "type", o->type);
 	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
 	if (ctx->run->dry_run)
@@ -1095,7 +1184,8 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	bk_item *v = NULL;
 	size_t n = 0, i, j;
 	ssize_t newest_good = -1;
-	const char *oldest_wal = NULL;
+	const char *oldest_wal = NULL, **why = NULL;
+	char **needed_by = NULL;
 	cJSON *rep, *kept, *pruned, *walpruned;
 	ops_code rc = bk_catalog_scan(ctx, &v, &n, err);
 
@@ -1112,16 +1202,21 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	for (i = 0; i < n; i++)
 		if (bk_item_good(&v[i]))
 			newest_good = (ssize_t)i;
+	why = calloc(n + 1, sizeof *why);
+	needed_by = calloc(n + 1, sizeof *needed_by);
+	if (!why || !needed_by) {
+		rc = ops_error_oom(err);
+		goto done;
+	}
 	for (i = 0; rc == OPS_OK && i < n; i++) {
 		const ops_manifest *m = v[i].m;
-		const char *why = NULL;
 		char wk[16], mo[16];
 		double age;
 		int newest_week = 1, newest_month = 1, newer_good = 0, good = bk_item_good(&v[i]);
 		cJSON *e;
 
 		if ((rc = ops_cancel_check(err)) != OPS_OK)
-			break;
+			goto done;
 		if (!m) {
 			if (v[i].has_manifest_key)
 				continue;	/* unreadable manifest: an operator must look */
@@ -1148,22 +1243,47 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 				newest_month = 0;
 		}
 		if (m->pinned)
-			why = "pinned";
+			why[i] = "pinned";
 		else if ((ssize_t)i == newest_good)
-			why = "newest good backup";
+			why[i] = "newest good backup";
 		else if (!good && !newer_good)
-			why = v[i].damaged ? "damaged and no newer good backup"
-					   : "failed verification and no newer good backup";
+			why[i] = v[i].damaged ? "damaged and no newer good backup"
+					      : "failed verification and no newer good backup";
 		else if (age < daily)
-			why = "within daily retention";
+			why[i] = "within daily retention";
 		else if (good && newest_week && age < weekly)
-			why = "newest of its week, within weekly retention";
+			why[i] = "newest of its week, within weekly retention";
 		else if (good && newest_month && age < monthly)
-			why = "newest of its month, within monthly retention";
+			why[i] = "newest of its month, within monthly retention";
+	}
+	if (rc != OPS_OK)
+		goto done;
+	/* A kept incremental or differential backup is only as restorable as
+	 * the backups it builds on: they stay while it does.  Priors are older,
+	 * so one pass from the newest carries a whole chain. */
+	for (i = n; i-- > 0;) {
+		ssize_t p;
+
+		if (!v[i].m || (!why[i] && !needed_by[i]) ||
+		    (p = bk_catalog_find(v, n, v[i].m->prior)) < 0 || why[p] || needed_by[p])
+			continue;
+		if (asprintf(&needed_by[p], "needed by %s", v[i].id) < 0) {
+			needed_by[p] = NULL;
+			rc = ops_error_oom(err);
+			goto done;
+		}
+	}
+	for (i = 0; rc == OPS_OK && i < n; i++) {
+		const ops_manifest *m = v[i].m;
+		const char *reason = why[i] ? why[i] : needed_by[i];
+		cJSON *e;
+
+		if (!m)
+			continue;
 		e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "id", v[i].id);
-		if (why) {
-			cJSON_AddStringToObject(e, "reason", why);
+		if (reason) {
+			cJSON_AddStringToObject(e, "reason", reason);
 			cJSON_AddItemToArray(kept, e);
 			if (m->wal_start && (!oldest_wal || strcmp(m->wal_start, oldest_wal) < 0))
 				oldest_wal = m->wal_start;
@@ -1177,6 +1297,11 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	if (rc == OPS_OK)
 		rc = prune_wal(ctx, oldest_wal, now - daily, walpruned, err);
 	cJSON_AddNumberToObject(rep, "backups_kept", cJSON_GetArraySize(kept));
+done:
+	for (i = 0; needed_by && i < n; i++)
+		free(needed_by[i]);
+	free(needed_by);
+	free(why);
 	bk_items_free(v, n);
 	return rc;
 }

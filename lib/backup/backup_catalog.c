@@ -68,7 +68,8 @@ char *bk_objects_damage(const ops_manifest *m, const ops_store_entry *e, size_t 
 	return why;
 }
 
-/* "20261124T010000Z-full" or "...-full-2": the first len bytes of s. */
+/* "20261124T010000Z-full" or "...-full-2" (-incr, -diff for incremental
+ * and differential physical backups): the first len bytes of s. */
 int bk_is_backup_id(const char *s, size_t len)
 {
 	size_t i;
@@ -78,7 +79,8 @@ int bk_is_backup_id(const char *s, size_t len)
 	for (i = 0; i < 16; i++)
 		if (i == 8 ? s[i] != 'T' : i == 15 ? s[i] != 'Z' : (s[i] < '0' || s[i] > '9'))
 			return 0;
-	if (strncmp(s + 16, "-full", 5) != 0)
+	if (strncmp(s + 16, "-full", 5) != 0 && strncmp(s + 16, "-incr", 5) != 0 &&
+	    strncmp(s + 16, "-diff", 5) != 0)
 		return 0;
 	if (len == 21)
 		return 1;

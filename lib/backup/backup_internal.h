@@ -110,6 +110,37 @@ char **bk_pg_env(const ops_config *cfg, const char *dbname);
 /* A database name as an archive member stem: unsafe bytes become '_'. */
 char *bk_member_stem(const char *dbname);
 
+/* ---- incremental and differential physical backups (backup_physical.c) ---- */
+
+/* A manifest of backup.method = physical. */
+int bk_is_physical(const ops_manifest *m);
+/* The index of id among v, or -1. */
+ssize_t bk_catalog_find(const bk_item *v, size_t n, const char *id);
+/* v[i] and every backup it builds on are present and good. */
+int bk_chain_good(const bk_item *v, size_t n, size_t i);
+/* The prior backup an "incr" (the newest physical one) or "diff" (the
+ * newest physical full) builds on, when it can: *prior NULL and why said
+ * (for a warning) when there is none, it lists no files, is of another
+ * cluster than system_id or has another key than key_id (NULL: clear). */
+ops_code bk_physical_prior(const ops_backup_ctx *ctx, const char *type, const char *system_id,
+			   const char *key_id, ops_manifest **prior, char *why, size_t len,
+			   ops_error *err);
+/* pg_basebackup's tar stream on fd into member NAME/000001... of aw,
+ * leaving out the files prior holds unchanged (prior NULL: none), every
+ * entry added to m->pgfiles (sorted); the counts into rep. */
+ops_code bk_physical_copy(ops_archive_writer *aw, const char *member, int fd, size_t chunk,
+			  ops_manifest *m, const ops_manifest *prior, cJSON *rep,
+			  long long *total, ops_error *err);
+/* The backups last builds on, loaded, oldest (the full) first; none for a
+ * full.  One missing, unreadable or not good is OPS_EDATA naming it. */
+ops_code bk_chain_load(const ops_backup_ctx *ctx, const ops_manifest *last, ops_manifest ***out,
+		       size_t *n, ops_error *err);
+void bk_chain_free(ops_manifest **v, size_t n);
+/* After the chain is extracted into dir: remove what last does not list,
+ * then check every entry it lists, each file's size and SHA-256. */
+ops_code bk_physical_reconcile(const char *dir, const ops_manifest *last, cJSON *rep,
+			       ops_error *err);
+
 /* ---- directory-format dumps (backup_dir.c) ---- */
 
 /* A jobs key (backup.dump_jobs, backup.restore_jobs): 0 is one per online CPU. */

@@ -562,12 +562,12 @@ static ops_code write_recovery(const char *dir, const ops_manifest *m, cJSON *li
 	return rc;
 }
 
-/* Extract base.tar into x->dir through tar, checking every member. */
-static ops_code extract(const ops_backup_ctx *ctx, const ops_manifest *m, struct pitr *x,
-			cJSON *rep, ops_error *err)
+/* Extract the base.tar of m into x->dir through tar, checking every member. */
+static ops_code extract_one(const ops_backup_ctx *ctx, const ops_manifest *m, struct pitr *x,
+			    cJSON *rep, ops_error *err)
 {
 	unsigned char key[OPS_CRYPT_KEY_LEN];
-	char *dirarg = NULL, *pgv;
+	char *dirarg = NULL;
 	char *argv[] = {"tar", "--extract", "--file=-", NULL, "--no-same-owner", NULL};
 	int have = 0;
 	bk_pass p;
@@ -576,13 +576,6 @@ static ops_code extract(const ops_backup_ctx *ctx, const ops_manifest *m, struct
 	memset(&p, 0, sizeof p);
 	if ((rc = bk_pass_key(ctx, m, key, &have, err)) != OPS_OK)
 		return rc;
-	if (mkdir(x->dir, 0700) == 0)
-		x->created = 1;
-	else if (errno != EEXIST)
-		return ops_error_errno(err, errno, "cannot create", x->dir);
-	/* PostgreSQL starts only on a directory of mode 0700 or 0750. */
-	if (chmod(x->dir, 0700) != 0)
-		return ops_error_errno(err, errno, "cannot set the mode of", x->dir);
 	if (asprintf(&dirarg, "--directory=%s", x->dir) < 0)
 		return ops_error_oom(err);
 	argv[3] = dirarg;
@@ -611,6 +604,32 @@ static ops_code extract(const ops_backup_ctx *ctx, const ops_manifest *m, struct
 		rc = ops_proc_wait(x->tar, err);
 		x->tar = NULL;
 	}
+	return rc;
+}
+
+/* Extract m into x->dir: a full backup's base.tar, or an incremental or
+ * differential one's chain (the full first, each later base.tar over it),
+ * tidied and checked file by file against m. */
+static ops_code extract(const ops_backup_ctx *ctx, ops_manifest *const *chain, size_t n,
+			const ops_manifest *m, struct pitr *x, cJSON *rep, ops_error *err)
+{
+	char *pgv;
+	ops_code rc = OPS_OK;
+	size_t i;
+
+	if (mkdir(x->dir, 0700) == 0)
+		x->created = 1;
+	else if (errno != EEXIST)
+		return ops_error_errno(err, errno, "cannot create", x->dir);
+	/* PostgreSQL starts only on a directory of mode 0700 or 0750. */
+	if (chmod(x->dir, 0700) != 0)
+		return ops_error_errno(err, errno, "cannot set the mode of", x->dir);
+	for (i = 0; rc == OPS_OK && i < n; i++)
+		rc = extract_one(ctx, chain[i], x, rep, err);
+	if (rc == OPS_OK)
+		rc = extract_one(ctx, m, x, rep, err);
+	if (rc == OPS_OK && n > 0)
+		rc = bk_physical_reconcile(x->dir, m, rep, err);
 	pgv = ops_path_join(x->dir, "PG_VERSION");
 	if (rc == OPS_OK && (!pgv || access(pgv, F_OK) != 0))
 		rc = ops_error_set(err, OPS_EDATA, "base.tar of backup '%s' holds no data "
@@ -890,6 +909,8 @@ ops_code bk_pitr_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
 	time_t wal_when;
 	ops_code rc;
 	cJSON *rep, *lines;
+	ops_manifest **chain = NULL;
+	size_t nchain = 0, i;
 
 	*report = NULL;
 	if ((rc = check_request(o, m, &t, norm, sizeof norm, err)) != OPS_OK)
@@ -904,6 +925,15 @@ ops_code bk_pitr_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
 		int have = 0;
 
 		if ((rc = bk_pass_key(ctx, m, key, &have, err)) != OPS_OK)
+			goto out;
+	}
+	if ((rc = bk_chain_load(ctx, m, &chain, &nchain, err)) != OPS_OK)
+		goto out;
+	for (i = 0; i < nchain; i++) {
+		unsigned char key[OPS_CRYPT_KEY_LEN];
+		int have = 0;
+
+		if ((rc = bk_pass_key(ctx, chain[i], key, &have, err)) != OPS_OK)
 			goto out;
 	}
 	if ((rc = newest_wal(ctx, wal, &wal_when, err)) != OPS_OK ||
@@ -930,6 +960,13 @@ ops_code bk_pitr_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
 	cJSON_AddStringToObject(rep, "backup_stop", ops_time_iso((time_t)m->stop, stamp));
 	cJSON_AddStringToObject(rep, "wal_stop", m->wal_stop ? m->wal_stop : "");
 	cJSON_AddStringToObject(rep, "target", target);
+	if (m->prior) {
+		cJSON *c = cJSON_AddArrayToObject(rep, "chain");
+
+		for (i = 0; i < nchain; i++)
+			cJSON_AddItemToArray(c, cJSON_CreateString(chain[i]->id));
+		cJSON_AddItemToArray(c, cJSON_CreateString(m->id));
+	}
 	if (targeted) {
 		cJSON_AddStringToObject(rep, "target_action",
 					o->target_action ? o->target_action : "pause");
@@ -971,7 +1008,7 @@ ops_code bk_pitr_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
 		cJSON_AddStringToObject(rep, "window", "not needed (nothing that exists is replaced)");
 		goto out;
 	}
-	rc = extract(ctx, m, &x, rep, err);
+	rc = extract(ctx, chain, nchain, m, &x, rep, err);
 	if (rc == OPS_OK && o->target_lsn) {
 		parse_lsn(o->target_lsn, &lsn);
 		end = backup_end_lsn(x.dir, endtext, sizeof endtext);
@@ -1003,6 +1040,7 @@ ops_code bk_pitr_restore(const ops_backup_ctx *ctx, const ops_restore_opts *o,
 	else
 		cJSON_AddStringToObject(rep, "then", next_step(o, targeted));
 out:
+	bk_chain_free(chain, nchain);
 	free(x.dir);
 	free(fetch);
 	free(start);

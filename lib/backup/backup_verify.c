@@ -1301,6 +1301,45 @@ static ops_code record_verdict(const ops_backup_ctx *ctx, ops_manifest *m, ops_c
 	return rc;
 }
 
+/* The checksums of every backup an incremental or differential one builds
+ * on: a verify that passed says the backup can be restored, and it cannot
+ * be without them.  Their ids into rep's "chain", oldest first. */
+static ops_code verify_chain(const ops_backup_ctx *ctx, const ops_manifest *m, cJSON *rep,
+			     ops_error *err)
+{
+	ops_manifest **chain = NULL;
+	size_t n = 0, i;
+	cJSON *ids = cJSON_AddArrayToObject(rep, "chain"), *scratch = cJSON_CreateObject();
+	ops_code rc = bk_chain_load(ctx, m, &chain, &n, err);
+
+	for (i = 0; rc == OPS_OK && i < n; i++) {
+		unsigned char key[OPS_CRYPT_KEY_LEN];
+		int have = 0;
+		bk_pass p;
+
+		memset(&p, 0, sizeof p);
+		cJSON_AddItemToArray(ids, cJSON_CreateString(chain[i]->id));
+		if ((rc = bk_pass_key(ctx, chain[i], key, &have, err)) != OPS_OK)
+			break;
+		p.ctx = ctx;
+		p.m = chain[i];
+		p.report = scratch;
+		p.mode = BK_PASS_CHECKSUMS;
+		p.dbs = cJSON_AddArrayToObject(scratch, chain[i]->id);
+		rc = bk_pass_run(&p, have ? key : NULL, err);
+		bk_pass_end(&p);
+		if (rc == OPS_OK && p.failures) {
+			*err = p.first;
+			rc = err->code == OPS_OK ? OPS_EFAIL : err->code;
+		}
+		if (rc != OPS_OK && rc != OPS_EINTR)
+			ops_error_prefix(err, "backup %s builds on %s", m->id, chain[i]->id);
+	}
+	cJSON_Delete(scratch);
+	bk_chain_free(chain, n);
+	return rc;
+}
+
 ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 			   cJSON **report, ops_error *err)
 {
@@ -1348,6 +1387,9 @@ ops_code ops_backup_verify(const ops_backup_ctx *ctx, const ops_verify_opts *o,
 		*err = p.first;
 		rc = err->code == OPS_OK ? OPS_EFAIL : err->code;
 	}
+	/* An incremental backup restores only with the backups it builds on. */
+	if (rc == OPS_OK && m->prior)
+		rc = verify_chain(ctx, m, rep, err);
 	cJSON_AddNumberToObject(rep, "members_checked", (double)m->nfiles);
 	cJSON_AddNumberToObject(rep, "read_bytes", (double)ops_manifest_size(m));
 	cJSON_AddNumberToObject(rep, "duration_seconds", ops_clock() - t0);

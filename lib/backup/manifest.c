@@ -73,6 +73,14 @@ void ops_manifest_free(ops_manifest *m)
 		free(m->tables[i].table);
 	}
 	free(m->tables);
+	for (i = 0; i < m->npgfiles; i++) {
+		free(m->pgfiles[i].path);
+		free(m->pgfiles[i].in);
+		free(m->pgfiles[i].target);
+	}
+	free(m->pgfiles);
+	free(m->prior);
+	free(m->system_id);
 	free(m->method);
 	free(m->compression);
 	free(m->encryption);
@@ -130,6 +138,43 @@ ops_code ops_manifest_add_file(ops_manifest *m, const char *member, const char *
 	return OPS_OK;
 }
 
+ops_code ops_manifest_add_pgfile(ops_manifest *m, const ops_manifest_pgfile *f, ops_error *err)
+{
+	ops_manifest_pgfile *v;
+
+	if (!ops_archive_path_safe(f->path) || !strchr("fdl", f->type) || !f->type ||
+	    (f->type == 'f' && (!hex64(f->sha256) || f->size < 0 || !f->in ||
+				!ops_store_key_valid(f->in))) ||
+	    (f->type == 'l' && !f->target))
+		return ops_error_set(err, OPS_EUSAGE, "bad data directory entry '%s'",
+				     f->path ? f->path : "");
+	v = realloc(m->pgfiles, (m->npgfiles + 1) * sizeof *v);
+	if (!v)
+		return ops_error_oom(err);
+	m->pgfiles = v;
+	v += m->npgfiles;
+	*v = *f;
+	v->path = strdup(f->path);
+	v->in = f->in ? strdup(f->in) : NULL;
+	v->target = f->target ? strdup(f->target) : NULL;
+	m->npgfiles++;
+	if (!v->path || (f->in && !v->in) || (f->target && !v->target))
+		return ops_error_oom(err);
+	return OPS_OK;
+}
+
+static int cmp_pgfile_path(const void *k, const void *e)
+{
+	return strcmp(k, ((const ops_manifest_pgfile *)e)->path);
+}
+
+const ops_manifest_pgfile *ops_manifest_pgfile_find(const ops_manifest *m, const char *path)
+{
+	if (!m->npgfiles)
+		return NULL;
+	return bsearch(path, m->pgfiles, m->npgfiles, sizeof *m->pgfiles, cmp_pgfile_path);
+}
+
 ops_code ops_manifest_add_table(ops_manifest *m, const char *database, const char *table,
 				long long rows, ops_error *err)
 {
@@ -183,6 +228,35 @@ static void add_opt_string(cJSON *o, const char *name, const char *value)
 		cJSON_AddStringToObject(o, name, value);
 	else
 		cJSON_AddNullToObject(o, name);
+}
+
+/* "pgdata": {"system_id", "clock_start", "files": [...]} of a physical backup. */
+static void add_pgdata(cJSON *o, const ops_manifest *m)
+{
+	cJSON *pg = cJSON_AddObjectToObject(o, "pgdata"), *files;
+	size_t i;
+
+	add_opt_string(pg, "system_id", m->system_id);
+	cJSON_AddNumberToObject(pg, "clock_start", m->clock_start);
+	files = cJSON_AddArrayToObject(pg, "files");
+	for (i = 0; i < m->npgfiles; i++) {
+		const ops_manifest_pgfile *f = &m->pgfiles[i];
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "path", f->path);
+		if (f->type == 'f') {
+			cJSON_AddNumberToObject(e, "size", (double)f->size);
+			cJSON_AddNumberToObject(e, "mtime", (double)f->mtime);
+			cJSON_AddStringToObject(e, "sha256", f->sha256);
+			cJSON_AddStringToObject(e, "in", f->in);
+		} else if (f->type == 'd') {
+			cJSON_AddStringToObject(e, "type", "dir");
+		} else {
+			cJSON_AddStringToObject(e, "type", "link");
+			cJSON_AddStringToObject(e, "target", f->target);
+		}
+		cJSON_AddItemToArray(files, e);
+	}
 }
 
 cJSON *ops_manifest_to_json(const ops_manifest *m)
@@ -242,6 +316,10 @@ cJSON *ops_manifest_to_json(const ops_manifest *m)
 		cJSON_AddNumberToObject(e, "rows", (double)m->tables[i].rows);
 		cJSON_AddItemToArray(members, e);
 	}
+	if (m->prior)
+		cJSON_AddStringToObject(o, "prior", m->prior);
+	if (m->system_id || m->npgfiles)
+		add_pgdata(o, m);
 	return o;
 }
 
@@ -312,10 +390,49 @@ static ops_code parse_members(ops_manifest *m, const cJSON *v, ops_error *err)
 	return OPS_OK;
 }
 
+/* "pgdata" of a physical backup, optional; entries must come sorted by
+ * path, as they are saved, for ops_manifest_pgfile_find. */
+static ops_code parse_pgdata(ops_manifest *m, const cJSON *pg, ops_error *err)
+{
+	const cJSON *e, *v;
+
+	if (!pg)
+		return OPS_OK;
+	m->system_id = opt_string(pg, "system_id");
+	v = cJSON_GetObjectItemCaseSensitive(pg, "clock_start");
+	m->clock_start = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(pg, "files")) {
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "type"));
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
+		const cJSON *mtime = cJSON_GetObjectItemCaseSensitive(e, "mtime");
+		const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "sha256"));
+		ops_manifest_pgfile f;
+		ops_error ferr;
+
+		memset(&f, 0, sizeof f);
+		f.path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
+		f.type = !type ? 'f' : strcmp(type, "dir") == 0 ? 'd' : strcmp(type, "link") == 0
+			 ? 'l' : '?';
+		f.in = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "in"));
+		f.target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "target"));
+		if (f.type == 'f') {
+			f.size = cJSON_IsNumber(size) ? (long long)size->valuedouble : -1;
+			f.mtime = cJSON_IsNumber(mtime) ? (long long)mtime->valuedouble : 0;
+			snprintf(f.sha256, sizeof f.sha256, "%s", sha ? sha : "");
+		}
+		if (!f.path || (m->npgfiles && strcmp(m->pgfiles[m->npgfiles - 1].path, f.path) >= 0) ||
+		    ops_manifest_add_pgfile(m, &f, &ferr) != OPS_OK)
+			return ops_error_set(err, OPS_EDATA, "manifest: data directory entry %zu "
+					     "is not valid or not in order", m->npgfiles + 1);
+	}
+	return OPS_OK;
+}
+
 /* "files" (archive members) and "tables" (row counts), both optional. */
 static ops_code parse_contents(ops_manifest *m, const cJSON *o, ops_error *err)
 {
 	const cJSON *e;
+	ops_code rc;
 
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "files")) {
 		/* The exact bytes of names written as NAME_hex (core/json). */
@@ -333,6 +450,8 @@ static ops_code parse_contents(ops_manifest *m, const cJSON *o, ops_error *err)
 			return ops_error_set(err, OPS_EDATA, "manifest: file %zu is not a valid "
 					     "name, size and SHA-256", m->nfiles + 1);
 	}
+	if ((rc = parse_pgdata(m, cJSON_GetObjectItemCaseSensitive(o, "pgdata"), err)) != OPS_OK)
+		return rc;
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "tables")) {
 		const cJSON *db = cJSON_GetObjectItemCaseSensitive(e, "database");
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "table");
@@ -409,6 +528,7 @@ ops_code ops_manifest_from_json(const char *text, size_t len, ops_manifest **out
 	m->pinned = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "pinned"));
 	v = cJSON_GetObjectItemCaseSensitive(o, "verified_at");
 	m->verified_at = cJSON_IsNumber(v) ? v->valuedouble : 0;
+	m->prior = opt_string(o, "prior");
 	if ((rc = parse_contents(m, o, err)) != OPS_OK)
 		goto out;
 	*out = m;

@@ -32,7 +32,8 @@
 	X(archive_entry_new) X(archive_entry_free) X(archive_entry_set_pathname) \
 	X(archive_entry_set_size) X(archive_entry_set_filetype) X(archive_entry_set_perm) \
 	X(archive_entry_set_mtime) X(archive_entry_pathname) X(archive_entry_size) \
-	X(archive_entry_filetype) X(archive_entry_hardlink) X(archive_version_details)
+	X(archive_entry_filetype) X(archive_entry_hardlink) X(archive_version_details) \
+	X(archive_entry_mtime) X(archive_entry_symlink)
 
 struct ll_archive_api {
 #define LL_FIELD(sym) __typeof__(&sym) sym;
@@ -82,6 +83,8 @@ ops_code ll_archive(ops_error *err);
 #define archive_entry_size (ll_archive_api.archive_entry_size)
 #define archive_entry_filetype (ll_archive_api.archive_entry_filetype)
 #define archive_entry_hardlink (ll_archive_api.archive_entry_hardlink)
+#define archive_entry_mtime (ll_archive_api.archive_entry_mtime)
+#define archive_entry_symlink (ll_archive_api.archive_entry_symlink)
 #endif
 #endif
 

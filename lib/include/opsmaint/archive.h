@@ -110,5 +110,34 @@ void ops_archive_reader_free(ops_archive_reader *r);
 /* 1 when a member name is safe to extract under a directory. */
 int ops_archive_path_safe(const char *path);
 
+/* ---- copying a tar stream, leaving files out (tar_filter.c) ---- */
+
+/* One entry of the tar stream being copied. */
+typedef struct ops_tar_item {
+	const char *path;	/* as in the stream, without a trailing '/' */
+	char type;		/* 'f' regular file, 'd' directory, 'l' symlink */
+	long long size;		/* a file's, else 0 */
+	long long mtime;	/* seconds since the epoch, as the header says */
+	const char *target;	/* a symlink's, else NULL */
+} ops_tar_item;
+
+/* Before a regular file's data: 1 copies it, 0 leaves it out (its content
+ * is read and hashed all the same).  Other entries are always copied. */
+typedef int (*ops_tar_keep_fn)(void *ctx, const ops_tar_item *it);
+/* After every entry: whether it was copied and, for a file, the SHA-256 of
+ * its content ("" otherwise).  Anything but OPS_OK stops the copy. */
+typedef ops_code (*ops_tar_seen_fn)(void *ctx, const ops_tar_item *it, int kept,
+				    const char *sha256, ops_error *err);
+
+/*
+ * Read the uncompressed tar stream on in_fd (pg_basebackup's) and write to
+ * out_fd a tar of the entries keep chose, headers as they came (mode,
+ * mtime), streamed with no entry ever held whole.  An entry of another type
+ * (hard link, device, fifo) or with an unsafe name is OPS_EDATA: a data
+ * directory has none.  A reader of out_fd that goes away is OPS_EIO.
+ */
+ops_code ops_tar_filter(int in_fd, int out_fd, ops_tar_keep_fn keep, ops_tar_seen_fn seen,
+			void *ctx, ops_error *err);
+
 OPS_API_END
 #endif

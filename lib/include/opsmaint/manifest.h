@@ -42,9 +42,20 @@ typedef struct ops_manifest_table {
 	long long rows;
 } ops_manifest_table;
 
+/* An entry of the data directory a physical backup copied. */
+typedef struct ops_manifest_pgfile {
+	char *path;		/* relative to the data directory */
+	char type;		/* 'f' file, 'd' directory, 'l' symbolic link */
+	long long size;		/* a file's */
+	long long mtime;	/* seconds since the epoch, the server's clock */
+	char sha256[65];	/* a file's content */
+	char *in;		/* the backup whose base.tar holds a file's bytes */
+	char *target;		/* a symbolic link's */
+} ops_manifest_pgfile;
+
 typedef struct ops_manifest {
 	char *id;		/* "20261124T010000Z-full"; a valid store key component */
-	char *type;		/* "full", "wal" */
+	char *type;		/* "full", "incr", "diff" */
 	char *status;		/* "complete", "verified", "verify-failed" */
 	char **databases;	/* NULL-terminated */
 	char *server_version;	/* "15.20" */
@@ -64,6 +75,15 @@ typedef struct ops_manifest {
 	size_t nfiles;
 	ops_manifest_table *tables;
 	size_t ntables;
+	/* Physical backups: the backup an incremental or differential one
+	 * builds on (NULL for a full), the cluster's system identifier, the
+	 * server's clock when the copy began, and every entry of the data
+	 * directory, sorted by path. */
+	char *prior;
+	char *system_id;
+	double clock_start;
+	ops_manifest_pgfile *pgfiles;
+	size_t npgfiles;
 	/* Read from a manifest with no checksum (an earlier version's): an
 	 * edit to it could not be detected.  Saving it seals it. */
 	int unsealed;
@@ -78,6 +98,11 @@ ops_code ops_manifest_add_member(ops_manifest *m, const char *name, long long si
 
 ops_code ops_manifest_add_file(ops_manifest *m, const char *member, const char *path,
 			       long long size, const char *sha256_hex, ops_error *err);
+/* Append a data directory entry (strings copied); OPS_EUSAGE for an unsafe
+ * path, a bad type or hash. */
+ops_code ops_manifest_add_pgfile(ops_manifest *m, const ops_manifest_pgfile *f, ops_error *err);
+/* The entry for path, or NULL (pgfiles sorted by path, as saved). */
+const ops_manifest_pgfile *ops_manifest_pgfile_find(const ops_manifest *m, const char *path);
 ops_code ops_manifest_add_table(ops_manifest *m, const char *database, const char *table,
 				long long rows, ops_error *err);
 /* Replace a string field (*field = copy of value, NULL allowed). */
