@@ -94,12 +94,14 @@ static cJSON *item(cJSON *list, const char *id)
 TEST(backup_ids)
 {
 	static const char *const good[] = {
-		"20261124T010000Z-full", "20261124T010000Z-full-2", "20261124T010000Z-full-17", NULL
+		"20261124T010000Z-full", "20261124T010000Z-full-2", "20261124T010000Z-full-17",
+		"20261124T010000Z-incr", "20261124T010000Z-diff-3", NULL
 	};
 	static const char *const bad[] = {
 		"", "wal", "20261124T010000Z", "20261124T010000Z-fulL", "20261124X010000Z-full",
 		"2026112AT010000Z-full", "20261124T010000Z-full-", "20261124T010000Z-full-2a",
-		"20261124T010000Z-fullish", "20261124T010000Y-full", NULL
+		"20261124T010000Z-fullish", "20261124T010000Y-full", "20261124T010000Z-wal",
+		"20261124T010000Z-incremental", "20261124T010000Z-Diff", NULL
 	};
 	size_t i;
 

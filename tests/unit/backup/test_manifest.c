@@ -55,6 +55,98 @@ TEST(round_trip)
 	ops_manifest_free(m);
 }
 
+static void pgfile(ops_manifest *m, const char *path, char type, long long size,
+		   const char *in)
+{
+	ops_manifest_pgfile f;
+	ops_error err;
+
+	memset(&f, 0, sizeof f);
+	f.path = (char *)path;
+	f.type = type;
+	f.size = size;
+	f.mtime = 1795525000;
+	f.in = (char *)in;
+	f.target = type == 'l' ? "/srv/wal" : NULL;
+	memcpy(f.sha256, H1, 65);
+	CHECK_INT(ops_manifest_add_pgfile(m, &f, &err), OPS_OK);
+}
+
+/* An incremental physical backup's prior and data directory listing come
+ * back as written; a listing out of order (bsearch needs it sorted) or an
+ * entry without the backup holding its bytes is damage. */
+TEST(pgdata_round_trip)
+{
+	ops_manifest *m = ops_manifest_new("20261124T010000Z-incr", "incr"), *back = NULL;
+	char *text, *bad;
+	cJSON *o;
+	ops_error err;
+
+	m->start = 1795525200;
+	m->stop = 1795525201;
+	m->prior = strdup("20261123T010000Z-full");
+	m->system_id = strdup("7441016432197611234");
+	m->clock_start = 1795525200.25;
+	pgfile(m, "PG_VERSION", 'f', 3, "20261123T010000Z-full");
+	pgfile(m, "base", 'd', 0, NULL);
+	pgfile(m, "base/1/1259", 'f', 8192, "20261124T010000Z-incr");
+	pgfile(m, "pg_wal", 'l', 0, NULL);
+	o = ops_manifest_to_json(m);
+	text = cJSON_PrintUnformatted(o);
+	CHECK_INT(parse(text, &back, &err), OPS_OK);
+	if (back) {
+		const ops_manifest_pgfile *f = ops_manifest_pgfile_find(back, "base/1/1259");
+
+		CHECK_STR(back->prior, "20261123T010000Z-full");
+		CHECK_STR(back->system_id, "7441016432197611234");
+		CHECK(back->clock_start == 1795525200.25);
+		CHECK_INT(back->npgfiles, 4);
+		CHECK(f != NULL);
+		if (f) {
+			CHECK_INT(f->type, 'f');
+			CHECK_INT(f->size, 8192);
+			CHECK_INT(f->mtime, 1795525000);
+			CHECK_STR(f->in, "20261124T010000Z-incr");
+			CHECK_STR(f->sha256, H1);
+		}
+		CHECK_INT(ops_manifest_pgfile_find(back, "base")->type, 'd');
+		CHECK_STR(ops_manifest_pgfile_find(back, "pg_wal")->target, "/srv/wal");
+		CHECK(ops_manifest_pgfile_find(back, "base/1") == NULL);
+	}
+	ops_manifest_free(back);
+	back = NULL;
+	/* Swapped order: "PG_VERSION" after "base". */
+	bad = strdup(text);
+	{
+		char *a = strstr(bad, "\"path\":\"PG_VERSION\"");
+		char *b = strstr(bad, "\"path\":\"base\"");
+
+		CHECK(a && b);
+		if (a && b) {
+			memcpy(a, "\"path\":\"zz_VERSION\"", strlen("\"path\":\"zz_VERSION\""));
+			CHECK_INT(parse(bad, &back, &err), OPS_EDATA);
+		}
+	}
+	free(bad);
+	ops_manifest_free(back);
+	back = NULL;
+	bad = strdup(text);
+	{
+		char *in = strstr(bad, "\"in\":\"20261123T010000Z-full\"");
+
+		CHECK(in != NULL);
+		if (in) {
+			memcpy(in, "\"in\":\"../../../../../etc/pw\"", strlen("\"in\":\"../../../../../etc/pw\""));
+			CHECK_INT(parse(bad, &back, &err), OPS_EDATA);
+		}
+	}
+	free(bad);
+	ops_manifest_free(back);
+	free(text);
+	cJSON_Delete(o);
+	ops_manifest_free(m);
+}
+
 TEST(bad_members_are_refused_when_built)
 {
 	ops_manifest *m = ops_manifest_new("x", "full");
@@ -290,6 +382,7 @@ TEST(names_not_utf8_round_trip)
 int main(void)
 {
 	RUN(round_trip);
+	RUN(pgdata_round_trip);
 	RUN(bad_members_are_refused_when_built);
 	RUN(damaged_manifests_are_data_errors);
 	RUN(save_and_load_through_the_store);
