@@ -454,8 +454,17 @@ const struct cli_cmd cli_backup_subs[] = {
 	 "refused (exit 64). No maintenance "
 	 "window applies: nothing that exists is replaced. --dry-run checks the same, reads no "
 	 "archive and reports the settings it would write.\n\n"
+	 "An incremental or differential backup is restored with the backups it builds on: the "
+	 "full one is extracted first, each later one's base.tar over it, in the order of the "
+	 "manifests' \"prior\" (the report's \"chain\"); files the last manifest does not list "
+	 "are removed, and every file's size and SHA-256 is checked against it (\"files_checked\"). "
+	 "A backup of the chain that is missing, not good or damaged fails the run (exit 65) "
+	 "with nothing left behind.\n\n"
 	 "Without opsctl, with stock tools: stop PostgreSQL, empty the data directory, run `tar "
-	 "--zstd -xOf backup.tar.zst --wildcards 'base.tar/0*' | tar -x -C DATADIR`, set "
+	 "--zstd -xOf backup.tar.zst --wildcards 'base.tar/0*' | tar -x -C DATADIR` (for an "
+	 "incremental or differential backup, once per backup of its chain, the full one first, "
+	 "then remove what `comm -23 <(cd DATADIR && find . -mindepth 1 -printf '%P\\n' | sort) "
+	 "<(jq -r '.pgdata.files[].path' ID/manifest.json | sort)` lists), set "
 	 "restore_command = 'opsctl backup wal-fetch %f %p' (and recovery_target_time) and create "
 	 "DATADIR/recovery.signal, then start it.",
 	 .examples =
@@ -580,6 +589,8 @@ const char cli_backup_description[] =
 	"TIME]`, run as the server's user, writes a new data directory ready for point-in-time "
 	"recovery and prints the command that starts it (see opsctl-backup-restore(1)). With "
 	"stock tools instead: stop PostgreSQL, empty the data directory, run `tar --zstd -xOf "
-	"backup.tar.zst --wildcards 'base.tar/0*' | tar -x -C DATADIR`, set restore_command = "
+	"backup.tar.zst --wildcards 'base.tar/0*' | tar -x -C DATADIR` (once per backup of an "
+	"incremental one's chain, the full one first; see opsctl-backup-restore(1)), set "
+	"restore_command = "
 	"'opsctl backup wal-fetch %f %p' (and recovery_target_time = 'TIME') and create "
 	"DATADIR/recovery.signal, then start it.";
