@@ -469,8 +469,8 @@ static ops_code dump_physical(struct full_run *run, const char *target, ops_erro
 	if (rc != OPS_OK)
 		goto out;
 	rep = cJSON_CreateObject();
-	rc = rep ? bk_physical_copy(run->aw, "base.tar", fd, run->chunk, run->m, run->prior, rep,
-				    &total, err) : ops_error_oom(err);
+	rc = rep ? bk_physical_copy(run->aw, "base.tar", fd, ops_proc_pid(proc), run->chunk, run->m,
+				    run->prior, rep, &total, err) : ops_error_oom(err);
 	close(fd);
 	if (rc != OPS_OK) {
 		ops_proc_kill(proc);

@@ -127,9 +127,10 @@ ops_code bk_physical_prior(const ops_backup_ctx *ctx, const char *type, const ch
 			   ops_error *err);
 /* pg_basebackup's tar stream on fd into member NAME/000001... of aw,
  * leaving out the files prior holds unchanged (prior NULL: none), every
- * entry added to m->pgfiles (sorted); the counts into rep. */
-ops_code bk_physical_copy(ops_archive_writer *aw, const char *member, int fd, size_t chunk,
-			  ops_manifest *m, const ops_manifest *prior, cJSON *rep,
+ * entry added to m->pgfiles (sorted); the counts into rep.  producer, the
+ * process writing fd, is sent SIGTERM when the archive side fails. */
+ops_code bk_physical_copy(ops_archive_writer *aw, const char *member, int fd, pid_t producer,
+			  size_t chunk, ops_manifest *m, const ops_manifest *prior, cJSON *rep,
 			  long long *total, ops_error *err);
 /* The backups last builds on, loaded, oldest (the full) first; none for a
  * full.  One missing, unreadable or not good is OPS_EDATA naming it. */

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,8 +187,8 @@ static int cmp_pgfile(const void *a, const void *b)
 		      ((const ops_manifest_pgfile *)b)->path);
 }
 
-ops_code bk_physical_copy(ops_archive_writer *aw, const char *member, int fd, size_t chunk,
-			  ops_manifest *m, const ops_manifest *prior, cJSON *rep,
+ops_code bk_physical_copy(ops_archive_writer *aw, const char *member, int fd, pid_t producer,
+			  size_t chunk, ops_manifest *m, const ops_manifest *prior, cJSON *rep,
 			  long long *total, ops_error *err)
 {
 	struct copy c;
@@ -210,6 +211,10 @@ ops_code bk_physical_copy(ops_archive_writer *aw, const char *member, int fd, si
 	}
 	rc = ops_archive_add_stream(aw, member, p[0], chunk, total, err);
 	close(p[0]);	/* a filter still writing gets EPIPE and stops */
+	/* One waiting for pg_basebackup (a stalled server, a cancel) gets
+	 * its end of file once pg_basebackup is stopped. */
+	if (rc != OPS_OK && producer > 0)
+		kill(producer, SIGTERM);
 	pthread_join(th, NULL);
 	if (rc == OPS_OK && c.rc != OPS_OK) {
 		*err = c.err;
