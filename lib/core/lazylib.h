@@ -33,7 +33,7 @@
 	X(archive_entry_set_size) X(archive_entry_set_filetype) X(archive_entry_set_perm) \
 	X(archive_entry_set_mtime) X(archive_entry_pathname) X(archive_entry_size) \
 	X(archive_entry_filetype) X(archive_entry_hardlink) X(archive_version_details) \
-	X(archive_entry_mtime) X(archive_entry_symlink)
+	X(archive_entry_mtime) X(archive_entry_symlink) X(archive_write_set_bytes_per_block)
 
 struct ll_archive_api {
 #define LL_FIELD(sym) __typeof__(&sym) sym;
@@ -85,6 +85,7 @@ ops_code ll_archive(ops_error *err);
 #define archive_entry_hardlink (ll_archive_api.archive_entry_hardlink)
 #define archive_entry_mtime (ll_archive_api.archive_entry_mtime)
 #define archive_entry_symlink (ll_archive_api.archive_entry_symlink)
+#define archive_write_set_bytes_per_block (ll_archive_api.archive_write_set_bytes_per_block)
 #endif
 #endif
 

@@ -5,6 +5,7 @@
  * that the caller can prove a file it skipped is the one it already has.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -174,7 +175,12 @@ ops_code ops_tar_filter(int in_fd, int out_fd, ops_tar_keep_fn keep, ops_tar_see
 	archive_read_support_format_tar(in);
 	archive_write_set_format_pax_restricted(out);
 	archive_write_add_filter_none(out);
+	/* Whole blocks of a MiB for out_cb, not tar's 10 KiB: a write(2)
+	 * each, and the pipes sized to match. */
+	archive_write_set_bytes_per_block(out, FILTER_BLOCK);
 	archive_write_set_bytes_in_last_block(out, 1);
+	(void)fcntl(in_fd, F_SETPIPE_SZ, FILTER_BLOCK);
+	(void)fcntl(out_fd, F_SETPIPE_SZ, FILTER_BLOCK);
 	if (archive_read_open(in, &f, NULL, in_cb, NULL) != ARCHIVE_OK) {
 		rc = lib_error(&f, in, "cannot be read at", "(start)", err);
 		goto done;
