@@ -15,7 +15,10 @@
 #include "opsmaint/log.h"
 #include "opsmaint/manifest.h"
 
-#define MANIFEST_MAX (16u << 20)
+/* A physical backup lists every file of the data directory, some 200
+ * bytes each: 64 MiB is a cluster of 300,000 files (tens of thousands of
+ * tables with their indexes). */
+#define MANIFEST_MAX (64u << 20)
 
 static int hex64(const char *s)
 {
