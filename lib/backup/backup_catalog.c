@@ -92,6 +92,34 @@ int bk_is_backup_id(const char *s, size_t len)
 	return 1;
 }
 
+ssize_t bk_catalog_find(const bk_item *v, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id && i < n; i++)
+		if (strcmp(v[i].id, id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+int bk_chain_good(const bk_item *v, size_t n, size_t i)
+{
+	int depth;
+
+	for (depth = 0; depth < BK_CHAIN_MAX; depth++) {
+		ssize_t p;
+
+		if (!bk_item_good(&v[i]))
+			return 0;
+		if (!v[i].m->prior)
+			return 1;
+		if ((p = bk_catalog_find(v, n, v[i].m->prior)) < 0)
+			return 0;
+		i = (size_t)p;
+	}
+	return 0;
+}
+
 ops_code bk_catalog_scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout, ops_error *err)
 {
 	ops_store_entry *e = NULL;
@@ -280,9 +308,18 @@ ops_code ops_backup_list(const ops_backup_ctx *ctx, cJSON **report, ops_error *e
 	cJSON_AddStringToObject(rep, "store", ops_store_describe(ctx->store));
 	list = cJSON_AddArrayToObject(rep, "backups");
 	for (i = 0; i < n; i++) {
+		cJSON *o = item_json(&v[i]);
+
 		if (v[i].m && v[i].m->unsealed)
 			warn_unsealed(v[i].id);
-		cJSON_AddItemToArray(list, item_json(&v[i]));
+		if (v[i].m && v[i].m->prior) {
+			cJSON_AddStringToObject(o, "prior", v[i].m->prior);
+			/* Restorable only with its chain: one missing or bad shows here. */
+			if (bk_item_good(&v[i]) && !bk_chain_good(v, n, i))
+				cJSON_AddStringToObject(o, "error", "a backup it builds on is missing, "
+							"damaged or failed verification");
+		}
+		cJSON_AddItemToArray(list, o);
 	}
 	cJSON_AddNumberToObject(rep, "count", (double)n);
 	bk_items_free(v, n);
@@ -304,8 +341,9 @@ ops_code ops_backup_newest(const ops_backup_ctx *ctx, int good_only, char **id, 
 	*id = NULL;
 	if (rc != OPS_OK)
 		return rc;
+	/* Good: restorable, with every backup an incremental one builds on. */
 	for (i = n; i-- > 0;)
-		if (v[i].m && (!good_only || bk_item_good(&v[i]))) {
+		if (v[i].m && (!good_only || bk_chain_good(v, n, i))) {
 			*id = strdup(v[i].id);
 			break;
 		}

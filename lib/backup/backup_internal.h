@@ -41,6 +41,13 @@ char *bk_objects_damage(const ops_manifest *m, const ops_store_entry *e, size_t 
 /* Whether the first len bytes of s are a backup id ("20261124T010000Z-full",
  * "...-full-2"). */
 int bk_is_backup_id(const char *s, size_t len);
+/* A chain of prior backups longer than this is a loop in damaged manifests. */
+#define BK_CHAIN_MAX 1000
+/* The index of id among v, or -1. */
+ssize_t bk_catalog_find(const bk_item *v, size_t n, const char *id);
+/* v[i] and every backup it builds on (an incremental or differential
+ * one's prior, and its prior...) are present and good. */
+int bk_chain_good(const bk_item *v, size_t n, size_t i);
 /* Every backup id in the store, oldest first, manifests loaded (a damaged
  * one is an item with m NULL and why set, not an error). */
 ops_code bk_catalog_scan(const ops_backup_ctx *ctx, bk_item **out, size_t *n, ops_error *err);
@@ -114,10 +121,6 @@ char *bk_member_stem(const char *dbname);
 
 /* A manifest of backup.method = physical. */
 int bk_is_physical(const ops_manifest *m);
-/* The index of id among v, or -1. */
-ssize_t bk_catalog_find(const bk_item *v, size_t n, const char *id);
-/* v[i] and every backup it builds on are present and good. */
-int bk_chain_good(const bk_item *v, size_t n, size_t i);
 /* The prior backup an "incr" (the newest physical one) or "diff" (the
  * newest physical full) builds on, when it can: *prior NULL and why said
  * (for a warning) when there is none, it lists no files, is of another

@@ -34,8 +34,6 @@
 #include "opsmaint/log.h"
 #include "opsmaint/walk.h"
 
-/* A chain longer than this is a loop in damaged manifests. */
-#define CHAIN_MAX 1000
 
 int bk_is_physical(const ops_manifest *m)
 {
@@ -43,34 +41,6 @@ int bk_is_physical(const ops_manifest *m)
 }
 
 /* ---- choosing the prior backup ---- */
-
-ssize_t bk_catalog_find(const bk_item *v, size_t n, const char *id)
-{
-	size_t i;
-
-	for (i = 0; id && i < n; i++)
-		if (strcmp(v[i].id, id) == 0)
-			return (ssize_t)i;
-	return -1;
-}
-
-int bk_chain_good(const bk_item *v, size_t n, size_t i)
-{
-	int depth;
-
-	for (depth = 0; depth < CHAIN_MAX; depth++) {
-		ssize_t p;
-
-		if (!bk_item_good(&v[i]))
-			return 0;
-		if (!v[i].m->prior)
-			return 1;
-		if ((p = bk_catalog_find(v, n, v[i].m->prior)) < 0)
-			return 0;
-		i = (size_t)p;
-	}
-	return 0;
-}
 
 ops_code bk_physical_prior(const ops_backup_ctx *ctx, const char *type, const char *system_id,
 			   const char *key_id, ops_manifest **prior, char *why, size_t len,
@@ -246,7 +216,7 @@ ops_code bk_chain_load(const ops_backup_ctx *ctx, const ops_manifest *last, ops_
 		ops_manifest *p = NULL, **nv;
 		ops_error e;
 
-		if (n == CHAIN_MAX) {
+		if (n == BK_CHAIN_MAX) {
 			rc = ops_error_set(err, OPS_EDATA, "backup %s: its chain of prior backups "
 					   "does not end in a full backup", last->id);
 			break;
