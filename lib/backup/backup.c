@@ -1259,18 +1259,24 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	if (rc != OPS_OK)
 		goto done;
 	/* A kept incremental or differential backup is only as restorable as
-	 * the backups it builds on: they stay while it does.  Priors are older,
-	 * so one pass from the newest carries a whole chain. */
+	 * the backups it builds on: they stay while it does, each marked with
+	 * the newest backup that needs it. */
 	for (i = n; i-- > 0;) {
+		size_t cur = i;
 		ssize_t p;
+		int depth;
 
-		if (!v[i].m || (!why[i] && !needed_by[i]) ||
-		    (p = bk_catalog_find(v, n, v[i].m->prior)) < 0 || why[p] || needed_by[p])
+		if (!v[i].m || (!why[i] && !needed_by[i]))
 			continue;
-		if (asprintf(&needed_by[p], "needed by %s", v[i].id) < 0) {
-			needed_by[p] = NULL;
-			rc = ops_error_oom(err);
-			goto done;
+		for (depth = 0; depth < BK_CHAIN_MAX && v[cur].m &&
+		     (p = bk_catalog_find(v, n, v[cur].m->prior)) >= 0; depth++) {
+			if (!why[p] && !needed_by[p] &&
+			    asprintf(&needed_by[p], "needed by %s", v[cur].id) < 0) {
+				needed_by[p] = NULL;
+				rc = ops_error_oom(err);
+				goto done;
+			}
+			cur = (size_t)p;
 		}
 	}
 	for (i = 0; rc == OPS_OK && i < n; i++) {

@@ -23,6 +23,19 @@ static int cmp_items(const void *a, const void *b)
 	return strcmp(((const bk_item *)a)->id, ((const bk_item *)b)->id);
 }
 
+/* Oldest first.  Ids order by the second they were taken in; within a
+ * second by when their manifest says they started, since "S-diff" sorts
+ * before the "S-full" it builds on, and "S-full-2" after "S-incr". */
+static int cmp_items_by_time(const void *a, const void *b)
+{
+	const bk_item *x = a, *y = b;
+	int c = strncmp(x->id, y->id, 16);
+
+	if (c == 0 && x->m && y->m && x->m->start != y->m->start)
+		return x->m->start < y->m->start ? -1 : 1;
+	return c ? c : strcmp(x->id, y->id);
+}
+
 void bk_items_free(bk_item *v, size_t n)
 {
 	size_t i;
@@ -173,6 +186,7 @@ ops_code bk_catalog_scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout,
 		if (v[i].m && (v[i].damage = bk_objects_damage(v[i].m, e, n)))
 			v[i].damaged = 1;
 	}
+	qsort(v, k, sizeof *v, cmp_items_by_time);
 	ops_store_entries_free(e, n);
 	*out = v;
 	*nout = k;
