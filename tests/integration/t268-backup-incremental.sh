@@ -57,6 +57,8 @@ v = eval(sys.argv[2])
 print(v if isinstance(v, str) else json.dumps(v))
 PY
 }
+# T268_SHOW=1: print what the last command said on stderr (warnings, errors).
+show() { [ -z "${T268_SHOW:-}" ] || diag "stderr: $(cat "$ERR")"; }
 expect_mf() {	# expect_mf ID EXPR DESC
 	local id=$1 expr=$2 got
 	shift 2
@@ -100,6 +102,9 @@ insert into gone select g, repeat('x', 200) from generate_series(1, 2000) g;
 vacuum freeze;
 checkpoint;
 SQL
+# The full starts in a later second than the files were written: a file
+# written in the second a backup starts is not "unchanged" for the next one.
+sleep 1.1
 BIGFILE=$(sql "$PORT" "select pg_relation_filepath('big')")
 TFILE=$(sql "$PORT" "select pg_relation_filepath('t')")
 GONEFILE=$(sql "$PORT" "select pg_relation_filepath('gone')")
@@ -130,9 +135,11 @@ I1=$(json_get 'd["id"]')
 cp "$OUT" "$W/i1.json"
 case "$I1" in *-incr) ok "I1's id ends in -incr ($I1)" ;; *) not_ok "I1's id ends in -incr ($I1)" ;; esac
 expect_json_true 'd["backup_type"] == "incr" and d["prior"] == "'"$FID"'"' "I1: backup_type incr, prior = the full"
-expect_json_true '0 < d["files_stored"] < d["files_total"] and d["files_unchanged"] > 0 and d["files_stored"] + d["files_unchanged"] == d["files_total"]' \
+# The file counts: top level as the spec lists them, or in the cluster's entry.
+R='(lambda r: EXPR)(lambda k: d[k] if k in d else db(0)[k])'
+expect_json_true "${R/EXPR/0 < r(\"files_stored\") < r(\"files_total\") and r(\"files_unchanged\") > 0 and r(\"files_stored\") + r(\"files_unchanged\") == r(\"files_total\")}" \
 	"I1: some files stored, most unchanged, stored + unchanged = total"
-expect_json_true 'd["unchanged_bytes"] >= '"$(stat -c %s "$W/data/$BIGFILE")" "I1: unchanged_bytes counts at least the big table's file"
+expect_json_true "${R/EXPR/r(\"unchanged_bytes\") >= $(stat -c %s "$W/data/$BIGFILE")}" "I1: unchanged_bytes counts at least the big table's file"
 expect_json_true 'd["size_bytes"] > 0 and d["size_bytes"] < 0.5 * '"${FULL_SIZE:-0}" "I1 stores less than half the full ($FULL_SIZE bytes)"
 expect_mf "$I1" 'm["type"] == "incr" and m["prior"] == "'"$FID"'" and m["pgdata"]["system_id"] == "'"$SYSID"'"' "I1's manifest: type incr, prior the full"
 expect_mf "$I1" 'f("'"$BIGFILE"'")["in"] == "'"$FID"'" and f("'"$TFILE"'")["in"] == "'"$I1"'"' \
@@ -169,10 +176,21 @@ expect_mf "$I2" 'f("'"$GONEFILE"'") is None and f("'"$TFILE"'")["in"] == "'"$I2"
 run_pg "$OPSCTL" --output json backup list
 expect_json_true '[find(d["backups"], "id", x)["type"] for x in ("'"$FID"'", "'"$I1"'", "'"$I2"'", "'"$D"'")] == ["full", "incr", "incr", "diff"]' "list: each backup's type (JSON)"
 run_pg "$OPSCTL" backup list
-if grep -F "$D" "$OUT" | sed "s/$D//" | grep -qw diff && grep -F "$I1" "$OUT" | sed "s/$I1//" | grep -qw incr; then
-	ok "list: each backup's type (text, beside the id)"
+# Text: records of "key: value" lines, each starting with its id.
+if python3 - "$OUT" "$FID=full" "$I1=incr" "$I2=incr" "$D=diff" <<'PY'; then
+import re, sys
+types, cur = {}, None
+for line in open(sys.argv[1]):
+    m = re.match(r"\s*(id|type):\s+(\S+)\s*$", line)
+    if m and m.group(1) == "id":
+        cur = m.group(2)
+    elif m and cur:
+        types.setdefault(cur, m.group(2))
+sys.exit(0 if all(types.get(a.split("=")[0]) == a.split("=")[1] for a in sys.argv[2:]) else 1)
+PY
+	ok "list: each backup's type (text)"
 else
-	not_ok "list: each backup's type (text, beside the id)"; diag_run
+	not_ok "list: each backup's type (text)"; diag_run
 fi
 
 # ---- 3. restore I2 and D, started: the rows of the moment, the chain ----
@@ -181,6 +199,8 @@ run_pg "$OPSCTL" --output json backup restore "$I2" --datadir "$W/r1" --start "$
 expect_rc 0 "restore I2 --datadir --start"
 at_exit "runuser -u postgres -- $PGB/pg_ctl -D $W/r1 -m immediate stop"
 expect_json_true 'd["chain"] == ["'"$FID"'", "'"$I1"'", "'"$I2"'"] and d["files_checked"] > 0' "restore I2: chain [full, I1, I2], files checked"
+NFILES_I2=$(mf "$I2" 'len([e for e in m["pgdata"]["files"] if e.get("type") not in ("dir", "link")])')
+expect_json_true 'd["files_checked"] == '"${NFILES_I2:-0}" "restore I2: every file of I2's manifest checked ($NFILES_I2)"
 [ "$RC" -ne 0 ] || wait_for 30 sh -c "[ \"\$(psql -XAtq -h 127.0.0.1 -p $R1PORT -c 'select pg_is_in_recovery()')\" = f ]" || true
 got=$(sql "$R1PORT" "$STATE_SQL")
 if [ -n "$got" ] && [ "$got" = "$SRC_STATE" ]; then ok "restored I2: row counts and the big table's digest are the source's"; else
@@ -241,17 +261,35 @@ as_pg touch -d '2020-01-01 00:00:00 UTC' "$PROBE"
 before=$(ids)
 run_pg "$OPSCTL" backup -t incr
 expect_fail 65 "a file changed under its old mtime: exit 65 naming it" "opsctl_t268_probe"
+show
 [ "$(ids)" = "$before" ] && ok "and no new backup is in the store" || { not_ok "and no new backup is in the store"; diff <(echo "$before") <(ids) | sed 's/^/#   /'; }
 run_pg "$OPSCTL" backup -t diff
 expect_fail 65 "a diff over the same lie: exit 65 naming it" "opsctl_t268_probe"
+show
 [ "$(ids)" = "$before" ] && ok "and no new backup either" || not_ok "and no new backup either"
 rm -f "$PROBE"
+# A file whose mtime is not before the second its prior began (a day ahead
+# here) is copied again by the next incr even when size and mtime match.
+FUT=$(($(date +%s) + 86400))
+PROBE2="$W/data/opsctl_t268_future"
+as_pg sh -c "head -c 4096 /dev/urandom >'$PROBE2'"
+as_pg touch -d "@$FUT" "$PROBE2"
 
 run_pg "$OPSCTL" --output json backup -t incr
 expect_rc 0 "incr I3 once the probe is gone"
 I3=$(json_get 'd["id"]')
 expect_json_true 'd["backup_type"] == "incr" and d["prior"] == "'"$D"'"' "I3: prior = D, the newest physical backup of any type"
 expect_mf "$I3" 'f("opsctl_t268_probe") is None' "I3's manifest does not list the removed file"
+as_pg sh -c "head -c 4096 /dev/urandom >'$PROBE2'"
+as_pg touch -d "@$FUT" "$PROBE2"
+PROBE2_SHA=$(sha256sum "$PROBE2" | cut -d' ' -f1)
+run_pg "$OPSCTL" --output json backup -t incr
+expect_rc 0 "incr I4: a file rewritten, same size, an mtime not before I3 began: exit 0, not a lie"
+I4=$(json_get 'd["id"]')
+expect_json_true 'd["prior"] == "'"$I3"'"' "I4: prior = I3"
+expect_mf "$I4" 'f("opsctl_t268_future")["in"] == "'"$I4"'" and f("opsctl_t268_future")["sha256"] == "'"$PROBE2_SHA"'"' "I4 holds the file's new bytes"
+rm -f "$PROBE2"
+
 
 # ---- 6. damage: a byte of the full's object flipped ----
 OBJ=$(ls "$STORE/$FID"/backup.tar* | head -n 1)
@@ -264,15 +302,50 @@ with open(sys.argv[1], "r+b") as f:
 PY
 run_pg "$OPSCTL" backup restore "$I2" --datadir "$W/r3"
 expect_fail 65 "restore of I2 with its full damaged: exit 65"
+show
 [ ! -e "$W/r3" ] && ok "the directory it created is removed" || not_ok "the directory it created is removed ($(ls "$W/r3" | head -3 | tr '\n' ' '))"
 as_pg mkdir -m 700 "$W/r4"
 run_pg "$OPSCTL" backup restore "$I2" --datadir "$W/r4"
 expect_fail 65 "restore of I2 into an empty directory, full damaged: exit 65"
+show
 [ -d "$W/r4" ] && [ -z "$(ls -A "$W/r4")" ] && ok "the empty directory given is empty again" || not_ok "the empty directory given is empty again"
 run_pg "$OPSCTL" backup verify -b "$I2"
 if [ "$RC" -ne 0 ] && grep -qF "$FID" "$ERR"; then ok "verify I2 fails naming the damaged full ($FID) (exit $RC)"; else
 	not_ok "verify I2 fails naming the damaged full ($FID) (exit $RC)"; diag_run; fi
 cp "$W/full-object.keep" "$OBJ"
+# A byte of I1's object, the middle member of the chain.
+OBJ1=$(ls "$STORE/$I1"/backup.tar* | head -n 1)
+cp "$OBJ1" "$W/i1-object.keep"
+size=$(stat -c %s "$OBJ1")
+python3 - "$OBJ1" "$((size / 2))" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))
+PY
+run_pg "$OPSCTL" backup restore "$I2" --datadir "$W/r3"
+expect_fail 65 "restore of I2 with I1 damaged: exit 65"
+show
+[ ! -e "$W/r3" ] && ok "nothing left of it" || not_ok "nothing left of it"
+cp "$W/i1-object.keep" "$OBJ1"
+# A file whose bytes are not what the last manifest says (its SHA-256 edited
+# there, the manifest resealed): the check after assembling fails it.
+cp "$STORE/$I2/manifest.json" "$W/i2-manifest.keep"
+cp "$STORE/$I2/manifest.json.copy" "$W/i2-manifest-copy.keep" 2>/dev/null
+python3 - "$STORE/$I2/manifest.json" "$TFILE" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for e in m["pgdata"]["files"]:
+    if e["path"] == sys.argv[2]:
+        e["sha256"] = "0" * 64
+json.dump(m, open(sys.argv[1], "w"))
+PY
+python3 "$MF" seal "$STORE/$I2/manifest.json"
+run_pg "$OPSCTL" backup restore "$I2" --datadir "$W/r3"
+expect_fail 65 "restore of I2 with a file not matching its manifest's SHA-256: exit 65 naming it" "$TFILE"
+show
+[ ! -e "$W/r3" ] && ok "nothing left of it" || not_ok "nothing left of it"
+cp "$W/i2-manifest.keep" "$STORE/$I2/manifest.json"
+[ -f "$W/i2-manifest-copy.keep" ] && cp "$W/i2-manifest-copy.keep" "$STORE/$I2/manifest.json.copy"
 run_pg "$OPSCTL" backup verify -b "$I2"
 expect_rc 0 "verify I2 with the full repaired: exit 0"
 mv "$STORE/$I1" "$W/I1.aside"
@@ -290,10 +363,11 @@ run_pg "$OPSCTL" backup pin "$I2"
 expect_rc 0 "pin I2"
 run_pg "${NORET[@]}" "$OPSCTL" --output json backup prune --dry-run
 expect_rc 0 "prune --dry-run with no retention at all"
-expect_json_true 'find(d["kept"], "id", "'"$I3"'")["reason"] == "newest good backup" and find(d["kept"], "id", "'"$I2"'")["reason"] == "pinned"' "the newest and the pinned one are kept"
+expect_json_true 'find(d["kept"], "id", "'"$I4"'")["reason"] == "newest good backup" and find(d["kept"], "id", "'"$I2"'")["reason"] == "pinned"' "the newest and the pinned one are kept"
+expect_json_true 'find(d["kept"], "id", "'"$I3"'")["reason"] == "needed by '"$I4"'"' "I3 is kept: needed by I4"
 expect_json_true 'find(d["kept"], "id", "'"$I1"'")["reason"] == "needed by '"$I2"'"' "I1 is kept: needed by the pinned I2"
 expect_json_true 'find(d["kept"], "id", "'"$D"'")["reason"] == "needed by '"$I3"'"' "D is kept: needed by I3"
-expect_json_true 'find(d["kept"], "id", "'"$FID"'")["reason"] in ("needed by '"$I1"'", "needed by '"$D"'", "needed by '"$I2"'", "needed by '"$I3"'")' "the full is kept, needed by a kept backup"
+expect_json_true 'find(d["kept"], "id", "'"$FID"'")["reason"] in ("needed by '"$I1"'", "needed by '"$D"'", "needed by '"$I2"'", "needed by '"$I3"'", "needed by '"$I4"'")' "the full is kept, needed by a kept backup"
 expect_json_true 'd["pruned"] == []' "nothing would be removed"
 run_pg "$OPSCTL" backup pin "$I2" --unpin
 expect_rc 0 "unpin I2"
@@ -301,15 +375,18 @@ run_pg "${NORET[@]}" "$OPSCTL" --output json backup prune
 expect_rc 0 "prune with no retention at all"
 expect_json_true 'sorted(x["id"] for x in d["pruned"]) == sorted(["'"$I1"'", "'"$I2"'"])' "I1 and I2 are removed, needed by nothing kept"
 expect_json_true 'find(d["kept"], "id", "'"$FID"'")["reason"] == "needed by '"$D"'" and find(d["kept"], "id", "'"$D"'")["reason"] == "needed by '"$I3"'"' "the full (needed by D) and D (needed by I3) are kept"
-[ -d "$STORE/$FID" ] && [ -d "$STORE/$D" ] && [ -d "$STORE/$I3" ] && [ ! -e "$STORE/$I1" ] && [ ! -e "$STORE/$I2" ] &&
-	ok "the store holds the full, D and I3" || { not_ok "the store holds the full, D and I3"; ids | sed 's/^/#   /'; }
-run_pg "$OPSCTL" --output json backup restore "$I3" --datadir "$W/r5"
-expect_rc 0 "restore I3 after prune"
-expect_json_true 'd["chain"] == ["'"$FID"'", "'"$D"'", "'"$I3"'"] and d["files_checked"] > 0' "restore I3: chain [full, D, I3]"
-[ -f "$W/r5/$BIGFILE" ] && [ ! -e "$W/r5/opsctl_t268_probe" ] && ok "I3's restore has the big table and not the removed file" ||
-	not_ok "I3's restore has the big table and not the removed file"
-run_pg "$OPSCTL" backup verify -b "$I3"
-expect_rc 0 "verify I3: its chain is present and good"
+expect_json_true 'find(d["kept"], "id", "'"$I3"'")["reason"] == "needed by '"$I4"'"' "I3 (needed by I4) is kept"
+[ -d "$STORE/$FID" ] && [ -d "$STORE/$D" ] && [ -d "$STORE/$I3" ] && [ -d "$STORE/$I4" ] && [ ! -e "$STORE/$I1" ] && [ ! -e "$STORE/$I2" ] &&
+	ok "the store holds the full, D, I3 and I4" || { not_ok "the store holds the full, D, I3 and I4"; ids | sed 's/^/#   /'; }
+run_pg "$OPSCTL" --output json backup restore "$I4" --datadir "$W/r5"
+expect_rc 0 "restore I4 after prune"
+expect_json_true 'd["chain"] == ["'"$FID"'", "'"$D"'", "'"$I3"'", "'"$I4"'"] and d["files_checked"] > 0' "restore I4: chain [full, D, I3, I4]"
+[ -f "$W/r5/$BIGFILE" ] && [ ! -e "$W/r5/opsctl_t268_probe" ] && ok "I4's restore has the big table and not the removed probe" ||
+	not_ok "I4's restore has the big table and not the removed probe"
+[ "$(sha256sum "$W/r5/opsctl_t268_future" 2>/dev/null | cut -d' ' -f1)" = "$PROBE2_SHA" ] &&
+	ok "I4's restore has the rewritten file's new bytes" || not_ok "I4's restore has the rewritten file's new bytes"
+run_pg "$OPSCTL" backup verify -b "$I4"
+expect_rc 0 "verify I4: its chain is present and good"
 
 # ---- 7. bad input, and no usable prior ----
 run_pg env OPSCTL_BACKUP_METHOD=logical "$OPSCTL" backup -t incr
@@ -318,19 +395,24 @@ run_pg env OPSCTL_BACKUP_METHOD=logical "$OPSCTL" backup -t diff
 expect_error 64 "-t diff with backup.method = logical: exit 64" "backup.method"
 run_pg "$OPSCTL" backup -t bogus
 expect_error 64 "-t bogus: exit 64" "bogus"
-[ "$(ids | grep -c .)" -eq 3 ] && ok "no refusal wrote a backup" || not_ok "no refusal wrote a backup"
+[ "$(ids | grep -c .)" -eq 4 ] && ok "no refusal wrote a backup" || not_ok "no refusal wrote a backup"
 
 S2="$W/store2"
 as_pg mkdir "$S2"
 as_pg sh -c "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >'$W/key-a'; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >'$W/key-b'; chmod 600 '$W/key-a' '$W/key-b'"
+run_pg env OPSCTL_BACKUP_DIR="$S2" OPSCTL_BACKUP_KEY_FILE="$W/key-a" "$OPSCTL" --output json backup -t incr --dry-run
+expect_json_true 'd["backup_type"] == "full" and "prior" not in d' "dry run on an empty store: it would take a full"
+[ -z "$(ls "$S2")" ] && ok "and writes nothing" || not_ok "and writes nothing"
 run_pg env OPSCTL_BACKUP_DIR="$S2" OPSCTL_BACKUP_KEY_FILE="$W/key-a" "$OPSCTL" --output json backup -t incr
 expect_rc 0 "-t incr on an empty store: exit 0"
 expect_json_true 'd["backup_type"] == "full" and d["id"].endswith("-full") and "prior" not in d' "a full is taken instead"
 if [ "$RC" -eq 0 ] && grep -qi "full" "$ERR"; then ok "with a warning on stderr saying so"; else not_ok "with a warning on stderr saying so"; diag_run; fi
+show
 run_pg env OPSCTL_BACKUP_DIR="$S2" OPSCTL_BACKUP_KEY_FILE="$W/key-b" "$OPSCTL" --output json backup -t incr
 expect_rc 0 "-t incr under key B, the newest backup under key A: exit 0"
 expect_json_true 'd["backup_type"] == "full" and d["id"].endswith("-full") and "prior" not in d' "a full is taken: the prior is encrypted with another key"
-if [ "$RC" -eq 0 ] && [ -s "$ERR" ]; then ok "with a warning on stderr"; else not_ok "with a warning on stderr"; diag_run; fi
+if [ "$RC" -eq 0 ] && grep -q "another key" "$ERR"; then ok "with a warning on stderr naming the key"; else not_ok "with a warning on stderr naming the key"; diag_run; fi
+show
 BF=$(json_get 'd["id"]')
 run_pg env OPSCTL_BACKUP_DIR="$S2" OPSCTL_BACKUP_KEY_FILE="$W/key-b" "$OPSCTL" --output json backup -t incr
 expect_rc 0 "-t incr under key B again: exit 0"
@@ -338,6 +420,42 @@ expect_json_true 'd["backup_type"] == "incr" and d["prior"] == "'"$BF"'"' "an in
 run_pg env OPSCTL_BACKUP_DIR="$S2" OPSCTL_BACKUP_KEY_FILE="$W/key-a" "$OPSCTL" --output json backup -t diff
 expect_rc 0 "-t diff under key A, the newest full under key B: exit 0"
 expect_json_true 'd["backup_type"] == "full"' "a full is taken: the newest full is under another key"
-if [ "$RC" -eq 0 ] && [ -s "$ERR" ]; then ok "with a warning on stderr"; else not_ok "with a warning on stderr"; diag_run; fi
+if [ "$RC" -eq 0 ] && grep -q "another key" "$ERR"; then ok "with a warning on stderr naming the key"; else not_ok "with a warning on stderr naming the key"; diag_run; fi
+show
+
+# A full and a diff in the same second (ids S-full, S-diff): the diff is
+# still the newer one, the prior of the next incr.
+S3="$W/store3"
+as_pg mkdir "$S3"
+for try in 1 2 3 4 5 6 7 8; do
+	as_pg find "$S3" -mindepth 1 -delete
+	# Start just after a second begins, so that both fit in it.
+	sleep "0.$(printf '%03d' $((999 - 10#$(date +%N | cut -c1-3))))"
+	run_pg env OPSCTL_BACKUP_DIR="$S3" "$OPSCTL" --output json backup -t full
+	SF=$(json_get 'd["id"]')
+	run_pg env OPSCTL_BACKUP_DIR="$S3" "$OPSCTL" --output json backup -t diff
+	SD=$(json_get 'd["id"]')
+	[ "${SF%%-*}" = "${SD%%-*}" ] && break
+done
+if [ "${SF%%-*}" = "${SD%%-*}" ] && [ "$RC" -eq 0 ]; then ok "a full and a diff in the same second ($SF, $SD)"; else not_ok "a full and a diff in the same second ($SF, $SD)"; diag_run; fi
+run_pg env OPSCTL_BACKUP_DIR="$S3" "$OPSCTL" --output json backup -t incr --dry-run
+expect_json_true 'd["backup_type"] == "incr" and d["prior"] == "'"$SD"'"' "the next incr builds on the diff, the newer of the two"
+run_pg env OPSCTL_BACKUP_DIR="$S3" "$OPSCTL" --output json backup list
+expect_json_true '[b["id"] for b in d["backups"]] == ["'"$SF"'", "'"$SD"'"]' "list: the full first, then the diff taken after it"
+
+# The newest backup made by another cluster (its system identifier edited,
+# the manifest resealed): not a prior for this one.
+python3 - "$STORE/$I4/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["pgdata"]["system_id"] = "1234567890123456789"
+json.dump(m, open(sys.argv[1], "w"))
+PY
+python3 "$MF" seal "$STORE/$I4/manifest.json"
+run_pg "$OPSCTL" --output json backup -t incr
+expect_rc 0 "-t incr when the newest backup is another cluster's: exit 0"
+expect_json_true 'd["backup_type"] == "full" and d["id"].endswith("-full") and "prior" not in d' "a full is taken instead"
+if [ "$RC" -eq 0 ] && grep -qi "system identifier\|cluster" "$ERR"; then ok "the warning says it is another cluster's"; else not_ok "the warning says it is another cluster's"; diag_run; fi
+show
 
 done_testing
