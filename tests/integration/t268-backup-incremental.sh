@@ -41,8 +41,6 @@ chmod 644 "$W/opsctl.conf"
 export OPSCTL_CONFIG="$W/opsctl.conf"
 export OPSCTL_STATE_DIR="$STATE_PG"
 run_pg() { run as_pg env OPSCTL_CONFIG="$OPSCTL_CONFIG" OPSCTL_STATE_DIR="$STATE_PG" PGPORT="$PORT" "$@"; }
-# A directory and everything under it, for "nothing written" checks.
-tree() { if [ -e "$1" ]; then find "$1" -printf '%p %s %m\n' | sort; else echo absent; fi; }
 # The backups in the store (the WAL directory aside).
 ids() { ls "$STORE" | grep -v '^wal$' | sort; }
 # mf ID EXPR: a python expression over m, the backup's manifest, and
@@ -56,6 +54,36 @@ def f(p): return files.get(p)
 v = eval(sys.argv[2])
 print(v if isinstance(v, str) else json.dumps(v))
 PY
+}
+# flip ID: one byte in the middle of backup ID's stored object flipped (a
+# copy kept); unflip ID puts the object back.
+flip() {
+	local obj
+	obj=$(ls "$STORE/$1"/backup.tar* | head -n 1)
+	cp "$obj" "$W/$1.keep"
+	python3 - "$obj" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    at = os.path.getsize(sys.argv[1]) // 2
+    f.seek(at); b = f.read(1); f.seek(at); f.write(bytes([b[0] ^ 0xff]))
+PY
+}
+unflip() { cp "$W/$1.keep" "$(ls "$STORE/$1"/backup.tar* | head -n 1)"; }
+# edit_manifest ID PYTHON: run PYTHON on m, backup ID's manifest, and reseal
+# it (and its copy) as opsctl would.
+edit_manifest() {
+	python3 - "$STORE/$1/manifest.json" "$2" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+json.dump(m, open(sys.argv[1], "w"))
+PY
+	python3 "$MF" seal "$STORE/$1/manifest.json"
+}
+# plant FILE TIME: 4096 new random bytes in FILE, the postgres user's, its
+# mtime set to TIME (touch -d); prints their SHA-256.
+plant() {
+	as_pg sh -c "head -c 4096 /dev/urandom >'$1'" && as_pg touch -d "$2" "$1" && sha256sum "$1" | cut -d' ' -f1
 }
 # T268_SHOW=1: print what the last command said on stderr (warnings, errors).
 show() { [ -z "${T268_SHOW:-}" ] || diag "stderr: $(cat "$ERR")"; }
@@ -111,9 +139,7 @@ GONEFILE=$(sql "$PORT" "select pg_relation_filepath('gone')")
 SYSID=$(sql "$PORT" "select system_identifier from pg_control_system()")
 # A file of the operator's in PGDATA, with an old mtime (the mtime-lie probe).
 PROBE="$W/data/opsctl_t268_probe"
-as_pg sh -c "head -c 4096 /dev/urandom >'$PROBE'"
-as_pg touch -d '2020-01-01 00:00:00 UTC' "$PROBE"
-PROBE_SHA=$(sha256sum "$PROBE" | cut -d' ' -f1)
+PROBE_SHA=$(plant "$PROBE" '2020-01-01 00:00:00 UTC')
 
 # ---- 1. full, then an incremental on top of it ----
 run_pg "$OPSCTL" --output json backup -t full
@@ -254,8 +280,7 @@ expect_json_true 'd["backup_type"] == "incr" and d["prior"] == "'"$D"'"' "dry ru
 [ "$(ids)" = "$before" ] && ok "the dry run writes no backup" || not_ok "the dry run writes no backup"
 
 # ---- 4. a file rewritten under its old mtime ----
-as_pg sh -c "head -c 4096 /dev/urandom >'$PROBE'"
-as_pg touch -d '2020-01-01 00:00:00 UTC' "$PROBE"
+plant "$PROBE" '2020-01-01 00:00:00 UTC' >/dev/null
 [ "$(sha256sum "$PROBE" | cut -d' ' -f1)" != "$PROBE_SHA" ] && [ "$(stat -c '%s %Y' "$PROBE")" = "4096 1577836800" ] &&
 	ok "the probe holds other bytes, same size, same 2020 mtime" || not_ok "the probe holds other bytes, same size, same 2020 mtime"
 before=$(ids)
@@ -272,17 +297,14 @@ rm -f "$PROBE"
 # here) is copied again by the next incr even when size and mtime match.
 FUT=$(($(date +%s) + 86400))
 PROBE2="$W/data/opsctl_t268_future"
-as_pg sh -c "head -c 4096 /dev/urandom >'$PROBE2'"
-as_pg touch -d "@$FUT" "$PROBE2"
+plant "$PROBE2" "@$FUT" >/dev/null
 
 run_pg "$OPSCTL" --output json backup -t incr
 expect_rc 0 "incr I3 once the probe is gone"
 I3=$(json_get 'd["id"]')
 expect_json_true 'd["backup_type"] == "incr" and d["prior"] == "'"$D"'"' "I3: prior = D, the newest physical backup of any type"
 expect_mf "$I3" 'f("opsctl_t268_probe") is None' "I3's manifest does not list the removed file"
-as_pg sh -c "head -c 4096 /dev/urandom >'$PROBE2'"
-as_pg touch -d "@$FUT" "$PROBE2"
-PROBE2_SHA=$(sha256sum "$PROBE2" | cut -d' ' -f1)
+PROBE2_SHA=$(plant "$PROBE2" "@$FUT")
 run_pg "$OPSCTL" --output json backup -t incr
 expect_rc 0 "incr I4: a file rewritten, same size, an mtime not before I3 began: exit 0, not a lie"
 I4=$(json_get 'd["id"]')
@@ -290,16 +312,8 @@ expect_json_true 'd["prior"] == "'"$I3"'"' "I4: prior = I3"
 expect_mf "$I4" 'f("opsctl_t268_future")["in"] == "'"$I4"'" and f("opsctl_t268_future")["sha256"] == "'"$PROBE2_SHA"'"' "I4 holds the file's new bytes"
 rm -f "$PROBE2"
 
-
 # ---- 6. damage: a byte of the full's object flipped ----
-OBJ=$(ls "$STORE/$FID"/backup.tar* | head -n 1)
-cp "$OBJ" "$W/full-object.keep"
-size=$(stat -c %s "$OBJ")
-python3 - "$OBJ" "$((size / 2))" <<'PY'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))
-PY
+flip "$FID"
 run_pg "$OPSCTL" backup restore "$I2" --datadir "$W/r3"
 expect_fail 65 "restore of I2 with its full damaged: exit 65"
 show
@@ -312,34 +326,23 @@ show
 run_pg "$OPSCTL" backup verify -b "$I2"
 if [ "$RC" -ne 0 ] && grep -qF "$FID" "$ERR"; then ok "verify I2 fails naming the damaged full ($FID) (exit $RC)"; else
 	not_ok "verify I2 fails naming the damaged full ($FID) (exit $RC)"; diag_run; fi
-cp "$W/full-object.keep" "$OBJ"
+unflip "$FID"
 # A byte of I1's object, the middle member of the chain.
-OBJ1=$(ls "$STORE/$I1"/backup.tar* | head -n 1)
-cp "$OBJ1" "$W/i1-object.keep"
-size=$(stat -c %s "$OBJ1")
-python3 - "$OBJ1" "$((size / 2))" <<'PY'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))
-PY
+flip "$I1"
 run_pg "$OPSCTL" backup restore "$I2" --datadir "$W/r3"
 expect_fail 65 "restore of I2 with I1 damaged: exit 65"
 show
 [ ! -e "$W/r3" ] && ok "nothing left of it" || not_ok "nothing left of it"
-cp "$W/i1-object.keep" "$OBJ1"
+run_pg "$OPSCTL" backup verify -b "$I2"
+if [ "$RC" -ne 0 ] && grep -qF "$I1" "$ERR"; then ok "verify I2 fails naming the damaged I1 (exit $RC)"; else
+	not_ok "verify I2 fails naming the damaged I1 ($I1) (exit $RC)"; diag_run; fi
+unflip "$I1"
 # A file whose bytes are not what the last manifest says (its SHA-256 edited
 # there, the manifest resealed): the check after assembling fails it.
 cp "$STORE/$I2/manifest.json" "$W/i2-manifest.keep"
 cp "$STORE/$I2/manifest.json.copy" "$W/i2-manifest-copy.keep" 2>/dev/null
-python3 - "$STORE/$I2/manifest.json" "$TFILE" <<'PY'
-import json, sys
-m = json.load(open(sys.argv[1]))
-for e in m["pgdata"]["files"]:
-    if e["path"] == sys.argv[2]:
-        e["sha256"] = "0" * 64
-json.dump(m, open(sys.argv[1], "w"))
-PY
-python3 "$MF" seal "$STORE/$I2/manifest.json"
+edit_manifest "$I2" 'for e in m["pgdata"]["files"]:
+    if e["path"] == "'"$TFILE"'": e["sha256"] = "0" * 64'
 run_pg "$OPSCTL" backup restore "$I2" --datadir "$W/r3"
 expect_fail 65 "restore of I2 with a file not matching its manifest's SHA-256: exit 65 naming it" "$TFILE"
 show
@@ -445,13 +448,7 @@ expect_json_true '[b["id"] for b in d["backups"]] == ["'"$SF"'", "'"$SD"'"]' "li
 
 # The newest backup made by another cluster (its system identifier edited,
 # the manifest resealed): not a prior for this one.
-python3 - "$STORE/$I4/manifest.json" <<'PY'
-import json, sys
-m = json.load(open(sys.argv[1]))
-m["pgdata"]["system_id"] = "1234567890123456789"
-json.dump(m, open(sys.argv[1], "w"))
-PY
-python3 "$MF" seal "$STORE/$I4/manifest.json"
+edit_manifest "$I4" 'm["pgdata"]["system_id"] = "1234567890123456789"'
 run_pg "$OPSCTL" --output json backup -t incr
 expect_rc 0 "-t incr when the newest backup is another cluster's: exit 0"
 expect_json_true 'd["backup_type"] == "full" and d["id"].endswith("-full") and "prior" not in d' "a full is taken instead"
