@@ -870,6 +870,20 @@ static ops_code run_full(const ops_backup_ctx *ctx, const ops_backup_opts *o, cJ
 		rc = fill_archive(&run, targets, physical, report, err);
 	if (rc != OPS_OK)
 		goto fail;
+	if (physical) {
+		/* What an incremental backup left out, at the top where a cron
+		 * mail or a dashboard looks. */
+		static const char *const counts[] = {"files_total", "files_stored",
+						     "files_unchanged", "unchanged_bytes", NULL};
+		cJSON *db0 = cJSON_GetArrayItem(run.dbs, 0);
+
+		for (i = 0; counts[i]; i++) {
+			cJSON *v = cJSON_GetObjectItemCaseSensitive(db0, counts[i]);
+
+			if (cJSON_IsNumber(v))
+				cJSON_AddNumberToObject(report, counts[i], v->valuedouble);
+		}
+	}
 	ents = ops_archive_writer_entries(run.aw, &n);
 	for (i = 0; rc == OPS_OK && i < n; i++)
 		rc = ops_manifest_add_file(run.m, name, ents[i].path, ents[i].size, ents[i].sha256,

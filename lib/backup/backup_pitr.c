@@ -625,7 +625,8 @@ static ops_code extract(const ops_backup_ctx *ctx, ops_manifest *const *chain, s
 	if (chmod(x->dir, 0700) != 0)
 		return ops_error_errno(err, errno, "cannot set the mode of", x->dir);
 	for (i = 0; rc == OPS_OK && i < n; i++)
-		rc = extract_one(ctx, chain[i], x, rep, err);
+		if ((rc = extract_one(ctx, chain[i], x, rep, err)) != OPS_OK && rc != OPS_EINTR)
+			ops_error_prefix(err, "backup %s, which %s builds on", chain[i]->id, m->id);
 	if (rc == OPS_OK)
 		rc = extract_one(ctx, m, x, rep, err);
 	if (rc == OPS_OK && n > 0)

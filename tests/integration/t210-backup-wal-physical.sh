@@ -12,47 +12,10 @@ PGB=/usr/lib/postgresql/15/bin
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 W="$T/walt"
-mkdir -p "$W"
-chmod 755 "$T" "$W"
-[ "$(id -u)" -ne 0 ] || chown postgres: "$W"
-STORE="$W/store"
-STATE_PG="$W/state"
-as_pg mkdir -p "$STORE" "$STATE_PG"
-# The archiver runs opsctl as the server's user with this configuration.
-cat >"$W/opsctl.conf" <<EOF
-[general]
-state_dir = $STATE_PG
-[backup]
-dir = $STORE
-method = physical
-wal_timeout = 30s
-[db]
-host = 127.0.0.1
-user = postgres
-name = postgres
-EOF
-chmod 644 "$W/opsctl.conf"
-export OPSCTL_CONFIG="$W/opsctl.conf"
-# This test's runs share the server user's state dir and store.
-export OPSCTL_STATE_DIR="$STATE_PG"
+pg_physical_conf "$W"
 run_pg() { run as_pg env OPSCTL_CONFIG="$OPSCTL_CONFIG" OPSCTL_STATE_DIR="$STATE_PG" PGPORT="$PORT" "$@"; }
 
-PORT=$(pg_free_port)
-as_pg "$PGB/initdb" -D "$W/data" -U postgres --auth=trust -E UTF8 --no-locale --no-sync >"$T/initdb.log" 2>&1 ||
-	bail_out "initdb"
-cat >>"$W/data/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$W'
-wal_level = replica
-archive_mode = on
-archive_command = 'env OPSCTL_CONFIG=$W/opsctl.conf $OPSCTL backup wal-push %p'
-max_wal_senders = 4
-fsync = off
-EOF
-as_pg "$PGB/pg_ctl" -D "$W/data" -l "$W/server.log" -w start >/dev/null || bail_out "server with archive_mode starts"
-at_exit "as_pg $PGB/pg_ctl -D $W/data -m immediate stop"
-export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
+pg_archiving_start "$W"
 psql -XAtq -c "create table t (id int, note text)" >/dev/null
 psql -XAtq -c "insert into t select g, 'before' from generate_series(1, 1000) g" >/dev/null
 

@@ -15,47 +15,12 @@ PGB=/usr/lib/postgresql/15/bin
 as_pg() { runuser -u postgres -- "$@"; }
 
 W="$T/pitr"
-mkdir -p "$W"
-chmod 755 "$T"
-chown postgres: "$W"
-STORE="$W/store"
-STATE_PG="$W/state"
-as_pg mkdir -p "$STORE" "$STATE_PG"
-cat >"$W/opsctl.conf" <<EOF
-[general]
-state_dir = $STATE_PG
-[backup]
-dir = $STORE
-method = physical
-wal_timeout = 30s
-[db]
-host = 127.0.0.1
-user = postgres
-name = postgres
-EOF
-chmod 644 "$W/opsctl.conf"
-export OPSCTL_CONFIG="$W/opsctl.conf"
-export OPSCTL_STATE_DIR="$STATE_PG"
+pg_physical_conf "$W"
 run_pg() { run as_pg env OPSCTL_CONFIG="$OPSCTL_CONFIG" OPSCTL_STATE_DIR="$STATE_PG" PGPORT="$PORT" "$@"; }
 # A directory and everything under it, for "nothing written" checks.
 tree() { if [ -e "$1" ]; then find "$1" -printf '%p %s %m\n' | sort; else echo absent; fi; }
 
-PORT=$(pg_free_port)
-as_pg "$PGB/initdb" -D "$W/data" -U postgres --auth=trust -E UTF8 --no-locale --no-sync >"$T/initdb.log" 2>&1 ||
-	bail_out "initdb"
-cat >>"$W/data/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$W'
-wal_level = replica
-archive_mode = on
-archive_command = 'env OPSCTL_CONFIG=$W/opsctl.conf $OPSCTL backup wal-push %p'
-max_wal_senders = 4
-fsync = off
-EOF
-as_pg "$PGB/pg_ctl" -D "$W/data" -l "$W/server.log" -w start >/dev/null || bail_out "server with archive_mode starts"
-at_exit "runuser -u postgres -- $PGB/pg_ctl -D $W/data -m immediate stop"
-export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
+pg_archiving_start "$W"
 psql -XAtq -c "create table t (id int, batch text)" >/dev/null
 psql -XAtq -c "insert into t select g, 'base' from generate_series(1, 100) g" >/dev/null
 

@@ -19,27 +19,7 @@ as_pg() { runuser -u postgres -- "$@"; }
 MF="$ROOT/tests/lib/manifest.py"
 
 W="$T/incr"
-mkdir -p "$W"
-chmod 755 "$T"
-chown postgres: "$W"
-STORE="$W/store"
-STATE_PG="$W/state"
-as_pg mkdir -p "$STORE" "$STATE_PG"
-cat >"$W/opsctl.conf" <<EOF
-[general]
-state_dir = $STATE_PG
-[backup]
-dir = $STORE
-method = physical
-wal_timeout = 30s
-[db]
-host = 127.0.0.1
-user = postgres
-name = postgres
-EOF
-chmod 644 "$W/opsctl.conf"
-export OPSCTL_CONFIG="$W/opsctl.conf"
-export OPSCTL_STATE_DIR="$STATE_PG"
+pg_physical_conf "$W"
 run_pg() { run as_pg env OPSCTL_CONFIG="$OPSCTL_CONFIG" OPSCTL_STATE_DIR="$STATE_PG" PGPORT="$PORT" "$@"; }
 # The backups in the store (the WAL directory aside).
 ids() { ls "$STORE" | grep -v '^wal$' | sort; }
@@ -99,25 +79,9 @@ sql() { psql -XAtq -h 127.0.0.1 -p "$1" -d postgres -c "$2" 2>/dev/null; }
 STATE_SQL="select (select count(*) from t) || ':' || (select count(*) from t2) || ':' || (select count(*) from big) || ':' || (select md5(string_agg(md5(payload), '' order by id)) from big)"
 
 # ---- a cluster with archiving, a few MB that mostly do not change ----
-PORT=$(pg_free_port)
-as_pg "$PGB/initdb" -D "$W/data" -U postgres --auth=trust -E UTF8 --no-locale --no-sync >"$T/initdb.log" 2>&1 ||
-	bail_out "initdb"
 # wal_recycle off: a WAL segment is new and zero-filled, not an old one's bytes.
-cat >>"$W/data/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$W'
-wal_level = replica
-archive_mode = on
-archive_command = 'env OPSCTL_CONFIG=$W/opsctl.conf $OPSCTL backup wal-push %p'
-max_wal_senders = 4
-fsync = off
-autovacuum = off
-wal_recycle = off
-EOF
-as_pg "$PGB/pg_ctl" -D "$W/data" -l "$W/server.log" -w start >/dev/null || bail_out "server with archive_mode starts"
-at_exit "runuser -u postgres -- $PGB/pg_ctl -D $W/data -m immediate stop"
-export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
+pg_archiving_start "$W" "autovacuum = off
+wal_recycle = off"
 psql -XAtq -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || bail_out "the tables are made"
 create table big (id int primary key, payload bytea);
 insert into big select g, decode(md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) || md5((g * 31)::text), 'hex')

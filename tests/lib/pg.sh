@@ -206,3 +206,60 @@ sqlite_make_sample_db() {
 	rm -f "$1"
 	sqlite3 -bail "$1" <"$_PG_LIB_DIR/knowledge_hub.sql"
 }
+
+# A cluster of a test's own for physical backups and WAL archiving (t210,
+# t215, t268), as the server's user when run as root.
+_pg_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# pg_physical_conf DIR: DIR (the server user's) with store/, state/ and an
+# opsctl.conf of backup.method = physical into that store, readable by the
+# archiver; sets STORE and STATE_PG, exports OPSCTL_CONFIG and
+# OPSCTL_STATE_DIR (the test's runs share the server user's).
+pg_physical_conf() {
+	local w=$1
+	mkdir -p "$w"
+	chmod 755 "$T" "$w"
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$w"
+	STORE="$w/store"
+	STATE_PG="$w/state"
+	_pg_owner mkdir -p "$STORE" "$STATE_PG"
+	cat >"$w/opsctl.conf" <<EOC
+[general]
+state_dir = $STATE_PG
+[backup]
+dir = $STORE
+method = physical
+wal_timeout = 30s
+[db]
+host = 127.0.0.1
+user = postgres
+name = postgres
+EOC
+	chmod 644 "$w/opsctl.conf"
+	export OPSCTL_CONFIG="$w/opsctl.conf" OPSCTL_STATE_DIR="$STATE_PG"
+}
+
+# pg_archiving_start DIR [SETTINGS]: initdb DIR/data and start it on a free
+# port (PORT) with archive_command = opsctl backup wal-push and DIR/opsctl.conf,
+# SETTINGS (more postgresql.conf lines) after; stopped at exit; PG* exported.
+pg_archiving_start() {
+	local w=$1 extra=${2:-}
+	PORT=$(pg_free_port)
+	_pg_owner "$PG_BIN/initdb" -D "$w/data" -U postgres --auth=trust -E UTF8 --no-locale \
+		--no-sync >"$T/initdb.log" 2>&1 || bail_out "initdb"
+	cat >>"$w/data/postgresql.conf" <<EOC
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$w'
+wal_level = replica
+archive_mode = on
+archive_command = 'env OPSCTL_CONFIG=$w/opsctl.conf $OPSCTL backup wal-push %p'
+max_wal_senders = 4
+fsync = off
+$extra
+EOC
+	_pg_owner "$PG_BIN/pg_ctl" -D "$w/data" -l "$w/server.log" -w start >/dev/null ||
+		bail_out "server with archive_mode starts"
+	at_exit "_pg_owner $PG_BIN/pg_ctl -D $w/data -m immediate stop"
+	export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
+}
