@@ -436,24 +436,35 @@ int vx_want_backup(const ops_config *cfg, int choice, const char *key)
 	return choice > 0 || (choice == 0 && ops_config_bool(cfg, key));
 }
 
-static ops_code choose_factory(const ops_config *cfg, long long n, char *out, size_t len)
+/* vector.factory asks for the planner's choice: "auto", or not set. */
+static int factory_is_auto(const char *f)
 {
-	const char *f = ops_config_get(cfg, "vector.factory");
+	return !f || !*f || strcmp(f, "auto") == 0;
+}
 
-	if (f && *f && strcmp(f, "auto") != 0) {
-		snprintf(out, len, "%s", f);
-		return OPS_OK;
-	}
-	if (n <= ops_config_int(cfg, "vector.flat_max")) {
-		snprintf(out, len, "IDMap,Flat");
-	} else {
-		/* autofaiss's rule of thumb: about 4 sqrt(n) lists, a power of 2. */
-		long nlist = 1;
+/*
+ * Factory auto: the kind the planner chooses (vx_plan_index, the chooser of
+ * optimize -t advanced) for rows vectors of the dimension the source's
+ * first vector has, within vector.memory_budget; rep gets its memory_plan,
+ * *train the training sample it leaves room for.  A budget too small for
+ * any kind is OPS_ECONFIG naming vector.memory_budget.
+ */
+static ops_code auto_factory(const ops_vector_ctx *ctx, long long rows, char *out, size_t len,
+			     long long *train, cJSON *rep, ops_error *err)
+{
+	struct vx_plan plan;
+	int d = 0;
+	ops_code rc;
 
-		while ((double)nlist * 2 <= 4.0 * sqrt((double)n))
-			nlist *= 2;
-		snprintf(out, len, "IVF%ld,Flat", nlist);
-	}
+	if ((rc = vsrc_first_dim(ctx->run->cfg, ctx->database, &d, err)) != OPS_OK)
+		return rc;
+	if (d == 0)
+		return ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; "
+				     "not replacing the index with an empty one");
+	if ((rc = vx_plan_index(ctx->run->cfg, rows, d, &plan, rep, err)) != OPS_OK)
+		return rc;
+	snprintf(out, len, "%s", plan.type);
+	*train = plan.train;
 	return OPS_OK;
 }
 
@@ -751,26 +762,29 @@ static cJSON *build_manifest(const struct build *b, const char *metric, const cJ
 	return m;
 }
 
-/* The factory: -t's (optimize), else vector.factory, else ("auto") chosen
- * by the number of rows, which only then is counted (a scan of the table). */
+/* The factory: -t's (optimize), else vector.factory, else ("auto") the
+ * planner's for the number of rows, which only then is counted (a scan of
+ * the table), and the training sample it plans is the one trained on. */
 static ops_code rebuild_factory(struct build *b, const ops_rebuild_opts *o, char *out, size_t len,
-				ops_error *err)
+				cJSON *rep, ops_error *err)
 {
 	const ops_config *cfg = b->ctx->run->cfg;
 	const char *fac = o->factory ? o->factory : ops_config_get(cfg, "vector.factory");
+	long long train = 0;
 	ops_code rc;
 
-	if (!fac || !*fac || strcmp(fac, "auto") == 0) {
-		if ((rc = vsrc_count(cfg, b->ctx->database, 0, &b->expected, err)) != OPS_OK)
-			return rc;
-		if (b->expected == 0)
-			return ops_error_set(err, OPS_EFAIL, "the source has no rows with an "
-					     "embedding; not replacing the index with an empty one");
+	if (!factory_is_auto(fac)) {
+		snprintf(out, len, "%s", fac);
+		return OPS_OK;
 	}
-	if (o->factory)
-		snprintf(out, len, "%s", o->factory);
-	else
-		choose_factory(cfg, b->expected, out, len);
+	if ((rc = vsrc_count(cfg, b->ctx->database, 0, &b->expected, err)) != OPS_OK)
+		return rc;
+	if (b->expected == 0)
+		return ops_error_set(err, OPS_EFAIL, "the source has no rows with an "
+				     "embedding; not replacing the index with an empty one");
+	if ((rc = auto_factory(b->ctx, b->expected, out, len, &train, rep, err)) != OPS_OK)
+		return rc;
+	b->train = (size_t)train;
 	return OPS_OK;
 }
 
@@ -939,8 +953,9 @@ static int dir_unwritable(const char *path)
 
 /*
  * --dry-run: what a rebuild would do, from the configuration, the source's
- * own count of its rows and the files as they are: the source, the rows,
- * the factory, whether the old index would be copied first (and what
+ * own count of its rows (and, factory auto, its first vector's dimension)
+ * and the files as they are: the source, the rows, the factory (auto: with
+ * the planner's memory_plan, as the real run plans it), whether the old index would be copied first (and what
  * retention would then remove), and whether the window would let the real
  * run through.  Nothing is written, not even a temporary file, and FAISS
  * is not loaded.
@@ -949,8 +964,9 @@ static ops_code rebuild_plan(const ops_vector_ctx *ctx, const char *path, int ba
 			     const ops_rebuild_opts *o, cJSON *rep, ops_error *err)
 {
 	const ops_config *cfg = ctx->run->cfg;
+	const char *fac = ops_config_get(cfg, "vector.factory");
 	static const long long no_row = -1;
-	long long rows = 0, nulls = 0;
+	long long rows = 0, nulls = 0, train = 0;
 	char factory[128];
 	struct stat st;
 	int exists = stat(path, &st) == 0, e;
@@ -973,7 +989,10 @@ static ops_code rebuild_plan(const ops_vector_ctx *ctx, const char *path, int ba
 	if (rows == 0)
 		return ops_error_set(err, OPS_EFAIL, "the source has no rows with an embedding; "
 				     "a rebuild would not replace the index");
-	choose_factory(cfg, rows, factory, sizeof factory);
+	if (!factory_is_auto(fac))
+		snprintf(factory, sizeof factory, "%s", fac);
+	else if ((rc = auto_factory(ctx, rows, factory, sizeof factory, &train, rep, err)) != OPS_OK)
+		return rc;
 	cJSON_AddStringToObject(rep, "factory", factory);
 	cJSON_AddNumberToObject(rep, "batch_size", o->batch > 0 ? (double)o->batch : 100);
 	cJSON_AddBoolToObject(rep, "index_exists", exists);
@@ -1035,7 +1054,7 @@ ops_code ops_vector_rebuild(const ops_vector_ctx *ctx, const ops_rebuild_opts *o
 		if (rc != OPS_OK)
 			goto out;
 	}
-	if ((rc = rebuild_factory(&b, o, factory, sizeof factory, err)) != OPS_OK)
+	if ((rc = rebuild_factory(&b, o, factory, sizeof factory, rep, err)) != OPS_OK)
 		goto out;
 	cJSON_AddStringToObject(rep, "factory", factory);
 	if (!o->out_path) {

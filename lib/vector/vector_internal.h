@@ -43,6 +43,13 @@ ops_code vsrc_next(vsrc *s, size_t max, long long *ids, float **x, size_t *xcap,
  * the database. */
 ops_code vsrc_count(const ops_config *cfg, const char *database, int nulls, long long *n,
 		    ops_error *err);
+/*
+ * The dimension of the source's vectors as its first row holding one shows
+ * it (one row read, LIMIT 1, in one stream; *d 0: no row holds a vector),
+ * before a pass: what rebuild's factory auto plans for.  Errors as
+ * vsrc_open's.
+ */
+ops_code vsrc_first_dim(const ops_config *cfg, const char *database, int *d, ops_error *err);
 int vsrc_dim(const vsrc *s);		/* 0 until the first row */
 long long vsrc_nulls(const vsrc *s);	/* NULL embeddings skipped so far */
 /* The rows the database expects to read, at no cost (PostgreSQL's
@@ -247,6 +254,28 @@ ops_code vx_tune(const struct vf_api *f, FaissIndex *index, const struct vx_trut
  * (what was searched with) and recall_bar (a fraction). */
 void vx_report_recall(cJSON *rep, double recall, size_t queries, const cJSON *params, double bar,
 		      const char *measured);
+
+/* ---- the index's kind within vector.memory_budget (vector_plan.c) ---- */
+
+struct vx_plan {
+	char type[64];		/* the factory string: "IDMap,Flat", "IVF512,SQ8" ... */
+	long long index_bytes;	/* codes, ids, centroids, tables */
+	long long train;	/* training vectors (0: exact, none) */
+	long long train_bytes;
+};
+
+/*
+ * The one chooser of the index for n vectors of d dimensions (rebuild's
+ * factory auto and its dry run, optimize -t advanced): the most exact kind
+ * whose memory fits vector.memory_budget, exact only up to vector.flat_max
+ * vectors, and the training sample that fits beside it.  rep (may be NULL)
+ * gets "memory_plan": budget_bytes, type, index_bytes, training_vectors,
+ * training_bytes, memory_bytes, and rejected (each kind that did not fit,
+ * with the memory_bytes it needs).  None fits: OPS_ECONFIG naming
+ * vector.memory_budget, with a hint.
+ */
+ops_code vx_plan_index(const ops_config *cfg, long long n, int d, struct vx_plan *out, cJSON *rep,
+		       ops_error *err);
 
 /* Whether to copy the live index first: choice 1 (-B) yes, -1 (-n) no, 0
  * the configured default, key (vector.backup_before_rebuild/_optimize). */

@@ -83,6 +83,7 @@ struct vsrc {
 	ops_db *db;
 	int ids_only;		/* stream ids of rows with an embedding, no vectors */
 	char *extra;		/* "id IN (...)" for a sample, or NULL */
+	int first;		/* only the first row holding a vector (vsrc_first_dim) */
 	enum emb_kind kind;
 	int dim;		/* shared by the readers: __atomic */
 	long long dim_row;	/* the row that fixed dim, for the error naming both */
@@ -330,13 +331,13 @@ static int reader_jobs(const ops_config *cfg, PGconn *pg)
 static ops_code pg_start_readers(vsrc *s, const ops_config *cfg, const char *target,
 				 const char *qtable, const char *select, ops_error *err)
 {
-	int jobs = s->extra ? 1 : reader_jobs(cfg, ops_db_handle(s->db)), i;
+	int jobs = s->extra || s->first ? 1 : reader_jobs(cfg, ops_db_handle(s->db)), i;
 	long long pages = 0;
 	ops_error why = {0};
 	ops_code rc;
 
-	/* A sample (extra) is a few rows; TID range scans came in 14. */
-	if (jobs <= 1 || s->extra || ops_db_server_version(s->db) < 140000)
+	/* A sample (extra) is a few rows, the probe one; TID range scans came in 14. */
+	if (jobs <= 1 || s->extra || s->first || ops_db_server_version(s->db) < 140000)
 		return pg_start_copy(s, s->db, &s->one, select, -1, -1, err);
 	s->rd = calloc((size_t)jobs, sizeof *s->rd);
 	if (!s->rd)
@@ -386,7 +387,7 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	const char *idcol = ops_config_get(cfg, "vector.id_column");
 	const char *ecol = ops_config_get(cfg, "vector.embedding_column");
 	const char *filter = ops_config_get(cfg, "vector.filter");
-	char *qtable = NULL, *qid = NULL, *qemb = NULL, *sql = NULL, *second = NULL;
+	char *qtable = NULL, *qid = NULL, *qemb = NULL, *sql = NULL, *second = NULL, *tail = NULL;
 	ops_rows *rows = NULL;
 	ops_code rc;
 	const char *type, *idtype;
@@ -450,8 +451,9 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 	qid = ops_db_quote_ident(s->db, idcol);
 	qemb = ops_db_quote_ident(s->db, ecol);
 	/* ids only: "holds no vector", as the full pass decides it (NULL, and
-	 * for arrays and text an empty list), so verify counts the same rows. */
-	if (qemb && s->ids_only &&
+	 * for arrays and text an empty list), so verify counts the same rows;
+	 * the probe (first) skips such rows and stops at one. */
+	if (qemb && (s->ids_only || s->first) &&
 	    asprintf(&second, s->kind == EMB_REAL_ARRAY || s->kind == EMB_DOUBLE_ARRAY
 		     ? "(%s IS NULL OR pg_catalog.cardinality(%s) = 0)"
 		     : s->kind == EMB_TEXT || s->kind == EMB_JSONB
@@ -459,12 +461,15 @@ static ops_code pg_open_copy(vsrc *s, const ops_config *cfg, const char *target,
 		       " pg_catalog.translate(%s::text, E' \\t\\r\\n', '') IN ('[]', '{}'))"
 		     : "(%s IS NULL OR %s IS NULL)", qemb, qemb) < 0)
 		second = NULL;
-	if (!qid || !qemb || (s->ids_only && !second) ||
-	    asprintf(&sql, "SELECT %s, %s FROM %s WHERE true%s%s%s%s%s%s",
+	if (s->first && second && asprintf(&tail, " AND NOT %s LIMIT 1", second) < 0)
+		tail = NULL;
+	if (!qid || !qemb || (s->ids_only && !second) || (s->first && !tail) ||
+	    asprintf(&sql, "SELECT %s, %s FROM %s WHERE true%s%s%s%s%s%s%s",
 		     qid, s->ids_only ? second : qemb, qtable,
 		     filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
 		     filter && *filter ? ")" : "",
-		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "") < 0 ||
+		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "",
+		     tail ? tail : "") < 0 ||
 	    asprintf(&s->desc, "%s.%s (%s)", qtable, ecol, type) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
@@ -477,6 +482,7 @@ out:
 	free(qid);
 	free(qemb);
 	free(second);
+	free(tail);
 	free(sql);
 	return rc;
 }
@@ -488,24 +494,28 @@ static ops_code lite_open_stmt(vsrc *s, const ops_config *cfg, ops_error *err)
 	const char *ecol = ops_config_get(cfg, "vector.embedding_column");
 	const char *filter = ops_config_get(cfg, "vector.filter");
 	char *qt = ops_db_quote_ident(s->db, table), *qi = ops_db_quote_ident(s->db, idcol);
-	char *qe = ops_db_quote_ident(s->db, ecol), *sql = NULL, *second = NULL;
+	char *qe = ops_db_quote_ident(s->db, ecol), *sql = NULL, *second = NULL, *tail = NULL;
 	ops_code rc = OPS_OK;
 	int r;
 
 	s->kind = EMB_BLOB;
-	/* ids only: "holds no vector" as lite_next decides it. */
-	if (qe && s->ids_only &&
+	/* ids only: "holds no vector" as lite_next decides it; the probe
+	 * (first) skips such rows and stops at one. */
+	if (qe && (s->ids_only || s->first) &&
 	    asprintf(&second, "(%s IS NULL OR (typeof(%s) = 'text' AND "
 		     "replace(replace(replace(replace(%s, ' ', ''), char(9), ''), char(10), ''),"
 		     " char(13), '')"
 		     " IN ('[]', '{}')))", qe, qe, qe) < 0)
 		second = NULL;
-	if (!qt || !qi || !qe || (s->ids_only && !second) ||
-	    asprintf(&sql, "SELECT %s, %s FROM %s WHERE true%s%s%s%s%s%s", qi,
+	if (s->first && second && asprintf(&tail, " AND NOT %s LIMIT 1", second) < 0)
+		tail = NULL;
+	if (!qt || !qi || !qe || (s->ids_only && !second) || (s->first && !tail) ||
+	    asprintf(&sql, "SELECT %s, %s FROM %s WHERE true%s%s%s%s%s%s%s", qi,
 		     s->ids_only ? second : qe, qt,
 		     filter && *filter ? " AND (" : "", filter && *filter ? filter : "",
 		     filter && *filter ? ")" : "",
-		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "") < 0 ||
+		     s->extra ? " AND (" : "", s->extra ? s->extra : "", s->extra ? ")" : "",
+		     tail ? tail : "") < 0 ||
 	    asprintf(&s->desc, "%s.%s (BLOB or JSON text)", table, ecol) < 0) {
 		sql = NULL;
 		rc = ops_error_oom(err);
@@ -520,6 +530,7 @@ out:
 	free(qi);
 	free(qe);
 	free(second);
+	free(tail);
 	free(sql);
 	return rc;
 }
@@ -548,8 +559,8 @@ static char *ids_condition(const char *qid, const long long *only, size_t n)
 	return buf;
 }
 
-ops_code vsrc_open(const ops_config *cfg, const char *database, int ids_only, const long long *only,
-		   size_t nonly, vsrc **out, ops_error *err)
+static ops_code src_open(const ops_config *cfg, const char *database, int ids_only,
+			 const long long *only, size_t nonly, int first, vsrc **out, ops_error *err)
 {
 	vsrc *s = calloc(1, sizeof *s);
 	const char *target = target_of(cfg, database);
@@ -559,6 +570,7 @@ ops_code vsrc_open(const ops_config *cfg, const char *database, int ids_only, co
 	if (!s)
 		return ops_error_oom(err);
 	s->ids_only = ids_only;
+	s->first = first;
 	if (!target || !*target) {
 		free(s);
 		ops_error_set(err, OPS_ECONFIG, "no database holds the embeddings");
@@ -584,6 +596,31 @@ ops_code vsrc_open(const ops_config *cfg, const char *database, int ids_only, co
 	}
 	*out = s;
 	return OPS_OK;
+}
+
+ops_code vsrc_open(const ops_config *cfg, const char *database, int ids_only, const long long *only,
+		   size_t nonly, vsrc **out, ops_error *err)
+{
+	return src_open(cfg, database, ids_only, only, nonly, 0, out, err);
+}
+
+ops_code vsrc_first_dim(const ops_config *cfg, const char *database, int *d, ops_error *err)
+{
+	long long id;
+	float *x = NULL;
+	size_t xcap = 0, n = 0;
+	vsrc *s = NULL;
+	ops_code rc;
+
+	*d = 0;
+	rc = src_open(cfg, database, 0, NULL, 0, 1, &s, err);
+	if (rc == OPS_OK)
+		rc = vsrc_next(s, 1, &id, &x, &xcap, &n, err);
+	if (rc == OPS_OK && n > 0)
+		*d = vsrc_dim(s);
+	vsrc_close(s);
+	free(x);
+	return rc;
 }
 
 /* Check one vector's values: NaN or infinity is bad data, named by row. */
