@@ -64,8 +64,8 @@ typedef struct ops_rebuild_opts {
 
 /*
  * rebuild-vector-index.sh: stream the source in batches into a new index
- * (vector.factory; auto: exact up to vector.flat_max, IVF above, trained on
- * a sample), check it, back up the old one when asked, and swap.  The
+ * (vector.factory; auto: the most exact kind within vector.memory_budget,
+ * exact up to vector.flat_max, trained on the sample the plan sizes), check it, back up the old one when asked, and swap.  The
  * directories it writes are checked first (OPS_EPERM before the table is
  * read).  An approximate index goes live only at recall@10 >=
  * vector.recall_bar: nprobe/efSearch is raised until it clears the bar by
