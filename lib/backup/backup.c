@@ -648,30 +648,41 @@ static ops_code preflight(const ops_backup_ctx *ctx, char **targets, int physica
 }
 
 /* Backup ids sort by time: "20261124T010000Z-full" (kind "incr" and
- * "diff" for physical incremental and differential ones); a second backup
- * in the same second gets "-2", "-3", ... */
+ * "diff" for physical incremental and differential ones); a later backup
+ * in the same second gets "-2", "-3", ..., numbered across kinds, so that
+ * "S-diff-2" sorts after the "S-full" it builds on. */
 static ops_code new_id(const ops_backup_ctx *ctx, double start, const char *kind, char *id,
 		       size_t len, ops_error *err)
 {
+	static const char *const kinds[] = {"full", "incr", "diff", NULL};
 	char stamp[32];
-	int n;
+	int n, k;
 
 	ops_time_stamp((time_t)start, stamp);
 	for (n = 1; n < 100; n++) {
-		ops_store_entry *e = NULL;
-		size_t count = 0;
-		char prefix[160];
+		int used = 0;
 
+		for (k = 0; kinds[k] && !used; k++) {
+			ops_store_entry *e = NULL;
+			size_t count = 0;
+			char prefix[160];
+
+			if (n == 1)
+				snprintf(prefix, sizeof prefix, "%s-%s/", stamp, kinds[k]);
+			else
+				snprintf(prefix, sizeof prefix, "%s-%s-%d/", stamp, kinds[k], n);
+			if (ops_store_list(ctx->store, prefix, &e, &count, err) != OPS_OK)
+				return err->code;
+			ops_store_entries_free(e, count);
+			used = count > 0;
+		}
+		if (used)
+			continue;
 		if (n == 1)
 			snprintf(id, len, "%s-%s", stamp, kind);
 		else
 			snprintf(id, len, "%s-%s-%d", stamp, kind, n);
-		snprintf(prefix, sizeof prefix, "%s/", id);
-		if (ops_store_list(ctx->store, prefix, &e, &count, err) != OPS_OK)
-			return err->code;
-		ops_store_entries_free(e, count);
-		if (count == 0)
-			return OPS_OK;
+		return OPS_OK;
 	}
 	return ops_error_set(err, OPS_EFAIL, "no free backup id for %s", stamp);
 }

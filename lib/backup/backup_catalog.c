@@ -18,22 +18,28 @@
 #include "opsmaint/clock.h"
 #include "opsmaint/log.h"
 
-static int cmp_items(const void *a, const void *b)
+/* The N of "STAMP-KIND-N" (1 for "STAMP-KIND"): the order of backups
+ * taken in the same second, numbered across kinds (backup.c's new_id). */
+static long id_number(const char *id)
 {
-	return strcmp(((const bk_item *)a)->id, ((const bk_item *)b)->id);
+	const char *dash = strlen(id) > 21 ? id + 21 : NULL;
+
+	return dash && *dash == '-' ? strtol(dash + 1, NULL, 10) : 1;
 }
 
-/* Oldest first.  Ids order by the second they were taken in; within a
- * second by when their manifest says they started, since "S-diff" sorts
- * before the "S-full" it builds on, and "S-full-2" after "S-incr". */
-static int cmp_items_by_time(const void *a, const void *b)
+/* Oldest first: by the second, then the number within it.  Not by kind:
+ * "S-diff-2" builds on "S-full", and sorts after it only by its number. */
+static int cmp_items(const void *a, const void *b)
 {
-	const bk_item *x = a, *y = b;
-	int c = strncmp(x->id, y->id, 16);
+	const char *x = ((const bk_item *)a)->id, *y = ((const bk_item *)b)->id;
+	int c = strncmp(x, y, 16);
+	long nx, ny;
 
-	if (c == 0 && x->m && y->m && x->m->start != y->m->start)
-		return x->m->start < y->m->start ? -1 : 1;
-	return c ? c : strcmp(x->id, y->id);
+	if (c)
+		return c;
+	nx = id_number(x);
+	ny = id_number(y);
+	return nx != ny ? (nx < ny ? -1 : 1) : strcmp(x, y);
 }
 
 void bk_items_free(bk_item *v, size_t n)
@@ -186,7 +192,6 @@ ops_code bk_catalog_scan(const ops_backup_ctx *ctx, bk_item **out, size_t *nout,
 		if (v[i].m && (v[i].damage = bk_objects_damage(v[i].m, e, n)))
 			v[i].damaged = 1;
 	}
-	qsort(v, k, sizeof *v, cmp_items_by_time);
 	ops_store_entries_free(e, n);
 	*out = v;
 	*nout = k;
