@@ -110,7 +110,7 @@ run_pg "$OPSCTL" --output json backup -t full
 expect_rc 0 "physical full backup"
 FID=$(json_get 'd["id"]')
 FULL_SIZE=$(json_get 'd["size_bytes"]')
-case "$FID" in *-full) ok "the full's id ends in -full ($FID)" ;; *) not_ok "the full's id ends in -full ($FID)" ;; esac
+case "$FID" in *Z-full | *Z-full-[0-9]*) ok "the full's id is of kind full ($FID)" ;; *) not_ok "the full's id is of kind full ($FID)" ;; esac
 expect_mf "$FID" 'm["type"] == "full" and not m.get("prior") and m["pgdata"]["system_id"] == "'"$SYSID"'" and isinstance(m["pgdata"]["clock_start"], (int, float))' \
 	"the full's manifest: type full, no prior, the cluster's system identifier, clock_start"
 expect_mf "$FID" 'f("opsctl_t268_probe") is not None and f("opsctl_t268_probe")["sha256"] == "'"$PROBE_SHA"'" and f("opsctl_t268_probe")["size"] == 4096 and f("opsctl_t268_probe")["in"] == "'"$FID"'"' \
@@ -123,7 +123,7 @@ run_pg "$OPSCTL" --output json backup -t incr
 expect_rc 0 "incremental backup I1"
 I1=$(json_get 'd["id"]')
 cp "$OUT" "$W/i1.json"
-case "$I1" in *-incr) ok "I1's id ends in -incr ($I1)" ;; *) not_ok "I1's id ends in -incr ($I1)" ;; esac
+case "$I1" in *Z-incr | *Z-incr-[0-9]*) ok "I1's id is of kind incr ($I1)" ;; *) not_ok "I1's id is of kind incr ($I1)" ;; esac
 expect_json_true 'd["backup_type"] == "incr" and d["prior"] == "'"$FID"'"' "I1: backup_type incr, prior = the full"
 # The file counts: top level as the spec lists them, or in the cluster's entry.
 R='(lambda r: EXPR)(lambda k: d[k] if k in d else db(0)[k])'
@@ -157,7 +157,7 @@ SRC_STATE=$(sql "$PORT" "$STATE_SQL")
 run_pg "$OPSCTL" --output json backup --type diff
 expect_rc 0 "differential backup D (--type diff)"
 D=$(json_get 'd["id"]')
-case "$D" in *-diff) ok "D's id ends in -diff ($D)" ;; *) not_ok "D's id ends in -diff ($D)" ;; esac
+case "$D" in *Z-diff | *Z-diff-[0-9]*) ok "D's id is of kind diff ($D)" ;; *) not_ok "D's id is of kind diff ($D)" ;; esac
 expect_json_true 'd["backup_type"] == "diff" and d["prior"] == "'"$FID"'"' "D: prior = the full, not I2"
 expect_mf "$D" 'm["type"] == "diff" and m["prior"] == "'"$FID"'" and f("'"$TFILE"'")["in"] == "'"$D"'" and f("'"$BIGFILE"'")["in"] == "'"$FID"'"' \
 	"D's manifest: the table changed since the full is in D, the big one in the full"
