@@ -1224,8 +1224,11 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 	kept = cJSON_AddArrayToObject(rep, "kept");
 	pruned = cJSON_AddArrayToObject(rep, "pruned");
 	walpruned = cJSON_AddArrayToObject(rep, "wal_pruned");
+	/* Good here is restorable: an incremental backup with its whole chain,
+	 * as `latest` takes it, so that retention never counts on one that is
+	 * not. */
 	for (i = 0; i < n; i++)
-		if (bk_item_good(&v[i]))
+		if (bk_chain_good(v, n, i))
 			newest_good = (ssize_t)i;
 	why = calloc(n + 1, sizeof *why);
 	needed_by = calloc(n + 1, sizeof *needed_by);
@@ -1237,7 +1240,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		const ops_manifest *m = v[i].m;
 		char wk[16], mo[16];
 		double age;
-		int newest_week = 1, newest_month = 1, newer_good = 0, good = bk_item_good(&v[i]);
+		int newest_week = 1, newest_month = 1, newer_good = 0, good = bk_chain_good(v, n, i);
 		cJSON *e;
 
 		if ((rc = ops_cancel_check(err)) != OPS_OK)
@@ -1258,7 +1261,7 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 		for (j = i + 1; j < n; j++) {
 			char wk2[16], mo2[16];
 
-			if (!bk_item_good(&v[j]))
+			if (!bk_chain_good(v, n, j))
 				continue;
 			newer_good = 1;
 			period_keys(v[j].m->start, wk2, mo2);
@@ -1273,7 +1276,9 @@ ops_code ops_backup_prune(const ops_backup_ctx *ctx, long daily_days, cJSON **re
 			why[i] = "newest good backup";
 		else if (!good && !newer_good)
 			why[i] = v[i].damaged ? "damaged and no newer good backup"
-					      : "failed verification and no newer good backup";
+				 : bk_item_good(&v[i]) ? "a backup it builds on is missing or not good, "
+							 "and no newer good backup"
+				 : "failed verification and no newer good backup";
 		else if (age < daily)
 			why[i] = "within daily retention";
 		else if (good && newest_week && age < weekly)

@@ -323,6 +323,13 @@ run_pg "$OPSCTL" backup restore "$I2" --datadir "$W/r3"
 if [ "$RC" -ne 0 ] && grep -qF "$I1" "$ERR" && [ ! -e "$W/r3" ]; then ok "restore of I2 with its prior missing fails naming it, nothing left"; else
 	not_ok "restore of I2 with its prior missing fails naming it, nothing left ($I1, exit $RC)"; diag_run; fi
 mv "$W/I1.aside" "$STORE/$I1"
+# With D missing, I3 and I4 cannot be restored: retention's newest good
+# backup, like `latest`, is the newest whose chain is whole and good, I1
+# (the verify above marked I2 failed).
+mv "$STORE/$D" "$W/D.aside"
+run_pg env OPSCTL_BACKUP_RETENTION_DAILY=0 OPSCTL_BACKUP_RETENTION_WEEKLY=0 OPSCTL_BACKUP_RETENTION_MONTHLY=0 "$OPSCTL" --output json backup prune --dry-run
+expect_json_true "[k['id'] for k in d['kept'] if k['reason'] == 'newest good backup'] == ['$I1'] and '$I4' in [k['id'] for k in d['kept']]" "with D missing, retention's newest good backup is I1, not I4 whose chain is broken (I4 kept all the same)"
+mv "$W/D.aside" "$STORE/$D"
 
 # ---- 5. retention: what a kept backup needs is kept ----
 NORET=(env OPSCTL_BACKUP_RETENTION_DAILY=0 OPSCTL_BACKUP_RETENTION_WEEKLY=0 OPSCTL_BACKUP_RETENTION_MONTHLY=0)
